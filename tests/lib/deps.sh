@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs the Debian 12 packages pickupd needs to build, test and run,
+# when they are missing. Sourced by tests/run-all and control/run-example.
+# Needs root (or sudo) only when something is missing.
+pk_packages=(
+  build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
+  libdpdk-dev dpdk libosip2-dev libjemalloc-dev libcmocka-dev libbenchmark-dev
+  libyaml-dev libjansson-dev sip-tester iproute2 python3
+)
+
+pk_install_deps() {
+  local missing=()
+  local p
+  for p in "${pk_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq || return 1
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
+}
