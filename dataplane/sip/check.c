@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Checks that depend on the role pickupd plays for a request (proxy or
+ * UAS) and on where a response is going. The scanner decides whether a
+ * message is well formed; these decide whether we can act on it: the
+ * Request-URI scheme (416), Max-Forwards (483), option tags we must
+ * understand (420), bodies a UAS must understand (415/406), and responses
+ * whose next hop is a broadcast or multicast address (dropped).
+ */
+#include "pickup/sip.h"
+
+static enum pk_sip_verdict reject(struct pk_sip_msg *m, uint16_t status, const char *why)
+{
+	m->status = status;
+	m->why = why;
+	return PK_SIP_REJECT;
+}
+
+/* Does a media-range list (Accept) admit application/sdp? */
+static bool accepts_sdp(struct pk_str list)
+{
+	const char *p = list.p, *end = list.p + list.len;
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r' || *p == '\n'))
+			p++;
+		const char *s = p;
+		while (p < end && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
+			p++;
+		struct pk_str r = pk_str_make(s, (size_t)(p - s));
+		if (pk_str_caseeq_cstr(r, "application/sdp") || pk_str_caseeq_cstr(r, "application/*") ||
+		    pk_str_caseeq_cstr(r, "*/*"))
+			return true;
+		while (p < end && *p != ',')
+			p++;
+	}
+	return false;
+}
+
+static bool is_sdp_type(struct pk_str ct)
+{
+	uint32_t n = 0;
+	while (n < ct.len && ct.p[n] != ';' && ct.p[n] != ' ' && ct.p[n] != '\t')
+		n++;
+	return pk_str_caseeq_cstr(pk_str_make(ct.p, n), "application/sdp");
+}
+
+enum pk_sip_verdict pk_sip_check_request(struct pk_sip_msg *m, enum pk_sip_role role,
+					 uint32_t supported)
+{
+	struct pk_sip_uri u;
+	if (pk_sip_uri_parse(m->ruri.p, m->ruri.len, &u) < 0)
+		return reject(m, 400, "bad Request-URI");
+	if (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS && !(role == PK_ROLE_PROXY && u.scheme == PK_URI_TEL))
+		return reject(m, 416, "unsupported URI scheme");
+	if (role == PK_ROLE_PROXY) {
+		if (m->max_forwards == 0)
+			return reject(m, 483, "Max-Forwards exhausted");
+		if (m->proxy_require & ~supported)
+			return reject(m, 420, "unsupported Proxy-Require option");
+		return PK_SIP_OK;
+	}
+	/* UAS: RFC 3261 §8.2.2.3 -- Require only (Proxy-Require is for
+	 * proxies, §20.29); ACK and CANCEL never get a 420 */
+	if (m->method != PK_SIP_ACK && m->method != PK_SIP_CANCEL && (m->require & ~supported))
+		return reject(m, 420, "unsupported Require option");
+	if (m->body.len > 0 && m->method != PK_SIP_ACK) {
+		if (m->content_type.len == 0 || !is_sdp_type(m->content_type))
+			return reject(m, 415, "unsupported media type");
+		/* §8.2.3: a content coding we do not understand is a 415 too */
+		for (int i = m->first[PK_HDR_CONTENT_ENCODING] == 0xff ? -1 : m->first[PK_HDR_CONTENT_ENCODING];
+		     i >= 0; i = pk_sip_hdr_next(m, i))
+			if (!pk_str_caseeq_cstr(pk_sip_hdr_value(m, (unsigned)i), "identity"))
+				return reject(m, 415, "unsupported content coding");
+	}
+	for (int i = m->first[PK_HDR_ACCEPT] == 0xff ? -1 : m->first[PK_HDR_ACCEPT]; i >= 0;
+	     i = pk_sip_hdr_next(m, i)) {
+		/* Several Accept lines form one list; any one admitting SDP is enough */
+		if (accepts_sdp(pk_sip_hdr_value(m, (unsigned)i)))
+			goto accept_ok;
+	}
+	if (m->first[PK_HDR_ACCEPT] != 0xff && m->method == PK_SIP_INVITE)
+		return reject(m, 406, "no acceptable body type");
+accept_ok:
+	return PK_SIP_OK;
+}
+
+int pk_sip_unsupported_list(const struct pk_sip_msg *m, enum pk_sip_role role, uint32_t supported,
+			    char *out, size_t cap)
+{
+	size_t n = 0;
+	enum pk_sip_hdr_id id = role == PK_ROLE_PROXY ? PK_HDR_PROXY_REQUIRE : PK_HDR_REQUIRE;
+	if (cap)
+		out[0] = '\0';
+	for (int i = m->first[id] == 0xff ? -1 : m->first[id]; i >= 0; i = pk_sip_hdr_next(m, i)) {
+		struct pk_str v = pk_sip_hdr_value(m, (unsigned)i);
+		const char *p = v.p, *end = v.p + v.len;
+		while (p < end) {
+			while (p < end && (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r' || *p == '\n'))
+				p++;
+			const char *s = p;
+			while (p < end && *p != ',' && *p != ' ' && *p != '\t' && *p != '\r')
+				p++;
+			if (p == s)
+				continue;
+			struct pk_str tok = pk_str_make(s, (size_t)(p - s));
+			if (!(pk_sip_options_parse(tok) & ~supported))
+				continue;
+			size_t need = tok.len + (n ? 2 : 0);
+			if (n + need + 1 > cap)
+				return -1;
+			if (n) {
+				out[n++] = ',';
+				out[n++] = ' ';
+			}
+			memcpy(out + n, tok.p, tok.len);
+			n += tok.len;
+			out[n] = '\0';
+		}
+	}
+	return (int)n;
+}
+
+/* First octet of a dotted-quad IPv4 literal, or -1 when h is not one. */
+static int ipv4_first_octet(struct pk_str h)
+{
+	struct pk_sip_uri u;
+	char buf[24] = "sip:";
+	if (h.len == 0 || h.len > 15)
+		return -1;
+	memcpy(buf + 4, h.p, h.len);
+	if (pk_sip_uri_parse(buf, 4 + h.len, &u) < 0 || u.host_type != PK_HOST_IPV4)
+		return -1;
+	int v = 0;
+	for (uint32_t i = 0; i < h.len && h.p[i] != '.'; i++)
+		v = v * 10 + (h.p[i] - '0');
+	return v;
+}
+
+static bool broadcast_or_multicast(struct pk_str h)
+{
+	if (h.len == 15 && memcmp(h.p, "255.255.255.255", 15) == 0)
+		return true;
+	/* 224.0.0.0/4, only for an IPv4 literal (not a name like 239.pbx.example) */
+	int first = ipv4_first_octet(h);
+	if (first >= 224 && first <= 239)
+		return true;
+	/* IPv6 multicast ff00::/8 */
+	if (h.len >= 3 && h.p[0] == '[' && (h.p[1] | 0x20) == 'f' && (h.p[2] | 0x20) == 'f')
+		return true;
+	return false;
+}
+
+enum pk_sip_verdict pk_sip_check_response_route(struct pk_sip_msg *m)
+{
+	if (m->nvia < 2) {
+		m->why = "response has no Via to go to";
+		return PK_SIP_DROP;
+	}
+	const struct pk_sip_via *v = &m->via[1];
+	struct pk_str maddr;
+	if (broadcast_or_multicast(v->host) || (v->received.len && broadcast_or_multicast(v->received)) ||
+	    (pk_sip_param_get(v->raw, "maddr", &maddr) && broadcast_or_multicast(maddr))) {
+		m->why = "response to a broadcast or multicast address";
+		return PK_SIP_DROP;
+	}
+	return PK_SIP_OK;
+}

@@ -1,0 +1,1244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The SIP fast-path scanner.
+ *
+ * One forward pass over the message: the start line, then each header line
+ * (found with memchr, so the inner loop is the C library's vector search),
+ * its name identified by length and first letter, and the value of every
+ * header the engine needs parsed on the spot into views. The pass ends at
+ * the empty line; the body is then sized from Content-Length.
+ *
+ * Line folding (CRLF followed by SP/HT) is handled in place: a header line
+ * runs until a CRLF that is not followed by whitespace, and the value
+ * parsers treat CR and LF inside a value as whitespace. What the scanner
+ * declines (PK_SIP_SLOW) is bare-LF line ends, which phones never send but
+ * hand-made tools do; the libosip2 slow path canonicalises those.
+ *
+ * Validation is what a proxy must do before it forwards or answers: the
+ * start line's exact form (RFC 4475 §3.1.2.7-10, §3.1.2.16), mandatory and
+ * single-valued headers, numeric ranges, CSeq method against the request
+ * method, Content-Length against the datagram. Nothing here allocates,
+ * copies or writes outside *msg.
+ */
+#include <errno.h>
+#include <limits.h>
+
+#include "pickup/sip.h"
+#include "scan_chars.h"
+
+/* --- names and lookups ---------------------------------------------- */
+
+static const char *const method_names[PK_SIP_METHOD_COUNT] = {
+	[PK_SIP_METHOD_UNKNOWN] = "UNKNOWN",
+#define PK_M_NAME(n, s) [PK_SIP_##n] = s,
+	PK_SIP_FOREACH_METHOD(PK_M_NAME)
+#undef PK_M_NAME
+};
+
+const char *pk_sip_method_name(enum pk_sip_method m)
+{
+	return (unsigned)m < PK_SIP_METHOD_COUNT ? method_names[m] : "UNKNOWN";
+}
+
+/* Methods are case-sensitive (RFC 3261 §7.1): compare whole tokens. */
+enum pk_sip_method pk_sip_method_lookup(const char *p, size_t len)
+{
+	switch (len) {
+	case 3:
+		if (memcmp(p, "ACK", 3) == 0)
+			return PK_SIP_ACK;
+		if (memcmp(p, "BYE", 3) == 0)
+			return PK_SIP_BYE;
+		break;
+	case 4:
+		if (memcmp(p, "INFO", 4) == 0)
+			return PK_SIP_INFO;
+		break;
+	case 5:
+		if (memcmp(p, "PRACK", 5) == 0)
+			return PK_SIP_PRACK;
+		if (memcmp(p, "REFER", 5) == 0)
+			return PK_SIP_REFER;
+		break;
+	case 6:
+		if (memcmp(p, "INVITE", 6) == 0)
+			return PK_SIP_INVITE;
+		if (memcmp(p, "CANCEL", 6) == 0)
+			return PK_SIP_CANCEL;
+		if (memcmp(p, "UPDATE", 6) == 0)
+			return PK_SIP_UPDATE;
+		if (memcmp(p, "NOTIFY", 6) == 0)
+			return PK_SIP_NOTIFY;
+		break;
+	case 7:
+		if (memcmp(p, "OPTIONS", 7) == 0)
+			return PK_SIP_OPTIONS;
+		if (memcmp(p, "MESSAGE", 7) == 0)
+			return PK_SIP_MESSAGE;
+		if (memcmp(p, "PUBLISH", 7) == 0)
+			return PK_SIP_PUBLISH;
+		break;
+	case 8:
+		if (memcmp(p, "REGISTER", 8) == 0)
+			return PK_SIP_REGISTER;
+		break;
+	case 9:
+		if (memcmp(p, "SUBSCRIBE", 9) == 0)
+			return PK_SIP_SUBSCRIBE;
+		break;
+	}
+	return PK_SIP_METHOD_UNKNOWN;
+}
+
+struct hdr_def {
+	const char *name;
+	uint8_t len;
+	char compact;
+	bool single;
+};
+
+static const struct hdr_def hdr_defs[PK_HDR_COUNT] = {
+	[PK_HDR_OTHER] = { "", 0, 0, false },
+#define PK_H_DEF(id, name, compact, single) \
+	[PK_HDR_##id] = { name, sizeof(name) - 1, compact, single },
+	PK_SIP_FOREACH_HDR(PK_H_DEF)
+#undef PK_H_DEF
+};
+
+const char *pk_sip_hdr_name(enum pk_sip_hdr_id id)
+{
+	return (unsigned)id < PK_HDR_COUNT ? hdr_defs[id].name : "";
+}
+
+/* Header names are case-insensitive tokens; our names hold only letters and
+ * '-', so OR-ing 0x20 folds case without false matches (a token char never
+ * folds onto '-' or a letter unless it is that letter). */
+/* Case-insensitive compare against a lower-case name; only letters fold
+ * (a CR OR 0x20 is '-', a '@' is '`'). */
+static inline bool name_caseeq(const char *p, const char *lower, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = p[i];
+		if (c != lower[i] && !((c | 0x20) == lower[i] && lower[i] >= 'a' && lower[i] <= 'z'))
+			return false;
+	}
+	return true;
+}
+
+/* The same with overlapping 2- or 4-byte loads, for names of 2 to 7;
+ * fold holds 0x20 for the bytes that are letters in lower. */
+static inline bool name_caseeq_short(const char *p, const char *lower, const char *fold, size_t len)
+{
+	if (len >= 4) {
+		uint32_t a, b, c, d, f, g;
+		memcpy(&a, p, 4);
+		memcpy(&b, lower, 4);
+		memcpy(&f, fold, 4);
+		memcpy(&c, p + len - 4, 4);
+		memcpy(&d, lower + len - 4, 4);
+		memcpy(&g, fold + len - 4, 4);
+		return ((a | f) == b) & ((c | g) == d);
+	}
+	uint16_t a, b, c, d, f, g;
+	memcpy(&a, p, 2);
+	memcpy(&b, lower, 2);
+	memcpy(&f, fold, 2);
+	memcpy(&c, p + len - 2, 2);
+	memcpy(&d, lower + len - 2, 2);
+	memcpy(&g, fold + len - 2, 2);
+	return ((a | f) == b) & ((c | g) == d);
+}
+
+/* The same, eight bytes at a time, for names of 8 bytes or more (the last
+ * word overlaps the one before it). */
+static inline bool name_caseeq_long(const char *p, const char *lower, const char *fold, size_t len)
+{
+	uint64_t a, b, f;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&a, p + i, 8);
+		memcpy(&b, lower + i, 8);
+		memcpy(&f, fold + i, 8);
+		if ((a | f) != b)
+			return false;
+	}
+	if (i == len)
+		return true;
+	memcpy(&a, p + len - 8, 8);
+	memcpy(&b, lower + len - 8, 8);
+	memcpy(&f, fold + len - 8, 8);
+	return (a | f) == b;
+}
+
+/*
+ * Header names hash on (length, first letter, last letter) into buckets of
+ * four ids; one case-folded compare then confirms the name. Built from the
+ * X-macro before main(), so workers only ever read it.
+ */
+#define HDR_HASH_SIZE 256
+static uint8_t hdr_hash_tab[HDR_HASH_SIZE][4];
+static uint8_t compact_ids[26];
+static char lower_names[PK_HDR_COUNT][24];
+/* 0x20 where the name has a letter, 0 elsewhere: only letters fold (a CR
+ * OR 0x20 would otherwise compare equal to '-') */
+static char fold_masks[PK_HDR_COUNT][24];
+
+static inline unsigned hdr_hash(const char *p, size_t len)
+{
+	return ((unsigned)len * 13u + (unsigned)(p[0] | 0x20) * 3u + (unsigned)(p[len - 1] | 0x20)) &
+	       (HDR_HASH_SIZE - 1);
+}
+
+__attribute__((constructor)) static void scan_tables_init(void)
+{
+	for (unsigned id = 1; id < PK_HDR_COUNT; id++) {
+		const struct hdr_def *d = &hdr_defs[id];
+		for (unsigned i = 0; i < d->len && i < sizeof(lower_names[0]) - 1; i++)
+		{
+			lower_names[id][i] = (char)(d->name[i] | 0x20);
+			fold_masks[id][i] = (char)((d->name[i] | 0x20) >= 'a' && (d->name[i] | 0x20) <= 'z' ? 0x20 : 0);
+		}
+		uint8_t *b = hdr_hash_tab[hdr_hash(d->name, d->len)];
+		for (unsigned k = 0; k < 4; k++)
+			if (b[k] == 0) {
+				b[k] = (uint8_t)id;
+				break;
+			}
+		/* a full bucket would lose a name: test_scan checks every name */
+		if (d->compact)
+			compact_ids[(d->compact | 0x20) - 'a'] = (uint8_t)id;
+	}
+}
+
+static inline enum pk_sip_hdr_id hdr_lookup(const char *p, size_t len)
+{
+	if (len == 0 || len >= sizeof(lower_names[0]))
+		return PK_HDR_OTHER;
+	if (len == 1) {
+		unsigned c = (unsigned)(p[0] | 0x20);
+		return c >= 'a' && c <= 'z' ? (enum pk_sip_hdr_id)compact_ids[c - 'a'] : PK_HDR_OTHER;
+	}
+	const uint8_t *b = hdr_hash_tab[hdr_hash(p, len)];
+	for (unsigned k = 0; k < 4 && b[k]; k++)
+		if (hdr_defs[b[k]].len == len &&
+		    (len >= 8 ? name_caseeq_long(p, lower_names[b[k]], fold_masks[b[k]], len)
+			      : name_caseeq_short(p, lower_names[b[k]], fold_masks[b[k]], len)))
+			return (enum pk_sip_hdr_id)b[k];
+	return PK_HDR_OTHER;
+}
+
+enum pk_sip_hdr_id pk_sip_hdr_lookup(const char *p, size_t len)
+{
+	return hdr_lookup(p, len);
+}
+
+int pk_sip_hdr_next(const struct pk_sip_msg *m, int i)
+{
+	uint8_t id = m->hdrs[i].id;
+	for (int j = i + 1; j < m->nhdrs; j++)
+		if (m->hdrs[j].id == id)
+			return j;
+	return -1;
+}
+
+/* --- small value parsers -------------------------------------------- */
+
+/* Inside a header value CR and LF can only come from line folding: all
+ * four are linear white space there. */
+static inline const char *skip_lws(const char *p, const char *end)
+{
+	while (p < end && pk_sip_is_lws(*p))
+		p++;
+	return p;
+}
+
+static inline const char *rtrim_lws(const char *start, const char *end)
+{
+	while (end > start && pk_sip_is_lws(end[-1]))
+		end--;
+	return end;
+}
+
+static inline struct pk_str trimmed(const char *p, const char *end)
+{
+	p = skip_lws(p, end);
+	end = rtrim_lws(p, end);
+	return pk_str_make(p, (size_t)(end - p));
+}
+
+/* Decimal number of at most max; -1 on anything else (empty, sign, junk,
+ * overflow). Leading zeros are fine (RFC 4475 wsinv: "0068"). */
+static int64_t parse_uint(struct pk_str s, int64_t max)
+{
+	if (s.len == 0 || s.len > 30)
+		return -1;
+	int64_t v = 0;
+	for (uint32_t i = 0; i < s.len; i++) {
+		unsigned d = (unsigned)(s.p[i] - '0');
+		if (d > 9)
+			return -1;
+		v = v * 10 + d;
+		if (v > max)
+			return -1;
+	}
+	return v;
+}
+
+/* End of a quoted string that starts at p (p[0] == '"'), honouring
+ * backslash escapes; returns the position after the closing quote, or NULL
+ * when it is not closed before end. */
+static const char *quoted_end(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\') {
+			p++;
+			continue;
+		}
+		if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+bool pk_sip_param_get(struct pk_str params, const char *name, struct pk_str *val)
+{
+	if (params.len == 0)
+		return false;
+	size_t nlen = strlen(name);
+	const char *p = params.p, *end = params.p + params.len;
+	while (p < end) {
+		p = skip_lws(p, end);
+		if (p < end && *p == ';') {
+			p++;
+			continue;
+		}
+		const char *ns = p;
+		while (p < end && pk_sip_is_token(*p))
+			p++;
+		const char *ne = p;
+		p = skip_lws(p, end);
+		struct pk_str v = PK_STR_NULL;
+		if (p < end && *p == '=') {
+			p = skip_lws(p + 1, end);
+			const char *vs = p;
+			if (p < end && *p == '"') {
+				const char *q = quoted_end(p, end);
+				p = q ? q : end;
+			} else {
+				while (p < end && *p != ';' && *p != ' ' && *p != '\t' && *p != '\r' &&
+				       *p != '\n')
+					p++;
+			}
+			v = pk_str_make(vs, (size_t)(p - vs));
+		}
+		if ((size_t)(ne - ns) == nlen && pk_str_caseeq(pk_str_make(ns, nlen), pk_str_make(name, nlen))) {
+			if (val)
+				*val = v;
+			return true;
+		}
+		if (p == ns) /* not a token and not ';': skip one char */
+			p++;
+		else
+			while (p < end && *p != ';')
+				p++;
+	}
+	return false;
+}
+
+/*
+ * One pass over a ";name[=value]" parameter list, validating it strictly
+ * enough to catch RFC 4475 badinv01 (empty parameters) -- every parameter
+ * has a token name; a value is a token, a host-ish word or a quoted string
+ * -- and picking out the values of the parameters in want[]. In list mode
+ * it stops at a ',' that ends the element. Returns where it stopped, or
+ * NULL when the list is malformed.
+ */
+/* State of one scan; lim is the end of the buffer (vector loads stop
+ * before it). */
+struct scan_ctx {
+	struct pk_sip_msg *m;
+	const char *why;
+	const char *lim; 
+};
+
+struct want {
+	const char *name;
+	uint8_t len;
+	bool found;
+	struct pk_str val;
+};
+
+/* Parameter names compare case-insensitively; the names we want hold only
+ * letters, so a byte that is not a letter never matches. */
+static inline bool want_eq(const char *p, const char *lower, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = (char)(p[i] | 0x20);
+		if (c != lower[i] || c < 'a' || c > 'z')
+			return false;
+	}
+	return true;
+}
+
+static const char *scan_params(const char *p, const char *end, const char *lim, bool list,
+			       struct want *w, unsigned nw)
+{
+	for (;;) {
+		if (p < end && pk_sip_is_lws(*p))
+			p = skip_lws(p, end);
+		if (p == end || (list && *p == ','))
+			return p;
+		if (*p != ';')
+			return NULL;
+		p++;
+		if (p < end && pk_sip_is_lws(*p))
+			p = skip_lws(p, end);
+		/* name: up to '=', the next parameter, or white space; names and
+		 * unquoted values are not checked character by character (a
+		 * proxy passes them on), only for being there */
+		const char *ns = p;
+		p = pk_find_any7(p, end, lim, '=', ';', ',', ' ', '\t', '\r', '\n');
+		size_t nlen = (size_t)(p - ns);
+		if (nlen == 0)
+			return NULL;
+		if (p < end && *p != '=' && pk_sip_is_lws(*p))
+			p = skip_lws(p, end);
+		struct pk_str val = PK_STR_NULL;
+		if (p < end && *p == '=') {
+			p++;
+			if (p < end && pk_sip_is_lws(*p))
+				p = skip_lws(p, end);
+			const char *vs = p;
+			if (p < end && *p == '"') {
+				p = quoted_end(p, end);
+				if (!p)
+					return NULL;
+			} else {
+				p = pk_find_any7(p, end, lim, ';', ',', ' ', '\t', '\r', '\n', '"');
+				if (p == vs || (p < end && *p == '"'))
+					return NULL;
+			}
+			val = pk_str_make(vs, (size_t)(p - vs));
+		}
+		for (unsigned i = 0; i < nw; i++)
+			if (w[i].len == nlen && want_eq(ns, w[i].name, nlen)) {
+				w[i].found = true;
+				w[i].val = val;
+				break;
+			}
+	}
+}
+
+/* --- per-header parsers ---------------------------------------------- */
+
+#define BAD(ctx, text) ((ctx)->why = (text), -1)
+
+/* "SIP" SLASH "2.0" SLASH transport, with the LWS RFC 3261 allows around
+ * each slash (RFC 4475 wsinv). Returns the end of the transport token. */
+static const char *via_protocol(const char *p, const char *end, struct pk_str *transport)
+{
+	const char *t;
+	if (end - p >= 8 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'p' &&
+	    memcmp(p + 3, "/2.0/", 5) == 0) {
+		t = p + 8; /* the form every phone sends */
+	} else {
+		t = p;
+		while (t < end && pk_sip_is_token(*t))
+			t++;
+		if (t - p != 3 || !name_caseeq(p, "sip", 3))
+			return NULL;
+		t = skip_lws(t, end);
+		if (t >= end || *t != '/')
+			return NULL;
+		t = skip_lws(t + 1, end);
+		const char *vs = t;
+		while (t < end && pk_sip_is_token(*t))
+			t++;
+		if (t - vs != 3 || memcmp(vs, "2.0", 3) != 0)
+			return NULL;
+		t = skip_lws(t, end);
+		if (t >= end || *t != '/')
+			return NULL;
+		t = skip_lws(t + 1, end);
+	}
+	const char *ts = t;
+	while (t < end && pk_sip_is_token(*t))
+		t++;
+	if (t == ts)
+		return NULL;
+	*transport = pk_str_make(ts, (size_t)(t - ts));
+	return t;
+}
+
+static int parse_via(struct scan_ctx *c, const char *p, const char *end, uint8_t hdr)
+{
+	struct pk_sip_msg *m = c->m;
+	for (;;) {
+		p = skip_lws(p, end);
+		const char *s = p;
+		struct pk_str transport;
+		const char *t = via_protocol(p, end, &transport);
+		if (!t)
+			return BAD(c, "bad Via protocol");
+		const char *hs = skip_lws(t, end);
+		if (hs == t)
+			return BAD(c, "Via without sent-by");
+		t = hs;
+		if (t < end && *t == '[') {
+			const char *q = pk_find_byte(t, end, ']');
+			if (!q)
+				return BAD(c, "bad IPv6 reference in Via");
+			t = q + 1;
+		} else {
+			t = pk_find_any7(t, end, c->lim, ':', ';', ',', ' ', '\t', '\r', '\n');
+		}
+		if (t == hs)
+			return BAD(c, "Via without sent-by");
+		struct pk_str host = pk_str_make(hs, (size_t)(t - hs));
+		uint16_t port = 0;
+		t = skip_lws(t, end);
+		if (t < end && *t == ':') {
+			t = skip_lws(t + 1, end);
+			unsigned v = 0;
+			const char *ps = t;
+			while (t < end && (unsigned)(*t - '0') <= 9 && t - ps < 6)
+				v = v * 10 + (unsigned)(*t++ - '0');
+			if (t == ps || v == 0 || v > 65535)
+				return BAD(c, "bad Via port");
+			port = (uint16_t)v;
+		}
+		struct want w[4] = { { "branch", 6, false, PK_STR_NULL },
+				     { "received", 8, false, PK_STR_NULL },
+				     { "rport", 5, false, PK_STR_NULL },
+				     { "maddr", 5, false, PK_STR_NULL } };
+		const char *pe = scan_params(t, end, c->lim, true, w, 4);
+		if (!pe)
+			return BAD(c, "bad Via parameters");
+		int32_t rport = -1;
+		if (w[2].found) {
+			rport = 0;
+			if (w[2].val.len) {
+				int64_t r = parse_uint(w[2].val, 65535);
+				if (r <= 0)
+					return BAD(c, "bad Via rport");
+				rport = (int32_t)r;
+			}
+		}
+		if (m->nvia < PK_SIP_MAX_VIA) {
+			struct pk_sip_via *v = &m->via[m->nvia];
+			v->raw = pk_str_make(s, (size_t)(rtrim_lws(s, pe) - s));
+			v->transport = transport;
+			v->host = host;
+			v->port = port;
+			v->hdr = hdr;
+			v->branch = w[0].val;
+			v->received = w[1].val;
+			v->rport = rport;
+		}
+		if (m->nvia < UINT16_MAX)
+			m->nvia++;
+		if (pe == end)
+			return 0;
+		p = pe + 1; /* past the ',' */
+		if (skip_lws(p, end) == end)
+			return BAD(c, "empty Via value");
+	}
+}
+
+/*
+ * One name-addr or addr-spec with its header parameters, from p; in list
+ * mode it ends at the ',' that ends the element. In the addr-spec form (no
+ * <>) the URI ends at the first ';' (or ',') and may not hold '?' (RFC 3261
+ * §20.10). A comma in an unquoted display name is tolerated outside lists
+ * (RFC 4475 §3.1.2.15 allows leniency). Returns where it stopped or NULL.
+ */
+static const char *parse_addr(struct scan_ctx *c, const char *p, const char *end,
+			      struct pk_sip_addr *a, uint8_t hdr, bool list, bool want_expires,
+			      bool need_brackets)
+{
+	p = skip_lws(p, end);
+	if (p == end)
+		return c->why = "empty address", NULL;
+	const char *s = p;
+	a->display = PK_STR_NULL;
+	a->hdr = hdr;
+	const char *lt;
+	if (*p == '<') {
+		lt = p;
+	} else if (*p == '"') {
+		const char *q = quoted_end(p, end);
+		if (!q)
+			return c->why = "unbalanced quote", NULL;
+		lt = skip_lws(q, end);
+		if (lt == end || *lt != '<')
+			return c->why = "display name without <URI>", NULL;
+		a->display = pk_str_make(p, (size_t)(q - p));
+	} else {
+		/* token display name, or an addr-spec: which comes first, a '<'
+		 * or the end of an addr-spec (';', a list ',', a quote)? */
+		const char *q = p;
+		while (q < end && *q != '<' && *q != ';' && *q != '"' && !(list && *q == ','))
+			q++;
+		lt = NULL;
+		if (q < end && *q == '<') {
+			lt = q;
+			a->display = pk_str_make(p, (size_t)(rtrim_lws(p, lt) - p));
+		}
+	}
+	const char *after;
+	if (lt) {
+		const char *gt = pk_find_byte_lim(lt, end, c->lim, '>');
+		if (!gt)
+			return c->why = "missing '>'", NULL;
+		a->uri = trimmed(lt + 1, gt);
+		after = gt + 1;
+	} else {
+		/* Route and Record-Route entries are name-addrs (RFC 3261
+		 * §20.30, §20.34): without <> their ";lr" would be lost */
+		if (need_brackets)
+			return c->why = "route entry without <>", NULL;
+		const char *ue = p;
+		while (ue < end && *ue != ';' && !(list && *ue == ',')) {
+			if (*ue == '?' || *ue == ' ' || *ue == '\t' || *ue == '\r' || *ue == '\n' || *ue == '"')
+				break;
+			ue++;
+		}
+		a->uri = pk_str_make(p, (size_t)(ue - p));
+		after = skip_lws(ue, end);
+		if (after < end && *after != ';' && !(list && *after == ','))
+			return c->why = "bad URI in address", NULL;
+	}
+	{
+		/* A URI needs a scheme: scheme chars then ':' */
+		uint32_t i = 0;
+		while (i < a->uri.len && pk_sip_is_scheme(a->uri.p[i]))
+			i++;
+		if (i == 0 || i >= a->uri.len || a->uri.p[i] != ':')
+			return c->why = "URI without scheme", NULL;
+	}
+	struct want w[2] = { { "tag", 3, false, PK_STR_NULL }, { "expires", 7, false, PK_STR_NULL } };
+	after = skip_lws(after, end);
+	const char *pe = scan_params(after, end, c->lim, list, w, want_expires ? 2 : 1);
+	if (!pe)
+		return c->why = "bad header parameters", NULL;
+	a->params = pk_str_make(after, (size_t)(rtrim_lws(after, pe) - after));
+	a->raw = pk_str_make(s, (size_t)(rtrim_lws(s, pe) - s));
+	a->tag = w[0].val;
+	a->expires = -1;
+	if (want_expires && w[1].found) {
+		int64_t e = parse_uint(w[1].val, INT64_MAX / 16);
+		/* RFC 3261 §10.3: huge values are capped, not fatal */
+		a->expires = e < 0 ? 3600 : (e > UINT32_MAX ? UINT32_MAX : e);
+	}
+	return pe;
+}
+
+/* A comma-separated list of addresses (Contact, Route, Record-Route). */
+static int parse_addr_list(struct scan_ctx *c, const char *p, const char *end, uint8_t hdr,
+			   struct pk_sip_addr *arr, unsigned max, uint16_t *n, bool is_contact)
+{
+	for (;;) {
+		struct pk_sip_addr tmp;
+		struct pk_sip_addr *a = *n < max ? &arr[*n] : &tmp;
+		const char *e = parse_addr(c, p, end, a, hdr, true, is_contact, !is_contact);
+		if (!e)
+			return -1;
+		if (*n < UINT16_MAX)
+			(*n)++;
+		if (e == end)
+			return 0;
+		p = e + 1;
+	}
+}
+
+static uint32_t option_bit(const char *p, size_t len)
+{
+	static const struct pk_str names[PK_SIP_OPT_COUNT] = {
+#define PK_O_NAME(id, s) [PK_SIP_OPT_##id] = { s, sizeof(s) - 1 },
+		PK_SIP_FOREACH_OPTION(PK_O_NAME)
+#undef PK_O_NAME
+	};
+	for (unsigned o = 0; o < PK_SIP_OPT_COUNT; o++)
+		if (names[o].len == len && (p[0] | 0x20) == names[o].p[0] &&
+		    name_caseeq(p, names[o].p, len))
+			return 1u << o;
+	return PK_SIP_OPT_UNKNOWN;
+}
+
+uint32_t pk_sip_options_parse(struct pk_str list)
+{
+	if (list.len == 0)
+		return 0;
+	uint32_t mask = 0;
+	const char *p = list.p, *end = list.p + list.len;
+	while (p < end) {
+		p = skip_lws(p, end);
+		const char *s = p;
+		while (p < end && pk_sip_is_token(*p))
+			p++;
+		if (p > s)
+			mask |= option_bit(s, (size_t)(p - s));
+		p = skip_lws(p, end);
+		if (p < end && *p != ',') {
+			mask |= PK_SIP_OPT_UNKNOWN; /* not a token list */
+			while (p < end && *p != ',')
+				p++;
+		}
+		if (p < end)
+			p++;
+	}
+	return mask;
+}
+
+int pk_sip_replaces_parse(struct pk_str value, struct pk_sip_replaces *r)
+{
+	if (value.len == 0)
+		return -EINVAL;
+	const char *p = value.p, *end = value.p + value.len;
+	p = skip_lws(p, end);
+	const char *s = p;
+	while (p < end && *p != ';' && *p != ' ' && *p != '\t')
+		p++;
+	r->call_id = pk_str_make(s, (size_t)(p - s));
+	struct pk_str params = trimmed(p, end);
+	r->to_tag = PK_STR_NULL;
+	r->from_tag = PK_STR_NULL;
+	bool has_to = pk_sip_param_get(params, "to-tag", &r->to_tag);
+	bool has_from = pk_sip_param_get(params, "from-tag", &r->from_tag);
+	r->early_only = pk_sip_param_get(params, "early-only", NULL);
+	if (r->call_id.len == 0 || !has_to || !has_from || !scan_params(params.p, params.p + params.len, params.p + params.len, false, NULL, 0))
+		return -EINVAL;
+	return 0;
+}
+
+/* --- the start line -------------------------------------------------- */
+
+static enum pk_sip_verdict reject(struct pk_sip_msg *m, uint16_t status, const char *why)
+{
+	m->status = status;
+	m->why = why;
+	return PK_SIP_REJECT;
+}
+
+static enum pk_sip_verdict drop(struct pk_sip_msg *m, const char *why)
+{
+	m->status = 0;
+	m->why = why;
+	return PK_SIP_DROP;
+}
+
+static enum pk_sip_verdict scan_start_line(struct pk_sip_msg *m, const char *p, const char *eol)
+{
+	/* the version is case-insensitive (RFC 3261 §7.1); a method token
+	 * cannot hold '/', so "SIP/" starts a status line */
+	bool sipv = eol - p >= 4 && name_caseeq(p, "sip/", 4);
+	if (sipv && eol - p >= 8 && memcmp(p + 4, "2.0 ", 4) == 0) {
+		/* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase */
+		m->is_request = false;
+		const char *q = p + 8;
+		if (eol - q < 3 || (unsigned)(q[0] - '1') > 5 || (unsigned)(q[1] - '0') > 9 ||
+		    (unsigned)(q[2] - '0') > 9)
+			return drop(m, "bad status code");
+		m->code = (uint16_t)((q[0] - '0') * 100 + (q[1] - '0') * 10 + (q[2] - '0'));
+		q += 3;
+		if (q != eol && *q != ' ')
+			return drop(m, "bad status code");
+		if (q < eol)
+			q++;
+		m->reason = pk_str_make(q, (size_t)(eol - q));
+		return PK_SIP_OK;
+	}
+	if (sipv)
+		return drop(m, "unsupported SIP version in response");
+
+	/* Request-Line = Method SP Request-URI SP SIP-Version, single spaces */
+	m->is_request = true;
+	const char *q = p;
+	while (q < eol && pk_sip_is_token(*q))
+		q++;
+	if (q == p || q == eol || *q != ' ')
+		return reject(m, 400, "malformed request line");
+	m->method_tok = pk_str_make(p, (size_t)(q - p));
+	m->method = pk_sip_method_lookup(p, (size_t)(q - p));
+	const char *us = ++q;
+	q = pk_find_space_or_ctl(us, eol);
+	if (!q || q == us || *q != ' ')
+		return reject(m, 400, "malformed request line");
+	m->ruri = pk_str_make(us, (size_t)(q - us));
+	const char *vs = q + 1;
+	if (eol - vs == 7 && name_caseeq(vs, "sip/", 4) && memcmp(vs + 4, "2.0", 3) == 0) {
+		/* fine */
+	} else if (eol - vs >= 4 && name_caseeq(vs, "sip/", 4) &&
+		   memchr(vs, ' ', (size_t)(eol - vs)) == NULL) {
+		return reject(m, 505, "SIP version not supported");
+	} else {
+		return reject(m, 400, "malformed request line");
+	}
+	/* The Request-URI is an absoluteURI with no whitespace or brackets. */
+	uint32_t i = 0;
+	while (i < m->ruri.len && pk_sip_is_scheme(m->ruri.p[i]))
+		i++;
+	if (i == 0 || i >= m->ruri.len || m->ruri.p[i] != ':')
+		return reject(m, 400, "bad Request-URI");
+	return PK_SIP_OK;
+}
+
+/* --- the whole message ---------------------------------------------- */
+
+static int scan_header_value(struct scan_ctx *c, unsigned id, const char *v, const char *ve,
+			     uint8_t hi)
+{
+	struct pk_sip_msg *m = c->m;
+	struct pk_str val = pk_str_make(v, (size_t)(ve - v));
+	int64_t n;
+	switch (id) {
+	case PK_HDR_VIA:
+		return parse_via(c, v, ve, hi);
+	case PK_HDR_FROM:
+		return parse_addr(c, v, ve, &m->from, hi, false, false, false) ? 0 : -1;
+	case PK_HDR_TO:
+		return parse_addr(c, v, ve, &m->to, hi, false, false, false) ? 0 : -1;
+	case PK_HDR_CALL_ID:
+		/* the value is trimmed: any white space left is inside it */
+		if (pk_find_space_or_ctl(v, ve))
+			return BAD(c, "bad Call-ID");
+		if (val.len == 0)
+			return BAD(c, "empty Call-ID");
+		m->call_id = val;
+		return 0;
+	case PK_HDR_CSEQ: {
+		const char *q = v;
+		while (q < ve && (unsigned)(*q - '0') <= 9)
+			q++;
+		n = parse_uint(pk_str_make(v, (size_t)(q - v)), INT32_MAX);
+		if (n < 0)
+			return BAD(c, "bad CSeq number");
+		m->cseq = (uint32_t)n;
+		const char *ms = skip_lws(q, ve);
+		if (ms == q)
+			return BAD(c, "bad CSeq");
+		q = ms;
+		while (q < ve && pk_sip_is_token(*q))
+			q++;
+		if (q == ms || q != ve)
+			return BAD(c, "bad CSeq method");
+		m->cseq_method_tok = pk_str_make(ms, (size_t)(q - ms));
+		m->cseq_method = pk_sip_method_lookup(ms, (size_t)(q - ms));
+		return 0;
+	}
+	case PK_HDR_CONTACT:
+		if (val.len == 1 && v[0] == '*') {
+			m->contact_star = true;
+			return 0;
+		}
+		{
+			uint16_t nc = m->ncontact;
+			int r = parse_addr_list(c, v, ve, hi, m->contact, PK_SIP_MAX_CONTACT, &nc, true);
+			m->ncontact = nc;
+			return r;
+		}
+	case PK_HDR_ROUTE:
+		return parse_addr_list(c, v, ve, hi, m->route, PK_SIP_MAX_ROUTE, &m->nroute, false);
+	case PK_HDR_RECORD_ROUTE:
+		return parse_addr_list(c, v, ve, hi, m->rr, PK_SIP_MAX_ROUTE, &m->nrr, false);
+	case PK_HDR_MAX_FORWARDS:
+		n = parse_uint(val, 255);
+		if (n < 0)
+			return BAD(c, "bad Max-Forwards");
+		m->max_forwards = (int32_t)n;
+		return 0;
+	case PK_HDR_CONTENT_LENGTH:
+		n = parse_uint(val, PK_SIP_MAX_MSG);
+		if (n < 0)
+			return BAD(c, "bad Content-Length");
+		m->content_length = (int32_t)n;
+		return 0;
+	case PK_HDR_EXPIRES:
+		n = parse_uint(val, UINT32_MAX);
+		if (n < 0)
+			return BAD(c, "bad Expires");
+		m->expires = n;
+		return 0;
+	case PK_HDR_CONTENT_TYPE:
+		m->content_type = val;
+		return 0;
+	case PK_HDR_SUPPORTED:
+		m->supported |= pk_sip_options_parse(val);
+		return 0;
+	case PK_HDR_REQUIRE:
+		m->require |= pk_sip_options_parse(val);
+		return 0;
+	case PK_HDR_PROXY_REQUIRE:
+		m->proxy_require |= pk_sip_options_parse(val);
+		return 0;
+	case PK_HDR_REPLACES:
+		if (pk_sip_replaces_parse(val, &m->replaces) < 0)
+			return BAD(c, "bad Replaces");
+		m->has_replaces = true;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static void msg_reset(struct pk_sip_msg *m, const char *buf)
+{
+	/* Only the fields that are read before being written are reset: the
+	 * big arrays are filled as they are counted. */
+	m->buf = buf;
+	m->len = 0;
+	m->status = 0;
+	m->why = "";
+	m->is_request = false;
+	m->method = PK_SIP_METHOD_UNKNOWN;
+	m->method_tok = PK_STR_NULL;
+	m->ruri = PK_STR_NULL;
+	m->code = 0;
+	m->reason = PK_STR_NULL;
+	m->nhdrs = 0;
+	memset(m->first, 0xff, sizeof(m->first));
+	memset(m->count, 0, sizeof(m->count));
+	m->nvia = 0;
+	/* From and To are mandatory: an accepted message has them filled in
+	 * whole; for a rejected one only these can be looked at */
+	m->from.raw = m->from.uri = m->from.tag = PK_STR_NULL;
+	m->to.raw = m->to.uri = m->to.tag = PK_STR_NULL;
+	m->call_id = PK_STR_NULL;
+	m->cseq = 0;
+	m->cseq_method = PK_SIP_METHOD_UNKNOWN;
+	m->cseq_method_tok = PK_STR_NULL;
+	m->ncontact = 0;
+	m->contact_star = false;
+	m->nroute = 0;
+	m->nrr = 0;
+	m->max_forwards = -1;
+	m->content_length = -1;
+	m->expires = -1;
+	m->content_type = PK_STR_NULL;
+	m->supported = m->require = m->proxy_require = 0;
+	m->has_replaces = false;
+	m->body = PK_STR_NULL;
+}
+
+/*
+ * The verdict for a malformed message: a response is dropped; a request is
+ * answered (the response builder copies its Via lines as written, so even
+ * an unparseable Via can be answered), unless it has no Via line at all.
+ */
+static enum pk_sip_verdict bad(struct pk_sip_msg *m, uint16_t status, const char *why)
+{
+	if (!m->is_request || m->first[PK_HDR_VIA] == 0xff)
+		return drop(m, why);
+	return reject(m, status, why);
+}
+
+/*
+ * Line ends come from a bitmap of the LF bytes of 64-byte blocks (four
+ * 16-byte compares, no branch per byte): finding the next line end is then
+ * a shift and a count of trailing zeros, with no loop exit to mispredict on
+ * every line. A block is mapped when a search first reaches it.
+ */
+struct lf_map {
+	const char *blk; /* start of the mapped block */
+	const char *end; /* end of the buffer */
+	uint64_t lf;	 /* bit i: blk[i] == '\n' */
+	uint64_t colon;	 /* bit i: blk[i] == ':' */
+};
+
+static inline void lf_map_block(struct lf_map *lm, const char *p)
+{
+	lm->blk = p;
+#if defined(__SSE2__)
+	if (lm->end - p >= 64) {
+		const __m128i lf = _mm_set1_epi8('\n'), co = _mm_set1_epi8(':');
+		__m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+		__m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+		__m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+		lm->lf = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x0, lf)) |
+			 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x1, lf)) << 16 |
+			 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x2, lf)) << 32 |
+			 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x3, lf)) << 48;
+		lm->colon = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x0, co)) |
+			    (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x1, co)) << 16 |
+			    (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x2, co)) << 32 |
+			    (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x3, co)) << 48;
+		return;
+	}
+#endif
+	uint64_t l = 0, c = 0;
+	size_t n = (size_t)(lm->end - p) < 64 ? (size_t)(lm->end - p) : 64;
+	for (size_t i = 0; i < n; i++) {
+		l |= (uint64_t)(p[i] == '\n') << i;
+		c |= (uint64_t)(p[i] == ':') << i;
+	}
+	lm->lf = l;
+	lm->colon = c;
+}
+
+/* Next LF at or after from, NULL if none before the end. */
+static inline const char *lf_next(struct lf_map *lm, const char *from)
+{
+	for (;;) {
+		size_t off = (size_t)(from - lm->blk);
+		if (off < 64) {
+			uint64_t mm = lm->lf >> off;
+			if (mm)
+				return from + __builtin_ctzll(mm);
+			from = lm->blk + 64;
+		}
+		if (from >= lm->end)
+			return NULL;
+		lf_map_block(lm, from);
+	}
+}
+
+/* First ':' in [from, to), NULL if none, from the mapped block when it
+ * holds from (the usual case: lf_next just mapped the line's block). */
+static inline const char *colon_next(struct lf_map *lm, const char *from, const char *to)
+{
+	size_t off = (size_t)(from - lm->blk);
+	if (off < 64) {
+		uint64_t mm = lm->colon >> off;
+		if (mm) {
+			const char *c = from + __builtin_ctzll(mm);
+			return c < to ? c : NULL;
+		}
+		from = lm->blk + 64;
+	}
+	/* rare: the line starts before the mapped block, or its name runs
+	 * past the block's end */
+	return from < to ? pk_find_byte_lim(from, to, lm->end, ':') : NULL;
+}
+
+/* Find the end of one header line starting at p, continuation lines
+ * included: the LF of the last CRLF. NULL if truncated; *bare_lf is set
+ * when a line ends in a lone LF. */
+static inline const char *line_end(struct lf_map *lm, const char *p, const char *end,
+				   bool *bare_lf)
+{
+	const char *e = lf_next(lm, p);
+	if (!e)
+		return NULL;
+	for (;;) {
+		if (e[-1] != '\r') {
+			*bare_lf = true;
+			return NULL;
+		}
+		if (e + 1 >= end || (e[1] != ' ' && e[1] != '\t'))
+			return e;
+		const char *e2 = lf_next(lm, e + 1);
+		if (!e2)
+			return NULL;
+		e = e2;
+	}
+}
+
+enum pk_sip_verdict pk_sip_scan(const char *buf, size_t len, struct pk_sip_msg *m)
+{
+	msg_reset(m, buf);
+	if (len > PK_SIP_MAX_MSG)
+		return drop(m, "message too large");
+	const char *end = buf + len;
+	struct lf_map lm = { buf, end, 0, 0 };
+	lf_map_block(&lm, buf);
+	const char *nl = lf_next(&lm, buf);
+	if (!nl)
+		return drop(m, "no line end");
+	if (nl == buf || nl[-1] != '\r') {
+		m->why = "bare LF line end";
+		return PK_SIP_SLOW;
+	}
+	enum pk_sip_verdict v = scan_start_line(m, buf, nl - 1);
+	if (v == PK_SIP_DROP)
+		return v;
+
+	/*
+	 * The first error found decides the answer, but the scan goes on to
+	 * the end of the headers so that the answer has every Via, From, To,
+	 * Call-ID and CSeq line it must echo (RFC 3261 §8.2.6).
+	 */
+	uint16_t pending = v == PK_SIP_REJECT ? m->status : 0;
+	const char *pending_why = m->why;
+#define FAIL(st, w)                          \
+	do {                                 \
+		if (!pending) {              \
+			pending = (st);      \
+			pending_why = (w);   \
+		}                            \
+	} while (0)
+
+	struct scan_ctx c = { m, NULL, end };
+	const char *p = nl + 1;
+	const char *hdr_end = NULL;
+	while (p < end) {
+		if (p[0] == '\r' && p + 1 < end && p[1] == '\n') {
+			hdr_end = p + 2;
+			break;
+		}
+		bool bare_lf = false;
+		const char *e = line_end(&lm, p, end, &bare_lf);
+		if (!e) {
+			if (bare_lf) {
+				m->why = "bare LF line end";
+				return PK_SIP_SLOW;
+			}
+			break; /* truncated: no end of headers */
+		}
+		const char *le = e - 1; /* the CR */
+		const char *q = colon_next(&lm, p, le);
+		const char *ne = q ? q : p;
+		while (ne > p && (ne[-1] == ' ' || ne[-1] == '\t'))
+			ne--;
+		if (!q || ne == p) {
+			FAIL(400, "bad header line");
+			p = e + 1;
+			continue;
+		}
+		if (m->nhdrs >= PK_SIP_MAX_HDRS) {
+			FAIL(400, "too many header lines");
+			p = e + 1;
+			continue;
+		}
+		unsigned id = hdr_lookup(p, (size_t)(ne - p));
+		if (id == PK_HDR_OTHER) {
+			/* a known name validated itself by comparing equal */
+			const char *t = p;
+			while (t < ne && pk_sip_is_token(*t))
+				t++;
+			if (t != ne) {
+				FAIL(400, "bad header name");
+				p = e + 1;
+				continue;
+			}
+		}
+		const char *val = skip_lws(q + 1, le);
+		const char *ve = rtrim_lws(val, le);
+		uint8_t hi = (uint8_t)m->nhdrs;
+		struct pk_sip_hdr *h = &m->hdrs[m->nhdrs++];
+		h->off = (uint16_t)(p - buf);
+		h->len = (uint16_t)(e + 1 - p);
+		h->voff = (uint16_t)(val - buf);
+		h->vlen = (uint16_t)(ve - val);
+		h->id = (uint8_t)id;
+		if (id != PK_HDR_OTHER) {
+			if (m->first[id] == 0xff)
+				m->first[id] = hi;
+			else if (hdr_defs[id].single)
+				FAIL(400, "repeated single-valued header");
+			if (m->count[id] < 255)
+				m->count[id]++;
+			if (scan_header_value(&c, id, val, ve, hi) < 0)
+				FAIL(400, c.why);
+		}
+		p = e + 1;
+	}
+	if (!hdr_end)
+		FAIL(400, "no end of headers");
+
+	/* Mandatory headers (RFC 3261 §8.1.1; Max-Forwards is optional for RFC
+	 * 2543 peers, RFC 4475 §3.4.1). */
+	if (m->first[PK_HDR_VIA] == 0xff)
+		FAIL(400, "missing Via");
+	if (m->first[PK_HDR_FROM] == 0xff)
+		FAIL(400, "missing From");
+	if (m->first[PK_HDR_TO] == 0xff)
+		FAIL(400, "missing To");
+	if (m->first[PK_HDR_CALL_ID] == 0xff)
+		FAIL(400, "missing Call-ID");
+	if (m->first[PK_HDR_CSEQ] == 0xff)
+		FAIL(400, "missing CSeq");
+	if (m->is_request && !pending && !pk_str_eq(m->method_tok, m->cseq_method_tok))
+		FAIL(400, "CSeq method does not match");
+
+	/* Body: Content-Length bytes; octets past it are ignored (RFC 3261
+	 * §18.3); fewer is an error. Absent Content-Length on a datagram means
+	 * the rest of it. */
+	if (hdr_end) {
+		size_t avail = (size_t)(end - hdr_end);
+		size_t blen = avail;
+		if (m->content_length >= 0) {
+			if ((size_t)m->content_length > avail)
+				FAIL(400, "Content-Length larger than message");
+			else
+				blen = (size_t)m->content_length;
+		}
+		m->body = pk_str_make(hdr_end, blen);
+		m->len = (uint32_t)((hdr_end - buf) + blen);
+	} else {
+		m->len = (uint32_t)len;
+	}
+
+	/* RFC 4475 §3.1.2.11: no headers in a sip/sips Request-URI. The '?'
+	 * may stand in the user part, so look after the '@'. The full URI
+	 * parse happens when the request is routed (pk_sip_check_request). */
+	if (!pending && m->is_request && m->ruri.len >= 4 &&
+	    (name_caseeq(m->ruri.p, "sip:", 4) || (m->ruri.len >= 5 && name_caseeq(m->ruri.p, "sips:", 5)))) {
+		const char *at = pk_find_byte(m->ruri.p, m->ruri.p + m->ruri.len, '@');
+		const char *hs = at ? at + 1 : m->ruri.p + 4;
+		if (pk_find_byte(hs, m->ruri.p + m->ruri.len, '?'))
+			FAIL(400, "headers in Request-URI");
+	}
+#undef FAIL
+	if (pending)
+		return bad(m, pending, pending_why);
+	return PK_SIP_OK;
+}
+
+/* --- TCP framing ----------------------------------------------------- */
+
+long pk_sip_frame(const char *buf, size_t len, size_t *skip)
+{
+	size_t s = 0;
+	while (s + 1 < len && buf[s] == '\r' && buf[s + 1] == '\n')
+		s += 2;
+	*skip = s;
+	if (s)
+		return (long)s;
+	/* find the end of the headers */
+	const char *p = buf, *end = buf + len;
+	const char *he = NULL;
+	while (p + 3 < end) {
+		const char *q = memchr(p, '\r', (size_t)(end - p));
+		if (!q || q + 3 >= end)
+			break;
+		if (q[1] == '\n' && q[2] == '\r' && q[3] == '\n') {
+			he = q + 4;
+			break;
+		}
+		p = q + 1;
+	}
+	if (!he)
+		return len > PK_SIP_MAX_MSG ? -1 : 0;
+	/* Content-Length is mandatory on streams (RFC 3261 §18.3). Header
+	 * lines may be folded: a line runs to a CRLF not followed by SP/HT. */
+	long cl = -1;
+	p = memchr(buf, '\n', (size_t)(he - buf));
+	p = p ? p + 1 : he;
+	while (p < he) {
+		const char *e = memchr(p, '\n', (size_t)(he - p));
+		while (e && e + 1 < he && (e[1] == ' ' || e[1] == '\t'))
+			e = memchr(e + 1, '\n', (size_t)(he - e - 1));
+		if (!e)
+			break;
+		const char *colon = memchr(p, ':', (size_t)(e - p));
+		if (colon) {
+			const char *ne = rtrim_lws(p, colon);
+			if (hdr_lookup(p, (size_t)(ne - p)) == PK_HDR_CONTENT_LENGTH) {
+				const char *v = skip_lws(colon + 1, e);
+				const char *ve = rtrim_lws(v, e);
+				int64_t n = parse_uint(pk_str_make(v, (size_t)(ve - v)), PK_SIP_MAX_MSG);
+				if (n < 0 || cl >= 0)
+					return -1;
+				cl = (long)n;
+			}
+		}
+		p = e + 1;
+	}
+	if (cl < 0)
+		return -1;
+	size_t total = (size_t)(he - buf) + (size_t)cl;
+	if (total > PK_SIP_MAX_MSG)
+		return -1;
+	return total <= len ? (long)total : 0;
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Character classes of the SIP grammar (RFC 3261 §25.1) as one 256-entry
+ * table of bit flags, shared by the scanner and the URI parser. Private to
+ * dataplane/sip.
+ */
+#ifndef PK_SIP_SCAN_CHARS_H
+#define PK_SIP_SCAN_CHARS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+enum {
+	PK_C_TOKEN = 1 << 0,  /* token: alphanum -.!%*_+`'~ */
+	PK_C_HOST = 1 << 1,   /* hostname / IPv4: alphanum - . */
+	PK_C_SCHEME = 1 << 2, /* scheme: alphanum + - . */
+	PK_C_PVALUE = 1 << 3, /* param value (token or host-ish): token + []: */
+	PK_C_USER = 1 << 4,   /* URI user: unreserved / escaped / user-unreserved */
+	PK_C_URIPARAM = 1 << 5, /* URI paramchar: unreserved / escaped / []/:&+$ */
+	PK_C_LWS = 1 << 6,    /* SP HT, and CR LF (inside a value only folding) */
+	PK_C_PSTOP = 1 << 7,  /* ends a parameter name or value: = ; , " SP HT CR LF */
+};
+
+extern const uint8_t pk_sip_cclass[256];
+
+static inline int pk_sip_is_token(char c)
+{
+	return pk_sip_cclass[(uint8_t)c] & PK_C_TOKEN;
+}
+static inline int pk_sip_is_host(char c)
+{
+	return pk_sip_cclass[(uint8_t)c] & PK_C_HOST;
+}
+static inline int pk_sip_is_scheme(char c)
+{
+	return pk_sip_cclass[(uint8_t)c] & PK_C_SCHEME;
+}
+static inline int pk_sip_is_pvalue(char c)
+{
+	return pk_sip_cclass[(uint8_t)c] & PK_C_PVALUE;
+}
+static inline int pk_sip_is_user(char c)
+{
+	return pk_sip_cclass[(uint8_t)c] & PK_C_USER;
+}
+static inline int pk_sip_is_uriparam(char c)
+{
+	return pk_sip_cclass[(uint8_t)c] & PK_C_URIPARAM;
+}
+
+static inline int pk_sip_is_pstop(char c)
+{
+	return pk_sip_cclass[(uint8_t)c] & PK_C_PSTOP;
+}
+
+static inline int pk_sip_is_lws(char c)
+{
+	return pk_sip_cclass[(uint8_t)c] & PK_C_LWS;
+}
+
+/*
+ * Inline byte searches for the short spans of a SIP message (a header line,
+ * a URI, a parameter). The C library's memchr is faster on long buffers,
+ * but its call and alignment set-up dominate on 5-60 byte spans. These load
+ * 16 unaligned bytes at a time, and may read past end -- never at or past
+ * lim, the end of the whole buffer -- so that a span near the end of a line
+ * still takes one vector step instead of a byte loop. Results past end are
+ * reported as "not found".
+ */
+static inline const char *pk_find_byte_lim(const char *p, const char *end, const char *lim, char c)
+{
+#if defined(__SSE2__)
+	const __m128i needle = _mm_set1_epi8(c);
+	while (p < end && lim - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, needle));
+		if (mask) {
+			p += __builtin_ctz(mask);
+			return p < end ? p : NULL;
+		}
+		p += 16;
+	}
+#else
+	(void)lim;
+#endif
+	for (; p < end; p++)
+		if (*p == c)
+			return p;
+	return NULL;
+}
+
+static inline const char *pk_find_byte(const char *p, const char *end, char c)
+{
+	return pk_find_byte_lim(p, end, end, c);
+}
+
+/*
+ * First byte equal to any of seven delimiters (repeat one to use fewer), or
+ * end. Inline with constant arguments, so the needles are built once.
+ */
+static inline const char *pk_find_any7(const char *p, const char *end, const char *lim, char a,
+				       char b, char c, char d, char e, char f, char g)
+{
+#if defined(__SSE2__)
+	const __m128i na = _mm_set1_epi8(a), nb = _mm_set1_epi8(b), nc = _mm_set1_epi8(c),
+		      nd = _mm_set1_epi8(d), ne = _mm_set1_epi8(e), nf = _mm_set1_epi8(f),
+		      ng = _mm_set1_epi8(g);
+	while (p < end && lim - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i m = _mm_or_si128(
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, na), _mm_cmpeq_epi8(x, nb)),
+				     _mm_or_si128(_mm_cmpeq_epi8(x, nc), _mm_cmpeq_epi8(x, nd))),
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, ne), _mm_cmpeq_epi8(x, nf)),
+				     _mm_cmpeq_epi8(x, ng)));
+		unsigned mask = (unsigned)_mm_movemask_epi8(m);
+		if (mask) {
+			p += __builtin_ctz(mask);
+			return p < end ? p : end;
+		}
+		p += 16;
+	}
+#else
+	(void)lim;
+#endif
+	for (; p < end; p++) {
+		char x = *p;
+		if (x == a || x == b || x == c || x == d || x == e || x == f || x == g)
+			return p;
+	}
+	return end;
+}
+
+/* First byte that is SP, a control character (CR, LF, HT, ...) or DEL:
+ * the end of a word that may hold no white space (Call-ID, a URI). */
+static inline const char *pk_find_space_or_ctl(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+	const __m128i lim = _mm_set1_epi8(0x21), del = _mm_set1_epi8(0x7f);
+	while (end - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		/* x >= 0x21 (unsigned) <=> max(x, 0x21) == x */
+		__m128i ok = _mm_cmpeq_epi8(_mm_max_epu8(x, lim), x);
+		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			_mm_andnot_si128(ok, _mm_set1_epi8((char)0xff)), _mm_cmpeq_epi8(x, del)));
+		if (mask)
+			return p + __builtin_ctz(mask);
+		p += 16;
+	}
+#endif
+	for (; p < end; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return p;
+	return NULL;
+}
+
+#endif /* PK_SIP_SCAN_CHARS_H */

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SIP URIs, parsed on demand (the scanner keeps them as views): scheme,
+ * user and password, host (name, IPv4, IPv6 reference), port, parameters
+ * and headers (RFC 3261 §19.1), tel URIs (RFC 3966) in outline, and the
+ * comparison rules of §19.1.4 for user parts with %HH escapes.
+ *
+ * Also home of the character-class table the scanner shares.
+ */
+#include <errno.h>
+
+#include "pickup/sip.h"
+#include "scan_chars.h"
+
+#define T PK_C_TOKEN
+#define H PK_C_HOST
+#define S PK_C_SCHEME
+#define V PK_C_PVALUE
+#define U PK_C_USER
+#define P PK_C_URIPARAM
+#define ALNUM (T | H | S | V | U | P)
+
+const uint8_t pk_sip_cclass[256] = {
+	['0' ... '9'] = ALNUM,
+	['A' ... 'Z'] = ALNUM,
+	['a' ... 'z'] = ALNUM,
+	['-'] = T | H | S | V | U | P,
+	['.'] = T | H | S | V | U | P,
+	['_'] = T | H | V | U | P,
+	['!'] = T | V | U | P,
+	['~'] = T | V | U | P,
+	['*'] = T | V | U | P,
+	['\''] = T | V | U | P,
+	['%'] = T | V | U | P,
+	['+'] = T | S | V | U | P,
+	['`'] = T | V,
+	['('] = U | P,
+	[')'] = U | P,
+	['&'] = U | P,
+	['='] = U | PK_C_PSTOP,
+	['$'] = U | P,
+	[','] = U | PK_C_PSTOP,
+	[';'] = U | PK_C_PSTOP,
+	['"'] = PK_C_PSTOP,
+	['?'] = U,
+	['/'] = U | P,
+	['['] = V | P,
+	[']'] = V | P,
+	[':'] = V | P,
+	[' '] = PK_C_LWS | PK_C_PSTOP,
+	['\t'] = PK_C_LWS | PK_C_PSTOP,
+	['\r'] = PK_C_LWS | PK_C_PSTOP,
+	['\n'] = PK_C_LWS | PK_C_PSTOP,
+};
+
+#undef T
+#undef H
+#undef S
+#undef V
+#undef U
+#undef P
+#undef ALNUM
+
+static inline bool lower_eq(const char *p, const char *lower, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((p[i] | 0x20) != lower[i])
+			return false;
+	return true;
+}
+
+static bool is_ipv4(struct pk_str h)
+{
+	unsigned dots = 0, digits = 0, val = 0;
+	for (uint32_t i = 0; i < h.len; i++) {
+		char c = h.p[i];
+		if (c == '.') {
+			if (digits == 0)
+				return false;
+			dots++;
+			digits = 0;
+			val = 0;
+		} else if (c >= '0' && c <= '9') {
+			val = val * 10 + (unsigned)(c - '0');
+			if (++digits > 3 || val > 255)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return dots == 3 && digits > 0;
+}
+
+static bool ipv6_ref_valid(struct pk_str h)
+{
+	/* "[" hex4 / ':' / IPv4 tail "]": a loose check of the character set
+	 * and of at least two colons is what a proxy needs to route. */
+	if (h.len < 4 || h.p[0] != '[' || h.p[h.len - 1] != ']')
+		return false;
+	unsigned colons = 0;
+	for (uint32_t i = 1; i + 1 < h.len; i++) {
+		char c = h.p[i];
+		if (c == ':')
+			colons++;
+		else if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') ||
+			   c == '.'))
+			return false;
+	}
+	return colons >= 2;
+}
+
+static void pull_params(struct pk_sip_uri *u)
+{
+	struct pk_str v;
+	u->transport = u->maddr = u->user_param = PK_STR_NULL;
+	u->lr = false;
+	if (u->params.len == 0)
+		return;
+	if (pk_sip_param_get(u->params, "transport", &v))
+		u->transport = v;
+	if (pk_sip_param_get(u->params, "maddr", &v))
+		u->maddr = v;
+	if (pk_sip_param_get(u->params, "user", &v))
+		u->user_param = v;
+	u->lr = pk_sip_param_get(u->params, "lr", NULL);
+}
+
+int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
+{
+	memset(u, 0, sizeof(*u));
+	if (len == 0)
+		return -EINVAL;
+	const char *end = p + len;
+	const char *colon = memchr(p, ':', len);
+	if (!colon || colon == p)
+		return -EINVAL;
+	for (const char *q = p; q < colon; q++)
+		if (!pk_sip_is_scheme(*q))
+			return -EINVAL;
+	u->scheme_tok = pk_str_make(p, (size_t)(colon - p));
+	size_t sl = (size_t)(colon - p);
+	if (sl == 3 && lower_eq(p, "sip", 3))
+		u->scheme = PK_URI_SIP;
+	else if (sl == 4 && lower_eq(p, "sips", 4))
+		u->scheme = PK_URI_SIPS;
+	else if (sl == 3 && lower_eq(p, "tel", 3))
+		u->scheme = PK_URI_TEL;
+	else
+		return 0; /* opaque */
+
+	const char *s = colon + 1;
+	for (const char *q = s; q < end; q++)
+		if ((unsigned char)*q <= ' ' || *q == '<' || *q == '>' || *q == '"' || *q == 0x7f)
+			return -EINVAL;
+
+	if (u->scheme == PK_URI_TEL) {
+		const char *q = memchr(s, ';', (size_t)(end - s));
+		if (!q)
+			q = end;
+		if (q == s)
+			return -EINVAL;
+		u->user = pk_str_make(s, (size_t)(q - s));
+		u->params = pk_str_make(q, (size_t)(end - q));
+		pull_params(u);
+		return 0;
+	}
+
+	/* userinfo: the first '@' ends it (user and password hold '@' only
+	 * escaped; they may hold ';' '?' ':' -- RFC 4475 §3.1.1.2). */
+	size_t rest = len - (size_t)(s - p);
+	const char *at = memchr(s, '@', rest);
+	const char *hs = s;
+	if (at) {
+		const char *pc = memchr(s, ':', (size_t)(at - s));
+		const char *ue = pc ? pc : at;
+		if (ue == s)
+			return -EINVAL;
+		for (const char *q = s; q < ue; q++)
+			if (!pk_sip_is_user(*q))
+				return -EINVAL;
+		u->user = pk_str_make(s, (size_t)(ue - s));
+		if (pc)
+			u->password = pk_str_make(pc + 1, (size_t)(at - pc - 1));
+		hs = at + 1;
+	}
+	const char *q = hs;
+	if (q < end && *q == '[') {
+		const char *rb = memchr(q, ']', (size_t)(end - q));
+		if (!rb)
+			return -EINVAL;
+		q = rb + 1;
+		u->host = pk_str_make(hs, (size_t)(q - hs));
+		if (!ipv6_ref_valid(u->host))
+			return -EINVAL;
+		u->host_type = PK_HOST_IPV6;
+	} else {
+		while (q < end && pk_sip_is_host(*q))
+			q++;
+		u->host = pk_str_make(hs, (size_t)(q - hs));
+		if (u->host.len == 0)
+			return -EINVAL;
+		u->host_type = is_ipv4(u->host) ? PK_HOST_IPV4 : PK_HOST_NAME;
+	}
+	if (q < end && *q == ':') {
+		const char *ps = ++q;
+		unsigned port = 0;
+		while (q < end && *q >= '0' && *q <= '9') {
+			port = port * 10 + (unsigned)(*q - '0');
+			if (port > 65535)
+				return -EINVAL;
+			q++;
+		}
+		if (q == ps || port == 0)
+			return -EINVAL;
+		u->port = (uint16_t)port;
+	}
+	if (q < end && *q == ';') {
+		const char *ps = q;
+		while (q < end && *q != '?') {
+			if (*q != ';' && *q != '=' && !pk_sip_is_uriparam(*q))
+				return -EINVAL;
+			q++;
+		}
+		u->params = pk_str_make(ps, (size_t)(q - ps));
+	}
+	if (q < end && *q == '?') {
+		u->headers = pk_str_make(q + 1, (size_t)(end - q - 1));
+		q = end;
+	}
+	if (q != end)
+		return -EINVAL;
+	pull_params(u);
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Next octet of a component, decoding %HH; *i advances. */
+static int next_octet(struct pk_str s, uint32_t *i)
+{
+	if (s.p[*i] == '%' && *i + 2 < s.len) {
+		int h = hexval(s.p[*i + 1]), l = hexval(s.p[*i + 2]);
+		if (h >= 0 && l >= 0) {
+			*i += 3;
+			return h * 16 + l;
+		}
+	}
+	return (unsigned char)s.p[(*i)++];
+}
+
+bool pk_sip_uri_user_eq(struct pk_str a, struct pk_str b)
+{
+	if (pk_str_eq(a, b))
+		return true;
+	uint32_t i = 0, j = 0;
+	while (i < a.len && j < b.len)
+		if (next_octet(a, &i) != next_octet(b, &j))
+			return false;
+	return i == a.len && j == b.len;
+}
+
+bool pk_sip_uri_host_eq(struct pk_str a, struct pk_str b)
+{
+	return pk_str_caseeq(a, b);
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small shared definitions: the (pointer, length) string view that every
+ * parser result is made of, branch hints and array helpers. Everything here
+ * is header-only and may be used by workers and the control plane alike.
+ */
+#ifndef PICKUP_COMMON_H
+#define PICKUP_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define PK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#ifndef likely
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#endif
+
+/*
+ * A view into a buffer someone else owns (a packet, a config string). Never
+ * NUL-terminated; p may be NULL only when len is 0.
+ */
+struct pk_str {
+	const char *p;
+	uint32_t len;
+};
+
+#define PK_STR_NULL ((struct pk_str){ NULL, 0 })
+/* View of a string literal, for comparisons and building messages. */
+#define PK_STR_LIT(s) ((struct pk_str){ (s), sizeof(s) - 1 })
+
+static inline struct pk_str pk_str_make(const char *p, size_t len)
+{
+	return (struct pk_str){ p, (uint32_t)len };
+}
+
+static inline bool pk_str_empty(struct pk_str s)
+{
+	return s.len == 0;
+}
+
+static inline bool pk_str_eq(struct pk_str a, struct pk_str b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+/* ASCII case-insensitive equality (SIP tokens, header names, hosts). */
+static inline bool pk_str_caseeq(struct pk_str a, struct pk_str b)
+{
+	if (a.len != b.len)
+		return false;
+	for (uint32_t i = 0; i < a.len; i++) {
+		unsigned char x = (unsigned char)a.p[i], y = (unsigned char)b.p[i];
+		if (x != y && (x | 0x20) != (y | 0x20))
+			return false;
+		if (x != y && !((x | 0x20) >= 'a' && (x | 0x20) <= 'z'))
+			return false;
+	}
+	return true;
+}
+
+static inline bool pk_str_caseeq_cstr(struct pk_str a, const char *s)
+{
+	return pk_str_caseeq(a, pk_str_make(s, strlen(s)));
+}
+
+#endif /* PICKUP_COMMON_H */
