@@ -1,0 +1,597 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rewriting a scanned SIP message for forwarding: the proxy's Via push and
+ * pop, received/rport, Max-Forwards, Request-URI, header lines, loose-route
+ * Route pop, body replacement and Content-Length.
+ *
+ * Why a plan of edits rather than a rewrite in place: the original datagram
+ * stays untouched (a retransmission or a second destination reuses it), the
+ * header table of the scan stays valid while planning, and the output is
+ * produced in a single pass of memcpy calls over a handful of spans. Every
+ * primitive turns its change into one or two edits on offsets of the
+ * original; rw_put keeps the list sorted and free of overlaps, so emit does
+ * no per-byte work and no searching. Nothing here allocates, formats with
+ * stdio, or reads past the message.
+ */
+#include <errno.h>
+
+#include "pickup/sip_rewrite.h"
+#include "scan_chars.h"
+
+#define PK_NO_LINE 0xff
+
+/* Canonical header names with their lengths, from the scanner's X-macro. */
+static const struct pk_str hdr_names[PK_HDR_COUNT] = {
+#define PK_H_NAME(id, name, compact, single) [PK_HDR_##id] = { name, sizeof(name) - 1 },
+	PK_SIP_FOREACH_HDR(PK_H_NAME)
+#undef PK_H_NAME
+};
+
+/* --- small helpers ---------------------------------------------------- */
+
+/* Decimal digits of v at o; returns the end. At most 10 bytes. */
+static char *put_u32(char *o, uint32_t v)
+{
+	char tmp[10];
+	unsigned n = 0;
+
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	memcpy(o, tmp + sizeof(tmp) - n, n);
+	return o + n;
+}
+
+static char *put(char *o, const void *p, size_t n)
+{
+	memcpy(o, p, n);
+	return o + n;
+}
+
+static uint32_t msg_off(const struct pk_sip_msg *m, const char *p)
+{
+	return (uint32_t)(p - m->buf);
+}
+
+/* Offset of the blank line that ends the header section. */
+static uint32_t hdr_end(const struct pk_sip_msg *m)
+{
+	const struct pk_sip_hdr *h;
+
+	if (unlikely(m->nhdrs == 0)) {
+		const char *nl = memchr(m->buf, '\n', m->len);
+		return nl ? msg_off(m, nl) + 1 : m->len;
+	}
+	h = &m->hdrs[m->nhdrs - 1];
+	return (uint32_t)h->off + h->len;
+}
+
+/* Offset of the first body byte (just past the blank line). */
+static uint32_t body_start(const struct pk_sip_msg *m, uint32_t hend)
+{
+	uint32_t b;
+
+	if (m->body.len)
+		return msg_off(m, m->body.p);
+	b = hend + (hend < m->len && m->buf[hend] == '\r' ? 2 : 1);
+	return b < m->len ? b : m->len;
+}
+
+/* Scratch space for n bytes of inserted text, or NULL (plan failed). */
+static char *rw_scratch(struct pk_rw *rw, size_t n)
+{
+	char *p;
+
+	if (unlikely(rw->scratch_len + n > PK_RW_SCRATCH)) {
+		rw->failed = true;
+		return NULL;
+	}
+	p = rw->scratch + rw->scratch_len;
+	rw->scratch_len += (uint32_t)n;
+	return p;
+}
+
+static void edits_remove(struct pk_rw *rw, unsigned i, unsigned n)
+{
+	memmove(&rw->edits[i], &rw->edits[i + n], (rw->nedits - i - n) * sizeof(rw->edits[0]));
+	rw->nedits = (uint16_t)(rw->nedits - n);
+}
+
+/*
+ * Plan one edit: delete del bytes of the original at off and insert
+ * ins[0..len) (already in scratch) there. Keeps the invariants emit relies
+ * on: edits sorted by off, equal offsets in planning order, and no deletion
+ * reaching past the next edit's off (only the last edit at an offset
+ * deletes). The rules for edits that meet are in sip_rewrite.h.
+ */
+static int rw_put(struct pk_rw *rw, uint32_t off, uint32_t del, const char *ins, uint32_t len)
+{
+	struct pk_rw_edit *e = rw->edits;
+	uint32_t ins_off = ins ? (uint32_t)(ins - rw->scratch) : 0;
+	unsigned i = rw->nedits, m, j;
+	uint32_t end;
+
+	if (del == 0 && len == 0)
+		return 0;
+	while (i > 0 && e[i - 1].off > off)
+		i--;
+	if (i > 0) {
+		struct pk_rw_edit *p = &e[i - 1];
+		uint32_t pend = p->off + p->del;
+
+		if (p->off < off && pend > off) {
+			/* Starts inside p's deletion: the text it would have
+			 * changed is gone; the deletion may reach further. */
+			if (off + del > pend)
+				p->del = off + del - p->off;
+			m = i - 1;
+			goto absorb;
+		}
+		if (p->off == off && p->del > 0) {
+			if (del > 0) {
+				/* Replacing the same span again: the last wins. */
+				if (p->del > del)
+					del = p->del;
+				edits_remove(rw, --i, 1);
+			} else {
+				/* Text before a replaced span: p's text first,
+				 * then ours, then the deletion. */
+				del = p->del;
+				p->del = 0;
+				if (p->ins_len == 0)
+					edits_remove(rw, --i, 1);
+			}
+		}
+	}
+	if (unlikely(rw->nedits >= PK_RW_MAX_EDITS)) {
+		rw->failed = true;
+		return -ENOSPC;
+	}
+	memmove(&e[i + 1], &e[i], (rw->nedits - i) * sizeof(e[0]));
+	e[i] = (struct pk_rw_edit){ .off = off, .del = del, .ins_off = ins_off, .ins_len = len };
+	rw->nedits++;
+	m = i;
+absorb:
+	/* Later edits that start inside the deletion lose their text and
+	 * extend it; one starting exactly at its end is adjacent and stays. */
+	end = e[m].off + e[m].del;
+	for (j = m + 1; j < rw->nedits && e[j].off < end; j++)
+		if (e[j].off + e[j].del > end)
+			end = e[j].off + e[j].del;
+	e[m].del = end - e[m].off;
+	if (j > m + 1)
+		edits_remove(rw, m + 1, j - m - 1);
+	return 0;
+}
+
+/* Plan the insertion of "name: value\r\n" at off. */
+static int rw_put_line(struct pk_rw *rw, uint32_t off, uint32_t del, struct pk_str name,
+		       struct pk_str value)
+{
+	size_t n = name.len + 2 + value.len + 2;
+	char *s = rw_scratch(rw, n), *o;
+
+	if (!s)
+		return -ENOSPC;
+	o = put(s, name.p, name.len);
+	o = put(o, ": ", 2);
+	if (value.len)
+		o = put(o, value.p, value.len);
+	put(o, "\r\n", 2);
+	return rw_put(rw, off, del, s, (uint32_t)n);
+}
+
+/* Name of header line i as written (up to the colon or whitespace). */
+static struct pk_str line_name(const struct pk_sip_msg *m, unsigned i)
+{
+	const char *p = m->buf + m->hdrs[i].off, *q = p;
+	const char *end = m->buf + m->hdrs[i].voff;
+
+	while (q < end && *q != ':' && *q != ' ' && *q != '\t')
+		q++;
+	return pk_str_make(p, (size_t)(q - p));
+}
+
+static int line_by_name(const struct pk_sip_msg *m, struct pk_str name)
+{
+	for (unsigned i = 0; i < m->nhdrs; i++)
+		if (m->hdrs[i].id == PK_HDR_OTHER && pk_str_caseeq(line_name(m, i), name))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Delete every header line that matches (by id, or by name for OTHER),
+ * one edit per run of adjacent lines. Returns the lines removed.
+ */
+static int rw_remove_lines(struct pk_rw *rw, enum pk_sip_hdr_id id, struct pk_str name,
+			   unsigned from)
+{
+	const struct pk_sip_msg *m = rw->msg;
+	int removed = 0;
+	unsigned i = from;
+
+	while (i < m->nhdrs) {
+		unsigned j = i;
+		uint32_t off, end;
+
+		while (j < m->nhdrs && m->hdrs[j].id == id &&
+		       (id != PK_HDR_OTHER || pk_str_caseeq(line_name(m, j), name)))
+			j++;
+		if (j == i) {
+			i++;
+			continue;
+		}
+		off = m->hdrs[i].off;
+		end = (uint32_t)m->hdrs[j - 1].off + m->hdrs[j - 1].len;
+		if (rw_put(rw, off, end - off, NULL, 0) < 0)
+			return -ENOSPC;
+		removed += (int)(j - i);
+		i = j;
+	}
+	return removed;
+}
+
+/* --- public primitives ----------------------------------------------- */
+
+void pk_rw_init(struct pk_rw *rw, const struct pk_sip_msg *msg)
+{
+	/* No memset: the edits and scratch are written before they are read. */
+	rw->msg = msg;
+	rw->nedits = 0;
+	rw->failed = false;
+	rw->body_replaced = false;
+	rw->body = msg->body;
+	rw->scratch_len = 0;
+}
+
+int pk_rw_via_push(struct pk_rw *rw, const char *transport, struct pk_str host, uint16_t port,
+		   struct pk_str branch, bool rport)
+{
+	const struct pk_sip_msg *m = rw->msg;
+	size_t tlen = strlen(transport);
+	size_t n = sizeof("Via: SIP/2.0/ :65535;branch=;rport\r\n") - 1 + tlen + host.len +
+		   branch.len;
+	uint8_t first = m->first[PK_HDR_VIA];
+	uint32_t off;
+	char *s, *o;
+
+	if (first != PK_NO_LINE)
+		off = m->hdrs[first].off;
+	else
+		off = m->nhdrs ? m->hdrs[0].off : hdr_end(m);
+	s = rw_scratch(rw, n);
+	if (!s)
+		return -ENOSPC;
+	o = put(s, "Via: SIP/2.0/", 13);
+	o = put(o, transport, tlen);
+	*o++ = ' ';
+	o = put(o, host.p, host.len);
+	if (port) {
+		*o++ = ':';
+		o = put_u32(o, port);
+	}
+	o = put(o, ";branch=", 8);
+	o = put(o, branch.p, branch.len);
+	if (rport)
+		o = put(o, ";rport", 6);
+	o = put(o, "\r\n", 2);
+	/* Give back the room the optional parts did not use. */
+	rw->scratch_len -= (uint32_t)(n - (size_t)(o - s));
+	return rw_put(rw, off, 0, s, (uint32_t)(o - s));
+}
+
+int pk_rw_via_pop(struct pk_rw *rw)
+{
+	const struct pk_sip_msg *m = rw->msg;
+	const struct pk_sip_via *v = &m->via[0];
+	uint32_t off;
+
+	if (m->nvia == 0)
+		return -EINVAL;
+	if (m->nvia > 1 && m->via[1].hdr == v->hdr) {
+		/* More values on this line: drop ours up to the next one. */
+		off = msg_off(m, v->raw.p);
+		return rw_put(rw, off, msg_off(m, m->via[1].raw.p) - off, NULL, 0);
+	}
+	return rw_put(rw, m->hdrs[v->hdr].off, m->hdrs[v->hdr].len, NULL, 0);
+}
+
+/*
+ * In a via-parm, find the rport parameter: *name_end just past its name,
+ * *param_end at the ';' (or end) that closes it. False when absent.
+ */
+static bool via_find_rport(struct pk_str raw, const char **name_end, const char **param_end)
+{
+	const char *end = raw.p + raw.len;
+	const char *p = memchr(raw.p, ';', raw.len);
+
+	while (p && p < end) {
+		const char *n;
+
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		n = p;
+		while (p < end && pk_sip_is_token(*p))
+			p++;
+		if (p - n == 5 && pk_str_caseeq(pk_str_make(n, 5), PK_STR_LIT("rport"))) {
+			const char *q = p;
+
+			while (q < end && *q != ';')
+				q++;
+			*name_end = p;
+			*param_end = q;
+			return true;
+		}
+		while (p < end && *p != ';') {
+			if (*p == '"') {
+				for (p++; p < end && *p != '"'; p++)
+					if (*p == '\\' && p + 1 < end)
+						p++;
+			}
+			p++;
+		}
+	}
+	return false;
+}
+
+int pk_rw_via_received(struct pk_rw *rw, struct pk_str ip, uint16_t port)
+{
+	const struct pk_sip_msg *m = rw->msg;
+	const struct pk_sip_via *v = &m->via[0];
+	int rc;
+
+	if (m->nvia == 0)
+		return -EINVAL;
+	if (port && v->rport == 0) {
+		const char *ne, *pe;
+		char *s, *o;
+
+		if (via_find_rport(v->raw, &ne, &pe)) {
+			s = rw_scratch(rw, 6);
+			if (!s)
+				return -ENOSPC;
+			*s = '=';
+			o = put_u32(s + 1, port);
+			rw->scratch_len -= (uint32_t)(6 - (o - s));
+			rc = rw_put(rw, msg_off(m, ne), (uint32_t)(pe - ne), s, (uint32_t)(o - s));
+			if (rc < 0)
+				return rc;
+		}
+	}
+	if (ip.len == 0)
+		return 0;
+	if (v->received.len) {
+		char *s = rw_scratch(rw, ip.len);
+
+		if (!s)
+			return -ENOSPC;
+		memcpy(s, ip.p, ip.len);
+		return rw_put(rw, msg_off(m, v->received.p), v->received.len, s, ip.len);
+	} else {
+		char *s = rw_scratch(rw, 10 + ip.len);
+
+		if (!s)
+			return -ENOSPC;
+		memcpy(s, ";received=", 10);
+		memcpy(s + 10, ip.p, ip.len);
+		return rw_put(rw, msg_off(m, v->raw.p + v->raw.len), 0, s, 10 + ip.len);
+	}
+}
+
+int pk_rw_maxfwd_set(struct pk_rw *rw, unsigned n)
+{
+	const struct pk_sip_msg *m = rw->msg;
+	uint8_t li = m->first[PK_HDR_MAX_FORWARDS];
+	char *s, *o;
+
+	if (li == PK_NO_LINE) {
+		s = rw_scratch(rw, sizeof("Max-Forwards: 4294967295\r\n") - 1);
+		if (!s)
+			return -ENOSPC;
+		o = put(s, "Max-Forwards: ", 14);
+		o = put_u32(o, n);
+		o = put(o, "\r\n", 2);
+		rw->scratch_len -= (uint32_t)(sizeof("Max-Forwards: 4294967295\r\n") - 1 -
+					      (size_t)(o - s));
+		return rw_put(rw, hdr_end(m), 0, s, (uint32_t)(o - s));
+	}
+	s = rw_scratch(rw, 10);
+	if (!s)
+		return -ENOSPC;
+	o = put_u32(s, n);
+	rw->scratch_len -= (uint32_t)(10 - (o - s));
+	return rw_put(rw, m->hdrs[li].voff, m->hdrs[li].vlen, s, (uint32_t)(o - s));
+}
+
+int pk_rw_maxfwd_dec(struct pk_rw *rw)
+{
+	int32_t mf = rw->msg->max_forwards;
+
+	if (mf < 0)
+		return pk_rw_maxfwd_set(rw, 69);
+	if (mf == 0)
+		return -EINVAL; /* the caller answers 483 instead */
+	return pk_rw_maxfwd_set(rw, (unsigned)mf - 1);
+}
+
+int pk_rw_ruri_set(struct pk_rw *rw, struct pk_str uri)
+{
+	const struct pk_sip_msg *m = rw->msg;
+	char *s;
+
+	if (!m->is_request || uri.len == 0)
+		return -EINVAL;
+	s = rw_scratch(rw, uri.len);
+	if (!s)
+		return -ENOSPC;
+	memcpy(s, uri.p, uri.len);
+	return rw_put(rw, msg_off(m, m->ruri.p), m->ruri.len, s, uri.len);
+}
+
+int pk_rw_hdr_add(struct pk_rw *rw, enum pk_sip_hdr_id id, const char *name, struct pk_str value,
+		  enum pk_rw_where where)
+{
+	const struct pk_sip_msg *m = rw->msg;
+	struct pk_str nm;
+	uint32_t off = hdr_end(m);
+
+	if ((unsigned)id >= PK_HDR_COUNT || id == PK_HDR_CONTENT_LENGTH)
+		return -EINVAL;
+	if (name)
+		nm = pk_str_make(name, strlen(name));
+	else if (id != PK_HDR_OTHER)
+		nm = hdr_names[id];
+	else
+		return -EINVAL;
+	if (where == PK_RW_TOP && m->nhdrs) {
+		off = m->hdrs[0].off;
+	} else if (where == PK_RW_BEFORE_FIRST_SAME) {
+		int li = id != PK_HDR_OTHER ? (m->first[id] == PK_NO_LINE ? -1 : m->first[id])
+					    : line_by_name(m, nm);
+		if (li >= 0)
+			off = m->hdrs[li].off;
+	}
+	return rw_put_line(rw, off, 0, nm, value);
+}
+
+int pk_rw_hdr_remove(struct pk_rw *rw, enum pk_sip_hdr_id id)
+{
+	uint8_t first;
+
+	if ((unsigned)id >= PK_HDR_COUNT || id == PK_HDR_OTHER || id == PK_HDR_CONTENT_LENGTH)
+		return -EINVAL;
+	first = rw->msg->first[id];
+	if (first == PK_NO_LINE)
+		return 0;
+	return rw_remove_lines(rw, id, PK_STR_NULL, first);
+}
+
+int pk_rw_hdr_remove_name(struct pk_rw *rw, struct pk_str name)
+{
+	int first = line_by_name(rw->msg, name);
+
+	if (name.len == 0)
+		return -EINVAL;
+	if (first < 0)
+		return 0;
+	return rw_remove_lines(rw, PK_HDR_OTHER, name, (unsigned)first);
+}
+
+int pk_rw_hdr_replace(struct pk_rw *rw, enum pk_sip_hdr_id id, struct pk_str value)
+{
+	const struct pk_sip_msg *m = rw->msg;
+	uint8_t first;
+	uint32_t off;
+	int rc;
+
+	if ((unsigned)id >= PK_HDR_COUNT || id == PK_HDR_OTHER || id == PK_HDR_CONTENT_LENGTH)
+		return -EINVAL;
+	first = m->first[id];
+	if (first == PK_NO_LINE)
+		return rw_put_line(rw, hdr_end(m), 0, hdr_names[id], value);
+	/* The new line takes the first one's place; the rest go. */
+	off = m->hdrs[first].off;
+	rc = rw_put_line(rw, off, m->hdrs[first].len, hdr_names[id], value);
+	if (rc < 0)
+		return rc;
+	rc = rw_remove_lines(rw, id, PK_STR_NULL, first + 1u);
+	return rc < 0 ? rc : 0;
+}
+
+int pk_rw_route_pop(struct pk_rw *rw)
+{
+	const struct pk_sip_msg *m = rw->msg;
+	const struct pk_sip_addr *r = &m->route[0];
+	uint32_t off;
+
+	if (m->nroute == 0)
+		return -EINVAL;
+	if (m->nroute > 1 && m->route[1].hdr == r->hdr) {
+		off = msg_off(m, r->raw.p);
+		return rw_put(rw, off, msg_off(m, m->route[1].raw.p) - off, NULL, 0);
+	}
+	return rw_put(rw, m->hdrs[r->hdr].off, m->hdrs[r->hdr].len, NULL, 0);
+}
+
+int pk_rw_body_set(struct pk_rw *rw, struct pk_str body, struct pk_str content_type)
+{
+	int rc = 0;
+
+	if (rw->body_replaced)
+		return -EBUSY;
+	rw->body_replaced = true;
+	rw->body = body;
+	if (body.len == 0)
+		rc = pk_rw_hdr_remove(rw, PK_HDR_CONTENT_TYPE);
+	else if (content_type.len)
+		rc = pk_rw_hdr_replace(rw, PK_HDR_CONTENT_TYPE, content_type);
+	return rc < 0 ? rc : 0;
+}
+
+/* --- emit -------------------------------------------------------------- */
+
+/* Copy the original up to off, then the inserted text; false if no room. */
+static inline bool emit_span(char **o, const char *oend, const char *src, uint32_t *pos,
+			     uint32_t off, uint32_t del, const char *ins, uint32_t len)
+{
+	uint32_t gap = off - *pos;
+
+	if (unlikely((size_t)(oend - *o) < (size_t)gap + len))
+		return false;
+	memcpy(*o, src + *pos, gap);
+	memcpy(*o + gap, ins, len);
+	*o += gap + len;
+	*pos = off + del;
+	return true;
+}
+
+long pk_rw_emit(struct pk_rw *rw, char *out, size_t cap)
+{
+	const struct pk_sip_msg *m = rw->msg;
+	const struct pk_rw_edit *e = rw->edits;
+	const char *src = m->buf;
+	char *o = out, *oend = out + cap;
+	uint32_t hend, bstart, pos = 0, cl_off = UINT32_MAX, cl_del = 0, cl_len = 0;
+	unsigned i = 0, n = rw->nedits;
+	uint8_t li = m->first[PK_HDR_CONTENT_LENGTH];
+	char cl[sizeof("Content-Length: 4294967295\r\n")];
+
+	if (unlikely(rw->failed))
+		return -ENOSPC;
+	hend = hdr_end(m);
+	bstart = body_start(m, hend);
+
+	/* Content-Length always matches the body that goes out. */
+	if (li == PK_NO_LINE) {
+		char *c = put(cl, "Content-Length: ", 16);
+
+		c = put_u32(c, rw->body.len);
+		c = put(c, "\r\n", 2);
+		cl_off = hend;
+		cl_len = (uint32_t)(c - cl);
+	} else if (m->content_length < 0 || (uint32_t)m->content_length != rw->body.len) {
+		cl_off = m->hdrs[li].voff;
+		cl_del = m->hdrs[li].vlen;
+		cl_len = (uint32_t)(put_u32(cl, rw->body.len) - cl);
+	}
+
+	for (; i < n && e[i].off <= cl_off; i++)
+		if (!emit_span(&o, oend, src, &pos, e[i].off, e[i].del, rw->scratch + e[i].ins_off,
+			       e[i].ins_len))
+			return -ENOSPC;
+	if (cl_len && cl_off >= pos &&
+	    !emit_span(&o, oend, src, &pos, cl_off, cl_del, cl, cl_len))
+		return -ENOSPC;
+	for (; i < n; i++)
+		if (!emit_span(&o, oend, src, &pos, e[i].off, e[i].del, rw->scratch + e[i].ins_off,
+			       e[i].ins_len))
+			return -ENOSPC;
+	/* Rest of the headers and the blank line, then the body. */
+	if (!emit_span(&o, oend, src, &pos, bstart, 0, rw->body.p ? rw->body.p : "",
+		       rw->body.len))
+		return -ENOSPC;
+	return (long)(o - out);
+}

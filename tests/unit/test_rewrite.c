@@ -1,0 +1,808 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the rewriting primitives (dataplane/sip/rewrite.c). Every
+ * case scans a realistic message, plans edits, emits, and scans the OUTPUT
+ * again with pk_sip_scan: what a next hop would parse is what is asserted
+ * (top Via, Max-Forwards, Request-URI, Route entries, Content-Length equal
+ * to the body), together with the lines that must come through unchanged,
+ * byte for byte and in order.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pickup/sip_rewrite.h"
+
+/* --- messages ----------------------------------------------------------- */
+
+#define SDP_BODY                                              \
+	"v=0\r\n"                                             \
+	"o=carol 2890844526 2890844526 IN IP4 192.0.2.10\r\n" \
+	"s=-\r\n"                                             \
+	"c=IN IP4 192.0.2.10\r\n"                             \
+	"t=0 0\r\n"                                           \
+	"m=audio 49170 RTP/AVP 0 8\r\n"                       \
+	"a=rtpmap:0 PCMU/8000\r\n" /* 136 bytes */
+
+/* A picker's INVITE to a group number, as a phone sends it. */
+static const char invite[] =
+	"INVITE sip:*801@pbx.example.com SIP/2.0\r\n"
+	"Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport\r\n"
+	"Max-Forwards: 70\r\n"
+	"To: <sip:*801@pbx.example.com>\r\n"
+	"From: \"Carol\" <sip:carol@example.com>;tag=1928301774\r\n"
+	"Call-ID: a84b4c76e66710@pc33.example.com\r\n"
+	"CSeq: 314159 INVITE\r\n"
+	"Contact: <sip:carol@192.0.2.10:5060>\r\n"
+	"Supported: replaces, timer\r\n"
+	"User-Agent: TestPhone/1.0\r\n"
+	"Content-Type: application/sdp\r\n"
+	"Content-Length: 136\r\n"
+	"\r\n" SDP_BODY;
+
+/* Compact forms everywhere, two Via values on one line, no Max-Forwards. */
+static const char compact[] =
+	"INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+	"v: SIP/2.0/UDP proxy1.example.com;branch=z9hG4bK1a, SIP/2.0/TCP 192.0.2.20:5070;branch=z9hG4bK2b;received=198.51.100.2\r\n"
+	"v: SIP/2.0/UDP 192.0.2.30;branch=z9hG4bK3c\r\n"
+	"t: Bob <sip:bob@biloxi.example.com>\r\n"
+	"f: Alice <sip:alice@atlanta.example.com>;tag=88sja8x\r\n"
+	"i: 987asjd97y7atg@pc10.atlanta.example.com\r\n"
+	"CSeq: 986759 INVITE\r\n"
+	"m: <sip:alice@192.0.2.30>\r\n"
+	"k: replaces\r\n"
+	"c: application/sdp\r\n"
+	"l: 136\r\n"
+	"\r\n" SDP_BODY;
+
+/* A mid-dialog request with a Route set: two entries on the first line. */
+static const char routed_bye[] =
+	"BYE sip:alice@192.0.2.30:5060 SIP/2.0\r\n"
+	"Via: SIP/2.0/UDP 192.0.2.40:5060;branch=z9hG4bKnashds7\r\n"
+	"Max-Forwards: 7\r\n"
+	"Route: <sip:pbx.example.com;lr>, <sip:edge1.example.com;lr;transport=tcp>\r\n"
+	"Route: <sip:edge2.example.com;lr>\r\n"
+	"From: Bob <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
+	"To: Alice <sip:alice@atlanta.example.com>;tag=88sja8x\r\n"
+	"Call-ID: 987asjd97y7atg@pc10.atlanta.example.com\r\n"
+	"CSeq: 231 BYE\r\n"
+	"X-Foo: one\r\n"
+	"Reason: Q.850;cause=16\r\n"
+	"x-foo: two\r\n"
+	"Content-Length: 0\r\n"
+	"\r\n";
+
+/* A datagram without Content-Length (the body is the rest of it). */
+static const char no_cl[] =
+	"MESSAGE sip:bob@biloxi.example.com SIP/2.0\r\n"
+	"Via: SIP/2.0/UDP 192.0.2.30;branch=z9hG4bKmsg1;rport\r\n"
+	"Max-Forwards: 70\r\n"
+	"From: <sip:alice@atlanta.example.com>;tag=49583\r\n"
+	"To: <sip:bob@biloxi.example.com>\r\n"
+	"Call-ID: asd88asd77a@192.0.2.30\r\n"
+	"CSeq: 1 MESSAGE\r\n"
+	"Content-Type: text/plain\r\n"
+	"\r\n"
+	"Watson, come here.";
+
+/* A response on its way back: our Via on top, then the caller's two. */
+static const char ringing[] =
+	"SIP/2.0 180 Ringing\r\n"
+	"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKpk1\r\n"
+	"Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport=40001;received=198.51.100.7\r\n"
+	"To: <sip:bob@biloxi.example.com>;tag=314159\r\n"
+	"From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+	"Call-ID: a84b4c76e66710@pc33.example.com\r\n"
+	"CSeq: 314159 INVITE\r\n"
+	"Contact: <sip:bob@192.0.2.4>\r\n"
+	"Content-Length: 0\r\n"
+	"\r\n";
+
+/* --- helpers ------------------------------------------------------------ */
+
+static struct pk_sip_msg in, out;
+static struct pk_rw rw;
+static char obuf[8192];
+
+static void scan_in(const char *s)
+{
+	enum pk_sip_verdict v = pk_sip_scan(s, strlen(s), &in);
+
+	if (v != PK_SIP_OK)
+		print_error("input does not scan: %s\n", in.why);
+	assert_int_equal(v, PK_SIP_OK);
+	/* The inputs are exact: Content-Length (when present) covers the rest. */
+	assert_int_equal(in.len, strlen(s));
+	pk_rw_init(&rw, &in);
+}
+
+/* Emit into obuf and scan the result into out; returns its length. */
+static long emit_rescan(void)
+{
+	long n = pk_rw_emit(&rw, obuf, sizeof(obuf));
+	enum pk_sip_verdict v;
+
+	assert_true(n > 0);
+	v = pk_sip_scan(obuf, (size_t)n, &out);
+	if (v != PK_SIP_OK)
+		print_error("output does not scan (%s):\n%.*s\n", out.why, (int)n, obuf);
+	assert_int_equal(v, PK_SIP_OK);
+	/* Nothing past the body, and Content-Length always says how long it is. */
+	assert_int_equal(out.len, n);
+	assert_int_equal(out.content_length, (int32_t)out.body.len);
+	return n;
+}
+
+#define assert_pkstr(s, lit) assert_pkstr_((s), (lit), __FILE__, __LINE__)
+static void assert_pkstr_(struct pk_str s, const char *c, const char *file, int line)
+{
+	if (s.len != strlen(c) || (s.len && memcmp(s.p, c, s.len) != 0)) {
+		print_error("'%.*s' != '%s'\n", (int)s.len, s.p ? s.p : "", c);
+		_fail(file, line);
+	}
+}
+
+static struct pk_str S(const char *c)
+{
+	return pk_str_make(c, strlen(c));
+}
+
+static struct pk_str line_text(const struct pk_sip_msg *m, unsigned i)
+{
+	return pk_str_make(m->buf + m->hdrs[i].off, m->hdrs[i].len);
+}
+
+#define BIT(id) (1ull << PK_HDR_##id)
+
+static bool skipped(const struct pk_sip_msg *m, unsigned i, uint64_t skip)
+{
+	return (skip >> m->hdrs[i].id) & 1;
+}
+
+/*
+ * Every header line of a whose id is not in skip appears in b, byte for
+ * byte and in the same order, and b has no other lines outside skip.
+ */
+static void assert_lines_kept(const struct pk_sip_msg *a, const struct pk_sip_msg *b, uint64_t skip)
+{
+	unsigned i = 0, j = 0;
+
+	for (;;) {
+		while (i < a->nhdrs && skipped(a, i, skip))
+			i++;
+		while (j < b->nhdrs && skipped(b, j, skip))
+			j++;
+		if (i == a->nhdrs || j == b->nhdrs)
+			break;
+		if (!pk_str_eq(line_text(a, i), line_text(b, j))) {
+			struct pk_str x = line_text(a, i), y = line_text(b, j);
+			print_error("line %u '%.*s' became '%.*s'\n", i, (int)x.len, x.p, (int)y.len, y.p);
+			fail();
+		}
+		i++;
+		j++;
+	}
+	assert_int_equal(i, a->nhdrs);
+	assert_int_equal(j, b->nhdrs);
+}
+
+/* Lines of b whose name (as written) is name. */
+static unsigned count_named(const struct pk_sip_msg *b, const char *name)
+{
+	unsigned n = 0;
+	size_t l = strlen(name);
+
+	for (unsigned i = 0; i < b->nhdrs; i++)
+		if ((size_t)(b->hdrs[i].voff - b->hdrs[i].off) > l &&
+		    pk_str_caseeq(pk_str_make(b->buf + b->hdrs[i].off, l), pk_str_make(name, l)) &&
+		    b->buf[b->hdrs[i].off + l] == ':')
+			n++;
+	return n;
+}
+
+/* --- forwarding --------------------------------------------------------- */
+
+static void test_forward_invite_exact(void **state)
+{
+	static const char expect[] =
+		"INVITE sip:carol@192.0.2.10:5060;transport=udp SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKpk1;rport\r\n"
+		"Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport\r\n"
+		"Max-Forwards: 69\r\n"
+		"To: <sip:*801@pbx.example.com>\r\n"
+		"From: \"Carol\" <sip:carol@example.com>;tag=1928301774\r\n"
+		"Call-ID: a84b4c76e66710@pc33.example.com\r\n"
+		"CSeq: 314159 INVITE\r\n"
+		"Contact: <sip:carol@192.0.2.10:5060>\r\n"
+		"Supported: replaces, timer\r\n"
+		"User-Agent: TestPhone/1.0\r\n"
+		"Content-Type: application/sdp\r\n"
+		"Content-Length: 136\r\n"
+		"\r\n" SDP_BODY;
+	long n;
+
+	(void)state;
+	scan_in(invite);
+	assert_int_equal(pk_rw_via_push(&rw, "UDP", S("10.0.0.1"), 5060, S("z9hG4bKpk1"), true), 0);
+	assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+	assert_int_equal(pk_rw_ruri_set(&rw, S("sip:carol@192.0.2.10:5060;transport=udp")), 0);
+	n = emit_rescan();
+	assert_int_equal(n, sizeof(expect) - 1);
+	assert_memory_equal(obuf, expect, sizeof(expect) - 1);
+
+	assert_int_equal(out.nvia, 2);
+	assert_pkstr(out.via[0].host, "10.0.0.1");
+	assert_int_equal(out.via[0].port, 5060);
+	assert_pkstr(out.via[0].branch, "z9hG4bKpk1");
+	assert_int_equal(out.via[0].rport, 0);
+	assert_true(pk_str_eq(out.via[1].raw, in.via[0].raw));
+	assert_int_equal(out.max_forwards, 69);
+	assert_pkstr(out.ruri, "sip:carol@192.0.2.10:5060;transport=udp");
+	assert_true(pk_str_eq(out.body, in.body));
+	assert_lines_kept(&in, &out, BIT(VIA) | BIT(MAX_FORWARDS));
+}
+
+static void test_via_push_ipv6_no_port(void **state)
+{
+	(void)state;
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_via_push(&rw, "TCP", S("[2001:db8::1]"), 0, S("z9hG4bK.x-1"), false), 0);
+	emit_rescan();
+	assert_int_equal(out.nvia, 2);
+	assert_pkstr(out.via[0].transport, "TCP");
+	assert_pkstr(out.via[0].host, "[2001:db8::1]");
+	assert_int_equal(out.via[0].port, 0);
+	assert_int_equal(out.via[0].rport, -1);
+	assert_pkstr(out.via[0].branch, "z9hG4bK.x-1");
+	/* The new Via goes right above the old top one. */
+	assert_int_equal(out.first[PK_HDR_VIA], 0);
+	assert_lines_kept(&in, &out, BIT(VIA));
+}
+
+/* --- Via pop and received ---------------------------------------------- */
+
+static void test_via_pop_multi_value_line(void **state)
+{
+	(void)state;
+	scan_in(compact);
+	assert_int_equal(in.nvia, 3);
+	assert_int_equal(pk_rw_via_pop(&rw), 0);
+	emit_rescan();
+	assert_int_equal(out.nvia, 2);
+	/* The line keeps its other value, still in compact form. */
+	assert_true(pk_str_eq(out.via[0].raw, in.via[1].raw));
+	assert_true(pk_str_eq(out.via[1].raw, in.via[2].raw));
+	assert_true(out.via[0].hdr != out.via[1].hdr);
+	assert_memory_equal(out.buf + out.hdrs[out.first[PK_HDR_VIA]].off,
+			    "v: SIP/2.0/TCP 192.0.2.20:5070;", 31);
+	assert_int_equal(out.count[PK_HDR_VIA], 2);
+	assert_lines_kept(&in, &out, BIT(VIA));
+}
+
+static void test_via_pop_whole_line(void **state)
+{
+	(void)state;
+	scan_in(ringing);
+	assert_int_equal(pk_rw_via_pop(&rw), 0);
+	emit_rescan();
+	assert_false(out.is_request);
+	assert_int_equal(out.code, 180);
+	assert_int_equal(out.nvia, 1);
+	assert_true(pk_str_eq(out.via[0].raw, in.via[1].raw));
+	assert_int_equal(out.via[0].rport, 40001);
+	assert_lines_kept(&in, &out, BIT(VIA));
+
+	/* The second Via was on the next line of the multi-value message. */
+	scan_in(compact);
+	assert_int_equal(pk_rw_via_pop(&rw), 0);
+	emit_rescan();
+	{
+		/* pop the remaining value of that line */
+		static struct pk_sip_msg second;
+		static char buf2[8192];
+		long n;
+
+		memcpy(buf2, obuf, sizeof(buf2));
+		assert_int_equal(pk_sip_scan(buf2, (size_t)out.len, &second), PK_SIP_OK);
+		pk_rw_init(&rw, &second);
+		assert_int_equal(pk_rw_via_pop(&rw), 0);
+		n = pk_rw_emit(&rw, obuf, sizeof(obuf));
+		assert_true(n > 0);
+		assert_int_equal(pk_sip_scan(obuf, (size_t)n, &out), PK_SIP_OK);
+		assert_int_equal(out.nvia, 1);
+		assert_int_equal(out.count[PK_HDR_VIA], 1);
+		assert_pkstr(out.via[0].host, "192.0.2.30");
+	}
+}
+
+static void test_via_received_rport(void **state)
+{
+	(void)state;
+	scan_in(invite);
+	assert_int_equal(pk_rw_via_received(&rw, S("198.51.100.7"), 40001), 0);
+	emit_rescan();
+	assert_int_equal(out.nvia, 1);
+	assert_pkstr(out.via[0].received, "198.51.100.7");
+	assert_int_equal(out.via[0].rport, 40001);
+	assert_pkstr(out.via[0].branch, "z9hG4bK776asdhds");
+	assert_pkstr(out.via[0].raw,
+		     "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport=40001;received=198.51.100.7");
+	assert_lines_kept(&in, &out, BIT(VIA));
+}
+
+static void test_via_received_variants(void **state)
+{
+	static const char mid[] =
+		"OPTIONS sip:pbx.example.com SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP phone7.example.com;rport;received=10.1.1.1;branch=z9hG4bKopt7\r\n"
+		"Via: SIP/2.0/UDP 192.0.2.99;branch=z9hG4bKold\r\n"
+		"Max-Forwards: 70\r\n"
+		"From: <sip:phone7@example.com>;tag=77\r\n"
+		"To: <sip:pbx.example.com>\r\n"
+		"Call-ID: opt7@phone7\r\n"
+		"CSeq: 7 OPTIONS\r\n"
+		"Content-Length: 0\r\n"
+		"\r\n";
+
+	(void)state;
+	/* rport in the middle, an existing received replaced in place */
+	scan_in(mid);
+	assert_int_equal(pk_rw_via_received(&rw, S("203.0.113.5"), 5062), 0);
+	emit_rescan();
+	assert_pkstr(out.via[0].raw,
+		     "SIP/2.0/UDP phone7.example.com;rport=5062;received=203.0.113.5;branch=z9hG4bKopt7");
+	assert_true(pk_str_eq(out.via[1].raw, in.via[1].raw));
+
+	/* no rport param: received only, no rport invented */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_via_received(&rw, S("203.0.113.5"), 5062), 0);
+	emit_rescan();
+	assert_pkstr(out.via[0].received, "203.0.113.5");
+	assert_int_equal(out.via[0].rport, -1);
+
+	/* port 0: rport stays empty; empty ip: nothing added */
+	scan_in(invite);
+	assert_int_equal(pk_rw_via_received(&rw, PK_STR_NULL, 0), 0);
+	assert_int_equal(rw.nedits, 0);
+	assert_int_equal(pk_rw_via_received(&rw, S("198.51.100.7"), 0), 0);
+	emit_rescan();
+	assert_int_equal(out.via[0].rport, 0);
+	assert_pkstr(out.via[0].received, "198.51.100.7");
+}
+
+/* --- Max-Forwards, Request-URI ------------------------------------------ */
+
+static void test_maxfwd(void **state)
+{
+	(void)state;
+	/* absent: added as 69 */
+	scan_in(compact);
+	assert_int_equal(in.max_forwards, -1);
+	assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+	emit_rescan();
+	assert_int_equal(out.max_forwards, 69);
+	assert_int_equal(out.count[PK_HDR_MAX_FORWARDS], 1);
+	assert_lines_kept(&in, &out, BIT(MAX_FORWARDS));
+
+	/* present: set, twice on the same span, the last wins */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_maxfwd_set(&rw, 3), 0);
+	assert_int_equal(pk_rw_maxfwd_set(&rw, 12), 0);
+	emit_rescan();
+	assert_int_equal(out.max_forwards, 12);
+	assert_lines_kept(&in, &out, BIT(MAX_FORWARDS));
+
+	/* absent, set twice: still one line */
+	scan_in(compact);
+	assert_int_equal(pk_rw_maxfwd_set(&rw, 5), 0);
+	emit_rescan();
+	assert_int_equal(out.max_forwards, 5);
+	assert_int_equal(out.count[PK_HDR_MAX_FORWARDS], 1);
+
+	/* 0 must have been answered with 483: refused */
+	{
+		static const char zero[] =
+			"OPTIONS sip:pbx.example.com SIP/2.0\r\n"
+			"Via: SIP/2.0/UDP 192.0.2.5;branch=z9hG4bKz\r\n"
+			"Max-Forwards: 0\r\n"
+			"From: <sip:a@example.com>;tag=1\r\n"
+			"To: <sip:pbx.example.com>\r\n"
+			"Call-ID: z@192.0.2.5\r\n"
+			"CSeq: 1 OPTIONS\r\n"
+			"\r\n";
+		scan_in(zero);
+		assert_int_equal(pk_rw_maxfwd_dec(&rw), -EINVAL);
+	}
+}
+
+static void test_ruri_response_refused(void **state)
+{
+	(void)state;
+	scan_in(ringing);
+	assert_int_equal(pk_rw_ruri_set(&rw, S("sip:x@y")), -EINVAL);
+	assert_int_equal(pk_rw_via_push(&rw, "UDP", S("10.0.0.1"), 5060, S("z9hG4bKa"), false), 0);
+	emit_rescan(); /* the plan is still good */
+	assert_int_equal(out.nvia, 3);
+}
+
+/* --- Route -------------------------------------------------------------- */
+
+static void test_route_pop(void **state)
+{
+	(void)state;
+	scan_in(routed_bye);
+	assert_int_equal(in.nroute, 3);
+	assert_int_equal(pk_rw_route_pop(&rw), 0);
+	emit_rescan();
+	assert_int_equal(out.nroute, 2);
+	assert_pkstr(out.route[0].uri, "sip:edge1.example.com;lr;transport=tcp");
+	assert_pkstr(out.route[1].uri, "sip:edge2.example.com;lr");
+	assert_int_equal(out.count[PK_HDR_ROUTE], 2);
+	assert_lines_kept(&in, &out, BIT(ROUTE));
+
+	/* Pop the remaining entry of the first line: the line goes. */
+	{
+		static struct pk_sip_msg second;
+		static char buf2[8192];
+		long n;
+
+		memcpy(buf2, obuf, sizeof(buf2));
+		assert_int_equal(pk_sip_scan(buf2, (size_t)out.len, &second), PK_SIP_OK);
+		pk_rw_init(&rw, &second);
+		assert_int_equal(pk_rw_route_pop(&rw), 0);
+		n = pk_rw_emit(&rw, obuf, sizeof(obuf));
+		assert_true(n > 0);
+		assert_int_equal(pk_sip_scan(obuf, (size_t)n, &out), PK_SIP_OK);
+		assert_int_equal(out.nroute, 1);
+		assert_int_equal(out.count[PK_HDR_ROUTE], 1);
+		assert_pkstr(out.route[0].uri, "sip:edge2.example.com;lr");
+		assert_lines_kept(&second, &out, BIT(ROUTE));
+	}
+
+	scan_in(invite);
+	assert_int_equal(pk_rw_route_pop(&rw), -EINVAL);
+}
+
+/* --- header lines ------------------------------------------------------- */
+
+static void test_hdr_add_replace_remove(void **state)
+{
+	(void)state;
+	scan_in(invite);
+	/* What the pickup INVITE towards the caller gets. */
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_REPLACES, NULL,
+				       S("a84b4c76e66710@pc33.example.com;to-tag=1928301774;from-tag=314159;early-only"),
+				       PK_RW_BEFORE_FIRST_SAME),
+			 0);
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_REQUIRE, S("replaces")), 0);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_RECORD_ROUTE, NULL, S("<sip:10.0.0.1;lr>"), PK_RW_TOP), 0);
+	assert_int_equal(pk_rw_hdr_remove(&rw, PK_HDR_SUPPORTED), 1);
+	assert_int_equal(pk_rw_hdr_remove(&rw, PK_HDR_WARNING), 0);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-Pickup", S("group=801"), PK_RW_BOTTOM), 0);
+	emit_rescan();
+
+	assert_true(out.has_replaces);
+	assert_pkstr(out.replaces.call_id, "a84b4c76e66710@pc33.example.com");
+	assert_pkstr(out.replaces.to_tag, "1928301774");
+	assert_pkstr(out.replaces.from_tag, "314159");
+	assert_true(out.replaces.early_only);
+	assert_int_equal(out.require, PK_SIP_OPT_BIT(REPLACES));
+	assert_int_equal(out.supported, 0);
+	assert_int_equal(out.first[PK_HDR_SUPPORTED], 0xff);
+	assert_int_equal(out.first[PK_HDR_RECORD_ROUTE], 0); /* on top */
+	assert_int_equal(out.nrr, 1);
+	assert_pkstr(out.rr[0].uri, "sip:10.0.0.1;lr");
+	assert_int_equal(count_named(&out, "X-Pickup"), 1);
+	/* BOTTOM: after the last original line */
+	assert_pkstr(pk_sip_hdr_value(&out, out.nhdrs - 1), "group=801");
+	assert_lines_kept(&in, &out,
+			  BIT(REPLACES) | BIT(REQUIRE) | BIT(RECORD_ROUTE) | BIT(SUPPORTED) | BIT(OTHER));
+	assert_int_equal(count_named(&out, "User-Agent"), 1);
+
+	/* Content-Length belongs to emit. */
+	assert_int_equal(pk_rw_hdr_remove(&rw, PK_HDR_CONTENT_LENGTH), -EINVAL);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_CONTENT_LENGTH, NULL, S("5"), PK_RW_TOP), -EINVAL);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, NULL, S("x"), PK_RW_TOP), -EINVAL);
+}
+
+static void test_hdr_replace_multi_and_by_name(void **state)
+{
+	(void)state;
+	scan_in(routed_bye);
+	/* Two Route lines become one, where the first stood. */
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_ROUTE, S("<sip:core.example.com;lr>")), 0);
+	assert_int_equal(pk_rw_hdr_remove_name(&rw, S("x-FOO")), 2);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_WARNING, NULL,
+				       S("399 pbx.example.com \"nothing to pick up\""), PK_RW_BEFORE_FIRST_SAME),
+			 0);
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_REASON, S("SIP;cause=200;text=\"Call completed elsewhere\"")), 0);
+	emit_rescan();
+	assert_int_equal(out.nroute, 1);
+	assert_int_equal(out.count[PK_HDR_ROUTE], 1);
+	assert_pkstr(out.route[0].uri, "sip:core.example.com;lr");
+	assert_int_equal(out.first[PK_HDR_ROUTE], in.first[PK_HDR_ROUTE]);
+	assert_int_equal(count_named(&out, "X-Foo"), 0);
+	assert_int_equal(out.count[PK_HDR_WARNING], 1);
+	assert_pkstr(pk_sip_hdr_value(&out, out.first[PK_HDR_REASON]),
+		     "SIP;cause=200;text=\"Call completed elsewhere\"");
+	assert_lines_kept(&in, &out, BIT(ROUTE) | BIT(OTHER) | BIT(WARNING) | BIT(REASON));
+
+	/* By name, before the first line of that name. */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-Foo", S("zero"), PK_RW_BEFORE_FIRST_SAME), 0);
+	emit_rescan();
+	assert_int_equal(count_named(&out, "X-Foo"), 3);
+	{
+		int i = -1;
+		for (unsigned k = 0; k < out.nhdrs; k++)
+			if (pk_str_eq(pk_sip_hdr_value(&out, k), S("zero")))
+				i = (int)k;
+		assert_true(i >= 0);
+		assert_pkstr(pk_sip_hdr_value(&out, (unsigned)i + 1), "one");
+	}
+}
+
+/* --- body and Content-Length ------------------------------------------- */
+
+static void test_body_replace(void **state)
+{
+	static const char sdp2[] = "v=0\r\n"
+				   "o=pickupd 1 1 IN IP4 10.0.0.1\r\n"
+				   "s=-\r\n"
+				   "c=IN IP4 10.0.0.1\r\n"
+				   "t=0 0\r\n"
+				   "m=audio 40000 RTP/AVP 0\r\n";
+
+	(void)state;
+	scan_in(invite);
+	assert_int_equal(pk_rw_body_set(&rw, S(sdp2), S("application/sdp;version=2")), 0);
+	assert_int_equal(pk_rw_body_set(&rw, S(sdp2), PK_STR_NULL), -EBUSY);
+	emit_rescan();
+	assert_int_equal(out.content_length, 92);
+	assert_pkstr(out.body, sdp2);
+	assert_pkstr(out.content_type, "application/sdp;version=2");
+	assert_lines_kept(&in, &out, BIT(CONTENT_LENGTH) | BIT(CONTENT_TYPE));
+
+	/* compact l: keeps its compact name, with the new value */
+	scan_in(compact);
+	assert_int_equal(pk_rw_body_set(&rw, S(sdp2), PK_STR_NULL), 0);
+	emit_rescan();
+	assert_int_equal(out.content_length, 92);
+	assert_pkstr(out.content_type, "application/sdp");
+	assert_memory_equal(out.buf + out.hdrs[out.first[PK_HDR_CONTENT_LENGTH]].off, "l: 92\r\n", 7);
+	assert_lines_kept(&in, &out, BIT(CONTENT_LENGTH));
+
+	/* emptied body: Content-Type goes, Content-Length 0 */
+	scan_in(invite);
+	assert_int_equal(pk_rw_body_set(&rw, PK_STR_NULL, PK_STR_NULL), 0);
+	emit_rescan();
+	assert_int_equal(out.content_length, 0);
+	assert_int_equal(out.body.len, 0);
+	assert_int_equal(out.first[PK_HDR_CONTENT_TYPE], 0xff);
+	assert_lines_kept(&in, &out, BIT(CONTENT_LENGTH) | BIT(CONTENT_TYPE));
+}
+
+static void test_content_length_added(void **state)
+{
+	size_t skip;
+	long n;
+
+	(void)state;
+	scan_in(no_cl);
+	assert_int_equal(in.content_length, -1);
+	n = emit_rescan(); /* no edit at all: emit still adds it */
+	assert_int_equal(out.content_length, 18);
+	assert_pkstr(out.body, "Watson, come here.");
+	assert_pkstr(pk_sip_hdr_value(&out, out.nhdrs - 1), "18");
+	assert_lines_kept(&in, &out, BIT(CONTENT_LENGTH));
+	/* A TCP peer can frame it. */
+	assert_int_equal(pk_sip_frame(obuf, (size_t)n, &skip), n);
+
+	/* added after a line added at the bottom, and with the new body */
+	scan_in(no_cl);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-Last", S("1"), PK_RW_BOTTOM), 0);
+	assert_int_equal(pk_rw_body_set(&rw, S("hi"), PK_STR_NULL), 0);
+	emit_rescan();
+	assert_int_equal(out.content_length, 2);
+	assert_pkstr(pk_sip_hdr_value(&out, out.nhdrs - 2), "1");
+	assert_pkstr(out.body, "hi");
+}
+
+static void test_trailing_bytes_dropped(void **state)
+{
+	char buf[2048];
+	size_t len = strlen(routed_bye);
+
+	(void)state;
+	/* Octets past Content-Length are not part of the message (§18.3). */
+	memcpy(buf, routed_bye, len);
+	memcpy(buf + len, "GARBAGE", 7);
+	assert_int_equal(pk_sip_scan(buf, len + 7, &in), PK_SIP_OK);
+	pk_rw_init(&rw, &in);
+	assert_int_equal(pk_rw_emit(&rw, obuf, sizeof(obuf)), (long)len);
+	assert_memory_equal(obuf, routed_bye, len);
+}
+
+/* --- edits that meet ---------------------------------------------------- */
+
+static void test_same_line_edits(void **state)
+{
+	(void)state;
+	/* received/rport then pop of the same Via: nothing of it is left */
+	scan_in(invite);
+	assert_int_equal(pk_rw_via_received(&rw, S("198.51.100.7"), 40001), 0);
+	assert_int_equal(pk_rw_via_pop(&rw), 0);
+	assert_int_equal(pk_rw_via_push(&rw, "UDP", S("10.0.0.1"), 5060, S("z9hG4bKnew"), false), 0);
+	emit_rescan();
+	assert_int_equal(out.nvia, 1);
+	assert_pkstr(out.via[0].raw, "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKnew");
+	assert_lines_kept(&in, &out, BIT(VIA));
+
+	/* push, received, pop on a multi-value line, in another order */
+	scan_in(compact);
+	assert_int_equal(pk_rw_via_pop(&rw), 0);
+	assert_int_equal(pk_rw_via_push(&rw, "UDP", S("10.0.0.1"), 5060, S("z9hG4bKp2"), true), 0);
+	assert_int_equal(pk_rw_via_received(&rw, S("198.51.100.9"), 0), 0);
+	emit_rescan();
+	assert_int_equal(out.nvia, 3);
+	assert_pkstr(out.via[0].branch, "z9hG4bKp2");
+	assert_true(pk_str_eq(out.via[1].raw, in.via[1].raw));
+	assert_true(pk_str_eq(out.via[2].raw, in.via[2].raw));
+
+	/* Route: pop the first entry and drop the whole header anyway */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_route_pop(&rw), 0);
+	assert_int_equal(pk_rw_hdr_remove(&rw, PK_HDR_ROUTE), 2);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_ROUTE, NULL, S("<sip:new.example.com;lr>"),
+				       PK_RW_BEFORE_FIRST_SAME),
+			 0);
+	emit_rescan();
+	assert_int_equal(out.nroute, 1);
+	assert_pkstr(out.route[0].uri, "sip:new.example.com;lr");
+	assert_lines_kept(&in, &out, BIT(ROUTE));
+
+	/* replace the same header twice: the last wins; plus adjacent deletes */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_REASON, S("SIP;cause=487")), 0);
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_REASON, S("SIP;cause=200")), 0);
+	assert_int_equal(pk_rw_hdr_remove(&rw, PK_HDR_CSEQ), 1);	/* line before X-Foo */
+	assert_int_equal(pk_rw_hdr_remove(&rw, PK_HDR_CALL_ID), 1); /* the one before */
+	assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+	assert_int_equal(pk_rw_ruri_set(&rw, S("sip:alice@192.0.2.31")), 0);
+	{
+		long n = pk_rw_emit(&rw, obuf, sizeof(obuf));
+		/* Call-ID and CSeq gone: the scanner rejects it, but the text is exact */
+		static const char expect[] =
+			"BYE sip:alice@192.0.2.31 SIP/2.0\r\n"
+			"Via: SIP/2.0/UDP 192.0.2.40:5060;branch=z9hG4bKnashds7\r\n"
+			"Max-Forwards: 6\r\n"
+			"Route: <sip:pbx.example.com;lr>, <sip:edge1.example.com;lr;transport=tcp>\r\n"
+			"Route: <sip:edge2.example.com;lr>\r\n"
+			"From: Bob <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
+			"To: Alice <sip:alice@atlanta.example.com>;tag=88sja8x\r\n"
+			"X-Foo: one\r\n"
+			"Reason: SIP;cause=200\r\n"
+			"x-foo: two\r\n"
+			"Content-Length: 0\r\n"
+			"\r\n";
+		assert_int_equal(n, sizeof(expect) - 1);
+		assert_memory_equal(obuf, expect, sizeof(expect) - 1);
+	}
+
+	/* rport is the last param: "=port" and ";received" meet at one offset */
+	scan_in(no_cl);
+	assert_int_equal(pk_rw_via_received(&rw, S("198.51.100.7"), 1234), 0);
+	emit_rescan();
+	assert_pkstr(out.via[0].raw, "SIP/2.0/UDP 192.0.2.30;branch=z9hG4bKmsg1;rport=1234;received=198.51.100.7");
+}
+
+/* --- limits ------------------------------------------------------------- */
+
+static void test_enospc_output(void **state)
+{
+	char small[1024];
+	long full;
+
+	(void)state;
+	scan_in(invite);
+	assert_int_equal(pk_rw_via_push(&rw, "UDP", S("10.0.0.1"), 5060, S("z9hG4bKpk1"), true), 0);
+	assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+	assert_int_equal(pk_rw_ruri_set(&rw, S("sip:carol@192.0.2.10")), 0);
+	full = pk_rw_emit(&rw, obuf, sizeof(obuf));
+	assert_true(full > 0 && (size_t)full < sizeof(small));
+	/* Every size short of the message fails cleanly, never writing past it. */
+	for (long cap = 0; cap < full; cap++) {
+		memset(small, 0x5a, sizeof(small));
+		assert_int_equal(pk_rw_emit(&rw, small, (size_t)cap), -ENOSPC);
+		for (size_t k = (size_t)cap; k < sizeof(small); k++)
+			if (small[k] != 0x5a)
+				fail_msg("cap %ld: byte %zu written", cap, k);
+	}
+	assert_int_equal(pk_rw_emit(&rw, small, (size_t)full), full);
+	assert_memory_equal(small, obuf, (size_t)full);
+}
+
+static void test_enospc_plan(void **state)
+{
+	char big[PK_RW_SCRATCH + 16];
+	int rc = 0, i;
+
+	(void)state;
+	/* too many edits */
+	scan_in(routed_bye);
+	for (i = 0; i < PK_RW_MAX_EDITS + 1 && rc == 0; i++)
+		rc = pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-N", S("1"), PK_RW_BOTTOM);
+	assert_int_equal(rc, -ENOSPC);
+	assert_int_equal(i, PK_RW_MAX_EDITS + 1);
+	assert_int_equal(pk_rw_emit(&rw, obuf, sizeof(obuf)), -ENOSPC);
+
+	/* scratch full */
+	scan_in(routed_bye);
+	memset(big, 'a', sizeof(big));
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-Big", pk_str_make(big, sizeof(big)),
+				       PK_RW_BOTTOM),
+			 -ENOSPC);
+	assert_int_equal(pk_rw_emit(&rw, obuf, sizeof(obuf)), -ENOSPC);
+
+	/* most of the scratch is fine */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-Big", pk_str_make(big, PK_RW_SCRATCH - 9),
+				       PK_RW_BOTTOM),
+			 0);
+	assert_int_equal(pk_rw_via_push(&rw, "UDP", S("h"), 0, S("b"), false), -ENOSPC);
+	assert_int_equal(pk_rw_emit(&rw, obuf, sizeof(obuf)), -ENOSPC);
+}
+
+static void test_emit_twice(void **state)
+{
+	char second[2048];
+	long n1, n2;
+
+	(void)state;
+	scan_in(compact);
+	assert_int_equal(pk_rw_via_push(&rw, "TCP", S("10.0.0.1"), 5060, S("z9hG4bKtw"), true), 0);
+	assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+	assert_int_equal(pk_rw_body_set(&rw, S("x"), S("text/plain")), 0);
+	n1 = emit_rescan();
+	n2 = pk_rw_emit(&rw, second, sizeof(second));
+	assert_int_equal(n1, n2);
+	assert_memory_equal(obuf, second, (size_t)n1);
+	/* and the plan can grow between emits */
+	assert_int_equal(pk_rw_ruri_set(&rw, S("sip:bob@192.0.2.4")), 0);
+	emit_rescan();
+	assert_pkstr(out.ruri, "sip:bob@192.0.2.4");
+	assert_int_equal(out.max_forwards, 69);
+	assert_int_equal(out.nvia, 4);
+	assert_pkstr(out.body, "x");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_forward_invite_exact),
+		cmocka_unit_test(test_via_push_ipv6_no_port),
+		cmocka_unit_test(test_via_pop_multi_value_line),
+		cmocka_unit_test(test_via_pop_whole_line),
+		cmocka_unit_test(test_via_received_rport),
+		cmocka_unit_test(test_via_received_variants),
+		cmocka_unit_test(test_maxfwd),
+		cmocka_unit_test(test_ruri_response_refused),
+		cmocka_unit_test(test_route_pop),
+		cmocka_unit_test(test_hdr_add_replace_remove),
+		cmocka_unit_test(test_hdr_replace_multi_and_by_name),
+		cmocka_unit_test(test_body_replace),
+		cmocka_unit_test(test_content_length_added),
+		cmocka_unit_test(test_trailing_bytes_dropped),
+		cmocka_unit_test(test_same_line_edits),
+		cmocka_unit_test(test_enospc_output),
+		cmocka_unit_test(test_enospc_plan),
+		cmocka_unit_test(test_emit_twice),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
