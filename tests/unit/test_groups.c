@@ -1,0 +1,738 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the group index (dataplane/pickup/groups.c, group_edit.c,
+ * group_build.c): lookups by number, user, URI and id; classification of a
+ * dialled string; every single change and what readers see of it (a view
+ * taken before a change keeps showing the old state, the next view the new
+ * one, never a mix); reload with id preservation; reclamation only after
+ * quiescence; id reuse policy; and reader threads checking cross-object
+ * invariants while the control thread keeps changing the index.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "pickup/groups.h"
+#include "pickup/groups_conf.h"
+#include "pickup/rcu.h"
+
+#define S(lit) PK_STR_LIT(lit)
+
+static const char base_text[] = "settings:\n"
+				"  domains: [example.test, other.test]\n"
+				"groups:\n"
+				"  - number: \"*801\"\n"
+				"    name: Sales\n"
+				"    members:\n"
+				"      - alice\n"
+				"      - user: bob\n"
+				"        rights: [pickup]\n"
+				"      - user: carol@other.test\n"
+				"        rights: [ring]\n"
+				"  - number: \"#4321\"\n"
+				"    name: Support\n"
+				"    members: [alice, dave]\n"
+				"  - number: 2001\n"
+				"    members:\n"
+				"      - user: alice\n"
+				"        rights: [ring]\n";
+
+struct fixture {
+	struct pk_rcu *rcu;
+	struct pk_groups *g;
+};
+
+static struct pk_groups_conf *parse(const char *text)
+{
+	struct pk_groups_conf_error err;
+	struct pk_groups_conf *c = pk_groups_conf_parse(text, strlen(text), "test", &err);
+
+	if (c == NULL)
+		fail_msg("%s", err.msg);
+	return c;
+}
+
+static void load(struct pk_groups *g, const char *text)
+{
+	struct pk_groups_conf *c = parse(text);
+
+	assert_int_equal(pk_groups_replace(g, c), 0);
+	pk_groups_conf_free(c);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct pk_groups_params p = { 64, 256 };
+
+	f->rcu = pk_rcu_create(4);
+	f->g = pk_groups_create(f->rcu, &p);
+	if (f->rcu == NULL || f->g == NULL)
+		return -1;
+	load(f->g, base_text);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	/* A failed assertion may leave this thread registered as a reader:
+	 * leave, or the final grace period would wait for us forever. */
+	pk_rcu_reader_unregister(f->rcu, 0);
+	pk_groups_destroy(f->g);
+	pk_rcu_destroy(f->rcu); /* runs every deferred free */
+	free(f);
+	return 0;
+}
+
+/* Is uid (by name) a member of gr with these rights, seen from both sides? */
+static uint32_t member_rights(const struct pk_groups_view *v, const struct pk_group *gr,
+			      const char *user, const char *domain)
+{
+	const struct pk_group_user *u =
+		pk_groups_find_user(v, pk_str_make(user, strlen(user)), pk_str_make(domain, strlen(domain)));
+	uint32_t from_group = 0;
+
+	if (u == NULL)
+		return 0;
+	for (uint32_t i = 0; i < gr->n_members; i++)
+		if (gr->members[i].id == u->id)
+			from_group = gr->members[i].rights;
+	assert_int_equal(from_group, pk_group_user_rights(u, gr->id));
+	return from_group;
+}
+
+/* ---- lookups ---- */
+
+static void test_lookups(void **state)
+{
+	struct fixture *f = *state;
+	const struct pk_groups_view *v = pk_groups_view(f->g);
+	const struct pk_group *sales = pk_groups_find_number(v, S("*801"));
+	const struct pk_group *support = pk_groups_find_number(v, S("#4321"));
+	const struct pk_group *g2001 = pk_groups_find_number(v, S("2001"));
+	const struct pk_group_user *alice, *carol;
+
+	assert_non_null(sales);
+	assert_non_null(support);
+	assert_non_null(g2001);
+	assert_true(pk_str_eq(sales->number, S("*801")));
+	assert_true(pk_str_eq(sales->name, S("Sales")));
+	assert_int_equal(sales->n_members, 3);
+	assert_int_equal(g2001->name.len, 0);
+	assert_true(sales->id < 64 && support->id < 64 && g2001->id < 64);
+	assert_true(sales->id != support->id && support->id != g2001->id);
+
+	/* members: first is alice with both rights */
+	alice = pk_groups_find_uid(v, sales->members[0].id);
+	assert_non_null(alice);
+	assert_true(pk_str_eq(alice->user, S("alice")));
+	assert_int_equal(sales->members[0].rights, PK_RIGHTS_ALL);
+	assert_int_equal(member_rights(v, sales, "bob", ""), PK_RIGHT_PICKUP);
+	assert_int_equal(member_rights(v, sales, "carol", "other.test"), PK_RIGHT_RING);
+	assert_int_equal(member_rights(v, support, "dave", "example.test"), PK_RIGHTS_ALL);
+
+	/* user -> memberships, sorted by group id */
+	assert_ptr_equal(pk_groups_find_user(v, S("alice"), S("")), alice);
+	assert_ptr_equal(pk_groups_find_user(v, S("alice"), S("EXAMPLE.Test")), alice);
+	assert_int_equal(alice->n_groups, 3);
+	for (uint32_t i = 1; i < alice->n_groups; i++)
+		assert_true(alice->groups[i - 1].id < alice->groups[i].id);
+	assert_int_equal(pk_group_user_rights(alice, sales->id), PK_RIGHTS_ALL);
+	assert_int_equal(pk_group_user_rights(alice, g2001->id), PK_RIGHT_RING);
+	assert_int_equal(alice->domain, 0);
+
+	/* user parts are case-sensitive, domains are not; a user in another
+	 * domain is another user */
+	assert_null(pk_groups_find_user(v, S("Alice"), S("")));
+	assert_null(pk_groups_find_user(v, S("alice"), S("other.test")));
+	carol = pk_groups_find_user(v, S("carol"), S("Other.TEST"));
+	assert_non_null(carol);
+	assert_int_equal(carol->domain, 1);
+	assert_null(pk_groups_find_user(v, S("carol"), S("")));
+	assert_null(pk_groups_find_user(v, S("erin"), S("")));
+
+	/* as scanned from a SIP URI: escapes decoded, host must be served */
+	assert_ptr_equal(pk_groups_find_uri(v, S("%61lice"), S("example.test")), alice);
+	assert_ptr_equal(pk_groups_find_uri(v, S("alice"), S("EXAMPLE.TEST")), alice);
+	assert_null(pk_groups_find_uri(v, S("alice"), S("10.0.0.1")));
+	assert_null(pk_groups_find_uri(v, S("alice"), S("")));
+	assert_null(pk_groups_find_uri(v, S("al%6"), S("example.test")));
+
+	/* numbers as dialled: '#' comes escaped in a Request-URI */
+	assert_ptr_equal(pk_groups_find_number(v, S("%234321")), support);
+	assert_ptr_equal(pk_groups_find_number(v, S("%2A801")), sales);
+	assert_null(pk_groups_find_number(v, S("*802")));
+	assert_null(pk_groups_find_number(v, S("")));
+	assert_null(pk_groups_find_number(v, S("12345678901234")));
+	assert_null(pk_groups_find_number(v, S("%2")));
+
+	/* ids */
+	assert_ptr_equal(pk_groups_find_gid(v, sales->id), sales);
+	assert_null(pk_groups_find_gid(v, 63));
+	assert_null(pk_groups_find_gid(v, UINT32_MAX));
+	assert_ptr_equal(pk_groups_find_uid(v, carol->id), carol);
+	assert_null(pk_groups_find_uid(v, UINT32_MAX));
+
+	/* settings readable by workers */
+	assert_true(pk_str_eq(pk_groups_settings_pickup_code(pk_groups_view_settings(v)), S("*8")));
+	assert_int_equal(pk_groups_view_settings(v)->ring_timeout, 180);
+}
+
+static void test_classify(void **state)
+{
+	struct fixture *f = *state;
+	const struct pk_groups_view *v = pk_groups_view(f->g);
+	struct pk_groups_dial_result r;
+	struct pk_str t;
+
+	assert_int_equal(pk_groups_classify(v, S("*8"), &r), PK_DIAL_PICKUP_CODE);
+	assert_int_equal(pk_groups_classify(v, S("%2a8"), &r), PK_DIAL_PICKUP_CODE);
+	assert_int_equal(pk_groups_classify(v, S("*801"), &r), PK_DIAL_GROUP);
+	assert_ptr_equal(r.group, pk_groups_find_number(v, S("*801")));
+	assert_int_equal(pk_groups_classify(v, S("%234321"), &r), PK_DIAL_GROUP);
+	assert_int_equal(pk_groups_classify(v, S("**2001"), &r), PK_DIAL_DIRECTED);
+	assert_true(pk_str_eq(r.target, S("2001")));
+	assert_int_equal(pk_groups_classify(v, S("*%2Aalice"), &r), PK_DIAL_DIRECTED);
+	assert_true(pk_str_eq(r.target, S("alice")));
+	assert_int_equal(pk_groups_classify(v, S("**"), &r), PK_DIAL_NONE);
+	assert_int_equal(pk_groups_classify(v, S("*80"), &r), PK_DIAL_NONE);
+	assert_int_equal(pk_groups_classify(v, S("bob"), NULL), PK_DIAL_NONE);
+	assert_int_equal(pk_groups_classify(v, S(""), NULL), PK_DIAL_NONE);
+	assert_true(pk_groups_is_pickup_code(v, S("*8")));
+	assert_false(pk_groups_is_pickup_code(v, S("*88")));
+	assert_true(pk_groups_directed_target(v, S("**bob"), &t));
+	assert_true(pk_str_eq(t, S("bob")));
+	assert_false(pk_groups_directed_target(v, S("*bob"), &t));
+}
+
+/* ---- single changes ---- */
+
+/* Each change: the view taken before still shows the old state, the view
+ * after shows the new one. The test thread is a registered reader holding
+ * the old views, so nothing it holds can be freed under it. */
+static void test_single_changes(void **state)
+{
+	struct fixture *f = *state;
+	const struct pk_groups_view *v0, *v1, *v2, *v3, *v4, *v5, *v6;
+	const struct pk_group *gr, *old_gr;
+	const struct pk_group_user *u;
+	struct pk_group_member_spec m[2] = {
+		{ S("alice"), S(""), PK_RIGHT_RING },
+		{ S("erin"), S("example.test"), PK_RIGHTS_ALL },
+	};
+	uint32_t gid, erin_uid;
+
+	assert_int_equal(pk_rcu_reader_register(f->rcu, 0), 0);
+	v0 = pk_groups_view(f->g);
+
+	/* add a group with a known and a new user */
+	assert_int_equal(pk_groups_group_add(f->g, S("*802"), S("Night"), m, 2, &gid), 0);
+	v1 = pk_groups_view(f->g);
+	assert_ptr_not_equal(v0, v1);
+	assert_true(pk_groups_view_version(v1) > pk_groups_view_version(v0));
+	assert_null(pk_groups_find_number(v0, S("*802")));
+	assert_null(pk_groups_find_user(v0, S("erin"), S("")));
+	assert_int_equal(pk_groups_find_user(v0, S("alice"), S(""))->n_groups, 3);
+	gr = pk_groups_find_number(v1, S("*802"));
+	assert_non_null(gr);
+	assert_int_equal(gr->id, gid);
+	assert_ptr_equal(pk_groups_find_gid(v1, gid), gr);
+	assert_true(pk_str_eq(gr->name, S("Night")));
+	assert_int_equal(member_rights(v1, gr, "alice", ""), PK_RIGHT_RING);
+	assert_int_equal(member_rights(v1, gr, "erin", ""), PK_RIGHTS_ALL);
+	assert_int_equal(pk_groups_find_user(v1, S("alice"), S(""))->n_groups, 4);
+	erin_uid = pk_groups_find_user(v1, S("erin"), S(""))->id;
+
+	/* add a member; change rights; remove a member (erin's last group:
+	 * erin goes) */
+	assert_int_equal(pk_groups_member_add(f->g, S("*802"), S("frank"), S(""), PK_RIGHT_PICKUP), 0);
+	assert_int_equal(pk_groups_member_set_rights(f->g, S("*802"), S("alice"), S(""), PK_RIGHTS_ALL), 0);
+	assert_int_equal(pk_groups_member_remove(f->g, S("*802"), S("erin"), S("")), 0);
+	v2 = pk_groups_view(f->g);
+	gr = pk_groups_find_number(v2, S("*802"));
+	assert_int_equal(gr->id, gid);
+	assert_int_equal(gr->n_members, 2);
+	assert_int_equal(member_rights(v2, gr, "frank", ""), PK_RIGHT_PICKUP);
+	assert_int_equal(member_rights(v2, gr, "alice", ""), PK_RIGHTS_ALL);
+	assert_null(pk_groups_find_user(v2, S("erin"), S("")));
+	assert_null(pk_groups_find_uid(v2, erin_uid));
+	/* v1 unchanged */
+	old_gr = pk_groups_find_number(v1, S("*802"));
+	assert_int_equal(old_gr->n_members, 2);
+	assert_int_equal(member_rights(v1, old_gr, "alice", ""), PK_RIGHT_RING);
+	assert_non_null(pk_groups_find_user(v1, S("erin"), S("")));
+	assert_null(pk_groups_find_user(v1, S("frank"), S("")));
+
+	/* rename the display name, then renumber: the id stays */
+	assert_int_equal(pk_groups_group_set_name(f->g, S("*802"), S("Late shift")), 0);
+	assert_int_equal(pk_groups_group_renumber(f->g, S("*802"), S("#802")), 0);
+	v3 = pk_groups_view(f->g);
+	assert_null(pk_groups_find_number(v3, S("*802")));
+	gr = pk_groups_find_number(v3, S("#802"));
+	assert_non_null(gr);
+	assert_int_equal(gr->id, gid);
+	assert_true(pk_str_eq(gr->name, S("Late shift")));
+	assert_int_equal(gr->n_members, 2);
+	assert_int_equal(pk_group_user_rights(pk_groups_find_user(v3, S("frank"), S("")), gid),
+			 PK_RIGHT_PICKUP);
+	assert_non_null(pk_groups_find_number(v2, S("*802")));
+	assert_null(pk_groups_find_number(v2, S("#802")));
+
+	/* remove the group: memberships go with it, frank with his last one */
+	assert_int_equal(pk_groups_group_remove(f->g, S("#802")), 0);
+	v4 = pk_groups_view(f->g);
+	assert_null(pk_groups_find_number(v4, S("#802")));
+	assert_null(pk_groups_find_gid(v4, gid));
+	assert_null(pk_groups_find_user(v4, S("frank"), S("")));
+	u = pk_groups_find_user(v4, S("alice"), S(""));
+	assert_int_equal(u->n_groups, 3);
+	assert_int_equal(pk_group_user_rights(u, gid), 0);
+	assert_non_null(pk_groups_find_number(v3, S("#802")));
+
+	/* refused changes publish nothing */
+	assert_int_equal(pk_groups_group_add(f->g, S("*801"), S(""), NULL, 0, NULL), -EEXIST);
+	assert_int_equal(pk_groups_group_add(f->g, S("*8"), S(""), NULL, 0, NULL), -EINVAL);
+	assert_int_equal(pk_groups_group_add(f->g, S("0801"), S(""), NULL, 0, NULL), -EINVAL);
+	assert_int_equal(pk_groups_group_add(f->g, S("*803"), S("bad\nname"), NULL, 0, NULL), -EINVAL);
+	m[1] = (struct pk_group_member_spec){ S("alice"), S("EXAMPLE.TEST"), PK_RIGHT_RING };
+	assert_int_equal(pk_groups_group_add(f->g, S("*803"), S(""), m, 2, NULL), -EEXIST);
+	m[1] = (struct pk_group_member_spec){ S("zed"), S("nowhere.test"), PK_RIGHT_RING };
+	assert_int_equal(pk_groups_group_add(f->g, S("*803"), S(""), m, 2, NULL), -EINVAL);
+	m[1] = (struct pk_group_member_spec){ S("zed"), S(""), 0 };
+	assert_int_equal(pk_groups_group_add(f->g, S("*803"), S(""), m, 2, NULL), -EINVAL);
+	assert_int_equal(pk_groups_group_remove(f->g, S("*803")), -ENOENT);
+	assert_int_equal(pk_groups_group_renumber(f->g, S("*803"), S("*804")), -ENOENT);
+	assert_int_equal(pk_groups_group_renumber(f->g, S("*801"), S("2001")), -EEXIST);
+	assert_int_equal(pk_groups_group_renumber(f->g, S("*801"), S("*8")), -EINVAL);
+	assert_int_equal(pk_groups_group_set_name(f->g, S("*803"), S("x")), -ENOENT);
+	assert_int_equal(pk_groups_member_add(f->g, S("*803"), S("bob"), S(""), 1), -ENOENT);
+	assert_int_equal(pk_groups_member_add(f->g, S("*801"), S("bob"), S(""), 1), -EEXIST);
+	assert_int_equal(pk_groups_member_add(f->g, S("*801"), S("zed"), S(""), 4), -EINVAL);
+	assert_int_equal(pk_groups_member_add(f->g, S("*801"), S("a b"), S(""), 1), -EINVAL);
+	assert_int_equal(pk_groups_member_add(f->g, S("*801"), S("zed"), S("x.test"), 1), -EINVAL);
+	assert_int_equal(pk_groups_member_remove(f->g, S("*801"), S("dave"), S("")), -ENOENT);
+	assert_int_equal(pk_groups_member_remove(f->g, S("*801"), S("zed"), S("")), -ENOENT);
+	assert_int_equal(pk_groups_member_set_rights(f->g, S("*801"), S("dave"), S(""), 1), -ENOENT);
+	assert_int_equal(pk_groups_member_set_rights(f->g, S("*801"), S("bob"), S(""), 0), -EINVAL);
+	assert_ptr_equal(pk_groups_view(f->g), v4);
+	assert_int_equal(pk_groups_group_renumber(f->g, S("*801"), S("*801")), 0); /* no-op */
+
+	/* a member added to an existing group is visible from both sides */
+	assert_int_equal(pk_groups_member_add(f->g, S("2001"), S("carol"), S("other.test"),
+					      PK_RIGHT_PICKUP), 0);
+	v5 = pk_groups_view(f->g);
+	gr = pk_groups_find_number(v5, S("2001"));
+	assert_int_equal(member_rights(v5, gr, "carol", "other.test"), PK_RIGHT_PICKUP);
+	assert_int_equal(pk_groups_find_user(v5, S("carol"), S("other.test"))->n_groups, 2);
+
+	/* escapes are normalised in changes too: "%62ob" is bob */
+	assert_int_equal(pk_groups_member_remove(f->g, S("*801"), S("%62ob"), S("")), 0);
+	v6 = pk_groups_view(f->g);
+	assert_null(pk_groups_find_user(v6, S("bob"), S("")));
+
+	pk_rcu_reader_unregister(f->rcu, 0);
+}
+
+/* Replaced blocks are freed only after every reader has been quiescent. */
+static void test_reclaim_after_quiescence(void **state)
+{
+	struct fixture *f = *state;
+	const struct pk_groups_view *v0;
+	const struct pk_group *sales;
+
+	assert_int_equal(pk_rcu_reader_register(f->rcu, 0), 0);
+	pk_rcu_quiescent(f->rcu, 0);
+	pk_rcu_reclaim(f->rcu);
+	assert_int_equal(pk_rcu_pending(f->rcu), 0);
+
+	v0 = pk_groups_view(f->g);
+	sales = pk_groups_find_number(v0, S("*801"));
+	assert_int_equal(pk_groups_group_set_name(f->g, S("*801"), S("Inside sales")), 0);
+	assert_int_equal(pk_groups_member_remove(f->g, S("*801"), S("bob"), S("")), 0);
+	assert_int_equal(pk_rcu_pending(f->rcu), 2);
+	assert_int_equal(pk_rcu_reclaim(f->rcu), 0);
+	/* still readable: we have not been quiescent (ASan would flag a free) */
+	assert_true(pk_str_eq(sales->name, S("Sales")));
+	assert_int_equal(sales->n_members, 3);
+	assert_non_null(pk_groups_find_user(v0, S("bob"), S("")));
+
+	pk_rcu_quiescent(f->rcu, 0);
+	assert_int_equal(pk_rcu_reclaim(f->rcu), 2);
+	assert_int_equal(pk_rcu_pending(f->rcu), 0);
+	sales = pk_groups_find_number(pk_groups_view(f->g), S("*801"));
+	assert_true(pk_str_eq(sales->name, S("Inside sales")));
+	pk_rcu_reader_unregister(f->rcu, 0);
+}
+
+/* ---- reload ---- */
+
+static void test_reload(void **state)
+{
+	static const char next_text[] = "settings:\n"
+					"  domains: [Other.test, example.test]\n"
+					"  pickup_code: \"#8\"\n"
+					"  ring_timeout: 30\n"
+					"groups:\n"
+					"  - number: \"*805\"\n"
+					"    members: [erin@example.test]\n"
+					"  - number: \"*801\"\n"
+					"    name: Sales (new)\n"
+					"    members: [alice@example.test, carol]\n";
+	struct fixture *f = *state;
+	const struct pk_groups_view *v0, *v1;
+	uint32_t sales_id, support_id, alice_id, carol_id, dave_id;
+	struct pk_groups_conf *c;
+	const struct pk_group *gr;
+	const struct pk_group_user *u;
+	struct pk_groups_stats st;
+
+	assert_int_equal(pk_rcu_reader_register(f->rcu, 0), 0);
+	pk_rcu_reclaim(f->rcu); /* what setup left: no reader held it */
+	assert_int_equal(pk_rcu_pending(f->rcu), 0);
+	v0 = pk_groups_view(f->g);
+	sales_id = pk_groups_find_number(v0, S("*801"))->id;
+	support_id = pk_groups_find_number(v0, S("#4321"))->id;
+	alice_id = pk_groups_find_user(v0, S("alice"), S(""))->id;
+	carol_id = pk_groups_find_user(v0, S("carol"), S("other.test"))->id;
+	dave_id = pk_groups_find_user(v0, S("dave"), S(""))->id;
+
+	load(f->g, next_text);
+	v1 = pk_groups_view(f->g);
+	/* old view intact for whoever holds it */
+	assert_non_null(pk_groups_find_number(v0, S("#4321")));
+	assert_string_equal(pk_groups_view_settings(v0)->pickup_code, "*8");
+	/* new content and settings */
+	assert_string_equal(pk_groups_view_settings(v1)->pickup_code, "#8");
+	assert_int_equal(pk_groups_view_settings(v1)->ring_timeout, 30);
+	assert_null(pk_groups_find_number(v1, S("#4321")));
+	assert_null(pk_groups_find_gid(v1, support_id));
+	assert_null(pk_groups_find_user(v1, S("dave"), S("example.test")));
+	gr = pk_groups_find_number(v1, S("*801"));
+	assert_int_equal(gr->id, sales_id); /* same number: same id */
+	assert_true(pk_str_eq(gr->name, S("Sales (new)")));
+	u = pk_groups_find_user(v1, S("alice"), S("example.test"));
+	assert_int_equal(u->id, alice_id); /* same AoR: same id */
+	assert_int_equal(u->domain, 1);	   /* domain order changed */
+	assert_int_equal(u->n_groups, 1);
+	/* carol is now in the default domain, other.test: same AoR as before */
+	u = pk_groups_find_user(v1, S("carol"), S(""));
+	assert_int_equal(u->id, carol_id);
+	/* erin is new: a never-used id, not dave's */
+	u = pk_groups_find_user(v1, S("erin"), S("example.test"));
+	assert_non_null(u);
+	assert_int_not_equal(u->id, dave_id);
+	assert_int_not_equal(pk_groups_find_number(v1, S("*805"))->id, support_id);
+	assert_int_equal(pk_groups_classify(v1, S("#8"), NULL), PK_DIAL_PICKUP_CODE);
+	assert_int_equal(pk_groups_classify(v1, S("*8"), NULL), PK_DIAL_NONE);
+	pk_groups_view_stats(v1, &st);
+	assert_int_equal(st.n_groups, 2);
+	assert_int_equal(st.n_users, 3);
+	assert_int_equal(st.n_memberships, 3);
+	assert_true(st.bytes > 0);
+
+	/* the whole old view goes in one deferred free, after quiescence */
+	assert_int_equal(pk_rcu_pending(f->rcu), 1);
+	assert_int_equal(pk_rcu_reclaim(f->rcu), 0);
+	pk_rcu_quiescent(f->rcu, 0);
+	assert_int_equal(pk_rcu_reclaim(f->rcu), 1);
+
+	/* too big for the capacity: refused, nothing changes */
+	{
+		char *big = malloc(1 << 16);
+		size_t len = (size_t)sprintf(big, "settings:\n  domains: [example.test]\ngroups:\n");
+
+		for (int i = 0; i < 65; i++)
+			len += (size_t)sprintf(big + len, "  - number: %d\n", 100 + i);
+		c = parse(big);
+		free(big);
+		assert_int_equal(pk_groups_replace(f->g, c), -ENOSPC);
+		pk_groups_conf_free(c);
+		assert_ptr_equal(pk_groups_view(f->g), v1);
+	}
+	pk_rcu_reader_unregister(f->rcu, 0);
+}
+
+/* A reload at full capacity that swaps every group still fits: ids of
+ * dropped groups are reused when no other id is left. */
+static void test_reload_full_capacity(void **state)
+{
+	struct pk_groups_params p = { 2, 4 };
+	struct pk_rcu *rcu = pk_rcu_create(1);
+	struct pk_groups *g = pk_groups_create(rcu, &p);
+	const struct pk_groups_view *v;
+
+	(void)state;
+	load(g, "settings: {domains: [e.test]}\ngroups:\n - {number: 1, members: [a, b]}\n"
+		" - {number: 2, members: [c, d]}\n");
+	load(g, "settings: {domains: [e.test]}\ngroups:\n - {number: 3, members: [w, x]}\n"
+		" - {number: 4, members: [y, z]}\n");
+	v = pk_groups_view(g);
+	assert_non_null(pk_groups_find_number(v, S("3")));
+	assert_non_null(pk_groups_find_number(v, S("4")));
+	assert_null(pk_groups_find_number(v, S("1")));
+	assert_non_null(pk_groups_find_user(v, S("z"), S("")));
+	pk_groups_destroy(g);
+	pk_rcu_destroy(rcu);
+}
+
+/* Ids: dense, never-used ones first, then freed ones oldest first. */
+static void test_id_policy(void **state)
+{
+	struct pk_groups_params p = { 4, 8 };
+	struct pk_rcu *rcu = pk_rcu_create(1);
+	struct pk_groups *g = pk_groups_create(rcu, &p);
+	uint32_t id[6];
+
+	(void)state;
+	assert_null(pk_groups_create(rcu, &(struct pk_groups_params){ 0, 8 }));
+	assert_null(pk_groups_create(rcu, &(struct pk_groups_params){ PK_GROUPS_ID_LIMIT + 1, 8 }));
+	load(g, "settings: {domains: [e.test]}\n");
+	assert_int_equal(pk_groups_group_add(g, S("1"), S(""), NULL, 0, &id[0]), 0);
+	assert_int_equal(pk_groups_group_add(g, S("2"), S(""), NULL, 0, &id[1]), 0);
+	assert_int_equal(id[0], 0);
+	assert_int_equal(id[1], 1);
+	assert_int_equal(pk_groups_group_remove(g, S("1")), 0);
+	/* id 0 is free, but never-used ids come first */
+	assert_int_equal(pk_groups_group_add(g, S("3"), S(""), NULL, 0, &id[2]), 0);
+	assert_int_equal(id[2], 2);
+	assert_int_equal(pk_groups_group_add(g, S("4"), S(""), NULL, 0, &id[3]), 0);
+	assert_int_equal(id[3], 3);
+	assert_int_equal(pk_groups_group_remove(g, S("3")), 0);
+	/* all used once: oldest freed first (0, then 2) */
+	assert_int_equal(pk_groups_group_add(g, S("5"), S(""), NULL, 0, &id[4]), 0);
+	assert_int_equal(id[4], 0);
+	assert_int_equal(pk_groups_group_add(g, S("6"), S(""), NULL, 0, &id[5]), 0);
+	assert_int_equal(id[5], 2);
+	assert_int_equal(pk_groups_group_add(g, S("7"), S(""), NULL, 0, NULL), -ENOSPC);
+	/* a failed change gives its id back */
+	assert_int_equal(pk_groups_group_remove(g, S("6")), 0);
+	assert_int_equal(pk_groups_group_add(g, S("7"), S(""),
+					     &(struct pk_group_member_spec){ S("a b"), S(""), 1 }, 1,
+					     NULL),
+			 -EINVAL);
+	assert_int_equal(pk_groups_group_add(g, S("8"), S(""), NULL, 0, &id[0]), 0);
+	assert_int_equal(id[0], 2);
+	pk_groups_destroy(g);
+	pk_rcu_destroy(rcu);
+}
+
+/* ---- concurrency ---- */
+
+struct stress {
+	struct pk_rcu *rcu;
+	struct pk_groups *g;
+	atomic_int stop;
+	sem_t ready;
+};
+
+struct stress_reader {
+	struct stress *s;
+	unsigned tid;
+	unsigned long iterations, failures;
+	pthread_t th;
+};
+
+/* Cross-object invariants a reader must find in every view. */
+static unsigned long check_view(const struct pk_groups_view *v)
+{
+	static const char *const numbers[] = { "*901", "*902", "*950", "*800" };
+	const struct pk_group_user *alice;
+	unsigned long bad = 0;
+	int n90x = 0;
+
+	for (size_t k = 0; k < PK_ARRAY_SIZE(numbers); k++) {
+		const struct pk_group *gr =
+			pk_groups_find_number(v, pk_str_make(numbers[k], strlen(numbers[k])));
+
+		if (gr == NULL)
+			continue;
+		n90x += k < 2;
+		if (pk_groups_find_gid(v, gr->id) != gr)
+			bad++;
+		if (k == 2 && gr->n_members != 5) /* a group appears whole */
+			bad++;
+		for (uint32_t i = 0; i < gr->n_members; i++) {
+			const struct pk_group_user *u = pk_groups_find_uid(v, gr->members[i].id);
+
+			if (u == NULL || pk_group_user_rights(u, gr->id) != gr->members[i].rights)
+				bad++;
+		}
+	}
+	if (n90x != 1) /* renumbering: exactly one of the two numbers */
+		bad++;
+	alice = pk_groups_find_user(v, S("alice"), S(""));
+	if (alice == NULL)
+		return bad + 1;
+	for (uint32_t i = 0; i < alice->n_groups; i++) {
+		const struct pk_group *gr = pk_groups_find_gid(v, alice->groups[i].id);
+		uint32_t r = 0;
+
+		if (gr == NULL) {
+			bad++;
+			continue;
+		}
+		for (uint32_t k = 0; k < gr->n_members; k++)
+			if (gr->members[k].id == alice->id)
+				r = gr->members[k].rights;
+		if (r != alice->groups[i].rights)
+			bad++;
+	}
+	return bad;
+}
+
+static void *stress_reader_main(void *arg)
+{
+	struct stress_reader *r = arg;
+
+	pk_rcu_reader_register(r->s->rcu, r->tid);
+	sem_post(&r->s->ready);
+	/* Relaxed: a plain stop flag; no data is handed over through it. */
+	while (!atomic_load_explicit(&r->s->stop, memory_order_relaxed)) {
+		r->failures += check_view(pk_groups_view(r->s->g));
+		r->iterations++;
+		pk_rcu_quiescent(r->s->rcu, r->tid);
+	}
+	pk_rcu_reader_unregister(r->s->rcu, r->tid);
+	return NULL;
+}
+
+static void test_readers_during_changes(void **state)
+{
+	static const char text[] = "settings:\n  domains: [example.test]\ngroups:\n"
+				   "  - number: \"*901\"\n    members: [alice, bob]\n"
+				   "  - number: \"*800\"\n    members: [alice, carol]\n";
+	struct pk_group_member_spec five[5] = {
+		{ S("alice"), S(""), PK_RIGHT_RING },	{ S("u1"), S(""), PK_RIGHTS_ALL },
+		{ S("u2"), S(""), PK_RIGHT_PICKUP },	{ S("u3"), S(""), PK_RIGHTS_ALL },
+		{ S("bob"), S(""), PK_RIGHTS_ALL },
+	};
+	struct pk_groups_params p = { 1024, 1024 };
+	struct stress s = { 0 };
+	struct stress_reader rd[2];
+	const char *cur = "*901", *other = "*902";
+	bool has950 = false;
+	unsigned long total = 0;
+
+	(void)state;
+	s.rcu = pk_rcu_create(2);
+	s.g = pk_groups_create(s.rcu, &p);
+	load(s.g, text);
+	sem_init(&s.ready, 0, 0);
+	for (unsigned i = 0; i < 2; i++) {
+		rd[i] = (struct stress_reader){ .s = &s, .tid = i };
+		assert_int_equal(pthread_create(&rd[i].th, NULL, stress_reader_main, &rd[i]), 0);
+	}
+	sem_wait(&s.ready);
+	sem_wait(&s.ready);
+	for (int i = 0; i < 3000; i++) {
+		const char *t;
+
+		assert_int_equal(pk_groups_group_renumber(s.g, pk_str_make(cur, 4), pk_str_make(other, 4)), 0);
+		t = cur, cur = other, other = t;
+		if (has950)
+			assert_int_equal(pk_groups_group_remove(s.g, S("*950")), 0);
+		else
+			assert_int_equal(pk_groups_group_add(s.g, S("*950"), S("five"), five, 5, NULL), 0);
+		has950 = !has950;
+		assert_int_equal(pk_groups_member_set_rights(s.g, pk_str_make(cur, 4), S("alice"), S(""),
+							     i % 2 ? PK_RIGHT_RING : PK_RIGHTS_ALL), 0);
+		assert_int_equal(pk_groups_member_add(s.g, S("*800"), S("x"), S(""), PK_RIGHT_PICKUP), 0);
+		assert_int_equal(pk_groups_member_remove(s.g, S("*800"), S("x"), S("")), 0);
+		if (i % 500 == 499) {
+			load(s.g, text);
+			cur = "*901", other = "*902";
+			has950 = false;
+		}
+		pk_rcu_reclaim(s.rcu);
+	}
+	/* Relaxed: see the reader loop. */
+	atomic_store_explicit(&s.stop, 1, memory_order_relaxed);
+	for (unsigned i = 0; i < 2; i++) {
+		pthread_join(rd[i].th, NULL);
+		assert_int_equal(rd[i].failures, 0);
+		total += rd[i].iterations;
+	}
+	assert_true(total > 0);
+	pk_groups_destroy(s.g);
+	pk_rcu_destroy(s.rcu);
+	sem_destroy(&s.ready);
+}
+
+/* ---- helpers ---- */
+
+static void test_syntax_helpers(void **state)
+{
+	char buf[PK_GROUPS_USER_MAX];
+	struct pk_str u, d;
+	struct pk_groups_settings s;
+
+	(void)state;
+	assert_true(pk_groups_number_valid(S("*801")));
+	assert_true(pk_groups_number_valid(S("#12345678")));
+	assert_true(pk_groups_number_valid(S("123456789")));
+	assert_false(pk_groups_number_valid(S("1234567890")));
+	assert_false(pk_groups_number_valid(S("*123456789")));
+	assert_false(pk_groups_number_valid(S("*0")));
+	assert_false(pk_groups_number_valid(S("**1")));
+	assert_false(pk_groups_number_valid(S("*")));
+	assert_false(pk_groups_number_valid(S("12a")));
+
+	assert_int_equal(pk_groups_user_normalize(S("%61l%69ce"), buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "alice", 5);
+	assert_int_equal(pk_groups_user_normalize(S("a%3bb"), buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "a%3Bb", 5);
+	assert_int_equal(pk_groups_user_normalize(S("a%20b"), buf, sizeof(buf)), 5);
+	assert_int_equal(pk_groups_user_normalize(S("a b"), buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(pk_groups_user_normalize(S("a%zz"), buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(pk_groups_user_normalize(S("abcdef"), buf, 3), -ENAMETOOLONG);
+
+	assert_int_equal(pk_groups_aor_split(S("sip:bob@x.test"), &u, &d), 0);
+	assert_true(pk_str_eq(u, S("bob")) && pk_str_eq(d, S("x.test")));
+	assert_int_equal(pk_groups_aor_split(S("bob"), &u, &d), 0);
+	assert_int_equal(d.len, 0);
+	assert_int_equal(pk_groups_aor_split(S("@x.test"), &u, &d), -EINVAL);
+
+	pk_groups_settings_init(&s);
+	assert_int_equal(pk_groups_settings_check(&s, NULL), -EINVAL); /* no domain */
+	assert_int_equal(pk_groups_settings_add_domain(&s, S("Example.TEST")), 0);
+	assert_int_equal(pk_groups_settings_add_domain(&s, S("example.test")), -EEXIST);
+	assert_int_equal(pk_groups_settings_add_domain(&s, S("-bad.test")), -EINVAL);
+	assert_int_equal(pk_groups_settings_add_domain(&s, S("[2001:db8::1]")), 0);
+	assert_int_equal(pk_groups_settings_add_domain(&s, S("192.0.2.1")), 0);
+	assert_int_equal(pk_groups_settings_find_domain(&s, S("EXAMPLE.test")), 0);
+	assert_int_equal(pk_groups_settings_check(&s, NULL), 0);
+	assert_int_equal(pk_groups_settings_set_pickup_code(&s, S("*8x")), -EINVAL);
+	assert_int_equal(pk_groups_settings_set_directed_prefix(&s, S("*")), 0);
+	assert_int_equal(pk_groups_settings_check(&s, NULL), -EINVAL); /* "*" prefixes "*8" */
+	assert_int_equal(pk_groups_number_check(&s, S("*801")), PK_GROUPS_NUMBER_PREFIX);
+	assert_int_equal(pk_groups_number_check(&s, S("801")), PK_GROUPS_NUMBER_OK);
+	assert_string_equal(pk_groups_number_strerror(PK_GROUPS_NUMBER_PICKUP_CODE), "is the pickup code");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_lookups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_classify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_single_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reclaim_after_quiescence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+		cmocka_unit_test(test_reload_full_capacity),
+		cmocka_unit_test(test_id_policy),
+		cmocka_unit_test(test_readers_during_changes),
+		cmocka_unit_test(test_syntax_helpers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
