@@ -361,6 +361,10 @@ struct scan_ctx {
 	const char *lim; 
 };
 
+static const struct pk_delims param_name_end = PK_DELIMS('=', ';', ',', ' ', '\t', '\r', '\n');
+static const struct pk_delims param_value_end = PK_DELIMS(';', ',', ' ', '\t', '\r', '\n', '"');
+static const struct pk_delims host_end = PK_DELIMS(':', ';', ',', ' ', '\t', '\r', '\n');
+
 struct want {
 	const char *name;
 	uint8_t len;
@@ -397,7 +401,7 @@ static const char *scan_params(const char *p, const char *end, const char *lim, 
 		 * unquoted values are not checked character by character (a
 		 * proxy passes them on), only for being there */
 		const char *ns = p;
-		p = pk_find_any7(p, end, lim, '=', ';', ',', ' ', '\t', '\r', '\n');
+		p = pk_find_set(p, end, lim, &param_name_end);
 		size_t nlen = (size_t)(p - ns);
 		if (nlen == 0)
 			return NULL;
@@ -414,7 +418,7 @@ static const char *scan_params(const char *p, const char *end, const char *lim, 
 				if (!p)
 					return NULL;
 			} else {
-				p = pk_find_any7(p, end, lim, ';', ',', ' ', '\t', '\r', '\n', '"');
+				p = pk_find_set(p, end, lim, &param_value_end);
 				if (p == vs || (p < end && *p == '"'))
 					return NULL;
 			}
@@ -490,7 +494,7 @@ static int parse_via(struct scan_ctx *c, const char *p, const char *end, uint8_t
 				return BAD(c, "bad IPv6 reference in Via");
 			t = q + 1;
 		} else {
-			t = pk_find_any7(t, end, c->lim, ':', ';', ',', ' ', '\t', '\r', '\n');
+			t = pk_find_set(t, end, c->lim, &host_end);
 		}
 		if (t == hs)
 			return BAD(c, "Via without sent-by");

@@ -99,23 +99,32 @@ static inline const char *pk_find_byte(const char *p, const char *end, char c)
 }
 
 /*
- * First byte equal to any of seven delimiters (repeat one to use fewer), or
- * end. Inline with constant arguments, so the needles are built once.
+ * A set of seven delimiter bytes, each repeated over 16 bytes, so that a
+ * search compares straight from memory instead of broadcasting its needles
+ * on every call (these searches run several times per header).
  */
-static inline const char *pk_find_any7(const char *p, const char *end, const char *lim, char a,
-				       char b, char c, char d, char e, char f, char g)
+struct pk_delims {
+	_Alignas(16) char v[7][16];
+	char c[7];
+};
+
+#define PK_R16(x) { x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x }
+#define PK_DELIMS(a, b, c, d, e, f, g)                                                     \
+	{ { PK_R16(a), PK_R16(b), PK_R16(c), PK_R16(d), PK_R16(e), PK_R16(f), PK_R16(g) }, \
+	  { a, b, c, d, e, f, g } }
+
+/* First byte of the set in [p, end), or end. Loads may reach up to lim. */
+static inline const char *pk_find_set(const char *p, const char *end, const char *lim,
+				      const struct pk_delims *d)
 {
 #if defined(__SSE2__)
-	const __m128i na = _mm_set1_epi8(a), nb = _mm_set1_epi8(b), nc = _mm_set1_epi8(c),
-		      nd = _mm_set1_epi8(d), ne = _mm_set1_epi8(e), nf = _mm_set1_epi8(f),
-		      ng = _mm_set1_epi8(g);
 	while (p < end && lim - p >= 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-		__m128i m = _mm_or_si128(
-			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, na), _mm_cmpeq_epi8(x, nb)),
-				     _mm_or_si128(_mm_cmpeq_epi8(x, nc), _mm_cmpeq_epi8(x, nd))),
-			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, ne), _mm_cmpeq_epi8(x, nf)),
-				     _mm_cmpeq_epi8(x, ng)));
+#define PK_EQ(i) _mm_cmpeq_epi8(x, _mm_load_si128((const __m128i *)(const void *)d->v[i]))
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_or_si128(PK_EQ(0), PK_EQ(1)),
+						      _mm_or_si128(PK_EQ(2), PK_EQ(3))),
+					 _mm_or_si128(_mm_or_si128(PK_EQ(4), PK_EQ(5)), PK_EQ(6)));
+#undef PK_EQ
 		unsigned mask = (unsigned)_mm_movemask_epi8(m);
 		if (mask) {
 			p += __builtin_ctz(mask);
@@ -128,7 +137,8 @@ static inline const char *pk_find_any7(const char *p, const char *end, const cha
 #endif
 	for (; p < end; p++) {
 		char x = *p;
-		if (x == a || x == b || x == c || x == d || x == e || x == f || x == g)
+		if (x == d->c[0] || x == d->c[1] || x == d->c[2] || x == d->c[3] || x == d->c[4] ||
+		    x == d->c[5] || x == d->c[6])
 			return p;
 	}
 	return end;
