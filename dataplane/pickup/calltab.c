@@ -1,0 +1,1357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ringing-call table (include/pickup/calltab.h): entries, the per-group
+ * lists a pickup walks, the state machine of a call, claims, and the sweep
+ * that expires calls and hands removed entries to RCU.
+ *
+ * Shape. Entries are fixed 448-byte slots of one array allocated at
+ * creation; their strings live inline or, for the few calls with long
+ * Contacts or Record-Route sets, in one 1 KiB block of a second pool. Each
+ * group id has a singly linked list of the calls ringing in it (newest
+ * first; the links are embedded in the entries, one per group). The Call-ID
+ * index and the claim index are in calltab_index.c.
+ *
+ * Concurrency. Any thread may insert, ring, claim, settle or remove. A call
+ * changes state only by CAS on its 64-bit state word (state, generation and
+ * the claim record that holds it); the thread whose CAS moves a call to DEAD
+ * is the only one that takes it out of the indexes. Group lists are Harris
+ * lists: a removed call's links are marked first, then unlinked by whoever
+ * walks past them (the remover, bounded; the sweep, for the rest). An entry
+ * counts the index references it still has; the thread that drops the last
+ * one pushes it on a retire list, and the sweep (control thread) gives
+ * retired entries to pk_rcu_defer, after which they return to the pool.
+ * Readers (lookups, claims' walks, listings) therefore never meet a reused
+ * entry, and never wait. The ordering argument is in docs/calltab.md.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "calltab_impl.h"
+#include "pickup/rcu.h"
+
+static_assert(sizeof(struct pk_ct_entry) == PK_CT_ENTRY_SIZE, "entry layout");
+static_assert(offsetof(struct pk_ct_entry, next) + 4 * sizeof(uint32_t) == 32,
+	      "a list walk reads only the first 32 bytes for the first four groups");
+static_assert(offsetof(struct pk_ct_entry, area) == 128, "entry header");
+static_assert(sizeof(struct pk_ct_claim) == 256, "claim record is 4 cache lines");
+static_assert(PK_CT_INLINE >= 4 * PK_CALLTAB_MAX_GROUPS + 240, "inline area holds a typical call");
+static_assert(PK_CALLTAB_STRINGS_MAX < 65536, "string offsets are 16 bit");
+static_assert(PK_CALLTAB_TAG_MAX < 256 && PK_CT_TAG_MIN <= PK_CALLTAB_TAG_MAX, "to_cap is 8 bit");
+
+#define SEED_KEY 0x243f6a8885a308d3ull
+#define SEED_AOR 0x13198a2e03707344ull
+#define SEED_CLAIM 0xa4093822299f31d0ull
+
+/* ---- hashing ---- */
+
+static inline uint64_t ct_fold(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* 16 bytes per multiply while the key lasts, then a murmur-style finaliser
+ * so that both halves of the result (home bucket, signature) are mixed. */
+uint64_t pk_ct_hash(const void *p, size_t len, uint64_t seed)
+{
+	const unsigned char *s = p;
+	uint64_t h = seed ^ ((uint64_t)len * 0x9e3779b97f4a7c15ull), a, b;
+
+	while (len >= 16) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + 8, 8);
+		h = ct_fold(a ^ h ^ 0xbe5466cf34e90c6cull, b ^ 0xc0ac29b7c97c50ddull);
+		s += 16;
+		len -= 16;
+	}
+	if (len >= 8) {
+		memcpy(&a, s, 8);
+		h = ct_fold(a ^ h ^ 0x3f84d5b5b5470917ull, 0x9216d5d98979fb1bull);
+		s += 8;
+		len -= 8;
+	}
+	if (len > 0) {
+		a = 0;
+		memcpy(&a, s, len);
+		h = ct_fold(a ^ h ^ 0xd1310ba698dfb5acull, 0x2ffd72dbd01adfb7ull);
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
+uint64_t pk_calltab_key_hash(struct pk_str call_id, struct pk_str from_tag)
+{
+	uint64_t h = pk_ct_hash(call_id.p, call_id.len, SEED_KEY);
+
+	h = pk_ct_hash(from_tag.p, from_tag.len, h);
+	return h ? h : 1;
+}
+
+/* A filter for AoR comparisons (self-pickup, directed pickup), not a hash
+ * table key: length, first and last 8 bytes, one multiply. Equal strings
+ * give equal values; a collision only costs a memcmp. */
+static inline uint32_t aor_hash(struct pk_str s)
+{
+	uint64_t a = 0, b = 0;
+
+	if (s.len >= 8) {
+		memcpy(&a, s.p, 8);
+		memcpy(&b, s.p + s.len - 8, 8);
+	} else if (s.len > 0) {
+		memcpy(&a, s.p, s.len);
+	}
+	return (uint32_t)ct_fold(a ^ SEED_AOR ^ ((uint64_t)s.len << 56), b ^ 0x9e3779b97f4a7c15ull);
+}
+
+/* ---- counters ---- */
+
+static inline void ctr_add(struct pk_ct_thread *th, enum pk_calltab_counter c, uint64_t n)
+{
+	/* Relaxed load and store, no RMW: only the owner thread writes its
+	 * block; readers (pk_calltab_stats) need atomicity, not ordering. */
+	atomic_store_explicit(&th->ctr[c], atomic_load_explicit(&th->ctr[c], memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static inline void ctr_inc(struct pk_ct_thread *th, enum pk_calltab_counter c)
+{
+	ctr_add(th, c, 1);
+}
+
+/* ---- pools ---- */
+
+static uint32_t pool_pop(struct pk_ct_pool *p)
+{
+	/* Acquire: pairs with the release CAS of pool_push_chain; the object's
+	 * recycled contents and its next[] link are visible. */
+	uint64_t h = atomic_load_explicit(&p->head, memory_order_acquire);
+
+	for (;;) {
+		uint32_t top = (uint32_t)h, nx;
+
+		if (top == 0)
+			return PK_CT_NONE;
+		/* Relaxed: a stale value (top was popped and pushed again
+		 * meanwhile) is caught by the tag in the CAS below. */
+		nx = atomic_load_explicit(&p->next[top - 1], memory_order_relaxed);
+		/* Acquire on success and failure: same pairing as above. */
+		if (atomic_compare_exchange_weak_explicit(&p->head, &h, (((h >> 32) + 1) << 32) | nx,
+							  memory_order_acquire, memory_order_acquire))
+			return top - 1;
+	}
+}
+
+/* Push the chain first..last (already linked through next[]). */
+static void pool_push_chain(struct pk_ct_pool *p, uint32_t first, uint32_t last)
+{
+	/* Relaxed: the CAS validates it. */
+	uint64_t h = atomic_load_explicit(&p->head, memory_order_relaxed);
+
+	do {
+		/* Relaxed: published by the release CAS. */
+		atomic_store_explicit(&p->next[last], (uint32_t)h, memory_order_relaxed);
+		/* Release: pairs with the acquire in pool_pop. */
+	} while (!atomic_compare_exchange_weak_explicit(&p->head, &h,
+							(((h >> 32) + 1) << 32) | (first + 1),
+							memory_order_release, memory_order_relaxed));
+}
+
+/* Objects in the free stack; only meaningful while nobody pops or pushes. */
+static uint32_t pool_count(const struct pk_ct_pool *p)
+{
+	uint32_t n = 0;
+	/* Acquire: see pool_pop. */
+	uint32_t i = (uint32_t)atomic_load_explicit(&p->head, memory_order_acquire);
+
+	while (i != 0 && n <= p->n) {
+		n++;
+		i = atomic_load_explicit(&p->next[i - 1], memory_order_relaxed);
+	}
+	return n;
+}
+
+/* Push the chain first..last on a retire list (entries or claim records). */
+static void retire_push(_Atomic uint32_t *head, struct pk_ct_pool *p, uint32_t first, uint32_t last)
+{
+	/* Relaxed: the CAS validates it. */
+	uint32_t h = atomic_load_explicit(head, memory_order_relaxed);
+
+	do {
+		/* Relaxed: published by the release CAS. */
+		atomic_store_explicit(&p->next[last], h, memory_order_relaxed);
+		/* Release: pairs with the acquire exchange in sweep_retire;
+		 * everything this thread did to the object (unlinking it) is
+		 * visible to the sweep and so to the RCU callback. */
+	} while (!atomic_compare_exchange_weak_explicit(head, &h, first + 1, memory_order_release,
+							memory_order_relaxed));
+}
+
+static uint32_t ent_alloc(struct pk_calltab *t, struct pk_ct_thread *th)
+{
+	if (th->ncache == 0) {
+		while (th->ncache < PK_CT_REFILL) {
+			uint32_t i = pool_pop(&t->ent_pool);
+
+			if (i == PK_CT_NONE)
+				break;
+			th->cache[th->ncache++] = i;
+		}
+		if (th->ncache == 0)
+			return PK_CT_NONE;
+	}
+	return th->cache[--th->ncache];
+}
+
+/* ---- entries ---- */
+
+/* Drop one index reference; the last one retires the entry. */
+static void ent_put(struct pk_calltab *t, struct pk_ct_thread *th, uint32_t idx)
+{
+	/* acq_rel: the decrements of every thread that unlinked the entry
+	 * form a release sequence; the last one (acquire) sees them all
+	 * before it retires the entry. */
+	if (atomic_fetch_sub_explicit(&pk_ct_ent(t, idx)->refs, 1, memory_order_acq_rel) == 1)
+		retire_push(&th->ent_retire, &t->ent_pool, idx, idx);
+}
+
+static inline bool st_live(unsigned st)
+{
+	return st == PK_CT_TRYING || st == PK_CT_TAGGING || st == PK_CT_RINGING || st == PK_CT_CLAIMED;
+}
+
+static inline bool past(uint64_t now, uint64_t since, uint64_t timeout)
+{
+	/* Signed: a worker's loop timestamp may be a little ahead of now. */
+	return (int64_t)(now - since) > (int64_t)timeout;
+}
+
+/* Fill a view of entry idx whose state word was s (loaded with acquire). */
+static void view_fill(const struct pk_calltab *t, const struct pk_ct_entry *e, uint32_t idx, uint64_t s,
+		      struct pk_calltab_call *out)
+{
+	unsigned st = PK_CT_ST(s);
+	const char *base = pk_ct_base(t, e);
+	const char *p;
+
+	if (out == NULL)
+		return;
+	out->idx = idx;
+	out->gen = PK_CT_GEN(s);
+	out->state = st == PK_CT_RINGING ? PK_CALLTAB_RINGING
+		     : st == PK_CT_CLAIMED ? PK_CALLTAB_CLAIMED
+		     : st == PK_CT_DEAD    ? PK_CALLTAB_DEAD
+		     : st == PK_CT_FREE    ? PK_CALLTAB_FREE
+					   : PK_CALLTAB_TRYING;
+	out->invite_ns = e->invite_ns;
+	out->call_id = pk_ct_str(t, e, PK_CT_S_CALL_ID);
+	out->from_tag = pk_ct_str(t, e, PK_CT_S_FROM_TAG);
+	out->contact = pk_ct_str(t, e, PK_CT_S_CONTACT);
+	out->caller = pk_ct_str(t, e, PK_CT_S_CALLER);
+	out->callee = pk_ct_str(t, e, PK_CT_S_CALLEE);
+	/* The To-tag is only read once the state says it was published (the
+	 * release CAS TAGGING->RINGING, seen by the caller's acquire load). */
+	if (st == PK_CT_RINGING || st == PK_CT_CLAIMED)
+		out->to_tag = pk_str_make(base + e->off[PK_CT_S_TO_TAG], e->to_len);
+	else
+		out->to_tag = PK_STR_NULL;
+	out->nrr = e->nrr;
+	p = base + e->off[PK_CT_S_RR];
+	for (uint32_t i = 0; i < e->nrr; i++) {
+		uint16_t l;
+
+		memcpy(&l, p, 2);
+		out->rr[i] = pk_str_make(p + 2, l);
+		p += 2 + l;
+	}
+	out->ngroups = e->ngroups;
+	memcpy(out->groups, pk_ct_groups_c(e), e->ngroups * sizeof(uint32_t));
+	out->src = e->src;
+}
+
+/* ---- group lists ---- */
+
+static inline _Atomic uint32_t *link_word(const struct pk_calltab *t, uint32_t l)
+{
+	return &pk_ct_ent(t, PK_CT_LINK_IDX(l))->next[PK_CT_LINK_SLOT(l)];
+}
+
+static void list_push(struct pk_calltab *t, uint32_t g, uint32_t l)
+{
+	_Atomic uint32_t *h = &t->heads[g];
+	/* Relaxed: the CAS validates it. */
+	uint32_t first = atomic_load_explicit(h, memory_order_relaxed);
+
+	do {
+		/* Relaxed: published by the release CAS. */
+		atomic_store_explicit(link_word(t, l), first, memory_order_relaxed);
+		/* Release: pairs with the acquire loads of list walkers; the
+		 * entry's fields, written before, are visible to whoever
+		 * reaches the link. */
+	} while (!atomic_compare_exchange_weak_explicit(h, &first, l, memory_order_release,
+							memory_order_relaxed));
+}
+
+static void dirty_set(struct pk_calltab *t, uint32_t g)
+{
+	_Atomic uint64_t *w = &t->dirty[g / 64];
+	uint64_t bit = 1ull << (g % 64);
+
+	/* Pre-check without an RMW: between two sweeps a busy group's bit is
+	 * usually set already, and a load keeps the word shared among cores
+	 * instead of bouncing it. seq_cst, like the marking fetch_or before it
+	 * and the sweep's exchange and walk: if this load sees the bit, it
+	 * precedes the sweep's exchange in the single total order, and so does
+	 * our mark, which the sweep's walk (after its exchange) then sees. On
+	 * x86 a seq_cst load is a plain load. */
+	if (atomic_load_explicit(w, memory_order_seq_cst) & bit)
+		return;
+	/* Release: pairs with the acquire exchange in the sweep; the marks
+	 * set before are visible to its walk. */
+	atomic_fetch_or_explicit(w, bit, memory_order_release);
+}
+
+/*
+ * Walk group g's list and unlink every marked link met (Harris): CAS the
+ * predecessor's next from the marked link to its successor; on a failed CAS
+ * (the predecessor was itself marked, or changed) start again from the head.
+ * Returns false if it gave up (hop limit, or too many restarts).
+ */
+static bool list_clean(struct pk_calltab *t, struct pk_ct_thread *th, uint32_t g, uint32_t max_hops)
+{
+	unsigned restarts = 0;
+
+restart:;
+	_Atomic uint32_t *prev = &t->heads[g];
+	uint32_t hops = 0;
+	/* seq_cst (acquire at least): pairs with list_push's release CAS and
+	 * the unlink CASes; seq_cst for the argument in dirty_set. */
+	uint32_t cur = atomic_load_explicit(prev, memory_order_seq_cst);
+
+	while (cur != 0) {
+		_Atomic uint32_t *cw = link_word(t, cur);
+		/* seq_cst: pairs with list_push (a successor published, release)
+		 * and with the marking fetch_or in ent_kill (see dirty_set). */
+		uint32_t nx = atomic_load_explicit(cw, memory_order_seq_cst);
+
+		if (nx & PK_CT_MARK) {
+			uint32_t exp = cur;
+
+			/* acq_rel: release so that walkers that read prev
+			 * afterwards see the successor's contents (already
+			 * published; this keeps the chain of release stores),
+			 * acquire on failure to read the new value. */
+			if (!atomic_compare_exchange_strong_explicit(prev, &exp, nx & ~PK_CT_MARK,
+								     memory_order_acq_rel,
+								     memory_order_acquire)) {
+				if (++restarts > 8)
+					return false;
+				goto restart;
+			}
+			ent_put(t, th, PK_CT_LINK_IDX(cur));
+			cur = nx & ~PK_CT_MARK;
+		} else {
+			prev = cw;
+			cur = nx;
+		}
+		if (++hops > max_hops)
+			return false;
+	}
+	return true;
+}
+
+/* End claim record r if it is still in state `from`: the winner of the CAS
+ * takes it out of the claim index and retires it. */
+static bool claim_end(struct pk_calltab *t, struct pk_ct_thread *th, uint32_t r, uint32_t from)
+{
+	struct pk_ct_claim *c = &t->claims[r];
+
+	/* acq_rel: exactly one thread ends a claim (settle against sweep);
+	 * acquire so that hpos (written before the record was published) is
+	 * read right, release pairs with the acquire loads of live. */
+	if (!atomic_compare_exchange_strong_explicit(&c->live, &from, PK_CT_CLAIM_FREE,
+						     memory_order_acq_rel, memory_order_relaxed))
+		return false;
+	pk_ct_ix_remove(&t->kix, c->hash, c->hpos);
+	retire_push(&th->claim_retire, &t->claim_pool, r, r);
+	return true;
+}
+
+/*
+ * Take entry idx out of every index. The caller has just moved its state
+ * to DEAD with a CAS: it is the only thread doing this for this
+ * incarnation. A claim record that held it stays bound to its key (see
+ * pk_calltab_remove). in_index: the entry's Call-ID slot was committed
+ * (false only for an insert that lost a duplicate race).
+ */
+static void ent_kill(struct pk_calltab *t, struct pk_ct_thread *th, uint32_t idx, bool in_index)
+{
+	struct pk_ct_entry *e = pk_ct_ent(t, idx);
+	uint32_t ng = e->ngroups, groups[PK_CALLTAB_MAX_GROUPS];
+
+	memcpy(groups, pk_ct_groups(e), ng * sizeof(uint32_t));
+	if (in_index)
+		pk_ct_ix_remove(&t->cix, e->hash, e->hpos);
+	/* The index reference; the links still hold the entry. */
+	ent_put(t, th, idx);
+	for (uint32_t i = 0; i < ng; i++)
+		/* seq_cst (see dirty_set); it also releases to the sweep's
+		 * walk, which unlinks the link. The mark freezes next[i]:
+		 * every CAS on it expects an unmarked value. */
+		atomic_fetch_or_explicit(&e->next[i], PK_CT_MARK, memory_order_seq_cst);
+	/* Unlinking needs the predecessor, i.e. a walk from the head; calls
+	 * tend to end oldest first, which with newest-first lists is at the
+	 * far end. So the worker leaves the walk to the sweep (control
+	 * thread): a removal costs no list walk at all. */
+	for (uint32_t i = 0; i < ng; i++)
+		dirty_set(t, groups[i]);
+}
+
+/* ---- create / destroy ---- */
+
+static size_t align_up(size_t n)
+{
+	return (n + PK_CT_CACHELINE - 1) & ~(size_t)(PK_CT_CACHELINE - 1);
+}
+
+static void pool_init(struct pk_ct_pool *p, _Atomic uint32_t *next, uint32_t n)
+{
+	p->next = next;
+	p->n = n;
+	for (uint32_t i = 0; i < n; i++)
+		atomic_init(&next[i], i + 1 < n ? i + 2 : 0);
+	atomic_init(&p->head, n ? 1 : 0);
+}
+
+struct pk_calltab *pk_calltab_create(const struct pk_calltab_config *cfg)
+{
+	struct pk_calltab *t;
+	size_t off = 0, o_ents, o_ext, o_claims, o_enext, o_xnext, o_cnext, o_cix, o_kix, o_heads,
+	       o_dirty, o_thr;
+	char *m;
+
+	if (cfg == NULL || cfg->rcu == NULL || cfg->capacity == 0 ||
+	    cfg->capacity > PK_CT_MAX_CAPACITY || cfg->max_groups == 0 ||
+	    cfg->max_groups > PK_CT_MAX_CAPACITY || cfg->max_threads == 0 || cfg->max_threads > 4096 ||
+	    cfg->ring_timeout_ns > INT64_MAX || cfg->claim_timeout_ns > INT64_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	t = aligned_alloc(PK_CT_CACHELINE, align_up(sizeof(*t)));
+	if (t == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(t, 0, sizeof(*t));
+	t->cap = cfg->capacity;
+	t->next_blocks = cfg->ext_blocks ? cfg->ext_blocks : (cfg->capacity / 64 ? cfg->capacity / 64 : 1);
+	t->nclaims = cfg->claim_records ? cfg->claim_records
+					: (cfg->capacity / 64 > 64 ? cfg->capacity / 64 : 64);
+	t->max_groups = cfg->max_groups;
+	t->max_threads = cfg->max_threads;
+	t->ndirty = (cfg->max_groups + 63) / 64;
+	t->ring_timeout = cfg->ring_timeout_ns ? cfg->ring_timeout_ns : INT64_MAX;
+	t->claim_timeout = cfg->claim_timeout_ns ? cfg->claim_timeout_ns : INT64_MAX;
+	t->rcu = cfg->rcu;
+	t->cix.nb = pk_ct_ix_buckets(t->cap);
+	t->cix.kind = PK_CT_KIND_CALL;
+	t->kix.nb = pk_ct_ix_buckets(t->nclaims);
+	t->kix.kind = PK_CT_KIND_CLAIM;
+
+	o_ents = off, off += align_up((size_t)t->cap * sizeof(struct pk_ct_entry));
+	o_ext = off, off += align_up((size_t)t->next_blocks * PK_CT_EXT_SIZE);
+	o_claims = off, off += align_up((size_t)t->nclaims * sizeof(struct pk_ct_claim));
+	o_enext = off, off += align_up((size_t)t->cap * 4);
+	o_xnext = off, off += align_up((size_t)t->next_blocks * 4);
+	o_cnext = off, off += align_up((size_t)t->nclaims * 4);
+	o_cix = off, off += align_up((size_t)t->cix.nb * sizeof(struct pk_ct_bucket));
+	o_kix = off, off += align_up((size_t)t->kix.nb * sizeof(struct pk_ct_bucket));
+	o_heads = off, off += align_up((size_t)t->max_groups * 4);
+	o_dirty = off, off += align_up((size_t)t->ndirty * 8);
+	o_thr = off, off += align_up((size_t)t->max_threads * sizeof(struct pk_ct_thread));
+
+	m = mmap(NULL, off, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+#ifdef MADV_HUGEPAGE
+	(void)madvise(m, off, MADV_HUGEPAGE); /* fewer TLB misses; best effort */
+#endif
+	/* Touch everything now: no page fault on the packet path. Zero is a
+	 * valid initial value for every field (FREE, generation 0, empty
+	 * slots, empty lists). */
+	memset(m, 0, off);
+	t->map = m;
+	t->map_len = off;
+	t->ents = (struct pk_ct_entry *)(m + o_ents);
+	t->ext = m + o_ext;
+	t->claims = (struct pk_ct_claim *)(m + o_claims);
+	t->cix.b = (struct pk_ct_bucket *)(m + o_cix);
+	t->kix.b = (struct pk_ct_bucket *)(m + o_kix);
+	t->heads = (_Atomic uint32_t *)(m + o_heads);
+	t->dirty = (_Atomic uint64_t *)(m + o_dirty);
+	t->thr = (struct pk_ct_thread *)(m + o_thr);
+	pool_init(&t->ent_pool, (_Atomic uint32_t *)(m + o_enext), t->cap);
+	pool_init(&t->ext_pool, (_Atomic uint32_t *)(m + o_xnext), t->next_blocks);
+	pool_init(&t->claim_pool, (_Atomic uint32_t *)(m + o_cnext), t->nclaims);
+	/* The creating thread hands t to the others through something that
+	 * synchronises (thread creation, a release store): plain init. */
+	return t;
+}
+
+void pk_calltab_destroy(struct pk_calltab *t)
+{
+	if (t == NULL)
+		return;
+	munmap(t->map, t->map_len);
+	free(t);
+}
+
+size_t pk_calltab_memory(const struct pk_calltab *t)
+{
+	return t->map_len + align_up(sizeof(*t));
+}
+
+/* ---- insert / find / ringing / remove ---- */
+
+static void put_str(char *base, uint32_t *off, uint16_t *o, uint16_t *l, struct pk_str s)
+{
+	*o = (uint16_t)*off;
+	*l = (uint16_t)s.len;
+	if (s.len)
+		memcpy(base + *off, s.p, s.len);
+	*off += s.len;
+}
+
+int pk_calltab_insert(struct pk_calltab *t, unsigned tid, const struct pk_calltab_new *c)
+{
+	struct pk_ct_thread *th = &t->thr[tid];
+	uint32_t groups[PK_CALLTAB_MAX_GROUPS], ng = 0, idx, x = PK_CT_NONE, off = 0, cap, gen;
+	const struct pk_ct_key key = { c->call_id, c->from_tag };
+	struct pk_ct_entry *e;
+	uint64_t hash, s;
+	size_t need;
+	char *base;
+	int rc;
+
+	if (c->ngroups == 0 || c->groups == NULL || (c->nrr > 0 && c->rr == NULL))
+		return -EINVAL;
+	for (uint32_t i = 0; i < c->ngroups; i++) {
+		uint32_t g = c->groups[i], j;
+
+		if (g >= t->max_groups)
+			return -EINVAL;
+		for (j = 0; j < ng && groups[j] != g; j++)
+			;
+		if (j < ng)
+			continue;
+		if (ng == PK_CALLTAB_MAX_GROUPS) {
+			ctr_inc(th, PK_CALLTAB_CTR_GROUPS_TRUNCATED);
+			break;
+		}
+		groups[ng++] = g;
+	}
+	need = (size_t)c->call_id.len + c->from_tag.len + c->contact.len + c->caller.len + c->callee.len;
+	for (uint32_t i = 0; i < c->nrr && i <= PK_CALLTAB_MAX_RR; i++)
+		need += 2 + (size_t)c->rr[i].len;
+	if (c->nrr > PK_CALLTAB_MAX_RR || need + PK_CT_TAG_MIN > PK_CALLTAB_STRINGS_MAX) {
+		ctr_inc(th, PK_CALLTAB_CTR_TOO_BIG);
+		return -E2BIG;
+	}
+	hash = c->hash ? c->hash : pk_calltab_key_hash(c->call_id, c->from_tag);
+	if (pk_ct_ix_lookup(t, &t->cix, hash, &key) != PK_CT_NONE) {
+		ctr_inc(th, PK_CALLTAB_CTR_DUPLICATE);
+		return -EEXIST;
+	}
+	idx = ent_alloc(t, th);
+	if (idx == PK_CT_NONE) {
+		ctr_inc(th, PK_CALLTAB_CTR_FULL);
+		return -ENOSPC;
+	}
+	if (4 * ng + need + PK_CT_TAG_MIN > PK_CT_INLINE) {
+		x = pool_pop(&t->ext_pool);
+		if (x == PK_CT_NONE) {
+			th->cache[th->ncache++] = idx; /* never published: straight back */
+			ctr_inc(th, PK_CALLTAB_CTR_EXT_FULL);
+			return -ENOSPC;
+		}
+		ctr_inc(th, PK_CALLTAB_CTR_EXT_USED);
+	}
+	ctr_inc(th, PK_CALLTAB_CTR_ALLOC);
+
+	/* The entry is ours until list_push publishes it: plain stores. */
+	e = pk_ct_ent(t, idx);
+	/* Relaxed: written by the recycler before the pool push we popped
+	 * with acquire. */
+	gen = PK_CT_GEN(atomic_load_explicit(&e->state, memory_order_relaxed));
+	e->invite_ns = c->invite_ns;
+	e->hash = hash;
+	e->caller_h = aor_hash(c->caller);
+	e->callee_h = aor_hash(c->callee);
+	e->ext = x == PK_CT_NONE ? 0 : x + 1;
+	e->ngroups = (uint8_t)ng;
+	e->nrr = (uint8_t)c->nrr;
+	e->src = c->src;
+	base = (char *)pk_ct_base(t, e);
+	cap = e->ext ? PK_CT_EXT_SIZE : PK_CT_INLINE;
+	memcpy(pk_ct_groups(e), groups, ng * sizeof(groups[0]));
+	if (!e->ext)
+		off = 4 * ng; /* inline: strings after the group ids */
+	put_str(base, &off, &e->off[PK_CT_S_CALL_ID], &e->len[PK_CT_S_CALL_ID], c->call_id);
+	put_str(base, &off, &e->off[PK_CT_S_FROM_TAG], &e->len[PK_CT_S_FROM_TAG], c->from_tag);
+	put_str(base, &off, &e->off[PK_CT_S_CONTACT], &e->len[PK_CT_S_CONTACT], c->contact);
+	put_str(base, &off, &e->off[PK_CT_S_CALLER], &e->len[PK_CT_S_CALLER], c->caller);
+	put_str(base, &off, &e->off[PK_CT_S_CALLEE], &e->len[PK_CT_S_CALLEE], c->callee);
+	e->off[PK_CT_S_RR] = (uint16_t)off;
+	for (uint32_t i = 0; i < c->nrr; i++) {
+		uint16_t l = (uint16_t)c->rr[i].len;
+
+		memcpy(base + off, &l, 2);
+		if (l)
+			memcpy(base + off + 2, c->rr[i].p, l);
+		off += 2u + l;
+	}
+	e->len[PK_CT_S_RR] = (uint16_t)(off - e->off[PK_CT_S_RR]);
+	e->off[PK_CT_S_TO_TAG] = (uint16_t)off;
+	e->len[PK_CT_S_TO_TAG] = 0;
+	e->to_cap = (uint8_t)(cap - off < PK_CALLTAB_TAG_MAX ? cap - off : PK_CALLTAB_TAG_MAX);
+	e->to_len = 0;
+	/* Relaxed: published by list_push's release CAS. */
+	atomic_store_explicit(&e->refs, ng + 1, memory_order_relaxed);
+	atomic_store_explicit(&e->state, PK_CT_MK(gen, PK_CT_INIT, 0), memory_order_relaxed);
+	for (uint32_t i = 0; i < ng; i++)
+		list_push(t, groups[i], PK_CT_LINK(idx, i));
+
+	/* Linked first, indexed last: whoever finds the call by its key finds
+	 * it fully linked, so a remover can always unlink all of it. */
+	rc = pk_ct_ix_insert(t, &t->cix, hash, idx, &key, &e->hpos);
+	if (rc != 0) {
+		/* Lost a duplicate race (or, with a correctly sized index,
+		 * never: no slot). Nobody can reach the entry by key, list
+		 * walkers skip INIT: we alone kill it. Release: pairs with the
+		 * walkers' acquire loads of state. */
+		atomic_store_explicit(&e->state, PK_CT_MK(gen, PK_CT_DEAD, 0), memory_order_release);
+		ent_kill(t, th, idx, false);
+		ctr_inc(th, rc == -EEXIST ? PK_CALLTAB_CTR_DUPLICATE : PK_CALLTAB_CTR_FULL);
+		return rc == -EEXIST ? -EEXIST : -ENOSPC;
+	}
+	s = PK_CT_MK(gen, PK_CT_INIT, 0);
+	/* Release: pairs with the acquire loads of state by every reader
+	 * (hpos, written by the index insert, is now visible too). It fails
+	 * only if a remover that found the key already made the call DEAD:
+	 * that remover cleans up. */
+	atomic_compare_exchange_strong_explicit(&e->state, &s, PK_CT_MK(gen, PK_CT_TRYING, 0),
+						memory_order_release, memory_order_relaxed);
+	ctr_inc(th, PK_CALLTAB_CTR_INSERTED);
+	return 0;
+}
+
+static uint32_t find_call(struct pk_calltab *t, struct pk_ct_thread *th, struct pk_str call_id,
+			  struct pk_str from_tag, uint64_t hash)
+{
+	const struct pk_ct_key key = { call_id, from_tag };
+	uint32_t idx;
+
+	if (hash == 0)
+		hash = pk_calltab_key_hash(call_id, from_tag);
+	idx = pk_ct_ix_lookup(t, &t->cix, hash, &key);
+	if (idx == PK_CT_NONE)
+		ctr_inc(th, PK_CALLTAB_CTR_LOOKUP_MISS);
+	return idx;
+}
+
+int pk_calltab_find(struct pk_calltab *t, unsigned tid, struct pk_str call_id, struct pk_str from_tag,
+		    uint64_t hash, struct pk_calltab_call *out)
+{
+	uint32_t idx = find_call(t, &t->thr[tid], call_id, from_tag, hash);
+	const struct pk_ct_entry *e;
+	uint64_t s;
+
+	if (idx == PK_CT_NONE)
+		return -ENOENT;
+	e = pk_ct_ent(t, idx);
+	/* Acquire: pairs with the release CAS that set this state (the
+	 * To-tag, when RINGING, is visible). */
+	s = atomic_load_explicit(&e->state, memory_order_acquire);
+	if (PK_CT_ST(s) == PK_CT_DEAD || PK_CT_ST(s) == PK_CT_FREE)
+		return -ENOENT;
+	view_fill(t, e, idx, s, out);
+	return 0;
+}
+
+int pk_calltab_ringing(struct pk_calltab *t, unsigned tid, struct pk_str call_id,
+		       struct pk_str from_tag, uint64_t hash, struct pk_str to_tag)
+{
+	struct pk_ct_thread *th = &t->thr[tid];
+	uint32_t idx;
+	struct pk_ct_entry *e;
+	uint64_t s, exp;
+
+	if (to_tag.len == 0)
+		return -EINVAL;
+	idx = find_call(t, th, call_id, from_tag, hash);
+	if (idx == PK_CT_NONE)
+		return -ENOENT;
+	e = pk_ct_ent(t, idx);
+	/* Acquire: pairs with the release CASes on the state word. */
+	s = atomic_load_explicit(&e->state, memory_order_acquire);
+	for (;;) {
+		switch (PK_CT_ST(s)) {
+		case PK_CT_TRYING:
+			break;
+		case PK_CT_TAGGING:
+		case PK_CT_RINGING:
+		case PK_CT_CLAIMED:
+			return -EALREADY;
+		default:
+			return -ENOENT;
+		}
+		if (to_tag.len > e->to_cap) {
+			ctr_inc(th, PK_CALLTAB_CTR_TAG_TOO_LONG);
+			return -E2BIG;
+		}
+		/* Acquire (success and failure): the winner alone writes the
+		 * To-tag; pairs with the release CASes on the state word. */
+		if (atomic_compare_exchange_weak_explicit(&e->state, &s,
+							  PK_CT_MK(PK_CT_GEN(s), PK_CT_TAGGING, 0),
+							  memory_order_acquire, memory_order_acquire))
+			break;
+	}
+	memcpy((char *)pk_ct_base(t, e) + e->off[PK_CT_S_TO_TAG], to_tag.p, to_tag.len);
+	e->to_len = (uint8_t)to_tag.len;
+	exp = PK_CT_MK(PK_CT_GEN(s), PK_CT_TAGGING, 0);
+	/* Release: publishes the To-tag; pairs with the acquire loads of the
+	 * state in claim, find and foreach. Fails only if the call was removed
+	 * or expired meanwhile. */
+	if (!atomic_compare_exchange_strong_explicit(&e->state, &exp,
+						     PK_CT_MK(PK_CT_GEN(s), PK_CT_RINGING, 0),
+						     memory_order_release, memory_order_relaxed))
+		return -ENOENT;
+	ctr_inc(th, PK_CALLTAB_CTR_RINGING);
+	return 0;
+}
+
+int pk_calltab_remove(struct pk_calltab *t, unsigned tid, struct pk_str call_id,
+		      struct pk_str from_tag, uint64_t hash, enum pk_calltab_reason why)
+{
+	struct pk_ct_thread *th = &t->thr[tid];
+	uint32_t idx = find_call(t, th, call_id, from_tag, hash);
+	struct pk_ct_entry *e;
+	uint64_t s;
+
+	(void)why;
+	if (idx == PK_CT_NONE)
+		return -ENOENT;
+	e = pk_ct_ent(t, idx);
+	/* Acquire: pairs with the release CASes on the state word. */
+	s = atomic_load_explicit(&e->state, memory_order_acquire);
+	do {
+		if (PK_CT_ST(s) == PK_CT_DEAD || PK_CT_ST(s) == PK_CT_FREE)
+			return -ENOENT;
+		/* acq_rel: acquire, we then read the claim record s names;
+		 * release, pairs with readers that see DEAD. */
+	} while (!atomic_compare_exchange_weak_explicit(&e->state, &s,
+							PK_CT_MK(PK_CT_GEN(s), PK_CT_DEAD, 0),
+							memory_order_acq_rel, memory_order_acquire));
+	ent_kill(t, th, idx, true);
+	ctr_inc(th, PK_CALLTAB_CTR_REMOVED);
+	return 0;
+}
+
+/* ---- claims ---- */
+
+/* The oldest claimable call of the request; *bs gets its state word. */
+static uint32_t claim_scan(struct pk_calltab *t, struct pk_ct_thread *th,
+			   const struct pk_calltab_claim_req *req, uint32_t ph, uint32_t ch,
+			   uint64_t *bs)
+{
+	uint32_t best = PK_CT_NONE;
+	uint64_t bt = 0;
+
+	for (uint32_t gi = 0; gi < req->ngroups; gi++) {
+		/* Acquire: pairs with list_push's release CAS (and the unlink
+		 * CASes): the entries reached are fully written. */
+		uint32_t l = atomic_load_explicit(&t->heads[req->groups[gi]], memory_order_acquire);
+
+		while (l != 0) {
+			uint32_t idx = PK_CT_LINK_IDX(l);
+			const struct pk_ct_entry *e = pk_ct_ent(t, idx);
+			/* Acquire: same pairing, for the successor. */
+			uint32_t nx = atomic_load_explicit(&e->next[PK_CT_LINK_SLOT(l)],
+							   memory_order_acquire);
+			/* Acquire: pairs with the release CAS that made it
+			 * RINGING (To-tag published). */
+			uint64_t s = atomic_load_explicit(&e->state, memory_order_acquire);
+
+			l = nx & ~PK_CT_MARK;
+			if (PK_CT_ST(s) != PK_CT_RINGING || past(req->now_ns, e->invite_ns, t->ring_timeout))
+				continue;
+			if (best != PK_CT_NONE &&
+			    (e->invite_ns > bt || (e->invite_ns == bt && idx >= best)))
+				continue;
+			if (req->callee.len &&
+			    (e->callee_h != ch || !pk_str_eq(pk_ct_str(t, e, PK_CT_S_CALLEE), req->callee)))
+				continue;
+			if (req->picker.len && e->caller_h == ph &&
+			    pk_str_eq(pk_ct_str(t, e, PK_CT_S_CALLER), req->picker)) {
+				ctr_inc(th, PK_CALLTAB_CTR_CLAIM_SELF);
+				continue;
+			}
+			best = idx;
+			bt = e->invite_ns;
+			*bs = s;
+		}
+	}
+	return best;
+}
+
+/* Does claim record r (whose live state was BOUND) still hold its call?
+ * Returns the entry index and its state word in *sp, or PK_CT_NONE. */
+static uint32_t claim_call(const struct pk_calltab *t, uint32_t r, uint64_t *sp)
+{
+	/* Acquire: pairs with the release store in pk_calltab_claim made
+	 * after the winning CAS (also implied by the acquire of live). */
+	uint64_t ev = atomic_load_explicit(&t->claims[r].entry, memory_order_acquire);
+	uint32_t idx;
+	uint64_t s;
+
+	if (ev == 0)
+		return PK_CT_NONE;
+	idx = (uint32_t)ev - 1;
+	/* Acquire: pairs with the release CASes on the state word. The entry
+	 * cannot be reused under us: it was CLAIMED(r), and r was bound, when
+	 * this read-side section began or later. */
+	s = atomic_load_explicit(&pk_ct_ent(t, idx)->state, memory_order_acquire);
+	if (PK_CT_ST(s) != PK_CT_CLAIMED || PK_CT_CLAIM(s) != r + 1 || PK_CT_GEN(s) != (ev >> 32))
+		return PK_CT_NONE;
+	*sp = s;
+	return idx;
+}
+
+/* Key already bound to claim record r: give back its call (retransmission). */
+static int claim_existing(struct pk_calltab *t, struct pk_ct_thread *th, uint32_t r,
+			  struct pk_calltab_call *out)
+{
+	/* Acquire: pairs with the release store of BOUND in pk_calltab_claim. */
+	uint32_t live = atomic_load_explicit(&t->claims[r].live, memory_order_acquire);
+	uint32_t idx;
+	uint64_t s;
+
+	if (live == PK_CT_CLAIM_CHOOSING)
+		return -EINPROGRESS;
+	if (live != PK_CT_CLAIM_BOUND)
+		return -EALREADY; /* ended just now */
+	idx = claim_call(t, r, &s);
+	if (idx == PK_CT_NONE)
+		return -EALREADY; /* the call left meanwhile; the claim lasts */
+	view_fill(t, pk_ct_ent(t, idx), idx, s, out);
+	ctr_inc(th, PK_CALLTAB_CTR_CLAIM_RETRANS);
+	return 1;
+}
+
+static uint64_t claim_hash(struct pk_str key)
+{
+	uint64_t h = pk_ct_hash(key.p, key.len, SEED_CLAIM);
+
+	return h ? h : 1;
+}
+
+int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab_claim_req *req,
+		     struct pk_calltab_call *out)
+{
+	struct pk_ct_thread *th = &t->thr[tid];
+	const struct pk_ct_key ckey = { req->key, PK_STR_NULL };
+	uint32_t r, ri, best, ph, ch;
+	struct pk_ct_claim *rec;
+	uint64_t kh, bs = 0;
+	int rc;
+
+	if (req->ngroups == 0 || req->groups == NULL || req->key.len == 0)
+		return -EINVAL;
+	for (uint32_t i = 0; i < req->ngroups; i++)
+		if (req->groups[i] >= t->max_groups)
+			return -EINVAL;
+	if (req->key.len > PK_CALLTAB_CLAIM_KEY_MAX)
+		return -E2BIG;
+	kh = claim_hash(req->key);
+	r = pk_ct_ix_lookup(t, &t->kix, kh, &ckey);
+	if (r != PK_CT_NONE)
+		return claim_existing(t, th, r, out);
+	/* Nothing to pick up is the common failure: answer it without
+	 * taking a claim record (they come back only after a grace period). */
+	ph = req->picker.len ? aor_hash(req->picker) : 0;
+	ch = req->callee.len ? aor_hash(req->callee) : 0;
+	if (claim_scan(t, th, req, ph, ch, &bs) == PK_CT_NONE) {
+		/* The last call may have gone to a twin of this request (the
+		 * same pickup INVITE on another worker): it bound the key
+		 * before its CAS, which our scan saw (acquire), so a second
+		 * look finds the binding. */
+		r = pk_ct_ix_lookup(t, &t->kix, kh, &ckey);
+		if (r != PK_CT_NONE)
+			return claim_existing(t, th, r, out);
+		ctr_inc(th, PK_CALLTAB_CTR_CLAIM_NONE);
+		return -ENOENT;
+	}
+
+	ri = pool_pop(&t->claim_pool);
+	if (ri == PK_CT_NONE) {
+		ctr_inc(th, PK_CALLTAB_CTR_CLAIM_FULL);
+		return -ENOSPC;
+	}
+	rec = &t->claims[ri];
+	/* Relaxed: published by the index insert's seq_cst placement. */
+	atomic_store_explicit(&rec->entry, 0, memory_order_relaxed);
+	atomic_store_explicit(&rec->live, PK_CT_CLAIM_CHOOSING, memory_order_relaxed);
+	rec->claim_ns = req->now_ns;
+	rec->hash = kh;
+	rec->key_len = (uint16_t)req->key.len;
+	memcpy(rec->key, req->key.p, req->key.len);
+	/* Bind the key first: of two threads claiming for one key (the
+	 * INVITE and its retransmission) exactly one gets past here. */
+	rc = pk_ct_ix_insert(t, &t->kix, kh, ri, &ckey, &rec->hpos);
+	if (rc != 0) {
+		/* A twin's scan may have read rec: recycle it through RCU.
+		 * Relaxed: published by retire_push's release. */
+		atomic_store_explicit(&rec->live, PK_CT_CLAIM_FREE, memory_order_relaxed);
+		retire_push(&th->claim_retire, &t->claim_pool, ri, ri);
+		if (rc == -ENOSPC) {
+			ctr_inc(th, PK_CALLTAB_CTR_CLAIM_FULL);
+			return -ENOSPC;
+		}
+		r = pk_ct_ix_lookup(t, &t->kix, kh, &ckey);
+		return r != PK_CT_NONE ? claim_existing(t, th, r, out) : -EINPROGRESS;
+	}
+
+	for (;;) {
+		/* Again: another picker may have taken the call we saw. */
+		best = claim_scan(t, th, req, ph, ch, &bs);
+		if (best == PK_CT_NONE) {
+			claim_end(t, th, ri, PK_CT_CLAIM_CHOOSING);
+			ctr_inc(th, PK_CALLTAB_CTR_CLAIM_NONE);
+			return -ENOENT;
+		}
+		/* The claim: one CAS RINGING -> CLAIMED(ri). acq_rel: release
+		 * publishes rec to whoever reads CLAIMED(ri) from the state;
+		 * acquire is implied by the scan's load already. Of racing
+		 * pickers exactly one wins; the others look again. */
+		if (atomic_compare_exchange_strong_explicit(
+			    &pk_ct_ent(t, best)->state, &bs, PK_CT_MK(PK_CT_GEN(bs), PK_CT_CLAIMED, ri + 1),
+			    memory_order_acq_rel, memory_order_relaxed))
+			break;
+		ctr_inc(th, PK_CALLTAB_CTR_CLAIM_CONFLICT);
+	}
+	/* Release (both): pair with the acquire loads of entry and live in
+	 * claim_existing, claim_call, settle and the sweep. */
+	atomic_store_explicit(&rec->entry, ((uint64_t)PK_CT_GEN(bs) << 32) | (best + 1),
+			      memory_order_release);
+	atomic_store_explicit(&rec->live, PK_CT_CLAIM_BOUND, memory_order_release);
+	view_fill(t, pk_ct_ent(t, best), best, PK_CT_MK(PK_CT_GEN(bs), PK_CT_CLAIMED, ri + 1), out);
+	ctr_inc(th, PK_CALLTAB_CTR_CLAIMED);
+	return 0;
+}
+
+int pk_calltab_settle(struct pk_calltab *t, unsigned tid, struct pk_str key, unsigned status)
+{
+	struct pk_ct_thread *th = &t->thr[tid];
+	const struct pk_ct_key ckey = { key, PK_STR_NULL };
+	bool gone = (status >= 200 && status < 300) || status == 481 || status == 603;
+	uint32_t r, idx;
+	uint64_t s = 0, ns;
+
+	if (key.len == 0 || key.len > PK_CALLTAB_CLAIM_KEY_MAX)
+		return -ENOENT;
+	r = pk_ct_ix_lookup(t, &t->kix, claim_hash(key), &ckey);
+	/* Acquire: pairs with the release store of BOUND in pk_calltab_claim. */
+	if (r == PK_CT_NONE ||
+	    atomic_load_explicit(&t->claims[r].live, memory_order_acquire) != PK_CT_CLAIM_BOUND)
+		return -ENOENT;
+	idx = claim_call(t, r, &s);
+	if (status < 200)
+		return idx == PK_CT_NONE ? -ENOENT : 0;
+	while (idx != PK_CT_NONE) {
+		ns = PK_CT_MK(PK_CT_GEN(s), gone ? PK_CT_DEAD : PK_CT_RINGING, 0);
+		/* acq_rel: against remove and the sweep, one CAS wins; release
+		 * pairs with the readers' acquire loads of the state. */
+		if (atomic_compare_exchange_strong_explicit(&pk_ct_ent(t, idx)->state, &s, ns,
+							    memory_order_acq_rel, memory_order_acquire))
+			break;
+		idx = claim_call(t, r, &s); /* lost: is it still ours? */
+	}
+	/* The final answer ends the claim, whatever became of its call. */
+	claim_end(t, th, r, PK_CT_CLAIM_BOUND);
+	if (idx == PK_CT_NONE)
+		return -ENOENT;
+	if (gone) {
+		ent_kill(t, th, idx, true);
+		ctr_inc(th, status < 300 ? PK_CALLTAB_CTR_PICKED : PK_CALLTAB_CTR_CLAIM_GONE);
+	} else {
+		ctr_inc(th, PK_CALLTAB_CTR_CLAIM_REVERTED);
+	}
+	return 0;
+}
+
+/* ---- sweep and reclamation ---- */
+
+struct pk_ct_batch {
+	struct pk_calltab *t;
+	uint32_t ents, claims; /* retire chains: first idx + 1 */
+};
+
+/* Last element of a chain linked through p->next (control thread). */
+static uint32_t chain_last(const struct pk_ct_pool *p, uint32_t first, uint32_t *n)
+{
+	uint32_t i = first, nx;
+
+	*n = 1;
+	/* Relaxed: the chain was made visible by the exchange in the sweep
+	 * (acquire) and RCU's own synchronisation since. */
+	while ((nx = atomic_load_explicit(&p->next[i], memory_order_relaxed)) != 0) {
+		i = nx - 1;
+		(*n)++;
+	}
+	return i;
+}
+
+/* RCU callback: every reader has passed a quiescent state since these
+ * entries and claim records were retired; return them to their pools. */
+static void ct_reclaim_cb(void *arg)
+{
+	struct pk_ct_batch *b = arg;
+	struct pk_calltab *t = b->t;
+	uint32_t n, last;
+
+	if (b->ents) {
+		n = 0;
+		for (uint32_t i = b->ents - 1;;) {
+			struct pk_ct_entry *e = pk_ct_ent(t, i);
+			/* Relaxed: the entry is ours (nobody can reach it). */
+			uint64_t s = atomic_load_explicit(&e->state, memory_order_relaxed);
+			uint32_t nx;
+
+			if (e->ext) {
+				pool_push_chain(&t->ext_pool, e->ext - 1, e->ext - 1);
+				e->ext = 0;
+			}
+			/* Relaxed: published by pool_push_chain's release. The
+			 * generation names the next incarnation. */
+			atomic_store_explicit(&e->state, PK_CT_MK(PK_CT_GEN(s) + 1, PK_CT_FREE, 0),
+					      memory_order_relaxed);
+			n++;
+			last = i;
+			/* Relaxed: see chain_last. */
+			nx = atomic_load_explicit(&t->ent_pool.next[i], memory_order_relaxed);
+			if (nx == 0)
+				break;
+			i = nx - 1;
+		}
+		pool_push_chain(&t->ent_pool, b->ents - 1, last);
+		/* Relaxed: a statistic (pk_calltab_in_use). */
+		atomic_fetch_add_explicit(&t->freed, n, memory_order_relaxed);
+	}
+	if (b->claims) {
+		last = chain_last(&t->claim_pool, b->claims - 1, &n);
+		pool_push_chain(&t->claim_pool, b->claims - 1, last);
+	}
+	free(b);
+}
+
+/* Append chain (first idx + 1, linked through p->next) to *acc. */
+static void chain_append(const struct pk_ct_pool *p, uint32_t *acc, uint32_t chain, uint32_t *n)
+{
+	uint32_t k, last;
+
+	if (chain == 0)
+		return;
+	last = chain_last(p, chain - 1, &k);
+	/* Relaxed: the control thread owns both chains now. */
+	atomic_store_explicit(&p->next[last], *acc, memory_order_relaxed);
+	*acc = chain;
+	*n += k;
+}
+
+/* Take every thread's retired entries and claim records and give them to
+ * RCU as one batch. */
+static void sweep_retire(struct pk_calltab *t, struct pk_ct_thread *th)
+{
+	struct pk_ct_batch *b;
+	uint32_t ents = 0, claims = 0, nents = 0, nclaims = 0, n, last;
+
+	for (uint32_t i = 0; i < t->max_threads; i++) {
+		struct pk_ct_thread *o = &t->thr[i];
+
+		/* Relaxed pre-check, then acquire exchanges: pair with the
+		 * release CAS of retire_push; the chains and everything the
+		 * retiring thread did before are visible. */
+		if (atomic_load_explicit(&o->ent_retire, memory_order_relaxed) != 0)
+			chain_append(&t->ent_pool, &ents,
+				     atomic_exchange_explicit(&o->ent_retire, 0, memory_order_acquire),
+				     &nents);
+		if (atomic_load_explicit(&o->claim_retire, memory_order_relaxed) != 0)
+			chain_append(&t->claim_pool, &claims,
+				     atomic_exchange_explicit(&o->claim_retire, 0, memory_order_acquire),
+				     &nclaims);
+	}
+	if (ents == 0 && claims == 0)
+		return;
+	b = malloc(sizeof(*b)); /* control thread: allowed */
+	if (b != NULL) {
+		b->t = t;
+		b->ents = ents;
+		b->claims = claims;
+		if (pk_rcu_defer(t->rcu, ct_reclaim_cb, b) == 0) {
+			ctr_add(th, PK_CALLTAB_CTR_RETIRED, nents);
+			return;
+		}
+		free(b);
+	}
+	/* Could not defer: keep them for the next sweep. */
+	if (ents) {
+		last = chain_last(&t->ent_pool, ents - 1, &n);
+		retire_push(&th->ent_retire, &t->ent_pool, ents - 1, last);
+	}
+	if (claims) {
+		last = chain_last(&t->claim_pool, claims - 1, &n);
+		retire_push(&th->claim_retire, &t->claim_pool, claims - 1, last);
+	}
+}
+
+unsigned pk_calltab_sweep(struct pk_calltab *t, unsigned tid, uint64_t now_ns, uint32_t budget)
+{
+	struct pk_ct_thread *th = &t->thr[tid];
+	uint32_t i = t->sweep_cursor;
+	unsigned n = 0;
+
+	if (budget == 0 || budget > t->cap)
+		budget = t->cap;
+	for (uint32_t k = 0; k < budget; k++, i = i + 1 == t->cap ? 0 : i + 1) {
+		struct pk_ct_entry *e = pk_ct_ent(t, i);
+		/* Acquire: pairs with the release CASes on the state word; the
+		 * fields read below belong to this incarnation, which RCU keeps
+		 * from being reused until our next quiescent state. */
+		uint64_t s = atomic_load_explicit(&e->state, memory_order_acquire);
+		unsigned st = PK_CT_ST(s);
+
+		if (st == PK_CT_TRYING || st == PK_CT_TAGGING || st == PK_CT_RINGING) {
+			if (!past(now_ns, e->invite_ns, t->ring_timeout))
+				continue;
+			/* acq_rel: see pk_calltab_remove. */
+			if (atomic_compare_exchange_strong_explicit(&e->state, &s,
+								    PK_CT_MK(PK_CT_GEN(s), PK_CT_DEAD, 0),
+								    memory_order_acq_rel,
+								    memory_order_relaxed)) {
+				ent_kill(t, th, i, true);
+				ctr_inc(th, PK_CALLTAB_CTR_EXPIRED);
+				n++;
+			}
+		}
+	}
+	t->sweep_cursor = i;
+
+	/* Claims with no answer within the claim timeout: the call rings
+	 * again and the key is free. */
+	for (uint32_t r = 0; t->claim_timeout != INT64_MAX && r < t->nclaims; r++) {
+		uint32_t idx;
+		uint64_t s = 0;
+
+		/* Acquire: pairs with the release store of BOUND in claim;
+		 * claim_ns is then this claim's. */
+		if (atomic_load_explicit(&t->claims[r].live, memory_order_acquire) != PK_CT_CLAIM_BOUND ||
+		    !past(now_ns, t->claims[r].claim_ns, t->claim_timeout))
+			continue;
+		idx = claim_call(t, r, &s);
+		/* acq_rel: see pk_calltab_settle. */
+		if (idx != PK_CT_NONE &&
+		    atomic_compare_exchange_strong_explicit(&pk_ct_ent(t, idx)->state, &s,
+							    PK_CT_MK(PK_CT_GEN(s), PK_CT_RINGING, 0),
+							    memory_order_acq_rel, memory_order_relaxed)) {
+			ctr_inc(th, PK_CALLTAB_CTR_CLAIM_TIMEOUT);
+			n++;
+		}
+		claim_end(t, th, r, PK_CT_CLAIM_BOUND);
+	}
+
+	for (uint32_t w = 0; w < t->ndirty; w++) {
+		/* Relaxed pre-check, then a seq_cst exchange: acquire pairs
+		 * with the release fetch_or in dirty_set; seq_cst for the
+		 * pre-check argument there. */
+		if (atomic_load_explicit(&t->dirty[w], memory_order_relaxed) == 0)
+			continue;
+		uint64_t bits = atomic_exchange_explicit(&t->dirty[w], 0, memory_order_seq_cst);
+
+		while (bits) {
+			uint32_t g = w * 64 + (uint32_t)__builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			if (!list_clean(t, th, g, UINT32_MAX))
+				dirty_set(t, g);
+		}
+	}
+	sweep_retire(t, th);
+	return n;
+}
+
+/* ---- control plane ---- */
+
+static int visit(struct pk_calltab *t, uint32_t idx, struct pk_str callee, uint32_t ch,
+		 int (*fn)(const struct pk_calltab_call *c, void *arg), void *arg, unsigned *n)
+{
+	const struct pk_ct_entry *e = pk_ct_ent(t, idx);
+	/* Acquire: pairs with the release CASes on the state word. */
+	uint64_t s = atomic_load_explicit(&e->state, memory_order_acquire);
+	struct pk_calltab_call c;
+
+	if (!st_live(PK_CT_ST(s)))
+		return 0;
+	if (callee.len && (e->callee_h != ch || !pk_str_eq(pk_ct_str(t, e, PK_CT_S_CALLEE), callee)))
+		return 0;
+	view_fill(t, e, idx, s, &c);
+	(*n)++;
+	return fn(&c, arg);
+}
+
+unsigned pk_calltab_foreach(struct pk_calltab *t, unsigned tid, uint32_t group, struct pk_str callee,
+			    int (*fn)(const struct pk_calltab_call *c, void *arg), void *arg)
+{
+	uint32_t ch = callee.len ? aor_hash(callee) : 0;
+	unsigned n = 0;
+
+	(void)tid;
+	if (group == UINT32_MAX) {
+		for (uint32_t i = 0; i < t->cap; i++)
+			if (visit(t, i, callee, ch, fn, arg, &n))
+				break;
+		return n;
+	}
+	if (group >= t->max_groups)
+		return 0;
+	/* Acquire: see claim_scan. */
+	for (uint32_t l = atomic_load_explicit(&t->heads[group], memory_order_acquire); l != 0;) {
+		/* Acquire: see claim_scan. */
+		uint32_t nx = atomic_load_explicit(link_word(t, l), memory_order_acquire);
+
+		if (visit(t, PK_CT_LINK_IDX(l), callee, ch, fn, arg, &n))
+			break;
+		l = nx & ~PK_CT_MARK;
+	}
+	return n;
+}
+
+void pk_calltab_stats(const struct pk_calltab *t, uint64_t out[PK_CALLTAB_CTR_COUNT])
+{
+	memset(out, 0, sizeof(uint64_t) * PK_CALLTAB_CTR_COUNT);
+	for (uint32_t i = 0; i < t->max_threads; i++)
+		for (unsigned c = 0; c < PK_CALLTAB_CTR_COUNT; c++)
+			/* Relaxed: see ctr_add. */
+			out[c] += atomic_load_explicit(&t->thr[i].ctr[c], memory_order_relaxed);
+}
+
+const char *pk_calltab_counter_name(enum pk_calltab_counter c)
+{
+	static const char *const names[] = {
+#define PK_CT_CTR_NAME(n, s) s,
+		PK_CALLTAB_FOREACH_COUNTER(PK_CT_CTR_NAME)
+#undef PK_CT_CTR_NAME
+	};
+
+	return (unsigned)c < PK_ARRAY_SIZE(names) ? names[c] : "?";
+}
+
+const char *pk_calltab_state_name(enum pk_calltab_state s)
+{
+	static const char *const names[] = {
+#define PK_CT_STATE_NAME(n, s) s,
+		PK_CALLTAB_FOREACH_STATE(PK_CT_STATE_NAME)
+#undef PK_CT_STATE_NAME
+	};
+
+	return (unsigned)s < PK_ARRAY_SIZE(names) ? names[s] : "?";
+}
+
+uint32_t pk_calltab_in_use(const struct pk_calltab *t)
+{
+	uint64_t alloc = 0;
+
+	for (uint32_t i = 0; i < t->max_threads; i++)
+		/* Relaxed: see ctr_add. */
+		alloc += atomic_load_explicit(&t->thr[i].ctr[PK_CALLTAB_CTR_ALLOC], memory_order_relaxed);
+	/* Relaxed: a statistic. */
+	return (uint32_t)(alloc - atomic_load_explicit(&t->freed, memory_order_relaxed));
+}
+
+uint32_t pk_calltab_free_count(const struct pk_calltab *t)
+{
+	uint32_t n = pool_count(&t->ent_pool);
+
+	for (uint32_t i = 0; i < t->max_threads; i++)
+		n += t->thr[i].ncache;
+	return n;
+}
+
+static bool index_empty(const struct pk_ct_index *ix)
+{
+	for (uint32_t b = 0; b < ix->nb; b++) {
+		/* Relaxed: idle table. */
+		if (atomic_load_explicit(&ix->b[b].overflow, memory_order_relaxed) != 0)
+			return false;
+		for (unsigned s = 0; s < PK_CT_SLOTS; s++)
+			if (atomic_load_explicit(&ix->b[b].slot[s], memory_order_relaxed) != 0)
+				return false;
+	}
+	return true;
+}
+
+static bool retire_empty(const struct pk_calltab *t)
+{
+	for (uint32_t i = 0; i < t->max_threads; i++)
+		/* Relaxed: idle table. */
+		if (atomic_load_explicit(&t->thr[i].ent_retire, memory_order_relaxed) != 0 ||
+		    atomic_load_explicit(&t->thr[i].claim_retire, memory_order_relaxed) != 0)
+			return false;
+	return true;
+}
+
+static bool claims_free(const struct pk_calltab *t)
+{
+	for (uint32_t r = 0; r < t->nclaims; r++)
+		/* Relaxed: idle table. */
+		if (atomic_load_explicit(&t->claims[r].live, memory_order_relaxed) != PK_CT_CLAIM_FREE)
+			return false;
+	return true;
+}
+
+int pk_calltab_check_idle(const struct pk_calltab *t, const char **why)
+{
+	const char *w = NULL;
+
+	/* Relaxed loads throughout: the caller guarantees an idle table. */
+	if (pk_calltab_free_count(t) != t->cap)
+		w = "entries missing from the free pool";
+	else if (pk_calltab_in_use(t) != 0)
+		w = "in_use counter not zero";
+	else if (pool_count(&t->ext_pool) != t->next_blocks)
+		w = "large blocks missing from their pool";
+	else if (pool_count(&t->claim_pool) != t->nclaims)
+		w = "claim records missing from their pool";
+	else if (!claims_free(t))
+		w = "a claim record still bound";
+	else if (!retire_empty(t))
+		w = "retire lists not empty";
+	else if (!index_empty(&t->cix))
+		w = "Call-ID index not empty";
+	else if (!index_empty(&t->kix))
+		w = "claim index not empty";
+	else
+		for (uint32_t g = 0; g < t->max_groups && w == NULL; g++)
+			if (atomic_load_explicit(&t->heads[g], memory_order_relaxed) != 0)
+				w = "a group list not empty";
+	if (why != NULL)
+		*why = w;
+	return w == NULL ? 0 : -EBUSY;
+}

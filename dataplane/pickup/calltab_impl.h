@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private layout of the ringing-call table (include/pickup/calltab.h), shared
+ * by calltab.c (entries, group lists, the API) and calltab_index.c (the two
+ * hash indexes). docs/calltab.md explains the layout and the ordering rules;
+ * every atomic access in the .c files names its memory order and pairing.
+ */
+#ifndef PICKUP_CALLTAB_IMPL_H
+#define PICKUP_CALLTAB_IMPL_H
+
+#include <assert.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+
+#include "pickup/calltab.h"
+
+#define PK_CT_CACHELINE 64
+#define PK_CT_ENTRY_SIZE 416  /* see struct pk_ct_entry and docs/calltab.md */
+#define PK_CT_EXT_SIZE PK_CALLTAB_STRINGS_MAX /* one large block */
+#define PK_CT_TAG_MIN 40      /* To-tag space always reserved at insert */
+#define PK_CT_CACHE 32        /* per-thread free-entry cache */
+#define PK_CT_REFILL 16       /* entries taken from the shared pool at once */
+#define PK_CT_NONE UINT32_MAX
+
+/* ---- the state word of an entry: [claim+1:32][gen:24][st:8] ---- */
+enum pk_ct_st {
+	PK_CT_FREE = 0,	 /* in the pool (or a thread cache) */
+	PK_CT_INIT,	 /* being inserted: linked in group lists, invisible */
+	PK_CT_TRYING,	 /* INVITE seen */
+	PK_CT_TAGGING,	 /* a 18x is writing the To-tag (transient) */
+	PK_CT_RINGING,	 /* 18x with To-tag seen: can be claimed */
+	PK_CT_CLAIMED,	 /* a picker holds it; claim field names the record */
+	PK_CT_DEAD,	 /* removed; waits for its links to go, then for RCU */
+};
+
+#define PK_CT_ST(s) ((unsigned)((s) & 0xffu))
+#define PK_CT_GEN(s) ((uint32_t)(((s) >> 8) & 0xffffffu))
+#define PK_CT_CLAIM(s) ((uint32_t)((s) >> 32)) /* claim record idx + 1, 0: none */
+#define PK_CT_MK(gen, st, claim) \
+	(((uint64_t)(claim) << 32) | ((uint64_t)((gen) & 0xffffffu) << 8) | (uint64_t)(st))
+
+/* Strings of an entry, at (off, len) in its string area. */
+enum pk_ct_s {
+	PK_CT_S_CALL_ID,
+	PK_CT_S_FROM_TAG,
+	PK_CT_S_CONTACT,
+	PK_CT_S_CALLER,
+	PK_CT_S_CALLEE,
+	PK_CT_S_RR, /* nrr times [u16 length][bytes] */
+	PK_CT_S_TO_TAG, /* reserved to_cap bytes, to_len used once RINGING */
+	PK_CT_S_COUNT
+};
+
+/*
+ * One call. Written by the inserting thread before the entry is published
+ * (release CAS on a group-list head), then immutable until it is recycled,
+ * except: state, refs, next[] (atomics), to_len and the To-tag bytes
+ * (written only by the thread that won TRYING->TAGGING, published by the
+ * release CAS TAGGING->RINGING).
+ *
+ * 416 bytes (6.5 cache lines; entries are 32-byte aligned): the first 32
+ * bytes hold what a claim's list walk reads for every call it passes
+ * (state, arrival time, the links of the first four groups), so a walk
+ * costs one cache line per call. The area holds the group ids (4 bytes per
+ * group) and then, if they fit, the strings; otherwise the strings go to a
+ * large block.
+ */
+struct pk_ct_entry {
+	alignas(32) _Atomic uint64_t state;
+	uint64_t invite_ns;
+	_Atomic uint32_t next[PK_CALLTAB_MAX_GROUPS]; /* list link per group: link id | MARK */
+	uint32_t caller_h, callee_h; /* 32-bit hashes for quick filtering */
+	_Atomic uint32_t refs;	/* index references left: links + the hash slot */
+	uint32_t hpos;		/* slot in the Call-ID index */
+	uint64_t hash;		/* Call-ID + From-tag key hash */
+	uint32_t ext;		/* large block idx + 1, 0: strings inline */
+	uint8_t ngroups, nrr, to_cap, to_len;
+	struct pk_calltab_addr src;
+	uint16_t off[PK_CT_S_COUNT], len[PK_CT_S_COUNT];
+	char area[PK_CT_ENTRY_SIZE - 128];
+};
+
+#define PK_CT_INLINE ((uint32_t)sizeof(((struct pk_ct_entry *)0)->area))
+
+static inline uint32_t *pk_ct_groups(struct pk_ct_entry *e)
+{
+	return (uint32_t *)(void *)e->area;
+}
+
+static inline const uint32_t *pk_ct_groups_c(const struct pk_ct_entry *e)
+{
+	return (const uint32_t *)(const void *)e->area;
+}
+
+/* Group-list links: id = idx * 8 + slot + 1 (0 is the end of a list); the
+ * top bit of a next word marks the link's entry as removed (Harris). */
+#define PK_CT_MARK 0x80000000u
+#define PK_CT_LINK(idx, i) ((uint32_t)(idx) * PK_CALLTAB_MAX_GROUPS + (uint32_t)(i) + 1u)
+#define PK_CT_LINK_IDX(l) (((l) - 1u) / PK_CALLTAB_MAX_GROUPS)
+#define PK_CT_LINK_SLOT(l) (((l) - 1u) % PK_CALLTAB_MAX_GROUPS)
+#define PK_CT_MAX_CAPACITY (1u << 28) /* links stay below the mark bit */
+
+/* Life of a claim record: taken from the pool CHOOSING by the claimer
+ * (which alone may move it on), BOUND once its call is CLAIMED, FREE again
+ * when the claim ends (settled, timed out, or no call found); the thread
+ * whose CAS ends it removes it from the claim index and retires it. */
+enum pk_ct_claim_st { PK_CT_CLAIM_FREE = 0, PK_CT_CLAIM_CHOOSING, PK_CT_CLAIM_BOUND };
+
+/* A claim in flight: the picker's transaction key and the call it got. */
+struct pk_ct_claim {
+	_Atomic uint64_t entry; /* (gen << 32) | (idx + 1); 0 while still choosing */
+	uint64_t claim_ns;
+	uint64_t hash;
+	uint32_t hpos;
+	_Atomic uint32_t live; /* enum pk_ct_claim_st */
+	uint16_t key_len;
+	uint16_t pad;
+	char key[PK_CALLTAB_CLAIM_KEY_MAX];
+};
+
+/*
+ * A lock-free LIFO of free object indexes (Treiber stack). head is
+ * [tag:32][idx+1:32]; the tag changes on every successful CAS, so a pop that
+ * read a stale next[] fails its CAS instead of corrupting the list (ABA).
+ * next[] doubles as the link of the retire lists (an object is never free
+ * and retired at the same time).
+ */
+struct pk_ct_pool {
+	alignas(PK_CT_CACHELINE) _Atomic uint64_t head;
+	_Atomic uint32_t *next;
+	uint32_t n;
+};
+
+/* ---- the hash indexes (calltab_index.c) ---- */
+
+/* Slot word: [ref+1:32][sig:30][st:2]; 0 is empty. */
+enum pk_ct_slot_st { PK_CT_SLOT_PENDING = 1, PK_CT_SLOT_COMMITTED = 2, PK_CT_SLOT_KILLED = 3 };
+#define PK_CT_SLOTS 7
+
+struct pk_ct_bucket {
+	_Atomic uint64_t slot[PK_CT_SLOTS];
+	/* Keys whose home bucket is at or before this one and that live after
+	 * it: a lookup goes on to the next bucket only while this is > 0. */
+	_Atomic uint32_t overflow;
+	uint32_t pad;
+};
+
+struct pk_ct_index {
+	struct pk_ct_bucket *b;
+	uint32_t nb;
+	int kind; /* PK_CT_KIND_* */
+};
+
+enum { PK_CT_KIND_CALL, PK_CT_KIND_CLAIM };
+
+/* What a lookup compares: the call key or a claim key. */
+struct pk_ct_key {
+	struct pk_str a, b; /* Call-ID, From-tag; or claim key, empty */
+};
+
+/* Per-thread block: counters (written only by the owner, read by anyone:
+ * relaxed atomics, no RMW), the free-entry cache (owner only), and the
+ * owner's retire lists: pushed by the owner, taken whole by the sweep with
+ * an exchange (so no ABA), on their own cache line. */
+struct pk_ct_thread {
+	alignas(PK_CT_CACHELINE) _Atomic uint64_t ctr[PK_CALLTAB_CTR_COUNT];
+	uint32_t ncache;
+	uint32_t cache[PK_CT_CACHE];
+	alignas(PK_CT_CACHELINE) _Atomic uint32_t ent_retire; /* [idx+1] */
+	_Atomic uint32_t claim_retire;
+};
+
+struct pk_calltab {
+	struct pk_ct_entry *ents;
+	char *ext;
+	struct pk_ct_claim *claims;
+	uint32_t cap, next_blocks, nclaims, max_groups, max_threads, ndirty;
+	struct pk_ct_pool ent_pool, ext_pool, claim_pool;
+	alignas(PK_CT_CACHELINE) _Atomic uint64_t freed; /* entries back in the pool */
+	struct pk_ct_index cix, kix; /* Call-ID index, claim-key index */
+	_Atomic uint32_t *heads;     /* first link of each group's list */
+	_Atomic uint64_t *dirty;     /* groups with marked links left to unlink */
+	struct pk_ct_thread *thr;
+	uint64_t ring_timeout, claim_timeout;
+	struct pk_rcu *rcu;
+	void *map;
+	size_t map_len;
+	alignas(PK_CT_CACHELINE) uint32_t sweep_cursor; /* control thread only */
+};
+
+static inline struct pk_ct_entry *pk_ct_ent(const struct pk_calltab *t, uint32_t idx)
+{
+	return &t->ents[idx];
+}
+
+static inline const char *pk_ct_base(const struct pk_calltab *t, const struct pk_ct_entry *e)
+{
+	return e->ext ? t->ext + (size_t)(e->ext - 1) * PK_CT_EXT_SIZE : e->area;
+}
+
+static inline struct pk_str pk_ct_str(const struct pk_calltab *t, const struct pk_ct_entry *e,
+				      enum pk_ct_s s)
+{
+	return pk_str_make(pk_ct_base(t, e) + e->off[s], e->len[s]);
+}
+
+/* calltab_index.c */
+int pk_ct_ix_insert(struct pk_calltab *t, struct pk_ct_index *ix, uint64_t hash, uint32_t ref,
+		    const struct pk_ct_key *key, uint32_t *pos);
+uint32_t pk_ct_ix_lookup(const struct pk_calltab *t, const struct pk_ct_index *ix, uint64_t hash,
+			 const struct pk_ct_key *key);
+void pk_ct_ix_remove(struct pk_ct_index *ix, uint64_t hash, uint32_t pos);
+uint32_t pk_ct_ix_buckets(uint32_t n);
+
+/* Does object ref of this index hold key? (Reads strings that are
+ * immutable while the object is reachable.) */
+static inline bool pk_ct_match(const struct pk_calltab *t, int kind, uint32_t ref,
+			       const struct pk_ct_key *key)
+{
+	if (kind == PK_CT_KIND_CALL) {
+		const struct pk_ct_entry *e = pk_ct_ent(t, ref);
+
+		return pk_str_eq(pk_ct_str(t, e, PK_CT_S_CALL_ID), key->a) &&
+		       pk_str_eq(pk_ct_str(t, e, PK_CT_S_FROM_TAG), key->b);
+	} else {
+		const struct pk_ct_claim *c = &t->claims[ref];
+
+		return c->key_len == key->a.len &&
+		       (key->a.len == 0 || memcmp(c->key, key->a.p, key->a.len) == 0);
+	}
+}
+
+uint64_t pk_ct_hash(const void *p, size_t len, uint64_t seed);
+
+#endif /* PICKUP_CALLTAB_IMPL_H */

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The two hash indexes of the ringing-call table: Call-ID + From-tag -> entry
+ * (responses, CANCEL) and picker transaction key -> claim record (so that a
+ * retransmitted pickup INVITE finds its claim). Both are the same structure:
+ * open addressing over 64-byte buckets of seven 8-byte slots, with per-bucket
+ * overflow counts (a lookup moves on to the next bucket only while the count
+ * says some key spilled past this one), so a lookup reads one cache line in
+ * the common case and never writes.
+ *
+ * Why a custom table and not rte_hash: rte_hash's lock-free mode still
+ * serialises writers with a lock unless each writer has its own table, and
+ * we need multi-writer inserts that refuse duplicates (two workers may see
+ * the same INVITE or the same pickup INVITE) without any lock.
+ *
+ * Duplicate-free insert without locks: an insert first places its slot as
+ * PENDING, then scans the key's probe path (seq_cst loads, after its seq_cst
+ * placement -- the Dekker pattern: of two concurrent inserts at least one
+ * sees the other's slot). Conflicts are settled by position on the probe
+ * path: a COMMITTED twin or a PENDING twin nearer the home bucket makes us
+ * withdraw; a PENDING twin further away is KILLED (CAS PENDING->KILLED).
+ * Last, the slot is committed with a CAS PENDING->COMMITTED, which fails if
+ * we were killed. docs/calltab.md has the proof sketch that exactly one of
+ * any set of concurrent inserts of one key commits. Readers only ever match
+ * COMMITTED slots.
+ */
+#include <errno.h>
+
+#include "calltab_impl.h"
+
+static_assert(sizeof(struct pk_ct_bucket) == PK_CT_CACHELINE, "bucket is one cache line");
+
+#define SLOT(ref, sig, st) (((uint64_t)((ref) + 1u) << 32) | ((uint64_t)(sig) << 2) | (uint64_t)(st))
+#define SLOT_REF(v) ((uint32_t)((v) >> 32) - 1u)
+#define SLOT_SIG(v) ((uint32_t)(v) >> 2)
+#define SLOT_ST(v) ((unsigned)((v) & 3u))
+
+/* Buckets for n keys at most 75% full. */
+uint32_t pk_ct_ix_buckets(uint32_t n)
+{
+	uint64_t nb = ((uint64_t)n * 4 + 3 * PK_CT_SLOTS - 1) / (3 * PK_CT_SLOTS);
+
+	return nb < 2 ? 2 : (uint32_t)nb;
+}
+
+/* Home bucket from the high half of the hash (multiply-shift instead of a
+ * modulo, so any bucket count works); the slot signature from the low half. */
+static inline uint32_t ix_home(const struct pk_ct_index *ix, uint64_t hash)
+{
+	return (uint32_t)(((hash >> 32) * (uint64_t)ix->nb) >> 32);
+}
+
+static inline uint32_t ix_sig(uint64_t hash)
+{
+	return (uint32_t)hash & 0x3fffffffu;
+}
+
+static inline uint32_t ix_next(const struct pk_ct_index *ix, uint32_t b)
+{
+	return b + 1 == ix->nb ? 0 : b + 1;
+}
+
+/* Undo the overflow counts an insert (or a removal of a key that spilled d
+ * buckets) left on the d buckets from home on. Release: pairs with the
+ * acquire load of a lookup, which then also sees the slot already emptied
+ * (program order before this call). */
+static void ix_overflow_sub(struct pk_ct_index *ix, uint32_t home, uint32_t d)
+{
+	uint32_t b = home;
+
+	for (uint32_t i = 0; i < d; i++, b = ix_next(ix, b))
+		atomic_fetch_sub_explicit(&ix->b[b].overflow, 1, memory_order_release);
+}
+
+uint32_t pk_ct_ix_lookup(const struct pk_calltab *t, const struct pk_ct_index *ix, uint64_t hash,
+			 const struct pk_ct_key *key)
+{
+	uint32_t b = ix_home(ix, hash), sig = ix_sig(hash);
+
+	for (uint32_t d = 0; d < ix->nb; d++, b = ix_next(ix, b)) {
+		const struct pk_ct_bucket *bk = &ix->b[b];
+
+		for (unsigned s = 0; s < PK_CT_SLOTS; s++) {
+			/* Acquire: pairs with the commit CAS (seq_cst, so
+			 * release) in pk_ct_ix_insert; the object's key and
+			 * contents written before it are visible. */
+			uint64_t v = atomic_load_explicit(&bk->slot[s], memory_order_acquire);
+
+			if (SLOT_ST(v) == PK_CT_SLOT_COMMITTED && SLOT_SIG(v) == sig &&
+			    pk_ct_match(t, ix->kind, SLOT_REF(v), key))
+				return SLOT_REF(v);
+		}
+		/* Acquire: pairs with the seq_cst increment of an insert that
+		 * spilled past this bucket (done before its placement). */
+		if (atomic_load_explicit(&bk->overflow, memory_order_acquire) == 0)
+			break;
+	}
+	return PK_CT_NONE;
+}
+
+/* Give up our slot (PENDING or KILLED: nobody else writes it then) and the
+ * overflow counts we added on the way to it. Release: a thread that later
+ * finds the slot empty and reuses it sees our earlier stores. */
+static void ix_withdraw(struct pk_ct_index *ix, _Atomic uint64_t *slot, uint32_t home, uint32_t d)
+{
+	atomic_store_explicit(slot, 0, memory_order_release);
+	ix_overflow_sub(ix, home, d);
+}
+
+int pk_ct_ix_insert(struct pk_calltab *t, struct pk_ct_index *ix, uint64_t hash, uint32_t ref,
+		    const struct pk_ct_key *key, uint32_t *pos)
+{
+	uint32_t home = ix_home(ix, hash), sig = ix_sig(hash);
+	const uint64_t mine = SLOT(ref, sig, PK_CT_SLOT_PENDING);
+	_Atomic uint64_t *my = NULL;
+	uint32_t b = home, d, s = 0, mydist;
+
+	/* 1. Place a PENDING slot in the first free place on the probe path. */
+	for (d = 0; d < ix->nb; d++, b = ix_next(ix, b)) {
+		struct pk_ct_bucket *bk = &ix->b[b];
+
+		for (s = 0; s < PK_CT_SLOTS; s++) {
+			/* Relaxed: only a hint, the CAS decides. */
+			uint64_t v = atomic_load_explicit(&bk->slot[s], memory_order_relaxed);
+
+			/* seq_cst: the placement is the store half of the
+			 * Dekker pattern (see the file comment); it also
+			 * releases the object's contents to the scanners of
+			 * other inserts, which read its key. */
+			if (v == 0 && atomic_compare_exchange_strong_explicit(&bk->slot[s], &v, mine,
+									      memory_order_seq_cst,
+									      memory_order_relaxed)) {
+				my = &bk->slot[s];
+				goto placed;
+			}
+		}
+		/* seq_cst, before our placement further on: a scan or lookup
+		 * that sees our slot also sees this count (pairs with their
+		 * loads of overflow). */
+		atomic_fetch_add_explicit(&bk->overflow, 1, memory_order_seq_cst);
+	}
+	ix_overflow_sub(ix, home, d);
+	return -ENOSPC;
+
+placed:
+	mydist = d * PK_CT_SLOTS + s;
+	*pos = b * 8 + s;
+
+	/* 2. Scan the probe path for the same key (every slot, ours aside). */
+	b = home;
+	for (uint32_t dd = 0; dd < ix->nb; dd++, b = ix_next(ix, b)) {
+		struct pk_ct_bucket *bk = &ix->b[b];
+
+		for (unsigned ss = 0; ss < PK_CT_SLOTS; ss++) {
+			_Atomic uint64_t *sl = &bk->slot[ss];
+			uint64_t v;
+
+			if (sl == my)
+				continue;
+			/* seq_cst: the load half of the Dekker pattern
+			 * (pairs with the seq_cst placement of a twin). */
+			v = atomic_load_explicit(sl, memory_order_seq_cst);
+recheck:
+			if ((SLOT_ST(v) != PK_CT_SLOT_PENDING && SLOT_ST(v) != PK_CT_SLOT_COMMITTED) ||
+			    SLOT_SIG(v) != sig || !pk_ct_match(t, ix->kind, SLOT_REF(v), key))
+				continue;
+			if (SLOT_ST(v) == PK_CT_SLOT_COMMITTED || dd * PK_CT_SLOTS + ss < mydist) {
+				ix_withdraw(ix, my, home, d);
+				return -EEXIST;
+			}
+			/* A PENDING twin further on: kill it. seq_cst like
+			 * every RMW here; it pairs with the twin's commit CAS
+			 * (exactly one of the two succeeds). On failure v is
+			 * the slot's new value: look at it again. */
+			if (!atomic_compare_exchange_strong_explicit(
+				    sl, &v, (v & ~(uint64_t)3) | PK_CT_SLOT_KILLED,
+				    memory_order_seq_cst, memory_order_seq_cst))
+				goto recheck;
+		}
+		/* seq_cst: pairs with the seq_cst increment of a twin that
+		 * spilled past this bucket. Our own increments keep us going
+		 * at least as far as our own bucket. */
+		if (atomic_load_explicit(&bk->overflow, memory_order_seq_cst) == 0)
+			break;
+	}
+
+	/* 3. Commit, unless a twin nearer home killed us meanwhile. seq_cst
+	 * (release half: publishes the object to lookups' acquire loads). */
+	uint64_t exp = mine;
+
+	if (!atomic_compare_exchange_strong_explicit(my, &exp, SLOT(ref, sig, PK_CT_SLOT_COMMITTED),
+						     memory_order_seq_cst, memory_order_relaxed)) {
+		ix_withdraw(ix, my, home, d);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/* Remove the COMMITTED slot at pos (from pk_ct_ix_insert). Only the one
+ * thread that unpublishes the object calls this, so a plain store does. */
+void pk_ct_ix_remove(struct pk_ct_index *ix, uint64_t hash, uint32_t pos)
+{
+	uint32_t b = pos / 8, home = ix_home(ix, hash);
+	uint32_t d = b >= home ? b - home : b + ix->nb - home;
+
+	/* Release: a reader that still sees the slot reads an object that RCU
+	 * keeps alive; one that sees it empty needs nothing from us. An insert
+	 * that reuses the slot CASes it (and then sees our prior stores). */
+	atomic_store_explicit(&ix->b[b].slot[pos % 8], 0, memory_order_release);
+	ix_overflow_sub(ix, home, d);
+}
