@@ -1,0 +1,1034 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Loader of the engine settings file (YAML; every key is in
+ * docs/config.md). The file is small, so it is read with libyaml's
+ * document API (a node tree with line/column marks) and walked with one
+ * table of keys per mapping: a key not in the table, a key given twice, a
+ * value of the wrong type or out of range is an error naming the file,
+ * line and column and the full key ("timers.ring_timeout"). Defaults are
+ * set first, so a key left out keeps its documented default.
+ *
+ * Scalars are taken as the text written (YAML would read `0600` as octal
+ * or `on` as a boolean; here `workers: 0x10` is simply not a number).
+ * Control plane only.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "pickup/engine_conf.h"
+#include "pickup/groups_conf.h"
+#include "pickup/sip.h"
+
+/* Defaults (docs/config.md repeats them; keep both in step). */
+#define EC_DEF_WORKERS 1
+#define EC_DEF_LISTEN_IP "127.0.0.1"
+#define EC_DEF_GROUPS "groups.yaml"
+#define EC_DEF_CONTROL_SOCKET "/run/pickupd/pickupd.sock"
+/* The table's hard limit: the groups file's ring_timeout (default 180 s)
+ * is the service setting and may be anything up to this. */
+#define EC_DEF_RING_TIMEOUT PK_GROUPS_RING_TIMEOUT_MAX
+#define EC_DEF_CLAIM_TIMEOUT 32 /* RFC 3261 Timer B: an INVITE client gives up by then */
+#define EC_DEF_REG_MIN 60
+#define EC_DEF_REG_MAX 3600
+#define EC_DEF_REG_DEFAULT 3600 /* RFC 3261 §10.2.1.1 */
+#define EC_DEF_TCP_IDLE 300
+#define EC_DEF_CALLS 65536
+#define EC_DEF_REGISTRATIONS 65536
+#define EC_DEF_GROUPS_CAP 65536
+#define EC_DEF_USERS (1u << 20)
+#define EC_DEF_TCP_CONNS 1024
+#define EC_DEF_SOCKET_BUFFER (4u << 20)
+
+/* Owned storage behind the public struct. */
+struct ec_store {
+	char *path, *dir, *groups_path, *control_socket;
+	char **strs;
+	size_t n_strs, cap_strs;
+	uint32_t cap_bindings;
+	/* where some keys were written, for the cross-checks of resolve */
+	struct ec_mark {
+		uint32_t line, col;
+	} domains, ring_timeout;
+};
+
+struct ec_ctx {
+	const char *name;
+	struct pk_engine_conf *c;
+	struct ec_store *st;
+	struct pk_engine_conf_error *err;
+	char key[96]; /* dotted path of the key being read, for messages */
+};
+
+static int ec_error_at(struct pk_engine_conf_error *err, const char *name, int code, uint32_t line,
+		       uint32_t col, const char *fmt, va_list ap)
+{
+	char why[PK_ENGINE_CONF_ERRMAX - 64];
+
+	if (err == NULL)
+		return code;
+	vsnprintf(why, sizeof(why), fmt, ap);
+	err->code = code;
+	err->line = line;
+	err->col = col;
+	if (line > 0)
+		snprintf(err->msg, sizeof(err->msg), "%s:%u:%u: %s", name, line, col, why);
+	else
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", name, why);
+	return code;
+}
+
+static int ec_errf(struct pk_engine_conf_error *err, const char *name, int code, uint32_t line,
+		   uint32_t col, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int ec_errf(struct pk_engine_conf_error *err, const char *name, int code, uint32_t line,
+		   uint32_t col, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = ec_error_at(err, name, code, line, col, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* An error at a node: "file:line:col: key: reason". */
+static int ec_fail(struct ec_ctx *x, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int ec_fail(struct ec_ctx *x, const yaml_node_t *n, const char *fmt, ...)
+{
+	char why[PK_ENGINE_CONF_ERRMAX - 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (x->key[0] != '\0')
+		return ec_errf(x->err, x->name, -EINVAL, (uint32_t)n->start_mark.line + 1,
+			       (uint32_t)n->start_mark.column + 1, "%s: %s", x->key, why);
+	return ec_errf(x->err, x->name, -EINVAL, (uint32_t)n->start_mark.line + 1,
+		       (uint32_t)n->start_mark.column + 1, "%s", why);
+}
+
+/* A string of len bytes (+ NUL) owned by the configuration. */
+static char *ec_stralloc(struct ec_ctx *x, size_t len)
+{
+	char *s;
+
+	if (x->st->n_strs == x->st->cap_strs) {
+		size_t cap = x->st->cap_strs ? x->st->cap_strs * 2 : 32;
+		char **np = realloc(x->st->strs, cap * sizeof(*np));
+
+		if (np == NULL)
+			return NULL;
+		x->st->strs = np;
+		x->st->cap_strs = cap;
+	}
+	s = malloc(len + 1);
+	if (s == NULL)
+		return NULL;
+	s[len] = '\0';
+	x->st->strs[x->st->n_strs++] = s;
+	return s;
+}
+
+static char *ec_strndup(struct ec_ctx *x, const char *p, size_t len)
+{
+	char *s = ec_stralloc(x, len);
+
+	if (s != NULL)
+		memcpy(s, p, len);
+	return s;
+}
+
+static int ec_nomem(struct ec_ctx *x)
+{
+	return ec_errf(x->err, x->name, -ENOMEM, 0, 0, "out of memory");
+}
+
+/* ---- node helpers ---- */
+
+static struct pk_str ec_scalar(const yaml_node_t *n)
+{
+	return pk_str_make((const char *)n->data.scalar.value, n->data.scalar.length);
+}
+
+/* A plain empty scalar, "~" or "null": the key was written without a value. */
+static bool ec_is_null(const yaml_node_t *n)
+{
+	struct pk_str s;
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	s = ec_scalar(n);
+	return s.len == 0 || pk_str_eq(s, PK_STR_LIT("~")) || pk_str_eq(s, PK_STR_LIT("null"));
+}
+
+static const char *ec_type_name(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return ec_is_null(n) ? "nothing" : "a scalar";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+/* A scalar with a value (not null), as a view. */
+static int ec_want_scalar(struct ec_ctx *x, const yaml_node_t *n, struct pk_str *out)
+{
+	if (n->type != YAML_SCALAR_NODE || ec_is_null(n))
+		return ec_fail(x, n, "expected a value, found %s", ec_type_name(n));
+	*out = ec_scalar(n);
+	if (out->len == 0)
+		return ec_fail(x, n, "empty value");
+	if (memchr(out->p, '\0', out->len) != NULL)
+		return ec_fail(x, n, "NUL character in value");
+	return 0;
+}
+
+/* Call fn for a scalar, or for each scalar of a list. */
+static int ec_each(struct ec_ctx *x, yaml_document_t *doc, yaml_node_t *n,
+		   int (*fn)(struct ec_ctx *x, yaml_node_t *item, void *arg), void *arg)
+{
+	struct pk_str s;
+	int rc;
+
+	if (n->type == YAML_SCALAR_NODE && !ec_is_null(n))
+		return (rc = ec_want_scalar(x, n, &s)) != 0 ? rc : fn(x, n, arg);
+	if (n->type != YAML_SEQUENCE_NODE)
+		return ec_fail(x, n, "expected a value or a list of values, found %s", ec_type_name(n));
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(doc, *it);
+
+		if (item == NULL)
+			continue;
+		if (item->type != YAML_SCALAR_NODE || ec_is_null(item))
+			return ec_fail(x, item, "list items must be values, found %s", ec_type_name(item));
+		if ((rc = ec_want_scalar(x, item, &s)) != 0 || (rc = fn(x, item, arg)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int ec_uint(struct ec_ctx *x, const yaml_node_t *n, uint32_t min, uint32_t max,
+		   const char *unit, uint32_t *out)
+{
+	struct pk_str s;
+	uint64_t v = 0;
+	int rc;
+
+	if ((rc = ec_want_scalar(x, n, &s)) != 0)
+		return rc;
+	for (uint32_t i = 0; i < s.len; i++) {
+		if (s.p[i] < '0' || s.p[i] > '9' || v > UINT32_MAX) {
+			v = UINT64_MAX;
+			break;
+		}
+		v = v * 10 + (uint64_t)(s.p[i] - '0');
+	}
+	if (s.len == 0 || v < min || v > max)
+		return ec_fail(x, n, "'%.*s' is not a whole number of %s in %u..%u", (int)s.len, s.p,
+			       unit, min, max);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* ---- mappings driven by key tables ---- */
+
+struct ec_key {
+	const char *name;
+	int (*fn)(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *val);
+	size_t off; /* ec_key_uint: offset of the uint32_t in struct pk_engine_conf */
+	uint32_t min, max;
+	const char *unit;
+};
+
+static int ec_key_uint(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *val)
+{
+	(void)doc;
+	return ec_uint(x, val, k->min, k->max, k->unit, (uint32_t *)((char *)x->c + k->off));
+}
+
+static int ec_mapping(struct ec_ctx *x, yaml_document_t *doc, yaml_node_t *n,
+		      const struct ec_key *keys, unsigned nkeys)
+{
+	size_t base = strlen(x->key);
+	uint64_t seen = 0;
+	char known[256];
+	size_t kl = 0;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return ec_fail(x, n, "expected a mapping (key: value lines), found %s", ec_type_name(n));
+	known[0] = '\0';
+	for (unsigned i = 0; i < nkeys && kl < sizeof(known); i++)
+		kl += (size_t)snprintf(known + kl, sizeof(known) - kl, "%s%s", i ? ", " : "", keys[i].name);
+
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(doc, p->value);
+		struct pk_str ks;
+		unsigned i;
+		int rc;
+
+		if (k == NULL || v == NULL)
+			continue;
+		if (k->type != YAML_SCALAR_NODE)
+			return ec_fail(x, k, "keys must be names, found %s", ec_type_name(k));
+		ks = ec_scalar(k);
+		for (i = 0; i < nkeys; i++)
+			if (pk_str_eq(ks, pk_str_make(keys[i].name, strlen(keys[i].name))))
+				break;
+		if (i == nkeys)
+			return ec_fail(x, k, "unknown key '%.*s' (known here: %s)", (int)ks.len, ks.p, known);
+		snprintf(x->key + base, sizeof(x->key) - base, "%s%s", base ? "." : "", keys[i].name);
+		if (seen & (1ull << i))
+			return ec_fail(x, k, "given twice");
+		seen |= 1ull << i;
+		rc = keys[i].fn(x, doc, &keys[i], v);
+		x->key[base] = '\0';
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- listen ---- */
+
+struct ec_listen_arg {
+	enum pk_listen_role role;
+	enum pk_transport transport;
+	bool both; /* the address list applies to UDP and TCP */
+};
+
+static int ec_listener_add(struct ec_ctx *x, yaml_node_t *n, enum pk_listen_role role,
+			   enum pk_transport t, const struct pk_addr *a)
+{
+	struct pk_engine_conf *c = x->c;
+
+	for (uint32_t i = 0; i < c->n_listeners; i++) {
+		const struct pk_engine_listener *o = &c->listeners[i];
+
+		if (o->transport != t || o->addr.family != a->family)
+			continue;
+		if (pk_addr_eq(&o->addr, a) && a->port != 0)
+			return ec_fail(x, n, "%s %s already listens there (line %u)",
+				       pk_listen_role_name(o->role), pk_transport_name(t), o->line);
+		if (a->port != 0 && o->addr.port == a->port &&
+		    (pk_addr_is_any(a) || pk_addr_is_any(&o->addr)))
+			return ec_fail(x, n, "overlaps the %s %s listener of line %u (same port, one of "
+					     "them on every address)",
+				       pk_listen_role_name(o->role), pk_transport_name(t), o->line);
+	}
+	if (c->n_listeners == PK_ENGINE_MAX_LISTENERS)
+		return ec_fail(x, n, "more than %d listeners", PK_ENGINE_MAX_LISTENERS);
+	c->listeners[c->n_listeners++] = (struct pk_engine_listener){
+		.addr = *a,
+		.role = (uint8_t)role,
+		.transport = (uint8_t)t,
+		.line = (uint32_t)n->start_mark.line + 1,
+	};
+	return 0;
+}
+
+static int ec_listen_addr(struct ec_ctx *x, yaml_node_t *n, void *arg)
+{
+	const struct ec_listen_arg *la = arg;
+	struct pk_addr a;
+	struct pk_str s = ec_scalar(n);
+	int rc;
+
+	if (pk_addr_parse(s, false, &a) != 0)
+		return ec_fail(x, n, "'%.*s' is not an address:port (IPv4 a.b.c.d:port, IPv6 [addr]:port)",
+			       (int)s.len, s.p);
+	if (la->both) {
+		if ((rc = ec_listener_add(x, n, la->role, PK_TRANSPORT_UDP, &a)) != 0)
+			return rc;
+		return ec_listener_add(x, n, la->role, PK_TRANSPORT_TCP, &a);
+	}
+	return ec_listener_add(x, n, la->role, la->transport, &a);
+}
+
+static int ec_listen_transport(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k,
+			       yaml_node_t *v)
+{
+	/* k->min carries the role, k->max the transport (see ec_listen_role) */
+	struct ec_listen_arg la = { (enum pk_listen_role)k->min, (enum pk_transport)k->max, false };
+
+	if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.start == v->data.sequence.items.top)
+		return 0; /* [] : no listener of this transport */
+	return ec_each(x, doc, v, ec_listen_addr, &la);
+}
+
+static int ec_listen_role(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	enum pk_listen_role role = (enum pk_listen_role)k->min;
+
+	if (v->type == YAML_MAPPING_NODE) {
+		struct ec_key keys[PK_TRANSPORT_COUNT];
+
+		for (unsigned t = 0; t < PK_TRANSPORT_COUNT; t++)
+			keys[t] = (struct ec_key){ pk_transport_name((enum pk_transport)t),
+						   ec_listen_transport, 0, (uint32_t)role, t, NULL };
+		return ec_mapping(x, doc, v, keys, PK_TRANSPORT_COUNT);
+	}
+	if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.start == v->data.sequence.items.top)
+		return 0;
+	struct ec_listen_arg la = { role, PK_TRANSPORT_UDP, true };
+
+	return ec_each(x, doc, v, ec_listen_addr, &la);
+}
+
+static int ec_listen(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct ec_key keys[PK_LISTEN_ROLE_COUNT];
+	int rc;
+
+	(void)k;
+	for (unsigned r = 0; r < PK_LISTEN_ROLE_COUNT; r++)
+		keys[r] = (struct ec_key){ pk_listen_role_name((enum pk_listen_role)r), ec_listen_role, 0, r,
+					   0, NULL };
+	x->c->listen_default = false;
+	x->c->n_listeners = 0;
+	if ((rc = ec_mapping(x, doc, v, keys, PK_LISTEN_ROLE_COUNT)) != 0)
+		return rc;
+	if (x->c->n_listeners == 0)
+		return ec_fail(x, v, "no listener: give at least one address");
+	return 0;
+}
+
+static void ec_listen_defaults(struct pk_engine_conf *c)
+{
+	static const uint16_t ports[] = {
+#define EC_ROLE_PORT(id, name, port) port,
+		PK_LISTEN_FOREACH_ROLE(EC_ROLE_PORT)
+#undef EC_ROLE_PORT
+	};
+
+	c->n_listeners = 0;
+	for (unsigned r = 0; r < PK_LISTEN_ROLE_COUNT; r++) {
+		for (unsigned t = 0; t < PK_TRANSPORT_COUNT; t++) {
+			struct pk_engine_listener *l = &c->listeners[c->n_listeners++];
+
+			memset(l, 0, sizeof(*l));
+			pk_addr_parse_ip(PK_STR_LIT(EC_DEF_LISTEN_IP), &l->addr);
+			l->addr.port = ports[r];
+			l->role = (uint8_t)r;
+			l->transport = (uint8_t)t;
+		}
+	}
+	c->listen_default = true;
+}
+
+/* ---- simple keys ---- */
+
+static int ec_domain(struct ec_ctx *x, yaml_node_t *n, void *arg)
+{
+	struct pk_str s = ec_scalar(n);
+	int rc = pk_groups_settings_add_domain(&x->c->served, s);
+
+	(void)arg;
+	if (rc == -EEXIST)
+		return ec_fail(x, n, "domain '%.*s' listed twice", (int)s.len, s.p);
+	if (rc == -ENOSPC)
+		return ec_fail(x, n, "more than %d domains", PK_GROUPS_MAX_DOMAINS);
+	if (rc != 0)
+		return ec_fail(x, n, "'%.*s' is not a domain name", (int)s.len, s.p);
+	return 0;
+}
+
+static int ec_domains(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	int rc;
+
+	(void)k;
+	x->st->domains = (struct ec_mark){ (uint32_t)v->start_mark.line + 1,
+					   (uint32_t)v->start_mark.column + 1 };
+	if ((rc = ec_each(x, doc, v, ec_domain, NULL)) != 0)
+		return rc;
+	if (x->c->served.n_domains == 0)
+		return ec_fail(x, v, "the list is empty: leave the key out to serve the groups file's domains");
+	return 0;
+}
+
+/* Resolve a path against the configuration file's directory. */
+static char *ec_path(struct ec_ctx *x, struct pk_str s)
+{
+	char *out;
+	size_t dl;
+
+	if (s.p[0] == '/')
+		return ec_strndup(x, s.p, s.len);
+	dl = strlen(x->c->dir);
+	out = ec_stralloc(x, dl + 1 + s.len);
+	if (out != NULL) {
+		memcpy(out, x->c->dir, dl);
+		out[dl] = '/';
+		memcpy(out + dl + 1, s.p, s.len);
+		out[dl + 1 + s.len] = '\0';
+	}
+	return out;
+}
+
+static int ec_groups(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct pk_str s;
+	int rc;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	if ((x->c->groups_path = ec_path(x, s)) == NULL)
+		return ec_nomem(x);
+	return 0;
+}
+
+static int ec_control_socket(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k,
+			     yaml_node_t *v)
+{
+	struct pk_str s;
+	const char *p;
+	int rc;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	if (s.p[s.len - 1] == '/')
+		return ec_fail(x, v, "'%.*s' names a directory, not a socket", (int)s.len, s.p);
+	if ((p = ec_path(x, s)) == NULL)
+		return ec_nomem(x);
+	if (strlen(p) > PK_ENGINE_SOCKET_PATH_MAX)
+		return ec_fail(x, v, "path '%s' is longer than a UNIX socket path may be (%d bytes)", p,
+			       PK_ENGINE_SOCKET_PATH_MAX);
+	x->c->control_socket = p;
+	return 0;
+}
+
+static int ec_trusted_one(struct ec_ctx *x, yaml_node_t *n, void *arg)
+{
+	struct pk_str s = ec_scalar(n);
+	struct pk_cidr cidr;
+
+	(void)arg;
+	if (pk_cidr_parse(s, &cidr) != 0)
+		return ec_fail(x, n, "'%.*s' is not a network (address/prefix with no host bits set, "
+				     "e.g. 10.0.0.0/8 or fd00::/8)",
+			       (int)s.len, s.p);
+	if (x->c->n_trusted == PK_ENGINE_MAX_TRUSTED)
+		return ec_fail(x, n, "more than %d networks", PK_ENGINE_MAX_TRUSTED);
+	x->c->trusted[x->c->n_trusted++] = cidr;
+	return 0;
+}
+
+static int ec_trusted(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	(void)k;
+	if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.start == v->data.sequence.items.top)
+		return 0; /* [] : none */
+	return ec_each(x, doc, v, ec_trusted_one, NULL);
+}
+
+static int ec_workers(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	(void)doc, (void)k;
+	return ec_uint(x, v, 1, PK_ENGINE_MAX_WORKERS, "workers", &x->c->workers);
+}
+
+/* ---- bindings ---- */
+
+static int ec_contact(struct ec_ctx *x, yaml_node_t *n, void *arg)
+{
+	struct pk_engine_binding *b = arg;
+	struct pk_str s = ec_scalar(n);
+	struct pk_sip_uri u;
+	const char *copy;
+
+	if (pk_sip_uri_parse(s.p, s.len, &u) != 0 || (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
+		return ec_fail(x, n, "'%.*s' is not a sip: or sips: URI", (int)s.len, s.p);
+	for (uint32_t i = 0; i < b->n_contacts; i++)
+		if (pk_str_eq(b->contacts[i], s))
+			return ec_fail(x, n, "contact '%.*s' listed twice", (int)s.len, s.p);
+	if (b->n_contacts == PK_ENGINE_MAX_CONTACTS)
+		return ec_fail(x, n, "more than %d contacts", PK_ENGINE_MAX_CONTACTS);
+	if ((copy = ec_strndup(x, s.p, s.len)) == NULL)
+		return ec_nomem(x);
+	b->contacts[b->n_contacts++] = pk_str_make(copy, s.len);
+	return 0;
+}
+
+static int ec_binding(struct ec_ctx *x, yaml_document_t *doc, yaml_node_t *kn, yaml_node_t *v)
+{
+	struct pk_engine_conf *c = x->c;
+	struct pk_engine_binding *b;
+	struct pk_str aor, user, domain;
+	char norm[PK_GROUPS_USER_MAX];
+	char *copy;
+	int n, rc;
+
+	if (kn->type != YAML_SCALAR_NODE || ec_is_null(kn))
+		return ec_fail(x, kn, "keys must be AoRs (user@domain), found %s", ec_type_name(kn));
+	aor = ec_scalar(kn);
+	if (pk_groups_aor_split(aor, &user, &domain) != 0)
+		return ec_fail(x, kn, "'%.*s' is not an AoR (user@domain or user)", (int)aor.len, aor.p);
+	n = pk_groups_user_normalize(user, norm, sizeof(norm));
+	if (n < 0)
+		return ec_fail(x, kn, "'%.*s': bad user part", (int)aor.len, aor.p);
+	if (c->n_bindings == x->st->cap_bindings) {
+		uint32_t cap = x->st->cap_bindings ? x->st->cap_bindings * 2 : 16;
+		struct pk_engine_binding *nb = realloc(c->bindings, cap * sizeof(*nb));
+
+		if (nb == NULL)
+			return ec_nomem(x);
+		c->bindings = nb;
+		x->st->cap_bindings = cap;
+	}
+	b = &c->bindings[c->n_bindings];
+	memset(b, 0, sizeof(*b));
+	b->line = (uint32_t)kn->start_mark.line + 1;
+	b->col = (uint32_t)kn->start_mark.column + 1;
+	if ((copy = ec_strndup(x, norm, (size_t)n)) == NULL)
+		return ec_nomem(x);
+	b->user = pk_str_make(copy, (size_t)n);
+	if (domain.len > 0) {
+		struct pk_groups_settings tmp;
+
+		/* Same syntax rules (and lowercasing) as a served domain. */
+		pk_groups_settings_init(&tmp);
+		if (pk_groups_settings_add_domain(&tmp, domain) != 0)
+			return ec_fail(x, kn, "'%.*s': bad domain", (int)aor.len, aor.p);
+		if ((copy = ec_strndup(x, tmp.domains[0], tmp.domain_len[0])) == NULL)
+			return ec_nomem(x);
+		b->domain = pk_str_make(copy, tmp.domain_len[0]);
+	}
+	if ((rc = ec_each(x, doc, v, ec_contact, b)) != 0)
+		return rc;
+	if (b->n_contacts == 0)
+		return ec_fail(x, v, "'%.*s' has no contact", (int)aor.len, aor.p);
+	c->n_bindings++;
+	return 0;
+}
+
+static int ec_bindings(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	(void)k;
+	if (v->type != YAML_MAPPING_NODE)
+		return ec_fail(x, v, "expected a mapping of AoR: contact URI(s), found %s", ec_type_name(v));
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(doc, p->value);
+		int rc;
+
+		if (kn == NULL || vn == NULL)
+			continue;
+		if ((rc = ec_binding(x, doc, kn, vn)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- nested blocks ---- */
+
+#define EC_UINT(name, field, min, max, unit) \
+	{ name, ec_key_uint, offsetof(struct pk_engine_conf, field), min, max, unit }
+
+static int ec_ring_timeout(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k,
+			   yaml_node_t *v)
+{
+	x->st->ring_timeout = (struct ec_mark){ (uint32_t)v->start_mark.line + 1,
+						(uint32_t)v->start_mark.column + 1 };
+	return ec_key_uint(x, doc, k, v);
+}
+
+static const struct ec_key ec_timer_keys[] = {
+	{ "ring_timeout", ec_ring_timeout, offsetof(struct pk_engine_conf, timers.ring_timeout), 1,
+	  PK_GROUPS_RING_TIMEOUT_MAX, "seconds" },
+	EC_UINT("claim_timeout", timers.claim_timeout, 1, 300, "seconds"),
+	EC_UINT("register_min_expires", timers.register_min_expires, 1, 604800, "seconds"),
+	EC_UINT("register_max_expires", timers.register_max_expires, 1, 604800, "seconds"),
+	EC_UINT("register_default_expires", timers.register_default_expires, 1, 604800, "seconds"),
+	EC_UINT("tcp_idle_timeout", timers.tcp_idle_timeout, 1, 86400, "seconds"),
+};
+
+static int ec_timers(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	const struct pk_engine_timers *t = &x->c->timers;
+	int rc;
+
+	(void)k;
+	if ((rc = ec_mapping(x, doc, v, ec_timer_keys, PK_ARRAY_SIZE(ec_timer_keys))) != 0)
+		return rc;
+	if (t->register_min_expires > t->register_max_expires)
+		return ec_fail(x, v, "register_min_expires (%u) is above register_max_expires (%u)",
+			       t->register_min_expires, t->register_max_expires);
+	if (t->register_default_expires < t->register_min_expires ||
+	    t->register_default_expires > t->register_max_expires)
+		return ec_fail(x, v, "register_default_expires (%u) is outside register_min_expires.."
+				     "register_max_expires (%u..%u)",
+			       t->register_default_expires, t->register_min_expires, t->register_max_expires);
+	return 0;
+}
+
+static const struct ec_key ec_capacity_keys[] = {
+	EC_UINT("calls", capacity.calls, 1, 1u << 28, "calls"),
+	EC_UINT("registrations", capacity.registrations, 1, 1u << 24, "registrations"),
+	EC_UINT("groups", capacity.groups, 1, PK_GROUPS_ID_LIMIT, "groups"),
+	EC_UINT("users", capacity.users, 1, PK_GROUPS_ID_LIMIT, "users"),
+	EC_UINT("tcp_connections", capacity.tcp_connections, 1, 1u << 20, "connections"),
+};
+
+static int ec_capacity(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	(void)k;
+	return ec_mapping(x, doc, v, ec_capacity_keys, PK_ARRAY_SIZE(ec_capacity_keys));
+}
+
+static int ec_backend(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct pk_str s;
+	int rc;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	if (pk_str_eq(s, PK_STR_LIT("socket"))) {
+		x->c->backend = PK_IO_SOCKET;
+		return 0;
+	}
+	if (pk_str_eq(s, PK_STR_LIT("dpdk")))
+		return ec_fail(x, v, "the dpdk backend is not available yet (only: socket)");
+	return ec_fail(x, v, "unknown backend '%.*s' (known: socket)", (int)s.len, s.p);
+}
+
+static const struct ec_key ec_io_keys[] = {
+	{ "backend", ec_backend, 0, 0, 0, NULL },
+	EC_UINT("socket_buffer", socket_buffer, 0, 1u << 30, "bytes"),
+};
+
+static int ec_io(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	(void)k;
+	return ec_mapping(x, doc, v, ec_io_keys, PK_ARRAY_SIZE(ec_io_keys));
+}
+
+static int ec_log_level(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct pk_str s;
+	int rc, lv;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	lv = pk_log_level_lookup(s.p, s.len);
+	if (lv < 0)
+		return ec_fail(x, v, "unknown level '%.*s' (known: error, warning, notice, info, debug)",
+			       (int)s.len, s.p);
+	x->c->log_level = (enum pk_log_level)lv;
+	return 0;
+}
+
+static int ec_log_target(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct pk_str s;
+	int rc;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	if (pk_str_eq(s, PK_STR_LIT("stderr")))
+		x->c->log_target = PK_LOG_STDERR;
+	else if (pk_str_eq(s, PK_STR_LIT("syslog")))
+		x->c->log_target = PK_LOG_SYSLOG;
+	else
+		return ec_fail(x, v, "unknown target '%.*s' (known: stderr, syslog)", (int)s.len, s.p);
+	return 0;
+}
+
+static const struct ec_key ec_log_keys[] = {
+	{ "level", ec_log_level, 0, 0, 0, NULL },
+	{ "target", ec_log_target, 0, 0, 0, NULL },
+};
+
+static int ec_log(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	(void)k;
+	return ec_mapping(x, doc, v, ec_log_keys, PK_ARRAY_SIZE(ec_log_keys));
+}
+
+static const struct ec_key ec_top_keys[] = {
+	{ "listen", ec_listen, 0, 0, 0, NULL },
+	{ "workers", ec_workers, 0, 0, 0, NULL },
+	{ "domains", ec_domains, 0, 0, 0, NULL },
+	{ "groups", ec_groups, 0, 0, 0, NULL },
+	{ "trusted", ec_trusted, 0, 0, 0, NULL },
+	{ "bindings", ec_bindings, 0, 0, 0, NULL },
+	{ "timers", ec_timers, 0, 0, 0, NULL },
+	{ "capacity", ec_capacity, 0, 0, 0, NULL },
+	{ "control_socket", ec_control_socket, 0, 0, 0, NULL },
+	{ "io", ec_io, 0, 0, 0, NULL },
+	{ "log", ec_log, 0, 0, 0, NULL },
+};
+
+/* ---- entry points ---- */
+
+static int ec_defaults(struct ec_ctx *x)
+{
+	struct pk_engine_conf *c = x->c;
+
+	c->workers = EC_DEF_WORKERS;
+	ec_listen_defaults(c);
+	pk_groups_settings_init(&c->served);
+	c->timers = (struct pk_engine_timers){
+		.ring_timeout = EC_DEF_RING_TIMEOUT,
+		.claim_timeout = EC_DEF_CLAIM_TIMEOUT,
+		.register_min_expires = EC_DEF_REG_MIN,
+		.register_max_expires = EC_DEF_REG_MAX,
+		.register_default_expires = EC_DEF_REG_DEFAULT,
+		.tcp_idle_timeout = EC_DEF_TCP_IDLE,
+	};
+	c->capacity = (struct pk_engine_capacity){
+		.calls = EC_DEF_CALLS,
+		.registrations = EC_DEF_REGISTRATIONS,
+		.groups = EC_DEF_GROUPS_CAP,
+		.users = EC_DEF_USERS,
+		.tcp_connections = EC_DEF_TCP_CONNS,
+	};
+	c->backend = PK_IO_SOCKET;
+	c->socket_buffer = EC_DEF_SOCKET_BUFFER;
+	c->log_level = PK_LOG_INFO;
+	c->log_target = PK_LOG_STDERR;
+	if ((c->groups_path = ec_path(x, PK_STR_LIT(EC_DEF_GROUPS))) == NULL)
+		return ec_nomem(x);
+	c->control_socket = EC_DEF_CONTROL_SOCKET;
+	return 0;
+}
+
+static int ec_parse_doc(struct ec_ctx *x, const char *buf, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc, extra;
+	yaml_node_t *root;
+	int rc = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return ec_nomem(x);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = ec_errf(x->err, x->name, -EINVAL, (uint32_t)parser.problem_mark.line + 1,
+			     (uint32_t)parser.problem_mark.column + 1, "YAML syntax: %s%s%s",
+			     parser.problem ? parser.problem : "error", parser.context ? " " : "",
+			     parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return rc;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (root != NULL && !ec_is_null(root))
+		rc = ec_mapping(x, &doc, root, ec_top_keys, PK_ARRAY_SIZE(ec_top_keys));
+	if (rc == 0) {
+		/* A second document ("---") would be ignored silently: refuse. */
+		if (!yaml_parser_load(&parser, &extra)) {
+			rc = ec_errf(x->err, x->name, -EINVAL, (uint32_t)parser.problem_mark.line + 1,
+				     (uint32_t)parser.problem_mark.column + 1, "YAML syntax: %s",
+				     parser.problem ? parser.problem : "error");
+		} else {
+			yaml_node_t *r2 = yaml_document_get_root_node(&extra);
+
+			if (r2 != NULL)
+				rc = ec_errf(x->err, x->name, -EINVAL, (uint32_t)r2->start_mark.line + 1,
+					     (uint32_t)r2->start_mark.column + 1,
+					     "a second YAML document: the file must hold one");
+			yaml_document_delete(&extra);
+		}
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+void pk_engine_conf_free(struct pk_engine_conf *c)
+{
+	struct ec_store *st;
+
+	if (c == NULL)
+		return;
+	st = c->priv_;
+	if (st != NULL) {
+		for (size_t i = 0; i < st->n_strs; i++)
+			free(st->strs[i]);
+		free(st->strs);
+		free(st);
+	}
+	free(c->bindings);
+	free(c);
+}
+
+struct pk_engine_conf *pk_engine_conf_parse(const char *buf, size_t len, const char *name,
+					    const char *dir, struct pk_engine_conf_error *err)
+{
+	struct ec_ctx x = { .name = name ? name : "<config>", .err = err };
+	struct pk_engine_conf *c;
+
+	if (err != NULL)
+		memset(err, 0, sizeof(*err));
+	c = calloc(1, sizeof(*c));
+	x.st = calloc(1, sizeof(*x.st));
+	if (c == NULL || x.st == NULL) {
+		free(c);
+		free(x.st);
+		ec_errf(err, x.name, -ENOMEM, 0, 0, "out of memory");
+		return NULL;
+	}
+	c->priv_ = x.st;
+	x.c = c;
+	if ((c->path = ec_strndup(&x, x.name, strlen(x.name))) == NULL ||
+	    (c->dir = ec_strndup(&x, dir ? dir : ".", strlen(dir ? dir : "."))) == NULL) {
+		ec_nomem(&x);
+		goto fail;
+	}
+	if (ec_defaults(&x) != 0 || ec_parse_doc(&x, buf, len) != 0)
+		goto fail;
+	return c;
+fail:
+	pk_engine_conf_free(c);
+	return NULL;
+}
+
+struct pk_engine_conf *pk_engine_conf_load(const char *path, struct pk_engine_conf_error *err)
+{
+	struct pk_engine_conf *c = NULL;
+	char *buf = NULL, *dir = NULL;
+	const char *slash;
+	size_t len = 0, cap = 0;
+	FILE *f;
+
+	if (err != NULL)
+		memset(err, 0, sizeof(*err));
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		int e = errno;
+
+		ec_errf(err, path, -e, 0, 0, "cannot open: %s", strerror(e));
+		return NULL;
+	}
+	for (;;) {
+		size_t n;
+
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 16384;
+			char *nb = ncap > (64u << 20) ? NULL : realloc(buf, ncap);
+
+			if (nb == NULL) {
+				ec_errf(err, path, ncap > (64u << 20) ? -EFBIG : -ENOMEM, 0, 0,
+					ncap > (64u << 20) ? "larger than 64 MiB" : "out of memory");
+				goto out;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		ec_errf(err, path, -EIO, 0, 0, "read error");
+		goto out;
+	}
+	slash = strrchr(path, '/');
+	if (slash == NULL) {
+		dir = strdup(".");
+	} else {
+		size_t dl = slash == path ? 1 : (size_t)(slash - path);
+
+		dir = strndup(path, dl);
+	}
+	if (dir == NULL) {
+		ec_errf(err, path, -ENOMEM, 0, 0, "out of memory");
+		goto out;
+	}
+	c = pk_engine_conf_parse(buf, len, path, dir, err);
+out:
+	fclose(f);
+	free(buf);
+	free(dir);
+	return c;
+}
+
+int pk_engine_conf_resolve(struct pk_engine_conf *c, const struct pk_groups_conf *groups,
+			   struct pk_engine_conf_error *err)
+{
+	const struct pk_groups_settings *gs = &groups->settings;
+	const struct ec_store *st = c->priv_;
+
+	if (err != NULL)
+		memset(err, 0, sizeof(*err));
+	if (c->served.n_domains == 0) {
+		for (uint32_t i = 0; i < gs->n_domains; i++)
+			pk_groups_settings_add_domain(&c->served, pk_groups_settings_domain(gs, i));
+	} else {
+		for (uint32_t i = 0; i < gs->n_domains; i++) {
+			struct pk_str d = pk_groups_settings_domain(gs, i);
+
+			if (pk_groups_settings_find_domain(&c->served, d) < 0)
+				return ec_errf(err, c->path, -EINVAL, st->domains.line, st->domains.col,
+					       "domains: the groups file %s serves '%.*s', which is not "
+					       "listed here",
+					       c->groups_path, (int)d.len, d.p);
+		}
+	}
+	if (c->served.n_domains == 0) /* the groups loader requires one: defensive */
+		return ec_errf(err, c->path, -EINVAL, 0, 0,
+			       "no served domain: set domains: here or settings.domains in the groups file");
+	/* Only an explicit timers.ring_timeout can be below the groups file's
+	 * (the default is the largest value the groups file may hold). */
+	if (gs->ring_timeout > c->timers.ring_timeout)
+		return ec_errf(err, c->path, -EINVAL, st->ring_timeout.line, st->ring_timeout.col,
+			       "timers.ring_timeout: %u s is below the groups file's settings.ring_timeout "
+			       "(%u s in %s): calls would leave the ringing table before the service "
+			       "setting says",
+			       c->timers.ring_timeout, gs->ring_timeout, c->groups_path);
+	for (uint32_t i = 0; i < c->n_bindings; i++) {
+		struct pk_engine_binding *b = &c->bindings[i];
+
+		if (b->domain.len == 0)
+			b->domain = pk_groups_settings_domain(&c->served, 0);
+		if (pk_groups_settings_find_domain(&c->served, b->domain) < 0)
+			return ec_errf(err, c->path, -EINVAL, b->line, b->col,
+				       "bindings: domain '%.*s' of '%.*s' is not served", (int)b->domain.len,
+				       b->domain.p, (int)b->user.len, b->user.p);
+		for (uint32_t j = 0; j < i; j++)
+			if (pk_str_eq(c->bindings[j].user, b->user) &&
+			    pk_str_eq(c->bindings[j].domain, b->domain))
+				return ec_errf(err, c->path, -EINVAL, b->line, b->col,
+					       "bindings: '%.*s@%.*s' is bound twice (line %u)",
+					       (int)b->user.len, b->user.p, (int)b->domain.len, b->domain.p,
+					       c->bindings[j].line);
+	}
+	return 0;
+}
+
+const char *pk_listen_role_name(enum pk_listen_role r)
+{
+	static const char *const names[] = {
+#define EC_ROLE_NAME(id, name, port) name,
+		PK_LISTEN_FOREACH_ROLE(EC_ROLE_NAME)
+#undef EC_ROLE_NAME
+	};
+
+	return (unsigned)r < PK_LISTEN_ROLE_COUNT ? names[r] : "?";
+}
+
+bool pk_engine_conf_trusted(const struct pk_engine_conf *c, const struct pk_addr *a)
+{
+	for (uint32_t i = 0; i < c->n_trusted; i++)
+		if (pk_cidr_match(&c->trusted[i], a))
+			return true;
+	return false;
+}

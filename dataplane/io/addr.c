@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * struct pk_addr and struct pk_cidr: parsing the text forms of the
+ * configuration, formatting for logs and the ready file, prefix matching
+ * for trusted networks, and the conversions to the socket API.
+ *
+ * inet_pton/inet_ntop do the address syntax; this file adds the port and
+ * bracket rules ("[v6]:port" as in SIP and URLs) and the "no host bits
+ * past the prefix" rule for CIDRs. Nothing allocates, nothing blocks.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "pickup/addr.h"
+
+/* Copy a view into a NUL-terminated buffer; false if it does not fit or
+ * holds a NUL. */
+static bool addr_cstr(struct pk_str s, char *out, size_t cap)
+{
+	if (s.len == 0 || s.len >= cap || memchr(s.p, '\0', s.len) != NULL)
+		return false;
+	memcpy(out, s.p, s.len);
+	out[s.len] = '\0';
+	return true;
+}
+
+/* An IPv6 literal, optionally with "%scope" (a numeric id or an interface
+ * name). */
+static int addr_parse_v6(struct pk_str s, struct pk_addr *out)
+{
+	char buf[PK_ADDR_STRLEN];
+	char *pct;
+
+	if (!addr_cstr(s, buf, sizeof(buf)))
+		return -EINVAL;
+	pct = strchr(buf, '%');
+	if (pct != NULL) {
+		char *end;
+		unsigned long id;
+
+		*pct++ = '\0';
+		if (*pct == '\0')
+			return -EINVAL;
+		id = strtoul(pct, &end, 10);
+		if (*end != '\0')
+			id = if_nametoindex(pct);
+		if (id == 0 || id > UINT32_MAX)
+			return -EINVAL;
+		out->scope = (uint32_t)id;
+	}
+	if (inet_pton(AF_INET6, buf, out->ip) != 1)
+		return -EINVAL;
+	out->family = AF_INET6;
+	return 0;
+}
+
+int pk_addr_parse_ip(struct pk_str text, struct pk_addr *out)
+{
+	char buf[PK_ADDR_STRLEN];
+
+	memset(out, 0, sizeof(*out));
+	if (text.len >= 2 && text.p[0] == '[') {
+		if (text.p[text.len - 1] != ']')
+			return -EINVAL;
+		return addr_parse_v6(pk_str_make(text.p + 1, text.len - 2), out);
+	}
+	if (memchr(text.p, ':', text.len) != NULL)
+		return addr_parse_v6(text, out);
+	if (!addr_cstr(text, buf, sizeof(buf)) || inet_pton(AF_INET, buf, out->ip) != 1)
+		return -EINVAL;
+	out->family = AF_INET;
+	return 0;
+}
+
+static int addr_parse_port(struct pk_str s, uint16_t *port)
+{
+	uint32_t v = 0;
+
+	if (s.len == 0 || s.len > 5)
+		return -EINVAL;
+	for (uint32_t i = 0; i < s.len; i++) {
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (uint32_t)(s.p[i] - '0');
+	}
+	if (v > 65535)
+		return -EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int pk_addr_parse(struct pk_str text, bool port_opt, struct pk_addr *out)
+{
+	const char *end = text.p + text.len, *colon = NULL;
+	struct pk_str host = text;
+	uint16_t port = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (text.len == 0)
+		return -EINVAL;
+	if (text.p[0] == '[') {
+		/* "[v6]" or "[v6]:port" */
+		const char *rb = memchr(text.p, ']', text.len);
+
+		if (rb == NULL || (rb + 1 < end && rb[1] != ':'))
+			return -EINVAL;
+		host = pk_str_make(text.p, (size_t)(rb - text.p) + 1);
+		colon = rb + 1 < end ? rb + 1 : NULL;
+	} else {
+		const char *c1 = memchr(text.p, ':', text.len);
+
+		/* One colon: "v4:port". Several: a bare IPv6 address, which
+		 * cannot carry a port without brackets. */
+		if (c1 != NULL && memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) == NULL) {
+			colon = c1;
+			host = pk_str_make(text.p, (size_t)(c1 - text.p));
+		}
+	}
+	if (colon != NULL) {
+		if (addr_parse_port(pk_str_make(colon + 1, (size_t)(end - colon - 1)), &port) != 0)
+			return -EINVAL;
+	} else if (!port_opt) {
+		return -EINVAL;
+	}
+	rc = pk_addr_parse_ip(host, out);
+	if (rc != 0)
+		return rc;
+	out->port = port;
+	return 0;
+}
+
+static bool addr_bits_zero_past(const uint8_t *ip, unsigned nbytes, unsigned prefix)
+{
+	for (unsigned bit = prefix; bit < nbytes * 8; bit++)
+		if (ip[bit / 8] & (0x80u >> (bit % 8)))
+			return false;
+	return true;
+}
+
+int pk_cidr_parse(struct pk_str text, struct pk_cidr *out)
+{
+	const char *slash = memchr(text.p, '/', text.len);
+	struct pk_str ip = slash ? pk_str_make(text.p, (size_t)(slash - text.p)) : text;
+	unsigned max, prefix = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (text.len == 0 || pk_addr_parse_ip(ip, &out->net) != 0 || out->net.scope != 0)
+		return -EINVAL;
+	max = out->net.family == AF_INET ? 32 : 128;
+	if (slash == NULL) {
+		prefix = max;
+	} else {
+		const char *p = slash + 1, *end = text.p + text.len;
+
+		if (p == end || end - p > 3)
+			return -EINVAL;
+		for (; p < end; p++) {
+			if (*p < '0' || *p > '9')
+				return -EINVAL;
+			prefix = prefix * 10 + (unsigned)(*p - '0');
+		}
+		if (prefix > max)
+			return -EINVAL;
+	}
+	if (!addr_bits_zero_past(out->net.ip, max / 8, prefix))
+		return -EINVAL;
+	out->prefix = (uint8_t)prefix;
+	return 0;
+}
+
+int pk_addr_format(const struct pk_addr *a, bool with_port, char *out, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	int n;
+
+	if (cap == 0)
+		return 0;
+	if (a->family == AF_INET || a->family == AF_INET6)
+		inet_ntop(a->family, a->ip, ip, sizeof(ip));
+	if (a->family == AF_INET6) {
+		char scope[16] = "";
+
+		if (a->scope != 0)
+			snprintf(scope, sizeof(scope), "%%%u", a->scope);
+		n = with_port ? snprintf(out, cap, "[%s%s]:%u", ip, scope, a->port)
+			      : snprintf(out, cap, "%s%s", ip, scope);
+	} else {
+		n = with_port ? snprintf(out, cap, "%s:%u", ip, a->port) : snprintf(out, cap, "%s", ip);
+	}
+	if (n < 0)
+		n = 0;
+	return (size_t)n >= cap ? (int)cap - 1 : n;
+}
+
+bool pk_addr_is_any(const struct pk_addr *a)
+{
+	static const uint8_t zero[16];
+
+	return (a->family == AF_INET || a->family == AF_INET6) && memcmp(a->ip, zero, 16) == 0;
+}
+
+bool pk_cidr_match(const struct pk_cidr *c, const struct pk_addr *a)
+{
+	unsigned full = c->prefix / 8, rest = c->prefix % 8;
+
+	if (c->net.family != a->family)
+		return false;
+	if (memcmp(c->net.ip, a->ip, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xffu << (8 - rest));
+
+	return (a->ip[full] & mask) == c->net.ip[full];
+}
+
+socklen_t pk_addr_to_sockaddr(const struct pk_addr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(a->port);
+		memcpy(&s4->sin_addr, a->ip, 4);
+		return sizeof(*s4);
+	}
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(a->port);
+		s6->sin6_scope_id = a->scope;
+		memcpy(&s6->sin6_addr, a->ip, 16);
+		return sizeof(*s6);
+	}
+	return 0;
+}
+
+int pk_addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct pk_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		out->family = AF_INET;
+		out->port = ntohs(s4->sin_port);
+		memcpy(out->ip, &s4->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		out->port = ntohs(s6->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			out->family = AF_INET;
+			memcpy(out->ip, s6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			out->family = AF_INET6;
+			out->scope = s6->sin6_scope_id;
+			memcpy(out->ip, &s6->sin6_addr, 16);
+		}
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+const char *pk_transport_name(enum pk_transport t)
+{
+	static const char *const names[] = {
+#define PK_TRANSPORT_NAME(id, name, via) name,
+		PK_TRANSPORT_FOREACH(PK_TRANSPORT_NAME)
+#undef PK_TRANSPORT_NAME
+	};
+
+	return (unsigned)t < PK_TRANSPORT_COUNT ? names[t] : "?";
+}
+
+const char *pk_transport_via(enum pk_transport t)
+{
+	static const char *const names[] = {
+#define PK_TRANSPORT_VIA(id, name, via) via,
+		PK_TRANSPORT_FOREACH(PK_TRANSPORT_VIA)
+#undef PK_TRANSPORT_VIA
+	};
+
+	return (unsigned)t < PK_TRANSPORT_COUNT ? names[t] : "?";
+}

@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pickupd: start-up and shutdown.
+ *
+ *   pickupd -c FILE [--check] [--ready-file PATH]
+ *
+ * Start-up loads and cross-checks the engine settings and the groups file,
+ * builds what the workers share (the group index, the ringing-call table,
+ * the RCU domain, the I/O backend with every socket bound), starts one
+ * worker thread per configured worker and only then announces readiness
+ * (the optional ready file). The main thread stays the control thread: it
+ * waits for signals and runs the periodic housekeeping of the shared tables
+ * (expiry sweep, RCU reclamation); the control socket will live here too.
+ *
+ * SIGTERM or SIGINT stops the workers (a release store of the stop flag,
+ * then a wake-up of every queue), joins them, logs their counters, and
+ * frees everything in the reverse order of creation; the exit status is 0.
+ * Signals are blocked in every thread and taken synchronously by the main
+ * thread with sigtimedwait, so no code runs in a signal handler.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pickup/calltab.h"
+#include "pickup/engine_conf.h"
+#include "pickup/groups.h"
+#include "pickup/groups_conf.h"
+#include "pickup/io.h"
+#include "pickup/log.h"
+#include "pickup/rcu.h"
+#include "pickup/sip_slow.h"
+#include "worker.h"
+
+#ifndef PK_VERSION
+#define PK_VERSION "unknown"
+#endif
+
+/* Housekeeping period of the control thread, and how many ringing-table
+ * entries one sweep looks at. */
+#define PK_CTL_TICK_MS 10
+#define PK_CTL_SWEEP_BUDGET 4096
+
+struct pk_args {
+	const char *config;
+	const char *ready_file;
+	bool check;
+};
+
+static void pk_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pickupd -c FILE [--check] [--ready-file PATH]\n"
+		"       pickupd --help | --version\n"
+		"\n"
+		"Group Call Pickup SIP engine (docs/operations.md, docs/config.md).\n"
+		"\n"
+		"  -c, --config FILE      engine settings (YAML); the groups file it names is\n"
+		"                         loaded too\n"
+		"      --check            validate the settings and the groups file, print \"ok\"\n"
+		"                         or the first error as file:line:col, exit 0 or 1\n"
+		"      --ready-file PATH  once every listener is bound and the workers run,\n"
+		"                         write \"pid N\", one line per listener\n"
+		"                         (\"udp proxy 127.0.0.1:5060\") and \"ready\" to PATH\n"
+		"                         (a FIFO is written in place, a file replaced\n"
+		"                         atomically and removed at exit)\n"
+		"  -h, --help             this text\n"
+		"  -V, --version          the version\n"
+		"\n"
+		"Runs in the foreground; SIGTERM or SIGINT stops it (exit status 0).\n");
+}
+
+/* 0: run; 1: exit 0 (help/version); -1: usage error. */
+static int pk_args_parse(int argc, char **argv, struct pk_args *a)
+{
+	enum { OPT_CHECK = 256, OPT_READY };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "ready-file", required_argument, NULL, OPT_READY },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			a->config = optarg;
+			break;
+		case OPT_CHECK:
+			a->check = true;
+			break;
+		case OPT_READY:
+			a->ready_file = optarg;
+			break;
+		case 'h':
+			pk_usage(stdout);
+			return 1;
+		case 'V':
+			printf("pickupd %s\n", PK_VERSION);
+			return 1;
+		default:
+			pk_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pickupd: unexpected argument '%s'\n", argv[optind]);
+		pk_usage(stderr);
+		return -1;
+	}
+	if (a->config == NULL) {
+		fprintf(stderr, "pickupd: -c FILE is required\n");
+		pk_usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t pk_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Both files, cross-checked. On error prints "file:line:col: reason" on
+ * stderr and returns NULL. */
+static struct pk_engine_conf *pk_load_config(const char *path, struct pk_groups_conf **groups)
+{
+	struct pk_engine_conf_error err;
+	struct pk_groups_conf_error gerr;
+	struct pk_engine_conf *conf;
+
+	*groups = NULL;
+	conf = pk_engine_conf_load(path, &err);
+	if (conf == NULL) {
+		fprintf(stderr, "%s\n", err.msg);
+		return NULL;
+	}
+	*groups = pk_groups_conf_load(conf->groups_path, &gerr);
+	if (*groups == NULL) {
+		fprintf(stderr, "%s\n", gerr.msg);
+		pk_engine_conf_free(conf);
+		return NULL;
+	}
+	if (pk_engine_conf_resolve(conf, *groups, &err) != 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		pk_groups_conf_free(*groups);
+		*groups = NULL;
+		pk_engine_conf_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+static int pk_ready_write(const char *path, const struct pk_engine *eng)
+{
+	char tmp[4096];
+	struct stat st;
+	bool fifo = stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
+	FILE *f;
+
+	if (!fifo && (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(fifo ? path : tmp, "w");
+	if (f == NULL)
+		return -errno;
+	fprintf(f, "pid %d\n", (int)getpid());
+	for (unsigned i = 0; i < eng->n_listeners; i++) {
+		char a[PK_ADDR_STRLEN];
+
+		pk_addr_format(&eng->listeners[i].addr, true, a, sizeof(a));
+		fprintf(f, "%s %s %s\n", pk_transport_name((enum pk_transport)eng->listeners[i].transport),
+			pk_listen_role_name((enum pk_listen_role)eng->listeners[i].role), a);
+	}
+	fprintf(f, "ready\n");
+	if (fclose(f) != 0)
+		return -errno;
+	if (!fifo && rename(tmp, path) != 0)
+		return -errno;
+	return fifo ? 1 : 0;
+}
+
+static void pk_log_startup(const struct pk_engine *eng, const struct pk_groups_conf *groups)
+{
+	const struct pk_engine_conf *c = eng->conf;
+	char line[1024];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < eng->n_listeners && n < sizeof(line); i++) {
+		char a[PK_ADDR_STRLEN];
+
+		pk_addr_format(&eng->listeners[i].addr, true, a, sizeof(a));
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s %s (%s)", i ? ", " : "",
+				      pk_transport_name((enum pk_transport)eng->listeners[i].transport), a,
+				      pk_listen_role_name((enum pk_listen_role)eng->listeners[i].role));
+	}
+	pk_log(PK_LOG_INFO, "pickupd %s: %u worker(s), socket backend; listening on %s", PK_VERSION,
+	       eng->n_workers, line);
+	n = 0;
+	line[0] = '\0';
+	for (uint32_t i = 0; i < c->served.n_domains && n < sizeof(line); i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", i ? ", " : "", c->served.domains[i]);
+	pk_log(PK_LOG_INFO, "served domains: %s; groups: %u groups, %u users from %s; %u static "
+			    "binding(s); %u trusted network(s)",
+	       line, groups->n_groups, groups->n_users, c->groups_path, c->n_bindings, c->n_trusted);
+	pk_log(PK_LOG_INFO, "ringing-call table: %u calls, %.1f MiB", c->capacity.calls,
+	       (double)pk_calltab_memory(eng->calltab) / (1024.0 * 1024.0));
+	pk_log(PK_LOG_NOTICE, "this build answers OPTIONS for itself and 501 to every other "
+			      "request (see docs/operations.md)");
+}
+
+/* The control thread's periodic work: expire ringing calls and claims,
+ * free what RCU says no worker can see any more. */
+static void pk_housekeep(struct pk_engine *eng, unsigned tid)
+{
+	pk_rcu_reader_online(eng->rcu, tid);
+	pk_calltab_sweep(eng->calltab, tid, pk_clock_ns(), PK_CTL_SWEEP_BUDGET);
+	pk_rcu_quiescent(eng->rcu, tid);
+	pk_rcu_reader_offline(eng->rcu, tid);
+	pk_rcu_reclaim(eng->rcu);
+}
+
+/* Wait for SIGTERM/SIGINT, doing housekeeping meanwhile. */
+static void pk_control_loop(struct pk_engine *eng, const sigset_t *sigs, unsigned tid)
+{
+	const struct timespec tick = { 0, PK_CTL_TICK_MS * 1000000L };
+
+	for (;;) {
+		siginfo_t si;
+		int sig = sigtimedwait(sigs, &si, &tick);
+
+		if (sig == SIGTERM || sig == SIGINT) {
+			pk_log(PK_LOG_NOTICE, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			return;
+		}
+		if (sig == SIGHUP)
+			pk_log(PK_LOG_NOTICE, "SIGHUP: reloading is not implemented yet; nothing changed");
+		pk_housekeep(eng, tid);
+	}
+}
+
+static uint64_t pk_secret(void)
+{
+	uint64_t s;
+
+	if (getrandom(&s, sizeof(s), 0) != (ssize_t)sizeof(s))
+		s = pk_clock_ns() ^ ((uint64_t)getpid() << 32);
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	struct pk_worker *workers[PK_ENGINE_MAX_WORKERS] = { NULL };
+	struct pk_groups_conf *groups = NULL;
+	struct pk_engine_conf *conf = NULL;
+	struct pk_engine *eng = NULL;
+	struct pk_groups_params gp;
+	struct pk_calltab_config ct;
+	struct pk_io_config iocfg;
+	struct pk_args args;
+	sigset_t sigs;
+	char err[256];
+	unsigned started = 0, ctl_tid = 0;
+	bool ready_written = false, ctl_registered = false;
+	int rc, status = 1;
+
+	rc = pk_args_parse(argc, argv, &args);
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+
+	conf = pk_load_config(args.config, &groups);
+	if (conf == NULL)
+		return 1;
+	if (args.check) {
+		printf("ok: %s, %s (%u groups, %u users, %u memberships)\n", conf->path, conf->groups_path,
+		       groups->n_groups, groups->n_users, groups->n_members);
+		pk_groups_conf_free(groups);
+		pk_engine_conf_free(conf);
+		return 0;
+	}
+	pk_log_open("pickupd", conf->log_target, conf->log_level);
+
+	/* Every thread created from here on inherits this mask: the signals
+	 * reach only sigtimedwait in the control loop. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (pk_sip_slow_init() != 0) {
+		pk_log(PK_LOG_ERROR, "libosip2 initialisation failed");
+		goto out;
+	}
+	eng = calloc(1, sizeof(*eng));
+	if (eng == NULL) {
+		pk_log(PK_LOG_ERROR, "out of memory");
+		goto out;
+	}
+	eng->conf = conf;
+	eng->n_workers = conf->workers;
+	eng->tag_secret = pk_secret();
+	atomic_init(&eng->stop, false);
+	pk_worker_handlers_init(&eng->handlers);
+	/* (the proxy, registrar and pickup steps install their handlers here) */
+	pk_engine_prepare(eng);
+
+	/* Shared tables: the workers are RCU readers 0..n-1, this thread n. */
+	ctl_tid = conf->workers;
+	eng->rcu = pk_rcu_create(conf->workers + 1);
+	if (eng->rcu == NULL) {
+		pk_log(PK_LOG_ERROR, "out of memory (RCU)");
+		goto out;
+	}
+	gp = (struct pk_groups_params){ .max_groups = conf->capacity.groups,
+					.max_users = conf->capacity.users };
+	eng->groups = pk_groups_create(eng->rcu, &gp);
+	if (eng->groups == NULL) {
+		pk_log(PK_LOG_ERROR, "cannot create the group index (out of memory)");
+		goto out;
+	}
+	rc = pk_groups_replace(eng->groups, groups);
+	if (rc != 0) {
+		pk_log(PK_LOG_ERROR, "%s: %s", conf->groups_path,
+		       rc == -ENOSPC ? "more groups or users than capacity.groups/capacity.users"
+				     : strerror(-rc));
+		goto out;
+	}
+	ct = (struct pk_calltab_config){
+		.capacity = conf->capacity.calls,
+		.max_groups = conf->capacity.groups,
+		.max_threads = conf->workers + 1,
+		.ring_timeout_ns = (uint64_t)conf->timers.ring_timeout * 1000000000ull,
+		.claim_timeout_ns = (uint64_t)conf->timers.claim_timeout * 1000000000ull,
+		.rcu = eng->rcu,
+	};
+	eng->calltab = pk_calltab_create(&ct);
+	if (eng->calltab == NULL) {
+		pk_log(PK_LOG_ERROR, "cannot create the ringing-call table (%u calls): %s", ct.capacity,
+		       strerror(errno));
+		goto out;
+	}
+
+	/* Sockets: every listener bound for every queue before anything runs. */
+	memset(&iocfg, 0, sizeof(iocfg));
+	iocfg.n_queues = conf->workers;
+	iocfg.n_listeners = conf->n_listeners;
+	for (unsigned i = 0; i < conf->n_listeners; i++)
+		iocfg.listeners[i] = (struct pk_io_listener){
+			.role = conf->listeners[i].role,
+			.transport = conf->listeners[i].transport,
+			.addr = conf->listeners[i].addr,
+		};
+	iocfg.tcp_max_conns = conf->capacity.tcp_connections;
+	iocfg.tcp_idle_timeout_s = conf->timers.tcp_idle_timeout;
+	iocfg.socket_buffer = conf->socket_buffer;
+	eng->io = pk_io_socket_create(&iocfg, err, sizeof(err));
+	if (eng->io == NULL) {
+		pk_log(PK_LOG_ERROR, "%s", err);
+		goto out;
+	}
+	eng->n_listeners = iocfg.n_listeners;
+	memcpy(eng->listeners, iocfg.listeners, sizeof(iocfg.listeners[0]) * iocfg.n_listeners);
+
+	if (pk_rcu_reader_register(eng->rcu, ctl_tid) != 0) {
+		pk_log(PK_LOG_ERROR, "cannot register the control thread with RCU");
+		goto out;
+	}
+	ctl_registered = true;
+	pk_rcu_reader_offline(eng->rcu, ctl_tid);
+
+	for (unsigned i = 0; i < conf->workers; i++) {
+		workers[i] = pk_worker_create(eng, i);
+		if (workers[i] == NULL) {
+			pk_log(PK_LOG_ERROR, "out of memory (worker %u)", i);
+			goto stop;
+		}
+	}
+	for (unsigned i = 0; i < conf->workers; i++) {
+		rc = pk_worker_start(workers[i]);
+		if (rc != 0) {
+			pk_log(PK_LOG_ERROR, "cannot start worker %u: %s", i, strerror(rc));
+			goto stop;
+		}
+		started++;
+	}
+	pk_log_startup(eng, groups);
+	pk_groups_conf_free(groups); /* the index holds its own copy */
+	groups = NULL;
+
+	if (args.ready_file != NULL) {
+		rc = pk_ready_write(args.ready_file, eng);
+		if (rc < 0) {
+			pk_log(PK_LOG_ERROR, "ready file %s: %s", args.ready_file, strerror(-rc));
+			goto stop;
+		}
+		ready_written = rc == 0;
+	}
+
+	pk_control_loop(eng, &sigs, ctl_tid);
+	status = 0;
+
+stop:
+	/* release: pairs with the acquire load at the top of each worker's
+	 * loop */
+	atomic_store_explicit(&eng->stop, true, memory_order_release);
+	for (unsigned i = 0; i < started; i++)
+		pk_io_wake(pk_io_queue_get(eng->io, i));
+	for (unsigned i = 0; i < started; i++)
+		pk_worker_join(workers[i]);
+	for (unsigned i = 0; i < started; i++)
+		pk_worker_log_counters(workers[i]);
+out:
+	for (unsigned i = 0; i < PK_ENGINE_MAX_WORKERS; i++)
+		pk_worker_destroy(workers[i]);
+	if (eng != NULL) {
+		if (ctl_registered)
+			pk_rcu_reader_unregister(eng->rcu, ctl_tid);
+		if (eng->rcu != NULL) {
+			/* No reader is left: every deferred free can run. */
+			pk_rcu_synchronize(eng->rcu);
+			pk_rcu_reclaim(eng->rcu);
+		}
+		pk_calltab_destroy(eng->calltab);
+		pk_groups_destroy(eng->groups);
+		pk_rcu_destroy(eng->rcu);
+		pk_io_destroy(eng->io);
+		free(eng);
+	}
+	if (ready_written)
+		unlink(args.ready_file);
+	pk_groups_conf_free(groups);
+	pk_engine_conf_free(conf);
+	if (status == 0)
+		pk_log(PK_LOG_INFO, "stopped");
+	pk_log_close();
+	return status;
+}

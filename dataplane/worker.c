@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The worker loop (one thread per I/O queue) and the first handlers.
+ *
+ * A loop iteration takes a burst of up to 32 messages from the queue,
+ * parses each (the fast scanner; libosip2 only for the rare syntax the
+ * scanner declines, counted as slow_path), hands accepted messages to the
+ * handler table by method, answers rejected requests with the parser's
+ * status, and flushes everything the handlers queued in one transmit
+ * burst. Then it reports an RCU quiescent state. When several bursts in a
+ * row come back empty it goes RCU-offline and sleeps in pk_io_wait, which
+ * the socket backend implements with epoll: an idle pickupd uses no CPU.
+ *
+ * Rejections carry the parser's reason in a `Warning: 399 pickupd "..."`
+ * header and keep the standard reason phrase: phones and test tools match
+ * on the phrase, and RFC 3261 §20.43 makes Warning the place for text meant
+ * for humans and logs.
+ *
+ * Nothing here allocates, locks, logs or makes a syscall per message: the
+ * answers are written into the queue's preallocated transmit buffers, the
+ * counters are plain fields of the worker's own cache-aligned struct.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "pickup/log.h"
+#include "pickup/rcu.h"
+#include "pickup/sip_rewrite.h"
+#include "worker.h"
+
+/* Empty bursts in a row before the worker sleeps, and for how long at most
+ * (the socket backend also wakes on traffic and on pk_io_wake; the timeout
+ * only paces the TCP idle checks). */
+#define PK_WORKER_IDLE_SPINS 8
+#define PK_WORKER_WAIT_MS 100
+/* Messages prefetched ahead of the one being parsed. */
+#define PK_WORKER_PREFETCH 2
+
+static const char *const pk_worker_ctr_names[] = {
+#define PK_WORKER_CTR_NAME(id, name) name,
+	PK_WORKER_FOREACH_COUNTER(PK_WORKER_CTR_NAME)
+#undef PK_WORKER_CTR_NAME
+};
+
+static const unsigned pk_worker_rej_codes[] = {
+#define PK_WORKER_REJ_CODE(code) code,
+	PK_WORKER_FOREACH_REJECT(PK_WORKER_REJ_CODE)
+#undef PK_WORKER_REJ_CODE
+};
+
+const char *pk_worker_counter_name(enum pk_worker_counter c)
+{
+	return (unsigned)c < PK_WORKER_CTR_COUNT ? pk_worker_ctr_names[c] : "?";
+}
+
+static enum pk_worker_reject pk_worker_reject_index(unsigned status)
+{
+	switch (status) {
+#define PK_WORKER_REJ_CASE(code) \
+	case code:               \
+		return PK_WORKER_REJ_##code;
+		PK_WORKER_FOREACH_REJECT(PK_WORKER_REJ_CASE)
+#undef PK_WORKER_REJ_CASE
+	default:
+		return PK_WORKER_REJ_OTHER;
+	}
+}
+
+static uint64_t pk_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no syscall */
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- answers ---- */
+
+static uint64_t pk_mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static uint64_t pk_hash_line(uint64_t h, const struct pk_sip_msg *m, enum pk_sip_hdr_id id)
+{
+	uint8_t i = m->first[id];
+	struct pk_str v;
+
+	if (i == 0xff)
+		return pk_mix64(h ^ id);
+	v = pk_sip_hdr_value(m, i);
+	for (uint32_t k = 0; k < v.len; k++)
+		h = (h ^ (uint8_t)v.p[k]) * 0x100000001b3ull; /* FNV-1a */
+	return pk_mix64(h);
+}
+
+/*
+ * Our To-tag for an answer: a keyed hash of the request's Call-ID, From
+ * and top Via lines, so a retransmitted request gets the same tag
+ * (RFC 3261 §8.2.6.2) without any state. 16 hex digits.
+ */
+static struct pk_str pk_worker_to_tag(const struct pk_worker *w, const struct pk_sip_msg *m, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t h = w->eng->tag_secret;
+
+	h = pk_hash_line(h, m, PK_HDR_CALL_ID);
+	h = pk_hash_line(h, m, PK_HDR_FROM);
+	h = pk_hash_line(h, m, PK_HDR_VIA);
+	for (int i = 15; i >= 0; i--, h >>= 4)
+		buf[i] = hex[h & 15];
+	return pk_str_make(buf, 16);
+}
+
+/* Where a response to rx goes over UDP (RFC 3261 §18.2.2, RFC 3581). */
+static void pk_worker_reply_dst(const struct pk_io_msg *rx, const struct pk_sip_msg *m, struct pk_addr *dst)
+{
+	*dst = rx->src;
+	if (rx->transport != PK_TRANSPORT_UDP || m->nvia == 0 || m->via[0].rport >= 0)
+		return; /* connection, or rport: the source port */
+	dst->port = m->via[0].port ? m->via[0].port : 5060;
+}
+
+int pk_worker_reply(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *msg,
+		    unsigned status, const char *reason, struct pk_str extra)
+{
+	struct pk_io_msg *tx = pk_io_tx_alloc(w->q);
+	char tag[16];
+	long len;
+
+	len = pk_sip_response_build(msg, status, reason, pk_worker_to_tag(w, msg, tag), extra, tx->data,
+				    tx->cap);
+	if (len < 0) {
+		w->ctr[PK_WORKER_CTR_DROP_BUILD]++;
+		return (int)len;
+	}
+	tx->len = (uint32_t)len;
+	tx->transport = rx->transport;
+	tx->listener = rx->listener;
+	tx->conn = rx->conn;
+	tx->src = rx->dst;
+	pk_worker_reply_dst(rx, msg, &tx->dst);
+	pk_io_tx_commit(w->q);
+	w->ctr[PK_WORKER_CTR_TX]++;
+	return 0;
+}
+
+/* "Warning: 399 pickupd "text"\r\n" with text made safe for a quoted
+ * string. Returns the length. */
+static size_t pk_worker_warning(char *out, size_t cap, const char *text)
+{
+	static const char head[] = "Warning: 399 pickupd \"";
+	size_t n = sizeof(head) - 1;
+
+	if (cap < n + 4)
+		return 0;
+	memcpy(out, head, n);
+	for (const char *p = text; *p != '\0' && n + 4 < cap; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		out[n++] = (c == '"' || c == '\\') ? '\'' : (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+	}
+	memcpy(out + n, "\"\r\n", 3);
+	return n + 3;
+}
+
+static void pk_worker_reject(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *m)
+{
+	char extra[192];
+	size_t n;
+
+	if (!m->is_request || m->first[PK_HDR_VIA] == 0xff) {
+		w->ctr[PK_WORKER_CTR_DROP_UNANSWERABLE]++;
+		return;
+	}
+	if (m->method == PK_SIP_ACK) {
+		w->ctr[PK_WORKER_CTR_DROP_ACK]++;
+		return;
+	}
+	n = pk_worker_warning(extra, sizeof(extra), m->why);
+	if (pk_worker_reply(w, rx, m, m->status, NULL, pk_str_make(extra, n)) == 0) {
+		w->ctr[PK_WORKER_CTR_REJECTED]++;
+		w->rejects[pk_worker_reject_index(m->status)]++;
+	}
+}
+
+/* ---- the default handlers ---- */
+
+bool pk_worker_uri_is_local(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str uri)
+{
+	const struct pk_engine *eng = w->eng;
+	struct pk_sip_uri u;
+	struct pk_addr a;
+
+	if (pk_sip_uri_parse(uri.p, uri.len, &u) != 0 || (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS) ||
+	    u.user.len != 0)
+		return false;
+	if (u.host_type == PK_HOST_NAME)
+		return pk_groups_settings_find_domain(&eng->conf->served, u.host) >= 0;
+	if (pk_addr_parse_ip(u.host, &a) != 0)
+		return false;
+	if (pk_addr_ip_eq(&a, &rx->dst))
+		return true;
+	for (unsigned i = 0; i < eng->n_listeners; i++)
+		if (pk_addr_ip_eq(&a, &eng->listeners[i].addr))
+			return true;
+	return false;
+}
+
+void pk_worker_handle_options(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *msg)
+{
+	const struct pk_engine *eng = w->eng;
+	char extra[256];
+	int n;
+
+	/* Ours when it names pickupd; RFC 3261 §16.3 item 3 also lets a proxy
+	 * answer an OPTIONS whose Max-Forwards ran out. */
+	if (msg->max_forwards != 0 && !pk_worker_uri_is_local(w, rx, msg->ruri)) {
+		pk_worker_handle_not_implemented(w, rx, msg);
+		return;
+	}
+	if (pk_sip_check_request(msg, PK_ROLE_UAS, PK_SIP_OPT_BIT(REPLACES)) != PK_SIP_OK) {
+		size_t len = 0;
+
+		if (msg->status == 420) {
+			memcpy(extra, "Unsupported: ", 13);
+			n = pk_sip_unsupported_list(msg, PK_ROLE_UAS, PK_SIP_OPT_BIT(REPLACES), extra + 13,
+						    sizeof(extra) - 15);
+			if (n > 0) {
+				len = 13 + (size_t)n;
+				memcpy(extra + len, "\r\n", 2);
+				len += 2;
+			}
+		}
+		len += pk_worker_warning(extra + len, sizeof(extra) - len, msg->why);
+		if (pk_worker_reply(w, rx, msg, msg->status, NULL, pk_str_make(extra, len)) == 0)
+			w->ctr[PK_WORKER_CTR_ANSWERED_CHECK]++;
+		return;
+	}
+	if (pk_worker_reply(w, rx, msg, 200, NULL, pk_str_make(eng->options_hdrs, eng->options_hdrs_len)) == 0)
+		w->ctr[PK_WORKER_CTR_ANSWERED_OPTIONS]++;
+}
+
+void pk_worker_handle_not_implemented(struct pk_worker *w, const struct pk_io_msg *rx,
+				      struct pk_sip_msg *msg)
+{
+	static const char warn[] = "Warning: 399 pickupd \"routing requests is not implemented yet\"\r\n";
+
+	if (pk_worker_reply(w, rx, msg, 501, NULL, PK_STR_LIT(warn)) == 0)
+		w->ctr[PK_WORKER_CTR_ANSWERED_NOT_IMPL]++;
+}
+
+void pk_worker_handle_drop_ack(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *msg)
+{
+	(void)rx, (void)msg;
+	w->ctr[PK_WORKER_CTR_DROP_ACK]++;
+}
+
+void pk_worker_handle_drop_response(struct pk_worker *w, const struct pk_io_msg *rx,
+				    struct pk_sip_msg *msg)
+{
+	(void)rx, (void)msg;
+	w->ctr[PK_WORKER_CTR_DROP_RESPONSE]++;
+}
+
+void pk_worker_handlers_init(struct pk_worker_handlers *h)
+{
+	for (unsigned i = 0; i < PK_SIP_METHOD_COUNT; i++)
+		h->request[i] = pk_worker_handle_not_implemented;
+	h->request[PK_SIP_OPTIONS] = pk_worker_handle_options;
+	h->request[PK_SIP_ACK] = pk_worker_handle_drop_ack;
+	h->response = pk_worker_handle_drop_response;
+}
+
+void pk_engine_prepare(struct pk_engine *eng)
+{
+	const struct pk_worker_handlers *h = &eng->handlers;
+	char *o = eng->options_hdrs;
+	size_t cap = sizeof(eng->options_hdrs), n;
+	bool first = true;
+
+	/* Allow: the methods that have a handler of their own. ACK goes with
+	 * INVITE (it is never answered, so its handler says nothing). */
+	n = (size_t)snprintf(o, cap, "Allow: ");
+	for (unsigned m = 1; m < PK_SIP_METHOD_COUNT; m++) {
+		if (h->request[m] == pk_worker_handle_not_implemented)
+			continue;
+		if (m == PK_SIP_ACK && h->request[PK_SIP_INVITE] == pk_worker_handle_not_implemented)
+			continue;
+		n += (size_t)snprintf(o + n, cap - n, "%s%s", first ? "" : ", ",
+				      pk_sip_method_name((enum pk_sip_method)m));
+		first = false;
+	}
+	n += (size_t)snprintf(o + n, cap - n, "\r\nAccept: application/sdp\r\nSupported: replaces\r\n");
+	eng->options_hdrs_len = (uint32_t)(n < cap ? n : cap - 1);
+}
+
+/* ---- the loop ---- */
+
+static void pk_worker_handle_one(struct pk_worker *w, const struct pk_io_msg *rx)
+{
+	const struct pk_worker_handlers *h = &w->eng->handlers;
+	struct pk_sip_msg *m = &w->msg;
+	bool slow = false;
+	enum pk_sip_verdict v;
+
+	w->ctr[PK_WORKER_CTR_RX]++;
+	v = pk_sip_parse(rx->data, rx->len, w->slow_scratch, sizeof(w->slow_scratch), m, &slow);
+	if (unlikely(slow))
+		w->ctr[PK_WORKER_CTR_SLOW_PATH]++;
+	switch (v) {
+	case PK_SIP_OK:
+		if (m->is_request) {
+			w->ctr[PK_WORKER_CTR_REQUESTS]++;
+			h->request[(unsigned)m->method < PK_SIP_METHOD_COUNT ? m->method : 0](w, rx, m);
+		} else {
+			w->ctr[PK_WORKER_CTR_RESPONSES]++;
+			h->response(w, rx, m);
+		}
+		break;
+	case PK_SIP_REJECT:
+		pk_worker_reject(w, rx, m);
+		break;
+	default:
+		w->ctr[PK_WORKER_CTR_DROP_PARSE]++;
+		break;
+	}
+}
+
+void pk_worker_process(struct pk_worker *w, struct pk_io_msg **msgs, unsigned n)
+{
+	for (unsigned i = 0; i < n && i < PK_WORKER_PREFETCH; i++)
+		__builtin_prefetch(msgs[i]->data);
+	for (unsigned i = 0; i < n; i++) {
+		if (i + PK_WORKER_PREFETCH < n)
+			__builtin_prefetch(msgs[i + PK_WORKER_PREFETCH]->data);
+		pk_worker_handle_one(w, msgs[i]);
+	}
+	pk_io_tx_flush(w->q);
+}
+
+static void *pk_worker_main(void *arg)
+{
+	struct pk_worker *w = arg;
+	struct pk_engine *eng = w->eng;
+	struct pk_io_msg *msgs[PK_IO_BURST];
+	unsigned idle = 0;
+
+	if (pk_rcu_reader_register(eng->rcu, w->id) != 0) {
+		pk_log(PK_LOG_ERROR, "worker %u: cannot register with RCU", w->id);
+		return NULL;
+	}
+	pk_log(PK_LOG_DEBUG, "worker %u: running", w->id);
+	/* acquire: pairs with the release store of stop in main */
+	while (!atomic_load_explicit(&eng->stop, memory_order_acquire)) {
+		unsigned n;
+
+		w->now_ns = pk_now_ns();
+		n = pk_io_rx_burst(w->q, msgs, PK_IO_BURST, w->now_ns);
+		if (n > 0) {
+			idle = 0;
+			pk_worker_process(w, msgs, n);
+		} else if (++idle >= PK_WORKER_IDLE_SPINS) {
+			idle = 0;
+			pk_rcu_reader_offline(eng->rcu, w->id);
+			pk_io_wait(w->q, PK_WORKER_WAIT_MS);
+			pk_rcu_reader_online(eng->rcu, w->id);
+		}
+		pk_rcu_quiescent(eng->rcu, w->id);
+	}
+	pk_rcu_reader_unregister(eng->rcu, w->id);
+	pk_log(PK_LOG_DEBUG, "worker %u: stopped", w->id);
+	return NULL;
+}
+
+struct pk_worker *pk_worker_create(struct pk_engine *eng, unsigned id)
+{
+	size_t sz = (sizeof(struct pk_worker) + 63) & ~(size_t)63;
+	struct pk_worker *w = aligned_alloc(64, sz);
+
+	if (w == NULL)
+		return NULL;
+	memset(w, 0, sz); /* touched now: no page fault on the packet path */
+	w->id = id;
+	w->eng = eng;
+	w->q = pk_io_queue_get(eng->io, id);
+	return w;
+}
+
+void pk_worker_destroy(struct pk_worker *w)
+{
+	free(w);
+}
+
+int pk_worker_start(struct pk_worker *w)
+{
+	char name[16];
+	int rc = pthread_create(&w->thread, NULL, pk_worker_main, w);
+
+	if (rc == 0) {
+		snprintf(name, sizeof(name), "pk-worker-%u", w->id);
+		pthread_setname_np(w->thread, name);
+	}
+	return rc;
+}
+
+void pk_worker_join(struct pk_worker *w)
+{
+	pthread_join(w->thread, NULL);
+}
+
+void pk_worker_log_counters(const struct pk_worker *w)
+{
+	char line[1024];
+	uint64_t io[PK_IO_CTR_COUNT];
+	size_t n = 0;
+
+	for (unsigned c = 0; c < PK_WORKER_CTR_COUNT && n < sizeof(line); c++)
+		if (w->ctr[c] != 0 || c == PK_WORKER_CTR_RX || c == PK_WORKER_CTR_TX)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu", pk_worker_ctr_names[c],
+					      (unsigned long long)w->ctr[c]);
+	for (unsigned r = 0; r < PK_WORKER_REJ_COUNT && n < sizeof(line); r++) {
+		if (w->rejects[r] == 0)
+			continue;
+		if (r == PK_WORKER_REJ_OTHER)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " rejected_other=%llu",
+					      (unsigned long long)w->rejects[r]);
+		else
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " rejected_%u=%llu",
+					      pk_worker_rej_codes[r], (unsigned long long)w->rejects[r]);
+	}
+	pk_log(PK_LOG_INFO, "worker %u:%s", w->id, line);
+
+	n = 0;
+	line[0] = '\0';
+	pk_io_stats(w->q, io);
+	for (unsigned c = 0; c < PK_IO_CTR_COUNT && n < sizeof(line); c++)
+		if (io[c] != 0)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu",
+					      pk_io_counter_name((enum pk_io_counter)c), (unsigned long long)io[c]);
+	pk_log(PK_LOG_INFO, "worker %u io:%s", w->id, n ? line : " (no traffic)");
+}

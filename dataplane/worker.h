@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-core SIP pipeline: a worker owns one I/O queue and runs
+ *     rx burst -> parse (scanner, libosip2 slow path) -> handler by method
+ *     -> tx burst
+ * until told to stop. What happens to an accepted message is decided by a
+ * table of handlers (one per request method, one for responses), filled at
+ * start-up: today OPTIONS to pickupd is answered and everything else gets
+ * 501 (requests) or is dropped (responses); the proxy, registrar and
+ * pickup logic plug in by replacing table entries (see
+ * pk_worker_handlers_init and docs/operations.md).
+ *
+ * Ownership. struct pk_engine is built by main() before any worker starts
+ * and is read-only while they run, apart from the stop flag. Each struct
+ * pk_worker is written only by its own thread (counters included) and read
+ * by main() after pthread_join. The group index and the ringing-call table
+ * are shared through RCU: a worker is reader tid == its id and reports a
+ * quiescent state once per loop iteration, and goes offline while it
+ * sleeps in pk_io_wait.
+ *
+ * This header is private to the daemon (dataplane/), not part of include/.
+ */
+#ifndef PICKUP_WORKER_H
+#define PICKUP_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "pickup/engine_conf.h"
+#include "pickup/io.h"
+#include "pickup/sip.h"
+#include "pickup/sip_slow.h"
+
+struct pk_worker;
+struct pk_rcu;
+struct pk_groups;
+struct pk_calltab;
+
+/*
+ * Per-worker counters (X-macro: id, name). Every message received is
+ * counted once in rx and then exactly once in one of the outcomes below
+ * (answered_*, reject_*, drop_*), so that rx = sum of outcomes.
+ */
+#define PK_WORKER_FOREACH_COUNTER(_)                                                      \
+	_(RX, "rx")                           /* messages from the I/O queue */          \
+	_(TX, "tx")                           /* messages handed to the I/O queue */      \
+	_(SLOW_PATH, "slow_path")             /* parsed by libosip2 (the scanner declined) */ \
+	_(REQUESTS, "requests")               /* accepted requests passed to a handler */ \
+	_(RESPONSES, "responses")             /* accepted responses passed to the handler */ \
+	_(ANSWERED_OPTIONS, "answered_options") /* 200 to an OPTIONS for pickupd */       \
+	_(ANSWERED_NOT_IMPL, "answered_501")  /* 501: no handler for this request yet */  \
+	_(ANSWERED_CHECK, "answered_check")   /* 4xx from the UAS checks (420, 415, 406) */ \
+	_(REJECTED, "rejected")               /* answered with the parser's status (by status below) */ \
+	_(DROP_PARSE, "drop_parse")           /* the parser said drop (bad response, no Via...) */ \
+	_(DROP_UNANSWERABLE, "drop_unanswerable") /* to be rejected, but no Via to answer to */ \
+	_(DROP_ACK, "drop_ack")               /* ACK: never answered (to our own final answers) */ \
+	_(DROP_RESPONSE, "drop_response")     /* responses: nothing to route them to yet */ \
+	_(DROP_BUILD, "drop_build")           /* an answer did not fit its buffer */
+
+enum pk_worker_counter {
+#define PK_WORKER_CTR_ENUM(id, name) PK_WORKER_CTR_##id,
+	PK_WORKER_FOREACH_COUNTER(PK_WORKER_CTR_ENUM)
+#undef PK_WORKER_CTR_ENUM
+	PK_WORKER_CTR_COUNT
+};
+
+/* Rejections by status (X-macro: status). OTHER takes the rest. */
+#define PK_WORKER_FOREACH_REJECT(_) _(400) _(403) _(406) _(413) _(414) _(415) _(416) _(420) _(483) _(505) _(513)
+
+enum pk_worker_reject {
+#define PK_WORKER_REJ_ENUM(code) PK_WORKER_REJ_##code,
+	PK_WORKER_FOREACH_REJECT(PK_WORKER_REJ_ENUM)
+#undef PK_WORKER_REJ_ENUM
+	PK_WORKER_REJ_OTHER,
+	PK_WORKER_REJ_COUNT
+};
+
+/*
+ * Handlers. A request handler gets an accepted request (PK_SIP_OK) and
+ * must account for it: answer it, forward it, or drop it, counting the
+ * outcome. rx and msg are valid until the handler returns; msg may be
+ * modified (scratch use). Handlers run on the worker: no malloc, no lock,
+ * no syscall, no logging.
+ */
+typedef void pk_worker_request_fn(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *msg);
+typedef void pk_worker_response_fn(struct pk_worker *w, const struct pk_io_msg *rx,
+				   struct pk_sip_msg *msg);
+
+struct pk_worker_handlers {
+	/* by method; [PK_SIP_METHOD_UNKNOWN] for methods the scanner does not know */
+	pk_worker_request_fn *request[PK_SIP_METHOD_COUNT];
+	pk_worker_response_fn *response;
+};
+
+/* Today's table: OPTIONS -> pk_worker_handle_options, ACK -> drop,
+ * every other request -> pk_worker_handle_not_implemented (501), responses
+ * -> drop. Later steps overwrite entries before workers start. */
+void pk_worker_handlers_init(struct pk_worker_handlers *h);
+
+/* What every worker shares; read-only while workers run (but `stop`). */
+struct pk_engine {
+	const struct pk_engine_conf *conf;
+	struct pk_io *io;
+	struct pk_rcu *rcu;
+	struct pk_groups *groups;
+	struct pk_calltab *calltab;
+	struct pk_worker_handlers handlers;
+	unsigned n_workers;
+	/* listeners as bound (ports chosen by the kernel filled in) */
+	unsigned n_listeners;
+	struct pk_io_listener listeners[PK_IO_MAX_LISTENERS];
+	/* header lines of our 200 to OPTIONS (Allow from the handler table) */
+	char options_hdrs[512];
+	uint32_t options_hdrs_len;
+	uint64_t tag_secret; /* keys the To-tags of our answers */
+	/* Set by main() to end the loops. Release store in main, acquire load
+	 * in each worker's loop: whatever main wrote before is visible once a
+	 * worker sees true (nothing is, today: it is a plain flag). */
+	atomic_bool stop;
+};
+
+/* Fill the parts of eng derived from the rest (options_hdrs from the
+ * handler table). Call after the handlers are final, before workers start. */
+void pk_engine_prepare(struct pk_engine *eng);
+
+struct pk_worker {
+	unsigned id; /* also the RCU / ringing-table thread id */
+	struct pk_engine *eng;
+	struct pk_io_queue *q;
+	uint64_t now_ns; /* monotonic time of the current burst */
+	pthread_t thread;
+	uint64_t ctr[PK_WORKER_CTR_COUNT];
+	uint64_t rejects[PK_WORKER_REJ_COUNT];
+	struct pk_sip_msg msg; /* the message being handled */
+	char slow_scratch[PK_SIP_SLOW_SCRATCH];
+} __attribute__((aligned(64)));
+
+/* Allocate worker id (cache-aligned, touched). NULL on no memory. Control
+ * thread. */
+struct pk_worker *pk_worker_create(struct pk_engine *eng, unsigned id);
+void pk_worker_destroy(struct pk_worker *w);
+/* Start the worker thread / wait for it to return (after eng->stop is set
+ * and its queue woken). 0 or a positive errno. Control thread. */
+int pk_worker_start(struct pk_worker *w);
+void pk_worker_join(struct pk_worker *w);
+
+/* The loop body, exposed for tests and benchmarks: handle n received
+ * messages and flush the answers. Worker (or a test acting as one). */
+void pk_worker_process(struct pk_worker *w, struct pk_io_msg **msgs, unsigned n);
+
+/* Log the worker's counters (and its queue's) at info level. Control
+ * thread, after the worker stopped. */
+void pk_worker_log_counters(const struct pk_worker *w);
+
+const char *pk_worker_counter_name(enum pk_worker_counter c);
+
+static inline void pk_worker_count(struct pk_worker *w, enum pk_worker_counter c)
+{
+	w->ctr[c]++;
+}
+
+/* ---- helpers for handlers (worker only) ---- */
+
+/*
+ * Answer the request msg (received as rx) with status: the response goes
+ * back on the connection (TCP) or to the source address (UDP: port per
+ * RFC 3261 §18.2.2 / RFC 3581: the source port with rport or when the Via
+ * cannot be read, else the Via's sent-by port, default 5060). extra is
+ * header lines, each ending in CRLF (may be empty). A To-tag derived from
+ * the request is added when the request had none, so retransmissions get
+ * the same answer. Returns 0, or -ENOSPC / -EINVAL (counted in drop_build;
+ * -EINVAL for an ACK, which is never answered).
+ */
+int pk_worker_reply(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *msg,
+		    unsigned status, const char *reason, struct pk_str extra);
+
+/* Is uri (a Request-URI) pickupd itself: no user part, and a host that is
+ * a served domain or the address the message came to (or any listener's)? */
+bool pk_worker_uri_is_local(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str uri);
+
+/* The default handlers, for later tables to reuse. */
+void pk_worker_handle_options(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *msg);
+void pk_worker_handle_not_implemented(struct pk_worker *w, const struct pk_io_msg *rx,
+				      struct pk_sip_msg *msg);
+void pk_worker_handle_drop_ack(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *msg);
+void pk_worker_handle_drop_response(struct pk_worker *w, const struct pk_io_msg *rx,
+				    struct pk_sip_msg *msg);
+
+#endif /* PICKUP_WORKER_H */

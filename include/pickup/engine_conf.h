@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine settings file of pickupd (`pickupd -c FILE`, YAML; every key is
+ * in docs/config.md): where to listen, how many workers, which domains are
+ * served, where the groups file is, trusted networks, static bindings,
+ * timers, table sizes, the control socket path and logging.
+ *
+ * Loading yields either a complete, validated object or nothing plus one
+ * error "file:line:col: reason" (the first error found): unknown keys,
+ * duplicate keys, wrong types and bad values are all errors, so a typo
+ * never silently falls back to a default. The groups file is loaded
+ * separately (include/pickup/groups_conf.h); pk_engine_conf_resolve() then
+ * checks the two files against each other.
+ *
+ * Control plane only: nothing here is called by workers. Workers read the
+ * resulting plain data (listeners, domains, trusted networks) through the
+ * engine object built at start-up, which never changes while they run.
+ */
+#ifndef PICKUP_ENGINE_CONF_H
+#define PICKUP_ENGINE_CONF_H
+
+#include "pickup/addr.h"
+#include "pickup/groups.h"
+#include "pickup/log.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct pk_groups_conf;
+
+#define PK_ENGINE_MAX_WORKERS 64
+#define PK_ENGINE_MAX_LISTENERS 32
+#define PK_ENGINE_MAX_TRUSTED 256
+#define PK_ENGINE_MAX_CONTACTS 8 /* contacts of one static binding */
+#define PK_ENGINE_SOCKET_PATH_MAX 107 /* sun_path, NUL excluded */
+
+/*
+ * X-macro: listener role, name in the file, default port. The proxy port is
+ * where phones and trunks send their SIP; the application-server port is
+ * where a front-end server (Lync/Skype for Business routes Call Park and
+ * pickup numbers to its application on TCP 5075) hands calls to pickupd.
+ * Both are served by the same pipeline; the role travels with each message
+ * so that the routing logic can tell them apart.
+ */
+#define PK_LISTEN_FOREACH_ROLE(_) \
+	_(PROXY, "proxy", 5060)   \
+	_(APP, "app", 5075)
+
+enum pk_listen_role {
+#define PK_LISTEN_ROLE_ENUM(id, name, port) PK_LISTEN_##id,
+	PK_LISTEN_FOREACH_ROLE(PK_LISTEN_ROLE_ENUM)
+#undef PK_LISTEN_ROLE_ENUM
+	PK_LISTEN_ROLE_COUNT
+};
+
+struct pk_engine_listener {
+	struct pk_addr addr; /* port 0: any free port (see pickupd --ready-file) */
+	uint8_t role;	     /* enum pk_listen_role */
+	uint8_t transport;   /* enum pk_transport */
+	uint32_t line;	     /* where it is configured; 0 for a default */
+};
+
+/* A static binding: requests for aor go to these contacts, as if the phone
+ * had registered them (trunks, gateways, phones that cannot register). */
+struct pk_engine_binding {
+	struct pk_str user;   /* user part, normalised (pk_groups_user_normalize) */
+	struct pk_str domain; /* lowercase; empty until resolved when written
+			       * without a domain (the default domain) */
+	uint32_t n_contacts;
+	struct pk_str contacts[PK_ENGINE_MAX_CONTACTS]; /* sip:/sips: URIs as written */
+	uint32_t line, col; /* of the AoR */
+};
+
+/* All timers in seconds. */
+struct pk_engine_timers {
+	uint32_t ring_timeout;		/* hard limit of the ringing table (see resolve) */
+	uint32_t claim_timeout;		/* an unanswered pickup INVITE releases its call */
+	uint32_t register_min_expires;	/* shorter REGISTER expiry: 423 */
+	uint32_t register_max_expires;	/* longer: lowered to this */
+	uint32_t register_default_expires; /* REGISTER without an expiry */
+	uint32_t tcp_idle_timeout;	/* TCP connection without traffic: closed */
+};
+
+struct pk_engine_capacity {
+	uint32_t calls;		  /* ringing-call table entries */
+	uint32_t registrations;	  /* location table entries (registrar) */
+	uint32_t groups;	  /* group ids in the group index */
+	uint32_t users;		  /* user ids in the group index */
+	uint32_t tcp_connections; /* open SIP/TCP connections, all workers */
+};
+
+/* Which packet I/O backend (include/pickup/io.h). */
+enum pk_io_backend_kind {
+	PK_IO_SOCKET, /* kernel UDP/TCP sockets */
+};
+
+struct pk_engine_conf {
+	const char *path;	   /* the file as given */
+	const char *dir;	   /* its directory: base of relative paths */
+	const char *groups_path;   /* groups file, resolved against dir */
+	const char *control_socket; /* resolved against dir */
+
+	uint32_t workers;
+	uint32_t n_listeners;
+	struct pk_engine_listener listeners[PK_ENGINE_MAX_LISTENERS];
+	bool listen_default; /* no listen: key: the defaults are in force */
+
+	/* Served domains: only .domains/.domain_len/.n_domains are used. Empty
+	 * until pk_engine_conf_resolve when the file has no domains: key
+	 * (then the groups file's domains are served). */
+	struct pk_groups_settings served;
+
+	uint32_t n_trusted;
+	struct pk_cidr trusted[PK_ENGINE_MAX_TRUSTED];
+
+	uint32_t n_bindings;
+	struct pk_engine_binding *bindings;
+
+	struct pk_engine_timers timers;
+	struct pk_engine_capacity capacity;
+
+	enum pk_io_backend_kind backend;
+	uint32_t socket_buffer; /* SO_RCVBUF/SO_SNDBUF bytes; 0: kernel default */
+
+	enum pk_log_level log_level;
+	enum pk_log_target log_target;
+
+	void *priv_; /* owned storage */
+};
+
+#define PK_ENGINE_CONF_ERRMAX 512
+
+/* Why a load failed: code is a negative errno (-EINVAL bad content,
+ * -ENOENT/-EACCES/... opening the file, -ENOMEM); msg is
+ * "file:line:col: reason" (line/col 0 when not tied to a place). */
+struct pk_engine_conf_error {
+	int code;
+	uint32_t line, col;
+	char msg[PK_ENGINE_CONF_ERRMAX];
+};
+
+/* Load and validate an engine settings file. NULL on error, with *err
+ * filled (err may be NULL). Control thread. */
+struct pk_engine_conf *pk_engine_conf_load(const char *path, struct pk_engine_conf_error *err);
+
+/* The same from memory: name is used in messages, dir is the base of
+ * relative paths ("." if NULL). */
+struct pk_engine_conf *pk_engine_conf_parse(const char *buf, size_t len, const char *name,
+					    const char *dir, struct pk_engine_conf_error *err);
+
+/*
+ * Check the settings against the loaded groups file and complete them:
+ * with no domains: key the groups file's domains are served; otherwise
+ * every domain of the groups file must be served. The groups file's
+ * settings.ring_timeout (the pickup service's, reloadable) may not exceed
+ * timers.ring_timeout (the ringing table's hard limit, fixed at start-up). Static bindings written without a domain get the
+ * default (first) domain, and every binding's domain must be served; two
+ * bindings of the same AoR are an error. 0, or -EINVAL with *err (message
+ * "file:line:col: reason" naming the engine file, or the groups file when
+ * the fault is there). Control thread.
+ */
+int pk_engine_conf_resolve(struct pk_engine_conf *c, const struct pk_groups_conf *groups,
+			   struct pk_engine_conf_error *err);
+
+void pk_engine_conf_free(struct pk_engine_conf *c);
+
+/* Names for logs and the ready file. Any thread. */
+const char *pk_listen_role_name(enum pk_listen_role r);
+
+/* Is a within one of the trusted networks? Any thread (pure). */
+bool pk_engine_conf_trusted(const struct pk_engine_conf *c, const struct pk_addr *a);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PICKUP_ENGINE_CONF_H */

@@ -1,0 +1,586 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the engine settings loader (control/engine_conf.c) and the
+ * address helpers it is built on (dataplane/io/addr.c): the documented
+ * default of every key, every key read back as written, every kind of
+ * error reported with the file, line and column an operator must fix,
+ * the cross-checks against the groups file, and paths resolved against
+ * the configuration file's directory.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+
+#include "pickup/engine_conf.h"
+#include "pickup/groups_conf.h"
+
+#define NAME "test.yaml"
+
+static struct pk_engine_conf *parse_ok(const char *yaml)
+{
+	struct pk_engine_conf_error err;
+	struct pk_engine_conf *c = pk_engine_conf_parse(yaml, strlen(yaml), NAME, "/etc/pickupd", &err);
+
+	if (c == NULL)
+		fail_msg("unexpected error: %s", err.msg);
+	return c;
+}
+
+/* The load must fail with "test.yaml:line:col: ..." containing text. */
+static void parse_bad(const char *yaml, uint32_t line, uint32_t col, const char *text)
+{
+	struct pk_engine_conf_error err;
+	struct pk_engine_conf *c = pk_engine_conf_parse(yaml, strlen(yaml), NAME, "/etc/pickupd", &err);
+	char where[64];
+
+	if (c != NULL) {
+		pk_engine_conf_free(c);
+		fail_msg("accepted, expected an error containing '%s':\n%s", text, yaml);
+	}
+	snprintf(where, sizeof(where), NAME ":%u:%u: ", line, col);
+	if (strncmp(err.msg, where, strlen(where)) != 0 || strstr(err.msg, text) == NULL)
+		fail_msg("got '%s', expected '%s...%s'", err.msg, where, text);
+	assert_int_equal(err.code, -EINVAL);
+	assert_int_equal(err.line, line);
+	assert_int_equal(err.col, col);
+}
+
+static struct pk_groups_conf *groups_parse(const char *yaml)
+{
+	struct pk_groups_conf_error err;
+	struct pk_groups_conf *g = pk_groups_conf_parse(yaml, strlen(yaml), "groups.yaml", &err);
+
+	if (g == NULL)
+		fail_msg("groups: %s", err.msg);
+	return g;
+}
+
+static const char *addr_str(const struct pk_addr *a)
+{
+	static char buf[PK_ADDR_STRLEN];
+
+	pk_addr_format(a, true, buf, sizeof(buf));
+	return buf;
+}
+
+static bool has_listener(const struct pk_engine_conf *c, enum pk_listen_role role, enum pk_transport t,
+			 const char *addr)
+{
+	for (uint32_t i = 0; i < c->n_listeners; i++)
+		if (c->listeners[i].role == role && c->listeners[i].transport == t &&
+		    strcmp(addr_str(&c->listeners[i].addr), addr) == 0)
+			return true;
+	return false;
+}
+
+/* ---- defaults ---- */
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct pk_engine_conf *c = parse_ok("# nothing set\n");
+
+	assert_int_equal(c->workers, 1);
+	assert_true(c->listen_default);
+	assert_int_equal(c->n_listeners, 4);
+	assert_true(has_listener(c, PK_LISTEN_PROXY, PK_TRANSPORT_UDP, "127.0.0.1:5060"));
+	assert_true(has_listener(c, PK_LISTEN_PROXY, PK_TRANSPORT_TCP, "127.0.0.1:5060"));
+	assert_true(has_listener(c, PK_LISTEN_APP, PK_TRANSPORT_UDP, "127.0.0.1:5075"));
+	assert_true(has_listener(c, PK_LISTEN_APP, PK_TRANSPORT_TCP, "127.0.0.1:5075"));
+	assert_int_equal(c->served.n_domains, 0); /* taken from the groups file */
+	assert_string_equal(c->groups_path, "/etc/pickupd/groups.yaml");
+	assert_int_equal(c->n_trusted, 0);
+	assert_int_equal(c->n_bindings, 0);
+	assert_int_equal(c->timers.ring_timeout, 3600);
+	assert_int_equal(c->timers.claim_timeout, 32);
+	assert_int_equal(c->timers.register_min_expires, 60);
+	assert_int_equal(c->timers.register_max_expires, 3600);
+	assert_int_equal(c->timers.register_default_expires, 3600);
+	assert_int_equal(c->timers.tcp_idle_timeout, 300);
+	assert_int_equal(c->capacity.calls, 65536);
+	assert_int_equal(c->capacity.registrations, 65536);
+	assert_int_equal(c->capacity.groups, 65536);
+	assert_int_equal(c->capacity.users, 1u << 20);
+	assert_int_equal(c->capacity.tcp_connections, 1024);
+	assert_string_equal(c->control_socket, "/run/pickupd/pickupd.sock");
+	assert_int_equal(c->backend, PK_IO_SOCKET);
+	assert_int_equal(c->socket_buffer, 4u << 20);
+	assert_int_equal(c->log_level, PK_LOG_INFO);
+	assert_int_equal(c->log_target, PK_LOG_STDERR);
+	pk_engine_conf_free(c);
+
+	/* an empty file and an empty document are the defaults too */
+	c = parse_ok("");
+	assert_int_equal(c->n_listeners, 4);
+	pk_engine_conf_free(c);
+	c = parse_ok("---\n...\n");
+	assert_int_equal(c->workers, 1);
+	pk_engine_conf_free(c);
+}
+
+/* ---- every key ---- */
+
+static const char full_yaml[] =
+	"listen:\n"
+	"  proxy: [\"10.0.0.1:5060\", \"[2001:db8::1]:5060\"]\n"
+	"  app:\n"
+	"    udp: \"0.0.0.0:5075\"\n"
+	"    tcp: [\"0.0.0.0:5075\", \"127.0.0.1:0\"]\n"
+	"workers: 4\n"
+	"domains: [Example.Test, branch.example.test]\n"
+	"groups: conf.d/groups.yaml\n"
+	"trusted: [10.0.0.0/8, \"fd00::/8\", 192.0.2.7]\n"
+	"bindings:\n"
+	"  gw@example.test: sip:gw@10.0.0.9:5080\n"
+	"  \"sip:trunk@Branch.Example.Test\":\n"
+	"    - sip:trunk@10.0.0.10\n"
+	"    - \"sips:trunk@10.0.0.11;transport=tcp\"\n"
+	"  \"2001\": sip:2001@10.0.0.20\n"
+	"timers:\n"
+	"  ring_timeout: 600\n"
+	"  claim_timeout: 10\n"
+	"  register_min_expires: 30\n"
+	"  register_max_expires: 7200\n"
+	"  register_default_expires: 600\n"
+	"  tcp_idle_timeout: 900\n"
+	"capacity:\n"
+	"  calls: 1000000\n"
+	"  registrations: 200000\n"
+	"  groups: 5000\n"
+	"  users: 100000\n"
+	"  tcp_connections: 4096\n"
+	"control_socket: run/pickupd.sock\n"
+	"io:\n"
+	"  backend: socket\n"
+	"  socket_buffer: 0\n"
+	"log:\n"
+	"  level: debug\n"
+	"  target: syslog\n";
+
+static void test_every_key(void **state)
+{
+	(void)state;
+	struct pk_engine_conf *c = parse_ok(full_yaml);
+
+	assert_false(c->listen_default);
+	assert_int_equal(c->n_listeners, 7);
+	assert_true(has_listener(c, PK_LISTEN_PROXY, PK_TRANSPORT_UDP, "10.0.0.1:5060"));
+	assert_true(has_listener(c, PK_LISTEN_PROXY, PK_TRANSPORT_TCP, "10.0.0.1:5060"));
+	assert_true(has_listener(c, PK_LISTEN_PROXY, PK_TRANSPORT_UDP, "[2001:db8::1]:5060"));
+	assert_true(has_listener(c, PK_LISTEN_PROXY, PK_TRANSPORT_TCP, "[2001:db8::1]:5060"));
+	assert_true(has_listener(c, PK_LISTEN_APP, PK_TRANSPORT_UDP, "0.0.0.0:5075"));
+	assert_true(has_listener(c, PK_LISTEN_APP, PK_TRANSPORT_TCP, "0.0.0.0:5075"));
+	assert_true(has_listener(c, PK_LISTEN_APP, PK_TRANSPORT_TCP, "127.0.0.1:0"));
+	assert_false(has_listener(c, PK_LISTEN_APP, PK_TRANSPORT_UDP, "127.0.0.1:0"));
+	assert_int_equal(c->listeners[0].line, 2);
+	assert_int_equal(c->workers, 4);
+	assert_int_equal(c->served.n_domains, 2);
+	assert_string_equal(c->served.domains[0], "example.test"); /* lowercased */
+	assert_string_equal(c->served.domains[1], "branch.example.test");
+	assert_string_equal(c->groups_path, "/etc/pickupd/conf.d/groups.yaml");
+
+	assert_int_equal(c->n_trusted, 3);
+	struct pk_addr a;
+
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("10.200.3.4"), &a), 0);
+	assert_true(pk_engine_conf_trusted(c, &a));
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("11.0.0.1"), &a), 0);
+	assert_false(pk_engine_conf_trusted(c, &a));
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("fd12::1"), &a), 0);
+	assert_true(pk_engine_conf_trusted(c, &a));
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("192.0.2.7"), &a), 0);
+	assert_true(pk_engine_conf_trusted(c, &a));
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("192.0.2.8"), &a), 0);
+	assert_false(pk_engine_conf_trusted(c, &a));
+
+	assert_int_equal(c->n_bindings, 3);
+	assert_true(pk_str_eq(c->bindings[0].user, PK_STR_LIT("gw")));
+	assert_true(pk_str_eq(c->bindings[0].domain, PK_STR_LIT("example.test")));
+	assert_int_equal(c->bindings[0].n_contacts, 1);
+	assert_true(pk_str_eq(c->bindings[0].contacts[0], PK_STR_LIT("sip:gw@10.0.0.9:5080")));
+	assert_int_equal(c->bindings[0].line, 11);
+	assert_true(pk_str_eq(c->bindings[1].user, PK_STR_LIT("trunk")));
+	assert_true(pk_str_eq(c->bindings[1].domain, PK_STR_LIT("branch.example.test")));
+	assert_int_equal(c->bindings[1].n_contacts, 2);
+	assert_true(pk_str_eq(c->bindings[1].contacts[1], PK_STR_LIT("sips:trunk@10.0.0.11;transport=tcp")));
+	assert_true(pk_str_eq(c->bindings[2].user, PK_STR_LIT("2001")));
+	assert_int_equal(c->bindings[2].domain.len, 0); /* the default domain, once resolved */
+
+	assert_int_equal(c->timers.ring_timeout, 600);
+	assert_int_equal(c->timers.claim_timeout, 10);
+	assert_int_equal(c->timers.register_min_expires, 30);
+	assert_int_equal(c->timers.register_max_expires, 7200);
+	assert_int_equal(c->timers.register_default_expires, 600);
+	assert_int_equal(c->timers.tcp_idle_timeout, 900);
+	assert_int_equal(c->capacity.calls, 1000000);
+	assert_int_equal(c->capacity.registrations, 200000);
+	assert_int_equal(c->capacity.groups, 5000);
+	assert_int_equal(c->capacity.users, 100000);
+	assert_int_equal(c->capacity.tcp_connections, 4096);
+	assert_string_equal(c->control_socket, "/etc/pickupd/run/pickupd.sock");
+	assert_int_equal(c->backend, PK_IO_SOCKET);
+	assert_int_equal(c->socket_buffer, 0);
+	assert_int_equal(c->log_level, PK_LOG_DEBUG);
+	assert_int_equal(c->log_target, PK_LOG_SYSLOG);
+
+	/* resolve against a groups file of the same domains: the binding
+	 * without a domain gets the first one */
+	struct pk_groups_conf *g = groups_parse("settings:\n  domains: [example.test]\n"
+						"groups:\n  - number: 801\n    members: [alice]\n");
+	struct pk_engine_conf_error err;
+
+	assert_int_equal(pk_engine_conf_resolve(c, g, &err), 0);
+	assert_true(pk_str_eq(c->bindings[2].domain, PK_STR_LIT("example.test")));
+	pk_groups_conf_free(g);
+	pk_engine_conf_free(c);
+}
+
+static void test_listen_forms(void **state)
+{
+	(void)state;
+	struct pk_engine_conf *c;
+
+	/* one transport only; an empty list is no listener of that kind */
+	c = parse_ok("listen:\n  proxy:\n    udp: 127.0.0.1:5060\n    tcp: []\n");
+	assert_int_equal(c->n_listeners, 1);
+	assert_true(has_listener(c, PK_LISTEN_PROXY, PK_TRANSPORT_UDP, "127.0.0.1:5060"));
+	pk_engine_conf_free(c);
+	/* a role left out has no listener */
+	c = parse_ok("listen:\n  app: \"[::1]:5075\"\n");
+	assert_int_equal(c->n_listeners, 2);
+	assert_true(has_listener(c, PK_LISTEN_APP, PK_TRANSPORT_TCP, "[::1]:5075"));
+	pk_engine_conf_free(c);
+	/* port 0 twice is fine (two kernel-chosen ports) */
+	c = parse_ok("listen:\n  proxy: [127.0.0.1:0]\n  app: [127.0.0.1:0]\n");
+	assert_int_equal(c->n_listeners, 4);
+	pk_engine_conf_free(c);
+	/* the same port on UDP and TCP, and on two addresses */
+	c = parse_ok("listen:\n  proxy: {udp: [127.0.0.1:5060, 127.0.0.2:5060], tcp: 127.0.0.1:5060}\n");
+	assert_int_equal(c->n_listeners, 3);
+	pk_engine_conf_free(c);
+}
+
+/* ---- errors: file:line:col and the reason ---- */
+
+static void test_errors_structure(void **state)
+{
+	(void)state;
+	parse_bad("workers: [1\n", 2, 1, "YAML syntax");
+	parse_bad("- a\n- b\n", 1, 1, "expected a mapping");
+	parse_bad("workers: 2\nworkerz: 3\n", 2, 1, "unknown key 'workerz'");
+	parse_bad("timers:\n  ring: 3\n", 2, 3, "timers: unknown key 'ring'");
+	parse_bad("log:\n  level: info\n  colour: red\n", 3, 3, "log: unknown key 'colour'");
+	parse_bad("workers: 2\nworkers: 3\n", 2, 1, "workers: given twice");
+	parse_bad("timers:\n  claim_timeout: 3\n  claim_timeout: 4\n", 3, 3, "timers.claim_timeout: given twice");
+	parse_bad("workers: [1]\n", 1, 10, "workers: expected a value, found a list");
+	parse_bad("workers:\n", 1, 9, "workers: expected a value, found nothing");
+	parse_bad("timers: 5\n", 1, 9, "timers: expected a mapping");
+	parse_bad("bindings: [a]\n", 1, 11, "bindings: expected a mapping of AoR");
+	parse_bad("[a]: 1\n", 1, 1, "keys must be names");
+	parse_bad("workers: 1\n---\nworkers: 2\n", 3, 1, "a second YAML document");
+}
+
+static void test_errors_values(void **state)
+{
+	(void)state;
+	parse_bad("workers: 0\n", 1, 10, "workers: '0' is not a whole number of workers in 1..64");
+	parse_bad("workers: 65\n", 1, 10, "1..64");
+	parse_bad("workers: -1\n", 1, 10, "not a whole number");
+	parse_bad("workers: 0x10\n", 1, 10, "not a whole number");
+	parse_bad("workers: 99999999999999999999\n", 1, 10, "not a whole number");
+	parse_bad("timers:\n  ring_timeout: 3601\n", 2, 17, "timers.ring_timeout: '3601' is not a whole number of seconds in 1..3600");
+	parse_bad("timers:\n  claim_timeout: 0\n", 2, 18, "timers.claim_timeout");
+	parse_bad("timers:\n  tcp_idle_timeout: 1.5\n", 2, 21, "timers.tcp_idle_timeout");
+	parse_bad("timers:\n  register_min_expires: 7200\n", 2, 3,
+		  "register_min_expires (7200) is above register_max_expires (3600)");
+	parse_bad("timers:\n  register_default_expires: 30\n", 2, 3,
+		  "register_default_expires (30) is outside");
+	parse_bad("capacity:\n  calls: 0\n", 2, 10, "capacity.calls");
+	parse_bad("capacity:\n  groups: 16777217\n", 2, 11, "capacity.groups");
+	parse_bad("capacity:\n  tcp_connections: 0\n", 2, 20, "capacity.tcp_connections");
+	parse_bad("io:\n  backend: dpdk\n", 2, 12, "io.backend: the dpdk backend is not available yet");
+	parse_bad("io:\n  backend: netmap\n", 2, 12, "unknown backend 'netmap'");
+	parse_bad("io:\n  socket_buffer: 2147483648\n", 2, 18, "io.socket_buffer");
+	parse_bad("log:\n  level: verbose\n", 2, 10, "log.level: unknown level 'verbose'");
+	parse_bad("log:\n  target: file\n", 2, 11, "log.target: unknown target 'file'");
+	parse_bad("groups: \"\"\n", 1, 9, "groups: empty value");
+	parse_bad("domains: [\"\"]\n", 1, 11, "domains: empty value");
+	parse_bad("control_socket: /run/\n", 1, 17, "names a directory");
+	parse_bad("control_socket: /run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
+		  1, 17, "longer than a UNIX socket path");
+	parse_bad("domains: [example.test, Example.TEST]\n", 1, 25, "listed twice");
+	parse_bad("domains: [\"exa mple.test\"]\n", 1, 11, "is not a domain name");
+	parse_bad("domains: []\n", 1, 10, "the list is empty");
+	parse_bad("trusted: [10.1.0.0/8]\n", 1, 11, "is not a network");
+	parse_bad("trusted: [10.0.0.0/33]\n", 1, 11, "is not a network");
+	parse_bad("trusted: [example.test]\n", 1, 11, "is not a network");
+	parse_bad("trusted: [[10.0.0.0/8]]\n", 1, 11, "list items must be values");
+}
+
+static void test_errors_listen(void **state)
+{
+	(void)state;
+	parse_bad("listen:\n  proxy: localhost:5060\n", 2, 10, "listen.proxy: 'localhost:5060' is not an address:port");
+	parse_bad("listen:\n  proxy: 127.0.0.1\n", 2, 10, "is not an address:port");
+	parse_bad("listen:\n  proxy: \"::1:5060\"\n", 2, 10, "is not an address:port");
+	parse_bad("listen:\n  proxy: 127.0.0.1:65536\n", 2, 10, "is not an address:port");
+	parse_bad("listen:\n  proxy:\n    sctp: 127.0.0.1:5060\n", 3, 5, "listen.proxy: unknown key 'sctp'");
+	parse_bad("listen:\n  gateway: 127.0.0.1:5060\n", 2, 3, "listen: unknown key 'gateway' (known here: proxy, app)");
+	parse_bad("listen:\n  proxy: 127.0.0.1:5060\n  app: 127.0.0.1:5060\n", 3, 8,
+		  "proxy udp already listens there (line 2)");
+	parse_bad("listen:\n  proxy: 0.0.0.0:5060\n  app:\n    tcp: 127.0.0.1:5060\n", 4, 10,
+		  "overlaps the proxy tcp listener of line 2");
+	parse_bad("listen:\n  proxy: []\n", 2, 3, "listen: no listener");
+	parse_bad("listen:\n", 1, 8, "listen: expected a mapping");
+}
+
+static void test_errors_bindings(void **state)
+{
+	(void)state;
+	parse_bad("bindings:\n  \"@example.test\": sip:a@10.0.0.1\n", 2, 3, "is not an AoR");
+	parse_bad("bindings:\n  \"a b@example.test\": sip:a@10.0.0.1\n", 2, 3, "bad user part");
+	parse_bad("bindings:\n  a@exa_mple: sip:a@10.0.0.1\n", 2, 3, "bad domain");
+	parse_bad("bindings:\n  a@example.test: tel:+15551234\n", 2, 19, "'tel:+15551234' is not a sip: or sips: URI");
+	parse_bad("bindings:\n  a@example.test: \"sip:a@[::1\"\n", 2, 19, "is not a sip: or sips: URI");
+	parse_bad("bindings:\n  a@example.test: []\n", 2, 19, "has no contact");
+	parse_bad("bindings:\n  a@example.test: [sip:a@h1, sip:a@h1]\n", 2, 30, "listed twice");
+	parse_bad("bindings:\n  a@example.test: [sip:a@h1, sip:a@h2, sip:a@h3, sip:a@h4, sip:a@h5, sip:a@h6, "
+		  "sip:a@h7, sip:a@h8, sip:a@h9]\n",
+		  2, 100, "more than 8 contacts");
+}
+
+/* ---- cross-checks with the groups file ---- */
+
+static const char groups_yaml[] = "settings:\n  domains: [example.test, other.test]\n  ring_timeout: 300\n"
+				  "groups:\n  - number: 801\n    members: [alice, bob@other.test]\n";
+
+static void resolve_bad(const char *yaml, uint32_t line, uint32_t col, const char *text)
+{
+	struct pk_engine_conf *c = parse_ok(yaml);
+	struct pk_groups_conf *g = groups_parse(groups_yaml);
+	struct pk_engine_conf_error err;
+	char where[64];
+
+	assert_int_equal(pk_engine_conf_resolve(c, g, &err), -EINVAL);
+	snprintf(where, sizeof(where), NAME ":%u:%u: ", line, col);
+	if (strncmp(err.msg, where, strlen(where)) != 0 || strstr(err.msg, text) == NULL)
+		fail_msg("got '%s', expected '%s...%s'", err.msg, where, text);
+	pk_groups_conf_free(g);
+	pk_engine_conf_free(c);
+}
+
+static void test_resolve(void **state)
+{
+	(void)state;
+	struct pk_engine_conf_error err;
+	struct pk_groups_conf *g = groups_parse(groups_yaml);
+	struct pk_engine_conf *c = parse_ok("bindings:\n  gw: sip:gw@10.0.0.1\n  x@other.test: sip:x@h\n");
+
+	/* no domains: key: the groups file's domains are served */
+	assert_int_equal(pk_engine_conf_resolve(c, g, &err), 0);
+	assert_int_equal(c->served.n_domains, 2);
+	assert_string_equal(c->served.domains[1], "other.test");
+	assert_true(pk_str_eq(c->bindings[0].domain, PK_STR_LIT("example.test")));
+	pk_engine_conf_free(c);
+
+	/* more domains than the groups file: fine */
+	c = parse_ok("domains: [example.test, other.test, third.test]\ntimers:\n  ring_timeout: 300\n");
+	assert_int_equal(pk_engine_conf_resolve(c, g, &err), 0);
+	assert_int_equal(c->served.n_domains, 3);
+	pk_engine_conf_free(c);
+	pk_groups_conf_free(g);
+
+	resolve_bad("workers: 1\ndomains: [example.test]\n", 2, 10,
+		    "domains: the groups file /etc/pickupd/groups.yaml serves 'other.test', which is not listed here");
+	resolve_bad("timers:\n  ring_timeout: 200\n", 2, 17,
+		    "timers.ring_timeout: 200 s is below the groups file's settings.ring_timeout (300 s");
+	resolve_bad("bindings:\n  a@example.test: sip:a@h\n  b@third.test: sip:b@h\n", 3, 3,
+		    "bindings: domain 'third.test' of 'b' is not served");
+	resolve_bad("bindings:\n  a: sip:a@h1\n  a@Example.Test: sip:a@h2\n", 3, 3,
+		    "bindings: 'a@example.test' is bound twice (line 2)");
+	resolve_bad("bindings:\n  \"%61\": sip:a@h1\n  a: sip:a@h2\n", 3, 3, "bound twice");
+}
+
+/* ---- files and paths ---- */
+
+static char tmpdir[256];
+
+static void write_file(const char *rel, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_load_paths(void **state)
+{
+	(void)state;
+	struct pk_engine_conf_error err;
+	struct pk_groups_conf_error gerr;
+	struct pk_engine_conf *c;
+	struct pk_groups_conf *g;
+	char path[512], expect[1024], cwd[512];
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_engine_conf.XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	snprintf(path, sizeof(path), "%s/sub", tmpdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	write_file("sub/g.yaml", "settings:\n  domains: example.test\ngroups: []\n");
+	write_file("pickupd.yaml", "groups: sub/g.yaml\ncontrol_socket: ctl.sock\n");
+	write_file("abs.yaml", "groups: /nonexistent/g.yaml\n");
+	write_file("bad.yaml", "workers: 1\nlog:\n  level: loud\n");
+
+	/* a relative groups path is relative to the configuration file */
+	snprintf(path, sizeof(path), "%s/pickupd.yaml", tmpdir);
+	c = pk_engine_conf_load(path, &err);
+	if (c == NULL)
+		fail_msg("%s", err.msg);
+	snprintf(expect, sizeof(expect), "%s/sub/g.yaml", tmpdir);
+	assert_string_equal(c->groups_path, expect);
+	snprintf(expect, sizeof(expect), "%s/ctl.sock", tmpdir);
+	assert_string_equal(c->control_socket, expect);
+	assert_string_equal(c->path, path);
+	g = pk_groups_conf_load(c->groups_path, &gerr);
+	if (g == NULL)
+		fail_msg("%s", gerr.msg);
+	assert_int_equal(pk_engine_conf_resolve(c, g, &err), 0);
+	pk_groups_conf_free(g);
+	pk_engine_conf_free(c);
+
+	/* an absolute one stays */
+	snprintf(path, sizeof(path), "%s/abs.yaml", tmpdir);
+	c = pk_engine_conf_load(path, &err);
+	assert_non_null(c);
+	assert_string_equal(c->groups_path, "/nonexistent/g.yaml");
+	pk_engine_conf_free(c);
+
+	/* a file named without a directory: relative to "." */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(tmpdir), 0);
+	c = pk_engine_conf_load("pickupd.yaml", &err);
+	assert_non_null(c);
+	assert_string_equal(c->groups_path, "./sub/g.yaml");
+	pk_engine_conf_free(c);
+	assert_int_equal(chdir(cwd), 0);
+
+	/* errors name the file as given */
+	snprintf(path, sizeof(path), "%s/bad.yaml", tmpdir);
+	c = pk_engine_conf_load(path, &err);
+	assert_null(c);
+	snprintf(expect, sizeof(expect), "%s:3:10: log.level: unknown level 'loud'", path);
+	assert_true(strncmp(err.msg, expect, strlen(expect)) == 0);
+
+	/* a missing file */
+	snprintf(path, sizeof(path), "%s/missing.yaml", tmpdir);
+	c = pk_engine_conf_load(path, &err);
+	assert_null(c);
+	assert_int_equal(err.code, -ENOENT);
+	assert_non_null(strstr(err.msg, "missing.yaml: cannot open"));
+
+	const char *files[] = { "sub/g.yaml", "pickupd.yaml", "abs.yaml", "bad.yaml" };
+
+	for (unsigned i = 0; i < PK_ARRAY_SIZE(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/sub", tmpdir);
+	rmdir(path);
+	rmdir(tmpdir);
+}
+
+/* ---- the address helpers ---- */
+
+static void test_addr(void **state)
+{
+	(void)state;
+	struct pk_addr a, b;
+	struct pk_cidr c;
+	char buf[PK_ADDR_STRLEN];
+
+	assert_int_equal(pk_addr_parse(PK_STR_LIT("192.0.2.1:5060"), false, &a), 0);
+	assert_int_equal(a.family, AF_INET);
+	assert_int_equal(a.port, 5060);
+	pk_addr_format(&a, true, buf, sizeof(buf));
+	assert_string_equal(buf, "192.0.2.1:5060");
+	assert_int_equal(pk_addr_parse(PK_STR_LIT("[2001:db8::5]:5075"), false, &a), 0);
+	assert_int_equal(a.family, AF_INET6);
+	pk_addr_format(&a, true, buf, sizeof(buf));
+	assert_string_equal(buf, "[2001:db8::5]:5075");
+	pk_addr_format(&a, false, buf, sizeof(buf));
+	assert_string_equal(buf, "2001:db8::5");
+	assert_int_equal(pk_addr_parse(PK_STR_LIT("2001:db8::5"), true, &a), 0);
+	assert_int_equal(a.port, 0);
+	assert_int_equal(pk_addr_parse(PK_STR_LIT("2001:db8::5"), false, &a), -EINVAL);
+	assert_int_equal(pk_addr_parse(PK_STR_LIT("[2001:db8::5]x"), false, &a), -EINVAL);
+	assert_int_equal(pk_addr_parse(PK_STR_LIT("192.0.2.1:"), false, &a), -EINVAL);
+	assert_int_equal(pk_addr_parse(PK_STR_LIT("192.0.2:5060"), false, &a), -EINVAL);
+	assert_int_equal(pk_addr_parse(PK_STR_LIT("1.2.3.4:123456"), false, &a), -EINVAL);
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("[::1]"), &a), 0);
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("::1"), &b), 0);
+	assert_true(pk_addr_eq(&a, &b));
+	assert_false(pk_addr_is_any(&a));
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("0.0.0.0"), &a), 0);
+	assert_true(pk_addr_is_any(&a));
+
+	/* sockaddr round trip, IPv4-mapped IPv6 as IPv4 */
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(7) };
+
+	assert_int_equal(pk_addr_parse(PK_STR_LIT("[fe80::1]:9"), false, &a), 0);
+	assert_int_equal(pk_addr_to_sockaddr(&a, &ss), sizeof(struct sockaddr_in6));
+	assert_int_equal(pk_addr_from_sockaddr((struct sockaddr *)&ss, sizeof(struct sockaddr_in6), &b), 0);
+	assert_true(pk_addr_eq(&a, &b));
+	inet_pton(AF_INET6, "::ffff:10.1.2.3", &s6.sin6_addr);
+	assert_int_equal(pk_addr_from_sockaddr((struct sockaddr *)&s6, sizeof(s6), &b), 0);
+	assert_int_equal(b.family, AF_INET);
+	pk_addr_format(&b, true, buf, sizeof(buf));
+	assert_string_equal(buf, "10.1.2.3:7");
+
+	assert_int_equal(pk_cidr_parse(PK_STR_LIT("10.128.0.0/9"), &c), 0);
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("10.200.0.1"), &a), 0);
+	assert_true(pk_cidr_match(&c, &a));
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("10.127.255.255"), &a), 0);
+	assert_false(pk_cidr_match(&c, &a));
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("::1"), &a), 0);
+	assert_false(pk_cidr_match(&c, &a)); /* other family */
+	assert_int_equal(pk_cidr_parse(PK_STR_LIT("0.0.0.0/0"), &c), 0);
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("203.0.113.9"), &a), 0);
+	assert_true(pk_cidr_match(&c, &a));
+	assert_int_equal(pk_cidr_parse(PK_STR_LIT("10.0.0.0/"), &c), -EINVAL);
+	assert_int_equal(pk_cidr_parse(PK_STR_LIT("10.0.0.1/31"), &c), -EINVAL);
+	assert_int_equal(pk_cidr_parse(PK_STR_LIT("fd00::/129"), &c), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_every_key),
+		cmocka_unit_test(test_listen_forms),
+		cmocka_unit_test(test_errors_structure),
+		cmocka_unit_test(test_errors_values),
+		cmocka_unit_test(test_errors_listen),
+		cmocka_unit_test(test_errors_bindings),
+		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_load_paths),
+		cmocka_unit_test(test_addr),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
