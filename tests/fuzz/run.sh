@@ -1,0 +1,136 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Run the SIP libFuzzer targets for a while each and say whether any crashed.
+#
+#   tests/fuzz/run.sh BUILD_DIR [SECONDS] [TARGET...]
+#
+# BUILD_DIR is a clang build configured with -Dfuzz=true (see
+# tests/fuzz/meson.build); SECONDS (default 20) is per target; TARGETs
+# default to fuzz_scan and fuzz_rewrite. Each target works in
+# BUILD_DIR/fuzz/TARGET/: corpus/ (seeded from the repository's corpora on
+# every run and kept between runs, so coverage accumulates), artifacts/
+# (crash-*, leak-*, timeout-* inputs) and log. The seeds are not stored
+# twice in git: fuzz_scan gets tests/fuzz/corpus_seed, tests/corpus/ordinary,
+# tests/corpus/rfc4475 and tests/corpus/fuzz-regress as they are;
+# fuzz_rewrite gets the same messages behind a few fixed edit programs (the
+# input layout is described at the top of fuzz_rewrite.c).
+#
+# Prints one line per target and exits 1 if any target crashed (or could
+# not run), 0 otherwise. A crash line gives the artifact path; reproduce
+# with: BUILD_DIR/tests/fuzz/TARGET ARTIFACT.
+set -eu
+
+usage() {
+	echo "usage: $0 BUILD_DIR [SECONDS] [TARGET...]" >&2
+	exit 2
+}
+
+[ $# -ge 1 ] || usage
+build=$(cd "$1" && pwd)
+shift
+secs=20
+if [ $# -ge 1 ]; then
+	secs=$1
+	shift
+fi
+case $secs in '' | *[!0-9]*) usage ;; esac
+targets=${*:-fuzz_scan fuzz_rewrite}
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+corpora="$here/corpus_seed $src/tests/corpus/ordinary $src/tests/corpus/rfc4475 $src/tests/corpus/fuzz-regress"
+
+# Seed programs for fuzz_rewrite, as hex (the script prepends the length
+# byte): response status selector, cap selector, then (opcode, argument)
+# pairs. Opcodes (enum op in fuzz_rewrite.c): 00 via_push, 01 via_pop,
+# 02 via_received, 03 maxfwd_set, 04 maxfwd_dec, 05 ruri_set, 06 hdr_add,
+# 07 hdr_remove, 08 hdr_remove_name, 09 hdr_replace, 0a route_pop,
+# 0b body_set.
+programs="
+forward:0300004104000500
+loose_route:01560a000005028304000601
+pop_and_answer:09810100070a801b
+body:07b10b05090806340801
+replace:0a40090009020903090a0700
+mixed:11ff0001010002030304050106020702080109040a000b01
+many:0000$(printf '00%02x' $(seq 1 30))
+"
+
+# hex2bin HEX: write the bytes HEX spells.
+hex2bin() {
+	h=$1
+	while [ -n "$h" ]; do
+		b=${h%"${h#??}"}
+		h=${h#??}
+		# shellcheck disable=SC2059 # the format is the octal escape
+		printf "\\$(printf '%03o' "0x$b")"
+	done
+}
+
+# seed_dir TARGET DIR: fill DIR with the seed inputs of TARGET.
+seed_dir() {
+	mkdir -p "$2"
+	for d in $corpora; do
+		[ -d "$d" ] || continue
+		for f in "$d"/*; do
+			[ -f "$f" ] || continue
+			case $f in *.md | *.txt) continue ;; esac
+			base=$(basename "$f")
+			case $1 in
+			fuzz_rewrite)
+				case $base in scan-*) continue ;; esac
+				case $base in rewrite-*)
+					cp "$f" "$2/$base"
+					continue
+					;;
+				esac
+				for p in $programs; do
+					name=${p%%:*}
+					hex=${p#*:}
+					hex2bin "$(printf '%02x' $((${#hex} / 2)))$hex" >"$2/seed-$name-$base"
+					cat "$f" >>"$2/seed-$name-$base"
+				done
+				;;
+			*)
+				case $base in rewrite-*) continue ;; esac
+				cp "$f" "$2/seed-$base"
+				;;
+			esac
+		done
+	done
+}
+
+status=0
+for t in $targets; do
+	exe="$build/tests/fuzz/$t"
+	work="$build/fuzz/$t"
+	if [ ! -x "$exe" ]; then
+		echo "$t: MISSING $exe (configure with CC=clang -Dfuzz=true and build it)"
+		status=1
+		continue
+	fi
+	mkdir -p "$work/artifacts"
+	seed_dir "$t" "$work/corpus"
+	before=$(ls "$work/artifacts" | wc -l)
+	rc=0
+	# detect_leaks: the targets free what they allocate, a leak is a bug.
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
+		"$exe" -max_total_time="$secs" -max_len=8192 -timeout=10 \
+		-dict="$here/sip.dict" -artifact_prefix="$work/artifacts/" \
+		-print_final_stats=1 "$work/corpus" >"$work/log" 2>&1 || rc=$?
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -n 1)
+	cov=$(grep -a -o 'cov: [0-9]*' "$work/log" | tail -n 1 | cut -d' ' -f2)
+	ncorp=$(ls "$work/corpus" | wc -l)
+	after=$(ls "$work/artifacts" | wc -l)
+	if [ "$rc" -ne 0 ] || [ "$after" -gt "$before" ]; then
+		art=$(ls -t "$work/artifacts" | head -n 1)
+		why=$(grep -a -m 1 -E 'ERROR: |runtime error|invariant violated|deadly signal' "$work/log" |
+			sed 's/^[=0-9]*//' | cut -c1-120)
+		echo "$t: CRASH after ${runs:-?} runs: ${why:-exit $rc}; input $work/artifacts/$art (log $work/log)"
+		status=1
+	else
+		echo "$t: ok, ${secs}s, ${runs:-?} runs, coverage ${cov:-?}, corpus $ncorp inputs"
+	fi
+done
+exit $status
