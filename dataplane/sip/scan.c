@@ -361,7 +361,6 @@ struct scan_ctx {
 	const char *lim; 
 };
 
-static const struct pk_delims param_name_end = PK_DELIMS('=', ';', ',', ' ', '\t', '\r', '\n');
 static const struct pk_delims param_value_end = PK_DELIMS(';', ',', ' ', '\t', '\r', '\n', '"');
 static const struct pk_delims host_end = PK_DELIMS(':', ';', ',', ' ', '\t', '\r', '\n');
 
@@ -397,11 +396,12 @@ static const char *scan_params(const char *p, const char *end, const char *lim, 
 		p++;
 		if (p < end && pk_sip_is_lws(*p))
 			p = skip_lws(p, end);
-		/* name: up to '=', the next parameter, or white space; names and
-		 * unquoted values are not checked character by character (a
-		 * proxy passes them on), only for being there */
+		/* name: a token (short: a byte loop); unquoted values are only
+		 * delimited, not checked character by character (a proxy passes
+		 * them on) */
 		const char *ns = p;
-		p = pk_find_set(p, end, lim, &param_name_end);
+		while (p < end && pk_sip_is_token(*p))
+			p++;
 		size_t nlen = (size_t)(p - ns);
 		if (nlen == 0)
 			return NULL;
