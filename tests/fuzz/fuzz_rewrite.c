@@ -159,8 +159,10 @@ struct expect {
 	bool route_popped, route_other;
 	bool call_id_set, cseq_set;
 	/* Lines of a single-valued header added where the original had none:
-	 * every edit names the original, so replacing an absent header twice
-	 * adds it twice (documented; the output is then rightly refused). */
+	 * every edit names the original, so replacing (or body_set's
+	 * Content-Type) a header the message lacks twice adds it twice, and
+	 * the output is rightly refused. The engine does each once per plan,
+	 * so this is not held against the rewriter. */
 	uint8_t absent_adds[PK_HDR_COUNT];
 	struct pk_str call_id;
 	uint32_t cseq;

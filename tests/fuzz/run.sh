@@ -112,7 +112,7 @@ for t in $targets; do
 	fi
 	mkdir -p "$work/artifacts"
 	seed_dir "$t" "$work/corpus"
-	before=$(ls "$work/artifacts" | wc -l)
+	before=$(find "$work/artifacts" -type f | wc -l)
 	rc=0
 	# detect_leaks: the targets free what they allocate, a leak is a bug.
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
@@ -121,9 +121,10 @@ for t in $targets; do
 		-print_final_stats=1 "$work/corpus" >"$work/log" 2>&1 || rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -n 1)
 	cov=$(grep -a -o 'cov: [0-9]*' "$work/log" | tail -n 1 | cut -d' ' -f2)
-	ncorp=$(ls "$work/corpus" | wc -l)
-	after=$(ls "$work/artifacts" | wc -l)
+	ncorp=$(find "$work/corpus" -type f | wc -l)
+	after=$(find "$work/artifacts" -type f | wc -l)
 	if [ "$rc" -ne 0 ] || [ "$after" -gt "$before" ]; then
+		# shellcheck disable=SC2012 # libFuzzer names them by hash
 		art=$(ls -t "$work/artifacts" | head -n 1)
 		why=$(grep -a -m 1 -E 'ERROR: |runtime error|invariant violated|deadly signal' "$work/log" |
 			sed 's/^[=0-9]*//' | cut -c1-120)
