@@ -210,7 +210,7 @@ __attribute__((constructor)) static void scan_tables_init(void)
 	}
 }
 
-static inline enum pk_sip_hdr_id hdr_lookup(const char *p, size_t len)
+static inline __attribute__((always_inline)) enum pk_sip_hdr_id hdr_lookup(const char *p, size_t len)
 {
 	if (len == 0 || len >= sizeof(lower_names[0]))
 		return PK_HDR_OTHER;
@@ -943,30 +943,48 @@ static enum pk_sip_verdict bad(struct pk_sip_msg *m, uint16_t status, const char
  * every line. A block is mapped when a search first reaches it.
  */
 struct lf_map {
+	const char *buf; /* start of the buffer */
 	const char *blk; /* start of the mapped block */
 	const char *end; /* end of the buffer */
 	uint64_t lf;	 /* bit i: blk[i] == '\n' */
 	uint64_t colon;	 /* bit i: blk[i] == ':' */
 };
 
+#if defined(__SSE2__)
+/* LF and ':' bitmaps of the 64 bytes at p. */
+static inline void masks64(const char *p, uint64_t *lfm, uint64_t *com)
+{
+	const __m128i lf = _mm_set1_epi8('\n'), co = _mm_set1_epi8(':');
+	__m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+	__m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+	__m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+	*lfm = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x0, lf)) |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x1, lf)) << 16 |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x2, lf)) << 32 |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x3, lf)) << 48;
+	*com = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x0, co)) |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x1, co)) << 16 |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x2, co)) << 32 |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x3, co)) << 48;
+}
+#endif
+
 static inline void lf_map_block(struct lf_map *lm, const char *p)
 {
 	lm->blk = p;
 #if defined(__SSE2__)
 	if (lm->end - p >= 64) {
-		const __m128i lf = _mm_set1_epi8('\n'), co = _mm_set1_epi8(':');
-		__m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
-		__m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
-		__m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
-		__m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
-		lm->lf = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x0, lf)) |
-			 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x1, lf)) << 16 |
-			 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x2, lf)) << 32 |
-			 (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x3, lf)) << 48;
-		lm->colon = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x0, co)) |
-			    (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x1, co)) << 16 |
-			    (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x2, co)) << 32 |
-			    (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x3, co)) << 48;
+		masks64(p, &lm->lf, &lm->colon);
+		return;
+	}
+	/* The last block of a buffer of 64 bytes or more: map the 64 bytes
+	 * that end the buffer and shift away the ones before p. */
+	if (lm->end - lm->buf >= 64) {
+		size_t back = 64 - (size_t)(lm->end - p);
+		masks64(lm->end - 64, &lm->lf, &lm->colon);
+		lm->lf >>= back;
+		lm->colon >>= back;
 		return;
 	}
 #endif
@@ -1044,7 +1062,7 @@ enum pk_sip_verdict pk_sip_scan(const char *buf, size_t len, struct pk_sip_msg *
 	if (len > PK_SIP_MAX_MSG)
 		return drop(m, "message too large");
 	const char *end = buf + len;
-	struct lf_map lm = { buf, end, 0, 0 };
+	struct lf_map lm = { buf, buf, end, 0, 0 };
 	lf_map_block(&lm, buf);
 	const char *nl = lf_next(&lm, buf);
 	if (!nl)
