@@ -4,7 +4,7 @@
  * lists a pickup walks, the state machine of a call, claims, and the sweep
  * that expires calls and hands removed entries to RCU.
  *
- * Shape. Entries are fixed 448-byte slots of one array allocated at
+ * Shape. Entries are fixed 416-byte slots of one array allocated at
  * creation; their strings live inline or, for the few calls with long
  * Contacts or Record-Route sets, in one 1 KiB block of a second pool. Each
  * group id has a singly linked list of the calls ringing in it (newest
@@ -15,8 +15,8 @@
  * changes state only by CAS on its 64-bit state word (state, generation and
  * the claim record that holds it); the thread whose CAS moves a call to DEAD
  * is the only one that takes it out of the indexes. Group lists are Harris
- * lists: a removed call's links are marked first, then unlinked by whoever
- * walks past them (the remover, bounded; the sweep, for the rest). An entry
+ * lists: a removed call's links are marked by the remover and unlinked by
+ * the sweep, which walks the lists the removers flagged dirty. An entry
  * counts the index references it still has; the thread that drops the last
  * one pushes it on a retire list, and the sweep (control thread) gives
  * retired entries to pk_rcu_defer, after which they return to the pool.
@@ -83,6 +83,11 @@ uint64_t pk_ct_hash(const void *p, size_t len, uint64_t seed)
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ull;
 	return h ^ (h >> 33);
+}
+
+void pk_calltab_prefetch(const struct pk_calltab *t, uint64_t hash)
+{
+	pk_ct_ix_prefetch(&t->cix, hash);
 }
 
 uint64_t pk_calltab_key_hash(struct pk_str call_id, struct pk_str from_tag)
@@ -283,7 +288,7 @@ static inline _Atomic uint32_t *link_word(const struct pk_calltab *t, uint32_t l
 
 static void list_push(struct pk_calltab *t, uint32_t g, uint32_t l)
 {
-	_Atomic uint32_t *h = &t->heads[g];
+	_Atomic uint32_t *h = &t->grp[g].head;
 	/* Relaxed: the CAS validates it. */
 	uint32_t first = atomic_load_explicit(h, memory_order_relaxed);
 
@@ -295,6 +300,8 @@ static void list_push(struct pk_calltab *t, uint32_t g, uint32_t l)
 		 * reaches the link. */
 	} while (!atomic_compare_exchange_weak_explicit(h, &first, l, memory_order_release,
 							memory_order_relaxed));
+	/* Relaxed: a count for the sweep's heuristics (same cache line). */
+	atomic_fetch_add_explicit(&t->grp[g].len, 1, memory_order_relaxed);
 }
 
 static void dirty_set(struct pk_calltab *t, uint32_t g)
@@ -327,7 +334,7 @@ static bool list_clean(struct pk_calltab *t, struct pk_ct_thread *th, uint32_t g
 	unsigned restarts = 0;
 
 restart:;
-	_Atomic uint32_t *prev = &t->heads[g];
+	_Atomic uint32_t *prev = &t->grp[g].head;
 	uint32_t hops = 0;
 	/* seq_cst (acquire at least): pairs with list_push's release CAS and
 	 * the unlink CASes; seq_cst for the argument in dirty_set. */
@@ -353,6 +360,9 @@ restart:;
 					return false;
 				goto restart;
 			}
+			/* Relaxed: counts for the heuristics in ent_kill. */
+			atomic_fetch_sub_explicit(&t->grp[g].len, 1, memory_order_relaxed);
+			atomic_fetch_sub_explicit(&t->grp[g].dead, 1, memory_order_relaxed);
 			ent_put(t, th, PK_CT_LINK_IDX(cur));
 			cur = nx & ~PK_CT_MARK;
 		} else {
@@ -389,16 +399,16 @@ static bool claim_end(struct pk_calltab *t, struct pk_ct_thread *th, uint32_t r,
  * pk_calltab_remove). in_index: the entry's Call-ID slot was committed
  * (false only for an insert that lost a duplicate race).
  */
-static void ent_kill(struct pk_calltab *t, struct pk_ct_thread *th, uint32_t idx, bool in_index)
+static void ent_kill(struct pk_calltab *t, uint32_t idx, bool in_index)
 {
 	struct pk_ct_entry *e = pk_ct_ent(t, idx);
 	uint32_t ng = e->ngroups, groups[PK_CALLTAB_MAX_GROUPS];
 
 	memcpy(groups, pk_ct_groups(e), ng * sizeof(uint32_t));
+	/* The slot goes first: the entry is retired when its last link is
+	 * unlinked, which cannot happen before the marks below. */
 	if (in_index)
 		pk_ct_ix_remove(&t->cix, e->hash, e->hpos);
-	/* The index reference; the links still hold the entry. */
-	ent_put(t, th, idx);
 	for (uint32_t i = 0; i < ng; i++)
 		/* seq_cst (see dirty_set); it also releases to the sweep's
 		 * walk, which unlinks the link. The mark freezes next[i]:
@@ -407,9 +417,19 @@ static void ent_kill(struct pk_calltab *t, struct pk_ct_thread *th, uint32_t idx
 	/* Unlinking needs the predecessor, i.e. a walk from the head; calls
 	 * tend to end oldest first, which with newest-first lists is at the
 	 * far end. So the worker leaves the walk to the sweep (control
-	 * thread): a removal costs no list walk at all. */
-	for (uint32_t i = 0; i < ng; i++)
-		dirty_set(t, groups[i]);
+	 * thread): a removal costs no list walk at all. And the sweep walks a
+	 * list only once a quarter of it is dead (or on its periodic full
+	 * pass), so that a walk unlinks several links: the walking per
+	 * removed call stays a small constant however long the list. */
+	for (uint32_t i = 0; i < ng; i++) {
+		struct pk_ct_group *gr = &t->grp[groups[i]];
+		/* Relaxed: counts; the links are ordered by the mark. */
+		int32_t d = (int32_t)atomic_fetch_add_explicit(&gr->dead, 1, memory_order_relaxed) + 1;
+		int32_t n = (int32_t)atomic_load_explicit(&gr->len, memory_order_relaxed);
+
+		if ((int64_t)d * 4 >= n)
+			dirty_set(t, groups[i]);
+	}
 }
 
 /* ---- create / destroy ---- */
@@ -431,13 +451,13 @@ static void pool_init(struct pk_ct_pool *p, _Atomic uint32_t *next, uint32_t n)
 struct pk_calltab *pk_calltab_create(const struct pk_calltab_config *cfg)
 {
 	struct pk_calltab *t;
-	size_t off = 0, o_ents, o_ext, o_claims, o_enext, o_xnext, o_cnext, o_cix, o_kix, o_heads,
+	size_t off = 0, o_ents, o_ext, o_claims, o_enext, o_xnext, o_cnext, o_cix, o_kix, o_grp,
 	       o_dirty, o_thr;
 	char *m;
 
 	if (cfg == NULL || cfg->rcu == NULL || cfg->capacity == 0 ||
 	    cfg->capacity > PK_CT_MAX_CAPACITY || cfg->max_groups == 0 ||
-	    cfg->max_groups > PK_CT_MAX_CAPACITY || cfg->max_threads == 0 || cfg->max_threads > 4096 ||
+	    cfg->max_groups > (1u << 24) || cfg->max_threads == 0 || cfg->max_threads > 4096 ||
 	    cfg->ring_timeout_ns > INT64_MAX || cfg->claim_timeout_ns > INT64_MAX) {
 		errno = EINVAL;
 		return NULL;
@@ -452,6 +472,11 @@ struct pk_calltab *pk_calltab_create(const struct pk_calltab_config *cfg)
 	t->next_blocks = cfg->ext_blocks ? cfg->ext_blocks : (cfg->capacity / 64 ? cfg->capacity / 64 : 1);
 	t->nclaims = cfg->claim_records ? cfg->claim_records
 					: (cfg->capacity / 64 > 64 ? cfg->capacity / 64 : 64);
+	if (t->nclaims > PK_CT_MAX_REFS) {
+		free(t);
+		errno = EINVAL;
+		return NULL;
+	}
 	t->max_groups = cfg->max_groups;
 	t->max_threads = cfg->max_threads;
 	t->ndirty = (cfg->max_groups + 63) / 64;
@@ -471,7 +496,7 @@ struct pk_calltab *pk_calltab_create(const struct pk_calltab_config *cfg)
 	o_cnext = off, off += align_up((size_t)t->nclaims * 4);
 	o_cix = off, off += align_up((size_t)t->cix.nb * sizeof(struct pk_ct_bucket));
 	o_kix = off, off += align_up((size_t)t->kix.nb * sizeof(struct pk_ct_bucket));
-	o_heads = off, off += align_up((size_t)t->max_groups * 4);
+	o_grp = off, off += align_up((size_t)t->max_groups * sizeof(struct pk_ct_group));
 	o_dirty = off, off += align_up((size_t)t->ndirty * 8);
 	o_thr = off, off += align_up((size_t)t->max_threads * sizeof(struct pk_ct_thread));
 
@@ -495,7 +520,7 @@ struct pk_calltab *pk_calltab_create(const struct pk_calltab_config *cfg)
 	t->claims = (struct pk_ct_claim *)(m + o_claims);
 	t->cix.b = (struct pk_ct_bucket *)(m + o_cix);
 	t->kix.b = (struct pk_ct_bucket *)(m + o_kix);
-	t->heads = (_Atomic uint32_t *)(m + o_heads);
+	t->grp = (struct pk_ct_group *)(m + o_grp);
 	t->dirty = (_Atomic uint64_t *)(m + o_dirty);
 	t->thr = (struct pk_ct_thread *)(m + o_thr);
 	pool_init(&t->ent_pool, (_Atomic uint32_t *)(m + o_enext), t->cap);
@@ -623,8 +648,9 @@ int pk_calltab_insert(struct pk_calltab *t, unsigned tid, const struct pk_callta
 	e->len[PK_CT_S_TO_TAG] = 0;
 	e->to_cap = (uint8_t)(cap - off < PK_CALLTAB_TAG_MAX ? cap - off : PK_CALLTAB_TAG_MAX);
 	e->to_len = 0;
-	/* Relaxed: published by list_push's release CAS. */
-	atomic_store_explicit(&e->refs, ng + 1, memory_order_relaxed);
+	/* Relaxed: published by list_push's release CAS. One reference per
+	 * list link (the index slot is always removed before the links). */
+	atomic_store_explicit(&e->refs, ng, memory_order_relaxed);
 	atomic_store_explicit(&e->state, PK_CT_MK(gen, PK_CT_INIT, 0), memory_order_relaxed);
 	for (uint32_t i = 0; i < ng; i++)
 		list_push(t, groups[i], PK_CT_LINK(idx, i));
@@ -638,7 +664,7 @@ int pk_calltab_insert(struct pk_calltab *t, unsigned tid, const struct pk_callta
 		 * walkers skip INIT: we alone kill it. Release: pairs with the
 		 * walkers' acquire loads of state. */
 		atomic_store_explicit(&e->state, PK_CT_MK(gen, PK_CT_DEAD, 0), memory_order_release);
-		ent_kill(t, th, idx, false);
+		ent_kill(t, idx, false);
 		ctr_inc(th, rc == -EEXIST ? PK_CALLTAB_CTR_DUPLICATE : PK_CALLTAB_CTR_FULL);
 		return rc == -EEXIST ? -EEXIST : -ENOSPC;
 	}
@@ -760,7 +786,7 @@ int pk_calltab_remove(struct pk_calltab *t, unsigned tid, struct pk_str call_id,
 	} while (!atomic_compare_exchange_weak_explicit(&e->state, &s,
 							PK_CT_MK(PK_CT_GEN(s), PK_CT_DEAD, 0),
 							memory_order_acq_rel, memory_order_acquire));
-	ent_kill(t, th, idx, true);
+	ent_kill(t, idx, true);
 	ctr_inc(th, PK_CALLTAB_CTR_REMOVED);
 	return 0;
 }
@@ -778,7 +804,7 @@ static uint32_t claim_scan(struct pk_calltab *t, struct pk_ct_thread *th,
 	for (uint32_t gi = 0; gi < req->ngroups; gi++) {
 		/* Acquire: pairs with list_push's release CAS (and the unlink
 		 * CASes): the entries reached are fully written. */
-		uint32_t l = atomic_load_explicit(&t->heads[req->groups[gi]], memory_order_acquire);
+		uint32_t l = atomic_load_explicit(&t->grp[req->groups[gi]].head, memory_order_acquire);
 
 		while (l != 0) {
 			uint32_t idx = PK_CT_LINK_IDX(l);
@@ -989,7 +1015,7 @@ int pk_calltab_settle(struct pk_calltab *t, unsigned tid, struct pk_str key, uns
 	if (idx == PK_CT_NONE)
 		return -ENOENT;
 	if (gone) {
-		ent_kill(t, th, idx, true);
+		ent_kill(t, idx, true);
 		ctr_inc(th, status < 300 ? PK_CALLTAB_CTR_PICKED : PK_CALLTAB_CTR_CLAIM_GONE);
 	} else {
 		ctr_inc(th, PK_CALLTAB_CTR_CLAIM_REVERTED);
@@ -1127,6 +1153,7 @@ unsigned pk_calltab_sweep(struct pk_calltab *t, unsigned tid, uint64_t now_ns, u
 	struct pk_ct_thread *th = &t->thr[tid];
 	uint32_t i = t->sweep_cursor;
 	unsigned n = 0;
+	bool full = budget == 0;
 
 	if (budget == 0 || budget > t->cap)
 		budget = t->cap;
@@ -1146,7 +1173,7 @@ unsigned pk_calltab_sweep(struct pk_calltab *t, unsigned tid, uint64_t now_ns, u
 								    PK_CT_MK(PK_CT_GEN(s), PK_CT_DEAD, 0),
 								    memory_order_acq_rel,
 								    memory_order_relaxed)) {
-				ent_kill(t, th, i, true);
+				ent_kill(t, i, true);
 				ctr_inc(th, PK_CALLTAB_CTR_EXPIRED);
 				n++;
 			}
@@ -1155,10 +1182,18 @@ unsigned pk_calltab_sweep(struct pk_calltab *t, unsigned tid, uint64_t now_ns, u
 	t->sweep_cursor = i;
 
 	/* Claims with no answer within the claim timeout: the call rings
-	 * again and the key is free. */
-	for (uint32_t r = 0; t->claim_timeout != INT64_MAX && r < t->nclaims; r++) {
-		uint32_t idx;
+	 * again and the key is free. A sixty-fourth of the entry budget of
+	 * records per sweep (all on a full sweep): claims are few and their
+	 * timeout is seconds. */
+	uint32_t nrec = full ? t->nclaims : budget / 64 < 16 ? 16 : budget / 64;
+
+	if (nrec > t->nclaims)
+		nrec = t->nclaims;
+	for (uint32_t k = 0; t->claim_timeout != INT64_MAX && k < nrec; k++) {
+		uint32_t idx, r = t->claim_cursor;
 		uint64_t s = 0;
+
+		t->claim_cursor = r + 1 == t->nclaims ? 0 : r + 1;
 
 		/* Acquire: pairs with the release store of BOUND in claim;
 		 * claim_ns is then this claim's. */
@@ -1193,6 +1228,14 @@ unsigned pk_calltab_sweep(struct pk_calltab *t, unsigned tid, uint64_t now_ns, u
 				dirty_set(t, g);
 		}
 	}
+	/* Lists whose dead links stayed under a quarter: walked now and then
+	 * (and on every full sweep), so that no entry waits for ever. */
+	if (full || ++t->sweeps % PK_CT_FULL_PASS == 0)
+		for (uint32_t g = 0; g < t->max_groups; g++)
+			/* Relaxed: a hint; see ent_kill. */
+			if ((int32_t)atomic_load_explicit(&t->grp[g].dead, memory_order_relaxed) > 0 &&
+			    !list_clean(t, th, g, UINT32_MAX))
+				dirty_set(t, g);
 	sweep_retire(t, th);
 	return n;
 }
@@ -1232,7 +1275,7 @@ unsigned pk_calltab_foreach(struct pk_calltab *t, unsigned tid, uint32_t group, 
 	if (group >= t->max_groups)
 		return 0;
 	/* Acquire: see claim_scan. */
-	for (uint32_t l = atomic_load_explicit(&t->heads[group], memory_order_acquire); l != 0;) {
+	for (uint32_t l = atomic_load_explicit(&t->grp[group].head, memory_order_acquire); l != 0;) {
 		/* Acquire: see claim_scan. */
 		uint32_t nx = atomic_load_explicit(link_word(t, l), memory_order_acquire);
 
@@ -1349,7 +1392,9 @@ int pk_calltab_check_idle(const struct pk_calltab *t, const char **why)
 		w = "claim index not empty";
 	else
 		for (uint32_t g = 0; g < t->max_groups && w == NULL; g++)
-			if (atomic_load_explicit(&t->heads[g], memory_order_relaxed) != 0)
+			if (atomic_load_explicit(&t->grp[g].head, memory_order_relaxed) != 0 ||
+			    atomic_load_explicit(&t->grp[g].len, memory_order_relaxed) != 0 ||
+			    atomic_load_explicit(&t->grp[g].dead, memory_order_relaxed) != 0)
 				w = "a group list not empty";
 	if (why != NULL)
 		*why = w;

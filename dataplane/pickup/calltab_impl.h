@@ -70,7 +70,7 @@ struct pk_ct_entry {
 	uint64_t invite_ns;
 	_Atomic uint32_t next[PK_CALLTAB_MAX_GROUPS]; /* list link per group: link id | MARK */
 	uint32_t caller_h, callee_h; /* 32-bit hashes for quick filtering */
-	_Atomic uint32_t refs;	/* index references left: links + the hash slot */
+	_Atomic uint32_t refs;	/* list links not yet unlinked */
 	uint32_t hpos;		/* slot in the Call-ID index */
 	uint64_t hash;		/* Call-ID + From-tag key hash */
 	uint32_t ext;		/* large block idx + 1, 0: strings inline */
@@ -98,7 +98,7 @@ static inline const uint32_t *pk_ct_groups_c(const struct pk_ct_entry *e)
 #define PK_CT_LINK(idx, i) ((uint32_t)(idx) * PK_CALLTAB_MAX_GROUPS + (uint32_t)(i) + 1u)
 #define PK_CT_LINK_IDX(l) (((l) - 1u) / PK_CALLTAB_MAX_GROUPS)
 #define PK_CT_LINK_SLOT(l) (((l) - 1u) % PK_CALLTAB_MAX_GROUPS)
-#define PK_CT_MAX_CAPACITY (1u << 28) /* links stay below the mark bit */
+#define PK_CT_MAX_CAPACITY PK_CT_MAX_REFS /* index slots name up to 2^24-1 */
 
 /* Life of a claim record: taken from the pool CHOOSING by the claimer
  * (which alone may move it on), BOUND once its call is CLAIMED, FREE again
@@ -133,16 +133,18 @@ struct pk_ct_pool {
 
 /* ---- the hash indexes (calltab_index.c) ---- */
 
-/* Slot word: [ref+1:32][sig:30][st:2]; 0 is empty. */
+/* Slot word: [ref+1:24][sig:6][st:2]; 0 is empty. 4 bytes, so that the
+ * index costs ~5.5 bytes per call and more of it stays in cache. */
 enum pk_ct_slot_st { PK_CT_SLOT_PENDING = 1, PK_CT_SLOT_COMMITTED = 2, PK_CT_SLOT_KILLED = 3 };
-#define PK_CT_SLOTS 7
+#define PK_CT_SLOTS 15
+#define PK_CT_SLOTS_POW2 16 /* positions are bucket * 16 + slot */
+#define PK_CT_MAX_REFS ((1u << 24) - 1) /* objects an index can name */
 
 struct pk_ct_bucket {
-	_Atomic uint64_t slot[PK_CT_SLOTS];
+	_Atomic uint32_t slot[PK_CT_SLOTS];
 	/* Keys whose home bucket is at or before this one and that live after
 	 * it: a lookup goes on to the next bucket only while this is > 0. */
 	_Atomic uint32_t overflow;
-	uint32_t pad;
 };
 
 struct pk_ct_index {
@@ -157,6 +159,18 @@ enum { PK_CT_KIND_CALL, PK_CT_KIND_CLAIM };
 struct pk_ct_key {
 	struct pk_str a, b; /* Call-ID, From-tag; or claim key, empty */
 };
+
+/* A group's list of the calls ringing in it (newest first). len and dead
+ * are approximate counts (relaxed; they only decide when the sweep walks
+ * the list): links in it, and links marked but not yet unlinked. */
+struct pk_ct_group {
+	_Atomic uint32_t head; /* first link id, 0: empty */
+	_Atomic uint32_t len;
+	_Atomic uint32_t dead;
+	uint32_t pad;
+};
+
+#define PK_CT_FULL_PASS 64 /* every 64th sweep walks every list with dead links */
 
 /* Per-thread block: counters (written only by the owner, read by anyone:
  * relaxed atomics, no RMW), the free-entry cache (owner only), and the
@@ -178,7 +192,7 @@ struct pk_calltab {
 	struct pk_ct_pool ent_pool, ext_pool, claim_pool;
 	alignas(PK_CT_CACHELINE) _Atomic uint64_t freed; /* entries back in the pool */
 	struct pk_ct_index cix, kix; /* Call-ID index, claim-key index */
-	_Atomic uint32_t *heads;     /* first link of each group's list */
+	struct pk_ct_group *grp;     /* each group's list */
 	_Atomic uint64_t *dirty;     /* groups with marked links left to unlink */
 	struct pk_ct_thread *thr;
 	uint64_t ring_timeout, claim_timeout;
@@ -186,6 +200,8 @@ struct pk_calltab {
 	void *map;
 	size_t map_len;
 	alignas(PK_CT_CACHELINE) uint32_t sweep_cursor; /* control thread only */
+	uint32_t sweeps;       /* control thread only */
+	uint32_t claim_cursor; /* control thread only */
 };
 
 static inline struct pk_ct_entry *pk_ct_ent(const struct pk_calltab *t, uint32_t idx)
@@ -210,6 +226,7 @@ int pk_ct_ix_insert(struct pk_calltab *t, struct pk_ct_index *ix, uint64_t hash,
 uint32_t pk_ct_ix_lookup(const struct pk_calltab *t, const struct pk_ct_index *ix, uint64_t hash,
 			 const struct pk_ct_key *key);
 void pk_ct_ix_remove(struct pk_ct_index *ix, uint64_t hash, uint32_t pos);
+void pk_ct_ix_prefetch(const struct pk_ct_index *ix, uint64_t hash);
 uint32_t pk_ct_ix_buckets(uint32_t n);
 
 /* Does object ref of this index hold key? (Reads strings that are

@@ -3,7 +3,7 @@
  * The two hash indexes of the ringing-call table: Call-ID + From-tag -> entry
  * (responses, CANCEL) and picker transaction key -> claim record (so that a
  * retransmitted pickup INVITE finds its claim). Both are the same structure:
- * open addressing over 64-byte buckets of seven 8-byte slots, with per-bucket
+ * open addressing over 64-byte buckets of fifteen 4-byte slots, with per-bucket
  * overflow counts (a lookup moves on to the next bucket only while the count
  * says some key spilled past this one), so a lookup reads one cache line in
  * the common case and never writes.
@@ -30,9 +30,9 @@
 
 static_assert(sizeof(struct pk_ct_bucket) == PK_CT_CACHELINE, "bucket is one cache line");
 
-#define SLOT(ref, sig, st) (((uint64_t)((ref) + 1u) << 32) | ((uint64_t)(sig) << 2) | (uint64_t)(st))
-#define SLOT_REF(v) ((uint32_t)((v) >> 32) - 1u)
-#define SLOT_SIG(v) ((uint32_t)(v) >> 2)
+#define SLOT(ref, sig, st) ((((uint32_t)(ref) + 1u) << 8) | ((uint32_t)(sig) << 2) | (uint32_t)(st))
+#define SLOT_REF(v) (((v) >> 8) - 1u)
+#define SLOT_SIG(v) (((v) >> 2) & 0x3fu)
 #define SLOT_ST(v) ((unsigned)((v) & 3u))
 
 /* Buckets for n keys at most 75% full. */
@@ -44,7 +44,8 @@ uint32_t pk_ct_ix_buckets(uint32_t n)
 }
 
 /* Home bucket from the high half of the hash (multiply-shift instead of a
- * modulo, so any bucket count works); the slot signature from the low half. */
+ * modulo, so any bucket count works); the slot signature (6 bits: one
+ * false candidate per 64 occupied slots looked at) from the low half. */
 static inline uint32_t ix_home(const struct pk_ct_index *ix, uint64_t hash)
 {
 	return (uint32_t)(((hash >> 32) * (uint64_t)ix->nb) >> 32);
@@ -52,7 +53,7 @@ static inline uint32_t ix_home(const struct pk_ct_index *ix, uint64_t hash)
 
 static inline uint32_t ix_sig(uint64_t hash)
 {
-	return (uint32_t)hash & 0x3fffffffu;
+	return (uint32_t)hash & 0x3fu;
 }
 
 static inline uint32_t ix_next(const struct pk_ct_index *ix, uint32_t b)
@@ -72,6 +73,11 @@ static void ix_overflow_sub(struct pk_ct_index *ix, uint32_t home, uint32_t d)
 		atomic_fetch_sub_explicit(&ix->b[b].overflow, 1, memory_order_release);
 }
 
+void pk_ct_ix_prefetch(const struct pk_ct_index *ix, uint64_t hash)
+{
+	__builtin_prefetch(&ix->b[ix_home(ix, hash)], 0, 3);
+}
+
 uint32_t pk_ct_ix_lookup(const struct pk_calltab *t, const struct pk_ct_index *ix, uint64_t hash,
 			 const struct pk_ct_key *key)
 {
@@ -84,7 +90,7 @@ uint32_t pk_ct_ix_lookup(const struct pk_calltab *t, const struct pk_ct_index *i
 			/* Acquire: pairs with the commit CAS (seq_cst, so
 			 * release) in pk_ct_ix_insert; the object's key and
 			 * contents written before it are visible. */
-			uint64_t v = atomic_load_explicit(&bk->slot[s], memory_order_acquire);
+			uint32_t v = atomic_load_explicit(&bk->slot[s], memory_order_acquire);
 
 			if (SLOT_ST(v) == PK_CT_SLOT_COMMITTED && SLOT_SIG(v) == sig &&
 			    pk_ct_match(t, ix->kind, SLOT_REF(v), key))
@@ -101,7 +107,7 @@ uint32_t pk_ct_ix_lookup(const struct pk_calltab *t, const struct pk_ct_index *i
 /* Give up our slot (PENDING or KILLED: nobody else writes it then) and the
  * overflow counts we added on the way to it. Release: a thread that later
  * finds the slot empty and reuses it sees our earlier stores. */
-static void ix_withdraw(struct pk_ct_index *ix, _Atomic uint64_t *slot, uint32_t home, uint32_t d)
+static void ix_withdraw(struct pk_ct_index *ix, _Atomic uint32_t *slot, uint32_t home, uint32_t d)
 {
 	atomic_store_explicit(slot, 0, memory_order_release);
 	ix_overflow_sub(ix, home, d);
@@ -111,8 +117,8 @@ int pk_ct_ix_insert(struct pk_calltab *t, struct pk_ct_index *ix, uint64_t hash,
 		    const struct pk_ct_key *key, uint32_t *pos)
 {
 	uint32_t home = ix_home(ix, hash), sig = ix_sig(hash);
-	const uint64_t mine = SLOT(ref, sig, PK_CT_SLOT_PENDING);
-	_Atomic uint64_t *my = NULL;
+	const uint32_t mine = SLOT(ref, sig, PK_CT_SLOT_PENDING);
+	_Atomic uint32_t *my = NULL;
 	uint32_t b = home, d, s = 0, mydist;
 
 	/* 1. Place a PENDING slot in the first free place on the probe path. */
@@ -121,7 +127,7 @@ int pk_ct_ix_insert(struct pk_calltab *t, struct pk_ct_index *ix, uint64_t hash,
 
 		for (s = 0; s < PK_CT_SLOTS; s++) {
 			/* Relaxed: only a hint, the CAS decides. */
-			uint64_t v = atomic_load_explicit(&bk->slot[s], memory_order_relaxed);
+			uint32_t v = atomic_load_explicit(&bk->slot[s], memory_order_relaxed);
 
 			/* seq_cst: the placement is the store half of the
 			 * Dekker pattern (see the file comment); it also
@@ -144,7 +150,7 @@ int pk_ct_ix_insert(struct pk_calltab *t, struct pk_ct_index *ix, uint64_t hash,
 
 placed:
 	mydist = d * PK_CT_SLOTS + s;
-	*pos = b * 8 + s;
+	*pos = b * PK_CT_SLOTS_POW2 + s;
 
 	/* 2. Scan the probe path for the same key (every slot, ours aside). */
 	b = home;
@@ -152,8 +158,8 @@ placed:
 		struct pk_ct_bucket *bk = &ix->b[b];
 
 		for (unsigned ss = 0; ss < PK_CT_SLOTS; ss++) {
-			_Atomic uint64_t *sl = &bk->slot[ss];
-			uint64_t v;
+			_Atomic uint32_t *sl = &bk->slot[ss];
+			uint32_t v;
 
 			if (sl == my)
 				continue;
@@ -173,7 +179,7 @@ recheck:
 			 * (exactly one of the two succeeds). On failure v is
 			 * the slot's new value: look at it again. */
 			if (!atomic_compare_exchange_strong_explicit(
-				    sl, &v, (v & ~(uint64_t)3) | PK_CT_SLOT_KILLED,
+				    sl, &v, (v & ~3u) | PK_CT_SLOT_KILLED,
 				    memory_order_seq_cst, memory_order_seq_cst))
 				goto recheck;
 		}
@@ -186,7 +192,7 @@ recheck:
 
 	/* 3. Commit, unless a twin nearer home killed us meanwhile. seq_cst
 	 * (release half: publishes the object to lookups' acquire loads). */
-	uint64_t exp = mine;
+	uint32_t exp = mine;
 
 	if (!atomic_compare_exchange_strong_explicit(my, &exp, SLOT(ref, sig, PK_CT_SLOT_COMMITTED),
 						     memory_order_seq_cst, memory_order_relaxed)) {
@@ -200,12 +206,12 @@ recheck:
  * thread that unpublishes the object calls this, so a plain store does. */
 void pk_ct_ix_remove(struct pk_ct_index *ix, uint64_t hash, uint32_t pos)
 {
-	uint32_t b = pos / 8, home = ix_home(ix, hash);
+	uint32_t b = pos / PK_CT_SLOTS_POW2, home = ix_home(ix, hash);
 	uint32_t d = b >= home ? b - home : b + ix->nb - home;
 
 	/* Release: a reader that still sees the slot reads an object that RCU
 	 * keeps alive; one that sees it empty needs nothing from us. An insert
 	 * that reuses the slot CASes it (and then sees our prior stores). */
-	atomic_store_explicit(&ix->b[b].slot[pos % 8], 0, memory_order_release);
+	atomic_store_explicit(&ix->b[b].slot[pos % PK_CT_SLOTS_POW2], 0, memory_order_release);
 	ix_overflow_sub(ix, home, d);
 }

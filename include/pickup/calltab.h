@@ -205,6 +205,11 @@ size_t pk_calltab_memory(const struct pk_calltab *t);
 
 /* The hash of a call key; never 0. Worker-safe, pure. */
 uint64_t pk_calltab_key_hash(struct pk_str call_id, struct pk_str from_tag);
+/* Start loading the index bucket of a key (hash from pk_calltab_key_hash)
+ * into the cache: a worker calls it for every packet of a burst before it
+ * handles the first, so that the misses overlap. Worker-safe; no effect on
+ * the table. */
+void pk_calltab_prefetch(const struct pk_calltab *t, uint64_t hash);
 
 /*
  * Track a new call in state TRYING. Returns 0; -EEXIST if a call with this
@@ -240,8 +245,8 @@ int pk_calltab_ringing(struct pk_calltab *t, unsigned tid, struct pk_str call_id
  * whatever its state. A claim on it stays bound to the picker's key until
  * settled or timed out (so that retransmissions claim nothing new) but no
  * longer holds a call. Returns 0 or -ENOENT.
- * Worker-safe; walks the call's group lists up to a bounded number of
- * links (longer lists are cleaned by pk_calltab_sweep).
+ * Worker-safe and O(1): the call's list links are only marked; the sweep
+ * unlinks them.
  */
 int pk_calltab_remove(struct pk_calltab *t, unsigned tid, struct pk_str call_id,
 		      struct pk_str from_tag, uint64_t hash, enum pk_calltab_reason why);
@@ -279,10 +284,11 @@ int pk_calltab_settle(struct pk_calltab *t, unsigned tid, struct pk_str key, uns
 /*
  * Control-thread housekeeping, to be called periodically (e.g. every 10 ms)
  * by a registered, online RCU reader (tid): expires calls past the ring
- * timeout and claims past the claim timeout (looking at up to `budget`
- * entries from where the last call stopped; 0: all), unlinks removed calls
- * from long group lists, and hands the entries removed since the last call to
- * pk_rcu_defer. The caller then runs pk_rcu_reclaim() from time to time, and
+ * timeout (looking at up to `budget` entries from where the last call
+ * stopped, e.g. capacity/100; 0: all, and every group list is cleaned) and
+ * claims past the claim timeout (budget/64 claim records), unlinks removed
+ * calls from the group lists they were in, and hands the entries removed
+ * since the last call to pk_rcu_defer. The caller then runs pk_rcu_reclaim() from time to time, and
  * reports its own quiescent state, for the entries to become free again.
  * Returns how many calls it expired or reverted. Not for workers.
  */

@@ -584,7 +584,7 @@ static void test_duplicate_races(void **state)
 	(void)state;
 	memset(ws, 0, sizeof(ws));
 	D.nthreads = (unsigned)env_u64("PK_STRESS_THREADS", 4);
-	D.rounds = (unsigned)(env_u64("PK_STRESS_OPS", 1000000) / 4 / (DUP_KEYS * D.nthreads));
+	D.rounds = (unsigned)(env_u64("PK_STRESS_OPS", 1000000) / 8 / (DUP_KEYS * D.nthreads));
 	assert_true(D.nthreads >= 2 && D.nthreads <= MAX_THREADS);
 	G.nw = D.nthreads;
 	atomic_store(&G.violations, 0);
