@@ -12,13 +12,34 @@
  * original; rw_put keeps the list sorted and free of overlaps, so emit does
  * no per-byte work and no searching. Nothing here allocates, formats with
  * stdio, or reads past the message.
+ *
+ * Every edit that inserts text carries a tag saying what the text sets (the
+ * Request-URI, the Max-Forwards value, a line of header X...). That is how
+ * "the last value wins" holds whatever was planned in between: a setter
+ * first drops the text planned under its tag (rw_drop), then plans its own.
+ * A bit mask of the tags in use makes that one test when nothing was set.
  */
+#include <assert.h>
 #include <errno.h>
 
 #include "pickup/sip_rewrite.h"
 #include "scan_chars.h"
 
 #define PK_NO_LINE 0xff
+
+/* What an edit's text sets. TAG_LINE + id: a whole header line of that id
+ * (for PK_HDR_OTHER its name is the text up to the colon). */
+enum rw_tag {
+	TAG_NONE = 0, /* deletions only */
+	TAG_RURI,
+	TAG_MAXFWD,   /* the value of the message's Max-Forwards line */
+	TAG_RPORT,    /* "=port" after an empty rport */
+	TAG_RECEIVED, /* ";received=ip", or the new value of received= */
+	TAG_LINE,
+};
+
+static_assert(TAG_LINE + PK_HDR_COUNT <= 64, "a tag is a bit of pk_rw.tags");
+static_assert(PK_RW_SCRATCH <= UINT16_MAX, "scratch offsets are 16 bit");
 
 /* Canonical header names with their lengths, from the scanner's X-macro. */
 static const struct pk_str hdr_names[PK_HDR_COUNT] = {
@@ -98,14 +119,22 @@ static void edits_remove(struct pk_rw *rw, unsigned i, unsigned n)
 	rw->nedits = (uint16_t)(rw->nedits - n);
 }
 
+static inline uint64_t tag_bit(unsigned tag)
+{
+	return 1ull << tag;
+}
+
 /*
  * Plan one edit: delete del bytes of the original at off and insert
- * ins[0..len) (already in scratch) there. Keeps the invariants emit relies
- * on: edits sorted by off, equal offsets in planning order, and no deletion
- * reaching past the next edit's off (only the last edit at an offset
- * deletes). The rules for edits that meet are in sip_rewrite.h.
+ * ins[0..len) (already in scratch) there; tag says what the text sets.
+ * Keeps the invariants emit relies on: edits sorted by off, equal offsets
+ * in planning order, and no deletion reaching past the next edit's off
+ * (only the last edit at an offset deletes). The rules for edits that meet
+ * are in sip_rewrite.h; superseding an earlier value is rw_drop's job, so
+ * no text is ever lost here except inside a deleted span.
  */
-static int rw_put(struct pk_rw *rw, uint32_t off, uint32_t del, const char *ins, uint32_t len)
+static int rw_put(struct pk_rw *rw, uint32_t off, uint32_t del, const char *ins, uint32_t len,
+		  unsigned tag)
 {
 	struct pk_rw_edit *e = rw->edits;
 	uint32_t ins_off = ins ? (uint32_t)(ins - rw->scratch) : 0;
@@ -129,19 +158,13 @@ static int rw_put(struct pk_rw *rw, uint32_t off, uint32_t del, const char *ins,
 			goto absorb;
 		}
 		if (p->off == off && p->del > 0) {
-			if (del > 0) {
-				/* Replacing the same span again: the last wins. */
-				if (p->del > del)
-					del = p->del;
-				edits_remove(rw, --i, 1);
-			} else {
-				/* Text before a replaced span: p's text first,
-				 * then ours, then the deletion. */
+			/* p's text first, then ours, then the union of both
+			 * deletions (which only the last edit at off holds). */
+			if (p->del > del)
 				del = p->del;
-				p->del = 0;
-				if (p->ins_len == 0)
-					edits_remove(rw, --i, 1);
-			}
+			p->del = 0;
+			if (p->ins_len == 0)
+				edits_remove(rw, --i, 1);
 		}
 	}
 	if (unlikely(rw->nedits >= PK_RW_MAX_EDITS)) {
@@ -149,8 +172,14 @@ static int rw_put(struct pk_rw *rw, uint32_t off, uint32_t del, const char *ins,
 		return -ENOSPC;
 	}
 	memmove(&e[i + 1], &e[i], (rw->nedits - i) * sizeof(e[0]));
-	e[i] = (struct pk_rw_edit){ .off = off, .del = del, .ins_off = ins_off, .ins_len = len };
+	e[i] = (struct pk_rw_edit){ .off = off,
+				    .del = del,
+				    .ins_off = (uint16_t)ins_off,
+				    .ins_len = (uint16_t)len,
+				    .tag = (uint8_t)(len ? tag : TAG_NONE) };
 	rw->nedits++;
+	if (len)
+		rw->tags |= tag_bit(tag);
 	m = i;
 absorb:
 	/* Later edits that start inside the deletion lose their text and
@@ -165,9 +194,64 @@ absorb:
 	return 0;
 }
 
-/* Plan the insertion of "name: value\r\n" at off. */
+/* Name of a header line this plan added: its text up to the colon. */
+static struct pk_str edit_line_name(const struct pk_rw *rw, const struct pk_rw_edit *e)
+{
+	const char *p = rw->scratch + e->ins_off;
+	const char *c = memchr(p, ':', e->ins_len);
+
+	return pk_str_make(p, c ? (size_t)(c - p) : e->ins_len);
+}
+
+/*
+ * Forget the text planned under tag (for TAG_LINE + PK_HDR_OTHER, only the
+ * lines called name); a deletion such an edit carries stays. The scratch
+ * is not reclaimed.
+ */
+static void rw_drop_tagged(struct pk_rw *rw, unsigned tag, struct pk_str name)
+{
+	unsigned i = 0;
+
+	while (i < rw->nedits) {
+		struct pk_rw_edit *e = &rw->edits[i];
+
+		if (e->tag != tag || (name.len && !pk_str_caseeq(edit_line_name(rw, e), name))) {
+			i++;
+			continue;
+		}
+		e->tag = TAG_NONE;
+		e->ins_len = 0;
+		if (e->del == 0)
+			edits_remove(rw, i, 1);
+		else
+			i++;
+	}
+}
+
+/* Inline, so that the common case (nothing set yet) costs one test. */
+static inline void rw_drop(struct pk_rw *rw, unsigned tag, struct pk_str name)
+{
+	if (unlikely(rw->tags & tag_bit(tag)))
+		rw_drop_tagged(rw, tag, name);
+}
+
+/* The text planned under tag (the first such edit), or false. */
+static bool rw_text(const struct pk_rw *rw, unsigned tag, const char **p, uint32_t *len)
+{
+	if (!(rw->tags & tag_bit(tag)))
+		return false;
+	for (unsigned i = 0; i < rw->nedits; i++)
+		if (rw->edits[i].tag == tag) {
+			*p = rw->scratch + rw->edits[i].ins_off;
+			*len = rw->edits[i].ins_len;
+			return true;
+		}
+	return false;
+}
+
+/* Plan the insertion of "name: value\r\n" at off, a line of header id. */
 static int rw_put_line(struct pk_rw *rw, uint32_t off, uint32_t del, struct pk_str name,
-		       struct pk_str value)
+		       struct pk_str value, enum pk_sip_hdr_id id)
 {
 	size_t n = name.len + 2 + value.len + 2;
 	char *s = rw_scratch(rw, n), *o;
@@ -179,7 +263,7 @@ static int rw_put_line(struct pk_rw *rw, uint32_t off, uint32_t del, struct pk_s
 	if (value.len)
 		o = put(o, value.p, value.len);
 	put(o, "\r\n", 2);
-	return rw_put(rw, off, del, s, (uint32_t)n);
+	return rw_put(rw, off, del, s, (uint32_t)n, TAG_LINE + id);
 }
 
 /* Name of header line i as written (up to the colon or whitespace). */
@@ -225,7 +309,7 @@ static int rw_remove_lines(struct pk_rw *rw, enum pk_sip_hdr_id id, struct pk_st
 		}
 		off = m->hdrs[i].off;
 		end = (uint32_t)m->hdrs[j - 1].off + m->hdrs[j - 1].len;
-		if (rw_put(rw, off, end - off, NULL, 0) < 0)
+		if (rw_put(rw, off, end - off, NULL, 0, TAG_NONE) < 0)
 			return -ENOSPC;
 		removed += (int)(j - i);
 		i = j;
@@ -244,6 +328,7 @@ void pk_rw_init(struct pk_rw *rw, const struct pk_sip_msg *msg)
 	rw->body_replaced = false;
 	rw->body = msg->body;
 	rw->scratch_len = 0;
+	rw->tags = 0;
 }
 
 int pk_rw_via_push(struct pk_rw *rw, const char *transport, struct pk_str host, uint16_t port,
@@ -279,7 +364,7 @@ int pk_rw_via_push(struct pk_rw *rw, const char *transport, struct pk_str host, 
 	o = put(o, "\r\n", 2);
 	/* Give back the room the optional parts did not use. */
 	rw->scratch_len -= (uint32_t)(n - (size_t)(o - s));
-	return rw_put(rw, off, 0, s, (uint32_t)(o - s));
+	return rw_put(rw, off, 0, s, (uint32_t)(o - s), TAG_LINE + PK_HDR_VIA);
 }
 
 int pk_rw_via_pop(struct pk_rw *rw)
@@ -293,93 +378,124 @@ int pk_rw_via_pop(struct pk_rw *rw)
 	if (m->nvia > 1 && m->via[1].hdr == v->hdr) {
 		/* More values on this line: drop ours up to the next one. */
 		off = msg_off(m, v->raw.p);
-		return rw_put(rw, off, msg_off(m, m->via[1].raw.p) - off, NULL, 0);
+		return rw_put(rw, off, msg_off(m, m->via[1].raw.p) - off, NULL, 0, TAG_NONE);
 	}
-	return rw_put(rw, m->hdrs[v->hdr].off, m->hdrs[v->hdr].len, NULL, 0);
+	return rw_put(rw, m->hdrs[v->hdr].off, m->hdrs[v->hdr].len, NULL, 0, TAG_NONE);
+}
+
+static const char *lws_skip(const char *p, const char *end)
+{
+	while (p < end && pk_sip_is_lws(*p))
+		p++;
+	return p;
 }
 
 /*
- * In a via-parm, find the rport parameter: *name_end just past its name,
- * *param_end at the ';' (or end) that closes it. False when absent.
+ * Where "=port" goes in the top Via: just past the name of its rport
+ * parameter (the last one, which is the one the scanner read), or NULL.
+ *
+ * The scanner keeps no position for a valueless rport, so this walks the
+ * parameters again, with the scanner's grammar (scan_params in scan.c):
+ * ';' LWS token-name LWS [ '=' LWS ( quoted-string | bytes up to one of
+ * ; , SP HT CR LF " ) ] LWS. v scanned OK, so every parameter has that
+ * form; the walk still stops at anything else rather than guess.
+ * pk_sip_param_get reads the same grammar but returns only values.
  */
-static bool via_find_rport(struct pk_str raw, const char **name_end, const char **param_end)
+static const char *via_rport_at(const struct pk_sip_via *v)
 {
-	const char *end = raw.p + raw.len;
-	const char *p = memchr(raw.p, ';', raw.len);
+	const char *end = v->raw.p + v->raw.len;
+	const char *p = v->host.p + v->host.len, *at = NULL;
 
-	while (p && p < end) {
-		const char *n;
+	/* Past the sent-by: LWS, ":" port, LWS, then the first ';'. */
+	p = memchr(p, ';', (size_t)(end - p));
+	while (p && p < end && *p == ';') {
+		const char *ns = lws_skip(p + 1, end), *ne = ns;
 
-		p++;
-		while (p < end && (*p == ' ' || *p == '\t'))
-			p++;
-		n = p;
-		while (p < end && pk_sip_is_token(*p))
-			p++;
-		if (p - n == 5 && pk_str_caseeq(pk_str_make(n, 5), PK_STR_LIT("rport"))) {
-			const char *q = p;
-
-			while (q < end && *q != ';')
-				q++;
-			*name_end = p;
-			*param_end = q;
-			return true;
-		}
-		while (p < end && *p != ';') {
-			if (*p == '"') {
+		while (ne < end && pk_sip_is_token(*ne))
+			ne++;
+		p = lws_skip(ne, end);
+		if (p < end && *p == '=') {
+			p = lws_skip(p + 1, end);
+			if (p < end && *p == '"') {
 				for (p++; p < end && *p != '"'; p++)
 					if (*p == '\\' && p + 1 < end)
 						p++;
+				if (p < end)
+					p++;
+			} else {
+				while (p < end && (*p == '=' || !pk_sip_is_pstop(*p)))
+					p++;
 			}
-			p++;
 		}
+		if (ne - ns == 5 && pk_str_caseeq(pk_str_make(ns, 5), PK_STR_LIT("rport")))
+			at = ne;
+		p = lws_skip(p, end);
 	}
-	return false;
+	return at;
 }
 
 int pk_rw_via_received(struct pk_rw *rw, struct pk_str ip, uint16_t port)
 {
 	const struct pk_sip_msg *m = rw->msg;
 	const struct pk_sip_via *v = &m->via[0];
-	int rc;
+	const char *rport_at = NULL, *rp = NULL, *rc = NULL;
+	uint32_t rp_len = 0, rc_len = 0;
+	int ret;
 
 	if (m->nvia == 0)
 		return -EINVAL;
-	if (port && v->rport == 0) {
-		const char *ne, *pe;
-		char *s, *o;
-
-		if (via_find_rport(v->raw, &ne, &pe)) {
-			s = rw_scratch(rw, 6);
-			if (!s)
-				return -ENOSPC;
-			*s = '=';
-			o = put_u32(s + 1, port);
-			rw->scratch_len -= (uint32_t)(6 - (o - s));
-			rc = rw_put(rw, msg_off(m, ne), (uint32_t)(pe - ne), s, (uint32_t)(o - s));
-			if (rc < 0)
-				return rc;
-		}
-	}
-	if (ip.len == 0)
+	if (port && v->rport == 0)
+		rport_at = via_rport_at(v);
+	if (!rport_at && ip.len == 0)
 		return 0;
-	if (v->received.len) {
-		char *s = rw_scratch(rw, ip.len);
+	/* The new texts; a part this call does not set keeps its earlier one. */
+	if (rport_at) {
+		char *s = rw_scratch(rw, 6), *o;
 
 		if (!s)
 			return -ENOSPC;
-		memcpy(s, ip.p, ip.len);
-		return rw_put(rw, msg_off(m, v->received.p), v->received.len, s, ip.len);
-	} else {
-		char *s = rw_scratch(rw, 10 + ip.len);
-
-		if (!s)
-			return -ENOSPC;
-		memcpy(s, ";received=", 10);
-		memcpy(s + 10, ip.p, ip.len);
-		return rw_put(rw, msg_off(m, v->raw.p + v->raw.len), 0, s, 10 + ip.len);
+		*s = '=';
+		o = put_u32(s + 1, port);
+		rw->scratch_len -= (uint32_t)(6 - (o - s));
+		rp = s;
+		rp_len = (uint32_t)(o - s);
+	} else if (rw_text(rw, TAG_RPORT, &rp, &rp_len)) {
+		rport_at = via_rport_at(v);
 	}
+	if (ip.len) {
+		size_t pre = v->received.len ? 0 : 10;
+		char *s = rw_scratch(rw, pre + ip.len);
+
+		if (!s)
+			return -ENOSPC;
+		memcpy(s, ";received=", pre);
+		memcpy(s + pre, ip.p, ip.len);
+		rc = s;
+		rc_len = (uint32_t)(pre + ip.len);
+	} else {
+		rw_text(rw, TAG_RECEIVED, &rc, &rc_len);
+	}
+	/*
+	 * Both planned again, rport first: when rport is the last parameter
+	 * its "=port" and ";received=" go at the same offset, and the second
+	 * call must not put a new "=port" after the first call's received.
+	 */
+	rw_drop(rw, TAG_RPORT, PK_STR_NULL);
+	rw_drop(rw, TAG_RECEIVED, PK_STR_NULL);
+	if (rp && rport_at) {
+		ret = rw_put(rw, msg_off(m, rport_at), 0, rp, rp_len, TAG_RPORT);
+		if (ret < 0)
+			return ret;
+	}
+	if (!rc)
+		return 0;
+	if (v->received.len)
+		return rw_put(rw, msg_off(m, v->received.p), v->received.len, rc, rc_len,
+			      TAG_RECEIVED);
+	return rw_put(rw, msg_off(m, v->raw.p + v->raw.len), 0, rc, rc_len, TAG_RECEIVED);
 }
+
+static int hdr_replace(struct pk_rw *rw, enum pk_sip_hdr_id id, struct pk_str value);
 
 int pk_rw_maxfwd_set(struct pk_rw *rw, unsigned n)
 {
@@ -387,23 +503,22 @@ int pk_rw_maxfwd_set(struct pk_rw *rw, unsigned n)
 	uint8_t li = m->first[PK_HDR_MAX_FORWARDS];
 	char *s, *o;
 
-	if (li == PK_NO_LINE) {
-		s = rw_scratch(rw, sizeof("Max-Forwards: 4294967295\r\n") - 1);
-		if (!s)
-			return -ENOSPC;
-		o = put(s, "Max-Forwards: ", 14);
-		o = put_u32(o, n);
-		o = put(o, "\r\n", 2);
-		rw->scratch_len -= (uint32_t)(sizeof("Max-Forwards: 4294967295\r\n") - 1 -
-					      (size_t)(o - s));
-		return rw_put(rw, hdr_end(m), 0, s, (uint32_t)(o - s));
+	/* No line to change the value of (absent, or the plan edits the
+	 * Max-Forwards lines as lines): a line of its own, set as
+	 * hdr_replace does, so that the last value wins there too. */
+	if (li == PK_NO_LINE || (rw->tags & tag_bit(TAG_LINE + PK_HDR_MAX_FORWARDS))) {
+		char v[10];
+
+		return hdr_replace(rw, PK_HDR_MAX_FORWARDS,
+				   pk_str_make(v, (size_t)(put_u32(v, n) - v)));
 	}
 	s = rw_scratch(rw, 10);
 	if (!s)
 		return -ENOSPC;
 	o = put_u32(s, n);
 	rw->scratch_len -= (uint32_t)(10 - (o - s));
-	return rw_put(rw, m->hdrs[li].voff, m->hdrs[li].vlen, s, (uint32_t)(o - s));
+	rw_drop(rw, TAG_MAXFWD, PK_STR_NULL);
+	return rw_put(rw, m->hdrs[li].voff, m->hdrs[li].vlen, s, (uint32_t)(o - s), TAG_MAXFWD);
 }
 
 int pk_rw_maxfwd_dec(struct pk_rw *rw)
@@ -428,7 +543,8 @@ int pk_rw_ruri_set(struct pk_rw *rw, struct pk_str uri)
 	if (!s)
 		return -ENOSPC;
 	memcpy(s, uri.p, uri.len);
-	return rw_put(rw, msg_off(m, m->ruri.p), m->ruri.len, s, uri.len);
+	rw_drop(rw, TAG_RURI, PK_STR_NULL);
+	return rw_put(rw, msg_off(m, m->ruri.p), m->ruri.len, s, uri.len, TAG_RURI);
 }
 
 int pk_rw_hdr_add(struct pk_rw *rw, enum pk_sip_hdr_id id, const char *name, struct pk_str value,
@@ -438,13 +554,18 @@ int pk_rw_hdr_add(struct pk_rw *rw, enum pk_sip_hdr_id id, const char *name, str
 	struct pk_str nm;
 	uint32_t off = hdr_end(m);
 
-	if ((unsigned)id >= PK_HDR_COUNT || id == PK_HDR_CONTENT_LENGTH)
+	if ((unsigned)id >= PK_HDR_COUNT)
 		return -EINVAL;
 	if (name)
 		nm = pk_str_make(name, strlen(name));
 	else if (id != PK_HDR_OTHER)
 		nm = hdr_names[id];
 	else
+		return -EINVAL;
+	/* A known header added by name is that header (Content-Length too). */
+	if (id == PK_HDR_OTHER)
+		id = pk_sip_hdr_lookup(nm.p, nm.len);
+	if (id == PK_HDR_CONTENT_LENGTH)
 		return -EINVAL;
 	if (where == PK_RW_TOP && m->nhdrs) {
 		off = m->hdrs[0].off;
@@ -454,7 +575,7 @@ int pk_rw_hdr_add(struct pk_rw *rw, enum pk_sip_hdr_id id, const char *name, str
 		if (li >= 0)
 			off = m->hdrs[li].off;
 	}
-	return rw_put_line(rw, off, 0, nm, value);
+	return rw_put_line(rw, off, 0, nm, value, id);
 }
 
 int pk_rw_hdr_remove(struct pk_rw *rw, enum pk_sip_hdr_id id)
@@ -463,6 +584,9 @@ int pk_rw_hdr_remove(struct pk_rw *rw, enum pk_sip_hdr_id id)
 
 	if ((unsigned)id >= PK_HDR_COUNT || id == PK_HDR_OTHER || id == PK_HDR_CONTENT_LENGTH)
 		return -EINVAL;
+	rw_drop(rw, TAG_LINE + id, PK_STR_NULL);
+	/* From now on this header's lines are edited as lines (maxfwd_set). */
+	rw->tags |= tag_bit(TAG_LINE + id);
 	first = rw->msg->first[id];
 	if (first == PK_NO_LINE)
 		return 0;
@@ -471,34 +595,41 @@ int pk_rw_hdr_remove(struct pk_rw *rw, enum pk_sip_hdr_id id)
 
 int pk_rw_hdr_remove_name(struct pk_rw *rw, struct pk_str name)
 {
-	int first = line_by_name(rw->msg, name);
+	int first;
 
 	if (name.len == 0)
 		return -EINVAL;
+	rw_drop(rw, TAG_LINE + PK_HDR_OTHER, name);
+	first = line_by_name(rw->msg, name);
 	if (first < 0)
 		return 0;
 	return rw_remove_lines(rw, PK_HDR_OTHER, name, (unsigned)first);
 }
 
-int pk_rw_hdr_replace(struct pk_rw *rw, enum pk_sip_hdr_id id, struct pk_str value)
+/* hdr_replace without the argument checks (maxfwd_set uses it). */
+static int hdr_replace(struct pk_rw *rw, enum pk_sip_hdr_id id, struct pk_str value)
 {
 	const struct pk_sip_msg *m = rw->msg;
-	uint8_t first;
-	uint32_t off;
+	uint8_t first = m->first[id];
 	int rc;
 
-	if ((unsigned)id >= PK_HDR_COUNT || id == PK_HDR_OTHER || id == PK_HDR_CONTENT_LENGTH)
-		return -EINVAL;
-	first = m->first[id];
+	rw_drop(rw, TAG_LINE + id, PK_STR_NULL);
+	rw->tags |= tag_bit(TAG_LINE + id);
 	if (first == PK_NO_LINE)
-		return rw_put_line(rw, hdr_end(m), 0, hdr_names[id], value);
+		return rw_put_line(rw, hdr_end(m), 0, hdr_names[id], value, id);
 	/* The new line takes the first one's place; the rest go. */
-	off = m->hdrs[first].off;
-	rc = rw_put_line(rw, off, m->hdrs[first].len, hdr_names[id], value);
+	rc = rw_put_line(rw, m->hdrs[first].off, m->hdrs[first].len, hdr_names[id], value, id);
 	if (rc < 0)
 		return rc;
 	rc = rw_remove_lines(rw, id, PK_STR_NULL, first + 1u);
 	return rc < 0 ? rc : 0;
+}
+
+int pk_rw_hdr_replace(struct pk_rw *rw, enum pk_sip_hdr_id id, struct pk_str value)
+{
+	if ((unsigned)id >= PK_HDR_COUNT || id == PK_HDR_OTHER || id == PK_HDR_CONTENT_LENGTH)
+		return -EINVAL;
+	return hdr_replace(rw, id, value);
 }
 
 int pk_rw_route_pop(struct pk_rw *rw)
@@ -511,9 +642,9 @@ int pk_rw_route_pop(struct pk_rw *rw)
 		return -EINVAL;
 	if (m->nroute > 1 && m->route[1].hdr == r->hdr) {
 		off = msg_off(m, r->raw.p);
-		return rw_put(rw, off, msg_off(m, m->route[1].raw.p) - off, NULL, 0);
+		return rw_put(rw, off, msg_off(m, m->route[1].raw.p) - off, NULL, 0, TAG_NONE);
 	}
-	return rw_put(rw, m->hdrs[r->hdr].off, m->hdrs[r->hdr].len, NULL, 0);
+	return rw_put(rw, m->hdrs[r->hdr].off, m->hdrs[r->hdr].len, NULL, 0, TAG_NONE);
 }
 
 int pk_rw_body_set(struct pk_rw *rw, struct pk_str body, struct pk_str content_type)

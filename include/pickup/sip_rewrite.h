@@ -10,12 +10,22 @@
  * area. All functions may be called from a worker.
  *
  * Every edit names offsets of the ORIGINAL message, so edits compose in any
- * order: texts inserted at the same offset come out in the order they were
- * planned; a later replacement of a span that starts where an earlier one
- * did supersedes it (maxfwd_set twice: the last value wins); text planned
- * strictly inside a span that is deleted is dropped (via_received, then
- * via_pop of the same Via). The edit list is kept sorted and free of
- * overlaps while planning, so emit is a plain copy loop.
+ * order, by these rules:
+ *  - texts inserted at the same offset come out in the order they were
+ *    planned, and before a span deleted there;
+ *  - setting a value again supersedes what the plan had set, whatever was
+ *    planned in between: the last value wins (ruri_set, maxfwd_set/_dec,
+ *    the received and rport parts of via_received, hdr_replace, and
+ *    body_set's Content-Type, which is hdr_replace);
+ *  - hdr_remove and hdr_replace of a header act on its lines in the
+ *    message AND on the lines of it this plan added (hdr_add, hdr_replace,
+ *    via_push for Via, maxfwd_set on a message without Max-Forwards);
+ *    hdr_remove_name likewise for lines added by that name;
+ *  - deletions add up; text planned strictly inside a span that is deleted
+ *    is dropped (via_received, then via_pop of the same Via);
+ *  - via_pop and route_pop remove values of the original message only.
+ * The edit list is kept sorted and free of overlaps while planning, so
+ * emit is a plain copy loop.
  *
  * Typical forwarding of a request:
  *	pk_rw_init(&rw, msg);
@@ -33,12 +43,13 @@
 #define PK_RW_SCRATCH 2048
 
 /* Edits are kept sorted by off (planning order among equal offsets), and a
- * deletion never reaches past the next edit's off. */
+ * deletion never reaches past the next edit's off. Private to rewrite.c. */
 struct pk_rw_edit {
-	uint32_t off;	/* where, in the original message */
-	uint32_t del;	/* bytes of the original removed from off */
-	uint32_t ins_off; /* inserted text: offset into scratch */
-	uint32_t ins_len;
+	uint32_t off;	  /* where, in the original message */
+	uint32_t del;	  /* bytes of the original removed from off */
+	uint16_t ins_off; /* inserted text: offset into scratch */
+	uint16_t ins_len;
+	uint8_t tag;	  /* what the text sets, so that a later setter finds it */
 };
 
 struct pk_rw {
@@ -48,6 +59,8 @@ struct pk_rw {
 	bool body_replaced;
 	struct pk_str body; /* body to emit (the original unless replaced) */
 	uint32_t scratch_len;
+	uint64_t tags;	/* bit per tag an edit may carry, and per header edited
+			 * as whole lines (rewrite.c) */
 	struct pk_rw_edit edits[PK_RW_MAX_EDITS];
 	char scratch[PK_RW_SCRATCH];
 };
@@ -77,15 +90,19 @@ int pk_rw_via_pop(struct pk_rw *rw);
 
 /*
  * RFC 3581 / RFC 3261 §18.2.1 on the received top Via: add ";received=ip"
- * (when ip is not empty) and fill "rport" with port (when the Via has an
- * empty rport param and port is not 0).
+ * (when ip is not empty; an existing received= gets the new value) and fill
+ * "rport" with port (when the Via has an empty rport param and port is not
+ * 0). Called again, each part that is given replaces the earlier one; a
+ * part not given (empty ip, port 0) keeps what was planned.
  */
 int pk_rw_via_received(struct pk_rw *rw, struct pk_str ip, uint16_t port);
 
-/* Set Max-Forwards to n (added when absent). */
+/* Set Max-Forwards to n (added at the bottom when absent). Called again,
+ * the last value wins: one line either way. */
 int pk_rw_maxfwd_set(struct pk_rw *rw, unsigned n);
-/* Decrement Max-Forwards (absent: add it as 69, i.e. 70 - 1). Caller has
- * already answered 483 for 0: -EINVAL then. A line added goes at the bottom. */
+/* Decrement the message's Max-Forwards (absent: add it as 69, i.e.
+ * 70 - 1), i.e. maxfwd_set(original - 1): twice is the same as once.
+ * Caller has already answered 483 for 0: -EINVAL then. */
 int pk_rw_maxfwd_dec(struct pk_rw *rw);
 
 /* Replace the Request-URI (-EINVAL for a response or an empty uri). */
@@ -101,22 +118,26 @@ enum pk_rw_where {
 /*
  * Add the header line "name: value". name may be NULL when id is a known
  * header (its canonical name is used). With PK_HDR_OTHER and a name,
- * PK_RW_BEFORE_FIRST_SAME looks the line up by name. Content-Length is
- * managed by emit: -EINVAL for it here and in remove/replace.
+ * PK_RW_BEFORE_FIRST_SAME looks the line up by name; a name the scanner
+ * knows counts as that header. Content-Length is managed by emit: -EINVAL
+ * for it here (by id or by name) and in remove/replace.
  */
 int pk_rw_hdr_add(struct pk_rw *rw, enum pk_sip_hdr_id id, const char *name,
 		  struct pk_str value, enum pk_rw_where where);
 
-/* Remove every line of header id (Route, Replaces, Require, ...). Returns
- * how many lines were removed (0 if none), or -ENOSPC. */
+/* Remove every line of header id (Route, Replaces, Require, ...), those
+ * this plan added included. Returns how many lines of the message were
+ * removed (0 if none), or -ENOSPC. */
 int pk_rw_hdr_remove(struct pk_rw *rw, enum pk_sip_hdr_id id);
 
 /* The same for a header the scanner does not know (id PK_HDR_OTHER), by
- * its name as written, compared case-insensitively. */
+ * its name as written, compared case-insensitively (lines hdr_add added
+ * under that name go too). */
 int pk_rw_hdr_remove_name(struct pk_rw *rw, struct pk_str name);
 
-/* Remove every line of header id and add "name: value" where the first
- * one stood (or at the bottom). */
+/* Remove every line of header id (those this plan added included) and add
+ * "name: value" where the first line of the message stood (or at the
+ * bottom). Called again, the last value wins. */
 int pk_rw_hdr_replace(struct pk_rw *rw, enum pk_sip_hdr_id id, struct pk_str value);
 
 /* Remove the first Route entry (loose routing, RFC 3261 §16.4); the rest
@@ -125,9 +146,9 @@ int pk_rw_route_pop(struct pk_rw *rw);
 
 /*
  * Replace the body (Content-Length follows). The view must outlive emit.
- * content_type replaces (or adds) Content-Type; empty keeps the original,
- * and an empty body drops the Content-Type line. Once per plan: -EBUSY for
- * a second call.
+ * content_type replaces (or adds) Content-Type as hdr_replace does; empty
+ * keeps the original, and an empty body drops the Content-Type line (as
+ * hdr_remove). Once per plan: -EBUSY for a second call.
  */
 int pk_rw_body_set(struct pk_rw *rw, struct pk_str body, struct pk_str content_type);
 

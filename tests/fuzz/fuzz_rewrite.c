@@ -148,9 +148,9 @@ struct expect {
 	unsigned pushes;
 	struct pk_str first_branch;
 	bool via_popped;
-	unsigned received_calls, rport_fills;
-	struct pk_str received;
-	uint16_t rport;
+	unsigned received_calls;
+	struct pk_str received; /* the last address given, empty if none */
+	uint16_t rport;		/* the last port given, 0 if none */
 	int32_t max_forwards;
 	struct pk_str ruri;
 	bool body_set;
@@ -158,12 +158,6 @@ struct expect {
 	unsigned route_adds;
 	bool route_popped, route_other;
 	bool call_id_set, cseq_set;
-	/* Lines of a single-valued header added where the original had none:
-	 * every edit names the original, so replacing (or body_set's
-	 * Content-Type) a header the message lacks twice adds it twice, and
-	 * the output is rightly refused. The engine does each once per plan,
-	 * so this is not held against the rewriter. */
-	uint8_t absent_adds[PK_HDR_COUNT];
 	struct pk_str call_id;
 	uint32_t cseq;
 };
@@ -208,10 +202,12 @@ static void run_op(struct pk_rw *rw, const struct pk_sip_msg *m, struct expect *
 		rc = pk_rw_via_received(rw, ip, port);
 		rc_ok(x, rc);
 		if (rc == 0) {
+			/* each part given replaces the earlier one */
 			x->received_calls++;
-			x->received = ip;
-			x->rport = port;
-			x->rport_fills += port && m->via[0].rport == 0;
+			if (ip.len)
+				x->received = ip;
+			if (port)
+				x->rport = port;
 		}
 		break;
 	}
@@ -295,8 +291,6 @@ static void run_op(struct pk_rw *rw, const struct pk_sip_msg *m, struct expect *
 		PK_FUZZ_CHECK(rc != -EINVAL);
 		if (rc == 0) {
 			x->lines++;
-			if (m->first[h->id] == 0xff)
-				x->absent_adds[h->id]++;
 			if (h->id == PK_HDR_ROUTE)
 				x->route_other = true;
 			if (h->id == PK_HDR_CALL_ID) {
@@ -327,25 +321,11 @@ static void run_op(struct pk_rw *rw, const struct pk_sip_msg *m, struct expect *
 			break;
 		x->body_set = true;
 		x->body = b;
-		if (b.len && ct.len) {
+		if (b.len && ct.len)
 			x->lines++;
-			if (m->first[PK_HDR_CONTENT_TYPE] == 0xff)
-				x->absent_adds[PK_HDR_CONTENT_TYPE]++;
-		}
 		break;
 	}
 	}
-}
-
-/* Occurrences of the lower-case word w in s, in any case. */
-static unsigned count_ci(struct pk_str s, const char *w)
-{
-	size_t n = strlen(w);
-	unsigned c = 0;
-
-	for (size_t i = 0; i + n <= s.len; i++)
-		c += pk_str_caseeq(pk_str_make(s.p + i, n), pk_str_make(w, n));
-	return c;
 }
 
 /* The emitted message read back: the edits show, nothing else broke. */
@@ -358,12 +338,7 @@ static void check_output(const struct pk_sip_msg *m, const struct expect *x, con
 	unsigned max_lines = m->nhdrs + x->lines + (m->first[PK_HDR_CONTENT_LENGTH] == 0xff);
 	enum pk_sip_verdict v = pk_sip_scan(copy, n, &o);
 
-	/* An empty rport filled twice gets both values (two insertions):
-	 * via_received is meant once per plan. */
-	bool dup = x->absent_adds[PK_HDR_CONTENT_TYPE] > 1 || x->absent_adds[PK_HDR_EXPIRES] > 1 ||
-		   x->absent_adds[PK_HDR_REPLACES] > 1 || x->rport_fills > 1;
-
-	if (n > PK_SIP_MAX_MSG || max_lines > PK_SIP_MAX_HDRS || nvia == 0 || dup) {
+	if (n > PK_SIP_MAX_MSG || max_lines > PK_SIP_MAX_HDRS || nvia == 0) {
 		free(copy);
 		return;
 	}
@@ -383,11 +358,12 @@ static void check_output(const struct pk_sip_msg *m, const struct expect *x, con
 		PK_FUZZ_CHECK(pk_str_eq(o.via[0].branch, x->first_branch));
 	else if (!x->via_popped)
 		PK_FUZZ_CHECK(pk_str_eq(o.via[0].branch, m->via[0].branch));
-	if (!x->pushes && !x->via_popped && x->received_calls == 1) {
+	if (!x->pushes && !x->via_popped && x->received_calls) {
 		if (x->received.len)
 			PK_FUZZ_CHECK(pk_str_eq(o.via[0].received, x->received));
-		/* which of two rport params is meant is anybody's guess */
-		if (x->rport && m->via[0].rport == 0 && count_ci(m->via[0].raw, "rport") == 1)
+		/* the last of several rport params is the one the scanner read,
+		 * and the one filled */
+		if (x->rport && m->via[0].rport == 0)
 			PK_FUZZ_CHECK(o.via[0].rport == x->rport);
 	}
 	PK_FUZZ_CHECK(pk_str_eq(o.body, x->body_set ? x->body : m->body));

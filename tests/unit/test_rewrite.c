@@ -398,8 +398,9 @@ static void test_maxfwd(void **state)
 	assert_int_equal(out.max_forwards, 12);
 	assert_lines_kept(&in, &out, BIT(MAX_FORWARDS));
 
-	/* absent, set twice: still one line */
+	/* absent, set twice: still one line (issue 2, bug 1) */
 	scan_in(compact);
+	assert_int_equal(pk_rw_maxfwd_set(&rw, 9), 0);
 	assert_int_equal(pk_rw_maxfwd_set(&rw, 5), 0);
 	emit_rescan();
 	assert_int_equal(out.max_forwards, 5);
@@ -702,6 +703,307 @@ static void test_same_line_edits(void **state)
 	assert_pkstr(out.via[0].raw, "SIP/2.0/UDP 192.0.2.30;branch=z9hG4bKmsg1;rport=1234;received=198.51.100.7");
 }
 
+/* --- the rewriter's combination rules (issue 2: found by fuzz_rewrite) --- */
+
+/* Lines of out that belong to header id. */
+static unsigned count_id(enum pk_sip_hdr_id id)
+{
+	return out.count[id];
+}
+
+/* Max-Forwards set or decremented twice on a message without one: one line
+ * with the last value (reproducer rewrite-maxfwd-absent-twice.bin). */
+static void test_maxfwd_absent_last_wins(void **state)
+{
+	(void)state;
+	scan_in(compact);
+	assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+	assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+	emit_rescan();
+	assert_int_equal(out.max_forwards, 69);
+	assert_int_equal(count_id(PK_HDR_MAX_FORWARDS), 1);
+	assert_lines_kept(&in, &out, BIT(MAX_FORWARDS));
+
+	/* set, a line added at the bottom in between, set again */
+	scan_in(compact);
+	assert_int_equal(pk_rw_maxfwd_set(&rw, 20), 0);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-Mid", S("1"), PK_RW_BOTTOM), 0);
+	assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+	emit_rescan();
+	assert_int_equal(out.max_forwards, 69);
+	assert_int_equal(count_id(PK_HDR_MAX_FORWARDS), 1);
+	assert_int_equal(count_named(&out, "X-Mid"), 1);
+
+	/* present, but its line removed: a later set brings one line back */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+	assert_int_equal(pk_rw_hdr_remove(&rw, PK_HDR_MAX_FORWARDS), 1);
+	emit_rescan();
+	assert_int_equal(out.max_forwards, -1);
+	assert_int_equal(pk_rw_maxfwd_set(&rw, 4), 0);
+	emit_rescan();
+	assert_int_equal(out.max_forwards, 4);
+	assert_int_equal(count_id(PK_HDR_MAX_FORWARDS), 1);
+
+	/* and the other way: hdr_replace after the value was set wins */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_MAX_FORWARDS, S("33")), 0);
+	emit_rescan();
+	assert_int_equal(out.max_forwards, 33);
+	assert_int_equal(count_id(PK_HDR_MAX_FORWARDS), 1);
+	assert_int_equal(pk_rw_maxfwd_set(&rw, 2), 0);
+	emit_rescan();
+	assert_int_equal(out.max_forwards, 2);
+	assert_int_equal(count_id(PK_HDR_MAX_FORWARDS), 1);
+}
+
+/* via_pop, via_push, via_pop: the second pop of the same Via must not take
+ * the pushed one with it (reproducer rewrite-via-pop-push-pop.bin). */
+static void test_via_pop_push_pop(void **state)
+{
+	(void)state;
+	scan_in(invite);
+	assert_int_equal(pk_rw_via_pop(&rw), 0);
+	assert_int_equal(pk_rw_via_push(&rw, "UDP", S("10.0.0.1"), 5060, S("z9hG4bKkeep"), false), 0);
+	assert_int_equal(pk_rw_via_pop(&rw), 0);
+	emit_rescan();
+	assert_int_equal(out.nvia, 1);
+	assert_pkstr(out.via[0].raw, "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKkeep");
+	assert_lines_kept(&in, &out, BIT(VIA));
+
+	/* a multi-value line: only its first value goes, the push stays */
+	scan_in(compact);
+	assert_int_equal(pk_rw_via_pop(&rw), 0);
+	assert_int_equal(pk_rw_via_push(&rw, "TCP", S("10.0.0.1"), 0, S("z9hG4bKk2"), true), 0);
+	assert_int_equal(pk_rw_via_pop(&rw), 0);
+	emit_rescan();
+	assert_int_equal(out.nvia, 3);
+	assert_pkstr(out.via[0].branch, "z9hG4bKk2");
+	assert_true(pk_str_eq(out.via[1].raw, in.via[1].raw));
+	assert_true(pk_str_eq(out.via[2].raw, in.via[2].raw));
+
+	/* the same with Route: pop a whole line, add a Route there, pop again */
+	{
+		static const char two_routes[] =
+			"BYE sip:alice@192.0.2.30:5060 SIP/2.0\r\n"
+			"Via: SIP/2.0/UDP 192.0.2.40:5060;branch=z9hG4bKr2\r\n"
+			"Max-Forwards: 7\r\n"
+			"Route: <sip:pbx.example.com;lr>\r\n"
+			"Route: <sip:edge2.example.com;lr>\r\n"
+			"From: <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
+			"To: <sip:alice@atlanta.example.com>;tag=88sja8x\r\n"
+			"Call-ID: r2@192.0.2.40\r\n"
+			"CSeq: 232 BYE\r\n"
+			"Content-Length: 0\r\n"
+			"\r\n";
+
+		scan_in(two_routes);
+		assert_int_equal(pk_rw_route_pop(&rw), 0);
+		assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_ROUTE, NULL, S("<sip:new.example.com;lr>"),
+					       PK_RW_BEFORE_FIRST_SAME), 0);
+		assert_int_equal(pk_rw_route_pop(&rw), 0);
+		emit_rescan();
+		assert_int_equal(out.nroute, 2);
+		assert_pkstr(out.route[0].uri, "sip:new.example.com;lr");
+		assert_pkstr(out.route[1].uri, "sip:edge2.example.com;lr");
+	}
+}
+
+/* A Via for the rport tests: params given, the rest fixed. */
+static const char *via_msg(const char *params)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+		 "OPTIONS sip:pbx.example.com SIP/2.0\r\n"
+		 "Via: SIP/2.0/UDP 192.0.2.1:5060%s\r\n"
+		 "Max-Forwards: 70\r\n"
+		 "From: <sip:a@example.com>;tag=1\r\n"
+		 "To: <sip:pbx.example.com>\r\n"
+		 "Call-ID: rp@192.0.2.1\r\n"
+		 "CSeq: 1 OPTIONS\r\n"
+		 "Content-Length: 0\r\n"
+		 "\r\n",
+		 params);
+	return buf;
+}
+
+/*
+ * The rport that gets the port is the one the scanner read: parameters are
+ * walked with the scanner's grammar (reproducer rewrite-rport-after-quote.bin
+ * and rewrite-rport-folded.bin).
+ */
+static void test_via_rport_grammar(void **state)
+{
+	static const struct {
+		const char *params, *expect;
+	} cases[] = {
+		/* folded LWS after ';' (the old walk skipped only SP and HT) */
+		{ ";branch=z9hG4bKf;\r\n rport",
+		  "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKf;\r\n rport=1222;received=203.0.113.9" },
+		/* two rport: the scanner reads the last one */
+		{ ";rport=5;branch=z9hG4bKd;rport",
+		  "SIP/2.0/UDP 192.0.2.1:5060;rport=5;branch=z9hG4bKd;rport=1222;received=203.0.113.9" },
+		/* ";rport" inside a quoted value is not a parameter */
+		{ ";x=\"a\\\";rport\";branch=z9hG4bKq;rport ;y",
+		  "SIP/2.0/UDP 192.0.2.1:5060;x=\"a\\\";rport\";branch=z9hG4bKq;rport=1222 ;y;received=203.0.113.9" },
+		/* LWS around '=' of other params, a value with '=' in it */
+		{ " ; branch = z9hG4bKs ;x=a=b; RPORT",
+		  "SIP/2.0/UDP 192.0.2.1:5060 ; branch = z9hG4bKs ;x=a=b; RPORT=1222;received=203.0.113.9" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		scan_in(via_msg(cases[i].params));
+		assert_int_equal(in.via[0].rport, 0);
+		assert_int_equal(pk_rw_via_received(&rw, S("203.0.113.9"), 1222), 0);
+		emit_rescan();
+		assert_int_equal(out.via[0].rport, 1222);
+		assert_pkstr(out.via[0].received, "203.0.113.9");
+		assert_pkstr(out.via[0].raw, cases[i].expect);
+	}
+
+	/* A parameter name must be a token: the scanner now refuses the
+	 * fuzzer's Via, so the rewriter never sees it. */
+	{
+		const char *bad = via_msg(";x\"y;rport;branch=z9hG4bKb");
+		assert_int_not_equal(pk_sip_scan(bad, strlen(bad), &in), PK_SIP_OK);
+	}
+}
+
+/* via_received called again: each part it gives replaces the earlier one,
+ * in the order the scanner needs. */
+static void test_via_received_twice(void **state)
+{
+	(void)state;
+	/* both parts twice: the last ones, once each */
+	scan_in(invite);
+	assert_int_equal(pk_rw_via_received(&rw, S("198.51.100.7"), 1222), 0);
+	assert_int_equal(pk_rw_via_received(&rw, S("198.51.100.8"), 1273), 0);
+	emit_rescan();
+	assert_pkstr(out.via[0].raw,
+		     "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport=1273;received=198.51.100.8");
+
+	/* the port only, then the address only: both kept */
+	scan_in(invite);
+	assert_int_equal(pk_rw_via_received(&rw, PK_STR_NULL, 1222), 0);
+	assert_int_equal(pk_rw_via_received(&rw, S("198.51.100.7"), 0), 0);
+	emit_rescan();
+	assert_pkstr(out.via[0].raw,
+		     "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport=1222;received=198.51.100.7");
+
+	/* the address first, then the port: "=port" still right after rport */
+	scan_in(invite);
+	assert_int_equal(pk_rw_via_received(&rw, S("198.51.100.7"), 0), 0);
+	assert_int_equal(pk_rw_via_push(&rw, "UDP", S("10.0.0.1"), 5060, S("z9hG4bKp"), false), 0);
+	assert_int_equal(pk_rw_via_received(&rw, PK_STR_NULL, 1273), 0);
+	emit_rescan();
+	assert_int_equal(out.nvia, 2);
+	assert_pkstr(out.via[1].raw,
+		     "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds;rport=1273;received=198.51.100.7");
+
+	/* an existing received= replaced twice, rport in the middle */
+	scan_in(via_msg(";received=10.1.1.1;rport;branch=z9hG4bKm"));
+	assert_int_equal(pk_rw_via_received(&rw, S("203.0.113.5"), 5062), 0);
+	assert_int_equal(pk_rw_via_received(&rw, S("203.0.113.6"), 5063), 0);
+	emit_rescan();
+	assert_pkstr(out.via[0].raw,
+		     "SIP/2.0/UDP 192.0.2.1:5060;received=203.0.113.6;rport=5063;branch=z9hG4bKm");
+
+	/* then popped: nothing of it is left, however often it was set */
+	assert_int_equal(pk_rw_via_pop(&rw), 0);
+	assert_int_equal(pk_rw_via_received(&rw, S("203.0.113.7"), 5064), 0);
+	assert_int_equal(pk_rw_via_push(&rw, "UDP", S("10.0.0.1"), 0, S("z9hG4bKn"), false), 0);
+	emit_rescan();
+	assert_int_equal(out.nvia, 1);
+	assert_pkstr(out.via[0].raw, "SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKn");
+}
+
+/* hdr_replace of a header the message lacks, twice; body_set's
+ * Content-Type with hdr_replace on it; remove after add or replace. */
+static void test_hdr_replace_last_wins(void **state)
+{
+	(void)state;
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_EXPIRES, S("300")), 0);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-Mid", S("1"), PK_RW_BOTTOM), 0);
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_EXPIRES, S("60")), 0);
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_REPLACES, S("a@h;to-tag=1;from-tag=2")), 0);
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_REPLACES, S("b@h;to-tag=3;from-tag=4")), 0);
+	emit_rescan();
+	assert_int_equal(count_id(PK_HDR_EXPIRES), 1);
+	assert_int_equal(out.expires, 60);
+	assert_int_equal(count_id(PK_HDR_REPLACES), 1);
+	assert_pkstr(out.replaces.call_id, "b@h");
+	assert_lines_kept(&in, &out, BIT(EXPIRES) | BIT(REPLACES) | BIT(OTHER));
+
+	/* body_set's Content-Type, then hdr_replace of it, and the reverse */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_body_set(&rw, S("hello"), S("text/plain")), 0);
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_CONTENT_TYPE, S("text/html")), 0);
+	emit_rescan();
+	assert_int_equal(count_id(PK_HDR_CONTENT_TYPE), 1);
+	assert_pkstr(out.content_type, "text/html");
+	assert_pkstr(out.body, "hello");
+
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_CONTENT_TYPE, S("text/html")), 0);
+	assert_int_equal(pk_rw_body_set(&rw, S("hello"), S("text/plain")), 0);
+	emit_rescan();
+	assert_int_equal(count_id(PK_HDR_CONTENT_TYPE), 1);
+	assert_pkstr(out.content_type, "text/plain");
+
+	/* an emptied body takes a Content-Type planned before with it */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_CONTENT_TYPE, S("text/html")), 0);
+	assert_int_equal(pk_rw_body_set(&rw, PK_STR_NULL, PK_STR_NULL), 0);
+	emit_rescan();
+	assert_int_equal(count_id(PK_HDR_CONTENT_TYPE), 0);
+
+	/* present header replaced twice, a line added at the same offset
+	 * between: that line stays, before the last value */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_VIA, S("SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKv1")), 0);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_RECORD_ROUTE, NULL, S("<sip:10.0.0.9;lr>"), PK_RW_TOP), 0);
+	assert_int_equal(pk_rw_hdr_replace(&rw, PK_HDR_VIA, S("SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKv2")), 0);
+	emit_rescan();
+	assert_int_equal(out.nvia, 1);
+	assert_pkstr(out.via[0].branch, "z9hG4bKv2");
+	assert_int_equal(out.first[PK_HDR_RECORD_ROUTE], 0);
+	assert_int_equal(out.first[PK_HDR_VIA], 1);
+	assert_lines_kept(&in, &out, BIT(VIA) | BIT(RECORD_ROUTE));
+
+	/* lines added, then removed by id or by name */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_ROUTE, NULL, S("<sip:x.example.com;lr>"), PK_RW_TOP), 0);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-New", S("1"), PK_RW_BOTTOM), 0);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-Keep", S("2"), PK_RW_BOTTOM), 0);
+	assert_int_equal(pk_rw_hdr_remove(&rw, PK_HDR_ROUTE), 2);
+	assert_int_equal(pk_rw_hdr_remove_name(&rw, S("x-new")), 0);
+	emit_rescan();
+	assert_int_equal(out.nroute, 0);
+	assert_int_equal(count_named(&out, "X-New"), 0);
+	assert_int_equal(count_named(&out, "X-Keep"), 1);
+
+	/* Content-Length by name is still emit's */
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "content-length", S("5"), PK_RW_TOP), -EINVAL);
+	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "l", S("5"), PK_RW_TOP), -EINVAL);
+}
+
+/* R-URI set twice with other edits between: the last wins. */
+static void test_ruri_last_wins(void **state)
+{
+	(void)state;
+	scan_in(invite);
+	assert_int_equal(pk_rw_ruri_set(&rw, S("sip:a@192.0.2.1")), 0);
+	assert_int_equal(pk_rw_via_push(&rw, "UDP", S("10.0.0.1"), 5060, S("z9hG4bKr"), false), 0);
+	assert_int_equal(pk_rw_ruri_set(&rw, S("sip:bob@192.0.2.4:5070")), 0);
+	emit_rescan();
+	assert_pkstr(out.ruri, "sip:bob@192.0.2.4:5070");
+	assert_int_equal(out.nvia, 2);
+}
+
 /* --- limits ------------------------------------------------------------- */
 
 static void test_enospc_output(void **state)
@@ -800,6 +1102,12 @@ int main(void)
 		cmocka_unit_test(test_content_length_added),
 		cmocka_unit_test(test_trailing_bytes_dropped),
 		cmocka_unit_test(test_same_line_edits),
+		cmocka_unit_test(test_maxfwd_absent_last_wins),
+		cmocka_unit_test(test_via_pop_push_pop),
+		cmocka_unit_test(test_via_rport_grammar),
+		cmocka_unit_test(test_via_received_twice),
+		cmocka_unit_test(test_hdr_replace_last_wins),
+		cmocka_unit_test(test_ruri_last_wins),
 		cmocka_unit_test(test_enospc_output),
 		cmocka_unit_test(test_enospc_plan),
 		cmocka_unit_test(test_emit_twice),
