@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The registrar: answers REGISTER (RFC 3261 §10.3) from phones in the
+ * trusted networks and keeps their bindings in the location table, which
+ * the proxy reads to reach them.
+ *
+ * The steps of §10.3, as done here (docs/registrar.md has the reasoning):
+ *   0. the source must be in a trusted network (pickupd does no digest
+ *      authentication; the trusted networks stand in for step 3) -> 403;
+ *   1. the Request-URI must be a sip:/sips: URI (416) naming a served
+ *      domain or the address the request came to (404: pickupd does not
+ *      forward REGISTER to other registrars);
+ *   2. Require must list nothing (420 with Unsupported);
+ *   5. To is the AoR: a user in a served domain (404), user part
+ *      normalised as the group index does it (400 when it cannot be);
+ *   6. Contact: `*` only alone and with Expires: 0 (400); each contact a
+ *      sip:/sips: URI of at most 256 bytes (400), q-value well formed
+ *      (400); expiry from its expires parameter, the Expires header, or
+ *      timers.register_default_expires; below register_min_expires -> 423
+ *      with Min-Expires; above register_max_expires -> lowered;
+ *   7. the changes go to the table all or nothing: out-of-order CSeq ->
+ *      500, a static contact named -> 403, table full -> 503 with
+ *      Retry-After;
+ *   8. 200 with every registered binding of the AoR and its remaining
+ *      expiry, and a Date header.
+ * No Contact at all is a query: 200 with the bindings, nothing changes.
+ *
+ * Everything a worker runs here is bounded and allocation-free; the answer
+ * is assembled in a caller-provided buffer.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "pickup/groups.h"
+#include "pickup/log.h"
+#include "pickup/sip_rewrite.h"
+#include "registrar.h"
+#include "../worker.h"
+
+static_assert(PK_LOC_MAX_CONTACTS / 2 >= PK_SIP_MAX_CONTACT, "one REGISTER's contacts fit an AoR");
+static_assert(PK_LOC_MAX_CONTACTS / 2 >= PK_ENGINE_MAX_CONTACTS, "a static binding fits an AoR");
+static_assert(PK_LOC_USER_MAX == PK_GROUPS_USER_MAX && PK_LOC_DOMAIN_MAX == PK_GROUPS_DOMAIN_MAX,
+	      "AoR limits are the group index's");
+
+/* ---- building the header lines ---- */
+
+struct reg_out {
+	char *p;
+	uint32_t len, cap;
+};
+
+static void reg_put(struct reg_out *o, const char *s, size_t n)
+{
+	if (n > o->cap - o->len)
+		n = o->cap - o->len; /* cannot happen with PK_REGISTRAR_HDRS_MAX; truncation is safe */
+	memcpy(o->p + o->len, s, n);
+	o->len += (uint32_t)n;
+}
+
+static void reg_cstr(struct reg_out *o, const char *s)
+{
+	reg_put(o, s, strlen(s));
+}
+
+static void reg_u64(struct reg_out *o, uint64_t v)
+{
+	char d[20];
+	unsigned n = 0;
+
+	do
+		d[sizeof(d) - ++n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	reg_put(o, d + sizeof(d) - n, n);
+}
+
+/* Two digits, zero-padded. */
+static void reg_2d(struct reg_out *o, unsigned v)
+{
+	char d[2] = { (char)('0' + v / 10 % 10), (char)('0' + v % 10) };
+
+	reg_put(o, d, 2);
+}
+
+/* "Warning: 399 pickupd "text"" (our own texts: nothing to escape). */
+static void reg_warning(struct reg_out *o, const char *text)
+{
+	reg_cstr(o, "Warning: 399 pickupd \"");
+	reg_cstr(o, text);
+	reg_cstr(o, "\"\r\n");
+}
+
+/* q-value x 1000 as written in SIP: "1", "0.5", "0.125", "0". */
+static void reg_q(struct reg_out *o, int q)
+{
+	char d[5] = { '0', '.', (char)('0' + q / 100), (char)('0' + q / 10 % 10), (char)('0' + q % 10) };
+	unsigned n = 5;
+
+	if (q >= 1000) {
+		reg_put(o, "1", 1);
+		return;
+	}
+	while (n > 2 && d[n - 1] == '0')
+		n--;
+	reg_put(o, d, n == 2 ? 1 : n);
+}
+
+/*
+ * "Date: Sun, 06 Nov 1994 08:49:37 GMT" (RFC 3261 §20.17, RFC 1123 form).
+ * Phones use it to set their clock. Days to civil date after H. Hinnant's
+ * days_from_civil inverse (proleptic Gregorian calendar).
+ */
+static void reg_date(struct reg_out *o, int64_t t)
+{
+	static const char wd[7][4] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
+	static const char mn[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	int64_t days = t / 86400, era, y;
+	unsigned secs = (unsigned)(t % 86400), doe, yoe, doy, mp, d, m;
+
+	days += 719468; /* days from 0000-03-01 */
+	era = days / 146097;
+	doe = (unsigned)(days - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = (int64_t)yoe + era * 400 + (m <= 2);
+
+	reg_cstr(o, "Date: ");
+	reg_put(o, wd[(t / 86400) % 7], 3);
+	reg_cstr(o, ", ");
+	reg_2d(o, d);
+	reg_put(o, " ", 1);
+	reg_put(o, mn[m - 1], 3);
+	reg_put(o, " ", 1);
+	reg_u64(o, (uint64_t)y);
+	reg_put(o, " ", 1);
+	reg_2d(o, secs / 3600);
+	reg_put(o, ":", 1);
+	reg_2d(o, secs / 60 % 60);
+	reg_put(o, ":", 1);
+	reg_2d(o, secs % 60);
+	reg_cstr(o, " GMT\r\n");
+}
+
+/* ---- parsing helpers ---- */
+
+/* qvalue = ("0" ["." 0*3DIGIT]) / ("1" ["." 0*3("0")]) -> x 1000, or -1. */
+static int reg_parse_q(struct pk_str v)
+{
+	int q = 0, scale = 100;
+
+	if (v.len == 0 || v.len > 5 || (v.p[0] != '0' && v.p[0] != '1'))
+		return -1;
+	if (v.len > 1 && v.p[1] != '.')
+		return -1;
+	for (uint32_t i = 2; i < v.len; i++, scale /= 10) {
+		if (v.p[i] < '0' || v.p[i] > '9')
+			return -1;
+		q += (v.p[i] - '0') * scale;
+	}
+	if (v.p[0] == '1')
+		return q == 0 ? 1000 : -1;
+	return q;
+}
+
+/* Is the host of uri the address the request came to? */
+static bool reg_host_is_us(const struct pk_sip_uri *u, const struct pk_io_msg *rx)
+{
+	struct pk_addr a;
+
+	return u->host_type != PK_HOST_NAME && pk_addr_parse_ip(u->host, &a) == 0 && pk_addr_ip_eq(&a, &rx->dst);
+}
+
+/* Does a parsed Contact URI name the REGISTER's source address and port? */
+static bool reg_contact_is_src(const struct pk_sip_uri *u, const struct pk_addr *src)
+{
+	struct pk_addr a;
+	uint16_t port = u->port ? u->port : (u->scheme == PK_URI_SIPS ? 5061 : 5060);
+
+	return u->host_type != PK_HOST_NAME && pk_addr_parse_ip(u->host, &a) == 0 && pk_addr_ip_eq(&a, src) &&
+	       port == src->port;
+}
+
+/* ---- the decision ---- */
+
+static unsigned reg_reject(const struct pk_registrar_env *env, struct reg_out *o, unsigned status,
+			   enum pk_loc_counter c, const char *why)
+{
+	reg_warning(o, why);
+	pk_location_count(env->loc, env->tid, c);
+	return status;
+}
+
+/* 200 with the AoR's registered bindings (static ones are configuration,
+ * not registrations: not listed; docs/registrar.md). */
+static unsigned reg_ok(const struct pk_registrar_env *env, struct reg_out *o, const struct pk_loc_contact *c,
+		       unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t left;
+
+		if (c[i].is_static || c[i].expires <= env->now_ns)
+			continue;
+		/* Rounded up: a binding with 0.3 s left shows 1, not 0 (which
+		 * would read as "removed"); a fresh one shows what was granted. */
+		left = (c[i].expires - env->now_ns + 999999999ull) / 1000000000ull;
+		reg_cstr(o, "Contact: <");
+		reg_put(o, c[i].uri, c[i].uri_len);
+		reg_cstr(o, ">;expires=");
+		reg_u64(o, left);
+		if (c[i].q >= 0) {
+			reg_cstr(o, ";q=");
+			reg_q(o, c[i].q);
+		}
+		reg_cstr(o, "\r\n");
+	}
+	if (env->wall_s >= 0)
+		reg_date(o, env->wall_s);
+	pk_location_count(env->loc, env->tid, PK_LOC_CTR_ANSWERED_200);
+	return 200;
+}
+
+static unsigned reg_decide(const struct pk_registrar_env *env, const struct pk_io_msg *rx,
+			   const struct pk_sip_msg *msg, struct reg_out *o)
+{
+	const struct pk_engine_conf *conf = env->conf;
+	const struct pk_engine_timers *tm = &conf->timers;
+	struct pk_loc_contact cur[PK_LOC_MAX_CONTACTS];
+	struct pk_loc_change ch[PK_SIP_MAX_CONTACT];
+	struct pk_loc_register r;
+	struct pk_sip_uri u;
+	char user[PK_LOC_USER_MAX];
+	struct pk_str domain;
+	unsigned n;
+	int d, len, rc;
+
+	/* 0. who may register: the trusted networks */
+	if (!pk_engine_conf_trusted(conf, &rx->src))
+		return reg_reject(env, o, 403, PK_LOC_CTR_REJECTED_403, "source not in a trusted network");
+
+	/* 1. the Request-URI names us */
+	if (pk_sip_uri_parse(msg->ruri.p, msg->ruri.len, &u) != 0 ||
+	    (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
+		return reg_reject(env, o, 416, PK_LOC_CTR_REJECTED_416, "Request-URI is not a sip: or sips: URI");
+	if (pk_groups_settings_find_domain(&conf->served, u.host) < 0 && !reg_host_is_us(&u, rx))
+		return reg_reject(env, o, 404, PK_LOC_CTR_REJECTED_404, "not our domain");
+
+	/* 2. extensions */
+	if ((msg->require & ~PK_REGISTRAR_SUPPORTED) != 0) {
+		reg_cstr(o, "Unsupported: ");
+		len = pk_sip_unsupported_list(msg, PK_ROLE_UAS, PK_REGISTRAR_SUPPORTED, o->p + o->len,
+					      o->cap - o->len - 2);
+		if (len > 0)
+			o->len += (uint32_t)len;
+		reg_cstr(o, "\r\n");
+		return reg_reject(env, o, 420, PK_LOC_CTR_REJECTED_420, "unsupported extension required");
+	}
+
+	/* 5. the AoR */
+	if (pk_sip_uri_parse(msg->to.uri.p, msg->to.uri.len, &u) != 0 ||
+	    (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS) || u.user.len == 0 ||
+	    (d = pk_groups_settings_find_domain(&conf->served, u.host)) < 0)
+		return reg_reject(env, o, 404, PK_LOC_CTR_REJECTED_404, "To is not a user of a served domain");
+	len = pk_groups_user_normalize(u.user, user, sizeof(user));
+	if (len <= 0)
+		return reg_reject(env, o, 400, PK_LOC_CTR_REJECTED_400,
+				  len == -ENAMETOOLONG ? "To user part too long" : "bad To user part");
+	domain = pk_groups_settings_domain(&conf->served, (uint32_t)d);
+
+	memset(&r, 0, sizeof(r));
+	r.user = pk_str_make(user, (size_t)len);
+	r.domain = domain;
+
+	/* 6. the contacts */
+	if (msg->contact_star) {
+		if (msg->ncontact != 0 || msg->expires != 0)
+			return reg_reject(env, o, 400, PK_LOC_CTR_REJECTED_400,
+					  "Contact: * needs Expires: 0 and no other Contact");
+		r.remove_all = true;
+	} else if (msg->ncontact == 0) {
+		pk_location_count(env->loc, env->tid, PK_LOC_CTR_QUERIES);
+		n = pk_location_lookup(env->loc, env->tid, r.user, r.domain, env->now_ns, cur, PK_LOC_MAX_CONTACTS);
+		return reg_ok(env, o, cur, n);
+	} else if (msg->ncontact > PK_SIP_MAX_CONTACT) {
+		return reg_reject(env, o, 400, PK_LOC_CTR_REJECTED_400, "more than 8 Contact values");
+	}
+	for (unsigned i = 0; i < msg->ncontact; i++) {
+		const struct pk_sip_addr *c = &msg->contact[i];
+		struct pk_str qv;
+		int64_t e = c->expires >= 0 ? c->expires : msg->expires >= 0 ? msg->expires
+									 : (int64_t)tm->register_default_expires;
+
+		if (pk_sip_uri_parse(c->uri.p, c->uri.len, &u) != 0 ||
+		    (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
+			return reg_reject(env, o, 400, PK_LOC_CTR_REJECTED_400, "Contact is not a sip: or sips: URI");
+		if (c->uri.len > PK_LOC_URI_MAX)
+			return reg_reject(env, o, 400, PK_LOC_CTR_REJECTED_400, "Contact URI longer than 256 bytes");
+		ch[i].uri = c->uri;
+		ch[i].q = -1;
+		if (pk_sip_param_get(c->params, "q", &qv) && (ch[i].q = (int16_t)reg_parse_q(qv)) < 0)
+			return reg_reject(env, o, 400, PK_LOC_CTR_REJECTED_400, "bad q-value in Contact");
+		ch[i].nat = !reg_contact_is_src(&u, &rx->src);
+		if (e != 0 && e < tm->register_min_expires) {
+			reg_cstr(o, "Min-Expires: ");
+			reg_u64(o, tm->register_min_expires);
+			reg_cstr(o, "\r\n");
+			return reg_reject(env, o, 423, PK_LOC_CTR_REJECTED_423, "registration too brief");
+		}
+		ch[i].expires_s = e > tm->register_max_expires ? tm->register_max_expires : (uint32_t)e;
+	}
+	r.n = msg->ncontact;
+	r.changes = ch;
+	r.call_id_hash = pk_location_call_id_hash(msg->call_id);
+	r.cseq = msg->cseq;
+	r.transport = rx->transport;
+	r.listener = rx->listener;
+	r.conn = rx->conn;
+	r.src = rx->src;
+
+	/* 7. all or nothing */
+	rc = pk_location_register(env->loc, env->tid, &r, env->now_ns, cur, PK_LOC_MAX_CONTACTS, &n);
+	switch (rc) {
+	case 0:
+		return reg_ok(env, o, cur, n);
+	case -ENOSPC:
+	case -ENOMEM:
+		reg_cstr(o, "Retry-After: ");
+		reg_u64(o, PK_REGISTRAR_RETRY_AFTER);
+		reg_cstr(o, "\r\n");
+		return reg_reject(env, o, 503, PK_LOC_CTR_REJECTED_503, "registrations table full");
+	case -ESTALE:
+		return reg_reject(env, o, 500, PK_LOC_CTR_REJECTED_500,
+				  "out-of-order REGISTER: CSeq lower than the binding's");
+	case -EPERM:
+		return reg_reject(env, o, 403, PK_LOC_CTR_REJECTED_403,
+				  "a static binding cannot be changed by REGISTER");
+	default:
+		return reg_reject(env, o, 400, PK_LOC_CTR_REJECTED_400, "bad REGISTER");
+	}
+}
+
+unsigned pk_registrar_process(const struct pk_registrar_env *env, const struct pk_io_msg *rx,
+			      const struct pk_sip_msg *msg, struct pk_registrar_answer *ans)
+{
+	struct reg_out o = { ans->hdrs, 0, sizeof(ans->hdrs) };
+
+	pk_location_count(env->loc, env->tid, PK_LOC_CTR_REQUESTS);
+	ans->status = reg_decide(env, rx, msg, &o);
+	ans->len = o.len;
+	return ans->status;
+}
+
+void pk_registrar_handle(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *msg)
+{
+	struct pk_registrar_answer ans;
+	struct pk_registrar_env env = {
+		.conf = w->eng->conf,
+		.loc = w->eng->location,
+		.tid = w->id,
+		.now_ns = w->now_ns,
+	};
+	struct timespec ts;
+
+	/* Wall clock for Date: the coarse clock is a vDSO read, no syscall. */
+	env.wall_s = clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0 ? (int64_t)ts.tv_sec : -1;
+	pk_registrar_process(&env, rx, msg, &ans);
+	if (pk_worker_reply(w, rx, msg, ans.status, NULL, pk_str_make(ans.hdrs, ans.len)) == 0)
+		pk_worker_count(w, PK_WORKER_CTR_ANSWERED_REGISTER);
+}
+
+/* ---- start-up and statistics (control thread) ---- */
+
+int pk_registrar_static_contact(struct pk_str uri, struct pk_loc_contact *c)
+{
+	struct pk_sip_uri u;
+
+	memset(c, 0, sizeof(*c));
+	if (uri.len == 0 || uri.len > PK_LOC_URI_MAX || pk_sip_uri_parse(uri.p, uri.len, &u) != 0 ||
+	    (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
+		return -EINVAL;
+	memcpy(c->uri, uri.p, uri.len);
+	c->uri_len = (uint16_t)uri.len;
+	c->q = -1;
+	c->listener = PK_LOC_LISTENER_ANY;
+	c->transport = (u.scheme == PK_URI_SIPS || pk_str_caseeq_cstr(u.transport, "tcp")) ? PK_TRANSPORT_TCP
+											   : PK_TRANSPORT_UDP;
+	if (u.host_type != PK_HOST_NAME && pk_addr_parse_ip(u.host, &c->src) == 0)
+		c->src.port = u.port ? u.port : (u.scheme == PK_URI_SIPS ? 5061 : 5060);
+	else
+		memset(&c->src, 0, sizeof(c->src));
+	return 0;
+}
+
+int pk_registrar_load_static(struct pk_location *loc, unsigned tid, const struct pk_engine_conf *conf,
+			     char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < conf->n_bindings; i++) {
+		const struct pk_engine_binding *b = &conf->bindings[i];
+		struct pk_loc_contact c[PK_ENGINE_MAX_CONTACTS];
+		int rc;
+
+		for (uint32_t k = 0; k < b->n_contacts; k++) {
+			if (pk_registrar_static_contact(b->contacts[k], &c[k]) != 0) {
+				snprintf(err, errlen, "%s:%u:%u: bindings: contact '%.*s' is not a sip:/sips: URI "
+						      "of at most %u bytes",
+					 conf->path, b->line, b->col, (int)b->contacts[k].len, b->contacts[k].p,
+					 PK_LOC_URI_MAX);
+				return -EINVAL;
+			}
+		}
+		rc = pk_location_add_static(loc, tid, b->user, b->domain, c, b->n_contacts);
+		if (rc != 0) {
+			snprintf(err, errlen, "%s:%u:%u: bindings: '%.*s@%.*s': %s", conf->path, b->line, b->col,
+				 (int)b->user.len, b->user.p, (int)b->domain.len, b->domain.p,
+				 rc == -ENOSPC ? "more static contacts than capacity.registrations"
+				 : rc == -EEXIST ? "bound twice"
+						 : "user or domain too long");
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void pk_registrar_log_counters(const struct pk_location *loc)
+{
+	uint64_t v[PK_LOC_CTR_COUNT];
+	char line[1024];
+	size_t n = 0;
+
+	pk_location_stats(loc, v);
+	for (unsigned c = 0; c < PK_LOC_CTR_COUNT && n < sizeof(line); c++)
+		if (v[c] != 0)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu",
+					      pk_location_counter_name((enum pk_loc_counter)c),
+					      (unsigned long long)v[c]);
+	pk_log(PK_LOG_INFO, "location: %u binding(s) of %u, %u AoR(s);%s", pk_location_in_use(loc),
+	       pk_location_capacity(loc), pk_location_aors(loc), n ? line : " (no activity)");
+}

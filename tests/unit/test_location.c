@@ -1,0 +1,833 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the location table (include/pickup/location.h,
+ * dataplane/proxy/location.c): what the proxy gets back from a lookup
+ * after registrations, refreshes, removals, expiry and static bindings;
+ * the RFC 3261 §10.3 ordering rules; what happens when the table or an
+ * AoR is full; and a multi-threaded run of writers (REGISTER on several
+ * workers), readers (lookups) and the control thread's sweep, in which
+ * every contact a reader copies must be whole: all its fields from the
+ * same REGISTER. The last one is also in suite 'stress', which the
+ * ThreadSanitizer build runs.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "pickup/location.h"
+#include "pickup/rcu.h"
+
+#define SEC 1000000000ull
+#define T0 (1000 * SEC) /* an arbitrary monotonic start */
+#define DOM "example.test"
+
+struct fx {
+	struct pk_rcu *rcu;
+	struct pk_location *loc;
+};
+
+static struct pk_str S(const char *s)
+{
+	return pk_str_make(s, strlen(s));
+}
+
+static int setup_cap(void **state, uint32_t capacity)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->rcu = pk_rcu_create(4);
+	assert_non_null(f->rcu);
+	assert_int_equal(pk_rcu_reader_register(f->rcu, 0), 0);
+	f->loc = pk_location_create(capacity, 4, f->rcu);
+	assert_non_null(f->loc);
+	*state = f;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_cap(state, 64);
+}
+
+static int setup_small(void **state)
+{
+	return setup_cap(state, 4);
+}
+
+/* Sweep everything, let RCU give it back, and check the table. */
+static void flush(struct fx *f, uint64_t now)
+{
+	const char *why = NULL;
+
+	pk_location_sweep(f->loc, 0, now, UINT32_MAX);
+	pk_rcu_quiescent(f->rcu, 0);
+	pk_rcu_reclaim(f->rcu);
+	if (pk_location_check(f->loc, &why) != 0)
+		fail_msg("location check: %s", why);
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	flush(f, T0);
+	pk_rcu_reader_unregister(f->rcu, 0);
+	pk_rcu_synchronize(f->rcu);
+	pk_rcu_reclaim(f->rcu);
+	pk_location_destroy(f->loc);
+	pk_rcu_destroy(f->rcu);
+	free(f);
+	return 0;
+}
+
+/* A REGISTER from 10.0.0.<host>:5060 over UDP. */
+struct req {
+	const char *user;
+	const char *call_id;
+	uint32_t cseq;
+	bool remove_all;
+	unsigned n;
+	struct pk_loc_change ch[8];
+	uint8_t host;
+};
+
+static int do_reg(struct fx *f, const struct req *q, uint64_t now, struct pk_loc_contact *out, unsigned *n)
+{
+	struct pk_loc_contact tmp[PK_LOC_MAX_CONTACTS];
+	unsigned dummy;
+	struct pk_loc_register r = {
+		.user = S(q->user),
+		.domain = S(DOM),
+		.call_id_hash = pk_location_call_id_hash(S(q->call_id)),
+		.cseq = q->cseq,
+		.remove_all = q->remove_all,
+		.n = q->n,
+		.changes = q->ch,
+		.transport = PK_TRANSPORT_UDP,
+		.listener = 1,
+	};
+
+	assert_int_equal(pk_addr_parse(S("10.0.0.1:5060"), false, &r.src), 0);
+	r.src.ip[3] = q->host;
+	return pk_location_register(f->loc, 0, &r, now, out ? out : tmp, PK_LOC_MAX_CONTACTS, n ? n : &dummy);
+}
+
+static struct pk_loc_change C(const char *uri, uint32_t expires)
+{
+	return (struct pk_loc_change){ .uri = S(uri), .expires_s = expires, .q = -1 };
+}
+
+/* Register one contact with its own Call-ID. */
+static int reg1(struct fx *f, const char *user, const char *uri, uint32_t expires, uint64_t now)
+{
+	struct req q = { .user = user, .call_id = uri, .cseq = 1, .n = 1, .ch = { C(uri, expires) }, .host = 7 };
+
+	return do_reg(f, &q, now, NULL, NULL);
+}
+
+static unsigned look(struct fx *f, const char *user, uint64_t now, struct pk_loc_contact *out)
+{
+	return pk_location_lookup(f->loc, 0, S(user), S(DOM), now, out, PK_LOC_MAX_CONTACTS);
+}
+
+static void assert_uri(const struct pk_loc_contact *c, const char *uri)
+{
+	if (c->uri_len != strlen(uri) || memcmp(c->uri, uri, c->uri_len) != 0)
+		fail_msg("contact %.*s, expected %s", (int)c->uri_len, c->uri, uri);
+}
+
+static uint64_t ctr(struct fx *f, enum pk_loc_counter c)
+{
+	uint64_t v[PK_LOC_CTR_COUNT];
+
+	pk_location_stats(f->loc, v);
+	return v[c];
+}
+
+/* ---- single-threaded behaviour ---- */
+
+static void test_insert_lookup(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	struct req q = { .user = "2001", .call_id = "abc@1", .cseq = 7, .n = 1, .host = 9 };
+	char a[PK_ADDR_STRLEN];
+	unsigned n;
+
+	q.ch[0] = C("sip:2001@192.168.1.20:5062", 600);
+	q.ch[0].q = 500;
+	q.ch[0].nat = true;
+	assert_int_equal(do_reg(f, &q, T0, c, &n), 0);
+	assert_int_equal(n, 1);
+
+	assert_int_equal(look(f, "2001", T0 + SEC, c), 1);
+	assert_uri(&c[0], "sip:2001@192.168.1.20:5062");
+	pk_addr_format(&c[0].src, true, a, sizeof(a));
+	assert_string_equal(a, "10.0.0.9:5060");
+	assert_int_equal(c[0].transport, PK_TRANSPORT_UDP);
+	assert_int_equal(c[0].listener, 1);
+	assert_int_equal(c[0].conn, 0);
+	assert_true(c[0].nat);
+	assert_false(c[0].is_static);
+	assert_int_equal(c[0].q, 500);
+	assert_int_equal(c[0].cseq, 7);
+	assert_true(c[0].expires == T0 + 600 * SEC);
+	assert_true(c[0].registered == T0);
+
+	/* the domain is compared without case; other users are not there */
+	assert_int_equal(pk_location_lookup(f->loc, 0, S("2001"), S("Example.TEST"), T0, c, 4), 1);
+	assert_int_equal(look(f, "2002", T0, c), 0);
+	assert_int_equal(look(f, "200", T0, c), 0);
+	assert_int_equal(pk_location_lookup(f->loc, 0, S("2001"), S("other.test"), T0, c, 4), 0);
+	assert_int_equal(pk_location_in_use(f->loc), 1);
+	assert_int_equal(pk_location_aors(f->loc), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REGISTERED), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_LOOKUP_MISS), 3);
+}
+
+static void test_refresh(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	struct req q = { .user = "2001", .call_id = "cid", .cseq = 1, .n = 1, .ch = { C("sip:2001@10.0.0.7", 60) },
+			 .host = 7 };
+
+	assert_int_equal(do_reg(f, &q, T0, NULL, NULL), 0);
+	q.cseq = 2;
+	q.host = 8; /* the phone's NAT mapping changed */
+	q.ch[0].expires_s = 120;
+	assert_int_equal(do_reg(f, &q, T0 + 50 * SEC, NULL, NULL), 0);
+	/* one binding, new expiry and source; alive past the first expiry */
+	assert_int_equal(look(f, "2001", T0 + 100 * SEC, c), 1);
+	assert_true(c[0].expires == T0 + 170 * SEC);
+	assert_int_equal(c[0].src.ip[3], 8);
+	assert_int_equal(c[0].cseq, 2);
+	assert_int_equal(pk_location_in_use(f->loc), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REFRESHED), 1);
+	/* the replaced binding goes back through RCU */
+	flush(f, T0 + 100 * SEC);
+	assert_int_equal(ctr(f, PK_LOC_CTR_RETIRED), 2); /* old snapshot + old binding */
+}
+
+static void test_most_recent_first(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+
+	assert_int_equal(reg1(f, "2001", "sip:desk@10.0.0.1", 600, T0), 0);
+	assert_int_equal(reg1(f, "2001", "sip:soft@10.0.0.2", 600, T0 + SEC), 0);
+	assert_int_equal(reg1(f, "2001", "sip:cell@10.0.0.3", 600, T0 + 2 * SEC), 0);
+	assert_int_equal(look(f, "2001", T0 + 3 * SEC, c), 3);
+	assert_uri(&c[0], "sip:cell@10.0.0.3");
+	assert_uri(&c[1], "sip:soft@10.0.0.2");
+	assert_uri(&c[2], "sip:desk@10.0.0.1");
+	/* the desk phone refreshes: first again (new Call-ID: a reboot) */
+	{
+		struct req q = { .user = "2001", .call_id = "reboot", .cseq = 1, .n = 1,
+				 .ch = { C("sip:desk@10.0.0.1", 600) } };
+
+		assert_int_equal(do_reg(f, &q, T0 + 4 * SEC, NULL, NULL), 0);
+	}
+	assert_int_equal(look(f, "2001", T0 + 5 * SEC, c), 3);
+	assert_uri(&c[0], "sip:desk@10.0.0.1");
+	assert_uri(&c[1], "sip:cell@10.0.0.3");
+	/* a smaller out[] gets the most recent ones */
+	assert_int_equal(pk_location_lookup(f->loc, 0, S("2001"), S(DOM), T0 + 5 * SEC, c, 1), 1);
+	assert_uri(&c[0], "sip:desk@10.0.0.1");
+	/* several contacts of one REGISTER keep their order */
+	{
+		struct req q = { .user = "3001", .call_id = "x", .cseq = 1, .n = 3,
+				 .ch = { C("sip:a@h", 60), C("sip:b@h", 60), C("sip:c@h", 60) } };
+
+		assert_int_equal(do_reg(f, &q, T0, NULL, NULL), 0);
+	}
+	assert_int_equal(look(f, "3001", T0, c), 3);
+	assert_uri(&c[0], "sip:a@h");
+	assert_uri(&c[2], "sip:c@h");
+}
+
+static void test_remove(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	struct req q = { .user = "2001", .call_id = "cid", .cseq = 1, .n = 2,
+			 .ch = { C("sip:a@10.0.0.1", 600), C("sip:b@10.0.0.2", 600) } };
+	unsigned n;
+
+	assert_int_equal(do_reg(f, &q, T0, NULL, NULL), 0);
+	/* expires 0 removes one; the answer lists what is left */
+	q.cseq = 2;
+	q.n = 1;
+	q.ch[0] = C("sip:a@10.0.0.1", 0);
+	assert_int_equal(do_reg(f, &q, T0 + SEC, c, &n), 0);
+	assert_int_equal(n, 1);
+	assert_uri(&c[0], "sip:b@10.0.0.2");
+	assert_int_equal(look(f, "2001", T0 + SEC, c), 1);
+	/* removing an unknown contact changes nothing */
+	q.cseq = 3;
+	q.ch[0] = C("sip:zzz@10.0.0.9", 0);
+	assert_int_equal(do_reg(f, &q, T0 + SEC, c, &n), 0);
+	assert_int_equal(n, 1);
+	/* the last one: the AoR is gone */
+	q.cseq = 4;
+	q.ch[0] = C("sip:b@10.0.0.2", 0);
+	assert_int_equal(do_reg(f, &q, T0 + SEC, c, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(look(f, "2001", T0 + SEC, c), 0);
+	assert_int_equal(pk_location_in_use(f->loc), 0);
+	assert_int_equal(pk_location_aors(f->loc), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REMOVED), 2);
+	/* removal for an AoR never seen: nothing, no error */
+	q.user = "9999";
+	assert_int_equal(do_reg(f, &q, T0 + SEC, c, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(pk_location_aors(f->loc), 0);
+}
+
+static void test_cseq_order(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	struct req q = { .user = "2001", .call_id = "cid", .cseq = 5, .n = 1, .ch = { C("sip:a@10.0.0.1", 600) } };
+
+	assert_int_equal(do_reg(f, &q, T0, NULL, NULL), 0);
+	/* a late REGISTER of the same Call-ID with a lower CSeq: refused,
+	 * even though it also adds another contact (all or nothing) */
+	q.cseq = 4;
+	q.n = 2;
+	q.ch[0] = C("sip:a@10.0.0.1", 0);
+	q.ch[1] = C("sip:new@10.0.0.2", 600);
+	assert_int_equal(do_reg(f, &q, T0 + SEC, NULL, NULL), -ESTALE);
+	assert_int_equal(look(f, "2001", T0 + SEC, c), 1);
+	assert_uri(&c[0], "sip:a@10.0.0.1");
+	assert_int_equal(ctr(f, PK_LOC_CTR_OUT_OF_ORDER), 1);
+	/* the same CSeq again: a retransmission, the binding is left as it
+	 * was (expiry not moved) */
+	q.cseq = 5;
+	q.n = 1;
+	q.ch[0] = C("sip:a@10.0.0.1", 600);
+	assert_int_equal(do_reg(f, &q, T0 + 10 * SEC, NULL, NULL), 0);
+	assert_int_equal(look(f, "2001", T0 + 10 * SEC, c), 1);
+	assert_true(c[0].expires == T0 + 600 * SEC);
+	assert_int_equal(ctr(f, PK_LOC_CTR_UNCHANGED), 1);
+	/* another Call-ID with a lower CSeq is a different client: applies */
+	q.call_id = "other";
+	q.cseq = 1;
+	q.ch[0] = C("sip:a@10.0.0.1", 0);
+	assert_int_equal(do_reg(f, &q, T0 + 10 * SEC, NULL, NULL), 0);
+	assert_int_equal(look(f, "2001", T0 + 10 * SEC, c), 0);
+}
+
+static void test_remove_all(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS], st;
+	struct req q = { .user = "2001", .call_id = "cid", .cseq = 3, .n = 2,
+			 .ch = { C("sip:a@10.0.0.1", 600), C("sip:b@10.0.0.2", 600) } };
+	unsigned n;
+
+	memset(&st, 0, sizeof(st));
+	memcpy(st.uri, "sip:2001@gw", 11);
+	st.uri_len = 11;
+	assert_int_equal(pk_location_add_static(f->loc, 0, S("2001"), S(DOM), &st, 1), 0);
+	assert_int_equal(do_reg(f, &q, T0, NULL, NULL), 0);
+	assert_int_equal(reg1(f, "2001", "sip:c@10.0.0.3", 600, T0), 0);
+	assert_int_equal(look(f, "2001", T0, c), 4);
+	/* `*` with a lower CSeq of a binding's Call-ID: refused */
+	q.remove_all = true;
+	q.n = 0;
+	q.cseq = 2;
+	assert_int_equal(do_reg(f, &q, T0, NULL, NULL), -ESTALE);
+	assert_int_equal(look(f, "2001", T0, c), 4);
+	/* `*`: every registered binding goes; the static one stays */
+	q.cseq = 4;
+	assert_int_equal(do_reg(f, &q, T0, c, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(c[0].is_static);
+	assert_int_equal(look(f, "2001", T0, c), 1);
+	assert_uri(&c[0], "sip:2001@gw");
+	assert_int_equal(ctr(f, PK_LOC_CTR_REMOVED), 3);
+	/* remove_all with contacts is a caller bug */
+	q.n = 1;
+	assert_int_equal(do_reg(f, &q, T0, NULL, NULL), -EINVAL);
+}
+
+static void test_expiry(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+
+	assert_int_equal(reg1(f, "2001", "sip:a@10.0.0.1", 60, T0), 0);
+	assert_int_equal(reg1(f, "2001", "sip:b@10.0.0.2", 120, T0), 0);
+	assert_int_equal(reg1(f, "2002", "sip:c@10.0.0.3", 60, T0), 0);
+	/* lazy: skipped by lookups as soon as they expire */
+	assert_int_equal(look(f, "2001", T0 + 59 * SEC, c), 2);
+	assert_int_equal(look(f, "2001", T0 + 60 * SEC, c), 1);
+	assert_uri(&c[0], "sip:b@10.0.0.2");
+	assert_int_equal(look(f, "2002", T0 + 60 * SEC, c), 0);
+	assert_int_equal(pk_location_in_use(f->loc), 3);
+	/* the sweep takes them out of the table */
+	assert_int_equal(pk_location_sweep(f->loc, 0, T0 + 61 * SEC, UINT32_MAX), 2);
+	assert_int_equal(pk_location_in_use(f->loc), 1);
+	assert_int_equal(pk_location_aors(f->loc), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_EXPIRED), 2);
+	flush(f, T0 + 61 * SEC);
+	/* a write to an AoR drops its expired bindings too */
+	assert_int_equal(reg1(f, "2001", "sip:d@10.0.0.4", 60, T0 + 130 * SEC), 0);
+	assert_int_equal(look(f, "2001", T0 + 130 * SEC, c), 1);
+	assert_uri(&c[0], "sip:d@10.0.0.4");
+	assert_int_equal(pk_location_in_use(f->loc), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_EXPIRED), 3);
+	/* a budgeted sweep covers the table over several calls */
+	for (int i = 0; i < 40; i++) {
+		char u[16];
+
+		snprintf(u, sizeof(u), "u%d", i);
+		assert_int_equal(reg1(f, u, "sip:x@10.0.0.1", 60, T0), 0);
+	}
+	{
+		unsigned total = 0;
+
+		for (int i = 0; i < 64; i++) /* 64 buckets, 4 per call: 4 rounds */
+			total += pk_location_sweep(f->loc, 0, T0 + 200 * SEC, 4);
+		assert_int_equal(total, 41);
+	}
+	assert_int_equal(pk_location_in_use(f->loc), 0);
+}
+
+static void test_static(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS], st[2];
+	struct req q = { .user = "gw", .call_id = "cid", .cseq = 1, .n = 1 };
+
+	memset(st, 0, sizeof(st));
+	memcpy(st[0].uri, "sip:gw@192.0.2.20:5080", 22);
+	st[0].uri_len = 22;
+	assert_int_equal(pk_addr_parse(S("192.0.2.20:5080"), false, &st[0].src), 0);
+	memcpy(st[1].uri, "sip:gw@gw2.example.test", 23);
+	st[1].uri_len = 23;
+	st[1].transport = PK_TRANSPORT_TCP;
+	assert_int_equal(pk_location_add_static(f->loc, 0, S("gw"), S(DOM), st, 2), 0);
+	assert_int_equal(pk_location_add_static(f->loc, 0, S("gw"), S(DOM), st, 1), -EEXIST);
+
+	/* found in configuration order, forever */
+	assert_int_equal(look(f, "gw", UINT64_MAX - 1, c), 2);
+	assert_uri(&c[0], "sip:gw@192.0.2.20:5080");
+	assert_true(c[0].is_static);
+	assert_true(c[0].expires == UINT64_MAX);
+	assert_int_equal(c[0].src.port, 5080);
+	assert_uri(&c[1], "sip:gw@gw2.example.test");
+	assert_int_equal(c[1].transport, PK_TRANSPORT_TCP);
+	assert_int_equal(pk_location_sweep(f->loc, 0, UINT64_MAX - 1, UINT32_MAX), 0);
+
+	/* a REGISTER cannot change or remove a static contact */
+	q.ch[0] = C("sip:gw@192.0.2.20:5080", 600);
+	assert_int_equal(do_reg(f, &q, T0, NULL, NULL), -EPERM);
+	q.ch[0] = C("sip:gw@192.0.2.20:5080", 0);
+	assert_int_equal(do_reg(f, &q, T0, NULL, NULL), -EPERM);
+	assert_int_equal(ctr(f, PK_LOC_CTR_STATIC_REFUSED), 2);
+	/* but may add contacts of its own: registered ones first */
+	q.ch[0] = C("sip:gw@10.9.9.9", 600);
+	assert_int_equal(do_reg(f, &q, T0, NULL, NULL), 0);
+	assert_int_equal(look(f, "gw", T0, c), 3);
+	assert_uri(&c[0], "sip:gw@10.9.9.9");
+	assert_true(c[1].is_static && c[2].is_static);
+	/* and they expire while the static ones stay */
+	assert_int_equal(pk_location_sweep(f->loc, 0, T0 + 601 * SEC, UINT32_MAX), 1);
+	assert_int_equal(look(f, "gw", T0 + 601 * SEC, c), 2);
+	assert_int_equal(pk_location_in_use(f->loc), 2);
+}
+
+static void test_capacity_full(void **state)
+{
+	struct fx *f = *state; /* capacity 4 */
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	struct req q = { .user = "5000", .call_id = "cid", .cseq = 1, .n = 2,
+			 .ch = { C("sip:a@10.0.0.1", 600), C("sip:b@10.0.0.2", 600) } };
+
+	assert_int_equal(reg1(f, "1", "sip:1@h", 600, T0), 0);
+	assert_int_equal(reg1(f, "2", "sip:2@h", 600, T0), 0);
+	assert_int_equal(reg1(f, "3", "sip:3@h", 600, T0), 0);
+	/* two new contacts, one free binding: refused as a whole */
+	assert_int_equal(do_reg(f, &q, T0, NULL, NULL), -ENOSPC);
+	assert_int_equal(look(f, "5000", T0, c), 0);
+	assert_int_equal(reg1(f, "4", "sip:4@h", 600, T0), 0);
+	assert_int_equal(reg1(f, "5", "sip:5@h", 600, T0), -ENOSPC);
+	assert_int_equal(ctr(f, PK_LOC_CTR_FULL), 2);
+	assert_int_equal(pk_location_in_use(f->loc), 4);
+	/* refreshing an existing binding needs no room */
+	{
+		struct req r = { .user = "1", .call_id = "sip:1@h", .cseq = 2, .n = 1, .ch = { C("sip:1@h", 900) } };
+
+		assert_int_equal(do_reg(f, &r, T0 + SEC, NULL, NULL), 0);
+	}
+	/* replacing one contact by another in one REGISTER fits too */
+	{
+		struct req r = { .user = "2", .call_id = "z", .cseq = 1, .n = 2,
+				 .ch = { C("sip:2@h", 0), C("sip:2b@h", 600) } };
+
+		assert_int_equal(do_reg(f, &r, T0 + SEC, NULL, NULL), 0);
+		assert_int_equal(look(f, "2", T0 + SEC, c), 1);
+		assert_uri(&c[0], "sip:2b@h");
+	}
+	/* once one expires and is swept, there is room again */
+	assert_int_equal(pk_location_sweep(f->loc, 0, T0 + 700 * SEC, UINT32_MAX), 3);
+	assert_int_equal(reg1(f, "5", "sip:5@h", 600, T0 + 700 * SEC), 0);
+	/* static bindings count against the capacity */
+	{
+		struct pk_loc_contact st[4];
+
+		memset(st, 0, sizeof(st));
+		for (int i = 0; i < 4; i++) {
+			st[i].uri_len = 8;
+			memcpy(st[i].uri, "sip:gw@X", 8);
+			st[i].uri[7] = (char)('a' + i);
+		}
+		assert_int_equal(pk_location_add_static(f->loc, 0, S("gw"), S(DOM), st, 4), -ENOSPC);
+		assert_int_equal(look(f, "gw", T0, c), 0);
+	}
+}
+
+static void test_no_memory(void **state)
+{
+	struct fx *f = *state; /* capacity 4: few spare snapshots */
+	struct req q = { .user = "2001", .call_id = "cid", .cseq = 1, .n = 1, .ch = { C("sip:a@h", 600) } };
+	int rc = 0;
+	uint32_t i;
+
+	/* Refreshes without a sweep: the replaced snapshots wait for RCU,
+	 * until no spare one is left (transient: answered 503). */
+	for (i = 0; i < 10000 && rc == 0; i++) {
+		q.cseq++;
+		rc = do_reg(f, &q, T0, NULL, NULL);
+	}
+	assert_int_equal(rc, -ENOMEM);
+	assert_true(i > 8);
+	assert_int_equal(ctr(f, PK_LOC_CTR_NO_MEMORY), 1);
+	/* the binding is intact, lookups unaffected */
+	{
+		struct pk_loc_contact c[2];
+
+		assert_int_equal(look(f, "2001", T0, c), 1);
+	}
+	/* the sweep and a grace period give them back */
+	flush(f, T0);
+	q.cseq++;
+	assert_int_equal(do_reg(f, &q, T0, NULL, NULL), 0);
+}
+
+static void test_aor_full(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	char uris[PK_LOC_MAX_CONTACTS + 1][32];
+
+	/* 16 contacts, each registered a second after the previous */
+	for (int i = 0; i <= PK_LOC_MAX_CONTACTS; i++)
+		snprintf(uris[i], sizeof(uris[i]), "sip:c%d@10.0.0.%d", i, i + 1);
+	for (int i = 0; i < PK_LOC_MAX_CONTACTS; i++)
+		assert_int_equal(reg1(f, "2001", uris[i], 600, T0 + (uint64_t)i * SEC), 0);
+	assert_int_equal(look(f, "2001", T0 + 20 * SEC, c), PK_LOC_MAX_CONTACTS);
+	/* the 17th replaces the least recently registered one */
+	assert_int_equal(reg1(f, "2001", uris[PK_LOC_MAX_CONTACTS], 600, T0 + 20 * SEC), 0);
+	assert_int_equal(look(f, "2001", T0 + 21 * SEC, c), PK_LOC_MAX_CONTACTS);
+	assert_uri(&c[0], uris[PK_LOC_MAX_CONTACTS]);
+	assert_uri(&c[PK_LOC_MAX_CONTACTS - 1], uris[1]);
+	for (int i = 0; i < PK_LOC_MAX_CONTACTS; i++)
+		assert_false(c[i].uri_len == strlen(uris[0]) && memcmp(c[i].uri, uris[0], c[i].uri_len) == 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_EVICTED), 1);
+	assert_int_equal(pk_location_in_use(f->loc), PK_LOC_MAX_CONTACTS);
+}
+
+static void test_bad_args(void **state)
+{
+	struct fx *f = *state;
+	char longuri[PK_LOC_URI_MAX + 2];
+	struct pk_loc_contact c[2];
+
+	memset(longuri, 'a', sizeof(longuri) - 1);
+	longuri[sizeof(longuri) - 1] = '\0';
+	assert_int_equal(reg1(f, "2001", longuri, 600, T0), -EINVAL);
+	longuri[PK_LOC_URI_MAX] = '\0'; /* exactly the maximum: fine */
+	assert_int_equal(reg1(f, "2001", longuri, 600, T0), 0);
+	assert_int_equal(look(f, "2001", T0, c), 1);
+	assert_int_equal(c[0].uri_len, PK_LOC_URI_MAX);
+	assert_int_equal(reg1(f, "", "sip:x@h", 600, T0), -EINVAL);
+	assert_int_equal(pk_location_lookup(f->loc, 0, S(""), S(DOM), T0, c, 2), 0);
+	assert_null(pk_location_create(0, 1, f->rcu));
+	assert_null(pk_location_create(1u << 25, 1, f->rcu));
+	assert_null(pk_location_create(16, 0, f->rcu));
+}
+
+/* ---- concurrency: writers, readers and the sweep at once ---- */
+
+#define ST_USERS 8
+#define ST_CONTACTS 6
+#define ST_WRITERS 2
+#define ST_READERS 2
+#define ST_ITER 100000
+#define ST_TICK (SEC / 10) /* the clock advances 100 ms per REGISTER */
+
+struct stress {
+	struct pk_rcu *rcu;
+	struct pk_location *loc;
+	_Atomic uint32_t version;     /* a unique CSeq per REGISTER */
+	_Atomic uint64_t clock;	      /* monotonic time, advanced by the writers */
+	_Atomic unsigned writers_left; /* the control thread and readers stop at 0 */
+	_Atomic uint64_t hits, contacts_seen;
+	_Atomic int bad; /* first broken invariant, 0 if none */
+};
+
+struct stress_thread {
+	struct stress *s;
+	unsigned tid;
+	pthread_t th;
+};
+
+/* Every field of a binding is derived from its CSeq: a contact copied
+ * while a writer changed it would mix two of them. One REGISTER in four
+ * asks for 1 s: ten REGISTERs later it has expired, unless refreshed. */
+static uint64_t st_mix(uint32_t v)
+{
+	uint64_t x = v * 0x9e3779b97f4a7c15ull;
+
+	return x ^ (x >> 29);
+}
+
+static uint32_t st_expires(uint32_t v)
+{
+	return v % 4 == 0 ? 1 : 3600;
+}
+
+static void st_uri(char *buf, size_t cap, unsigned user, unsigned k)
+{
+	snprintf(buf, cap, "sip:u%u-c%u@192.0.2.%u:%u;transport=udp", user, k, user, 5060 + k);
+}
+
+static void st_bad(struct stress *s, int why)
+{
+	int z = 0;
+
+	atomic_compare_exchange_strong(&s->bad, &z, why);
+}
+
+static void *st_writer(void *arg)
+{
+	struct stress_thread *t = arg;
+	struct stress *s = t->s;
+	unsigned seed = t->tid * 7919 + 1;
+
+	for (int i = 0; i < ST_ITER; i++) {
+		char user[8], uri[2][64];
+		struct pk_loc_change ch[2];
+		struct pk_loc_contact out[PK_LOC_MAX_CONTACTS];
+		struct pk_loc_register r;
+		unsigned u = (unsigned)rand_r(&seed) % ST_USERS, op = (unsigned)rand_r(&seed) % 100, n;
+		/* Relaxed: only uniqueness is needed. */
+		uint32_t v = atomic_fetch_add_explicit(&s->version, 1, memory_order_relaxed) + 1;
+		/* Relaxed: times only need to increase. */
+		uint64_t now = atomic_fetch_add_explicit(&s->clock, ST_TICK, memory_order_relaxed);
+		int rc;
+
+		memset(&r, 0, sizeof(r));
+		r.user = pk_str_make(user, (size_t)snprintf(user, sizeof(user), "u%u", u));
+		r.domain = S(DOM);
+		r.call_id_hash = st_mix(v);
+		r.cseq = v;
+		r.transport = PK_TRANSPORT_UDP;
+		r.conn = v * 7ull + 1;
+		r.src.family = AF_INET;
+		r.src.port = (uint16_t)v;
+		for (unsigned k = 0; k < 2; k++) {
+			st_uri(uri[k], sizeof(uri[k]), u, (unsigned)rand_r(&seed) % ST_CONTACTS);
+			ch[k] = (struct pk_loc_change){ .uri = S(uri[k]), .expires_s = st_expires(v),
+							.q = (int16_t)(v % 1001) };
+		}
+		if (op < 60) { /* register or refresh one or two */
+			r.n = 1 + (op & 1);
+		} else if (op < 92) { /* remove one */
+			r.n = 1;
+			ch[0].expires_s = 0;
+		} else { /* remove all */
+			r.remove_all = true;
+		}
+		r.changes = ch;
+		/* -ENOMEM: what the writers replaced awaits the sweep and a
+		 * grace period; a phone told 503 retries later, so does this
+		 * writer (giving the control thread the CPU). */
+		for (int tries = 0; (rc = pk_location_register(s->loc, t->tid, &r, now, out, PK_LOC_MAX_CONTACTS,
+							       &n)) == -ENOMEM && tries < 100000;
+		     tries++)
+			sched_yield();
+		if (rc != 0)
+			st_bad(s, 1000 - rc);
+	}
+	/* Release: pairs with the acquire loads of the other threads (only to
+	 * end their loops). */
+	atomic_fetch_sub_explicit(&s->writers_left, 1, memory_order_release);
+	return NULL;
+}
+
+static int st_check(const struct pk_loc_contact *c, unsigned n, unsigned user, uint64_t now)
+{
+	char prefix[16];
+	int plen = snprintf(prefix, sizeof(prefix), "sip:u%u-c", user);
+
+	if (n > PK_LOC_MAX_CONTACTS)
+		return 1;
+	for (unsigned i = 0; i < n; i++) {
+		char want[64];
+		unsigned k;
+
+		if (c[i].uri_len <= (unsigned)plen || memcmp(c[i].uri, prefix, (size_t)plen) != 0)
+			return 2; /* not this AoR's */
+		k = (unsigned)(c[i].uri[plen] - '0');
+		if (k >= ST_CONTACTS)
+			return 3;
+		st_uri(want, sizeof(want), user, k);
+		if (c[i].uri_len != strlen(want) || memcmp(c[i].uri, want, c[i].uri_len) != 0)
+			return 3; /* torn URI */
+		if (c[i].src.port != (uint16_t)c[i].cseq || c[i].conn != c[i].cseq * 7ull + 1 ||
+		    c[i].q != (int16_t)(c[i].cseq % 1001) || c[i].call_id_hash != st_mix(c[i].cseq) ||
+		    c[i].expires != c[i].registered + st_expires(c[i].cseq) * SEC || c[i].is_static)
+			return 4; /* fields of two REGISTERs */
+		if (c[i].expires <= now)
+			return 5; /* expired, but returned */
+		if (i > 0 && c[i].registered > c[i - 1].registered)
+			return 6; /* not most recent first */
+		for (unsigned j = 0; j < i; j++)
+			if (c[j].uri_len == c[i].uri_len && memcmp(c[j].uri, c[i].uri, c[i].uri_len) == 0)
+				return 7; /* the same contact twice */
+	}
+	return 0;
+}
+
+static void *st_reader(void *arg)
+{
+	struct stress_thread *t = arg;
+	struct stress *s = t->s;
+	unsigned seed = t->tid * 104729 + 3;
+	uint64_t hits = 0, seen = 0;
+
+	pk_rcu_reader_register(s->rcu, t->tid);
+	/* Acquire: pairs with the writers' release decrements. */
+	while (atomic_load_explicit(&s->writers_left, memory_order_acquire) > 0) {
+		struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+		char user[8];
+		unsigned u = (unsigned)rand_r(&seed) % ST_USERS, n;
+		/* Relaxed: any recent time will do. */
+		uint64_t now = atomic_load_explicit(&s->clock, memory_order_relaxed);
+		struct pk_str us = pk_str_make(user, (size_t)snprintf(user, sizeof(user), "u%u", u));
+		int bad;
+
+		n = pk_location_lookup(s->loc, t->tid, us, S(DOM), now, c, PK_LOC_MAX_CONTACTS);
+		pk_rcu_quiescent(s->rcu, t->tid);
+		bad = st_check(c, n, u, now);
+		if (bad != 0)
+			st_bad(s, bad);
+		hits += n > 0;
+		seen += n;
+	}
+	pk_rcu_reader_unregister(s->rcu, t->tid);
+	atomic_fetch_add(&s->hits, hits);
+	atomic_fetch_add(&s->contacts_seen, seen);
+	return NULL;
+}
+
+static void test_concurrent(void **state)
+{
+	enum { N = ST_WRITERS + ST_READERS + 1 };
+	struct stress s;
+	struct stress_thread t[N - 1];
+	unsigned ctl = N - 1, expired = 0;
+	uint64_t v[PK_LOC_CTR_COUNT];
+	const char *why = NULL;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.rcu = pk_rcu_create(N);
+	assert_non_null(s.rcu);
+	/* Roomy: a full table is not what this test is about, and the spare
+	 * objects (1/8 of the capacity) absorb what the writers retire
+	 * between two sweeps even when they hammer the table. */
+	s.loc = pk_location_create(4096, N, s.rcu);
+	assert_non_null(s.loc);
+	atomic_init(&s.clock, T0);
+	atomic_init(&s.writers_left, ST_WRITERS);
+	assert_int_equal(pk_rcu_reader_register(s.rcu, ctl), 0);
+
+	for (unsigned i = 0; i < N - 1; i++) {
+		t[i] = (struct stress_thread){ .s = &s, .tid = i };
+		assert_int_equal(pthread_create(&t[i].th, NULL, i < ST_WRITERS ? st_writer : st_reader, &t[i]), 0);
+	}
+	/* This thread is the control thread: sweep and reclaim while the
+	 * writers run (yielding between rounds only to pace itself). */
+	/* Acquire: pairs with the writers' release decrements. */
+	while (atomic_load_explicit(&s.writers_left, memory_order_acquire) > 0) {
+		/* Relaxed: as in the readers. */
+		expired += pk_location_sweep(s.loc, ctl, atomic_load_explicit(&s.clock, memory_order_relaxed), 64);
+		pk_rcu_quiescent(s.rcu, ctl);
+		pk_rcu_reclaim(s.rcu);
+		sched_yield();
+	}
+	for (unsigned i = 0; i < N - 1; i++)
+		pthread_join(t[i].th, NULL);
+
+	if (atomic_load(&s.bad) > 1000)
+		fail_msg("a writer got error %d", 1000 - atomic_load(&s.bad));
+	if (atomic_load(&s.bad) != 0)
+		fail_msg("a reader saw a bad contact list: invariant %d of st_check", atomic_load(&s.bad));
+	assert_true(atomic_load(&s.hits) > 0);
+
+	pk_location_sweep(s.loc, ctl, T0, UINT32_MAX);
+	pk_rcu_reader_unregister(s.rcu, ctl);
+	pk_rcu_synchronize(s.rcu);
+	pk_rcu_reclaim(s.rcu);
+	if (pk_location_check(s.loc, &why) != 0)
+		fail_msg("location check: %s", why);
+	/* what is in the table is what the events say */
+	pk_location_stats(s.loc, v);
+	assert_int_equal(pk_location_in_use(s.loc), v[PK_LOC_CTR_REGISTERED] - v[PK_LOC_CTR_REMOVED] -
+							    v[PK_LOC_CTR_EXPIRED] - v[PK_LOC_CTR_EVICTED]);
+	print_message("concurrent: %llu lookups (%llu hits, %llu contacts); %llu registered, %llu refreshed, "
+		      "%llu removed, %llu expired (%u by the sweep), %llu evicted, %llu no_memory\n",
+		      (unsigned long long)v[PK_LOC_CTR_LOOKUPS], (unsigned long long)atomic_load(&s.hits),
+		      (unsigned long long)atomic_load(&s.contacts_seen),
+		      (unsigned long long)v[PK_LOC_CTR_REGISTERED], (unsigned long long)v[PK_LOC_CTR_REFRESHED],
+		      (unsigned long long)v[PK_LOC_CTR_REMOVED], (unsigned long long)v[PK_LOC_CTR_EXPIRED], expired,
+		      (unsigned long long)v[PK_LOC_CTR_EVICTED], (unsigned long long)v[PK_LOC_CTR_NO_MEMORY]);
+	assert_true(v[PK_LOC_CTR_REFRESHED] > 0 && v[PK_LOC_CTR_REMOVED] > 0 && v[PK_LOC_CTR_EXPIRED] > 0);
+	pk_location_destroy(s.loc);
+	pk_rcu_destroy(s.rcu);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_insert_lookup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_most_recent_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cseq_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_static, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capacity_full, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_no_memory, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_aor_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
+		cmocka_unit_test(test_concurrent),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,596 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the registrar (dataplane/proxy/registrar.c): REGISTER
+ * requests, as a phone sends them, go through the worker's REGISTER handler
+ * (pk_registrar_handle) with a real engine configuration, location table
+ * and scanner; the answer is built with the same response builder the
+ * worker uses (this file stands in for pk_worker_reply, the only worker
+ * function the handler calls) and read back with the scanner, the way a
+ * phone would read it. Then the location table is asked what the proxy
+ * would get.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "../../dataplane/proxy/registrar.h"
+#include "../../dataplane/worker.h"
+#include "pickup/location.h"
+#include "pickup/rcu.h"
+#include "pickup/sip_rewrite.h"
+
+#define SEC 1000000000ull
+#define T0 (5000 * SEC)
+#define PHONE "10.1.2.3:5060"
+
+static const char conf_yaml[] = "domains: [example.test, other.test]\n"
+				"trusted: [127.0.0.0/8, 10.0.0.0/8]\n"
+				"bindings:\n"
+				"  \"gw@example.test\": [\"sip:gw@127.0.0.1:5080\", \"sip:gw@gw.example.test;transport=tcp\"]\n"
+				"timers:\n"
+				"  register_min_expires: 60\n"
+				"  register_default_expires: 1800\n"
+				"  register_max_expires: 3600\n"
+				"capacity:\n"
+				"  registrations: 8\n";
+
+/* ---- the worker's reply, captured ---- */
+
+static struct {
+	char buf[65536];
+	long len;
+	unsigned calls;
+} cap;
+
+int pk_worker_reply(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *msg,
+		    unsigned status, const char *reason, struct pk_str extra)
+{
+	(void)w, (void)rx;
+	cap.calls++;
+	cap.len = pk_sip_response_build(msg, status, reason, PK_STR_LIT("regtag"), extra, cap.buf, sizeof(cap.buf));
+	return cap.len < 0 ? (int)cap.len : 0;
+}
+
+/* ---- fixture ---- */
+
+struct fx {
+	struct pk_engine_conf *conf;
+	struct pk_rcu *rcu;
+	struct pk_engine *eng;
+	struct pk_worker *w;
+	struct pk_sip_msg resp; /* the last answer, scanned */
+	char req[4096];
+};
+
+static struct pk_str S(const char *s)
+{
+	return pk_str_make(s, strlen(s));
+}
+
+static int setup(void **state)
+{
+	struct pk_engine_conf_error err;
+	struct fx *f = calloc(1, sizeof(*f));
+	char e[256];
+
+	assert_non_null(f);
+	f->conf = pk_engine_conf_parse(conf_yaml, strlen(conf_yaml), "test.yaml", ".", &err);
+	if (f->conf == NULL)
+		fail_msg("%s", err.msg);
+	f->rcu = pk_rcu_create(1);
+	assert_non_null(f->rcu);
+	assert_int_equal(pk_rcu_reader_register(f->rcu, 0), 0);
+	f->eng = calloc(1, sizeof(*f->eng));
+	assert_non_null(f->eng);
+	f->eng->conf = f->conf;
+	f->eng->rcu = f->rcu;
+	f->eng->location = pk_location_create(f->conf->capacity.registrations, 1, f->rcu);
+	assert_non_null(f->eng->location);
+	if (pk_registrar_load_static(f->eng->location, 0, f->conf, e, sizeof(e)) != 0)
+		fail_msg("%s", e);
+	f->w = aligned_alloc(64, (sizeof(*f->w) + 63) & ~(size_t)63);
+	assert_non_null(f->w);
+	memset(f->w, 0, sizeof(*f->w));
+	f->w->eng = f->eng;
+	f->w->now_ns = T0;
+	cap.calls = 0;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	pk_rcu_reader_unregister(f->rcu, 0);
+	pk_rcu_synchronize(f->rcu);
+	pk_rcu_reclaim(f->rcu);
+	pk_location_destroy(f->eng->location);
+	pk_rcu_destroy(f->rcu);
+	pk_engine_conf_free(f->conf);
+	free(f->eng);
+	free(f->w);
+	free(f);
+	return 0;
+}
+
+/* ---- sending a REGISTER ---- */
+
+struct reg {
+	const char *src;     /* source address:port, default PHONE */
+	const char *ruri;    /* default sip:example.test */
+	const char *to;	     /* To URI, default sip:2001@example.test */
+	const char *call_id; /* default "cid-1" */
+	unsigned cseq;	     /* default 1 */
+	const char *hdrs;    /* Contact / Expires / Require lines */
+	uint8_t transport;
+	uint64_t conn;
+};
+
+/* Send it through the handler; returns the answer's status code. */
+static unsigned send_reg(struct fx *f, const struct reg *r)
+{
+	struct pk_io_msg rx;
+	int len;
+
+	len = snprintf(f->req, sizeof(f->req),
+		       "REGISTER %s SIP/2.0\r\n"
+		       "Via: SIP/2.0/%s 10.1.2.3:5060;branch=z9hG4bK-%u;rport\r\n"
+		       "Max-Forwards: 70\r\n"
+		       "From: <%s>;tag=ft\r\n"
+		       "To: <%s>\r\n"
+		       "Call-ID: %s\r\n"
+		       "CSeq: %u REGISTER\r\n"
+		       "%s"
+		       "Content-Length: 0\r\n\r\n",
+		       r->ruri ? r->ruri : "sip:example.test", r->transport == PK_TRANSPORT_TCP ? "TCP" : "UDP",
+		       r->cseq ? r->cseq : 1, r->to ? r->to : "sip:2001@example.test",
+		       r->to ? r->to : "sip:2001@example.test", r->call_id ? r->call_id : "cid-1",
+		       r->cseq ? r->cseq : 1, r->hdrs ? r->hdrs : "");
+	assert_true(len > 0 && (size_t)len < sizeof(f->req));
+	if (pk_sip_scan(f->req, (size_t)len, &f->w->msg) != PK_SIP_OK)
+		fail_msg("request not accepted by the scanner: %s\n%s", f->w->msg.why, f->req);
+	memset(&rx, 0, sizeof(rx));
+	rx.data = f->req;
+	rx.len = (uint32_t)len;
+	rx.transport = r->transport;
+	rx.conn = r->conn;
+	assert_int_equal(pk_addr_parse(S(r->src ? r->src : PHONE), false, &rx.src), 0);
+	assert_int_equal(pk_addr_parse(S("127.0.0.1:5060"), false, &rx.dst), 0);
+
+	cap.len = -1;
+	pk_registrar_handle(f->w, &rx, &f->w->msg);
+	assert_true(cap.len > 0);
+	if (pk_sip_scan(cap.buf, (size_t)cap.len, &f->resp) != PK_SIP_OK)
+		fail_msg("answer not accepted by the scanner: %s\n%.*s", f->resp.why, (int)cap.len, cap.buf);
+	assert_false(f->resp.is_request);
+	return f->resp.code;
+}
+
+/* The expires= of the answer's Contact for uri; -1 without expires, -2
+ * when uri is not listed. */
+static int64_t answer_expires(const struct fx *f, const char *uri)
+{
+	for (unsigned i = 0; i < f->resp.ncontact; i++)
+		if (pk_str_eq(f->resp.contact[i].uri, S(uri)))
+			return f->resp.contact[i].expires;
+	return -2;
+}
+
+/* Value of a header of the answer ("" if absent). */
+static const char *answer_hdr(const struct fx *f, const char *name)
+{
+	static char v[512];
+	enum pk_sip_hdr_id id = pk_sip_hdr_lookup(name, strlen(name));
+
+	v[0] = '\0';
+	for (unsigned i = 0; i < f->resp.nhdrs; i++) {
+		const struct pk_sip_hdr *h = &f->resp.hdrs[i];
+
+		if ((id != PK_HDR_OTHER && h->id == id) ||
+		    (id == PK_HDR_OTHER && h->id == PK_HDR_OTHER && strncasecmp(cap.buf + h->off, name, strlen(name)) == 0 &&
+		     cap.buf[h->off + strlen(name)] == ':')) {
+			snprintf(v, sizeof(v), "%.*s", (int)h->vlen, cap.buf + h->voff);
+			break;
+		}
+	}
+	return v;
+}
+
+static unsigned lookup(struct fx *f, const char *user, struct pk_loc_contact *c)
+{
+	return pk_location_lookup(f->eng->location, 0, S(user), S("example.test"), f->w->now_ns, c,
+				  PK_LOC_MAX_CONTACTS);
+}
+
+static uint64_t ctr(struct fx *f, enum pk_loc_counter c)
+{
+	uint64_t v[PK_LOC_CTR_COUNT];
+
+	pk_location_stats(f->eng->location, v);
+	return v[c];
+}
+
+/* ---- tests ---- */
+
+static void test_add_and_query(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	char a[PK_ADDR_STRLEN];
+
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:2001@10.1.2.3:5060>\r\n" }), 200);
+	/* the default expiry, the binding listed, a Date, our To-tag */
+	assert_int_equal(answer_expires(f, "sip:2001@10.1.2.3:5060"), 1800);
+	assert_int_equal(f->resp.ncontact, 1);
+	assert_true(strstr(answer_hdr(f, "Date"), " GMT") != NULL);
+	assert_true(pk_str_eq(f->resp.to.tag, S("regtag")));
+	assert_int_equal(f->w->ctr[PK_WORKER_CTR_ANSWERED_REGISTER], 1);
+
+	/* the proxy finds it, with the REGISTER's source */
+	assert_int_equal(lookup(f, "2001", c), 1);
+	pk_addr_format(&c[0].src, true, a, sizeof(a));
+	assert_string_equal(a, PHONE);
+	assert_false(c[0].nat); /* the Contact is the source */
+	assert_int_equal(c[0].transport, PK_TRANSPORT_UDP);
+
+	/* a query 100 s later: listed with what is left, nothing changes */
+	f->w->now_ns += 100 * SEC;
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 2 }), 200);
+	assert_int_equal(f->resp.ncontact, 1);
+	assert_int_equal(answer_expires(f, "sip:2001@10.1.2.3:5060"), 1700);
+	assert_int_equal(ctr(f, PK_LOC_CTR_QUERIES), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REGISTERED), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_ANSWERED_200), 2);
+	/* a query for a user without bindings: 200 without Contact */
+	assert_int_equal(send_reg(f, &(struct reg){ .to = "sip:2002@example.test" }), 200);
+	assert_int_equal(f->resp.ncontact, 0);
+}
+
+static void test_expires_sources(void **state)
+{
+	struct fx *f = *state;
+
+	/* Expires header */
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:a@10.1.2.3>\r\nExpires: 600\r\n" }), 200);
+	assert_int_equal(answer_expires(f, "sip:a@10.1.2.3"), 600);
+	/* the contact's parameter wins over the header */
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 2,
+						    .hdrs = "Contact: <sip:a@10.1.2.3>;expires=300\r\n"
+							    "Expires: 600\r\n" }),
+			 200);
+	assert_int_equal(answer_expires(f, "sip:a@10.1.2.3"), 300);
+	/* longer than register_max_expires: lowered */
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 3, .hdrs = "Contact: <sip:a@10.1.2.3>;expires=7200\r\n" }),
+			 200);
+	assert_int_equal(answer_expires(f, "sip:a@10.1.2.3"), 3600);
+}
+
+static void test_too_brief(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:a@10.1.2.3>;expires=30\r\n" }), 423);
+	assert_string_equal(answer_hdr(f, "Min-Expires"), "60");
+	assert_int_equal(f->resp.ncontact, 0);
+	assert_int_equal(lookup(f, "2001", c), 0);
+	/* one too brief contact refuses the whole REGISTER */
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:a@10.1.2.3>, <sip:b@10.1.2.3>\r\n"
+							    "Expires: 10\r\n" }),
+			 423);
+	assert_int_equal(lookup(f, "2001", c), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_423), 2);
+	/* expires=0 is a removal, not a brief registration */
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:a@10.1.2.3>;expires=0\r\n" }), 200);
+}
+
+static void test_refresh_and_remove(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:desk@10.1.2.3>, <sip:soft@10.1.2.4>\r\n" }),
+			 200);
+	assert_int_equal(f->resp.ncontact, 2);
+	/* the desk phone refreshes 100 s later */
+	f->w->now_ns += 100 * SEC;
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 2, .hdrs = "Contact: <sip:desk@10.1.2.3>\r\n" }), 200);
+	assert_int_equal(f->resp.ncontact, 2);
+	assert_int_equal(answer_expires(f, "sip:desk@10.1.2.3"), 1800);
+	assert_int_equal(answer_expires(f, "sip:soft@10.1.2.4"), 1700);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REFRESHED), 1);
+	/* the softphone leaves */
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 3, .hdrs = "Contact: <sip:soft@10.1.2.4>;expires=0\r\n" }),
+			 200);
+	assert_int_equal(f->resp.ncontact, 1);
+	assert_int_equal(answer_expires(f, "sip:soft@10.1.2.4"), -2);
+	assert_int_equal(lookup(f, "2001", c), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REMOVED), 1);
+}
+
+static void test_remove_all(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:a@10.1.2.3>, <sip:b@10.1.2.3>\r\n" }), 200);
+	/* `*` needs Expires: 0 ... */
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 2, .hdrs = "Contact: *\r\n" }), 400);
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 2, .hdrs = "Contact: *\r\nExpires: 5\r\n" }), 400);
+	/* ... and no other Contact */
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 2,
+						    .hdrs = "Contact: *\r\nContact: <sip:c@10.1.2.3>\r\nExpires: 0\r\n" }),
+			 400);
+	assert_true(strstr(answer_hdr(f, "Warning"), "Contact: *") != NULL);
+	assert_int_equal(lookup(f, "2001", c), 2);
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 2, .hdrs = "Contact: *\r\nExpires: 0\r\n" }), 200);
+	assert_int_equal(f->resp.ncontact, 0);
+	assert_int_equal(lookup(f, "2001", c), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REMOVED), 2);
+}
+
+static void test_untrusted(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+
+	assert_int_equal(send_reg(f, &(struct reg){ .src = "192.0.2.1:5060",
+						    .hdrs = "Contact: <sip:2001@192.0.2.1>\r\n" }),
+			 403);
+	assert_true(strstr(answer_hdr(f, "Warning"), "trusted") != NULL);
+	assert_int_equal(lookup(f, "2001", c), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_403), 1);
+}
+
+static void test_domains(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	const char *ct = "Contact: <sip:2001@10.1.2.3>\r\n";
+
+	/* not our domain: no forwarding to other registrars */
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:elsewhere.test", .hdrs = ct }), 404);
+	assert_true(strstr(answer_hdr(f, "Warning"), "not our domain") != NULL);
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "tel:+15551234", .hdrs = ct }), 416);
+	/* an AoR outside the served domains */
+	assert_int_equal(send_reg(f, &(struct reg){ .to = "sip:2001@elsewhere.test", .hdrs = ct }), 404);
+	assert_int_equal(send_reg(f, &(struct reg){ .to = "sip:example.test", .hdrs = ct }), 404);
+	assert_int_equal(lookup(f, "2001", c), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_404), 3);
+	/* our address instead of a domain, any case for the domain */
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:127.0.0.1:5060", .hdrs = ct }), 200);
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:EXAMPLE.Test", .cseq = 2, .hdrs = ct }), 200);
+	assert_int_equal(lookup(f, "2001", c), 1);
+	/* the second served domain has its own users */
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:other.test", .to = "sip:2001@Other.Test",
+						    .hdrs = "Contact: <sip:x@10.1.2.9>\r\n" }),
+			 200);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2001"), S("other.test"), T0, c, 4), 1);
+	assert_int_equal(lookup(f, "2001", c), 1);
+}
+
+static void test_bad_contact(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	char hdrs[512];
+
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <mailto:2001@example.test>\r\n" }), 400);
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:a@10.1.2.3>;q=2\r\n" }), 400);
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:a@10.1.2.3>;q=0.5000\r\n" }), 400);
+	snprintf(hdrs, sizeof(hdrs), "Contact: <sip:a@10.1.2.3;x=%0300d>\r\n", 0);
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = hdrs }), 400);
+	assert_true(strstr(answer_hdr(f, "Warning"), "256") != NULL);
+	/* one bad contact refuses the good ones with it */
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:a@10.1.2.3>, <tel:+1555>\r\n" }), 400);
+	assert_int_equal(lookup(f, "2001", c), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_400), 5);
+	/* a well-formed q-value is kept and listed */
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:a@10.1.2.3>;q=0.5\r\n" }), 200);
+	assert_true(strstr(cap.buf, "Contact: <sip:a@10.1.2.3>;expires=1800;q=0.5\r\n") != NULL);
+	assert_int_equal(lookup(f, "2001", c), 1);
+	assert_int_equal(c[0].q, 500);
+}
+
+static void test_table_full(void **state)
+{
+	struct fx *f = *state; /* capacity 8, 2 taken by the static binding */
+	char to[64], ct[64];
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(to, sizeof(to), "sip:%d@example.test", 3000 + i);
+		snprintf(ct, sizeof(ct), "Contact: <sip:%d@10.1.2.3>\r\n", 3000 + i);
+		assert_int_equal(send_reg(f, &(struct reg){ .to = to, .hdrs = ct }), 200);
+	}
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:2001@10.1.2.3>\r\n" }), 503);
+	assert_string_equal(answer_hdr(f, "Retry-After"), "60");
+	assert_int_equal(ctr(f, PK_LOC_CTR_FULL), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_503), 1);
+	/* refreshing and querying still work */
+	assert_int_equal(send_reg(f, &(struct reg){ .to = to, .cseq = 2, .hdrs = ct }), 200);
+	assert_int_equal(send_reg(f, &(struct reg){ .to = to, .cseq = 3 }), 200);
+	assert_int_equal(f->resp.ncontact, 1);
+}
+
+static void test_several_contacts_nat(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+
+	/* a phone behind NAT: its Contact names its private address */
+	assert_int_equal(send_reg(f, &(struct reg){ .src = "10.200.0.1:40000",
+						    .hdrs = "Contact: <sip:2001@192.168.1.20:5060>;expires=600, "
+							    "<sip:2001@10.200.0.1:40000>\r\n"
+							    "Contact: \"Soft\" <sips:2001@phone.example.test>\r\n" }),
+			 200);
+	assert_int_equal(f->resp.ncontact, 3);
+	assert_int_equal(answer_expires(f, "sip:2001@192.168.1.20:5060"), 600);
+	assert_int_equal(answer_expires(f, "sip:2001@10.200.0.1:40000"), 1800);
+	assert_int_equal(answer_expires(f, "sips:2001@phone.example.test"), 1800);
+	assert_int_equal(lookup(f, "2001", c), 3);
+	/* in Contact order (one REGISTER), all with the source address */
+	assert_int_equal(c[0].uri_len, strlen("sip:2001@192.168.1.20:5060"));
+	assert_true(c[0].nat);
+	assert_false(c[1].nat);
+	assert_true(c[2].nat);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(c[i].src.port, 40000);
+}
+
+static void test_cseq_order(void **state)
+{
+	struct fx *f = *state;
+	const char *ct = "Contact: <sip:a@10.1.2.3>\r\n";
+
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 5, .hdrs = ct }), 200);
+	/* a late, older REGISTER of the same registration */
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 3, .hdrs = "Contact: <sip:a@10.1.2.3>;expires=0\r\n" }),
+			 500);
+	assert_true(strstr(answer_hdr(f, "Warning"), "CSeq") != NULL);
+	/* a retransmission of the last one: the same answer */
+	f->w->now_ns += 2 * SEC;
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 5, .hdrs = ct }), 200);
+	assert_int_equal(answer_expires(f, "sip:a@10.1.2.3"), 1798);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_500), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_UNCHANGED), 1);
+}
+
+static void test_static_binding(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	char a[PK_ADDR_STRLEN];
+
+	/* the proxy sees the configured contacts */
+	assert_int_equal(lookup(f, "gw", c), 2);
+	assert_true(c[0].is_static && c[1].is_static);
+	pk_addr_format(&c[0].src, true, a, sizeof(a));
+	assert_string_equal(a, "127.0.0.1:5080");
+	assert_int_equal(c[0].transport, PK_TRANSPORT_UDP);
+	assert_int_equal(c[0].listener, PK_LOC_LISTENER_ANY); /* the proxy picks one */
+	assert_int_equal(c[1].src.family, 0); /* a host name: not resolved on a worker */
+	assert_int_equal(c[1].transport, PK_TRANSPORT_TCP);
+	/* a REGISTER may not change them */
+	assert_int_equal(send_reg(f, &(struct reg){ .to = "sip:gw@example.test",
+						    .hdrs = "Contact: <sip:gw@127.0.0.1:5080>;expires=0\r\n" }),
+			 403);
+	assert_true(strstr(answer_hdr(f, "Warning"), "static") != NULL);
+	assert_int_equal(lookup(f, "gw", c), 2);
+	/* they are not listed to a REGISTER; `*` leaves them */
+	assert_int_equal(send_reg(f, &(struct reg){ .to = "sip:gw@example.test", .cseq = 2 }), 200);
+	assert_int_equal(f->resp.ncontact, 0);
+	assert_int_equal(send_reg(f, &(struct reg){ .to = "sip:gw@example.test", .cseq = 3,
+						    .hdrs = "Contact: *\r\nExpires: 0\r\n" }),
+			 200);
+	assert_int_equal(lookup(f, "gw", c), 2);
+}
+
+static void test_static_contact_parse(void **state)
+{
+	struct pk_loc_contact c;
+
+	(void)state;
+	assert_int_equal(pk_registrar_static_contact(S("sips:gw@[2001:db8::1]"), &c), 0);
+	assert_int_equal(c.src.family, AF_INET6);
+	assert_int_equal(c.src.port, 5061);
+	assert_int_equal(c.transport, PK_TRANSPORT_TCP);
+	assert_int_equal(pk_registrar_static_contact(S("sip:gw@192.0.2.1;transport=TCP"), &c), 0);
+	assert_int_equal(c.src.port, 5060);
+	assert_int_equal(c.transport, PK_TRANSPORT_TCP);
+	assert_int_equal(c.q, -1);
+	assert_int_equal(pk_registrar_static_contact(S("tel:+1555"), &c), -EINVAL);
+	assert_int_equal(pk_registrar_static_contact(S("sip:"), &c), -EINVAL);
+}
+
+static void test_require(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Require: path\r\nContact: <sip:a@10.1.2.3>\r\n" }), 420);
+	assert_string_equal(answer_hdr(f, "Unsupported"), "path");
+	/* Supported is fine */
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Supported: path, gruu\r\nContact: <sip:a@10.1.2.3>\r\n" }),
+			 200);
+}
+
+static void test_user_normalised_tcp(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+
+	/* %32 is '2': the same user as the group index's 2001 */
+	assert_int_equal(send_reg(f, &(struct reg){ .to = "sip:%32001@example.test", .transport = PK_TRANSPORT_TCP,
+						    .conn = 0x1234000001ull,
+						    .hdrs = "Contact: <sip:2001@10.1.2.3;transport=tcp>\r\n" }),
+			 200);
+	assert_int_equal(lookup(f, "2001", c), 1);
+	assert_int_equal(c[0].transport, PK_TRANSPORT_TCP);
+	assert_true(c[0].conn == 0x1234000001ull);
+	assert_int_equal(send_reg(f, &(struct reg){ .to = "sip:20%zz@example.test", .cseq = 2,
+						    .hdrs = "Contact: <sip:x@10.1.2.3>\r\n" }),
+			 400);
+}
+
+/* The decision on its own, with a fixed wall clock: the Date header. */
+static void test_date(void **state)
+{
+	struct fx *f = *state;
+	struct pk_registrar_answer ans;
+	struct pk_registrar_env env = { .conf = f->conf, .loc = f->eng->location, .tid = 0, .now_ns = T0 };
+	struct pk_io_msg rx;
+	const char *req = "REGISTER sip:example.test SIP/2.0\r\n"
+			  "Via: SIP/2.0/UDP 10.1.2.3;branch=z9hG4bK1\r\n"
+			  "From: <sip:2001@example.test>;tag=1\r\nTo: <sip:2001@example.test>\r\n"
+			  "Call-ID: d\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
+	static const struct {
+		int64_t t;
+		const char *date;
+	} cases[] = {
+		{ 784111777, "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n" },
+		{ 951782400, "Date: Tue, 29 Feb 2000 00:00:00 GMT\r\n" },
+		{ 4102444799, "Date: Thu, 31 Dec 2099 23:59:59 GMT\r\n" },
+	};
+
+	memset(&rx, 0, sizeof(rx));
+	assert_int_equal(pk_addr_parse(S(PHONE), false, &rx.src), 0);
+	assert_int_equal(pk_sip_scan(req, strlen(req), &f->w->msg), PK_SIP_OK);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		env.wall_s = cases[i].t;
+		assert_int_equal(pk_registrar_process(&env, &rx, &f->w->msg, &ans), 200);
+		assert_int_equal(ans.len, strlen(cases[i].date));
+		assert_memory_equal(ans.hdrs, cases[i].date, ans.len);
+	}
+	env.wall_s = -1; /* no clock: no Date */
+	assert_int_equal(pk_registrar_process(&env, &rx, &f->w->msg, &ans), 200);
+	assert_int_equal(ans.len, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_add_and_query, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expires_sources, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_brief, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_and_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_untrusted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_contact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_several_contacts_nat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cseq_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_static_binding, setup, teardown),
+		cmocka_unit_test(test_static_contact_parse),
+		cmocka_unit_test_setup_teardown(test_require, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_normalised_tcp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_date, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
