@@ -54,6 +54,16 @@ struct ec_store {
 	struct ec_mark {
 		uint32_t line, col;
 	} domains, ring_timeout;
+	/* advertise: entries, applied to the listeners once the whole file
+	 * is read (listen: may come after advertise:) */
+	uint32_t n_adv;
+	struct ec_adv {
+		bool all;	     /* a scalar: every listener */
+		struct pk_addr addr; /* else the listener address it names */
+		struct pk_str host;
+		uint16_t port;
+		struct ec_mark mark;
+	} adv[PK_ENGINE_MAX_LISTENERS];
 };
 
 struct ec_ctx {
@@ -634,6 +644,148 @@ static int ec_bindings(struct ec_ctx *x, yaml_document_t *doc, const struct ec_k
 	return 0;
 }
 
+/* ---- routing: next_hop, record_route, advertise ---- */
+
+static int ec_next_hop(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct pk_sip_uri u;
+	struct pk_str s;
+	char *copy;
+	int rc;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	if (pk_sip_uri_parse(s.p, s.len, &u) != 0 || (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
+		return ec_fail(x, v, "'%.*s' is not a sip: URI (e.g. sip:192.0.2.1:5060)", (int)s.len, s.p);
+	if (u.scheme == PK_URI_SIPS)
+		return ec_fail(x, v, "'%.*s': sips: needs TLS, which pickupd does not speak yet", (int)s.len,
+			       s.p);
+	if (u.transport.len != 0 && !pk_str_caseeq_cstr(u.transport, "udp"))
+		return ec_fail(x, v, "'%.*s': only transport=udp (pickupd does not open TCP connections "
+				     "yet)",
+			       (int)s.len, s.p);
+	if ((copy = ec_strndup(x, s.p, s.len)) == NULL)
+		return ec_nomem(x);
+	x->c->next_hop = pk_str_make(copy, s.len);
+	return 0;
+}
+
+static int ec_record_route(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k,
+			   yaml_node_t *v)
+{
+	struct pk_str s;
+	int rc;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	if (pk_str_eq(s, PK_STR_LIT("true")))
+		x->c->record_route = true;
+	else if (pk_str_eq(s, PK_STR_LIT("false")))
+		x->c->record_route = false;
+	else
+		return ec_fail(x, v, "'%.*s' is not true or false", (int)s.len, s.p);
+	return 0;
+}
+
+/* An advertised "host" or "host:port" (host: a name, IPv4, or [IPv6]). */
+static int ec_adv_value(struct ec_ctx *x, yaml_node_t *n, struct ec_adv *a)
+{
+	struct pk_str s;
+	struct pk_sip_uri u;
+	char buf[4 + 300];
+	char *copy;
+	int rc;
+
+	if ((rc = ec_want_scalar(x, n, &s)) != 0)
+		return rc;
+	if (s.len > 300)
+		return ec_fail(x, n, "longer than 300 bytes");
+	memcpy(buf, "sip:", 4);
+	memcpy(buf + 4, s.p, s.len);
+	if (pk_sip_uri_parse(buf, 4 + s.len, &u) != 0 || u.scheme != PK_URI_SIP || u.user.len != 0 ||
+	    u.password.len != 0 || u.params.len != 0 || u.headers.len != 0 || u.host.len == 0 ||
+	    memchr(s.p, '@', s.len) != NULL)
+		return ec_fail(x, n, "'%.*s' is not host or host:port (a name, a.b.c.d or [v6])", (int)s.len,
+			       s.p);
+	if ((copy = ec_strndup(x, u.host.p, u.host.len)) == NULL)
+		return ec_nomem(x);
+	a->host = pk_str_make(copy, u.host.len);
+	a->port = u.port;
+	a->mark = (struct ec_mark){ (uint32_t)n->start_mark.line + 1, (uint32_t)n->start_mark.column + 1 };
+	return 0;
+}
+
+static int ec_advertise(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct ec_store *st = x->st;
+
+	(void)k;
+	if (v->type == YAML_SCALAR_NODE) {
+		st->n_adv = 1;
+		st->adv[0] = (struct ec_adv){ .all = true };
+		return ec_adv_value(x, v, &st->adv[0]);
+	}
+	if (v->type != YAML_MAPPING_NODE)
+		return ec_fail(x, v, "expected host[:port], or a mapping listener address: host[:port], "
+				     "found %s",
+			       ec_type_name(v));
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(doc, p->value);
+		struct ec_adv *a;
+		struct pk_str ks;
+		int rc;
+
+		if (kn == NULL || vn == NULL)
+			continue;
+		if (kn->type != YAML_SCALAR_NODE || ec_is_null(kn))
+			return ec_fail(x, kn, "keys must be listener addresses, found %s", ec_type_name(kn));
+		if (st->n_adv == PK_ENGINE_MAX_LISTENERS)
+			return ec_fail(x, kn, "more than %d entries", PK_ENGINE_MAX_LISTENERS);
+		a = &st->adv[st->n_adv];
+		*a = (struct ec_adv){ .all = false };
+		ks = ec_scalar(kn);
+		if (pk_addr_parse(ks, false, &a->addr) != 0)
+			return ec_fail(x, kn, "'%.*s' is not a listener address:port", (int)ks.len, ks.p);
+		for (uint32_t i = 0; i < st->n_adv; i++)
+			if (pk_addr_eq(&st->adv[i].addr, &a->addr))
+				return ec_fail(x, kn, "'%.*s' given twice", (int)ks.len, ks.p);
+		if ((rc = ec_adv_value(x, vn, a)) != 0)
+			return rc;
+		a->mark = (struct ec_mark){ (uint32_t)kn->start_mark.line + 1,
+					    (uint32_t)kn->start_mark.column + 1 };
+		st->n_adv++;
+	}
+	return 0;
+}
+
+/* After the whole file: give each listener its advertised address. */
+static int ec_advertise_apply(struct ec_ctx *x)
+{
+	struct pk_engine_conf *c = x->c;
+	const struct ec_store *st = x->st;
+
+	for (uint32_t i = 0; i < st->n_adv; i++) {
+		const struct ec_adv *a = &st->adv[i];
+		bool used = false;
+
+		for (uint32_t l = 0; l < c->n_listeners; l++) {
+			if (!a->all && !pk_addr_eq(&a->addr, &c->listeners[l].addr))
+				continue;
+			c->listeners[l].advertise_host = a->host;
+			c->listeners[l].advertise_port = a->port;
+			used = true;
+		}
+		if (!used)
+			return ec_errf(x->err, x->name, -EINVAL, a->mark.line, a->mark.col,
+				       "advertise: no listener at this address (listen: names the "
+				       "addresses)");
+	}
+	return 0;
+}
+
 /* ---- nested blocks ---- */
 
 #define EC_UINT(name, field, min, max, unit) \
@@ -774,6 +926,9 @@ static const struct ec_key ec_top_keys[] = {
 	{ "control_socket", ec_control_socket, 0, 0, 0, NULL },
 	{ "io", ec_io, 0, 0, 0, NULL },
 	{ "log", ec_log, 0, 0, 0, NULL },
+	{ "next_hop", ec_next_hop, 0, 0, 0, NULL },
+	{ "record_route", ec_record_route, 0, 0, 0, NULL },
+	{ "advertise", ec_advertise, 0, 0, 0, NULL },
 };
 
 /* ---- entry points ---- */
@@ -892,7 +1047,7 @@ struct pk_engine_conf *pk_engine_conf_parse(const char *buf, size_t len, const c
 		ec_nomem(&x);
 		goto fail;
 	}
-	if (ec_defaults(&x) != 0 || ec_parse_doc(&x, buf, len) != 0)
+	if (ec_defaults(&x) != 0 || ec_parse_doc(&x, buf, len) != 0 || ec_advertise_apply(&x) != 0)
 		goto fail;
 	return c;
 fail:

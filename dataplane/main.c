@@ -33,9 +33,11 @@
 #include "pickup/groups.h"
 #include "pickup/groups_conf.h"
 #include "pickup/io.h"
+#include "pickup/location.h"
 #include "pickup/log.h"
 #include "pickup/rcu.h"
 #include "pickup/sip_slow.h"
+#include "proxy/registrar.h"
 #include "worker.h"
 
 #ifndef PK_VERSION
@@ -217,8 +219,12 @@ static void pk_log_startup(const struct pk_engine *eng, const struct pk_groups_c
 	       line, groups->n_groups, groups->n_users, c->groups_path, c->n_bindings, c->n_trusted);
 	pk_log(PK_LOG_INFO, "ringing-call table: %u calls, %.1f MiB", c->capacity.calls,
 	       (double)pk_calltab_memory(eng->calltab) / (1024.0 * 1024.0));
-	pk_log(PK_LOG_NOTICE, "this build answers OPTIONS for itself and 501 to every other "
-			      "request (see docs/operations.md)");
+	pk_log(PK_LOG_INFO, "location table: %u bindings, %.1f MiB", c->capacity.registrations,
+	       (double)pk_location_memory(eng->location) / (1024.0 * 1024.0));
+	pk_log(PK_LOG_INFO, "routing: %s%.*s, record_route %s", c->next_hop.len ? "next hop " : "no next hop",
+	       (int)c->next_hop.len, c->next_hop.p, c->record_route ? "on" : "off");
+	pk_log(PK_LOG_NOTICE, "this build registers phones, proxies requests (stateless) and offers "
+			      "Group Call Pickup (see docs/sip-behaviour.md)");
 }
 
 /* The control thread's periodic work: expire ringing calls and claims,
@@ -227,6 +233,7 @@ static void pk_housekeep(struct pk_engine *eng, unsigned tid)
 {
 	pk_rcu_reader_online(eng->rcu, tid);
 	pk_calltab_sweep(eng->calltab, tid, pk_clock_ns(), PK_CTL_SWEEP_BUDGET);
+	pk_location_sweep(eng->location, tid, pk_clock_ns(), PK_CTL_SWEEP_BUDGET);
 	pk_rcu_quiescent(eng->rcu, tid);
 	pk_rcu_reader_offline(eng->rcu, tid);
 	pk_rcu_reclaim(eng->rcu);
@@ -315,6 +322,8 @@ int main(int argc, char **argv)
 	eng->tag_secret = pk_secret();
 	atomic_init(&eng->stop, false);
 	pk_worker_handlers_init(&eng->handlers);
+	pk_proxy_handlers_install(&eng->handlers); /* every request but REGISTER, responses */
+	eng->handlers.request[PK_SIP_REGISTER] = pk_registrar_handle;
 	/* (the proxy, registrar and pickup steps install their handlers here) */
 	pk_engine_prepare(eng);
 
@@ -353,6 +362,23 @@ int main(int argc, char **argv)
 		       strerror(errno));
 		goto out;
 	}
+	/* Calls picked up recently, for the Reason of their CANCEL. */
+	eng->pickup = pk_pickup_create(conf->capacity.calls / 16,
+				       (uint64_t)conf->timers.claim_timeout * 1000000000ull);
+	if (eng->pickup == NULL) {
+		pk_log(PK_LOG_ERROR, "out of memory (pickup)");
+		goto out;
+	}
+	eng->location = pk_location_create(conf->capacity.registrations, conf->workers + 1, eng->rcu);
+	if (eng->location == NULL) {
+		pk_log(PK_LOG_ERROR, "cannot create the location table (%u bindings): %s",
+		       conf->capacity.registrations, strerror(errno));
+		goto out;
+	}
+	if (pk_registrar_load_static(eng->location, ctl_tid, conf, err, sizeof(err)) != 0) {
+		pk_log(PK_LOG_ERROR, "%s", err);
+		goto out;
+	}
 
 	/* Sockets: every listener bound for every queue before anything runs. */
 	memset(&iocfg, 0, sizeof(iocfg));
@@ -374,6 +400,11 @@ int main(int argc, char **argv)
 	}
 	eng->n_listeners = iocfg.n_listeners;
 	memcpy(eng->listeners, iocfg.listeners, sizeof(iocfg.listeners[0]) * iocfg.n_listeners);
+	/* The proxy needs the bound ports; it resolves next_hop here. */
+	if (pk_proxy_create(eng, err, sizeof(err)) != 0) {
+		pk_log(PK_LOG_ERROR, "%s", err);
+		goto out;
+	}
 
 	if (pk_rcu_reader_register(eng->rcu, ctl_tid) != 0) {
 		pk_log(PK_LOG_ERROR, "cannot register the control thread with RCU");
@@ -421,8 +452,13 @@ stop:
 		pk_io_wake(pk_io_queue_get(eng->io, i));
 	for (unsigned i = 0; i < started; i++)
 		pk_worker_join(workers[i]);
-	for (unsigned i = 0; i < started; i++)
+	for (unsigned i = 0; i < started; i++) {
 		pk_worker_log_counters(workers[i]);
+		pk_proxy_log_counters(workers[i]);
+		pk_pickup_log_counters(workers[i]);
+	}
+	if (started > 0)
+		pk_registrar_log_counters(eng->location);
 out:
 	for (unsigned i = 0; i < PK_ENGINE_MAX_WORKERS; i++)
 		pk_worker_destroy(workers[i]);
@@ -435,6 +471,9 @@ out:
 			pk_rcu_reclaim(eng->rcu);
 		}
 		pk_calltab_destroy(eng->calltab);
+		pk_pickup_destroy(eng->pickup);
+		pk_proxy_destroy(eng);
+		pk_location_destroy(eng->location);
 		pk_groups_destroy(eng->groups);
 		pk_rcu_destroy(eng->rcu);
 		pk_io_destroy(eng->io);

@@ -29,12 +29,16 @@
 #include "pickup/engine_conf.h"
 #include "pickup/io.h"
 #include "pickup/sip.h"
+#include "pickup/sip_rewrite.h"
 #include "pickup/sip_slow.h"
+#include "pickup/pickup.h" /* dataplane/pickup/pickup.h: pickup counters */
+#include "proxy/proxy.h"   /* proxy counters, struct pk_proxy */
 
 struct pk_worker;
 struct pk_rcu;
 struct pk_groups;
 struct pk_calltab;
+struct pk_location;
 
 /*
  * Per-worker counters (X-macro: id, name). Every message received is
@@ -55,7 +59,11 @@ struct pk_calltab;
 	_(DROP_UNANSWERABLE, "drop_unanswerable") /* to be rejected, but no Via to answer to */ \
 	_(DROP_ACK, "drop_ack")               /* ACK: never answered (to our own final answers) */ \
 	_(DROP_RESPONSE, "drop_response")     /* responses: nothing to route them to yet */ \
-	_(DROP_BUILD, "drop_build")           /* an answer did not fit its buffer */
+	_(DROP_BUILD, "drop_build")           /* an answer did not fit its buffer */ \
+	_(ANSWERED_REGISTER, "answered_register") /* REGISTER answered by the registrar (detail: location counters) */ \
+	_(FORWARDED, "forwarded")             /* proxied: a request or response sent on */ \
+	_(ANSWERED_PROXY, "answered_proxy")   /* answered by the proxy or pickup logic */ \
+	_(DROP_PROXY, "drop_proxy")           /* dropped by them (detail: proxy counters) */
 
 enum pk_worker_counter {
 #define PK_WORKER_CTR_ENUM(id, name) PK_WORKER_CTR_##id,
@@ -104,6 +112,9 @@ struct pk_engine {
 	struct pk_rcu *rcu;
 	struct pk_groups *groups;
 	struct pk_calltab *calltab;
+	struct pk_location *location; /* registrations and static bindings (include/pickup/location.h) */
+	struct pk_proxy *proxy;	  /* routing state (dataplane/proxy/proxy.h) */
+	struct pk_pickup *pickup; /* recently picked-up calls (dataplane/pickup/pickup.h) */
 	struct pk_worker_handlers handlers;
 	unsigned n_workers;
 	/* listeners as bound (ports chosen by the kernel filled in) */
@@ -131,7 +142,10 @@ struct pk_worker {
 	pthread_t thread;
 	uint64_t ctr[PK_WORKER_CTR_COUNT];
 	uint64_t rejects[PK_WORKER_REJ_COUNT];
+	uint64_t proxy_ctr[PK_PROXY_CTR_COUNT];
+	uint64_t pickup_ctr[PK_PICKUP_CTR_COUNT];
 	struct pk_sip_msg msg; /* the message being handled */
+	struct pk_rw rw;       /* the rewrite of the message being forwarded */
 	char slow_scratch[PK_SIP_SLOW_SCRATCH];
 } __attribute__((aligned(64)));
 

@@ -59,6 +59,12 @@ struct pk_engine_listener {
 	uint8_t role;	     /* enum pk_listen_role */
 	uint8_t transport;   /* enum pk_transport */
 	uint32_t line;	     /* where it is configured; 0 for a default */
+	/* What pickupd writes in its Via and Record-Route for this listener
+	 * (`advertise:`): host as written in a SIP URI (a name, an IPv4
+	 * address or a [IPv6] reference) and port (0: the listener's). Empty
+	 * host: the listener's own address. */
+	struct pk_str advertise_host;
+	uint16_t advertise_port;
 };
 
 /* A static binding: requests for aor go to these contacts, as if the phone
@@ -125,6 +131,10 @@ struct pk_engine_conf {
 
 	enum pk_log_level log_level;
 	enum pk_log_target log_target;
+
+	/* Routing (docs/config.md, docs/sip-behaviour.md). */
+	struct pk_str next_hop; /* sip: URI for requests to other domains; empty: none */
+	bool record_route;	/* add a Record-Route to dialog-creating requests */
 
 	void *priv_; /* owned storage */
 };

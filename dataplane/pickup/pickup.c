@@ -1,0 +1,832 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Group Call Pickup on the proxy path (DESIGN.md §1-2; the behaviour is in
+ * docs/sip-behaviour.md §4-6, the interface in pickup.h).
+ *
+ * Call tracking. An INVITE to a user who rings in a pickup group enters
+ * the ringing-call table (include/pickup/calltab.h) with what a pickup
+ * needs later: the caller's Contact, Record-Route set and source address,
+ * the caller's From-tag, the caller and callee AoRs and the callee's ring
+ * groups. Its responses (our Via says `pk=t`) make it RINGING (18x with a
+ * To-tag) or remove it (final answer); its CANCEL removes it.
+ *
+ * Pickup. An INVITE whose Request-URI user is the pickup code, a group
+ * number or the directed prefix + a user claims the oldest ringing call the
+ * picker may take (one CAS in the table: exactly one picker wins), and is
+ * forwarded to that call's caller with Replaces naming the early dialog
+ * from the caller's point of view (RFC 3891 §3: to-tag = the caller's own
+ * From-tag, from-tag = the callee's To-tag). The claim is bound to the
+ * picker's transaction key (Call-ID, top Via branch, CSeq number), so a
+ * retransmission finds the same call and produces the same bytes. The
+ * caller's final answer (our Via says `pk=p`) settles the claim.
+ *
+ * The recently-picked memory (struct pk_pickup): the caller CANCELs its
+ * original INVITE right after accepting the pickup, when the call has
+ * usually left the table already (settled by the 2xx). A small shared
+ * table of call-key hashes with their time remembers the calls picked up
+ * in the last timers.claim_timeout seconds, so that such a CANCEL gets
+ * `Reason: SIP;cause=200`. It also remembers the claims that the caller's
+ * answer ended, so that a copy of the pickup INVITE that crossed that
+ * answer claims nothing new, and, for failure answers, which call each
+ * was about, so that the picker's ACK still reaches the caller (a seqlock
+ * record per claim). It is lossy by design (a 4-way bucket keeps the four
+ * most recent; a record is overwritten by the next one hashing to it),
+ * lock-free and allocation-free.
+ *
+ * Worker code here allocates nothing, takes no lock, makes no syscall:
+ * AoRs and keys are built in stack buffers, the table copies what it keeps.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../worker.h"
+#include "pickup/calltab.h"
+#include "pickup/groups.h"
+#include "pickup/location.h"
+#include "pickup/log.h"
+#include "pickup/sip_rewrite.h"
+
+static const char *const pk_pickup_ctr_names[] = {
+#define PK_PICKUP_CTR_NAME(id, name) name,
+	PK_PICKUP_FOREACH_COUNTER(PK_PICKUP_CTR_NAME)
+#undef PK_PICKUP_CTR_NAME
+};
+
+const char *pk_pickup_counter_name(enum pk_pickup_counter c)
+{
+	return (unsigned)c < PK_PICKUP_CTR_COUNT ? pk_pickup_ctr_names[c] : "?";
+}
+
+static inline void pu_count(struct pk_worker *w, enum pk_pickup_counter c)
+{
+	w->pickup_ctr[c]++;
+}
+
+/* Groups a pickup by pickup code may look at (a picker in more groups
+ * than this is offered the first ones, by group id). */
+#define PU_MAX_GROUPS 64
+/* An AoR: user (normalised) @ domain. */
+#define PU_AOR_MAX (PK_GROUPS_USER_MAX + 1 + PK_GROUPS_DOMAIN_MAX)
+
+/* ---- the recently-picked memory ---- */
+
+struct pk_pickup_slot {
+	_Atomic uint64_t key; /* call-key hash; 0: empty */
+	_Atomic uint64_t ns;  /* when it was picked up */
+};
+
+/*
+ * A claim the caller's failure answer ended, with the key of its call, so
+ * that the picker's ACK of that answer can still be sent where the pickup
+ * INVITE went (the claim itself is gone). A seqlock per record: the writer
+ * makes seq odd, writes, makes it even again; a reader keeps what it read
+ * only if seq was even and unchanged around its reads. Every field is an
+ * atomic word (relaxed inside the seqlock), so a torn read is detected, not
+ * undefined.
+ */
+#define PU_REC_BYTES 192 /* Call-ID + From-tag of the call; longer: not kept */
+#define PU_REC_WORDS (PU_REC_BYTES / 8)
+
+struct pk_pickup_rec {
+	_Atomic uint64_t seq;
+	_Atomic uint64_t key; /* claim-key hash (pu_key_hash); 0: empty */
+	_Atomic uint64_t ns;
+	_Atomic uint64_t lens; /* Call-ID length | From-tag length << 16 */
+	_Atomic uint64_t w[PU_REC_WORDS];
+};
+
+struct pk_pickup {
+	uint32_t mask; /* slots - 1 (both tables) */
+	uint64_t window_ns;
+	struct pk_pickup_rec *recs;
+	struct pk_pickup_slot slots[];
+};
+
+#define PU_WAYS 4
+
+struct pk_pickup *pk_pickup_create(uint32_t slots, uint64_t window_ns)
+{
+	uint32_t n = 64;
+	struct pk_pickup *p;
+
+	while (n < slots && n < (1u << 24))
+		n <<= 1;
+	p = calloc(1, sizeof(*p) + n * sizeof(p->slots[0]));
+	if (p == NULL)
+		return NULL;
+	p->recs = calloc(n, sizeof(p->recs[0]));
+	if (p->recs == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->mask = n - 1;
+	p->window_ns = window_ns;
+	for (uint32_t i = 0; i < n; i++) {
+		atomic_init(&p->slots[i].key, 0);
+		atomic_init(&p->slots[i].ns, 0);
+		atomic_init(&p->recs[i].seq, 0);
+		atomic_init(&p->recs[i].key, 0);
+	}
+	return p;
+}
+
+void pk_pickup_destroy(struct pk_pickup *p)
+{
+	if (p != NULL)
+		free(p->recs);
+	free(p);
+}
+
+/* Remember that the claim keyed key_hash ended on call (call_id, from_tag). */
+static void pu_rec_put(struct pk_pickup *p, uint64_t key_hash, struct pk_str call_id, struct pk_str from_tag,
+		       uint64_t now_ns)
+{
+	struct pk_pickup_rec *r = &p->recs[key_hash & p->mask];
+	uint64_t buf[PU_REC_WORDS] = { 0 };
+	/* Relaxed: the CAS below orders what follows. */
+	uint64_t s = atomic_load_explicit(&r->seq, memory_order_relaxed);
+
+	if (call_id.len + from_tag.len > PU_REC_BYTES || (s & 1))
+		return;
+	/* Acquire on success: our writes stay after it. Another writer in the
+	 * record: give up (the memory is lossy). */
+	if (!atomic_compare_exchange_strong_explicit(&r->seq, &s, s + 1, memory_order_acquire,
+						     memory_order_relaxed))
+		return;
+	/* A reader that sees the odd seq, or a changed one, discards its
+	 * copy; this fence keeps the data stores after the odd seq store
+	 * (pairs with the reader's acquire fence). */
+	atomic_thread_fence(memory_order_release);
+	memcpy(buf, call_id.p, call_id.len);
+	memcpy((char *)buf + call_id.len, from_tag.p, from_tag.len);
+	for (unsigned i = 0; i < PU_REC_WORDS; i++)
+		atomic_store_explicit(&r->w[i], buf[i], memory_order_relaxed);
+	atomic_store_explicit(&r->lens, call_id.len | ((uint64_t)from_tag.len << 16), memory_order_relaxed);
+	atomic_store_explicit(&r->ns, now_ns, memory_order_relaxed);
+	atomic_store_explicit(&r->key, key_hash, memory_order_relaxed);
+	/* Release: publishes the record; pairs with the acquire load of seq
+	 * in pu_rec_get. */
+	atomic_store_explicit(&r->seq, s + 2, memory_order_release);
+}
+
+/* The call of the ended claim key_hash, copied into buf (PU_REC_BYTES). */
+static bool pu_rec_get(const struct pk_pickup *p, uint64_t key_hash, uint64_t now_ns, char *buf,
+		       struct pk_str *call_id, struct pk_str *from_tag)
+{
+	struct pk_pickup_rec *r = &p->recs[key_hash & p->mask];
+	uint64_t w[PU_REC_WORDS], lens, key, ns;
+	/* Acquire: pairs with the release store that ended the write. */
+	uint64_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire), s2;
+
+	if (s1 & 1)
+		return false;
+	/* Relaxed: validated by the seq check below. */
+	key = atomic_load_explicit(&r->key, memory_order_relaxed);
+	ns = atomic_load_explicit(&r->ns, memory_order_relaxed);
+	lens = atomic_load_explicit(&r->lens, memory_order_relaxed);
+	for (unsigned i = 0; i < PU_REC_WORDS; i++)
+		w[i] = atomic_load_explicit(&r->w[i], memory_order_relaxed);
+	/* Acquire fence: the loads above happen before the second seq load;
+	 * pairs with the writer's release fence. */
+	atomic_thread_fence(memory_order_acquire);
+	s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
+	if (s1 != s2 || key != key_hash || (now_ns >= ns && now_ns - ns > p->window_ns))
+		return false;
+	if ((lens & 0xffff) + (lens >> 16) > PU_REC_BYTES)
+		return false;
+	memcpy(buf, w, PU_REC_BYTES);
+	*call_id = pk_str_make(buf, lens & 0xffff);
+	*from_tag = pk_str_make(buf + (lens & 0xffff), lens >> 16);
+	return true;
+}
+
+void pk_pickup_remember(struct pk_pickup *p, uint64_t call_hash, uint64_t now_ns)
+{
+	struct pk_pickup_slot *b = &p->slots[(call_hash & p->mask) & ~(uint64_t)(PU_WAYS - 1)];
+	unsigned victim = 0;
+	uint64_t oldest = UINT64_MAX;
+
+	if (call_hash == 0)
+		call_hash = 1;
+	for (unsigned i = 0; i < PU_WAYS; i++) {
+		/* Relaxed: choosing a slot needs no ordering; a race with another
+		 * writer only costs one of the two entries. */
+		uint64_t k = atomic_load_explicit(&b[i].key, memory_order_relaxed);
+		uint64_t t = atomic_load_explicit(&b[i].ns, memory_order_relaxed);
+
+		if (k == call_hash) {
+			victim = i;
+			break;
+		}
+		if (k == 0)
+			t = 0;
+		if (t < oldest) {
+			oldest = t;
+			victim = i;
+		}
+	}
+	/* Relaxed store of the time, then release store of the key: pairs with
+	 * the acquire load of the key in pk_pickup_recent, which then sees this
+	 * time (or a later one). */
+	atomic_store_explicit(&b[victim].ns, now_ns, memory_order_relaxed);
+	atomic_store_explicit(&b[victim].key, call_hash, memory_order_release);
+}
+
+bool pk_pickup_recent(const struct pk_pickup *p, uint64_t call_hash, uint64_t now_ns)
+{
+	const struct pk_pickup_slot *b = &p->slots[(call_hash & p->mask) & ~(uint64_t)(PU_WAYS - 1)];
+
+	if (call_hash == 0)
+		call_hash = 1;
+	for (unsigned i = 0; i < PU_WAYS; i++) {
+		/* Acquire: pairs with the release store of the key in
+		 * pk_pickup_remember (the time written before it is visible). */
+		if (atomic_load_explicit(&b[i].key, memory_order_acquire) != call_hash)
+			continue;
+		/* Relaxed: ordered by the acquire above. */
+		uint64_t t = atomic_load_explicit(&b[i].ns, memory_order_relaxed);
+
+		return now_ns >= t ? now_ns - t <= p->window_ns : true;
+	}
+	return false;
+}
+
+/* ---- helpers ---- */
+
+/* "user@domain" of a group user, as the table stores callers and callees. */
+static int pu_user_aor(const struct pk_groups_view *v, const struct pk_group_user *u, char *out, size_t cap)
+{
+	const struct pk_groups_settings *s = pk_groups_view_settings(v);
+	struct pk_str d = pk_groups_settings_domain(s, u->domain);
+
+	if (u->user.len + 1 + d.len > cap)
+		return -1;
+	memcpy(out, u->user.p, u->user.len);
+	out[u->user.len] = '@';
+	memcpy(out + u->user.len + 1, d.p, d.len);
+	return (int)(u->user.len + 1 + d.len);
+}
+
+/*
+ * "user@domain" of a SIP URI (a From): the user part normalised as the
+ * group index does, the domain as served (lowercase; pickupd's own address
+ * means the default domain) or the host lowercased. Equal to pu_user_aor
+ * for a group member. -1 when the URI has no user part.
+ */
+static int pu_uri_aor(const struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_uri *u,
+		      char *out, size_t cap)
+{
+	struct pk_str d;
+	int n;
+
+	if (u->user.len == 0)
+		return -1;
+	n = pk_groups_user_normalize(u->user, out, cap > PK_GROUPS_USER_MAX ? PK_GROUPS_USER_MAX : cap);
+	if (n <= 0) {
+		if (u->user.len > PK_GROUPS_USER_MAX)
+			return -1;
+		memcpy(out, u->user.p, u->user.len);
+		n = (int)u->user.len;
+	}
+	if (!pk_proxy_local_domain(w, rx, u->host, u->port, &d))
+		d = u->host;
+	if ((size_t)n + 1 + d.len > cap)
+		return -1;
+	out[n++] = '@';
+	for (uint32_t i = 0; i < d.len; i++) {
+		char c = d.p[i];
+
+		out[n++] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
+	}
+	return n;
+}
+
+/*
+ * The picker's transaction key: Call-ID, top Via branch (of the request;
+ * for its response the second Via) and CSeq number. A CANCEL and the ACK
+ * of a non-2xx answer have the same. Very long keys are replaced by a
+ * 128-bit hash of them.
+ */
+static struct pk_str pu_key(const struct pk_sip_msg *m, struct pk_str branch, char *out)
+{
+	char num[12], tmp[10];
+	size_t nl = 0, len;
+	uint32_t x = m->cseq;
+	unsigned k = 0;
+
+	do
+		tmp[k++] = (char)('0' + x % 10);
+	while ((x /= 10) != 0);
+	while (k > 0)
+		num[nl++] = tmp[--k];
+	len = m->call_id.len + 1 + branch.len + 1 + nl;
+
+	if (len <= PK_CALLTAB_CLAIM_KEY_MAX) {
+		char *o = out;
+
+		memcpy(o, m->call_id.p, m->call_id.len);
+		o += m->call_id.len;
+		*o++ = ' ';
+		memcpy(o, branch.p, branch.len);
+		o += branch.len;
+		*o++ = ' ';
+		memcpy(o, num, nl);
+		return pk_str_make(out, len);
+	}
+	uint64_t hv[2] = { pk_calltab_key_hash(m->call_id, branch), pk_calltab_key_hash(branch, m->call_id) };
+	char *o = out;
+
+	*o++ = '#';
+	for (int j = 0; j < 2; j++)
+		for (int i = 15; i >= 0; i--)
+			*o++ = "0123456789abcdef"[(hv[j] >> (4 * i)) & 15];
+	*o++ = ' ';
+	memcpy(o, num, nl);
+	o += nl;
+	return pk_str_make(out, (size_t)(o - out));
+}
+
+/* What the recently-picked memory keeps for an ended claim (its calls are
+ * kept under pk_calltab_key_hash of Call-ID and From-tag: another seed). */
+static uint64_t pu_key_hash(struct pk_str key)
+{
+	return pk_calltab_key_hash(key, PK_STR_LIT("\x01claim"));
+}
+
+/* ---- call tracking ---- */
+
+bool pk_pickup_track(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
+		     struct pk_str user, struct pk_str domain)
+{
+	struct pk_engine *eng = w->eng;
+	const struct pk_groups_view *v = pk_groups_view(eng->groups);
+	const struct pk_group_user *gu = pk_groups_find_user(v, user, domain);
+	uint32_t groups[PK_CALLTAB_MAX_GROUPS], ng = 0;
+	struct pk_str rr[PK_CALLTAB_MAX_RR];
+	char callee[PU_AOR_MAX], caller[PU_AOR_MAX];
+	struct pk_calltab_new c;
+	struct pk_sip_uri fu;
+	int ce, cr, rc;
+
+	if (gu == NULL)
+		return false;
+	for (uint32_t i = 0; i < gu->n_groups && ng < PK_CALLTAB_MAX_GROUPS; i++)
+		if (gu->groups[i].rights & PK_RIGHT_RING)
+			groups[ng++] = gu->groups[i].id;
+	if (ng == 0)
+		return false;
+	/* A pickup needs the caller's Contact (the new Request-URI) and its
+	 * From-tag (the Replaces to-tag). */
+	if (m->ncontact == 0 || m->contact_star || m->contact[0].uri.len == 0 || m->from.tag.len == 0 ||
+	    m->nrr > PK_CALLTAB_MAX_RR ||
+	    pk_sip_uri_parse(m->from.uri.p, m->from.uri.len, &fu) != 0) {
+		pu_count(w, PK_PICKUP_CTR_TRACK_SKIPPED);
+		return false;
+	}
+	ce = pu_user_aor(v, gu, callee, sizeof(callee));
+	cr = pu_uri_aor(w, rx, &fu, caller, sizeof(caller));
+	if (ce < 0) {
+		pu_count(w, PK_PICKUP_CTR_TRACK_SKIPPED);
+		return false;
+	}
+	for (uint32_t i = 0; i < m->nrr; i++)
+		rr[i] = m->rr[i].uri;
+	memset(&c, 0, sizeof(c));
+	c.call_id = m->call_id;
+	c.from_tag = m->from.tag;
+	c.contact = m->contact[0].uri;
+	c.caller = cr > 0 ? pk_str_make(caller, (size_t)cr) : PK_STR_NULL;
+	c.callee = pk_str_make(callee, (size_t)ce);
+	c.rr = rr;
+	c.nrr = m->nrr;
+	c.groups = groups;
+	c.ngroups = ng;
+	c.src.family = (uint8_t)rx->src.family;
+	c.src.transport = rx->transport == PK_TRANSPORT_TCP ? PK_CALLTAB_TCP : PK_CALLTAB_UDP;
+	c.src.port = rx->src.port;
+	memcpy(c.src.addr, rx->src.ip, sizeof(c.src.addr));
+	c.invite_ns = w->now_ns;
+	rc = pk_calltab_insert(eng->calltab, w->id, &c);
+	if (rc == 0) {
+		pu_count(w, PK_PICKUP_CTR_CALLS_TRACKED);
+		return true;
+	}
+	if (rc == -EEXIST)
+		return true; /* a retransmission of a tracked INVITE */
+	pu_count(w, PK_PICKUP_CTR_TRACK_REFUSED);
+	return false;
+}
+
+void pk_pickup_call_response(struct pk_worker *w, const struct pk_sip_msg *m)
+{
+	struct pk_calltab *t = w->eng->calltab;
+
+	if (m->code >= 180 && m->code <= 189 && m->to.tag.len != 0) {
+		if (pk_calltab_ringing(t, w->id, m->call_id, m->from.tag, 0, m->to.tag) == 0)
+			pu_count(w, PK_PICKUP_CTR_CALLS_RINGING);
+	} else if (m->code >= 200) {
+		if (pk_calltab_remove(t, w->id, m->call_id, m->from.tag, 0,
+				      m->code < 300 ? PK_CALLTAB_ANSWERED : PK_CALLTAB_REJECTED) == 0)
+			pu_count(w, PK_PICKUP_CTR_CALLS_ENDED);
+	}
+}
+
+bool pk_pickup_cancel(struct pk_worker *w, const struct pk_sip_msg *m)
+{
+	struct pk_engine *eng = w->eng;
+	struct pk_calltab_call c;
+	uint64_t h = pk_calltab_key_hash(m->call_id, m->from.tag);
+	bool reason = false;
+
+	/* A pickup in flight: the caller accepted it and cancels before its
+	 * 200 reached us (the two may cross). */
+	if (pk_calltab_find(eng->calltab, w->id, m->call_id, m->from.tag, h, &c) == 0 &&
+	    c.state == PK_CALLTAB_CLAIMED)
+		reason = true;
+	if (pk_calltab_remove(eng->calltab, w->id, m->call_id, m->from.tag, h, PK_CALLTAB_CANCELLED) == 0)
+		pu_count(w, PK_PICKUP_CTR_CALLS_ENDED);
+	if (!reason && eng->pickup != NULL)
+		reason = pk_pickup_recent(eng->pickup, h, w->now_ns);
+	return reason;
+}
+
+/* ---- pickup ---- */
+
+/*
+ * The claim bound to key, without claiming anything: the table has no
+ * lookup by key, so this asks for a claim no call can satisfy (a callee
+ * that cannot exist, in group 0): a bound key returns its call (1), an
+ * unbound one finds nothing (-ENOENT, counted by the table as claim_none).
+ */
+static int pu_claim_peek(struct pk_worker *w, struct pk_str key, struct pk_calltab_call *out)
+{
+	static const uint32_t group0 = 0;
+	const struct pk_calltab_claim_req req = {
+		.groups = &group0,
+		.ngroups = 1,
+		.callee = PK_STR_LIT("\x01"),
+		.picker = PK_STR_NULL,
+		.key = key,
+		.now_ns = w->now_ns,
+	};
+
+	return pk_calltab_claim(w->eng->calltab, w->id, &req, out);
+}
+
+/* The picker answered by pickupd (403, 480, 503), with
+ * Warning: 399 <our host> "<text>". */
+static void pu_answer(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
+		      unsigned status, const char *text, enum pk_pickup_counter c)
+{
+	char agent[PK_PROXY_HOST_MAX + 1];
+	size_t n = pk_proxy_advertised_host(w, rx, rx->listener, agent, PK_PROXY_HOST_MAX);
+
+	agent[n] = '\0';
+	pu_count(w, c);
+	pk_proxy_answer(w, rx, m, status, agent, text, -1);
+}
+
+/* Where the caller of call c is reached: its first Record-Route, else the
+ * source of its INVITE (over TCP: the connection of its registration from
+ * that address, if any). */
+static int pu_caller_dst(struct pk_worker *w, const struct pk_calltab_call *c, struct pk_proxy_dst *dst)
+{
+	if (c->nrr > 0)
+		return pk_proxy_uri_dst(w, c->rr[0], dst);
+	memset(dst, 0, sizeof(*dst));
+	dst->listener = 0xff;
+	dst->addr.family = c->src.family;
+	dst->addr.port = c->src.port;
+	memcpy(dst->addr.ip, c->src.addr, sizeof(dst->addr.ip));
+	/* A TCP caller whose connection is not found goes over UDP
+	 * (pk_proxy_fwd_send counts it as tcp_as_udp). */
+	dst->transport = c->src.transport == PK_CALLTAB_TCP ? PK_TRANSPORT_TCP : PK_TRANSPORT_UDP;
+	if (dst->transport == PK_TRANSPORT_TCP && w->eng->location != NULL) {
+		struct pk_loc_contact lc[4];
+		struct pk_str user, domain;
+		unsigned n;
+
+		/* the table keeps no connection id: the caller's registration
+		 * from the same address has it */
+		if (pk_groups_aor_split(c->caller, &user, &domain) == 0) {
+			n = pk_location_lookup(w->eng->location, w->id, user, domain, w->now_ns, lc, 4);
+			for (unsigned i = 0; i < n; i++)
+				if (lc[i].transport == PK_TRANSPORT_TCP && lc[i].conn != PK_IO_CONN_NONE &&
+				    pk_addr_eq(&lc[i].src, &dst->addr)) {
+					dst->conn = lc[i].conn;
+					dst->listener = lc[i].listener;
+					break;
+				}
+		}
+	}
+	return 0;
+}
+
+/* Send the picker's INVITE (or its CANCEL/ACK) to the caller of call c.
+ * Returns 0, or a negative errno after which nothing was sent. */
+static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
+		      const struct pk_calltab_call *c, struct pk_proxy_fwd *f)
+{
+	struct pk_rw *rw = f->rw;
+	char buf[PK_CALLTAB_STRINGS_MAX + 64];
+	size_t n = 0;
+
+	if (pu_caller_dst(w, c, &f->dst) != 0)
+		return -EHOSTUNREACH;
+	pk_rw_ruri_set(rw, c->contact);
+	/* The caller's route set replaces whatever Route the picker sent. */
+	for (uint32_t i = 0; i < c->nrr; i++) {
+		if (n + c->rr[i].len + 4 > sizeof(buf))
+			return -E2BIG;
+		if (i) {
+			buf[n++] = ',';
+			buf[n++] = ' ';
+		}
+		buf[n++] = '<';
+		memcpy(buf + n, c->rr[i].p, c->rr[i].len);
+		n += c->rr[i].len;
+		buf[n++] = '>';
+	}
+	if (n > 0)
+		pk_rw_hdr_replace(rw, PK_HDR_ROUTE, pk_str_make(buf, n));
+	else if (m->nroute > 0)
+		pk_rw_hdr_remove(rw, PK_HDR_ROUTE);
+
+	if (m->method == PK_SIP_INVITE) {
+		char hx[16];
+
+		/* RFC 3891 §3: the tags as the caller (who receives it) sees
+		 * its early dialog: to-tag its own From-tag, from-tag the
+		 * callee's To-tag. */
+		n = 0;
+		if (c->call_id.len + c->from_tag.len + c->to_tag.len + 40 > sizeof(buf))
+			return -E2BIG;
+		memcpy(buf, c->call_id.p, c->call_id.len);
+		n = c->call_id.len;
+		memcpy(buf + n, ";to-tag=", 8);
+		n += 8;
+		memcpy(buf + n, c->from_tag.p, c->from_tag.len);
+		n += c->from_tag.len;
+		memcpy(buf + n, ";from-tag=", 10);
+		n += 10;
+		memcpy(buf + n, c->to_tag.p, c->to_tag.len);
+		n += c->to_tag.len;
+		memcpy(buf + n, ";early-only", 11);
+		n += 11;
+		pk_rw_hdr_replace(rw, PK_HDR_REPLACES, pk_str_make(buf, n));
+		if (!(m->require & PK_SIP_OPT_BIT(REPLACES)))
+			pk_rw_hdr_add(rw, PK_HDR_REQUIRE, NULL, PK_STR_LIT("replaces"), PK_RW_BOTTOM);
+		pk_proxy_fwd_param(f, "pk", PK_STR_LIT("p"));
+		for (int i = 15; i >= 0; i--)
+			hx[15 - i] = "0123456789abcdef"[(pk_calltab_key_hash(c->call_id, c->from_tag) >> (4 * i)) & 15];
+		pk_proxy_fwd_param(f, "pkc", pk_str_make(hx, 16));
+	}
+	f->record_route = m->method == PK_SIP_INVITE;
+	return pk_proxy_fwd_send(w, rx, f);
+}
+
+/* The picker's CANCEL or ACK for its pickup INVITE. */
+static void pu_follow(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
+		      struct pk_str key, struct pk_proxy_fwd *f)
+{
+	struct pk_calltab_call c;
+	int rc = pu_claim_peek(w, key, &c);
+
+	if (rc == 1) {
+		rc = pu_forward(w, rx, m, &c, f);
+		if (rc == 0 && m->method == PK_SIP_CANCEL)
+			pu_count(w, PK_PICKUP_CTR_CANCEL);
+		else if (rc == -EHOSTUNREACH || rc == -E2BIG) /* not sent, not counted yet */
+			pk_proxy_drop(w, PK_PROXY_CTR_DROP_REWRITE);
+		return;
+	}
+	if (m->method == PK_SIP_CANCEL) {
+		pk_proxy_answer(w, rx, m, 481, NULL, "no pickup in progress for this CANCEL",
+				PK_PROXY_CTR_ANSWERED_481);
+		return;
+	}
+	/* ACK of the caller's failure answer: the claim ended with it, the
+	 * record of that end says which call it was (if the call still rings:
+	 * 481/603 removed it). */
+	if (w->eng->pickup != NULL) {
+		char rb[PU_REC_BYTES];
+		struct pk_str cid, ftag;
+
+		if (pu_rec_get(w->eng->pickup, pu_key_hash(key), w->now_ns, rb, &cid, &ftag) &&
+		    pk_calltab_find(w->eng->calltab, w->id, cid, ftag, 0, &c) == 0) {
+			rc = pu_forward(w, rx, m, &c, f);
+			if (rc == 0)
+				pu_count(w, PK_PICKUP_CTR_ACK);
+			else if (rc == -EHOSTUNREACH || rc == -E2BIG)
+				pk_proxy_drop(w, PK_PROXY_CTR_DROP_REWRITE);
+			return;
+		}
+	}
+	/* ACK of our own 403/480/503, or of a call that is gone: nowhere to
+	 * send it. */
+	pu_count(w, PK_PICKUP_CTR_ACK_DROPPED);
+	pk_proxy_drop(w, PK_PROXY_CTR_DROP_ACK);
+}
+
+bool pk_pickup_request(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
+		       struct pk_str user, struct pk_str domain, struct pk_proxy_fwd *f)
+{
+	struct pk_engine *eng = w->eng;
+	const struct pk_groups_view *v = pk_groups_view(eng->groups);
+	struct pk_groups_dial_result dr = { NULL, PK_STR_NULL };
+	enum pk_groups_dial kind = pk_groups_classify(v, user, &dr);
+	const struct pk_group_user *pu = NULL, *tu = NULL;
+	uint32_t groups[PU_MAX_GROUPS], ng = 0;
+	char keybuf[PK_CALLTAB_CLAIM_KEY_MAX + 1], picker[PU_AOR_MAX], callee[PU_AOR_MAX];
+	struct pk_calltab_claim_req req;
+	struct pk_calltab_call c;
+	struct pk_str key, fdomain;
+	struct pk_sip_uri fu;
+	int pn, cn = 0, rc;
+
+	if (kind == PK_DIAL_NONE)
+		return false;
+	if (m->method == PK_SIP_INVITE && m->to.tag.len != 0)
+		return false; /* in a dialog: not a pickup */
+	key = pu_key(m, m->via[0].branch, keybuf);
+	if (m->method != PK_SIP_INVITE) {
+		pu_follow(w, rx, m, key, f);
+		return true;
+	}
+	/* A copy of a pickup INVITE whose claim the caller's answer already
+	 * ended (it crossed that answer): it must not claim another call. */
+	if (eng->pickup != NULL && pk_pickup_recent(eng->pickup, pu_key_hash(key), w->now_ns)) {
+		pu_count(w, PK_PICKUP_CTR_DROP_RETRANS);
+		w->ctr[PK_WORKER_CTR_DROP_PROXY]++;
+		return true;
+	}
+
+	/* The picker: From, a member of some group. */
+	if (pk_sip_uri_parse(m->from.uri.p, m->from.uri.len, &fu) == 0 && fu.user.len != 0 &&
+	    pk_proxy_local_domain(w, rx, fu.host, fu.port, &fdomain))
+		pu = pk_groups_find_user(v, fu.user, fdomain);
+	if (pu != NULL) {
+		switch (kind) {
+		case PK_DIAL_GROUP:
+			if (pk_group_user_rights(pu, dr.group->id) & PK_RIGHT_PICKUP)
+				groups[ng++] = dr.group->id;
+			break;
+		case PK_DIAL_PICKUP_CODE:
+			for (uint32_t i = 0; i < pu->n_groups && ng < PU_MAX_GROUPS; i++)
+				if (pu->groups[i].rights & PK_RIGHT_PICKUP)
+					groups[ng++] = pu->groups[i].id;
+			break;
+		case PK_DIAL_DIRECTED:
+			tu = pk_groups_find_user(v, dr.target, domain);
+			if (tu == NULL)
+				break;
+			for (uint32_t i = 0; i < tu->n_groups && ng < PU_MAX_GROUPS; i++)
+				if ((tu->groups[i].rights & PK_RIGHT_RING) &&
+				    (pk_group_user_rights(pu, tu->groups[i].id) & PK_RIGHT_PICKUP))
+					groups[ng++] = tu->groups[i].id;
+			cn = pu_user_aor(v, tu, callee, sizeof(callee));
+			break;
+		default:
+			break;
+		}
+	}
+	pn = pu != NULL ? pu_user_aor(v, pu, picker, sizeof(picker)) : -1;
+	if (ng == 0 || pn < 0 || cn < 0) {
+		pu_count(w, PK_PICKUP_CTR_ATTEMPTS);
+		pu_answer(w, rx, m, 403, "not allowed to pick up here", PK_PICKUP_CTR_FORBIDDEN);
+		return true;
+	}
+
+	req = (struct pk_calltab_claim_req){
+		.groups = groups,
+		.ngroups = ng,
+		.callee = cn > 0 ? pk_str_make(callee, (size_t)cn) : PK_STR_NULL,
+		.picker = pk_str_make(picker, (size_t)pn),
+		.key = key,
+		.now_ns = w->now_ns,
+	};
+	rc = pk_calltab_claim(eng->calltab, w->id, &req, &c);
+	switch (rc) {
+	case 0:
+	case 1: {
+		bool first = rc == 0;
+
+		pu_count(w, first ? PK_PICKUP_CTR_ATTEMPTS : PK_PICKUP_CTR_RETRANS);
+		rc = pu_forward(w, rx, m, &c, f);
+		if (rc == 0) {
+			/* the claim stays until the caller's answer */
+			if (first)
+				pu_count(w, PK_PICKUP_CTR_FORWARDED);
+			return true;
+		}
+		/* Not sent: give the call back at once. */
+		pk_calltab_settle(eng->calltab, w->id, key, 503);
+		if (rc == -EHOSTUNREACH || rc == -E2BIG)
+			pu_answer(w, rx, m, 503, "Cannot reach the caller", PK_PICKUP_CTR_UNROUTABLE);
+		return true;
+	}
+	case -ENOENT:
+		pu_count(w, PK_PICKUP_CTR_ATTEMPTS);
+		pu_answer(w, rx, m, 480, "No call to pick up", PK_PICKUP_CTR_NONE);
+		return true;
+	case -ENOSPC:
+		pu_count(w, PK_PICKUP_CTR_ATTEMPTS);
+		pu_answer(w, rx, m, 503, "Too many pickups in progress", PK_PICKUP_CTR_CLAIM_FULL);
+		return true;
+	case -EALREADY:
+	case -EINPROGRESS:
+		/* the first copy is being (or was) handled: nothing to add */
+		pu_count(w, PK_PICKUP_CTR_DROP_RETRANS);
+		w->ctr[PK_WORKER_CTR_DROP_PROXY]++;
+		return true;
+	default:
+		pu_count(w, PK_PICKUP_CTR_ATTEMPTS);
+		pu_answer(w, rx, m, 503, "Pickup failed", PK_PICKUP_CTR_CLAIM_FULL);
+		return true;
+	}
+}
+
+void pk_pickup_claim_response(struct pk_worker *w, const struct pk_sip_msg *m, struct pk_str pkc)
+{
+	struct pk_engine *eng = w->eng;
+	char keybuf[PK_CALLTAB_CLAIM_KEY_MAX + 1];
+	struct pk_str key;
+	uint64_t h = 0;
+	int rc;
+
+	if (m->code < 200 || m->nvia < 2)
+		return;
+	key = pu_key(m, m->via[1].branch, keybuf);
+	if (m->code < 300 && eng->pickup != NULL && pkc.len == 16) {
+		for (uint32_t i = 0; i < 16; i++) {
+			char ch = pkc.p[i] | 0x20;
+
+			h = (h << 4) | (uint64_t)(ch <= '9' ? ch - '0' : ch - 'a' + 10);
+		}
+		/* before the settle: a CANCEL racing it finds one or the other */
+		pk_pickup_remember(eng->pickup, h, w->now_ns);
+	}
+	/* The claim ends with this answer; a copy of the pickup INVITE still
+	 * in flight must find that out (pk_pickup_request), and the ACK of a
+	 * failure answer where to go (pu_follow). */
+	if (eng->pickup != NULL) {
+		uint64_t kh = pu_key_hash(key);
+
+		pk_pickup_remember(eng->pickup, kh, w->now_ns);
+		if (m->code >= 300) {
+			struct pk_calltab_call c;
+
+			if (pu_claim_peek(w, key, &c) == 1)
+				pu_rec_put(eng->pickup, kh, c.call_id, c.from_tag, w->now_ns);
+		}
+	}
+	rc = pk_calltab_settle(eng->calltab, w->id, key, m->code);
+	if (rc != 0) {
+		pu_count(w, PK_PICKUP_CTR_SETTLE_LATE);
+		return;
+	}
+	if (m->code < 300)
+		pu_count(w, PK_PICKUP_CTR_SUCCEEDED);
+	else if (m->code == 481)
+		pu_count(w, PK_PICKUP_CTR_REJECTED_481);
+	else if (m->code == 486)
+		pu_count(w, PK_PICKUP_CTR_REJECTED_486);
+	else if (m->code == 603)
+		pu_count(w, PK_PICKUP_CTR_REJECTED_603);
+	else if (m->code == 420)
+		pu_count(w, PK_PICKUP_CTR_NO_REPLACES);
+	else
+		pu_count(w, PK_PICKUP_CTR_REJECTED_OTHER);
+}
+
+/* ---- control thread ---- */
+
+static int pu_count_ringing(const struct pk_calltab_call *c, void *arg)
+{
+	if (c->state == PK_CALLTAB_RINGING)
+		(*(unsigned *)arg)++;
+	return 0;
+}
+
+unsigned pk_pickup_ringing_now(struct pk_engine *eng, unsigned tid)
+{
+	unsigned n = 0;
+
+	pk_calltab_foreach(eng->calltab, tid, UINT32_MAX, PK_STR_NULL, pu_count_ringing, &n);
+	return n;
+}
+
+void pk_pickup_log_counters(const struct pk_worker *w)
+{
+	char line[2048];
+	size_t n = 0;
+
+	for (unsigned c = 0; c < PK_PICKUP_CTR_COUNT && n < sizeof(line); c++)
+		if (w->pickup_ctr[c] != 0)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu", pk_pickup_ctr_names[c],
+					      (unsigned long long)w->pickup_ctr[c]);
+	if (n > 0)
+		pk_log(PK_LOG_INFO, "worker %u pickup:%s", w->id, line);
+}

@@ -1,0 +1,1004 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The stateless proxy (RFC 3261 §16.11): request routing, Via handling,
+ * response forwarding. docs/sip-behaviour.md describes the behaviour this
+ * file implements, step by step; dataplane/proxy/proxy.h the interface.
+ *
+ * A request goes through: the proxy checks (416/483/420), loop detection
+ * (482), Route handling (loose routing, the strict-router swap), the pickup
+ * logic (dataplane/pickup/pickup.c) for pickup numbers, then the target: the
+ * remaining Route set, the location service for our own users (404 when
+ * unregistered), the next hop, or the Request-URI's address. The rewrite is
+ * planned on the worker's struct pk_rw (received/rport on the top Via,
+ * Max-Forwards, Request-URI, Route, Record-Route, our Via) and emitted
+ * straight into a transmit buffer. A response is forwarded by its second
+ * Via once the top one is found to be ours and removed.
+ *
+ * The Via branch is deterministic (§16.11): a keyed hash of what an INVITE,
+ * its CANCEL and the ACK of a non-2xx answer have in common, so that all
+ * three take the same branch, and retransmissions too. A second part, the
+ * loop hash, leaves out the top Via (which changes on every hop) so that a
+ * request that comes back unchanged is recognised (§16.3 item 4).
+ *
+ * Everything on the worker side is allocation-free, lock-free and makes no
+ * syscall: per-message state lives in the worker (its struct pk_sip_msg and
+ * struct pk_rw), shared state is read-only (struct pk_proxy) or lock-free
+ * (location service, group index, ringing-call table). Only
+ * pk_proxy_create (start-up) resolves a host name.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../worker.h"
+#include "pickup/groups.h"
+#include "pickup/location.h"
+#include "pickup/log.h"
+#include "pickup/sip_rewrite.h"
+
+static const char *const pk_proxy_ctr_names[] = {
+#define PK_PROXY_CTR_NAME(id, name) name,
+	PK_PROXY_FOREACH_COUNTER(PK_PROXY_CTR_NAME)
+#undef PK_PROXY_CTR_NAME
+};
+
+const char *pk_proxy_counter_name(enum pk_proxy_counter c)
+{
+	return (unsigned)c < PK_PROXY_CTR_COUNT ? pk_proxy_ctr_names[c] : "?";
+}
+
+static inline void px_count(struct pk_worker *w, enum pk_proxy_counter c)
+{
+	w->proxy_ctr[c]++;
+}
+
+void pk_proxy_drop(struct pk_worker *w, enum pk_proxy_counter c)
+{
+	w->ctr[PK_WORKER_CTR_DROP_PROXY]++;
+	px_count(w, c);
+}
+
+/* ---- small text helpers ---- */
+
+static char *px_put(char *o, const char *s, size_t n)
+{
+	memcpy(o, s, n);
+	return o + n;
+}
+
+static char *px_u32(char *o, uint32_t v)
+{
+	char tmp[10];
+	unsigned n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n > 0)
+		*o++ = tmp[--n];
+	return o;
+}
+
+static char *px_hex(char *o, uint64_t v, unsigned digits)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (unsigned i = digits; i > 0; i--, v >>= 4)
+		o[i - 1] = hex[v & 15];
+	return o + digits;
+}
+
+/* Hex digits to a number; false on any other character or over 16. */
+static bool px_unhex(struct pk_str s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s.len == 0 || s.len > 16)
+		return false;
+	for (uint32_t i = 0; i < s.len; i++) {
+		char c = s.p[i];
+		unsigned d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			d = (unsigned)((c | 0x20) - 'a' + 10);
+		else
+			return false;
+		v = (v << 4) | d;
+	}
+	*out = v;
+	return true;
+}
+
+/* An address as a received= value or a URI host (IPv6 in brackets when
+ * bracket). Returns the length (out holds at least 48 bytes). */
+static size_t px_ip_text(const struct pk_addr *a, bool bracket, char *out)
+{
+	char *o = out;
+
+	if (a->family == AF_INET) {
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				*o++ = '.';
+			o = px_u32(o, a->ip[i]);
+		}
+		return (size_t)(o - out);
+	}
+	if (a->family != AF_INET6)
+		return 0;
+	if (bracket)
+		*o++ = '[';
+	/* inet_ntop is pure libc formatting, no syscall */
+	if (inet_ntop(AF_INET6, a->ip, o, 46) == NULL)
+		return 0;
+	o += strlen(o);
+	if (bracket)
+		*o++ = ']';
+	return (size_t)(o - out);
+}
+
+/* ---- branch hashes ---- */
+
+static inline uint64_t px_mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static inline uint64_t px_fold(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* One field into the hash, 8 bytes per multiply; the length goes in first
+ * so that ("ab","c") and ("a","bc") differ. */
+static uint64_t px_field(uint64_t h, struct pk_str s)
+{
+	const char *p = s.p;
+	uint32_t n = s.len;
+	uint64_t v;
+
+	h = px_fold(h ^ ((uint64_t)n << 40), 0x9e3779b97f4a7c15ull);
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&v, p, 8);
+		h = px_fold(h ^ v, 0x9fb21c651e98df25ull);
+	}
+	if (n > 0) {
+		v = 0;
+		memcpy(&v, p, n);
+		h = px_fold(h ^ v, 0xc2b2ae3d27d4eb4full);
+	}
+	return h;
+}
+
+static uint64_t px_lines(uint64_t h, const struct pk_sip_msg *m, enum pk_sip_hdr_id id)
+{
+	if (m->first[id] == 0xff)
+		return px_mix(h ^ id);
+	for (int i = m->first[id]; i >= 0; i = pk_sip_hdr_next(m, i))
+		h = px_field(h, pk_sip_hdr_value(m, (unsigned)i));
+	return h;
+}
+
+/*
+ * The two parts of our branch for request m (RFC 3261 §16.11, §16.6 item
+ * 8). txn: the received top Via's branch when it has the RFC 3261 cookie
+ * (else the whole top Via and the To-tag), the From-tag, Call-ID, CSeq
+ * number and the received Request-URI: equal for an INVITE, its CANCEL,
+ * the ACK of a non-2xx answer (whose To-tag the INVITE did not have) and
+ * their retransmissions. loop: the Request-URI, From-tag, Call-ID, CSeq
+ * number, Route and Proxy-Require, none of which a hop changes.
+ */
+static void px_branch(const struct pk_proxy *px, const struct pk_sip_msg *m, uint64_t *txn, uint32_t *loop)
+{
+	const struct pk_sip_via *v = &m->via[0];
+	struct pk_str cseq = pk_str_make((const char *)&m->cseq, sizeof(m->cseq));
+	bool cookie = v->branch.len > 7 && memcmp(v->branch.p, "z9hG4bK", 7) == 0;
+	uint64_t h, l;
+
+	h = px_field(px->secret ^ 0x7f4a7c159e3779b9ull, m->from.tag);
+	h = px_field(h, m->call_id);
+	h = px_field(h, cseq);
+	h = px_field(h, m->ruri);
+	if (cookie) {
+		h = px_field(h, v->branch);
+	} else {
+		h = px_field(h, v->raw);
+		h = px_field(h, m->to.tag);
+	}
+	*txn = px_mix(h);
+
+	l = px_field(px->secret ^ 0x2545f4914f6cdd1dull, m->ruri);
+	l = px_field(l, m->from.tag);
+	l = px_field(l, m->call_id);
+	l = px_field(l, cseq);
+	l = px_lines(l, m, PK_HDR_ROUTE);
+	l = px_lines(l, m, PK_HDR_PROXY_REQUIRE);
+	l = px_mix(l);
+	*loop = (uint32_t)(l ^ (l >> 32));
+}
+
+static size_t px_branch_text(char *out, uint64_t txn, uint32_t loop)
+{
+	char *o = px_put(out, PK_PROXY_BRANCH_PREFIX, sizeof(PK_PROXY_BRANCH_PREFIX) - 1);
+
+	o = px_hex(o, txn, 16);
+	*o++ = '.';
+	o = px_hex(o, loop, 8);
+	return (size_t)(o - out);
+}
+
+static bool px_branch_ours(struct pk_str b)
+{
+	return b.len == PK_PROXY_BRANCH_LEN &&
+	       memcmp(b.p, PK_PROXY_BRANCH_PREFIX, sizeof(PK_PROXY_BRANCH_PREFIX) - 1) == 0 && b.p[25] == '.';
+}
+
+/* ---- who we are ---- */
+
+bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host, uint16_t port)
+{
+	const struct pk_engine *eng = w->eng;
+	const struct pk_proxy *px = eng->proxy;
+	uint16_t p = port ? port : 5060;
+	struct pk_addr a;
+	bool ip = pk_addr_parse_ip(host, &a) == 0;
+
+	for (unsigned li = 0; li < px->n_listeners; li++) {
+		const struct pk_proxy_listener *l = &px->l[li];
+		const struct pk_addr *la = &eng->listeners[li].addr;
+
+		if (p != l->port && p != la->port)
+			continue;
+		if (l->host_len && pk_sip_uri_host_eq(host, pk_str_make(l->host, l->host_len)))
+			return true;
+		if (!ip)
+			continue;
+		if (l->host_is_ip && pk_addr_ip_eq(&a, &l->addr))
+			return true;
+		if (pk_addr_is_any(la) ? (rx != NULL && pk_addr_ip_eq(&a, &rx->dst)) : pk_addr_ip_eq(&a, la))
+			return true;
+	}
+	return false;
+}
+
+bool pk_proxy_local_domain(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host,
+			   uint16_t port, struct pk_str *domain)
+{
+	const struct pk_groups_settings *s = &w->eng->conf->served;
+	int i = pk_groups_settings_find_domain(s, host);
+
+	if (i >= 0) {
+		*domain = pk_groups_settings_domain(s, (uint32_t)i);
+		return true;
+	}
+	if (s->n_domains > 0 && pk_proxy_is_us(w, rx, host, port)) {
+		*domain = pk_groups_settings_domain(s, 0);
+		return true;
+	}
+	return false;
+}
+
+/* A URI naming pickupd with no user part: our Route / Record-Route. */
+static bool px_uri_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str uri)
+{
+	struct pk_sip_uri u;
+
+	if (pk_sip_uri_parse(uri.p, uri.len, &u) != 0 || (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS) ||
+	    u.user.len != 0)
+		return false;
+	if (pk_groups_settings_find_domain(&w->eng->conf->served, u.host) >= 0)
+		return true;
+	return pk_proxy_is_us(w, rx, u.host, u.port ? u.port : (u.scheme == PK_URI_SIPS ? 5061 : 5060));
+}
+
+size_t pk_proxy_advertised_host(const struct pk_worker *w, const struct pk_io_msg *rx, unsigned li,
+				char *out, size_t cap)
+{
+	const struct pk_proxy_listener *l = &w->eng->proxy->l[li];
+	char tmp[64];
+	size_t n;
+
+	if (l->host_len) {
+		n = l->host_len < cap ? l->host_len : cap;
+		memcpy(out, l->host, n);
+		return n;
+	}
+	/* A wildcard listener without advertise: the address rx came to (the
+	 * listener's own when that is of another family). */
+	n = px_ip_text(rx != NULL && rx->dst.family == w->eng->listeners[li].addr.family ? &rx->dst
+											  : &w->eng->listeners[li].addr,
+		       true, tmp);
+	n = n < cap ? n : cap;
+	memcpy(out, tmp, n);
+	return n;
+}
+
+/* ---- destinations ---- */
+
+int pk_proxy_uri_dst(const struct pk_worker *w, struct pk_str uri, struct pk_proxy_dst *dst)
+{
+	const struct pk_proxy *px = w->eng->proxy;
+	struct pk_sip_uri u;
+
+	memset(dst, 0, sizeof(*dst));
+	dst->listener = 0xff;
+	dst->transport = PK_TRANSPORT_UDP;
+	if (pk_sip_uri_parse(uri.p, uri.len, &u) != 0 || (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
+		return -EINVAL;
+	if (pk_addr_parse_ip(u.host, &dst->addr) == 0) {
+		dst->addr.port = u.port ? u.port : (u.scheme == PK_URI_SIPS ? 5061 : 5060);
+	} else if (px->has_next_hop &&
+		   pk_sip_uri_host_eq(u.host, pk_str_make(px->next_hop_host, px->next_hop_host_len))) {
+		dst->addr = px->next_hop;
+		if (u.port)
+			dst->addr.port = u.port;
+	} else {
+		return -EHOSTUNREACH;
+	}
+	/* TCP (transport=tcp, sips:) only on an existing connection, which a
+	 * URI does not name: sent over UDP (docs/sip-behaviour.md §2). */
+	if (u.scheme == PK_URI_SIPS || pk_str_caseeq_cstr(u.transport, "tcp"))
+		dst->transport = PK_TRANSPORT_TCP;
+	return 0;
+}
+
+/* The listener a message to dst leaves from; -1 when there is none. A TCP
+ * destination without a connection goes over UDP. */
+static int px_listener(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_proxy_dst *dst)
+{
+	const struct pk_engine *eng = w->eng;
+	int any = -1;
+
+	if (dst->transport == PK_TRANSPORT_TCP) {
+		if (dst->conn != PK_IO_CONN_NONE) {
+			if (dst->listener < eng->n_listeners &&
+			    eng->listeners[dst->listener].transport == PK_TRANSPORT_TCP)
+				return dst->listener;
+			if (rx->transport == PK_TRANSPORT_TCP && rx->conn == dst->conn)
+				return rx->listener;
+			for (unsigned li = 0; li < eng->n_listeners; li++)
+				if (eng->listeners[li].transport == PK_TRANSPORT_TCP &&
+				    eng->listeners[li].addr.family == dst->addr.family)
+					return (int)li;
+		}
+		px_count(w, PK_PROXY_CTR_TCP_AS_UDP);
+		dst->transport = PK_TRANSPORT_UDP;
+		dst->conn = PK_IO_CONN_NONE;
+	}
+	if (dst->listener < eng->n_listeners && eng->listeners[dst->listener].transport == PK_TRANSPORT_UDP &&
+	    eng->listeners[dst->listener].addr.family == dst->addr.family)
+		return dst->listener;
+	if (rx->transport == PK_TRANSPORT_UDP && eng->listeners[rx->listener].addr.family == dst->addr.family)
+		return rx->listener;
+	for (unsigned li = 0; li < eng->n_listeners; li++) {
+		const struct pk_io_listener *l = &eng->listeners[li];
+
+		if (l->transport != PK_TRANSPORT_UDP || l->addr.family != dst->addr.family)
+			continue;
+		if (l->role == eng->listeners[rx->listener].role)
+			return (int)li;
+		if (any < 0)
+			any = (int)li;
+	}
+	return any;
+}
+
+/* Emit the plan into a transmit buffer and queue it to dst from li. */
+static int px_emit(struct pk_worker *w, struct pk_rw *rw, const struct pk_proxy_dst *dst, int li)
+{
+	struct pk_io_msg *tx = pk_io_tx_alloc(w->q);
+	long len = pk_rw_emit(rw, tx->data, tx->cap);
+
+	if (len < 0)
+		return (int)len;
+	tx->len = (uint32_t)len;
+	tx->transport = dst->transport;
+	tx->listener = (uint8_t)li;
+	tx->conn = dst->transport == PK_TRANSPORT_TCP ? dst->conn : PK_IO_CONN_NONE;
+	tx->dst = dst->addr;
+	pk_io_tx_commit(w->q);
+	w->ctr[PK_WORKER_CTR_TX]++;
+	return 0;
+}
+
+/* ---- answers ---- */
+
+static void px_answer_extra(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
+			    unsigned status, const char *pre, size_t pre_len, const char *agent,
+			    const char *text, int c)
+{
+	char extra[512];
+	size_t n = 0, al = strlen(agent), tl = strlen(text);
+
+	if (m->method == PK_SIP_ACK) {
+		pk_proxy_drop(w, PK_PROXY_CTR_DROP_ACK);
+		return;
+	}
+	if (pre_len + al + tl + 32 > sizeof(extra)) {
+		pre_len = 0;
+		tl = tl > 200 ? 200 : tl;
+		al = al > 200 ? 200 : al;
+	}
+	memcpy(extra, pre, pre_len);
+	n = pre_len;
+	n = (size_t)(px_put(extra + n, "Warning: 399 ", 13) - extra);
+	n = (size_t)(px_put(extra + n, agent, al) - extra);
+	extra[n++] = ' ';
+	extra[n++] = '"';
+	for (size_t i = 0; i < tl; i++) {
+		unsigned char ch = (unsigned char)text[i];
+
+		extra[n++] = (ch == '"' || ch == '\\') ? '\'' : (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
+	}
+	n = (size_t)(px_put(extra + n, "\"\r\n", 3) - extra);
+	if (pk_worker_reply(w, rx, m, status, NULL, pk_str_make(extra, n)) != 0)
+		return; /* counted as drop_build */
+	w->ctr[PK_WORKER_CTR_ANSWERED_PROXY]++;
+	if (c >= 0)
+		px_count(w, (enum pk_proxy_counter)c);
+}
+
+void pk_proxy_answer(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *msg,
+		     unsigned status, const char *agent, const char *text, int c)
+{
+	px_answer_extra(w, rx, msg, status, "", 0, agent ? agent : "pickupd", text, c);
+}
+
+/* ---- forwarding requests ---- */
+
+void pk_proxy_fwd_begin(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
+			struct pk_proxy_fwd *f)
+{
+	const struct pk_sip_via *v = &m->via[0];
+	struct pk_addr vh;
+	char ip[64];
+	size_t n;
+
+	f->rw = &w->rw;
+	pk_rw_init(f->rw, m);
+	px_branch(w->eng->proxy, m, &f->txn, &f->loop);
+	f->params_len = 0;
+	f->record_route = false;
+	memset(&f->dst, 0, sizeof(f->dst));
+	f->dst.listener = 0xff;
+
+	/* RFC 3581 §4 / RFC 3261 §18.2.1 on the received top Via. */
+	n = px_ip_text(&rx->src, false, ip);
+	if (v->rport == 0) {
+		pk_rw_via_received(f->rw, v->received.len ? PK_STR_NULL : pk_str_make(ip, n), rx->src.port);
+		px_count(w, PK_PROXY_CTR_VIA_RECEIVED);
+	} else if (v->received.len == 0 &&
+		   (pk_addr_parse_ip(v->host, &vh) != 0 || !pk_addr_ip_eq(&vh, &rx->src))) {
+		pk_rw_via_received(f->rw, pk_str_make(ip, n), 0);
+		px_count(w, PK_PROXY_CTR_VIA_RECEIVED);
+	}
+	if (m->max_forwards != 0)
+		pk_rw_maxfwd_dec(f->rw);
+}
+
+void pk_proxy_fwd_param(struct pk_proxy_fwd *f, const char *name, struct pk_str value)
+{
+	size_t nl = strlen(name);
+	char *o;
+
+	if (f->params_len + 2 + nl + value.len > sizeof(f->params))
+		return;
+	o = f->params + f->params_len;
+	*o++ = ';';
+	o = px_put(o, name, nl);
+	if (value.len) {
+		*o++ = '=';
+		o = px_put(o, value.p, value.len);
+	}
+	f->params_len = (uint32_t)(o - f->params);
+}
+
+int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_proxy_fwd *f)
+{
+	const struct pk_proxy *px = w->eng->proxy;
+	char via[PK_PROXY_HOST_MAX + 192], *o;
+	int li = px_listener(w, rx, &f->dst);
+	int rc;
+
+	if (li < 0) {
+		pk_proxy_drop(w, PK_PROXY_CTR_DROP_NO_LISTENER);
+		return -ENETUNREACH;
+	}
+	/* Via: SIP/2.0/UDP host:port;branch=...;rport[;params][;pkconn=] */
+	o = px_put(via, "SIP/2.0/", 8);
+	o = px_put(o, f->dst.transport == PK_TRANSPORT_TCP ? "TCP " : "UDP ", 4);
+	o += pk_proxy_advertised_host(w, rx, (unsigned)li, o, PK_PROXY_HOST_MAX);
+	*o++ = ':';
+	o = px_u32(o, px->l[li].port);
+	o = px_put(o, ";branch=", 8);
+	o += px_branch_text(o, f->txn, f->loop);
+	o = px_put(o, ";rport", 6);
+	o = px_put(o, f->params, f->params_len);
+	if (rx->transport == PK_TRANSPORT_TCP) {
+		o = px_put(o, ";pkconn=", 8);
+		o = px_hex(o, rx->conn, 16);
+	}
+	pk_rw_hdr_add(f->rw, PK_HDR_VIA, NULL, pk_str_make(via, (size_t)(o - via)), PK_RW_BEFORE_FIRST_SAME);
+
+	if (f->record_route && px->record_route) {
+		char rr[PK_PROXY_HOST_MAX + 64];
+
+		o = px_put(rr, "<sip:", 5);
+		o += pk_proxy_advertised_host(w, rx, rx->listener, o, PK_PROXY_HOST_MAX);
+		*o++ = ':';
+		o = px_u32(o, px->l[rx->listener].port);
+		if (rx->transport == PK_TRANSPORT_TCP)
+			o = px_put(o, ";transport=tcp", 14);
+		o = px_put(o, ";lr>", 4);
+		pk_rw_hdr_add(f->rw, PK_HDR_RECORD_ROUTE, NULL, pk_str_make(rr, (size_t)(o - rr)),
+			      PK_RW_BEFORE_FIRST_SAME);
+		px_count(w, PK_PROXY_CTR_RECORD_ROUTED);
+	}
+	rc = px_emit(w, f->rw, &f->dst, li);
+	if (rc != 0) {
+		pk_proxy_drop(w, PK_PROXY_CTR_DROP_REWRITE);
+		return rc;
+	}
+	w->ctr[PK_WORKER_CTR_FORWARDED]++;
+	px_count(w, PK_PROXY_CTR_FWD_REQUEST);
+	return 0;
+}
+
+/* Did this request pass through us unchanged before (§16.3 item 4)? */
+static bool px_looped(const struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
+		      uint32_t loop)
+{
+	unsigned n = m->nvia < PK_SIP_MAX_VIA ? m->nvia : PK_SIP_MAX_VIA;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct pk_sip_via *v = &m->via[i];
+		uint64_t got;
+
+		if (!px_branch_ours(v->branch) || !px_unhex(pk_str_make(v->branch.p + 26, 8), &got))
+			continue;
+		if ((uint32_t)got == loop && pk_proxy_is_us(w, rx, v->host, v->port))
+			return true;
+	}
+	return false;
+}
+
+static bool px_dialog_creating(const struct pk_sip_msg *m)
+{
+	if (m->to.tag.len != 0)
+		return false;
+	return m->method == PK_SIP_INVITE || m->method == PK_SIP_SUBSCRIBE || m->method == PK_SIP_REFER ||
+	       m->method == PK_SIP_NOTIFY;
+}
+
+/* Does the request already carry a SIP Reason (RFC 3326)? */
+static bool px_has_sip_reason(const struct pk_sip_msg *m)
+{
+	if (m->first[PK_HDR_REASON] == 0xff)
+		return false;
+	for (int i = m->first[PK_HDR_REASON]; i >= 0; i = pk_sip_hdr_next(m, i)) {
+		struct pk_str v = pk_sip_hdr_value(m, (unsigned)i);
+
+		if (v.len >= 3 && pk_str_caseeq(pk_str_make(v.p, 3), PK_STR_LIT("SIP")) &&
+		    (v.len == 3 || v.p[3] == ';' || v.p[3] == ' ' || v.p[3] == '\t'))
+			return true;
+	}
+	return false;
+}
+
+/* Answer a request the proxy checks refused (RFC 3261 §16.3). */
+static void px_reject_check(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *m)
+{
+	char pre[256];
+	size_t n = 0;
+	int c;
+
+	switch (m->status) {
+	case 416:
+		c = PK_PROXY_CTR_ANSWERED_416;
+		break;
+	case 420: {
+		int k;
+
+		c = PK_PROXY_CTR_ANSWERED_420;
+		memcpy(pre, "Unsupported: ", 13);
+		k = pk_sip_unsupported_list(m, PK_ROLE_PROXY, 0, pre + 13, sizeof(pre) - 15);
+		if (k > 0) {
+			n = 13 + (size_t)k;
+			memcpy(pre + n, "\r\n", 2);
+			n += 2;
+		}
+		break;
+	}
+	case 483:
+		c = PK_PROXY_CTR_ANSWERED_483;
+		break;
+	default:
+		c = PK_PROXY_CTR_ANSWERED_OTHER;
+		break;
+	}
+	px_answer_extra(w, rx, m, m->status, pre, n, "pickupd", m->why, c);
+}
+
+/* Request-URI of one of our users: the location service. 0 and the
+ * contact in f (Request-URI set, destination), or an answer was sent. */
+static int px_to_location(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
+			  struct pk_str user, struct pk_str domain, struct pk_proxy_fwd *f)
+{
+	struct pk_loc_contact c;
+	char norm[PK_GROUPS_USER_MAX];
+	int n = pk_groups_user_normalize(user, norm, sizeof(norm));
+
+	if (n <= 0 || w->eng->location == NULL ||
+	    pk_location_lookup(w->eng->location, w->id, pk_str_make(norm, (size_t)n), domain, w->now_ns, &c,
+			       1) == 0) {
+		pk_proxy_answer(w, rx, m, 404, NULL, "not registered", PK_PROXY_CTR_ANSWERED_404);
+		return -ENOENT;
+	}
+	if (c.src.family == 0) {
+		/* a static binding naming a host: no DNS on the packet path */
+		pk_proxy_answer(w, rx, m, 503, NULL, "cannot resolve the contact's host",
+				PK_PROXY_CTR_ANSWERED_503);
+		return -EHOSTUNREACH;
+	}
+	pk_rw_ruri_set(f->rw, pk_str_make(c.uri, c.uri_len));
+	f->dst.addr = c.src;
+	f->dst.transport = c.transport;
+	f->dst.conn = c.transport == PK_TRANSPORT_TCP ? c.conn : PK_IO_CONN_NONE;
+	f->dst.listener = c.listener;
+	px_count(w, PK_PROXY_CTR_TO_LOCATION);
+	return 0;
+}
+
+void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *m)
+{
+	const struct pk_proxy *px = w->eng->proxy;
+	struct pk_proxy_fwd f;
+	struct pk_str ruri = m->ruri, domain;
+	struct pk_sip_uri u;
+	unsigned first = 0, last = m->nroute;
+	bool strict = false;
+
+	/* OPTIONS for pickupd itself, or out of hops: answered here
+	 * (RFC 3261 §16.3 item 3 lets a proxy answer the latter). */
+	if (m->method == PK_SIP_OPTIONS && (m->max_forwards == 0 || pk_worker_uri_is_local(w, rx, m->ruri))) {
+		pk_worker_handle_options(w, rx, m);
+		return;
+	}
+	if (pk_sip_check_request(m, PK_ROLE_PROXY, 0) != PK_SIP_OK) {
+		px_reject_check(w, rx, m);
+		return;
+	}
+	if (unlikely(m->nvia == 0)) {
+		pk_proxy_drop(w, PK_PROXY_CTR_DROP_RESP_ROUTE);
+		return;
+	}
+	pk_proxy_fwd_begin(w, rx, m, &f);
+	if (px_looped(w, rx, m, f.loop)) {
+		pk_proxy_answer(w, rx, m, 482, NULL, "loop detected", PK_PROXY_CTR_ANSWERED_482);
+		return;
+	}
+
+	/* Route (§16.4). Only the first PK_SIP_MAX_ROUTE entries are parsed. */
+	if (last > PK_SIP_MAX_ROUTE) {
+		if (px_uri_is_us(w, rx, m->ruri)) {
+			pk_proxy_answer(w, rx, m, 400, NULL, "too many Route entries for a strict route",
+					PK_PROXY_CTR_ANSWERED_OTHER);
+			return;
+		}
+		last = PK_SIP_MAX_ROUTE;
+	}
+	if (m->nroute > 0 && m->nroute <= PK_SIP_MAX_ROUTE && px_uri_is_us(w, rx, m->ruri)) {
+		/* A strict router put our Record-Route URI in the Request-URI:
+		 * the last Route is the real one. */
+		strict = true;
+		last = m->nroute - 1;
+		ruri = m->route[last].uri;
+		pk_rw_ruri_set(f.rw, ruri);
+		px_count(w, PK_PROXY_CTR_STRICT_ROUTE);
+	}
+	if (first < last && px_uri_is_us(w, rx, m->route[0].uri)) {
+		first = 1;
+		px_count(w, PK_PROXY_CTR_ROUTE_POPPED);
+		if (!strict)
+			pk_rw_route_pop(f.rw);
+	}
+	if (strict) {
+		char routes[1536];
+		size_t n = 0;
+
+		for (unsigned i = first; i < last; i++) {
+			struct pk_str r = m->route[i].raw;
+
+			if (n + r.len + 2 > sizeof(routes))
+				break;
+			if (n) {
+				routes[n++] = ',';
+				routes[n++] = ' ';
+			}
+			memcpy(routes + n, r.p, r.len);
+			n += r.len;
+		}
+		if (n)
+			pk_rw_hdr_replace(f.rw, PK_HDR_ROUTE, pk_str_make(routes, n));
+		else
+			pk_rw_hdr_remove(f.rw, PK_HDR_ROUTE);
+	}
+
+	if (first < m->nroute && !strict) {
+		/* A Route set remains: its first entry is the next hop. */
+		if (first >= PK_SIP_MAX_ROUTE) {
+			pk_proxy_answer(w, rx, m, 400, NULL, "too many Route entries", PK_PROXY_CTR_ANSWERED_OTHER);
+			return;
+		}
+		if (pk_proxy_uri_dst(w, m->route[first].uri, &f.dst) != 0) {
+			pk_proxy_answer(w, rx, m, 503, NULL, "cannot resolve the Route's host",
+					PK_PROXY_CTR_ANSWERED_503);
+			return;
+		}
+		px_count(w, PK_PROXY_CTR_TO_ROUTE);
+		goto send;
+	}
+	if (strict && first < last) {
+		if (pk_proxy_uri_dst(w, m->route[first].uri, &f.dst) != 0) {
+			pk_proxy_answer(w, rx, m, 503, NULL, "cannot resolve the Route's host",
+					PK_PROXY_CTR_ANSWERED_503);
+			return;
+		}
+		px_count(w, PK_PROXY_CTR_TO_ROUTE);
+		goto send;
+	}
+
+	/* The Request-URI decides. */
+	if (pk_sip_uri_parse(ruri.p, ruri.len, &u) != 0) {
+		pk_proxy_answer(w, rx, m, 400, NULL, "bad Request-URI", PK_PROXY_CTR_ANSWERED_OTHER);
+		return;
+	}
+	if (u.scheme == PK_URI_TEL) {
+		if (!px->has_next_hop) {
+			pk_proxy_answer(w, rx, m, 404, NULL, "no route for tel: URIs (no next_hop)",
+					PK_PROXY_CTR_ANSWERED_404);
+			return;
+		}
+		f.dst.addr = px->next_hop;
+		px_count(w, PK_PROXY_CTR_TO_NEXT_HOP);
+		goto send;
+	}
+	if (u.user.len == 0 && px_uri_is_us(w, rx, ruri)) {
+		pk_proxy_answer(w, rx, m, 404, NULL, "no user in the Request-URI", PK_PROXY_CTR_ANSWERED_404);
+		return;
+	}
+	if (u.user.len != 0 && pk_proxy_local_domain(w, rx, u.host, u.port, &domain)) {
+		if ((m->method == PK_SIP_INVITE || m->method == PK_SIP_CANCEL || m->method == PK_SIP_ACK) &&
+		    pk_pickup_request(w, rx, m, u.user, domain, &f))
+			return;
+		if (px_to_location(w, rx, m, u.user, domain, &f) != 0)
+			return;
+		if (m->method == PK_SIP_INVITE && m->to.tag.len == 0 && pk_pickup_track(w, rx, m, u.user, domain))
+			pk_proxy_fwd_param(&f, "pk", PK_STR_LIT("t"));
+		goto send;
+	}
+	if (px->has_next_hop) {
+		f.dst.addr = px->next_hop;
+		px_count(w, PK_PROXY_CTR_TO_NEXT_HOP);
+		goto send;
+	}
+	if (pk_addr_parse_ip(u.host, &f.dst.addr) == 0) {
+		f.dst.addr.port = u.port ? u.port : (u.scheme == PK_URI_SIPS ? 5061 : 5060);
+		if (u.scheme == PK_URI_SIPS || pk_str_caseeq_cstr(u.transport, "tcp"))
+			f.dst.transport = PK_TRANSPORT_TCP;
+		px_count(w, PK_PROXY_CTR_TO_RURI);
+		goto send;
+	}
+	{
+		/* another domain, a host name, no next hop (no DNS here) */
+		char why[16 + 256];
+		uint32_t hl = u.host.len > 256 ? 256 : u.host.len;
+
+		memcpy(why, "no route to ", 12);
+		memcpy(why + 12, u.host.p, hl);
+		why[12 + hl] = '\0';
+		pk_proxy_answer(w, rx, m, 404, NULL, why, PK_PROXY_CTR_ANSWERED_404);
+	}
+	return;
+
+send:
+	if (m->method == PK_SIP_CANCEL && pk_pickup_cancel(w, m) && !px_has_sip_reason(m)) {
+		pk_rw_hdr_add(f.rw, PK_HDR_REASON, NULL, PK_STR_LIT(PK_PICKUP_REASON), PK_RW_BOTTOM);
+		w->pickup_ctr[PK_PICKUP_CTR_CANCEL_REASON]++;
+	}
+	f.record_route = px_dialog_creating(m);
+	pk_proxy_fwd_send(w, rx, &f);
+}
+
+/* ---- responses ---- */
+
+void pk_proxy_handle_response(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *m)
+{
+	const struct pk_sip_via *v0, *v1;
+	struct pk_proxy_dst dst;
+	struct pk_str params, kind = PK_STR_NULL, pkc = PK_STR_NULL, conn = PK_STR_NULL;
+	const char *semi;
+	uint64_t cid;
+	int li;
+
+	if (m->nvia == 0) {
+		pk_proxy_drop(w, PK_PROXY_CTR_DROP_RESP_NOT_OURS);
+		return;
+	}
+	v0 = &m->via[0];
+	if (!px_branch_ours(v0->branch) || !pk_proxy_is_us(w, rx, v0->host, v0->port)) {
+		pk_proxy_drop(w, PK_PROXY_CTR_DROP_RESP_NOT_OURS);
+		return;
+	}
+	if (pk_sip_check_response_route(m) != PK_SIP_OK) {
+		pk_proxy_drop(w, PK_PROXY_CTR_DROP_RESP_ROUTE);
+		return;
+	}
+	v1 = &m->via[1];
+	memset(&dst, 0, sizeof(dst));
+	dst.listener = 0xff;
+	dst.transport = PK_TRANSPORT_UDP;
+	if (pk_addr_parse_ip(v1->received.len ? v1->received : v1->host, &dst.addr) != 0) {
+		pk_proxy_drop(w, PK_PROXY_CTR_DROP_RESP_ROUTE); /* a name: no DNS here */
+		return;
+	}
+	dst.addr.port = v1->rport > 0 ? (uint16_t)v1->rport : v1->port ? v1->port : 5060;
+
+	semi = memchr(v0->raw.p, ';', v0->raw.len);
+	params = semi ? pk_str_make(semi, v0->raw.len - (size_t)(semi - v0->raw.p)) : PK_STR_NULL;
+	pk_sip_param_get(params, "pk", &kind);
+	pk_sip_param_get(params, "pkc", &pkc);
+	if (pk_sip_param_get(params, "pkconn", &conn) && px_unhex(conn, &cid) &&
+	    pk_str_caseeq_cstr(v1->transport, "TCP")) {
+		dst.transport = PK_TRANSPORT_TCP;
+		dst.conn = cid;
+	}
+
+	if (m->cseq_method == PK_SIP_INVITE && kind.len == 1) {
+		if (kind.p[0] == 't')
+			pk_pickup_call_response(w, m);
+		else if (kind.p[0] == 'p')
+			pk_pickup_claim_response(w, m, pkc);
+	}
+
+	pk_rw_init(&w->rw, m);
+	pk_rw_via_pop(&w->rw);
+	li = px_listener(w, rx, &dst);
+	if (li < 0) {
+		pk_proxy_drop(w, PK_PROXY_CTR_DROP_NO_LISTENER);
+		return;
+	}
+	if (px_emit(w, &w->rw, &dst, li) != 0) {
+		pk_proxy_drop(w, PK_PROXY_CTR_DROP_REWRITE);
+		return;
+	}
+	w->ctr[PK_WORKER_CTR_FORWARDED]++;
+	px_count(w, PK_PROXY_CTR_FWD_RESPONSE);
+	if (m->code == 100)
+		px_count(w, PK_PROXY_CTR_FWD_100);
+}
+
+/* ---- set-up (control thread) ---- */
+
+void pk_proxy_handlers_install(struct pk_worker_handlers *h)
+{
+	for (unsigned i = 0; i < PK_SIP_METHOD_COUNT; i++)
+		if (i != PK_SIP_REGISTER)
+			h->request[i] = pk_proxy_handle_request;
+	h->response = pk_proxy_handle_response;
+}
+
+/* Resolve host (a SIP URI host: name, IPv4, [IPv6]) once, at start-up. */
+static int px_resolve(struct pk_str host, struct pk_addr *out)
+{
+	struct addrinfo hints, *res = NULL;
+	char name[PK_PROXY_HOST_MAX + 1];
+	int rc;
+
+	if (pk_addr_parse_ip(host, out) == 0)
+		return 0;
+	if (host.len >= sizeof(name))
+		return -ENAMETOOLONG;
+	memcpy(name, host.p, host.len);
+	name[host.len] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	rc = getaddrinfo(name, NULL, &hints, &res);
+	if (rc != 0 || res == NULL)
+		return -EHOSTUNREACH;
+	rc = pk_addr_from_sockaddr(res->ai_addr, res->ai_addrlen, out);
+	freeaddrinfo(res);
+	return rc;
+}
+
+int pk_proxy_create(struct pk_engine *eng, char *err, size_t errlen)
+{
+	const struct pk_engine_conf *c = eng->conf;
+	struct pk_proxy *px = calloc(1, sizeof(*px));
+
+	if (px == NULL) {
+		snprintf(err, errlen, "out of memory (proxy)");
+		return -1;
+	}
+	px->n_listeners = eng->n_listeners;
+	px->record_route = c->record_route;
+	px->secret = eng->tag_secret ^ 0x9e3779b97f4a7c15ull;
+	for (unsigned li = 0; li < eng->n_listeners; li++) {
+		struct pk_proxy_listener *l = &px->l[li];
+		const struct pk_io_listener *io = &eng->listeners[li];
+		const struct pk_engine_listener *cl = NULL;
+
+		/* the configured listener with the same address, role and transport
+		 * (bound ports may differ: port 0 asks the kernel) */
+		for (uint32_t k = 0; k < c->n_listeners && cl == NULL; k++)
+			if (c->listeners[k].role == io->role && c->listeners[k].transport == io->transport &&
+			    pk_addr_ip_eq(&c->listeners[k].addr, &io->addr) &&
+			    (c->listeners[k].addr.port == io->addr.port || c->listeners[k].addr.port == 0))
+				cl = &c->listeners[k];
+		l->port = io->addr.port;
+		if (cl != NULL && cl->advertise_host.len > 0) {
+			if (cl->advertise_host.len >= sizeof(l->host)) {
+				snprintf(err, errlen, "advertise: host too long");
+				free(px);
+				return -1;
+			}
+			memcpy(l->host, cl->advertise_host.p, cl->advertise_host.len);
+			l->host_len = (uint16_t)cl->advertise_host.len;
+			if (cl->advertise_port)
+				l->port = cl->advertise_port;
+		} else if (!pk_addr_is_any(&io->addr)) {
+			l->host_len = (uint16_t)px_ip_text(&io->addr, true, l->host);
+		}
+		l->host_is_ip = l->host_len > 0 && pk_addr_parse_ip(pk_str_make(l->host, l->host_len), &l->addr) == 0;
+	}
+	if (c->next_hop.len > 0) {
+		struct pk_sip_uri u;
+
+		if (pk_sip_uri_parse(c->next_hop.p, c->next_hop.len, &u) != 0 || u.host.len >= sizeof(px->next_hop_host)) {
+			snprintf(err, errlen, "next_hop: '%.*s' is not a usable SIP URI", (int)c->next_hop.len,
+				 c->next_hop.p);
+			free(px);
+			return -1;
+		}
+		if (px_resolve(u.host, &px->next_hop) != 0) {
+			snprintf(err, errlen, "next_hop: cannot resolve '%.*s'", (int)u.host.len, u.host.p);
+			free(px);
+			return -1;
+		}
+		px->next_hop.port = u.port ? u.port : 5060;
+		memcpy(px->next_hop_host, u.host.p, u.host.len);
+		px->next_hop_host_len = (uint16_t)u.host.len;
+		px->has_next_hop = true;
+	}
+	eng->proxy = px;
+	return 0;
+}
+
+void pk_proxy_destroy(struct pk_engine *eng)
+{
+	free(eng->proxy);
+	eng->proxy = NULL;
+}
+
+void pk_proxy_log_counters(const struct pk_worker *w)
+{
+	char line[2048];
+	size_t n = 0;
+
+	for (unsigned c = 0; c < PK_PROXY_CTR_COUNT && n < sizeof(line); c++)
+		if (w->proxy_ctr[c] != 0)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu", pk_proxy_ctr_names[c],
+					      (unsigned long long)w->proxy_ctr[c]);
+	if (n > 0)
+		pk_log(PK_LOG_INFO, "worker %u proxy:%s", w->id, line);
+}

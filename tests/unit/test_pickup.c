@@ -1,0 +1,659 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of Group Call Pickup on the proxy path
+ * (dataplane/pickup/pickup.c, docs/sip-behaviour.md §4-6, DESIGN.md §1-2),
+ * through the real worker, handler table, group index, ringing-call table
+ * and location table, with a recording I/O queue (proxy_fixture.h).
+ *
+ * Groups (proxy_fixture.h): *801 = 2001, 2002, 2003 (ring + pickup);
+ * 7002 = 3001 (both), 3002 (pickup only), 2004 (ring only). The callee's
+ * phones are registered; callers and pickers send from their own
+ * addresses. What is checked is what the caller's phone receives: the
+ * pickup INVITE's Request-URI (the caller's Contact), Route set, the exact
+ * Replaces text (to-tag = the caller's own From-tag, from-tag = the callee's
+ * To-tag), Require: replaces, where it is sent; the answers a picker gets
+ * (403, 480 with its Warning); that a retransmission reaches the same caller
+ * with the same bytes; how the caller's answer settles the claim (200, 481,
+ * 486, 420, 603, timeout); and the CANCEL that reaches the callee's phone
+ * with Reason cause=200 after a pickup and without it otherwise.
+ */
+#include "proxy_fixture.h"
+
+#define CALLER "192.0.2.10:5070"
+#define CALLER2 "192.0.2.11:5070"
+#define PICKER "192.0.2.30:5080"
+#define PICKER2 "192.0.2.31:5080"
+
+static struct fx *setup(void)
+{
+	struct fx *f = fx_new();
+
+	fx_register(f, "2001", "sip:2001@192.0.2.21:5062", "192.0.2.21:5062", PK_TRANSPORT_UDP, 0);
+	fx_register(f, "2002", "sip:2002@192.0.2.22:5062", "192.0.2.22:5062", PK_TRANSPORT_UDP, 0);
+	fx_register(f, "2004", "sip:2004@192.0.2.24:5062", "192.0.2.24:5062", PK_TRANSPORT_UDP, 0);
+	return f;
+}
+
+/* A call from `from` (user@example.test at src) to callee, optionally
+ * with Record-Route lines (rr: full lines with "\n"), made RINGING by a 180
+ * with To-tag totag unless totag is NULL. Returns the index of the INVITE
+ * as forwarded to the callee. */
+static unsigned call(struct fx *f, const char *from, const char *src, const char *callee, const char *callid,
+		     const char *ftag, const char *rr, const char *totag)
+{
+	char inv[2048], resp[4096];
+	unsigned idx;
+
+	snprintf(inv, sizeof(inv),
+		 "INVITE sip:%s@example.test SIP/2.0\n"
+		 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-%s;rport\n"
+		 "Max-Forwards: 70\n"
+		 "%s"
+		 "From: <sip:%s@example.test>;tag=%s\n"
+		 "To: <sip:%s@example.test>\n"
+		 "Call-ID: %s\n"
+		 "CSeq: 1 INVITE\n"
+		 "Contact: <sip:%s@%s>\n",
+		 callee, src, callid, rr ? rr : "", from, ftag, callee, callid, from, src);
+	assert_int_equal(fx_rx(f, inv, src), 1);
+	idx = fx_nsent(f) - 1;
+	assert_non_null(strstr(fx_line(fx_last(f), "Via: "), ";pk=t"));
+	if (totag != NULL) {
+		fx_response(&f->io.q.sent[idx], 180, "Ringing", totag, NULL, resp, sizeof(resp));
+		assert_int_equal(fx_rx(f, resp, "192.0.2.22:5062"), 1);
+		f->now += FX_SEC;
+	}
+	return idx;
+}
+
+/* The picker `user` dials `dialled`. Returns how many messages went out. */
+static unsigned pickup(struct fx *f, const char *user, const char *src, const char *dialled, const char *callid,
+		       const char *extra)
+{
+	char inv[2048];
+
+	snprintf(inv, sizeof(inv),
+		 "INVITE sip:%s@example.test SIP/2.0\n"
+		 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-p-%s;rport\n"
+		 "Max-Forwards: 70\n"
+		 "From: \"Picker\" <sip:%s@example.test>;tag=fp-%s\n"
+		 "To: <sip:%s@example.test>\n"
+		 "Call-ID: %s\n"
+		 "CSeq: 7 INVITE\n"
+		 "Contact: <sip:%s@%s>\n"
+		 "%s",
+		 dialled, src, callid, user, callid, dialled, callid, user, src, extra ? extra : "");
+	return fx_rx_on(f, inv, "v=0\r\n", src, 0, PK_IO_CONN_NONE);
+}
+
+static int call_state(struct fx *f, const char *callid, const char *ftag)
+{
+	struct pk_calltab_call c;
+
+	if (pk_calltab_find(f->eng.calltab, FX_TID_WORKER, pk_str_make(callid, strlen(callid)),
+			    pk_str_make(ftag, strlen(ftag)), 0, &c) != 0)
+		return -1;
+	return (int)c.state;
+}
+
+static void test_pickup_by_group_number(void **state)
+{
+	struct fx *f = setup();
+	char first[8192], resp[4096];
+	const struct fx_sent *s;
+	const struct pk_sip_msg *m;
+	uint32_t first_len;
+	unsigned inv;
+
+	(void)state;
+	inv = call(f, "alice", CALLER, "2002", "c1@a", "fa", NULL, "tb");
+	assert_int_equal(call_state(f, "c1@a", "fa"), PK_CALLTAB_RINGING);
+
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pk1", NULL), 1);
+	s = fx_last(f);
+	/* to the caller, where its INVITE came from; Request-URI = its Contact */
+	fx_assert_dst(s, CALLER, PK_TRANSPORT_UDP);
+	assert_memory_equal(s->data, "INVITE sip:alice@192.0.2.10:5070 SIP/2.0\r\n", 42);
+	/* RFC 3891 §3: to-tag = the caller's From-tag, from-tag = the callee's To-tag */
+	assert_true(fx_has_line(s, "Replaces: c1@a;to-tag=fa;from-tag=tb;early-only"));
+	assert_true(fx_has_line(s, "Require: replaces"));
+	/* the picker's dialog: From, To, Call-ID, CSeq, Contact, body kept */
+	assert_true(fx_has_line(s, "From: \"Picker\" <sip:2003@example.test>;tag=fp-pk1"));
+	assert_true(fx_has_line(s, "To: <sip:*801@example.test>"));
+	assert_true(fx_has_line(s, "Call-ID: pk1"));
+	assert_true(fx_has_line(s, "CSeq: 7 INVITE"));
+	assert_true(fx_has_line(s, "Contact: <sip:2003@192.0.2.30:5080>"));
+	assert_true(fx_has_line(s, "Max-Forwards: 69"));
+	assert_int_equal(fx_count_lines(s, "Route:"), 0);
+	assert_memory_equal(s->data + s->len - 5, "v=0\r\n", 5);
+	/* our Via on top, marked as a pickup, then the picker's */
+	m = fx_scan(f, s);
+	assert_int_equal(m->nvia, 2);
+	assert_memory_equal(m->via[0].branch.p, "z9hG4bKpk", 9);
+	assert_non_null(strstr(fx_line(s, "Via: "), ";rport;pk=p;pkc="));
+	assert_int_equal(call_state(f, "c1@a", "fa"), PK_CALLTAB_CLAIMED);
+	first_len = s->len;
+	memcpy(first, s->data, first_len);
+
+	/* a retransmission: the same caller, byte for byte */
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pk1", NULL), 1);
+	assert_int_equal(fx_last(f)->len, first_len);
+	assert_memory_equal(fx_last(f)->data, first, first_len);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_RETRANS], 1);
+
+	/* the caller accepts: 200 goes to the picker, the call is picked up */
+	fx_response(fx_last(f), 200, "OK", "ta2", "Contact: <sip:alice@192.0.2.10:5070>\n", resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 200 OK\r\n", 16);
+	fx_assert_dst(s, PICKER, PK_TRANSPORT_UDP);
+	assert_int_equal(fx_count_lines(s, "Via:"), 1);
+	assert_int_equal(call_state(f, "c1@a", "fa"), -1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_SUCCEEDED], 1);
+
+	/* the caller cancels its original INVITE: the callee's phone gets it
+	 * with Reason cause=200, on the INVITE's branch */
+	assert_int_equal(fx_rx(f,
+			       "CANCEL sip:2002@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-c1@a;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:2002@example.test>\n"
+			       "Call-ID: c1@a\n"
+			       "CSeq: 1 CANCEL\n",
+			       CALLER),
+			 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "192.0.2.22:5062", PK_TRANSPORT_UDP);
+	assert_memory_equal(s->data, "CANCEL sip:2002@192.0.2.22:5062 SIP/2.0\r\n", 41);
+	assert_true(fx_has_line(s, "Reason: SIP;cause=200;text=\"Call completed elsewhere\""));
+	{
+		char a[128], b[128];
+
+		snprintf(a, sizeof(a), "%s", fx_line(&f->io.q.sent[inv], "Via: "));
+		snprintf(b, sizeof(b), "%s", fx_line(s, "Via: "));
+		/* same branch (the INVITE's Via also carries pk=t) */
+		assert_memory_equal(a, b, strlen("Via: SIP/2.0/UDP 127.0.0.1:5060;branch=") + PK_PROXY_BRANCH_LEN);
+	}
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CANCEL_REASON], 1);
+	fx_free(f);
+}
+
+static void test_pickup_route_set_and_picker_routes(void **state)
+{
+	struct fx *f = setup();
+	const struct fx_sent *s;
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "c2@a", "fa2",
+	     "Record-Route: <sip:192.0.2.3:5066;lr>, <sip:192.0.2.4;lr>\n", "tb2");
+	/* the picker comes through an outbound proxy that is pickupd */
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pk2", "Route: <sip:127.0.0.1:5060;lr>\n"), 1);
+	s = fx_last(f);
+	/* the caller's route set, in order, and sent to its first hop */
+	assert_string_equal(fx_line(s, "Route:"), "Route: <sip:192.0.2.3:5066;lr>, <sip:192.0.2.4;lr>");
+	assert_int_equal(fx_count_lines(s, "Route:"), 1);
+	fx_assert_dst(s, "192.0.2.3:5066", PK_TRANSPORT_UDP);
+	assert_memory_equal(s->data, "INVITE sip:alice@192.0.2.10:5070 SIP/2.0\r\n", 42);
+	assert_true(fx_has_line(s, "Replaces: c2@a;to-tag=fa2;from-tag=tb2;early-only"));
+	fx_free(f);
+}
+
+static void test_pickup_code_and_order(void **state)
+{
+	struct fx *f = setup();
+	const struct fx_sent *s;
+
+	(void)state;
+	/* two calls ring in *801: to 2002 first, then to 2001 */
+	call(f, "alice", CALLER, "2002", "old@a", "fo", NULL, "t-old");
+	call(f, "carol", CALLER2, "2001", "new@c", "fn", NULL, "t-new");
+	/* and one in 7002 (2004 has ring there) */
+	call(f, "dave", "192.0.2.12:5070", "2004", "g2@d", "fd", NULL, "t-g2");
+
+	/* the pickup code: the oldest call of the picker's groups */
+	assert_int_equal(pickup(f, "2003", PICKER, "*8", "pc1", NULL), 1);
+	assert_true(fx_has_line(fx_last(f), "Replaces: old@a;to-tag=fo;from-tag=t-old;early-only"));
+	/* the group number: the oldest left in that group */
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pc2", NULL), 1);
+	s = fx_last(f);
+	assert_true(fx_has_line(s, "Replaces: new@c;to-tag=fn;from-tag=t-new;early-only"));
+	fx_assert_dst(s, CALLER2, PK_TRANSPORT_UDP);
+	/* 3002 has only the pickup right in 7002: the code gives it 2004's call */
+	assert_int_equal(pickup(f, "3002", PICKER2, "*8", "pc3", NULL), 1);
+	assert_true(fx_has_line(fx_last(f), "Replaces: g2@d;to-tag=fd;from-tag=t-g2;early-only"));
+	/* nothing left anywhere */
+	assert_int_equal(pickup(f, "2003", PICKER, "*8", "pc4", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 Temporarily Unavailable\r\n", 37);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_FORWARDED], 3);
+	fx_free(f);
+}
+
+static void test_directed_pickup(void **state)
+{
+	struct fx *f = setup();
+
+	(void)state;
+	call(f, "alice", CALLER, "2001", "d1@a", "fa", NULL, "t1");
+	call(f, "carol", CALLER2, "2002", "d2@c", "fc", NULL, "t2");
+	/* **2002: the call ringing at 2002, although 2001's is older */
+	assert_int_equal(pickup(f, "2003", PICKER, "**2002", "dp1", NULL), 1);
+	fx_assert_dst(fx_last(f), CALLER2, PK_TRANSPORT_UDP);
+	assert_true(fx_has_line(fx_last(f), "Replaces: d2@c;to-tag=fc;from-tag=t2;early-only"));
+	/* 3002 shares no group with 2001 */
+	assert_int_equal(pickup(f, "3002", PICKER2, "**2001", "dp2", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 403 Forbidden\r\n", 23);
+	/* a user in no group */
+	assert_int_equal(pickup(f, "2003", PICKER, "**9999", "dp3", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 403 Forbidden\r\n", 23);
+	/* 2002's call is taken: directed pickup of 2002 finds nothing */
+	assert_int_equal(pickup(f, "2001", PICKER2, "**2002", "dp4", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 Temporarily Unavailable\r\n", 37);
+	fx_free(f);
+}
+
+static void test_forbidden_and_nothing(void **state)
+{
+	struct fx *f = setup();
+	const struct fx_sent *s;
+
+	(void)state;
+	/* nothing ringing: 480 with the reason in a Warning */
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "n1", NULL), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 480 Temporarily Unavailable\r\n", 37);
+	assert_true(fx_has_line(s, "Warning: 399 127.0.0.1 \"No call to pick up\""));
+	fx_assert_dst(s, PICKER, PK_TRANSPORT_UDP);
+	/* a call that is not ringing yet (no 18x) cannot be picked up */
+	call(f, "alice", CALLER, "2002", "t1@a", "fa", NULL, NULL);
+	assert_int_equal(call_state(f, "t1@a", "fa"), PK_CALLTAB_TRYING);
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "n2", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 Temporarily Unavailable\r\n", 37);
+
+	/* not a member */
+	assert_int_equal(pickup(f, "bob", PICKER, "*801", "n3", NULL), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 403 Forbidden\r\n", 23);
+	assert_true(fx_has_line(s, "Warning: 399 127.0.0.1 \"not allowed to pick up here\""));
+	/* a member without the pickup right (2004: ring only in 7002) */
+	assert_int_equal(pickup(f, "2004", PICKER, "7002", "n4", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 403 Forbidden\r\n", 23);
+	/* a member of another group */
+	assert_int_equal(pickup(f, "3001", PICKER, "*801", "n5", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 403 Forbidden\r\n", 23);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_FORBIDDEN], 3);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_NONE], 2);
+	/* an unknown number is routed as any other call (404: not registered) */
+	assert_int_equal(pickup(f, "2003", PICKER, "*802", "n6", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 404 Not Found\r\n", 23);
+	fx_free(f);
+}
+
+static void test_self_pickup_refused(void **state)
+{
+	struct fx *f = setup();
+
+	(void)state;
+	/* 2001 calls 2002 (both in *801) and dials *801 itself */
+	call(f, "2001", "192.0.2.21:5062", "2002", "self@1", "f1", NULL, "t1");
+	assert_int_equal(pickup(f, "2001", "192.0.2.21:5062", "*801", "s1", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 Temporarily Unavailable\r\n", 37);
+	assert_int_equal(call_state(f, "self@1", "f1"), PK_CALLTAB_RINGING);
+	/* anybody else may */
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "s2", NULL), 1);
+	assert_true(fx_has_line(fx_last(f), "Replaces: self@1;to-tag=f1;from-tag=t1;early-only"));
+	fx_free(f);
+}
+
+/* Claim, let the caller answer `code`, return the state of the call. */
+static int settle_with(struct fx *f, unsigned code, const char *reason, const char *callid)
+{
+	char resp[4096];
+
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", callid, NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "INVITE ", 7);
+	fx_response(fx_last(f), code, reason, "tx", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	/* forwarded to the picker */
+	fx_assert_dst(fx_last(f), PICKER, PK_TRANSPORT_UDP);
+	return call_state(f, "s@a", "fa");
+}
+
+static void test_settle(void **state)
+{
+	struct fx *f = setup();
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "s@a", "fa", NULL, "tb");
+	/* busy: ringing again, and can be picked up again */
+	assert_int_equal(settle_with(f, 486, "Busy Here", "st1"), PK_CALLTAB_RINGING);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_REJECTED_486], 1);
+	/* no Replaces support: counted on its own, ringing again */
+	assert_int_equal(settle_with(f, 420, "Bad Extension", "st2"), PK_CALLTAB_RINGING);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_NO_REPLACES], 1);
+	/* a provisional answer settles nothing */
+	{
+		char resp[4096];
+
+		assert_int_equal(pickup(f, "2003", PICKER, "*801", "st3", NULL), 1);
+		fx_response(fx_last(f), 180, "Ringing", "tx", NULL, resp, sizeof(resp));
+		assert_int_equal(fx_rx(f, resp, CALLER), 1);
+		assert_int_equal(call_state(f, "s@a", "fa"), PK_CALLTAB_CLAIMED);
+		fx_response(&f->io.q.sent[fx_nsent(f) - 2], 481, "Call/Transaction Does Not Exist", "tx", NULL,
+			    resp, sizeof(resp));
+		assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	}
+	/* 481: the early dialog is gone */
+	assert_int_equal(call_state(f, "s@a", "fa"), -1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_REJECTED_481], 1);
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "st4", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 ", 12);
+
+	/* 603 removes too */
+	call(f, "alice", CALLER, "2002", "s@a", "fa", NULL, "tb");
+	f->now += 10 * FX_SEC;
+	assert_int_equal(settle_with(f, 603, "Decline", "st5"), -1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_REJECTED_603], 1);
+
+	/* 200: picked up */
+	call(f, "alice", CALLER, "2002", "s@a", "fa", NULL, "tb");
+	assert_int_equal(settle_with(f, 200, "OK", "st6"), -1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_SUCCEEDED], 1);
+	fx_free(f);
+}
+
+static void test_retransmission_after_answer(void **state)
+{
+	struct fx *f = setup();
+	char resp[4096];
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "ra@a", "fa", NULL, "tb");
+	call(f, "carol", CALLER2, "2001", "rb@c", "fc", NULL, "tc");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "rx1", NULL), 1);
+	fx_response(fx_last(f), 200, "OK", "ta", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	/* a copy of the pickup INVITE that crossed the 200: it claims nothing */
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "rx1", NULL), 0);
+	assert_int_equal(call_state(f, "rb@c", "fc"), PK_CALLTAB_RINGING);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_DROP_RETRANS], 1);
+	/* the same after a failure answer */
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "rx2", NULL), 1);
+	fx_response(fx_last(f), 486, "Busy Here", "tc2", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, CALLER2), 1);
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "rx2", NULL), 0);
+	assert_int_equal(call_state(f, "rb@c", "fc"), PK_CALLTAB_RINGING);
+	/* a new pickup (another transaction) takes it */
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "rx3", NULL), 1);
+	assert_true(fx_has_line(fx_last(f), "Replaces: rb@c;to-tag=fc;from-tag=tc;early-only"));
+	fx_free(f);
+}
+
+static void test_claim_timeout(void **state)
+{
+	struct fx *f = setup();
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "to@a", "fa", NULL, "tb");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "ct1", NULL), 1);
+	assert_int_equal(call_state(f, "to@a", "fa"), PK_CALLTAB_CLAIMED);
+	/* another picker meanwhile: nothing */
+	assert_int_equal(pickup(f, "2001", PICKER2, "*801", "ct2", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 ", 12);
+	/* no answer within claim_timeout (8 s): the sweep gives it back */
+	fx_sweep(f, f->now + 4 * FX_SEC);
+	assert_int_equal(call_state(f, "to@a", "fa"), PK_CALLTAB_CLAIMED);
+	f->now += 9 * FX_SEC;
+	fx_sweep(f, f->now);
+	assert_int_equal(call_state(f, "to@a", "fa"), PK_CALLTAB_RINGING);
+	assert_int_equal(pickup(f, "2001", PICKER2, "*801", "ct3", NULL), 1);
+	assert_true(fx_has_line(fx_last(f), "Replaces: to@a;to-tag=fa;from-tag=tb;early-only"));
+	fx_free(f);
+}
+
+static void test_cancel_without_pickup(void **state)
+{
+	struct fx *f = setup();
+	const struct fx_sent *s;
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "cx@a", "fa", NULL, "tb");
+	assert_int_equal(fx_rx(f,
+			       "CANCEL sip:2002@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-cx@a;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:2002@example.test>\n"
+			       "Call-ID: cx@a\n"
+			       "CSeq: 1 CANCEL\n",
+			       CALLER),
+			 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "192.0.2.22:5062", PK_TRANSPORT_UDP);
+	assert_int_equal(fx_count_lines(s, "Reason:"), 0);
+	/* the call has left the table */
+	assert_int_equal(call_state(f, "cx@a", "fa"), -1);
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "cx1", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 ", 12);
+	fx_free(f);
+}
+
+static void test_cancel_crossing_the_200(void **state)
+{
+	struct fx *f = setup();
+	const struct fx_sent *s;
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "cr@a", "fa", NULL, "tb");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "cr1", NULL), 1);
+	/* the caller's CANCEL arrives before its 200 to the pickup INVITE:
+	 * the call is claimed, so the Reason is added */
+	assert_int_equal(fx_rx(f,
+			       "CANCEL sip:2002@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-cr@a;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:2002@example.test>\n"
+			       "Call-ID: cr@a\n"
+			       "CSeq: 1 CANCEL\n",
+			       CALLER),
+			 1);
+	s = fx_last(f);
+	assert_true(fx_has_line(s, "Reason: SIP;cause=200;text=\"Call completed elsewhere\""));
+	assert_int_equal(call_state(f, "cr@a", "fa"), -1);
+
+	/* another call, picked up; its caller writes the Reason itself */
+	call(f, "alice", CALLER, "2002", "cr2@a", "fa", NULL, "tb");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "cr2", NULL), 1);
+	assert_int_equal(fx_rx(f,
+			       "CANCEL sip:2002@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-cr2@a;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:2002@example.test>\n"
+			       "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\n"
+			       "Call-ID: cr2@a\n"
+			       "CSeq: 1 CANCEL\n",
+			       CALLER),
+			 1);
+	s = fx_last(f);
+	/* the caller wrote the Reason already: kept, not doubled */
+	assert_int_equal(fx_count_lines(s, "Reason:"), 1);
+	assert_true(fx_has_line(s, "Reason: SIP;cause=200;text=\"Call completed elsewhere\""));
+	assert_int_equal(call_state(f, "cr2@a", "fa"), -1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CANCEL_REASON], 1);
+	fx_free(f);
+}
+
+static void test_picker_cancel_and_ack(void **state)
+{
+	struct fx *f = setup();
+	const struct fx_sent *s;
+	char inv_via[256], resp[4096];
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "pc@a", "fa", NULL, "tb");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pcx", NULL), 1);
+	snprintf(inv_via, sizeof(inv_via), "%s", fx_line(fx_last(f), "Via: "));
+	/* the picker gives up: its CANCEL follows the pickup INVITE */
+	assert_int_equal(fx_rx(f,
+			       "CANCEL sip:*801@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " PICKER ";branch=z9hG4bK-p-pcx;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: \"Picker\" <sip:2003@example.test>;tag=fp-pcx\n"
+			       "To: <sip:*801@example.test>\n"
+			       "Call-ID: pcx\n"
+			       "CSeq: 7 CANCEL\n",
+			       PICKER),
+			 1);
+	s = fx_last(f);
+	fx_assert_dst(s, CALLER, PK_TRANSPORT_UDP);
+	assert_memory_equal(s->data, "CANCEL sip:alice@192.0.2.10:5070 SIP/2.0\r\n", 42);
+	assert_int_equal(fx_count_lines(s, "Replaces:"), 0);
+	assert_memory_equal(fx_line(s, "Via: "), inv_via, strlen("Via: SIP/2.0/UDP 127.0.0.1:5060;branch=") + PK_PROXY_BRANCH_LEN);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CANCEL], 1);
+	/* the caller answers the INVITE 487: back to ringing */
+	fx_response(&f->io.q.sent[fx_nsent(f) - 2], 487, "Request Terminated", "tx", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	assert_int_equal(call_state(f, "pc@a", "fa"), PK_CALLTAB_RINGING);
+	/* the picker's ACK of that 487 follows the INVITE to the caller */
+	assert_int_equal(fx_rx(f,
+			       "ACK sip:*801@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " PICKER ";branch=z9hG4bK-p-pcx;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: \"Picker\" <sip:2003@example.test>;tag=fp-pcx\n"
+			       "To: <sip:*801@example.test>;tag=tx\n"
+			       "Call-ID: pcx\n"
+			       "CSeq: 7 ACK\n",
+			       PICKER),
+			 1);
+	s = fx_last(f);
+	fx_assert_dst(s, CALLER, PK_TRANSPORT_UDP);
+	assert_memory_equal(s->data, "ACK sip:alice@192.0.2.10:5070 SIP/2.0\r\n", 39);
+	assert_memory_equal(fx_line(s, "Via: "), inv_via, strlen("Via: SIP/2.0/UDP 127.0.0.1:5060;branch=") + PK_PROXY_BRANCH_LEN);
+	assert_int_equal(fx_count_lines(s, "Replaces:"), 0);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_ACK], 1);
+	/* the ACK of our own 480: nowhere to go, dropped */
+	assert_int_equal(pickup(f, "3002", PICKER2, "7002", "pcy", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 ", 12);
+	assert_int_equal(fx_rx(f,
+			       "ACK sip:7002@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " PICKER2 ";branch=z9hG4bK-p-pcy;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: \"Picker\" <sip:3002@example.test>;tag=fp-pcy\n"
+			       "To: <sip:7002@example.test>;tag=x\n"
+			       "Call-ID: pcy\n"
+			       "CSeq: 7 ACK\n",
+			       PICKER2),
+			 0);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_ACK_DROPPED], 1);
+	/* a late CANCEL (the claim is over): 481 */
+	assert_int_equal(fx_rx(f,
+			       "CANCEL sip:*801@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " PICKER ";branch=z9hG4bK-p-pcx;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: \"Picker\" <sip:2003@example.test>;tag=fp-pcx\n"
+			       "To: <sip:*801@example.test>\n"
+			       "Call-ID: pcx\n"
+			       "CSeq: 7 CANCEL\n",
+			       PICKER),
+			 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 481 ", 12);
+	fx_free(f);
+}
+
+static void test_tcp_caller(void **state)
+{
+	struct fx *f = setup();
+	const uint64_t conn = 0x0000000500000002ull;
+	const struct fx_sent *s;
+	char resp[4096];
+
+	(void)state;
+	/* 1001 registered over TCP and calls over that connection */
+	fx_register(f, "1001", "sip:1001@192.0.2.41:40001;transport=tcp", "192.0.2.41:40001", PK_TRANSPORT_TCP,
+		    conn);
+	fx_rx_on(f,
+		 "INVITE sip:2002@example.test SIP/2.0\n"
+		 "Via: SIP/2.0/TCP 192.0.2.41:40001;branch=z9hG4bK-tc;rport\n"
+		 "Max-Forwards: 70\n"
+		 "From: <sip:1001@example.test>;tag=ft\n"
+		 "To: <sip:2002@example.test>\n"
+		 "Call-ID: tcp@1001\n"
+		 "CSeq: 1 INVITE\n"
+		 "Contact: <sip:1001@192.0.2.41:40001;transport=tcp>\n",
+		 NULL, "192.0.2.41:40001", 1, conn);
+	fx_response(fx_last(f), 180, "Ringing", "tt", NULL, resp, sizeof(resp));
+	fx_rx(f, resp, "192.0.2.22:5062");
+	s = fx_last(f);
+	assert_int_equal(s->transport, PK_TRANSPORT_TCP);
+	assert_int_equal(s->conn, conn);
+	/* the pickup INVITE goes to the caller on its connection */
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "tcp1", NULL), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "INVITE sip:1001@192.0.2.41:40001;transport=tcp SIP/2.0\r\n", 56);
+	assert_int_equal(s->transport, PK_TRANSPORT_TCP);
+	assert_int_equal(s->conn, conn);
+	assert_non_null(strstr(fx_line(s, "Via: "), "Via: SIP/2.0/TCP 127.0.0.1:5060;branch="));
+	assert_true(fx_has_line(s, "Replaces: tcp@1001;to-tag=ft;from-tag=tt;early-only"));
+	fx_free(f);
+}
+
+static void test_tracking_only_ring_members(void **state)
+{
+	struct fx *f = setup();
+	const struct fx_sent *s;
+
+	(void)state;
+	fx_register(f, "3002", "sip:3002@192.0.2.32:5062", "192.0.2.32:5062", PK_TRANSPORT_UDP, 0);
+	/* 3002 has no ring right: its calls are not tracked, nor marked */
+	assert_int_equal(fx_rx(f,
+			       "INVITE sip:3002@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-nr;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:3002@example.test>\n"
+			       "Call-ID: nr@a\n"
+			       "CSeq: 1 INVITE\n"
+			       "Contact: <sip:alice@192.0.2.10:5070>\n",
+			       CALLER),
+			 1);
+	s = fx_last(f);
+	assert_null(strstr(fx_line(s, "Via: "), ";pk="));
+	assert_int_equal(call_state(f, "nr@a", "fa"), -1);
+	/* a final answer removes a tracked call */
+	{
+		char resp[4096];
+		unsigned i = call(f, "alice", CALLER, "2002", "fin@a", "fa", NULL, "tb");
+
+		assert_int_equal(call_state(f, "fin@a", "fa"), PK_CALLTAB_RINGING);
+		fx_response(&f->io.q.sent[i], 200, "OK", "tb", NULL, resp, sizeof(resp));
+		assert_int_equal(fx_rx(f, resp, "192.0.2.22:5062"), 1);
+		assert_int_equal(call_state(f, "fin@a", "fa"), -1);
+	}
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CALLS_TRACKED], 1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CALLS_ENDED], 1);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pickup_by_group_number),
+		cmocka_unit_test(test_pickup_route_set_and_picker_routes),
+		cmocka_unit_test(test_pickup_code_and_order),
+		cmocka_unit_test(test_directed_pickup),
+		cmocka_unit_test(test_forbidden_and_nothing),
+		cmocka_unit_test(test_self_pickup_refused),
+		cmocka_unit_test(test_settle),
+		cmocka_unit_test(test_retransmission_after_answer),
+		cmocka_unit_test(test_claim_timeout),
+		cmocka_unit_test(test_cancel_without_pickup),
+		cmocka_unit_test(test_cancel_crossing_the_200),
+		cmocka_unit_test(test_picker_cancel_and_ack),
+		cmocka_unit_test(test_tcp_caller),
+		cmocka_unit_test(test_tracking_only_ring_members),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,675 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the stateless proxy (dataplane/proxy/proxy.c,
+ * docs/sip-behaviour.md §1-4), through the real worker pipeline and handler
+ * table with a recording I/O queue (proxy_fixture.h): what a peer receives,
+ * byte for byte, and where it is sent.
+ *
+ * Requests: our Via on top with a deterministic branch (the same for an
+ * INVITE, its CANCEL, the ACK of a non-2xx answer and retransmissions,
+ * different for another transaction), received/rport written into the
+ * client's Via, Max-Forwards decremented or added, our Route popped, the
+ * strict-router swap, routing to a registered contact's source address, the
+ * next hop, the Request-URI's address; answers 483, 482 (a request that
+ * comes back unchanged), 416, 420 with Unsupported, 404 for an unregistered
+ * user and an unknown domain; Record-Route when configured. Responses:
+ * routed by the second Via with received/rport, 100 Trying forwarded, a
+ * response not for us dropped, TCP responses back on their connection.
+ */
+#include "proxy_fixture.h"
+
+static const char invite_5555[] = "INVITE sip:5555@example.test SIP/2.0\n"
+				  "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-a1;rport\n"
+				  "Max-Forwards: 70\n"
+				  "From: \"Alice\" <sip:alice@example.test>;tag=fa\n"
+				  "To: <sip:5555@example.test>\n"
+				  "Call-ID: c1@192.0.2.10\n"
+				  "CSeq: 1 INVITE\n"
+				  "Contact: <sip:alice@192.0.2.10:5070>\n";
+
+static struct fx *fx_reg(void)
+{
+	struct fx *f = fx_new();
+
+	/* 5555 (in no pickup group) registered from behind a NAT */
+	fx_register(f, "5555", "sip:5555@10.1.1.55:5062", "198.51.100.55:40055", PK_TRANSPORT_UDP, 0);
+	return f;
+}
+
+static struct pk_str branch_of(struct fx *f, const struct fx_sent *s)
+{
+	static char b[128];
+	const struct pk_sip_msg *m = fx_scan(f, s);
+
+	assert_true(m->nvia >= 1 && m->via[0].branch.len < sizeof(b));
+	memcpy(b, m->via[0].branch.p, m->via[0].branch.len);
+	return pk_str_make(b, m->via[0].branch.len);
+}
+
+static void test_invite_to_registered_contact(void **state)
+{
+	struct fx *f = fx_reg();
+	const struct fx_sent *s;
+	const struct pk_sip_msg *m;
+	struct pk_str b;
+
+	(void)state;
+	assert_int_equal(fx_rx(f, invite_5555, "192.0.2.10:5070"), 1);
+	s = fx_last(f);
+	/* to the REGISTER's source (NAT), Request-URI = the registered contact */
+	fx_assert_dst(s, "198.51.100.55:40055", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, 0);
+	assert_memory_equal(s->data, "INVITE sip:5555@10.1.1.55:5062 SIP/2.0\r\n", 40);
+	m = fx_scan(f, s);
+	assert_int_equal(m->nvia, 2);
+	/* ours on top: sent-by our listener, deterministic branch, rport */
+	b = branch_of(f, s);
+	assert_int_equal(b.len, PK_PROXY_BRANCH_LEN);
+	assert_memory_equal(b.p, "z9hG4bKpk", 9);
+	assert_int_equal(b.p[25], '.');
+	{
+		char want[160];
+
+		snprintf(want, sizeof(want), "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=%.*s;rport", (int)b.len, b.p);
+		assert_string_equal(fx_line(s, "Via: "), want);
+	}
+	/* the client's Via: rport filled in, received added (RFC 3581) */
+	assert_true(fx_has_line(s, "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-a1;rport=5070;received=192.0.2.10") ||
+		    fx_has_line(s, "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-a1;received=192.0.2.10;rport=5070"));
+	assert_true(fx_has_line(s, "Max-Forwards: 69"));
+	assert_int_equal(fx_count_lines(s, "Max-Forwards:"), 1);
+	/* the rest untouched, no Record-Route by default */
+	assert_true(fx_has_line(s, "From: \"Alice\" <sip:alice@example.test>;tag=fa"));
+	assert_true(fx_has_line(s, "Contact: <sip:alice@192.0.2.10:5070>"));
+	assert_int_equal(fx_count_lines(s, "Record-Route:"), 0);
+	assert_int_equal(f->w->ctr[PK_WORKER_CTR_FORWARDED], 1);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_TO_LOCATION], 1);
+	fx_free(f);
+}
+
+static void test_branch_deterministic(void **state)
+{
+	struct fx *f = fx_reg();
+	char first[8192], inv_branch[64], buf[2048];
+	uint32_t first_len;
+	struct pk_str b;
+
+	(void)state;
+	fx_rx(f, invite_5555, "192.0.2.10:5070");
+	first_len = fx_last(f)->len;
+	memcpy(first, fx_last(f)->data, first_len);
+	b = branch_of(f, fx_last(f));
+	memcpy(inv_branch, b.p, b.len);
+	inv_branch[b.len] = '\0';
+
+	/* a retransmission: the very same bytes, same place */
+	fx_rx(f, invite_5555, "192.0.2.10:5070");
+	assert_int_equal(fx_last(f)->len, first_len);
+	assert_memory_equal(fx_last(f)->data, first, first_len);
+
+	/* its CANCEL: same branch, same destination, Request-URI rewritten the same */
+	fx_rx(f,
+	      "CANCEL sip:5555@example.test SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-a1;rport\n"
+	      "Max-Forwards: 70\n"
+	      "From: \"Alice\" <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:5555@example.test>\n"
+	      "Call-ID: c1@192.0.2.10\n"
+	      "CSeq: 1 CANCEL\n",
+	      "192.0.2.10:5070");
+	b = branch_of(f, fx_last(f));
+	assert_int_equal(b.len, strlen(inv_branch));
+	assert_memory_equal(b.p, inv_branch, b.len);
+	fx_assert_dst(fx_last(f), "198.51.100.55:40055", PK_TRANSPORT_UDP);
+	assert_memory_equal(fx_last(f)->data, "CANCEL sip:5555@10.1.1.55:5062 SIP/2.0\r\n", 40);
+
+	/* the ACK of a non-2xx answer carries the answer's To-tag: same branch */
+	fx_rx(f,
+	      "ACK sip:5555@example.test SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-a1;rport\n"
+	      "Max-Forwards: 70\n"
+	      "From: \"Alice\" <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:5555@example.test>;tag=busy-b\n"
+	      "Call-ID: c1@192.0.2.10\n"
+	      "CSeq: 1 ACK\n",
+	      "192.0.2.10:5070");
+	b = branch_of(f, fx_last(f));
+	assert_memory_equal(b.p, inv_branch, b.len);
+
+	/* another transaction (new branch): another branch */
+	snprintf(buf, sizeof(buf), "%s", invite_5555);
+	memcpy(strstr(buf, "z9hG4bK-a1"), "z9hG4bK-a2", 10);
+	fx_rx(f, buf, "192.0.2.10:5070");
+	b = branch_of(f, fx_last(f));
+	assert_int_equal(b.len, PK_PROXY_BRANCH_LEN);
+	assert_memory_not_equal(b.p, inv_branch, 25);
+	/* same Request-URI, Call-ID, CSeq, From-tag: the loop part is the same */
+	assert_memory_equal(b.p + 26, inv_branch + 26, 8);
+	fx_free(f);
+}
+
+static void test_max_forwards(void **state)
+{
+	struct fx *f = fx_reg();
+	char buf[2048];
+	const struct fx_sent *s;
+
+	(void)state;
+	/* absent: added as 69 */
+	snprintf(buf, sizeof(buf), "%s", invite_5555);
+	memcpy(strstr(buf, "Max-Forwards: 70\n"), "X-Padding-Ab: 70\n", 17);
+	fx_rx(f, buf, "192.0.2.10:5070");
+	assert_true(fx_has_line(fx_last(f), "Max-Forwards: 69"));
+
+	/* 1: forwarded with 0 */
+	memcpy(strstr(buf, "X-Padding-Ab: 70\n"), "Max-Forwards: 01\n", 17);
+	fx_rx(f, buf, "192.0.2.10:5070");
+	assert_true(fx_has_line(fx_last(f), "Max-Forwards: 0"));
+
+	/* 0: 483, back to the sender (rport: its source port) */
+	memcpy(strstr(buf, "Max-Forwards: 01\n"), "Max-Forwards: 00\n", 17);
+	assert_int_equal(fx_rx(f, buf, "192.0.2.10:5070"), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 483 Too Many Hops\r\n", 27);
+	fx_assert_dst(s, "192.0.2.10:5070", PK_TRANSPORT_UDP);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_483], 1);
+	fx_free(f);
+}
+
+static void test_checks_416_420(void **state)
+{
+	struct fx *f = fx_reg();
+	const struct fx_sent *s;
+	char buf[2048];
+
+	(void)state;
+	fx_rx(f,
+	      "INVITE im:5555@example.test SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-s1\n"
+	      "Max-Forwards: 70\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <im:5555@example.test>\n"
+	      "Call-ID: c416\n"
+	      "CSeq: 1 INVITE\n",
+	      "192.0.2.10:5070");
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 416 Unsupported URI Scheme\r\n", 36);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_416], 1);
+
+	snprintf(buf, sizeof(buf), "%sProxy-Require: foo, replaces\n", invite_5555);
+	fx_rx(f, buf, "192.0.2.10:5070");
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 420 Bad Extension\r\n", 27);
+	assert_true(fx_has_line(s, "Unsupported: foo, replaces"));
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_420], 1);
+	fx_free(f);
+}
+
+static void test_loop_482(void **state)
+{
+	struct fx *f = fx_reg();
+	static const char inv[] = "INVITE sip:bob@192.0.2.99:5090 SIP/2.0\n"
+				  "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-l1;rport\n"
+				  "Max-Forwards: 70\n"
+				  "From: <sip:alice@example.test>;tag=fa\n"
+				  "To: <sip:bob@192.0.2.99>\n"
+				  "Call-ID: loop-1\n"
+				  "CSeq: 1 INVITE\n";
+	char again[8192];
+	const struct fx_sent *s;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(fx_rx(f, inv, "192.0.2.10:5070"), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "192.0.2.99:5090", PK_TRANSPORT_UDP);
+	assert_memory_equal(s->data, "INVITE sip:bob@192.0.2.99:5090 SIP/2.0\r\n", 40);
+	/* the next hop sends it straight back, unchanged (but for its own Via) */
+	n += (size_t)snprintf(again + n, sizeof(again) - n, "INVITE sip:bob@192.0.2.99:5090 SIP/2.0\n"
+								 "Via: SIP/2.0/UDP 192.0.2.99:5090;branch=z9hG4bK-l2\n");
+	for (const char *p = strstr(s->data, "\r\n") + 2; p < s->data + s->len;) {
+		const char *e = strstr(p, "\r\n");
+
+		if (e == p || memcmp(p, "Content-Length", 14) == 0)
+			break;
+		n += (size_t)snprintf(again + n, sizeof(again) - n, "%.*s\n", (int)(e - p), p);
+		p = e + 2;
+	}
+	assert_int_equal(fx_rx(f, again, "192.0.2.99:5090"), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 482 Loop Detected\r\n", 27);
+	fx_assert_dst(s, "192.0.2.99:5090", PK_TRANSPORT_UDP);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_482], 1);
+	fx_free(f);
+}
+
+static void test_404(void **state)
+{
+	struct fx *f = fx_reg();
+	const struct fx_sent *s;
+
+	(void)state;
+	/* our domain, nobody registered */
+	fx_rx(f,
+	      "INVITE sip:6666@example.test SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-n1;rport\n"
+	      "Max-Forwards: 70\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:6666@example.test>\n"
+	      "Call-ID: c404\n"
+	      "CSeq: 1 INVITE\n",
+	      "192.0.2.10:5070");
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 404 Not Found\r\n", 23);
+	assert_true(fx_has_line(s, "Warning: 399 pickupd \"not registered\""));
+	assert_non_null(strstr(fx_hdr(s, "To"), ";tag="));
+	/* our address as the host means the default domain too */
+	fx_rx(f,
+	      "INVITE sip:5555@127.0.0.1:5060 SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-n2;rport\n"
+	      "Max-Forwards: 70\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:5555@example.test>\n"
+	      "Call-ID: c404b\n"
+	      "CSeq: 1 INVITE\n",
+	      "192.0.2.10:5070");
+	fx_assert_dst(fx_last(f), "198.51.100.55:40055", PK_TRANSPORT_UDP);
+	/* a domain that is not ours, a host name, no next hop */
+	fx_rx(f,
+	      "INVITE sip:bob@elsewhere.test SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-n3;rport\n"
+	      "Max-Forwards: 70\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:bob@elsewhere.test>\n"
+	      "Call-ID: c404c\n"
+	      "CSeq: 1 INVITE\n",
+	      "192.0.2.10:5070");
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 404 Not Found\r\n", 23);
+	assert_true(fx_has_line(s, "Warning: 399 pickupd \"no route to elsewhere.test\""));
+	/* an ACK is never answered */
+	assert_int_equal(fx_rx(f,
+			       "ACK sip:6666@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-n1;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:6666@example.test>;tag=x\n"
+			       "Call-ID: c404\n"
+			       "CSeq: 1 ACK\n",
+			       "192.0.2.10:5070"),
+			 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_ACK], 1);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_404], 2);
+	fx_free(f);
+}
+
+static void test_route_popped(void **state)
+{
+	struct fx *f = fx_reg();
+	const struct fx_sent *s;
+
+	(void)state;
+	/* our Route first in a list */
+	fx_rx(f,
+	      "BYE sip:bob@10.9.9.9:5062 SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-r1;rport\n"
+	      "Max-Forwards: 70\n"
+	      "Route: <sip:127.0.0.1:5060;lr>, <sip:192.0.2.50:5080;lr>\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:bob@example.test>;tag=tb\n"
+	      "Call-ID: r1\n"
+	      "CSeq: 2 BYE\n",
+	      "192.0.2.10:5070");
+	s = fx_last(f);
+	fx_assert_dst(s, "192.0.2.50:5080", PK_TRANSPORT_UDP);
+	assert_memory_equal(s->data, "BYE sip:bob@10.9.9.9:5062 SIP/2.0\r\n", 35);
+	assert_string_equal(fx_line(s, "Route:"), "Route: <sip:192.0.2.50:5080;lr>");
+	assert_int_equal(fx_count_lines(s, "Route:"), 1);
+
+	/* our Route on its own line, port left out (5060), then nothing:
+	 * the Request-URI (an IP literal in another domain) decides */
+	fx_rx(f,
+	      "BYE sip:bob@192.0.2.77:5062 SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-r2;rport\n"
+	      "Max-Forwards: 70\n"
+	      "Route: <sip:127.0.0.1;lr>\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:bob@example.test>;tag=tb\n"
+	      "Call-ID: r2\n"
+	      "CSeq: 2 BYE\n",
+	      "192.0.2.10:5070");
+	s = fx_last(f);
+	fx_assert_dst(s, "192.0.2.77:5062", PK_TRANSPORT_UDP);
+	assert_int_equal(fx_count_lines(s, "Route:"), 0);
+
+	/* a Route that is not ours stays, and is where it goes */
+	fx_rx(f,
+	      "BYE sip:bob@10.9.9.9:5062 SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-r3;rport\n"
+	      "Max-Forwards: 70\n"
+	      "Route: <sip:192.0.2.51;lr>\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:bob@example.test>;tag=tb\n"
+	      "Call-ID: r3\n"
+	      "CSeq: 2 BYE\n",
+	      "192.0.2.10:5070");
+	s = fx_last(f);
+	fx_assert_dst(s, "192.0.2.51:5060", PK_TRANSPORT_UDP);
+	assert_true(fx_has_line(s, "Route: <sip:192.0.2.51;lr>"));
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ROUTE_POPPED], 2);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_TO_ROUTE], 2);
+	fx_free(f);
+}
+
+static void test_strict_route(void **state)
+{
+	struct fx *f = fx_reg();
+	const struct fx_sent *s;
+
+	(void)state;
+	/* a strict router put our RR URI in the Request-URI: the last Route
+	 * is the real target (RFC 3261 §16.4) */
+	fx_rx(f,
+	      "BYE sip:127.0.0.1:5060;lr SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-st\n"
+	      "Max-Forwards: 70\n"
+	      "Route: <sip:192.0.2.50:5080;lr>, <sip:bob@192.0.2.60:5090>\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:bob@example.test>;tag=tb\n"
+	      "Call-ID: st1\n"
+	      "CSeq: 2 BYE\n",
+	      "192.0.2.10:5070");
+	s = fx_last(f);
+	assert_memory_equal(s->data, "BYE sip:bob@192.0.2.60:5090 SIP/2.0\r\n", 37);
+	assert_string_equal(fx_line(s, "Route:"), "Route: <sip:192.0.2.50:5080;lr>");
+	fx_assert_dst(s, "192.0.2.50:5080", PK_TRANSPORT_UDP);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_STRICT_ROUTE], 1);
+	fx_free(f);
+}
+
+static void test_next_hop_and_record_route(void **state)
+{
+	struct fx *f = fx_new_with("listen:\n"
+				   "  proxy: \"127.0.0.1:5060\"\n"
+				   "groups: groups.yaml\n"
+				   "next_hop: \"sip:192.0.2.1:5099\"\n"
+				   "record_route: true\n"
+				   "advertise: \"pbx.example.test\"\n",
+				   fx_default_groups);
+	const struct fx_sent *s;
+	struct pk_str b;
+	char want[160];
+
+	(void)state;
+	fx_rx(f,
+	      "INVITE sip:bob@elsewhere.test SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-nh\n"
+	      "Max-Forwards: 70\n"
+	      "Record-Route: <sip:192.0.2.3;lr>\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:bob@elsewhere.test>\n"
+	      "Call-ID: nh1\n"
+	      "CSeq: 1 INVITE\n",
+	      "192.0.2.10:5070");
+	s = fx_last(f);
+	fx_assert_dst(s, "192.0.2.1:5099", PK_TRANSPORT_UDP);
+	assert_memory_equal(s->data, "INVITE sip:bob@elsewhere.test SIP/2.0\r\n", 39);
+	/* the advertised name in Via and Record-Route, ours on top */
+	b = branch_of(f, s);
+	snprintf(want, sizeof(want), "Via: SIP/2.0/UDP pbx.example.test:5060;branch=%.*s;rport", (int)b.len, b.p);
+	assert_string_equal(fx_line(s, "Via: "), want);
+	assert_string_equal(fx_line(s, "Record-Route:"), "Record-Route: <sip:pbx.example.test:5060;lr>");
+	assert_int_equal(fx_count_lines(s, "Record-Route:"), 2);
+	/* received: the sent-by is the source address, no rport asked: none */
+	assert_true(fx_has_line(s, "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-nh"));
+
+	/* in a dialog (To-tag): no Record-Route; the Route naming our
+	 * advertised name is ours and is removed */
+	fx_rx(f,
+	      "BYE sip:bob@192.0.2.88 SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-nh2\n"
+	      "Max-Forwards: 70\n"
+	      "Route: <sip:pbx.example.test:5060;lr>\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:bob@elsewhere.test>;tag=tb\n"
+	      "Call-ID: nh1\n"
+	      "CSeq: 2 BYE\n",
+	      "192.0.2.10:5070");
+	s = fx_last(f);
+	assert_int_equal(fx_count_lines(s, "Record-Route:"), 0);
+	assert_int_equal(fx_count_lines(s, "Route:"), 0);
+	/* a next hop is configured: it takes everything for other domains */
+	fx_assert_dst(s, "192.0.2.1:5099", PK_TRANSPORT_UDP);
+	fx_free(f);
+}
+
+static void test_response_routing(void **state)
+{
+	struct fx *f = fx_reg();
+	char resp[4096];
+	const struct fx_sent *s;
+	unsigned fwd;
+
+	(void)state;
+	fx_rx(f, invite_5555, "192.0.2.10:5070");
+	s = fx_last(f);
+	fx_response(s, 100, "Trying", NULL, NULL, resp, sizeof(resp));
+	/* 100 Trying: forwarded (RFC 3261 §16.11), our Via gone, by received/rport */
+	assert_int_equal(fx_rx(f, resp, "198.51.100.55:40055"), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 100 Trying\r\n", 20);
+	fx_assert_dst(s, "192.0.2.10:5070", PK_TRANSPORT_UDP);
+	assert_int_equal(fx_count_lines(s, "Via:"), 1);
+	assert_true(fx_has_line(s, "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-a1;rport=5070;received=192.0.2.10") ||
+		    fx_has_line(s, "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-a1;received=192.0.2.10;rport=5070"));
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_FWD_100], 1);
+
+	/* 486 from the callee: same way */
+	fwd = fx_rx(f, fx_response(&f->io.q.sent[0], 486, "Busy Here", "tb", NULL, resp, sizeof(resp)),
+		    "198.51.100.55:40055");
+	assert_int_equal(fwd, 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 486 Busy Here\r\n", 23);
+
+	/* a response whose top Via is not ours: dropped */
+	assert_int_equal(fx_rx(f,
+			       "SIP/2.0 200 OK\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-a1\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:5555@example.test>;tag=x\n"
+			       "Call-ID: c1@192.0.2.10\n"
+			       "CSeq: 1 INVITE\n",
+			       "198.51.100.55:40055"),
+			 0);
+	/* ours, but nothing under it: dropped */
+	assert_int_equal(fx_rx(f,
+			       "SIP/2.0 200 OK\n"
+			       "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKpk0123456789abcdef.01234567\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:5555@example.test>;tag=x\n"
+			       "Call-ID: c1@192.0.2.10\n"
+			       "CSeq: 1 INVITE\n",
+			       "198.51.100.55:40055"),
+			 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_RESP_NOT_OURS], 1);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_RESP_ROUTE], 1);
+	fx_free(f);
+}
+
+static void test_response_nat_and_sent_by(void **state)
+{
+	struct fx *f = fx_reg();
+	char resp[4096], buf[2048];
+	const struct fx_sent *s;
+
+	(void)state;
+	/* behind a NAT, rport asked: the answer goes to the public address */
+	snprintf(buf, sizeof(buf), "%s", invite_5555);
+	memcpy(strstr(buf, "192.0.2.10:5070;branch"), "10.0.0.55:55555;branch", 22);
+	fx_rx(f, buf, "203.0.113.7:41000");
+	s = fx_last(f);
+	assert_true(fx_has_line(s, "Via: SIP/2.0/UDP 10.0.0.55:55555;branch=z9hG4bK-a1;rport=41000;received=203.0.113.7") ||
+		    fx_has_line(s, "Via: SIP/2.0/UDP 10.0.0.55:55555;branch=z9hG4bK-a1;received=203.0.113.7;rport=41000"));
+	fx_rx(f, fx_response(s, 180, "Ringing", "tb", NULL, resp, sizeof(resp)), "198.51.100.55:40055");
+	fx_assert_dst(fx_last(f), "203.0.113.7:41000", PK_TRANSPORT_UDP);
+
+	/* no rport, sent-by = source IP: no received, the answer goes to the
+	 * sent-by port (RFC 3261 §18.2.2) */
+	fx_rx(f,
+	      "INVITE sip:5555@example.test SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5071;branch=z9hG4bK-sb\n"
+	      "Max-Forwards: 70\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:5555@example.test>\n"
+	      "Call-ID: sb1\n"
+	      "CSeq: 1 INVITE\n",
+	      "192.0.2.10:6000");
+	s = fx_last(f);
+	assert_true(fx_has_line(s, "Via: SIP/2.0/UDP 192.0.2.10:5071;branch=z9hG4bK-sb"));
+	fx_rx(f, fx_response(s, 180, "Ringing", "tb", NULL, resp, sizeof(resp)), "198.51.100.55:40055");
+	fx_assert_dst(fx_last(f), "192.0.2.10:5071", PK_TRANSPORT_UDP);
+	fx_free(f);
+}
+
+static void test_tcp_response_on_connection(void **state)
+{
+	struct fx *f = fx_reg();
+	const uint64_t conn = 0x0000000700000003ull; /* gen 7, queue 0, index 3 */
+	char resp[4096];
+	const struct fx_sent *s;
+
+	(void)state;
+	/* the INVITE came over TCP (listener 1): our Via names the connection */
+	fx_rx_on(f,
+		 "INVITE sip:5555@example.test SIP/2.0\n"
+		 "Via: SIP/2.0/TCP 192.0.2.10:40123;branch=z9hG4bK-t1;rport\n"
+		 "Max-Forwards: 70\n"
+		 "From: <sip:alice@example.test>;tag=fa\n"
+		 "To: <sip:5555@example.test>\n"
+		 "Call-ID: tcp1\n"
+		 "CSeq: 1 INVITE\n",
+		 NULL, "192.0.2.10:40123", 1, conn);
+	s = fx_last(f);
+	fx_assert_dst(s, "198.51.100.55:40055", PK_TRANSPORT_UDP);
+	assert_non_null(strstr(fx_line(s, "Via: "), ";rport;pkconn=0000000700000003"));
+	/* the answer comes over UDP and goes back on the connection */
+	fx_rx(f, fx_response(s, 180, "Ringing", "tb", NULL, resp, sizeof(resp)), "198.51.100.55:40055");
+	s = fx_last(f);
+	assert_int_equal(s->transport, PK_TRANSPORT_TCP);
+	assert_int_equal(s->conn, conn);
+	fx_free(f);
+}
+
+static void test_options(void **state)
+{
+	struct fx *f = fx_reg();
+	const struct fx_sent *s;
+
+	(void)state;
+	/* for pickupd itself: 200 */
+	fx_rx(f,
+	      "OPTIONS sip:example.test SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-o1\n"
+	      "Max-Forwards: 70\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:example.test>\n"
+	      "Call-ID: o1\n"
+	      "CSeq: 1 OPTIONS\n",
+	      "192.0.2.10:5070");
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 200 OK\r\n", 16);
+	/* for a user: proxied like any request */
+	fx_rx(f,
+	      "OPTIONS sip:5555@example.test SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-o2\n"
+	      "Max-Forwards: 70\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:5555@example.test>\n"
+	      "Call-ID: o2\n"
+	      "CSeq: 1 OPTIONS\n",
+	      "192.0.2.10:5070");
+	s = fx_last(f);
+	assert_memory_equal(s->data, "OPTIONS sip:5555@10.1.1.55:5062 SIP/2.0\r\n", 41);
+	fx_free(f);
+}
+
+static void test_config_keys(void **state)
+{
+	static const struct {
+		const char *yaml, *err; /* err: NULL when it must load */
+	} cases[] = {
+		{ "next_hop: \"sip:192.0.2.1:5099;transport=tcp\"\n", "only transport=udp" },
+		{ "next_hop: \"sips:192.0.2.1\"\n", "TLS" },
+		{ "next_hop: \"mailto:x@y\"\n", "is not a sip: URI" },
+		{ "record_route: yes\n", "is not true or false" },
+		{ "advertise: \"a@b\"\n", "is not host or host:port" },
+		{ "advertise:\n  \"10.9.9.9:5060\": \"x.example\"\n", "no listener at this address" },
+		{ "advertise:\n  \"127.0.0.1:5060\": \"sip.example.test:5070\"\n", NULL },
+		{ "advertise: \"[2001:db8::1]\"\nrecord_route: false\nnext_hop: \"sip:gw.example:5080\"\n", NULL },
+	};
+	char buf[512];
+
+	(void)state;
+	for (unsigned i = 0; i < PK_ARRAY_SIZE(cases); i++) {
+		struct pk_engine_conf_error err;
+		struct pk_engine_conf *c;
+
+		snprintf(buf, sizeof(buf), "listen:\n  proxy: \"127.0.0.1:5060\"\n%s", cases[i].yaml);
+		c = pk_engine_conf_parse(buf, strlen(buf), "t.yaml", ".", &err);
+		if (cases[i].err == NULL) {
+			if (c == NULL)
+				fail_msg("case %u: %s", i, err.msg);
+		} else {
+			assert_null(c);
+			if (strstr(err.msg, cases[i].err) == NULL)
+				fail_msg("case %u: '%s' lacks '%s'", i, err.msg, cases[i].err);
+		}
+		pk_engine_conf_free(c);
+	}
+
+	/* the per-listener form reaches the Via, on both transports */
+	{
+		struct fx *f = fx_new_with("listen:\n"
+					   "  proxy: \"127.0.0.1:5060\"\n"
+					   "groups: groups.yaml\n"
+					   "advertise:\n"
+					   "  \"127.0.0.1:5060\": \"sip.example.test:5070\"\n",
+					   fx_default_groups);
+
+		fx_register(f, "5555", "sip:5555@10.1.1.55:5062", "198.51.100.55:40055", PK_TRANSPORT_UDP, 0);
+		fx_rx(f, invite_5555, "192.0.2.10:5070");
+		assert_non_null(strstr(fx_line(fx_last(f), "Via: "), "Via: SIP/2.0/UDP sip.example.test:5070;branch="));
+		assert_string_equal(f->conf->listeners[1].advertise_host.p, "sip.example.test");
+		assert_int_equal(f->conf->listeners[1].advertise_port, 5070);
+		/* a response to that Via is ours */
+		{
+			char resp[4096];
+
+			assert_int_equal(fx_rx(f, fx_response(fx_last(f), 180, "Ringing", "t", NULL, resp, sizeof(resp)),
+					       "198.51.100.55:40055"),
+					 1);
+			fx_assert_dst(fx_last(f), "192.0.2.10:5070", PK_TRANSPORT_UDP);
+		}
+		fx_free(f);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_invite_to_registered_contact),
+		cmocka_unit_test(test_branch_deterministic),
+		cmocka_unit_test(test_max_forwards),
+		cmocka_unit_test(test_checks_416_420),
+		cmocka_unit_test(test_loop_482),
+		cmocka_unit_test(test_404),
+		cmocka_unit_test(test_route_popped),
+		cmocka_unit_test(test_strict_route),
+		cmocka_unit_test(test_next_hop_and_record_route),
+		cmocka_unit_test(test_response_routing),
+		cmocka_unit_test(test_response_nat_and_sent_by),
+		cmocka_unit_test(test_tcp_response_on_connection),
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_config_keys),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
