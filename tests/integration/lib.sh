@@ -1,0 +1,407 @@
+# SPDX-License-Identifier: MIT
+#
+# Shared shell helpers of the SIPp integration suites (test_registrar.sh,
+# test_proxy.sh, test_pickup.sh, test_malformed.sh, test_load_smoke.sh).
+# Sourced, not run. What it gives a test script:
+#
+#   pk_init NAME PICKUPD        work directory, cleanup trap, event FIFO,
+#                               a pool of free ports
+#   pk_port PEER                the port of a named peer (allocated once)
+#   pk_conf TEMPLATE [K=V...]   configs/TEMPLATE with @K@ replaced, written
+#                               into the work directory (+ groups files)
+#   pk_start CONF               start pickupd, wait for its ready FIFO;
+#                               sets PK_PID, PK_UDP (proxy port), PK_TCP
+#   pk_stop                     SIGTERM, exit status 0 required; the log
+#                               stays for pk_counter
+#   pk_counter NAME             sum of NAME=value over pickupd's counter lines
+#   sipp_start PEER SCEN ARGS   SIPp in the background on the peer's port,
+#                               with message/error logs in the work dir;
+#                               returns once its socket is bound
+#   sipp_wait PEER [STATUS]     wait for it (SIPp's own -timeout bounds the
+#                               wait); its exit status must be STATUS (0)
+#   ev_wait PEER WHAT [SECS]    wait for an event a scenario wrote into the
+#                               event FIFO (<exec command="echo [peer] WHAT
+#                               | dd of=[ev] oflag=nonblock">: non-blocking,
+#                               so that a late writer never hangs on a FIFO
+#                               nobody reads any more)
+#   kick PEER CALLID WHAT       tell a scenario waiting for an INFO to go on
+#   expect PEER DIR START NTH WHAT REGEXP [OCC]
+#                               assert on a message in PEER's SIPp log
+#                               (pkit.py expect); msg, hdr, count: queries
+#   pass / fail / note          reporting
+#
+# Everything runs on loopback. Every process started is remembered by PID
+# and only those are stopped by the cleanup; a timeout or Ctrl-C still
+# runs it. Set PK_KEEP=1 to keep the work directory (logs) afterwards.
+
+set -u
+
+PK_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PK_SCEN=$PK_LIB_DIR/sipp
+PK_CONFIGS=$PK_LIB_DIR/configs
+PK_PY="python3 -S $PK_LIB_DIR/pkit.py"
+# The address the tests' peers use, and a second loopback address that a
+# configuration can leave out of its trusted networks.
+PK_IP=127.0.0.1
+PK_IP2=127.0.0.2
+# Every SIPp instance ends by itself within this many seconds (-timeout
+# with -timeout_error); waits on them are therefore bounded.
+# Generous: a loaded machine (several suites at once, sanitizer builds)
+# must not turn a slow driver into a failure; a failing test stops
+# waiting on its own events much earlier (ev_wait).
+PK_SIPP_TIMEOUT=${PK_SIPP_TIMEOUT:-120}
+# A scenario waiting for a message gives up after this many ms.
+PK_RECV_TIMEOUT=${PK_RECV_TIMEOUT:-60000}
+
+PK_PID=
+PK_PKIT_PID=
+PK_WORK=
+declare -A PK_PORTS=()
+declare -A PK_SIPP_PID=()
+declare -A PK_SIPP_RC=()
+PK_FREE=()
+PK_EV_SEEN=()
+PK_CASE=
+
+pk_cleanup() {
+  local p
+  for p in "${PK_SIPP_PID[@]}"; do
+    kill -TERM "$p" 2>/dev/null
+  done
+  if [ -n "$PK_PID" ] && kill -0 "$PK_PID" 2>/dev/null; then
+    kill -KILL "$PK_PID" 2>/dev/null
+  fi
+  for p in "${PK_SIPP_PID[@]}"; do
+    wait "$p" 2>/dev/null
+  done
+  exec 7>&- 2>/dev/null
+  if [ -n "$PK_PKIT_PID" ]; then kill "$PK_PKIT_PID" 2>/dev/null; fi
+  if [ -n "$PK_WORK" ] && [ "${PK_KEEP:-0}" != 1 ]; then
+    rm -rf "$PK_WORK"
+  elif [ -n "$PK_WORK" ]; then
+    echo "logs kept in $PK_WORK"
+  fi
+}
+
+pk_init() { # name pickupd
+  PK_NAME=$1
+  PK_BIN=$(realpath "$2")
+  command -v sipp >/dev/null || { echo "FAIL: sipp not found: install the Debian package sip-tester"; exit 1; }
+  command -v python3 >/dev/null || { echo "FAIL: python3 not found"; exit 1; }
+  command -v ss >/dev/null || { echo "FAIL: ss not found: install the Debian package iproute2"; exit 1; }
+  PK_WORK=$(mktemp -d "/tmp/pk-$PK_NAME.XXXXXX")
+  trap pk_cleanup EXIT
+  trap 'exit 1' INT TERM HUP
+  mkfifo "$PK_WORK/events"
+  # read-write: opening does not block, and the scenarios' writers never
+  # block either since a reader always exists
+  exec 7<>"$PK_WORK/events"
+  read -r -a PK_FREE <<<"$($PK_PY ports 48)" || fail "no free ports"
+  [ "${#PK_FREE[@]}" -eq 48 ] || fail "no free ports"
+  # one Python for all the log queries (pk_py)
+  coproc PKIT { exec python3 -S "$PK_LIB_DIR/pkit.py" serve; }
+  PK_PKIT_PID=$PKIT_PID
+}
+
+# pk_py ARGS...: pkit.py ARGS through the co-process; for expect-many, the
+# SPEC is read from stdin. Prints the output, returns the exit status.
+pk_py() {
+  local line rc= req
+  if [ "$1" = expect-many ]; then
+    local spec
+    spec=$(cat)
+    set -- "$@" "${spec//$'\n'/$'\x1e'}"
+  fi
+  req=$(IFS=$'\x1f'; printf '%s' "$*")
+  printf '%s\n' "$req" >&"${PKIT[1]}" || { echo "pkit co-process gone"; return 1; }
+  while IFS= read -r line <&"${PKIT[0]}"; do
+    case $line in
+      $'\x04'*) rc=${line#$'\x04'}; break ;;
+    esac
+    printf '%s\n' "$line"
+  done
+  return "${rc:-1}"
+}
+
+note() { echo "   $*"; }
+pass() { echo "ok: $*"; }
+
+# Prints what helps to understand a failure: pickupd's log and the SIPp
+# logs of the current case, then exits 1.
+fail() {
+  echo "FAIL: ${PK_CASE:+[$PK_CASE] }$*"
+  if [ "$BASHPID" != "$$" ]; then
+    # in a subshell ($(...)): stop the test itself, whose traps clean up
+    kill -TERM $$
+    exit 1
+  fi
+  local f
+  if [ -n "$PK_WORK" ]; then
+    for f in "$PK_WORK"/*.err "$PK_WORK"/*.log; do
+      [ -s "$f" ] || continue
+      [ "$(basename "$f")" = pickupd.log ] && continue
+      echo "--- $(basename "$f")"
+      tail -n 30 "$f"
+    done
+    if [ -f "$PK_WORK/pickupd.log" ]; then
+      # stop pickupd first: it logs its counters when it stops
+      if [ -n "$PK_PID" ] && kill -TERM "$PK_PID" 2>/dev/null; then
+        local i
+        for ((i = 0; i < 50; i++)); do
+          kill -0 "$PK_PID" 2>/dev/null || break
+          sleep 0.1
+        done
+      fi
+      echo "--- pickupd.log"
+      tail -n 40 "$PK_WORK/pickupd.log"
+    fi
+  fi
+  exit 1
+}
+
+# The start of a test case: names it in failure messages.
+case_begin() { PK_CASE=$1; }
+
+pk_port() { # peer: its port, allocated from the pool on first use
+  local peer=$1
+  if [ -z "${PK_PORTS[$peer]:-}" ]; then
+    [ "${#PK_FREE[@]}" -gt 0 ] || fail "port pool exhausted"
+    PK_PORTS[$peer]=${PK_FREE[0]}
+    PK_FREE=("${PK_FREE[@]:1}")
+  fi
+  echo "${PK_PORTS[$peer]}"
+}
+
+# Ports are handed out in the parent shell (a $(pk_port x) subshell could
+# not record them): call this for every peer before using $(pk_port x).
+pk_ports() {
+  local peer
+  for peer in "$@"; do pk_port "$peer" >/dev/null; done
+}
+
+# ---- pickupd ----
+
+# pk_conf TEMPLATE OUT [KEY=VALUE...]: configs/TEMPLATE with every @KEY@
+# replaced (and @PORT_peer@ by that peer's port), written to the work
+# directory as OUT, next to copies of the groups files.
+pk_conf() {
+  local tpl=$1 out=$2 kv k v
+  shift 2
+  local sedargs=()
+  for kv in "$@"; do
+    k=${kv%%=*}; v=${kv#*=}
+    sedargs+=(-e "s|@$k@|$v|g")
+  done
+  for k in "${!PK_PORTS[@]}"; do
+    sedargs+=(-e "s|@PORT_$k@|${PK_PORTS[$k]}|g")
+  done
+  cp "$PK_CONFIGS"/groups*.yaml "$PK_WORK/"
+  sed "${sedargs[@]}" "$PK_CONFIGS/$tpl" >"$PK_WORK/$out"
+  if grep -v '^ *#' "$PK_WORK/$out" | grep '@[A-Za-z_0-9]*@'; then
+    fail "$tpl: placeholders left unreplaced"
+  fi
+  local chk
+  chk=$("$PK_BIN" --check -c "$PK_WORK/$out" 2>&1) || fail "configuration refused: $chk"
+}
+
+pk_start() { # conf (in the work dir)
+  local line
+  rm -f "$PK_WORK/ready"
+  mkfifo "$PK_WORK/ready"
+  exec 3<>"$PK_WORK/ready"
+  "$PK_BIN" -c "$PK_WORK/$1" --ready-file "$PK_WORK/ready" >"$PK_WORK/pickupd.log" 2>&1 &
+  PK_PID=$!
+  PK_UDP=; PK_TCP=; PK_UDP_APP=
+  while :; do
+    read -r -t 10 -u 3 line || fail "pickupd: no readiness announced within 10 s"
+    case $line in
+      ready) break ;;
+      "udp proxy "*) [ -n "$PK_UDP" ] || PK_UDP=${line##*:} ;;
+      "tcp proxy "*) [ -n "$PK_TCP" ] || PK_TCP=${line##*:} ;;
+      "udp app "*) [ -n "$PK_UDP_APP" ] || PK_UDP_APP=${line##*:} ;;
+    esac
+  done
+  exec 3<&-
+  [ -n "$PK_UDP" ] || fail "pickupd: no UDP proxy port in the ready file"
+}
+
+pk_alive() { kill -0 "$PK_PID" 2>/dev/null; }
+
+pk_stop() {
+  pk_alive || fail "pickupd is gone (crashed?)"
+  kill -TERM "$PK_PID"
+  wait "$PK_PID"
+  local rc=$?
+  PK_PID=
+  [ $rc -eq 0 ] || fail "pickupd: exit status $rc after SIGTERM"
+}
+
+pk_counter() { # name: the sum over all workers' counter lines
+  grep -o " $1=[0-9]*" "$PK_WORK/pickupd.log" | awk -F= '{ s += $2 } END { print s + 0 }'
+}
+
+# ---- SIPp ----
+
+# Waits until something is bound to UDP port $2 on $1, or the process $3
+# has exited. SIPp has no readiness signal of its own, so this looks at the
+# socket table (ss), a few ms at a time, for 10 s at most.
+pk_wait_bound() { # ip port pid
+  local i
+  for ((i = 0; i < 1000; i++)); do
+    if [ -n "$(ss -Hlun "src $1:$2")" ]; then return 0; fi
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.01
+  done
+  return 1
+}
+
+# sipp_start PEER SCENARIO [REMOTE] [ARGS...]: one SIPp instance for PEER,
+# on its port, talking to REMOTE ("host:port", default pickupd's UDP proxy
+# port); from 127.0.0.1, or PK_SRC (PK_SRC=127.0.0.2 sipp_start ...).
+# Logs: PEER.msg (-trace_msg), PEER.err (unexpected messages), PEER.log
+# (<log> actions, warnings), PEER.out (the screen). Keys every scenario may
+# use: [ev] (the event FIFO), [peer] (PEER's tag: its name and a sequence
+# number, unique in the run, so that a late event of an earlier instance
+# is never taken for this one's), [domain]. One call (-m 1) unless ARGS
+# have -m. Returns once SIPp's socket is bound.
+PK_SEQ=0
+declare -A PK_TAG=()
+sipp_start() {
+  local peer=$1 scen=$2
+  shift 2
+  local remote="$PK_IP:$PK_UDP" ip=${PK_SRC:-$PK_IP} a port
+  case ${1:-} in [0-9]*:[0-9]*) remote=$1; shift ;; esac
+  pk_port "$peer" >/dev/null
+  port=${PK_PORTS[$peer]}
+  local mflag=(-m 1)
+  for a in "$@"; do [ "$a" = "-m" ] && mflag=(); done
+  PK_SEQ=$((PK_SEQ + 1))
+  PK_TAG[$peer]="$peer-$PK_SEQ"
+  rm -f "$PK_WORK/$peer".{msg,err,log,out}
+  timeout -k 5 $((PK_SIPP_TIMEOUT + 10)) \
+    sipp "$remote" -sf "$PK_SCEN/$scen" -t u1 -i "$ip" -p "$port" "${mflag[@]}" -nostdin \
+    -timeout "${PK_SIPP_TIMEOUT}s" -timeout_error -recv_timeout "$PK_RECV_TIMEOUT" \
+    -trace_msg -message_file "$PK_WORK/$peer.msg" \
+    -trace_err -error_file "$PK_WORK/$peer.err" \
+    -trace_logs -log_file "$PK_WORK/$peer.log" \
+    -key ev "$PK_WORK/events" -key peer "${PK_TAG[$peer]}" -key domain example.test \
+    "$@" >"$PK_WORK/$peer.out" 2>&1 &
+  PK_SIPP_PID[$peer]=$!
+  pk_wait_bound "$ip" "$port" "${PK_SIPP_PID[$peer]}" ||
+    fail "SIPp $peer ($scen) did not start on $ip:$port"
+}
+
+# sipp_wait PEER [STATUS]: waits for PEER's SIPp (bounded by its own
+# -timeout and the timeout(1) around it); fails unless it exits with
+# STATUS (default 0: every call succeeded).
+sipp_wait() {
+  local peer=$1 want=${2:-0} rc
+  local pid=${PK_SIPP_PID[$peer]:-}
+  [ -n "$pid" ] || fail "sipp_wait: no SIPp $peer"
+  wait "$pid"
+  rc=$?
+  unset "PK_SIPP_PID[$peer]"
+  PK_SIPP_RC[$peer]=$rc
+  if [ "$rc" != "$want" ]; then
+    echo "--- $peer.out"; tail -n 25 "$PK_WORK/$peer.out"
+    [ -s "$PK_WORK/$peer.log" ] && { echo "--- $peer.log"; cat "$PK_WORK/$peer.log"; }
+    echo "--- $peer.msg (last messages)"; tail -n 60 "$PK_WORK/$peer.msg" 2>/dev/null
+    fail "SIPp $peer exited with $rc, expected $want"
+  fi
+}
+
+# ev_wait PEER WHAT [SECONDS (30)]: waits until PEER's current SIPp instance
+# has written "TAG WHAT" into the event FIFO (an event read earlier counts:
+# the order in which independent peers report does not matter).
+ev_wait() {
+  local want="${PK_TAG[$1]:-$1} $2" secs=${3:-30} line e
+  for e in "${PK_EV_SEEN[@]}"; do
+    [ "$e" = "$want" ] && return 0
+  done
+  local deadline=$((SECONDS + secs))
+  while :; do
+    local left=$((deadline - SECONDS))
+    [ $left -gt 0 ] || fail "event '$want' did not come within $secs s (seen: ${PK_EV_SEEN[*]:-none})"
+    if read -r -t "$left" -u 7 line; then
+      PK_EV_SEEN+=("$line")
+      [ "$line" = "$want" ] && return 0
+    fi
+  done
+}
+
+kick() { # peer callid what
+  pk_py kick "$(pk_port "$1")" "$2" "$3"
+}
+
+# ---- assertions on the SIPp message logs ----
+
+# expect PEER DIR START NTH WHAT REGEXP [OCC]: in PEER's log, the NTH
+# message sent/received (DIR) whose first line matches START; WHAT is
+# "line" or a header name (occurrence OCC, or "none" for absent). REGEXP
+# must match the whole value (Python syntax).
+expect() {
+  local peer=$1
+  shift
+  pk_py expect "$PK_WORK/$peer.msg" "$@" || fail "$peer: $1 $2 #$3: $4 does not match"
+}
+
+# expect_many PEER DIR START NTH <<SPEC: several assertions on one message,
+# in one go (pkit.py expect-many: "WHAT OCC REGEXP", "WHAT count N",
+# "WHAT none", "WHAT same PEER2 DIR2 START2 NTH2" per line).
+expect_many() {
+  pk_py expect-many "$PK_WORK" "$@" || fail "$1: $2 $3 #$4: assertions failed"
+}
+
+msg() { local peer=$1; shift; pk_py msg "$PK_WORK/$peer.msg" "$@"; }
+hdr() { local peer=$1; shift; pk_py hdr "$PK_WORK/$peer.msg" "$@"; }
+count() { local peer=$1; shift; pk_py count "$PK_WORK/$peer.msg" "$@"; }
+
+expect_count() { # peer dir start n
+  local n
+  n=$(count "$1" "$2" "$3")
+  [ "$n" = "$4" ] || fail "$1: $n messages $2 matching /$3/, expected $4"
+}
+
+# Regexp fragments for the assertions.
+RX_PK_BRANCH='z9hG4bKpk[0-9a-f]{16}\.[0-9a-f]{8}'
+rx_pk_via() { # the Via pickupd adds (UDP, its proxy port), any pk params
+  echo "SIP/2\\.0/UDP $PK_IP:$PK_UDP;branch=$RX_PK_BRANCH;rport${1:-}"
+}
+rx_escape() { printf '%s' "$1" | sed -e 's/[][\.*^$?+(){}|/]/\\&/g'; }
+
+# (The co-process is not reachable from the left side of a pipeline, a
+# subshell of its own: capture pk_py's output first.)
+hdr_count() { # peer dir start nth name: how many values (Via: each hop)
+  local out
+  out=$(hdr "$@" all)
+  [ -n "$out" ] || { echo 0; return; }
+  printf '%s\n' "$out" | grep -c .
+}
+
+branch_of() { # peer dir start nth [occ]: the branch of that Via
+  hdr "$1" "$2" "$3" "$4" branch "${5:-1}"
+}
+
+# sipp_stat PEER NAME: a cumulative counter of the statistics screen SIPp
+# printed when it ended ("Successful call", "Failed call", ...).
+sipp_stat() {
+  awk -F'|' -v n="$2" 'index($1, n) == 3 { v = $3 } END { gsub(/ /, "", v); print v }' "$PK_WORK/$1.out"
+}
+
+# ev_wait_re REGEXP [SECONDS]: as ev_wait, for the first event matching an
+# extended regexp (anchored); the line is left in EV_LINE.
+ev_wait_re() {
+  local rx="^($1)\$" secs=${2:-30} line e
+  for e in "${PK_EV_SEEN[@]}"; do
+    if [[ $e =~ $rx ]]; then EV_LINE=$e; return 0; fi
+  done
+  local deadline=$((SECONDS + secs))
+  while :; do
+    local left=$((deadline - SECONDS))
+    [ $left -gt 0 ] || fail "no event matching /$1/ within $secs s (seen: ${PK_EV_SEEN[*]:-none})"
+    if read -r -t "$left" -u 7 line; then
+      PK_EV_SEEN+=("$line")
+      if [[ $line =~ $rx ]]; then EV_LINE=$line; return 0; fi
+    fi
+  done
+}
