@@ -156,16 +156,18 @@ static void pu_rec_put(struct pk_pickup *p, uint64_t key_hash, struct pk_str cal
 						     memory_order_relaxed))
 		return;
 	/* A reader that sees the odd seq, or a changed one, discards its
-	 * copy; this fence keeps the data stores after the odd seq store
-	 * (pairs with the reader's acquire fence). */
-	atomic_thread_fence(memory_order_release);
+	 * copy. Each data store is a release (plain stores on x86): the odd
+	 * seq written by the CAS above happens before it, so a reader whose
+	 * acquire load of a data word reads this store also reads an odd or
+	 * newer seq on its second seq load. No fences: ThreadSanitizer does
+	 * not model them. */
 	memcpy(buf, call_id.p, call_id.len);
 	memcpy((char *)buf + call_id.len, from_tag.p, from_tag.len);
 	for (unsigned i = 0; i < PU_REC_WORDS; i++)
-		atomic_store_explicit(&r->w[i], buf[i], memory_order_relaxed);
-	atomic_store_explicit(&r->lens, call_id.len | ((uint64_t)from_tag.len << 16), memory_order_relaxed);
-	atomic_store_explicit(&r->ns, now_ns, memory_order_relaxed);
-	atomic_store_explicit(&r->key, key_hash, memory_order_relaxed);
+		atomic_store_explicit(&r->w[i], buf[i], memory_order_release);
+	atomic_store_explicit(&r->lens, call_id.len | ((uint64_t)from_tag.len << 16), memory_order_release);
+	atomic_store_explicit(&r->ns, now_ns, memory_order_release);
+	atomic_store_explicit(&r->key, key_hash, memory_order_release);
 	/* Release: publishes the record; pairs with the acquire load of seq
 	 * in pu_rec_get. */
 	atomic_store_explicit(&r->seq, s + 2, memory_order_release);
@@ -182,15 +184,14 @@ static bool pu_rec_get(const struct pk_pickup *p, uint64_t key_hash, uint64_t no
 
 	if (s1 & 1)
 		return false;
-	/* Relaxed: validated by the seq check below. */
-	key = atomic_load_explicit(&r->key, memory_order_relaxed);
-	ns = atomic_load_explicit(&r->ns, memory_order_relaxed);
-	lens = atomic_load_explicit(&r->lens, memory_order_relaxed);
+	/* Acquire (plain loads on x86): each pairs with the writer's release
+	 * store of that word, and keeps the second seq load after it; the
+	 * copy is validated by the seq check below. */
+	key = atomic_load_explicit(&r->key, memory_order_acquire);
+	ns = atomic_load_explicit(&r->ns, memory_order_acquire);
+	lens = atomic_load_explicit(&r->lens, memory_order_acquire);
 	for (unsigned i = 0; i < PU_REC_WORDS; i++)
-		w[i] = atomic_load_explicit(&r->w[i], memory_order_relaxed);
-	/* Acquire fence: the loads above happen before the second seq load;
-	 * pairs with the writer's release fence. */
-	atomic_thread_fence(memory_order_acquire);
+		w[i] = atomic_load_explicit(&r->w[i], memory_order_acquire);
 	s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
 	if (s1 != s2 || key != key_hash || (now_ns >= ns && now_ns - ns > p->window_ns))
 		return false;
