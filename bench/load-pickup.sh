@@ -17,7 +17,8 @@
 # the three instances; every check of the scenarios counts: Replaces
 # shape, Require, the CANCEL's Reason), pickupd's CPU time per 1,000
 # calls (utime + stime from /proc/PID/stat, so SIPp's own CPU is not in
-# it), SIPp's CPU, and the kernel's UDP buffer drops. The ladder stops at
+# it), SIPp's CPU, and the kernel's UDP buffer drops (system-wide, and on
+# pickupd's own sockets from /proc/net/udp). The ladder stops at
 # the first step with a failure; the last line is the highest rate
 # without one.
 #
@@ -79,7 +80,7 @@ capacity:
 io:
   socket_buffer: $BUF
 log:
-  level: notice
+  level: info
 YAML
 pk_start pickupd.yaml
 
@@ -94,34 +95,54 @@ cpu_ticks() { # pid: utime + stime
 udp_drops() { # RcvbufErrors + SndbufErrors, system-wide
   awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1 } else print $n["RcvbufErrors"] + $n["SndbufErrors"] }' /proc/net/snmp
 }
+pk_drops() { # datagrams dropped on pickupd's UDP sockets (all workers')
+  awk -v port="$(printf ':%04X' "$PK_UDP")" '$2 ~ port "$" { s += $NF } END { print s + 0 }' /proc/net/udp
+}
 
 # load_sipp PEER SCENARIO CALLS RATE [ARGS]: a SIPp instance without
-# message logs (they would be the bottleneck), its CPU time measured.
+# message logs (they would be the bottleneck). It runs in a subshell that
+# writes, when SIPp has ended, the CPU time of its children (that SIPp
+# only) with the shell's `times`; a TERM to the subshell (the cleanup)
+# is passed on to SIPp.
 load_sipp() {
   local peer=$1 scen=$2 calls=$3 rate=$4
   shift 4
   local port=${PK_PORTS[$peer]}
-  /usr/bin/time -f "%U %S" -o "$PK_WORK/$peer.cpu" \
+  (
     timeout -k 5 $((duration + 60)) \
-    sipp "$PK_IP:$PK_UDP" -sf "$here/sipp/$scen" -t u1 -i "$PK_IP" -p "$port" -nostdin \
-    -m "$calls" -r "$rate" -l $((rate * 10 + 100)) -buff_size $BUF \
-    -timeout "$((duration + 50))s" -timeout_error -recv_timeout 20000 \
-    -max_recv_loops 10000 -max_sched_loops 10000 \
-    -key domain example.test -key lag $LAG -key talk $TALK \
-    "$@" >"$PK_WORK/$peer.out" 2>&1 &
+      sipp "$PK_IP:$PK_UDP" -sf "$here/sipp/$scen" -t u1 -i "$PK_IP" -p "$port" -nostdin \
+      -m "$calls" -r "$rate" -l $((rate * 10 + 100)) -buff_size $BUF \
+      -timeout "$((duration + 50))s" -timeout_error -recv_timeout 20000 \
+      -max_recv_loops 10000 -max_sched_loops 10000 \
+      -key domain example.test -key lag $LAG -key talk $TALK \
+      "$@" >"$PK_WORK/$peer.out" 2>&1 &
+    child=$!
+    trap 'kill -TERM $child 2>/dev/null' TERM
+    wait $child
+    rc=$?
+    times >"$PK_WORK/$peer.cpu"
+    exit $rc
+  ) &
   PK_SIPP_PID[$peer]=$!
   pk_wait_bound "$PK_IP" "$port" "${PK_SIPP_PID[$peer]}" || fail "SIPp $peer did not start"
+}
+# cpu_s FILE: user + system seconds of the children from `times` output
+cpu_s() {
+  tail -n 1 "$1" | awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } printf "%.1f", s }'
 }
 
 echo "# $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; pickupd $workers worker(s);" \
   "steps of $duration s; CPU: pickupd's per 1000 flows, each SIPp's (caller/picker/callee) in all"
-printf '%-6s %-6s %-7s %-6s %-10s %-16s %-7s\n' rate calls ok failed "pk ms/1k" "sipp cpu s (a/b/c)" drops
+printf '%-6s %-6s %-7s %-6s %-10s %-16s %-8s %s\n' rate calls ok failed "pk ms/1k" "sipp cpu s (a/b/c)" drops "(pickupd's)"
 best=0
 best_cpu=-
+flows=0
 for rate in $rates; do
   calls=$((rate * duration))
+  flows=$((flows + calls))
   t0=$(cpu_ticks "$PK_PID")
   d0=$(udp_drops)
+  p0=$(pk_drops)
   load_sipp callee load_callee.xml "$calls" "$rate"
   load_sipp caller load_caller.xml "$calls" "$rate" -oocsf "$here/sipp/load_caller_ooc.xml"
   load_sipp picker load_picker.xml "$calls" "$rate"
@@ -131,6 +152,7 @@ for rate in $rates; do
   done
   t1=$(cpu_ticks "$PK_PID")
   d1=$(udp_drops)
+  p1=$(pk_drops)
   pk_alive || fail "pickupd died at $rate calls/s"
   # a flow failed if any of its three legs did: calls - the fewest
   # successful calls of the three instances
@@ -139,11 +161,12 @@ for rate in $rates; do
   for p in caller picker callee; do
     s=$(sipp_stat $p 'Successful call')
     [ "${s:-0}" -lt "$ok" ] && ok=${s:-0}
-    cpu="$cpu$(tail -n 1 "$PK_WORK/$p.cpu" | awk '{ printf "%.1f", $1 + $2 }')/"
+    cpu="$cpu$(cpu_s "$PK_WORK/$p.cpu")/"
   done
   failed=$((calls - ok))
   per1k=$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$calls" 'BEGIN { printf "%.1f", t * 1000 / hz / n * 1000 }')
-  printf '%-6s %-6s %-7s %-6s %-10s %-16s %-7s\n' "$rate" "$calls" "$ok" "$failed" "$per1k" "${cpu%/}" $((d1 - d0))
+  printf '%-6s %-6s %-7s %-6s %-10s %-16s %-8s %s\n' "$rate" "$calls" "$ok" "$failed" "$per1k" "${cpu%/}" \
+    $((d1 - d0)) $((p1 - p0))
   if [ "$failed" -ne 0 ]; then
     grep -h -i "aborting\|unexpected\|timeout" "$PK_WORK"/{caller,picker,callee}.out 2>/dev/null |
       head -5 | cut -c1-200 | sed 's/^/   /'
@@ -155,8 +178,17 @@ for rate in $rates; do
 done
 pk_stop
 grep -h "pickup:" "$PK_WORK/pickupd.log" | sed 's/^.*info: /   /' | cut -c1-200
+rx=$(pk_counter rx)
+tx=$(pk_counter tx)
+echo "   pickupd received $rx and sent $tx messages: $(awk -v r="$rx" -v t="$tx" -v n=$flows 'BEGIN { printf "%.1f in, %.1f out", r / n, t / n }') per flow"
 if [ $best = 0 ]; then
   echo "no rate without failed calls"
   exit 1
+fi
+if [ $smoke = 1 ]; then
+  # every flow a pickup, every CANCEL with the Reason, as pickupd counts
+  for c in pickup_succeeded cancel_with_reason; do
+    [ "$(pk_counter $c)" = $flows ] || { echo "FAIL: $c = $(pk_counter $c), expected $flows"; exit 1; }
+  done
 fi
 echo "highest rate with zero failed calls: $best calls/s (pickupd: $best_cpu ms CPU per 1000 calls, $workers worker(s))"

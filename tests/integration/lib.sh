@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 #
 # Shared shell helpers of the SIPp integration suites (test_registrar.sh,
-# test_proxy.sh, test_pickup.sh, test_malformed.sh, test_load_smoke.sh).
-# Sourced, not run. What it gives a test script:
+# test_proxy.sh, test_pickup.sh, test_malformed.sh) and of the load test
+# (bench/load-pickup.sh). Sourced, not run; docs/testing.md explains the
+# machinery. What it gives a script:
 #
 #   pk_init NAME PICKUPD        work directory, cleanup trap, event FIFO,
 #                               a pool of free ports
@@ -23,11 +24,12 @@
 #                               event FIFO (<exec command="echo [peer] WHAT
 #                               | dd of=[ev] oflag=nonblock">: non-blocking,
 #                               so that a late writer never hangs on a FIFO
-#                               nobody reads any more)
+#                               nobody reads any more); ev_wait_re: by regexp
 #   kick PEER CALLID WHAT       tell a scenario waiting for an INFO to go on
 #   expect PEER DIR START NTH WHAT REGEXP [OCC]
 #                               assert on a message in PEER's SIPp log
-#                               (pkit.py expect); msg, hdr, count: queries
+#                               (pkit.py expect); expect_many: several at
+#                               once; expect_count; msg, hdr, count: queries
 #   pass / fail / note          reporting
 #
 # Everything runs on loopback. Every process started is remembered by PID
@@ -45,10 +47,10 @@ PK_PY="python3 -S $PK_LIB_DIR/pkit.py"
 PK_IP=127.0.0.1
 PK_IP2=127.0.0.2
 # Every SIPp instance ends by itself within this many seconds (-timeout
-# with -timeout_error); waits on them are therefore bounded.
-# Generous: a loaded machine (several suites at once, sanitizer builds)
-# must not turn a slow driver into a failure; a failing test stops
-# waiting on its own events much earlier (ev_wait).
+# with -timeout_error); waits on them are therefore bounded. Generous: a
+# loaded machine (several suites at once, sanitizer builds) must not turn
+# a slow driver into a failure; a failing test stops waiting on its own
+# events much earlier (ev_wait, 30 s).
 PK_SIPP_TIMEOUT=${PK_SIPP_TIMEOUT:-120}
 # A scenario waiting for a message gives up after this many ms.
 PK_RECV_TIMEOUT=${PK_RECV_TIMEOUT:-60000}
@@ -58,7 +60,6 @@ PK_PKIT_PID=
 PK_WORK=
 declare -A PK_PORTS=()
 declare -A PK_SIPP_PID=()
-declare -A PK_SIPP_RC=()
 PK_FREE=()
 PK_EV_SEEN=()
 PK_CASE=
@@ -106,7 +107,7 @@ pk_init() { # name pickupd
 # pk_py ARGS...: pkit.py ARGS through the co-process; for expect-many, the
 # SPEC is read from stdin. Prints the output, returns the exit status.
 pk_py() {
-  local line rc= req
+  local line rc='' req
   if [ "$1" = expect-many ]; then
     local spec
     spec=$(cat)
@@ -301,7 +302,6 @@ sipp_wait() {
   wait "$pid"
   rc=$?
   unset "PK_SIPP_PID[$peer]"
-  PK_SIPP_RC[$peer]=$rc
   if [ "$rc" != "$want" ]; then
     echo "--- $peer.out"; tail -n 25 "$PK_WORK/$peer.out"
     [ -s "$PK_WORK/$peer.log" ] && { echo "--- $peer.log"; cat "$PK_WORK/$peer.log"; }

@@ -39,7 +39,7 @@ contacts() {
 ncontacts() {
   local c
   c=$(contacts "$1")
-  [ -z "$c" ] && echo 0 || printf '%s\n' "$c" | wc -l
+  if [ -z "$c" ]; then echo 0; else printf '%s\n' "$c" | wc -l; fi
 }
 # in_range VALUE MAX: a remaining expiry in MAX-2..MAX (the clock moves)
 in_range() { [ "$1" -ge $(($2 - 2)) ] && [ "$1" -le "$2" ]; }
