@@ -131,58 +131,8 @@ static inline void ctr_inc(struct pk_ct_thread *th, enum pk_calltab_counter c)
 
 /* ---- pools ---- */
 
-static uint32_t pool_pop(struct pk_ct_pool *p)
-{
-	/* Acquire: pairs with the release CAS of pool_push_chain; the object's
-	 * recycled contents and its next[] link are visible. */
-	uint64_t h = atomic_load_explicit(&p->head, memory_order_acquire);
-
-	for (;;) {
-		uint32_t top = (uint32_t)h, nx;
-
-		if (top == 0)
-			return PK_CT_NONE;
-		/* Relaxed: a stale value (top was popped and pushed again
-		 * meanwhile) is caught by the tag in the CAS below. */
-		nx = atomic_load_explicit(&p->next[top - 1], memory_order_relaxed);
-		/* Acquire on success and failure: same pairing as above. */
-		if (atomic_compare_exchange_weak_explicit(&p->head, &h, (((h >> 32) + 1) << 32) | nx,
-							  memory_order_acquire, memory_order_acquire))
-			return top - 1;
-	}
-}
-
-/* Push the chain first..last (already linked through next[]). */
-static void pool_push_chain(struct pk_ct_pool *p, uint32_t first, uint32_t last)
-{
-	/* Relaxed: the CAS validates it. */
-	uint64_t h = atomic_load_explicit(&p->head, memory_order_relaxed);
-
-	do {
-		/* Relaxed: published by the release CAS. */
-		atomic_store_explicit(&p->next[last], (uint32_t)h, memory_order_relaxed);
-		/* Release: pairs with the acquire in pool_pop. */
-	} while (!atomic_compare_exchange_weak_explicit(&p->head, &h,
-							(((h >> 32) + 1) << 32) | (first + 1),
-							memory_order_release, memory_order_relaxed));
-}
-
-/* Objects in the free stack; only meaningful while nobody pops or pushes. */
-static uint32_t pool_count(const struct pk_ct_pool *p)
-{
-	uint32_t n = 0;
-	/* Acquire: see pool_pop. */
-	uint32_t i = (uint32_t)atomic_load_explicit(&p->head, memory_order_acquire);
-
-	while (i != 0 && n <= p->n) {
-		n++;
-		i = atomic_load_explicit(&p->next[i - 1], memory_order_relaxed);
-	}
-	return n;
-}
-
 /* Push the chain first..last on a retire list (entries or claim records). */
-static void retire_push(_Atomic uint32_t *head, struct pk_ct_pool *p, uint32_t first, uint32_t last)
+static void retire_push(_Atomic uint32_t *head, struct pk_idx_stack *p, uint32_t first, uint32_t last)
 {
 	/* Relaxed: the CAS validates it. */
 	uint32_t h = atomic_load_explicit(head, memory_order_relaxed);
@@ -201,7 +151,7 @@ static uint32_t ent_alloc(struct pk_calltab *t, struct pk_ct_thread *th)
 {
 	if (th->ncache == 0) {
 		while (th->ncache < PK_CT_REFILL) {
-			uint32_t i = pool_pop(&t->ent_pool);
+			uint32_t i = pk_idx_stack_pop(&t->ent_pool);
 
 			if (i == PK_CT_NONE)
 				break;
@@ -439,14 +389,6 @@ static size_t align_up(size_t n)
 	return (n + PK_CT_CACHELINE - 1) & ~(size_t)(PK_CT_CACHELINE - 1);
 }
 
-static void pool_init(struct pk_ct_pool *p, _Atomic uint32_t *next, uint32_t n)
-{
-	p->next = next;
-	p->n = n;
-	for (uint32_t i = 0; i < n; i++)
-		atomic_init(&next[i], i + 1 < n ? i + 2 : 0);
-	atomic_init(&p->head, n ? 1 : 0);
-}
 
 struct pk_calltab *pk_calltab_create(const struct pk_calltab_config *cfg)
 {
@@ -523,9 +465,9 @@ struct pk_calltab *pk_calltab_create(const struct pk_calltab_config *cfg)
 	t->grp = (struct pk_ct_group *)(m + o_grp);
 	t->dirty = (_Atomic uint64_t *)(m + o_dirty);
 	t->thr = (struct pk_ct_thread *)(m + o_thr);
-	pool_init(&t->ent_pool, (_Atomic uint32_t *)(m + o_enext), t->cap);
-	pool_init(&t->ext_pool, (_Atomic uint32_t *)(m + o_xnext), t->next_blocks);
-	pool_init(&t->claim_pool, (_Atomic uint32_t *)(m + o_cnext), t->nclaims);
+	pk_idx_stack_init(&t->ent_pool, (_Atomic uint32_t *)(m + o_enext), t->cap);
+	pk_idx_stack_init(&t->ext_pool, (_Atomic uint32_t *)(m + o_xnext), t->next_blocks);
+	pk_idx_stack_init(&t->claim_pool, (_Atomic uint32_t *)(m + o_cnext), t->nclaims);
 	/* The creating thread hands t to the others through something that
 	 * synchronises (thread creation, a release store): plain init. */
 	return t;
@@ -601,7 +543,7 @@ int pk_calltab_insert(struct pk_calltab *t, unsigned tid, const struct pk_callta
 		return -ENOSPC;
 	}
 	if (4 * ng + need + PK_CT_TAG_MIN > PK_CT_INLINE) {
-		x = pool_pop(&t->ext_pool);
+		x = pk_idx_stack_pop(&t->ext_pool);
 		if (x == PK_CT_NONE) {
 			th->cache[th->ncache++] = idx; /* never published: straight back */
 			ctr_inc(th, PK_CALLTAB_CTR_EXT_FULL);
@@ -926,7 +868,7 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
 		return -ENOENT;
 	}
 
-	ri = pool_pop(&t->claim_pool);
+	ri = pk_idx_stack_pop(&t->claim_pool);
 	if (ri == PK_CT_NONE) {
 		ctr_inc(th, PK_CALLTAB_CTR_CLAIM_FULL);
 		return -ENOSPC;
@@ -1031,7 +973,7 @@ struct pk_ct_batch {
 };
 
 /* Last element of a chain linked through p->next (control thread). */
-static uint32_t chain_last(const struct pk_ct_pool *p, uint32_t first, uint32_t *n)
+static uint32_t chain_last(const struct pk_idx_stack *p, uint32_t first, uint32_t *n)
 {
 	uint32_t i = first, nx;
 
@@ -1062,10 +1004,10 @@ static void ct_reclaim_cb(void *arg)
 			uint32_t nx;
 
 			if (e->ext) {
-				pool_push_chain(&t->ext_pool, e->ext - 1, e->ext - 1);
+				pk_idx_stack_push_chain(&t->ext_pool, e->ext - 1, e->ext - 1);
 				e->ext = 0;
 			}
-			/* Relaxed: published by pool_push_chain's release. The
+			/* Relaxed: published by pk_idx_stack_push_chain's release. The
 			 * generation names the next incarnation. */
 			atomic_store_explicit(&e->state, PK_CT_MK(PK_CT_GEN(s) + 1, PK_CT_FREE, 0),
 					      memory_order_relaxed);
@@ -1077,19 +1019,19 @@ static void ct_reclaim_cb(void *arg)
 				break;
 			i = nx - 1;
 		}
-		pool_push_chain(&t->ent_pool, b->ents - 1, last);
+		pk_idx_stack_push_chain(&t->ent_pool, b->ents - 1, last);
 		/* Relaxed: a statistic (pk_calltab_in_use). */
 		atomic_fetch_add_explicit(&t->freed, n, memory_order_relaxed);
 	}
 	if (b->claims) {
 		last = chain_last(&t->claim_pool, b->claims - 1, &n);
-		pool_push_chain(&t->claim_pool, b->claims - 1, last);
+		pk_idx_stack_push_chain(&t->claim_pool, b->claims - 1, last);
 	}
 	free(b);
 }
 
 /* Append chain (first idx + 1, linked through p->next) to *acc. */
-static void chain_append(const struct pk_ct_pool *p, uint32_t *acc, uint32_t chain, uint32_t *n)
+static void chain_append(const struct pk_idx_stack *p, uint32_t *acc, uint32_t chain, uint32_t *n)
 {
 	uint32_t k, last;
 
@@ -1330,7 +1272,7 @@ uint32_t pk_calltab_in_use(const struct pk_calltab *t)
 
 uint32_t pk_calltab_free_count(const struct pk_calltab *t)
 {
-	uint32_t n = pool_count(&t->ent_pool);
+	uint32_t n = pk_idx_stack_count(&t->ent_pool);
 
 	for (uint32_t i = 0; i < t->max_threads; i++)
 		n += t->thr[i].ncache;
@@ -1378,9 +1320,9 @@ int pk_calltab_check_idle(const struct pk_calltab *t, const char **why)
 		w = "entries missing from the free pool";
 	else if (pk_calltab_in_use(t) != 0)
 		w = "in_use counter not zero";
-	else if (pool_count(&t->ext_pool) != t->next_blocks)
+	else if (pk_idx_stack_count(&t->ext_pool) != t->next_blocks)
 		w = "large blocks missing from their pool";
-	else if (pool_count(&t->claim_pool) != t->nclaims)
+	else if (pk_idx_stack_count(&t->claim_pool) != t->nclaims)
 		w = "claim records missing from their pool";
 	else if (!claims_free(t))
 		w = "a claim record still bound";

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 
 #include "pickup/calltab.h"
+#include "pickup/idx_stack.h"
 
 #define PK_CT_CACHELINE 64
 #define PK_CT_ENTRY_SIZE 416  /* see struct pk_ct_entry and docs/calltab.md */
@@ -118,18 +119,6 @@ struct pk_ct_claim {
 	char key[PK_CALLTAB_CLAIM_KEY_MAX];
 };
 
-/*
- * A lock-free LIFO of free object indexes (Treiber stack). head is
- * [tag:32][idx+1:32]; the tag changes on every successful CAS, so a pop that
- * read a stale next[] fails its CAS instead of corrupting the list (ABA).
- * next[] doubles as the link of the retire lists (an object is never free
- * and retired at the same time).
- */
-struct pk_ct_pool {
-	alignas(PK_CT_CACHELINE) _Atomic uint64_t head;
-	_Atomic uint32_t *next;
-	uint32_t n;
-};
 
 /* ---- the hash indexes (calltab_index.c) ---- */
 
@@ -189,7 +178,11 @@ struct pk_calltab {
 	char *ext;
 	struct pk_ct_claim *claims;
 	uint32_t cap, next_blocks, nclaims, max_groups, max_threads, ndirty;
-	struct pk_ct_pool ent_pool, ext_pool, claim_pool;
+	/* free stacks of entries, large string blocks and claim records; the
+	 * link arrays double as the retire lists */
+	alignas(PK_CT_CACHELINE) struct pk_idx_stack ent_pool;
+	alignas(PK_CT_CACHELINE) struct pk_idx_stack ext_pool;
+	alignas(PK_CT_CACHELINE) struct pk_idx_stack claim_pool;
 	alignas(PK_CT_CACHELINE) _Atomic uint64_t freed; /* entries back in the pool */
 	struct pk_ct_index cix, kix; /* Call-ID index, claim-key index */
 	struct pk_ct_group *grp;     /* each group's list */

@@ -31,6 +31,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 
+#include "pickup/idx_stack.h"
 #include "pickup/location.h"
 #include "pickup/rcu.h"
 
@@ -64,14 +65,6 @@ struct pk_loc_aor {
 	char key[LOC_KEY_MAX];		    /* user, then domain (lowercase) */
 };
 
-/* A free stack of objects (Treiber stack with a tag against ABA). The
- * link array doubles as the retire lists' links: an object is on at most
- * one of them. */
-struct pk_loc_pool {
-	_Atomic uint64_t head; /* tag << 32 | (top index + 1) */
-	_Atomic uint32_t *next; /* index + 1 of the next object, LOC_NONE at the end */
-	uint32_t n;		/* objects */
-};
 
 /* What one thread owns: written by it only (counters, pushes), read by
  * pk_location_stats and drained by the sweep. */
@@ -91,7 +84,7 @@ struct pk_location {
 	_Atomic uint32_t *heads; /* bucket chains: first snapshot index + 1 */
 	_Atomic uint32_t *locks; /* writer spinlocks, bucket & lock_mask */
 	struct pk_loc_thread *thr;
-	struct pk_loc_pool bind_pool, aor_pool;
+	struct pk_idx_stack bind_pool, aor_pool;
 	/* Gauges. Relaxed RMWs: they order nothing, they only count (the
 	 * capacity reservation needs atomicity, not ordering). */
 	_Atomic uint32_t in_use; /* bindings in snapshots */
@@ -245,44 +238,8 @@ static bool loc_key_valid(struct pk_str user, struct pk_str domain)
 
 /* ---- pools and retire lists ---- */
 
-static uint32_t loc_pool_pop(struct pk_loc_pool *p)
-{
-	/* Acquire: pairs with the release CAS of loc_pool_push; the object's
-	 * last users (readers, through RCU, and the reclaiming thread) are
-	 * done with it before we write it. */
-	uint64_t h = atomic_load_explicit(&p->head, memory_order_acquire);
-
-	for (;;) {
-		uint32_t top = (uint32_t)h, nx;
-
-		if (top == LOC_NONE)
-			return UINT32_MAX;
-		/* Relaxed: a stale link (top was popped and pushed again
-		 * meanwhile) is caught by the tag in the CAS. */
-		nx = atomic_load_explicit(&p->next[top - 1], memory_order_relaxed);
-		/* Acquire on success and failure: same pairing as above. */
-		if (atomic_compare_exchange_weak_explicit(&p->head, &h, (((h >> 32) + 1) << 32) | nx,
-							  memory_order_acquire, memory_order_acquire))
-			return top - 1;
-	}
-}
-
-/* Push the chain first..last (linked through p->next) on the free stack. */
-static void loc_pool_push(struct pk_loc_pool *p, uint32_t first, uint32_t last)
-{
-	/* Relaxed: the CAS validates it. */
-	uint64_t h = atomic_load_explicit(&p->head, memory_order_relaxed);
-
-	do {
-		/* Relaxed: published by the release CAS. */
-		atomic_store_explicit(&p->next[last], (uint32_t)h, memory_order_relaxed);
-		/* Release: pairs with the acquire of loc_pool_pop. */
-	} while (!atomic_compare_exchange_weak_explicit(&p->head, &h, (((h >> 32) + 1) << 32) | (first + 1),
-							memory_order_release, memory_order_relaxed));
-}
-
 /* Put one object on a retire list (the owner thread's, or the sweep's). */
-static void loc_retire(_Atomic uint32_t *list, struct pk_loc_pool *p, uint32_t idx)
+static void loc_retire(_Atomic uint32_t *list, struct pk_idx_stack *p, uint32_t idx)
 {
 	/* Relaxed: the CAS validates it. */
 	uint32_t h = atomic_load_explicit(list, memory_order_relaxed);
@@ -298,7 +255,7 @@ static void loc_retire(_Atomic uint32_t *list, struct pk_loc_pool *p, uint32_t i
 }
 
 /* Last index of a chain and its length (control thread: the chain is its). */
-static uint32_t loc_chain_last(const struct pk_loc_pool *p, uint32_t first, uint32_t *n)
+static uint32_t loc_chain_last(const struct pk_idx_stack *p, uint32_t first, uint32_t *n)
 {
 	uint32_t i = first, nx;
 
@@ -364,16 +321,6 @@ static uint64_t loc_seed(void)
 	return s;
 }
 
-static void loc_pool_init(struct pk_loc_pool *p, _Atomic uint32_t *next, uint32_t n)
-{
-	p->next = next;
-	p->n = n;
-	/* Plain initialisation: the table is handed to other threads by
-	 * something that synchronises (thread creation). */
-	for (uint32_t i = 0; i < n; i++)
-		atomic_init(&next[i], i + 1 < n ? i + 2 : LOC_NONE);
-	atomic_init(&p->head, n ? 1 : LOC_NONE);
-}
 
 struct pk_location *pk_location_create(uint32_t capacity, unsigned max_workers, struct pk_rcu *rcu)
 {
@@ -430,8 +377,8 @@ struct pk_location *pk_location_create(uint32_t capacity, unsigned max_workers, 
 	loc->heads = (_Atomic uint32_t *)(m + o_heads);
 	loc->locks = (_Atomic uint32_t *)(m + o_locks);
 	loc->thr = (struct pk_loc_thread *)(m + o_thr);
-	loc_pool_init(&loc->bind_pool, (_Atomic uint32_t *)(m + o_bnext), nobj);
-	loc_pool_init(&loc->aor_pool, (_Atomic uint32_t *)(m + o_anext), nobj);
+	pk_idx_stack_init(&loc->bind_pool, (_Atomic uint32_t *)(m + o_bnext), nobj);
+	pk_idx_stack_init(&loc->aor_pool, (_Atomic uint32_t *)(m + o_anext), nobj);
 	return loc;
 }
 
@@ -559,7 +506,7 @@ static void loc_edit_drop(struct loc_edit *e, unsigned k, enum pk_loc_counter wh
 		/* made by this edit and dropped again: never published, back
 		 * to the pool at once */
 		e->fresh[f] = e->fresh[--e->n_fresh];
-		loc_pool_push(&e->loc->bind_pool, idx, idx);
+		pk_idx_stack_push_chain(&e->loc->bind_pool, idx, idx);
 	}
 	memmove(&e->item[k], &e->item[k + 1], sizeof(e->item[0]) * (e->n - k - 1));
 	e->n--;
@@ -568,9 +515,9 @@ static void loc_edit_drop(struct loc_edit *e, unsigned k, enum pk_loc_counter wh
 
 static int loc_edit_alloc(struct loc_edit *e, uint32_t *idx)
 {
-	uint32_t i = loc_pool_pop(&e->loc->bind_pool);
+	uint32_t i = pk_idx_stack_pop(&e->loc->bind_pool);
 
-	if (i == UINT32_MAX)
+	if (i == PK_IDX_STACK_EMPTY)
 		return -ENOMEM;
 	e->fresh[e->n_fresh++] = i;
 	*idx = i;
@@ -582,7 +529,7 @@ static int loc_edit_alloc(struct loc_edit *e, uint32_t *idx)
 static void loc_edit_abort(struct loc_edit *e)
 {
 	for (unsigned f = 0; f < e->n_fresh; f++)
-		loc_pool_push(&e->loc->bind_pool, e->fresh[f], e->fresh[f]);
+		pk_idx_stack_push_chain(&e->loc->bind_pool, e->fresh[f], e->fresh[f]);
 	e->n_fresh = 0;
 }
 
@@ -631,8 +578,8 @@ static int loc_publish(struct loc_edit *e, _Atomic uint32_t *pred, struct pk_loc
 		return 0;
 	}
 	if (e->n > 0) {
-		ai = loc_pool_pop(&loc->aor_pool);
-		if (ai == UINT32_MAX) {
+		ai = pk_idx_stack_pop(&loc->aor_pool);
+		if (ai == PK_IDX_STACK_EMPTY) {
 			loc_ctr_add(e->th, PK_LOC_CTR_NO_MEMORY, 1);
 			return -ENOMEM;
 		}
@@ -646,7 +593,7 @@ static int loc_publish(struct loc_edit *e, _Atomic uint32_t *pred, struct pk_loc
 			/* Relaxed: undo of the above. */
 			atomic_fetch_sub_explicit(&loc->in_use, (uint32_t)delta, memory_order_relaxed);
 			if (a != NULL)
-				loc_pool_push(&loc->aor_pool, ai, ai);
+				pk_idx_stack_push_chain(&loc->aor_pool, ai, ai);
 			loc_ctr_add(e->th, PK_LOC_CTR_FULL, 1);
 			return -ENOSPC;
 		}
@@ -941,16 +888,16 @@ static void loc_reclaim_cb(void *arg)
 	struct pk_location *loc = bt->loc;
 
 	if (bt->aors != LOC_NONE)
-		loc_pool_push(&loc->aor_pool, bt->aors - 1, bt->aor_last);
+		pk_idx_stack_push_chain(&loc->aor_pool, bt->aors - 1, bt->aor_last);
 	if (bt->binds != LOC_NONE)
-		loc_pool_push(&loc->bind_pool, bt->binds - 1, bt->bind_last);
+		pk_idx_stack_push_chain(&loc->bind_pool, bt->binds - 1, bt->bind_last);
 	/* Relaxed: a gauge (pk_location_check). */
 	atomic_fetch_sub_explicit(&loc->deferred, bt->n_aors + bt->n_binds, memory_order_relaxed);
 	free(bt);
 }
 
 /* Append the chain taken from a retire list to the batch's chain. */
-static void loc_chain_append(struct pk_loc_pool *p, uint32_t *first, uint32_t *last, uint32_t *n,
+static void loc_chain_append(struct pk_idx_stack *p, uint32_t *first, uint32_t *last, uint32_t *n,
 			     uint32_t chain)
 {
 	uint32_t k, l;
@@ -1092,20 +1039,7 @@ unsigned pk_location_sweep(struct pk_location *loc, unsigned tid, uint64_t now_n
 
 /* ---- self-check (tests) ---- */
 
-static uint32_t loc_pool_count(const struct pk_loc_pool *p)
-{
-	/* Acquire: see loc_pool_pop. */
-	uint32_t i = (uint32_t)atomic_load_explicit(&p->head, memory_order_acquire), n = 0;
-
-	while (i != LOC_NONE && n <= p->n) {
-		n++;
-		/* Relaxed: no writer runs (precondition). */
-		i = atomic_load_explicit(&p->next[i - 1], memory_order_relaxed);
-	}
-	return n;
-}
-
-static uint32_t loc_list_count(const struct pk_loc_pool *p, const _Atomic uint32_t *list)
+static uint32_t loc_list_count(const struct pk_idx_stack *p, const _Atomic uint32_t *list)
 {
 	/* Acquire: pairs with loc_retire's release CAS. */
 	uint32_t i = atomic_load_explicit(list, memory_order_acquire), n = 0;
@@ -1176,7 +1110,7 @@ int pk_location_check(struct pk_location *loc, const char **why)
 	else if (w == NULL &&
 		 aors + binds + retired_a + retired_b +
 				 atomic_load_explicit(&loc->deferred, memory_order_relaxed) +
-				 loc_pool_count(&loc->aor_pool) + loc_pool_count(&loc->bind_pool) !=
+				 pk_idx_stack_count(&loc->aor_pool) + pk_idx_stack_count(&loc->bind_pool) !=
 			 (uint64_t)loc->aor_pool.n + loc->bind_pool.n)
 		w = "objects are lost or counted twice";
 	if (w != NULL) {
