@@ -352,7 +352,12 @@ int main(int argc, char **argv)
 		.capacity = conf->capacity.calls,
 		.max_groups = conf->capacity.groups,
 		.max_threads = conf->workers + 1,
-		.ring_timeout_ns = (uint64_t)conf->timers.ring_timeout * 1000000000ull,
+		/* The service's ring timeout is the groups file's (validated to
+		 * be within timers.ring_timeout, the table's hard limit). */
+		.ring_timeout_ns = (uint64_t)(groups->settings.ring_timeout < conf->timers.ring_timeout
+						      ? groups->settings.ring_timeout
+						      : conf->timers.ring_timeout) *
+				   1000000000ull,
 		.claim_timeout_ns = (uint64_t)conf->timers.claim_timeout * 1000000000ull,
 		.rcu = eng->rcu,
 	};
