@@ -1180,6 +1180,13 @@ const char *pk_listen_role_name(enum pk_listen_role r)
 	return (unsigned)r < PK_LISTEN_ROLE_COUNT ? names[r] : "?";
 }
 
+uint32_t pk_engine_conf_ring_timeout(const struct pk_engine_conf *c,
+				     const struct pk_groups_conf *groups)
+{
+	uint32_t svc = groups->settings.ring_timeout;
+	return svc < c->timers.ring_timeout ? svc : c->timers.ring_timeout;
+}
+
 bool pk_engine_conf_trusted(const struct pk_engine_conf *c, const struct pk_addr *a)
 {
 	for (uint32_t i = 0; i < c->n_trusted; i++)

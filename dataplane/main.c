@@ -352,12 +352,7 @@ int main(int argc, char **argv)
 		.capacity = conf->capacity.calls,
 		.max_groups = conf->capacity.groups,
 		.max_threads = conf->workers + 1,
-		/* The service's ring timeout is the groups file's (validated to
-		 * be within timers.ring_timeout, the table's hard limit). */
-		.ring_timeout_ns = (uint64_t)(groups->settings.ring_timeout < conf->timers.ring_timeout
-						      ? groups->settings.ring_timeout
-						      : conf->timers.ring_timeout) *
-				   1000000000ull,
+		.ring_timeout_ns = (uint64_t)pk_engine_conf_ring_timeout(conf, groups) * 1000000000ull,
 		.claim_timeout_ns = (uint64_t)conf->timers.claim_timeout * 1000000000ull,
 		.rcu = eng->rcu,
 	};

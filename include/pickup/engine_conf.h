@@ -178,6 +178,12 @@ void pk_engine_conf_free(struct pk_engine_conf *c);
 /* Names for logs and the ready file. Any thread. */
 const char *pk_listen_role_name(enum pk_listen_role r);
 
+/* The ring timeout (seconds) the ringing-call table applies: the groups
+ * file's settings.ring_timeout, within the hard limit timers.ring_timeout.
+ * Any thread (pure). */
+uint32_t pk_engine_conf_ring_timeout(const struct pk_engine_conf *c,
+				     const struct pk_groups_conf *groups);
+
 /* Is a within one of the trusted networks? Any thread (pure). */
 bool pk_engine_conf_trusted(const struct pk_engine_conf *c, const struct pk_addr *a);
 

@@ -245,6 +245,30 @@ static void test_every_key(void **state)
 	pk_engine_conf_free(c);
 }
 
+/* Calls stop being offered after the groups file's ring timeout, not after
+ * the table's hard limit (a caller that vanished without a CANCEL must not
+ * stay pickable for an hour). */
+static void test_ring_timeout_applied(void **state)
+{
+	(void)state;
+	struct pk_engine_conf_error err;
+	struct pk_engine_conf *c = parse_ok("domains: [example.test]\n");
+	struct pk_groups_conf *g = groups_parse("settings:\n  domains: [example.test]\n  ring_timeout: 45\n"
+						"groups:\n  - number: 801\n    members: [alice]\n");
+
+	assert_int_equal(pk_engine_conf_resolve(c, g, &err), 0);
+	assert_int_equal(c->timers.ring_timeout, 3600); /* the hard limit's default */
+	assert_int_equal(pk_engine_conf_ring_timeout(c, g), 45);
+	pk_groups_conf_free(g);
+	/* the groups file's default (180 s) when it says nothing */
+	g = groups_parse("settings:\n  domains: [example.test]\n"
+			 "groups:\n  - number: 801\n    members: [alice]\n");
+	assert_int_equal(pk_engine_conf_resolve(c, g, &err), 0);
+	assert_int_equal(pk_engine_conf_ring_timeout(c, g), 180);
+	pk_groups_conf_free(g);
+	pk_engine_conf_free(c);
+}
+
 static void test_listen_forms(void **state)
 {
 	(void)state;
@@ -578,6 +602,7 @@ int main(void)
 		cmocka_unit_test(test_errors_listen),
 		cmocka_unit_test(test_errors_bindings),
 		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_ring_timeout_applied),
 		cmocka_unit_test(test_load_paths),
 		cmocka_unit_test(test_addr),
 	};
