@@ -18,6 +18,7 @@
  * load; nothing half-built ever escapes. Control plane only.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,16 +242,26 @@ static int cf_expect_scalar(struct cf *c, const char *what)
 			 cf_is(c, YAML_SEQUENCE_START_EVENT) ? "list" : "mapping");
 }
 
+/* cf_key's answer at the end of the mapping (never a key index). */
+#define CF_MAP_END INT_MAX
+
 /*
- * Current event is a mapping key. Match it against keys[]; *seen tracks
- * duplicates. Returns the key index or a negative error.
+ * Inside a mapping: read the next event, the next key or the end of the
+ * mapping. Match the key against keys[]; *seen tracks duplicates. Returns
+ * the key index (the current event is the key), CF_MAP_END, or a negative
+ * error.
  */
 static int cf_key(struct cf *c, const char *ctx, const char *const *keys, unsigned nkeys,
 		  uint32_t *seen)
 {
 	char buf[48];
 	struct pk_str k;
+	int rc;
 
+	if ((rc = cf_next(c)) != 0)
+		return rc;
+	if (cf_is(c, YAML_MAPPING_END_EVENT))
+		return CF_MAP_END;
 	if (!cf_is(c, YAML_SCALAR_EVENT))
 		return CF_ERR_AT(c, -EINVAL, "%s: keys must be plain words", ctx);
 	k = cf_text(c);
@@ -331,11 +342,9 @@ static int cf_parse_settings(struct cf *c)
 	line = cf_line(&c->ev);
 	col = cf_col(&c->ev);
 	for (;;) {
-		if ((rc = cf_next(c)) != 0)
-			return rc;
-		if (cf_is(c, YAML_MAPPING_END_EVENT))
+		if ((k = cf_key(c, "settings", keys, PK_ARRAY_SIZE(keys), &seen)) == CF_MAP_END)
 			break;
-		if ((k = cf_key(c, "settings", keys, PK_ARRAY_SIZE(keys), &seen)) < 0)
+		if (k < 0)
 			return k;
 		if ((rc = cf_next(c)) != 0)
 			return rc;
@@ -524,11 +533,9 @@ static int cf_parse_member(struct cf *c, uint32_t gi)
 			return rc;
 	} else if (cf_is(c, YAML_MAPPING_START_EVENT)) {
 		for (;;) {
-			if ((rc = cf_next(c)) != 0)
-				return rc;
-			if (cf_is(c, YAML_MAPPING_END_EVENT))
+			if ((k = cf_key(c, "member", keys, PK_ARRAY_SIZE(keys), &seen)) == CF_MAP_END)
 				break;
-			if ((k = cf_key(c, "member", keys, PK_ARRAY_SIZE(keys), &seen)) < 0)
+			if (k < 0)
 				return k;
 			if ((rc = cf_next(c)) != 0)
 				return rc;
@@ -587,11 +594,9 @@ static int cf_parse_group(struct cf *c)
 	g->first = c->n_members;
 	c->n_groups++;
 	for (;;) {
-		if ((rc = cf_next(c)) != 0)
-			return rc;
-		if (cf_is(c, YAML_MAPPING_END_EVENT))
+		if ((k = cf_key(c, "group", keys, PK_ARRAY_SIZE(keys), &seen)) == CF_MAP_END)
 			break;
-		if ((k = cf_key(c, "group", keys, PK_ARRAY_SIZE(keys), &seen)) < 0)
+		if (k < 0)
 			return k;
 		if ((rc = cf_next(c)) != 0)
 			return rc;
@@ -705,11 +710,9 @@ static int cf_parse_stream(struct cf *c)
 	if (!cf_is(c, YAML_MAPPING_START_EVENT))
 		return CF_ERR_AT(c, -EINVAL, "the file must be a mapping with settings: and groups:");
 	for (;;) {
-		if ((rc = cf_next(c)) != 0)
-			return rc;
-		if (cf_is(c, YAML_MAPPING_END_EVENT))
+		if ((k = cf_key(c, "the top level", keys, PK_ARRAY_SIZE(keys), &seen)) == CF_MAP_END)
 			break;
-		if ((k = cf_key(c, "the top level", keys, PK_ARRAY_SIZE(keys), &seen)) < 0)
+		if (k < 0)
 			return k;
 		if (k == 0) {
 			c->settings_line = cf_line(&c->ev);
