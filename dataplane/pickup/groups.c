@@ -180,13 +180,51 @@ const char *pk_groups_number_strerror(enum pk_groups_number_error e)
 	return (unsigned)e < PK_ARRAY_SIZE(str) ? str[e] : "?";
 }
 
+/* Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629: no
+ * overlong forms, no surrogates, at most U+10FFFF), 0 if there is none. */
+static uint32_t gx_utf8_seq(const unsigned char *s, uint32_t n)
+{
+	uint32_t len, cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (uint32_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* A display name: at most PK_GROUPS_NAME_MAX bytes of UTF-8 (a groups file
+ * is YAML, which is UTF-8: a name it cannot hold would make the live index
+ * impossible to save), no control characters. */
 bool pk_groups_name_valid(struct pk_str name)
 {
+	const unsigned char *s = (const unsigned char *)name.p;
+
 	if (name.len > PK_GROUPS_NAME_MAX)
 		return false;
-	for (uint32_t i = 0; i < name.len; i++)
-		if ((unsigned char)name.p[i] < 0x20 || name.p[i] == 0x7f)
+	for (uint32_t i = 0; i < name.len;) {
+		uint32_t k = gx_utf8_seq(s + i, name.len - i);
+
+		if (k == 0 || (k == 1 && (s[i] < 0x20 || s[i] == 0x7f)))
 			return false;
+		i += k;
+	}
 	return true;
 }
 

@@ -305,6 +305,14 @@ static void test_single_changes(void **state)
 	assert_int_equal(pk_groups_group_add(f->g, S("*8"), S(""), NULL, 0, NULL), -EINVAL);
 	assert_int_equal(pk_groups_group_add(f->g, S("0801"), S(""), NULL, 0, NULL), -EINVAL);
 	assert_int_equal(pk_groups_group_add(f->g, S("*803"), S("bad\nname"), NULL, 0, NULL), -EINVAL);
+	/* names must be UTF-8 (a groups file could not hold them otherwise):
+	 * a stray byte, an overlong '/', a surrogate, a cut sequence */
+	assert_int_equal(pk_groups_group_add(f->g, S("*803"), S("bad \xff utf8"), NULL, 0, NULL), -EINVAL);
+	assert_int_equal(pk_groups_group_add(f->g, S("*803"), S("\xc0\xaf"), NULL, 0, NULL), -EINVAL);
+	assert_int_equal(pk_groups_group_add(f->g, S("*803"), S("\xed\xa0\x80"), NULL, 0, NULL), -EINVAL);
+	assert_int_equal(pk_groups_group_add(f->g, S("*803"), S("caf\xc3"), NULL, 0, NULL), -EINVAL);
+	assert_int_equal(pk_groups_group_set_name(f->g, S("*801"), S("x\x80")), -EINVAL);
+	assert_true(pk_groups_name_valid(S("Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\x9e")));
 	m[1] = (struct pk_group_member_spec){ S("alice"), S("EXAMPLE.TEST"), PK_RIGHT_RING };
 	assert_int_equal(pk_groups_group_add(f->g, S("*803"), S(""), m, 2, NULL), -EEXIST);
 	m[1] = (struct pk_group_member_spec){ S("zed"), S("nowhere.test"), PK_RIGHT_RING };
