@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ARP (RFC 826) for one DPDK port: answering requests for our addresses,
+ * resolving next hops through a bounded per-lcore cache, and the
+ * gratuitous announce at start-up.
+ *
+ * The cache is PK_NET_ARP_BUCKETS buckets of PK_NET_ARP_WAYS entries,
+ * chosen by a hash of the IPv4 address. An entry is INCOMPLETE (requests
+ * sent every arp_retry_ms, up to arp_retries, frames waiting in a ring of
+ * PK_NET_ARP_QLEN), REACHABLE (confirmed less than arp_reachable_ms ago;
+ * used as is, and re-requested once it is 3/4 that old and still in use,
+ * so that a busy next hop never goes through a gap), or STALE (still used,
+ * requested again at most every arp_retry_ms while used; removed
+ * arp_stale_ms later without a reply). docs/net.md has the diagram.
+ *
+ * Threads: the ctx's worker only. Nothing allocates except frames for
+ * requests, from the ctx's mempool.
+ */
+#include <errno.h>
+
+#include "net_impl.h"
+
+static inline unsigned arp_bucket(uint32_t ip)
+{
+	uint32_t h = ip * 2654435761u;
+	return (h >> 16) % PK_NET_ARP_BUCKETS;
+}
+
+static struct pk_net_arp_entry *arp_find(const struct pk_net_ctx *ctx, uint32_t ip)
+{
+	const struct pk_net_arp_entry *b = &ctx->arp[arp_bucket(ip) * PK_NET_ARP_WAYS];
+
+	for (unsigned w = 0; w < PK_NET_ARP_WAYS; w++)
+		if (b[w].ip == ip && b[w].state != PK_NET_ARP_FREE)
+			return (struct pk_net_arp_entry *)&b[w];
+	return NULL;
+}
+
+static void arp_drop_queue(struct pk_net_ctx *ctx, struct pk_net_arp_entry *e)
+{
+	while (e->qlen != 0) {
+		rte_pktmbuf_free(e->q[e->qhead]);
+		e->qhead = (uint16_t)((e->qhead + 1) % PK_NET_ARP_QLEN);
+		e->qlen--;
+		PK_NET_CTR(ctx, ARP_QUEUE_TIMEOUT);
+	}
+	e->qhead = 0;
+}
+
+static void arp_free(struct pk_net_ctx *ctx, struct pk_net_arp_entry *e)
+{
+	arp_drop_queue(ctx, e);
+	memset(e, 0, offsetof(struct pk_net_arp_entry, q));
+}
+
+/* A slot for ip: a free way, else the least recently confirmed resolved
+ * one. Entries being resolved are never evicted (their queue would be
+ * lost); NULL when the whole bucket is resolving. */
+static struct pk_net_arp_entry *arp_alloc(struct pk_net_ctx *ctx, uint32_t ip)
+{
+	struct pk_net_arp_entry *b = &ctx->arp[arp_bucket(ip) * PK_NET_ARP_WAYS];
+	struct pk_net_arp_entry *victim = NULL;
+
+	for (unsigned w = 0; w < PK_NET_ARP_WAYS; w++) {
+		if (b[w].state == PK_NET_ARP_FREE) {
+			victim = &b[w];
+			break;
+		}
+		if (b[w].state != PK_NET_ARP_INCOMPLETE &&
+		    (victim == NULL || b[w].confirmed < victim->confirmed))
+			victim = &b[w];
+	}
+	if (victim == NULL)
+		return NULL;
+	if (victim->state != PK_NET_ARP_FREE)
+		arp_free(ctx, victim);
+	victim->ip = ip;
+	return victim;
+}
+
+/* Build an ARP packet (request or reply) into m, after our L2 header. */
+static struct rte_mbuf *arp_build(struct pk_net_ctx *ctx, uint16_t op, uint32_t sip,
+				  const struct rte_ether_addr *tha, uint32_t tip,
+				  const struct rte_ether_addr *l2_dst)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx->pool);
+	if (m == NULL) {
+		PK_NET_CTR(ctx, TX_NO_MBUF);
+		return NULL;
+	}
+	struct rte_arp_hdr *a = (struct rte_arp_hdr *)rte_pktmbuf_append(m, sizeof(*a));
+	a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	a->arp_hlen = RTE_ETHER_ADDR_LEN;
+	a->arp_plen = 4;
+	a->arp_opcode = rte_cpu_to_be_16(op);
+	rte_ether_addr_copy(&ctx->conf.mac, &a->arp_data.arp_sha);
+	a->arp_data.arp_sip = sip;
+	rte_ether_addr_copy(tha, &a->arp_data.arp_tha);
+	a->arp_data.arp_tip = tip;
+	pk_net_l2_push(ctx, m, l2_dst, RTE_ETHER_TYPE_ARP);
+	return m;
+}
+
+static const struct rte_ether_addr zero_mac;
+static const struct rte_ether_addr bcast_mac = {
+	.addr_bytes = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+};
+
+static void arp_request(struct pk_net_ctx *ctx, struct pk_net_arp_entry *e, uint64_t now)
+{
+	e->last_req = now;
+	struct rte_mbuf *m =
+		arp_build(ctx, RTE_ARP_OP_REQUEST, pk_net_src_for(ctx, e->ip), &zero_mac, e->ip, &bcast_mac);
+	if (m != NULL && pk_net_stage(ctx, m))
+		PK_NET_CTR(ctx, ARP_REQUEST_TX);
+}
+
+int pk_net_garp(struct pk_net_ctx *ctx)
+{
+	int n = 0;
+
+	for (unsigned i = 0; i < ctx->conf.n_addrs; i++) {
+		uint32_t ip = ctx->conf.addrs[i];
+		struct rte_mbuf *m = arp_build(ctx, RTE_ARP_OP_REQUEST, ip, &zero_mac, ip, &bcast_mac);
+		if (m == NULL)
+			return n ? n : -ENOBUFS;
+		if (pk_net_stage(ctx, m))
+			n++;
+	}
+	return n;
+}
+
+/* The MAC of e is mac, as of now: confirm it and send what waited. */
+static void arp_confirm(struct pk_net_ctx *ctx, struct pk_net_arp_entry *e,
+			const struct rte_ether_addr *mac, uint64_t now)
+{
+	rte_ether_addr_copy(mac, &e->mac);
+	e->state = PK_NET_ARP_REACHABLE;
+	e->confirmed = now;
+	e->probes = 0;
+	PK_NET_CTR(ctx, ARP_LEARNT);
+	while (e->qlen != 0) {
+		struct rte_mbuf *m = e->q[e->qhead];
+		e->qhead = (uint16_t)((e->qhead + 1) % PK_NET_ARP_QLEN);
+		e->qlen--;
+		rte_ether_addr_copy(mac, &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr);
+		pk_net_stage(ctx, m);
+	}
+	e->qhead = 0;
+}
+
+void pk_net_arp_learn(struct pk_net_ctx *ctx, uint32_t ip, const struct rte_ether_addr *mac,
+		      uint64_t now_tsc)
+{
+	struct pk_net_arp_entry *e = arp_find(ctx, ip);
+
+	if (e == NULL && (e = arp_alloc(ctx, ip)) == NULL) {
+		PK_NET_CTR(ctx, ARP_TABLE_FULL);
+		return;
+	}
+	arp_confirm(ctx, e, mac, now_tsc);
+}
+
+enum pk_net_arp_state pk_net_arp_lookup(const struct pk_net_ctx *ctx, uint32_t ip,
+					struct rte_ether_addr *mac, unsigned *n_queued)
+{
+	const struct pk_net_arp_entry *e = arp_find(ctx, ip);
+
+	if (n_queued != NULL)
+		*n_queued = e ? e->qlen : 0;
+	if (e == NULL)
+		return PK_NET_ARP_FREE;
+	if (mac != NULL)
+		*mac = e->mac;
+	return (enum pk_net_arp_state)e->state;
+}
+
+enum pk_net_rx_result pk_net_arp_input(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint64_t now)
+{
+	PK_NET_CTR(ctx, ARP_RX);
+	if (rte_pktmbuf_data_len(m) < m->l2_len + sizeof(struct rte_arp_hdr))
+		return pk_net_drop(ctx, m, PK_NET_CTR_ARP_BAD);
+	struct rte_arp_hdr *a = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, m->l2_len);
+	uint16_t op = rte_be_to_cpu_16(a->arp_opcode);
+	if (a->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    a->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    a->arp_hlen != RTE_ETHER_ADDR_LEN || a->arp_plen != 4 ||
+	    (op != RTE_ARP_OP_REQUEST && op != RTE_ARP_OP_REPLY) ||
+	    !rte_is_unicast_ether_addr(&a->arp_data.arp_sha) ||
+	    rte_is_zero_ether_addr(&a->arp_data.arp_sha))
+		return pk_net_drop(ctx, m, PK_NET_CTR_ARP_BAD);
+
+	uint32_t sip = a->arp_data.arp_sip, tip = a->arp_data.arp_tip;
+	bool for_us = pk_net_is_ours(ctx, tip);
+	struct rte_ether_addr sha = a->arp_data.arp_sha;
+
+	/* RFC 826 merge: refresh a sender we already know; add it when it
+	 * asks for us (it is about to talk to us). Like Linux (arp_accept=0)
+	 * an unsolicited reply creates nothing, which keeps a flood of forged
+	 * replies from filling the cache. 0.0.0.0 senders are probes
+	 * (RFC 5227) and teach nothing; our own addresses are never learnt
+	 * from the wire. */
+	if (sip != 0 && !pk_net_is_ours(ctx, sip)) {
+		struct pk_net_arp_entry *e = arp_find(ctx, sip);
+		if (e == NULL && for_us && op == RTE_ARP_OP_REQUEST && (e = arp_alloc(ctx, sip)) == NULL)
+			PK_NET_CTR(ctx, ARP_TABLE_FULL);
+		if (e != NULL)
+			arp_confirm(ctx, e, &sha, now);
+	}
+
+	if (op == RTE_ARP_OP_REQUEST && for_us && sip != tip) {
+		/* Answer in place: the request becomes the reply. */
+		a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+		a->arp_data.arp_tha = sha;
+		a->arp_data.arp_tip = sip;
+		rte_ether_addr_copy(&ctx->conf.mac, &a->arp_data.arp_sha);
+		a->arp_data.arp_sip = tip;
+		rte_pktmbuf_adj(m, m->l2_len);
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - sizeof(*a)));
+		m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+		if (!pk_net_l2_push(ctx, m, &sha, RTE_ETHER_TYPE_ARP))
+			return pk_net_drop(ctx, m, PK_NET_CTR_TX_NO_MBUF);
+		PK_NET_CTR(ctx, ARP_REPLIED);
+		return pk_net_stage(ctx, m) ? PK_NET_RX_REPLY : PK_NET_RX_DROP;
+	}
+	if (op == RTE_ARP_OP_REQUEST && !for_us)
+		return pk_net_drop(ctx, m, PK_NET_CTR_ARP_NOT_FOR_US);
+	rte_pktmbuf_free(m);
+	return PK_NET_RX_CONSUMED;
+}
+
+int pk_net_arp_resolve(struct pk_net_ctx *ctx, uint32_t nh, uint64_t now,
+		       struct rte_ether_addr *mac, struct pk_net_arp_entry **entry)
+{
+	struct pk_net_arp_entry *e = arp_find(ctx, nh);
+
+	if (e == NULL) {
+		e = arp_alloc(ctx, nh);
+		if (e == NULL) {
+			PK_NET_CTR(ctx, ARP_TABLE_FULL);
+			return -EHOSTUNREACH;
+		}
+		e->state = PK_NET_ARP_INCOMPLETE;
+		e->probes = 1;
+		arp_request(ctx, e, now);
+	}
+	switch (e->state) {
+	case PK_NET_ARP_INCOMPLETE:
+		*entry = e;
+		return 1;
+	case PK_NET_ARP_REACHABLE:
+		if (now - e->confirmed < ctx->t_refresh)
+			break;
+		if (now - e->confirmed >= ctx->t_reachable)
+			e->state = PK_NET_ARP_STALE;
+		/* re-probe while still sending */
+		__attribute__((fallthrough));
+	default:
+		if (now - e->last_req >= ctx->t_retry || e->last_req < e->confirmed)
+			arp_request(ctx, e, now);
+		break;
+	}
+	*mac = e->mac;
+	return 0;
+}
+
+bool pk_net_arp_enqueue(struct pk_net_arp_entry *e, struct rte_mbuf **frames, unsigned n)
+{
+	if (e->qlen + n > PK_NET_ARP_QLEN)
+		return false;
+	for (unsigned i = 0; i < n; i++)
+		e->q[(e->qhead + e->qlen++) % PK_NET_ARP_QLEN] = frames[i];
+	return true;
+}
+
+void pk_net_arp_timers(struct pk_net_ctx *ctx, uint64_t now)
+{
+	for (unsigned i = 0; i < PK_NET_ARP_SIZE; i++) {
+		struct pk_net_arp_entry *e = &ctx->arp[i];
+
+		switch (e->state) {
+		case PK_NET_ARP_INCOMPLETE:
+			if (now - e->last_req < ctx->t_retry)
+				break;
+			if (e->probes >= ctx->conf.arp_retries) {
+				PK_NET_CTR(ctx, ARP_FAILED);
+				arp_free(ctx, e);
+				break;
+			}
+			e->probes++;
+			arp_request(ctx, e, now);
+			break;
+		case PK_NET_ARP_REACHABLE:
+			if (now - e->confirmed >= ctx->t_reachable)
+				e->state = PK_NET_ARP_STALE;
+			break;
+		case PK_NET_ARP_STALE:
+			if (now - e->confirmed >= ctx->t_reachable + ctx->t_stale) {
+				PK_NET_CTR(ctx, ARP_EXPIRED);
+				arp_free(ctx, e);
+			}
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void pk_net_arp_flush(struct pk_net_ctx *ctx)
+{
+	for (unsigned i = 0; i < PK_NET_ARP_SIZE; i++)
+		if (ctx->arp[i].state != PK_NET_ARP_FREE)
+			arp_free(ctx, &ctx->arp[i]);
+}

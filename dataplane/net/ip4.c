@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * IPv4, ICMP echo and UDP for one DPDK port: checks of received headers
+ * (RX checksum offload flags first, software otherwise), reassembly of
+ * fragmented datagrams with rte_ip_frag, echo replies built in place, UDP
+ * delivery with a contiguous payload, and the UDP send path with its own
+ * fragmentation (DF clear) and ARP resolution of the next hop.
+ *
+ * Reassembly: rte_ip_frag keeps at most conf.frag_max_flows datagrams, each
+ * of at most RTE_LIBRTE_IP_FRAG_MAX_FRAG (8) fragments, for at most
+ * conf.frag_timeout_ms; the frames it discards go to a death row that
+ * pk_net_poll frees once per loop. A small table of the offsets already
+ * given to it per datagram (struct pk_net_frag_seen) drops exact duplicates
+ * first, which rte_ip_frag would take as an error and lose the datagram.
+ *
+ * Threads: the ctx's worker only; no allocation except frames from the
+ * ctx's mempool.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+
+#include <rte_icmp.h>
+#include <rte_udp.h>
+
+#include "net_impl.h"
+
+#define IP_BCAST 0xffffffffu
+
+static inline bool ip_is_bcast(const struct pk_net_ctx *ctx, uint32_t dst)
+{
+	if (dst == IP_BCAST)
+		return true;
+	/* the directed broadcast of one of our prefixes */
+	if (ctx->conf.prefix_len >= 31)
+		return false;
+	for (unsigned i = 0; i < ctx->conf.n_addrs; i++)
+		if ((dst & ~ctx->netmask) == ~ctx->netmask &&
+		    ((dst ^ ctx->conf.addrs[i]) & ctx->netmask) == 0)
+			return true;
+	return false;
+}
+
+/* Sum of a buffer as 32-bit partial (no folding), for chaining. */
+static inline uint16_t cksum_fold(uint32_t sum)
+{
+	return (uint16_t)__rte_raw_cksum_reduce(sum);
+}
+
+/* ---------- reassembly ---------- */
+
+static struct pk_net_frag_seen *frag_seen(struct pk_net_ctx *ctx, const struct rte_ipv4_hdr *ip,
+					  uint64_t now)
+{
+	struct pk_net_frag_seen *freeslot = NULL, *oldest = NULL;
+
+	for (unsigned i = 0; i < ctx->conf.frag_max_flows; i++) {
+		struct pk_net_frag_seen *s = &ctx->seen[i];
+		if (s->used && now - s->start > ctx->t_frag)
+			s->used = 0;
+		if (!s->used) {
+			if (freeslot == NULL)
+				freeslot = s;
+			continue;
+		}
+		if (s->src == ip->src_addr && s->dst == ip->dst_addr && s->id == ip->packet_id)
+			return s;
+		if (oldest == NULL || s->start < oldest->start)
+			oldest = s;
+	}
+	struct pk_net_frag_seen *s = freeslot ? freeslot : oldest;
+	s->used = 1;
+	s->src = ip->src_addr;
+	s->dst = ip->dst_addr;
+	s->id = ip->packet_id;
+	s->n = 0;
+	s->start = now;
+	return s;
+}
+
+/* Count what rte_ip_frag put on the death row since `before`. */
+static inline void frag_count_dr(struct pk_net_ctx *ctx, uint32_t before, enum pk_net_counter c)
+{
+	if (ctx->dr.cnt > before)
+		ctx->ctr[c] += ctx->dr.cnt - before;
+}
+
+void pk_net_frag_timers(struct pk_net_ctx *ctx, uint64_t now)
+{
+	uint32_t before = ctx->dr.cnt;
+	rte_ip_frag_table_del_expired_entries(ctx->frag_tbl, &ctx->dr, now);
+	frag_count_dr(ctx, before, PK_NET_CTR_FRAG_TIMEOUT);
+	if (ctx->dr.cnt != 0)
+		rte_ip_frag_free_death_row(&ctx->dr, 3);
+}
+
+/* Returns the whole datagram when m completed it, else NULL (m kept or
+ * freed, counted). */
+static struct rte_mbuf *frag_input(struct pk_net_ctx *ctx, struct rte_mbuf *m,
+				   struct rte_ipv4_hdr *ip, uint64_t now)
+{
+	PK_NET_CTR(ctx, FRAG_RX);
+	/* Room on the death row for a whole table entry, and what timed out. */
+	if (ctx->dr.cnt > RTE_IP_FRAG_DEATH_ROW_MBUF_LEN - 2 * (RTE_LIBRTE_IP_FRAG_MAX_FRAG + 1))
+		rte_ip_frag_free_death_row(&ctx->dr, 0);
+	pk_net_frag_timers(ctx, now);
+
+	struct pk_net_frag_seen *s = frag_seen(ctx, ip, now);
+	uint16_t ofs = rte_be_to_cpu_16(ip->fragment_offset);
+	for (unsigned i = 0; i < s->n; i++) {
+		if (s->ofs[i] == ofs) {
+			pk_net_drop(ctx, m, PK_NET_CTR_FRAG_DUP);
+			return NULL;
+		}
+	}
+	if (s->n < RTE_DIM(s->ofs))
+		s->ofs[s->n++] = ofs;
+
+	uint32_t before = ctx->dr.cnt;
+	struct rte_mbuf *whole = rte_ipv4_frag_reassemble_packet(ctx->frag_tbl, &ctx->dr, m, now, ip);
+	frag_count_dr(ctx, before, PK_NET_CTR_FRAG_ERROR);
+	if (whole != NULL) {
+		PK_NET_CTR(ctx, FRAG_REASSEMBLED);
+		s->used = 0;
+	}
+	return whole;
+}
+
+/* ---------- ICMP ---------- */
+
+static enum pk_net_rx_result icmp_input(struct pk_net_ctx *ctx, struct rte_mbuf *m,
+					struct rte_ipv4_hdr *ip, uint32_t ihl, uint32_t len)
+{
+	if (len < sizeof(struct rte_icmp_hdr) || m->nb_segs != 1)
+		return pk_net_drop(ctx, m, PK_NET_CTR_ICMP_BAD);
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)((uint8_t *)ip + ihl);
+	if (ic->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || ic->icmp_code != 0 ||
+	    !pk_net_is_ours(ctx, ip->dst_addr)) /* no replies to broadcast pings */
+		return pk_net_drop(ctx, m, PK_NET_CTR_ICMP_OTHER);
+	if (rte_raw_cksum(ic, len) != 0xffff)
+		return pk_net_drop(ctx, m, PK_NET_CTR_ICMP_BAD);
+
+	struct rte_ether_addr peer = rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr;
+	ic->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	ic->icmp_cksum = 0;
+	ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, len);
+
+	uint32_t a = ip->src_addr;
+	ip->src_addr = ip->dst_addr;
+	ip->dst_addr = a;
+	ip->time_to_live = ctx->conf.ttl;
+	ip->fragment_offset = 0;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+
+	rte_pktmbuf_adj(m, m->l2_len);
+	m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+	if (!pk_net_l2_push(ctx, m, &peer, RTE_ETHER_TYPE_IPV4))
+		return pk_net_drop(ctx, m, PK_NET_CTR_TX_NO_MBUF);
+	PK_NET_CTR(ctx, ICMP_ECHO_REPLIED);
+	return pk_net_stage(ctx, m) ? PK_NET_RX_REPLY : PK_NET_RX_DROP;
+}
+
+/* ---------- UDP ---------- */
+
+static bool udp_port_served(const struct pk_net_ctx *ctx, uint16_t port_be)
+{
+	if (ctx->conf.n_ports == 0)
+		return true;
+	uint16_t p = rte_be_to_cpu_16(port_be);
+	for (unsigned i = 0; i < ctx->conf.n_ports; i++)
+		if (ctx->conf.ports[i] == p)
+			return true;
+	return false;
+}
+
+static void addr4(struct pk_addr *a, uint32_t ip_be, uint16_t port_be)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = AF_INET;
+	a->port = rte_be_to_cpu_16(port_be);
+	memcpy(a->ip, &ip_be, 4);
+}
+
+static enum pk_net_rx_result udp_input(struct pk_net_ctx *ctx, struct rte_mbuf *m,
+				       const struct rte_ipv4_hdr *ip, uint32_t ihl, uint32_t len,
+				       bool reassembled, struct pk_net_udp *out)
+{
+	struct rte_udp_hdr tmp;
+	uint32_t off = m->l2_len + ihl;
+
+	if (len < sizeof(struct rte_udp_hdr))
+		return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_LEN);
+	const struct rte_udp_hdr *uh = rte_pktmbuf_read(m, off, sizeof(tmp), &tmp);
+	if (uh == NULL)
+		return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_LEN);
+	uint32_t ulen = rte_be_to_cpu_16(uh->dgram_len);
+	if (ulen < sizeof(*uh) || ulen > len)
+		return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_LEN);
+	if (!udp_port_served(ctx, uh->dst_port))
+		return pk_net_drop(ctx, m, PK_NET_CTR_UDP_NO_PORT);
+
+	if (uh->dgram_cksum != 0) { /* 0: the sender did not compute one (RFC 768) */
+		uint64_t f = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+		if (reassembled)
+			f = RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN; /* flags of the first fragment only */
+		if (f == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+			return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_CKSUM);
+		if (f != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
+			struct {
+				uint32_t src, dst;
+				uint8_t zero, proto;
+				uint16_t len;
+			} __rte_packed ph = { ip->src_addr, ip->dst_addr, 0, IPPROTO_UDP,
+					      rte_cpu_to_be_16((uint16_t)ulen) };
+			uint16_t body;
+			if (rte_raw_cksum_mbuf(m, off, ulen, &body) != 0)
+				return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_LEN);
+			uint32_t sum = __rte_raw_cksum(&ph, sizeof(ph), body);
+			if (cksum_fold(sum) != 0xffff)
+				return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_CKSUM);
+		}
+	}
+
+	addr4(&out->src, ip->src_addr, uh->src_port);
+	addr4(&out->dst, ip->dst_addr, uh->dst_port);
+	out->len = ulen - (uint32_t)sizeof(*uh);
+	off += sizeof(*uh);
+	if (m->nb_segs == 1) {
+		out->payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
+		out->mbuf = m;
+	} else {
+		/* A reassembled chain: copy into the caller's buffer. */
+		if (out->buf == NULL || out->len > out->buf_cap)
+			return pk_net_drop(ctx, m, PK_NET_CTR_FRAG_TOO_BIG);
+		uint32_t done = 0;
+		for (struct rte_mbuf *seg = m; seg != NULL && done < out->len; seg = seg->next) {
+			uint32_t dl = rte_pktmbuf_data_len(seg);
+			if (off >= dl) {
+				off -= dl;
+				continue;
+			}
+			uint32_t n = RTE_MIN(dl - off, out->len - done);
+			memcpy(out->buf + done, rte_pktmbuf_mtod_offset(seg, uint8_t *, off), n);
+			done += n;
+			off = 0;
+		}
+		rte_pktmbuf_free(m);
+		out->payload = out->buf;
+		out->mbuf = NULL;
+	}
+	PK_NET_CTR(ctx, UDP_RX);
+	return PK_NET_RX_UDP;
+}
+
+/* ---------- IPv4 input ---------- */
+
+enum pk_net_rx_result pk_net_ip4_input(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint64_t now,
+				       struct pk_net_udp *out)
+{
+	uint32_t l2 = m->l2_len;
+
+	PK_NET_CTR(ctx, IP_RX);
+	if (rte_pktmbuf_data_len(m) < l2 + sizeof(struct rte_ipv4_hdr))
+		return pk_net_drop(ctx, m, PK_NET_CTR_IP_BAD_LEN);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2);
+	if ((ip->version_ihl >> 4) != 4)
+		return pk_net_drop(ctx, m, PK_NET_CTR_IP_BAD_VERSION);
+	uint32_t ihl = (ip->version_ihl & 0xfu) * 4u;
+	if (ihl < sizeof(*ip) || l2 + ihl > rte_pktmbuf_data_len(m))
+		return pk_net_drop(ctx, m, PK_NET_CTR_IP_BAD_IHL);
+	uint32_t tot = rte_be_to_cpu_16(ip->total_length);
+	if (tot < ihl || l2 + tot > rte_pktmbuf_pkt_len(m))
+		return pk_net_drop(ctx, m, PK_NET_CTR_IP_BAD_LEN);
+	if (l2 + tot < rte_pktmbuf_pkt_len(m) && /* Ethernet padding */
+	    rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - l2 - tot)) != 0)
+		return pk_net_drop(ctx, m, PK_NET_CTR_IP_BAD_LEN);
+
+	uint64_t f = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	if (f == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+	    (f != RTE_MBUF_F_RX_IP_CKSUM_GOOD && rte_raw_cksum(ip, ihl) != 0xffff))
+		return pk_net_drop(ctx, m, PK_NET_CTR_IP_BAD_CKSUM);
+	if (ip->time_to_live == 0)
+		return pk_net_drop(ctx, m, PK_NET_CTR_IP_TTL_ZERO);
+	uint32_t src_h = rte_be_to_cpu_32(ip->src_addr);
+	if (src_h == 0 || src_h == IP_BCAST || (src_h >> 28) == 0xe || ip_is_bcast(ctx, ip->src_addr))
+		return pk_net_drop(ctx, m, PK_NET_CTR_IP_BAD_SRC);
+	if (!pk_net_is_ours(ctx, ip->dst_addr) && !ip_is_bcast(ctx, ip->dst_addr))
+		return pk_net_drop(ctx, m, PK_NET_CTR_IP_NOT_FOR_US);
+	m->l3_len = ihl;
+
+	bool reassembled = false;
+	if (rte_ipv4_frag_pkt_is_fragmented(ip)) {
+		struct rte_mbuf *whole = frag_input(ctx, m, ip, now);
+		if (whole == NULL)
+			return PK_NET_RX_CONSUMED;
+		m = whole;
+		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
+		ihl = (ip->version_ihl & 0xfu) * 4u;
+		tot = rte_be_to_cpu_16(ip->total_length);
+		if (tot < ihl)
+			return pk_net_drop(ctx, m, PK_NET_CTR_IP_BAD_LEN);
+		reassembled = true;
+	}
+
+	switch (ip->next_proto_id) {
+	case IPPROTO_UDP:
+		return udp_input(ctx, m, ip, ihl, tot - ihl, reassembled, out);
+	case IPPROTO_ICMP:
+		return icmp_input(ctx, m, ip, ihl, tot - ihl);
+	case IPPROTO_TCP:
+		return pk_net_drop(ctx, m, PK_NET_CTR_IP_TCP);
+	default:
+		return pk_net_drop(ctx, m, PK_NET_CTR_IP_OTHER_PROTO);
+	}
+}
+
+/* ---------- UDP output ---------- */
+
+/* Copy n bytes at offset pos of the stream "UDP header, then payload". */
+static void udp_stream_copy(uint8_t *dst, const struct rte_udp_hdr *uh, const uint8_t *payload,
+			    uint32_t pos, uint32_t n)
+{
+	if (pos < sizeof(*uh)) {
+		uint32_t k = RTE_MIN(n, (uint32_t)sizeof(*uh) - pos);
+		memcpy(dst, (const uint8_t *)uh + pos, k);
+		dst += k;
+		n -= k;
+		pos = 0;
+	} else {
+		pos -= sizeof(*uh);
+	}
+	memcpy(dst, payload + pos, n);
+}
+
+int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
+		  const struct pk_addr *src, const struct pk_addr *dst, uint64_t now_tsc)
+{
+	uint32_t sip = 0, dip;
+	struct rte_mbuf *frames[(PK_NET_UDP_MAX + 8) / 552 + 1]; /* fragments at the smallest MTU (576) */
+
+	if (dst->family != AF_INET || (src->family != 0 && src->family != AF_INET)) {
+		PK_NET_CTR(ctx, TX_BAD);
+		return -EAFNOSUPPORT;
+	}
+	if (len > PK_NET_UDP_MAX || (len != 0 && payload == NULL)) {
+		PK_NET_CTR(ctx, TX_BAD);
+		return -EMSGSIZE;
+	}
+	memcpy(&dip, dst->ip, 4);
+	if (src->family == AF_INET)
+		memcpy(&sip, src->ip, 4);
+	if (sip == 0)
+		sip = pk_net_src_for(ctx, dip);
+	if (!pk_net_is_ours(ctx, sip) || dip == 0 || dst->port == 0) {
+		PK_NET_CTR(ctx, TX_BAD);
+		return -EINVAL;
+	}
+
+	/* Where it goes: broadcast, an on-link host, or the gateway. */
+	struct rte_ether_addr mac;
+	struct pk_net_arp_entry *wait = NULL;
+	if (ip_is_bcast(ctx, dip)) {
+		memset(&mac, 0xff, sizeof(mac));
+	} else {
+		uint32_t nh = ((dip ^ sip) & ctx->netmask) == 0 ? dip : ctx->conf.gateway;
+		if (nh == 0) {
+			PK_NET_CTR(ctx, TX_NO_ROUTE);
+			return -EHOSTUNREACH;
+		}
+		int r = pk_net_arp_resolve(ctx, nh, now_tsc, &mac, &wait);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			wait = NULL;
+	}
+
+	struct rte_udp_hdr uh = {
+		.src_port = rte_cpu_to_be_16(src->port),
+		.dst_port = rte_cpu_to_be_16(dst->port),
+		.dgram_len = rte_cpu_to_be_16((uint16_t)(len + sizeof(uh))),
+		.dgram_cksum = 0,
+	};
+	struct {
+		uint32_t src, dst;
+		uint8_t zero, proto;
+		uint16_t len;
+	} __rte_packed ph = { sip, dip, 0, IPPROTO_UDP, uh.dgram_len };
+	uint32_t sum = __rte_raw_cksum(&ph, sizeof(ph), 0);
+	sum = __rte_raw_cksum(&uh, sizeof(uh), sum);
+	sum = __rte_raw_cksum(payload, len, sum);
+	uint16_t ck = (uint16_t)~cksum_fold(sum);
+	uh.dgram_cksum = ck == 0 ? 0xffff : ck;
+
+	uint32_t total = len + (uint32_t)sizeof(uh);
+	uint32_t chunk = (ctx->mtu - (uint32_t)sizeof(struct rte_ipv4_hdr)) & ~7u;
+	unsigned n = total <= ctx->mtu - sizeof(struct rte_ipv4_hdr) ? 1 : (total + chunk - 1) / chunk;
+	if (n == 1)
+		chunk = total;
+	if (wait != NULL && wait->qlen + n > PK_NET_ARP_QLEN) {
+		PK_NET_CTR(ctx, ARP_QUEUE_OVERFLOW);
+		return -ENOBUFS;
+	}
+	if (wait == NULL && ctx->tx_n + n > PK_NET_TX_MAX) {
+		PK_NET_CTR(ctx, TX_FULL);
+		return -ENOBUFS;
+	}
+	if (rte_pktmbuf_alloc_bulk(ctx->pool, frames, n) != 0) {
+		PK_NET_CTR(ctx, TX_NO_MBUF);
+		return -ENOBUFS;
+	}
+
+	uint16_t id = (uint16_t)(ctx->conf.ip_id_offset + ctx->ip_seq++ * ctx->conf.ip_id_stride);
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = frames[i];
+		uint32_t pos = i * chunk;
+		uint32_t this_len = RTE_MIN(chunk, total - pos);
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(
+			m, (uint16_t)(sizeof(*ip) + this_len));
+		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->type_of_service = 0;
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + this_len));
+		ip->packet_id = rte_cpu_to_be_16(id);
+		ip->fragment_offset = rte_cpu_to_be_16(
+			(uint16_t)((pos >> 3) | (i + 1 < n ? RTE_IPV4_HDR_MF_FLAG : 0)));
+		ip->time_to_live = ctx->conf.ttl;
+		ip->next_proto_id = IPPROTO_UDP;
+		ip->src_addr = sip;
+		ip->dst_addr = dip;
+		ip->hdr_checksum = 0;
+		udp_stream_copy((uint8_t *)(ip + 1), &uh, payload, pos, this_len);
+		m->l3_len = sizeof(*ip);
+		if (ctx->conf.tx_ip_cksum_offload)
+			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+		else
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+		pk_net_l2_push(ctx, m, &mac, RTE_ETHER_TYPE_IPV4);
+	}
+	if (n > 1)
+		ctx->ctr[PK_NET_CTR_TX_FRAGMENTS] += n;
+	PK_NET_CTR(ctx, UDP_TX);
+	if (wait != NULL) {
+		pk_net_arp_enqueue(wait, frames, n);
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		ctx->tx[ctx->tx_n++] = frames[i];
+	return (int)n;
+}

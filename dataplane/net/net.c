@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Ethernet layer and the per-lcore context of dataplane/net: creation
+ * and teardown (control thread), frame dispatch by destination MAC, VLAN
+ * and ethertype, the TX staging the backend drains, and the periodic
+ * timers. ARP lives in arp.c, IPv4/ICMP/UDP in ip4.c.
+ *
+ * Threads: a ctx belongs to one worker lcore; only create/destroy run
+ * elsewhere (before the worker starts, after it stopped). No function here
+ * allocates, locks or makes a system call once the ctx exists.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+
+#include "net_impl.h"
+
+static const char *const ctr_names[] = {
+#define PK_NET_CTR_NAME(id, name, desc) name,
+	PK_NET_FOREACH_COUNTER(PK_NET_CTR_NAME)
+#undef PK_NET_CTR_NAME
+};
+static const char *const ctr_descs[] = {
+#define PK_NET_CTR_DESC(id, name, desc) desc,
+	PK_NET_FOREACH_COUNTER(PK_NET_CTR_DESC)
+#undef PK_NET_CTR_DESC
+};
+
+const char *pk_net_counter_name(enum pk_net_counter c)
+{
+	return (unsigned)c < PK_NET_CTR_COUNT ? ctr_names[c] : "?";
+}
+
+const char *pk_net_counter_desc(enum pk_net_counter c)
+{
+	return (unsigned)c < PK_NET_CTR_COUNT ? ctr_descs[c] : "?";
+}
+
+const uint64_t *pk_net_counters(const struct pk_net_ctx *ctx)
+{
+	return ctx->ctr;
+}
+
+static uint64_t ms_to_tsc(uint64_t hz, uint32_t ms)
+{
+	return hz / 1000 * ms + hz % 1000 * ms / 1000;
+}
+
+struct pk_net_ctx *pk_net_ctx_create(const struct pk_net_conf *conf, struct rte_mempool *pool,
+				     char *err, size_t errlen)
+{
+	struct pk_net_ctx *ctx = NULL;
+	struct pk_net_conf c = *conf;
+
+	if (pool == NULL || c.n_addrs == 0 || c.n_addrs > PK_NET_MAX_ADDRS ||
+	    c.n_ports > PK_NET_MAX_PORTS || c.vlan_id > 4094 || c.tsc_hz < 1000 ||
+	    c.prefix_len > 32 || (c.mtu != 0 && (c.mtu < 576 || c.mtu > 9000)) ||
+	    !rte_is_unicast_ether_addr(&c.mac)) {
+		snprintf(err, errlen, "net: invalid configuration");
+		return NULL;
+	}
+	if (c.mtu == 0)
+		c.mtu = 1500;
+	if (c.ttl == 0)
+		c.ttl = 64;
+	if (c.prefix_len == 0)
+		c.prefix_len = 24;
+	if (c.arp_reachable_ms == 0)
+		c.arp_reachable_ms = 30000;
+	if (c.arp_stale_ms == 0)
+		c.arp_stale_ms = 10000;
+	if (c.arp_retry_ms == 0)
+		c.arp_retry_ms = 1000;
+	if (c.arp_retries == 0)
+		c.arp_retries = 3;
+	if (c.ip_id_stride == 0)
+		c.ip_id_stride = 1;
+	if (c.frag_timeout_ms == 0)
+		c.frag_timeout_ms = 2000;
+	if (c.frag_max_flows == 0)
+		c.frag_max_flows = 64;
+	if (c.frag_max_flows > 4096) {
+		snprintf(err, errlen, "net: frag_max_flows above 4096");
+		return NULL;
+	}
+
+	ctx = rte_zmalloc_socket("pk_net_ctx", sizeof(*ctx), RTE_CACHE_LINE_SIZE, c.socket_id);
+	if (ctx == NULL) {
+		snprintf(err, errlen, "net: no memory for the context");
+		return NULL;
+	}
+	ctx->conf = c;
+	ctx->pool = pool;
+	ctx->netmask = rte_cpu_to_be_32(c.prefix_len == 32 ? 0xffffffffu
+							 : ~(0xffffffffu >> c.prefix_len));
+	ctx->l2_len = c.vlan_id ? RTE_ETHER_HDR_LEN + sizeof(struct rte_vlan_hdr) : RTE_ETHER_HDR_LEN;
+	/* A frame is one segment: the MTU is what the data room holds. */
+	uint32_t room = rte_pktmbuf_data_room_size(pool);
+	room = room > RTE_PKTMBUF_HEADROOM ? room - RTE_PKTMBUF_HEADROOM : 0;
+	if (room < ctx->l2_len + 576u) {
+		snprintf(err, errlen, "net: mbuf data room too small for a 576-byte packet");
+		goto fail;
+	}
+	ctx->mtu = (uint16_t)RTE_MIN((uint32_t)c.mtu, room - ctx->l2_len);
+	ctx->ip_seq = 0;
+	ctx->t_reachable = ms_to_tsc(c.tsc_hz, c.arp_reachable_ms);
+	ctx->t_refresh = ctx->t_reachable / 4 * 3;
+	ctx->t_stale = ms_to_tsc(c.tsc_hz, c.arp_stale_ms);
+	ctx->t_retry = ms_to_tsc(c.tsc_hz, c.arp_retry_ms);
+	ctx->t_frag = ms_to_tsc(c.tsc_hz, c.frag_timeout_ms);
+
+	ctx->seen = rte_zmalloc_socket("pk_net_frag_seen", sizeof(*ctx->seen) * c.frag_max_flows,
+				       RTE_CACHE_LINE_SIZE, c.socket_id);
+	ctx->frag_tbl = rte_ip_frag_table_create(c.frag_max_flows, 4, c.frag_max_flows,
+						 ctx->t_frag, c.socket_id);
+	if (ctx->seen == NULL || ctx->frag_tbl == NULL) {
+		snprintf(err, errlen, "net: cannot create the reassembly table (%u flows)",
+			 c.frag_max_flows);
+		goto fail;
+	}
+	return ctx;
+fail:
+	pk_net_ctx_destroy(ctx);
+	return NULL;
+}
+
+void pk_net_ctx_destroy(struct pk_net_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	pk_net_arp_flush(ctx);
+	for (unsigned i = 0; i < ctx->tx_n; i++)
+		rte_pktmbuf_free(ctx->tx[i]);
+	ctx->tx_n = 0;
+	if (ctx->frag_tbl != NULL) {
+		/* Time out everything still half reassembled and free it; the
+		 * death row takes only so many frames at a time. */
+		uint32_t n;
+		do {
+			rte_ip_frag_table_del_expired_entries(ctx->frag_tbl, &ctx->dr, UINT64_MAX);
+			n = ctx->dr.cnt;
+			rte_ip_frag_free_death_row(&ctx->dr, 0);
+		} while (n != 0);
+		rte_ip_frag_table_destroy(ctx->frag_tbl);
+	}
+	rte_ip_frag_free_death_row(&ctx->dr, 0);
+	rte_free(ctx->seen);
+	rte_free(ctx);
+}
+
+bool pk_net_l2_push(struct pk_net_ctx *ctx, struct rte_mbuf *m, const struct rte_ether_addr *dst,
+		    uint16_t ethertype)
+{
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, ctx->l2_len);
+
+	if (eh == NULL)
+		return false;
+	rte_ether_addr_copy(dst, &eh->dst_addr);
+	rte_ether_addr_copy(&ctx->conf.mac, &eh->src_addr);
+	if (ctx->conf.vlan_id) {
+		struct rte_vlan_hdr *vh = (struct rte_vlan_hdr *)(eh + 1);
+		eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);
+		vh->vlan_tci = rte_cpu_to_be_16(ctx->conf.vlan_id);
+		vh->eth_proto = rte_cpu_to_be_16(ethertype);
+	} else {
+		eh->ether_type = rte_cpu_to_be_16(ethertype);
+	}
+	m->l2_len = ctx->l2_len;
+	return true;
+}
+
+uint32_t pk_net_src_for(const struct pk_net_ctx *ctx, uint32_t ip)
+{
+	for (unsigned i = 0; i < ctx->conf.n_addrs; i++)
+		if (((ctx->conf.addrs[i] ^ ip) & ctx->netmask) == 0)
+			return ctx->conf.addrs[i];
+	return ctx->conf.addrs[0];
+}
+
+enum pk_net_rx_result pk_net_rx(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint64_t now_tsc,
+				struct pk_net_udp *out)
+{
+	PK_NET_CTR(ctx, RX_FRAMES);
+	if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN))
+		return pk_net_drop(ctx, m, PK_NET_CTR_ETH_RUNT);
+
+	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	if (!rte_is_same_ether_addr(&eh->dst_addr, &ctx->conf.mac)) {
+		if (rte_is_broadcast_ether_addr(&eh->dst_addr))
+			; /* ARP requests, IPv4 broadcasts */
+		else if (rte_is_multicast_ether_addr(&eh->dst_addr))
+			return pk_net_drop(ctx, m, PK_NET_CTR_ETH_MULTICAST);
+		else
+			return pk_net_drop(ctx, m, PK_NET_CTR_ETH_OTHER_MAC);
+	}
+
+	uint16_t type = eh->ether_type;
+	uint16_t l2 = RTE_ETHER_HDR_LEN;
+	bool tagged = false;
+	uint16_t vid = 0;
+	if (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) {
+		tagged = true;
+		vid = m->vlan_tci & 0xfff;
+	} else if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN)) {
+		if (rte_pktmbuf_data_len(m) < l2 + sizeof(struct rte_vlan_hdr))
+			return pk_net_drop(ctx, m, PK_NET_CTR_ETH_RUNT);
+		const struct rte_vlan_hdr *vh = (const struct rte_vlan_hdr *)(eh + 1);
+		tagged = true;
+		vid = rte_be_to_cpu_16(vh->vlan_tci) & 0xfff;
+		type = vh->eth_proto;
+		l2 += sizeof(struct rte_vlan_hdr);
+	}
+	if (tagged && vid == 0)
+		tagged = false; /* 802.1p priority tag: the native VLAN */
+	if (ctx->conf.vlan_id != 0) {
+		if (!tagged)
+			return pk_net_drop(ctx, m, PK_NET_CTR_VLAN_UNTAGGED);
+		if (vid != ctx->conf.vlan_id)
+			return pk_net_drop(ctx, m, PK_NET_CTR_VLAN_OTHER);
+	} else if (tagged) {
+		return pk_net_drop(ctx, m, PK_NET_CTR_VLAN_OTHER);
+	}
+	m->l2_len = l2;
+
+	if (likely(type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)))
+		return pk_net_ip4_input(ctx, m, now_tsc, out);
+	if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+		return pk_net_arp_input(ctx, m, now_tsc);
+	return pk_net_drop(ctx, m, PK_NET_CTR_ETH_OTHER_TYPE);
+}
+
+void pk_net_poll(struct pk_net_ctx *ctx, uint64_t now_tsc)
+{
+	if (ctx->dr.cnt != 0)
+		rte_ip_frag_free_death_row(&ctx->dr, 3);
+	/* The timers move in milliseconds: scanning the ARP table on every
+	 * loop would only cost cycles. */
+	if (now_tsc < ctx->next_timer)
+		return;
+	ctx->next_timer = now_tsc + ctx->conf.tsc_hz / 1000;
+	pk_net_arp_timers(ctx, now_tsc);
+	pk_net_frag_timers(ctx, now_tsc);
+}
+
+unsigned pk_net_tx_pending(struct pk_net_ctx *ctx, struct rte_mbuf ***pkts)
+{
+	*pkts = ctx->tx;
+	return ctx->tx_n;
+}
+
+void pk_net_tx_done(struct pk_net_ctx *ctx, unsigned n_sent)
+{
+	if (n_sent >= ctx->tx_n) {
+		ctx->tx_n = 0;
+		return;
+	}
+	memmove(ctx->tx, ctx->tx + n_sent, (ctx->tx_n - n_sent) * sizeof(ctx->tx[0]));
+	ctx->tx_n -= n_sent;
+}
