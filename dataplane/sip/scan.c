@@ -2,11 +2,21 @@
 /*
  * The SIP fast-path scanner.
  *
- * One forward pass over the message: the start line, then each header line
- * (found with memchr, so the inner loop is the C library's vector search),
- * its name identified by length and first letter, and the value of every
- * header the engine needs parsed on the spot into views. The pass ends at
- * the empty line; the body is then sized from Content-Length.
+ * The start line, then two passes over the header block. The first builds
+ * the header table from bitmaps of the LF bytes and of the bytes that are
+ * not token characters (scan_bitmap.h, 64 bytes per AVX2 step): a line end
+ * and a name end are each a shift and a count of trailing zeros, the name
+ * is identified by a hash of (length, first and last letter) and one
+ * 16-byte compare. The second pass parses the value of every header the
+ * engine needs into views, in line order. The body is then sized from
+ * Content-Length.
+ *
+ * Values in the form phones send (no white space around separators,
+ * token-only parameters, <>-enclosed URIs) take fast paths that walk the
+ * token bitmap; anything else falls back, for that header value, to the
+ * general parsers, which hold the grammar. A fast path never decides an
+ * error: it either produces exactly what the general parser would, or
+ * declines.
  *
  * Line folding (CRLF followed by SP/HT) is handled in place: a header line
  * runs until a CRLF that is not followed by whitespace, and the value
@@ -24,6 +34,7 @@
 #include <limits.h>
 
 #include "pickup/sip.h"
+#include "scan_bitmap.h"
 #include "scan_chars.h"
 
 /* --- names and lookups ---------------------------------------------- */
@@ -125,6 +136,18 @@ static inline bool name_caseeq(const char *p, const char *lower, size_t len)
 	return true;
 }
 
+/* "sip" in any case followed by the byte c, in one 4-byte compare (the
+ * caller has checked that 4 bytes are there). */
+static inline bool sip_then(const char *p, char c)
+{
+	const char lit[4] = { 's', 'i', 'p', c }, fold[4] = { 0x20, 0x20, 0x20, 0 };
+	uint32_t w, want, f;
+	memcpy(&w, p, 4);
+	memcpy(&want, lit, 4);
+	memcpy(&f, fold, 4);
+	return (w | f) == want;
+}
+
 /* The same with overlapping 2- or 4-byte loads, for names of 2 to 7;
  * fold holds 0x20 for the bytes that are letters in lower. */
 static inline bool name_caseeq_short(const char *p, const char *lower, const char *fold, size_t len)
@@ -172,7 +195,8 @@ static inline bool name_caseeq_long(const char *p, const char *lower, const char
 
 /*
  * Header names hash on (length, first letter, last letter) into buckets of
- * four ids; one case-folded compare then confirms the name. Built from the
+ * four ids (one is used: the hash has no collisions among our names); one
+ * case-folded compare then confirms the name. Built from the
  * X-macro before main(), so workers only ever read it.
  */
 #define HDR_HASH_SIZE 256
@@ -182,17 +206,41 @@ static char lower_names[PK_HDR_COUNT][24];
 /* 0x20 where the name has a letter, 0 elsewhere: only letters fold (a CR
  * OR 0x20 would otherwise compare equal to '-') */
 static char fold_masks[PK_HDR_COUNT][24];
+/* name lengths by id (0 for PK_HDR_OTHER, which no name matches) */
+static uint8_t hdr_lens[PK_HDR_COUNT];
 
 static inline unsigned hdr_hash(const char *p, size_t len)
 {
-	return ((unsigned)len * 13u + (unsigned)(p[0] | 0x20) * 3u + (unsigned)(p[len - 1] | 0x20)) &
+	/* collision-free for the names of PK_SIP_FOREACH_HDR (test_scan
+	 * checks that every name is found), so a bucket is one compare */
+	return ((unsigned)len + (unsigned)(p[0] | 0x20) * 12u + (unsigned)(p[len - 1] | 0x20)) &
 	       (HDR_HASH_SIZE - 1);
+}
+
+uint8_t pk_sbm_lo[32], pk_sbm_hi[32];
+
+/* The token class as two nibble tables (scan_bitmap.h): each high nibble
+ * that holds token characters gets its own bit, the low-nibble table says
+ * for which high nibbles a low nibble is a token. Exact by construction. */
+void pk_sbm_tables_init(void)
+{
+	memset(pk_sbm_lo, 0, sizeof(pk_sbm_lo));
+	memset(pk_sbm_hi, 0, sizeof(pk_sbm_hi));
+	for (unsigned h = 2; h < 8; h++)
+		pk_sbm_hi[h] = pk_sbm_hi[h + 16] = (uint8_t)(1u << (h - 2));
+	for (unsigned c = 0x20; c < 0x80; c++)
+		if (pk_sip_is_token((char)c)) {
+			pk_sbm_lo[c & 15] |= (uint8_t)(1u << ((c >> 4) - 2));
+			pk_sbm_lo[(c & 15) + 16] |= (uint8_t)(1u << ((c >> 4) - 2));
+		}
 }
 
 __attribute__((constructor)) static void scan_tables_init(void)
 {
+	pk_sbm_tables_init();
 	for (unsigned id = 1; id < PK_HDR_COUNT; id++) {
 		const struct hdr_def *d = &hdr_defs[id];
+		hdr_lens[id] = d->len;
 		for (unsigned i = 0; i < d->len && i < sizeof(lower_names[0]) - 1; i++)
 		{
 			lower_names[id][i] = (char)(d->name[i] | 0x20);
@@ -225,6 +273,36 @@ static inline __attribute__((always_inline)) enum pk_sip_hdr_id hdr_lookup(const
 			      : name_caseeq_short(p, lower_names[b[k]], fold_masks[b[k]], len)))
 			return (enum pk_sip_hdr_id)b[k];
 	return PK_HDR_OTHER;
+}
+
+/*
+ * The scanner's lookup: the same hash, confirmed by one 16-byte compare
+ * when 16 bytes can be loaded from the name without passing lim (every
+ * name we know has at most 16 bytes; the bytes past the name are masked
+ * out). The caller has checked that the name is a token.
+ */
+static inline __attribute__((always_inline)) enum pk_sip_hdr_id
+hdr_lookup_lim(const char *p, size_t len, const char *lim)
+{
+#if defined(__SSE2__)
+	if (len >= 2 && len <= 16 && lim - p >= 16) {
+		const uint8_t *b = hdr_hash_tab[hdr_hash(p, len)];
+		if (__builtin_expect(b[1] != 0, 0)) /* a shared bucket: none today */
+			return hdr_lookup(p, len);
+		unsigned id = b[0];
+		if (hdr_lens[id] != len)
+			return PK_HDR_OTHER;
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i f = _mm_loadu_si128((const __m128i *)(const void *)fold_masks[id]);
+		__m128i l = _mm_loadu_si128((const __m128i *)(const void *)lower_names[id]);
+		unsigned eq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_or_si128(x, f), l));
+		unsigned want = (1u << len) - 1;
+		return (eq & want) == want ? (enum pk_sip_hdr_id)id : PK_HDR_OTHER;
+	}
+#else
+	(void)lim;
+#endif
+	return hdr_lookup(p, len);
 }
 
 enum pk_sip_hdr_id pk_sip_hdr_lookup(const char *p, size_t len)
@@ -358,7 +436,8 @@ bool pk_sip_param_get(struct pk_str params, const char *name, struct pk_str *val
 struct scan_ctx {
 	struct pk_sip_msg *m;
 	const char *why;
-	const char *lim; 
+	const char *lim;
+	const struct pk_sbm *bm; /* structural bitmaps, mapped past the line */
 };
 
 static const struct pk_delims param_value_end = PK_DELIMS(';', ',', ' ', '\t', '\r', '\n', '"');
@@ -433,6 +512,286 @@ static const char *scan_params(const char *p, const char *end, const char *lim, 
 	}
 }
 
+/* --- fast paths ------------------------------------------------------ */
+
+/*
+ * The fast paths below parse the syntax phones send -- no white space
+ * around separators, token-only parameter names and values, <>-enclosed
+ * URIs -- walking the token bitmap. They never report an error: on
+ * anything else they return NULL ("not handled") and the general parser
+ * above runs on the same value from scratch, so the verdict and every
+ * field are those of the general parser whatever the input. A fast path
+ * therefore accepts only what the general parser accepts with the same
+ * result.
+ */
+
+/* Case-insensitive compare of n bytes (n constant, 3..8) against a
+ * lower-case name made only of letters: OR-ing 0x20 folds exactly then. */
+static inline __attribute__((always_inline)) bool lc_eq(const char *p, const char *lit, size_t n)
+{
+	if (n >= 4) {
+		uint32_t a, b, x, y;
+		memcpy(&a, p, 4);
+		memcpy(&b, lit, 4);
+		memcpy(&x, p + n - 4, 4);
+		memcpy(&y, lit + n - 4, 4);
+		return ((a | 0x20202020u) == b) & ((x | 0x20202020u) == y);
+	}
+	uint16_t a, b, x, y;
+	memcpy(&a, p, 2);
+	memcpy(&b, lit, 2);
+	memcpy(&x, p + n - 2, 2);
+	memcpy(&y, lit + n - 2, 2);
+	return ((a | 0x2020u) == b) & ((x | 0x2020u) == y);
+}
+
+enum fp_kind { FP_VIA, FP_ADDR, FP_CONTACT, FP_REPLACES };
+/* slots: Via branch, received, rport, maddr; addresses tag, expires;
+ * Replaces to-tag, from-tag, early-only */
+struct fparams {
+	struct pk_str v[4];
+	unsigned found;
+};
+
+static inline __attribute__((always_inline)) int fp_slot(enum fp_kind k, const char *n, size_t len)
+{
+	if (k == FP_VIA) {
+		switch (len) {
+		case 6:
+			return lc_eq(n, "branch", 6) ? 0 : -1;
+		case 8:
+			return lc_eq(n, "received", 8) ? 1 : -1;
+		case 5:
+			return lc_eq(n, "rport", 5) ? 2 : lc_eq(n, "maddr", 5) ? 3 : -1;
+		default:
+			return -1;
+		}
+	}
+	if (k == FP_REPLACES) {
+		/* names of letters and '-': OR 0x20 leaves '-' alone, and the
+		 * only other byte it maps to '-' (CR) is no token char */
+		switch (len) {
+		case 6:
+			return lc_eq(n, "to-tag", 6) ? 0 : -1;
+		case 8:
+			return lc_eq(n, "from-tag", 8) ? 1 : -1;
+		case 10:
+			return lc_eq(n, "early", 5) && lc_eq(n + 5, "-only", 5) ? 2 : -1;
+		default:
+			return -1;
+		}
+	}
+	if (len == 3)
+		return lc_eq(n, "tag", 3) ? 0 : -1;
+	if (k == FP_CONTACT && len == 7)
+		return lc_eq(n, "expires", 7) ? 1 : -1;
+	return -1;
+}
+
+/*
+ * ";name[=value]..." with token names and token values and no white
+ * space, up to end (or, in list mode, a ','). Returns where it stopped, or
+ * NULL when the list is anything else.
+ */
+static inline __attribute__((always_inline)) const char *
+fast_params(const struct pk_sbm *bm, const char *p, const char *end, bool list, enum fp_kind k,
+	    struct fparams *fp)
+{
+	fp->found = 0;
+	while (p < end && *p == ';') {
+		const char *ns = p + 1;
+		p = pk_sbm_tok_end(bm, ns);
+		size_t nlen = (size_t)(p - ns);
+		if (nlen == 0)
+			return NULL;
+		struct pk_str val = PK_STR_NULL;
+		if (*p == '=') {
+			const char *vs = p + 1;
+			p = pk_sbm_tok_end(bm, vs);
+			if (p == vs)
+				return NULL;
+			val = pk_str_make(vs, (size_t)(p - vs));
+		}
+		int slot = fp_slot(k, ns, nlen);
+		/* Replaces takes the first of a repeated parameter, as
+		 * pk_sip_param_get does; the others the last */
+		if (slot >= 0 && (k != FP_REPLACES || !(fp->found & (1u << slot)))) {
+			fp->v[slot] = val;
+			fp->found |= 1u << slot;
+		}
+	}
+	if (p == end || (list && *p == ','))
+		return p;
+	return NULL;
+}
+
+/*
+ * Via values of the form "SIP/2.0/<transport> <host>[:<port>][;params]",
+ * comma-separated. Returns 0 when the whole value was parsed, -1 to run
+ * the general parser (m->nvia is restored).
+ */
+static int via_fast(struct scan_ctx *c, const char *p, const char *end, uint8_t hdr)
+{
+	struct pk_sip_msg *m = c->m;
+	const struct pk_sbm *bm = c->bm;
+	uint16_t nvia0 = m->nvia;
+	uint64_t sip20, fold, w;
+	memcpy(&sip20, "sip/2.0/", 8);
+	memcpy(&fold, "\x20\x20\x20\0\0\0\0", 8); /* "SIP" in any case */
+	for (;;) {
+		const char *s = p;
+		if (end - p < 8)
+			goto slow;
+		memcpy(&w, p, 8);
+		if ((w | fold) != sip20)
+			goto slow;
+		const char *ts = p + 8, *te = pk_sbm_tok_end(bm, ts);
+		if (te == ts || *te != ' ')
+			goto slow;
+		const char *hs = te + 1, *t = pk_sbm_tok_end(bm, hs);
+		if (t == hs)
+			goto slow;
+		struct pk_str host = pk_str_make(hs, (size_t)(t - hs));
+		uint16_t port = 0;
+		if (*t == ':') {
+			const char *ps = ++t;
+			unsigned v = 0;
+			while ((unsigned)(*t - '0') <= 9 && t - ps < 6)
+				v = v * 10 + (unsigned)(*t++ - '0');
+			if (t == ps || v == 0 || v > 65535)
+				goto slow;
+			port = (uint16_t)v;
+		}
+		struct fparams fp;
+		const char *pe = fast_params(bm, t, end, true, FP_VIA, &fp);
+		if (!pe)
+			goto slow;
+		int32_t rport = -1;
+		if (fp.found & 4) {
+			rport = 0;
+			if (fp.v[2].len) {
+				int64_t r = parse_uint(fp.v[2], 65535);
+				if (r <= 0)
+					goto slow;
+				rport = (int32_t)r;
+			}
+		}
+		if (m->nvia < PK_SIP_MAX_VIA) {
+			struct pk_sip_via *v = &m->via[m->nvia];
+			v->raw = pk_str_make(s, (size_t)(pe - s));
+			v->transport = pk_str_make(ts, (size_t)(te - ts));
+			v->host = host;
+			v->port = port;
+			v->hdr = hdr;
+			v->branch = fp.found & 1 ? fp.v[0] : PK_STR_NULL;
+			v->received = fp.found & 2 ? fp.v[1] : PK_STR_NULL;
+			v->rport = rport;
+		}
+		if (m->nvia < UINT16_MAX)
+			m->nvia++;
+		if (pe == end)
+			return 0;
+		p = skip_lws(pe + 1, end);
+		if (p == end)
+			goto slow;
+	}
+slow:
+	m->nvia = nvia0;
+	return -1;
+}
+
+/*
+ * An address of the form <uri>[;params], "display" <uri>[;params] (no
+ * backslash in the display name) or token display <uri>[;params]. Returns
+ * where it stopped, or NULL to run the general parser.
+ */
+static const char *addr_fast(struct scan_ctx *c, const char *p, const char *end,
+			     struct pk_sip_addr *a, uint8_t hdr, bool list, bool want_expires)
+{
+	const char *s = p, *lt = p;
+	struct pk_str display = PK_STR_NULL;
+	if (*p == '"') {
+		const char *q = pk_find_byte_lim(p + 1, end, c->lim, '"');
+		if (!q || pk_find_byte_lim(p + 1, q, c->lim, '\\'))
+			return NULL;
+		display = pk_str_make(p, (size_t)(q + 1 - p));
+		lt = q + 1;
+		if (lt < end && *lt == ' ')
+			lt++;
+	} else if (*p != '<') {
+		/* a display name of tokens and spaces ("Bob Smith <...>") */
+		const char *t = pk_sbm_tok_end(c->bm, p);
+		if (t == p)
+			return NULL;
+		for (;;) {
+			while (t < end && *t == ' ')
+				t++;
+			if (t >= end)
+				return NULL;
+			if (*t == '<')
+				break;
+			const char *u = pk_sbm_tok_end(c->bm, t);
+			if (u == t)
+				return NULL;
+			t = u;
+		}
+		display = pk_str_make(p, (size_t)(rtrim_lws(p, t) - p));
+		lt = t;
+	}
+	if (lt >= end || *lt != '<')
+		return NULL;
+	const char *us = lt + 1;
+	const char *gt = pk_find_byte_lim(us, end, c->lim, '>');
+	if (!gt || gt == us || pk_sip_is_lws(*us) || pk_sip_is_lws(gt[-1]))
+		return NULL;
+	/* a URI needs a scheme: scheme chars then ':' ("sip:" in one
+	 * compare; the '>' is there, so 4 bytes can be read) */
+	if (!sip_then(us, ':')) {
+		const char *k = us;
+		while (k < gt && pk_sip_is_scheme(*k))
+			k++;
+		if (k == us || k == gt || *k != ':')
+			return NULL;
+	}
+	struct fparams fp;
+	const char *pe = fast_params(c->bm, gt + 1, end, list, want_expires ? FP_CONTACT : FP_ADDR, &fp);
+	if (!pe)
+		return NULL;
+	a->raw = pk_str_make(s, (size_t)(pe - s));
+	a->display = display;
+	a->uri = pk_str_make(us, (size_t)(gt - us));
+	a->params = pk_str_make(gt + 1, (size_t)(pe - (gt + 1)));
+	a->tag = fp.found & 1 ? fp.v[0] : PK_STR_NULL;
+	a->expires = -1;
+	if (want_expires && (fp.found & 2)) {
+		int64_t e = parse_uint(fp.v[1], INT64_MAX / 16);
+		a->expires = e < 0 ? 3600 : (e > UINT32_MAX ? UINT32_MAX : e);
+	}
+	a->hdr = hdr;
+	return pe;
+}
+
+/*
+ * Replaces: callid;to-tag=a;from-tag=b[;early-only] with token parameters
+ * (RFC 3891). Returns 0 when parsed as pk_sip_replaces_parse would, -1 to
+ * run it.
+ */
+static int replaces_fast(struct scan_ctx *c, const char *v, const char *ve,
+			 struct pk_sip_replaces *r)
+{
+	const char *semi = pk_find_byte_lim(v, ve, c->lim, ';');
+	if (!semi || semi == v || pk_find_space_or_ctl_lim(v, semi, c->lim))
+		return -1;
+	struct fparams fp;
+	if (fast_params(c->bm, semi, ve, false, FP_REPLACES, &fp) != ve || (fp.found & 3) != 3)
+		return -1;
+	r->call_id = pk_str_make(v, (size_t)(semi - v));
+	r->to_tag = fp.v[0];
+	r->from_tag = fp.v[1];
+	r->early_only = (fp.found & 4) != 0;
+	return 0;
+}
+
 /* --- per-header parsers ---------------------------------------------- */
 
 #define BAD(ctx, text) ((ctx)->why = (text), -1)
@@ -477,6 +836,8 @@ static const char *via_protocol(const char *p, const char *end, struct pk_str *t
 static int parse_via(struct scan_ctx *c, const char *p, const char *end, uint8_t hdr)
 {
 	struct pk_sip_msg *m = c->m;
+	if (via_fast(c, p, end, hdr) == 0)
+		return 0;
 	for (;;) {
 		p = skip_lws(p, end);
 		const char *s = p;
@@ -563,6 +924,9 @@ static const char *parse_addr(struct scan_ctx *c, const char *p, const char *end
 	p = skip_lws(p, end);
 	if (p == end)
 		return c->why = "empty address", NULL;
+	const char *f = addr_fast(c, p, end, a, hdr, list, want_expires);
+	if (f)
+		return f;
 	const char *s = p;
 	a->display = PK_STR_NULL;
 	a->hdr = hdr;
@@ -710,7 +1074,8 @@ int pk_sip_replaces_parse(struct pk_str value, struct pk_sip_replaces *r)
 	bool has_to = pk_sip_param_get(params, "to-tag", &r->to_tag);
 	bool has_from = pk_sip_param_get(params, "from-tag", &r->from_tag);
 	r->early_only = pk_sip_param_get(params, "early-only", NULL);
-	if (r->call_id.len == 0 || !has_to || !has_from || !scan_params(params.p, params.p + params.len, params.p + params.len, false, NULL, 0))
+	if (r->call_id.len == 0 || !has_to || !has_from ||
+	    !scan_params(params.p, params.p + params.len, params.p + params.len, false, NULL, 0))
 		return -EINVAL;
 	return 0;
 }
@@ -731,11 +1096,12 @@ static enum pk_sip_verdict drop(struct pk_sip_msg *m, const char *why)
 	return PK_SIP_DROP;
 }
 
-static enum pk_sip_verdict scan_start_line(struct pk_sip_msg *m, const char *p, const char *eol)
+static enum pk_sip_verdict scan_start_line(struct pk_sip_msg *m, const struct pk_sbm *bm,
+					  const char *p, const char *eol)
 {
 	/* the version is case-insensitive (RFC 3261 §7.1); a method token
 	 * cannot hold '/', so "SIP/" starts a status line */
-	bool sipv = eol - p >= 4 && name_caseeq(p, "sip/", 4);
+	bool sipv = eol - p >= 4 && sip_then(p, '/');
 	if (sipv && eol - p >= 8 && memcmp(p + 4, "2.0 ", 4) == 0) {
 		/* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase */
 		m->is_request = false;
@@ -757,9 +1123,8 @@ static enum pk_sip_verdict scan_start_line(struct pk_sip_msg *m, const char *p, 
 
 	/* Request-Line = Method SP Request-URI SP SIP-Version, single spaces */
 	m->is_request = true;
-	const char *q = p;
-	while (q < eol && pk_sip_is_token(*q))
-		q++;
+	/* the CR at eol is no token char: the token ends at eol at most */
+	const char *q = pk_sbm_tok_end(bm, p);
 	if (q == p || q == eol || *q != ' ')
 		return reject(m, 400, "malformed request line");
 	m->method_tok = pk_str_make(p, (size_t)(q - p));
@@ -770,9 +1135,9 @@ static enum pk_sip_verdict scan_start_line(struct pk_sip_msg *m, const char *p, 
 		return reject(m, 400, "malformed request line");
 	m->ruri = pk_str_make(us, (size_t)(q - us));
 	const char *vs = q + 1;
-	if (eol - vs == 7 && name_caseeq(vs, "sip/", 4) && memcmp(vs + 4, "2.0", 3) == 0) {
+	if (eol - vs == 7 && sip_then(vs, '/') && memcmp(vs + 4, "2.0", 3) == 0) {
 		/* fine */
-	} else if (eol - vs >= 4 && name_caseeq(vs, "sip/", 4) &&
+	} else if (eol - vs >= 4 && sip_then(vs, '/') &&
 		   memchr(vs, ' ', (size_t)(eol - vs)) == NULL) {
 		return reject(m, 505, "SIP version not supported");
 	} else {
@@ -804,26 +1169,28 @@ static int scan_header_value(struct scan_ctx *c, unsigned id, const char *v, con
 		return parse_addr(c, v, ve, &m->to, hi, false, false, false) ? 0 : -1;
 	case PK_HDR_CALL_ID:
 		/* the value is trimmed: any white space left is inside it */
-		if (pk_find_space_or_ctl(v, ve))
+		if (pk_find_space_or_ctl_lim(v, ve, c->lim))
 			return BAD(c, "bad Call-ID");
 		if (val.len == 0)
 			return BAD(c, "empty Call-ID");
 		m->call_id = val;
 		return 0;
 	case PK_HDR_CSEQ: {
+		/* one pass: digits (a value past 2^31 - 1 stays past it), then
+		 * the method token, whose end the bitmap gives (the byte at ve
+		 * is white space, never a token char) */
 		const char *q = v;
-		while (q < ve && (unsigned)(*q - '0') <= 9)
-			q++;
-		n = parse_uint(pk_str_make(v, (size_t)(q - v)), INT32_MAX);
-		if (n < 0)
+		uint64_t num = 0;
+		for (; q < ve && (unsigned)(*q - '0') <= 9; q++)
+			if (num <= INT32_MAX)
+				num = num * 10 + (unsigned)(*q - '0');
+		if (q == v || num > INT32_MAX)
 			return BAD(c, "bad CSeq number");
-		m->cseq = (uint32_t)n;
+		m->cseq = (uint32_t)num;
 		const char *ms = skip_lws(q, ve);
 		if (ms == q)
 			return BAD(c, "bad CSeq");
-		q = ms;
-		while (q < ve && pk_sip_is_token(*q))
-			q++;
+		q = pk_sbm_tok_end(c->bm, ms);
 		if (q == ms || q != ve)
 			return BAD(c, "bad CSeq method");
 		m->cseq_method_tok = pk_str_make(ms, (size_t)(q - ms));
@@ -876,7 +1243,8 @@ static int scan_header_value(struct scan_ctx *c, unsigned id, const char *v, con
 		m->proxy_require |= pk_sip_options_parse(val);
 		return 0;
 	case PK_HDR_REPLACES:
-		if (pk_sip_replaces_parse(val, &m->replaces) < 0)
+		if (replaces_fast(c, v, ve, &m->replaces) < 0 &&
+		    pk_sip_replaces_parse(val, &m->replaces) < 0)
 			return BAD(c, "bad Replaces");
 		m->has_replaces = true;
 		return 0;
@@ -937,109 +1305,14 @@ static enum pk_sip_verdict bad(struct pk_sip_msg *m, uint16_t status, const char
 }
 
 /*
- * Line ends come from a bitmap of the LF bytes of 64-byte blocks (four
- * 16-byte compares, no branch per byte): finding the next line end is then
- * a shift and a count of trailing zeros, with no loop exit to mispredict on
- * every line. A block is mapped when a search first reaches it.
- */
-struct lf_map {
-	const char *buf; /* start of the buffer */
-	const char *blk; /* start of the mapped block */
-	const char *end; /* end of the buffer */
-	uint64_t lf;	 /* bit i: blk[i] == '\n' */
-	uint64_t colon;	 /* bit i: blk[i] == ':' */
-};
-
-#if defined(__SSE2__)
-/* LF and ':' bitmaps of the 64 bytes at p. */
-static inline void masks64(const char *p, uint64_t *lfm, uint64_t *com)
-{
-	const __m128i lf = _mm_set1_epi8('\n'), co = _mm_set1_epi8(':');
-	__m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
-	__m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
-	__m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
-	__m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
-	*lfm = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x0, lf)) |
-	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x1, lf)) << 16 |
-	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x2, lf)) << 32 |
-	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x3, lf)) << 48;
-	*com = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x0, co)) |
-	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x1, co)) << 16 |
-	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x2, co)) << 32 |
-	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x3, co)) << 48;
-}
-#endif
-
-static inline void lf_map_block(struct lf_map *lm, const char *p)
-{
-	lm->blk = p;
-#if defined(__SSE2__)
-	if (lm->end - p >= 64) {
-		masks64(p, &lm->lf, &lm->colon);
-		return;
-	}
-	/* The last block of a buffer of 64 bytes or more: map the 64 bytes
-	 * that end the buffer and shift away the ones before p. */
-	if (lm->end - lm->buf >= 64) {
-		size_t back = 64 - (size_t)(lm->end - p);
-		masks64(lm->end - 64, &lm->lf, &lm->colon);
-		lm->lf >>= back;
-		lm->colon >>= back;
-		return;
-	}
-#endif
-	uint64_t l = 0, c = 0;
-	size_t n = (size_t)(lm->end - p) < 64 ? (size_t)(lm->end - p) : 64;
-	for (size_t i = 0; i < n; i++) {
-		l |= (uint64_t)(p[i] == '\n') << i;
-		c |= (uint64_t)(p[i] == ':') << i;
-	}
-	lm->lf = l;
-	lm->colon = c;
-}
-
-/* Next LF at or after from, NULL if none before the end. */
-static inline const char *lf_next(struct lf_map *lm, const char *from)
-{
-	for (;;) {
-		size_t off = (size_t)(from - lm->blk);
-		if (off < 64) {
-			uint64_t mm = lm->lf >> off;
-			if (mm)
-				return from + __builtin_ctzll(mm);
-			from = lm->blk + 64;
-		}
-		if (from >= lm->end)
-			return NULL;
-		lf_map_block(lm, from);
-	}
-}
-
-/* First ':' in [from, to), NULL if none, from the mapped block when it
- * holds from (the usual case: lf_next just mapped the line's block). */
-static inline const char *colon_next(struct lf_map *lm, const char *from, const char *to)
-{
-	size_t off = (size_t)(from - lm->blk);
-	if (off < 64) {
-		uint64_t mm = lm->colon >> off;
-		if (mm) {
-			const char *c = from + __builtin_ctzll(mm);
-			return c < to ? c : NULL;
-		}
-		from = lm->blk + 64;
-	}
-	/* rare: the line starts before the mapped block, or its name runs
-	 * past the block's end */
-	return from < to ? pk_find_byte_lim(from, to, lm->end, ':') : NULL;
-}
-
-/* Find the end of one header line starting at p, continuation lines
+ * Find the end of one header line starting at p, continuation lines
  * included: the LF of the last CRLF. NULL if truncated; *bare_lf is set
- * when a line ends in a lone LF. */
-static inline const char *line_end(struct lf_map *lm, const char *p, const char *end,
+ * when a line ends in a lone LF.
+ */
+static inline const char *line_end(struct pk_sbm *bm, const char *p, const char *end,
 				   bool *bare_lf)
 {
-	const char *e = lf_next(lm, p);
+	const char *e = pk_sbm_lf_next(bm, p);
 	if (!e)
 		return NULL;
 	for (;;) {
@@ -1049,11 +1322,138 @@ static inline const char *line_end(struct lf_map *lm, const char *p, const char 
 		}
 		if (e + 1 >= end || (e[1] != ' ' && e[1] != '\t'))
 			return e;
-		const char *e2 = lf_next(lm, e + 1);
+		const char *e2 = pk_sbm_lf_next(bm, e + 1);
 		if (!e2)
 			return NULL;
 		e = e2;
 	}
+}
+
+/*
+ * The first pass: the header table, from the line after the start line to
+ * the empty line. A tight loop over the LF and token bitmaps that calls
+ * nothing on the usual path (the value parsers run afterwards, from the
+ * table). Returns false for a bare-LF line end (m->why says so).
+ */
+struct table_scan {
+	const char *hdr_end; /* after the empty line, NULL if none */
+	unsigned err_key;    /* first error (see pk_sip_scan), UINT_MAX if none */
+	const char *err_why;
+};
+
+static inline __attribute__((always_inline)) bool
+build_table(struct pk_sip_msg *m, struct pk_sbm *bm, const char *start, struct table_scan *t)
+{
+	const char *buf = m->buf, *end = bm->buf + bm->len;
+	const char *hdr_end = NULL;
+	unsigned nh = 0;
+	unsigned err_key = UINT_MAX;
+	const char *err_why = NULL;
+#define LINE_FAIL(key, w)                    \
+	do {                                 \
+		if (err_key == UINT_MAX) {   \
+			err_key = (key);     \
+			err_why = (w);       \
+		}                            \
+	} while (0)
+	/* offsets from buf: the bitmaps and the table are indexed by them */
+	const size_t len = bm->len;
+	size_t o = (size_t)(start - buf);
+	while (o < len) {
+		if (buf[o] == '\r' && o + 1 < len && buf[o + 1] == '\n') {
+			hdr_end = buf + o + 2;
+			break;
+		}
+		/* the line end and the name end, from the same bitmap words */
+		size_t w = o >> 6;
+		unsigned sh = (unsigned)(o & 63);
+		if (w >= bm->nmapped)
+			pk_sbm_map(bm, w);
+		uint64_t lb = bm->lf[w] >> sh;
+		size_t eo; /* the LF */
+		if (lb) {
+			eo = o + (size_t)__builtin_ctzll(lb);
+		} else {
+			const char *e = pk_sbm_lf_next(bm, buf + ((w + 1) << 6));
+			if (!e)
+				break; /* truncated: no end of headers */
+			eo = (size_t)(e - buf);
+		}
+		if (buf[eo - 1] != '\r') {
+			m->why = "bare LF line end";
+			return false;
+		}
+		if (__builtin_expect(eo + 1 < len && (buf[eo + 1] == ' ' || buf[eo + 1] == '\t'), 0)) {
+			bool bare_lf = false;
+			const char *e = line_end(bm, buf + o, end, &bare_lf);
+			if (!e) {
+				if (bare_lf) {
+					m->why = "bare LF line end";
+					return false;
+				}
+				break;
+			}
+			eo = (size_t)(e - buf);
+		}
+		const char *p = buf + o, *le = buf + eo - 1; /* the CR */
+		/* the name is the token run at the start of the line; usually
+		 * the colon follows it at once */
+		uint64_t nb = bm->nt[w] >> sh;
+		const char *n = nb ? p + __builtin_ctzll(nb) : pk_sbm_tok_end(bm, p);
+		const char *q = n;
+		if (__builtin_expect(*n != ':' || n == p || nh >= PK_SIP_MAX_HDRS, 0)) {
+			const char *ne = n;
+			if (*n != ':') {
+				q = n < le ? pk_find_byte_lim(n, le, end, ':') : NULL;
+				ne = q ? q : p;
+				while (ne > p && (ne[-1] == ' ' || ne[-1] == '\t'))
+					ne--;
+			}
+			const char *why = NULL;
+			if (!q || ne == p)
+				why = "bad header line";
+			else if (nh >= PK_SIP_MAX_HDRS)
+				why = "too many header lines";
+			else if (n < ne) /* a byte that is no token char in the name */
+				why = "bad header name";
+			if (why) {
+				LINE_FAIL(nh * 4, why);
+				o = eo + 1;
+				continue;
+			}
+		}
+		unsigned id = hdr_lookup_lim(p, (size_t)(n - p), end);
+		const char *val = q + 1;
+		if (*val == ' ')
+			val++;
+		if (val < le && pk_sip_is_lws(*val))
+			val = skip_lws(val, le);
+		const char *ve = le;
+		if (ve > val && pk_sip_is_lws(ve[-1]))
+			ve = rtrim_lws(val, ve);
+		struct pk_sip_hdr *h = &m->hdrs[nh];
+		h->off = (uint16_t)o;
+		h->len = (uint16_t)(eo + 1 - o);
+		h->voff = (uint16_t)(val - buf);
+		h->vlen = (uint16_t)(ve - val);
+		h->id = (uint8_t)id;
+		if (id != PK_HDR_OTHER) {
+			if (m->first[id] == 0xff)
+				m->first[id] = (uint8_t)nh;
+			else if (hdr_defs[id].single)
+				LINE_FAIL(nh * 4 + 1, "repeated single-valued header");
+			if (m->count[id] < 255)
+				m->count[id]++;
+		}
+		nh++;
+		o = eo + 1;
+	}
+	m->nhdrs = (uint16_t)nh;
+	t->hdr_end = hdr_end;
+	t->err_key = err_key;
+	t->err_why = err_why;
+	return true;
+#undef LINE_FAIL
 }
 
 enum pk_sip_verdict pk_sip_scan(const char *buf, size_t len, struct pk_sip_msg *m)
@@ -1062,16 +1462,16 @@ enum pk_sip_verdict pk_sip_scan(const char *buf, size_t len, struct pk_sip_msg *
 	if (len > PK_SIP_MAX_MSG)
 		return drop(m, "message too large");
 	const char *end = buf + len;
-	struct lf_map lm = { buf, buf, end, 0, 0 };
-	lf_map_block(&lm, buf);
-	const char *nl = lf_next(&lm, buf);
+	struct pk_sbm bm;
+	pk_sbm_init(&bm, buf, len);
+	const char *nl = pk_sbm_lf_next(&bm, buf);
 	if (!nl)
 		return drop(m, "no line end");
 	if (nl == buf || nl[-1] != '\r') {
 		m->why = "bare LF line end";
 		return PK_SIP_SLOW;
 	}
-	enum pk_sip_verdict v = scan_start_line(m, buf, nl - 1);
+	enum pk_sip_verdict v = scan_start_line(m, &bm, buf, nl - 1);
 	if (v == PK_SIP_DROP)
 		return v;
 
@@ -1090,71 +1490,34 @@ enum pk_sip_verdict pk_sip_scan(const char *buf, size_t len, struct pk_sip_msg *
 		}                            \
 	} while (0)
 
-	struct scan_ctx c = { m, NULL, end };
-	const char *p = nl + 1;
-	const char *hdr_end = NULL;
-	while (p < end) {
-		if (p[0] == '\r' && p + 1 < end && p[1] == '\n') {
-			hdr_end = p + 2;
-			break;
-		}
-		bool bare_lf = false;
-		const char *e = line_end(&lm, p, end, &bare_lf);
-		if (!e) {
-			if (bare_lf) {
-				m->why = "bare LF line end";
-				return PK_SIP_SLOW;
-			}
-			break; /* truncated: no end of headers */
-		}
-		const char *le = e - 1; /* the CR */
-		const char *q = colon_next(&lm, p, le);
-		const char *ne = q ? q : p;
-		while (ne > p && (ne[-1] == ' ' || ne[-1] == '\t'))
-			ne--;
-		if (!q || ne == p) {
-			FAIL(400, "bad header line");
-			p = e + 1;
+	/*
+	 * Two passes over the header block. The first builds the header
+	 * table (build_table). The second parses the values of the known headers, line by line in
+	 * order. The first error in line order decides the answer, exactly
+	 * as if one pass had done both: an error of the first pass before
+	 * table entry i is keyed 4i, a repeated single-valued header at entry
+	 * i 4i+1, a bad value at entry i 4i+2, and the smallest key wins.
+	 */
+	struct scan_ctx c = { m, NULL, end, &bm };
+	struct table_scan ts;
+	if (!build_table(m, &bm, nl + 1, &ts))
+		return PK_SIP_SLOW;
+	const char *hdr_end = ts.hdr_end;
+	unsigned err_key = ts.err_key;
+	const char *err_why = ts.err_why;
+	unsigned nh = m->nhdrs;
+	for (unsigned i = 0; i < nh; i++) {
+		const struct pk_sip_hdr *h = &m->hdrs[i];
+		if (h->id == PK_HDR_OTHER)
 			continue;
+		if (scan_header_value(&c, h->id, buf + h->voff, buf + h->voff + h->vlen, (uint8_t)i) < 0 &&
+		    i * 4 + 2 < err_key) {
+			err_key = i * 4 + 2;
+			err_why = c.why;
 		}
-		if (m->nhdrs >= PK_SIP_MAX_HDRS) {
-			FAIL(400, "too many header lines");
-			p = e + 1;
-			continue;
-		}
-		unsigned id = hdr_lookup(p, (size_t)(ne - p));
-		if (id == PK_HDR_OTHER) {
-			/* a known name validated itself by comparing equal */
-			const char *t = p;
-			while (t < ne && pk_sip_is_token(*t))
-				t++;
-			if (t != ne) {
-				FAIL(400, "bad header name");
-				p = e + 1;
-				continue;
-			}
-		}
-		const char *val = skip_lws(q + 1, le);
-		const char *ve = rtrim_lws(val, le);
-		uint8_t hi = (uint8_t)m->nhdrs;
-		struct pk_sip_hdr *h = &m->hdrs[m->nhdrs++];
-		h->off = (uint16_t)(p - buf);
-		h->len = (uint16_t)(e + 1 - p);
-		h->voff = (uint16_t)(val - buf);
-		h->vlen = (uint16_t)(ve - val);
-		h->id = (uint8_t)id;
-		if (id != PK_HDR_OTHER) {
-			if (m->first[id] == 0xff)
-				m->first[id] = hi;
-			else if (hdr_defs[id].single)
-				FAIL(400, "repeated single-valued header");
-			if (m->count[id] < 255)
-				m->count[id]++;
-			if (scan_header_value(&c, id, val, ve, hi) < 0)
-				FAIL(400, c.why);
-		}
-		p = e + 1;
 	}
+	if (err_key != UINT_MAX)
+		FAIL(400, err_why);
 	if (!hdr_end)
 		FAIL(400, "no end of headers");
 
@@ -1195,7 +1558,7 @@ enum pk_sip_verdict pk_sip_scan(const char *buf, size_t len, struct pk_sip_msg *
 	 * may stand in the user part, so look after the '@'. The full URI
 	 * parse happens when the request is routed (pk_sip_check_request). */
 	if (!pending && m->is_request && m->ruri.len >= 4 &&
-	    (name_caseeq(m->ruri.p, "sip:", 4) || (m->ruri.len >= 5 && name_caseeq(m->ruri.p, "sips:", 5)))) {
+	    (sip_then(m->ruri.p, ':') || (m->ruri.len >= 5 && name_caseeq(m->ruri.p, "sips:", 5)))) {
 		const char *at = pk_find_byte(m->ruri.p, m->ruri.p + m->ruri.len, '@');
 		const char *hs = at ? at + 1 : m->ruri.p + 4;
 		if (pk_find_byte(hs, m->ruri.p + m->ruri.len, '?'))

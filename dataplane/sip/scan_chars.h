@@ -167,4 +167,31 @@ static inline const char *pk_find_space_or_ctl(const char *p, const char *end)
 	return NULL;
 }
 
+/* The same, loading 16 bytes at a time up to lim (the end of the buffer)
+ * even past end, so that a short word takes one vector step. NULL when the
+ * word [p, end) holds no such byte. */
+static inline const char *pk_find_space_or_ctl_lim(const char *p, const char *end, const char *lim)
+{
+#if defined(__SSE2__)
+	const __m128i lo = _mm_set1_epi8(0x21), del = _mm_set1_epi8(0x7f);
+	while (p < end && lim - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i ok = _mm_cmpeq_epi8(_mm_max_epu8(x, lo), x);
+		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			_mm_andnot_si128(ok, _mm_set1_epi8((char)0xff)), _mm_cmpeq_epi8(x, del)));
+		if (mask) {
+			p += __builtin_ctz(mask);
+			return p < end ? p : NULL;
+		}
+		p += 16;
+	}
+#else
+	(void)lim;
+#endif
+	for (; p < end; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return p;
+	return NULL;
+}
+
 #endif /* PK_SIP_SCAN_CHARS_H */

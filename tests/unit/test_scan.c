@@ -1269,6 +1269,176 @@ static void test_truncated(void **state)
 	}
 }
 
+/* --- the structural bitmaps: block boundaries ------------------------------ */
+
+/*
+ * The scanner finds line ends and token ends in bitmaps of 64-byte blocks
+ * (dataplane/sip/scan_bitmap.h), the last block of a buffer mapped from its
+ * last 64 bytes and shifted. Slide every header of a message across the
+ * block boundaries, one byte at a time, with a padding header in front:
+ * every LF, colon, ';', '=', '<', '>' and ',' lands on each offset of a
+ * block, and the message length takes every value modulo 64. Every field
+ * must come out the same.
+ */
+static void test_block_boundaries(void **state)
+{
+	(void)state;
+	char pad[200];
+	for (size_t n = 0; n < 140; n++) {
+		memset(pad, 'a', n);
+		pad[n] = '\0';
+		assert_verdict(
+			scan_f("INVITE sip:bob@example.com SIP/2.0\r\n"
+			       "X-Pad: %s\r\n"
+			       "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK74bf9;rport;received=198.51.100.7,"
+			       " SIP/2.0/TCP [2001:db8::1]:5070 ;branch=z9hG4bK2\r\n"
+			       "From: \"Alice A\" <sip:alice@example.com>;tag=9fxced76sl\r\n"
+			       "To: Bob Smith <sip:bob@example.com>\r\n"
+			       "Call-ID: 3848276298220188511@192.0.2.1\r\n"
+			       "CSeq: 4711 INVITE\r\n"
+			       "Contact: <sip:alice@192.0.2.1:5060>;expires=60, sip:a2@192.0.2.2;q=0.5\r\n"
+			       "Max-Forwards: 70\r\n"
+			       "Content-Length: 0\r\n\r\n",
+			       pad),
+			PK_SIP_OK, 0);
+		assert_int_equal(M.nhdrs, 9);
+		assert_int_equal(M.nvia, 2);
+		assert_pkstr(M.via[0].transport, "UDP");
+		assert_pkstr(M.via[0].host, "192.0.2.1");
+		assert_int_equal(M.via[0].port, 5060);
+		assert_pkstr(M.via[0].branch, "z9hG4bK74bf9");
+		assert_pkstr(M.via[0].received, "198.51.100.7");
+		assert_int_equal(M.via[0].rport, 0);
+		assert_pkstr(M.via[0].raw,
+			     "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK74bf9;rport;received=198.51.100.7");
+		assert_pkstr(M.via[1].transport, "TCP");
+		assert_pkstr(M.via[1].host, "[2001:db8::1]");
+		assert_int_equal(M.via[1].port, 5070);
+		assert_pkstr(M.via[1].branch, "z9hG4bK2");
+		assert_pkstr(M.from.display, "\"Alice A\"");
+		assert_pkstr(M.from.uri, "sip:alice@example.com");
+		assert_pkstr(M.from.tag, "9fxced76sl");
+		assert_pkstr(M.from.params, ";tag=9fxced76sl");
+		assert_pkstr(M.to.display, "Bob Smith");
+		assert_pkstr(M.to.uri, "sip:bob@example.com");
+		assert_pkstr(M.to.tag, "");
+		assert_pkstr(M.call_id, "3848276298220188511@192.0.2.1");
+		assert_int_equal(M.cseq, 4711);
+		assert_int_equal(M.cseq_method, PK_SIP_INVITE);
+		assert_int_equal(M.ncontact, 2);
+		assert_pkstr(M.contact[0].uri, "sip:alice@192.0.2.1:5060");
+		assert_int_equal(M.contact[0].expires, 60);
+		assert_pkstr(M.contact[1].uri, "sip:a2@192.0.2.2");
+		assert_int_equal(M.contact[1].expires, -1);
+		assert_int_equal(M.max_forwards, 70);
+		assert_int_equal(M.content_length, 0);
+		assert_int_equal(M.hdrs[0].id, PK_HDR_OTHER);
+		assert_int_equal(M.hdrs[0].vlen, n);
+		assert_int_equal(M.len, heap_len);
+	}
+}
+
+/*
+ * The last header line of the buffer without its CRLF (or without the
+ * empty line), at every length: the lines before it are in the table and
+ * parsed, the request is answered 400, and nothing past the buffer is read
+ * (the sanitizer build checks that).
+ */
+static void test_end_without_crlf(void **state)
+{
+	(void)state;
+	static const char head[] = RL H_VIA H_FROM H_TO H_CID;
+	char buf[512];
+	for (size_t n = 0; n < 70; n++) {
+		int len = snprintf(buf, sizeof(buf), "%sX-Long: %.*s", head, (int)n,
+				   "0123456789012345678901234567890123456789012345678901234567890123456789");
+		assert_verdict(scan_n(buf, (size_t)len), PK_SIP_REJECT, 400);
+		assert_non_null(strstr(M.why, "end of headers"));
+		assert_int_equal(M.nhdrs, 4);
+		assert_pkstr(M.via[0].host, "192.0.2.1");
+		assert_pkstr(M.call_id, "3848276298220188511@192.0.2.1");
+		/* the same line with its CRLF but no empty line after it */
+		len = snprintf(buf, sizeof(buf), "%sX-Long: %.*s\r\n", head, (int)n,
+			       "0123456789012345678901234567890123456789012345678901234567890123456789");
+		assert_verdict(scan_n(buf, (size_t)len), PK_SIP_REJECT, 400);
+		assert_non_null(strstr(M.why, "end of headers"));
+		assert_int_equal(M.nhdrs, 5);
+	}
+	/* shorter than one block: a status line alone, then with a header */
+	SCAN_DROP("SIP/2.0 200 OK\r\n");
+	SCAN_DROP("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h\r\n\r\n");
+	assert_int_equal(M.nhdrs, 1);
+	assert_pkstr(M.via[0].host, "h");
+}
+
+/*
+ * The header table is built in one pass and the values parsed in a second
+ * one; the reason given is still that of the first error in line order.
+ */
+static void test_first_error_order(void **state)
+{
+	(void)state;
+	/* a bad value before a repeated header */
+	SCAN_REJ(RL "Via: SIP/2.0/UDP 192.0.2.1:0\r\n" H_FROM H_TO H_CID H_CSEQ H_TO "\r\n", 400);
+	assert_non_null(strstr(M.why, "Via port"));
+	/* a repeated header before a bad value */
+	SCAN_REJ(RL H_VIA H_FROM H_TO H_TO H_CID "CSeq: x INVITE\r\n\r\n", 400);
+	assert_non_null(strstr(M.why, "repeated"));
+	/* a line that is no header before a bad value, and after one */
+	SCAN_REJ(RL H_VIA "no colon here\r\n" H_FROM H_TO H_CID "CSeq: x INVITE\r\n\r\n", 400);
+	assert_non_null(strstr(M.why, "header line"));
+	SCAN_REJ(RL H_VIA H_FROM H_TO H_CID "CSeq: x INVITE\r\nno colon here\r\n\r\n", 400);
+	assert_non_null(strstr(M.why, "CSeq"));
+	/* a repeated header and a bad value on the same line: repeated first */
+	SCAN_REJ(RL H_VIA H_FROM H_TO H_CID H_CSEQ "CSeq: x INVITE\r\n\r\n", 400);
+	assert_non_null(strstr(M.why, "repeated"));
+	/* every Via is still parsed after an error, for the response */
+	SCAN_REJ(RL "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1\r\n"
+		    "CSeq: x INVITE\r\n"
+		    "Via: SIP/2.0/UDP b.example.com;branch=z9hG4bK2\r\n" H_FROM H_TO H_CID "\r\n",
+		 400);
+	assert_int_equal(M.nvia, 2);
+	assert_pkstr(M.via[1].host, "b.example.com");
+}
+
+/*
+ * Values in the form phones send take a fast path; anything else in the
+ * same header takes the general parser, for that value and the ones after
+ * it on the line, with the same result.
+ */
+static void test_fast_and_general_mixed(void **state)
+{
+	(void)state;
+	SCAN_OK(REQ("Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1,"
+		    " SIP/2.0/UDP b.example.com ; branch = z9hG4bK2 ,"
+		    "SIP/2.0/UDP c.example.com;branch=z9hG4bK3\r\n"));
+	assert_int_equal(M.nvia, 4);
+	assert_pkstr(M.via[1].host, "a.example.com");
+	assert_pkstr(M.via[2].host, "b.example.com");
+	assert_pkstr(M.via[2].branch, "z9hG4bK2");
+	assert_pkstr(M.via[3].host, "c.example.com");
+	assert_pkstr(M.via[3].branch, "z9hG4bK3");
+	SCAN_OK(REQ("Contact: <sip:a@192.0.2.1>;expires=30, sip:b@192.0.2.2;expires=40,"
+		    " \"B\\\"b\" <sip:c@192.0.2.3>;expires=50\r\n"));
+	assert_int_equal(M.ncontact, 3);
+	assert_int_equal(M.contact[0].expires, 30);
+	assert_pkstr(M.contact[1].uri, "sip:b@192.0.2.2");
+	assert_int_equal(M.contact[1].expires, 40);
+	assert_pkstr(M.contact[2].display, "\"B\\\"b\"");
+	assert_int_equal(M.contact[2].expires, 50);
+	/* a parameter value that is no token (IPv6 received) */
+	SCAN_OK(RL "Via: SIP/2.0/UDP h;received=[2001:db8::9];branch=z9hG4bK9\r\n" H_FROM H_TO H_CID H_CSEQ
+		   "\r\n");
+	assert_pkstr(M.via[0].received, "[2001:db8::9]");
+	assert_pkstr(M.via[0].branch, "z9hG4bK9");
+	/* parameter names in any case */
+	SCAN_OK(RL "Via: SIP/2.0/UDP h;BRANCH=z9hG4bKa;RPort=5062\r\n"
+		   "From: <sip:a@b>;TAG=x\r\n" H_TO H_CID H_CSEQ "\r\n");
+	assert_pkstr(M.via[0].branch, "z9hG4bKa");
+	assert_int_equal(M.via[0].rport, 5062);
+	assert_pkstr(M.from.tag, "x");
+}
+
 /* --- the header table ------------------------------------------------------ */
 
 static void test_table_consistency(void **state)
@@ -1462,6 +1632,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_sizes, free_heap),
 		cmocka_unit_test_teardown(test_truncated, free_heap),
 		cmocka_unit_test_teardown(test_table_consistency, free_heap),
+		cmocka_unit_test_teardown(test_block_boundaries, free_heap),
+		cmocka_unit_test_teardown(test_end_without_crlf, free_heap),
+		cmocka_unit_test_teardown(test_first_error_order, free_heap),
+		cmocka_unit_test_teardown(test_fast_and_general_mixed, free_heap),
 		cmocka_unit_test_teardown(test_rejected_keeps_headers, free_heap),
 		cmocka_unit_test_teardown(test_reuse_resets, free_heap),
 		cmocka_unit_test(test_empty_views),

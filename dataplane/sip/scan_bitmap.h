@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Structural bitmaps of a SIP message for the fast-path scanner
+ * (dataplane/sip/scan.c): for every 64-byte block of the buffer, one 64-bit
+ * word with a bit per LF byte and one with a bit per byte that is NOT a
+ * token character (RFC 3261 §25.1: everything but alphanumerics and
+ * -.!%*_+`'~). The scanner then finds line ends, the end of a header name,
+ * of a transport, a host, a parameter name or value with a shift and a
+ * count of trailing zeros, instead of a byte loop with a table lookup per
+ * byte and a mispredicted exit per token.
+ *
+ * Words are indexed from the start of the buffer and computed lazily, in
+ * order, four at a time, as the line search first reaches them (so at most
+ * three words past the empty line, a little of the body, are mapped).
+ * A word is built from two 32-byte AVX2 loads: two compares for LF and a
+ * nibble lookup (two pshufb, the tables derived from pk_sip_cclass before
+ * main()) for the token class; without AVX2 a byte loop builds the same
+ * words. The last, partial block of a buffer of 64 bytes or more maps the
+ * last 64 bytes and shifts; a shorter buffer is copied into a zeroed block
+ * first, so no load ever reads outside [buf, buf + len).
+ *
+ * The state is one struct on the scanning thread's stack (16 KiB for the
+ * largest message, only the words reached are written). Private to
+ * dataplane/sip; worker-safe, no allocation.
+ */
+#ifndef PK_SIP_SCAN_BITMAP_H
+#define PK_SIP_SCAN_BITMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include "pickup/sip.h"
+#include "scan_chars.h"
+
+#define PK_SBM_WORDS ((PK_SIP_MAX_MSG + 63) / 64)
+
+struct pk_sbm {
+	const char *buf;
+	size_t len;
+	size_t nmapped; /* words [0, nmapped) are valid */
+	uint64_t lf[PK_SBM_WORDS];
+	uint64_t nt[PK_SBM_WORDS]; /* not a token character */
+};
+
+/* pshufb tables of the token class: a byte is a token character iff
+ * lo[b & 15] & hi[b >> 4] is not zero (each high nibble has its own bit).
+ * Filled by pk_sbm_tables_init() from pk_sip_cclass. */
+extern uint8_t pk_sbm_lo[32], pk_sbm_hi[32];
+void pk_sbm_tables_init(void);
+
+#if defined(__AVX2__)
+static inline uint32_t pk_sbm_nt32(__m256i x)
+{
+	const __m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)pk_sbm_lo);
+	const __m256i hi = _mm256_loadu_si256((const __m256i *)(const void *)pk_sbm_hi);
+	const __m256i nib = _mm256_set1_epi8(0x0f);
+	__m256i l = _mm256_shuffle_epi8(lo, _mm256_and_si256(x, nib));
+	__m256i h = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(x, 4), nib));
+	__m256i t = _mm256_cmpeq_epi8(_mm256_and_si256(l, h), _mm256_setzero_si256());
+	return (uint32_t)_mm256_movemask_epi8(t);
+}
+
+static inline void pk_sbm_block(const char *p, uint64_t *lf, uint64_t *nt)
+{
+	__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+	const __m256i nl = _mm256_set1_epi8('\n');
+	*lf = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, nl)) |
+	      (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, nl)) << 32;
+	*nt = (uint64_t)pk_sbm_nt32(a) | (uint64_t)pk_sbm_nt32(b) << 32;
+}
+#else
+static inline void pk_sbm_block(const char *p, uint64_t *lf, uint64_t *nt)
+{
+	uint64_t l = 0, n = 0;
+	for (unsigned i = 0; i < 64; i++) {
+		l |= (uint64_t)(p[i] == '\n') << i;
+		n |= (uint64_t)(!pk_sip_is_token(p[i])) << i;
+	}
+	*lf = l;
+	*nt = n;
+}
+#endif
+
+/* A buffer shorter than 64 bytes: its one word, from a zeroed copy (kept
+ * apart so that pk_sbm_map needs no aligned stack frame). */
+static __attribute__((noinline, unused)) void pk_sbm_map_short(struct pk_sbm *b, size_t w)
+{
+	char tmp[64] = { 0 };
+	memcpy(tmp, b->buf, b->len);
+	pk_sbm_block(tmp, &b->lf[w], &b->nt[w]);
+}
+
+/*
+ * Map word w (w * 64 < len) and up to PK_SBM_BATCH - 1 words after it;
+ * words are mapped in order (w == nmapped). Out of line, and in batches
+ * so that the call and the vector constants are paid once per 256 bytes.
+ */
+#define PK_SBM_BATCH 4
+static __attribute__((noinline, unused)) void pk_sbm_map(struct pk_sbm *b, size_t w)
+{
+	size_t stop = w + PK_SBM_BATCH;
+	for (; w < stop; w++) {
+		size_t off = w * 64;
+		if (off >= b->len)
+			break;
+		size_t left = b->len - off;
+		if (left >= 64) {
+			pk_sbm_block(b->buf + off, &b->lf[w], &b->nt[w]);
+		} else if (b->len >= 64) {
+			/* map the 64 bytes that end the buffer, drop the ones
+			 * before this word: bits past the end are 0 */
+			size_t back = 64 - left;
+			uint64_t l, n;
+			pk_sbm_block(b->buf + b->len - 64, &l, &n);
+			b->lf[w] = l >> back;
+			b->nt[w] = n >> back;
+		} else {
+			pk_sbm_map_short(b, w);
+		}
+	}
+	b->nmapped = w;
+}
+
+static inline void pk_sbm_init(struct pk_sbm *b, const char *buf, size_t len)
+{
+	b->buf = buf;
+	b->len = len;
+	b->nmapped = 0;
+}
+
+/* Next LF at or after from (from may be at the end), NULL if none. */
+static inline __attribute__((always_inline)) const char *
+pk_sbm_lf_next(struct pk_sbm *b, const char *from)
+{
+	size_t off = (size_t)(from - b->buf);
+	if (off >= b->len)
+		return NULL;
+	size_t w = off >> 6;
+	if (w >= b->nmapped)
+		pk_sbm_map(b, w);
+	uint64_t bits = b->lf[w] >> (off & 63);
+	if (bits)
+		return from + __builtin_ctzll(bits);
+	for (w++; w * 64 < b->len; w++) {
+		if (w >= b->nmapped)
+			pk_sbm_map(b, w);
+		if (b->lf[w])
+			return b->buf + w * 64 + __builtin_ctzll(b->lf[w]);
+	}
+	return NULL;
+}
+
+/*
+ * First byte at or after p that is not a token character. Precondition:
+ * such a byte exists in the mapped words at or after p -- always true
+ * inside a header line whose LF the line search has found, since LF, CR,
+ * SP and HT are not token characters.
+ */
+static inline __attribute__((always_inline)) const char *
+pk_sbm_tok_end(const struct pk_sbm *b, const char *p)
+{
+	size_t off = (size_t)(p - b->buf);
+	size_t w = off >> 6;
+	uint64_t bits = b->nt[w] >> (off & 63);
+	if (bits)
+		return p + __builtin_ctzll(bits);
+	for (;;) {
+		w++;
+		if (b->nt[w])
+			return b->buf + w * 64 + __builtin_ctzll(b->nt[w]);
+	}
+}
+
+#endif /* PK_SIP_SCAN_BITMAP_H */
