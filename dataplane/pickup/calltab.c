@@ -7,19 +7,22 @@
  * Shape. Entries are fixed 416-byte slots of one array allocated at
  * creation; their strings live inline or, for the few calls with long
  * Contacts or Record-Route sets, in one 1 KiB block of a second pool. Each
- * group id has a singly linked list of the calls ringing in it (newest
- * first; the links are embedded in the entries, one per group). The Call-ID
- * index and the claim index are in calltab_index.c.
+ * group id has a singly linked list of the calls ringing in it (in arrival
+ * order, appended at the tail; the links are embedded in the entries, one
+ * per group), and counts its pairs out of arrival order, so that a claim
+ * on a sorted list stops at the first claimable call. The Call-ID index and
+ * the claim index are in calltab_index.c.
  *
  * Concurrency. Any thread may insert, ring, claim, settle or remove. A call
  * changes state only by CAS on its 64-bit state word (state, generation and
  * the claim record that holds it); the thread whose CAS moves a call to DEAD
- * is the only one that takes it out of the indexes. Group lists are Harris
- * lists: a removed call's links are marked by the remover and unlinked by
- * the sweep, which walks the lists the removers flagged dirty. An entry
- * counts the index references it still has; the thread that drops the last
- * one pushes it on a retire list, and the sweep (control thread) gives
- * retired entries to pk_rcu_defer, after which they return to the pool.
+ * is the only one that takes it out of the indexes. Group lists are
+ * Michael-Scott queues for appends and Harris lists for removal: a removed
+ * call's links are marked by the remover and unlinked by the sweep, which
+ * walks the lists the removers flagged dirty. An entry counts the list
+ * links it still has; the sweep, which alone unlinks, retires it when the
+ * last goes and gives retired entries to pk_rcu_defer, after which they
+ * return to the pool.
  * Readers (lookups, claims' walks, listings) therefore never meet a reused
  * entry, and never wait. The ordering argument is in docs/calltab.md.
  */
@@ -35,6 +38,9 @@ static_assert(sizeof(struct pk_ct_entry) == PK_CT_ENTRY_SIZE, "entry layout");
 static_assert(offsetof(struct pk_ct_entry, next) + 4 * sizeof(uint32_t) == 32,
 	      "a list walk reads only the first 32 bytes for the first four groups");
 static_assert(offsetof(struct pk_ct_entry, area) == 128, "entry header");
+static_assert(sizeof(struct pk_ct_group) == 32, "two groups per cache line");
+static_assert(PK_CT_LINK(PK_CT_MAX_REFS, PK_CALLTAB_MAX_GROUPS - 1) <= PK_CT_LMASK,
+	      "link ids stay clear of the MARK and SEAL bits");
 static_assert(sizeof(struct pk_ct_claim) == 256, "claim record is 4 cache lines");
 static_assert(PK_CT_INLINE >= 4 * PK_CALLTAB_MAX_GROUPS + 240, "inline area holds a typical call");
 static_assert(PK_CALLTAB_STRINGS_MAX < 65536, "string offsets are 16 bit");
@@ -53,8 +59,11 @@ static inline uint64_t ct_fold(uint64_t a, uint64_t b)
 	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-/* 16 bytes per multiply while the key lasts, then a murmur-style finaliser
- * so that both halves of the result (home bucket, signature) are mixed. */
+/* 16 bytes per multiply while the key lasts, the 1-15 bytes left in at
+ * most two more (fixed-size loads only), then a murmur-style finaliser so
+ * that both halves of the result (home bucket, signature) are mixed. The
+ * length is in the seed, so overlapping tail loads cannot make two keys of
+ * different lengths collide by construction. */
 uint64_t pk_ct_hash(const void *p, size_t len, uint64_t seed)
 {
 	const unsigned char *s = p;
@@ -74,8 +83,17 @@ uint64_t pk_ct_hash(const void *p, size_t len, uint64_t seed)
 		len -= 8;
 	}
 	if (len > 0) {
-		a = 0;
-		memcpy(&a, s, len);
+		/* 1 to 7 bytes left: two overlapping 4-byte loads, or the
+		 * first, middle and last byte -- no variable-length copy. */
+		if (len >= 4) {
+			uint32_t lo, hi;
+
+			memcpy(&lo, s, 4);
+			memcpy(&hi, s + len - 4, 4);
+			a = (uint64_t)lo | ((uint64_t)hi << 32);
+		} else {
+			a = (uint64_t)s[0] | ((uint64_t)s[len / 2] << 8) | ((uint64_t)s[len - 1] << 16);
+		}
 		h = ct_fold(a ^ h ^ 0xd1310ba698dfb5acull, 0x2ffd72dbd01adfb7ull);
 	}
 	h ^= h >> 33;
@@ -131,7 +149,7 @@ static inline void ctr_inc(struct pk_ct_thread *th, enum pk_calltab_counter c)
 
 /* ---- pools ---- */
 
-/* Push the chain first..last on a retire list (entries or claim records). */
+/* Push the chain first..last on a retire list (claim records). */
 static void retire_push(_Atomic uint32_t *head, struct pk_idx_stack *p, uint32_t first, uint32_t last)
 {
 	/* Relaxed: the CAS validates it. */
@@ -147,32 +165,116 @@ static void retire_push(_Atomic uint32_t *head, struct pk_idx_stack *p, uint32_t
 							memory_order_relaxed));
 }
 
+/* The owner's cache count: relaxed, only so that pk_calltab_free_count may
+ * read it from another thread; the owner is its only writer. */
+static inline uint32_t cache_n(const struct pk_ct_thread *th)
+{
+	return atomic_load_explicit(&th->ncache, memory_order_relaxed);
+}
+
+static inline void cache_set(struct pk_ct_thread *th, uint32_t n)
+{
+	atomic_store_explicit(&th->ncache, n, memory_order_relaxed);
+}
+
+/*
+ * Take up to n entries off the shared pool with one CAS (into out[]):
+ * read the head, follow n links, swing the head past them. The head's tag
+ * changes on every push and pop, so the CAS succeeds only if nothing
+ * touched the stack since the head was read -- and then the links followed
+ * were those of the stack (objects on the stack are not relinked). Links
+ * read from a stack that changed meanwhile may be stale; they are only
+ * used after a successful CAS. Returns how many were taken.
+ */
+static uint32_t pool_pop_n(struct pk_idx_stack *p, uint32_t *out, uint32_t n)
+{
+	/* Acquire: pairs with the release CAS of pk_idx_stack_push_chain (the
+	 * RCU callback): the entries' recycled contents and every link
+	 * written before the head we read are visible (the head's CASes form
+	 * a release sequence). */
+	uint64_t h = atomic_load_explicit(&p->head, memory_order_acquire);
+
+	for (;;) {
+		uint32_t k = 0, top = (uint32_t)h;
+
+		while (top != 0 && k < n) {
+			out[k++] = top - 1;
+			/* Relaxed: validated by the tagged CAS below. */
+			top = atomic_load_explicit(&p->next[top - 1], memory_order_relaxed);
+		}
+		if (k == 0)
+			return 0;
+		/* Acquire on success and failure: same pairing as above. */
+		if (atomic_compare_exchange_weak_explicit(&p->head, &h, (((h >> 32) + 1) << 32) | top,
+							  memory_order_acquire, memory_order_acquire))
+			return k;
+	}
+}
+
 static uint32_t ent_alloc(struct pk_calltab *t, struct pk_ct_thread *th)
 {
-	if (th->ncache == 0) {
-		while (th->ncache < PK_CT_REFILL) {
-			uint32_t i = pk_idx_stack_pop(&t->ent_pool);
+	uint32_t n = cache_n(th);
 
-			if (i == PK_CT_NONE)
-				break;
-			th->cache[th->ncache++] = i;
-		}
-		if (th->ncache == 0)
+	if (n == 0) {
+		n = pool_pop_n(&t->ent_pool, th->cache, PK_CT_REFILL);
+		if (n == 0)
 			return PK_CT_NONE;
 	}
-	return th->cache[--th->ncache];
+	cache_set(th, n - 1);
+	return th->cache[n - 1];
+}
+
+/* A free claim record from the owner's cache, refilled from the shared
+ * pool crefill at a time with one CAS; PK_CT_NONE when there is none. */
+static uint32_t claim_alloc(struct pk_calltab *t, struct pk_ct_thread *th)
+{
+	/* Relaxed: owner-written count, read by pk_calltab_check_idle. */
+	uint32_t n = atomic_load_explicit(&th->nccache, memory_order_relaxed);
+
+	if (n == 0) {
+		n = pool_pop_n(&t->claim_pool, th->ccache, t->crefill);
+		if (n == 0)
+			return PK_CT_NONE;
+	}
+	atomic_store_explicit(&th->nccache, n - 1, memory_order_relaxed);
+	return th->ccache[n - 1];
 }
 
 /* ---- entries ---- */
 
-/* Drop one index reference; the last one retires the entry. */
-static void ent_put(struct pk_calltab *t, struct pk_ct_thread *th, uint32_t idx)
+/* Drop one list-link reference (the sweep, which alone unlinks); the last
+ * one retires the entry: onto the sweep's own chain, which the next
+ * sweep_retire hands to RCU whole, together with the entry's large block.
+ * The links and the block's fields are the control thread's to write:
+ * nobody else touches a retired entry's pool link, and its fields were
+ * written before it was published (the sweep reached it by acquire). */
+static void ent_put(struct pk_calltab *t, uint32_t idx)
 {
-	/* acq_rel: the decrements of every thread that unlinked the entry
-	 * form a release sequence; the last one (acquire) sees them all
-	 * before it retires the entry. */
-	if (atomic_fetch_sub_explicit(&pk_ct_ent(t, idx)->refs, 1, memory_order_acq_rel) == 1)
-		retire_push(&th->ent_retire, &t->ent_pool, idx, idx);
+	struct pk_ct_entry *e = pk_ct_ent(t, idx);
+
+	/* acq_rel: kept from when any thread could unlink; the sweep is the
+	 * only decrementer now, so this orders nothing it needs. */
+	if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	/* Relaxed: the chain is published to the RCU callback by the
+	 * control thread itself (pk_rcu_defer, then the callback runs on
+	 * the thread calling pk_rcu_reclaim after a grace period). */
+	atomic_store_explicit(&t->ent_pool.next[idx], t->rt_ents, memory_order_relaxed);
+	if (t->rt_ents == 0)
+		t->rt_ents_last = idx;
+	t->rt_ents = idx + 1;
+	t->rt_nents++;
+	if (e->ext) {
+		uint32_t x = e->ext - 1;
+
+		/* Relaxed: as above. e->ext stays set (readers in their
+		 * grace period still read the strings there); the next
+		 * insert into the entry overwrites it. */
+		atomic_store_explicit(&t->ext_pool.next[x], t->rt_ext, memory_order_relaxed);
+		if (t->rt_ext == 0)
+			t->rt_ext_last = x;
+		t->rt_ext = x + 1;
+	}
 }
 
 static inline bool st_live(unsigned st)
@@ -236,22 +338,92 @@ static inline _Atomic uint32_t *link_word(const struct pk_calltab *t, uint32_t l
 	return &pk_ct_ent(t, PK_CT_LINK_IDX(l))->next[PK_CT_LINK_SLOT(l)];
 }
 
-static void list_push(struct pk_calltab *t, uint32_t g, uint32_t l)
+/* The word holding link l's successor; link 0 is the group's head. */
+static inline _Atomic uint32_t *pred_word(const struct pk_calltab *t, uint32_t g, uint32_t l)
 {
-	_Atomic uint32_t *h = &t->grp[g].head;
-	/* Relaxed: the CAS validates it. */
-	uint32_t first = atomic_load_explicit(h, memory_order_relaxed);
+	return l ? link_word(t, l) : &t->grp[g].head;
+}
 
-	do {
-		/* Relaxed: published by the release CAS. */
-		atomic_store_explicit(link_word(t, l), first, memory_order_relaxed);
-		/* Release: pairs with the acquire loads of list walkers; the
-		 * entry's fields, written before, are visible to whoever
-		 * reaches the link. */
-	} while (!atomic_compare_exchange_weak_explicit(h, &first, l, memory_order_release,
-							memory_order_relaxed));
-	/* Relaxed: a count for the sweep's heuristics (same cache line). */
-	atomic_fetch_add_explicit(&t->grp[g].len, 1, memory_order_relaxed);
+/* Is the pair (link a, link b) out of arrival order? (No pair with the head.) */
+static inline bool pair_unsorted(const struct pk_calltab *t, uint32_t a, uint32_t b)
+{
+	return a != 0 && pk_ct_ent(t, PK_CT_LINK_IDX(b))->invite_ns <=
+				 pk_ct_ent(t, PK_CT_LINK_IDX(a))->invite_ns;
+}
+
+/* Swing the tail from tv (tag, link) to link to (one try; the tag makes a
+ * stale try fail). Release: pairs with the acquire loads of the tail. */
+static inline void tail_move(struct pk_ct_group *gr, uint64_t tv, uint32_t to)
+{
+	atomic_compare_exchange_strong_explicit(&gr->tail, &tv, (((tv >> 32) + 1) << 32) | to,
+						memory_order_release, memory_order_relaxed);
+}
+
+/* Take the sealed last link cur out of the predecessor's word pw, keeping
+ * the predecessor's own mark (it may be removed too). Idempotent: the sweep
+ * and any appender that found the seal may both try. */
+static void detach_last(_Atomic uint32_t *pw, uint32_t cur)
+{
+	/* Acquire: the word's current value (pairs with the release CASes). */
+	uint32_t pv = atomic_load_explicit(pw, memory_order_acquire);
+
+	/* acq_rel: against a remover's mark (then retry) or another helper. */
+	while ((pv & PK_CT_LMASK) == cur && !(pv & PK_CT_SEAL) &&
+	       !atomic_compare_exchange_weak_explicit(pw, &pv, pv & PK_CT_MARK, memory_order_acq_rel,
+						      memory_order_acquire))
+		;
+}
+
+/*
+ * Append link l (entry written, not yet published) to group g's list:
+ * Michael-Scott, on the next word of the link the tail names. A tail that
+ * lags (its word names a successor) is moved on first; a sealed tail (the
+ * sweep is taking that link out) is helped out of the list first. The pair
+ * (old last, l) is counted in `unsorted` before the link is published, so
+ * that a claim that can see l ringing sees the count.
+ */
+static void list_append(struct pk_calltab *t, uint32_t g, uint32_t l, uint64_t at)
+{
+	struct pk_ct_group *gr = &t->grp[g];
+
+	/* Relaxed: published by the release CAS below. */
+	atomic_store_explicit(link_word(t, l), 0, memory_order_relaxed);
+	for (;;) {
+		/* Acquire: pairs with the release tail moves; the link it
+		 * names was published before (its entry is readable). */
+		uint64_t tv = atomic_load_explicit(&gr->tail, memory_order_acquire);
+		uint32_t tl = (uint32_t)tv;
+		_Atomic uint32_t *w = pred_word(t, g, tl);
+		/* Acquire: pairs with the release CASes on link words. */
+		uint32_t nx = atomic_load_explicit(w, memory_order_acquire);
+		bool bad;
+
+		if (nx & PK_CT_SEAL) {
+			detach_last(pred_word(t, g, nx & PK_CT_LMASK), tl);
+			tail_move(gr, tv, nx & PK_CT_LMASK);
+			continue;
+		}
+		if (nx & PK_CT_LMASK) {
+			tail_move(gr, tv, nx & PK_CT_LMASK);
+			continue;
+		}
+		bad = tl != 0 && at <= pk_ct_ent(t, PK_CT_LINK_IDX(tl))->invite_ns;
+		if (bad)
+			/* Relaxed: a count; it reaches claims through the
+			 * release CAS below and the insert's later ones. */
+			atomic_fetch_add_explicit(&gr->unsorted, 1, memory_order_relaxed);
+		/* Release: publishes the entry to list walkers (acquire
+		 * loads of links). The word is 0 or MARK|0 (a removed last
+		 * link, whose mark stays). */
+		if (atomic_compare_exchange_strong_explicit(w, &nx, (nx & PK_CT_MARK) | l,
+							    memory_order_release, memory_order_relaxed)) {
+			tail_move(gr, tv, l);
+			return;
+		}
+		if (bad)
+			/* Relaxed: undoes the count above (no pair was made). */
+			atomic_fetch_sub_explicit(&gr->unsorted, 1, memory_order_relaxed);
+	}
 }
 
 static void dirty_set(struct pk_calltab *t, uint32_t g)
@@ -274,54 +446,106 @@ static void dirty_set(struct pk_calltab *t, uint32_t g)
 }
 
 /*
- * Walk group g's list and unlink every marked link met (Harris): CAS the
- * predecessor's next from the marked link to its successor; on a failed CAS
- * (the predecessor was itself marked, or changed) start again from the head.
+ * Walk group g's list and unlink every marked link met (Harris; the sweep
+ * is the only unlinker). A marked link with a successor: the predecessor's
+ * word goes from it to the successor (keeping the predecessor's own mark),
+ * the tail is moved past it first if it names it. A marked last link: its
+ * word is sealed (MARK|SEAL|predecessor) so that nothing is appended after
+ * it, then cut from the predecessor, and the tail moved back to the
+ * predecessor (tagged, so the appender's own late tail move cannot put it
+ * back). `unsorted` loses the pairs that go and gains the one made.
  * Returns false if it gave up (hop limit, or too many restarts).
  */
-static bool list_clean(struct pk_calltab *t, struct pk_ct_thread *th, uint32_t g, uint32_t max_hops)
+static bool list_clean(struct pk_calltab *t, uint32_t g, uint32_t max_hops)
 {
+	struct pk_ct_group *gr = &t->grp[g];
 	unsigned restarts = 0;
 
 restart:;
-	_Atomic uint32_t *prev = &t->grp[g].head;
-	uint32_t hops = 0;
-	/* seq_cst (acquire at least): pairs with list_push's release CAS and
-	 * the unlink CASes; seq_cst for the argument in dirty_set. */
-	uint32_t cur = atomic_load_explicit(prev, memory_order_seq_cst);
+	uint32_t prev = 0, hops = 0, live = 0;
+	_Atomic uint32_t *pw = &gr->head;
+	/* seq_cst (acquire at least): pairs with the release CASes that
+	 * published links; seq_cst for the argument in dirty_set. */
+	uint32_t cur = PK_CT_NEXT(atomic_load_explicit(pw, memory_order_seq_cst));
 
 	while (cur != 0) {
 		_Atomic uint32_t *cw = link_word(t, cur);
-		/* seq_cst: pairs with list_push (a successor published, release)
-		 * and with the marking fetch_or in ent_kill (see dirty_set). */
-		uint32_t nx = atomic_load_explicit(cw, memory_order_seq_cst);
+		/* seq_cst: pairs with list_append (a successor published,
+		 * release) and with the marking fetch_or in ent_kill (see
+		 * dirty_set). */
+		uint32_t nx = atomic_load_explicit(cw, memory_order_seq_cst), succ = PK_CT_NEXT(nx);
+		int32_t delta;
 
-		if (nx & PK_CT_MARK) {
-			uint32_t exp = cur;
+		if (++hops > max_hops)
+			return false;
+		if (!(nx & PK_CT_MARK)) {
+			prev = cur;
+			pw = cw;
+			cur = succ;
+			live++;
+			continue;
+		}
+		/* Acquire: pairs with the release tail moves. */
+		uint64_t tv = atomic_load_explicit(&gr->tail, memory_order_acquire);
 
-			/* acq_rel: release so that walkers that read prev
-			 * afterwards see the successor's contents (already
-			 * published; this keeps the chain of release stores),
-			 * acquire on failure to read the new value. */
-			if (!atomic_compare_exchange_strong_explicit(prev, &exp, nx & ~PK_CT_MARK,
+		if (succ != 0) {
+			if ((uint32_t)tv == cur)
+				tail_move(gr, tv, succ);
+			/* Acquire: the predecessor's word as it is now. */
+			uint32_t pv = atomic_load_explicit(pw, memory_order_acquire);
+
+			do {
+				if ((pv & PK_CT_LMASK) != cur || (pv & PK_CT_SEAL)) {
+					if (++restarts > 8)
+						return false;
+					goto restart;
+				}
+				/* acq_rel: release keeps the chain of release
+				 * stores for walkers that read the word next;
+				 * a failure is a remover marking the
+				 * predecessor: retry with its mark. */
+			} while (!atomic_compare_exchange_weak_explicit(pw, &pv, (pv & PK_CT_MARK) | succ,
+									memory_order_acq_rel,
+									memory_order_acquire));
+			delta = (int32_t)pair_unsorted(t, prev, succ) - (int32_t)pair_unsorted(t, prev, cur) -
+				(int32_t)pair_unsorted(t, cur, succ);
+		} else {
+			if ((uint32_t)tv != cur) {
+				/* The appender of cur has not moved the tail
+				 * yet: do it, then look at cur again. */
+				if ((uint32_t)tv == prev)
+					tail_move(gr, tv, cur);
+				if (++restarts > 8)
+					return false;
+				continue;
+			}
+			/* Seal: fails if a call was appended meanwhile (then
+			 * cur has a successor: look again). acq_rel: one
+			 * winner against appenders' CASes on this word. */
+			if (!atomic_compare_exchange_strong_explicit(cw, &nx, PK_CT_MARK | PK_CT_SEAL | prev,
 								     memory_order_acq_rel,
 								     memory_order_acquire)) {
 				if (++restarts > 8)
 					return false;
-				goto restart;
+				continue;
 			}
-			/* Relaxed: counts for the heuristics in ent_kill. */
-			atomic_fetch_sub_explicit(&t->grp[g].len, 1, memory_order_relaxed);
-			atomic_fetch_sub_explicit(&t->grp[g].dead, 1, memory_order_relaxed);
-			ent_put(t, th, PK_CT_LINK_IDX(cur));
-			cur = nx & ~PK_CT_MARK;
-		} else {
-			prev = cw;
-			cur = nx;
+			detach_last(pw, cur);
+			tail_move(gr, tv, prev);
+			delta = -(int32_t)pair_unsorted(t, prev, cur);
 		}
-		if (++hops > max_hops)
-			return false;
+		/* Release: pairs with the acquire load of claim_scan, which
+		 * then walks the list as unlinked here. */
+		if (delta)
+			atomic_fetch_add_explicit(&gr->unsorted, delta, memory_order_release);
+		/* Relaxed: a count for the heuristics in ent_kill. */
+		atomic_fetch_sub_explicit(&gr->dead, 1, memory_order_relaxed);
+		ent_put(t, PK_CT_LINK_IDX(cur));
+		cur = succ;
 	}
+	/* Relaxed: the length the removers' heuristic compares with (only
+	 * the sweep writes it; appends since are not counted, so the next
+	 * walk may come early, never late). */
+	atomic_store_explicit(&gr->len, live, memory_order_relaxed);
 	return true;
 }
 
@@ -364,10 +588,10 @@ static void ent_kill(struct pk_calltab *t, uint32_t idx, bool in_index)
 		 * walk, which unlinks the link. The mark freezes next[i]:
 		 * every CAS on it expects an unmarked value. */
 		atomic_fetch_or_explicit(&e->next[i], PK_CT_MARK, memory_order_seq_cst);
-	/* Unlinking needs the predecessor, i.e. a walk from the head; calls
-	 * tend to end oldest first, which with newest-first lists is at the
-	 * far end. So the worker leaves the walk to the sweep (control
-	 * thread): a removal costs no list walk at all. And the sweep walks a
+	/* Unlinking needs the predecessor, i.e. a walk from the head, and
+	 * taking out a last link needs the seal dance of list_clean. So the
+	 * worker leaves both to the sweep (control thread), the lists' only
+	 * unlinker: a removal costs no list walk at all. And the sweep walks a
 	 * list only once a quarter of it is dead (or on its periodic full
 	 * pass), so that a walk unlinks several links: the walking per
 	 * removed call stays a small constant however long the list. */
@@ -414,6 +638,10 @@ struct pk_calltab *pk_calltab_create(const struct pk_calltab_config *cfg)
 	t->next_blocks = cfg->ext_blocks ? cfg->ext_blocks : (cfg->capacity / 64 ? cfg->capacity / 64 : 1);
 	t->nclaims = cfg->claim_records ? cfg->claim_records
 					: (cfg->capacity / 64 > 64 ? cfg->capacity / 64 : 64);
+	/* Small pools are not spread over thread caches (a claim could find
+	 * "full" while other threads hold records). */
+	t->crefill = t->nclaims / (8 * cfg->max_threads);
+	t->crefill = t->crefill < 1 ? 1 : t->crefill > PK_CT_CCACHE ? PK_CT_CCACHE : t->crefill;
 	if (t->nclaims > PK_CT_MAX_REFS) {
 		free(t);
 		errno = EINVAL;
@@ -422,8 +650,10 @@ struct pk_calltab *pk_calltab_create(const struct pk_calltab_config *cfg)
 	t->max_groups = cfg->max_groups;
 	t->max_threads = cfg->max_threads;
 	t->ndirty = (cfg->max_groups + 63) / 64;
-	t->ring_timeout = cfg->ring_timeout_ns ? cfg->ring_timeout_ns : INT64_MAX;
-	t->claim_timeout = cfg->claim_timeout_ns ? cfg->claim_timeout_ns : INT64_MAX;
+	/* Relaxed: t is handed to other threads by something that
+	 * synchronises (see the end of this function). */
+	atomic_init(&t->ring_timeout, cfg->ring_timeout_ns ? cfg->ring_timeout_ns : INT64_MAX);
+	atomic_init(&t->claim_timeout, cfg->claim_timeout_ns ? cfg->claim_timeout_ns : INT64_MAX);
 	t->rcu = cfg->rcu;
 	t->cix.nb = pk_ct_ix_buckets(t->cap);
 	t->cix.kind = PK_CT_KIND_CALL;
@@ -479,6 +709,32 @@ void pk_calltab_destroy(struct pk_calltab *t)
 		return;
 	munmap(t->map, t->map_len);
 	free(t);
+}
+
+void pk_calltab_set_timeouts(struct pk_calltab *t, uint64_t ring_timeout_ns, uint64_t claim_timeout_ns)
+{
+	/* Relaxed stores: tunables, nothing is published with them (see
+	 * struct pk_calltab). Above INT64_MAX means "never", as INT64_MAX. */
+	if (ring_timeout_ns)
+		atomic_store_explicit(&t->ring_timeout,
+				      ring_timeout_ns > INT64_MAX ? INT64_MAX : ring_timeout_ns,
+				      memory_order_relaxed);
+	if (claim_timeout_ns)
+		atomic_store_explicit(&t->claim_timeout,
+				      claim_timeout_ns > INT64_MAX ? INT64_MAX : claim_timeout_ns,
+				      memory_order_relaxed);
+}
+
+void pk_calltab_get_timeouts(const struct pk_calltab *t, uint64_t *ring_ns, uint64_t *claim_ns)
+{
+	/* Relaxed: see pk_calltab_set_timeouts. */
+	uint64_t r = atomic_load_explicit(&t->ring_timeout, memory_order_relaxed);
+	uint64_t c = atomic_load_explicit(&t->claim_timeout, memory_order_relaxed);
+
+	if (ring_ns)
+		*ring_ns = r == INT64_MAX ? 0 : r;
+	if (claim_ns)
+		*claim_ns = c == INT64_MAX ? 0 : c;
 }
 
 size_t pk_calltab_memory(const struct pk_calltab *t)
@@ -545,19 +801,34 @@ int pk_calltab_insert(struct pk_calltab *t, unsigned tid, const struct pk_callta
 	if (4 * ng + need + PK_CT_TAG_MIN > PK_CT_INLINE) {
 		x = pk_idx_stack_pop(&t->ext_pool);
 		if (x == PK_CT_NONE) {
-			th->cache[th->ncache++] = idx; /* never published: straight back */
+			/* never published: straight back */
+			th->cache[cache_n(th)] = idx;
+			cache_set(th, cache_n(th) + 1);
 			ctr_inc(th, PK_CALLTAB_CTR_EXT_FULL);
 			return -ENOSPC;
 		}
 		ctr_inc(th, PK_CALLTAB_CTR_EXT_USED);
 	}
 	ctr_inc(th, PK_CALLTAB_CTR_ALLOC);
+	/* list_append will read each group's tail and the arrival time of
+	 * the call it names (usually a cache miss: the group's last call came
+	 * a while ago): start those loads now, so that they overlap with
+	 * filling the entry. Relaxed: a hint only; list_append loads again. */
+	for (uint32_t i = 0; i < ng; i++) {
+		uint32_t tl = (uint32_t)atomic_load_explicit(&t->grp[groups[i]].tail, memory_order_relaxed);
 
-	/* The entry is ours until list_push publishes it: plain stores. */
+		if (tl)
+			__builtin_prefetch(&pk_ct_ent(t, PK_CT_LINK_IDX(tl))->invite_ns, 0, 3);
+	}
+
+	/* The entry is ours until list_append publishes it: plain stores. */
 	e = pk_ct_ent(t, idx);
-	/* Relaxed: written by the recycler before the pool push we popped
-	 * with acquire. */
-	gen = PK_CT_GEN(atomic_load_explicit(&e->state, memory_order_relaxed));
+	/* Relaxed: the last write was the DEAD of its previous incarnation
+	 * (or the initial zero), which happens before the sweep retired it and
+	 * so before the pool push we popped with acquire. The generation
+	 * names this new incarnation: a CAS by a thread still holding an old
+	 * state word fails. */
+	gen = PK_CT_GEN(atomic_load_explicit(&e->state, memory_order_relaxed)) + 1;
 	e->invite_ns = c->invite_ns;
 	e->hash = hash;
 	e->caller_h = aor_hash(c->caller);
@@ -590,12 +861,12 @@ int pk_calltab_insert(struct pk_calltab *t, unsigned tid, const struct pk_callta
 	e->len[PK_CT_S_TO_TAG] = 0;
 	e->to_cap = (uint8_t)(cap - off < PK_CALLTAB_TAG_MAX ? cap - off : PK_CALLTAB_TAG_MAX);
 	e->to_len = 0;
-	/* Relaxed: published by list_push's release CAS. One reference per
+	/* Relaxed: published by list_append's release CAS. One reference per
 	 * list link (the index slot is always removed before the links). */
 	atomic_store_explicit(&e->refs, ng, memory_order_relaxed);
 	atomic_store_explicit(&e->state, PK_CT_MK(gen, PK_CT_INIT, 0), memory_order_relaxed);
 	for (uint32_t i = 0; i < ng; i++)
-		list_push(t, groups[i], PK_CT_LINK(idx, i));
+		list_append(t, groups[i], PK_CT_LINK(idx, i), c->invite_ns);
 
 	/* Linked first, indexed last: whoever finds the call by its key finds
 	 * it fully linked, so a remover can always unlink all of it. */
@@ -742,11 +1013,22 @@ static uint32_t claim_scan(struct pk_calltab *t, struct pk_ct_thread *th,
 {
 	uint32_t best = PK_CT_NONE;
 	uint64_t bt = 0;
+	/* Relaxed: a tunable (see struct pk_calltab). */
+	uint64_t rto = atomic_load_explicit(&t->ring_timeout, memory_order_relaxed);
 
 	for (uint32_t gi = 0; gi < req->ngroups; gi++) {
-		/* Acquire: pairs with list_push's release CAS (and the unlink
-		 * CASes): the entries reached are fully written. */
-		uint32_t l = atomic_load_explicit(&t->grp[req->groups[gi]].head, memory_order_acquire);
+		const struct pk_ct_group *gr = &t->grp[req->groups[gi]];
+		/* Acquire: pairs with the sweep's release update after an
+		 * unlink, so that the list we walk is at least as new as the
+		 * count says. A pair appended before a call that rang before
+		 * this claim began is counted before that call was published
+		 * (list_append), so the count is not stale for it. While the
+		 * list has no pair out of arrival order, its first claimable
+		 * call is its oldest: stop there. */
+		bool sorted = atomic_load_explicit(&gr->unsorted, memory_order_acquire) == 0;
+		/* Acquire: pairs with list_append's release CAS (and the
+		 * unlink CASes): the entries reached are fully written. */
+		uint32_t l = atomic_load_explicit(&gr->head, memory_order_acquire);
 
 		while (l != 0) {
 			uint32_t idx = PK_CT_LINK_IDX(l);
@@ -758,8 +1040,12 @@ static uint32_t claim_scan(struct pk_calltab *t, struct pk_ct_thread *th,
 			 * RINGING (To-tag published). */
 			uint64_t s = atomic_load_explicit(&e->state, memory_order_acquire);
 
-			l = nx & ~PK_CT_MARK;
-			if (PK_CT_ST(s) != PK_CT_RINGING || past(req->now_ns, e->invite_ns, t->ring_timeout))
+			l = PK_CT_NEXT(nx);
+			/* Sorted: nothing after a call younger than the best
+			 * of the groups before can be older than it. */
+			if (sorted && best != PK_CT_NONE && e->invite_ns > bt)
+				break;
+			if (PK_CT_ST(s) != PK_CT_RINGING || past(req->now_ns, e->invite_ns, rto))
 				continue;
 			if (best != PK_CT_NONE &&
 			    (e->invite_ns > bt || (e->invite_ns == bt && idx >= best)))
@@ -775,6 +1061,8 @@ static uint32_t claim_scan(struct pk_calltab *t, struct pk_ct_thread *th,
 			best = idx;
 			bt = e->invite_ns;
 			*bs = s;
+			if (sorted)
+				break;
 		}
 	}
 	return best;
@@ -849,18 +1137,20 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
 	if (req->key.len > PK_CALLTAB_CLAIM_KEY_MAX)
 		return -E2BIG;
 	kh = claim_hash(req->key);
+	/* The key first: a retransmission must not take a claim record (they
+	 * come back only after a grace period). */
 	r = pk_ct_ix_lookup(t, &t->kix, kh, &ckey);
 	if (r != PK_CT_NONE)
 		return claim_existing(t, th, r, out);
-	/* Nothing to pick up is the common failure: answer it without
-	 * taking a claim record (they come back only after a grace period). */
 	ph = req->picker.len ? aor_hash(req->picker) : 0;
 	ch = req->callee.len ? aor_hash(req->callee) : 0;
-	if (claim_scan(t, th, req, ph, ch, &bs) == PK_CT_NONE) {
-		/* The last call may have gone to a twin of this request (the
-		 * same pickup INVITE on another worker): it bound the key
-		 * before its CAS, which our scan saw (acquire), so a second
-		 * look finds the binding. */
+	best = claim_scan(t, th, req, ph, ch, &bs);
+	if (best == PK_CT_NONE) {
+		/* Nothing to pick up is the common failure: answered without
+		 * taking a claim record. The last call may have gone to a twin
+		 * of this request (the same pickup INVITE on another worker):
+		 * it bound the key before its CAS, which our walk saw
+		 * (acquire), so a second look finds the binding. */
 		r = pk_ct_ix_lookup(t, &t->kix, kh, &ckey);
 		if (r != PK_CT_NONE)
 			return claim_existing(t, th, r, out);
@@ -868,7 +1158,7 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
 		return -ENOENT;
 	}
 
-	ri = pk_idx_stack_pop(&t->claim_pool);
+	ri = claim_alloc(t, th);
 	if (ri == PK_CT_NONE) {
 		ctr_inc(th, PK_CALLTAB_CTR_CLAIM_FULL);
 		return -ENOSPC;
@@ -897,9 +1187,12 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
 		return r != PK_CT_NONE ? claim_existing(t, th, r, out) : -EINPROGRESS;
 	}
 
+	/* Try the call the first walk chose: the CAS succeeds only if its
+	 * state word (generation included) did not change since, i.e. it
+	 * is still this incarnation, RINGING, and nobody claimed it. The
+	 * walk is no snapshot anyway (a call can start ringing behind it),
+	 * so walking again before the CAS would add cost, not exactness. */
 	for (;;) {
-		/* Again: another picker may have taken the call we saw. */
-		best = claim_scan(t, th, req, ph, ch, &bs);
 		if (best == PK_CT_NONE) {
 			claim_end(t, th, ri, PK_CT_CLAIM_CHOOSING);
 			ctr_inc(th, PK_CALLTAB_CTR_CLAIM_NONE);
@@ -914,6 +1207,8 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
 			    memory_order_acq_rel, memory_order_relaxed))
 			break;
 		ctr_inc(th, PK_CALLTAB_CTR_CLAIM_CONFLICT);
+		/* Another picker (or a remove) changed it: walk again. */
+		best = claim_scan(t, th, req, ph, ch, &bs);
 	}
 	/* Release (both): pair with the acquire loads of entry and live in
 	 * claim_existing, claim_call, settle and the sweep. */
@@ -969,7 +1264,9 @@ int pk_calltab_settle(struct pk_calltab *t, unsigned tid, struct pk_str key, uns
 
 struct pk_ct_batch {
 	struct pk_calltab *t;
-	uint32_t ents, claims; /* retire chains: first idx + 1 */
+	uint32_t ents, ents_last, nents; /* entry chain: first idx + 1, last idx */
+	uint32_t ext, ext_last;		 /* their large blocks, the same way */
+	uint32_t claims;		 /* claim-record chain: first idx + 1 */
 };
 
 /* Last element of a chain linked through p->next (control thread). */
@@ -988,7 +1285,11 @@ static uint32_t chain_last(const struct pk_idx_stack *p, uint32_t first, uint32_
 }
 
 /* RCU callback: every reader has passed a quiescent state since these
- * entries and claim records were retired; return them to their pools. */
+ * entries, large blocks and claim records were retired; return them to
+ * their pools, each chain with one push. The entries are not touched: the
+ * next insert into one bumps its generation (the state word stays DEAD of
+ * the old generation meanwhile, so a stale CAS still fails), and writes
+ * its large-block field anew. */
 static void ct_reclaim_cb(void *arg)
 {
 	struct pk_ct_batch *b = arg;
@@ -996,33 +1297,12 @@ static void ct_reclaim_cb(void *arg)
 	uint32_t n, last;
 
 	if (b->ents) {
-		n = 0;
-		for (uint32_t i = b->ents - 1;;) {
-			struct pk_ct_entry *e = pk_ct_ent(t, i);
-			/* Relaxed: the entry is ours (nobody can reach it). */
-			uint64_t s = atomic_load_explicit(&e->state, memory_order_relaxed);
-			uint32_t nx;
-
-			if (e->ext) {
-				pk_idx_stack_push_chain(&t->ext_pool, e->ext - 1, e->ext - 1);
-				e->ext = 0;
-			}
-			/* Relaxed: published by pk_idx_stack_push_chain's release. The
-			 * generation names the next incarnation. */
-			atomic_store_explicit(&e->state, PK_CT_MK(PK_CT_GEN(s) + 1, PK_CT_FREE, 0),
-					      memory_order_relaxed);
-			n++;
-			last = i;
-			/* Relaxed: see chain_last. */
-			nx = atomic_load_explicit(&t->ent_pool.next[i], memory_order_relaxed);
-			if (nx == 0)
-				break;
-			i = nx - 1;
-		}
-		pk_idx_stack_push_chain(&t->ent_pool, b->ents - 1, last);
+		pk_idx_stack_push_chain(&t->ent_pool, b->ents - 1, b->ents_last);
 		/* Relaxed: a statistic (pk_calltab_in_use). */
-		atomic_fetch_add_explicit(&t->freed, n, memory_order_relaxed);
+		atomic_fetch_add_explicit(&t->freed, b->nents, memory_order_relaxed);
 	}
+	if (b->ext)
+		pk_idx_stack_push_chain(&t->ext_pool, b->ext - 1, b->ext_last);
 	if (b->claims) {
 		last = chain_last(&t->claim_pool, b->claims - 1, &n);
 		pk_idx_stack_push_chain(&t->claim_pool, b->claims - 1, last);
@@ -1044,46 +1324,40 @@ static void chain_append(const struct pk_idx_stack *p, uint32_t *acc, uint32_t c
 	*n += k;
 }
 
-/* Take every thread's retired entries and claim records and give them to
- * RCU as one batch. */
+/* Give the entries the sweep retired and every thread's retired claim
+ * records to RCU as one batch. */
 static void sweep_retire(struct pk_calltab *t, struct pk_ct_thread *th)
 {
 	struct pk_ct_batch *b;
-	uint32_t ents = 0, claims = 0, nents = 0, nclaims = 0, n, last;
+	uint32_t claims = 0, nclaims = 0, n, last;
 
 	for (uint32_t i = 0; i < t->max_threads; i++) {
 		struct pk_ct_thread *o = &t->thr[i];
 
-		/* Relaxed pre-check, then acquire exchanges: pair with the
-		 * release CAS of retire_push; the chains and everything the
+		/* Relaxed pre-check, then an acquire exchange: pairs with the
+		 * release CAS of retire_push; the chain and everything the
 		 * retiring thread did before are visible. */
-		if (atomic_load_explicit(&o->ent_retire, memory_order_relaxed) != 0)
-			chain_append(&t->ent_pool, &ents,
-				     atomic_exchange_explicit(&o->ent_retire, 0, memory_order_acquire),
-				     &nents);
 		if (atomic_load_explicit(&o->claim_retire, memory_order_relaxed) != 0)
 			chain_append(&t->claim_pool, &claims,
 				     atomic_exchange_explicit(&o->claim_retire, 0, memory_order_acquire),
 				     &nclaims);
 	}
-	if (ents == 0 && claims == 0)
+	if (t->rt_ents == 0 && claims == 0)
 		return;
 	b = malloc(sizeof(*b)); /* control thread: allowed */
 	if (b != NULL) {
-		b->t = t;
-		b->ents = ents;
-		b->claims = claims;
+		*b = (struct pk_ct_batch){ .t = t, .ents = t->rt_ents, .ents_last = t->rt_ents_last,
+					   .nents = t->rt_nents, .ext = t->rt_ext,
+					   .ext_last = t->rt_ext_last, .claims = claims };
 		if (pk_rcu_defer(t->rcu, ct_reclaim_cb, b) == 0) {
-			ctr_add(th, PK_CALLTAB_CTR_RETIRED, nents);
+			ctr_add(th, PK_CALLTAB_CTR_RETIRED, t->rt_nents);
+			t->rt_ents = t->rt_nents = t->rt_ext = 0;
 			return;
 		}
 		free(b);
 	}
-	/* Could not defer: keep them for the next sweep. */
-	if (ents) {
-		last = chain_last(&t->ent_pool, ents - 1, &n);
-		retire_push(&th->ent_retire, &t->ent_pool, ents - 1, last);
-	}
+	/* Could not defer: the entries stay on the sweep's chain, the claim
+	 * records go back on our retire list, for the next sweep. */
 	if (claims) {
 		last = chain_last(&t->claim_pool, claims - 1, &n);
 		retire_push(&th->claim_retire, &t->claim_pool, claims - 1, last);
@@ -1096,6 +1370,9 @@ unsigned pk_calltab_sweep(struct pk_calltab *t, unsigned tid, uint64_t now_ns, u
 	uint32_t i = t->sweep_cursor;
 	unsigned n = 0;
 	bool full = budget == 0;
+	/* Relaxed: tunables (see struct pk_calltab), read once per sweep. */
+	uint64_t rto = atomic_load_explicit(&t->ring_timeout, memory_order_relaxed);
+	uint64_t cto = atomic_load_explicit(&t->claim_timeout, memory_order_relaxed);
 
 	if (budget == 0 || budget > t->cap)
 		budget = t->cap;
@@ -1108,7 +1385,7 @@ unsigned pk_calltab_sweep(struct pk_calltab *t, unsigned tid, uint64_t now_ns, u
 		unsigned st = PK_CT_ST(s);
 
 		if (st == PK_CT_TRYING || st == PK_CT_TAGGING || st == PK_CT_RINGING) {
-			if (!past(now_ns, e->invite_ns, t->ring_timeout))
+			if (!past(now_ns, e->invite_ns, rto))
 				continue;
 			/* acq_rel: see pk_calltab_remove. */
 			if (atomic_compare_exchange_strong_explicit(&e->state, &s,
@@ -1131,7 +1408,7 @@ unsigned pk_calltab_sweep(struct pk_calltab *t, unsigned tid, uint64_t now_ns, u
 
 	if (nrec > t->nclaims)
 		nrec = t->nclaims;
-	for (uint32_t k = 0; t->claim_timeout != INT64_MAX && k < nrec; k++) {
+	for (uint32_t k = 0; cto != INT64_MAX && k < nrec; k++) {
 		uint32_t idx, r = t->claim_cursor;
 		uint64_t s = 0;
 
@@ -1140,7 +1417,7 @@ unsigned pk_calltab_sweep(struct pk_calltab *t, unsigned tid, uint64_t now_ns, u
 		/* Acquire: pairs with the release store of BOUND in claim;
 		 * claim_ns is then this claim's. */
 		if (atomic_load_explicit(&t->claims[r].live, memory_order_acquire) != PK_CT_CLAIM_BOUND ||
-		    !past(now_ns, t->claims[r].claim_ns, t->claim_timeout))
+		    !past(now_ns, t->claims[r].claim_ns, cto))
 			continue;
 		idx = claim_call(t, r, &s);
 		/* acq_rel: see pk_calltab_settle. */
@@ -1166,7 +1443,7 @@ unsigned pk_calltab_sweep(struct pk_calltab *t, unsigned tid, uint64_t now_ns, u
 			uint32_t g = w * 64 + (uint32_t)__builtin_ctzll(bits);
 
 			bits &= bits - 1;
-			if (!list_clean(t, th, g, UINT32_MAX))
+			if (!list_clean(t, g, UINT32_MAX))
 				dirty_set(t, g);
 		}
 	}
@@ -1176,7 +1453,7 @@ unsigned pk_calltab_sweep(struct pk_calltab *t, unsigned tid, uint64_t now_ns, u
 		for (uint32_t g = 0; g < t->max_groups; g++)
 			/* Relaxed: a hint; see ent_kill. */
 			if ((int32_t)atomic_load_explicit(&t->grp[g].dead, memory_order_relaxed) > 0 &&
-			    !list_clean(t, th, g, UINT32_MAX))
+			    !list_clean(t, g, UINT32_MAX))
 				dirty_set(t, g);
 	sweep_retire(t, th);
 	return n;
@@ -1223,7 +1500,7 @@ unsigned pk_calltab_foreach(struct pk_calltab *t, unsigned tid, uint32_t group, 
 
 		if (visit(t, PK_CT_LINK_IDX(l), callee, ch, fn, arg, &n))
 			break;
-		l = nx & ~PK_CT_MARK;
+		l = PK_CT_NEXT(nx);
 	}
 	return n;
 }
@@ -1262,12 +1539,15 @@ const char *pk_calltab_state_name(enum pk_calltab_state s)
 uint32_t pk_calltab_in_use(const struct pk_calltab *t)
 {
 	uint64_t alloc = 0;
+	/* Relaxed: a statistic. Read before the allocations so that, while
+	 * threads run, the result errs high rather than below zero; clamped
+	 * all the same (relaxed loads of different words order nothing). */
+	uint64_t freed = atomic_load_explicit(&t->freed, memory_order_relaxed);
 
 	for (uint32_t i = 0; i < t->max_threads; i++)
 		/* Relaxed: see ctr_add. */
 		alloc += atomic_load_explicit(&t->thr[i].ctr[PK_CALLTAB_CTR_ALLOC], memory_order_relaxed);
-	/* Relaxed: a statistic. */
-	return (uint32_t)(alloc - atomic_load_explicit(&t->freed, memory_order_relaxed));
+	return alloc > freed ? (uint32_t)(alloc - freed) : 0;
 }
 
 uint32_t pk_calltab_free_count(const struct pk_calltab *t)
@@ -1275,8 +1555,10 @@ uint32_t pk_calltab_free_count(const struct pk_calltab *t)
 	uint32_t n = pk_idx_stack_count(&t->ent_pool);
 
 	for (uint32_t i = 0; i < t->max_threads; i++)
-		n += t->thr[i].ncache;
-	return n;
+		n += cache_n(&t->thr[i]);
+	/* While threads run the walk may follow a link that just changed and
+	 * count an entry twice: an estimate, never above the capacity. */
+	return n < t->cap ? n : t->cap;
 }
 
 static bool index_empty(const struct pk_ct_index *ix)
@@ -1296,10 +1578,19 @@ static bool retire_empty(const struct pk_calltab *t)
 {
 	for (uint32_t i = 0; i < t->max_threads; i++)
 		/* Relaxed: idle table. */
-		if (atomic_load_explicit(&t->thr[i].ent_retire, memory_order_relaxed) != 0 ||
-		    atomic_load_explicit(&t->thr[i].claim_retire, memory_order_relaxed) != 0)
+		if (atomic_load_explicit(&t->thr[i].claim_retire, memory_order_relaxed) != 0)
 			return false;
-	return true;
+	return t->rt_ents == 0 && t->rt_ext == 0;
+}
+
+static uint32_t claim_free_count(const struct pk_calltab *t)
+{
+	uint32_t n = pk_idx_stack_count(&t->claim_pool);
+
+	for (uint32_t i = 0; i < t->max_threads; i++)
+		/* Relaxed: idle table. */
+		n += atomic_load_explicit(&t->thr[i].nccache, memory_order_relaxed);
+	return n;
 }
 
 static bool claims_free(const struct pk_calltab *t)
@@ -1322,7 +1613,7 @@ int pk_calltab_check_idle(const struct pk_calltab *t, const char **why)
 		w = "in_use counter not zero";
 	else if (pk_idx_stack_count(&t->ext_pool) != t->next_blocks)
 		w = "large blocks missing from their pool";
-	else if (pk_idx_stack_count(&t->claim_pool) != t->nclaims)
+	else if (claim_free_count(t) != t->nclaims)
 		w = "claim records missing from their pool";
 	else if (!claims_free(t))
 		w = "a claim record still bound";
@@ -1335,6 +1626,8 @@ int pk_calltab_check_idle(const struct pk_calltab *t, const char **why)
 	else
 		for (uint32_t g = 0; g < t->max_groups && w == NULL; g++)
 			if (atomic_load_explicit(&t->grp[g].head, memory_order_relaxed) != 0 ||
+			    (uint32_t)atomic_load_explicit(&t->grp[g].tail, memory_order_relaxed) != 0 ||
+			    atomic_load_explicit(&t->grp[g].unsorted, memory_order_relaxed) != 0 ||
 			    atomic_load_explicit(&t->grp[g].len, memory_order_relaxed) != 0 ||
 			    atomic_load_explicit(&t->grp[g].dead, memory_order_relaxed) != 0)
 				w = "a group list not empty";

@@ -20,7 +20,8 @@
 #define PK_CT_EXT_SIZE PK_CALLTAB_STRINGS_MAX /* one large block */
 #define PK_CT_TAG_MIN 40      /* To-tag space always reserved at insert */
 #define PK_CT_CACHE 32        /* per-thread free-entry cache */
-#define PK_CT_REFILL 16       /* entries taken from the shared pool at once */
+#define PK_CT_REFILL 16       /* entries taken from the shared pool at once (one CAS) */
+#define PK_CT_CCACHE 8        /* per-thread free claim-record cache (and refill) */
 #define PK_CT_NONE UINT32_MAX
 
 /* ---- the state word of an entry: [claim+1:32][gen:24][st:8] ---- */
@@ -93,9 +94,17 @@ static inline const uint32_t *pk_ct_groups_c(const struct pk_ct_entry *e)
 	return (const uint32_t *)(const void *)e->area;
 }
 
-/* Group-list links: id = idx * 8 + slot + 1 (0 is the end of a list); the
- * top bit of a next word marks the link's entry as removed (Harris). */
+/* Group-list links: id = idx * 8 + slot + 1 (0 is the end of a list, and
+ * names the group's head word as a predecessor); the top bit of a next word
+ * marks the link's entry as removed (Harris); SEAL (with MARK) closes the
+ * word of a removed last link that the sweep is taking out: its low bits
+ * then name the predecessor, not a successor, and no call is appended
+ * after it (see list_append). */
 #define PK_CT_MARK 0x80000000u
+#define PK_CT_SEAL 0x40000000u
+#define PK_CT_LMASK 0x3fffffffu
+/* The successor a next word names (0: end of the list). */
+#define PK_CT_NEXT(w) (((w) & PK_CT_SEAL) ? 0u : ((w) & PK_CT_LMASK))
 #define PK_CT_LINK(idx, i) ((uint32_t)(idx) * PK_CALLTAB_MAX_GROUPS + (uint32_t)(i) + 1u)
 #define PK_CT_LINK_IDX(l) (((l) - 1u) / PK_CALLTAB_MAX_GROUPS)
 #define PK_CT_LINK_SLOT(l) (((l) - 1u) % PK_CALLTAB_MAX_GROUPS)
@@ -149,28 +158,43 @@ struct pk_ct_key {
 	struct pk_str a, b; /* Call-ID, From-tag; or claim key, empty */
 };
 
-/* A group's list of the calls ringing in it (newest first). len and dead
- * are approximate counts (relaxed; they only decide when the sweep walks
- * the list): links in it, and links marked but not yet unlinked. */
+/* A group's list of the calls ringing in it, in the order they were
+ * appended (oldest first). head: the first link id (0: empty), the next
+ * word of a sentinel that is never marked. tail: [tag:32][last link id:32]
+ * (0: the sentinel), possibly lagging by a link; every CAS on it bumps the
+ * tag, so that a stale CAS fails (the sweep moves it back when it takes out
+ * the last link). unsorted: adjacent pairs (a, b) in the list with
+ * b.invite_ns <= a.invite_ns; while it is 0 the list is strictly sorted by
+ * arrival time and a claim takes the first claimable call it meets. len and
+ * dead are approximate counts (relaxed; they only decide when the sweep
+ * walks the list): links found by the sweep's last complete walk of it
+ * (appends do not count, so that an insert does one RMW less), and links
+ * marked but not yet unlinked. */
 struct pk_ct_group {
-	_Atomic uint32_t head; /* first link id, 0: empty */
+	_Atomic uint32_t head;
 	_Atomic uint32_t len;
+	_Atomic uint64_t tail;
 	_Atomic uint32_t dead;
-	uint32_t pad;
+	_Atomic int32_t unsorted;
+	uint64_t pad;
 };
 
 #define PK_CT_FULL_PASS 64 /* every 64th sweep walks every list with dead links */
 
 /* Per-thread block: counters (written only by the owner, read by anyone:
- * relaxed atomics, no RMW), the free-entry cache (owner only), and the
- * owner's retire lists: pushed by the owner, taken whole by the sweep with
- * an exchange (so no ABA), on their own cache line. */
+ * relaxed atomics, no RMW), the free-entry and claim-record caches (owner
+ * only), and the owner's retire list of claim records: pushed by the
+ * owner, taken whole by the sweep with an exchange (so no ABA), on its own
+ * cache line. Entries need no per-thread retire list: only the sweep
+ * unlinks, so only the sweep retires them (struct pk_calltab, rt_*). */
 struct pk_ct_thread {
 	alignas(PK_CT_CACHELINE) _Atomic uint64_t ctr[PK_CALLTAB_CTR_COUNT];
-	uint32_t ncache;
+	/* Written by the owner only; relaxed atomic so that
+	 * pk_calltab_free_count may read it from any thread. */
+	_Atomic uint32_t ncache, nccache;
 	uint32_t cache[PK_CT_CACHE];
-	alignas(PK_CT_CACHELINE) _Atomic uint32_t ent_retire; /* [idx+1] */
-	_Atomic uint32_t claim_retire;
+	uint32_t ccache[PK_CT_CCACHE]; /* free claim records, owner only */
+	alignas(PK_CT_CACHELINE) _Atomic uint32_t claim_retire; /* [idx+1] */
 };
 
 struct pk_calltab {
@@ -178,6 +202,7 @@ struct pk_calltab {
 	char *ext;
 	struct pk_ct_claim *claims;
 	uint32_t cap, next_blocks, nclaims, max_groups, max_threads, ndirty;
+	uint32_t crefill; /* claim records a thread takes at once (<= PK_CT_CCACHE) */
 	/* free stacks of entries, large string blocks and claim records; the
 	 * link arrays double as the retire lists */
 	alignas(PK_CT_CACHELINE) struct pk_idx_stack ent_pool;
@@ -188,11 +213,20 @@ struct pk_calltab {
 	struct pk_ct_group *grp;     /* each group's list */
 	_Atomic uint64_t *dirty;     /* groups with marked links left to unlink */
 	struct pk_ct_thread *thr;
-	uint64_t ring_timeout, claim_timeout;
+	/* Live tunables (pk_calltab_set_timeouts): written by the control
+	 * thread, read by workers (claim) and the sweep, all relaxed. Nothing
+	 * is published with them; a reader that sees the old value for one
+	 * more burst only applies the change a little later, and each value
+	 * is used on its own (no pair to keep consistent). INT64_MAX: none. */
+	_Atomic uint64_t ring_timeout, claim_timeout;
 	struct pk_rcu *rcu;
 	void *map;
 	size_t map_len;
 	alignas(PK_CT_CACHELINE) uint32_t sweep_cursor; /* control thread only */
+	/* Control thread only: entries whose last link the sweep unlinked,
+	 * and their large blocks, chained through the pools' links (first
+	 * idx + 1, last idx), not yet handed to RCU. */
+	uint32_t rt_ents, rt_ents_last, rt_nents, rt_ext, rt_ext_last;
 	uint32_t sweeps;       /* control thread only */
 	uint32_t claim_cursor; /* control thread only */
 };

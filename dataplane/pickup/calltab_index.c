@@ -81,7 +81,7 @@ void pk_ct_ix_prefetch(const struct pk_ct_index *ix, uint64_t hash)
 uint32_t pk_ct_ix_lookup(const struct pk_calltab *t, const struct pk_ct_index *ix, uint64_t hash,
 			 const struct pk_ct_key *key)
 {
-	uint32_t b = ix_home(ix, hash), sig = ix_sig(hash);
+	uint32_t b = ix_home(ix, hash), want = (ix_sig(hash) << 2) | PK_CT_SLOT_COMMITTED;
 
 	for (uint32_t d = 0; d < ix->nb; d++, b = ix_next(ix, b)) {
 		const struct pk_ct_bucket *bk = &ix->b[b];
@@ -92,8 +92,9 @@ uint32_t pk_ct_ix_lookup(const struct pk_calltab *t, const struct pk_ct_index *i
 			 * contents written before it are visible. */
 			uint32_t v = atomic_load_explicit(&bk->slot[s], memory_order_acquire);
 
-			if (SLOT_ST(v) == PK_CT_SLOT_COMMITTED && SLOT_SIG(v) == sig &&
-			    pk_ct_match(t, ix->kind, SLOT_REF(v), key))
+			/* The low byte is [sig:6][st:2]: one compare selects
+			 * COMMITTED slots with our signature. */
+			if ((v & 0xffu) == want && pk_ct_match(t, ix->kind, SLOT_REF(v), key))
 				return SLOT_REF(v);
 		}
 		/* Acquire: pairs with the seq_cst increment of an insert that
@@ -117,7 +118,7 @@ int pk_ct_ix_insert(struct pk_calltab *t, struct pk_ct_index *ix, uint64_t hash,
 		    const struct pk_ct_key *key, uint32_t *pos)
 {
 	uint32_t home = ix_home(ix, hash), sig = ix_sig(hash);
-	const uint32_t mine = SLOT(ref, sig, PK_CT_SLOT_PENDING);
+	const uint32_t mine = SLOT(ref, sig, PK_CT_SLOT_PENDING), pend = (sig << 2) | PK_CT_SLOT_PENDING;
 	_Atomic uint32_t *my = NULL;
 	uint32_t b = home, d, s = 0, mydist;
 
@@ -159,16 +160,16 @@ placed:
 
 		for (unsigned ss = 0; ss < PK_CT_SLOTS; ss++) {
 			_Atomic uint32_t *sl = &bk->slot[ss];
-			uint32_t v;
-
-			if (sl == my)
-				continue;
 			/* seq_cst: the load half of the Dekker pattern
-			 * (pairs with the seq_cst placement of a twin). */
-			v = atomic_load_explicit(sl, memory_order_seq_cst);
+			 * (pairs with the seq_cst placement of a twin). Our
+			 * own slot is read too, and skipped below. */
+			uint32_t v = atomic_load_explicit(sl, memory_order_seq_cst);
+
 recheck:
-			if ((SLOT_ST(v) != PK_CT_SLOT_PENDING && SLOT_ST(v) != PK_CT_SLOT_COMMITTED) ||
-			    SLOT_SIG(v) != sig || !pk_ct_match(t, ix->kind, SLOT_REF(v), key))
+			/* Low byte [sig:6][st:2] is sig<<2 | PENDING or
+			 * sig<<2 | COMMITTED: one subtraction and compare. */
+			if ((v & 0xffu) - pend > 1u || sl == my ||
+			    !pk_ct_match(t, ix->kind, SLOT_REF(v), key))
 				continue;
 			if (SLOT_ST(v) == PK_CT_SLOT_COMMITTED || dd * PK_CT_SLOTS + ss < mydist) {
 				ix_withdraw(ix, my, home, d);

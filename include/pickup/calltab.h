@@ -265,7 +265,9 @@ int pk_calltab_remove(struct pk_calltab *t, unsigned tid, struct pk_str call_id,
  *  -E2BIG       key longer than PK_CALLTAB_CLAIM_KEY_MAX;
  *  -EINVAL      no groups, or a group id out of range.
  * A call whose ring timeout has passed (by now_ns) is never handed out.
- * Worker-safe; walks the lists of the requested groups (O(calls in them)).
+ * Worker-safe; walks the lists of the requested groups: up to the first
+ * claimable call of a list whose calls are in arrival order (the usual
+ * case), the whole list otherwise (O(calls in it)).
  */
 int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab_claim_req *req,
 		     struct pk_calltab_call *out);
@@ -306,18 +308,36 @@ unsigned pk_calltab_sweep(struct pk_calltab *t, unsigned tid, uint64_t now_ns, u
 unsigned pk_calltab_foreach(struct pk_calltab *t, unsigned tid, uint32_t group, struct pk_str callee,
 			    int (*fn)(const struct pk_calltab_call *c, void *arg), void *arg);
 
-/* Sum of every thread's counters into out[PK_CALLTAB_CTR_COUNT]. Approximate
- * while threads run (each counter is exact, the set is not a snapshot). Any
- * thread. */
+/*
+ * Change the ring and claim timeouts while workers run (control socket):
+ * 0 keeps the current value; a value above INT64_MAX means "never". Workers
+ * and the sweep read the timeouts with relaxed atomic loads (nothing else is
+ * published with them), so a change applies from each thread's next claim
+ * or sweep: a shorter ring timeout makes older calls unclaimable at once
+ * and expires them at the sweep; a shorter claim timeout releases claims at
+ * the next sweeps. Any thread (not worker-hot: a store each).
+ */
+void pk_calltab_set_timeouts(struct pk_calltab *t, uint64_t ring_timeout_ns, uint64_t claim_timeout_ns);
+/* The timeouts in force, 0 meaning none (as in struct pk_calltab_config);
+ * either pointer may be NULL. Any thread. */
+void pk_calltab_get_timeouts(const struct pk_calltab *t, uint64_t *ring_ns, uint64_t *claim_ns);
+
+/* Sum of every thread's counters into out[PK_CALLTAB_CTR_COUNT]. Safe from
+ * any thread while workers run: relaxed atomic loads of counters that only
+ * their owner thread writes (no data race; approximate: each counter is
+ * exact, the set is not a snapshot). */
 void pk_calltab_stats(const struct pk_calltab *t, uint64_t out[PK_CALLTAB_CTR_COUNT]);
 const char *pk_calltab_counter_name(enum pk_calltab_counter c);
 const char *pk_calltab_state_name(enum pk_calltab_state s);
 
 /* Entries taken and not yet returned to the free pool (tracked calls plus
- * removed ones waiting for their grace period). Any thread. */
+ * removed ones waiting for their grace period). Any thread, while workers
+ * run (relaxed atomic loads; approximate then, exact when idle). */
 uint32_t pk_calltab_in_use(const struct pk_calltab *t);
-/* Entries in the free pool and the per-thread caches: exact only while no
- * thread is inside the table (tests, shutdown). */
+/* Entries in the free pool and the per-thread caches. Any thread, while
+ * workers run (relaxed atomic loads only, no data race), but then only an
+ * estimate (the pool changes under the walk); exact while no thread is
+ * inside the table (tests, shutdown). */
 uint32_t pk_calltab_free_count(const struct pk_calltab *t);
 /* Self-check for tests and shutdown, only while no thread is inside the
  * table and after every deferred reclamation ran: all entries, large blocks

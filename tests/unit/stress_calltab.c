@@ -71,6 +71,7 @@ static struct {
 	_Atomic int done;
 	_Atomic uint64_t violations;
 	_Atomic uint64_t key_ids;
+	uint32_t cap; /* table capacity */
 } G;
 
 static uint64_t rnd(struct worker *w)
@@ -362,11 +363,32 @@ static void *worker_main(void *arg)
 
 static void *control_main(void *arg)
 {
+	unsigned loops = 0;
+
 	(void)arg;
 	if (pk_rcu_reader_register(G.rcu, 0) != 0)
 		return NULL;
 	/* Acquire: pairs with the release store of done by the main thread. */
 	while (!atomic_load_explicit(&G.done, memory_order_acquire)) {
+		uint64_t cnt[PK_CALLTAB_CTR_COUNT], rto, cto;
+
+		/* What the control socket does while workers run: statistics
+		 * and the live tunables (TSan checks that these race with
+		 * nothing). The same ring timeout again, and 0: the claim
+		 * timeout stays "none"; the invariants below depend on both.
+		 * free_count walks the free pool: now and then only, so that
+		 * the sweep keeps its pace. */
+		pk_calltab_stats(G.t, cnt);
+		/* Only this thread frees entries (its reclaim): the gauge
+		 * cannot run past the capacity. free_count is an estimate
+		 * while workers run: only its bound is checked. */
+		if (pk_calltab_in_use(G.t) > G.cap ||
+		    (++loops % 64 == 0 && pk_calltab_free_count(G.t) > G.cap))
+			atomic_fetch_add(&G.violations, 1);
+		pk_calltab_set_timeouts(G.t, RING_TIMEOUT, 0);
+		pk_calltab_get_timeouts(G.t, &rto, &cto);
+		if (rto != RING_TIMEOUT || cto != 0)
+			atomic_fetch_add(&G.violations, 1);
 		pk_calltab_sweep(G.t, 0, tick(), 512);
 		pk_rcu_quiescent(G.rcu, 0);
 		pk_rcu_reclaim(G.rcu);
@@ -420,6 +442,7 @@ static void test_stress(void **state)
 	};
 	G.t = pk_calltab_create(&cfg);
 	assert_non_null(G.t);
+	G.cap = cfg.capacity;
 
 	assert_int_equal(pthread_create(&ctl, NULL, control_main, NULL), 0);
 	for (unsigned i = 0; i < G.nw; i++) {

@@ -269,6 +269,59 @@ static void test_fifo_within_group(void **state)
 	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIM_NONE), 1);
 }
 
+/* The group lists keep arrival order and count the pairs out of it: a
+ * removal by the sweep must keep that count right, or a claim stops at
+ * the wrong call. And the last call of a list can be taken out (the list
+ * empties) while calls are still appended after it. */
+static void test_fifo_after_unlinks(void **state)
+{
+	struct fx *f = *state;
+
+	(void)state;
+	/* A(300), then B(100): out of order. */
+	assert_int_equal(add(f, 1, "a@example.com", "x@example.com", 300, G1, 1), 0);
+	assert_int_equal(add(f, 2, "a@example.com", "x@example.com", 100, G1, 1), 0);
+	assert_int_equal(ring(f, 1), 0);
+	assert_int_equal(ring(f, 2), 0);
+	/* C(200) after B: in order with B, not with A. */
+	assert_int_equal(add(f, 3, "a@example.com", "x@example.com", 200, G1, 1), 0);
+	assert_int_equal(ring(f, 3), 0);
+	/* B goes; the sweep unlinks it: the list is A(300), C(200), still
+	 * out of order, and the claim must find C. */
+	assert_int_equal(rm(f, 2, PK_CALLTAB_CANCELLED), 0);
+	fx_quiesce(f, 400);
+	assert_int_equal(claim(f, G1, 1, "p@example.com", "k1"), 3);
+	assert_int_equal(claim(f, G1, 1, "p@example.com", "k2"), 1);
+	assert_int_equal(pk_calltab_settle(f->t, TID, S("k1"), 200), 0);
+	assert_int_equal(pk_calltab_settle(f->t, TID, S("k2"), 200), 0);
+	fx_quiesce(f, 400);
+	fx_quiesce(f, 400);
+	assert_int_equal(pk_calltab_check_idle(f->t, NULL), 0);
+
+	/* In order: D(10), E(20), F(30). F, the last, goes and is taken out
+	 * by the sweep; G(40) is appended after E. */
+	assert_int_equal(add(f, 4, "a@example.com", "x@example.com", 10, G1, 1), 0);
+	assert_int_equal(add(f, 5, "a@example.com", "x@example.com", 20, G1, 1), 0);
+	assert_int_equal(add(f, 6, "a@example.com", "x@example.com", 30, G1, 1), 0);
+	assert_int_equal(rm(f, 6, PK_CALLTAB_ANSWERED), 0);
+	fx_quiesce(f, 400);
+	assert_int_equal(add(f, 7, "a@example.com", "x@example.com", 40, G1, 1), 0);
+	for (unsigned n = 4; n <= 7; n++)
+		if (n != 6)
+			assert_int_equal(ring(f, n), 0);
+	/* E goes too (a middle link), D is claimed: G must still be found. */
+	assert_int_equal(rm(f, 5, PK_CALLTAB_ANSWERED), 0);
+	fx_quiesce(f, 400);
+	assert_int_equal(claim(f, G1, 1, "p@example.com", "k3"), 4);
+	assert_int_equal(claim(f, G1, 1, "p@example.com", "k4"), 7);
+	assert_int_equal(claim(f, G1, 1, "p@example.com", "k5"), -ENOENT);
+	assert_int_equal(pk_calltab_settle(f->t, TID, S("k3"), 200), 0);
+	assert_int_equal(pk_calltab_settle(f->t, TID, S("k4"), 200), 0);
+	fx_quiesce(f, 400);
+	fx_quiesce(f, 400);
+	assert_int_equal(pk_calltab_check_idle(f->t, NULL), 0);
+}
+
 static void test_fifo_across_groups(void **state)
 {
 	struct fx *f = *state;
@@ -463,6 +516,84 @@ static void test_ring_timeout(void **state)
 	assert_int_equal(add(f, 4, "a@example.com", "b@example.com", 2000, G1, 1), 0);
 	assert_int_equal(pk_calltab_sweep(f->t, TID, 1990, 0), 0);
 	assert_int_equal(find(f, 4, NULL), 0);
+	fx_free(f);
+}
+
+/* The control socket shortens the ring timeout while the table runs: a
+ * call the old timeout kept is no longer handed out and the next sweep
+ * expires it. */
+static void test_ring_timeout_set_live(void **state)
+{
+	struct fx *f = fx_new(16, 10000, 0, 0);
+	uint64_t r = 1, c = 1;
+
+	(void)state;
+	pk_calltab_get_timeouts(f->t, &r, &c);
+	assert_int_equal(r, 10000);
+	assert_int_equal(c, 0); /* none, as configured */
+	assert_int_equal(add(f, 1, "a@example.com", "b@example.com", 0, G1, 1), 0);
+	assert_int_equal(ring(f, 1), 0);
+	assert_int_equal(add(f, 2, "a@example.com", "b@example.com", 100, G1, 1), 0);
+	assert_int_equal(ring(f, 2), 0);
+	/* 2000 ns later the old timeout keeps both. */
+	assert_int_equal(pk_calltab_sweep(f->t, TID, 2000, 0), 0);
+	assert_int_equal(find(f, 1, NULL), 0);
+	assert_int_equal(find(f, 2, NULL), 0);
+
+	pk_calltab_set_timeouts(f->t, 1000, 0); /* 0: claim timeout unchanged */
+	pk_calltab_get_timeouts(f->t, &r, &c);
+	assert_int_equal(r, 1000);
+	assert_int_equal(c, 0);
+	/* Claims see the new timeout at once... */
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "p@example.com", "k1", 2000, NULL), -ENOENT);
+	/* ...and the sweep expires both calls. */
+	assert_int_equal(pk_calltab_sweep(f->t, TID, 2000, 0), 2);
+	assert_int_equal(find(f, 1, NULL), -ENOENT);
+	assert_int_equal(find(f, 2, NULL), -ENOENT);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_EXPIRED), 2);
+	/* A new call is timed by the new value too. */
+	assert_int_equal(add(f, 3, "a@example.com", "b@example.com", 3000, G1, 1), 0);
+	assert_int_equal(pk_calltab_sweep(f->t, TID, 3900, 0), 0);
+	assert_int_equal(pk_calltab_sweep(f->t, TID, 4001, 0), 1);
+	fx_quiesce(f, 5000);
+	assert_int_equal(pk_calltab_check_idle(f->t, NULL), 0);
+	fx_free(f);
+}
+
+/* A claim timeout set while the table runs releases a claim that, with no
+ * claim timeout configured, would have been held for ever. */
+static void test_claim_timeout_set_live(void **state)
+{
+	struct fx *f = fx_new(16, 0, 0, 0);
+	struct pk_calltab_call c;
+	uint64_t r = 1, ct = 1;
+
+	(void)state;
+	assert_int_equal(add(f, 1, "a@example.com", "b@example.com", 0, G1, 1), 0);
+	assert_int_equal(ring(f, 1), 0);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "p@example.com", "k", 100, NULL), 1);
+	assert_int_equal(pk_calltab_sweep(f->t, TID, 1000000, 0), 0);
+	assert_int_equal(find(f, 1, &c), 0);
+	assert_int_equal(c.state, PK_CALLTAB_CLAIMED);
+
+	pk_calltab_set_timeouts(f->t, 0, 5000);
+	pk_calltab_get_timeouts(f->t, &r, &ct);
+	assert_int_equal(r, 0);
+	assert_int_equal(ct, 5000);
+	assert_int_equal(pk_calltab_sweep(f->t, TID, 1000000, 0), 1);
+	assert_int_equal(find(f, 1, &c), 0);
+	assert_int_equal(c.state, PK_CALLTAB_RINGING);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIM_TIMEOUT), 1);
+	/* The key is free and the call can be picked up again. */
+	assert_int_equal(pk_calltab_settle(f->t, TID, S("k"), 200), -ENOENT);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "q@example.com", "k2", 1000001, NULL), 1);
+	/* Above INT64_MAX means never: the new claim is kept. */
+	pk_calltab_set_timeouts(f->t, 0, UINT64_MAX);
+	pk_calltab_get_timeouts(f->t, NULL, &ct);
+	assert_int_equal(ct, 0);
+	assert_int_equal(pk_calltab_sweep(f->t, TID, 9000000, 0), 0);
+	assert_int_equal(find(f, 1, &c), 0);
+	assert_int_equal(c.state, PK_CALLTAB_CLAIMED);
 	fx_free(f);
 }
 
@@ -775,6 +906,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trying_then_ringing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removed_on_final_and_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_within_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_after_unlinks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_across_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_directed_pickup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_self_pickup_refused, setup, teardown),
@@ -782,6 +914,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claim_settles, setup, teardown),
 		cmocka_unit_test(test_claim_timeout),
 		cmocka_unit_test(test_ring_timeout),
+		cmocka_unit_test(test_ring_timeout_set_live),
+		cmocka_unit_test(test_claim_timeout_set_live),
 		cmocka_unit_test(test_capacity_full),
 		cmocka_unit_test_setup_teardown(test_lookup_by_call_id_and_from_tag, setup, teardown),
 		cmocka_unit_test(test_lookup_many),
