@@ -195,6 +195,9 @@ static const char *ec_type_name(const yaml_node_t *n)
 /* A scalar with a value (not null), as a view. */
 static int ec_want_scalar(struct ec_ctx *x, const yaml_node_t *n, struct pk_str *out)
 {
+	/* set on every path: callers read it only on success, but gcc -O3
+	 * cannot always see that (-Wmaybe-uninitialized) */
+	*out = (struct pk_str){ NULL, 0 };
 	if (n->type != YAML_SCALAR_NODE || ec_is_null(n))
 		return ec_fail(x, n, "expected a value, found %s", ec_type_name(n));
 	*out = ec_scalar(n);
@@ -509,8 +512,18 @@ static int ec_control_socket(struct ec_ctx *x, yaml_document_t *doc, const struc
 	int rc;
 
 	(void)doc, (void)k;
+	if (v->type == YAML_SCALAR_NODE && !ec_is_null(v) && ec_scalar(v).len == 0) {
+		x->c->control_socket_set = true;
+		x->c->control_socket = ""; /* "": no control socket, as `none` */
+		return 0;
+	}
 	if ((rc = ec_want_scalar(x, v, &s)) != 0)
 		return rc;
+	x->c->control_socket_set = true;
+	if (pk_str_eq(s, PK_STR_LIT("none"))) {
+		x->c->control_socket = ""; /* no control socket */
+		return 0;
+	}
 	if (s.p[s.len - 1] == '/')
 		return ec_fail(x, v, "'%.*s' names a directory, not a socket", (int)s.len, s.p);
 	if ((p = ec_path(x, s)) == NULL)
@@ -668,6 +681,45 @@ static int ec_next_hop(struct ec_ctx *x, yaml_document_t *doc, const struct ec_k
 	if ((copy = ec_strndup(x, s.p, s.len)) == NULL)
 		return ec_nomem(x);
 	x->c->next_hop = pk_str_make(copy, s.len);
+	return 0;
+}
+
+static int ec_metrics_listen(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k,
+			     yaml_node_t *v)
+{
+	struct pk_addr a;
+	struct pk_str s;
+	char *copy;
+	int rc;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	if (pk_str_eq(s, PK_STR_LIT("none")))
+		return 0; /* off, as without the key */
+	if (pk_addr_parse(s, false, &a) != 0)
+		return ec_fail(x, v, "'%.*s' is not ip:port or [ipv6]:port (e.g. 127.0.0.1:9105)", (int)s.len,
+			       s.p);
+	if ((copy = ec_strndup(x, s.p, s.len)) == NULL)
+		return ec_nomem(x);
+	x->c->metrics_listen = copy;
+	return 0;
+}
+
+static int ec_telemetry(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct pk_str s;
+	int rc;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	if (pk_str_eq(s, PK_STR_LIT("true")))
+		x->c->telemetry = true;
+	else if (pk_str_eq(s, PK_STR_LIT("false")))
+		x->c->telemetry = false;
+	else
+		return ec_fail(x, v, "'%.*s' is not true or false", (int)s.len, s.p);
 	return 0;
 }
 
@@ -924,6 +976,8 @@ static const struct ec_key ec_top_keys[] = {
 	{ "timers", ec_timers, 0, 0, 0, NULL },
 	{ "capacity", ec_capacity, 0, 0, 0, NULL },
 	{ "control_socket", ec_control_socket, 0, 0, 0, NULL },
+	{ "metrics_listen", ec_metrics_listen, 0, 0, 0, NULL },
+	{ "telemetry", ec_telemetry, 0, 0, 0, NULL },
 	{ "io", ec_io, 0, 0, 0, NULL },
 	{ "log", ec_log, 0, 0, 0, NULL },
 	{ "next_hop", ec_next_hop, 0, 0, 0, NULL },
@@ -962,6 +1016,7 @@ static int ec_defaults(struct ec_ctx *x)
 	if ((c->groups_path = ec_path(x, PK_STR_LIT(EC_DEF_GROUPS))) == NULL)
 		return ec_nomem(x);
 	c->control_socket = EC_DEF_CONTROL_SOCKET;
+	c->metrics_listen = "";
 	return 0;
 }
 
@@ -1169,6 +1224,29 @@ int pk_engine_conf_resolve(struct pk_engine_conf *c, const struct pk_groups_conf
 	return 0;
 }
 
+int pk_engine_conf_check_groups(const struct pk_engine_conf *c, const struct pk_groups_conf *groups,
+				struct pk_engine_conf_error *err)
+{
+	const struct pk_groups_settings *gs = &groups->settings;
+
+	if (err != NULL)
+		memset(err, 0, sizeof(*err));
+	for (uint32_t i = 0; i < gs->n_domains; i++) {
+		struct pk_str d = pk_groups_settings_domain(gs, i);
+
+		if (pk_groups_settings_find_domain(&c->served, d) < 0)
+			return ec_errf(err, c->groups_path, -EINVAL, 0, 0,
+				       "settings.domains: '%.*s' is not a domain pickupd serves (the served "
+				       "domains are fixed at start-up, see %s)",
+				       (int)d.len, d.p, c->path);
+	}
+	if (gs->ring_timeout > c->timers.ring_timeout)
+		return ec_errf(err, c->groups_path, -EINVAL, 0, 0,
+			       "settings.ring_timeout: %u s is above timers.ring_timeout (%u s in %s)",
+			       gs->ring_timeout, c->timers.ring_timeout, c->path);
+	return 0;
+}
+
 const char *pk_listen_role_name(enum pk_listen_role r)
 {
 	static const char *const names[] = {
@@ -1193,4 +1271,18 @@ bool pk_engine_conf_trusted(const struct pk_engine_conf *c, const struct pk_addr
 		if (pk_cidr_match(&c->trusted[i], a))
 			return true;
 	return false;
+}
+
+bool pk_trusted_set_match(const struct pk_trusted_set *t, const struct pk_addr *a)
+{
+	for (uint32_t i = 0; i < t->n; i++)
+		if (pk_cidr_match(&t->net[i], a))
+			return true;
+	return false;
+}
+
+void pk_trusted_set_from_conf(struct pk_trusted_set *t, const struct pk_engine_conf *c)
+{
+	t->n = c->n_trusted;
+	memcpy(t->net, c->trusted, sizeof(t->net[0]) * c->n_trusted);
 }

@@ -2,8 +2,8 @@
 /*
  * pk_log: the daemon's log lines, to stderr (with a timestamp, for a run in
  * the foreground or under a supervisor that keeps stderr) or to syslog
- * (facility daemon). The level is an atomic so that a later control-socket
- * command can change it while workers run.
+ * (facility daemon). The level is an atomic so that the control socket
+ * (`set log_level`, pk_log_set_level) can change it while workers run.
  */
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -50,6 +50,20 @@ void pk_log_close(void)
 	if (pk_log_target_cur == PK_LOG_SYSLOG)
 		closelog();
 	pk_log_target_cur = PK_LOG_STDERR;
+}
+
+enum pk_log_level pk_log_get_level(void)
+{
+	/* relaxed: see pk_log_level_cur */
+	return (enum pk_log_level)atomic_load_explicit(&pk_log_level_cur, memory_order_relaxed);
+}
+
+void pk_log_set_level(enum pk_log_level level)
+{
+	if ((unsigned)level >= PK_LOG_LEVEL_COUNT)
+		return;
+	/* relaxed: see pk_log_level_cur */
+	atomic_store_explicit(&pk_log_level_cur, (int)level, memory_order_relaxed);
 }
 
 bool pk_log_enabled(enum pk_log_level level)

@@ -8,15 +8,17 @@
  * builds what the workers share (the group index, the ringing-call table,
  * the RCU domain, the I/O backend with every socket bound), starts one
  * worker thread per configured worker and only then announces readiness
- * (the optional ready file). The main thread stays the control thread: it
- * waits for signals and runs the periodic housekeeping of the shared tables
- * (expiry sweep, RCU reclamation); the control socket will live here too.
+ * (the optional ready file). The main thread stays the control thread: its
+ * event loop (control/ctl.c) takes the signals, runs the periodic
+ * housekeeping of the shared tables (expiry sweep, RCU reclamation) and
+ * serves the control socket (docs/control.md).
  *
- * SIGTERM or SIGINT stops the workers (a release store of the stop flag,
- * then a wake-up of every queue), joins them, logs their counters, and
- * frees everything in the reverse order of creation; the exit status is 0.
- * Signals are blocked in every thread and taken synchronously by the main
- * thread with sigtimedwait, so no code runs in a signal handler.
+ * SIGTERM, SIGINT or the `shutdown` command stops the workers (a release
+ * store of the stop flag, then a wake-up of every queue), joins them, logs
+ * their counters, and frees everything in the reverse order of creation;
+ * the exit status is 0. SIGHUP reloads the groups file. Signals are blocked
+ * in every thread and read by the control loop from a signalfd, so no code
+ * runs in a signal handler.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,6 +39,8 @@
 #include "pickup/log.h"
 #include "pickup/rcu.h"
 #include "pickup/sip_slow.h"
+#include "ctl.h"
+#include "pickup/metrics.h"
 #include "proxy/registrar.h"
 #include "worker.h"
 
@@ -44,9 +48,8 @@
 #define PK_VERSION "unknown"
 #endif
 
-/* Housekeeping period of the control thread, and how many ringing-table
- * entries one sweep looks at. */
-#define PK_CTL_TICK_MS 10
+/* How many ringing-table entries one housekeeping sweep looks at (every
+ * PK_CTL_TICK_MS, control/ctl.h). */
 #define PK_CTL_SWEEP_BUDGET 4096
 
 struct pk_args {
@@ -69,13 +72,16 @@ static void pk_usage(FILE *f)
 		"                         or the first error as file:line:col, exit 0 or 1\n"
 		"      --ready-file PATH  once every listener is bound and the workers run,\n"
 		"                         write \"pid N\", one line per listener\n"
-		"                         (\"udp proxy 127.0.0.1:5060\") and \"ready\" to PATH\n"
+		"                         (\"udp proxy 127.0.0.1:5060\"), \"control PATH\",\n"
+		"                         \"metrics ADDR\", \"telemetry PATH\" for what is\n"
+		"                         served, and \"ready\" to PATH\n"
 		"                         (a FIFO is written in place, a file replaced\n"
 		"                         atomically and removed at exit)\n"
 		"  -h, --help             this text\n"
 		"  -V, --version          the version\n"
 		"\n"
-		"Runs in the foreground; SIGTERM or SIGINT stops it (exit status 0).\n");
+		"Runs in the foreground; SIGTERM or SIGINT stops it (exit status 0), SIGHUP\n"
+		"reloads the groups file; the control socket (docs/control.md) serves pickupctl.\n");
 }
 
 /* 0: run; 1: exit 0 (help/version); -1: usage error. */
@@ -166,7 +172,8 @@ static struct pk_engine_conf *pk_load_config(const char *path, struct pk_groups_
 	return conf;
 }
 
-static int pk_ready_write(const char *path, const struct pk_engine *eng)
+static int pk_ready_write(const char *path, const struct pk_engine *eng, const char *ctl_path,
+			  const char *metrics_addr, const char *telemetry_path)
 {
 	char tmp[4096];
 	struct stat st;
@@ -186,6 +193,12 @@ static int pk_ready_write(const char *path, const struct pk_engine *eng)
 		fprintf(f, "%s %s %s\n", pk_transport_name((enum pk_transport)eng->listeners[i].transport),
 			pk_listen_role_name((enum pk_listen_role)eng->listeners[i].role), a);
 	}
+	if (ctl_path != NULL)
+		fprintf(f, "control %s\n", ctl_path);
+	if (metrics_addr != NULL)
+		fprintf(f, "metrics %s\n", metrics_addr);
+	if (telemetry_path != NULL)
+		fprintf(f, "telemetry %s\n", telemetry_path);
 	fprintf(f, "ready\n");
 	if (fclose(f) != 0)
 		return -errno;
@@ -239,23 +252,38 @@ static void pk_housekeep(struct pk_engine *eng, unsigned tid)
 	pk_rcu_reclaim(eng->rcu);
 }
 
-/* Wait for SIGTERM/SIGINT, doing housekeeping meanwhile. */
-static void pk_control_loop(struct pk_engine *eng, const sigset_t *sigs, unsigned tid)
+/* The HTTP /metrics listener's page: the stats as Prometheus text. Runs on
+ * the control thread (pk_metrics_http_run from the control loop). */
+static char *pk_metrics_render(void *arg)
 {
-	const struct timespec tick = { 0, PK_CTL_TICK_MS * 1000000L };
+	json_t *st = pk_ctl_stats_json(arg);
+	char *text = st != NULL ? pk_metrics_prometheus(st) : NULL;
 
-	for (;;) {
-		siginfo_t si;
-		int sig = sigtimedwait(sigs, &si, &tick);
+	json_decref(st);
+	return text;
+}
 
-		if (sig == SIGTERM || sig == SIGINT) {
-			pk_log(PK_LOG_NOTICE, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-			return;
-		}
-		if (sig == SIGHUP)
-			pk_log(PK_LOG_NOTICE, "SIGHUP: reloading is not implemented yet; nothing changed");
-		pk_housekeep(eng, tid);
-	}
+static void pk_metrics_poll(void *arg)
+{
+	pk_metrics_http_run(arg);
+}
+
+/* DPDK telemetry's snapshot, on DPDK's telemetry thread(s). The lock keeps
+ * main() from freeing the workers while a snapshot reads them: main clears
+ * pk_tel_eng under it before the teardown. */
+static pthread_mutex_t pk_tel_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pk_engine *pk_tel_eng;
+
+static json_t *pk_telemetry_snapshot(void *arg)
+{
+	json_t *st = NULL;
+
+	(void)arg;
+	pthread_mutex_lock(&pk_tel_lock);
+	if (pk_tel_eng != NULL)
+		st = pk_ctl_stats_json(pk_tel_eng);
+	pthread_mutex_unlock(&pk_tel_lock);
+	return st;
 }
 
 static uint64_t pk_secret(void)
@@ -276,11 +304,17 @@ int main(int argc, char **argv)
 	struct pk_groups_params gp;
 	struct pk_calltab_config ct;
 	struct pk_io_config iocfg;
+	struct pk_ctl_config ctlcfg;
+	struct pk_trusted_set *trusted;
 	struct pk_args args;
 	sigset_t sigs;
 	char err[256];
 	unsigned started = 0, ctl_tid = 0;
 	bool ready_written = false, ctl_registered = false;
+	char metrics_addr[PK_ADDR_STRLEN] = "";
+	const char *telemetry_path = NULL;
+	struct pk_metrics_http *metrics = NULL;
+	bool telemetry_up = false;
 	int rc, status = 1;
 
 	rc = pk_args_parse(argc, argv, &args);
@@ -300,7 +334,7 @@ int main(int argc, char **argv)
 	pk_log_open("pickupd", conf->log_target, conf->log_level);
 
 	/* Every thread created from here on inherits this mask: the signals
-	 * reach only sigtimedwait in the control loop. */
+	 * reach only the control loop's signalfd. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
@@ -320,12 +354,26 @@ int main(int argc, char **argv)
 	eng->conf = conf;
 	eng->n_workers = conf->workers;
 	eng->tag_secret = pk_secret();
+	eng->start_ns = pk_clock_ns();
 	atomic_init(&eng->stop, false);
 	pk_worker_handlers_init(&eng->handlers);
 	pk_proxy_handlers_install(&eng->handlers); /* every request but REGISTER, responses */
 	eng->handlers.request[PK_SIP_REGISTER] = pk_registrar_handle;
 	/* (the proxy, registrar and pickup steps install their handlers here) */
 	pk_engine_prepare(eng);
+
+	/* DPDK telemetry: the EAL (socket backend: a minimal one, only for its
+	 * telemetry socket) must start before any other thread. */
+	if (conf->telemetry) {
+		if (pk_telemetry_register(pk_telemetry_snapshot, NULL) != 0 ||
+		    pk_telemetry_eal_init("pickupd", err, sizeof(err)) != 0) {
+			pk_log(PK_LOG_ERROR, "telemetry: %s", err);
+			goto out;
+		}
+		telemetry_up = true;
+		telemetry_path = pk_telemetry_socket_path();
+		pk_log(PK_LOG_INFO, "telemetry: DPDK telemetry socket %s", telemetry_path ? telemetry_path : "?");
+	}
 
 	/* Shared tables: the workers are RCU readers 0..n-1, this thread n. */
 	ctl_tid = conf->workers;
@@ -375,6 +423,14 @@ int main(int argc, char **argv)
 		       conf->capacity.registrations, strerror(errno));
 		goto out;
 	}
+	/* The trusted networks the workers read (replaced by `set trusted`). */
+	trusted = malloc(sizeof(*trusted));
+	if (trusted == NULL) {
+		pk_log(PK_LOG_ERROR, "out of memory");
+		goto out;
+	}
+	pk_trusted_set_from_conf(trusted, conf);
+	atomic_init(&eng->trusted, trusted);
 	if (pk_registrar_load_static(eng->location, ctl_tid, conf, err, sizeof(err)) != 0) {
 		pk_log(PK_LOG_ERROR, "%s", err);
 		goto out;
@@ -412,14 +468,63 @@ int main(int argc, char **argv)
 	}
 	ctl_registered = true;
 	pk_rcu_reader_offline(eng->rcu, ctl_tid);
+	pk_ctl_groups_cache_update(eng);
+
+	/* The control loop and socket, before any worker runs: a bad socket
+	 * path is a start-up error. */
+	ctlcfg = (struct pk_ctl_config){
+		.socket_path = conf->control_socket,
+		.config_path = conf->path,
+		.tid = ctl_tid,
+		.sigs = &sigs,
+		.tick = pk_housekeep,
+	};
+	eng->ctl = pk_ctl_create(eng, &ctlcfg, err, sizeof(err));
+	if (eng->ctl == NULL && !conf->control_socket_set && ctlcfg.socket_path[0] != '\0') {
+		/* Only a socket the file asks for is a start-up error; the
+		 * default path may not exist on this machine. */
+		pk_log(PK_LOG_WARNING, "%s (the default control_socket); running without a control socket",
+		       err);
+		ctlcfg.socket_path = NULL;
+		eng->ctl = pk_ctl_create(eng, &ctlcfg, err, sizeof(err));
+	}
+	if (eng->ctl == NULL) {
+		pk_log(PK_LOG_ERROR, "%s", err);
+		goto out;
+	}
+	/* The HTTP /metrics listener (docs/metrics.md), served by the same
+	 * loop. */
+	if (conf->metrics_listen[0] != '\0') {
+		struct pk_addr ma;
+
+		metrics = pk_metrics_http_start(conf->metrics_listen, pk_metrics_render, eng, err, sizeof(err));
+		if (metrics == NULL) {
+			pk_log(PK_LOG_ERROR, "metrics_listen %s: %s", conf->metrics_listen, err);
+			goto out;
+		}
+		rc = pk_ctl_watch_fd(eng->ctl, pk_metrics_http_fd(metrics), pk_metrics_poll, metrics);
+		if (rc != 0) {
+			pk_log(PK_LOG_ERROR, "metrics listener: %s", strerror(-rc));
+			goto out;
+		}
+		if (pk_addr_parse(pk_str_make(conf->metrics_listen, strlen(conf->metrics_listen)), false, &ma) == 0) {
+			ma.port = pk_metrics_http_port(metrics);
+			pk_addr_format(&ma, true, metrics_addr, sizeof(metrics_addr));
+		}
+		pk_log(PK_LOG_INFO, "metrics: http://%s/metrics", metrics_addr);
+	}
 
 	for (unsigned i = 0; i < conf->workers; i++) {
 		workers[i] = pk_worker_create(eng, i);
+		eng->workers[i] = workers[i];
 		if (workers[i] == NULL) {
 			pk_log(PK_LOG_ERROR, "out of memory (worker %u)", i);
 			goto stop;
 		}
 	}
+	pthread_mutex_lock(&pk_tel_lock);
+	pk_tel_eng = eng; /* tables and workers exist: snapshots may read them */
+	pthread_mutex_unlock(&pk_tel_lock);
 	for (unsigned i = 0; i < conf->workers; i++) {
 		rc = pk_worker_start(workers[i]);
 		if (rc != 0) {
@@ -433,7 +538,8 @@ int main(int argc, char **argv)
 	groups = NULL;
 
 	if (args.ready_file != NULL) {
-		rc = pk_ready_write(args.ready_file, eng);
+		rc = pk_ready_write(args.ready_file, eng, pk_ctl_socket_path(eng->ctl),
+				    metrics_addr[0] ? metrics_addr : NULL, telemetry_path);
 		if (rc < 0) {
 			pk_log(PK_LOG_ERROR, "ready file %s: %s", args.ready_file, strerror(-rc));
 			goto stop;
@@ -441,8 +547,7 @@ int main(int argc, char **argv)
 		ready_written = rc == 0;
 	}
 
-	pk_control_loop(eng, &sigs, ctl_tid);
-	status = 0;
+	status = pk_ctl_run(eng->ctl) == 0 ? 0 : 1;
 
 stop:
 	/* release: pairs with the acquire load at the top of each worker's
@@ -460,9 +565,16 @@ stop:
 	if (started > 0)
 		pk_registrar_log_counters(eng->location);
 out:
+	/* No telemetry snapshot reads the engine from here on. */
+	pthread_mutex_lock(&pk_tel_lock);
+	pk_tel_eng = NULL;
+	pthread_mutex_unlock(&pk_tel_lock);
 	for (unsigned i = 0; i < PK_ENGINE_MAX_WORKERS; i++)
 		pk_worker_destroy(workers[i]);
 	if (eng != NULL) {
+		pk_metrics_http_stop(metrics);
+		pk_ctl_destroy(eng->ctl); /* unlinks the socket file */
+		eng->ctl = NULL;
 		if (ctl_registered)
 			pk_rcu_reader_unregister(eng->rcu, ctl_tid);
 		if (eng->rcu != NULL) {
@@ -476,6 +588,8 @@ out:
 		pk_location_destroy(eng->location);
 		pk_groups_destroy(eng->groups);
 		pk_rcu_destroy(eng->rcu);
+		/* Relaxed: no other thread is left. */
+		free(atomic_load_explicit(&eng->trusted, memory_order_relaxed));
 		pk_io_destroy(eng->io);
 		free(eng);
 	}
@@ -483,6 +597,8 @@ out:
 		unlink(args.ready_file);
 	pk_groups_conf_free(groups);
 	pk_engine_conf_free(conf);
+	if (telemetry_up)
+		pk_telemetry_cleanup();
 	if (status == 0)
 		pk_log(PK_LOG_INFO, "stopped");
 	pk_log_close();

@@ -50,6 +50,11 @@ static const unsigned pk_worker_rej_codes[] = {
 #undef PK_WORKER_REJ_CODE
 };
 
+unsigned pk_worker_reject_status(enum pk_worker_reject r)
+{
+	return (unsigned)r < PK_WORKER_REJ_OTHER ? pk_worker_rej_codes[r] : 0;
+}
+
 const char *pk_worker_counter_name(enum pk_worker_counter c)
 {
 	return (unsigned)c < PK_WORKER_CTR_COUNT ? pk_worker_ctr_names[c] : "?";
@@ -137,7 +142,7 @@ int pk_worker_reply(struct pk_worker *w, const struct pk_io_msg *rx, const struc
 	len = pk_sip_response_build(msg, status, reason, pk_worker_to_tag(w, msg, tag), extra, tx->data,
 				    tx->cap);
 	if (len < 0) {
-		w->ctr[PK_WORKER_CTR_DROP_BUILD]++;
+		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_DROP_BUILD]);
 		return (int)len;
 	}
 	tx->len = (uint32_t)len;
@@ -147,7 +152,7 @@ int pk_worker_reply(struct pk_worker *w, const struct pk_io_msg *rx, const struc
 	tx->src = rx->dst;
 	pk_worker_reply_dst(rx, msg, &tx->dst);
 	pk_io_tx_commit(w->q);
-	w->ctr[PK_WORKER_CTR_TX]++;
+	pk_ctr_inc(&w->ctr[PK_WORKER_CTR_TX]);
 	return 0;
 }
 
@@ -176,17 +181,17 @@ static void pk_worker_reject(struct pk_worker *w, const struct pk_io_msg *rx, st
 	size_t n;
 
 	if (!m->is_request || m->first[PK_HDR_VIA] == 0xff) {
-		w->ctr[PK_WORKER_CTR_DROP_UNANSWERABLE]++;
+		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_DROP_UNANSWERABLE]);
 		return;
 	}
 	if (m->method == PK_SIP_ACK) {
-		w->ctr[PK_WORKER_CTR_DROP_ACK]++;
+		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_DROP_ACK]);
 		return;
 	}
 	n = pk_worker_warning(extra, sizeof(extra), m->why);
 	if (pk_worker_reply(w, rx, m, m->status, NULL, pk_str_make(extra, n)) == 0) {
-		w->ctr[PK_WORKER_CTR_REJECTED]++;
-		w->rejects[pk_worker_reject_index(m->status)]++;
+		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_REJECTED]);
+		pk_ctr_inc(&w->rejects[pk_worker_reject_index(m->status)]);
 	}
 }
 
@@ -240,11 +245,11 @@ void pk_worker_handle_options(struct pk_worker *w, const struct pk_io_msg *rx, s
 		}
 		len += pk_worker_warning(extra + len, sizeof(extra) - len, msg->why);
 		if (pk_worker_reply(w, rx, msg, msg->status, NULL, pk_str_make(extra, len)) == 0)
-			w->ctr[PK_WORKER_CTR_ANSWERED_CHECK]++;
+			pk_ctr_inc(&w->ctr[PK_WORKER_CTR_ANSWERED_CHECK]);
 		return;
 	}
 	if (pk_worker_reply(w, rx, msg, 200, NULL, pk_str_make(eng->options_hdrs, eng->options_hdrs_len)) == 0)
-		w->ctr[PK_WORKER_CTR_ANSWERED_OPTIONS]++;
+		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_ANSWERED_OPTIONS]);
 }
 
 void pk_worker_handle_not_implemented(struct pk_worker *w, const struct pk_io_msg *rx,
@@ -253,20 +258,20 @@ void pk_worker_handle_not_implemented(struct pk_worker *w, const struct pk_io_ms
 	static const char warn[] = "Warning: 399 pickupd \"routing requests is not implemented yet\"\r\n";
 
 	if (pk_worker_reply(w, rx, msg, 501, NULL, PK_STR_LIT(warn)) == 0)
-		w->ctr[PK_WORKER_CTR_ANSWERED_NOT_IMPL]++;
+		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_ANSWERED_NOT_IMPL]);
 }
 
 void pk_worker_handle_drop_ack(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *msg)
 {
 	(void)rx, (void)msg;
-	w->ctr[PK_WORKER_CTR_DROP_ACK]++;
+	pk_ctr_inc(&w->ctr[PK_WORKER_CTR_DROP_ACK]);
 }
 
 void pk_worker_handle_drop_response(struct pk_worker *w, const struct pk_io_msg *rx,
 				    struct pk_sip_msg *msg)
 {
 	(void)rx, (void)msg;
-	w->ctr[PK_WORKER_CTR_DROP_RESPONSE]++;
+	pk_ctr_inc(&w->ctr[PK_WORKER_CTR_DROP_RESPONSE]);
 }
 
 void pk_worker_handlers_init(struct pk_worker_handlers *h)
@@ -310,17 +315,17 @@ static void pk_worker_handle_one(struct pk_worker *w, const struct pk_io_msg *rx
 	bool slow = false;
 	enum pk_sip_verdict v;
 
-	w->ctr[PK_WORKER_CTR_RX]++;
+	pk_ctr_inc(&w->ctr[PK_WORKER_CTR_RX]);
 	v = pk_sip_parse(rx->data, rx->len, w->slow_scratch, sizeof(w->slow_scratch), m, &slow);
 	if (unlikely(slow))
-		w->ctr[PK_WORKER_CTR_SLOW_PATH]++;
+		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_SLOW_PATH]);
 	switch (v) {
 	case PK_SIP_OK:
 		if (m->is_request) {
-			w->ctr[PK_WORKER_CTR_REQUESTS]++;
+			pk_ctr_inc(&w->ctr[PK_WORKER_CTR_REQUESTS]);
 			h->request[(unsigned)m->method < PK_SIP_METHOD_COUNT ? m->method : 0](w, rx, m);
 		} else {
-			w->ctr[PK_WORKER_CTR_RESPONSES]++;
+			pk_ctr_inc(&w->ctr[PK_WORKER_CTR_RESPONSES]);
 			h->response(w, rx, m);
 		}
 		break;
@@ -328,7 +333,7 @@ static void pk_worker_handle_one(struct pk_worker *w, const struct pk_io_msg *rx
 		pk_worker_reject(w, rx, m);
 		break;
 	default:
-		w->ctr[PK_WORKER_CTR_DROP_PARSE]++;
+		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_DROP_PARSE]);
 		break;
 	}
 }

@@ -12,8 +12,10 @@
  *
  * Ownership. struct pk_engine is built by main() before any worker starts
  * and is read-only while they run, apart from the stop flag. Each struct
- * pk_worker is written only by its own thread (counters included) and read
- * by main() after pthread_join. The group index and the ringing-call table
+ * pk_worker is written only by its own thread (counters included); its
+ * counters are atomics that the control thread reads while it runs
+ * (pk_ctr_inc / pk_ctr_get), the rest is read by main() after
+ * pthread_join. The group index and the ringing-call table
  * are shared through RCU: a worker is reader tid == its id and reports a
  * quiescent state once per loop iteration, and goes offline while it
  * sleeps in pk_io_wait.
@@ -39,6 +41,7 @@ struct pk_rcu;
 struct pk_groups;
 struct pk_calltab;
 struct pk_location;
+struct pk_ctl;
 
 /*
  * Per-worker counters (X-macro: id, name). Every message received is
@@ -105,7 +108,9 @@ struct pk_worker_handlers {
  * -> drop. Later steps overwrite entries before workers start. */
 void pk_worker_handlers_init(struct pk_worker_handlers *h);
 
-/* What every worker shares; read-only while workers run (but `stop`). */
+/* What every worker shares; read-only while workers run, but for `stop`,
+ * the published `trusted` pointer and what only the control thread and the
+ * stats readers touch (ctl, the caches). */
 struct pk_engine {
 	const struct pk_engine_conf *conf;
 	struct pk_io *io;
@@ -124,6 +129,30 @@ struct pk_engine {
 	char options_hdrs[512];
 	uint32_t options_hdrs_len;
 	uint64_t tag_secret; /* keys the To-tags of our answers */
+	/* The trusted networks in force (include/pickup/engine_conf.h).
+	 * Written by the control thread only: release store of a new object,
+	 * the old one freed with pk_rcu_defer; workers load it with acquire
+	 * (the registrar) and use it until their next quiescent state. */
+	_Atomic(struct pk_trusted_set *) trusted;
+	/* The control socket (control/ctl.h), NULL when disabled. Control
+	 * thread only. */
+	struct pk_ctl *ctl;
+	uint64_t start_ns; /* monotonic, when pickupd started (uptime) */
+	/* The workers, set by main() before they start and kept until after
+	 * they are joined: the stats read their counters (pk_ctr_get). */
+	struct pk_worker *workers[PK_ENGINE_MAX_WORKERS];
+	/* What the control thread last saw of shared structures that only it
+	 * may walk, for threads that may not (pk_ctl_stats_json from the
+	 * telemetry thread): the group index after every change or reload,
+	 * the ringing-call table's states once a second. Relaxed stores by
+	 * the control thread, relaxed loads by any thread: each value is
+	 * exact as of its refresh, the set is not one snapshot. */
+	struct {
+		_Atomic uint64_t version, groups, users, memberships, bytes;
+	} groups_cache;
+	struct {
+		_Atomic uint64_t tracked, trying, ringing, claimed;
+	} calls_cache;
 	/* Set by main() to end the loops. Release store in main, acquire load
 	 * in each worker's loop: whatever main wrote before is visible once a
 	 * worker sees true (nothing is, today: it is a plain flag). */
@@ -134,16 +163,39 @@ struct pk_engine {
  * handler table). Call after the handlers are final, before workers start. */
 void pk_engine_prepare(struct pk_engine *eng);
 
+/*
+ * One counter of a worker: only the owning worker writes it, other threads
+ * (control socket, telemetry) read it while it runs. Relaxed load + relaxed
+ * store, not an atomic RMW: there is a single writer, so no increment is
+ * lost, and the compiler emits a plain add (no lock prefix). Readers need
+ * atomicity (no torn value), not ordering: pairs with pk_ctr_get's relaxed
+ * load.
+ */
+static inline void pk_ctr_inc(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+/* Any thread: relaxed load, pairs with pk_ctr_inc. */
+static inline uint64_t pk_ctr_get(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)c, memory_order_relaxed);
+}
+
 struct pk_worker {
 	unsigned id; /* also the RCU / ringing-table thread id */
 	struct pk_engine *eng;
 	struct pk_io_queue *q;
 	uint64_t now_ns; /* monotonic time of the current burst */
 	pthread_t thread;
-	uint64_t ctr[PK_WORKER_CTR_COUNT];
-	uint64_t rejects[PK_WORKER_REJ_COUNT];
-	uint64_t proxy_ctr[PK_PROXY_CTR_COUNT];
-	uint64_t pickup_ctr[PK_PICKUP_CTR_COUNT];
+	/* Counters: written only by this worker (pk_ctr_inc: relaxed load +
+	 * relaxed store, a plain add in the generated code), read by the
+	 * control socket and telemetry threads with relaxed loads
+	 * (pk_ctr_get) while the worker runs. */
+	_Atomic uint64_t ctr[PK_WORKER_CTR_COUNT];
+	_Atomic uint64_t rejects[PK_WORKER_REJ_COUNT];
+	_Atomic uint64_t proxy_ctr[PK_PROXY_CTR_COUNT];
+	_Atomic uint64_t pickup_ctr[PK_PICKUP_CTR_COUNT];
 	struct pk_sip_msg msg; /* the message being handled */
 	struct pk_rw rw;       /* the rewrite of the message being forwarded */
 	char slow_scratch[PK_SIP_SLOW_SCRATCH];
@@ -167,10 +219,13 @@ void pk_worker_process(struct pk_worker *w, struct pk_io_msg **msgs, unsigned n)
 void pk_worker_log_counters(const struct pk_worker *w);
 
 const char *pk_worker_counter_name(enum pk_worker_counter c);
+/* The status of a rejection counter (400 for PK_WORKER_REJ_400), 0 for
+ * PK_WORKER_REJ_OTHER. Any thread. */
+unsigned pk_worker_reject_status(enum pk_worker_reject r);
 
 static inline void pk_worker_count(struct pk_worker *w, enum pk_worker_counter c)
 {
-	w->ctr[c]++;
+	pk_ctr_inc(&w->ctr[c]);
 }
 
 /* ---- helpers for handlers (worker only) ---- */

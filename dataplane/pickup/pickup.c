@@ -61,7 +61,7 @@ const char *pk_pickup_counter_name(enum pk_pickup_counter c)
 
 static inline void pu_count(struct pk_worker *w, enum pk_pickup_counter c)
 {
-	w->pickup_ctr[c]++;
+	pk_ctr_inc(&w->pickup_ctr[c]);
 }
 
 /* Groups a pickup by pickup code may look at (a picker in more groups
@@ -99,12 +99,27 @@ struct pk_pickup_rec {
 
 struct pk_pickup {
 	uint32_t mask; /* slots - 1 (both tables) */
-	uint64_t window_ns;
+	/* Written by the control thread (pk_pickup_set_window, `set
+	 * claim_timeout`), read by workers: relaxed both sides, a value used
+	 * on its own that publishes nothing. */
+	_Atomic uint64_t window_ns;
 	struct pk_pickup_rec *recs;
 	struct pk_pickup_slot slots[];
 };
 
 #define PU_WAYS 4
+
+static inline uint64_t pu_window(const struct pk_pickup *p)
+{
+	/* Relaxed: see window_ns. */
+	return atomic_load_explicit((_Atomic uint64_t *)&p->window_ns, memory_order_relaxed);
+}
+
+void pk_pickup_set_window(struct pk_pickup *p, uint64_t window_ns)
+{
+	/* Relaxed: see window_ns. */
+	atomic_store_explicit(&p->window_ns, window_ns, memory_order_relaxed);
+}
 
 struct pk_pickup *pk_pickup_create(uint32_t slots, uint64_t window_ns)
 {
@@ -122,7 +137,7 @@ struct pk_pickup *pk_pickup_create(uint32_t slots, uint64_t window_ns)
 		return NULL;
 	}
 	p->mask = n - 1;
-	p->window_ns = window_ns;
+	atomic_init(&p->window_ns, window_ns);
 	for (uint32_t i = 0; i < n; i++) {
 		atomic_init(&p->slots[i].key, 0);
 		atomic_init(&p->slots[i].ns, 0);
@@ -193,7 +208,7 @@ static bool pu_rec_get(const struct pk_pickup *p, uint64_t key_hash, uint64_t no
 	for (unsigned i = 0; i < PU_REC_WORDS; i++)
 		w[i] = atomic_load_explicit(&r->w[i], memory_order_acquire);
 	s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
-	if (s1 != s2 || key != key_hash || (now_ns >= ns && now_ns - ns > p->window_ns))
+	if (s1 != s2 || key != key_hash || (now_ns >= ns && now_ns - ns > pu_window(p)))
 		return false;
 	if ((lens & 0xffff) + (lens >> 16) > PU_REC_BYTES)
 		return false;
@@ -249,7 +264,7 @@ bool pk_pickup_recent(const struct pk_pickup *p, uint64_t call_hash, uint64_t no
 		/* Relaxed: ordered by the acquire above. */
 		uint64_t t = atomic_load_explicit(&b[i].ns, memory_order_relaxed);
 
-		return now_ns >= t ? now_ns - t <= p->window_ns : true;
+		return now_ns >= t ? now_ns - t <= pu_window(p) : true;
 	}
 	return false;
 }
@@ -660,7 +675,7 @@ bool pk_pickup_request(struct pk_worker *w, const struct pk_io_msg *rx, const st
 	 * ended (it crossed that answer): it must not claim another call. */
 	if (eng->pickup != NULL && pk_pickup_recent(eng->pickup, pu_key_hash(key), w->now_ns)) {
 		pu_count(w, PK_PICKUP_CTR_DROP_RETRANS);
-		w->ctr[PK_WORKER_CTR_DROP_PROXY]++;
+		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_DROP_PROXY]);
 		return true;
 	}
 
@@ -740,7 +755,7 @@ bool pk_pickup_request(struct pk_worker *w, const struct pk_io_msg *rx, const st
 	case -EINPROGRESS:
 		/* the first copy is being (or was) handled: nothing to add */
 		pu_count(w, PK_PICKUP_CTR_DROP_RETRANS);
-		w->ctr[PK_WORKER_CTR_DROP_PROXY]++;
+		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_DROP_PROXY]);
 		return true;
 	default:
 		pu_count(w, PK_PICKUP_CTR_ATTEMPTS);

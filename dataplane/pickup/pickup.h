@@ -77,6 +77,9 @@ struct pk_pickup;
  * window_ns. NULL on no memory. */
 struct pk_pickup *pk_pickup_create(uint32_t slots, uint64_t window_ns);
 void pk_pickup_destroy(struct pk_pickup *p);
+/* Change the window while workers run (it follows the claim timeout:
+ * control socket `set claim_timeout`). Any thread; one relaxed store. */
+void pk_pickup_set_window(struct pk_pickup *p, uint64_t window_ns);
 
 /* Log a worker's pickup counters (info), leaving out zeros. After the
  * worker stopped. */

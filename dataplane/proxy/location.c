@@ -460,6 +460,65 @@ unsigned pk_location_lookup(struct pk_location *loc, unsigned tid, struct pk_str
 	return n;
 }
 
+/* ---- listing (control thread) ---- */
+
+/* Every live contact of one snapshot; -1 when fn asked to stop. */
+static int loc_list_aor(struct pk_location *loc, const struct pk_loc_aor *a, uint64_t now_ns,
+			pk_location_foreach_fn *fn, void *arg, unsigned *n)
+{
+	struct pk_str user = pk_str_make(a->key, a->user_len);
+	struct pk_str domain = pk_str_make(a->key + a->user_len, a->domain_len);
+
+	for (unsigned k = 0; k < a->n; k++) {
+		const struct pk_loc_contact *c = &loc->binds[a->bind[k]];
+
+		if (!loc_live(c, now_ns))
+			continue;
+		(*n)++;
+		if (fn(user, domain, c, arg) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+unsigned pk_location_foreach(struct pk_location *loc, struct pk_str user, struct pk_str domain, uint64_t now_ns,
+			     pk_location_foreach_fn *fn, void *arg)
+{
+	unsigned n = 0;
+
+	/* The snapshots reached below cannot be reused before the caller's
+	 * next quiescent state (it is an online RCU reader), as in
+	 * pk_location_lookup. */
+	if (user.len > 0 && domain.len > 0) {
+		const struct pk_loc_aor *a;
+		uint64_t h;
+
+		if (!loc_key_valid(user, domain))
+			return 0;
+		h = loc_hash(loc, user, domain);
+		a = loc_find(loc, &loc->heads[h & loc->bucket_mask], h, user, domain, NULL);
+		if (a != NULL)
+			loc_list_aor(loc, a, now_ns, fn, arg, &n);
+		return n;
+	}
+	for (uint32_t b = 0; b <= loc->bucket_mask; b++) {
+		/* Acquire: pairs with the release stores that link snapshots
+		 * (loc_publish), as in loc_find. */
+		uint32_t i = atomic_load_explicit(&loc->heads[b], memory_order_acquire);
+
+		while (i != LOC_NONE) {
+			const struct pk_loc_aor *a = &loc->aors[i - 1];
+
+			if ((user.len == 0 || (a->user_len == user.len && memcmp(a->key, user.p, user.len) == 0)) &&
+			    loc_list_aor(loc, a, now_ns, fn, arg, &n) != 0)
+				return n;
+			/* Acquire: as above. */
+			i = atomic_load_explicit(&a->next, memory_order_acquire);
+		}
+	}
+	return n;
+}
+
 /* ---- writers (bucket lock held) ---- */
 
 /* One binding of the AoR being rebuilt. */

@@ -51,12 +51,12 @@ const char *pk_proxy_counter_name(enum pk_proxy_counter c)
 
 static inline void px_count(struct pk_worker *w, enum pk_proxy_counter c)
 {
-	w->proxy_ctr[c]++;
+	pk_ctr_inc(&w->proxy_ctr[c]);
 }
 
 void pk_proxy_drop(struct pk_worker *w, enum pk_proxy_counter c)
 {
-	w->ctr[PK_WORKER_CTR_DROP_PROXY]++;
+	pk_ctr_inc(&w->ctr[PK_WORKER_CTR_DROP_PROXY]);
 	px_count(w, c);
 }
 
@@ -406,7 +406,7 @@ static int px_emit(struct pk_worker *w, struct pk_rw *rw, const struct pk_proxy_
 	tx->conn = dst->transport == PK_TRANSPORT_TCP ? dst->conn : PK_IO_CONN_NONE;
 	tx->dst = dst->addr;
 	pk_io_tx_commit(w->q);
-	w->ctr[PK_WORKER_CTR_TX]++;
+	pk_ctr_inc(&w->ctr[PK_WORKER_CTR_TX]);
 	return 0;
 }
 
@@ -442,7 +442,7 @@ static void px_answer_extra(struct pk_worker *w, const struct pk_io_msg *rx, con
 	n = (size_t)(px_put(extra + n, "\"\r\n", 3) - extra);
 	if (pk_worker_reply(w, rx, m, status, NULL, pk_str_make(extra, n)) != 0)
 		return; /* counted as drop_build */
-	w->ctr[PK_WORKER_CTR_ANSWERED_PROXY]++;
+	pk_ctr_inc(&w->ctr[PK_WORKER_CTR_ANSWERED_PROXY]);
 	if (c >= 0)
 		px_count(w, (enum pk_proxy_counter)c);
 }
@@ -548,7 +548,7 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 		pk_proxy_drop(w, PK_PROXY_CTR_DROP_REWRITE);
 		return rc;
 	}
-	w->ctr[PK_WORKER_CTR_FORWARDED]++;
+	pk_ctr_inc(&w->ctr[PK_WORKER_CTR_FORWARDED]);
 	px_count(w, PK_PROXY_CTR_FWD_REQUEST);
 	return 0;
 }
@@ -813,7 +813,7 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 send:
 	if (m->method == PK_SIP_CANCEL && pk_pickup_cancel(w, m) && !px_has_sip_reason(m)) {
 		pk_rw_hdr_add(f.rw, PK_HDR_REASON, NULL, PK_STR_LIT(PK_PICKUP_REASON), PK_RW_BOTTOM);
-		w->pickup_ctr[PK_PICKUP_CTR_CANCEL_REASON]++;
+		pk_ctr_inc(&w->pickup_ctr[PK_PICKUP_CTR_CANCEL_REASON]);
 	}
 	f.record_route = px_dialog_creating(m);
 	pk_proxy_fwd_send(w, rx, &f);
@@ -881,7 +881,7 @@ void pk_proxy_handle_response(struct pk_worker *w, const struct pk_io_msg *rx, s
 		pk_proxy_drop(w, PK_PROXY_CTR_DROP_REWRITE);
 		return;
 	}
-	w->ctr[PK_WORKER_CTR_FORWARDED]++;
+	pk_ctr_inc(&w->ctr[PK_WORKER_CTR_FORWARDED]);
 	px_count(w, PK_PROXY_CTR_FWD_RESPONSE);
 	if (m->code == 100)
 		px_count(w, PK_PROXY_CTR_FWD_100);

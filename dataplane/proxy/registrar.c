@@ -239,7 +239,8 @@ static unsigned reg_decide(const struct pk_registrar_env *env, const struct pk_i
 	int d, len, rc;
 
 	/* 0. who may register: the trusted networks */
-	if (!pk_engine_conf_trusted(conf, &rx->src))
+	if (!(env->trusted != NULL ? pk_trusted_set_match(env->trusted, &rx->src)
+				   : pk_engine_conf_trusted(conf, &rx->src)))
 		return reg_reject(env, o, 403, PK_LOC_CTR_REJECTED_403, "source not in a trusted network");
 
 	/* 1. the Request-URI names us */
@@ -359,6 +360,10 @@ void pk_registrar_handle(struct pk_worker *w, const struct pk_io_msg *rx, struct
 	struct pk_registrar_answer ans;
 	struct pk_registrar_env env = {
 		.conf = w->eng->conf,
+		/* Acquire: pairs with the release store of the control thread
+		 * that publishes a new list (pk_ctl `set trusted`); valid until
+		 * this worker's next quiescent state. */
+		.trusted = atomic_load_explicit(&w->eng->trusted, memory_order_acquire),
 		.loc = w->eng->location,
 		.tid = w->id,
 		.now_ns = w->now_ns,

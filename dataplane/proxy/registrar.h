@@ -32,6 +32,9 @@ struct pk_worker;
 /* What the decision needs besides the request. */
 struct pk_registrar_env {
 	const struct pk_engine_conf *conf; /* served domains, trusted networks, timers */
+	/* The live trusted networks (RCU-published, see struct pk_engine);
+	 * NULL: conf's. */
+	const struct pk_trusted_set *trusted;
 	struct pk_location *loc;
 	unsigned tid;	 /* the caller's thread id in loc (a worker's id) */
 	uint64_t now_ns; /* monotonic */

@@ -105,7 +105,10 @@ struct pk_engine_conf {
 	const char *path;	   /* the file as given */
 	const char *dir;	   /* its directory: base of relative paths */
 	const char *groups_path;   /* groups file, resolved against dir */
-	const char *control_socket; /* resolved against dir */
+	const char *control_socket; /* resolved against dir; "" for `none` (no socket) */
+	bool control_socket_set;    /* the file names it (else the default is in force) */
+	const char *metrics_listen; /* HTTP /metrics listener "ip:port"; "": none */
+	bool telemetry;		    /* DPDK telemetry socket (socket backend: a minimal EAL) */
 
 	uint32_t workers;
 	uint32_t n_listeners;
@@ -173,6 +176,16 @@ struct pk_engine_conf *pk_engine_conf_parse(const char *buf, size_t len, const c
 int pk_engine_conf_resolve(struct pk_engine_conf *c, const struct pk_groups_conf *groups,
 			   struct pk_engine_conf_error *err);
 
+/*
+ * The same cross-check for a groups file reloaded while pickupd runs, on
+ * settings already resolved, changing nothing: every domain of the groups
+ * file must be served (the served set is fixed at start-up) and its
+ * settings.ring_timeout may not exceed timers.ring_timeout. 0, or -EINVAL
+ * with *err ("file: reason" naming the groups file). Control thread.
+ */
+int pk_engine_conf_check_groups(const struct pk_engine_conf *c, const struct pk_groups_conf *groups,
+				struct pk_engine_conf_error *err);
+
 void pk_engine_conf_free(struct pk_engine_conf *c);
 
 /* Names for logs and the ready file. Any thread. */
@@ -186,6 +199,23 @@ uint32_t pk_engine_conf_ring_timeout(const struct pk_engine_conf *c,
 
 /* Is a within one of the trusted networks? Any thread (pure). */
 bool pk_engine_conf_trusted(const struct pk_engine_conf *c, const struct pk_addr *a);
+
+/*
+ * The trusted networks as the workers read them while pickupd runs: an
+ * immutable object that the control thread replaces as a whole (`set
+ * trusted` on the control socket) and publishes through an RCU pointer
+ * (struct pk_engine.trusted, dataplane/worker.h); the start-up list is
+ * c->trusted.
+ */
+struct pk_trusted_set {
+	uint32_t n;
+	struct pk_cidr net[PK_ENGINE_MAX_TRUSTED];
+};
+
+/* Is a within one of the networks of t? Worker-safe (pure). */
+bool pk_trusted_set_match(const struct pk_trusted_set *t, const struct pk_addr *a);
+/* t := the networks of the engine settings. Any thread (pure). */
+void pk_trusted_set_from_conf(struct pk_trusted_set *t, const struct pk_engine_conf *c);
 
 #ifdef __cplusplus
 }

@@ -243,6 +243,22 @@ uint32_t pk_location_capacity(const struct pk_location *loc);
 size_t pk_location_memory(const struct pk_location *loc);
 
 /*
+ * Listing for the control socket: calls fn for every live contact (static
+ * ones included, expired ones skipped by now_ns) of every AoR, or only of
+ * the AoRs whose user part is `user` (non-empty) and, when `domain` is
+ * non-empty too, whose domain is `domain` (case-insensitive). fn gets the
+ * AoR's user part and domain (lowercase) and the contact, all valid during
+ * the call only; it returns non-zero to stop. Returns how many contacts
+ * were passed to fn. Walks every bucket (O(capacity)) unless both user and
+ * domain are given. Safe while workers run; the caller must be registered
+ * with the RCU domain and online (the control thread). Not for workers.
+ */
+typedef int pk_location_foreach_fn(struct pk_str user, struct pk_str domain, const struct pk_loc_contact *c,
+				   void *arg);
+unsigned pk_location_foreach(struct pk_location *loc, struct pk_str user, struct pk_str domain, uint64_t now_ns,
+			     pk_location_foreach_fn *fn, void *arg);
+
+/*
  * Consistency check for tests: every chain, snapshot and binding, the
  * in-use count, and (when every retired object has been reclaimed) the
  * free pools. 0, or -EINVAL with a static reason in *why. Control thread,

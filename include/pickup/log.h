@@ -45,6 +45,12 @@ void pk_log_open(const char *ident, enum pk_log_target target, enum pk_log_level
 /* Back to stderr; closes syslog. Main thread, after workers stopped. */
 void pk_log_close(void);
 
+/* The threshold now / change it while threads run (control socket `set
+ * log_level`). Any thread: a relaxed atomic, seen by other threads at
+ * their next message. */
+enum pk_log_level pk_log_get_level(void);
+void pk_log_set_level(enum pk_log_level level);
+
 /* Would a message at this level be written? Any thread. */
 bool pk_log_enabled(enum pk_log_level level);
 
