@@ -53,9 +53,7 @@ done
 [ $# -eq 1 ] || { sed -n '/^# Usage/,/^# Not part/p' "$0"; exit 2; }
 if [ $smoke = 1 ]; then rates=20; duration=5; fi
 
-BUF=4194304
-LAG=1000  # ms between a picker's call start and its INVITE
-TALK=1000 # ms between the picker's ACK and its BYE
+BUF=$PK_LOAD_BUF
 
 pk_init load "$1"
 pk_ports callee caller picker
@@ -99,33 +97,6 @@ pk_drops() { # datagrams dropped on pickupd's UDP sockets (all workers')
   awk -v port="$(printf ':%04X' "$PK_UDP")" '$2 ~ port "$" { s += $NF } END { print s + 0 }' /proc/net/udp
 }
 
-# load_sipp PEER SCENARIO CALLS RATE [ARGS]: a SIPp instance without
-# message logs (they would be the bottleneck). It runs in a subshell that
-# writes, when SIPp has ended, the CPU time of its children (that SIPp
-# only) with the shell's `times`; a TERM to the subshell (the cleanup)
-# is passed on to SIPp.
-load_sipp() {
-  local peer=$1 scen=$2 calls=$3 rate=$4
-  shift 4
-  local port=${PK_PORTS[$peer]}
-  (
-    timeout -k 5 $((duration + 60)) \
-      sipp "$PK_IP:$PK_UDP" -sf "$here/sipp/$scen" -t u1 -i "$PK_IP" -p "$port" -nostdin \
-      -m "$calls" -r "$rate" -l $((rate * 10 + 100)) -buff_size $BUF \
-      -timeout "$((duration + 50))s" -timeout_error -recv_timeout 20000 \
-      -max_recv_loops 10000 -max_sched_loops 10000 \
-      -key domain example.test -key lag $LAG -key talk $TALK \
-      "$@" >"$PK_WORK/$peer.out" 2>&1 &
-    child=$!
-    trap 'kill -TERM $child 2>/dev/null' TERM
-    wait $child
-    rc=$?
-    times >"$PK_WORK/$peer.cpu"
-    exit $rc
-  ) &
-  PK_SIPP_PID[$peer]=$!
-  pk_wait_bound "$PK_IP" "$port" "${PK_SIPP_PID[$peer]}" || fail "SIPp $peer did not start"
-}
 # cpu_s FILE: user + system seconds of the children from `times` output
 cpu_s() {
   tail -n 1 "$1" | awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } printf "%.1f", s }'
@@ -143,9 +114,9 @@ for rate in $rates; do
   t0=$(cpu_ticks "$PK_PID")
   d0=$(udp_drops)
   p0=$(pk_drops)
-  load_sipp callee load_callee.xml "$calls" "$rate"
-  load_sipp caller load_caller.xml "$calls" "$rate" -oocsf "$here/sipp/load_caller_ooc.xml"
-  load_sipp picker load_picker.xml "$calls" "$rate"
+  pk_load_sipp callee load_callee.xml "$calls" "$rate" "$duration"
+  pk_load_sipp caller load_caller.xml "$calls" "$rate" "$duration" -oocsf "$PK_LOAD_SCEN/load_caller_ooc.xml"
+  pk_load_sipp picker load_picker.xml "$calls" "$rate" "$duration"
   for p in caller picker callee; do
     wait "${PK_SIPP_PID[$p]}"
     unset "PK_SIPP_PID[$p]"

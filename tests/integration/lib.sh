@@ -214,7 +214,8 @@ pk_start() { # conf (in the work dir)
   PK_PID=$!
   PK_UDP=; PK_TCP=; PK_UDP_APP=
   while :; do
-    read -r -t 10 -u 3 line || fail "pickupd: no readiness announced within 10 s"
+    read -r -t "${PK_START_TIMEOUT:-10}" -u 3 line ||
+      fail "pickupd: no readiness announced within ${PK_START_TIMEOUT:-10} s"
     case $line in
       ready) break ;;
       "udp proxy "*) [ -n "$PK_UDP" ] || PK_UDP=${line##*:} ;;
@@ -404,4 +405,55 @@ ev_wait_re() {
       if [[ $line =~ $rx ]]; then EV_LINE=$line; return 0; fi
     fi
   done
+}
+
+# ---- load (bench/load-pickup.sh, test_livesync.sh) ----
+
+# The three SIPp instances of the pickup load (bench/sipp/load_*.xml).
+PK_LOAD_SCEN=$(cd "$PK_LIB_DIR/../../bench/sipp" && pwd)
+PK_LOAD_BUF=4194304 # socket buffers of every side
+PK_LOAD_LAG=1000    # ms between a picker's call start and its INVITE
+PK_LOAD_TALK=1000   # ms between the picker's ACK and its BYE
+
+# pk_load_sipp PEER SCENARIO CALLS RATE SECONDS [ARGS]: a SIPp instance of
+# the load, CALLS calls at RATE per second (about SECONDS of generation),
+# without message logs (they would be the bottleneck); its screen goes to
+# PEER.out. It runs in a subshell that writes, when SIPp has ended, the CPU
+# time of its children (that SIPp only) to PEER.cpu with the shell's
+# `times`; a TERM to the subshell (the cleanup) is passed on to SIPp.
+# Returns once SIPp's socket is bound; wait for PK_SIPP_PID[PEER].
+pk_load_sipp() {
+  local peer=$1 scen=$2 calls=$3 rate=$4 secs=$5
+  shift 5
+  pk_port "$peer" >/dev/null
+  local port=${PK_PORTS[$peer]}
+  (
+    timeout -k 5 $((secs + 60)) \
+      sipp "$PK_IP:$PK_UDP" -sf "$PK_LOAD_SCEN/$scen" -t u1 -i "$PK_IP" -p "$port" -nostdin \
+      -m "$calls" -r "$rate" -l $((rate * 10 + 100)) -buff_size $PK_LOAD_BUF \
+      -timeout "$((secs + 50))s" -timeout_error -recv_timeout 20000 \
+      -max_recv_loops 10000 -max_sched_loops 10000 \
+      -key domain example.test -key lag $PK_LOAD_LAG -key talk $PK_LOAD_TALK \
+      "$@" >"$PK_WORK/$peer.out" 2>&1 &
+    child=$!
+    trap 'kill -TERM $child 2>/dev/null' TERM
+    wait $child
+    rc=$?
+    times >"$PK_WORK/$peer.cpu"
+    exit $rc
+  ) &
+  PK_SIPP_PID[$peer]=$!
+  pk_wait_bound "$PK_IP" "$port" "${PK_SIPP_PID[$peer]}" || fail "SIPp $peer did not start"
+}
+
+# pk_load_failed CALLS PEER...: calls minus the fewest successful calls of
+# the instances (a flow failed if any of its legs did).
+pk_load_failed() {
+  local calls=$1 ok=$1 p s
+  shift
+  for p in "$@"; do
+    s=$(sipp_stat "$p" 'Successful call')
+    [ "${s:-0}" -lt "$ok" ] && ok=${s:-0}
+  done
+  echo $((calls - ok))
 }

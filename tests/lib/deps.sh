@@ -9,11 +9,16 @@ pk_packages=(
   libyaml-dev libjansson-dev sip-tester iproute2 python3
   libmicrohttpd-dev
 )
+# Only the test command needs these: pk_install_deps test
+pk_test_packages=(
+  kamailio # the peer of bench/compare-kamailio (its smoke run is a test)
+)
 
-pk_install_deps() {
+pk_install_deps() { # [test]: the test command's packages too
   local missing=()
-  local p
-  for p in "${pk_packages[@]}"; do
+  local p all=("${pk_packages[@]}")
+  [ "${1:-}" = test ] && all+=("${pk_test_packages[@]}")
+  for p in "${all[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
