@@ -906,14 +906,98 @@ static int ec_backend(struct ec_ctx *x, yaml_document_t *doc, const struct ec_ke
 		x->c->backend = PK_IO_SOCKET;
 		return 0;
 	}
-	if (pk_str_eq(s, PK_STR_LIT("dpdk")))
-		return ec_fail(x, v, "the dpdk backend is not available yet (only: socket)");
-	return ec_fail(x, v, "unknown backend '%.*s' (known: socket)", (int)s.len, s.p);
+	if (pk_str_eq(s, PK_STR_LIT("dpdk"))) {
+		x->c->backend = PK_IO_DPDK;
+		return 0;
+	}
+	return ec_fail(x, v, "unknown backend '%.*s' (known: socket, dpdk)", (int)s.len, s.p);
+}
+
+static int ec_dpdk_eal_one(struct ec_ctx *x, yaml_node_t *n, void *arg)
+{
+	struct pk_str s = ec_scalar(n);
+	const char *copy;
+
+	(void)arg;
+	if (x->c->dpdk.n_eal == PK_ENGINE_MAX_EAL_ARGS)
+		return ec_fail(x, n, "more than %d EAL options", PK_ENGINE_MAX_EAL_ARGS);
+	if ((copy = ec_strndup(x, s.p, s.len)) == NULL)
+		return ec_nomem(x);
+	x->c->dpdk.eal[x->c->dpdk.n_eal++] = copy;
+	return 0;
+}
+
+static int ec_dpdk_eal(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	(void)k;
+	x->c->dpdk.n_eal = 0;
+	if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.start == v->data.sequence.items.top)
+		return 0;
+	return ec_each(x, doc, v, ec_dpdk_eal_one, NULL);
+}
+
+static int ec_dpdk_port(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct pk_str s;
+	int rc;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	if ((x->c->dpdk.port = ec_strndup(x, s.p, s.len)) == NULL)
+		return ec_nomem(x);
+	return 0;
+}
+
+static int ec_dpdk_gateway(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k,
+			   yaml_node_t *v)
+{
+	struct pk_str s;
+	struct pk_addr a;
+	int rc;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	if (pk_addr_parse_ip(s, &a) != 0 || a.family != AF_INET || pk_addr_is_any(&a))
+		return ec_fail(x, v, "'%.*s' is not an IPv4 address", (int)s.len, s.p);
+	memcpy(&x->c->dpdk.gateway, a.ip, 4);
+	return 0;
+}
+
+static int ec_dpdk_mtu(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	int rc = ec_key_uint(x, doc, k, v);
+
+	if (rc == 0 && x->c->dpdk.mtu != 0 && x->c->dpdk.mtu < 576)
+		return ec_fail(x, v, "mtu %u is below 576 (0: the port's)", x->c->dpdk.mtu);
+	return rc;
+}
+
+static const struct ec_key ec_dpdk_keys[] = {
+	{ "eal", ec_dpdk_eal, 0, 0, 0, NULL },
+	{ "port", ec_dpdk_port, 0, 0, 0, NULL },
+	EC_UINT("prefix_len", dpdk.prefix_len, 1, 32, "bits"),
+	{ "gateway", ec_dpdk_gateway, 0, 0, 0, NULL },
+	EC_UINT("vlan", dpdk.vlan, 0, 4094, "VLAN id"),
+	{ "mtu", ec_dpdk_mtu, offsetof(struct pk_engine_conf, dpdk.mtu), 0, 9000, "bytes" },
+	EC_UINT("mbufs", dpdk.mbufs, 0, 1u << 24, "mbufs"),
+	EC_UINT("data_room", dpdk.data_room, 0, 65535, "bytes"),
+	EC_UINT("rx_desc", dpdk.rx_desc, 0, 32768, "descriptors"),
+	EC_UINT("tx_desc", dpdk.tx_desc, 0, 32768, "descriptors"),
+	EC_UINT("tx_drain_us", dpdk.tx_drain_us, 0, 1000000, "microseconds"),
+};
+
+static int ec_dpdk(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	(void)k;
+	return ec_mapping(x, doc, v, ec_dpdk_keys, PK_ARRAY_SIZE(ec_dpdk_keys));
 }
 
 static const struct ec_key ec_io_keys[] = {
 	{ "backend", ec_backend, 0, 0, 0, NULL },
 	EC_UINT("socket_buffer", socket_buffer, 0, 1u << 30, "bytes"),
+	{ "dpdk", ec_dpdk, 0, 0, 0, NULL },
 };
 
 static int ec_io(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
@@ -966,6 +1050,33 @@ static int ec_log(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k
 	return ec_mapping(x, doc, v, ec_log_keys, PK_ARRAY_SIZE(ec_log_keys));
 }
 
+/* The dpdk backend serves UDP on IPv4 addresses of its port: every
+ * listener must be one, with an explicit port (docs/dpdk.md). */
+static int ec_dpdk_listeners(struct ec_ctx *x)
+{
+	const struct pk_engine_conf *c = x->c;
+
+	if (c->backend != PK_IO_DPDK)
+		return 0;
+	for (uint32_t i = 0; i < c->n_listeners; i++) {
+		const struct pk_engine_listener *l = &c->listeners[i];
+		char a[PK_ADDR_STRLEN];
+
+		pk_addr_format(&l->addr, true, a, sizeof(a));
+		if (l->transport != PK_TRANSPORT_UDP)
+			return ec_errf(x->err, x->name, -EINVAL, 0, 0,
+				       "listen: %s/tcp: io.backend dpdk serves SIP over UDP only (give "
+				       "listen: {%s: {udp: ...}}; SIP over TCP needs the socket backend)",
+				       a, pk_listen_role_name((enum pk_listen_role)l->role));
+		if (l->addr.family != AF_INET || pk_addr_is_any(&l->addr) || l->addr.port == 0)
+			return ec_errf(x->err, x->name, -EINVAL, 0, 0,
+				       "listen: %s: io.backend dpdk needs IPv4 addresses of its port with "
+				       "a port (not 0.0.0.0, not port 0)",
+				       a);
+	}
+	return 0;
+}
+
 static const struct ec_key ec_top_keys[] = {
 	{ "listen", ec_listen, 0, 0, 0, NULL },
 	{ "workers", ec_workers, 0, 0, 0, NULL },
@@ -1010,6 +1121,8 @@ static int ec_defaults(struct ec_ctx *x)
 		.tcp_connections = EC_DEF_TCP_CONNS,
 	};
 	c->backend = PK_IO_SOCKET;
+	c->dpdk.port = "0";
+	c->dpdk.prefix_len = 24;
 	c->socket_buffer = EC_DEF_SOCKET_BUFFER;
 	c->log_level = PK_LOG_INFO;
 	c->log_target = PK_LOG_STDERR;
@@ -1041,6 +1154,8 @@ static int ec_parse_doc(struct ec_ctx *x, const char *buf, size_t len)
 	root = yaml_document_get_root_node(&doc);
 	if (root != NULL && !ec_is_null(root))
 		rc = ec_mapping(x, &doc, root, ec_top_keys, PK_ARRAY_SIZE(ec_top_keys));
+	if (rc == 0)
+		rc = ec_dpdk_listeners(x);
 	if (rc == 0) {
 		/* A second document ("---") would be ignored silently: refuse. */
 		if (!yaml_parser_load(&parser, &extra)) {

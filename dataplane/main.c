@@ -35,6 +35,7 @@
 #include "pickup/groups.h"
 #include "pickup/groups_conf.h"
 #include "pickup/io.h"
+#include "pickup/io_dpdk.h"
 #include "pickup/location.h"
 #include "pickup/log.h"
 #include "pickup/rcu.h"
@@ -221,8 +222,8 @@ static void pk_log_startup(const struct pk_engine *eng, const struct pk_groups_c
 				      pk_transport_name((enum pk_transport)eng->listeners[i].transport), a,
 				      pk_listen_role_name((enum pk_listen_role)eng->listeners[i].role));
 	}
-	pk_log(PK_LOG_INFO, "pickupd %s: %u worker(s), socket backend; listening on %s", PK_VERSION,
-	       eng->n_workers, line);
+	pk_log(PK_LOG_INFO, "pickupd %s: %u worker(s), %s backend; listening on %s", PK_VERSION,
+	       eng->n_workers, eng->io->ops->name, line);
 	n = 0;
 	line[0] = '\0';
 	for (uint32_t i = 0; i < c->served.n_domains && n < sizeof(line); i++)
@@ -310,7 +311,7 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	char err[256];
 	unsigned started = 0, ctl_tid = 0;
-	bool ready_written = false, ctl_registered = false;
+	bool ready_written = false, ctl_registered = false, dpdk = false, eal_up = false;
 	char metrics_addr[PK_ADDR_STRLEN] = "";
 	const char *telemetry_path = NULL;
 	struct pk_metrics_http *metrics = NULL;
@@ -362,17 +363,29 @@ int main(int argc, char **argv)
 	/* (the proxy, registrar and pickup steps install their handlers here) */
 	pk_engine_prepare(eng);
 
-	/* DPDK telemetry: the EAL (socket backend: a minimal one, only for its
-	 * telemetry socket) must start before any other thread. */
+	/* The EAL starts before any other thread (its own threads inherit the
+	 * signal mask above): the dpdk backend's, with the configured options
+	 * (docs/dpdk.md), or, for DPDK telemetry on the socket backend, a
+	 * minimal one only for its telemetry socket. */
+	dpdk = conf->backend == PK_IO_DPDK;
 	if (conf->telemetry) {
 		if (pk_telemetry_register(pk_telemetry_snapshot, NULL) != 0 ||
-		    pk_telemetry_eal_init("pickupd", err, sizeof(err)) != 0) {
+		    (!dpdk && pk_telemetry_eal_init("pickupd", err, sizeof(err)) != 0)) {
 			pk_log(PK_LOG_ERROR, "telemetry: %s", err);
 			goto out;
 		}
-		telemetry_up = true;
+		telemetry_up = !dpdk;
 		telemetry_path = pk_telemetry_socket_path();
-		pk_log(PK_LOG_INFO, "telemetry: DPDK telemetry socket %s", telemetry_path ? telemetry_path : "?");
+		if (!dpdk)
+			pk_log(PK_LOG_INFO, "telemetry: DPDK telemetry socket %s",
+			       telemetry_path ? telemetry_path : "?");
+	}
+	if (dpdk) {
+		if (pk_io_dpdk_eal_init(argv[0], conf->dpdk.eal, conf->dpdk.n_eal, err, sizeof(err)) != 0) {
+			pk_log(PK_LOG_ERROR, "%s", err);
+			goto out;
+		}
+		eal_up = true;
 	}
 
 	/* Shared tables: the workers are RCU readers 0..n-1, this thread n. */
@@ -449,7 +462,31 @@ int main(int argc, char **argv)
 	iocfg.tcp_max_conns = conf->capacity.tcp_connections;
 	iocfg.tcp_idle_timeout_s = conf->timers.tcp_idle_timeout;
 	iocfg.socket_buffer = conf->socket_buffer;
-	eng->io = pk_io_socket_create(&iocfg, err, sizeof(err));
+	if (dpdk) {
+		struct pk_io_dpdk_config dc = {
+			.rx_desc = (uint16_t)conf->dpdk.rx_desc,
+			.tx_desc = (uint16_t)conf->dpdk.tx_desc,
+			.n_mbufs = conf->dpdk.mbufs,
+			.data_room = (uint16_t)conf->dpdk.data_room,
+			.mtu = (uint16_t)conf->dpdk.mtu,
+			.vlan_id = (uint16_t)conf->dpdk.vlan,
+			.prefix_len = (uint8_t)conf->dpdk.prefix_len,
+			.gateway = conf->dpdk.gateway,
+			.tx_drain_us = conf->dpdk.tx_drain_us,
+		};
+		if (pk_io_dpdk_find_port(conf->dpdk.port, &dc.port_id, err, sizeof(err)) == 0)
+			eng->io = pk_io_dpdk_create(&iocfg, &dc, err, sizeof(err));
+		if (eng->io != NULL) {
+			pk_log(PK_LOG_INFO, "dpdk: %s", pk_io_dpdk_describe(eng->io));
+			if (iocfg.n_queues < eng->n_workers) {
+				pk_log(PK_LOG_WARNING, "dpdk: %u worker(s) instead of %u (one per queue)",
+				       iocfg.n_queues, eng->n_workers);
+				eng->n_workers = iocfg.n_queues;
+			}
+		}
+	} else {
+		eng->io = pk_io_socket_create(&iocfg, err, sizeof(err));
+	}
 	if (eng->io == NULL) {
 		pk_log(PK_LOG_ERROR, "%s", err);
 		goto out;
@@ -514,7 +551,7 @@ int main(int argc, char **argv)
 		pk_log(PK_LOG_INFO, "metrics: http://%s/metrics", metrics_addr);
 	}
 
-	for (unsigned i = 0; i < conf->workers; i++) {
+	for (unsigned i = 0; i < eng->n_workers; i++) {
 		workers[i] = pk_worker_create(eng, i);
 		eng->workers[i] = workers[i];
 		if (workers[i] == NULL) {
@@ -525,10 +562,14 @@ int main(int argc, char **argv)
 	pthread_mutex_lock(&pk_tel_lock);
 	pk_tel_eng = eng; /* tables and workers exist: snapshots may read them */
 	pthread_mutex_unlock(&pk_tel_lock);
-	for (unsigned i = 0; i < conf->workers; i++) {
-		rc = pk_worker_start(workers[i]);
+	for (unsigned i = 0; i < eng->n_workers; i++) {
+		/* dpdk: on EAL lcores (one each, pinned, polling) */
+		rc = dpdk ? -pk_io_dpdk_launch(i, pk_worker_lcore_main, workers[i]) : pk_worker_start(workers[i]);
 		if (rc != 0) {
-			pk_log(PK_LOG_ERROR, "cannot start worker %u: %s", i, strerror(rc));
+			pk_log(PK_LOG_ERROR, "cannot start worker %u: %s%s", i, strerror(rc),
+			       dpdk && rc == ENOSPC ? " (give the EAL one lcore per worker besides the main "
+						      "one: -l or --lcores in io.dpdk.eal)"
+						    : "");
 			goto stop;
 		}
 		started++;
@@ -555,8 +596,12 @@ stop:
 	atomic_store_explicit(&eng->stop, true, memory_order_release);
 	for (unsigned i = 0; i < started; i++)
 		pk_io_wake(pk_io_queue_get(eng->io, i));
-	for (unsigned i = 0; i < started; i++)
-		pk_worker_join(workers[i]);
+	for (unsigned i = 0; i < started; i++) {
+		if (dpdk)
+			pk_io_dpdk_join(i);
+		else
+			pk_worker_join(workers[i]);
+	}
 	for (unsigned i = 0; i < started; i++) {
 		pk_worker_log_counters(workers[i]);
 		pk_proxy_log_counters(workers[i]);
@@ -590,9 +635,11 @@ out:
 		pk_rcu_destroy(eng->rcu);
 		/* Relaxed: no other thread is left. */
 		free(atomic_load_explicit(&eng->trusted, memory_order_relaxed));
-		pk_io_destroy(eng->io);
+		pk_io_destroy(eng->io); /* dpdk: sends what is buffered, closes the port */
 		free(eng);
 	}
+	if (eal_up)
+		pk_io_dpdk_eal_cleanup();
 	if (ready_written)
 		unlink(args.ready_file);
 	pk_groups_conf_free(groups);

@@ -384,6 +384,12 @@ static void *pk_worker_main(void *arg)
 	return NULL;
 }
 
+int pk_worker_lcore_main(void *arg)
+{
+	pk_worker_main(arg);
+	return 0;
+}
+
 struct pk_worker *pk_worker_create(struct pk_engine *eng, unsigned id)
 {
 	size_t sz = (sizeof(struct pk_worker) + 63) & ~(size_t)63;

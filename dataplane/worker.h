@@ -209,6 +209,10 @@ void pk_worker_destroy(struct pk_worker *w);
  * and its queue woken). 0 or a positive errno. Control thread. */
 int pk_worker_start(struct pk_worker *w);
 void pk_worker_join(struct pk_worker *w);
+/* The worker loop for a DPDK lcore (rte_eal_remote_launch through
+ * pk_io_dpdk_launch): the same loop, on the lcore's thread; returns 0 once
+ * eng->stop is set. Control thread launches it. */
+int pk_worker_lcore_main(void *arg);
 
 /* The loop body, exposed for tests and benchmarks: handle n received
  * messages and flush the answers. Worker (or a test acting as one). */

@@ -1,40 +1,77 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The `dpdk` packet I/O backend, first sketch (include/pickup/io_dpdk.h):
- * include/pickup/io.h on one DPDK port and one queue, with dataplane/net
+ * The `dpdk` packet I/O backend (include/pickup/io_dpdk.h): io.h on one
+ * DPDK port, one RX/TX queue pair per worker, with dataplane/net
  * (Ethernet, ARP, IPv4, UDP) between the port and the SIP pipeline.
  *
- * Receive: rte_eth_rx_burst, then pk_net_rx per frame. A UDP datagram in
- * one segment is handed to the worker in place (the message points into
- * the mbuf); one reassembled from fragments is copied into the queue's
- * message buffer of the same slot. The mbufs behind the messages are kept
- * until the next rx_burst (io.h: messages live until then) and freed then.
- * ARP and ICMP replies the layer produced are sent at once.
+ * Receive: rte_eth_rx_burst (up to 32), then pk_net_rx per frame. A UDP
+ * datagram in one segment is handed to the worker in place (the message
+ * points into the mbuf); one reassembled from fragments is copied into the
+ * queue's message buffer of the same slot. The mbufs behind the messages
+ * are kept until the next rx_burst (io.h: messages live until then).
  *
  * Send: committed messages wait in the queue's buffers; tx_flush builds
- * the frames (pk_net_udp_tx: headers, fragments, ARP resolution) and
- * hands everything staged to rte_eth_tx_burst. What the port does not take
- * stays staged for the next flush (pk_net counts an overflow).
+ * the frames (pk_net_udp_tx: headers, fragments, ARP resolution) and puts
+ * them, with the ARP and ICMP replies of the burst, into the queue's
+ * rte_eth_tx_buffer, which goes to the port when it holds 32 frames. What
+ * is left goes out at once when the last receive burst was not full (no
+ * backlog: waiting would add latency and save nothing), else when the
+ * drain timer (tx_drain_us, 100 µs) expires — the l2fwd scheme: full TX
+ * bursts under load, no frame held long when the load drops.
  *
- * Threads: create/destroy on the control thread; the rest on the worker
- * of the queue. No allocation, lock or system call after create.
+ * Several queues. Frames are spread by the port (RSS on IPv4 addresses, so
+ * that every fragment of a datagram reaches the same queue and its
+ * reassembly table) or, on net_af_packet, by the kernel's fanout. Each
+ * queue has its own pk_net_ctx: ARP cache, reassembly, counters, nothing
+ * shared on the packet path. ARP replies land on whichever queue the
+ * spreading picks, so a queue that learns a next hop's MAC posts it on the
+ * ARP ring of every other queue, and each queue drains its own ring into
+ * pk_net_arp_learn at the top of rx_burst (frames waiting there for that
+ * MAC leave then). Why rings and not one shared table: learning is rare
+ * (a next hop every 30 s), lookups happen for every datagram sent; private
+ * tables keep the lookup free of atomics and of any reclamation scheme,
+ * and keep pk_net single-owner. The rings are multi-producer with relaxed
+ * tail sync (RING_F_MP_RTS_ENQ): a producer preempted mid-enqueue — the
+ * workers may share cores with other threads — does not stall the others.
+ *
+ * Threads: create/destroy on the control thread, the rest on the queue's
+ * worker. No allocation, lock or system call after create.
  */
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include "pickup/io_dpdk.h"
 
+#define DPDK_ARP_RING 64 /* mappings waiting for a queue (power of two) */
+
+struct dpdk_io;
+
+/* One queue: everything its worker touches, in one cache-aligned block
+ * (l3fwd's lcore_conf), allocated on the port's NUMA node. */
 struct dpdk_queue {
 	struct pk_io_queue base;
 	struct dpdk_io *io;
 	struct pk_net_ctx *net;
-	uint16_t port;
+	uint16_t port, qid;
 	unsigned n_held; /* mbufs behind the messages of the last rx_burst */
+	unsigned last_rx; /* frames the last rte_eth_rx_burst returned */
+	uint64_t last_drain; /* TSC */
+	struct rte_eth_dev_tx_buffer *txb;
+	struct rte_ring *arp_ring; /* mappings the other queues learnt */
 	struct rte_mbuf *held[PK_IO_BURST];
 	struct pk_io_msg rx_msgs[PK_IO_BURST];
 	uint8_t *rx_bufs; /* PK_IO_BURST x PK_IO_MSG_MAX: reassembled datagrams */
@@ -42,24 +79,57 @@ struct dpdk_queue {
 	struct pk_io_msg tx_msgs[PK_IO_BURST];
 	char *tx_bufs; /* PK_IO_BURST x PK_IO_MSG_MAX */
 	uint64_t ctr[PK_IO_CTR_COUNT];
+	uint64_t dctr[PK_IO_DPDK_CTR_COUNT];
 } __rte_cache_aligned;
 
 struct dpdk_io {
 	struct pk_io base;
 	uint16_t port;
 	bool configured, started;
+	uint64_t drain_tsc;
 	struct rte_mempool *pool;
 	struct pk_io_listener listeners[PK_IO_MAX_LISTENERS];
-	struct dpdk_queue *q; /* one */
+	struct dpdk_queue *q[PK_IO_MAX_QUEUES];
+	char describe[512];
 };
 
-static void flush_staged(struct dpdk_queue *q)
+static const char *const dctr_names[] = {
+#define PK_IO_DPDK_CTR_NAME(id, name, desc) name,
+	PK_IO_DPDK_FOREACH_COUNTER(PK_IO_DPDK_CTR_NAME)
+#undef PK_IO_DPDK_CTR_NAME
+};
+
+const char *pk_io_dpdk_counter_name(enum pk_io_dpdk_counter c)
+{
+	return (unsigned)c < PK_IO_DPDK_CTR_COUNT ? dctr_names[c] : "?";
+}
+
+/* rte_eth_tx_buffer's error callback: the port's TX ring was full. */
+static void tx_unsent(struct rte_mbuf **pkts, uint16_t unsent, void *arg)
+{
+	struct dpdk_queue *q = arg;
+
+	q->dctr[PK_IO_DPDK_CTR_TX_DROPPED] += unsent;
+	rte_pktmbuf_free_bulk(pkts, unsent);
+}
+
+static void drain(struct dpdk_queue *q, uint64_t now)
+{
+	q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] += rte_eth_tx_buffer_flush(q->port, q->qid, q->txb);
+	q->last_drain = now;
+}
+
+/* Move what pk_net staged (datagrams, fragments, ARP and ICMP replies,
+ * frames released by an ARP reply) into the TX buffer; full bursts leave
+ * at once. */
+static void stage_out(struct dpdk_queue *q)
 {
 	struct rte_mbuf **pkts;
 	unsigned n = pk_net_tx_pending(q->net, &pkts);
 
-	if (n != 0)
-		pk_net_tx_done(q->net, rte_eth_tx_burst(q->port, 0, pkts, (uint16_t)n));
+	for (unsigned i = 0; i < n; i++)
+		q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] += rte_eth_tx_buffer(q->port, q->qid, q->txb, pkts[i]);
+	pk_net_tx_done(q->net, n);
 }
 
 /* The listener a datagram to dst belongs to (pk_net only delivers our
@@ -76,6 +146,46 @@ static uint8_t listener_of(const struct dpdk_io *io, const struct pk_addr *dst)
 	return 0;
 }
 
+/* What the other queues learnt: into our ARP cache. */
+static void arp_from_peers(struct dpdk_queue *q, uint64_t now)
+{
+	struct pk_net_arp_mapping maps[16];
+	unsigned n;
+
+	/* Dequeue: the consumer side is ours alone (RING_F_SC_DEQ); pairs
+	 * with the producers' enqueue, whose tail store releases the
+	 * elements (rte_ring's own acquire/release). */
+	while ((n = rte_ring_dequeue_burst_elem(q->arp_ring, maps, sizeof(maps[0]), RTE_DIM(maps),
+						NULL)) != 0) {
+		for (unsigned i = 0; i < n; i++) {
+			if (maps[i].create)
+				pk_net_arp_learn(q->net, maps[i].ip, &maps[i].mac, now);
+			else
+				pk_net_arp_update(q->net, maps[i].ip, &maps[i].mac, now);
+		}
+		q->dctr[PK_IO_DPDK_CTR_ARP_FROM_PEERS] += n;
+	}
+}
+
+/* What we learnt from the wire: to every other queue. */
+static void arp_to_peers(struct dpdk_queue *q)
+{
+	struct pk_net_arp_mapping maps[PK_NET_LEARNT_MAX];
+	struct dpdk_io *io = q->io;
+	unsigned n = pk_net_arp_take_learnt(q->net, maps, RTE_DIM(maps));
+
+	if (n == 0)
+		return;
+	for (unsigned j = 0; j < io->base.n_queues; j++) {
+		if (j == q->qid)
+			continue;
+		if (rte_ring_enqueue_bulk_elem(io->q[j]->arp_ring, maps, sizeof(maps[0]), n, NULL) == n)
+			q->dctr[PK_IO_DPDK_CTR_ARP_SHARED] += n;
+		else
+			q->dctr[PK_IO_DPDK_CTR_ARP_SHARE_LOST] += n;
+	}
+}
+
 static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, unsigned n,
 			    uint64_t now_ns)
 {
@@ -90,10 +200,17 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 		rte_pktmbuf_free_bulk(q->held, q->n_held);
 		q->n_held = 0;
 	}
+	if (unlikely(!rte_ring_empty(q->arp_ring)))
+		arp_from_peers(q, now);
 	pk_net_poll(q->net, now);
 	if (n > PK_IO_BURST)
 		n = PK_IO_BURST;
-	uint16_t nb = rte_eth_rx_burst(q->port, 0, pkts, (uint16_t)n);
+	uint16_t nb = rte_eth_rx_burst(q->port, q->qid, pkts, (uint16_t)n);
+	q->last_rx = nb;
+	if (nb != 0) {
+		q->dctr[PK_IO_DPDK_CTR_RX_BURSTS]++;
+		q->dctr[PK_IO_DPDK_CTR_RX_FRAMES] += nb;
+	}
 	for (unsigned i = 0; i < nb; i++) {
 		struct pk_net_udp u = { .buf = q->rx_bufs + (size_t)got * PK_IO_MSG_MAX,
 					.buf_cap = PK_IO_MSG_MAX };
@@ -114,7 +231,16 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 		msgs[got++] = m;
 		q->ctr[PK_IO_CTR_UDP_RX]++;
 	}
-	flush_staged(q); /* ARP and echo replies */
+	if (unlikely(q->io->base.n_queues > 1))
+		arp_to_peers(q);
+	stage_out(q); /* ARP and echo replies, frames an ARP reply released */
+	/* Nothing for the worker to answer (it will not call tx_flush), or
+	 * the buffer waited long enough: out now. */
+	if (got == 0 || now - q->last_drain >= q->io->drain_tsc) {
+		if (got != 0 && q->txb->length != 0)
+			q->dctr[PK_IO_DPDK_CTR_TX_TIMER_DRAINS]++;
+		drain(q, now);
+	}
 	return got;
 }
 
@@ -147,7 +273,7 @@ static unsigned dq_tx_flush(struct pk_io_queue *pq)
 
 	for (unsigned i = 0; i < q->tx_n; i++) {
 		const struct pk_io_msg *m = &q->tx_msgs[i];
-		if (m->transport != PK_TRANSPORT_UDP) {
+		if (unlikely(m->transport != PK_TRANSPORT_UDP)) {
 			q->ctr[PK_IO_CTR_TCP_TX_NO_CONN]++;
 			continue;
 		}
@@ -162,8 +288,20 @@ static unsigned dq_tx_flush(struct pk_io_queue *pq)
 		}
 	}
 	q->tx_n = 0;
-	flush_staged(q);
+	stage_out(q);
+	/* No backlog behind this burst: waiting for a fuller TX burst would
+	 * only add latency. */
+	if (q->last_rx < PK_IO_BURST)
+		drain(q, now);
 	return ok;
+}
+
+void pk_io_dpdk_drain(struct pk_io_queue *pq)
+{
+	struct dpdk_queue *q = (struct dpdk_queue *)pq;
+
+	stage_out(q);
+	drain(q, rte_rdtsc());
 }
 
 static void dq_wait(struct pk_io_queue *pq, unsigned timeout_ms)
@@ -187,10 +325,20 @@ const uint64_t *pk_io_dpdk_net_counters(const struct pk_io_queue *pq)
 	return pk_net_counters(((const struct dpdk_queue *)pq)->net);
 }
 
+const uint64_t *pk_io_dpdk_counters(const struct pk_io_queue *pq)
+{
+	return ((const struct dpdk_queue *)pq)->dctr;
+}
+
+const char *pk_io_dpdk_describe(const struct pk_io *pio)
+{
+	return ((const struct dpdk_io *)pio)->describe;
+}
+
 static struct pk_io_queue *dio_queue(struct pk_io *pio, unsigned qid)
 {
 	struct dpdk_io *io = (struct dpdk_io *)pio;
-	return qid == 0 ? &io->q->base : NULL;
+	return qid < io->base.n_queues ? &io->q[qid]->base : NULL;
 }
 
 static const struct pk_io_listener *dio_listener(const struct pk_io *pio, unsigned i)
@@ -199,23 +347,44 @@ static const struct pk_io_listener *dio_listener(const struct pk_io *pio, unsign
 	return i < io->base.n_listeners ? &io->listeners[i] : NULL;
 }
 
+static void queue_free(struct dpdk_queue *q)
+{
+	if (q == NULL)
+		return;
+	if (q->n_held != 0)
+		rte_pktmbuf_free_bulk(q->held, q->n_held);
+	pk_net_ctx_destroy(q->net);
+	rte_ring_free(q->arp_ring);
+	rte_free(q->txb);
+	rte_free(q->rx_bufs);
+	rte_free(q->tx_bufs);
+	rte_free(q);
+}
+
 static void dio_destroy(struct pk_io *pio)
 {
 	struct dpdk_io *io = (struct dpdk_io *)pio;
 
-	/* The port's queues hold mbufs of our pool: close it before the pool
-	 * goes (pickupd owns the port for its whole life). */
+	/* What the workers left buffered still goes out (a final answer
+	 * committed just before the stop), while the port runs. */
+	for (unsigned i = 0; i < PK_IO_MAX_QUEUES; i++) {
+		struct dpdk_queue *q = io->q[i];
+		if (q != NULL && q->txb != NULL && q->net != NULL && io->started) {
+			stage_out(q);
+			drain(q, 0);
+		}
+	}
+	/* The port's rings hold mbufs of our pool: stop and close it before
+	 * the pool goes (pickupd owns the port for its whole life). */
 	if (io->started)
 		rte_eth_dev_stop(io->port);
 	if (io->configured)
 		rte_eth_dev_close(io->port);
-	if (io->q != NULL) {
-		if (io->q->n_held != 0)
-			rte_pktmbuf_free_bulk(io->q->held, io->q->n_held);
-		pk_net_ctx_destroy(io->q->net);
-		rte_free(io->q->rx_bufs);
-		rte_free(io->q->tx_bufs);
-		rte_free(io->q);
+	for (unsigned i = 0; i < PK_IO_MAX_QUEUES; i++) {
+		struct dpdk_queue *q = io->q[i];
+		if (q != NULL && q->txb != NULL && q->txb->length != 0) /* the port refused them */
+			rte_pktmbuf_free_bulk(q->txb->pkts, q->txb->length);
+		queue_free(q);
 	}
 	rte_mempool_free(io->pool);
 	rte_free(io);
@@ -242,10 +411,18 @@ static int net_conf_from(const struct pk_io_config *cfg, const struct pk_io_dpdk
 	for (unsigned i = 0; i < cfg->n_listeners; i++) {
 		const struct pk_io_listener *l = &cfg->listeners[i];
 		uint32_t ip;
-		if (l->transport != PK_TRANSPORT_UDP || l->addr.family != AF_INET ||
-		    pk_addr_is_any(&l->addr) || l->addr.port == 0) {
+		if (l->transport != PK_TRANSPORT_UDP) {
 			snprintf(err, errlen,
-				 "dpdk: listener %u must be UDP on an IPv4 address and port", i);
+				 "dpdk: listener %u is not UDP: the dpdk backend serves SIP over UDP "
+				 "only; SIP over TCP needs the socket backend (io.backend: socket)",
+				 i);
+			return -EPROTONOSUPPORT;
+		}
+		if (l->addr.family != AF_INET || pk_addr_is_any(&l->addr) || l->addr.port == 0) {
+			snprintf(err, errlen,
+				 "dpdk: listener %u must be UDP on an IPv4 address of the port and an "
+				 "explicit port (not 0.0.0.0, not port 0)",
+				 i);
 			return -EINVAL;
 		}
 		memcpy(&ip, l->addr.ip, 4);
@@ -276,6 +453,33 @@ too_many:
 	return -EINVAL;
 }
 
+static uint16_t or_default(uint16_t v, uint16_t def)
+{
+	return v ? v : def;
+}
+
+uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_queues)
+{
+	uint32_t per_q = (uint32_t)or_default(dc->rx_desc, 1024) + or_default(dc->tx_desc, 1024) +
+			 PK_IO_BURST   /* held behind the worker's messages */
+			 + PK_IO_BURST /* TX buffer */
+			 + PK_NET_TX_MAX /* pk_net staging */
+			 + 64 * 8	 /* reassembly: 64 datagrams of up to 8 fragments */
+			 + 256		 /* ARP queues (16 per next hop, rarely more than a few) */
+			 + or_default(dc->mbuf_cache, 256) * 3 / 2; /* the lcore's cache, may overshoot */
+	uint32_t n = per_q * (n_queues ? n_queues : 1);
+	/* rte_mempool is most memory-efficient at 2^k - 1 */
+	uint32_t p = 1;
+	while (p - 1 < n)
+		p <<= 1;
+	return p - 1;
+}
+
+/* RSS on what keeps a datagram's fragments together: the IPv4 addresses
+ * (fragments carry no ports, so ports may join only for unfragmented
+ * UDP, which the NIC classifies apart). */
+#define DPDK_RSS_WANTED (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP)
+
 struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpdk_config *dc,
 				char *err, size_t errlen)
 {
@@ -284,24 +488,60 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 	struct rte_eth_conf pconf;
 	struct dpdk_io *io = NULL;
 	char name[RTE_MEMPOOL_NAMESIZE];
+	const char *how;
+	unsigned nq = cfg->n_queues, asked = cfg->n_queues;
 	int r;
 
 	memset(&nc, 0, sizeof(nc));
-	if (cfg->n_queues != 1 || cfg->n_listeners == 0 || cfg->n_listeners > PK_IO_MAX_LISTENERS) {
-		snprintf(err, errlen, "dpdk: one queue and 1..%d listeners for now",
+	if (nq == 0 || nq > PK_IO_MAX_QUEUES || cfg->n_listeners == 0 ||
+	    cfg->n_listeners > PK_IO_MAX_LISTENERS) {
+		snprintf(err, errlen, "dpdk: 1..%d queues and 1..%d listeners", PK_IO_MAX_QUEUES,
 			 PK_IO_MAX_LISTENERS);
-		return NULL;
-	}
-	if (!rte_eth_dev_is_valid_port(dc->port_id)) {
-		snprintf(err, errlen, "dpdk: no port %u (bind a NIC or give --vdev)", dc->port_id);
 		return NULL;
 	}
 	if (net_conf_from(cfg, dc, &nc, err, errlen) != 0)
 		return NULL;
+	if (!rte_eth_dev_is_valid_port(dc->port_id)) {
+		snprintf(err, errlen, "dpdk: no port %u (bind a NIC or give --vdev)", dc->port_id);
+		return NULL;
+	}
+	r = rte_eth_dev_info_get(dc->port_id, &info);
+	if (r != 0) {
+		snprintf(err, errlen, "dpdk: port %u info: %s", dc->port_id, strerror(-r));
+		return NULL;
+	}
 	int socket = rte_eth_dev_socket_id(dc->port_id);
 	if (socket < 0)
 		socket = SOCKET_ID_ANY;
 	nc.socket_id = socket;
+
+	/* How the port spreads frames over the queues, or one queue. */
+	memset(&pconf, 0, sizeof(pconf));
+	uint64_t rss = info.flow_type_rss_offloads & DPDK_RSS_WANTED;
+	bool af_packet = info.driver_name != NULL && strstr(info.driver_name, "af_packet") != NULL;
+	if (nq == 1) {
+		how = "one queue";
+	} else if (dc->spread == PK_IO_DPDK_SPREAD_DEVICE) {
+		how = "spread by the device";
+	} else if (rss != 0 && info.max_rx_queues >= nq) {
+		pconf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		pconf.rx_adv_conf.rss_conf.rss_hf = rss;
+		how = "RSS on IPv4 addresses";
+	} else if (af_packet) {
+		how = "spread by the kernel's packet fanout";
+	} else {
+		nq = 1;
+		how = "ONE queue: the port offers no IPv4 RSS, so the other workers would get "
+		      "nothing";
+	}
+	if (nq > info.max_rx_queues || nq > info.max_tx_queues) {
+		snprintf(err, errlen,
+			 "dpdk: port %u (%s) has %u RX / %u TX queues, %u workers need one each%s",
+			 dc->port_id, info.driver_name, info.max_rx_queues, info.max_tx_queues, nq,
+			 af_packet ? " (net_af_packet: give qpairs=N in --vdev)" : "");
+		return NULL;
+	}
+	cfg->n_queues = nq;
 
 	io = rte_zmalloc_socket("pk_io_dpdk", sizeof(*io), RTE_CACHE_LINE_SIZE, socket);
 	if (io == NULL) {
@@ -309,63 +549,94 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 		return NULL;
 	}
 	io->base.ops = &dpdk_ops;
-	io->base.n_queues = 1;
+	io->base.n_queues = nq;
 	io->base.n_listeners = cfg->n_listeners;
 	io->port = dc->port_id;
+	io->drain_tsc = rte_get_tsc_hz() / 1000000 * (dc->tx_drain_us ? dc->tx_drain_us : 100);
 	memcpy(io->listeners, cfg->listeners, sizeof(cfg->listeners[0]) * cfg->n_listeners);
 
+	uint32_t n_mbufs = dc->n_mbufs ? dc->n_mbufs : pk_io_dpdk_mbufs_needed(dc, nq);
+	uint16_t room = or_default(dc->data_room, RTE_MBUF_DEFAULT_BUF_SIZE);
 	snprintf(name, sizeof(name), "pk_io_dpdk_%u", dc->port_id);
-	io->pool = rte_pktmbuf_pool_create(name, dc->n_mbufs ? dc->n_mbufs : 8191, 256, 0,
-					   RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	io->pool = rte_pktmbuf_pool_create(name, n_mbufs, or_default(dc->mbuf_cache, 256), 0, room,
+					   socket);
 	if (io->pool == NULL) {
-		snprintf(err, errlen, "dpdk: mempool: %s", rte_strerror(rte_errno));
+		snprintf(err, errlen, "dpdk: mempool of %u mbufs of %u bytes: %s", n_mbufs, room,
+			 rte_strerror(rte_errno));
 		goto fail;
 	}
 
-	r = rte_eth_dev_info_get(dc->port_id, &info);
-	if (r != 0) {
-		snprintf(err, errlen, "dpdk: port %u info: %s", dc->port_id, strerror(-r));
-		goto fail;
-	}
-	memset(&pconf, 0, sizeof(pconf));
 	/* Checksums by the port where it can: pk_net reads the RX flags and
 	 * falls back to software. */
 	pconf.rxmode.offloads = info.rx_offload_capa &
 				(RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
-	pconf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+	pconf.txmode.offloads = info.tx_offload_capa &
+				(RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
 	nc.tx_ip_cksum_offload = (pconf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
-	uint16_t nrx = dc->rx_desc ? dc->rx_desc : 1024, ntx = dc->tx_desc ? dc->tx_desc : 1024;
-	r = rte_eth_dev_configure(dc->port_id, 1, 1, &pconf);
+	nc.tx_udp_cksum_offload = (pconf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
+	uint16_t nrx = or_default(dc->rx_desc, 1024), ntx = or_default(dc->tx_desc, 1024);
+	r = rte_eth_dev_configure(dc->port_id, (uint16_t)nq, (uint16_t)nq, &pconf);
 	io->configured = r == 0;
-	if (r != 0 || (r = rte_eth_dev_adjust_nb_rx_tx_desc(dc->port_id, &nrx, &ntx)) != 0 ||
-	    (r = rte_eth_rx_queue_setup(dc->port_id, 0, nrx, (unsigned)socket, NULL, io->pool)) != 0 ||
-	    (r = rte_eth_tx_queue_setup(dc->port_id, 0, ntx, (unsigned)socket, NULL)) != 0) {
-		snprintf(err, errlen, "dpdk: port %u setup: %s", dc->port_id, strerror(-r));
+	if (r != 0 || (r = rte_eth_dev_adjust_nb_rx_tx_desc(dc->port_id, &nrx, &ntx)) != 0) {
+		snprintf(err, errlen, "dpdk: port %u configure (%u queues): %s", dc->port_id, nq,
+			 strerror(-r));
 		goto fail;
 	}
+	for (unsigned i = 0; i < nq; i++) {
+		if ((r = rte_eth_rx_queue_setup(dc->port_id, (uint16_t)i, nrx, (unsigned)socket, NULL,
+						io->pool)) != 0 ||
+		    (r = rte_eth_tx_queue_setup(dc->port_id, (uint16_t)i, ntx, (unsigned)socket, NULL)) !=
+			    0) {
+			snprintf(err, errlen, "dpdk: port %u queue %u setup: %s", dc->port_id, i,
+				 strerror(-r));
+			goto fail;
+		}
+	}
 	uint16_t mtu = 1500;
-	if (rte_eth_dev_get_mtu(dc->port_id, &mtu) == 0 && mtu >= 576 && mtu <= 9000)
+	if (dc->mtu != 0)
+		nc.mtu = dc->mtu;
+	else if (rte_eth_dev_get_mtu(dc->port_id, &mtu) == 0 && mtu >= 576 && mtu <= 9000)
 		nc.mtu = mtu;
 	if ((r = rte_eth_macaddr_get(dc->port_id, &nc.mac)) != 0) {
 		snprintf(err, errlen, "dpdk: port %u MAC: %s", dc->port_id, strerror(-r));
 		goto fail;
 	}
 
-	io->q = rte_zmalloc_socket("pk_io_dpdk_q", sizeof(*io->q), RTE_CACHE_LINE_SIZE, socket);
-	if (io->q == NULL)
-		goto oom;
-	io->q->base.ops = &dpdk_ops;
-	io->q->base.qid = 0;
-	io->q->io = io;
-	io->q->port = dc->port_id;
+	/* IP ids: queue i uses i, i + nq, i + 2nq, ... */
+	nc.ip_id_stride = (uint8_t)nq;
+	nc.share_arp = nq > 1;
 	size_t bufs = (size_t)PK_IO_BURST * PK_IO_MSG_MAX;
-	io->q->rx_bufs = rte_malloc_socket("pk_io_dpdk_rx", bufs, 64, socket);
-	io->q->tx_bufs = rte_malloc_socket("pk_io_dpdk_tx", bufs, 64, socket);
-	if (io->q->rx_bufs == NULL || io->q->tx_bufs == NULL)
-		goto oom;
-	io->q->net = pk_net_ctx_create(&nc, io->pool, err, errlen);
-	if (io->q->net == NULL)
-		goto fail;
+	for (unsigned i = 0; i < nq; i++) {
+		struct dpdk_queue *q =
+			rte_zmalloc_socket("pk_io_dpdk_q", sizeof(*q), RTE_CACHE_LINE_SIZE, socket);
+		if (q == NULL)
+			goto oom;
+		io->q[i] = q;
+		q->base.ops = &dpdk_ops;
+		q->base.qid = i;
+		q->io = io;
+		q->port = dc->port_id;
+		q->qid = (uint16_t)i;
+		q->rx_bufs = rte_malloc_socket("pk_io_dpdk_rx", bufs, 64, socket);
+		q->tx_bufs = rte_malloc_socket("pk_io_dpdk_tx", bufs, 64, socket);
+		q->txb = rte_zmalloc_socket("pk_io_dpdk_txb", RTE_ETH_TX_BUFFER_SIZE(PK_IO_BURST), 0,
+					    socket);
+		if (q->rx_bufs == NULL || q->tx_bufs == NULL || q->txb == NULL)
+			goto oom;
+		rte_eth_tx_buffer_init(q->txb, PK_IO_BURST);
+		rte_eth_tx_buffer_set_err_callback(q->txb, tx_unsent, q);
+		snprintf(name, sizeof(name), "pk_arp_%u_%u", dc->port_id, i);
+		q->arp_ring = rte_ring_create_elem(name, sizeof(struct pk_net_arp_mapping), DPDK_ARP_RING,
+						   socket, RING_F_MP_RTS_ENQ | RING_F_SC_DEQ);
+		if (q->arp_ring == NULL) {
+			snprintf(err, errlen, "dpdk: ring %s: %s", name, rte_strerror(rte_errno));
+			goto fail;
+		}
+		nc.ip_id_offset = (uint16_t)i;
+		q->net = pk_net_ctx_create(&nc, io->pool, err, errlen);
+		if (q->net == NULL)
+			goto fail;
+	}
 
 	if ((r = rte_eth_dev_start(dc->port_id)) != 0) {
 		snprintf(err, errlen, "dpdk: port %u start: %s", dc->port_id, strerror(-r));
@@ -373,12 +644,122 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 	}
 	io->started = true;
 	/* Announce our addresses (switches learn the MAC, peers update). */
-	pk_net_garp(io->q->net);
-	flush_staged(io->q);
+	pk_net_garp(io->q[0]->net);
+	pk_io_dpdk_drain(&io->q[0]->base);
+
+	snprintf(io->describe, sizeof(io->describe),
+		 "port %u (%s, " RTE_ETHER_ADDR_PRT_FMT "): %u queue(s) of %u asked, %s; %u+%u "
+		 "descriptors; mempool %u mbufs x %u B; IP MTU %u; checksum offload rx %s, tx IP %s, "
+		 "tx UDP %s",
+		 dc->port_id, info.driver_name, RTE_ETHER_ADDR_BYTES(&nc.mac), nq, asked, how, nrx, ntx, n_mbufs, room, nc.mtu ? nc.mtu : 1500,
+		 pconf.rxmode.offloads ? "yes" : "no", nc.tx_ip_cksum_offload ? "yes" : "no",
+		 nc.tx_udp_cksum_offload ? "yes" : "no");
+	if (af_packet && room < 9000 + RTE_PKTMBUF_HEADROOM) {
+		/* Its packet fanout reassembles fragments in the kernel
+		 * (PACKET_FANOUT_FLAG_DEFRAG): a datagram larger than a frame
+		 * arrives truncated and is dropped (ip_bad_len). */
+		size_t l = strlen(io->describe);
+		snprintf(io->describe + l, sizeof(io->describe) - l,
+			 "; net_af_packet reassembles fragments itself: for datagrams over %u B "
+			 "raise framesz=/blocksz= and the mbuf data room",
+			 (unsigned)(room - RTE_PKTMBUF_HEADROOM - 14));
+	}
 	return &io->base;
 oom:
 	snprintf(err, errlen, "dpdk: out of memory");
 fail:
 	dio_destroy(&io->base);
 	return NULL;
+}
+
+/* ---- start-up helpers ---- */
+
+int pk_io_dpdk_eal_init(const char *prog, const char *const *args, unsigned n, char *err,
+			size_t errlen)
+{
+	char *argv[130];
+
+	if (n + 1 >= RTE_DIM(argv)) {
+		snprintf(err, errlen, "dpdk: more than %zu EAL options", RTE_DIM(argv) - 2);
+		return -EINVAL;
+	}
+	/* rte_eal_init may permute argv: give it a copy of the pointers. */
+	argv[0] = (char *)(uintptr_t)prog;
+	for (unsigned i = 0; i < n; i++)
+		argv[i + 1] = (char *)(uintptr_t)args[i];
+	argv[n + 1] = NULL;
+	/* the EAL parses with getopt: keep the caller's getopt state */
+	int save_optind = optind, save_opterr = opterr;
+	int r = rte_eal_init((int)n + 1, argv);
+	optind = save_optind;
+	opterr = save_opterr;
+	if (r < 0) {
+		snprintf(err, errlen, "dpdk: EAL initialisation failed: %s", rte_strerror(rte_errno));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void pk_io_dpdk_eal_cleanup(void)
+{
+	char rundir[PATH_MAX];
+
+	/* DPDK 22.11 leaves its runtime directory behind: remove it when it
+	 * is empty (--no-shconf; another process of the prefix keeps it). */
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	rmdir(rundir);
+}
+
+int pk_io_dpdk_find_port(const char *spec, uint16_t *port, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long v = strtoul(spec, &end, 10);
+	uint16_t p;
+
+	if (*spec != '\0' && *end == '\0' && v < RTE_MAX_ETHPORTS && rte_eth_dev_is_valid_port((uint16_t)v)) {
+		*port = (uint16_t)v;
+		return 0;
+	}
+	if (rte_eth_dev_get_port_by_name(spec, &p) == 0) {
+		*port = p;
+		return 0;
+	}
+	size_t l = (size_t)snprintf(err, errlen, "dpdk: no port '%s'; ports:", spec);
+	RTE_ETH_FOREACH_DEV(p) {
+		char name[RTE_ETH_NAME_MAX_LEN];
+		if (l < errlen && rte_eth_dev_get_name_by_port(p, name) == 0)
+			l += (size_t)snprintf(err + l, errlen - l, " %u=%s", p, name);
+	}
+	if (rte_eth_dev_count_avail() == 0 && l < errlen)
+		snprintf(err + l, errlen - l, " none (bind a NIC or give --vdev)");
+	return -ENODEV;
+}
+
+int pk_io_dpdk_worker_lcore(unsigned i)
+{
+	unsigned lc = (unsigned)-1, k = 0;
+
+	while ((lc = rte_get_next_lcore(lc, 1, 0)) < RTE_MAX_LCORE) {
+		if (k++ == i)
+			return (int)lc;
+	}
+	return -ENOSPC;
+}
+
+int pk_io_dpdk_launch(unsigned i, int (*fn)(void *), void *arg)
+{
+	int lc = pk_io_dpdk_worker_lcore(i);
+
+	if (lc < 0)
+		return lc;
+	return rte_eal_remote_launch(fn, arg, (unsigned)lc) == 0 ? 0 : -EBUSY;
+}
+
+void pk_io_dpdk_join(unsigned i)
+{
+	int lc = pk_io_dpdk_worker_lcore(i);
+
+	if (lc >= 0)
+		rte_eal_wait_lcore((unsigned)lc);
 }

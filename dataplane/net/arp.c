@@ -162,6 +162,52 @@ void pk_net_arp_learn(struct pk_net_ctx *ctx, uint32_t ip, const struct rte_ethe
 	arp_confirm(ctx, e, mac, now_tsc);
 }
 
+/* Remember a mapping learnt from the wire for the backend to share. */
+static void arp_log_learnt(struct pk_net_ctx *ctx, uint32_t ip, const struct rte_ether_addr *mac,
+			   uint8_t create)
+{
+	if (!ctx->conf.share_arp)
+		return;
+	for (unsigned i = 0; i < ctx->n_learnt; i++) {
+		if (ctx->learnt[i].ip == ip) { /* a refresh of one not yet taken */
+			ctx->learnt[i].mac = *mac;
+			ctx->learnt[i].create |= create;
+			return;
+		}
+	}
+	if (ctx->n_learnt == PK_NET_LEARNT_MAX) {
+		PK_NET_CTR(ctx, ARP_LEARNT_LOST);
+		return;
+	}
+	ctx->learnt[ctx->n_learnt].ip = ip;
+	ctx->learnt[ctx->n_learnt].mac = *mac;
+	ctx->learnt[ctx->n_learnt].create = create;
+	ctx->learnt[ctx->n_learnt].pad_ = 0;
+	ctx->n_learnt++;
+}
+
+unsigned pk_net_arp_take_learnt(struct pk_net_ctx *ctx, struct pk_net_arp_mapping *out, unsigned max)
+{
+	unsigned n = RTE_MIN(max, ctx->n_learnt);
+
+	memcpy(out, ctx->learnt, n * sizeof(*out));
+	if (n < ctx->n_learnt)
+		memmove(ctx->learnt, ctx->learnt + n, (ctx->n_learnt - n) * sizeof(*out));
+	ctx->n_learnt -= n;
+	return n;
+}
+
+bool pk_net_arp_update(struct pk_net_ctx *ctx, uint32_t ip, const struct rte_ether_addr *mac,
+		       uint64_t now_tsc)
+{
+	struct pk_net_arp_entry *e = arp_find(ctx, ip);
+
+	if (e == NULL)
+		return false;
+	arp_confirm(ctx, e, mac, now_tsc);
+	return true;
+}
+
 enum pk_net_arp_state pk_net_arp_lookup(const struct pk_net_ctx *ctx, uint32_t ip,
 					struct rte_ether_addr *mac, unsigned *n_queued)
 {
@@ -205,8 +251,14 @@ enum pk_net_rx_result pk_net_arp_input(struct pk_net_ctx *ctx, struct rte_mbuf *
 		struct pk_net_arp_entry *e = arp_find(ctx, sip);
 		if (e == NULL && for_us && op == RTE_ARP_OP_REQUEST && (e = arp_alloc(ctx, sip)) == NULL)
 			PK_NET_CTR(ctx, ARP_TABLE_FULL);
-		if (e != NULL)
+		if (e != NULL) {
 			arp_confirm(ctx, e, &sha, now);
+			arp_log_learnt(ctx, sip, &sha, 1);
+		} else if (for_us && op == RTE_ARP_OP_REPLY) {
+			/* Not asked by us: perhaps by another queue of the
+			 * port (the backend passes it on). */
+			arp_log_learnt(ctx, sip, &sha, 0);
+		}
 	}
 
 	if (op == RTE_ARP_OP_REQUEST && for_us && sip != tip) {

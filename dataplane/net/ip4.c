@@ -385,15 +385,22 @@ int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
 		uint8_t zero, proto;
 		uint16_t len;
 	} __rte_packed ph = { sip, dip, 0, IPPROTO_UDP, uh.dgram_len };
-	uint32_t sum = __rte_raw_cksum(&ph, sizeof(ph), 0);
-	sum = __rte_raw_cksum(&uh, sizeof(uh), sum);
-	sum = __rte_raw_cksum(payload, len, sum);
-	uint16_t ck = (uint16_t)~cksum_fold(sum);
-	uh.dgram_cksum = ck == 0 ? 0xffff : ck;
-
 	uint32_t total = len + (uint32_t)sizeof(uh);
 	uint32_t chunk = (ctx->mtu - (uint32_t)sizeof(struct rte_ipv4_hdr)) & ~7u;
 	unsigned n = total <= ctx->mtu - sizeof(struct rte_ipv4_hdr) ? 1 : (total + chunk - 1) / chunk;
+	/* The port finishes the UDP checksum of a one-frame datagram when it
+	 * can: it wants the pseudo-header sum, not inverted, in the field. A
+	 * fragmented datagram is summed here (ports checksum one frame). */
+	bool l4_offload = ctx->conf.tx_udp_cksum_offload && n == 1;
+	uint32_t sum = __rte_raw_cksum(&ph, sizeof(ph), 0);
+	if (l4_offload) {
+		uh.dgram_cksum = cksum_fold(sum);
+	} else {
+		sum = __rte_raw_cksum(&uh, sizeof(uh), sum);
+		sum = __rte_raw_cksum(payload, len, sum);
+		uint16_t ck = (uint16_t)~cksum_fold(sum);
+		uh.dgram_cksum = ck == 0 ? 0xffff : ck;
+	}
 	if (n == 1)
 		chunk = total;
 	if (wait != NULL && wait->qlen + n > PK_NET_ARP_QLEN) {
@@ -433,6 +440,10 @@ int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
 			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
 		else
 			ip->hdr_checksum = rte_ipv4_cksum(ip);
+		if (l4_offload) {
+			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+			m->l4_len = sizeof(struct rte_udp_hdr);
+		}
 		pk_net_l2_push(ctx, m, &mac, RTE_ETHER_TYPE_IPV4);
 	}
 	if (n > 1)

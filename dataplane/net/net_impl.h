@@ -54,6 +54,8 @@ struct pk_net_ctx {
 	struct rte_ip_frag_tbl *frag_tbl;
 	struct pk_net_frag_seen *seen; /* conf.frag_max_flows entries */
 	struct rte_ip_frag_death_row dr;
+	unsigned n_learnt; /* pk_net_arp_take_learnt's log */
+	struct pk_net_arp_mapping learnt[PK_NET_LEARNT_MAX];
 	struct pk_net_arp_entry arp[PK_NET_ARP_SIZE];
 };
 

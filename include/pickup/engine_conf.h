@@ -99,6 +99,24 @@ struct pk_engine_capacity {
 /* Which packet I/O backend (include/pickup/io.h). */
 enum pk_io_backend_kind {
 	PK_IO_SOCKET, /* kernel UDP/TCP sockets */
+	PK_IO_DPDK,   /* a DPDK port, UDP only (include/pickup/io_dpdk.h, docs/dpdk.md) */
+};
+
+#define PK_ENGINE_MAX_EAL_ARGS 64
+
+/* io.dpdk: the DPDK port and its EAL (docs/config.md, docs/dpdk.md). */
+struct pk_engine_dpdk {
+	uint32_t n_eal;
+	const char *eal[PK_ENGINE_MAX_EAL_ARGS]; /* EAL options, in order */
+	const char *port;	  /* "0", an ethdev name ("net_af_packet0"), a PCI address */
+	uint32_t prefix_len;	  /* on-link prefix of the listener addresses (24) */
+	uint32_t gateway;	  /* next hop off-link, IPv4 network order; 0: none */
+	uint32_t vlan;		  /* 802.1Q VLAN id, 0: untagged */
+	uint32_t mtu;		  /* IP MTU, 0: the port's */
+	uint32_t mbufs;		  /* mempool size, 0: from the queues (pk_io_dpdk_mbufs_needed) */
+	uint32_t data_room;	  /* mbuf data room incl. headroom, 0: 2176 */
+	uint32_t rx_desc, tx_desc; /* per queue, 0: 1024 */
+	uint32_t tx_drain_us;	  /* a partly filled TX burst leaves after, 0: 100 */
 };
 
 struct pk_engine_conf {
@@ -131,6 +149,7 @@ struct pk_engine_conf {
 
 	enum pk_io_backend_kind backend;
 	uint32_t socket_buffer; /* SO_RCVBUF/SO_SNDBUF bytes; 0: kernel default */
+	struct pk_engine_dpdk dpdk; /* io.dpdk, for backend PK_IO_DPDK */
 
 	enum pk_log_level log_level;
 	enum pk_log_target log_target;

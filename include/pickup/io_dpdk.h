@@ -1,16 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The `dpdk` packet I/O backend (dataplane/io/dpdk.c), first sketch: the
- * burst interface of include/pickup/io.h on one DPDK port, with the network
- * layers of include/pickup/net.h between the port and the SIP pipeline.
- * UDP listeners only, each on an explicit IPv4 address of the port; one
- * queue (one worker) for now: ARP replies land on whichever queue RSS
- * picks, and sharing what one queue learnt with the others is the next
- * step (docs/net.md). Not wired into pickupd yet.
+ * The `dpdk` packet I/O backend (dataplane/io/dpdk.c): the burst interface
+ * of include/pickup/io.h on one DPDK port, with the network layers of
+ * include/pickup/net.h between the port and the SIP pipeline. One RX/TX
+ * queue pair per worker; each queue has its own network context (ARP
+ * cache, reassembly table, counters), its own TX buffer drained by size or
+ * by a timer, and a ring through which the other queues tell it the
+ * next-hop MACs they learnt. docs/dpdk.md describes the design, the
+ * deployment on real NICs and the measured figures.
+ *
+ * UDP only: SIP over TCP stays on the socket backend (a TCP listener is
+ * refused at creation with a message saying so). IPv4 listeners on
+ * explicit addresses of the port (not 0.0.0.0).
  *
  * Threads: as io.h. Create and destroy on the control thread after
  * rte_eal_init (the port must exist: a PCI device or a --vdev); the burst
- * functions on the queue's worker lcore.
+ * functions on the queue's own worker (an EAL lcore or any thread: nothing
+ * here depends on rte_lcore_id()). Destroy only after every worker
+ * stopped: it sends what is still buffered, stops and closes the port and
+ * frees every mbuf and the mempool.
  */
 #ifndef PICKUP_IO_DPDK_H
 #define PICKUP_IO_DPDK_H
@@ -22,27 +30,109 @@
 extern "C" {
 #endif
 
+/* How traffic is spread over several queues. */
+enum pk_io_dpdk_spread {
+	/* RSS on IPv4 addresses when the port offers it; net_af_packet is
+	 * spread by the kernel's packet fanout (qpairs=N); any other port
+	 * without RSS falls back to one queue (pk_io_dpdk_describe says so). */
+	PK_IO_DPDK_SPREAD_AUTO,
+	/* Trust the device to spread by itself (a net_ring generator that
+	 * feeds each queue, tests): several queues without RSS. */
+	PK_IO_DPDK_SPREAD_DEVICE,
+};
+
 struct pk_io_dpdk_config {
 	uint16_t port_id;
-	uint16_t rx_desc, tx_desc; /* ring sizes; 0: 1024 */
-	uint32_t n_mbufs;	   /* mempool size; 0: 8191 */
+	uint16_t rx_desc, tx_desc; /* ring sizes per queue; 0: 1024 */
+	uint32_t n_mbufs;	   /* mempool size; 0: pk_io_dpdk_mbufs_needed() */
+	uint16_t mbuf_cache;	   /* per-lcore mempool cache; 0: 256 */
+	uint16_t data_room;	   /* mbuf data room incl. headroom; 0: RTE_MBUF_DEFAULT_BUF_SIZE */
+	uint16_t mtu;		   /* IP MTU; 0: the port's (1500 when it has none) */
 	uint16_t vlan_id;	   /* as struct pk_net_conf */
 	uint8_t prefix_len;	   /* on-link prefix; 0: 24 */
 	uint32_t gateway;	   /* network order; 0: none */
+	uint32_t tx_drain_us;	   /* a partly filled TX buffer leaves after this; 0: 100 */
+	enum pk_io_dpdk_spread spread;
 };
 
 /*
- * Configure and start the port for cfg (n_queues must be 1; UDP listeners
- * on IPv4 addresses, not 0.0.0.0), create its mempool and network
- * context, and send a gratuitous ARP for every listener address. NULL
- * with a reason in err. Control thread.
+ * Configure and start the port for cfg: UDP listeners on IPv4 addresses,
+ * cfg->n_queues queues (one per worker). When the port cannot spread
+ * traffic (no IPv4 RSS, see enum pk_io_dpdk_spread) cfg->n_queues is
+ * lowered to 1 and pk_io_dpdk_describe() explains why: the caller starts
+ * that many workers. Creates the mempool, one network context, TX buffer
+ * and ARP-sharing ring per queue, and sends a gratuitous ARP for every
+ * listener address. NULL with a reason in err. Control thread.
  */
 struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpdk_config *dc,
 				char *err, size_t errlen);
 
+/* One line on what was set up, for the start-up log: port, driver,
+ * queues and how they are fed, offloads, mempool. Any thread. */
+const char *pk_io_dpdk_describe(const struct pk_io *io);
+
+/* The mbufs n_queues queues of dc need: RX and TX rings, TX buffers and
+ * the network layer's staging, ARP queues and reassembly tables, plus the
+ * per-lcore caches. Any thread. */
+uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_queues);
+
 /* The network-layer counters of a queue (PK_NET_FOREACH_COUNTER). Its
  * worker, or anyone once it stopped. */
 const uint64_t *pk_io_dpdk_net_counters(const struct pk_io_queue *q);
+
+/* The backend's own counters of a queue (X-macro: id, name, description). */
+#define PK_IO_DPDK_FOREACH_COUNTER(_)                                                          \
+	_(RX_BURSTS, "rx_bursts", "rte_eth_rx_burst calls that returned frames")                \
+	_(RX_FRAMES, "rx_frames", "frames received from the port")                             \
+	_(TX_FRAMES, "tx_frames", "frames the port took")                                      \
+	_(TX_DROPPED, "tx_dropped", "frames the port refused (TX ring full): freed")           \
+	_(TX_TIMER_DRAINS, "tx_timer_drains", "TX buffers sent by the drain timer")            \
+	_(ARP_SHARED, "arp_shared", "mappings learnt here and posted to the other queues")      \
+	_(ARP_FROM_PEERS, "arp_from_peers", "mappings received from the other queues")          \
+	_(ARP_SHARE_LOST, "arp_share_lost", "mappings not posted: another queue's ring full")
+
+enum pk_io_dpdk_counter {
+#define PK_IO_DPDK_CTR_ENUM(id, name, desc) PK_IO_DPDK_CTR_##id,
+	PK_IO_DPDK_FOREACH_COUNTER(PK_IO_DPDK_CTR_ENUM)
+#undef PK_IO_DPDK_CTR_ENUM
+	PK_IO_DPDK_CTR_COUNT
+};
+
+const char *pk_io_dpdk_counter_name(enum pk_io_dpdk_counter c);
+
+/* The backend counters of a queue. Its worker, or anyone once it stopped. */
+const uint64_t *pk_io_dpdk_counters(const struct pk_io_queue *q);
+
+/* ---- start-up helpers for pickupd (control thread) ---- */
+
+/*
+ * Start DPDK's EAL with the n options in args (EAL options only, as
+ * written after `pickupd --io dpdk --` or in the configuration's eal list;
+ * prog is argv[0]). 0, or -EINVAL with rte_eal_init's reason in err. Once
+ * per process, before pk_io_dpdk_create. pk_io_dpdk_eal_cleanup undoes it
+ * at exit (after pk_io_destroy).
+ */
+int pk_io_dpdk_eal_init(const char *prog, const char *const *args, unsigned n, char *err,
+			size_t errlen);
+void pk_io_dpdk_eal_cleanup(void);
+
+/* The port named spec: a number ("0"), an ethdev name ("net_af_packet0",
+ * "0000:03:00.0"). 0, or -ENODEV with the ports there are in err. */
+int pk_io_dpdk_find_port(const char *spec, uint16_t *port, char *err, size_t errlen);
+
+/* The EAL lcore for worker i: the i-th worker lcore (EAL's order, the main
+ * lcore excluded), or -ENOSPC when there are fewer than i + 1. */
+int pk_io_dpdk_worker_lcore(unsigned i);
+
+/* Run fn(arg) on worker i's lcore (pk_io_dpdk_worker_lcore(i)): 0, or
+ * -ENOSPC (no such lcore) / -EBUSY (it runs something). pk_io_dpdk_join
+ * waits until it returned. Control thread (the EAL main lcore). */
+int pk_io_dpdk_launch(unsigned i, int (*fn)(void *), void *arg);
+void pk_io_dpdk_join(unsigned i);
+
+/* Send what the queue's TX buffer holds now (the drain timer does it by
+ * itself; for a worker about to stop, and tests). Worker of the queue. */
+void pk_io_dpdk_drain(struct pk_io_queue *q);
 
 #ifdef __cplusplus
 }

@@ -21,8 +21,8 @@
  * conf.tsc_hz converts the configured milliseconds; tests pass a fake clock.
  *
  * ARP replies arrive at whatever queue RSS picks. With several workers the
- * backend forwards what one ctx learnt to the others (pk_net_arp_learn);
- * see docs/net.md.
+ * backend forwards what one ctx learnt (pk_net_arp_take_learnt) to the
+ * others (pk_net_arp_learn / pk_net_arp_update); see docs/net.md.
  */
 #ifndef PICKUP_NET_H
 #define PICKUP_NET_H
@@ -43,6 +43,7 @@ extern "C" {
 #define PK_NET_ARP_WAYS 4
 #define PK_NET_ARP_QLEN 16 /* frames waiting for one next hop's MAC */
 #define PK_NET_UDP_MAX 65507 /* largest UDP payload in IPv4 */
+#define PK_NET_LEARNT_MAX 16 /* mappings learnt from the wire, kept until taken */
 
 struct pk_net_conf {
 	struct rte_ether_addr mac; /* the port's MAC */
@@ -65,6 +66,8 @@ struct pk_net_conf {
 	uint32_t frag_timeout_ms;  /* an incomplete datagram is dropped after; 0: 2000 */
 	uint32_t frag_max_flows;   /* datagrams reassembled at once; 0: 64 */
 	bool tx_ip_cksum_offload;  /* the port computes IPv4 header checksums */
+	bool tx_udp_cksum_offload; /* ... and UDP checksums (unfragmented datagrams) */
+	bool share_arp;		   /* log what ARP teaches for pk_net_arp_take_learnt */
 	int socket_id;		   /* NUMA socket for the ctx memory (SOCKET_ID_ANY ok) */
 };
 
@@ -92,6 +95,7 @@ struct pk_net_conf {
 	_(ARP_FAILED, "arp_failed", "resolutions given up after the last retry")                   \
 	_(ARP_EXPIRED, "arp_expired", "stale entries removed")                                     \
 	_(ARP_TABLE_FULL, "arp_table_full", "dropped: no ARP entry free for a new next hop")       \
+	_(ARP_LEARNT_LOST, "arp_learnt_lost", "mappings learnt but not taken for sharing (log full)") \
 	_(IP_RX, "ip_rx", "IPv4 packets received")                                                 \
 	_(IP_BAD_VERSION, "ip_bad_version", "dropped: IP version not 4")                           \
 	_(IP_BAD_IHL, "ip_bad_ihl", "dropped: header length below 20 or past the frame")           \
@@ -226,6 +230,37 @@ int pk_net_garp(struct pk_net_ctx *ctx);
  */
 void pk_net_arp_learn(struct pk_net_ctx *ctx, uint32_t ip, const struct rte_ether_addr *mac,
 		      uint64_t now_tsc);
+
+/* A mapping learnt from an ARP packet received by this ctx. */
+struct pk_net_arp_mapping {
+	uint32_t ip; /* network order */
+	struct rte_ether_addr mac;
+	/* 1: this ctx took it in by the merge rule (a known sender, or one
+	 * asking for us): others may add it (pk_net_arp_learn). 0: a reply
+	 * to us from a sender this ctx does not know — maybe another queue
+	 * asked: others only update an entry they have (pk_net_arp_update),
+	 * so forged replies fill no cache. */
+	uint8_t create;
+	uint8_t pad_;
+};
+
+/*
+ * Take (and forget) up to max mappings this ctx learnt or confirmed from
+ * ARP packets it received since the last call, oldest first, for the
+ * backend to pass on to the ctxs of its other queues (pk_net_arp_learn
+ * there); only with conf.share_arp. Mappings given to pk_net_arp_learn are not logged, so sharing
+ * never echoes. At most PK_NET_LEARNT_MAX wait; more are counted
+ * (arp_learnt_lost) and dropped. Worker of the ctx.
+ */
+unsigned pk_net_arp_take_learnt(struct pk_net_ctx *ctx, struct pk_net_arp_mapping *out, unsigned max);
+
+/*
+ * Like pk_net_arp_learn, but only for an entry ctx already has (being
+ * resolved, or known): a reply another ctx received to a request this one
+ * sent. Returns whether there was one. Worker of the ctx.
+ */
+bool pk_net_arp_update(struct pk_net_ctx *ctx, uint32_t ip, const struct rte_ether_addr *mac,
+		       uint64_t now_tsc);
 
 /* ARP entry states (docs/net.md). */
 enum pk_net_arp_state {

@@ -248,6 +248,61 @@ static void test_every_key(void **state)
 /* Calls stop being offered after the groups file's ring timeout, not after
  * the table's hard limit (a caller that vanished without a CANCEL must not
  * stay pickable for an hour). */
+/* io.backend dpdk with its keys; and the listeners it cannot serve. */
+static void test_dpdk(void **state)
+{
+	struct pk_engine_conf_error err;
+	const char *bad;
+	(void)state;
+	struct pk_engine_conf *c = parse_ok("listen:\n  proxy:\n    udp: \"10.99.0.1:5060\"\n"
+					    "io:\n  backend: dpdk\n  dpdk:\n"
+					    "    eal: [--no-huge, -m, \"512\", --vdev, \"net_af_packet0,iface=v0\"]\n"
+					    "    port: net_af_packet0\n    prefix_len: 16\n"
+					    "    gateway: 10.99.255.254\n    vlan: 42\n    mtu: 9000\n"
+					    "    mbufs: 65535\n    data_room: 16512\n    rx_desc: 512\n"
+					    "    tx_desc: 2048\n    tx_drain_us: 50\n");
+	assert_int_equal(c->backend, PK_IO_DPDK);
+	assert_int_equal(c->dpdk.n_eal, 5);
+	assert_string_equal(c->dpdk.eal[0], "--no-huge");
+	assert_string_equal(c->dpdk.eal[2], "512");
+	assert_string_equal(c->dpdk.eal[4], "net_af_packet0,iface=v0");
+	assert_string_equal(c->dpdk.port, "net_af_packet0");
+	assert_int_equal(c->dpdk.prefix_len, 16);
+	const uint8_t gw[4] = { 10, 99, 255, 254 };
+	assert_memory_equal(&c->dpdk.gateway, gw, 4);
+	assert_int_equal(c->dpdk.vlan, 42);
+	assert_int_equal(c->dpdk.mtu, 9000);
+	assert_int_equal(c->dpdk.mbufs, 65535);
+	assert_int_equal(c->dpdk.data_room, 16512);
+	assert_int_equal(c->dpdk.rx_desc, 512);
+	assert_int_equal(c->dpdk.tx_desc, 2048);
+	assert_int_equal(c->dpdk.tx_drain_us, 50);
+	pk_engine_conf_free(c);
+	/* defaults */
+	c = parse_ok("listen:\n  proxy:\n    udp: \"10.99.0.1:5060\"\nio:\n  backend: dpdk\n");
+	assert_int_equal(c->dpdk.n_eal, 0);
+	assert_string_equal(c->dpdk.port, "0");
+	assert_int_equal(c->dpdk.prefix_len, 24);
+	assert_int_equal(c->dpdk.gateway, 0);
+	assert_int_equal(c->dpdk.mtu, 0);
+	pk_engine_conf_free(c);
+	/* TCP (the default listeners have it), 0.0.0.0, port 0, IPv6: refused */
+	const char *refused[][2] = {
+		{ "io:\n  backend: dpdk\n", "serves SIP over UDP only" },
+		{ "listen:\n  proxy:\n    udp: \"0.0.0.0:5060\"\nio:\n  backend: dpdk\n", "not 0.0.0.0" },
+		{ "listen:\n  proxy:\n    udp: \"10.0.0.1:0\"\nio:\n  backend: dpdk\n", "not port 0" },
+		{ "listen:\n  proxy:\n    udp: \"[2001:db8::1]:5060\"\nio:\n  backend: dpdk\n", "IPv4" },
+	};
+	for (unsigned i = 0; i < PK_ARRAY_SIZE(refused); i++) {
+		bad = refused[i][0];
+		c = pk_engine_conf_parse(bad, strlen(bad), NAME, "/etc/pickupd", &err);
+		if (c != NULL)
+			fail_msg("accepted: %s", bad);
+		if (strstr(err.msg, refused[i][1]) == NULL)
+			fail_msg("got '%s', expected '%s'", err.msg, refused[i][1]);
+	}
+}
+
 static void test_ring_timeout_applied(void **state)
 {
 	(void)state;
@@ -332,7 +387,13 @@ static void test_errors_values(void **state)
 	parse_bad("capacity:\n  calls: 0\n", 2, 10, "capacity.calls");
 	parse_bad("capacity:\n  groups: 16777217\n", 2, 11, "capacity.groups");
 	parse_bad("capacity:\n  tcp_connections: 0\n", 2, 20, "capacity.tcp_connections");
-	parse_bad("io:\n  backend: dpdk\n", 2, 12, "io.backend: the dpdk backend is not available yet");
+	parse_bad("io:\n  dpdk:\n    mtu: 500\n", 3, 10, "io.dpdk.mtu: mtu 500 is below 576");
+	parse_bad("io:\n  dpdk:\n    mtu: 9001\n", 3, 10, "io.dpdk.mtu");
+	parse_bad("io:\n  dpdk:\n    gateway: 10.0.0.1:5\n", 3, 14, "not an IPv4 address");
+	parse_bad("io:\n  dpdk:\n    gateway: \"::1\"\n", 3, 14, "not an IPv4 address");
+	parse_bad("io:\n  dpdk:\n    vlan: 4095\n", 3, 11, "io.dpdk.vlan");
+	parse_bad("io:\n  dpdk:\n    prefix_len: 33\n", 3, 17, "io.dpdk.prefix_len");
+	parse_bad("io:\n  dpdk:\n    eal: [1, [2]]\n", 3, 14, "io.dpdk.eal: list items must be values");
 	parse_bad("io:\n  backend: netmap\n", 2, 12, "unknown backend 'netmap'");
 	parse_bad("io:\n  socket_buffer: 2147483648\n", 2, 18, "io.socket_buffer");
 	parse_bad("log:\n  level: verbose\n", 2, 10, "log.level: unknown level 'verbose'");
@@ -603,6 +664,7 @@ int main(void)
 		cmocka_unit_test(test_errors_bindings),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_ring_timeout_applied),
+		cmocka_unit_test(test_dpdk),
 		cmocka_unit_test(test_load_paths),
 		cmocka_unit_test(test_addr),
 	};

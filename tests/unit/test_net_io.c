@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The DPDK I/O backend sketch (dataplane/io/dpdk.c) through the io.h
- * interface, on a real ethdev: a net_ring port whose RX ring the test fills
- * with hand-built frames (the "wire" towards pickupd) and whose TX ring it
+ * The DPDK I/O backend (dataplane/io/dpdk.c) through the io.h interface,
+ * on real ethdevs: net_ring ports whose RX rings the test fills with
+ * hand-built frames (the "wire" towards pickupd) and whose TX rings it
  * empties and checks (what pickupd put on the wire). Covers the start-up
  * gratuitous ARP, an ARP request answered, a SIP datagram in and a reply
  * out (to the MAC learnt from the peer's ARP request), a fragmented
- * INVITE in, an oversized message out in fragments, ICMP echo, and the
- * counters. EAL as in test_net.c.
+ * INVITE in, an oversized message out in fragments, ICMP echo, the TX
+ * buffer (held behind a full receive burst, sent when the load drops or
+ * the drain timer expires),
+ * the counters, refused configurations (TCP, 0.0.0.0), the fallback to
+ * one queue on a port without RSS, two queues sharing what ARP taught
+ * one of them, TX UDP checksum offload, and the start-up helpers (EAL
+ * options, port by name, worker lcores). EAL as in test_net.c.
  */
 #include <errno.h>
 #include <limits.h>
@@ -20,6 +25,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
@@ -34,6 +40,8 @@ static struct rte_ring *wire_in, *wire_out;
 static struct pk_io *io;
 static struct pk_io_queue *q;
 static uint8_t our_mac[6];
+static uint16_t port_a, port_b, port_c;
+static struct rte_ring *c_in, *c_out;
 
 static const uint8_t PEER_MAC[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 static const uint8_t BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -244,21 +252,302 @@ static void test_refuses_tcp_and_any(void **state)
 	cfg.listeners[0].transport = PK_TRANSPORT_UDP;
 	assert_int_equal(pk_addr_parse(PK_STR_LIT("0.0.0.0:5060"), false, &cfg.listeners[0].addr), 0);
 	assert_null(pk_io_dpdk_create(&cfg, &dc, err, sizeof(err)));
-	cfg.n_queues = 2;
+	assert_non_null(strstr(err, "0.0.0.0"));
+	cfg.listeners[0].transport = PK_TRANSPORT_TCP;
+	assert_int_equal(pk_addr_parse(PK_STR_LIT("10.99.0.1:5060"), false, &cfg.listeners[1].addr), 0);
+	cfg.listeners[1].transport = PK_TRANSPORT_UDP;
+	cfg.n_listeners = 2;
 	assert_null(pk_io_dpdk_create(&cfg, &dc, err, sizeof(err)));
-	assert_non_null(strstr(err, "one queue"));
+	assert_non_null(strstr(err, "socket backend"));
+}
+
+/* Full receive bursts: answers wait in the TX buffer for more (a fuller
+ * TX burst); the first burst that is not full sends them. */
+static void test_tx_buffer(void **state)
+{
+	(void)state;
+	const char *opt = "OPTIONS sip:10.99.0.1 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+	uint8_t in[256], b[256];
+	struct pk_io_msg *msgs[PK_IO_BURST];
+
+	size_t l2 = eth(in, our_mac, PEER_MAC, -1, 0x0800);
+	size_t u = udp(in + l2 + 20, PEER_IP, OUR_IP, 5062, 5060, opt, strlen(opt), true);
+	ip4(in + l2, PEER_IP, OUR_IP, 17, 1, 0, 64, u);
+	for (unsigned i = 0; i < PK_IO_BURST + 1; i++)
+		send_in(in, l2 + 20 + u);
+	assert_int_equal(rx(msgs), PK_IO_BURST);
+	struct pk_io_msg *m = pk_io_tx_alloc(q);
+	memcpy(m->data, "x", 1);
+	m->len = 1;
+	m->transport = PK_TRANSPORT_UDP;
+	m->dst = msgs[0]->src;
+	pk_io_tx_commit(q);
+	assert_int_equal(pk_io_tx_flush(q), 1);
+	assert_int_equal(take_out(b), 0); /* held: more was waiting behind */
+	assert_int_equal(rx(msgs), 1);	  /* one left: the load dropped */
+	pk_io_tx_flush(q);		  /* the worker's flush after that burst */
+	assert_int_equal(take_out(b), 14 + 20 + 8 + 1);
+	assert_int_equal(b[42], 'x');
+	assert_int_equal(rx(msgs), 0);
+	assert_int_equal(take_out(b), 0);
+	/* Everything the backend sent came back to its pool. */
+	char name[RTE_MEMPOOL_NAMESIZE];
+	snprintf(name, sizeof(name), "pk_io_dpdk_%u", port_a);
+	struct rte_mempool *bp = rte_mempool_lookup(name);
+	assert_non_null(bp);
+	assert_true(rte_mempool_full(bp));
+}
+
+/* Under sustained load (every burst full) a partly filled TX buffer
+ * leaves when the drain timer (100 us) expires. */
+static void test_tx_drain_timer(void **state)
+{
+	(void)state;
+	const char *opt = "OPTIONS sip:10.99.0.1 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+	uint8_t in[256], b[256];
+	struct pk_io_msg *msgs[PK_IO_BURST];
+
+	size_t l2 = eth(in, our_mac, PEER_MAC, -1, 0x0800);
+	size_t u = udp(in + l2 + 20, PEER_IP, OUR_IP, 5062, 5060, opt, strlen(opt), true);
+	ip4(in + l2, PEER_IP, OUR_IP, 17, 1, 0, 64, u);
+	for (unsigned i = 0; i < 2 * PK_IO_BURST; i++)
+		send_in(in, l2 + 20 + u);
+	uint64_t drains = pk_io_dpdk_counters(q)[PK_IO_DPDK_CTR_TX_TIMER_DRAINS];
+	assert_int_equal(rx(msgs), PK_IO_BURST);
+	struct pk_io_msg *m = pk_io_tx_alloc(q);
+	m->data[0] = 'y';
+	m->len = 1;
+	m->transport = PK_TRANSPORT_UDP;
+	m->dst = msgs[0]->src;
+	pk_io_tx_commit(q);
+	pk_io_tx_flush(q);
+	assert_int_equal(take_out(b), 0);
+	rte_delay_us_block(300); /* the timer under test */
+	assert_int_equal(rx(msgs), PK_IO_BURST); /* still full: only the timer sends */
+	assert_int_equal(take_out(b), 14 + 20 + 8 + 1);
+	assert_int_equal(b[42], 'y');
+	assert_int_equal(pk_io_dpdk_counters(q)[PK_IO_DPDK_CTR_TX_TIMER_DRAINS], drains + 1);
+	pk_io_tx_flush(q);
+	assert_int_equal(rx(msgs), 0);
+	assert_int_equal(take_out(b), 0);
+}
+
+/* ---- two queues (port b): each its own rings on the wire ---- */
+
+static struct rte_ring *b_in[2], *b_out[2];
+static struct pk_io *io2;
+static uint8_t b_mac[6];
+static const uint8_t PEER3_MAC[6] = { 0x02, 0, 0, 0, 0, 0x03 };
+static const uint8_t PEER4_MAC[6] = { 0x02, 0, 0, 0, 0, 0x04 };
+#define PEER3_IP 0x0a630003u
+#define PEER4_IP 0x0a630004u
+
+static void ring_in(struct rte_ring *r, const void *bytes, size_t n)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	assert_non_null(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)n), bytes, n);
+	assert_int_equal(rte_ring_enqueue(r, m), 0);
+}
+
+static size_t ring_out(struct rte_ring *r, uint8_t *b)
+{
+	struct rte_mbuf *m;
+	if (rte_ring_dequeue(r, (void **)&m) != 0)
+		return 0;
+	size_t n = rte_pktmbuf_pkt_len(m);
+	memcpy(b, rte_pktmbuf_mtod(m, void *), n);
+	rte_pktmbuf_free(m);
+	return n;
+}
+
+static void send_x(struct pk_io_queue *qq, uint32_t ip, const char *text)
+{
+	struct pk_io_msg *m = pk_io_tx_alloc(qq);
+	m->len = (uint32_t)strlen(text);
+	memcpy(m->data, text, m->len);
+	m->transport = PK_TRANSPORT_UDP;
+	m->dst.family = AF_INET;
+	put32(m->dst.ip, ip);
+	m->dst.port = 5070;
+	pk_io_tx_commit(qq);
+	pk_io_tx_flush(qq);
+}
+
+static void test_two_queues_share_arp(void **state)
+{
+	(void)state;
+	static const uint8_t zero[6];
+	struct pk_io_queue *q0 = pk_io_queue_get(io2, 0), *q1 = pk_io_queue_get(io2, 1);
+	struct pk_io_msg *msgs[PK_IO_BURST];
+	uint8_t in[128], b[256];
+
+	assert_non_null(strstr(pk_io_dpdk_describe(io2), "2 queue(s)"));
+	assert_int_equal(ring_out(b_out[0], b), 42); /* the gratuitous ARP, from queue 0 */
+	assert_int_equal(ring_out(b_out[1], b), 0);
+
+	/* Queue 0 sends to an unknown peer: ARP request, datagram waits. */
+	send_x(q0, PEER3_IP, "to-3");
+	assert_int_equal(ring_out(b_out[0], b), 42);
+	assert_int_equal(get16(b + 20), 1);
+	assert_int_equal(get32(b + 38), PEER3_IP);
+	assert_int_equal(ring_out(b_out[0], b), 0);
+	/* The reply lands on queue 1, which never asked. */
+	size_t l2 = eth(in, b_mac, PEER3_MAC, -1, 0x0806);
+	arp_body(in + l2, 2, PEER3_MAC, PEER3_IP, b_mac, OUR_IP);
+	ring_in(b_in[1], in, 60);
+	assert_int_equal(pk_io_rx_burst(q1, msgs, PK_IO_BURST, 0), 0);
+	assert_int_equal(pk_io_dpdk_counters(q1)[PK_IO_DPDK_CTR_ARP_SHARED], 1);
+	assert_int_equal(pk_io_dpdk_net_counters(q1)[PK_NET_CTR_ARP_LEARNT], 0);
+	/* Queue 0 takes it from its ring: the waiting datagram leaves. */
+	assert_int_equal(pk_io_rx_burst(q0, msgs, PK_IO_BURST, 0), 0);
+	size_t n = ring_out(b_out[0], b);
+	assert_int_equal(n, 42 + 4);
+	assert_memory_equal(b, PEER3_MAC, 6);
+	assert_memory_equal(b + 42, "to-3", 4);
+	assert_int_equal(get16(b + 18) % 2, 0); /* queue 0's IP ids: even */
+	/* Queue 1 did not ask, so it created nothing (forged replies
+	 * cannot fill caches): it resolves by itself. */
+	send_x(q1, PEER3_IP, "q1-3");
+	n = ring_out(b_out[1], b);
+	assert_int_equal(n, 42);
+	assert_int_equal(get16(b + 20), 1);
+
+	/* A peer asking for us on queue 1 is learnt there and shared: queue
+	 * 0 sends to it without asking. */
+	l2 = eth(in, BCAST, PEER4_MAC, -1, 0x0806);
+	arp_body(in + l2, 1, PEER4_MAC, PEER4_IP, zero, OUR_IP);
+	ring_in(b_in[1], in, 60);
+	assert_int_equal(pk_io_rx_burst(q1, msgs, PK_IO_BURST, 0), 0);
+	n = ring_out(b_out[1], b); /* our reply, from queue 1 */
+	assert_int_equal(n, 42);
+	assert_int_equal(get16(b + 20), 2);
+	assert_int_equal(pk_io_rx_burst(q0, msgs, PK_IO_BURST, 0), 0);
+	send_x(q0, PEER4_IP, "to-4");
+	n = ring_out(b_out[0], b);
+	assert_int_equal(n, 42 + 4);
+	assert_memory_equal(b, PEER4_MAC, 6);
+	assert_int_equal(ring_out(b_out[0], b), 0);
+	send_x(q1, PEER4_IP, "q1-4");
+	n = ring_out(b_out[1], b);
+	assert_int_equal(n, 42 + 4);
+	assert_int_equal(get16(b + 18) % 2, 1); /* queue 1's: odd */
+	assert_int_equal(pk_io_dpdk_counters(q0)[PK_IO_DPDK_CTR_ARP_FROM_PEERS], 2);
+	assert_int_equal(pk_io_dpdk_counters(q1)[PK_IO_DPDK_CTR_ARP_SHARED], 2);
+	assert_int_equal(pk_io_dpdk_counters(q1)[PK_IO_DPDK_CTR_ARP_SHARE_LOST], 0);
+}
+
+static void test_find_port_and_lcores(void **state)
+{
+	(void)state;
+	uint16_t p = 99;
+	char err[256];
+	/* (port c was closed by the test before: closing releases it) */
+	if (pk_io_dpdk_find_port("net_ring_net_ring_pk_b", &p, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(p, port_b);
+	p = 99;
+	assert_int_equal(pk_io_dpdk_find_port("0", &p, err, sizeof(err)), 0);
+	assert_int_equal(p, 0);
+	assert_int_equal(pk_io_dpdk_find_port("net_nothing", &p, err, sizeof(err)), -ENODEV);
+	assert_non_null(strstr(err, "1=net_ring_net_ring_pk_b")); /* the ports there are */
+	assert_int_equal(pk_io_dpdk_find_port("17", &p, err, sizeof(err)), -ENODEV);
+	/* EAL runs with -l 0: no worker lcore */
+	assert_int_equal(pk_io_dpdk_worker_lcore(0), -ENOSPC);
+	assert_int_equal(pk_io_dpdk_launch(0, NULL, NULL), -ENOSPC);
+}
+
+/* With TX UDP checksum offload (a NIC that has it; net_ring does not, so
+ * on a bare pk_net ctx): a one-frame datagram carries the pseudo-header
+ * sum and the flags for the port, a fragmented one its full checksum. */
+static void test_tx_udp_cksum_offload(void **state)
+{
+	(void)state;
+	struct pk_net_conf nc;
+	char err[160];
+	memset(&nc, 0, sizeof(nc));
+	memcpy(nc.mac.addr_bytes, our_mac, 6);
+	nc.n_addrs = 1;
+	nc.addrs[0] = rte_cpu_to_be_32(OUR_IP);
+	nc.tsc_hz = 1000;
+	nc.tx_udp_cksum_offload = true;
+	struct pk_net_ctx *ctx = pk_net_ctx_create(&nc, pool, err, sizeof(err));
+	assert_non_null(ctx);
+	struct rte_ether_addr pm;
+	memcpy(pm.addr_bytes, PEER_MAC, 6);
+	pk_net_arp_learn(ctx, rte_cpu_to_be_32(PEER_IP), &pm, 1);
+	struct pk_addr src = { .family = AF_INET, .port = 5060 }, dst = { .family = AF_INET, .port = 5062 };
+	put32(src.ip, OUR_IP);
+	put32(dst.ip, PEER_IP);
+	static char big[3000];
+	memset(big, 'b', sizeof(big));
+	assert_int_equal(pk_net_udp_tx(ctx, "hello", 5, &src, &dst, 2), 1);
+	assert_int_equal(pk_net_udp_tx(ctx, big, sizeof(big), &src, &dst, 2), 3);
+	struct rte_mbuf **out;
+	assert_int_equal(pk_net_tx_pending(ctx, &out), 4);
+	const uint8_t *f = rte_pktmbuf_mtod(out[0], const uint8_t *);
+	uint8_t pseudo[12];
+	put32(pseudo, OUR_IP);
+	put32(pseudo + 4, PEER_IP);
+	pseudo[8] = 0;
+	pseudo[9] = 17;
+	put16(pseudo + 10, 8 + 5);
+	assert_int_equal(get16(f + 40), fold(sum16(pseudo, 12, 0))); /* not inverted */
+	assert_true(out[0]->ol_flags & RTE_MBUF_F_TX_UDP_CKSUM);
+	assert_true(out[0]->ol_flags & RTE_MBUF_F_TX_IPV4);
+	assert_int_equal(out[0]->l2_len, 14);
+	assert_int_equal(out[0]->l3_len, 20);
+	assert_int_equal(out[0]->l4_len, 8);
+	assert_int_equal(cksum(f + 14, 20), 0); /* the IP header still in software */
+	/* the fragments: the whole datagram summed here, no L4 flag */
+	f = rte_pktmbuf_mtod(out[1], const uint8_t *);
+	assert_false(out[1]->ol_flags & RTE_MBUF_F_TX_UDP_CKSUM);
+	put16(pseudo + 10, 8 + sizeof(big));
+	uint32_t s = sum16(pseudo, 12, 0);
+	s = sum16(f + 34, 8, s);
+	s = sum16((const uint8_t *)big, sizeof(big), s);
+	assert_int_equal(fold(s), 0xffff);
+	pk_net_ctx_destroy(ctx); /* frees the staged frames (main checks the pool is whole) */
+}
+
+/* A port without RSS, spread AUTO: one queue, and the reason. */
+static void test_no_rss_one_queue(void **state)
+{
+	(void)state;
+	struct pk_io_config cfg;
+	struct pk_io_dpdk_config dc = { .port_id = port_c, .n_mbufs = 2047 };
+	char err[160];
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_queues = 2;
+	cfg.n_listeners = 1;
+	cfg.listeners[0].transport = PK_TRANSPORT_UDP;
+	assert_int_equal(pk_addr_parse(PK_STR_LIT("10.99.1.1:5060"), false, &cfg.listeners[0].addr), 0);
+	struct pk_io *io3 = pk_io_dpdk_create(&cfg, &dc, err, sizeof(err));
+	assert_non_null(io3);
+	assert_int_equal(cfg.n_queues, 1);
+	assert_non_null(strstr(pk_io_dpdk_describe(io3), "no IPv4 RSS"));
+	assert_non_null(pk_io_queue_get(io3, 0));
+	assert_null(pk_io_queue_get(io3, 1));
+	pk_io_destroy(io3);
+	/* Its gratuitous ARP went out before the stop. */
+	struct rte_mbuf *m = NULL;
+	assert_int_equal(rte_ring_dequeue(c_out, (void **)&m), 0);
+	rte_pktmbuf_free(m);
 }
 
 int main(void)
 {
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "pk-test-net-io-%d", (int)getpid());
-	char *argv[] = {
-		"test_net_io", "--no-huge", "-m", "256", "--no-pci", "--no-shconf", "--no-telemetry",
-		"--file-prefix", prefix, "--log-level", "error", "-l", "0", NULL,
+	const char *eal[] = {
+		"--no-huge", "-m", "256", "--no-pci", "--no-shconf", "--no-telemetry",
+		"--file-prefix", prefix, "--log-level", "error", "-l", "0",
 	};
-	if (rte_eal_init((int)PK_ARRAY_SIZE(argv) - 1, argv) < 0) {
-		fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
+	char eerr[256];
+	/* (A refused option is not tried here: EAL 22.11 leaks what it parsed
+	 * before the error, which LeakSanitizer reports.) */
+	if (pk_io_dpdk_eal_init("test_net_io", eal, PK_ARRAY_SIZE(eal), eerr, sizeof(eerr)) != 0) {
+		fprintf(stderr, "%s\n", eerr);
 		return 1;
 	}
 	pool = rte_pktmbuf_pool_create("pk_test_wire", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -270,10 +559,24 @@ int main(void)
 		return 1;
 	}
 	int port = rte_eth_from_rings("net_ring_pk", &wire_in, 1, &wire_out, 1, 0);
-	if (port < 0) {
+	char rn[32];
+	for (int i = 0; i < 2; i++) {
+		snprintf(rn, sizeof(rn), "pk_b_in%d", i);
+		b_in[i] = rte_ring_create(rn, 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(rn, sizeof(rn), "pk_b_out%d", i);
+		b_out[i] = rte_ring_create(rn, 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	}
+	c_in = rte_ring_create("pk_c_in", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	c_out = rte_ring_create("pk_c_out", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	int pb = rte_eth_from_rings("net_ring_pk_b", b_in, 2, b_out, 2, 0);
+	int pc = rte_eth_from_rings("net_ring_pk_c", &c_in, 1, &c_out, 1, 0);
+	if (port < 0 || pb < 0 || pc < 0) {
 		fprintf(stderr, "rte_eth_from_rings: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
+	port_a = (uint16_t)port;
+	port_b = (uint16_t)pb;
+	port_c = (uint16_t)pc;
 
 	struct pk_io_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -293,6 +596,18 @@ int main(void)
 	rte_eth_macaddr_get((uint16_t)port, &mac);
 	memcpy(our_mac, mac.addr_bytes, 6);
 
+	cfg.n_queues = 2;
+	struct pk_io_dpdk_config dc2 = { .port_id = (uint16_t)pb,
+					 .n_mbufs = 4095,
+					 .spread = PK_IO_DPDK_SPREAD_DEVICE };
+	io2 = pk_io_dpdk_create(&cfg, &dc2, err, sizeof(err));
+	if (io2 == NULL || cfg.n_queues != 2) {
+		fprintf(stderr, "pk_io_dpdk_create (2 queues): %s\n", io2 ? "one queue" : err);
+		return 1;
+	}
+	rte_eth_macaddr_get((uint16_t)pb, &mac);
+	memcpy(b_mac, mac.addr_bytes, 6);
+
 	/* In order: each step builds on what the previous one taught the
 	 * backend (the peer's MAC). */
 	const struct CMUnitTest tests[] = {
@@ -303,15 +618,35 @@ int main(void)
 		cmocka_unit_test(test_ping),
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_refuses_tcp_and_any),
+		cmocka_unit_test(test_tx_buffer),
+		cmocka_unit_test(test_tx_drain_timer),
+		cmocka_unit_test(test_two_queues_share_arp),
+		cmocka_unit_test(test_no_rss_one_queue),
+		cmocka_unit_test(test_find_port_and_lcores),
+		cmocka_unit_test(test_tx_udp_cksum_offload),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	pk_io_destroy(io);
+	pk_io_destroy(io2);
+	struct rte_mbuf *left = NULL;
+	for (int i = 0; i < 2; i++) {
+		while (rte_ring_dequeue(b_out[i], (void **)&left) == 0)
+			rte_pktmbuf_free(left);
+		rte_ring_free(b_in[i]);
+		rte_ring_free(b_out[i]);
+	}
+	rte_ring_free(c_in);
+	rte_ring_free(c_out);
+	if (r == 0 && !rte_mempool_full(pool)) {
+		fprintf(stderr, "the test's frames did not all come back to its pool\n");
+		r = 1;
+	}
 	rte_ring_free(wire_in);
 	rte_ring_free(wire_out);
 	rte_mempool_free(pool);
 	char rundir[PATH_MAX];
 	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
+	pk_io_dpdk_eal_cleanup();
 	rmdir(rundir);
 	return r;
 }

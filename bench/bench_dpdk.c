@@ -1,0 +1,882 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pk-bench-dpdk: SIP messages per second of ONE worker core running
+ * pickupd's real pipeline (dataplane/worker.c's pk_worker_process with the
+ * handler table, group index, ringing-call table, location table and proxy
+ * state built as dataplane/main.c builds them), fed through
+ *   - the dpdk backend (dataplane/io/dpdk.c) on a net_ring port: the bench
+ *     is the wire, putting pre-built Ethernet frames on the port's RX ring
+ *     and taking pickupd's frames off its TX ring;
+ *   - the socket backend (dataplane/io/socket.c) on loopback: the bench's
+ *     peer sockets send the same SIP messages to pickupd's UDP socket and
+ *     read what it sends them;
+ * in the same run, and the added latency from RX to TX (TSC).
+ *
+ * The mix, per call (12 messages, built once per backend and replayed in
+ * order; the messages pickupd's answers depend on — its own Via lines —
+ * are taken from a first pass through the same engine): caller INVITE to
+ * group member 2002 (SDP), callee 180, picker 2003 dials *801 (INVITE
+ * with SDP → INVITE+Replaces to the caller), caller 200 to it, caller
+ * CANCEL (→ callee with Reason), callee 200 to the CANCEL, callee 487,
+ * caller ACK, picker ACK and BYE to the caller, caller 200 to the BYE, and
+ * a REGISTER refresh of 2004. 256 calls a round, rounds repeated.
+ *
+ * What is timed (TSC, cycles of the worker only): one loop iteration as
+ * pickupd's worker does it — clock read, pk_io_rx_burst, pk_worker_process
+ * (parse, handlers, pk_io_tx_flush), RCU quiescent state. Putting frames
+ * on the wire and taking them off is the peers' work and is not timed: for
+ * the socket backend that leaves the kernel's loopback delivery into
+ * pickupd's socket out (it runs in the sender's system call), which
+ * flatters the socket backend; its sendmmsg to the peers is timed.
+ * messages/s per worker core = TSC Hz / (worker cycles per message).
+ *
+ * Latency: TSC before pk_io_rx_burst to TSC after the frames of the burst
+ * were handed to the port (dpdk: after a drain of the TX buffer) or to the
+ * kernel (socket: sendmmsg returned), for every message of the burst; at
+ * light load (1 message per poll) and at full load (bursts of 32).
+ *
+ * Usage: pk-bench-dpdk [--seconds S] [--rounds N]   (EAL: --no-huge, one lcore)
+ * Threads: one (EAL main lcore). docs/dpdk.md has the figures.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_ring.h>
+#include <rte_udp.h>
+
+#include "pickup/io_dpdk.h"
+#include "pickup/sip_slow.h"
+#include "dpdk_engine.h" /* tests/integration: the engine as main.c builds it */
+
+#define PER_CALL 12
+#define MAX_SAMPLES (1u << 22)
+
+enum { P_CALLER, P_CALLEE, P_PICKER, P_REG, P_COUNT };
+static const char *const kind_names[PER_CALL] = {
+	"INVITE", "180", "INVITE*801", "200/INVITE", "CANCEL", "200/CANCEL",
+	"487", "ACK/487", "ACK", "BYE", "200/BYE", "REGISTER",
+};
+
+struct smsg {
+	uint8_t peer;
+	uint16_t len;
+	unsigned call;
+	char text[1400];
+};
+
+struct bench;
+struct backend {
+	const char *name;
+	struct dpdk_engine e;
+	struct pk_worker *w;
+	struct pk_io_queue *q;
+	char host[32];		     /* pickupd's address */
+	char peer_host[P_COUNT][32]; /* ip:port of each peer */
+	/* wire */
+	void (*inject)(struct backend *b, const struct smsg *const *m, unsigned n);
+	/* take everything pickupd sent; copy up to max payloads into outs */
+	unsigned (*collect)(struct backend *b, char (*outs)[2048], unsigned max);
+	bool drain_in_latency;
+	/* dpdk */
+	struct rte_mempool *gen_pool;
+	struct rte_ring *rx_ring, *tx_ring;
+	uint8_t our_mac[6];
+	uint32_t our_ip, peer_ip[P_COUNT];
+	uint16_t peer_port[P_COUNT];
+	/* socket */
+	int peer_fd[P_COUNT];
+	struct sockaddr_in pk_sa;
+};
+
+static uint64_t clock_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "pk-bench-dpdk: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* ---- the engine, as dataplane/main.c builds it (dpdk_engine.h) ---- */
+
+static const char groups_yaml[] = "settings:\n"
+				  "  domains: [example.test]\n"
+				  "  pickup_code: \"*8\"\n"
+				  "groups:\n"
+				  "  - number: \"*801\"\n"
+				  "    members:\n"
+				  "      - \"2002\"\n"
+				  "      - \"2003\"\n"
+				  "      - user: \"2004\"\n"
+				  "        rights: [ring]\n";
+
+static void engine_build(struct backend *b, const char *listen, const char *trusted, struct pk_io *io)
+{
+	char yaml[1024], err[600];
+	snprintf(yaml, sizeof(yaml),
+		 "listen:\n  proxy: \"%s\"\n"
+		 "workers: 1\n"
+		 "domains: [example.test]\n"
+		 "groups: groups.yaml\n"
+		 "trusted: [%s]\n"
+		 "bindings:\n  \"2002\": \"sip:2002@%s\"\n"
+		 "timers:\n  claim_timeout: 32\n"
+		 "capacity:\n  calls: 65536\n  registrations: 1024\n",
+		 listen, trusted, b->peer_host[P_CALLEE]);
+	if (dpdk_engine_build(&b->e, yaml, groups_yaml, 0x5eed5eed12345678ull, io, err, sizeof(err)) != 0)
+		die("%s", err);
+	b->w = b->e.w;
+	b->q = b->w->q;
+}
+
+static void housekeep(struct backend *b)
+{
+	dpdk_engine_housekeep(&b->e);
+}
+
+static inline unsigned worker_iter(struct backend *b)
+{
+	return dpdk_engine_iter(&b->e, 0);
+}
+
+/* ---- the dpdk wire: frames on a net_ring port ---- */
+
+/* The frame of m, as its peer sends it, into mb. */
+static void build_frame(const struct backend *b, const struct smsg *m, struct rte_mbuf *mb)
+{
+	size_t n = 14 + 20 + 8 + m->len;
+	uint8_t *f = (uint8_t *)rte_pktmbuf_append(mb, (uint16_t)n);
+	if (f == NULL)
+		die("%s", "frame too long");
+	memcpy(f, b->our_mac, 6);
+	uint8_t pm[6] = { 0x02, 0, 0, 0, 0, (uint8_t)(0x10 + m->peer) };
+	memcpy(f + 6, pm, 6);
+	f[12] = 0x08;
+	f[13] = 0x00;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(f + 14);
+	memset(ip, 0, 20);
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + 8 + m->len));
+	ip->packet_id = rte_cpu_to_be_16((uint16_t)m->call);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = b->peer_ip[m->peer];
+	ip->dst_addr = b->our_ip;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	struct rte_udp_hdr *u = (struct rte_udp_hdr *)(ip + 1);
+	u->src_port = rte_cpu_to_be_16(b->peer_port[m->peer]);
+	u->dst_port = rte_cpu_to_be_16(5060);
+	u->dgram_len = rte_cpu_to_be_16((uint16_t)(8 + m->len));
+	u->dgram_cksum = 0;
+	memcpy(u + 1, m->text, m->len);
+	u->dgram_cksum = rte_ipv4_udptcp_cksum(ip, u); /* peers send checksums: verified in software */
+}
+
+static void dpdk_inject(struct backend *b, const struct smsg *const *m, unsigned n)
+{
+	struct rte_mbuf *mb[PK_IO_BURST];
+
+	if (rte_pktmbuf_alloc_bulk(b->gen_pool, mb, n) != 0)
+		die("%s", "generator pool empty");
+	for (unsigned i = 0; i < n; i++)
+		build_frame(b, m[i], mb[i]);
+	if (rte_ring_enqueue_bulk(b->rx_ring, (void **)mb, n, NULL) != n)
+		die("%s", "wire full");
+}
+
+static unsigned dpdk_collect(struct backend *b, char (*outs)[2048], unsigned max)
+{
+	struct rte_mbuf *mb[64];
+	unsigned n, got = 0;
+
+	while ((n = rte_ring_dequeue_burst(b->tx_ring, (void **)mb, 64, NULL)) != 0) {
+		for (unsigned i = 0; i < n; i++) {
+			const uint8_t *p = rte_pktmbuf_mtod(mb[i], const uint8_t *);
+			uint16_t ty = (uint16_t)(p[12] << 8 | p[13]);
+			if (ty == 0x0800 && p[14 + 9] == IPPROTO_UDP && got < max) {
+				size_t len = rte_pktmbuf_data_len(mb[i]) - 42;
+				if (len >= 2048)
+					len = 2047;
+				memcpy(outs[got], p + 42, len);
+				outs[got][len] = '\0';
+				got++;
+			} else if (ty == 0x0800) {
+				got++;
+			}
+		}
+		rte_pktmbuf_free_bulk(mb, n);
+	}
+	return got;
+}
+
+/* ---- the socket wire: loopback UDP ---- */
+
+static void sock_inject(struct backend *b, const struct smsg *const *m, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (sendto(b->peer_fd[m[i]->peer], m[i]->text, m[i]->len, 0,
+			   (const struct sockaddr *)&b->pk_sa, sizeof(b->pk_sa)) < 0)
+			die("sendto: %s", strerror(errno));
+}
+
+static unsigned sock_collect(struct backend *b, char (*outs)[2048], unsigned max)
+{
+	unsigned got = 0;
+	char tmp[4096];
+
+	for (int p = 0; p < P_COUNT; p++) {
+		ssize_t r;
+		while ((r = recv(b->peer_fd[p], tmp, sizeof(tmp), MSG_DONTWAIT)) >= 0) {
+			if (got < max) {
+				size_t len = (size_t)r < 2047 ? (size_t)r : 2047;
+				memcpy(outs[got], tmp, len);
+				outs[got][len] = '\0';
+			}
+			got++;
+		}
+	}
+	return got;
+}
+
+/* ---- the mix ---- */
+
+static const char sdp_fmt[] = "v=0\r\n"
+			      "o=- 2890844526 2890844526 IN IP4 %s\r\n"
+			      "s=-\r\n"
+			      "c=IN IP4 %s\r\n"
+			      "t=0 0\r\n"
+			      "m=audio 49170 RTP/AVP 0 8 101\r\n"
+			      "a=rtpmap:0 PCMU/8000\r\n"
+			      "a=rtpmap:8 PCMA/8000\r\n"
+			      "a=rtpmap:101 telephone-event/8000\r\n"
+			      "a=sendrecv\r\n";
+
+/* host of "ip:port" */
+static const char *hostpart(const char *hp, char *buf)
+{
+	strcpy(buf, hp);
+	char *c = strchr(buf, ':');
+	if (c != NULL)
+		*c = '\0';
+	return buf;
+}
+
+/* The Via lines of a message pickupd sent, CRLF-terminated each. */
+static void vias_of(const char *msg, char *out, size_t cap)
+{
+	size_t n = 0;
+	const char *p = msg;
+	out[0] = '\0';
+	while (*p != '\0' && !(p[0] == '\r' && p[1] == '\n')) {
+		const char *e = strstr(p, "\r\n");
+		if (e == NULL)
+			break;
+		if (strncasecmp(p, "Via:", 4) == 0 || strncmp(p, "v:", 2) == 0)
+			n += (size_t)snprintf(out + n, cap - n, "%.*s\r\n", (int)(e - p), p);
+		p = e + 2;
+	}
+}
+
+static void set_msg(struct smsg *m, int peer, const char *hdrs, const char *body)
+{
+	size_t bl = body ? strlen(body) : 0;
+	int n = snprintf(m->text, sizeof(m->text), "%sContent-Length: %zu\r\n\r\n%s", hdrs, bl,
+			 body ? body : "");
+	if (n <= 0 || (size_t)n >= sizeof(m->text))
+		die("%s", "message too long");
+	m->len = (uint16_t)n;
+	m->peer = (uint8_t)peer;
+}
+
+/* ---- the peers: every call's next message, made from pickupd's output ---- */
+
+#define WINDOW 256 /* calls in progress at once */
+
+struct call {
+	unsigned k, r;	  /* slot and round: Call-IDs c-K-R, pk-K-R, r-K-R */
+	uint8_t step;	  /* the step sent last, whose output is awaited */
+	char v1[768];	  /* pickupd's Via lines on the forwarded INVITE */
+	char last[768];	  /* ... on its last output of this call */
+};
+
+static struct call calls[WINDOW];
+static struct smsg readyq[WINDOW];
+static unsigned rq_head, rq_n;
+static uint64_t outs_by_step[PER_CALL], unexpected, completed;
+
+/* Message `step` of call c, into m. */
+static void make_msg(const struct backend *b, const struct call *c, unsigned step, struct smsg *m)
+{
+	char h[2048], sdp[512], hb[32], id[24];
+	const char *C = b->peer_host[P_CALLER], *E = b->peer_host[P_CALLEE],
+		   *P = b->peer_host[P_PICKER], *G = b->peer_host[P_REG];
+	const char *body = NULL;
+	int peer = P_CALLER;
+
+	snprintf(id, sizeof(id), "%u-%u", c->k, c->r);
+	switch (step) {
+	case 0:
+		snprintf(sdp, sizeof(sdp), sdp_fmt, hostpart(C, hb), hb);
+		body = sdp;
+		snprintf(h, sizeof(h),
+			 "INVITE sip:2002@example.test SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-ci-%s;rport\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: \"Alice %u\" <sip:alice%u@example.test>;tag=fa-%s\r\n"
+			 "To: <sip:2002@example.test>\r\n"
+			 "Call-ID: c-%s@bench\r\n"
+			 "CSeq: 1 INVITE\r\n"
+			 "Contact: <sip:alice%u@%s>\r\n"
+			 "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REFER, NOTIFY\r\n"
+			 "Supported: replaces, timer\r\n"
+			 "User-Agent: pk-bench\r\n"
+			 "Content-Type: application/sdp\r\n",
+			 C, id, c->k, c->k, id, id, c->k, C);
+		break;
+	case 1:
+		peer = P_CALLEE;
+		snprintf(h, sizeof(h),
+			 "SIP/2.0 180 Ringing\r\n%s"
+			 "From: \"Alice %u\" <sip:alice%u@example.test>;tag=fa-%s\r\n"
+			 "To: <sip:2002@example.test>;tag=tb-%s\r\n"
+			 "Call-ID: c-%s@bench\r\n"
+			 "CSeq: 1 INVITE\r\n"
+			 "Contact: <sip:2002@%s>\r\n",
+			 c->v1, c->k, c->k, id, id, id, E);
+		break;
+	case 2:
+		peer = P_PICKER;
+		snprintf(sdp, sizeof(sdp), sdp_fmt, hostpart(P, hb), hb);
+		body = sdp;
+		snprintf(h, sizeof(h),
+			 "INVITE sip:*801@example.test SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-pi-%s;rport\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: \"Picker\" <sip:2003@example.test>;tag=fp-%s\r\n"
+			 "To: <sip:*801@example.test>\r\n"
+			 "Call-ID: pk-%s@bench\r\n"
+			 "CSeq: 7 INVITE\r\n"
+			 "Contact: <sip:2003@%s>\r\n"
+			 "Supported: replaces\r\n"
+			 "Content-Type: application/sdp\r\n",
+			 P, id, id, id, P);
+		break;
+	case 3:
+		snprintf(sdp, sizeof(sdp), sdp_fmt, hostpart(C, hb), hb);
+		body = sdp;
+		snprintf(h, sizeof(h),
+			 "SIP/2.0 200 OK\r\n%s"
+			 "From: \"Picker\" <sip:2003@example.test>;tag=fp-%s\r\n"
+			 "To: <sip:*801@example.test>;tag=ta-%s\r\n"
+			 "Call-ID: pk-%s@bench\r\n"
+			 "CSeq: 7 INVITE\r\n"
+			 "Contact: <sip:alice%u@%s>\r\n"
+			 "Content-Type: application/sdp\r\n",
+			 c->last, id, id, id, c->k, C);
+		break;
+	case 4:
+		snprintf(h, sizeof(h),
+			 "CANCEL sip:2002@example.test SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-ci-%s;rport\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: \"Alice %u\" <sip:alice%u@example.test>;tag=fa-%s\r\n"
+			 "To: <sip:2002@example.test>\r\n"
+			 "Call-ID: c-%s@bench\r\n"
+			 "CSeq: 1 CANCEL\r\n",
+			 C, id, c->k, c->k, id, id);
+		break;
+	case 5:
+	case 6:
+		peer = P_CALLEE;
+		snprintf(h, sizeof(h),
+			 "SIP/2.0 %s\r\n%s"
+			 "From: \"Alice %u\" <sip:alice%u@example.test>;tag=fa-%s\r\n"
+			 "To: <sip:2002@example.test>;tag=tb-%s\r\n"
+			 "Call-ID: c-%s@bench\r\n"
+			 "CSeq: 1 %s\r\n",
+			 step == 5 ? "200 OK" : "487 Request Terminated", step == 5 ? c->last : c->v1,
+			 c->k, c->k, id, id, id, step == 5 ? "CANCEL" : "INVITE");
+		break;
+	case 7:
+		snprintf(h, sizeof(h),
+			 "ACK sip:2002@example.test SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-ci-%s;rport\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: \"Alice %u\" <sip:alice%u@example.test>;tag=fa-%s\r\n"
+			 "To: <sip:2002@example.test>;tag=tb-%s\r\n"
+			 "Call-ID: c-%s@bench\r\n"
+			 "CSeq: 1 ACK\r\n",
+			 C, id, c->k, c->k, id, id, id);
+		break;
+	case 8:
+	case 9:
+		peer = P_PICKER;
+		snprintf(h, sizeof(h),
+			 "%s sip:alice%u@%s SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-p%c-%s;rport\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: \"Picker\" <sip:2003@example.test>;tag=fp-%s\r\n"
+			 "To: <sip:*801@example.test>;tag=ta-%s\r\n"
+			 "Call-ID: pk-%s@bench\r\n"
+			 "CSeq: %s\r\n",
+			 step == 8 ? "ACK" : "BYE", c->k, C, P, step == 8 ? 'a' : 'b', id, id, id, id,
+			 step == 8 ? "7 ACK" : "8 BYE");
+		break;
+	case 10:
+		snprintf(h, sizeof(h),
+			 "SIP/2.0 200 OK\r\n%s"
+			 "From: \"Picker\" <sip:2003@example.test>;tag=fp-%s\r\n"
+			 "To: <sip:*801@example.test>;tag=ta-%s\r\n"
+			 "Call-ID: pk-%s@bench\r\n"
+			 "CSeq: 8 BYE\r\n",
+			 c->last, id, id, id);
+		break;
+	default:
+		peer = P_REG;
+		snprintf(h, sizeof(h),
+			 "REGISTER sip:example.test SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-r-%s;rport\r\n"
+			 "Max-Forwards: 70\r\n"
+			 "From: <sip:2004@example.test>;tag=fr-%s\r\n"
+			 "To: <sip:2004@example.test>\r\n"
+			 "Call-ID: r-%u@bench\r\n"
+			 "CSeq: %u REGISTER\r\n"
+			 "Contact: <sip:2004@%s>;expires=3600\r\n"
+			 "User-Agent: pk-bench\r\n",
+			 G, id, id, c->k, c->r + 1, G);
+		break;
+	}
+	set_msg(m, peer, h, body);
+	m->call = c->k;
+}
+
+static void push(const struct backend *b, struct call *c, unsigned step)
+{
+	c->step = (uint8_t)step;
+	make_msg(b, c, step, &readyq[(rq_head + rq_n) % WINDOW]);
+	rq_n++;
+}
+
+static void calls_start(const struct backend *b)
+{
+	rq_head = rq_n = 0;
+	memset(outs_by_step, 0, sizeof(outs_by_step));
+	unexpected = completed = 0;
+	for (unsigned k = 0; k < WINDOW; k++) {
+		memset(&calls[k], 0, sizeof(calls[k]));
+		calls[k].k = k;
+		push(b, &calls[k], 0);
+	}
+}
+
+/* A message pickupd sent reached a peer: the call it belongs to moves on. */
+static void on_output(const struct backend *b, const char *text)
+{
+	const char *cid = strstr(text, "\r\nCall-ID: ");
+	unsigned k, r;
+
+	if (cid == NULL) {
+		unexpected++;
+		return;
+	}
+	cid += 11;
+	if (cid[0] == 'p' && cid[1] == 'k')
+		cid += 3;
+	else
+		cid += 2;
+	if (sscanf(cid, "%u-%u", &k, &r) < 1 || k >= WINDOW) {
+		unexpected++;
+		return;
+	}
+	struct call *c = &calls[k];
+	if (c->step != 11 && r != c->r) {
+		unexpected++;
+		return;
+	}
+	outs_by_step[c->step]++;
+	if (c->step == 0)
+		vias_of(text, c->v1, sizeof(c->v1));
+	vias_of(text, c->last, sizeof(c->last));
+	if (c->step == 11) {
+		c->r++;
+		completed++;
+		push(b, c, 0);
+	} else {
+		push(b, c, c->step + 1u);
+	}
+}
+
+/* ---- where the worker's cycles go: the queue's burst functions timed
+ * through a copy of its ops table ---- */
+
+static struct pk_io_ops timed_ops;
+static const struct pk_io_ops *real_ops;
+static uint64_t cyc_rx, cyc_tx;
+
+static unsigned timed_rx_burst(struct pk_io_queue *q, struct pk_io_msg **msgs, unsigned n, uint64_t now)
+{
+	uint64_t t = rte_rdtsc();
+	unsigned r = real_ops->rx_burst(q, msgs, n, now);
+	cyc_rx += rte_rdtsc() - t;
+	return r;
+}
+
+static unsigned timed_tx_flush(struct pk_io_queue *q)
+{
+	uint64_t t = rte_rdtsc();
+	unsigned r = real_ops->tx_flush(q);
+	cyc_tx += rte_rdtsc() - t;
+	return r;
+}
+
+static void timing_on(struct backend *b)
+{
+	real_ops = b->q->ops;
+	timed_ops = *real_ops;
+	timed_ops.rx_burst = timed_rx_burst;
+	timed_ops.tx_flush = timed_tx_flush;
+	b->q->ops = &timed_ops;
+	cyc_rx = cyc_tx = 0;
+}
+
+static void timing_off(struct backend *b)
+{
+	b->q->ops = real_ops;
+}
+
+/* ---- measurement ---- */
+
+struct result {
+	double msgs_per_s, cycles_per_msg, median_cycles_per_msg;
+	double rx_cycles, tx_cycles; /* per message, in the backend's burst functions */
+	uint64_t msgs, out, calls;
+	double p50_ns, p99_ns, p999_ns; /* light load */
+	double f50_ns, f99_ns;		/* full bursts */
+};
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(uint32_t *s, size_t n, double p)
+{
+	if (n == 0)
+		return 0;
+	size_t i = (size_t)(p * (double)(n - 1));
+	return (double)s[i] * 1e9 / (double)rte_get_tsc_hz();
+}
+
+static char (*scratch)[2048];
+#define SCRATCH 256
+
+/* Run the calls for `seconds` in bursts of `burst` messages; cycles of
+ * the worker only. latency: a sample per message (the burst's RX to TX
+ * time); else a sample per full burst (its cycles). */
+static void run(struct backend *b, unsigned burst, double seconds, bool latency, uint32_t *samples,
+		size_t *nsamples, uint64_t *cycles, uint64_t *msgs, uint64_t *out)
+{
+	const struct smsg *ptrs[PK_IO_BURST];
+	uint64_t end = clock_ns() + (uint64_t)(seconds * 1e9);
+	unsigned iter = 0;
+
+	*cycles = *msgs = *out = 0;
+	*nsamples = 0;
+	while (clock_ns() < end) {
+		if (rq_n < burst) {
+			fprintf(stderr, "%s: only %u messages ready: calls stalled\n", b->name, rq_n);
+			exit(1);
+		}
+		for (unsigned j = 0; j < burst; j++)
+			ptrs[j] = &readyq[(rq_head + j) % WINDOW];
+		b->inject(b, ptrs, burst);
+		uint64_t t0 = rte_rdtsc_precise();
+		unsigned got = worker_iter(b);
+		if (latency && b->drain_in_latency)
+			pk_io_dpdk_drain(b->q);
+		uint64_t t1 = rte_rdtsc_precise();
+		rq_head = (rq_head + burst) % WINDOW;
+		rq_n -= burst;
+		if (got != burst)
+			fprintf(stderr, "%s: %u of %u messages received\n", b->name, got, burst);
+		*cycles += t1 - t0;
+		*msgs += got;
+		if (latency) {
+			for (unsigned j = 0; j < got && *nsamples < MAX_SAMPLES; j++)
+				samples[(*nsamples)++] = (uint32_t)(t1 - t0);
+		} else if (got == PK_IO_BURST && *nsamples < MAX_SAMPLES) {
+			samples[(*nsamples)++] = (uint32_t)(t1 - t0);
+		}
+		unsigned n = b->collect(b, scratch, SCRATCH);
+		*out += n;
+		for (unsigned i = 0; i < n && i < SCRATCH; i++)
+			on_output(b, scratch[i]);
+		if ((++iter & 63) == 0)
+			housekeep(b);
+	}
+}
+
+static void measure(struct backend *b, double seconds, struct result *r)
+{
+	static uint32_t samples[MAX_SAMPLES];
+	uint64_t cyc, n, out;
+	size_t ns;
+
+	calls_start(b);
+	run(b, PK_IO_BURST, seconds / 8, false, samples, &ns, &cyc, &n, &out); /* warm-up */
+	uint64_t done0 = completed;
+	run(b, PK_IO_BURST, seconds, false, samples, &ns, &cyc, &n, &out);
+	r->calls = completed - done0;
+	r->msgs = n;
+	r->out = out;
+	r->cycles_per_msg = (double)cyc / (double)n;
+	r->msgs_per_s = (double)rte_get_tsc_hz() / r->cycles_per_msg;
+	qsort(samples, ns, sizeof(samples[0]), cmp_u32);
+	r->median_cycles_per_msg = ns ? (double)samples[ns / 2] / PK_IO_BURST : 0;
+	/* the backend's share */
+	timing_on(b);
+	run(b, PK_IO_BURST, seconds / 4, false, samples, &ns, &cyc, &n, &out);
+	timing_off(b);
+	r->rx_cycles = (double)cyc_rx / (double)n;
+	r->tx_cycles = (double)cyc_tx / (double)n;
+	/* latency: light load, one message per poll */
+	run(b, 1, seconds / 4, true, samples, &ns, &cyc, &n, &out);
+	qsort(samples, ns, sizeof(samples[0]), cmp_u32);
+	r->p50_ns = pct(samples, ns, 0.5);
+	r->p99_ns = pct(samples, ns, 0.99);
+	r->p999_ns = pct(samples, ns, 0.999);
+	/* full bursts of 32 */
+	run(b, PK_IO_BURST, seconds / 4, true, samples, &ns, &cyc, &n, &out);
+	qsort(samples, ns, sizeof(samples[0]), cmp_u32);
+	r->f50_ns = pct(samples, ns, 0.5);
+	r->f99_ns = pct(samples, ns, 0.99);
+	printf("  %s: outputs per step:", b->name);
+	for (unsigned i = 0; i < PER_CALL; i++)
+		printf(" %s=%llu", kind_names[i], (unsigned long long)outs_by_step[i]);
+	printf(" unexpected=%llu\n", (unsigned long long)unexpected);
+}
+static void print_counters(const struct backend *b)
+{
+	const struct pk_worker *w = b->w;
+	printf("  %s worker counters:", b->name);
+	for (unsigned c = 0; c < PK_WORKER_CTR_COUNT; c++)
+		if (w->ctr[c] != 0)
+			printf(" %s=%llu", pk_worker_counter_name((enum pk_worker_counter)c),
+			       (unsigned long long)w->ctr[c]);
+	for (unsigned c = 0; c < PK_PROXY_CTR_COUNT; c++)
+		if (w->proxy_ctr[c] != 0)
+			printf(" proxy.%s=%llu", pk_proxy_counter_name((enum pk_proxy_counter)c),
+			       (unsigned long long)w->proxy_ctr[c]);
+	for (unsigned c = 0; c < PK_PICKUP_CTR_COUNT; c++)
+		if (w->pickup_ctr[c] != 0)
+			printf(" pickup.%s=%llu", pk_pickup_counter_name((enum pk_pickup_counter)c),
+			       (unsigned long long)w->pickup_ctr[c]);
+	printf("\n");
+}
+
+/* ---- set-up of the two backends ---- */
+
+static void setup_dpdk(struct backend *b)
+{
+	static const char *const hosts[P_COUNT] = { "10.99.0.2:5070", "10.99.0.3:5062",
+						    "10.99.0.4:5080", "10.99.0.5:5062" };
+	char err[256];
+
+	memset(b, 0, sizeof(*b));
+	b->name = "dpdk";
+	b->inject = dpdk_inject;
+	b->collect = dpdk_collect;
+	b->drain_in_latency = true;
+	for (int p = 0; p < P_COUNT; p++) {
+		strcpy(b->peer_host[p], hosts[p]);
+		b->peer_ip[p] = rte_cpu_to_be_32(RTE_IPV4(10, 99, 0, 2 + p));
+		b->peer_port[p] = (uint16_t)atoi(strchr(hosts[p], ':') + 1);
+	}
+	b->our_ip = rte_cpu_to_be_32(RTE_IPV4(10, 99, 0, 1));
+	b->gen_pool = rte_pktmbuf_pool_create("bench_gen", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					      SOCKET_ID_ANY);
+	b->rx_ring = rte_ring_create("bench_rx", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	b->tx_ring = rte_ring_create("bench_tx", 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (b->gen_pool == NULL || b->rx_ring == NULL || b->tx_ring == NULL)
+		die("set-up: %s", rte_strerror(rte_errno));
+	int port = rte_eth_from_rings("net_ring_bench", &b->rx_ring, 1, &b->tx_ring, 1, 0);
+	if (port < 0)
+		die("rte_eth_from_rings: %s", rte_strerror(rte_errno));
+
+	struct pk_io_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_queues = 1;
+	cfg.n_listeners = 1;
+	cfg.listeners[0].transport = PK_TRANSPORT_UDP;
+	cfg.listeners[0].role = PK_LISTEN_PROXY;
+	pk_addr_parse(PK_STR_LIT("10.99.0.1:5060"), false, &cfg.listeners[0].addr);
+	struct pk_io_dpdk_config dc = { .port_id = (uint16_t)port };
+	struct pk_io *io = pk_io_dpdk_create(&cfg, &dc, err, sizeof(err));
+	if (io == NULL)
+		die("%s", err);
+	struct rte_ether_addr mac;
+	rte_eth_macaddr_get((uint16_t)port, &mac);
+	memcpy(b->our_mac, mac.addr_bytes, 6);
+	engine_build(b, "10.99.0.1:5060", "10.99.0.0/24", io);
+	printf("dpdk backend: %s\n", pk_io_dpdk_describe(io));
+
+	/* The peers introduce themselves (ARP requests for us): learnt. */
+	for (int p = 0; p < P_COUNT; p++) {
+		uint8_t f[60] = { 0 };
+		memset(f, 0xff, 6);
+		f[6] = 0x02, f[11] = (uint8_t)(0x10 + p);
+		f[12] = 0x08, f[13] = 0x06;
+		uint8_t *a = f + 14;
+		a[1] = 1, a[2] = 0x08, a[4] = 6, a[5] = 4, a[7] = 1;
+		memcpy(a + 8, f + 6, 6);
+		memcpy(a + 14, &b->peer_ip[p], 4);
+		memcpy(a + 24, &b->our_ip, 4);
+		struct rte_mbuf *m = rte_pktmbuf_alloc(b->gen_pool);
+		memcpy(rte_pktmbuf_append(m, 60), f, 60);
+		rte_ring_enqueue(b->rx_ring, m);
+	}
+	worker_iter(b);
+	dpdk_collect(b, scratch, 0);
+}
+
+static void setup_socket(struct backend *b)
+{
+	char err[256], listen[64];
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	memset(b, 0, sizeof(*b));
+	b->name = "socket";
+	b->inject = sock_inject;
+	b->collect = sock_collect;
+	for (int p = 0; p < P_COUNT; p++) {
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+		int sz = 8 << 20;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+		    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0)
+			die("peer socket: %s", strerror(errno));
+		b->peer_fd[p] = fd;
+		snprintf(b->peer_host[p], sizeof(b->peer_host[p]), "127.0.0.1:%u", ntohs(sa.sin_port));
+	}
+	struct pk_io_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_queues = 1;
+	cfg.n_listeners = 1;
+	cfg.listeners[0].transport = PK_TRANSPORT_UDP;
+	cfg.listeners[0].role = PK_LISTEN_PROXY;
+	cfg.socket_buffer = 8 << 20;
+	cfg.tcp_max_conns = 16;
+	cfg.tcp_idle_timeout_s = 60;
+	pk_addr_parse(PK_STR_LIT("127.0.0.1:0"), false, &cfg.listeners[0].addr);
+	struct pk_io *io = pk_io_socket_create(&cfg, err, sizeof(err));
+	if (io == NULL)
+		die("%s", err);
+	const struct pk_io_listener *l = pk_io_listener_get(io, 0);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", l->addr.port);
+	memset(&b->pk_sa, 0, sizeof(b->pk_sa));
+	b->pk_sa.sin_family = AF_INET;
+	b->pk_sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	b->pk_sa.sin_port = htons(l->addr.port);
+	engine_build(b, listen, "127.0.0.0/8", io);
+	printf("socket backend: UDP %s, recvmmsg/sendmmsg bursts of %d\n", listen, PK_IO_BURST);
+}
+
+static void report(const struct backend *b, const struct result *r)
+{
+	printf("%-6s  %9.0f msg/s per worker core  %6.0f cycles/msg (median burst: %.0f cycles/msg, "
+	       "%.0f msg/s)  (%llu msgs in, %llu out, %llu calls)\n"
+	       "        latency RX->TX, 1 msg per poll: p50 %.2f us  p99 %.2f us  p99.9 %.2f us;"
+	       " bursts of 32: p50 %.2f us  p99 %.2f us\n",
+	       b->name, r->msgs_per_s, r->cycles_per_msg, r->median_cycles_per_msg,
+	       (double)rte_get_tsc_hz() / r->median_cycles_per_msg, (unsigned long long)r->msgs,
+	       (unsigned long long)r->out, (unsigned long long)r->calls, r->p50_ns / 1000, r->p99_ns / 1000, r->p999_ns / 1000,
+	       r->f50_ns / 1000, r->f99_ns / 1000);
+	printf("        of which in the backend: rx_burst %.0f cycles/msg, tx_flush %.0f cycles/msg "
+	       "(the rest: clock, parse, handlers, RCU)\n",
+	       r->rx_cycles, r->tx_cycles);
+	print_counters(b);
+}
+
+int main(int argc, char **argv)
+{
+	static struct backend dpdk, sock;
+	struct result rd, rs;
+	double seconds = 2;
+	char prefix[64];
+	int c;
+
+	snprintf(prefix, sizeof(prefix), "pk-bench-dpdk-%d", (int)getpid());
+	char *eal[] = { argv[0], "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--no-telemetry",
+			"--file-prefix", prefix, "--log-level", "error", "-l", "0", NULL };
+	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0)
+		die("rte_eal_init: %s", rte_strerror(rte_errno));
+	static const struct option opts[] = { { "seconds", required_argument, NULL, 's' },
+					      { "dpdk-only", no_argument, NULL, 'd' },
+					      { NULL, 0, NULL, 0 } };
+	bool dpdk_only = false;
+	while ((c = getopt_long(argc, argv, "s:d", opts, NULL)) != -1) {
+		if (c == 's')
+			seconds = atof(optarg);
+		else if (c == 'd')
+			dpdk_only = true;
+		else {
+			fprintf(stderr, "usage: pk-bench-dpdk [--seconds S] [--dpdk-only]\n");
+			return 2;
+		}
+	}
+	if (pk_sip_slow_init() != 0)
+		die("%s", "libosip2 init");
+	scratch = calloc(SCRATCH, sizeof(*scratch));
+
+	printf("mix per call (%u calls in progress, %u messages each):", WINDOW, PER_CALL);
+	for (unsigned i = 0; i < PER_CALL; i++)
+		printf(" %s", kind_names[i]);
+	printf("\nTSC %.2f GHz; worker cycles only (the wire is the bench's)\n",
+	       (double)rte_get_tsc_hz() / 1e9);
+
+	setup_dpdk(&dpdk);
+	setup_socket(&sock);
+	measure(&dpdk, seconds, &rd);
+	report(&dpdk, &rd);
+	if (!dpdk_only) {
+		measure(&sock, seconds, &rs);
+		report(&sock, &rs);
+		printf("dpdk / socket per core: %.2fx (mean), %.2fx (median burst)\n",
+		       rd.msgs_per_s / rs.msgs_per_s, rs.median_cycles_per_msg / rd.median_cycles_per_msg);
+	}
+
+	dpdk_engine_free(&dpdk.e);
+	dpdk_engine_free(&sock.e);
+	for (int p = 0; p < P_COUNT; p++)
+		close(sock.peer_fd[p]);
+	rte_ring_free(dpdk.rx_ring);
+	rte_ring_free(dpdk.tx_ring);
+	rte_mempool_free(dpdk.gen_pool);
+	free(scratch);
+	pk_io_dpdk_eal_cleanup(); /* and its runtime directory */
+	return 0;
+}
