@@ -455,6 +455,12 @@ static void tel_find_socket(void)
 
 const char *pk_telemetry_socket_path(void)
 {
+	/* An EAL started by someone else (the dpdk backend): look once. */
+	if (tel_sock[0] == '\0' && tel_rundir[0] == '\0' && rte_eal_get_runtime_dir() != NULL &&
+	    rte_eal_get_runtime_dir()[0] != '\0') {
+		snprintf(tel_rundir, sizeof(tel_rundir), "%s", rte_eal_get_runtime_dir());
+		tel_find_socket();
+	}
 	return tel_sock[0] != '\0' ? tel_sock : NULL;
 }
 

@@ -368,17 +368,16 @@ int main(int argc, char **argv)
 	 * (docs/dpdk.md), or, for DPDK telemetry on the socket backend, a
 	 * minimal one only for its telemetry socket. */
 	dpdk = conf->backend == PK_IO_DPDK;
-	if (conf->telemetry) {
+	/* With the dpdk backend the stats are always on its EAL's telemetry
+	 * socket (standard DPDK tooling reads them); `telemetry: true` adds
+	 * one to the socket backend. */
+	if (conf->telemetry || dpdk) {
 		if (pk_telemetry_register(pk_telemetry_snapshot, NULL) != 0 ||
 		    (!dpdk && pk_telemetry_eal_init("pickupd", err, sizeof(err)) != 0)) {
 			pk_log(PK_LOG_ERROR, "telemetry: %s", err);
 			goto out;
 		}
 		telemetry_up = !dpdk;
-		telemetry_path = pk_telemetry_socket_path();
-		if (!dpdk)
-			pk_log(PK_LOG_INFO, "telemetry: DPDK telemetry socket %s",
-			       telemetry_path ? telemetry_path : "?");
 	}
 	if (dpdk) {
 		if (pk_io_dpdk_eal_init(argv[0], conf->dpdk.eal, conf->dpdk.n_eal, err, sizeof(err)) != 0) {
@@ -387,6 +386,10 @@ int main(int argc, char **argv)
 		}
 		eal_up = true;
 	}
+	/* NULL when the EAL runs without telemetry (--no-telemetry) */
+	telemetry_path = pk_telemetry_socket_path();
+	if (telemetry_path != NULL)
+		pk_log(PK_LOG_INFO, "telemetry: DPDK telemetry socket %s", telemetry_path);
 
 	/* Shared tables: the workers are RCU readers 0..n-1, this thread n. */
 	ctl_tid = conf->workers;

@@ -89,9 +89,11 @@ int pk_telemetry_register(json_t *(*snapshot)(void *arg), void *arg);
  * message in err.
  */
 int pk_telemetry_eal_init(const char *file_prefix, char *err, size_t errlen);
-/* The telemetry socket pk_telemetry_eal_init opened (to log it), NULL if
- * none. A second process with the same prefix gets
- * "dpdk_telemetry.v2:1" (dpdk-telemetry.py -i 1). Main thread. */
+/* The telemetry socket of this process (to log it): the one
+ * pk_telemetry_eal_init opened, or, when another part started the EAL
+ * (the dpdk backend), the one found in its runtime directory; NULL if
+ * none. A second process with the same prefix gets "dpdk_telemetry.v2:1"
+ * (dpdk-telemetry.py -i 1). Main thread. */
 const char *pk_telemetry_socket_path(void);
 /* rte_eal_cleanup() after pk_telemetry_eal_init (and the empty runtime
  * directory removed); no-op otherwise. Main thread, at exit. */

@@ -102,8 +102,10 @@ mkfifo "$work/ready"
 exec 3<>"$work/ready"
 "$pickupd" -c "$work/pickupd.yaml" --ready-file "$work/ready" >"$work/pickupd.log" 2>&1 &
 pid=$!
+tel=
 while :; do
   read -r -t 30 -u 3 line || fail "pickupd: no readiness within 30 s"
+  case $line in telemetry\ *) tel=${line#telemetry } ;; esac
   [ "$line" = ready ] && break
 done
 exec 3<&-
@@ -121,6 +123,20 @@ ip netns exec "$ns" timeout -k 5 40 sipp 10.99.0.1:5060 -sf "$here/sipp/register
 grep -q '^SIP/2.0 200 OK' "$work/reg.msg" || fail "REGISTER not answered 200"
 grep -q '^Contact: <sip:2004@10.99.0.2:5090>;expires=' "$work/reg.msg" ||
   fail "the 200 does not list the binding"
+
+# The stats on the EAL's telemetry socket, as DPDK's own client reads them.
+[ -n "$tel" ] || fail "no telemetry socket in the ready file"
+python3 - "$tel" <<'PY' || fail "telemetry: /pickupd/stats"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(5)
+s.connect(sys.argv[1])
+json.loads(s.recv(16384))  # greeting
+s.send(b"/pickupd/stats")
+st = json.loads(s.recv(16384))["/pickupd/stats"]
+if st.get("totals/answered_options", 0) < 33 or st.get("totals/answered_register") != 1:
+    sys.exit("unexpected /pickupd/stats: %s" % {k: v for k, v in st.items() if k.startswith("totals/")})
+PY
 
 kill -TERM "$pid"
 wait "$pid"
