@@ -1501,6 +1501,145 @@ static void test_table_consistency(void **state)
 	assert_pkstr(M.body, "hi");
 }
 
+/*
+ * The scanner identifies header names with its own lookup (a perfect hash
+ * of the first eight bytes, scan.c): every name and compact form in three
+ * cases, as a header line of a scanned message, followed by near misses,
+ * both with the name far from the end of the buffer and as the last line
+ * (fewer than 16 bytes left, the other lookup).
+ */
+static void scan_name_is(const char *name, size_t n, bool last, enum pk_sip_hdr_id want)
+{
+	/* the value does not matter (a repeated From or a Via "1" is
+	 * rejected, a message without its empty line too): the table does */
+	enum pk_sip_verdict v = scan_f("OPTIONS sip:a@b SIP/2.0\r\n" H_VIA H_FROM H_TO H_CID
+				       "CSeq: 1 OPTIONS\r\n%.*s: 1\r\n%s",
+				       (int)n, name, last ? "" : "X-Pad-To-Sixteen: 1\r\n\r\n");
+	assert_true(v == PK_SIP_OK || v == PK_SIP_REJECT);
+	assert_int_equal(M.nhdrs, last ? 6 : 7);
+	unsigned i = 5;
+	if (M.hdrs[i].id != want)
+		print_error("\"%.*s\" (%s): id %u, want %u\n", (int)n, name, last ? "last" : "inner",
+			    M.hdrs[i].id, want);
+	assert_int_equal(M.hdrs[i].id, want);
+}
+
+static void test_scan_names_every_id(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < PK_ARRAY_SIZE(hdr_table); k++) {
+		enum pk_sip_hdr_id id = hdr_table[k].id;
+		const char *name = hdr_table[k].name;
+		size_t n = strlen(name);
+		char buf[64];
+		if (n < 2 || n > 40) {
+			fail_msg("odd header name \"%s\"", name);
+			return;
+		}
+		for (int last = 0; last <= 1; last++) {
+			scan_name_is(name, n, last, id);
+			for (size_t i = 0; i < n; i++)
+				buf[i] = (char)((name[i] >= 'a' && name[i] <= 'z') ? name[i] - 32 : name[i]);
+			scan_name_is(buf, n, last, id);
+			for (size_t i = 0; i < n; i++)
+				buf[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+			scan_name_is(buf, n, last, id);
+			/* a letter more, a letter less, the last one changed,
+			 * a '-' as '_' or '.' */
+			memcpy(buf, name, n);
+			buf[n] = 's';
+			scan_name_is(buf, n + 1, last, PK_HDR_OTHER);
+			if (n > 2)
+				scan_name_is(buf, n - 1, last, PK_HDR_OTHER);
+			buf[n - 1] = (char)(name[n - 1] == 'x' ? 'y' : 'x');
+			scan_name_is(buf, n, last, PK_HDR_OTHER);
+			memcpy(buf, name, n);
+			for (size_t i = 0; i < n; i++)
+				if (name[i] == '-') {
+					buf[i] = '_';
+					scan_name_is(buf, n, last, PK_HDR_OTHER);
+					buf[i] = '.';
+					scan_name_is(buf, n, last, PK_HDR_OTHER);
+					buf[i] = '-';
+				}
+			if (hdr_table[k].compact) {
+				char c = hdr_table[k].compact, u = (char)(c - 32);
+				scan_name_is(&c, 1, last, id);
+				scan_name_is(&u, 1, last, id);
+			}
+		}
+	}
+	/* letters that are no compact form, and long names */
+	for (char c = 'a'; c <= 'z'; c++) {
+		enum pk_sip_hdr_id want = PK_HDR_OTHER;
+		for (size_t k = 0; k < PK_ARRAY_SIZE(hdr_table); k++)
+			if (hdr_table[k].compact == c)
+				want = hdr_table[k].id;
+		scan_name_is(&c, 1, false, want);
+	}
+	scan_name_is("Content-Encodings", 17, false, PK_HDR_OTHER);
+	scan_name_is("Content-Length-Content-Length", 29, false, PK_HDR_OTHER);
+	scan_name_is("X-Content-Length", 16, false, PK_HDR_OTHER);
+	scan_name_is("Content-Lengti", 14, false, PK_HDR_OTHER);
+}
+
+/* The scanner's option-tag fast path agrees with pk_sip_options_parse. */
+static void test_option_masks_fast_general(void **state)
+{
+	(void)state;
+	static const char *const lists[] = {
+		"replaces", "replaces, timer", "REPLACES,Timer", "100rel, path,gruu",
+		"outbound, norefersub, early-session", "PATH,  GRUU", "timer,replaces,foo",
+		"x", "timers, replace, 100rels", "early-sessions", "norefersu", "tim, er",
+		"replaces ,timer", "replaces,", ",replaces", "replaces;x", "a b", "OutBound",
+		"100REL", "foo-bar, baz", "gruu,gruu,gruu",
+	};
+	static const enum pk_sip_hdr_id hdrs[] = { PK_HDR_SUPPORTED, PK_HDR_REQUIRE,
+						   PK_HDR_PROXY_REQUIRE };
+	static const char *const names[] = { "Supported", "Require", "Proxy-Require" };
+	for (size_t i = 0; i < PK_ARRAY_SIZE(lists); i++)
+		for (size_t h = 0; h < PK_ARRAY_SIZE(hdrs); h++) {
+			assert_verdict(scan_f("OPTIONS sip:a@b SIP/2.0\r\n" H_VIA H_FROM H_TO H_CID
+					      "CSeq: 1 OPTIONS\r\n%s: %s\r\n\r\n",
+					      names[h], lists[i]),
+				       PK_SIP_OK, 0);
+			uint32_t got = hdrs[h] == PK_HDR_SUPPORTED ? M.supported
+				       : hdrs[h] == PK_HDR_REQUIRE ? M.require
+								   : M.proxy_require;
+			uint32_t want = pk_sip_options_parse(pk_str_make(lists[i], strlen(lists[i])));
+			if (got != want)
+				print_error("%s: %s -> 0x%x, want 0x%x\n", names[h], lists[i], got, want);
+			assert_int_equal(got, want);
+		}
+	SCAN_OK(REQ("Supported: replaces, timer\r\nk: 100rel\r\n"));
+	assert_int_equal(M.supported,
+			 PK_SIP_OPT_BIT(REPLACES) | PK_SIP_OPT_BIT(TIMER) | PK_SIP_OPT_BIT(100REL));
+}
+
+/* A header block longer than one batch of mapped bitmap words (512 bytes):
+ * every line found, every value right, the body where Content-Length says. */
+static void test_long_header_block(void **state)
+{
+	(void)state;
+	char msg[4096];
+	int n = snprintf(msg, sizeof(msg), RL MAND);
+	for (int i = 0; i < 40; i++)
+		n += snprintf(msg + n, sizeof(msg) - (size_t)n, "X-Filler-%02d: value %d\r\n", i, i);
+	n += snprintf(msg + n, sizeof(msg) - (size_t)n,
+		      "Via: SIP/2.0/UDP 192.0.2.99:5070;branch=z9hG4bKlast\r\n"
+		      "Content-Length: 4\r\n\r\nbody");
+	assert_true(n > 1100 && (size_t)n < sizeof(msg));
+	assert_verdict(scan_n(msg, (size_t)n), PK_SIP_OK, 0);
+	assert_int_equal(M.nhdrs, 5 + 40 + 2);
+	assert_int_equal(M.nvia, 2);
+	assert_pkstr(M.via[1].branch, "z9hG4bKlast");
+	assert_int_equal(M.via[1].port, 5070);
+	assert_int_equal(M.via[1].hdr, 45);
+	assert_pkstr(pk_sip_hdr_value(&M, 44), "value 39");
+	assert_int_equal(M.content_length, 4);
+	assert_pkstr(M.body, "body");
+}
+
 /* A rejected request still has everything its answer must echo. */
 static void test_rejected_keeps_headers(void **state)
 {
@@ -1636,6 +1775,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_end_without_crlf, free_heap),
 		cmocka_unit_test_teardown(test_first_error_order, free_heap),
 		cmocka_unit_test_teardown(test_fast_and_general_mixed, free_heap),
+		cmocka_unit_test_teardown(test_scan_names_every_id, free_heap),
+		cmocka_unit_test_teardown(test_option_masks_fast_general, free_heap),
+		cmocka_unit_test_teardown(test_long_header_block, free_heap),
 		cmocka_unit_test_teardown(test_rejected_keeps_headers, free_heap),
 		cmocka_unit_test_teardown(test_reuse_resets, free_heap),
 		cmocka_unit_test(test_empty_views),
