@@ -7,18 +7,18 @@ reads SIPp's message logs (-trace_msg) so that the shell scripts can assert
 what went over the wire, header by header.
 
   pkit.py ports N                 N free port numbers (UDP and TCP free on
-                                  127.0.0.1 and 127.0.0.2), scanned from a
+                                  PK_IP and PK_IP2), scanned from a
                                   base derived from the caller's PID, busy
                                   ones skipped: concurrent suites rarely
                                   collide, and never on a port in use
   pkit.py kick PORT CALLID WHAT   one INFO with "X-Pk-Do: WHAT" and that
                                   Call-ID to the SIPp instance listening on
-                                  127.0.0.1:PORT: the driver's way to tell a
+                                  PK_IP:PORT: the driver's way to tell a
                                   waiting scenario (<recv request="INFO">)
                                   to go on; no answer is awaited
   pkit.py burst PORT SECONDS FILE...
                                   send every FILE (the RFC 4475 corpus) as
-                                  one UDP datagram to 127.0.0.1:PORT, round
+                                  one UDP datagram to PK_PROXY_IP:PORT, round
                                   after round (a round every 20 ms) for
                                   SECONDS, with the top Via pointed at our own
                                   socket so that every answer comes back to
@@ -67,6 +67,11 @@ what went over the wire, header by header.
                                   the output, then a line \\x04 + exit status
 
 LOG may name several files separated by ":" (their messages, in order).
+
+Addresses: the environment's PK_IP (the peers', default 127.0.0.1), PK_IP2
+(the second peer address, 127.0.0.2) and PK_PROXY_IP (pickupd's,
+127.0.0.1), as lib.sh exports them: on the dpdk backend (PK_BACKEND=dpdk)
+this script runs in the test's network namespace with 10.99.N.x there.
 """
 import os
 import re
@@ -82,6 +87,10 @@ COMPACT = {"v": "via", "f": "from", "t": "to", "i": "call-id", "m": "contact",
            "u": "allow-events", "a": "accept-contact", "j": "reject-contact",
            "d": "request-disposition", "y": "identity", "n": "identity-info"}
 
+IP = os.environ.get("PK_IP", "127.0.0.1")
+IP2 = os.environ.get("PK_IP2", "127.0.0.2")
+PROXY_IP = os.environ.get("PK_PROXY_IP", "127.0.0.1")
+
 SEP = re.compile(r"^-{40,} \d{4}-\d\d-\d\d [\d:.]+\s*$")
 DIRLINE = re.compile(r"^\S+ (?:control )?message (sent|received)\b")
 
@@ -89,8 +98,8 @@ DIRLINE = re.compile(r"^\S+ (?:control )?message (sent|received)\b")
 # ---- ports ----
 
 def free(port):
-    for fam, addr in ((socket.SOCK_DGRAM, "127.0.0.1"), (socket.SOCK_STREAM, "127.0.0.1"),
-                      (socket.SOCK_DGRAM, "127.0.0.2"), (socket.SOCK_STREAM, "127.0.0.2")):
+    for fam, addr in ((socket.SOCK_DGRAM, IP), (socket.SOCK_STREAM, IP),
+                      (socket.SOCK_DGRAM, IP2), (socket.SOCK_STREAM, IP2)):
         s = socket.socket(socket.AF_INET, fam)
         try:
             s.bind((addr, port))
@@ -123,18 +132,19 @@ def ports(n):
 
 def kick(port, callid, what):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
+    s.bind((IP, 0))
     me = s.getsockname()[1]
-    msg = ("INFO sip:kick@127.0.0.1:%d SIP/2.0\r\n"
-           "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-kick-%d;rport\r\n"
+    msg = ("INFO sip:kick@%s:%d SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK-kick-%d;rport\r\n"
            "Max-Forwards: 70\r\n"
-           "From: <sip:driver@127.0.0.1>;tag=kick%d\r\n"
-           "To: <sip:kick@127.0.0.1>\r\n"
+           "From: <sip:driver@%s>;tag=kick%d\r\n"
+           "To: <sip:kick@%s>\r\n"
            "Call-ID: %s\r\n"
            "CSeq: 1 INFO\r\n"
            "X-Pk-Do: %s\r\n"
-           "Content-Length: 0\r\n\r\n" % (port, me, time.monotonic_ns(), me, callid, what))
-    s.sendto(msg.encode(), ("127.0.0.1", port))
+           "Content-Length: 0\r\n\r\n" % (IP, port, IP, me, time.monotonic_ns(), IP, me, IP,
+                                            callid, what))
+    s.sendto(msg.encode(), (IP, port))
     s.close()
     return 0
 
@@ -171,13 +181,13 @@ def point_via(data, me, n):
 def burst(port, seconds, files):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-    s.bind(("127.0.0.1", 0))
-    me = ("127.0.0.1:%d" % s.getsockname()[1]).encode()
+    s.bind((IP, 0))
+    me = ("%s:%d" % (IP, s.getsockname()[1])).encode()
     # A second socket stands in for mpart01.dat's Route target, so that
     # the MESSAGE pickupd forwards lands here instead of on a stranger.
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sink.bind(("127.0.0.1", 0))
-    sink_addr = ("127.0.0.1:%d" % sink.getsockname()[1]).encode()
+    sink.bind((IP, 0))
+    sink_addr = ("%s:%d" % (IP, sink.getsockname()[1])).encode()
     msgs = []
     for f in files:
         data = open(f, "rb").read().replace(b"127.0.0.1:5080", sink_addr)
@@ -192,7 +202,7 @@ def burst(port, seconds, files):
         for name, data in msgs:
             n += 1
             name_of[n] = name
-            s.sendto(point_via(data, me, n), ("127.0.0.1", port))
+            s.sendto(point_via(data, me, n), (PROXY_IP, port))
         # collect what has arrived so far, and pace the rounds
         drain(s, answers, name_of, 0.02)
     drain(s, answers, name_of, 1.0)

@@ -18,9 +18,9 @@
 pk_init malformed "$1"
 corpus=$(realpath "$2")
 pk_ports b2002 b2004 b3002 a1
-pk_conf pickupd.yaml pickupd.yaml TRUSTED=127.0.0.0/8 RECORD_ROUTE=false
+pk_conf pickupd.yaml pickupd.yaml "TRUSTED=$PK_NET" RECORD_ROUTE=false
 pk_start pickupd.yaml
-note "pickupd on udp $PK_IP:$PK_UDP"
+note "pickupd on udp $PK_PROXY_IP:$PK_UDP ($PK_BACKEND backend)"
 
 case_begin "burst during calls"
 calls=40

@@ -31,9 +31,9 @@ pk_init pickup "$1"
 rr=false
 [ "${2:-}" = record-route ] && rr=true
 pk_ports b2002 b2004 b3002 a1 a2 c1 c2
-pk_conf pickupd.yaml pickupd.yaml TRUSTED=127.0.0.0/8 RECORD_ROUTE=$rr
+pk_conf pickupd.yaml pickupd.yaml "TRUSTED=$PK_NET" RECORD_ROUTE=$rr
 pk_start pickupd.yaml
-note "pickupd on udp $PK_IP:$PK_UDP, record_route: $rr"
+note "pickupd on udp $PK_PROXY_IP:$PK_UDP, record_route: $rr ($PK_BACKEND backend)"
 
 declare -A CID=() FTAG=() TTAG=() CALLEE=() FROM=() TO=() PCID=()
 
@@ -94,12 +94,12 @@ assert_picked() {
   pa=$(pk_port "$a"); pc=$(pk_port "$c"); pb=$(pk_port "$b")
   # the pickup INVITE, as the caller's phone got it
   expect_many "$a" recv "$inv" "$n" <<EOF
-line 1 INVITE sip:${FROM[$a]}@127\.0\.0\.1:$pa SIP/2\.0
+line 1 INVITE sip:${FROM[$a]}@$PK_IP_RX:$pa SIP/2\.0
 Replaces 1 $(rx_escape "${CID[$a]};to-tag=${FTAG[$a]};from-tag=${TTAG[$b]};early-only")
 Require 1 (.*,\s*)?replaces(\s*,.*)?
 Via count 2
 Via 1 $(rx_pk_via)(;.*)?
-Via 2 SIP/2\.0/UDP 127\.0\.0\.1:$pc;branch=z9hG4bK-${PK_TAG[$c]}-1-inv(?=.*;rport=$pc(;|\$))(?=.*;received=127\.0\.0\.1(;|\$)).*
+Via 2 SIP/2\.0/UDP $PK_IP_RX:$pc;branch=z9hG4bK-${PK_TAG[$c]}-1-inv(?=.*;rport=$pc(;|\$))(?=.*;received=$PK_IP_RX(;|\$)).*
 Max-Forwards 1 69
 CSeq 1 1 INVITE
 Call-ID same $c sent $inv 1
@@ -111,14 +111,14 @@ Content-Length same $c sent $inv 1
 EOF
   # the picker: the caller's phone answered, through pickupd
   expect_many "$c" recv '^SIP/2\.0 200' 1 <<EOF
-Contact 1 <sip:${FROM[$a]}@127\.0\.0\.1:$pa>
+Contact 1 <sip:${FROM[$a]}@$PK_IP_RX:$pa>
 Via count 1
 To 1 <sip:[^>]*>;tag=${FTAG[$a]}-pick
 EOF
   # the callee's phone: the caller's CANCEL, with the Reason, on the
   # INVITE's branch, then the ACK of the 487 on it too
   expect_many "$b" recv '^CANCEL ' 1 <<EOF
-line 1 CANCEL sip:${TO[$a]}@127\.0\.0\.1:$pb SIP/2\.0
+line 1 CANCEL sip:${TO[$a]}@$PK_IP_RX:$pb SIP/2\.0
 Reason 1 SIP;cause=200;text="Call completed elsewhere"
 branch same $b recv $inv 1
 EOF
@@ -179,7 +179,7 @@ pass "two calls ringing in *801: picked oldest first"
 # ---------------------------------------------------------------------------
 case_begin "nothing ringing"
 refused c1 2003 '*801' 480 '399 \S+ "No call to pick up"'
-expect c1 recv '^SIP/2\.0 480' 1 Via "SIP/2\.0/UDP 127\.0\.0\.1:$(pk_port c1);branch=z9hG4bK-${PK_TAG[c1]}-1-inv.*"
+expect c1 recv '^SIP/2\.0 480' 1 Via "SIP/2\.0/UDP $PK_IP_RX:$(pk_port c1);branch=z9hG4bK-${PK_TAG[c1]}-1-inv.*"
 refused c1 2003 '*8' 480 '399 \S+ "No call to pick up"'
 refused c1 2003 '**2002' 480 '399 \S+ "No call to pick up"'
 pass "nothing ringing: 480 with Warning for the group number, the pickup code, directed"
@@ -215,7 +215,7 @@ kick a1 "${CID[a1]}" bye
 sipp_wait a1
 sipp_wait b2002
 expect_count a1 recv '^INVITE ' 0
-expect b2002 recv '^BYE ' 1 line "BYE sip:2002@127\.0\.0\.1:$(pk_port b2002) SIP/2\.0"
+expect b2002 recv '^BYE ' 1 line "BYE sip:2002@$PK_IP_RX:$(pk_port b2002) SIP/2\.0"
 pass "the callee answers first: a later pickup gets 480, the call goes on (ACK, BYE)"
 
 # ---------------------------------------------------------------------------
@@ -267,7 +267,13 @@ sipp_wait b2002
 sent=$(count c1 sent '^INVITE ')
 [ "$sent" -ge 2 ] || fail "the picker sent its INVITE $sent time(s): no retransmission to test"
 n=$(count a1 recv '^INVITE ')
-[ "$n" = "$sent" ] || fail "$sent copies of the pickup INVITE sent, $n reached the caller"
+# Every copy reaches the caller, except those that cross its answer on a
+# loaded machine (the picker had not got the 200 yet): pickupd drops these
+# by design (pickup_drop_retrans, checked with the counters below).
+[ "$n" -ge 2 ] || fail "$sent copies of the pickup INVITE sent, $n reached the caller"
+[ "$n" -le "$sent" ] || fail "$sent copies of the pickup INVITE sent, $n reached the caller"
+RETRANS_CROSSED=$((sent - n))
+[ "$RETRANS_CROSSED" = 0 ] || note "$RETRANS_CROSSED copies crossed the caller's answer"
 for ((i = 2; i <= n; i++)); do
   [ "$(msg a1 recv '^INVITE ' 1)" = "$(msg a1 recv '^INVITE ' $i)" ] || fail "copy $i of the pickup INVITE differs"
 done
@@ -296,8 +302,14 @@ want() { # counter expected
   [ "$v" = "$2" ] || fail "counter $1 = $v, expected $2"
 }
 want pickup_succeeded 9
-want cancel_with_reason 9
+# each of the 9 picked calls' CANCEL carried the Reason (the cases check
+# it on the wire); a CANCEL the caller retransmitted (no 200 within its
+# T1, 500 ms, on a loaded machine) is forwarded, and counted, once more
+[ "$(pk_counter cancel_with_reason)" -ge 9 ] ||
+  fail "counter cancel_with_reason = $(pk_counter cancel_with_reason), expected 9 or more"
 want pickup_no_replaces 2
 want pickup_forbidden 4
 [ "$(pk_counter pickup_retrans)" -ge 1 ] || fail "pickup_retrans = $(pk_counter pickup_retrans)"
+[ "$(pk_counter pickup_drop_retrans)" -ge "$RETRANS_CROSSED" ] ||
+  fail "pickup_drop_retrans = $(pk_counter pickup_drop_retrans), but $RETRANS_CROSSED copies did not reach the caller"
 pass "pickupd stopped cleanly; pickup counters add up"

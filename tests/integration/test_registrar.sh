@@ -41,8 +41,9 @@ ncontacts() {
   c=$(contacts "$1")
   if [ -z "$c" ]; then echo 0; else printf '%s\n' "$c" | wc -l; fi
 }
-# in_range VALUE MAX: a remaining expiry in MAX-2..MAX (the clock moves)
-in_range() { [ "$1" -ge $(($2 - 2)) ] && [ "$1" -le "$2" ]; }
+# in_range VALUE MAX: a remaining expiry in MAX-30..MAX (the clock moves,
+# by seconds on a loaded machine; the expiries compared are 100 s apart)
+in_range() { [ "$1" -ge $(($2 - 30)) ] && [ "$1" -le "$2" ]; }
 # binding_expires PEER URI: the expires parameter of that binding
 binding_expires() {
   local c
@@ -50,12 +51,12 @@ binding_expires() {
   printf '%s\n' "$c" | grep -F "<$2>" | grep -o 'expires=[0-9]*' | cut -d= -f2
 }
 
-pk_conf pickupd.yaml pickupd.yaml TRUSTED=127.0.0.0/8 RECORD_ROUTE=false
+pk_conf pickupd.yaml pickupd.yaml "TRUSTED=$PK_NET" RECORD_ROUTE=false
 pk_start pickupd.yaml
-note "pickupd on udp $PK_IP:$PK_UDP"
+note "pickupd on udp $PK_PROXY_IP:$PK_UDP ($PK_BACKEND backend)"
 
-U1="sip:2006@127.0.0.1:$(pk_port r1)"
-U2="sip:2006@127.0.0.1:$(pk_port r2);line=2"
+U1="sip:2006@$PK_IP:$(pk_port r1)"
+U2="sip:2006@$PK_IP:$(pk_port r2);line=2"
 
 # ---------------------------------------------------------------------------
 case_begin "add"
@@ -130,7 +131,7 @@ status r1 400
 pass "Contact: * with Expires: 0 removes all; * without Expires: 0 is a 400"
 
 case_begin "static binding"
-reg r1 2002 "Contact: <sip:2002@127.0.0.1:$(pk_port b2002)>;expires=0" "X-Pk-None: -" "reg2002-$RANDOM@example.test"
+reg r1 2002 "Contact: <sip:2002@$PK_IP:$(pk_port b2002)>;expires=0" "X-Pk-None: -" "reg2002-$RANDOM@example.test"
 status r1 403
 pass "a REGISTER naming a static binding's contact: 403"
 
@@ -165,12 +166,12 @@ pass "registrar counters: one each of 423, 500, 400, 403 (static binding)"
 
 # ---------------------------------------------------------------------------
 case_begin "untrusted"
-pk_conf pickupd.yaml pickupd-untrusted.yaml TRUSTED=127.0.0.2/32 RECORD_ROUTE=false
+pk_conf pickupd.yaml pickupd-untrusted.yaml "TRUSTED=$PK_IP2/32" RECORD_ROUTE=false
 pk_start pickupd-untrusted.yaml
-reg r1 2007 "Contact: <sip:2007@127.0.0.1:$(pk_port r1)>;expires=120" "X-Pk-None: -" "untr-$RANDOM@example.test"
+reg r1 2007 "Contact: <sip:2007@$PK_IP:$(pk_port r1)>;expires=120" "X-Pk-None: -" "untr-$RANDOM@example.test"
 status r1 403
-PK_SRC=$PK_IP2 reg r2 2007 "Contact: <sip:2007@127.0.0.2:$(pk_port r2)>;expires=120" "X-Pk-None: -" "tr-$RANDOM@example.test"
+PK_SRC=$PK_IP2 reg r2 2007 "Contact: <sip:2007@$PK_IP2:$(pk_port r2)>;expires=120" "X-Pk-None: -" "tr-$RANDOM@example.test"
 status r2 200
-expect r2 recv '^SIP/2\.0 200' 1 Contact "<sip:2007@127\.0\.0\.2:$(pk_port r2)>;expires=1(19|20)"
+expect r2 recv '^SIP/2\.0 200' 1 Contact "<sip:2007@$PK_IP2_RX:$(pk_port r2)>;expires=1(19|20)"
 pk_stop
-pass "trusted: [127.0.0.2/32]: a REGISTER from 127.0.0.1 gets 403, from 127.0.0.2 200"
+pass "trusted: [$PK_IP2/32]: a REGISTER from $PK_IP gets 403, from $PK_IP2 200"

@@ -7,7 +7,7 @@ pk_packages=(
   build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
   libdpdk-dev dpdk libosip2-dev libjemalloc-dev libcmocka-dev libbenchmark-dev
   libyaml-dev libjansson-dev sip-tester iproute2 python3
-  libmicrohttpd-dev
+  libmicrohttpd-dev ethtool
 )
 # Only the test command needs these: pk_install_deps test
 pk_test_packages=(
