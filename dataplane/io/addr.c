@@ -4,8 +4,9 @@
  * configuration, formatting for logs and the ready file, prefix matching
  * for trusted networks, and the conversions to the socket API.
  *
- * inet_pton/inet_ntop do the address syntax; this file adds the port and
- * bracket rules ("[v6]:port" as in SIP and URLs) and the "no host bits
+ * inet_pton/inet_ntop do the address syntax (a dotted quad is read here
+ * first, with inet_pton's rules: it is on the packet path, for every Via
+ * and Contact host); this file adds the port and bracket rules ("[v6]:port" as in SIP and URLs) and the "no host bits
  * past the prefix" rule for CIDRs. Nothing allocates, nothing blocks.
  */
 #include <arpa/inet.h>
@@ -58,10 +59,54 @@ static int addr_parse_v6(struct pk_str s, struct pk_addr *out)
 	return 0;
 }
 
+/*
+ * A dotted quad as inet_pton(AF_INET) reads it: exactly four decimal
+ * octets of 0..255 separated by single dots, no leading zero ("01"), no
+ * other character. false on anything else (then the caller tries the
+ * other forms, which find nothing inet_pton would have accepted).
+ */
+static bool addr_parse_v4(struct pk_str s, uint8_t ip[4])
+{
+	const unsigned char *p = (const unsigned char *)s.p, *end = p + s.len;
+
+	if (s.len < 7 || s.len > 15)
+		return false;
+	for (int k = 0; k < 4; k++) {
+		unsigned d, v;
+
+		if (p == end || (v = (unsigned)*p - '0') > 9)
+			return false;
+		p++;
+		/* a first digit 0 is the whole octet: "01" fails at the '.' test */
+		if (v != 0 && p < end && (d = (unsigned)*p - '0') <= 9) {
+			v = v * 10 + d;
+			p++;
+			if (p < end && (d = (unsigned)*p - '0') <= 9) {
+				v = v * 10 + d;
+				p++;
+				if (v > 255)
+					return false;
+			}
+		}
+		ip[k] = (uint8_t)v;
+		if (k < 3) {
+			if (p == end || *p != '.')
+				return false;
+			p++;
+		}
+	}
+	return p == end;
+}
+
 int pk_addr_parse_ip(struct pk_str text, struct pk_addr *out)
 {
 	char buf[PK_ADDR_STRLEN];
 
+	memset(out, 0, sizeof(*out));
+	if (addr_parse_v4(text, out->ip)) {
+		out->family = AF_INET;
+		return 0;
+	}
 	memset(out, 0, sizeof(*out));
 	if (text.len >= 2 && text.p[0] == '[') {
 		if (text.p[text.len - 1] != ']')

@@ -666,6 +666,7 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 	struct pk_sip_uri u;
 	unsigned first = 0, last = m->nroute;
 	bool strict = false;
+	int ruri_rc;
 
 	/* OPTIONS for pickupd itself, or out of hops: answered here
 	 * (RFC 3261 §16.3 item 3 lets a proxy answer the latter). */
@@ -673,7 +674,14 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 		pk_worker_handle_options(w, rx, m);
 		return;
 	}
-	if (pk_sip_check_request(m, PK_ROLE_PROXY, 0) != PK_SIP_OK) {
+	/* pk_sip_check_request's proxy checks (Request-URI, scheme,
+	 * Max-Forwards, Proxy-Require) with the Request-URI parsed once, for
+	 * them and for the routing below: it runs, to say why, only when one
+	 * of them fails. */
+	ruri_rc = pk_sip_uri_parse(m->ruri.p, m->ruri.len, &u);
+	if (!(ruri_rc == 0 && (u.scheme == PK_URI_SIP || u.scheme == PK_URI_SIPS || u.scheme == PK_URI_TEL) &&
+	      m->max_forwards != 0 && m->proxy_require == 0) &&
+	    pk_sip_check_request(m, PK_ROLE_PROXY, 0) != PK_SIP_OK) {
 		px_reject_check(w, rx, m);
 		return;
 	}
@@ -757,8 +765,10 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 		goto send;
 	}
 
-	/* The Request-URI decides. */
-	if (pk_sip_uri_parse(ruri.p, ruri.len, &u) != 0) {
+	/* The Request-URI decides (parsed above unless a strict route changed it). */
+	if (strict)
+		ruri_rc = pk_sip_uri_parse(ruri.p, ruri.len, &u);
+	if (ruri_rc != 0) {
 		pk_proxy_answer(w, rx, m, 400, NULL, "bad Request-URI", PK_PROXY_CTR_ANSWERED_OTHER);
 		return;
 	}
@@ -828,6 +838,7 @@ void pk_proxy_handle_response(struct pk_worker *w, const struct pk_io_msg *rx, s
 	struct pk_str params, kind = PK_STR_NULL, pkc = PK_STR_NULL, conn = PK_STR_NULL;
 	const char *semi;
 	uint64_t cid;
+	uint32_t got;
 	int li;
 
 	if (m->nvia == 0) {
@@ -855,10 +866,16 @@ void pk_proxy_handle_response(struct pk_worker *w, const struct pk_io_msg *rx, s
 
 	semi = memchr(v0->raw.p, ';', v0->raw.len);
 	params = semi ? pk_str_make(semi, v0->raw.len - (size_t)(semi - v0->raw.p)) : PK_STR_NULL;
-	pk_sip_param_get(params, "pk", &kind);
-	pk_sip_param_get(params, "pkc", &pkc);
-	if (pk_sip_param_get(params, "pkconn", &conn) && px_unhex(conn, &cid) &&
-	    pk_str_caseeq_cstr(v1->transport, "TCP")) {
+	{
+		static const char *const names[3] = { "pk", "pkc", "pkconn" };
+		struct pk_str vals[3] = { PK_STR_NULL, PK_STR_NULL, PK_STR_NULL };
+
+		got = pk_sip_params_get(params, names, 3, vals);
+		kind = vals[0];
+		pkc = vals[1];
+		conn = vals[2];
+	}
+	if ((got & 4) && px_unhex(conn, &cid) && pk_str_caseeq_cstr(v1->transport, "TCP")) {
 		dst.transport = PK_TRANSPORT_TCP;
 		dst.conn = cid;
 	}

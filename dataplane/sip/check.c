@@ -140,13 +140,36 @@ static bool broadcast_or_multicast(struct pk_str h)
 {
 	if (h.len == 15 && memcmp(h.p, "255.255.255.255", 15) == 0)
 		return true;
-	/* 224.0.0.0/4, only for an IPv4 literal (not a name like 239.pbx.example) */
-	int first = ipv4_first_octet(h);
+	/* 224.0.0.0/4, only for an IPv4 literal (not a name like 239.pbx.example).
+	 * ipv4_first_octet returns -1 or the digits before the first '.' (a
+	 * literal has only digits): its URI parse only matters when they read
+	 * 224..239, so the common host (a unicast address, a name) skips it. */
+	int lead = 0;
+	for (uint32_t i = 0; i < h.len && h.p[i] != '.' && lead <= 239; i++)
+		lead = h.p[i] >= '0' && h.p[i] <= '9' ? lead * 10 + (h.p[i] - '0') : 1000; /* 1000: no literal */
+	int first = (lead >= 224 && lead <= 239) ? ipv4_first_octet(h) : -1;
 	if (first >= 224 && first <= 239)
 		return true;
 	/* IPv6 multicast ff00::/8 */
 	if (h.len >= 3 && h.p[0] == '[' && (h.p[1] | 0x20) == 'f' && (h.p[2] | 0x20) == 'f')
 		return true;
+	return false;
+}
+
+/* Can pk_sip_param_get(s, "maddr") find anything: does "maddr" appear in
+ * s, in any case? (A Via line seldom has an 'm'; memchr is vectorised.) */
+static bool may_hold_maddr(struct pk_str s)
+{
+	for (int k = 0; k < 2; k++) {
+		const char *p = s.p, *end = s.p + s.len;
+
+		while (end - p >= 5 && (p = memchr(p, k ? 'M' : 'm', (size_t)(end - p - 4))) != NULL) {
+			if ((p[1] | 0x20) == 'a' && (p[2] | 0x20) == 'd' && (p[3] | 0x20) == 'd' &&
+			    (p[4] | 0x20) == 'r')
+				return true;
+			p++;
+		}
+	}
 	return false;
 }
 
@@ -159,7 +182,8 @@ enum pk_sip_verdict pk_sip_check_response_route(struct pk_sip_msg *m)
 	const struct pk_sip_via *v = &m->via[1];
 	struct pk_str maddr;
 	if (broadcast_or_multicast(v->host) || (v->received.len && broadcast_or_multicast(v->received)) ||
-	    (pk_sip_param_get(v->raw, "maddr", &maddr) && broadcast_or_multicast(maddr))) {
+	    (may_hold_maddr(v->raw) && pk_sip_param_get(v->raw, "maddr", &maddr) &&
+	     broadcast_or_multicast(maddr))) {
 		m->why = "response to a broadcast or multicast address";
 		return PK_SIP_DROP;
 	}

@@ -10,6 +10,7 @@
 #include <errno.h>
 
 #include "pickup/sip.h"
+#include "pickup/sip_rewrite.h" /* pk_sip_params_get */
 #include "scan_chars.h"
 
 #define T PK_C_TOKEN
@@ -111,18 +112,18 @@ static bool ipv6_ref_valid(struct pk_str h)
 
 static void pull_params(struct pk_sip_uri *u)
 {
-	struct pk_str v;
+	/* one walk for the four (pk_sip_param_get's, in rewrite.c) */
+	static const char *const names[4] = { "transport", "maddr", "user", "lr" };
+	struct pk_str v[4] = { PK_STR_NULL, PK_STR_NULL, PK_STR_NULL, PK_STR_NULL };
 	u->transport = u->maddr = u->user_param = PK_STR_NULL;
 	u->lr = false;
 	if (u->params.len == 0)
 		return;
-	if (pk_sip_param_get(u->params, "transport", &v))
-		u->transport = v;
-	if (pk_sip_param_get(u->params, "maddr", &v))
-		u->maddr = v;
-	if (pk_sip_param_get(u->params, "user", &v))
-		u->user_param = v;
-	u->lr = pk_sip_param_get(u->params, "lr", NULL);
+	uint32_t got = pk_sip_params_get(u->params, names, 4, v);
+	u->transport = v[0];
+	u->maddr = v[1];
+	u->user_param = v[2];
+	u->lr = (got & 8) != 0;
 }
 
 int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)

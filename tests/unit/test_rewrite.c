@@ -1084,6 +1084,58 @@ static void test_emit_twice(void **state)
 	assert_pkstr(out.body, "x");
 }
 
+/* --- pk_sip_params_get: pk_sip_param_get's answers, one walk ------------ */
+
+static void test_params_get_agrees(void **state)
+{
+	static const char *const names[] = { "pk", "pkc", "pkconn", "transport", "maddr", "user", "lr" };
+	static const char *const lists[] = {
+		";branch=z9hG4bKpk0123456789abcdef.01234567;rport;pk=p;pkc=00ff00ff00ff00ff",
+		";PK=t;Pk=p",			     /* the first of a name wins, any case */
+		" ; pk = t ;pkc",		     /* LWS around names and '=', a valueless one */
+		";x=\"a;pk=q\";pk=z",		     /* a ';' inside a quoted value is no parameter */
+		";x=\"a\\\"b;pk=q\";pkc=1",	     /* an escaped quote inside it */
+		";x=\"unterminated;pk=t",	     /* no closing quote: the value runs to the end */
+		";@pk=t;lr",			     /* a byte that starts no token is skipped */
+		"transport=tcp;maddr=224.0.1.75;user=phone;lr", /* no leading ';' */
+		";pkconn=00000000000000a1;pk",
+		";pk\r\n =t",			     /* folding LWS */
+		";",
+		"",
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
+		struct pk_str params = pk_str_make(lists[k], strlen(lists[k]));
+		struct pk_str vals[7];
+		uint32_t got;
+
+		for (unsigned i = 0; i < 7; i++)
+			vals[i] = PK_STR_LIT("untouched");
+		got = pk_sip_params_get(params, names, 7, vals);
+		for (unsigned i = 0; i < 7; i++) {
+			struct pk_str want = PK_STR_LIT("untouched");
+			bool found = pk_sip_param_get(params, names[i], &want);
+
+			if (found != ((got >> i) & 1) || want.len != vals[i].len || want.p != vals[i].p)
+				fail_msg("list %zu \"%s\", name %s: param_get %d \"%.*s\", params_get %d \"%.*s\"", k,
+					 lists[k], names[i], found, (int)want.len, want.p ? want.p : "",
+					 (int)((got >> i) & 1), (int)vals[i].len, vals[i].p ? vals[i].p : "");
+		}
+	}
+	/* what the proxy reads on its own Via */
+	{
+		static const char *const mine[] = { "pk", "pkc", "pkconn" };
+		struct pk_str v[3] = { PK_STR_NULL, PK_STR_NULL, PK_STR_NULL };
+		struct pk_str p = PK_STR_LIT(";branch=z9hG4bKpk1.2;rport;pk=p;pkc=00ff00ff00ff00ff");
+
+		assert_int_equal(pk_sip_params_get(p, mine, 3, v), 3);
+		assert_true(pk_str_eq(v[0], PK_STR_LIT("p")));
+		assert_true(pk_str_eq(v[1], PK_STR_LIT("00ff00ff00ff00ff")));
+		assert_int_equal(v[2].len, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1111,6 +1163,7 @@ int main(void)
 		cmocka_unit_test(test_enospc_output),
 		cmocka_unit_test(test_enospc_plan),
 		cmocka_unit_test(test_emit_twice),
+		cmocka_unit_test(test_params_get_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
