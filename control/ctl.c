@@ -1079,7 +1079,9 @@ static enum pk_ctl_error cmd_save(struct pk_ctl *c, json_t *args, json_t **resul
 
 #define CTL_CLAIM_TIMEOUT_MAX 3600
 
-static const char *const ctl_tunables[] = { "ring_timeout", "claim_timeout", "log_level", "trusted", NULL };
+static const char *const ctl_tunables[] = { "ring_timeout", "claim_timeout", "log_level", "trusted",
+					    "rate_limit", NULL };
+#define CTL_RATE_LIMIT_MAX 1000000 /* as limits.requests_per_second */
 
 static json_t *ctl_tunable_get(struct pk_ctl *c, const char *name)
 {
@@ -1093,6 +1095,8 @@ static json_t *ctl_tunable_get(struct pk_ctl *c, const char *name)
 		return json_integer((json_int_t)(claim_ns / CTL_NS));
 	if (strcmp(name, "log_level") == 0)
 		return json_string(pk_log_level_name(pk_log_get_level()));
+	if (strcmp(name, "rate_limit") == 0) /* relaxed: this thread is the only writer */
+		return json_integer(atomic_load_explicit(&c->eng->rate_limit, memory_order_relaxed));
 	/* Relaxed: this thread is the only writer of the pointer. */
 	t = atomic_load_explicit(&c->eng->trusted, memory_order_relaxed);
 	return pk_ctl_trusted_json(t);
@@ -1109,7 +1113,7 @@ static enum pk_ctl_error ctl_tunable_name(json_t *args, bool required, const cha
 		if (strcmp(*name, ctl_tunables[i]) == 0)
 			return PK_CTL_OK;
 	return ctl_fail(msg, msglen, PK_CTL_E_BAD_ARGUMENT,
-			"unknown tunable '%s' (ring_timeout, claim_timeout, log_level, trusted)", *name);
+			"unknown tunable '%s' (ring_timeout, claim_timeout, log_level, trusted, rate_limit)", *name);
 }
 
 static enum pk_ctl_error cmd_get(struct pk_ctl *c, json_t *args, json_t **result, char *msg, size_t msglen)
@@ -1165,6 +1169,14 @@ static enum pk_ctl_error cmd_set(struct pk_ctl *c, json_t *args, json_t **result
 			return ctl_fail(msg, msglen, PK_CTL_E_INVALID_VALUE,
 					"unknown level '%s' (error, warning, notice, info, debug)", json_string_value(v));
 		pk_log_set_level((enum pk_log_level)lv);
+	} else if (strcmp(name, "rate_limit") == 0) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > CTL_RATE_LIMIT_MAX)
+			return ctl_fail(msg, msglen, json_is_integer(v) ? PK_CTL_E_INVALID_VALUE : PK_CTL_E_BAD_ARGUMENT,
+					"rate_limit is requests per second per source, an integer 0 .. %d (0: off)",
+					CTL_RATE_LIMIT_MAX);
+		/* Relaxed: a self-contained value; each worker applies it at
+		 * its next burst (pk_worker_process). */
+		atomic_store_explicit(&eng->rate_limit, (uint32_t)json_integer_value(v), memory_order_relaxed);
 	} else {
 		struct pk_trusted_set *t = malloc(sizeof(*t)), *old;
 

@@ -43,6 +43,7 @@
 #define EC_DEF_USERS (1u << 20)
 #define EC_DEF_TCP_CONNS 1024
 #define EC_DEF_SOCKET_BUFFER (4u << 20)
+#define EC_DEF_RETRY_AFTER 5 /* limits.retry_after, seconds */
 
 /* Owned storage behind the public struct. */
 struct ec_store {
@@ -894,6 +895,55 @@ static int ec_capacity(struct ec_ctx *x, yaml_document_t *doc, const struct ec_k
 	return ec_mapping(x, doc, v, ec_capacity_keys, PK_ARRAY_SIZE(ec_capacity_keys));
 }
 
+/* limits: per-source request rate limiting (include/pickup/ratelimit.h). */
+static int ec_limits_over(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct pk_str s;
+	int rc;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	if (pk_str_eq(s, PK_STR_LIT("reply")))
+		x->c->limits.over = PK_LIMITS_REPLY;
+	else if (pk_str_eq(s, PK_STR_LIT("drop")))
+		x->c->limits.over = PK_LIMITS_DROP;
+	else
+		return ec_fail(x, v, "'%.*s' is not reply or drop", (int)s.len, s.p);
+	return 0;
+}
+
+static int ec_limits_exempt(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct pk_str s;
+	int rc;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	if (pk_str_eq(s, PK_STR_LIT("true")))
+		x->c->limits.exempt_trusted = true;
+	else if (pk_str_eq(s, PK_STR_LIT("false")))
+		x->c->limits.exempt_trusted = false;
+	else
+		return ec_fail(x, v, "'%.*s' is not true or false", (int)s.len, s.p);
+	return 0;
+}
+
+static const struct ec_key ec_limits_keys[] = {
+	EC_UINT("requests_per_second", limits.requests_per_second, 0, 1000000, "requests per second"),
+	EC_UINT("burst", limits.burst, 0, 10000000, "requests"),
+	EC_UINT("retry_after", limits.retry_after, 1, 3600, "seconds"),
+	{ "over", ec_limits_over, 0, 0, 0, NULL },
+	{ "exempt_trusted", ec_limits_exempt, 0, 0, 0, NULL },
+};
+
+static int ec_limits(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	(void)k;
+	return ec_mapping(x, doc, v, ec_limits_keys, PK_ARRAY_SIZE(ec_limits_keys));
+}
+
 static int ec_backend(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
 {
 	struct pk_str s;
@@ -1094,6 +1144,7 @@ static const struct ec_key ec_top_keys[] = {
 	{ "next_hop", ec_next_hop, 0, 0, 0, NULL },
 	{ "record_route", ec_record_route, 0, 0, 0, NULL },
 	{ "advertise", ec_advertise, 0, 0, 0, NULL },
+	{ "limits", ec_limits, 0, 0, 0, NULL },
 };
 
 /* ---- entry points ---- */
@@ -1124,6 +1175,13 @@ static int ec_defaults(struct ec_ctx *x)
 	c->dpdk.port = "0";
 	c->dpdk.prefix_len = 24;
 	c->socket_buffer = EC_DEF_SOCKET_BUFFER;
+	c->limits = (struct pk_engine_limits){
+		.requests_per_second = 0, /* off: see docs/config.md for why */
+		.burst = 0,
+		.retry_after = EC_DEF_RETRY_AFTER,
+		.over = PK_LIMITS_REPLY,
+		.exempt_trusted = true,
+	};
 	c->log_level = PK_LOG_INFO;
 	c->log_target = PK_LOG_STDERR;
 	if ((c->groups_path = ec_path(x, PK_STR_LIT(EC_DEF_GROUPS))) == NULL)

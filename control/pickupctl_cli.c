@@ -111,7 +111,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "show the live tunables (or one)" },
 	{ NULL, "set", "set", PK_CTL_VIEW_KV, 2, 2,
 	  { P("NAME", "name", CT_TUNABLE_NAME), P("VALUE", "value", CT_TUNABLE_VALUE) },
-	  { { 0 } }, "change a tunable: ring_timeout, claim_timeout, log_level, trusted" },
+	  { { 0 } }, "change a tunable: ring_timeout, claim_timeout, log_level, trusted, rate_limit" },
 	{ NULL, "shutdown", "shutdown", PK_CTL_VIEW_KV, 0, 0, { { 0 } }, { { 0 } },
 	  "stop pickupd (as SIGTERM does)" },
 	{ NULL, "raw", NULL, PK_CTL_VIEW_RAW, 1, 1, { P("JSON", NULL, CT_JSON) }, { { 0 } },
@@ -132,6 +132,7 @@ static const struct {
 	{ "claim_timeout", TV_INT },
 	{ "log_level", TV_STR },
 	{ "trusted", TV_CIDRS },
+	{ "rate_limit", TV_INT },
 };
 
 /* ---- help ---- */
@@ -201,7 +202,8 @@ static void ctl_help_cmd(FILE *f, const struct ctl_cmd *c)
 		fprintf(f, "  request: %s (docs/control.md)\n", c->wire);
 	if (strcmp(c->word, "set") == 0)
 		fputs("  ring_timeout, claim_timeout: whole seconds; log_level: error, warning,\n"
-		      "  notice, info or debug; trusted: comma-separated CIDRs (\"\" for none)\n",
+		      "  notice, info or debug; trusted: comma-separated CIDRs (\"\" for none);\n"
+		      "  rate_limit: requests per second per source (0: off)\n",
 		      f);
 	fputc('\n', f);
 	fputs(ctl_global_help, f);
@@ -344,7 +346,7 @@ static int ctl_value(const struct ctl_cmd *c, const struct ctl_param *p, const c
 	case CT_TUNABLE_NAME:
 		if (p->type == CT_TUNABLE_NAME && ctl_tunable(s) < 0)
 			return ctl_usage(err, c,
-					 "no tunable '%s' (ring_timeout, claim_timeout, log_level, trusted)",
+					 "no tunable '%s' (ring_timeout, claim_timeout, log_level, trusted, rate_limit)",
 					 s);
 		v = json_string(s);
 		if (v == NULL)

@@ -218,6 +218,21 @@ bool pk_worker_uri_is_local(const struct pk_worker *w, const struct pk_io_msg *r
 	return false;
 }
 
+bool pk_worker_trusted(const struct pk_worker *w, const struct pk_addr *a, uint32_t *n)
+{
+	/* acquire: pairs with the control thread's release store of a new
+	 * set (`set trusted`); valid until our next quiescent state. NULL
+	 * until main publishes one (unit tests). */
+	const struct pk_trusted_set *t = atomic_load_explicit(&w->eng->trusted, memory_order_acquire);
+
+	if (t != NULL) {
+		*n = t->n;
+		return pk_trusted_set_match(t, a);
+	}
+	*n = w->eng->conf->n_trusted;
+	return pk_engine_conf_trusted(w->eng->conf, a);
+}
+
 void pk_worker_handle_options(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *msg)
 {
 	const struct pk_engine *eng = w->eng;
@@ -304,6 +319,8 @@ void pk_engine_prepare(struct pk_engine *eng)
 	}
 	n += (size_t)snprintf(o + n, cap - n, "\r\nAccept: application/sdp\r\nSupported: replaces\r\n");
 	eng->options_hdrs_len = (uint32_t)(n < cap ? n : cap - 1);
+	atomic_store_explicit(&eng->rate_limit, eng->conf != NULL ? eng->conf->limits.requests_per_second : 0,
+			      memory_order_relaxed);
 }
 
 /* ---- the loop ---- */
@@ -316,6 +333,8 @@ static void pk_worker_handle_one(struct pk_worker *w, const struct pk_io_msg *rx
 	enum pk_sip_verdict v;
 
 	pk_ctr_inc(&w->ctr[PK_WORKER_CTR_RX]);
+	if (w->rl.on && pk_ratelimit_worker(w, rx))
+		return; /* over the source's limit: answered 503 or dropped */
 	v = pk_sip_parse(rx->data, rx->len, w->slow_scratch, sizeof(w->slow_scratch), m, &slow);
 	if (unlikely(slow))
 		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_SLOW_PATH]);
@@ -340,6 +359,10 @@ static void pk_worker_handle_one(struct pk_worker *w, const struct pk_io_msg *rx
 
 void pk_worker_process(struct pk_worker *w, struct pk_io_msg **msgs, unsigned n)
 {
+	uint32_t rate = atomic_load_explicit(&w->eng->rate_limit, memory_order_relaxed);
+
+	if (unlikely(rate != w->rl.rate))
+		pk_ratelimit_set_rate(&w->rl, rate); /* `set rate_limit` */
 	for (unsigned i = 0; i < n && i < PK_WORKER_PREFETCH; i++)
 		__builtin_prefetch(msgs[i]->data);
 	for (unsigned i = 0; i < n; i++) {
@@ -401,6 +424,8 @@ struct pk_worker *pk_worker_create(struct pk_engine *eng, unsigned id)
 	w->id = id;
 	w->eng = eng;
 	w->q = pk_io_queue_get(eng->io, id);
+	if (eng->conf != NULL)
+		pk_ratelimit_init(&w->rl, &eng->conf->limits, pk_mix64(eng->tag_secret + id));
 	return w;
 }
 

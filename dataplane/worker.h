@@ -33,6 +33,7 @@
 #include "pickup/sip.h"
 #include "pickup/sip_rewrite.h"
 #include "pickup/sip_slow.h"
+#include "pickup/ratelimit.h"
 #include "pickup/pickup.h" /* dataplane/pickup/pickup.h: pickup counters */
 #include "proxy/proxy.h"   /* proxy counters, struct pk_proxy */
 
@@ -66,7 +67,10 @@ struct pk_ctl;
 	_(ANSWERED_REGISTER, "answered_register") /* REGISTER answered by the registrar (detail: location counters) */ \
 	_(FORWARDED, "forwarded")             /* proxied: a request or response sent on */ \
 	_(ANSWERED_PROXY, "answered_proxy")   /* answered by the proxy or pickup logic */ \
-	_(DROP_PROXY, "drop_proxy")           /* dropped by them (detail: proxy counters) */
+	_(DROP_PROXY, "drop_proxy")           /* dropped by them (detail: proxy counters) */ \
+	_(ANSWERED_RATELIMIT, "answered_ratelimit") /* 503 + Retry-After: source over limits.requests_per_second */ \
+	_(DROP_RATELIMIT, "drop_ratelimit")   /* dropped: source over the limit (over: drop, or twice the limit) */ \
+	_(RATELIMIT_SHARED, "ratelimit_shared") /* event: charged to a shared bucket (rate-limit table set busy) */
 
 enum pk_worker_counter {
 #define PK_WORKER_CTR_ENUM(id, name) PK_WORKER_CTR_##id,
@@ -134,6 +138,11 @@ struct pk_engine {
 	 * the old one freed with pk_rcu_defer; workers load it with acquire
 	 * (the registrar) and use it until their next quiescent state. */
 	_Atomic(struct pk_trusted_set *) trusted;
+	/* limits.requests_per_second in force (0: off): set by
+	 * pk_engine_prepare, changed by the control thread (`set
+	 * rate_limit`). Relaxed store and loads: a self-contained value, each
+	 * worker picks it up at its next burst (pk_worker_process). */
+	_Atomic uint32_t rate_limit;
 	/* The control socket (control/ctl.h), NULL when disabled. Control
 	 * thread only. */
 	struct pk_ctl *ctl;
@@ -199,6 +208,7 @@ struct pk_worker {
 	struct pk_sip_msg msg; /* the message being handled */
 	struct pk_rw rw;       /* the rewrite of the message being forwarded */
 	char slow_scratch[PK_SIP_SLOW_SCRATCH];
+	struct pk_ratelimit rl; /* per-source request limits (include/pickup/ratelimit.h) */
 } __attribute__((aligned(64)));
 
 /* Allocate worker id (cache-aligned, touched). NULL on no memory. Control
@@ -250,6 +260,12 @@ int pk_worker_reply(struct pk_worker *w, const struct pk_io_msg *rx, const struc
 /* Is uri (a Request-URI) pickupd itself: no user part, and a host that is
  * a served domain or the address the message came to (or any listener's)? */
 bool pk_worker_uri_is_local(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str uri);
+
+/* Is a in the trusted networks in force (the set published in
+ * eng->trusted, else the settings' list)? *n gets how many networks there
+ * are (0: none configured). Worker: the published set is loaded with
+ * acquire and used before the next quiescent state. */
+bool pk_worker_trusted(const struct pk_worker *w, const struct pk_addr *a, uint32_t *n);
 
 /* The default handlers, for later tables to reuse. */
 void pk_worker_handle_options(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *msg);

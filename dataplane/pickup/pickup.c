@@ -594,9 +594,11 @@ static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const str
 		pk_rw_hdr_replace(rw, PK_HDR_REPLACES, pk_str_make(buf, n));
 		if (!(m->require & PK_SIP_OPT_BIT(REPLACES)))
 			pk_rw_hdr_add(rw, PK_HDR_REQUIRE, NULL, PK_STR_LIT("replaces"), PK_RW_BOTTOM);
+		uint64_t ch = pk_calltab_key_hash(c->call_id, c->from_tag);
+
 		pk_proxy_fwd_param(f, "pk", PK_STR_LIT("p"));
-		for (int i = 15; i >= 0; i--)
-			hx[15 - i] = "0123456789abcdef"[(pk_calltab_key_hash(c->call_id, c->from_tag) >> (4 * i)) & 15];
+		for (int i = 15; i >= 0; i--, ch >>= 4)
+			hx[i] = "0123456789abcdef"[ch & 15];
 		pk_proxy_fwd_param(f, "pkc", pk_str_make(hx, 16));
 	}
 	f->record_route = m->method == PK_SIP_INVITE;
@@ -661,6 +663,7 @@ bool pk_pickup_request(struct pk_worker *w, const struct pk_io_msg *rx, const st
 	struct pk_str key, fdomain;
 	struct pk_sip_uri fu;
 	int pn, cn = 0, rc;
+	uint32_t ntrusted;
 
 	if (kind == PK_DIAL_NONE)
 		return false;
@@ -679,6 +682,13 @@ bool pk_pickup_request(struct pk_worker *w, const struct pk_io_msg *rx, const st
 		return true;
 	}
 
+	/* Only from the trusted networks, when any are configured: the
+	 * picker's From is not authenticated (issue 7, docs/sip-behaviour.md). */
+	if (!pk_worker_trusted(w, &rx->src, &ntrusted) && ntrusted != 0) {
+		pu_count(w, PK_PICKUP_CTR_ATTEMPTS);
+		pu_answer(w, rx, m, 403, "source not in a trusted network", PK_PICKUP_CTR_FORBIDDEN);
+		return true;
+	}
 	/* The picker: From, a member of some group. */
 	if (pk_sip_uri_parse(m->from.uri.p, m->from.uri.len, &fu) == 0 && fu.user.len != 0 &&
 	    pk_proxy_local_domain(w, rx, fu.host, fu.port, &fdomain))

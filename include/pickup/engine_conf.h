@@ -96,6 +96,21 @@ struct pk_engine_capacity {
 	uint32_t tcp_connections; /* open SIP/TCP connections, all workers */
 };
 
+/* limits: per-source request rate limiting (include/pickup/ratelimit.h,
+ * docs/config.md). Per worker; requests_per_second 0: off. */
+enum pk_limits_over {
+	PK_LIMITS_REPLY, /* 503 with Retry-After while the over budget lasts, then drop */
+	PK_LIMITS_DROP,	 /* drop silently */
+};
+
+struct pk_engine_limits {
+	uint32_t requests_per_second; /* per source IP and worker; 0: no limit */
+	uint32_t burst;		      /* bucket size; 0: twice requests_per_second */
+	uint32_t retry_after;	      /* seconds, in the 503 */
+	uint8_t over;		      /* enum pk_limits_over */
+	bool exempt_trusted;	      /* sources in trusted networks are not limited */
+};
+
 /* Which packet I/O backend (include/pickup/io.h). */
 enum pk_io_backend_kind {
 	PK_IO_SOCKET, /* kernel UDP/TCP sockets */
@@ -157,6 +172,8 @@ struct pk_engine_conf {
 	/* Routing (docs/config.md, docs/sip-behaviour.md). */
 	struct pk_str next_hop; /* sip: URI for requests to other domains; empty: none */
 	bool record_route;	/* add a Record-Route to dialog-creating requests */
+
+	struct pk_engine_limits limits; /* limits: (docs/config.md) */
 
 	void *priv_; /* owned storage */
 };
