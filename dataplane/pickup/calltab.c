@@ -240,6 +240,17 @@ static uint32_t claim_alloc(struct pk_calltab *t, struct pk_ct_thread *th)
 	return th->ccache[n - 1];
 }
 
+/* Give back the claim record claim_alloc just returned, never published
+ * (nobody else can have read it): back on top of the owner's cache. */
+static void claim_unalloc(struct pk_ct_thread *th, uint32_t ri)
+{
+	/* Relaxed: owner-written count (see claim_alloc). */
+	uint32_t n = atomic_load_explicit(&th->nccache, memory_order_relaxed);
+
+	th->ccache[n] = ri; /* room: claim_alloc took it from here */
+	atomic_store_explicit(&th->nccache, n + 1, memory_order_relaxed);
+}
+
 /* ---- entries ---- */
 
 /* Drop one list-link reference (the sweep, which alone unlinks); the last
@@ -870,7 +881,7 @@ int pk_calltab_insert(struct pk_calltab *t, unsigned tid, const struct pk_callta
 
 	/* Linked first, indexed last: whoever finds the call by its key finds
 	 * it fully linked, so a remover can always unlink all of it. */
-	rc = pk_ct_ix_insert(t, &t->cix, hash, idx, &key, &e->hpos);
+	rc = pk_ct_ix_insert(t, &t->cix, hash, idx, &key, &e->hpos, false);
 	if (rc != 0) {
 		/* Lost a duplicate race (or, with a correctly sized index,
 		 * never: no slot). Nobody can reach the entry by key, list
@@ -1137,11 +1148,10 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
 	if (req->key.len > PK_CALLTAB_CLAIM_KEY_MAX)
 		return -E2BIG;
 	kh = claim_hash(req->key);
-	/* The key first: a retransmission must not take a claim record (they
-	 * come back only after a grace period). */
-	r = pk_ct_ix_lookup(t, &t->kix, kh, &ckey);
-	if (r != PK_CT_NONE)
-		return claim_existing(t, th, r, out);
+	/* No lookup of the key first: the binding below looks for it in the
+	 * same pass that finds a free slot, before publishing anything, so
+	 * a retransmission costs a walk but no claim record (a record it took
+	 * goes straight back to the cache). */
 	ph = req->picker.len ? aor_hash(req->picker) : 0;
 	ch = req->callee.len ? aor_hash(req->callee) : 0;
 	best = claim_scan(t, th, req, ph, ch, &bs);
@@ -1160,6 +1170,10 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
 
 	ri = claim_alloc(t, th);
 	if (ri == PK_CT_NONE) {
+		/* A retransmission gets its call even when records run out. */
+		r = pk_ct_ix_lookup(t, &t->kix, kh, &ckey);
+		if (r != PK_CT_NONE)
+			return claim_existing(t, th, r, out);
 		ctr_inc(th, PK_CALLTAB_CTR_CLAIM_FULL);
 		return -ENOSPC;
 	}
@@ -1173,7 +1187,16 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
 	memcpy(rec->key, req->key.p, req->key.len);
 	/* Bind the key first: of two threads claiming for one key (the
 	 * INVITE and its retransmission) exactly one gets past here. */
-	rc = pk_ct_ix_insert(t, &t->kix, kh, ri, &ckey, &rec->hpos);
+	rc = pk_ct_ix_insert(t, &t->kix, kh, ri, &ckey, &rec->hpos, true);
+	if (rc == -EALREADY) {
+		/* Bound already (a retransmission): rec was never published,
+		 * so it goes back to our cache as it is, no grace period. */
+		r = rec->hpos;
+		/* Relaxed: the record is ours alone again. */
+		atomic_store_explicit(&rec->live, PK_CT_CLAIM_FREE, memory_order_relaxed);
+		claim_unalloc(th, ri);
+		return claim_existing(t, th, r, out);
+	}
 	if (rc != 0) {
 		/* A twin's scan may have read rec: recycle it through RCU.
 		 * Relaxed: published by retire_push's release. */
@@ -1561,19 +1584,6 @@ uint32_t pk_calltab_free_count(const struct pk_calltab *t)
 	return n < t->cap ? n : t->cap;
 }
 
-static bool index_empty(const struct pk_ct_index *ix)
-{
-	for (uint32_t b = 0; b < ix->nb; b++) {
-		/* Relaxed: idle table. */
-		if (atomic_load_explicit(&ix->b[b].overflow, memory_order_relaxed) != 0)
-			return false;
-		for (unsigned s = 0; s < PK_CT_SLOTS; s++)
-			if (atomic_load_explicit(&ix->b[b].slot[s], memory_order_relaxed) != 0)
-				return false;
-	}
-	return true;
-}
-
 static bool retire_empty(const struct pk_calltab *t)
 {
 	for (uint32_t i = 0; i < t->max_threads; i++)
@@ -1619,9 +1629,9 @@ int pk_calltab_check_idle(const struct pk_calltab *t, const char **why)
 		w = "a claim record still bound";
 	else if (!retire_empty(t))
 		w = "retire lists not empty";
-	else if (!index_empty(&t->cix))
+	else if (!pk_ct_ix_empty(&t->cix))
 		w = "Call-ID index not empty";
-	else if (!index_empty(&t->kix))
+	else if (!pk_ct_ix_empty(&t->kix))
 		w = "claim index not empty";
 	else
 		for (uint32_t g = 0; g < t->max_groups && w == NULL; g++)

@@ -248,12 +248,18 @@ static inline struct pk_str pk_ct_str(const struct pk_calltab *t, const struct p
 }
 
 /* calltab_index.c */
+/* 0 (committed at *pos), -EEXIST (a twin won; our slot was withdrawn: the
+ * object may have been read by a twin's scan), -ENOSPC, and with precheck
+ * -EALREADY (the key was found committed before anything was published;
+ * *pos is then the ref it names).
+ */
 int pk_ct_ix_insert(struct pk_calltab *t, struct pk_ct_index *ix, uint64_t hash, uint32_t ref,
-		    const struct pk_ct_key *key, uint32_t *pos);
+		    const struct pk_ct_key *key, uint32_t *pos, bool precheck);
 uint32_t pk_ct_ix_lookup(const struct pk_calltab *t, const struct pk_ct_index *ix, uint64_t hash,
 			 const struct pk_ct_key *key);
 void pk_ct_ix_remove(struct pk_ct_index *ix, uint64_t hash, uint32_t pos);
 void pk_ct_ix_prefetch(const struct pk_ct_index *ix, uint64_t hash);
+bool pk_ct_ix_empty(const struct pk_ct_index *ix);
 uint32_t pk_ct_ix_buckets(uint32_t n);
 
 /* Does object ref of this index hold key? (Reads strings that are

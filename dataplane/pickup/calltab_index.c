@@ -35,6 +35,15 @@ static_assert(sizeof(struct pk_ct_bucket) == PK_CT_CACHELINE, "bucket is one cac
 #define SLOT_SIG(v) (((v) >> 2) & 0x3fu)
 #define SLOT_ST(v) ((unsigned)((v) & 3u))
 
+/* pk_ct_match out of line for the insert's unrolled slot loops: a call per
+ * signature hit (about one false hit per 64 slots) keeps them small. The
+ * lookup, whose hit is the common case, keeps it inline. */
+static __attribute__((noinline)) bool ix_match(const struct pk_calltab *t, int kind, uint32_t ref,
+					       const struct pk_ct_key *key)
+{
+	return pk_ct_match(t, kind, ref, key);
+}
+
 /* Buckets for n keys at most 75% full. */
 uint32_t pk_ct_ix_buckets(uint32_t n)
 {
@@ -86,6 +95,7 @@ uint32_t pk_ct_ix_lookup(const struct pk_calltab *t, const struct pk_ct_index *i
 	for (uint32_t d = 0; d < ix->nb; d++, b = ix_next(ix, b)) {
 		const struct pk_ct_bucket *bk = &ix->b[b];
 
+#pragma GCC unroll 15
 		for (unsigned s = 0; s < PK_CT_SLOTS; s++) {
 			/* Acquire: pairs with the commit CAS (seq_cst, so
 			 * release) in pk_ct_ix_insert; the object's key and
@@ -115,12 +125,54 @@ static void ix_withdraw(struct pk_ct_index *ix, _Atomic uint32_t *slot, uint32_t
 }
 
 int pk_ct_ix_insert(struct pk_calltab *t, struct pk_ct_index *ix, uint64_t hash, uint32_t ref,
-		    const struct pk_ct_key *key, uint32_t *pos)
+		    const struct pk_ct_key *key, uint32_t *pos, bool precheck)
 {
 	uint32_t home = ix_home(ix, hash), sig = ix_sig(hash);
 	const uint32_t mine = SLOT(ref, sig, PK_CT_SLOT_PENDING), pend = (sig << 2) | PK_CT_SLOT_PENDING;
 	_Atomic uint32_t *my = NULL;
 	uint32_t b = home, d, s = 0, mydist;
+
+	/* 0. (precheck) One pass over the home bucket that looks for the key
+	 * COMMITTED already, as pk_ct_ix_lookup does, and for the first free
+	 * slot, which it then tries to take. A twin found here means we
+	 * published nothing: -EALREADY with *pos = the twin's ref, and the
+	 * object was never visible to anyone (the caller may reuse it at
+	 * once). A twin further on the probe path, or one that commits after
+	 * this pass, is found by step 2 as before. */
+	if (precheck) {
+		struct pk_ct_bucket *bk = &ix->b[home];
+		const uint32_t want = (sig << 2) | PK_CT_SLOT_COMMITTED;
+		unsigned fs = PK_CT_SLOTS;
+
+#pragma GCC unroll 15
+		for (s = 0; s < PK_CT_SLOTS; s++) {
+			/* Acquire: as in pk_ct_ix_lookup (pairs with the
+			 * commit CAS; the twin's key is visible). */
+			uint32_t v = atomic_load_explicit(&bk->slot[s], memory_order_acquire);
+
+			if (v == 0) {
+				if (fs == PK_CT_SLOTS)
+					fs = s;
+			} else if ((v & 0xffu) == want && ix_match(t, ix->kind, SLOT_REF(v), key)) {
+				*pos = SLOT_REF(v);
+				return -EALREADY;
+			}
+		}
+		if (fs < PK_CT_SLOTS) {
+			uint32_t v = 0;
+
+			/* seq_cst: the placement, as in step 1. */
+			if (atomic_compare_exchange_strong_explicit(&bk->slot[fs], &v, mine,
+								    memory_order_seq_cst,
+								    memory_order_relaxed)) {
+				my = &bk->slot[fs];
+				d = 0;
+				s = fs;
+				goto placed;
+			}
+		}
+		/* Bucket full, or the slot taken meanwhile: step 1. */
+	}
 
 	/* 1. Place a PENDING slot in the first free place on the probe path. */
 	for (d = 0; d < ix->nb; d++, b = ix_next(ix, b)) {
@@ -158,6 +210,7 @@ placed:
 	for (uint32_t dd = 0; dd < ix->nb; dd++, b = ix_next(ix, b)) {
 		struct pk_ct_bucket *bk = &ix->b[b];
 
+#pragma GCC unroll 15
 		for (unsigned ss = 0; ss < PK_CT_SLOTS; ss++) {
 			_Atomic uint32_t *sl = &bk->slot[ss];
 			/* seq_cst: the load half of the Dekker pattern
@@ -169,7 +222,7 @@ recheck:
 			/* Low byte [sig:6][st:2] is sig<<2 | PENDING or
 			 * sig<<2 | COMMITTED: one subtraction and compare. */
 			if ((v & 0xffu) - pend > 1u || sl == my ||
-			    !pk_ct_match(t, ix->kind, SLOT_REF(v), key))
+			    !ix_match(t, ix->kind, SLOT_REF(v), key))
 				continue;
 			if (SLOT_ST(v) == PK_CT_SLOT_COMMITTED || dd * PK_CT_SLOTS + ss < mydist) {
 				ix_withdraw(ix, my, home, d);
@@ -215,4 +268,18 @@ void pk_ct_ix_remove(struct pk_ct_index *ix, uint64_t hash, uint32_t pos)
 	 * that reuses the slot CASes it (and then sees our prior stores). */
 	atomic_store_explicit(&ix->b[b].slot[pos % PK_CT_SLOTS_POW2], 0, memory_order_release);
 	ix_overflow_sub(ix, home, d);
+}
+
+/* Is the index empty (no slot, no overflow count)? Idle table only. */
+bool pk_ct_ix_empty(const struct pk_ct_index *ix)
+{
+	for (uint32_t b = 0; b < ix->nb; b++) {
+		/* Relaxed: idle table. */
+		if (atomic_load_explicit(&ix->b[b].overflow, memory_order_relaxed) != 0)
+			return false;
+		for (unsigned s = 0; s < PK_CT_SLOTS; s++)
+			if (atomic_load_explicit(&ix->b[b].slot[s], memory_order_relaxed) != 0)
+				return false;
+	}
+	return true;
 }

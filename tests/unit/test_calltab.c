@@ -412,6 +412,14 @@ static void test_idempotent_claim(void **state)
 	assert_int_equal(pk_calltab_claim(f->t, TID, &req, &c2), 1);
 	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIMED), 1);
 	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIM_RETRANS), 2);
+	/* Retransmissions while another call rings (the walk finds it and
+	 * the binding finds the key) take no claim record: more of them than
+	 * the pool holds (64), with no grace period in between, and a new
+	 * transaction still gets a record below. */
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(pk_calltab_claim(f->t, TID, &req, &c2), 1);
+	assert_int_equal(c2.idx, c1.idx);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIM_RETRANS), 102);
 	/* A different transaction: the next call, then none. */
 	assert_int_equal(claim(f, G1, 1, "p@example.com", "pick-1;z9hG4bKa2"), 2);
 	assert_int_equal(claim(f, G1, 1, "p@example.com", "pick-2;z9hG4bKa1"), -ENOENT);
