@@ -489,9 +489,11 @@ static void test_stress(void **state)
 
 	assert_int_equal(atomic_load(&G.violations), 0);
 	assert_int_equal(cnt[PK_CALLTAB_CTR_CLAIMED], claims);
-	/* The run did what it is meant to: many calls, claims and expiries. */
+	/* The run did what it is meant to: many calls, claims and expiries.
+	 * (How many depends on the threads' interleaving: a loaded machine
+	 * has seen 1.99% of the operations be claims, so the floor is 1%.) */
 	assert_true(cnt[PK_CALLTAB_CTR_INSERTED] > total / 10);
-	assert_true(claims > total / 50);
+	assert_true(claims > total / 100);
 	assert_true(cnt[PK_CALLTAB_CTR_EXPIRED] > 0);
 	/* Nothing lost, nothing leaked. */
 	assert_int_equal(pk_calltab_in_use(G.t), 0);
