@@ -8,6 +8,7 @@
  * whose next hop is a broadcast or multicast address (dropped).
  */
 #include "pickup/sip.h"
+#include "scan_chars.h"
 
 static enum pk_sip_verdict reject(struct pk_sip_msg *m, uint16_t status, const char *why)
 {
@@ -84,37 +85,78 @@ accept_ok:
 	return PK_SIP_OK;
 }
 
+/* Append one list element to out (", " between elements): token bytes as
+ * they are, each run of other bytes as one space (an element may hold
+ * bytes a header must not carry, e.g. a bare CR), trimmed; "?" for an
+ * element without a single token byte. */
+static int unsupported_add(char *out, size_t cap, size_t *n, const char *s, const char *e)
+{
+	size_t start = *n;
+	bool gap = false;
+
+	if (*n) {
+		if (*n + 3 > cap)
+			return -1;
+		out[(*n)++] = ',';
+		out[(*n)++] = ' ';
+	}
+	for (const char *p = s; p < e; p++) {
+		if (!pk_sip_is_token(*p)) {
+			gap = true;
+			continue;
+		}
+		if (gap && *n > start + (start ? 2 : 0)) {
+			if (*n + 2 > cap)
+				return -1;
+			out[(*n)++] = ' ';
+		}
+		gap = false;
+		if (*n + 2 > cap)
+			return -1;
+		out[(*n)++] = *p;
+	}
+	if (*n == start + (start ? 2 : 0)) { /* no token byte at all */
+		if (*n + 2 > cap)
+			return -1;
+		out[(*n)++] = '?';
+	}
+	out[*n] = '\0';
+	return 0;
+}
+
+/*
+ * The elements of Require (UAS) or Proxy-Require (proxy) that make the
+ * request get a 420, as pk_sip_options_parse sees them: each
+ * comma-separated element that is one known tag we support is left out;
+ * an unknown tag is listed, and so is an element that is not a single
+ * token ("replaces replaces", or one holding a bare CR), so that a 420
+ * always names what it refused.
+ */
 int pk_sip_unsupported_list(const struct pk_sip_msg *m, enum pk_sip_role role, uint32_t supported,
 			    char *out, size_t cap)
 {
 	size_t n = 0;
 	enum pk_sip_hdr_id id = role == PK_ROLE_PROXY ? PK_HDR_PROXY_REQUIRE : PK_HDR_REQUIRE;
-	if (cap)
-		out[0] = '\0';
+	char none[1];
+	if (cap == 0) { /* only whether there is anything to list */
+		out = none;
+		cap = 1;
+	}
+	out[0] = '\0';
 	for (int i = m->first[id] == 0xff ? -1 : m->first[id]; i >= 0; i = pk_sip_hdr_next(m, i)) {
 		struct pk_str v = pk_sip_hdr_value(m, (unsigned)i);
 		const char *p = v.p, *end = v.p + v.len;
 		while (p < end) {
-			while (p < end && (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r' || *p == '\n'))
-				p++;
 			const char *s = p;
-			while (p < end && *p != ',' && *p != ' ' && *p != '\t' && *p != '\r')
+			while (p < end && *p != ',')
 				p++;
-			if (p == s)
+			struct pk_str el = pk_str_make(s, (size_t)(p - s));
+			if (p < end)
+				p++; /* the comma */
+			if (!(pk_sip_options_parse(el) & ~supported))
 				continue;
-			struct pk_str tok = pk_str_make(s, (size_t)(p - s));
-			if (!(pk_sip_options_parse(tok) & ~supported))
-				continue;
-			size_t need = tok.len + (n ? 2 : 0);
-			if (n + need + 1 > cap)
+			if (unsupported_add(out, cap, &n, el.p, el.p + el.len) != 0)
 				return -1;
-			if (n) {
-				out[n++] = ',';
-				out[n++] = ' ';
-			}
-			memcpy(out + n, tok.p, tok.len);
-			n += tok.len;
-			out[n] = '\0';
 		}
 	}
 	return (int)n;

@@ -235,6 +235,24 @@ static void test_unsupported_list(void **state)
 	assert_int_equal(pk_sip_unsupported_list(&M, PK_ROLE_UAS, OURS, out, 8), -1);
 	assert_int_equal(pk_sip_unsupported_list(&M, PK_ROLE_UAS, OURS, out, 4), -1);
 	assert_int_equal(pk_sip_unsupported_list(&M, PK_ROLE_UAS, OURS, out, 0), -1);
+	request("INVITE", "sip:bob@example.com", "Require: replaces\r\n", "");
+	assert_int_equal(pk_sip_unsupported_list(&M, PK_ROLE_UAS, OURS, out, 0), 0);
+
+	/* an element that is not one token is refused (420) and listed as
+	 * it is, never with bytes a header cannot carry (found by fuzzing:
+	 * a 420 that named nothing) */
+	request("INVITE", "sip:bob@example.com", "Require: replaces replaces\r\n", "");
+	assert_check(PK_ROLE_UAS, OURS, 420);
+	assert_int_equal(pk_sip_unsupported_list(&M, PK_ROLE_UAS, OURS, out, sizeof(out)), 17);
+	assert_string_equal(out, "replaces replaces");
+	request("INVITE", "sip:bob@example.com", "Require: replaces\r replaces, timer\r\n", "");
+	assert_check(PK_ROLE_UAS, OURS, 420);
+	assert_true(pk_sip_unsupported_list(&M, PK_ROLE_UAS, OURS, out, sizeof(out)) > 0);
+	assert_string_equal(out, "replaces replaces, timer");
+	request("INVITE", "sip:bob@example.com", "Require: replaces, \"\"\r\n", "");
+	assert_check(PK_ROLE_UAS, OURS, 420);
+	assert_int_equal(pk_sip_unsupported_list(&M, PK_ROLE_UAS, OURS, out, sizeof(out)), 1);
+	assert_string_equal(out, "?");
 }
 
 /* sip.h: the list is of "Require (role UAS) or Proxy-Require (role PROXY)";
