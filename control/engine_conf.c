@@ -209,6 +209,23 @@ static int ec_want_scalar(struct ec_ctx *x, const yaml_node_t *n, struct pk_str 
 	return 0;
 }
 
+/* true or false, as YAML writes them. */
+static int ec_want_bool(struct ec_ctx *x, const yaml_node_t *v, bool *out)
+{
+	struct pk_str s;
+	int rc;
+
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	if (pk_str_eq(s, PK_STR_LIT("true")))
+		*out = true;
+	else if (pk_str_eq(s, PK_STR_LIT("false")))
+		*out = false;
+	else
+		return ec_fail(x, v, "'%.*s' is not true or false", (int)s.len, s.p);
+	return 0;
+}
+
 /* Call fn for a scalar, or for each scalar of a list. */
 static int ec_each(struct ec_ctx *x, yaml_document_t *doc, yaml_node_t *n,
 		   int (*fn)(struct ec_ctx *x, yaml_node_t *item, void *arg), void *arg)
@@ -709,37 +726,15 @@ static int ec_metrics_listen(struct ec_ctx *x, yaml_document_t *doc, const struc
 
 static int ec_telemetry(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
 {
-	struct pk_str s;
-	int rc;
-
 	(void)doc, (void)k;
-	if ((rc = ec_want_scalar(x, v, &s)) != 0)
-		return rc;
-	if (pk_str_eq(s, PK_STR_LIT("true")))
-		x->c->telemetry = true;
-	else if (pk_str_eq(s, PK_STR_LIT("false")))
-		x->c->telemetry = false;
-	else
-		return ec_fail(x, v, "'%.*s' is not true or false", (int)s.len, s.p);
-	return 0;
+	return ec_want_bool(x, v, &x->c->telemetry);
 }
 
 static int ec_record_route(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k,
 			   yaml_node_t *v)
 {
-	struct pk_str s;
-	int rc;
-
 	(void)doc, (void)k;
-	if ((rc = ec_want_scalar(x, v, &s)) != 0)
-		return rc;
-	if (pk_str_eq(s, PK_STR_LIT("true")))
-		x->c->record_route = true;
-	else if (pk_str_eq(s, PK_STR_LIT("false")))
-		x->c->record_route = false;
-	else
-		return ec_fail(x, v, "'%.*s' is not true or false", (int)s.len, s.p);
-	return 0;
+	return ec_want_bool(x, v, &x->c->record_route);
 }
 
 /* An advertised "host" or "host:port" (host: a name, IPv4, or [IPv6]). */
@@ -915,19 +910,8 @@ static int ec_limits_over(struct ec_ctx *x, yaml_document_t *doc, const struct e
 
 static int ec_limits_exempt(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
 {
-	struct pk_str s;
-	int rc;
-
 	(void)doc, (void)k;
-	if ((rc = ec_want_scalar(x, v, &s)) != 0)
-		return rc;
-	if (pk_str_eq(s, PK_STR_LIT("true")))
-		x->c->limits.exempt_trusted = true;
-	else if (pk_str_eq(s, PK_STR_LIT("false")))
-		x->c->limits.exempt_trusted = false;
-	else
-		return ec_fail(x, v, "'%.*s' is not true or false", (int)s.len, s.p);
-	return 0;
+	return ec_want_bool(x, v, &x->c->limits.exempt_trusted);
 }
 
 static const struct ec_key ec_limits_keys[] = {
