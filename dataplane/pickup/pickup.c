@@ -393,6 +393,17 @@ bool pk_pickup_track(struct pk_worker *w, const struct pk_io_msg *rx, const stru
 			groups[ng++] = gu->groups[i].id;
 	if (ng == 0)
 		return false;
+	/* A copy of the INVITE of a call picked up a moment ago (the caller
+	 * retransmitted it before a provisional answer reached it, and the
+	 * copy came late or out of order): the call left the table when the
+	 * pickup was answered, so without this check the copy would enter it
+	 * again as a new call and be offered to the next picker. Forwarded
+	 * (the callee answers it from its transaction), not tracked. */
+	if (eng->pickup != NULL &&
+	    pk_pickup_recent(eng->pickup, pk_calltab_key_hash(m->call_id, m->from.tag), w->now_ns)) {
+		pu_count(w, PK_PICKUP_CTR_TRACK_PICKED);
+		return false;
+	}
 	/* A pickup needs the caller's Contact (the new Request-URI) and its
 	 * From-tag (the Replaces to-tag). */
 	if (m->ncontact == 0 || m->contact_star || m->contact[0].uri.len == 0 || m->from.tag.len == 0 ||

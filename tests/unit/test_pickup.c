@@ -599,6 +599,58 @@ static void test_tcp_caller(void **state)
 	fx_free(f);
 }
 
+/* A copy of the caller's INVITE that comes after its call was picked up
+ * (retransmitted before a 180 reached the caller, then delayed or
+ * reordered): forwarded, but not tracked again, so the next picker finds
+ * nothing instead of the same call a second time. Another call from the
+ * same caller is tracked as usual. */
+static void test_late_invite_copy_after_pickup(void **state)
+{
+	struct fx *f = setup();
+	char inv[2048], resp[4096];
+	unsigned before;
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "late@a", "fl", NULL, "tl");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pl1", NULL), 1);
+	fx_response(fx_last(f), 200, "OK", "tl2", "Contact: <sip:alice@192.0.2.10:5070>\n", resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_SUCCEEDED], 1);
+	assert_int_equal(call_state(f, "late@a", "fl"), -1);
+	f->now += 2 * FX_SEC;
+
+	/* the late copy: byte for byte the first INVITE */
+	snprintf(inv, sizeof(inv),
+		 "INVITE sip:2002@example.test SIP/2.0\n"
+		 "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-late@a;rport\n"
+		 "Max-Forwards: 70\n"
+		 "From: <sip:alice@example.test>;tag=fl\n"
+		 "To: <sip:2002@example.test>\n"
+		 "Call-ID: late@a\n"
+		 "CSeq: 1 INVITE\n"
+		 "Contact: <sip:alice@" CALLER ">\n");
+	before = f->w->pickup_ctr[PK_PICKUP_CTR_CALLS_TRACKED];
+	assert_int_equal(fx_rx(f, inv, CALLER), 1);
+	/* still forwarded to the callee (its transaction answers it) ... */
+	fx_assert_dst(fx_last(f), "192.0.2.22:5062", PK_TRANSPORT_UDP);
+	assert_null(strstr(fx_line(fx_last(f), "Via: "), ";pk=t"));
+	/* ... but not in the table again */
+	assert_int_equal(call_state(f, "late@a", "fl"), -1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CALLS_TRACKED], before);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_TRACK_PICKED], 1);
+	/* the 180 the callee sends again makes nothing pickable */
+	fx_response(fx_last(f), 180, "Ringing", "tl", NULL, resp, sizeof(resp));
+	fx_rx(f, resp, "192.0.2.22:5062");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pl2", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 ", 12);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_SUCCEEDED], 1);
+
+	/* a new call of the same caller rings and can be picked up */
+	call(f, "alice", CALLER, "2002", "late2@a", "fl2", NULL, "tm");
+	assert_int_equal(call_state(f, "late2@a", "fl2"), PK_CALLTAB_RINGING);
+	fx_free(f);
+}
+
 static void test_tracking_only_ring_members(void **state)
 {
 	struct fx *f = setup();
@@ -653,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_picker_cancel_and_ack),
 		cmocka_unit_test(test_tcp_caller),
 		cmocka_unit_test(test_tracking_only_ring_members),
+		cmocka_unit_test(test_late_invite_copy_after_pickup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
