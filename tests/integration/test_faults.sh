@@ -25,8 +25,18 @@
 #            both ends of a veth pair; the phones in a network namespace
 #            the script creates): the pickup load completes through
 #            retransmissions, one pickup_succeeded per flow, no call
-#            claimed twice (claimed = picked), the table empty afterwards.
-#            Root and the netem qdisc needed: exit 77 (skipped) otherwise.
+#            claimed twice (claimed = picked) nor tracked twice (inserted =
+#            the calls: a late INVITE copy of a picked-up call is not
+#            tracked again), the table empty afterwards.
+#            Without sch_netem in the kernel, the same impairment in user
+#            space: pk-impair (pk_impair.c, path in PK_IMPAIR) gives the
+#            verdicts of an NFQUEUE that nft or iptables rules in the
+#            namespace feed with the SIP packets of both directions; then
+#            its counters must show drops in both directions and packets
+#            overtaken. Root needed, and netem or pk-impair with nft/iptables
+#            NFQUEUE rules: exit 77 (skipped, with the reasons) otherwise.
+#            PK_NETEM_OFF=1: the veth pair without any impairment (plumbing
+#            only); PK_IMPAIR_SEED=N replays pk-impair's drop/hold decisions.
 #
 # Usage: test_faults.sh PICKUPD [CASE...]
 . "$(dirname "$0")/lib.sh"
@@ -47,31 +57,112 @@ has_case() {
 
 # ---- netem: its own namespace and pickupd, see netem_case below ----
 NS= VETH=
+NETEM_HOW=      # netem (the qdisc), nfqueue (pk-impair) or off (PK_NETEM_OFF=1)
+IMPAIR_RULES=   # nft or iptables: what puts the packets on pk-impair's queue
+IMPAIR_PID=
+IMPAIR_Q=0      # the NFQUEUE number; queues are per network namespace
 netem_cleanup() {
+  # pk-impair first: the namespace (and its queue rules) can only go once
+  # nothing runs in it; it accepts what it holds when it stops
+  if [ -n "$IMPAIR_PID" ]; then
+    kill -TERM "$IMPAIR_PID" 2>/dev/null
+    wait "$IMPAIR_PID" 2>/dev/null
+  fi
   [ -n "$VETH" ] && ip link del "$VETH" 2>/dev/null
   [ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
   pk_cleanup
 }
 
+# impair_rules NS TOOL DEV IP PORT: in namespace NS, the UDP packets leaving
+# through DEV to IP:PORT and those coming in through DEV from IP:PORT go to
+# NFQUEUE $IMPAIR_Q, with no bypass: were pk-impair gone, they would be
+# dropped, and the test would fail rather than pass unimpaired. Everything
+# is in the namespace (one pk-impair judges both directions, as netem on
+# both ends of the veth pair does), so the host's rules are never touched
+# and deleting the namespace deletes the rules.
+impair_rules() {
+  local ns=$1 tool=$2 dev=$3 ip=$4 port=$5
+  case $tool in
+    nft)
+      ip netns exec "$ns" nft -f - <<NFT
+table inet pkimpair$$ {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    oifname "$dev" ip daddr $ip udp dport $port queue num $IMPAIR_Q
+  }
+  chain in {
+    type filter hook prerouting priority 0; policy accept;
+    iifname "$dev" ip saddr $ip udp sport $port queue num $IMPAIR_Q
+  }
+}
+NFT
+      ;;
+    iptables)
+      ip netns exec "$ns" iptables -w -t mangle -A OUTPUT -o "$dev" -p udp -d "$ip" --dport "$port" \
+        -j NFQUEUE --queue-num "$IMPAIR_Q" &&
+        ip netns exec "$ns" iptables -w -t mangle -A PREROUTING -i "$dev" -p udp -s "$ip" --sport "$port" \
+          -j NFQUEUE --queue-num "$IMPAIR_Q"
+      ;;
+    *) return 1 ;;
+  esac
+}
+
+# impair_probe NS: can pk-impair impair here? In a throw-away namespace NS:
+# a queue rule by nft (the kernel's nft_queue) or else by iptables (the
+# xt NFQUEUE target, through nft_compat or legacy iptables), and binding the
+# queue (nfnetlink_queue). Sets IMPAIR_RULES, or impair_why on failure.
+impair_probe() {
+  local ns=$1 out
+  if [ -z "${PK_IMPAIR:-}" ] || [ ! -x "$PK_IMPAIR" ]; then
+    impair_why="no pk-impair (PK_IMPAIR unset: meson builds it with libnetfilter_queue, Debian libnetfilter-queue-dev)"
+    return 1
+  fi
+  ip netns add "$ns" 2>/dev/null || { impair_why="cannot create a network namespace"; return 1; }
+  ip -n "$ns" link set lo up
+  if command -v nft >/dev/null && impair_rules "$ns" nft lo 127.0.0.1 9 2>/dev/null; then
+    IMPAIR_RULES=nft
+  elif command -v iptables >/dev/null && impair_rules "$ns" iptables lo 127.0.0.1 9 2>/dev/null; then
+    IMPAIR_RULES=iptables
+  else
+    impair_why="no NFQUEUE rule possible: neither nft's queue (nft_queue) nor iptables' NFQUEUE target (Debian nftables, iptables)"
+  fi
+  if [ -n "$IMPAIR_RULES" ] && ! out=$(ip netns exec "$ns" "$PK_IMPAIR" -q "$IMPAIR_Q" -P 2>&1); then
+    IMPAIR_RULES=
+    impair_why="$out"
+  fi
+  ip netns del "$ns" 2>/dev/null
+  [ -n "$IMPAIR_RULES" ]
+}
+
 if has_case netem; then
   [ ${#cases[@]} = 1 ] || { echo "netem runs alone: $0 PICKUPD netem"; exit 2; }
-  [ "$(id -u)" = 0 ] || { echo "SKIP: netem case needs root (network namespace, veth, tc)"; exit 77; }
-  command -v tc >/dev/null && command -v ip >/dev/null ||
-    { echo "SKIP: tc or ip not found (Debian package iproute2)"; exit 77; }
-  # probe the qdisc on a throw-away veth pair: kernels without sch_netem
-  # (containers, minimal kernels) cannot emulate loss
+  [ "$(id -u)" = 0 ] || { echo "SKIP: netem case needs root (network namespace, veth, tc or NFQUEUE)"; exit 77; }
+  command -v ip >/dev/null || { echo "SKIP: ip not found (Debian package iproute2)"; exit 77; }
   probe=pkfp$$
-  trap 'ip link del "$probe" 2>/dev/null' EXIT # until pk_init's cleanup takes over
+  # until pk_init's cleanup takes over
+  trap 'ip link del "$probe" 2>/dev/null; ip netns del "$probe" 2>/dev/null' EXIT
   if ! ip link add "$probe" type veth peer name "${probe}b" 2>/dev/null; then
     echo "SKIP: cannot create a veth pair"; exit 77
   fi
-  if ! out=$(tc qdisc add dev "$probe" root netem loss 10% reorder 25% delay 2ms 2>&1) &&
-     [ "${PK_NETEM_OFF:-0}" != 1 ]; then
-    ip link del "$probe" 2>/dev/null
-    echo "SKIP: tc netem is unavailable on this kernel ($out)"
-    exit 77
+  if [ "${PK_NETEM_OFF:-0}" = 1 ]; then
+    NETEM_HOW=off
+  # probe the qdisc on a throw-away veth pair: kernels without sch_netem
+  # (containers, minimal kernels) cannot emulate loss with it
+  elif ! command -v tc >/dev/null; then
+    netem_why="tc not found (Debian package iproute2)"
+  elif netem_why=$(tc qdisc add dev "$probe" root netem loss 10% reorder 25% delay 2ms 2>&1); then
+    NETEM_HOW=netem
   fi
   ip link del "$probe" 2>/dev/null
+  if [ -z "$NETEM_HOW" ]; then
+    if impair_probe "$probe"; then
+      NETEM_HOW=nfqueue
+    else
+      echo "SKIP: tc netem is unavailable on this kernel ($netem_why)," \
+        "and so is the NFQUEUE fallback ($impair_why)"
+      exit 77
+    fi
+  fi
 fi
 
 pk_init faults "$bin"
@@ -94,13 +185,31 @@ netem_case() {
   ip addr add "$H/30" dev "$VETH" && ip link set "$VETH" up || fail "host end"
   ip -n "$NS" addr add "$P/30" dev "$peer" && ip -n "$NS" link set "$peer" up &&
     ip -n "$NS" link set lo up || fail "namespace end"
-  if [ "${PK_NETEM_OFF:-0}" != 1 ]; then
-    tc qdisc add dev "$VETH" root netem loss 10% reorder 25% delay 2ms || fail "netem on $VETH"
-    tc -n "$NS" qdisc add dev "$peer" root netem loss 10% reorder 25% delay 2ms || fail "netem on $peer"
-    note "netem: loss 10% reorder 25% delay 2ms on both ends of $VETH/$peer ($H <-> $P in $NS)"
-  else
-    note "PK_NETEM_OFF=1: the veth pair without impairments (plumbing check only)"
-  fi
+  case $NETEM_HOW in
+    netem)
+      tc qdisc add dev "$VETH" root netem loss 10% reorder 25% delay 2ms || fail "netem on $VETH"
+      tc -n "$NS" qdisc add dev "$peer" root netem loss 10% reorder 25% delay 2ms || fail "netem on $peer"
+      note "netem: loss 10% reorder 25% delay 2ms on both ends of $VETH/$peer ($H <-> $P in $NS)"
+      ;;
+    nfqueue)
+      # the kernel has no sch_netem: pk-impair in the namespace gives the
+      # verdicts of the SIP packets to and from pickupd, both directions
+      local seed=${PK_IMPAIR_SEED:-$(( (RANDOM << 15) | RANDOM ))} line
+      local loss=10 reorder=25 delay=2 # netem's loss 10% reorder 25% delay 2ms
+      impair_rules "$NS" "$IMPAIR_RULES" "$peer" "$H" "$(pk_port pk)" ||
+        fail "NFQUEUE rules ($IMPAIR_RULES) in $NS"
+      mkfifo "$PK_WORK/impair.ready"
+      exec 4<>"$PK_WORK/impair.ready"
+      ip netns exec "$NS" "$PK_IMPAIR" -q "$IMPAIR_Q" -l $loss -r $reorder -d $delay -s "$seed" \
+        -w "$PK_WORK/impair.ready" -c "$PK_WORK/impair.counters" >"$PK_WORK/impair.log" 2>&1 &
+      IMPAIR_PID=$!
+      read -r -t 10 -u 4 line && [ "$line" = ready ] || fail "pk-impair: not ready within 10 s"
+      exec 4<&-
+      note "no sch_netem: pk-impair (NFQUEUE $IMPAIR_Q, $IMPAIR_RULES rules in $NS): loss $loss% reorder $reorder%" \
+        "delay ${delay}ms on both directions of $VETH/$peer ($H <-> $P), seed $seed (PK_IMPAIR_SEED=$seed replays it)"
+      ;;
+    *) note "PK_NETEM_OFF=1: the veth pair without impairments (plumbing check only)" ;;
+  esac
   cat >"$PK_WORK/groups.yaml" <<'YAML'
 settings:
   domains: [example.test]
@@ -126,15 +235,22 @@ YAML
   local ctl=$PK_WORK/ctl.sock rate=5 secs=8
   local calls=$((rate * secs)) p rc
   # the load's three SIPp instances, in the namespace; scenarios that
-  # retransmit their final answers too (soak_netem_*.xml), and the loss
-  # needs longer waits than loopback
+  # retransmit their final answers too (netem_*.xml), and the loss needs
+  # longer waits than loopback. Under loss and reordering late copies are
+  # normal (a 200 retransmitted after its ACK was lost, a 180 after the
+  # INFO): SIPp ignores what it does not expect (-abortunexp off) and the
+  # flows fail only when something expected never comes. The picker waits
+  # 8 s (a call may need several INVITE retransmissions to ring) and talks
+  # 4 s (a lost ACK is sent again before the BYE). SIPp's own error log:
+  # PEER.errors (PK_KEEP=1 keeps it; a summary is shown on failure).
   start_ns_sipp() { # peer scenario args...
     local peer=$1 scen=$2
     shift 2
     ip netns exec "$NS" timeout -k 5 120 \
       sipp "$H:$(pk_port pk)" -sf "$PK_SCEN/$scen" -t u1 -i "$P" -p "$(pk_port "$peer")" -nostdin \
       -m "$calls" -r "$rate" -l 200 -buff_size $PK_LOAD_BUF -timeout 100s -timeout_error \
-      -recv_timeout 30000 -key domain example.test -key lag 4000 -key talk 500 \
+      -default_behaviors all,-abortunexp -trace_err -error_file "$PK_WORK/$peer.errors" \
+      -recv_timeout 40000 -key domain example.test -key lag 8000 -key talk 4000 \
       "$@" >"$PK_WORK/$peer.out" 2>&1 &
     PK_SIPP_PID[$peer]=$!
   }
@@ -149,15 +265,45 @@ YAML
     note "$p: $(sipp_stat $p 'Successful call') successful, $(sipp_stat $p 'Failed call') failed (exit $rc)"
     [ "$rc" = 0 ] || bad="$bad $p"
   done
-  [ -z "$bad" ] || fail "SIPp flows failed under loss:$bad"
+  local -A ic=()
+  if [ -n "$IMPAIR_PID" ]; then
+    # the load is over: pk-impair writes its counters when it stops
+    kill -TERM "$IMPAIR_PID"
+    wait "$IMPAIR_PID"
+    rc=$?
+    IMPAIR_PID=
+    [ "$rc" = 0 ] || fail "pk-impair: exit status $rc"
+    local k v
+    while read -r k v; do ic[$k]=$v; done <"$PK_WORK/impair.counters"
+    note "pk-impair: ${ic[seen]} packets: ${ic[dropped]} dropped (${ic[dropped_out]} to pickupd," \
+      "${ic[dropped_in]} from it), ${ic[delayed]} held, ${ic[reordered]} overtook a held one," \
+      "${ic[hold_full]} found the ring full, ${ic[verdict_errors]} verdict errors"
+  fi
+  if [ -n "$bad" ]; then
+    for p in $bad; do # what SIPp gave up on, counted
+      tr '\r' '\n' <"$PK_WORK/$p.errors" 2>/dev/null |
+        grep -o "receive timeout on message .\{1,60\}:[0-9]* without\|Aborting call on [a-zA-Z ]*" |
+        sed 's/ without$//; s/ for Call$//' | sort | uniq -c |
+        sed "s/^/   $p: /"
+    done
+    fail "SIPp flows failed under loss:$bad"
+  fi
   $KIT wait "$ctl" "s['calls']['in_use'] == 0" 40 || fail "entries left after the lossy load"
   $KIT invariants "$ctl" 1 pickup.pickup_succeeded=$calls calls.counters.picked=$calls \
-    calls.counters.claimed=$calls >"$PK_WORK/inv.out"
+    calls.counters.claimed=$calls calls.counters.inserted=$calls >"$PK_WORK/inv.out"
   rc=$?
   sed 's/^/   /' "$PK_WORK/inv.out"
   $KIT stats "$ctl" "'pickup_retrans %d, pickup_drop_retrans %d, claim_retrans %d' % (s['pickup']['pickup_retrans'], s['pickup']['pickup_drop_retrans'], s['calls']['counters']['claim_retrans'])" | sed 's/^/   /'
   [ $rc = 0 ] || fail "a call claimed twice, lost, or counters off under loss"
-  pass "$calls pickup flows under loss and reordering: all complete, one pickup_succeeded each, claimed = picked"
+  if [ "$NETEM_HOW" = nfqueue ]; then
+    # the impairment really happened, or this test proved nothing
+    [ "${ic[dropped_out]:-0}" -gt 0 ] && [ "${ic[dropped_in]:-0}" -gt 0 ] ||
+      fail "pk-impair dropped nothing in one direction (${ic[dropped_out]:-?} to pickupd, ${ic[dropped_in]:-?} from it)"
+    [ "${ic[reordered]:-0}" -gt 0 ] || fail "pk-impair reordered nothing (${ic[delayed]:-?} held)"
+    [ "${ic[verdict_errors]:-1}" = 0 ] || fail "pk-impair: ${ic[verdict_errors]} verdicts refused by the kernel"
+  fi
+  pass "$calls pickup flows under loss and reordering ($NETEM_HOW): all complete, one pickup_succeeded each," \
+    "claimed = picked"
   pk_stop
 }
 

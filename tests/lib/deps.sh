@@ -12,6 +12,10 @@ pk_packages=(
 # Only the test command needs these: pk_install_deps test
 pk_test_packages=(
   kamailio # the peer of bench/compare-kamailio (its smoke run is a test)
+  # faults-netem without sch_netem: tests/integration/pk_impair.c (built
+  # when meson finds the two libraries) and the rules feeding its NFQUEUE
+  # (nft's queue, or iptables' NFQUEUE target where the kernel lacks nft_queue)
+  libnetfilter-queue-dev libmnl-dev nftables iptables
 )
 
 pk_install_deps() { # [test]: the test command's packages too
