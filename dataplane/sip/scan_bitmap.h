@@ -51,7 +51,8 @@ struct pk_sbm {
 /* pshufb tables of the token class: a byte is a token character iff
  * lo[b & 15] & hi[b >> 4] is not zero (each high nibble has its own bit).
  * Filled by pk_sbm_tables_init() from pk_sip_cclass. */
-extern uint8_t pk_sbm_lo[32], pk_sbm_hi[32];
+extern uint8_t pk_sbm_lo[32] __attribute__((visibility("hidden")));
+extern uint8_t pk_sbm_hi[32] __attribute__((visibility("hidden")));
 void pk_sbm_tables_init(void);
 
 #if defined(__AVX2__)

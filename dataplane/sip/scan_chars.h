@@ -25,7 +25,9 @@ enum {
 	PK_C_PSTOP = 1 << 7,  /* ends a parameter name or value: = ; , " SP HT CR LF */
 };
 
-extern const uint8_t pk_sip_cclass[256];
+/* hidden: only dataplane/sip uses it, so a -fPIC build reads it directly
+ * rather than through the GOT */
+extern const uint8_t pk_sip_cclass[256] __attribute__((visibility("hidden")));
 
 static inline int pk_sip_is_token(char c)
 {
