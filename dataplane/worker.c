@@ -141,6 +141,9 @@ int pk_worker_reply(struct pk_worker *w, const struct pk_io_msg *rx, const struc
 
 	len = pk_sip_response_build(msg, status, reason, pk_worker_to_tag(w, msg, tag), extra, tx->data,
 				    tx->cap);
+	if (unlikely(len == -ENOSPC) && tx->cap < PK_IO_MSG_MAX && (tx = pk_io_tx_grow(w->q)) != NULL)
+		len = pk_sip_response_build(msg, status, reason, pk_worker_to_tag(w, msg, tag), extra,
+					    tx->data, tx->cap); /* larger than a frame */
 	if (len < 0) {
 		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_DROP_BUILD]);
 		return (int)len;

@@ -10,8 +10,13 @@
  * queue's message buffer of the same slot. The mbufs behind the messages
  * are kept until the next rx_burst (io.h: messages live until then).
  *
- * Send: committed messages wait in the queue's buffers; tx_flush builds
- * the frames (pk_net_udp_tx: headers, fragments, ARP resolution) and puts
+ * Send: tx_alloc hands the worker the payload room of a frame of its own
+ * (pk_net_udp_frame: an mbuf with headroom for the Ethernet, IPv4 and UDP
+ * headers), so a message is written where it leaves from; one larger than
+ * a frame asks for tx_grow and gets a queue buffer of PK_IO_MSG_MAX
+ * instead, which tx_flush copies into frames and fragments. tx_flush puts
+ * the headers in front (pk_net_udp_tx_frame / pk_net_udp_tx: checksum,
+ * fragments, ARP resolution) and puts
  * them, with the ARP and ICMP replies of the burst, into the queue's
  * rte_eth_tx_buffer, which goes to the port when it holds 32 frames. What
  * is left goes out at once when the last receive burst was not full (no
@@ -69,6 +74,7 @@ struct dpdk_queue {
 	uint16_t port, qid;
 	unsigned n_held; /* mbufs behind the messages of the last rx_burst */
 	unsigned last_rx; /* frames the last rte_eth_rx_burst returned */
+	uint32_t frame_room; /* payload room of a frame (pk_net_udp_frame's cap) */
 	uint64_t last_drain; /* TSC */
 	struct rte_eth_dev_tx_buffer *txb;
 	struct rte_ring *arp_ring; /* mappings the other queues learnt */
@@ -77,6 +83,10 @@ struct dpdk_queue {
 	uint8_t *rx_bufs; /* PK_IO_BURST x PK_IO_MSG_MAX: reassembled datagrams */
 	unsigned tx_n;	  /* committed messages */
 	struct pk_io_msg tx_msgs[PK_IO_BURST];
+	/* The frame each message is written in (pk_net_udp_frame), NULL for
+	 * one in tx_bufs. tx_frames[tx_n] may hold a frame already, taken by
+	 * a tx_alloc whose message was not committed. */
+	struct rte_mbuf *tx_frames[PK_IO_BURST];
 	char *tx_bufs; /* PK_IO_BURST x PK_IO_MSG_MAX */
 	uint64_t ctr[PK_IO_CTR_COUNT];
 	uint64_t dctr[PK_IO_DPDK_CTR_COUNT];
@@ -251,6 +261,37 @@ static struct pk_io_msg *dq_tx_alloc(struct pk_io_queue *pq)
 	if (q->tx_n == PK_IO_BURST)
 		pq->ops->tx_flush(pq);
 	struct pk_io_msg *m = &q->tx_msgs[q->tx_n];
+	struct rte_mbuf **f = &q->tx_frames[q->tx_n];
+	char *data;
+
+	memset(m, 0, sizeof(*m));
+	if (*f == NULL)
+		data = pk_net_udp_frame(q->net, f, &q->frame_room); /* the same room every time */
+	else
+		data = rte_pktmbuf_mtod(*f, char *); /* the frame of an abandoned message */
+	if (likely(data != NULL && q->frame_room != 0)) {
+		m->data = data;
+		m->cap = q->frame_room;
+		return m;
+	}
+	if (*f != NULL) { /* no room in front (a pool without headroom) */
+		rte_pktmbuf_free(*f);
+		*f = NULL;
+	}
+	m->data = q->tx_bufs + (size_t)q->tx_n * PK_IO_MSG_MAX;
+	m->cap = PK_IO_MSG_MAX;
+	return m;
+}
+
+static struct pk_io_msg *dq_tx_grow(struct pk_io_queue *pq)
+{
+	struct dpdk_queue *q = (struct dpdk_queue *)pq;
+	struct pk_io_msg *m = &q->tx_msgs[q->tx_n];
+
+	if (q->tx_frames[q->tx_n] == NULL)
+		return NULL; /* already PK_IO_MSG_MAX */
+	rte_pktmbuf_free(q->tx_frames[q->tx_n]);
+	q->tx_frames[q->tx_n] = NULL;
 	memset(m, 0, sizeof(*m));
 	m->data = q->tx_bufs + (size_t)q->tx_n * PK_IO_MSG_MAX;
 	m->cap = PK_IO_MSG_MAX;
@@ -273,14 +314,23 @@ static unsigned dq_tx_flush(struct pk_io_queue *pq)
 
 	for (unsigned i = 0; i < q->tx_n; i++) {
 		const struct pk_io_msg *m = &q->tx_msgs[i];
+		struct rte_mbuf *f = q->tx_frames[i];
+		int r;
+
+		q->tx_frames[i] = NULL;
 		if (unlikely(m->transport != PK_TRANSPORT_UDP)) {
 			q->ctr[PK_IO_CTR_TCP_TX_NO_CONN]++;
+			rte_pktmbuf_free(f); /* NULL is fine */
 			continue;
 		}
 		const struct pk_addr *src = &m->src;
 		if (src->family == 0 && m->listener < q->io->base.n_listeners)
 			src = &q->io->listeners[m->listener].addr;
-		if (pk_net_udp_tx(q->net, m->data, m->len, src, &m->dst, now) >= 0) {
+		if (f != NULL) /* written in its frame: the headers in front, sent */
+			r = pk_net_udp_tx_frame(q->net, f, m->len, src, &m->dst, now);
+		else
+			r = pk_net_udp_tx(q->net, m->data, m->len, src, &m->dst, now);
+		if (r >= 0) {
 			q->ctr[PK_IO_CTR_UDP_TX]++;
 			ok++;
 		} else {
@@ -353,6 +403,8 @@ static void queue_free(struct dpdk_queue *q)
 		return;
 	if (q->n_held != 0)
 		rte_pktmbuf_free_bulk(q->held, q->n_held);
+	for (unsigned i = 0; i < PK_IO_BURST; i++)
+		rte_pktmbuf_free(q->tx_frames[i]); /* taken by tx_alloc, not sent */
 	pk_net_ctx_destroy(q->net);
 	rte_ring_free(q->arp_ring);
 	rte_free(q->txb);
@@ -397,6 +449,7 @@ static const struct pk_io_ops dpdk_ops = {
 	.destroy = dio_destroy,
 	.rx_burst = dq_rx_burst,
 	.tx_alloc = dq_tx_alloc,
+	.tx_grow = dq_tx_grow,
 	.tx_commit = dq_tx_commit,
 	.tx_flush = dq_tx_flush,
 	.wait = dq_wait,
@@ -463,6 +516,7 @@ uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_
 	uint32_t per_q = (uint32_t)or_default(dc->rx_desc, 1024) + or_default(dc->tx_desc, 1024) +
 			 PK_IO_BURST   /* held behind the worker's messages */
 			 + PK_IO_BURST /* TX buffer */
+			 + PK_IO_BURST /* frames the worker writes its messages in */
 			 + PK_NET_TX_MAX /* pk_net staging */
 			 + 64 * 8	 /* reassembly: 64 datagrams of up to 8 fragments */
 			 + 256		 /* ARP queues (16 per next hop, rarely more than a few) */

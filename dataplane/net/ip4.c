@@ -4,7 +4,10 @@
  * (RX checksum offload flags first, software otherwise), reassembly of
  * fragmented datagrams with rte_ip_frag, echo replies built in place, UDP
  * delivery with a contiguous payload, and the UDP send path with its own
- * fragmentation (DF clear) and ARP resolution of the next hop.
+ * fragmentation (DF clear) and ARP resolution of the next hop: copied
+ * from the caller's buffer (pk_net_udp_tx), or written by the caller in
+ * the frame itself with the headers put in front (pk_net_udp_frame,
+ * pk_net_udp_tx_frame).
  *
  * Reassembly: rte_ip_frag keeps at most conf.frag_max_flows datagrams, each
  * of at most RTE_LIBRTE_IP_FRAG_MAX_FRAG (8) fragments, for at most
@@ -212,9 +215,16 @@ static enum pk_net_rx_result udp_input(struct pk_net_ctx *ctx, struct rte_mbuf *
 				uint16_t len;
 			} __rte_packed ph = { ip->src_addr, ip->dst_addr, 0, IPPROTO_UDP,
 					      rte_cpu_to_be_16((uint16_t)ulen) };
-			uint16_t body;
-			if (rte_raw_cksum_mbuf(m, off, ulen, &body) != 0)
-				return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_LEN);
+			uint32_t body;
+			if (off + ulen <= rte_pktmbuf_data_len(m)) { /* one segment: the usual case */
+				body = cksum_fold(pk_net_cksum_add(rte_pktmbuf_mtod_offset(m, const void *, off),
+								   ulen, 0));
+			} else {
+				uint16_t b16;
+				if (rte_raw_cksum_mbuf(m, off, ulen, &b16) != 0)
+					return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_LEN);
+				body = b16;
+			}
 			uint32_t sum = __rte_raw_cksum(&ph, sizeof(ph), body);
 			if (cksum_fold(sum) != 0xffff)
 				return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_CKSUM);
@@ -332,17 +342,21 @@ static void udp_stream_copy(uint8_t *dst, const struct rte_udp_hdr *uh, const ui
 	memcpy(dst, payload + pos, n);
 }
 
-int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
-		  const struct pk_addr *src, const struct pk_addr *dst, uint64_t now_tsc)
+/* What every UDP datagram sent needs first: checks, our source address,
+ * and the next hop's MAC (*wait: the ARP entry to queue on, else NULL).
+ * 0 or pk_net_udp_tx's negative errnos, counted. */
+static int udp_tx_route(struct pk_net_ctx *ctx, uint32_t len, bool no_payload, const struct pk_addr *src,
+			const struct pk_addr *dst, uint64_t now_tsc, uint32_t *sipp, uint32_t *dipp,
+			struct rte_ether_addr *mac, struct pk_net_arp_entry **waitp)
 {
 	uint32_t sip = 0, dip;
-	struct rte_mbuf *frames[(PK_NET_UDP_MAX + 8) / 552 + 1]; /* fragments at the smallest MTU (576) */
 
+	*waitp = NULL;
 	if (dst->family != AF_INET || (src->family != 0 && src->family != AF_INET)) {
 		PK_NET_CTR(ctx, TX_BAD);
 		return -EAFNOSUPPORT;
 	}
-	if (len > PK_NET_UDP_MAX || (len != 0 && payload == NULL)) {
+	if (len > PK_NET_UDP_MAX || no_payload) {
 		PK_NET_CTR(ctx, TX_BAD);
 		return -EMSGSIZE;
 	}
@@ -355,25 +369,32 @@ int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
 		PK_NET_CTR(ctx, TX_BAD);
 		return -EINVAL;
 	}
+	*sipp = sip;
+	*dipp = dip;
 
 	/* Where it goes: broadcast, an on-link host, or the gateway. */
-	struct rte_ether_addr mac;
-	struct pk_net_arp_entry *wait = NULL;
 	if (ip_is_bcast(ctx, dip)) {
-		memset(&mac, 0xff, sizeof(mac));
+		memset(mac, 0xff, sizeof(*mac));
 	} else {
 		uint32_t nh = ((dip ^ sip) & ctx->netmask) == 0 ? dip : ctx->conf.gateway;
 		if (nh == 0) {
 			PK_NET_CTR(ctx, TX_NO_ROUTE);
 			return -EHOSTUNREACH;
 		}
-		int r = pk_net_arp_resolve(ctx, nh, now_tsc, &mac, &wait);
+		int r = pk_net_arp_resolve(ctx, nh, now_tsc, mac, waitp);
 		if (r < 0)
 			return r;
 		if (r == 0)
-			wait = NULL;
+			*waitp = NULL;
 	}
+	return 0;
+}
 
+/* The UDP header of a datagram of len bytes and, unless the port finishes
+ * it (offload), its checksum over the pseudo-header, header and payload. */
+static struct rte_udp_hdr udp_tx_header(const void *payload, uint32_t len, uint32_t sip, uint32_t dip,
+					 const struct pk_addr *src, const struct pk_addr *dst, bool l4_offload)
+{
 	struct rte_udp_hdr uh = {
 		.src_port = rte_cpu_to_be_16(src->port),
 		.dst_port = rte_cpu_to_be_16(dst->port),
@@ -385,22 +406,83 @@ int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
 		uint8_t zero, proto;
 		uint16_t len;
 	} __rte_packed ph = { sip, dip, 0, IPPROTO_UDP, uh.dgram_len };
-	uint32_t total = len + (uint32_t)sizeof(uh);
-	uint32_t chunk = (ctx->mtu - (uint32_t)sizeof(struct rte_ipv4_hdr)) & ~7u;
-	unsigned n = total <= ctx->mtu - sizeof(struct rte_ipv4_hdr) ? 1 : (total + chunk - 1) / chunk;
 	/* The port finishes the UDP checksum of a one-frame datagram when it
 	 * can: it wants the pseudo-header sum, not inverted, in the field. A
 	 * fragmented datagram is summed here (ports checksum one frame). */
-	bool l4_offload = ctx->conf.tx_udp_cksum_offload && n == 1;
 	uint32_t sum = __rte_raw_cksum(&ph, sizeof(ph), 0);
+
 	if (l4_offload) {
 		uh.dgram_cksum = cksum_fold(sum);
 	} else {
 		sum = __rte_raw_cksum(&uh, sizeof(uh), sum);
-		sum = __rte_raw_cksum(payload, len, sum);
+		sum = pk_net_cksum_add(payload, len, sum);
 		uint16_t ck = (uint16_t)~cksum_fold(sum);
 		uh.dgram_cksum = ck == 0 ? 0xffff : ck;
 	}
+	return uh;
+}
+
+/* The IPv4 header of one frame (fragment at byte pos of the UDP stream,
+ * more after it when mf) and the offload flags, then the L2 header. */
+static void udp_tx_ip(struct pk_net_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, uint32_t this_len,
+		      uint16_t id, uint32_t pos, bool mf, uint32_t sip, uint32_t dip, bool l4_offload,
+		      const struct rte_ether_addr *mac)
+{
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + this_len));
+	ip->packet_id = rte_cpu_to_be_16(id);
+	ip->fragment_offset = rte_cpu_to_be_16((uint16_t)((pos >> 3) | (mf ? RTE_IPV4_HDR_MF_FLAG : 0)));
+	ip->time_to_live = ctx->conf.ttl;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = sip;
+	ip->dst_addr = dip;
+	ip->hdr_checksum = 0;
+	m->l3_len = sizeof(*ip);
+	if (ctx->conf.tx_ip_cksum_offload)
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+	else
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	if (l4_offload) {
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+		m->l4_len = sizeof(struct rte_udp_hdr);
+	}
+	pk_net_l2_push(ctx, m, mac, RTE_ETHER_TYPE_IPV4);
+}
+
+/* Hand n built frames on: to the ARP entry's queue, or staged for TX. */
+static int udp_tx_out(struct pk_net_ctx *ctx, struct pk_net_arp_entry *wait, struct rte_mbuf **frames,
+		      unsigned n)
+{
+	if (n > 1)
+		ctx->ctr[PK_NET_CTR_TX_FRAGMENTS] += n;
+	PK_NET_CTR(ctx, UDP_TX);
+	if (wait != NULL) {
+		pk_net_arp_enqueue(wait, frames, n);
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		ctx->tx[ctx->tx_n++] = frames[i];
+	return (int)n;
+}
+
+int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
+		  const struct pk_addr *src, const struct pk_addr *dst, uint64_t now_tsc)
+{
+	uint32_t sip, dip;
+	struct rte_mbuf *frames[(PK_NET_UDP_MAX + 8) / 552 + 1]; /* fragments at the smallest MTU (576) */
+	struct rte_ether_addr mac;
+	struct pk_net_arp_entry *wait;
+
+	int r = udp_tx_route(ctx, len, len != 0 && payload == NULL, src, dst, now_tsc, &sip, &dip, &mac, &wait);
+	if (r < 0)
+		return r;
+
+	uint32_t total = len + (uint32_t)sizeof(struct rte_udp_hdr);
+	uint32_t chunk = (ctx->mtu - (uint32_t)sizeof(struct rte_ipv4_hdr)) & ~7u;
+	unsigned n = total <= ctx->mtu - sizeof(struct rte_ipv4_hdr) ? 1 : (total + chunk - 1) / chunk;
+	bool l4_offload = ctx->conf.tx_udp_cksum_offload && n == 1;
+	struct rte_udp_hdr uh = udp_tx_header(payload, len, sip, dip, src, dst, l4_offload);
 	if (n == 1)
 		chunk = total;
 	if (wait != NULL && wait->qlen + n > PK_NET_ARP_QLEN) {
@@ -423,37 +505,67 @@ int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
 		uint32_t this_len = RTE_MIN(chunk, total - pos);
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(
 			m, (uint16_t)(sizeof(*ip) + this_len));
-		ip->version_ihl = RTE_IPV4_VHL_DEF;
-		ip->type_of_service = 0;
-		ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + this_len));
-		ip->packet_id = rte_cpu_to_be_16(id);
-		ip->fragment_offset = rte_cpu_to_be_16(
-			(uint16_t)((pos >> 3) | (i + 1 < n ? RTE_IPV4_HDR_MF_FLAG : 0)));
-		ip->time_to_live = ctx->conf.ttl;
-		ip->next_proto_id = IPPROTO_UDP;
-		ip->src_addr = sip;
-		ip->dst_addr = dip;
-		ip->hdr_checksum = 0;
 		udp_stream_copy((uint8_t *)(ip + 1), &uh, payload, pos, this_len);
-		m->l3_len = sizeof(*ip);
-		if (ctx->conf.tx_ip_cksum_offload)
-			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-		else
-			ip->hdr_checksum = rte_ipv4_cksum(ip);
-		if (l4_offload) {
-			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
-			m->l4_len = sizeof(struct rte_udp_hdr);
-		}
-		pk_net_l2_push(ctx, m, &mac, RTE_ETHER_TYPE_IPV4);
+		udp_tx_ip(ctx, m, ip, this_len, id, pos, i + 1 < n, sip, dip, l4_offload, &mac);
 	}
-	if (n > 1)
-		ctx->ctr[PK_NET_CTR_TX_FRAGMENTS] += n;
-	PK_NET_CTR(ctx, UDP_TX);
-	if (wait != NULL) {
-		pk_net_arp_enqueue(wait, frames, n);
-		return 0;
+	return udp_tx_out(ctx, wait, frames, n);
+}
+
+char *pk_net_udp_frame(struct pk_net_ctx *ctx, struct rte_mbuf **frame, uint32_t *cap)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx->pool);
+	uint32_t room;
+
+	*frame = m;
+	if (m == NULL)
+		return NULL;
+	/* The headers go in front with rte_pktmbuf_prepend: the mbuf's
+	 * headroom (RTE_PKTMBUF_HEADROOM) holds them. */
+	room = ctx->mtu - (uint32_t)(sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr));
+	if (rte_pktmbuf_headroom(m) < ctx->l2_len + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
+		room = 0;
+	*cap = RTE_MIN(room, (uint32_t)rte_pktmbuf_tailroom(m));
+	return rte_pktmbuf_mtod(m, char *);
+}
+
+int pk_net_udp_tx_frame(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint32_t len,
+			const struct pk_addr *src, const struct pk_addr *dst, uint64_t now_tsc)
+{
+	uint32_t sip, dip;
+	struct rte_ether_addr mac;
+	struct pk_net_arp_entry *wait;
+	const uint32_t hdrs = sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr);
+
+	if (unlikely(len > rte_pktmbuf_tailroom(m) || len + hdrs > ctx->mtu ||
+		     rte_pktmbuf_headroom(m) < ctx->l2_len + hdrs)) {
+		/* Not one frame (or not made by pk_net_udp_frame): the copying path. */
+		int r = pk_net_udp_tx(ctx, rte_pktmbuf_mtod(m, const void *), len, src, dst, now_tsc);
+		rte_pktmbuf_free(m);
+		return r;
 	}
-	for (unsigned i = 0; i < n; i++)
-		ctx->tx[ctx->tx_n++] = frames[i];
-	return (int)n;
+	int r = udp_tx_route(ctx, len, false, src, dst, now_tsc, &sip, &dip, &mac, &wait);
+	if (r < 0)
+		goto fail;
+	if (wait != NULL && wait->qlen + 1 > PK_NET_ARP_QLEN) {
+		PK_NET_CTR(ctx, ARP_QUEUE_OVERFLOW);
+		r = -ENOBUFS;
+		goto fail;
+	}
+	if (wait == NULL && ctx->tx_n + 1 > PK_NET_TX_MAX) {
+		PK_NET_CTR(ctx, TX_FULL);
+		r = -ENOBUFS;
+		goto fail;
+	}
+	bool l4_offload = ctx->conf.tx_udp_cksum_offload;
+	const void *payload = rte_pktmbuf_mtod(m, const void *);
+	struct rte_udp_hdr uh = udp_tx_header(payload, len, sip, dip, src, dst, l4_offload);
+	rte_pktmbuf_append(m, (uint16_t)len);
+	memcpy(rte_pktmbuf_prepend(m, sizeof(uh)), &uh, sizeof(uh));
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, sizeof(*ip));
+	uint16_t id = (uint16_t)(ctx->conf.ip_id_offset + ctx->ip_seq++ * ctx->conf.ip_id_stride);
+	udp_tx_ip(ctx, m, ip, len + (uint32_t)sizeof(uh), id, 0, false, sip, dip, l4_offload, &mac);
+	return udp_tx_out(ctx, wait, &m, 1);
+fail:
+	rte_pktmbuf_free(m);
+	return r;
 }

@@ -70,15 +70,14 @@ static char *px_put(char *o, const char *s, size_t n)
 
 static char *px_u32(char *o, uint32_t v)
 {
-	char tmp[10];
-	unsigned n = 0;
+	unsigned n = 1;
 
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	while (n > 0)
-		*o++ = tmp[--n];
-	return o;
+	/* the digits counted, then written from the end (no buffer) */
+	for (uint32_t t = v; t >= 10; t /= 10)
+		n++;
+	for (unsigned i = n; i > 0; i--, v /= 10)
+		o[i - 1] = (char)('0' + v % 10);
+	return o + n;
 }
 
 static char *px_hex(char *o, uint64_t v, unsigned digits)
@@ -398,6 +397,10 @@ static int px_emit(struct pk_worker *w, struct pk_rw *rw, const struct pk_proxy_
 	struct pk_io_msg *tx = pk_io_tx_alloc(w->q);
 	long len = pk_rw_emit(rw, tx->data, tx->cap);
 
+	/* Larger than the frame the backend offered (io.h): emit again (the
+	 * plan stays valid) into a buffer of PK_IO_MSG_MAX. */
+	if (unlikely(len == -ENOSPC) && tx->cap < PK_IO_MSG_MAX && (tx = pk_io_tx_grow(w->q)) != NULL)
+		len = pk_rw_emit(rw, tx->data, tx->cap);
 	if (len < 0)
 		return (int)len;
 	tx->len = (uint32_t)len;
@@ -866,6 +869,14 @@ void pk_proxy_handle_response(struct pk_worker *w, const struct pk_io_msg *rx, s
 
 	semi = memchr(v0->raw.p, ';', v0->raw.len);
 	params = semi ? pk_str_make(semi, v0->raw.len - (size_t)(semi - v0->raw.p)) : PK_STR_NULL;
+	/* Our Via starts ";branch=<ours>;": the walk may start past the
+	 * branch value the scanner found (the same walk from the next ';'). */
+	if (semi != NULL && v0->branch.p == semi + 8 && memcmp(semi, ";branch=", 8) == 0) {
+		const char *after = v0->branch.p + v0->branch.len, *end = params.p + params.len;
+
+		if (after == end || (after < end && *after == ';'))
+			params = pk_str_make(after, (size_t)(end - after));
+	}
 	{
 		static const char *const names[3] = { "pk", "pkc", "pkconn" };
 		struct pk_str vals[3] = { PK_STR_NULL, PK_STR_NULL, PK_STR_NULL };

@@ -57,14 +57,15 @@ static const struct pk_str hdr_names[PK_HDR_COUNT] = {
 /* Decimal digits of v at o; returns the end. At most 10 bytes. */
 static char *put_u32(char *o, uint32_t v)
 {
-	char tmp[10];
-	unsigned n = 0;
+	unsigned n = 1;
 
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	memcpy(o, tmp + sizeof(tmp) - n, n);
+	/* Written from the end, the digits counted first: Max-Forwards and
+	 * ports are 2 to 5 digits, for which a copy through a buffer cost
+	 * more than the digits. */
+	for (uint32_t t = v; t >= 10; t /= 10)
+		n++;
+	for (unsigned i = n; i > 0; i--, v /= 10)
+		o[i - 1] = (char)('0' + v % 10);
 	return o + n;
 }
 
@@ -175,7 +176,10 @@ static int rw_put(struct pk_rw *rw, uint32_t off, uint32_t del, const char *ins,
 		rw->failed = true;
 		return -ENOSPC;
 	}
-	memmove(&e[i + 1], &e[i], (rw->nedits - i) * sizeof(e[0]));
+	/* Most edits are planned in message order: nothing to shift, and a
+	 * few 16-byte moves are cheaper inline than a call to memmove. */
+	for (j = rw->nedits; j > i; j--)
+		e[j] = e[j - 1];
 	e[i] = (struct pk_rw_edit){ .off = off,
 				    .del = del,
 				    .ins_off = (uint16_t)ins_off,
@@ -405,7 +409,7 @@ static const char *lws_skip(const char *p, const char *end)
  * form; the walk still stops at anything else rather than guess.
  * pk_sip_param_get reads the same grammar but returns only values.
  */
-static const char *via_rport_at(const struct pk_sip_via *v)
+static const char *via_rport_walk(const struct pk_sip_via *v)
 {
 	const char *end = v->raw.p + v->raw.len;
 	const char *p = v->host.p + v->host.len, *at = NULL;
@@ -436,6 +440,42 @@ static const char *via_rport_at(const struct pk_sip_via *v)
 		p = lws_skip(p, end);
 	}
 	return at;
+}
+
+/*
+ * via_rport_walk's answer, found from the end in the usual case: with no
+ * quoted string in the Via, every ';' past the sent-by starts a parameter
+ * (an unquoted value ends at ';', and v scanned OK), so the last ';' that
+ * is followed by LWS "rport" and then by LWS and ';' or the end of the
+ * Via is the last rport parameter, and a valueless one. Anything else
+ * (a quote, an "rport=" last, no match) takes the walk.
+ */
+static const char *via_rport_at(const struct pk_sip_via *v)
+{
+	const char *start = v->host.p + v->host.len, *end = v->raw.p + v->raw.len;
+
+	if (memchr(start, '"', (size_t)(end - start)) != NULL)
+		return via_rport_walk(v);
+	for (const char *p = end; p > start;) {
+		const char *semi = p - 1, *ns, *ne, *q;
+
+		while (semi >= start && *semi != ';')
+			semi--;
+		if (semi < start)
+			break;
+		p = semi;
+		ns = lws_skip(semi + 1, end);
+		ne = ns;
+		while (ne < end && pk_sip_is_token(*ne))
+			ne++;
+		if (ne - ns != 5 || !pk_str_caseeq(pk_str_make(ns, 5), PK_STR_LIT("rport")))
+			continue;
+		q = lws_skip(ne, end);
+		if (q == end || *q == ';')
+			return ne;
+		break; /* "rport=..." or something unexpected: the walk decides */
+	}
+	return via_rport_walk(v);
 }
 
 /* What ends an unquoted parameter value in pk_sip_param_get's walk. */

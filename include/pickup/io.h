@@ -127,6 +127,7 @@ struct pk_io_ops {
 	void (*destroy)(struct pk_io *io);
 	unsigned (*rx_burst)(struct pk_io_queue *q, struct pk_io_msg **msgs, unsigned n, uint64_t now_ns);
 	struct pk_io_msg *(*tx_alloc)(struct pk_io_queue *q);
+	struct pk_io_msg *(*tx_grow)(struct pk_io_queue *q); /* NULL: buffers are all PK_IO_MSG_MAX */
 	void (*tx_commit)(struct pk_io_queue *q);
 	unsigned (*tx_flush)(struct pk_io_queue *q);
 	void (*wait)(struct pk_io_queue *q, unsigned timeout_ms);
@@ -187,10 +188,24 @@ static inline unsigned pk_io_rx_burst(struct pk_io_queue *q, struct pk_io_msg **
 /* A buffer for one outgoing message (data, cap; the other fields zeroed).
  * Never NULL: when PK_IO_BURST messages are already committed, they are
  * flushed first. Calling it again before pk_io_tx_commit returns the same
- * buffer (an abandoned message costs nothing). Worker of the queue. */
+ * buffer (an abandoned message costs nothing). cap may be less than
+ * PK_IO_MSG_MAX: the dpdk backend hands out the payload room of one frame
+ * inside the frame's own mbuf, so that the message is written where it is
+ * sent from (no copy); a writer whose message does not fit asks for
+ * pk_io_tx_grow. Worker of the queue. */
 static inline struct pk_io_msg *pk_io_tx_alloc(struct pk_io_queue *q)
 {
 	return q->ops->tx_alloc(q);
+}
+
+/* The message being written (the last pk_io_tx_alloc, not committed)
+ * again, with a buffer of PK_IO_MSG_MAX bytes (what was written is lost,
+ * the other fields are zeroed): for a message that did not fit its cap.
+ * NULL when there is no larger buffer (cap was already PK_IO_MSG_MAX).
+ * Worker of the queue. */
+static inline struct pk_io_msg *pk_io_tx_grow(struct pk_io_queue *q)
+{
+	return q->ops->tx_grow != NULL ? q->ops->tx_grow(q) : NULL;
 }
 
 /* Queue the message last returned by pk_io_tx_alloc (len, transport,

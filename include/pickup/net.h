@@ -202,6 +202,24 @@ int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
 		  const struct pk_addr *src, const struct pk_addr *dst, uint64_t now_tsc);
 
 /*
+ * Building a datagram straight into its frame (no copy): pk_net_udp_frame
+ * takes an mbuf from the ctx's pool and returns where the payload goes in
+ * it (the Ethernet/VLAN, IPv4 and UDP headers are put in front later, in
+ * the mbuf's headroom), with *cap the payload room of one unfragmented
+ * frame (MTU - 28, at most the mbuf's tailroom). NULL (and *frame NULL)
+ * when the pool is empty. The caller writes up to *cap bytes and either
+ * sends them with pk_net_udp_tx_frame, which takes the frame whatever
+ * happens (same rules, return values and counters as pk_net_udp_tx; a
+ * len that does not fit one frame goes through pk_net_udp_tx's copy), or
+ * frees the frame with rte_pktmbuf_free. The UDP checksum is summed over
+ * the bytes in place (or left to the port: tx_udp_cksum_offload). Worker
+ * of the ctx.
+ */
+char *pk_net_udp_frame(struct pk_net_ctx *ctx, struct rte_mbuf **frame, uint32_t *cap);
+int pk_net_udp_tx_frame(struct pk_net_ctx *ctx, struct rte_mbuf *frame, uint32_t len,
+			const struct pk_addr *src, const struct pk_addr *dst, uint64_t now_tsc);
+
+/*
  * Timers and cleanup, once per loop: retransmit ARP requests, give up and
  * expire ARP entries, time out half-reassembled datagrams, free what the
  * reassembler discarded (its death row). Worker of the ctx.

@@ -180,6 +180,12 @@ static void test_fragments_in_and_out(void **state)
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (uint8_t)(i ^ (i >> 7));
 	struct pk_io_msg *m = pk_io_tx_alloc(q);
+	/* the buffer offered is one frame's payload room: a larger message
+	 * asks for a PK_IO_MSG_MAX buffer (io.h) */
+	assert_true(m->cap < sizeof(big));
+	m = pk_io_tx_grow(q);
+	assert_non_null(m);
+	assert_int_equal(m->cap, PK_IO_MSG_MAX);
 	memcpy(m->data, big, sizeof(big));
 	m->len = sizeof(big);
 	m->transport = PK_TRANSPORT_UDP;
