@@ -16,7 +16,7 @@
 #include "pickup/idx_stack.h"
 
 #define PK_CT_CACHELINE 64
-#define PK_CT_ENTRY_SIZE 416  /* see struct pk_ct_entry and docs/calltab.md */
+#define PK_CT_ENTRY_SIZE 448  /* see struct pk_ct_entry and docs/calltab.md */
 #define PK_CT_EXT_SIZE PK_CALLTAB_STRINGS_MAX /* one large block */
 #define PK_CT_TAG_MIN 40      /* To-tag space always reserved at insert */
 #define PK_CT_CACHE 32        /* per-thread free-entry cache */
@@ -60,15 +60,19 @@ enum pk_ct_s {
  * (written only by the thread that won TRYING->TAGGING, published by the
  * release CAS TAGGING->RINGING).
  *
- * 416 bytes (6.5 cache lines; entries are 32-byte aligned): the first 32
- * bytes hold what a claim's list walk reads for every call it passes
- * (state, arrival time, the links of the first four groups), so a walk
- * costs one cache line per call. The area holds the group ids (4 bytes per
+ * 448 bytes, seven whole cache lines (64-byte aligned): no line is shared
+ * by two entries, which different workers write at the same time (the
+ * entries freed by every worker come back through one pool, so neighbours
+ * belong to any thread; with 416-byte entries half the lines were shared
+ * and two workers' inserts bounced them: docs/calltab.md, "Two threads").
+ * The first 32 bytes hold what a claim's list walk reads for every call it
+ * passes (state, arrival time, the links of the first four groups), so a
+ * walk costs one cache line per call. The area holds the group ids (4 bytes per
  * group) and then, if they fit, the strings; otherwise the strings go to a
  * large block.
  */
 struct pk_ct_entry {
-	alignas(32) _Atomic uint64_t state;
+	alignas(64) _Atomic uint64_t state;
 	uint64_t invite_ns;
 	_Atomic uint32_t next[PK_CALLTAB_MAX_GROUPS]; /* list link per group: link id | MARK */
 	uint32_t caller_h, callee_h; /* 32-bit hashes for quick filtering */
