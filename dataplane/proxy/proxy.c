@@ -68,18 +68,6 @@ static char *px_put(char *o, const char *s, size_t n)
 	return o + n;
 }
 
-static char *px_u32(char *o, uint32_t v)
-{
-	unsigned n = 1;
-
-	/* the digits counted, then written from the end (no buffer) */
-	for (uint32_t t = v; t >= 10; t /= 10)
-		n++;
-	for (unsigned i = n; i > 0; i--, v /= 10)
-		o[i - 1] = (char)('0' + v % 10);
-	return o + n;
-}
-
 static char *px_hex(char *o, uint64_t v, unsigned digits)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -122,7 +110,7 @@ static size_t px_ip_text(const struct pk_addr *a, bool bracket, char *out)
 		for (int i = 0; i < 4; i++) {
 			if (i)
 				*o++ = '.';
-			o = px_u32(o, a->ip[i]);
+			o = pk_put_u32(o, a->ip[i]);
 		}
 		return (size_t)(o - out);
 	}
@@ -521,7 +509,7 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 	o = px_put(o, f->dst.transport == PK_TRANSPORT_TCP ? "TCP " : "UDP ", 4);
 	o += pk_proxy_advertised_host(w, rx, (unsigned)li, o, PK_PROXY_HOST_MAX);
 	*o++ = ':';
-	o = px_u32(o, px->l[li].port);
+	o = pk_put_u32(o, px->l[li].port);
 	o = px_put(o, ";branch=", 8);
 	o += px_branch_text(o, f->txn, f->loop);
 	o = px_put(o, ";rport", 6);
@@ -538,7 +526,7 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 		o = px_put(rr, "<sip:", 5);
 		o += pk_proxy_advertised_host(w, rx, rx->listener, o, PK_PROXY_HOST_MAX);
 		*o++ = ':';
-		o = px_u32(o, px->l[rx->listener].port);
+		o = pk_put_u32(o, px->l[rx->listener].port);
 		if (rx->transport == PK_TRANSPORT_TCP)
 			o = px_put(o, ";transport=tcp", 14);
 		o = px_put(o, ";lr>", 4);

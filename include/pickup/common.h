@@ -67,4 +67,20 @@ static inline bool pk_str_caseeq_cstr(struct pk_str a, const char *s)
 	return pk_str_caseeq(a, pk_str_make(s, strlen(s)));
 }
 
+/* The decimal digits of v at o (at most 10 bytes, no NUL); returns the
+ * end. Written from the end, the digits counted first: Max-Forwards,
+ * ports and lengths are 2 to 5 digits, for which a copy through a buffer
+ * cost more than the digits (the rewriter and the proxy build messages in
+ * place with it). */
+static inline char *pk_put_u32(char *o, uint32_t v)
+{
+	unsigned n = 1;
+
+	for (uint32_t t = v; t >= 10; t /= 10)
+		n++;
+	for (unsigned i = n; i > 0; i--, v /= 10)
+		o[i - 1] = (char)('0' + v % 10);
+	return o + n;
+}
+
 #endif /* PICKUP_COMMON_H */
