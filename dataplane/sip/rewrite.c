@@ -18,10 +18,6 @@
  * "the last value wins" holds whatever was planned in between: a setter
  * first drops the text planned under its tag (rw_drop), then plans its own.
  * A bit mask of the tags in use makes that one test when nothing was set.
- *
- * Also here: pk_sip_params_get, pk_sip_param_get's walk for several names
- * at once (the proxy's own Via parameters on responses, a URI's well-known
- * parameters), next to the rewriter's other parameter walk (via_rport_at).
  */
 #include <assert.h>
 #include <errno.h>
@@ -461,74 +457,6 @@ static const char *via_rport_at(const struct pk_sip_via *v)
 		break; /* "rport=..." or something unexpected: the walk decides */
 	}
 	return via_rport_walk(v);
-}
-
-/* What ends an unquoted parameter value in pk_sip_param_get's walk. */
-static const uint8_t pv_end[256] = { [';'] = 1, [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1 };
-
-/* The walk of pk_sip_param_get (scan.c), every name compared at each
- * parameter: it does not depend on the name looked for, so each name's
- * first match is the one pk_sip_param_get returns. */
-uint32_t pk_sip_params_get(struct pk_str params, const char *const *names, unsigned n,
-			   struct pk_str *vals)
-{
-	const char *p = params.p, *end = params.p + params.len;
-	size_t nlen[32];
-	uint32_t found = 0, all;
-
-	if (n > 32)
-		n = 32;
-	if (params.len == 0 || n == 0)
-		return 0;
-	all = n == 32 ? ~0u : (1u << n) - 1;
-	for (unsigned i = 0; i < n; i++)
-		nlen[i] = strlen(names[i]);
-	while (p < end && found != all) {
-		p = lws_skip(p, end);
-		if (p < end && *p == ';') {
-			p++;
-			continue;
-		}
-		const char *ns = p;
-		while (p < end && pk_sip_is_token(*p))
-			p++;
-		const char *ne = p;
-		p = lws_skip(p, end);
-		struct pk_str v = PK_STR_NULL;
-		if (p < end && *p == '=') {
-			p = lws_skip(p + 1, end);
-			const char *vs = p;
-			if (p < end && *p == '"') {
-				/* to the closing quote, past \-escapes; end if none */
-				for (p++; p < end; p++) {
-					if (*p == '\\') {
-						if (++p == end)
-							break;
-						continue;
-					}
-					if (*p == '"')
-						break;
-				}
-				p = p < end ? p + 1 : end;
-			} else {
-				while (p < end && !pv_end[(uint8_t)*p])
-					p++;
-			}
-			v = pk_str_make(vs, (size_t)(p - vs));
-		}
-		for (unsigned i = 0; i < n; i++)
-			if (!(found & (1u << i)) && (size_t)(ne - ns) == nlen[i] &&
-			    pk_str_caseeq(pk_str_make(ns, nlen[i]), pk_str_make(names[i], nlen[i]))) {
-				found |= 1u << i;
-				vals[i] = v;
-			}
-		if (p == ns) /* not a token and not ';': skip one char */
-			p++;
-		else
-			while (p < end && *p != ';')
-				p++;
-	}
-	return found;
 }
 
 int pk_rw_via_received(struct pk_rw *rw, struct pk_str ip, uint16_t port)

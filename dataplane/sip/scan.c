@@ -549,13 +549,26 @@ static const char *quoted_end(const char *p, const char *end)
 	return NULL;
 }
 
-bool pk_sip_param_get(struct pk_str params, const char *name, struct pk_str *val)
+/* What ends an unquoted parameter value in pk_sip_param_get's walk. */
+static const uint8_t pv_end[256] = { [';'] = 1, [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1 };
+
+/* One walk of params, every name compared at each parameter; each name's
+ * first match wins. pk_sip_param_get is this walk for one name. */
+uint32_t pk_sip_params_get(struct pk_str params, const char *const *names, unsigned n,
+			   struct pk_str *vals)
 {
-	if (params.len == 0)
-		return false;
-	size_t nlen = strlen(name);
 	const char *p = params.p, *end = params.p + params.len;
-	while (p < end) {
+	size_t nlen[32];
+	uint32_t found = 0, all;
+
+	if (n > 32)
+		n = 32;
+	if (params.len == 0 || n == 0)
+		return 0;
+	all = n == 32 ? ~0u : (1u << n) - 1;
+	for (unsigned i = 0; i < n; i++)
+		nlen[i] = strlen(names[i]);
+	while (p < end && found != all) {
 		p = skip_lws(p, end);
 		if (p < end && *p == ';') {
 			p++;
@@ -571,27 +584,40 @@ bool pk_sip_param_get(struct pk_str params, const char *name, struct pk_str *val
 			p = skip_lws(p + 1, end);
 			const char *vs = p;
 			if (p < end && *p == '"') {
+				/* to the closing quote, past \-escapes; end if none */
 				const char *q = quoted_end(p, end);
+
 				p = q ? q : end;
 			} else {
-				while (p < end && *p != ';' && *p != ' ' && *p != '\t' && *p != '\r' &&
-				       *p != '\n')
+				while (p < end && !pv_end[(uint8_t)*p])
 					p++;
 			}
 			v = pk_str_make(vs, (size_t)(p - vs));
 		}
-		if ((size_t)(ne - ns) == nlen && pk_str_caseeq(pk_str_make(ns, nlen), pk_str_make(name, nlen))) {
-			if (val)
-				*val = v;
-			return true;
-		}
+		for (unsigned i = 0; i < n; i++)
+			if (!(found & (1u << i)) && (size_t)(ne - ns) == nlen[i] &&
+			    pk_str_caseeq(pk_str_make(ns, nlen[i]), pk_str_make(names[i], nlen[i]))) {
+				found |= 1u << i;
+				vals[i] = v;
+			}
 		if (p == ns) /* not a token and not ';': skip one char */
 			p++;
 		else
 			while (p < end && *p != ';')
 				p++;
 	}
-	return false;
+	return found;
+}
+
+bool pk_sip_param_get(struct pk_str params, const char *name, struct pk_str *val)
+{
+	struct pk_str v;
+
+	if (!(pk_sip_params_get(params, &name, 1, &v) & 1))
+		return false;
+	if (val)
+		*val = v;
+	return true;
 }
 
 /*

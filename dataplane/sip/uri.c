@@ -10,7 +10,6 @@
 #include <errno.h>
 
 #include "pickup/sip.h"
-#include "pickup/sip_rewrite.h" /* pk_sip_params_get */
 #include "scan_chars.h"
 
 #define T PK_C_TOKEN

@@ -251,6 +251,18 @@ int pk_sip_hdr_next(const struct pk_sip_msg *m, int i);
  */
 bool pk_sip_param_get(struct pk_str params, const char *name, struct pk_str *val);
 
+/*
+ * pk_sip_param_get for several names in one walk of params: bit i of the
+ * result set and vals[i] as pk_sip_param_get(params, names[i], &vals[i])
+ * would give (the first parameter of that name, case-insensitively; an
+ * empty value when it has none). vals[i] is untouched for a name not
+ * found. At most 32 names. pk_sip_param_get is this walk for one name; the
+ * proxy reads its own Via parameters on responses with it, uri.c a URI's
+ * well-known parameters.
+ */
+uint32_t pk_sip_params_get(struct pk_str params, const char *const *names, unsigned n,
+			   struct pk_str *vals);
+
 /* --- URIs, parsed on demand ----------------------------------------- */
 
 enum pk_sip_scheme {

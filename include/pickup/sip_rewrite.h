@@ -178,15 +178,4 @@ long pk_sip_response_build(const struct pk_sip_msg *req, unsigned status, const 
  * phrase naming the class for a code not registered. Never NULL. */
 const char *pk_sip_reason_phrase(unsigned status);
 
-/*
- * pk_sip_param_get for several names in one walk of params: bit i of the
- * result set and vals[i] as pk_sip_param_get(params, names[i], &vals[i])
- * would give (the first parameter of that name, case-insensitively; an
- * empty value when it has none). vals[i] is untouched for a name not
- * found. At most 32 names. For reading our own Via parameters on
- * responses.
- */
-uint32_t pk_sip_params_get(struct pk_str params, const char *const *names, unsigned n,
-			   struct pk_str *vals);
-
 #endif /* PICKUP_SIP_REWRITE_H */
