@@ -149,6 +149,25 @@ pk_dpdk_check() {
   done
 }
 
+# The plumbing of a veth pair into a namespace, both already made: PEER
+# moved into NS and up with the addresses given, NS's lo up, HOST up in the
+# root namespace (no address), and PEER's TX checksum offload off: veth
+# leaves UDP checksums to the receiver, and a DPDK port on HOST would see
+# them unfinished and drop every datagram (docs/dpdk.md). Any step that
+# fails ends the test (the caller's `fail`).
+pk_netns_veth() { # NS HOST PEER ADDR/LEN...
+  local ns=$1 host=$2 peer=$3 a
+  shift 3
+  ip link set "$peer" netns "$ns" || fail "veth $peer into $ns"
+  ip link set "$host" up || fail "veth $host up"
+  ip netns exec "$ns" ip link set lo up
+  ip netns exec "$ns" ip link set "$peer" up || fail "veth $peer up"
+  for a in "$@"; do
+    ip netns exec "$ns" ip addr add "$a" dev "$peer" || fail "address $a on $peer"
+  done
+  ip netns exec "$ns" ethtool -K "$peer" tx off >/dev/null || fail "ethtool -K $peer tx off"
+}
+
 # The namespace and veth pair of this run (names from the PID: two live
 # runs never share them; what a killed run with the same PID left is
 # removed first), the peers' addresses in the namespace, PK_PY and PK_NSX
@@ -187,18 +206,10 @@ YAML
     echo "SKIP: PK_BACKEND=dpdk: cannot create a veth pair: $chk"
     exit 77
   fi
-  ip link set "$PK_VETH_NS" netns "$PK_NS" || fail "veth into the namespace"
   # pickupd's end has no address of the kernel's: quiet (no IPv6 chatter)
   sysctl -qw "net.ipv6.conf.$PK_VETH.disable_ipv6=1" 2>/dev/null
-  ip link set "$PK_VETH" up || fail "veth up"
+  pk_netns_veth "$PK_NS" "$PK_VETH" "$PK_VETH_NS" "$PK_IP/24" "$PK_IP2/24"
   PK_NSX=(ip netns exec "$PK_NS")
-  "${PK_NSX[@]}" ip link set lo up
-  "${PK_NSX[@]}" ip link set "$PK_VETH_NS" up || fail "namespace veth up"
-  "${PK_NSX[@]}" ip addr add "$PK_IP/24" dev "$PK_VETH_NS" || fail "address $PK_IP"
-  "${PK_NSX[@]}" ip addr add "$PK_IP2/24" dev "$PK_VETH_NS" || fail "address $PK_IP2"
-  # veth leaves UDP checksums to the receiver (checksum offload); the DPDK
-  # port would see them unfinished and drop every datagram (docs/dpdk.md)
-  "${PK_NSX[@]}" ethtool -K "$PK_VETH_NS" tx off >/dev/null || fail "ethtool -K $PK_VETH_NS tx off"
   PK_PY="${PK_NSX[*]} $PK_PY"
 }
 

@@ -21,6 +21,7 @@
 set -u
 pickupd=$(realpath "${1:?usage: test_dpdk.sh PICKUPD}")
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh" # pk_netns_veth
 
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! command -v sipp >/dev/null; then
   echo "SKIP: needs root, iproute2 and sipp"
@@ -88,15 +89,7 @@ fi
 
 ip netns add "$ns" || fail "ip netns add"
 ip link add "$va" type veth peer name "$vb" || fail "ip link add veth"
-ip link set "$vb" netns "$ns"
-ip link set "$va" up
-ip netns exec "$ns" ip link set lo up
-ip netns exec "$ns" ip link set "$vb" up
-ip netns exec "$ns" ip addr add 10.99.0.2/24 dev "$vb"
-ip netns exec "$ns" ip addr add 10.99.0.3/24 dev "$vb"
-# veth leaves UDP checksums to the receiver; a DPDK port would see them
-# unfinished (docs/dpdk.md)
-ip netns exec "$ns" ethtool -K "$vb" tx off >/dev/null || fail "ethtool -K tx off"
+pk_netns_veth "$ns" "$va" "$vb" 10.99.0.2/24 10.99.0.3/24
 
 mkfifo "$work/ready"
 exec 3<>"$work/ready"

@@ -21,6 +21,7 @@
 set -u
 tool=${1:?usage: test_dpdk_afpacket.sh PK_DPDK_REPLAY}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh" # pk_netns_veth
 
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
   echo "SKIP: needs root and iproute2"
@@ -51,15 +52,7 @@ fail() { echo "FAIL: $*"; [ -f "$work/err" ] && sed 's/^/  server: /' "$work/err
 
 ip netns add "$ns" || fail "ip netns add"
 ip link add "$va" type veth peer name "$vb" || fail "ip link add veth"
-ip link set "$vb" netns "$ns"
-ip link set "$va" up
-ip netns exec "$ns" ip link set lo up
-ip netns exec "$ns" ip link set "$vb" up
-ip netns exec "$ns" ip addr add 10.99.0.2/24 dev "$vb"
-ip netns exec "$ns" ip addr add 10.99.0.3/24 dev "$vb"
-# veth leaves UDP checksums to the receiver (checksum offload); a DPDK port
-# sees them unfinished and would drop every datagram (udp_bad_cksum).
-ip netns exec "$ns" ethtool -K "$vb" tx off >/dev/null || fail "ethtool -K tx off"
+pk_netns_veth "$ns" "$va" "$vb" 10.99.0.2/24 10.99.0.3/24
 
 # net_af_packet's fanout reassembles fragments in the kernel: frames and
 # mbufs must hold the largest datagram (16 KB here).
