@@ -557,14 +557,16 @@ static const uint8_t pv_end[256] = { [';'] = 1, [' '] = 1, ['\t'] = 1, ['\r'] = 
 uint32_t pk_sip_params_get(struct pk_str params, const char *const *names, unsigned n,
 			   struct pk_str *vals)
 {
-	const char *p = params.p, *end = params.p + params.len;
+	const char *p, *end;
 	size_t nlen[32];
 	uint32_t found = 0, all;
 
 	if (n > 32)
 		n = 32;
 	if (params.len == 0 || n == 0)
-		return 0;
+		return 0; /* before any arithmetic on params.p, which may be NULL */
+	p = params.p;
+	end = params.p + params.len;
 	all = n == 32 ? ~0u : (1u << n) - 1;
 	for (unsigned i = 0; i < n; i++)
 		nlen[i] = strlen(names[i]);
