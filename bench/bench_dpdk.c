@@ -19,7 +19,11 @@
  * with SDP → INVITE+Replaces to the caller), caller 200 to it, caller
  * CANCEL (→ callee with Reason), callee 200 to the CANCEL, callee 487,
  * caller ACK, picker ACK and BYE to the caller, caller 200 to the BYE, and
- * a REGISTER refresh of 2004. 256 calls a round, rounds repeated.
+ * a REGISTER refresh of 2004. 256 calls a round, rounds repeated. With
+ * --groups N (default 64) call k goes to group k mod N: group g is
+ * *8(g+1) with members 2002+4g (the callee), 2003+4g (the picker) and
+ * 2004+4g (ring rights only; the REGISTER refresh), so 256 calls in
+ * progress are spread over N teams; --groups 1 puts them all in *801.
  *
  * What is timed (TSC, cycles of the worker only): one loop iteration as
  * pickupd's worker does it — clock read, pk_io_rx_burst, pk_worker_process
@@ -35,7 +39,7 @@
  * kernel (socket: sendmmsg returned), for every message of the burst; at
  * light load (1 message per poll) and at full load (bursts of 32).
  *
- * Usage: pk-bench-dpdk [--seconds S] [--rounds N]   (EAL: --no-huge, one lcore)
+ * Usage: pk-bench-dpdk [--seconds S] [--groups N] [--dpdk-only]   (EAL: --no-huge, one lcore)
  * Threads: one (EAL main lcore). docs/dpdk.md has the figures.
  */
 #include <errno.h>
@@ -118,31 +122,66 @@ static void die(const char *fmt, const char *arg)
 
 /* ---- the engine, as dataplane/main.c builds it (dpdk_engine.h) ---- */
 
-static const char groups_yaml[] = "settings:\n"
-				  "  domains: [example.test]\n"
-				  "  pickup_code: \"*8\"\n"
-				  "groups:\n"
-				  "  - number: \"*801\"\n"
-				  "    members:\n"
-				  "      - \"2002\"\n"
-				  "      - \"2003\"\n"
-				  "      - user: \"2004\"\n"
-				  "        rights: [ring]\n";
+#define MAX_GROUPS 99
+static unsigned ngroups = 64; /* --groups: the pickup groups the calls are spread over */
+
+/* Call slot k's users: callee, picker, registering member, group number. */
+static void users_of(unsigned k, char ce[8], char pu[8], char ru[8], char gn[8])
+{
+	unsigned g = k % ngroups % MAX_GROUPS; /* < 99: four characters each */
+	snprintf(ce, 8, "%u", 2002 + 4 * g);
+	snprintf(pu, 8, "%u", 2003 + 4 * g);
+	snprintf(ru, 8, "%u", 2004 + 4 * g);
+	snprintf(gn, 8, "*8%02u", (g + 1) % 100);
+}
+
+static void groups_yaml(char *y, size_t cap)
+{
+	size_t n = (size_t)snprintf(y, cap, "settings:\n"
+					    "  domains: [example.test]\n"
+					    "  pickup_code: \"*8\"\n"
+					    "groups:\n");
+	for (unsigned g = 0; g < ngroups && n < cap; g++) {
+		char ce[8], pu[8], ru[8], gn[8];
+		users_of(g, ce, pu, ru, gn);
+		n += (size_t)snprintf(y + n, cap - n,
+				      "  - number: \"%s\"\n"
+				      "    members:\n"
+				      "      - \"%s\"\n"
+				      "      - \"%s\"\n"
+				      "      - user: \"%s\"\n"
+				      "        rights: [ring]\n",
+				      gn, ce, pu, ru);
+	}
+	if (n >= cap)
+		die("%s", "groups file too long");
+}
 
 static void engine_build(struct backend *b, const char *listen, const char *trusted, struct pk_io *io)
 {
-	char yaml[1024], err[600];
-	snprintf(yaml, sizeof(yaml),
-		 "listen:\n  proxy: \"%s\"\n"
-		 "workers: 1\n"
-		 "domains: [example.test]\n"
-		 "groups: groups.yaml\n"
-		 "trusted: [%s]\n"
-		 "bindings:\n  \"2002\": \"sip:2002@%s\"\n"
-		 "timers:\n  claim_timeout: 32\n"
-		 "capacity:\n  calls: 65536\n  registrations: 1024\n",
-		 listen, trusted, b->peer_host[P_CALLEE]);
-	if (dpdk_engine_build(&b->e, yaml, groups_yaml, 0x5eed5eed12345678ull, io, err, sizeof(err)) != 0)
+	static char yaml[16384], gy[16384];
+	char err[600];
+	size_t n = (size_t)snprintf(yaml, sizeof(yaml),
+				    "listen:\n  proxy: \"%s\"\n"
+				    "workers: 1\n"
+				    "domains: [example.test]\n"
+				    "groups: groups.yaml\n"
+				    "trusted: [%s]\n"
+				    "timers:\n  claim_timeout: 32\n"
+				    "capacity:\n  calls: 65536\n  registrations: 1024\n"
+				    "bindings:\n",
+				    listen, trusted);
+	/* each group's callee is bound to the callee peer */
+	for (unsigned g = 0; g < ngroups && n < sizeof(yaml); g++) {
+		char ce[8], pu[8], ru[8], gn[8];
+		users_of(g, ce, pu, ru, gn);
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "  \"%s\": \"sip:%s@%s\"\n", ce, ce,
+				      b->peer_host[P_CALLEE]);
+	}
+	if (n >= sizeof(yaml))
+		die("%s", "config too long");
+	groups_yaml(gy, sizeof(gy));
+	if (dpdk_engine_build(&b->e, yaml, gy, 0x5eed5eed12345678ull, io, err, sizeof(err)) != 0)
 		die("%s", err);
 	b->w = b->e.w;
 	b->q = b->w->q;
@@ -326,13 +365,14 @@ static uint64_t outs_by_step[PER_CALL], unexpected, completed;
 /* Message `step` of call c, into m. */
 static void make_msg(const struct backend *b, const struct call *c, unsigned step, struct smsg *m)
 {
-	char h[2048], sdp[512], hb[32], id[24];
+	char h[2048], sdp[512], hb[32], id[24], ce[8], pu[8], ru[8], gn[8];
 	const char *C = b->peer_host[P_CALLER], *E = b->peer_host[P_CALLEE],
 		   *P = b->peer_host[P_PICKER], *G = b->peer_host[P_REG];
 	const char *body = NULL;
 	int peer = P_CALLER;
 
 	snprintf(id, sizeof(id), "%u-%u", c->k, c->r);
+	users_of(c->k, ce, pu, ru, gn);
 	switch (step) {
 	case 0:
 		snprintf(sdp, sizeof(sdp), sdp_fmt, hostpart(C, hb), hb);
@@ -465,6 +505,12 @@ static void make_msg(const struct backend *b, const struct call *c, unsigned ste
 			 G, id, id, c->k, c->r + 1, G);
 		break;
 	}
+	/* the templates name group 0's users: this call's instead (same lengths) */
+	static const char *const tpl[4] = { "sip:2002@", "sip:2003@", "sip:2004@", "sip:*801@" };
+	const char *const mine[4] = { ce, pu, ru, gn };
+	for (unsigned u = 0; u < 4; u++)
+		for (char *q = strstr(h, tpl[u]); q != NULL; q = strstr(q + 9, tpl[u]))
+			memcpy(q + 4, mine[u], 4);
 	set_msg(m, peer, h, body);
 	m->call = c->k;
 }
@@ -836,15 +882,19 @@ int main(int argc, char **argv)
 		die("rte_eal_init: %s", rte_strerror(rte_errno));
 	static const struct option opts[] = { { "seconds", required_argument, NULL, 's' },
 					      { "dpdk-only", no_argument, NULL, 'd' },
+					      { "groups", required_argument, NULL, 'g' },
 					      { NULL, 0, NULL, 0 } };
 	bool dpdk_only = false;
-	while ((c = getopt_long(argc, argv, "s:d", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:dg:", opts, NULL)) != -1) {
 		if (c == 's')
 			seconds = atof(optarg);
+		else if (c == 'g' && atoi(optarg) >= 1 && atoi(optarg) <= MAX_GROUPS)
+			ngroups = (unsigned)atoi(optarg);
 		else if (c == 'd')
 			dpdk_only = true;
 		else {
-			fprintf(stderr, "usage: pk-bench-dpdk [--seconds S] [--dpdk-only]\n");
+			fprintf(stderr, "usage: pk-bench-dpdk [--seconds S] [--groups 1-%d] [--dpdk-only]\n",
+				MAX_GROUPS);
 			return 2;
 		}
 	}
@@ -852,7 +902,8 @@ int main(int argc, char **argv)
 		die("%s", "libosip2 init");
 	scratch = calloc(SCRATCH, sizeof(*scratch));
 
-	printf("mix per call (%u calls in progress, %u messages each):", WINDOW, PER_CALL);
+	printf("mix per call (%u calls in progress over %u pickup group(s), %u messages each):", WINDOW,
+	       ngroups, PER_CALL);
 	for (unsigned i = 0; i < PER_CALL; i++)
 		printf(" %s", kind_names[i]);
 	printf("\nTSC %.2f GHz; worker cycles only (the wire is the bench's)\n",
