@@ -37,9 +37,15 @@ uint64_t gx_hash(const void *p, size_t len, uint64_t seed)
 		s += 8;
 		len -= 8;
 	}
-	if (len > 0) {
-		w = 0;
-		memcpy(&w, s, len);
+	if (len >= 4) {
+		/* 4-7 bytes: two loads that may overlap (the length is in h) */
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + len - 4, 4);
+		h = gx_mix(h ^ (a | (uint64_t)b << 32), 0x8ebc6af09c88c6e3ull);
+	} else if (len > 0) {
+		w = (uint64_t)s[0] | (uint64_t)s[len >> 1] << 8 | (uint64_t)s[len - 1] << 16;
 		h = gx_mix(h ^ w, 0x8ebc6af09c88c6e3ull);
 	}
 	return gx_mix(h ^ (h >> 29), 0x589965cc75374cc3ull);
@@ -64,12 +70,18 @@ static inline bool gx_reserved(unsigned char c)
 }
 
 /* Characters a user part may hold unescaped: unreserved (alphanum and
- * mark) and user-unreserved. */
+ * mark) and user-unreserved. A table: every routed request's user part
+ * is checked a byte at a time. */
+static const bool gx_user_tab[256] = {
+	['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true,
+	['-'] = true, ['_'] = true, ['.'] = true, ['!'] = true, ['~'] = true, ['*'] = true,
+	['\''] = true, ['('] = true, [')'] = true, ['&'] = true, ['='] = true, ['+'] = true,
+	['$'] = true, [','] = true, [';'] = true, ['?'] = true, ['/'] = true,
+};
+
 static inline bool gx_user_char(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c != 0 && strchr("-_.!~*'()&=+$,;?/", c) != NULL;
+	return gx_user_tab[c];
 }
 
 int pk_groups_user_normalize(struct pk_str in, char *out, size_t cap)
@@ -79,6 +91,18 @@ int pk_groups_user_normalize(struct pk_str in, char *out, size_t cap)
 
 	if (in.len == 0)
 		return -EINVAL;
+	/* Nothing escaped and nothing to refuse (the usual "2004"): the user
+	 * part is its own normal form. */
+	if (in.len <= cap) {
+		uint32_t i = 0;
+
+		while (i < in.len && gx_user_tab[(unsigned char)in.p[i]])
+			i++;
+		if (i == in.len) {
+			memcpy(out, in.p, in.len);
+			return (int)in.len;
+		}
+	}
 	for (uint32_t i = 0; i < in.len; i++) {
 		unsigned char c = (unsigned char)in.p[i];
 
@@ -276,10 +300,61 @@ static bool gx_domain_valid(struct pk_str d)
 	return label > 0 && d.p[d.len - 1] != '-';
 }
 
+/* ASCII A-Z to a-z in eight bytes at once; other bytes unchanged. */
+static inline uint64_t gx_lower8(uint64_t w)
+{
+	uint64_t h = w & 0x7f7f7f7f7f7f7f7full;
+	uint64_t ge_a = h + 0x3f3f3f3f3f3f3f3full; /* top bit: byte >= 'A' */
+	uint64_t gt_z = h + 0x2525252525252525ull; /* top bit: byte > 'Z' */
+
+	return w | (((ge_a & ~gt_z & ~w) & 0x8080808080808080ull) >> 2);
+}
+
+static inline uint64_t gx_ld8(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return w;
+}
+
+static inline uint64_t gx_ld4(const char *p)
+{
+	uint32_t w;
+
+	memcpy(&w, p, 4);
+	return w;
+}
+
+/* p[0..n), lowercased, equals lower[0..n): pk_str_caseeq against a name
+ * stored lowercase, eight bytes a compare (the last ones in a load that
+ * may overlap). Every URI a worker routes or registers is looked up here. */
+static bool gx_lower_eq(const char *p, const char *lower, uint32_t n)
+{
+	uint32_t i = 0;
+
+	if (n >= 8) {
+		for (; i + 8 <= n; i += 8)
+			if (gx_lower8(gx_ld8(p + i)) != gx_ld8(lower + i))
+				return false;
+		return i == n || gx_lower8(gx_ld8(p + n - 8)) == gx_ld8(lower + n - 8);
+	}
+	if (n >= 4)
+		return gx_lower8(gx_ld4(p) | gx_ld4(p + n - 4) << 32) == (gx_ld4(lower) | gx_ld4(lower + n - 4) << 32);
+	for (; i < n; i++) {
+		char c = p[i];
+
+		if (((c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c) != lower[i])
+			return false;
+	}
+	return true;
+}
+
 int pk_groups_settings_find_domain(const struct pk_groups_settings *s, struct pk_str domain)
 {
+	/* the domains are stored lowercase (pk_groups_settings_add_domain) */
 	for (uint32_t i = 0; i < s->n_domains; i++)
-		if (pk_str_caseeq(domain, pk_groups_settings_domain(s, i)))
+		if (s->domain_len[i] == domain.len && gx_lower_eq(domain.p, s->domains[i], domain.len))
 			return (int)i;
 	return -1;
 }

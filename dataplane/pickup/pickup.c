@@ -563,6 +563,8 @@ static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const str
 	if (pu_caller_dst(w, c, &f->dst) != 0)
 		return -EHOSTUNREACH;
 	pk_rw_ruri_set(rw, c->contact);
+	/* the Via and Max-Forwards edits before those further down */
+	pk_proxy_fwd_plan(f);
 	/* The caller's route set replaces whatever Route the picker sent. */
 	for (uint32_t i = 0; i < c->nrr; i++) {
 		if (n + c->rr[i].len + 4 > sizeof(buf))

@@ -11,11 +11,18 @@
  * AoR never writes into a published object: the writer builds a new
  * snapshot (and new bindings for what it adds or refreshes), links it in
  * place of the old one with one release store, and retires what it
- * replaced. A retired object goes on the writer's retire list; the sweep
- * hands the lists to pk_rcu_defer, and the RCU callback returns them to the
- * free pools once every reader has passed a quiescent state. So a reader
+ * replaced. One exception: the common refresh (one Contact, the AoR's most
+ * recent binding, from the same source, connection and q) rewrites that
+ * binding's expires, registered, cseq and call_id_hash in place with
+ * relaxed atomic stores (loc_refresh_in_place), which lock-free readers
+ * load atomically; every other field of a published binding is immutable.
+ * A retired object goes on the writer's retire list; the sweep hands the
+ * lists to pk_rcu_defer, and the RCU callback returns them to the free
+ * pools once every reader has passed a quiescent state. So a reader
  * that found a snapshot may copy it and its bindings without any check: it
- * can neither change nor be reused under it.
+ * cannot be reused under it, and only the four refresh fields can change
+ * (each loaded whole; a copy may hold them from two refreshes of the same
+ * binding, which no reader relies on: the proxy reads only the expiry).
  *
  * Writers serialise per bucket with a spinlock from a small striped array
  * (readers never touch it): a REGISTER's read-modify-write of its AoR and
@@ -185,23 +192,79 @@ static inline char loc_lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
 }
 
+static inline uint64_t loc_ld8(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return w;
+}
+
+static inline uint64_t loc_ld4(const char *p)
+{
+	uint32_t w;
+
+	memcpy(&w, p, 4);
+	return w;
+}
+
+/* The last 1-7 bytes of a key as one word, in loads that may overlap
+ * (no byte loop, no variable-length copy). */
+static inline uint64_t loc_tail(const char *p, uint32_t len)
+{
+	if (len >= 4)
+		return loc_ld4(p) | loc_ld4(p + len - 4) << 32;
+	return (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[len >> 1] << 8 |
+	       (uint64_t)(unsigned char)p[len - 1] << 16;
+}
+
 /* Eight bytes per multiply; the domain is hashed lowercase. */
 static uint64_t loc_hash_bytes(uint64_t h, const char *p, uint32_t len, bool lower)
 {
 	uint64_t w;
 
 	while (len >= 8) {
-		memcpy(&w, p, 8);
+		w = loc_ld8(p);
 		h = loc_fold(h ^ (lower ? loc_lower8(w) : w), 0x9e3779b97f4a7c15ull);
 		p += 8;
 		len -= 8;
 	}
 	if (len > 0) {
-		w = 0;
-		memcpy(&w, p, len);
+		w = loc_tail(p, len);
 		h = loc_fold(h ^ (lower ? loc_lower8(w) : w), 0xc2b2ae3d27d4eb4full);
 	}
 	return h;
+}
+
+/* p[0..n) equals key[0..n), p lowercased first when lower (key is). Eight
+ * bytes a compare, the last ones in a load that may overlap. */
+static inline bool loc_eq(const char *p, const char *key, uint32_t n, bool lower)
+{
+	uint32_t i = 0;
+
+	if (n >= 8) {
+		for (; i + 8 <= n; i += 8) {
+			uint64_t w = loc_ld8(p + i);
+
+			if ((lower ? loc_lower8(w) : w) != loc_ld8(key + i))
+				return false;
+		}
+		if (i < n) {
+			uint64_t w = loc_ld8(p + n - 8);
+
+			return (lower ? loc_lower8(w) : w) == loc_ld8(key + n - 8);
+		}
+		return true;
+	}
+	if (n >= 4) {
+		uint64_t w = loc_ld4(p) | loc_ld4(p + n - 4) << 32;
+
+		return (lower ? loc_lower8(w) : w) == (loc_ld4(key) | loc_ld4(key + n - 4) << 32);
+	}
+	for (; i < n; i++)
+		if ((lower ? loc_lower(p[i]) : p[i]) != key[i])
+			return false;
+	return true;
 }
 
 static uint64_t loc_hash(const struct pk_location *loc, struct pk_str user, struct pk_str domain)
@@ -222,13 +285,8 @@ uint64_t pk_location_call_id_hash(struct pk_str call_id)
 
 static bool loc_key_eq(const struct pk_loc_aor *a, uint64_t hash, struct pk_str user, struct pk_str domain)
 {
-	if (a->hash != hash || a->user_len != user.len || a->domain_len != domain.len ||
-	    memcmp(a->key, user.p, user.len) != 0)
-		return false;
-	for (uint32_t i = 0; i < domain.len; i++)
-		if (loc_lower(domain.p[i]) != a->key[user.len + i])
-			return false;
-	return true;
+	return a->hash == hash && a->user_len == user.len && a->domain_len == domain.len &&
+	       loc_eq(user.p, a->key, user.len, false) && loc_eq(domain.p, a->key + user.len, domain.len, true);
 }
 
 static bool loc_key_valid(struct pk_str user, struct pk_str domain)
@@ -417,16 +475,33 @@ static struct pk_loc_aor *loc_find(struct pk_location *loc, _Atomic uint32_t *li
 	return NULL;
 }
 
+/* The four fields a refresh from the same place rewrites in a published
+ * binding (loc_refresh_in_place): whoever reads them without the bucket
+ * lock reads them with relaxed atomic loads (single loads; what they pair
+ * with is said there). */
+static inline uint64_t loc_ld64(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
 /* The fields and the URI's bytes, not the unused rest of the URI array
  * (most of the binding's five cache lines). */
 static inline void loc_copy(struct pk_loc_contact *dst, const struct pk_loc_contact *src)
 {
-	memcpy(dst, src, offsetof(struct pk_loc_contact, uri) + src->uri_len);
+	memcpy(dst, src, offsetof(struct pk_loc_contact, cseq));
+	dst->cseq = __atomic_load_n(&src->cseq, __ATOMIC_RELAXED);
+	dst->pad_ = 0;
+	dst->src = src->src;
+	dst->conn = src->conn;
+	dst->expires = loc_ld64(&src->expires);
+	dst->registered = loc_ld64(&src->registered);
+	dst->call_id_hash = loc_ld64(&src->call_id_hash);
+	memcpy(dst->uri, src->uri, src->uri_len);
 }
 
 static inline bool loc_live(const struct pk_loc_contact *c, uint64_t now_ns)
 {
-	return c->is_static || c->expires > now_ns;
+	return c->is_static || loc_ld64(&c->expires) > now_ns;
 }
 
 unsigned pk_location_lookup(struct pk_location *loc, unsigned tid, struct pk_str user, struct pk_str domain,
@@ -470,12 +545,14 @@ static int loc_list_aor(struct pk_location *loc, const struct pk_loc_aor *a, uin
 	struct pk_str domain = pk_str_make(a->key + a->user_len, a->domain_len);
 
 	for (unsigned k = 0; k < a->n; k++) {
-		const struct pk_loc_contact *c = &loc->binds[a->bind[k]];
+		struct pk_loc_contact c;
 
-		if (!loc_live(c, now_ns))
+		if (!loc_live(&loc->binds[a->bind[k]], now_ns))
 			continue;
+		/* a copy: a refresh may rewrite the binding meanwhile */
+		loc_copy(&c, &loc->binds[a->bind[k]]);
 		(*n)++;
-		if (fn(user, domain, c, arg) != 0)
+		if (fn(user, domain, &c, arg) != 0)
 			return -1;
 	}
 	return 0;
@@ -834,6 +911,54 @@ static unsigned loc_copy_out(const struct loc_edit *e, struct pk_loc_contact *ou
 	return n;
 }
 
+/*
+ * The common REGISTER: one Contact, a refresh of the AoR's most recent
+ * binding from the same place (same URI, source, connection, transport,
+ * listener, q), nothing of the AoR expired. The outcome the rebuild would
+ * publish differs from the binding only in expires, registered, cseq and
+ * call_id_hash, and keeps it first: those four are written in place
+ * instead of building a new binding and snapshot and retiring the old
+ * ones. Only writers act on cseq and call_id_hash, under the bucket lock
+ * we hold (readers copy them, and may get them from two refreshes);
+ * registered only orders the snapshot, which stays ordered (the binding
+ * was first and becomes the most recent); a reader copying the binding
+ * meanwhile loads the old or the new expiry, either of them a valid
+ * answer at that moment. false: not such a request, nothing written (the
+ * rebuild decides).
+ */
+static bool loc_has_expired(const struct pk_location *loc, const struct pk_loc_aor *a, uint64_t now_ns);
+
+static bool loc_refresh_in_place(struct pk_location *loc, struct pk_loc_thread *th, const struct pk_loc_aor *a,
+				 const struct pk_loc_register *r, uint64_t now_ns)
+{
+	const struct pk_loc_change *ch = &r->changes[0];
+	struct pk_loc_contact *c;
+
+	if (a == NULL || r->n != 1 || r->remove_all || ch->expires_s == 0 || a->n == a->n_static)
+		return false;
+	c = &loc->binds[a->bind[0]];
+	if (c->is_static || c->uri_len != ch->uri.len || c->transport != r->transport ||
+	    c->listener != r->listener || c->conn != r->conn || c->q != ch->q || c->nat != ch->nat ||
+	    !pk_addr_eq(&c->src, &r->src) || memcmp(c->uri, ch->uri.p, ch->uri.len) != 0)
+		return false;
+	/* same Call-ID, CSeq not higher: a retransmission or out of order,
+	 * which the rebuild answers (unchanged, -ESTALE) */
+	if (c->call_id_hash == r->call_id_hash && r->cseq <= c->cseq)
+		return false;
+	if (loc_has_expired(loc, a, now_ns))
+		return false;
+	/* Relaxed atomic stores into the published binding (see above): whole
+	 * values for the relaxed loads of lock-free readers (loc_ld64 in
+	 * loc_copy, loc_live), nothing to order with them; the bucket lock
+	 * orders them for the next writer. */
+	__atomic_store_n(&c->expires, now_ns + (uint64_t)ch->expires_s * 1000000000ull, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->registered, now_ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->cseq, r->cseq, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->call_id_hash, r->call_id_hash, __ATOMIC_RELAXED);
+	loc_ctr_add(th, PK_LOC_CTR_REFRESHED, 1);
+	return true;
+}
+
 int pk_location_register(struct pk_location *loc, unsigned tid, const struct pk_loc_register *r,
 			 uint64_t now_ns, struct pk_loc_contact *out, unsigned max, unsigned *n_out)
 {
@@ -859,6 +984,13 @@ int pk_location_register(struct pk_location *loc, unsigned tid, const struct pk_
 
 	loc_lock(loc, b);
 	old = loc_find(loc, head, h, r->user, r->domain, &pred);
+	if (loc_refresh_in_place(loc, th, old, r, now_ns)) {
+		for (unsigned k = 0; k < old->n && k < max; k++)
+			loc_copy(&out[k], &loc->binds[old->bind[k]]);
+		*n_out = old->n < max ? old->n : max;
+		loc_unlock(loc, b);
+		return 0;
+	}
 	loc_edit_init(&e, loc, th, old);
 	loc_edit_expire(&e, now_ns);
 	rc = loc_edit_register(&e, r, now_ns);

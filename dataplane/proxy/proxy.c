@@ -68,15 +68,6 @@ static char *px_put(char *o, const char *s, size_t n)
 	return o + n;
 }
 
-static char *px_hex(char *o, uint64_t v, unsigned digits)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (unsigned i = digits; i > 0; i--, v >>= 4)
-		o[i - 1] = hex[v & 15];
-	return o + digits;
-}
-
 /* Hex digits to a number; false on any other character or over 16. */
 static bool px_unhex(struct pk_str s, uint64_t *out)
 {
@@ -108,9 +99,20 @@ static size_t px_ip_text(const struct pk_addr *a, bool bracket, char *out)
 
 	if (a->family == AF_INET) {
 		for (int i = 0; i < 4; i++) {
+			unsigned v = a->ip[i];
+
 			if (i)
 				*o++ = '.';
-			o = pk_put_u32(o, a->ip[i]);
+			/* 1-3 digits without the general formatter's loops: every
+			 * forwarded request writes the client's address */
+			if (v >= 100) {
+				*o++ = (char)('0' + v / 100);
+				v %= 100;
+				*o++ = (char)('0' + v / 10);
+			} else if (v >= 10) {
+				*o++ = (char)('0' + v / 10);
+			}
+			*o++ = (char)('0' + v % 10);
 		}
 		return (size_t)(o - out);
 	}
@@ -145,33 +147,57 @@ static inline uint64_t px_fold(uint64_t a, uint64_t b)
 	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-/* One field into the hash, 8 bytes per multiply; the length goes in first
- * so that ("ab","c") and ("a","bc") differ. */
-static uint64_t px_field(uint64_t h, struct pk_str s)
+/* Loads of 8 and 4 bytes in host order: a branch is only ever compared
+ * with branches this process computed (retransmissions, CANCEL, loops). */
+static inline uint64_t px_r8(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint64_t px_r4(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/*
+ * One field into the hash: 16 bytes per multiply, the last 1-16 bytes read
+ * as two words that may overlap (no byte-by-byte tail), the length mixed
+ * into the last multiply so that ("ab","c") and ("a","bc") differ. The
+ * word multiplied with the state is keyed (px->key), so no chosen input
+ * can zero the product without knowing the secret.
+ */
+static inline uint64_t px_field(uint64_t k, uint64_t h, struct pk_str s)
 {
 	const char *p = s.p;
 	uint32_t n = s.len;
-	uint64_t v;
+	uint64_t a = 0, b = 0;
 
-	h = px_fold(h ^ ((uint64_t)n << 40), 0x9e3779b97f4a7c15ull);
-	for (; n >= 8; n -= 8, p += 8) {
-		memcpy(&v, p, 8);
-		h = px_fold(h ^ v, 0x9fb21c651e98df25ull);
+	for (; n > 16; n -= 16, p += 16)
+		h = px_fold(px_r8(p) ^ k, px_r8(p + 8) ^ h);
+	if (n > 8) {
+		a = px_r8(p);
+		b = px_r8(p + n - 8);
+	} else if (n >= 4) {
+		a = px_r4(p) << 32 | px_r4(p + n - 4);
+	} else if (n > 0) {
+		a = (uint64_t)(unsigned char)p[0] << 16 | (uint64_t)(unsigned char)p[n >> 1] << 8 |
+		    (unsigned char)p[n - 1];
 	}
-	if (n > 0) {
-		v = 0;
-		memcpy(&v, p, n);
-		h = px_fold(h ^ v, 0xc2b2ae3d27d4eb4full);
-	}
-	return h;
+	return px_fold(a ^ k ^ ((uint64_t)s.len << 40), b ^ h ^ 0x9fb21c651e98df25ull);
 }
 
-static uint64_t px_lines(uint64_t h, const struct pk_sip_msg *m, enum pk_sip_hdr_id id)
+static uint64_t px_lines(uint64_t k, uint64_t h, const struct pk_sip_msg *m, enum pk_sip_hdr_id id)
 {
 	if (m->first[id] == 0xff)
 		return px_mix(h ^ id);
 	for (int i = m->first[id]; i >= 0; i = pk_sip_hdr_next(m, i))
-		h = px_field(h, pk_sip_hdr_value(m, (unsigned)i));
+		h = px_field(k, h, pk_sip_hdr_value(m, (unsigned)i));
 	return h;
 }
 
@@ -182,44 +208,72 @@ static uint64_t px_lines(uint64_t h, const struct pk_sip_msg *m, enum pk_sip_hdr
  * number and the received Request-URI: equal for an INVITE, its CANCEL,
  * the ACK of a non-2xx answer (whose To-tag the INVITE did not have) and
  * their retransmissions. loop: the Request-URI, From-tag, Call-ID, CSeq
- * number, Route and Proxy-Require, none of which a hop changes.
+ * number, Route and Proxy-Require, none of which a hop changes. The four
+ * fields the two share are hashed once; the two then go on from that
+ * state with different constants.
  */
 static void px_branch(const struct pk_proxy *px, const struct pk_sip_msg *m, uint64_t *txn, uint32_t *loop)
 {
 	const struct pk_sip_via *v = &m->via[0];
-	struct pk_str cseq = pk_str_make((const char *)&m->cseq, sizeof(m->cseq));
 	bool cookie = v->branch.len > 7 && memcmp(v->branch.p, "z9hG4bK", 7) == 0;
+	const uint64_t k = px->key;
 	uint64_t h, l;
 
-	h = px_field(px->secret ^ 0x7f4a7c159e3779b9ull, m->from.tag);
-	h = px_field(h, m->call_id);
-	h = px_field(h, cseq);
-	h = px_field(h, m->ruri);
+	h = px_fold(px->secret ^ m->cseq, k ^ 0x7f4a7c159e3779b9ull);
+	h = px_field(k, h, m->from.tag);
+	h = px_field(k, h, m->call_id);
+	h = px_field(k, h, m->ruri);
+
+	l = px_lines(k, h ^ 0x2545f4914f6cdd1dull, m, PK_HDR_ROUTE);
+	l = px_mix(px_lines(k, l, m, PK_HDR_PROXY_REQUIRE));
+	*loop = (uint32_t)(l ^ (l >> 32));
+
 	if (cookie) {
-		h = px_field(h, v->branch);
+		h = px_field(k, h, v->branch);
 	} else {
-		h = px_field(h, v->raw);
-		h = px_field(h, m->to.tag);
+		h = px_field(k, h, v->raw);
+		h = px_field(k, h, m->to.tag);
 	}
 	*txn = px_mix(h);
+}
 
-	l = px_field(px->secret ^ 0x2545f4914f6cdd1dull, m->ruri);
-	l = px_field(l, m->from.tag);
-	l = px_field(l, m->call_id);
-	l = px_field(l, cseq);
-	l = px_lines(l, m, PK_HDR_ROUTE);
-	l = px_lines(l, m, PK_HDR_PROXY_REQUIRE);
-	l = px_mix(l);
-	*loop = (uint32_t)(l ^ (l >> 32));
+/* 8 lowercase hex digits of v, most significant first. */
+static inline char *px_hex8(char *o, uint32_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* All eight at once: one nibble a byte (the most significant in the
+	 * first), then '0' added to each and 'a' - '0' - 10 more to those
+	 * above 9. Every forwarded request writes 24 of them (its branch). */
+	uint64_t x = v;
+
+	x = ((x & 0xffff0000ull) << 16) | (x & 0xffffull);
+	x = ((x & 0x0000ff000000ff00ull) << 8) | (x & 0x000000ff000000ffull);
+	x = ((x & 0x00f000f000f000f0ull) << 4) | (x & 0x000f000f000f000full);
+	x = __builtin_bswap64(x);
+	x += 0x3030303030303030ull + (((x + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull) * 39;
+	memcpy(o, &x, 8);
+#else
+	static const char hex[] = "0123456789abcdef";
+
+	for (unsigned i = 8; i > 0; i--, v >>= 4)
+		o[i - 1] = hex[v & 15];
+#endif
+	return o + 8;
+}
+
+/* 16 hex digits of v, most significant first. */
+static inline char *px_hex16(char *o, uint64_t v)
+{
+	return px_hex8(px_hex8(o, (uint32_t)(v >> 32)), (uint32_t)v);
 }
 
 static size_t px_branch_text(char *out, uint64_t txn, uint32_t loop)
 {
 	char *o = px_put(out, PK_PROXY_BRANCH_PREFIX, sizeof(PK_PROXY_BRANCH_PREFIX) - 1);
 
-	o = px_hex(o, txn, 16);
+	o = px_hex16(o, txn);
 	*o++ = '.';
-	o = px_hex(o, loop, 8);
+	o = px_hex8(o, loop);
 	return (size_t)(o - out);
 }
 
@@ -237,7 +291,7 @@ bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struc
 	const struct pk_proxy *px = eng->proxy;
 	uint16_t p = port ? port : 5060;
 	struct pk_addr a;
-	bool ip = pk_addr_parse_ip(host, &a) == 0;
+	int ip = -1; /* host parsed as an address: not yet */
 
 	for (unsigned li = 0; li < px->n_listeners; li++) {
 		const struct pk_proxy_listener *l = &px->l[li];
@@ -245,8 +299,12 @@ bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struc
 
 		if (p != l->port && p != la->port)
 			continue;
+		/* our own text (what we put in Via and Record-Route) first:
+		 * the host comes back as we wrote it, no parse needed */
 		if (l->host_len && pk_sip_uri_host_eq(host, pk_str_make(l->host, l->host_len)))
 			return true;
+		if (ip < 0)
+			ip = pk_addr_parse_ip(host, &a) == 0;
 		if (!ip)
 			continue;
 		if (l->host_is_ip && pk_addr_ip_eq(&a, &l->addr))
@@ -451,7 +509,6 @@ void pk_proxy_fwd_begin(struct pk_worker *w, const struct pk_io_msg *rx, const s
 {
 	const struct pk_sip_via *v = &m->via[0];
 	struct pk_addr vh;
-	char ip[64];
 	size_t n;
 
 	f->rw = &w->rw;
@@ -462,18 +519,35 @@ void pk_proxy_fwd_begin(struct pk_worker *w, const struct pk_io_msg *rx, const s
 	memset(&f->dst, 0, sizeof(f->dst));
 	f->dst.listener = 0xff;
 
-	/* RFC 3581 §4 / RFC 3261 §18.2.1 on the received top Via. */
-	n = px_ip_text(&rx->src, false, ip);
+	/* RFC 3581 §4 / RFC 3261 §18.2.1 on the received top Via (planned
+	 * in pk_proxy_fwd_send). */
+	f->rcv = false;
+	n = px_ip_text(&rx->src, false, f->rcv_ip);
 	if (v->rport == 0) {
-		pk_rw_via_received(f->rw, v->received.len ? PK_STR_NULL : pk_str_make(ip, n), rx->src.port);
+		f->rcv = true;
+		f->rcv_ip_len = (uint8_t)(v->received.len ? 0 : n);
+		f->rcv_port = rx->src.port;
 		px_count(w, PK_PROXY_CTR_VIA_RECEIVED);
 	} else if (v->received.len == 0 &&
 		   (pk_addr_parse_ip(v->host, &vh) != 0 || !pk_addr_ip_eq(&vh, &rx->src))) {
-		pk_rw_via_received(f->rw, pk_str_make(ip, n), 0);
+		f->rcv = true;
+		f->rcv_ip_len = (uint8_t)n;
+		f->rcv_port = 0;
 		px_count(w, PK_PROXY_CTR_VIA_RECEIVED);
 	}
-	if (m->max_forwards != 0)
+	f->maxfwd_dec = m->max_forwards != 0;
+}
+
+void pk_proxy_fwd_plan(struct pk_proxy_fwd *f)
+{
+	if (f->rcv) {
+		pk_rw_via_received(f->rw, pk_str_make(f->rcv_ip, f->rcv_ip_len), f->rcv_port);
+		f->rcv = false;
+	}
+	if (f->maxfwd_dec) {
 		pk_rw_maxfwd_dec(f->rw);
+		f->maxfwd_dec = false;
+	}
 }
 
 void pk_proxy_fwd_param(struct pk_proxy_fwd *f, const char *name, struct pk_str value)
@@ -516,9 +590,12 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 	o = px_put(o, f->params, f->params_len);
 	if (rx->transport == PK_TRANSPORT_TCP) {
 		o = px_put(o, ";pkconn=", 8);
-		o = px_hex(o, rx->conn, 16);
+		o = px_hex16(o, rx->conn);
 	}
 	pk_rw_hdr_add(f->rw, PK_HDR_VIA, NULL, pk_str_make(via, (size_t)(o - via)), PK_RW_BEFORE_FIRST_SAME);
+	/* What pk_proxy_fwd_begin decided, unless planned already: after our
+	 * Via (which goes before the client's), in message order. */
+	pk_proxy_fwd_plan(f);
 
 	if (f->record_route && px->record_route) {
 		char rr[PK_PROXY_HOST_MAX + 64];
@@ -686,7 +763,10 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 		return;
 	}
 
-	/* Route (§16.4). Only the first PK_SIP_MAX_ROUTE entries are parsed. */
+	/* Route (§16.4). Only the first PK_SIP_MAX_ROUTE entries are parsed.
+	 * The Via and Max-Forwards edits first: Route lines follow them. */
+	if (m->nroute > 0)
+		pk_proxy_fwd_plan(&f);
 	if (last > PK_SIP_MAX_ROUTE) {
 		if (px_uri_is_us(w, rx, m->ruri)) {
 			pk_proxy_answer(w, rx, m, 400, NULL, "too many Route entries for a strict route",
@@ -813,6 +893,7 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 
 send:
 	if (m->method == PK_SIP_CANCEL && pk_pickup_cancel(w, m) && !px_has_sip_reason(m)) {
+		pk_proxy_fwd_plan(&f); /* the Via and Max-Forwards edits come before Reason */
 		pk_rw_hdr_add(f.rw, PK_HDR_REASON, NULL, PK_STR_LIT(PK_PICKUP_REASON), PK_RW_BOTTOM);
 		pk_ctr_inc(&w->pickup_ctr[PK_PICKUP_CTR_CANCEL_REASON]);
 	}
@@ -949,6 +1030,7 @@ int pk_proxy_create(struct pk_engine *eng, char *err, size_t errlen)
 	px->n_listeners = eng->n_listeners;
 	px->record_route = c->record_route;
 	px->secret = eng->tag_secret ^ 0x9e3779b97f4a7c15ull;
+	px->key = px_mix(px->secret ^ 0xc2b2ae3d27d4eb4full) | 1;
 	for (unsigned li = 0; li < eng->n_listeners; li++) {
 		struct pk_proxy_listener *l = &px->l[li];
 		const struct pk_io_listener *io = &eng->listeners[li];

@@ -105,7 +105,8 @@ struct pk_proxy {
 	char next_hop_host[PK_PROXY_HOST_MAX]; /* as written in the URI */
 	uint16_t next_hop_host_len;
 	bool record_route;
-	uint64_t secret; /* keys the branch hashes */
+	uint64_t secret; /* keys the branch hashes: their seed */
+	uint64_t key;	 /* and the word every 16 bytes are mixed with (from secret) */
 };
 
 /*
@@ -121,6 +122,14 @@ struct pk_proxy_fwd {
 	uint32_t params_len;
 	bool record_route; /* a dialog-creating request: Record-Route if configured */
 	struct pk_proxy_dst dst;
+	/* Decided by pk_proxy_fwd_begin, planned by pk_proxy_fwd_send after
+	 * our Via (then every edit of the common request lands after the
+	 * ones planned before it: no sorted insertion in the rewriter). */
+	bool rcv;	   /* received/rport to write into the client's Via */
+	bool maxfwd_dec;   /* Max-Forwards to decrement */
+	uint8_t rcv_ip_len; /* received= value (0: none) */
+	uint16_t rcv_port;  /* rport= value (0: none) */
+	char rcv_ip[48];
 };
 
 /* ---- control thread ---- */
@@ -171,10 +180,21 @@ int pk_proxy_uri_dst(const struct pk_worker *w, struct pk_str uri, struct pk_pro
 
 /*
  * Start forwarding msg: rewrite plan on w's scratch, the branch computed,
- * received/rport on the received top Via, Max-Forwards decremented.
+ * received/rport on the received top Via and Max-Forwards decremented
+ * (decided and counted here, planned by pk_proxy_fwd_send).
  */
 void pk_proxy_fwd_begin(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *msg,
 			struct pk_proxy_fwd *f);
+
+/*
+ * Plan now the client Via's received/rport and the Max-Forwards decrement
+ * that pk_proxy_fwd_begin decided (pk_proxy_fwd_send does it otherwise).
+ * For speed only: a caller about to edit lines further down the message
+ * (Route, Replaces, Require, Reason) calls it first, so that the rewriter
+ * appends each edit instead of inserting it among later ones. The bytes
+ * sent are the same either way.
+ */
+void pk_proxy_fwd_plan(struct pk_proxy_fwd *f);
 
 /* Append a Via parameter (";name=value") to what pk_proxy_fwd_send writes. */
 void pk_proxy_fwd_param(struct pk_proxy_fwd *f, const char *name, struct pk_str value);

@@ -111,7 +111,7 @@ static void reg_q(struct reg_out *o, int q)
  * Phones use it to set their clock. Days to civil date after H. Hinnant's
  * days_from_civil inverse (proleptic Gregorian calendar).
  */
-static void reg_date(struct reg_out *o, int64_t t)
+static void reg_date_format(struct reg_out *o, int64_t t)
 {
 	static const char wd[7][4] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
 	static const char mn[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -146,6 +146,24 @@ static void reg_date(struct reg_out *o, int64_t t)
 	reg_cstr(o, " GMT\r\n");
 }
 
+/* The Date line, formatted once a second per thread (a REGISTER refresh
+ * is otherwise mostly this arithmetic). */
+static void reg_date(struct reg_out *o, int64_t t)
+{
+	static _Thread_local int64_t cached_t = -1;
+	static _Thread_local uint32_t cached_len;
+	static _Thread_local char cached[64];
+
+	if (t != cached_t) {
+		struct reg_out c = { cached, 0, sizeof(cached) };
+
+		reg_date_format(&c, t);
+		cached_len = c.len;
+		cached_t = t;
+	}
+	reg_put(o, cached, cached_len);
+}
+
 /* ---- parsing helpers ---- */
 
 /* qvalue = ("0" ["." 0*3DIGIT]) / ("1" ["." 0*3("0")]) -> x 1000, or -1. */
@@ -165,6 +183,15 @@ static int reg_parse_q(struct pk_str v)
 	if (v.p[0] == '1')
 		return q == 0 ? 1000 : -1;
 	return q;
+}
+
+/* Could params hold a q parameter? Only if a 'q' or 'Q' is there. */
+static bool reg_may_have_q(struct pk_str params)
+{
+	for (uint32_t i = 0; i < params.len; i++)
+		if ((params.p[i] | 0x20) == 'q')
+			return true;
+	return false;
 }
 
 /* Is the host of uri the address the request came to? */
@@ -302,7 +329,10 @@ static unsigned reg_decide(const struct pk_registrar_env *env, const struct pk_i
 			return reg_reject(env, o, 400, PK_LOC_CTR_REJECTED_400, "Contact URI longer than 256 bytes");
 		ch[i].uri = c->uri;
 		ch[i].q = -1;
-		if (pk_sip_param_get(c->params, "q", &qv) && (ch[i].q = (int16_t)reg_parse_q(qv)) < 0)
+		/* no 'q' among the parameters' bytes: no q parameter (the
+		 * usual ";expires=3600"), no walk */
+		if (reg_may_have_q(c->params) && pk_sip_param_get(c->params, "q", &qv) &&
+		    (ch[i].q = (int16_t)reg_parse_q(qv)) < 0)
 			return reg_reject(env, o, 400, PK_LOC_CTR_REJECTED_400, "bad q-value in Contact");
 		ch[i].nat = !reg_contact_is_src(&u, &rx->src);
 		if (e != 0 && e < tm->register_min_expires) {

@@ -119,8 +119,8 @@ static inline uint64_t tag_bit(unsigned tag)
  * are in sip_rewrite.h; superseding an earlier value is rw_drop's job, so
  * no text is ever lost here except inside a deleted span.
  */
-static int rw_put(struct pk_rw *rw, uint32_t off, uint32_t del, const char *ins, uint32_t len,
-		  unsigned tag)
+static int rw_put_sorted(struct pk_rw *rw, uint32_t off, uint32_t del, const char *ins, uint32_t len,
+			 unsigned tag)
 {
 	struct pk_rw_edit *e = rw->edits;
 	uint32_t ins_off = ins ? (uint32_t)(ins - rw->scratch) : 0;
@@ -181,6 +181,34 @@ absorb:
 	if (j > m + 1)
 		edits_remove(rw, m + 1, j - m - 1);
 	return 0;
+}
+
+/*
+ * rw_put_sorted's common case inline: an edit at or after the end of the
+ * last one planned is appended as it is -- no earlier edit to search past,
+ * to merge with or to absorb. The proxy plans a forwarded request in
+ * message order (Request-URI, our Via, received/rport, Max-Forwards, lines
+ * further down: proxy.c, pk_proxy_fwd_plan), so that is nearly every
+ * edit. Anything else takes the general path.
+ */
+static inline int rw_put(struct pk_rw *rw, uint32_t off, uint32_t del, const char *ins, uint32_t len,
+			 unsigned tag)
+{
+	unsigned n = rw->nedits;
+	struct pk_rw_edit *e = rw->edits;
+
+	if (likely((del | len) != 0 && n < PK_RW_MAX_EDITS && (n == 0 || e[n - 1].off + e[n - 1].del <= off))) {
+		e[n] = (struct pk_rw_edit){ .off = off,
+					    .del = del,
+					    .ins_off = (uint16_t)(ins ? (uint32_t)(ins - rw->scratch) : 0),
+					    .ins_len = (uint16_t)len,
+					    .tag = (uint8_t)(len ? tag : TAG_NONE) };
+		rw->nedits = (uint16_t)(n + 1);
+		if (len)
+			rw->tags |= tag_bit(tag);
+		return 0;
+	}
+	return rw_put_sorted(rw, off, del, ins, len, tag);
 }
 
 /* Name of a header line this plan added: its text up to the colon. */
@@ -689,16 +717,59 @@ int pk_rw_body_set(struct pk_rw *rw, struct pk_str body, struct pk_str content_t
 
 /* --- emit -------------------------------------------------------------- */
 
-/* Copy the original up to off, then the inserted text; false if no room. */
+/*
+ * memcpy for what emit copies, inline up to 64 bytes: most inserted texts
+ * and many gaps between edits are that short, and a call into the C
+ * library's copy costs more than the copy. Loads and stores that overlap
+ * cover the lengths between the powers of two; the buffers do not overlap.
+ */
+static inline void emit_copy(char *d, const char *s, uint32_t n)
+{
+	uint64_t a, b;
+
+	if (n > 64) {
+		memcpy(d, s, n);
+	} else if (n > 16) {
+		memcpy(d, s, 16);
+		if (n > 32)
+			memcpy(d + 16, s + 16, 16);
+		if (n > 48)
+			memcpy(d + 32, s + 32, 16);
+		memcpy(d + n - 16, s + n - 16, 16);
+	} else if (n >= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t x, y;
+
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		memcpy(d, &x, 4);
+		memcpy(d + n - 4, &y, 4);
+	} else if (n > 0) {
+		d[0] = s[0];
+		d[n >> 1] = s[n >> 1];
+		d[n - 1] = s[n - 1];
+	}
+}
+
+/* Copy the original up to off, then the inserted text; false if no room.
+ * (ins_small: the text is a short local buffer, copied with memcpy so that
+ * no wider access to it is ever formed.) */
 static inline bool emit_span(char **o, const char *oend, const char *src, uint32_t *pos,
-			     uint32_t off, uint32_t del, const char *ins, uint32_t len)
+			     uint32_t off, uint32_t del, const char *ins, uint32_t len, bool ins_small)
 {
 	uint32_t gap = off - *pos;
 
 	if (unlikely((size_t)(oend - *o) < (size_t)gap + len))
 		return false;
-	memcpy(*o, src + *pos, gap);
-	memcpy(*o + gap, ins, len);
+	emit_copy(*o, src + *pos, gap);
+	if (ins_small)
+		memcpy(*o + gap, ins, len);
+	else
+		emit_copy(*o + gap, ins, len);
 	*o += gap + len;
 	*pos = off + del;
 	return true;
@@ -736,18 +807,18 @@ long pk_rw_emit(struct pk_rw *rw, char *out, size_t cap)
 
 	for (; i < n && e[i].off <= cl_off; i++)
 		if (!emit_span(&o, oend, src, &pos, e[i].off, e[i].del, rw->scratch + e[i].ins_off,
-			       e[i].ins_len))
+			       e[i].ins_len, false))
 			return -ENOSPC;
 	if (cl_len && cl_off >= pos &&
-	    !emit_span(&o, oend, src, &pos, cl_off, cl_del, cl, cl_len))
+	    !emit_span(&o, oend, src, &pos, cl_off, cl_del, cl, cl_len, true))
 		return -ENOSPC;
 	for (; i < n; i++)
 		if (!emit_span(&o, oend, src, &pos, e[i].off, e[i].del, rw->scratch + e[i].ins_off,
-			       e[i].ins_len))
+			       e[i].ins_len, false))
 			return -ENOSPC;
 	/* Rest of the headers and the blank line, then the body. */
 	if (!emit_span(&o, oend, src, &pos, bstart, 0, rw->body.p ? rw->body.p : "",
-		       rw->body.len))
+		       rw->body.len, rw->body.p == NULL))
 		return -ENOSPC;
 	return (long)(o - out);
 }

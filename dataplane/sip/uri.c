@@ -134,18 +134,34 @@ static const uint8_t uri_bad_char[256] = {
 	[' '] = 1, ['<'] = 1, ['>'] = 1, ['"'] = 1, [0x7f] = 1,
 };
 
+static bool uri_has_bad_char(const char *q, const char *end)
+{
+	for (; q < end; q++)
+		if (uri_bad_char[(unsigned char)*q])
+			return true;
+	return false;
+}
+
+/*
+ * One pass over a sip:/sips: URI: each part is checked by the loop that
+ * finds its end, with the character class of that part, none of which
+ * admits a character of uri_bad_char; only the password and the headers,
+ * which have no class of their own here, are checked against that table.
+ * So a URI with such a character anywhere is refused, as before, without
+ * a separate walk over all of it.
+ */
 int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
 {
 	memset(u, 0, sizeof(*u));
 	if (len == 0)
 		return -EINVAL;
 	const char *end = p + len;
-	const char *colon = memchr(p, ':', len);
-	if (!colon || colon == p)
+	const char *colon = p;
+	while (colon < end && pk_sip_is_scheme(*colon))
+		colon++;
+	/* the first non-scheme character must be the colon (none: not a URI) */
+	if (colon == end || *colon != ':' || colon == p)
 		return -EINVAL;
-	for (const char *q = p; q < colon; q++)
-		if (!pk_sip_is_scheme(*q))
-			return -EINVAL;
 	u->scheme_tok = pk_str_make(p, (size_t)(colon - p));
 	size_t sl = (size_t)(colon - p);
 	if (sl == 3 && lower_eq(p, "sip", 3))
@@ -158,12 +174,11 @@ int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
 		return 0; /* opaque */
 
 	const char *s = colon + 1;
-	for (const char *q = s; q < end; q++)
-		if (uri_bad_char[(unsigned char)*q])
-			return -EINVAL;
-
+	size_t rest = len - (size_t)(s - p);
 	if (u->scheme == PK_URI_TEL) {
-		const char *q = memchr(s, ';', (size_t)(end - s));
+		if (uri_has_bad_char(s, end))
+			return -EINVAL;
+		const char *q = memchr(s, ';', rest);
 		if (!q)
 			q = end;
 		if (q == s)
@@ -176,20 +191,21 @@ int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
 
 	/* userinfo: the first '@' ends it (user and password hold '@' only
 	 * escaped; they may hold ';' '?' ':' -- RFC 4475 §3.1.1.2). */
-	size_t rest = len - (size_t)(s - p);
 	const char *at = memchr(s, '@', rest);
 	const char *hs = s;
 	if (at) {
-		const char *pc = memchr(s, ':', (size_t)(at - s));
-		const char *ue = pc ? pc : at;
-		if (ue == s)
+		const char *q = s;
+		while (q < at && pk_sip_is_user(*q))
+			q++;
+		/* the user part ends at the password's ':' or at the '@' */
+		if (q == s || (q < at && *q != ':'))
 			return -EINVAL;
-		for (const char *q = s; q < ue; q++)
-			if (!pk_sip_is_user(*q))
+		u->user = pk_str_make(s, (size_t)(q - s));
+		if (q < at) {
+			if (uri_has_bad_char(q + 1, at))
 				return -EINVAL;
-		u->user = pk_str_make(s, (size_t)(ue - s));
-		if (pc)
-			u->password = pk_str_make(pc + 1, (size_t)(at - pc - 1));
+			u->password = pk_str_make(q + 1, (size_t)(at - q - 1));
+		}
 		hs = at + 1;
 	}
 	const char *q = hs;
@@ -208,7 +224,8 @@ int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
 		u->host = pk_str_make(hs, (size_t)(q - hs));
 		if (u->host.len == 0)
 			return -EINVAL;
-		u->host_type = is_ipv4(u->host) ? PK_HOST_IPV4 : PK_HOST_NAME;
+		/* a name cannot be a dotted quad unless it starts with a digit */
+		u->host_type = (*hs >= '0' && *hs <= '9' && is_ipv4(u->host)) ? PK_HOST_IPV4 : PK_HOST_NAME;
 	}
 	if (q < end && *q == ':') {
 		const char *ps = ++q;
@@ -233,6 +250,8 @@ int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
 		u->params = pk_str_make(ps, (size_t)(q - ps));
 	}
 	if (q < end && *q == '?') {
+		if (uri_has_bad_char(q + 1, end))
+			return -EINVAL;
 		u->headers = pk_str_make(q + 1, (size_t)(end - q - 1));
 		q = end;
 	}
@@ -278,5 +297,11 @@ bool pk_sip_uri_user_eq(struct pk_str a, struct pk_str b)
 
 bool pk_sip_uri_host_eq(struct pk_str a, struct pk_str b)
 {
+	/* the same bytes (an address, a name as we wrote it) is the common
+	 * case: one compare, then the byte-wise caseless one if that fails */
+	if (a.len != b.len)
+		return false;
+	if (a.len == 0 || memcmp(a.p, b.p, a.len) == 0)
+		return true;
 	return pk_str_caseeq(a, b);
 }

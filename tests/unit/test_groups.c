@@ -728,6 +728,133 @@ static void test_syntax_helpers(void **state)
 	assert_string_equal(pk_groups_number_strerror(PK_GROUPS_NUMBER_PICKUP_CODE), "is the pickup code");
 }
 
+/*
+ * Numbers of 1 to 9 digits and user parts of 1 to 24 bytes (every tail
+ * length of the index's hash: 1-3, 4-7 and whole words) are found, each
+ * as itself, and a neighbour one byte off or one byte longer is not. User
+ * parts made only of characters allowed raw are their own normal form;
+ * every other byte is refused raw or normalised as before.
+ */
+static void test_key_lengths(void **state)
+{
+	struct fixture *f = *state;
+	static char text[16384];
+	size_t n = 0;
+	const struct pk_groups_view *v;
+	char num[16], usr[32], buf[64];
+
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "settings:\n  domains: [example.test]\ngroups:\n");
+	for (unsigned d = 1; d <= 9; d++) {
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "  - number: \"%.*s\"\n    members:\n",
+				      (int)d, "123456789");
+		for (unsigned k = 0; k < 3; k++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "      - u%u-%.*s\n", d,
+					      (int)(d * 3 - 2 + k - 1), "abcdefghijklmnopqrstuvwxyz");
+	}
+	load(f->g, text);
+	v = pk_groups_view(f->g);
+	for (unsigned d = 1; d <= 9; d++) {
+		memcpy(num, "123456789", d);
+		assert_non_null(pk_groups_find_number(v, pk_str_make(num, d)));
+		num[d - 1] = 'x';
+		assert_null(pk_groups_find_number(v, pk_str_make(num, d)));
+		memcpy(num, "123456789", d);
+		num[d] = '0'; /* "10", "120", ...: no such group */
+		assert_null(pk_groups_find_number(v, pk_str_make(num, d + 1)));
+		for (unsigned k = 0; k < 3; k++) {
+			int len = snprintf(usr, sizeof(usr), "u%u-%.*s", d, (int)(d * 3 - 2 + k - 1),
+					   "abcdefghijklmnopqrstuvwxyz");
+
+			assert_non_null(pk_groups_find_user(v, pk_str_make(usr, (size_t)len), S("example.test")));
+			usr[len - 1] = '#';
+			assert_null(pk_groups_find_user(v, pk_str_make(usr, (size_t)len), S("example.test")));
+			usr[len - 1] = 'z';
+			usr[len] = 'z';
+			assert_null(pk_groups_find_user(v, pk_str_make(usr, (size_t)len + 1), S("example.test")));
+		}
+	}
+	/* raw characters: the allowed ones pass unchanged, the rest are refused */
+	for (unsigned c = 0; c < 256; c++) {
+		static const char allowed[] = "-_.!~*'()&=+$,;?/";
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  (c != 0 && memchr(allowed, (int)c, sizeof(allowed) - 1) != NULL);
+		char in[3] = { 'a', (char)c, 'b' };
+		int r = pk_groups_user_normalize(pk_str_make(in, 3), buf, sizeof(buf));
+
+		if (c == '%')
+			continue;
+		if (ok) {
+			assert_int_equal(r, 3);
+			assert_memory_equal(buf, in, 3);
+		} else {
+			assert_int_equal(r, -EINVAL);
+		}
+	}
+	/* too long for the buffer, with or without escapes */
+	assert_int_equal(pk_groups_user_normalize(S("abcd"), buf, 4), 4);
+	assert_int_equal(pk_groups_user_normalize(S("abcde"), buf, 4), -ENAMETOOLONG);
+	assert_int_equal(pk_groups_user_normalize(S("ab%63d"), buf, 4), 4);
+	assert_memory_equal(buf, "abcd", 4);
+}
+
+/*
+ * Served domains are found without regard to case at every length the
+ * word-wise compare handles differently (1-3, 4-7, 8 and more bytes, up
+ * to the longest name), and a name that differs from a served one in one
+ * byte at any place, in its length, or by a character that only differs
+ * in bit 0x20 without being a letter ('@' against '`', '[' against '{')
+ * is not found.
+ */
+static void test_find_domain_lengths(void **state)
+{
+	static const char lab[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	char name[PK_GROUPS_DOMAIN_MAX + 1], probe[PK_GROUPS_DOMAIN_MAX + 2];
+	struct pk_groups_settings s;
+	static const uint32_t lens[] = { 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 100, PK_GROUPS_DOMAIN_MAX };
+
+	(void)state;
+	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		uint32_t len = lens[li];
+
+		for (uint32_t i = 0; i < len; i++)
+			name[i] = (i % 10 == 9 && i + 1 < len) ? '.' : lab[(i * 7 + len) % 26];
+		pk_groups_settings_init(&s);
+		assert_int_equal(pk_groups_settings_add_domain(&s, S("other.test")), 0);
+		assert_int_equal(pk_groups_settings_add_domain(&s, pk_str_make(name, len)), 0);
+		memcpy(probe, name, len);
+		assert_int_equal(pk_groups_settings_find_domain(&s, pk_str_make(probe, len)), 1);
+		/* every letter upper case, then one at a time */
+		for (uint32_t i = 0; i < len; i++)
+			probe[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+		assert_int_equal(pk_groups_settings_find_domain(&s, pk_str_make(probe, len)), 1);
+		for (uint32_t i = 0; i < len; i++) {
+			memcpy(probe, name, len);
+			if (name[i] >= 'a' && name[i] <= 'z') {
+				probe[i] = (char)(name[i] - 32);
+				assert_int_equal(pk_groups_settings_find_domain(&s, pk_str_make(probe, len)), 1);
+			}
+			/* another character at i: not found */
+			probe[i] = name[i] == 'q' ? 'r' : 'q';
+			assert_int_equal(pk_groups_settings_find_domain(&s, pk_str_make(probe, len)), -1);
+			probe[i] = '@'; /* 0x40 | 0x20 is '`', not a letter */
+			assert_int_equal(pk_groups_settings_find_domain(&s, pk_str_make(probe, len)), -1);
+		}
+		/* one byte shorter or longer: not found */
+		memcpy(probe, name, len);
+		probe[len] = 'a';
+		assert_int_equal(pk_groups_settings_find_domain(&s, pk_str_make(probe, len + 1)), -1);
+		if (len > 1)
+			assert_int_equal(pk_groups_settings_find_domain(&s, pk_str_make(probe, len - 1)), -1);
+	}
+	/* '[' and '{' differ only in 0x20 (and are not letters) */
+	pk_groups_settings_init(&s);
+	assert_int_equal(pk_groups_settings_add_domain(&s, S("[2001:db8::1]")), 0);
+	assert_int_equal(pk_groups_settings_find_domain(&s, S("[2001:DB8::1]")), 0);
+	assert_int_equal(pk_groups_settings_find_domain(&s, S("{2001:db8::1]")), -1);
+	assert_int_equal(pk_groups_settings_find_domain(&s, S("[2001:db8::1}")), -1);
+	assert_int_equal(pk_groups_settings_find_domain(&s, S("{")), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -739,6 +866,8 @@ int main(void)
 		cmocka_unit_test(test_reload_full_capacity),
 		cmocka_unit_test(test_id_policy),
 		cmocka_unit_test(test_readers_during_changes),
+		cmocka_unit_test(test_find_domain_lengths),
+		cmocka_unit_test_setup_teardown(test_key_lengths, setup, teardown),
 		cmocka_unit_test(test_syntax_helpers),
 	};
 

@@ -218,6 +218,167 @@ static void test_refresh(void **state)
 	assert_int_equal(ctr(f, PK_LOC_CTR_RETIRED), 2); /* old snapshot + old binding */
 }
 
+/*
+ * A refresh from the same place (URI, source, transport, q) is written
+ * into the binding: expiry, CSeq and Call-ID updated, nothing replaced or
+ * retired, so any number of them needs no spare snapshot. What it must
+ * still do as the rebuild does: answer every binding, keep the most recent
+ * first, refuse an out-of-order CSeq, leave a retransmission unchanged,
+ * remove on expires 0, and fall back to the rebuild for a changed
+ * Contact, source or q, for a binding that is not the most recent, and
+ * when a binding of the AoR has expired.
+ */
+static void test_refresh_in_place(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS], out[PK_LOC_MAX_CONTACTS];
+	struct req q = { .user = "2001", .call_id = "cid", .cseq = 1, .n = 1, .ch = { C("sip:2001@10.0.0.7", 60) },
+			 .host = 7 };
+	struct req o = { .user = "2001", .call_id = "other", .cseq = 1, .n = 1,
+			 .ch = { C("sip:soft@10.0.0.9", 600) }, .host = 9 };
+	unsigned n = 0;
+
+	assert_int_equal(do_reg(f, &q, T0, NULL, NULL), 0);
+	flush(f, T0);
+	/* many refreshes, no sweep in between: no spare snapshot needed */
+	for (unsigned i = 0; i < 1000; i++) {
+		q.cseq++;
+		q.ch[0].expires_s = 60 + i % 7;
+		assert_int_equal(do_reg(f, &q, T0 + i * SEC, out, &n), 0);
+		assert_int_equal(n, 1);
+		assert_true(out[0].expires == T0 + i * SEC + (60 + i % 7) * SEC);
+	}
+	assert_int_equal(ctr(f, PK_LOC_CTR_REFRESHED), 1000);
+	assert_int_equal(ctr(f, PK_LOC_CTR_NO_MEMORY), 0);
+	assert_int_equal(look(f, "2001", T0 + 1000 * SEC, c), 1);
+	assert_int_equal(c[0].cseq, 1001);
+	assert_true(c[0].registered == T0 + 999 * SEC);
+	assert_true(c[0].expires == T0 + 999 * SEC + (60 + 999 % 7) * SEC);
+	assert_int_equal(pk_location_in_use(f->loc), 1);
+	flush(f, T0 + 999 * SEC);
+	assert_int_equal(ctr(f, PK_LOC_CTR_RETIRED), 0); /* nothing was replaced */
+
+	/* a retransmission (same Call-ID and CSeq): unchanged; lower: refused */
+	assert_int_equal(do_reg(f, &q, T0 + 1000 * SEC, NULL, NULL), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_UNCHANGED), 1);
+	q.cseq--;
+	assert_int_equal(do_reg(f, &q, T0 + 1000 * SEC, NULL, NULL), -ESTALE);
+	q.cseq += 2;
+	assert_int_equal(look(f, "2001", T0 + 1000 * SEC, c), 1);
+	assert_true(c[0].registered == T0 + 999 * SEC);
+
+	/* a second contact: now first; a refresh of the older one moves it
+	 * to the front again (the rebuild: it was not first) */
+	assert_int_equal(do_reg(f, &o, T0 + 1001 * SEC, NULL, NULL), 0);
+	assert_int_equal(look(f, "2001", T0 + 1001 * SEC, c), 2);
+	assert_uri(&c[0], "sip:soft@10.0.0.9");
+	assert_int_equal(do_reg(f, &q, T0 + 1002 * SEC, out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_uri(&out[0], "sip:2001@10.0.0.7");
+	assert_uri(&out[1], "sip:soft@10.0.0.9");
+	/* ... and its next refresh is in place, both still answered */
+	q.cseq++;
+	assert_int_equal(do_reg(f, &q, T0 + 1003 * SEC, out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_uri(&out[0], "sip:2001@10.0.0.7");
+	assert_true(out[0].registered == T0 + 1003 * SEC);
+	flush(f, T0 + 1003 * SEC);
+
+	/* a new source (NAT mapping changed): the binding is replaced */
+	q.cseq++;
+	q.host = 8;
+	q.ch[0].expires_s = 3600;
+	assert_int_equal(do_reg(f, &q, T0 + 1004 * SEC, NULL, NULL), 0);
+	assert_int_equal(look(f, "2001", T0 + 1004 * SEC, c), 2);
+	assert_int_equal(c[0].src.ip[3], 8);
+	/* a new q-value: replaced too */
+	q.cseq++;
+	q.ch[0].q = 500;
+	assert_int_equal(do_reg(f, &q, T0 + 1005 * SEC, NULL, NULL), 0);
+	assert_int_equal(look(f, "2001", T0 + 1005 * SEC, c), 2);
+	assert_int_equal(c[0].q, 500);
+
+	/* the other contact expires: the next refresh drops it on the way */
+	q.cseq++;
+	assert_int_equal(do_reg(f, &q, T0 + 1700 * SEC, out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_EXPIRED), 1);
+
+	/* expires 0 removes it */
+	q.cseq++;
+	q.ch[0].expires_s = 0;
+	assert_int_equal(do_reg(f, &q, T0 + 1701 * SEC, out, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(look(f, "2001", T0 + 1701 * SEC, c), 0);
+	assert_int_equal(pk_location_in_use(f->loc), 0);
+	flush(f, T0 + 1701 * SEC);
+}
+
+/*
+ * Keys of every length the word-wise hash and compare treat differently
+ * (1-3, 4-7, 8, 9-15, 16 and more bytes): each user is found under its own
+ * name with the domain in any case (the hash and the compare of equal keys
+ * agree), and a name one byte off at any place, one byte shorter, or one
+ * byte longer finds nothing (mostly the hash's doing: the compare only
+ * decides between keys of equal hash).
+ */
+static void test_key_lengths(void **state)
+{
+	static const char lab[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	static const char *const doms[] = { "a.b", "ex.t", "example", "examplet", "example.test",
+					    "a-long-domain-name.example.test" };
+	char user[64], dom[64], probe[64];
+
+	for (uint32_t len = 1; len <= 40; len++) {
+		const char *d = doms[len % 6];
+		size_t dl = strlen(d);
+		struct pk_loc_change ch = { .uri = S("sip:x@10.0.0.1"), .expires_s = 600, .q = -1 };
+		struct pk_loc_register r = { .call_id_hash = len, .cseq = 1, .n = 1, .changes = &ch };
+		unsigned n;
+
+		for (uint32_t i = 0; i < len; i++)
+			user[i] = lab[(i * 5 + len) % 36];
+		r.user = pk_str_make(user, len);
+		r.domain = pk_str_make(d, dl);
+		assert_int_equal(pk_location_register(f->loc, 0, &r, T0, c, PK_LOC_MAX_CONTACTS, &n), 0);
+		assert_int_equal(n, 1);
+		for (size_t i = 0; i < dl; i++)
+			dom[i] = (char)(d[i] >= 'a' && d[i] <= 'z' ? d[i] - 32 : d[i]);
+		assert_int_equal(pk_location_lookup(f->loc, 0, pk_str_make(user, len), pk_str_make(dom, dl), T0, c,
+						    PK_LOC_MAX_CONTACTS),
+				 1);
+		for (uint32_t i = 0; i < len; i++) {
+			memcpy(probe, user, len);
+			probe[i] = '#';
+			assert_int_equal(pk_location_lookup(f->loc, 0, pk_str_make(probe, len), pk_str_make(d, dl), T0,
+							    c, PK_LOC_MAX_CONTACTS),
+					 0);
+		}
+		for (size_t i = 0; i < dl; i++) {
+			memcpy(dom, d, dl);
+			dom[i] = '#';
+			assert_int_equal(pk_location_lookup(f->loc, 0, pk_str_make(user, len), pk_str_make(dom, dl), T0,
+							    c, PK_LOC_MAX_CONTACTS),
+					 0);
+		}
+		memcpy(probe, user, len);
+		probe[len] = 'z';
+		assert_int_equal(pk_location_lookup(f->loc, 0, pk_str_make(probe, len + 1), pk_str_make(d, dl), T0,
+						    c, PK_LOC_MAX_CONTACTS),
+				 0);
+		if (len > 1)
+			assert_int_equal(pk_location_lookup(f->loc, 0, pk_str_make(user, len - 1), pk_str_make(d, dl),
+							    T0, c, PK_LOC_MAX_CONTACTS),
+					 0);
+	}
+	/* all 40 still there, each once */
+	assert_int_equal(pk_location_in_use(f->loc), 40);
+	assert_int_equal(pk_location_aors(f->loc), 40);
+	flush(f, T0);
+}
+
 static void test_most_recent_first(void **state)
 {
 	struct fx *f = *state;
@@ -505,10 +666,13 @@ static void test_no_memory(void **state)
 	int rc = 0;
 	uint32_t i;
 
-	/* Refreshes without a sweep: the replaced snapshots wait for RCU,
-	 * until no spare one is left (transient: answered 503). */
+	/* Refreshes from a source that changes each time (a refresh from the
+	 * same place is written in place: test_refresh_in_place) without a
+	 * sweep: the replaced snapshots wait for RCU, until no spare one is
+	 * left (transient: answered 503). */
 	for (i = 0; i < 10000 && rc == 0; i++) {
 		q.cseq++;
+		q.host = (uint8_t)(7 + (i & 1));
 		rc = do_reg(f, &q, T0, NULL, NULL);
 	}
 	assert_int_equal(rc, -ENOMEM);
@@ -744,6 +908,98 @@ static void *st_reader(void *arg)
 	return NULL;
 }
 
+/* ---- refreshes in place while readers copy ---- */
+
+struct inplace {
+	struct pk_location *loc;
+	struct pk_rcu *rcu;
+	_Atomic int done;
+	_Atomic int bad;
+	_Atomic uint64_t reads;
+};
+
+struct inplace_reader {
+	struct inplace *s;
+	unsigned tid;
+};
+
+static void *inplace_reader(void *arg)
+{
+	struct inplace_reader *r = arg;
+	struct inplace *s = r->s;
+	uint64_t reads = 0;
+
+	pk_rcu_reader_register(s->rcu, r->tid);
+	/* Acquire: pairs with the writer's release store of done. */
+	while (!atomic_load_explicit(&s->done, memory_order_acquire)) {
+		struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+		unsigned n = pk_location_lookup(s->loc, r->tid, S("2001"), S(DOM), T0, c, PK_LOC_MAX_CONTACTS);
+
+		pk_rcu_quiescent(s->rcu, r->tid);
+		/* the immutable fields as registered; the refresh fields each
+		 * one a refresh wrote */
+		if (n != 1 || c[0].uri_len != 17 || memcmp(c[0].uri, "sip:2001@10.0.0.7", 17) != 0 ||
+		    c[0].src.ip[3] != 7 || c[0].listener != 1 || c[0].q != -1 || c[0].cseq < 1 ||
+		    c[0].expires < T0 + 60 * SEC || c[0].registered < T0 || c[0].is_static)
+			atomic_store(&s->bad, 1);
+		reads++;
+	}
+	pk_rcu_reader_unregister(s->rcu, r->tid);
+	atomic_fetch_add(&s->reads, reads);
+	return NULL;
+}
+
+/*
+ * One writer refreshing a binding in place as fast as it can while two
+ * readers copy it: the readers always find it, with the fields that never
+ * change intact, and (under ThreadSanitizer, suite stress) no data race:
+ * the refresh fields are stored and loaded atomically.
+ */
+static void test_concurrent_refresh_in_place(void **state)
+{
+	struct inplace s;
+	struct inplace_reader rd[2];
+	pthread_t th[2];
+	struct req q = { .user = "2001", .call_id = "cid", .cseq = 1, .n = 1, .ch = { C("sip:2001@10.0.0.7", 60) },
+			 .host = 7 };
+	struct fx f;
+	const char *why = NULL;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	s.rcu = pk_rcu_create(4);
+	assert_non_null(s.rcu);
+	assert_int_equal(pk_rcu_reader_register(s.rcu, 0), 0);
+	s.loc = pk_location_create(64, 4, s.rcu);
+	assert_non_null(s.loc);
+	f.rcu = s.rcu;
+	f.loc = s.loc;
+	assert_int_equal(do_reg(&f, &q, T0, NULL, NULL), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		rd[i] = (struct inplace_reader){ .s = &s, .tid = 1 + i };
+		assert_int_equal(pthread_create(&th[i], NULL, inplace_reader, &rd[i]), 0);
+	}
+	for (unsigned i = 0; i < 200000; i++) {
+		q.cseq++;
+		q.ch[0].expires_s = 60 + i % 7;
+		if (do_reg(&f, &q, T0 + i * 1000ull, NULL, NULL) != 0)
+			atomic_store(&s.bad, 2);
+		pk_rcu_quiescent(s.rcu, 0);
+	}
+	/* Release: pairs with the readers' acquire loads. */
+	atomic_store_explicit(&s.done, 1, memory_order_release);
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(atomic_load(&s.bad), 0);
+	assert_true(atomic_load(&s.reads) > 0);
+	assert_int_equal(ctr(&f, PK_LOC_CTR_REFRESHED), 200000);
+	assert_int_equal(ctr(&f, PK_LOC_CTR_RETIRED), 0);
+	assert_int_equal(pk_location_check(s.loc, &why), 0);
+	pk_rcu_reader_unregister(s.rcu, 0);
+	pk_location_destroy(s.loc);
+	pk_rcu_destroy(s.rcu);
+}
+
 static void test_concurrent(void **state)
 {
 	enum { N = ST_WRITERS + ST_READERS + 1 };
@@ -816,6 +1072,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_insert_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_lengths, setup, teardown),
+		cmocka_unit_test(test_concurrent_refresh_in_place),
 		cmocka_unit_test_setup_teardown(test_most_recent_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cseq_order, setup, teardown),

@@ -148,6 +148,105 @@ static void test_branch_deterministic(void **state)
 	fx_free(f);
 }
 
+/* An INVITE for test_branch_hash_lengths: From-tag (NULL: none), Call-ID. */
+static const char *branch_invite(char *buf, size_t cap, const char *tag, const char *id)
+{
+	snprintf(buf, cap,
+		 "INVITE sip:5555@example.test SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-a1;rport\n"
+		 "Max-Forwards: 70\n"
+		 "From: <sip:alice@example.test>%s%s\n"
+		 "To: <sip:5555@example.test>\n"
+		 "Call-ID: %s\n"
+		 "CSeq: 1 INVITE\n",
+		 tag != NULL ? ";tag=" : "", tag != NULL ? tag : "", id);
+	return buf;
+}
+
+/*
+ * The branch hash over fields of every length its tail reads handle
+ * (0-3, 4-8, 9-16 bytes, more than 16): each Call-ID and From-tag length
+ * gives another branch, a retransmission the same one, and fields that
+ * differ in one byte (at any place) or only in where one ends and the
+ * next begins give different ones.
+ */
+static void test_branch_hash_lengths(void **state)
+{
+	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	enum { N = 40 + 41 + 44 + 2 };
+	struct fx *f = fx_reg();
+	char (*seen)[PK_PROXY_BRANCH_LEN] = calloc(N, PK_PROXY_BRANCH_LEN);
+	char buf[2048], id[64], tag[64];
+	unsigned n = 0;
+
+	(void)state;
+	assert_non_null(seen);
+	for (unsigned i = 0; i < N; i++) {
+		struct pk_str b;
+		const char *t = "fa";
+
+		f->io.q.nsent = 0; /* the recording holds 64 messages */
+		memset(id, 0, sizeof(id));
+		memset(tag, 0, sizeof(tag));
+		if (i < 40) { /* Call-ID of 1..40 bytes */
+			memcpy(id, alnum, i + 1);
+		} else if (i < 81) { /* From-tag of 0 (none)..40 bytes */
+			memcpy(id, "c1", 2);
+			memcpy(tag, alnum + 3, i - 40);
+			t = i == 40 ? NULL : tag;
+		} else if (i < 125) { /* a 44-byte Call-ID (16+16+12) with one byte changed */
+			memcpy(id, alnum, 44);
+			id[i - 81] = '#';
+		} else { /* From-tag + Call-ID "ab"+"c1x", then "abc"+"1x" */
+			memcpy(tag, i == 125 ? "ab" : "abc", i == 125 ? 2 : 3);
+			memcpy(id, i == 125 ? "c1x" : "1x", i == 125 ? 3 : 2);
+			t = tag;
+		}
+		branch_invite(buf, sizeof(buf), t, id);
+		assert_int_equal(fx_rx(f, buf, "192.0.2.10:5070"), 1);
+		b = branch_of(f, fx_last(f));
+		assert_int_equal(b.len, PK_PROXY_BRANCH_LEN);
+		assert_memory_equal(b.p, "z9hG4bKpk", 9);
+		for (unsigned k = 9; k < PK_PROXY_BRANCH_LEN; k++)
+			if (k != 25 && !((b.p[k] >= '0' && b.p[k] <= '9') || (b.p[k] >= 'a' && b.p[k] <= 'f')))
+				fail_msg("branch %.*s: not lowercase hex at %u", (int)b.len, b.p, k);
+		memcpy(seen[n++], b.p, b.len);
+		/* a retransmission: the same branch */
+		assert_int_equal(fx_rx(f, buf, "192.0.2.10:5070"), 1);
+		b = branch_of(f, fx_last(f));
+		assert_memory_equal(b.p, seen[n - 1], PK_PROXY_BRANCH_LEN);
+	}
+	/* every transaction its own branch, in the txn part and the loop part
+	 * (32 bits: a chance collision among 127 is about 2^-19) */
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = i + 1; j < n; j++) {
+			assert_memory_not_equal(seen[i] + 9, seen[j] + 9, 16);
+			assert_memory_not_equal(seen[i] + 26, seen[j] + 26, 8);
+		}
+	free(seen);
+	fx_free(f);
+}
+
+/* received= written for sources whose octets have 1, 2 and 3 digits,
+ * with 0, 10, 100, 199, 200 and 255 (the edges of each width). */
+static void test_received_octets(void **state)
+{
+	static const char *const src[] = { "100.20.0.255", "9.10.99.199", "200.0.1.254", "1.2.3.4" };
+	struct fx *f = fx_reg();
+	char want[128], from[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+		f->io.q.nsent = 0;
+		snprintf(from, sizeof(from), "%s:5070", src[i]);
+		assert_int_equal(fx_rx(f, invite_5555, from), 1);
+		snprintf(want, sizeof(want), "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-a1;rport=5070;received=%s",
+			 src[i]);
+		assert_true(fx_has_line(fx_last(f), want));
+	}
+	fx_free(f);
+}
+
 static void test_max_forwards(void **state)
 {
 	struct fx *f = fx_reg();
@@ -556,6 +655,17 @@ static void test_tcp_response_on_connection(void **state)
 	s = fx_last(f);
 	assert_int_equal(s->transport, PK_TRANSPORT_TCP);
 	assert_int_equal(s->conn, conn);
+	/* every hex digit, in order, lowercase */
+	fx_rx_on(f,
+		 "INVITE sip:5555@example.test SIP/2.0\n"
+		 "Via: SIP/2.0/TCP 192.0.2.10:40123;branch=z9hG4bK-t2;rport\n"
+		 "Max-Forwards: 70\n"
+		 "From: <sip:alice@example.test>;tag=fa\n"
+		 "To: <sip:5555@example.test>\n"
+		 "Call-ID: tcp2\n"
+		 "CSeq: 1 INVITE\n",
+		 NULL, "192.0.2.10:40123", 1, 0xfedcba9876543210ull);
+	assert_non_null(strstr(fx_line(fx_last(f), "Via: "), ";rport;pkconn=fedcba9876543210"));
 	fx_free(f);
 }
 
@@ -657,6 +767,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invite_to_registered_contact),
 		cmocka_unit_test(test_branch_deterministic),
+		cmocka_unit_test(test_branch_hash_lengths),
+		cmocka_unit_test(test_received_octets),
 		cmocka_unit_test(test_max_forwards),
 		cmocka_unit_test(test_checks_416_420),
 		cmocka_unit_test(test_loop_482),

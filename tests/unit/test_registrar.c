@@ -314,6 +314,57 @@ static void test_refresh_and_remove(void **state)
 	assert_int_equal(ctr(f, PK_LOC_CTR_REMOVED), 1);
 }
 
+/*
+ * The refresh a phone sends every few minutes (one Contact, same place,
+ * higher CSeq): answered like any other (200, the granted expiry, the
+ * other bindings listed), the binding refreshed; then a changed Contact
+ * adds a binding, an expires=0 removes one, a retransmission changes
+ * nothing and a lower CSeq is refused (500).
+ */
+static void test_refresh_fast_path(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:desk@10.1.2.3>\r\n" }), 200);
+	for (unsigned i = 2; i < 50; i++) {
+		f->w->now_ns += 60 * SEC;
+		assert_int_equal(send_reg(f, &(struct reg){ .cseq = i,
+							    .hdrs = "Contact: <sip:desk@10.1.2.3>\r\nExpires: 600\r\n" }),
+				 200);
+		assert_int_equal(f->resp.ncontact, 1);
+		assert_int_equal(answer_expires(f, "sip:desk@10.1.2.3"), 600);
+	}
+	assert_int_equal(ctr(f, PK_LOC_CTR_REFRESHED), 48);
+	assert_int_equal(lookup(f, "2001", c), 1);
+	assert_int_equal(c[0].cseq, 49);
+	assert_true(c[0].expires == f->w->now_ns + 600 * SEC);
+	/* the same again (a retransmission): unchanged; an older one: 500 */
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 49, .hdrs = "Contact: <sip:desk@10.1.2.3>\r\n" }), 200);
+	assert_int_equal(answer_expires(f, "sip:desk@10.1.2.3"), 600);
+	assert_int_equal(ctr(f, PK_LOC_CTR_UNCHANGED), 1);
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 48, .hdrs = "Contact: <sip:desk@10.1.2.3>\r\n" }), 500);
+	/* another Contact: added, both listed */
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 50, .hdrs = "Contact: <sip:soft@10.1.2.3>\r\n" }), 200);
+	assert_int_equal(f->resp.ncontact, 2);
+	assert_int_equal(answer_expires(f, "sip:soft@10.1.2.3"), 1800);
+	assert_int_equal(answer_expires(f, "sip:desk@10.1.2.3"), 600);
+	/* the desk phone again, from another port (its NAT mapping moved) */
+	f->w->now_ns += 10 * SEC;
+	assert_int_equal(send_reg(f, &(struct reg){ .src = "10.1.2.3:5999", .cseq = 51,
+						    .hdrs = "Contact: <sip:desk@10.1.2.3>\r\n" }),
+			 200);
+	assert_int_equal(lookup(f, "2001", c), 2);
+	assert_int_equal(c[0].src.port, 5999);
+	/* expires=0 removes it */
+	assert_int_equal(send_reg(f, &(struct reg){ .src = "10.1.2.3:5999", .cseq = 52,
+						    .hdrs = "Contact: <sip:desk@10.1.2.3>;expires=0\r\n" }),
+			 200);
+	assert_int_equal(f->resp.ncontact, 1);
+	assert_int_equal(answer_expires(f, "sip:desk@10.1.2.3"), -2);
+	assert_int_equal(lookup(f, "2001", c), 1);
+}
+
 static void test_remove_all(void **state)
 {
 	struct fx *f = *state;
@@ -396,6 +447,16 @@ static void test_bad_contact(void **state)
 	assert_true(strstr(cap.buf, "Contact: <sip:a@10.1.2.3>;expires=1800;q=0.5\r\n") != NULL);
 	assert_int_equal(lookup(f, "2001", c), 1);
 	assert_int_equal(c[0].q, 500);
+	/* the parameter name in any case, after another one; a bad one
+	 * written so is refused too */
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 2, .hdrs = "Contact: <sip:a@10.1.2.3>;expires=60;Q=0.25\r\n" }),
+			 200);
+	assert_true(strstr(cap.buf, "Contact: <sip:a@10.1.2.3>;expires=60;q=0.25\r\n") != NULL);
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 3, .hdrs = "Contact: <sip:a@10.1.2.3>;expires=60;Q=3\r\n" }),
+			 400);
+	/* no q parameter (a 'q' only in the URI): none listed */
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 4, .hdrs = "Contact: <sip:q@10.1.2.3>;expires=60\r\n" }), 200);
+	assert_true(strstr(cap.buf, "Contact: <sip:q@10.1.2.3>;expires=60\r\n") != NULL);
 }
 
 static void test_table_full(void **state)
@@ -578,6 +639,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expires_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_brief, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_and_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_fast_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_untrusted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),

@@ -1061,6 +1061,124 @@ static void test_enospc_plan(void **state)
 	assert_int_equal(pk_rw_emit(&rw, obuf, sizeof(obuf)), -ENOSPC);
 }
 
+/*
+ * The same edits planned in every order give the same bytes: the plan is
+ * kept sorted whether an edit lands after the last one (appended inline)
+ * or before others (the general insertion), including a deletion (the
+ * Route pop) among the insertions.
+ */
+static const void *has(const char *p, long n, const char *s)
+{
+	return memmem(p, (size_t)n, s, strlen(s));
+}
+
+static void test_plan_order_free(void **state)
+{
+	static char first[8192];
+	unsigned perm[6] = { 0, 1, 2, 3, 4, 5 }, nperm = 0;
+	long first_len = -1;
+
+	(void)state;
+	for (;;) {
+		long n;
+
+		scan_in(routed_bye);
+		for (unsigned k = 0; k < 6; k++) {
+			int rc = 0;
+
+			switch (perm[k]) {
+			case 0:
+				rc = pk_rw_via_received(&rw, PK_STR_LIT("198.51.100.7"), 5062);
+				break;
+			case 1:
+				rc = pk_rw_maxfwd_dec(&rw);
+				break;
+			case 2:
+				rc = pk_rw_ruri_set(&rw, PK_STR_LIT("sip:alice@10.0.0.9:5070"));
+				break;
+			case 3:
+				rc = pk_rw_hdr_add(&rw, PK_HDR_VIA, NULL,
+						   PK_STR_LIT("SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKpk-x;rport"),
+						   PK_RW_BEFORE_FIRST_SAME);
+				break;
+			case 4:
+				rc = pk_rw_route_pop(&rw);
+				break;
+			default:
+				rc = pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-Order", PK_STR_LIT("free"), PK_RW_BOTTOM);
+				break;
+			}
+			assert_int_equal(rc, 0);
+		}
+		n = pk_rw_emit(&rw, obuf, sizeof(obuf));
+		assert_true(n > 0);
+		if (first_len < 0) {
+			first_len = n;
+			memcpy(first, obuf, (size_t)n);
+			assert_non_null(has(first, n, "Max-Forwards: 6\r\n"));
+			assert_non_null(has(first, n, "BYE sip:alice@10.0.0.9:5070 SIP/2.0\r\n"));
+			assert_non_null(has(first, n, "received=198.51.100.7"));
+			assert_non_null(has(first, n, "X-Order: free\r\n"));
+		} else {
+			assert_int_equal(n, first_len);
+			assert_memory_equal(obuf, first, (size_t)n);
+		}
+		nperm++;
+		/* next permutation (lexicographic) */
+		int i = 4;
+		while (i >= 0 && perm[i] > perm[i + 1])
+			i--;
+		if (i < 0)
+			break;
+		int j = 5;
+		while (perm[j] < perm[i])
+			j--;
+		unsigned t = perm[i];
+		perm[i] = perm[j];
+		perm[j] = t;
+		for (int a = i + 1, b = 5; a < b; a++, b--) {
+			t = perm[a];
+			perm[a] = perm[b];
+			perm[b] = t;
+		}
+	}
+	assert_int_equal(nperm, 720);
+}
+
+/*
+ * Inserted texts of every length from 0 to 200 bytes (emit copies up to
+ * 64 inline, in pieces that overlap, and calls memcpy above): the output
+ * is the input with exactly that line added, byte for byte.
+ */
+static void test_emit_copy_lengths(void **state)
+{
+	static char want[8192], val[256];
+	const size_t inlen = strlen(invite);
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(val); i++)
+		val[i] = (char)('a' + (i * 7) % 26);
+	for (uint32_t len = 0; len <= 200; len++) {
+		long n;
+		const char *at;
+		size_t pre;
+
+		scan_in(invite);
+		assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-L", pk_str_make(val, len), PK_RW_TOP), 0);
+		n = pk_rw_emit(&rw, obuf, sizeof(obuf));
+		assert_int_equal(n, (long)(inlen + 5 + len + 2));
+		/* the input with "X-L: value\r\n" before its first header line */
+		at = strchr(invite, '\n') + 1;
+		pre = (size_t)(at - invite);
+		memcpy(want, invite, pre);
+		memcpy(want + pre, "X-L: ", 5);
+		memcpy(want + pre + 5, val, len);
+		memcpy(want + pre + 5 + len, "\r\n", 2);
+		memcpy(want + pre + 7 + len, at, inlen - pre);
+		assert_memory_equal(obuf, want, (size_t)n);
+	}
+}
+
 static void test_emit_twice(void **state)
 {
 	char second[2048];
@@ -1162,6 +1280,8 @@ int main(void)
 		cmocka_unit_test(test_ruri_last_wins),
 		cmocka_unit_test(test_enospc_output),
 		cmocka_unit_test(test_enospc_plan),
+		cmocka_unit_test(test_plan_order_free),
+		cmocka_unit_test(test_emit_copy_lengths),
 		cmocka_unit_test(test_emit_twice),
 		cmocka_unit_test(test_params_get_agrees),
 	};

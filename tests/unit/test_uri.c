@@ -272,6 +272,55 @@ static void test_invalid(void **state)
 	}
 }
 
+/*
+ * A character no URI may hold (controls, SP, DEL, < > ") anywhere in a
+ * sip:, sips: or tel: URI -- scheme, user, password, host, port,
+ * parameters, headers -- refuses it, put in or written over any byte of
+ * URIs that parse: the parser checks each part with that part's own
+ * character class, and the table only where a part has none.
+ */
+static void test_bad_char_anywhere(void **state)
+{
+	(void)state;
+	static const char *const good[] = {
+		"sip:alice:pw;x?y@atlanta.com:5061;transport=tcp;lr?subject=hi&to=a%20b",
+		"sips:[2001:db8::1]:5061;maddr=192.0.2.1", "sip:2004@192.0.2.10:5060", "sip:example.test",
+		"tel:+1-555-0100;phone-context=example.test", "sip:%41b;c?d:e@h;x=y?z=w",
+	};
+	struct pk_sip_uri u;
+	char b[128], bad[37];
+	size_t nbad = 0;
+
+	for (unsigned c = 0; c < 0x20; c++)
+		bad[nbad++] = (char)c;
+	bad[nbad++] = ' ';
+	bad[nbad++] = '<';
+	bad[nbad++] = '>';
+	bad[nbad++] = '"';
+	bad[nbad++] = 0x7f;
+	for (size_t g = 0; g < PK_ARRAY_SIZE(good); g++) {
+		size_t len = strlen(good[g]);
+
+		assert_int_equal(pk_sip_uri_parse(good[g], len, &u), 0);
+		for (size_t pos = 0; pos <= len; pos++)
+			for (size_t k = 0; k < nbad; k++) {
+				/* inserted before byte pos */
+				memcpy(b, good[g], pos);
+				b[pos] = bad[k];
+				memcpy(b + pos + 1, good[g] + pos, len - pos);
+				if (pk_sip_uri_parse(b, len + 1, &u) != -EINVAL)
+					fail_msg("%s with 0x%02x inserted at %zu parses", good[g], (unsigned char)bad[k], pos);
+				if (pos == len)
+					continue;
+				/* written over byte pos */
+				memcpy(b, good[g], len);
+				b[pos] = bad[k];
+				if (pk_sip_uri_parse(b, len, &u) != -EINVAL)
+					fail_msg("%s with byte %zu 0x%02x parses", good[g], pos, (unsigned char)bad[k]);
+			}
+	}
+}
+
 static void test_user_eq(void **state)
 {
 	(void)state;
@@ -363,6 +412,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_user_part, free_heap),
 		cmocka_unit_test_teardown(test_params_headers, free_heap),
 		cmocka_unit_test_teardown(test_invalid, free_heap),
+		cmocka_unit_test(test_bad_char_anywhere),
 		cmocka_unit_test_teardown(test_user_eq, free_heap),
 		cmocka_unit_test_teardown(test_host_eq, free_heap),
 		cmocka_unit_test(test_empty_view),
