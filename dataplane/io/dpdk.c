@@ -123,6 +123,38 @@ static void tx_unsent(struct rte_mbuf **pkts, uint16_t unsent, void *arg)
 	rte_pktmbuf_free_bulk(pkts, unsent);
 }
 
+/* Free the single-segment mbufs behind the last burst's messages: inline
+ * (rte_pktmbuf_free_bulk is a library call walking segment chains), put
+ * back with one rte_mempool_put_bulk per run of the same pool. A direct
+ * mbuf of one segment with no other reference goes back as it is: its
+ * next is NULL already (a last segment's always is), so the mbuf's second
+ * cache line, which the receive path no longer touches either, is not
+ * read (rte_pktmbuf_prefree_seg would); anything else takes
+ * rte_pktmbuf_free. */
+static inline void free_held(struct rte_mbuf **ms, unsigned n)
+{
+	struct rte_mbuf *put[PK_IO_BURST];
+	struct rte_mempool *pool = NULL;
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = ms[i];
+		if (unlikely(rte_mbuf_refcnt_read(m) != 1 || !RTE_MBUF_DIRECT(m) || m->nb_segs != 1)) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (unlikely(m->pool != pool)) {
+			if (k != 0)
+				rte_mempool_put_bulk(pool, (void **)put, k);
+			pool = m->pool;
+			k = 0;
+		}
+		put[k++] = m;
+	}
+	if (k != 0)
+		rte_mempool_put_bulk(pool, (void **)put, k);
+}
+
 static void drain(struct dpdk_queue *q, uint64_t now)
 {
 	q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] += rte_eth_tx_buffer_flush(q->port, q->qid, q->txb);
@@ -142,18 +174,35 @@ static void stage_out(struct dpdk_queue *q)
 	pk_net_tx_done(q->net, n);
 }
 
-/* The listener a datagram to dst belongs to (pk_net only delivers our
- * addresses and listener ports, so one matches unless two listeners share
- * a port on different addresses and the datagram came to the broadcast). */
-static uint8_t listener_of(const struct dpdk_io *io, const struct pk_addr *dst)
+/* The listener a datagram to ip:port (network order, host order) belongs
+ * to (pk_net only delivers our addresses and listener ports, so one
+ * matches unless two listeners share a port on different addresses and
+ * the datagram came to the broadcast). From the plain values pk_net_rx
+ * gives (struct pk_net_udp): no reload of the pk_addr it just wrote. */
+static uint8_t listener_of(const struct dpdk_io *io, uint32_t ip, uint16_t port)
 {
-	for (unsigned i = 0; i < io->base.n_listeners; i++)
-		if (pk_addr_eq(&io->listeners[i].addr, dst))
+	for (unsigned i = 0; i < io->base.n_listeners; i++) {
+		const struct pk_addr *a = &io->listeners[i].addr;
+		if (a->family == AF_INET && a->port == port && memcmp(a->ip, &ip, 4) == 0)
 			return (uint8_t)i;
+	}
 	for (unsigned i = 0; i < io->base.n_listeners; i++)
-		if (io->listeners[i].addr.port == dst->port)
+		if (io->listeners[i].addr.port == port)
 			return (uint8_t)i;
 	return 0;
+}
+
+/* Write an IPv4 pk_addr (the rest zero), as pk_net's addr4 makes it,
+ * field by field: built in a local and copied, the compiler assembles it
+ * on the stack and reloads it whole before its stores have left (a store
+ * forwarding stall, ~35 cycles a datagram here). */
+static inline void addr_v4(struct pk_addr *a, uint32_t ip, uint16_t port)
+{
+	a->family = AF_INET;
+	a->port = port;
+	a->scope = 0;
+	memcpy(a->ip, &ip, 4);
+	memset(a->ip + 4, 0, sizeof(a->ip) - 4);
 }
 
 /* What the other queues learnt: into our ARP cache. */
@@ -207,7 +256,7 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 	(void)now_ns; /* the network timers run on the TSC */
 	/* The previous burst's messages die here. */
 	if (q->n_held != 0) {
-		rte_pktmbuf_free_bulk(q->held, q->n_held);
+		free_held(q->held, q->n_held);
 		q->n_held = 0;
 	}
 	if (unlikely(!rte_ring_empty(q->arp_ring)))
@@ -221,21 +270,36 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 		q->dctr[PK_IO_DPDK_CTR_RX_BURSTS]++;
 		q->dctr[PK_IO_DPDK_CTR_RX_FRAMES] += nb;
 	}
+	struct pk_net_udp u; /* pk_net_rx fills every output field of a datagram */
+	u.buf_cap = PK_IO_MSG_MAX;
 	for (unsigned i = 0; i < nb; i++) {
-		struct pk_net_udp u = { .buf = q->rx_bufs + (size_t)got * PK_IO_MSG_MAX,
-					.buf_cap = PK_IO_MSG_MAX };
+		u.buf = q->rx_bufs + (size_t)got * PK_IO_MSG_MAX;
 		if (i + 1 < nb)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		if (pk_net_rx(q->net, pkts[i], now, &u) != PK_NET_RX_UDP)
 			continue;
+		/* Every field written once, from values read back at the width
+		 * pk_net_rx stored them: the compiler would otherwise merge
+		 * neighbouring fields into one wider load, which cannot be
+		 * forwarded from the narrower stores still in flight (a stall of
+		 * a dozen cycles or more each). Relaxed atomic loads are never
+		 * merged or widened; u is ours alone. */
 		struct pk_io_msg *m = &q->rx_msgs[got];
-		memset(m, 0, sizeof(*m));
+		uint32_t sip = __atomic_load_n(&u.src_ip, __ATOMIC_RELAXED);
+		uint32_t dip = __atomic_load_n(&u.dst_ip, __ATOMIC_RELAXED);
+		uint16_t sport = __atomic_load_n(&u.src_port, __ATOMIC_RELAXED);
+		uint16_t dport = __atomic_load_n(&u.dst_port, __ATOMIC_RELAXED);
+		uint32_t len = __atomic_load_n(&u.len, __ATOMIC_RELAXED);
 		m->data = (char *)(uintptr_t)u.payload; /* our own mbuf or buffer */
-		m->len = m->cap = u.len;
+		m->len = len;
+		m->cap = len;
 		m->transport = PK_TRANSPORT_UDP;
-		m->src = u.src;
-		m->dst = u.dst;
-		m->listener = listener_of(q->io, &u.dst);
+		m->listener = listener_of(q->io, dip, dport);
+		m->flags = 0;
+		m->pad_ = 0;
+		m->conn = PK_IO_CONN_NONE;
+		addr_v4(&m->src, sip, sport);
+		addr_v4(&m->dst, dip, dport);
 		if (u.mbuf != NULL)
 			q->held[q->n_held++] = u.mbuf;
 		msgs[got++] = m;
@@ -264,16 +328,15 @@ static struct pk_io_msg *dq_tx_alloc(struct pk_io_queue *pq)
 	struct rte_mbuf **f = &q->tx_frames[q->tx_n];
 	char *data;
 
-	memset(m, 0, sizeof(*m));
 	if (*f == NULL)
 		data = pk_net_udp_frame(q->net, f, &q->frame_room); /* the same room every time */
 	else
 		data = rte_pktmbuf_mtod(*f, char *); /* the frame of an abandoned message */
 	if (likely(data != NULL && q->frame_room != 0)) {
-		m->data = data;
-		m->cap = q->frame_room;
+		*m = (struct pk_io_msg){ .data = data, .cap = q->frame_room }; /* the rest zeroed */
 		return m;
 	}
+	memset(m, 0, sizeof(*m));
 	if (*f != NULL) { /* no room in front (a pool without headroom) */
 		rte_pktmbuf_free(*f);
 		*f = NULL;
@@ -373,6 +436,16 @@ static void dq_stats(const struct pk_io_queue *pq, uint64_t out[PK_IO_CTR_COUNT]
 const uint64_t *pk_io_dpdk_net_counters(const struct pk_io_queue *pq)
 {
 	return pk_net_counters(((const struct dpdk_queue *)pq)->net);
+}
+
+unsigned pk_io_dpdk_frames_held(const struct pk_io_queue *pq)
+{
+	const struct dpdk_queue *q = (const struct dpdk_queue *)pq;
+	unsigned n = pk_net_frames_held(q->net);
+
+	for (unsigned i = 0; i < PK_IO_BURST; i++)
+		n += q->tx_frames[i] != NULL;
+	return n;
 }
 
 const uint64_t *pk_io_dpdk_counters(const struct pk_io_queue *pq)
@@ -517,6 +590,7 @@ uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_
 			 PK_IO_BURST   /* held behind the worker's messages */
 			 + PK_IO_BURST /* TX buffer */
 			 + PK_IO_BURST /* frames the worker writes its messages in */
+			 + PK_NET_STASH /* and those pk_net keeps ready for them */
 			 + PK_NET_TX_MAX /* pk_net staging */
 			 + 64 * 8	 /* reassembly: 64 datagrams of up to 8 fragments */
 			 + 256		 /* ARP queues (16 per next hop, rarely more than a few) */

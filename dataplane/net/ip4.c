@@ -43,10 +43,24 @@ static inline bool ip_is_bcast(const struct pk_net_ctx *ctx, uint32_t dst)
 	return false;
 }
 
-/* Sum of a buffer as 32-bit partial (no folding), for chaining. */
+/* A partial sum (cksum.h) folded to 16 bits, not inverted. */
 static inline uint16_t cksum_fold(uint32_t sum)
 {
-	return (uint16_t)__rte_raw_cksum_reduce(sum);
+	return pk_net_cksum_fold(sum);
+}
+
+/* The sum of an IPv4 header of ihl bytes: the usual 20 without a loop. */
+static inline uint32_t cksum_ip_hdr(const struct rte_ipv4_hdr *ip, uint32_t ihl)
+{
+	return likely(ihl == sizeof(*ip)) ? pk_net_cksum_ip20(ip) : pk_net_cksum_add(ip, ihl, 0);
+}
+
+/* The UDP pseudo-header's sum (RFC 768): addresses, protocol, length
+ * (len_be as it lies in the header); 16-bit words in memory order, as
+ * loaded, like every partial sum here. */
+static inline uint64_t cksum_udp_pseudo(uint32_t sip, uint32_t dip, uint16_t len_be)
+{
+	return (uint64_t)sip + dip + rte_cpu_to_be_16(IPPROTO_UDP) + len_be;
 }
 
 /* ---------- reassembly ---------- */
@@ -185,11 +199,11 @@ static void addr4(struct pk_addr *a, uint32_t ip_be, uint16_t port_be)
 }
 
 static enum pk_net_rx_result udp_input(struct pk_net_ctx *ctx, struct rte_mbuf *m,
-				       const struct rte_ipv4_hdr *ip, uint32_t ihl, uint32_t len,
-				       bool reassembled, struct pk_net_udp *out)
+				       const struct rte_ipv4_hdr *ip, uint32_t l2, uint32_t ihl,
+				       uint32_t len, bool reassembled, struct pk_net_udp *out)
 {
 	struct rte_udp_hdr tmp;
-	uint32_t off = m->l2_len + ihl;
+	uint32_t off = l2 + ihl;
 
 	if (len < sizeof(struct rte_udp_hdr))
 		return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_LEN);
@@ -209,23 +223,17 @@ static enum pk_net_rx_result udp_input(struct pk_net_ctx *ctx, struct rte_mbuf *
 		if (f == RTE_MBUF_F_RX_L4_CKSUM_BAD)
 			return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_CKSUM);
 		if (f != RTE_MBUF_F_RX_L4_CKSUM_GOOD) {
-			struct {
-				uint32_t src, dst;
-				uint8_t zero, proto;
-				uint16_t len;
-			} __rte_packed ph = { ip->src_addr, ip->dst_addr, 0, IPPROTO_UDP,
-					      rte_cpu_to_be_16((uint16_t)ulen) };
-			uint32_t body;
+			uint64_t ph = cksum_udp_pseudo(ip->src_addr, ip->dst_addr, uh->dgram_len);
+			uint32_t sum;
 			if (off + ulen <= rte_pktmbuf_data_len(m)) { /* one segment: the usual case */
-				body = cksum_fold(pk_net_cksum_add(rte_pktmbuf_mtod_offset(m, const void *, off),
-								   ulen, 0));
+				sum = pk_net_cksum_add(rte_pktmbuf_mtod_offset(m, const void *, off), ulen,
+						       pk_net_cksum_32(ph));
 			} else {
 				uint16_t b16;
 				if (rte_raw_cksum_mbuf(m, off, ulen, &b16) != 0)
 					return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_LEN);
-				body = b16;
+				sum = pk_net_cksum_32(ph + b16);
 			}
-			uint32_t sum = __rte_raw_cksum(&ph, sizeof(ph), body);
 			if (cksum_fold(sum) != 0xffff)
 				return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_CKSUM);
 		}
@@ -233,6 +241,10 @@ static enum pk_net_rx_result udp_input(struct pk_net_ctx *ctx, struct rte_mbuf *
 
 	addr4(&out->src, ip->src_addr, uh->src_port);
 	addr4(&out->dst, ip->dst_addr, uh->dst_port);
+	out->src_ip = ip->src_addr;
+	out->dst_ip = ip->dst_addr;
+	out->src_port = rte_be_to_cpu_16(uh->src_port);
+	out->dst_port = rte_be_to_cpu_16(uh->dst_port);
 	out->len = ulen - (uint32_t)sizeof(*uh);
 	off += sizeof(*uh);
 	if (m->nb_segs == 1) {
@@ -264,11 +276,9 @@ static enum pk_net_rx_result udp_input(struct pk_net_ctx *ctx, struct rte_mbuf *
 
 /* ---------- IPv4 input ---------- */
 
-enum pk_net_rx_result pk_net_ip4_input(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint64_t now,
-				       struct pk_net_udp *out)
+enum pk_net_rx_result pk_net_ip4_input(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint32_t l2,
+				       uint64_t now, struct pk_net_udp *out)
 {
-	uint32_t l2 = m->l2_len;
-
 	PK_NET_CTR(ctx, IP_RX);
 	if (rte_pktmbuf_data_len(m) < l2 + sizeof(struct rte_ipv4_hdr))
 		return pk_net_drop(ctx, m, PK_NET_CTR_IP_BAD_LEN);
@@ -287,7 +297,7 @@ enum pk_net_rx_result pk_net_ip4_input(struct pk_net_ctx *ctx, struct rte_mbuf *
 
 	uint64_t f = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 	if (f == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
-	    (f != RTE_MBUF_F_RX_IP_CKSUM_GOOD && rte_raw_cksum(ip, ihl) != 0xffff))
+	    (f != RTE_MBUF_F_RX_IP_CKSUM_GOOD && cksum_fold(cksum_ip_hdr(ip, ihl)) != 0xffff))
 		return pk_net_drop(ctx, m, PK_NET_CTR_IP_BAD_CKSUM);
 	if (ip->time_to_live == 0)
 		return pk_net_drop(ctx, m, PK_NET_CTR_IP_TTL_ZERO);
@@ -296,15 +306,17 @@ enum pk_net_rx_result pk_net_ip4_input(struct pk_net_ctx *ctx, struct rte_mbuf *
 		return pk_net_drop(ctx, m, PK_NET_CTR_IP_BAD_SRC);
 	if (!pk_net_is_ours(ctx, ip->dst_addr) && !ip_is_bcast(ctx, ip->dst_addr))
 		return pk_net_drop(ctx, m, PK_NET_CTR_IP_NOT_FOR_US);
-	m->l3_len = ihl;
 
 	bool reassembled = false;
 	if (rte_ipv4_frag_pkt_is_fragmented(ip)) {
+		m->l2_len = l2; /* what rte_ip_frag reads */
+		m->l3_len = ihl;
 		struct rte_mbuf *whole = frag_input(ctx, m, ip, now);
 		if (whole == NULL)
 			return PK_NET_RX_CONSUMED;
 		m = whole;
-		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
+		l2 = m->l2_len;
+		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2);
 		ihl = (ip->version_ihl & 0xfu) * 4u;
 		tot = rte_be_to_cpu_16(ip->total_length);
 		if (tot < ihl)
@@ -314,8 +326,9 @@ enum pk_net_rx_result pk_net_ip4_input(struct pk_net_ctx *ctx, struct rte_mbuf *
 
 	switch (ip->next_proto_id) {
 	case IPPROTO_UDP:
-		return udp_input(ctx, m, ip, ihl, tot - ihl, reassembled, out);
+		return udp_input(ctx, m, ip, l2, ihl, tot - ihl, reassembled, out);
 	case IPPROTO_ICMP:
+		m->l2_len = l2;
 		return icmp_input(ctx, m, ip, ihl, tot - ihl);
 	case IPPROTO_TCP:
 		return pk_net_drop(ctx, m, PK_NET_CTR_IP_TCP);
@@ -345,9 +358,10 @@ static void udp_stream_copy(uint8_t *dst, const struct rte_udp_hdr *uh, const ui
 /* What every UDP datagram sent needs first: checks, our source address,
  * and the next hop's MAC (*wait: the ARP entry to queue on, else NULL).
  * 0 or pk_net_udp_tx's negative errnos, counted. */
-static int udp_tx_route(struct pk_net_ctx *ctx, uint32_t len, bool no_payload, const struct pk_addr *src,
-			const struct pk_addr *dst, uint64_t now_tsc, uint32_t *sipp, uint32_t *dipp,
-			struct rte_ether_addr *mac, struct pk_net_arp_entry **waitp)
+static __rte_always_inline int udp_tx_route(struct pk_net_ctx *ctx, uint32_t len, bool no_payload,
+					    const struct pk_addr *src, const struct pk_addr *dst,
+					    uint64_t now_tsc, uint32_t *sipp, uint32_t *dipp,
+					    struct rte_ether_addr *mac, struct pk_net_arp_entry **waitp)
 {
 	uint32_t sip = 0, dip;
 
@@ -381,6 +395,14 @@ static int udp_tx_route(struct pk_net_ctx *ctx, uint32_t len, bool no_payload, c
 			PK_NET_CTR(ctx, TX_NO_ROUTE);
 			return -EHOSTUNREACH;
 		}
+		/* The same next hop as last time, still fresh: what
+		 * pk_net_arp_resolve would answer, without the lookup. */
+		const struct pk_net_arp_entry *e = ctx->hot;
+		if (likely(e != NULL && e->ip == nh && e->state == PK_NET_ARP_REACHABLE &&
+			   now_tsc - e->confirmed < ctx->t_refresh)) {
+			*mac = e->mac;
+			return 0;
+		}
 		int r = pk_net_arp_resolve(ctx, nh, now_tsc, mac, waitp);
 		if (r < 0)
 			return r;
@@ -392,8 +414,9 @@ static int udp_tx_route(struct pk_net_ctx *ctx, uint32_t len, bool no_payload, c
 
 /* The UDP header of a datagram of len bytes and, unless the port finishes
  * it (offload), its checksum over the pseudo-header, header and payload. */
-static struct rte_udp_hdr udp_tx_header(const void *payload, uint32_t len, uint32_t sip, uint32_t dip,
-					 const struct pk_addr *src, const struct pk_addr *dst, bool l4_offload)
+static __rte_always_inline struct rte_udp_hdr
+udp_tx_header(const void *payload, uint32_t len, uint32_t sip, uint32_t dip, const struct pk_addr *src,
+	      const struct pk_addr *dst, bool l4_offload)
 {
 	struct rte_udp_hdr uh = {
 		.src_port = rte_cpu_to_be_16(src->port),
@@ -401,21 +424,17 @@ static struct rte_udp_hdr udp_tx_header(const void *payload, uint32_t len, uint3
 		.dgram_len = rte_cpu_to_be_16((uint16_t)(len + sizeof(uh))),
 		.dgram_cksum = 0,
 	};
-	struct {
-		uint32_t src, dst;
-		uint8_t zero, proto;
-		uint16_t len;
-	} __rte_packed ph = { sip, dip, 0, IPPROTO_UDP, uh.dgram_len };
 	/* The port finishes the UDP checksum of a one-frame datagram when it
 	 * can: it wants the pseudo-header sum, not inverted, in the field. A
 	 * fragmented datagram is summed here (ports checksum one frame). */
-	uint32_t sum = __rte_raw_cksum(&ph, sizeof(ph), 0);
+	uint64_t ph = cksum_udp_pseudo(sip, dip, uh.dgram_len);
 
 	if (l4_offload) {
-		uh.dgram_cksum = cksum_fold(sum);
+		uh.dgram_cksum = cksum_fold(pk_net_cksum_32(ph));
 	} else {
-		sum = __rte_raw_cksum(&uh, sizeof(uh), sum);
-		sum = pk_net_cksum_add(payload, len, sum);
+		/* + the UDP header (its checksum field 0), then the payload */
+		ph += (uint64_t)uh.src_port + uh.dst_port + uh.dgram_len;
+		uint32_t sum = pk_net_cksum_add(payload, len, pk_net_cksum_32(ph));
 		uint16_t ck = (uint16_t)~cksum_fold(sum);
 		uh.dgram_cksum = ck == 0 ? 0xffff : ck;
 	}
@@ -423,31 +442,41 @@ static struct rte_udp_hdr udp_tx_header(const void *payload, uint32_t len, uint3
 }
 
 /* The IPv4 header of one frame (fragment at byte pos of the UDP stream,
- * more after it when mf) and the offload flags, then the L2 header. */
-static void udp_tx_ip(struct pk_net_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip, uint32_t this_len,
-		      uint16_t id, uint32_t pos, bool mf, uint32_t sip, uint32_t dip, bool l4_offload,
-		      const struct rte_ether_addr *mac)
+ * more after it when mf) and the offload flags; not the L2 header, nor
+ * m->tx_offload (the callers set l2/l3/l4_len). The header checksum is
+ * summed from the values, not read back from the frame: loading the
+ * header just written field by field stalls on store forwarding. */
+static inline void udp_tx_ip(struct pk_net_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+			     uint32_t this_len, uint16_t id, uint32_t pos, bool mf, uint32_t sip,
+			     uint32_t dip, bool l4_offload)
 {
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->type_of_service = 0;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + this_len));
-	ip->packet_id = rte_cpu_to_be_16(id);
-	ip->fragment_offset = rte_cpu_to_be_16((uint16_t)((pos >> 3) | (mf ? RTE_IPV4_HDR_MF_FLAG : 0)));
-	ip->time_to_live = ctx->conf.ttl;
-	ip->next_proto_id = IPPROTO_UDP;
-	ip->src_addr = sip;
-	ip->dst_addr = dip;
-	ip->hdr_checksum = 0;
-	m->l3_len = sizeof(*ip);
-	if (ctx->conf.tx_ip_cksum_offload)
+	struct rte_ipv4_hdr h = {
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.type_of_service = 0,
+		.total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + this_len)),
+		.packet_id = rte_cpu_to_be_16(id),
+		.fragment_offset =
+			rte_cpu_to_be_16((uint16_t)((pos >> 3) | (mf ? RTE_IPV4_HDR_MF_FLAG : 0))),
+		.time_to_live = ctx->conf.ttl,
+		.next_proto_id = IPPROTO_UDP,
+		.hdr_checksum = 0,
+		.src_addr = sip,
+		.dst_addr = dip,
+	};
+
+	if (ctx->conf.tx_ip_cksum_offload) {
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-	else
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
-	if (l4_offload) {
-		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
-		m->l4_len = sizeof(struct rte_udp_hdr);
+	} else {
+		/* 16-bit words as they lie in memory: version/IHL and TOS,
+		 * TTL and protocol as big-endian pairs, the rest as stored. */
+		uint64_t sum = (uint64_t)rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8) + h.total_length +
+			       h.packet_id + h.fragment_offset +
+			       rte_cpu_to_be_16((uint16_t)(ctx->conf.ttl << 8 | IPPROTO_UDP)) + sip + dip;
+		h.hdr_checksum = (uint16_t)~cksum_fold(pk_net_cksum_32(sum));
 	}
-	pk_net_l2_push(ctx, m, mac, RTE_ETHER_TYPE_IPV4);
+	if (l4_offload)
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+	memcpy(ip, &h, sizeof(h));
 }
 
 /* Hand n built frames on: to the ARP entry's queue, or staged for TX. */
@@ -506,15 +535,40 @@ int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(
 			m, (uint16_t)(sizeof(*ip) + this_len));
 		udp_stream_copy((uint8_t *)(ip + 1), &uh, payload, pos, this_len);
-		udp_tx_ip(ctx, m, ip, this_len, id, pos, i + 1 < n, sip, dip, l4_offload, &mac);
+		udp_tx_ip(ctx, m, ip, this_len, id, pos, i + 1 < n, sip, dip, l4_offload);
+		m->l3_len = sizeof(*ip);
+		if (l4_offload)
+			m->l4_len = sizeof(struct rte_udp_hdr);
+		pk_net_l2_push(ctx, m, &mac, RTE_ETHER_TYPE_IPV4);
 	}
 	return udp_tx_out(ctx, wait, frames, n);
 }
 
+/* The stash is empty: PK_NET_STASH fresh frames at once (one bulk get
+ * from the mempool's cache, the resets together), the last returned; one
+ * frame when the pool runs that low. Out of line: once every 32 frames. */
+static __rte_noinline struct rte_mbuf *stash_refill(struct pk_net_ctx *ctx)
+{
+	if (rte_pktmbuf_alloc_bulk(ctx->pool, ctx->stash, PK_NET_STASH) != 0)
+		return rte_pktmbuf_alloc(ctx->pool);
+	ctx->stash_n = PK_NET_STASH - 1;
+	return ctx->stash[PK_NET_STASH - 1];
+}
+
 char *pk_net_udp_frame(struct pk_net_ctx *ctx, struct rte_mbuf **frame, uint32_t *cap)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(ctx->pool);
+	struct rte_mbuf *m;
+	unsigned n = ctx->stash_n;
 	uint32_t room;
+
+	if (likely(n != 0)) {
+		m = ctx->stash[n - 1];
+		ctx->stash_n = n - 1;
+		if (n > 1)
+			rte_prefetch0(ctx->stash[n - 2]); /* the next call's mbuf */
+	} else {
+		m = stash_refill(ctx);
+	}
 
 	*frame = m;
 	if (m == NULL)
@@ -557,13 +611,26 @@ int pk_net_udp_tx_frame(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint32_t len
 		goto fail;
 	}
 	bool l4_offload = ctx->conf.tx_udp_cksum_offload;
-	const void *payload = rte_pktmbuf_mtod(m, const void *);
+	uint8_t *payload = rte_pktmbuf_mtod(m, uint8_t *);
 	struct rte_udp_hdr uh = udp_tx_header(payload, len, sip, dip, src, dst, l4_offload);
-	rte_pktmbuf_append(m, (uint16_t)len);
-	memcpy(rte_pktmbuf_prepend(m, sizeof(uh)), &uh, sizeof(uh));
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, sizeof(*ip));
+	/* All the headers in front at once (room checked above): Ethernet
+	 * (+VLAN) from the ctx's template, IPv4, UDP. */
+	uint32_t hl = ctx->l2_len + hdrs;
+	uint8_t *h = payload - hl;
+	m->data_off = (uint16_t)(m->data_off - hl);
+	m->data_len = (uint16_t)(m->data_len + len + hl);
+	m->pkt_len = m->pkt_len + len + hl;
+	memcpy(h, &mac, RTE_ETHER_ADDR_LEN);
+	memcpy(h + RTE_ETHER_ADDR_LEN, ctx->l2_ip4 + RTE_ETHER_ADDR_LEN,
+	       sizeof(ctx->l2_ip4) - RTE_ETHER_ADDR_LEN);
+	/* (untagged: 4 bytes of the copy above are IPv4's, written next) */
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(h + ctx->l2_len);
+	/* one store, no read of the mbuf's second cache line */
+	m->tx_offload = rte_mbuf_tx_offload(ctx->l2_len, sizeof(*ip),
+					    l4_offload ? sizeof(struct rte_udp_hdr) : 0, 0, 0, 0, 0);
 	uint16_t id = (uint16_t)(ctx->conf.ip_id_offset + ctx->ip_seq++ * ctx->conf.ip_id_stride);
-	udp_tx_ip(ctx, m, ip, len + (uint32_t)sizeof(uh), id, 0, false, sip, dip, l4_offload, &mac);
+	udp_tx_ip(ctx, m, ip, len + (uint32_t)sizeof(uh), id, 0, false, sip, dip, l4_offload);
+	memcpy(ip + 1, &uh, sizeof(uh));
 	return udp_tx_out(ctx, wait, &m, 1);
 fail:
 	rte_pktmbuf_free(m);

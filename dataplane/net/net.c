@@ -43,6 +43,11 @@ const uint64_t *pk_net_counters(const struct pk_net_ctx *ctx)
 	return ctx->ctr;
 }
 
+unsigned pk_net_frames_held(const struct pk_net_ctx *ctx)
+{
+	return ctx->stash_n;
+}
+
 static uint64_t ms_to_tsc(uint64_t hz, uint32_t ms)
 {
 	return hz / 1000 * ms + hz % 1000 * ms / 1000;
@@ -110,6 +115,18 @@ struct pk_net_ctx *pk_net_ctx_create(const struct pk_net_conf *conf, struct rte_
 	ctx->t_stale = ms_to_tsc(c.tsc_hz, c.arp_stale_ms);
 	ctx->t_retry = ms_to_tsc(c.tsc_hz, c.arp_retry_ms);
 	ctx->t_frag = ms_to_tsc(c.tsc_hz, c.frag_timeout_ms);
+	{
+		struct rte_ether_hdr *eh = (struct rte_ether_hdr *)ctx->l2_ip4;
+		rte_ether_addr_copy(&c.mac, &eh->src_addr);
+		if (c.vlan_id) {
+			struct rte_vlan_hdr *vh = (struct rte_vlan_hdr *)(eh + 1);
+			eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);
+			vh->vlan_tci = rte_cpu_to_be_16(c.vlan_id);
+			vh->eth_proto = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+		} else {
+			eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+		}
+	}
 
 	ctx->seen = rte_zmalloc_socket("pk_net_frag_seen", sizeof(*ctx->seen) * c.frag_max_flows,
 				       RTE_CACHE_LINE_SIZE, c.socket_id);
@@ -134,6 +151,9 @@ void pk_net_ctx_destroy(struct pk_net_ctx *ctx)
 	for (unsigned i = 0; i < ctx->tx_n; i++)
 		rte_pktmbuf_free(ctx->tx[i]);
 	ctx->tx_n = 0;
+	if (ctx->stash_n != 0)
+		rte_pktmbuf_free_bulk(ctx->stash, ctx->stash_n);
+	ctx->stash_n = 0;
 	if (ctx->frag_tbl != NULL) {
 		/* Time out everything still half reassembled and free it; the
 		 * death row takes only so many frames at a time. */
@@ -222,12 +242,12 @@ enum pk_net_rx_result pk_net_rx(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint
 	} else if (tagged) {
 		return pk_net_drop(ctx, m, PK_NET_CTR_VLAN_OTHER);
 	}
-	m->l2_len = l2;
-
 	if (likely(type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)))
-		return pk_net_ip4_input(ctx, m, now_tsc, out);
-	if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+		return pk_net_ip4_input(ctx, m, l2, now_tsc, out);
+	if (type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+		m->l2_len = l2;
 		return pk_net_arp_input(ctx, m, now_tsc);
+	}
 	return pk_net_drop(ctx, m, PK_NET_CTR_ETH_OTHER_TYPE);
 }
 

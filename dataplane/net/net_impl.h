@@ -13,6 +13,8 @@
 
 #include "pickup/net.h"
 
+#include "cksum.h"
+
 #define PK_NET_ARP_SIZE (PK_NET_ARP_BUCKETS * PK_NET_ARP_WAYS)
 
 /* One next hop. ip 0 means the slot is free. */
@@ -50,6 +52,18 @@ struct pk_net_ctx {
 	uint64_t t_reachable, t_refresh, t_stale, t_retry, t_frag; /* in TSC ticks */
 	uint64_t next_timer;
 	unsigned tx_n;
+	unsigned stash_n; /* fresh frames in stash[0 .. stash_n) */
+	struct rte_mbuf *stash[PK_NET_STASH];
+	/* The next hop the last datagram went to, when it was REACHABLE and
+	 * fresh: checked (ip, state, age) before the hash lookup. A freed or
+	 * reused entry fails the check. */
+	struct pk_net_arp_entry *hot;
+	/* Our Ethernet (+VLAN) header of IPv4 frames from byte 6 on (the
+	 * destination MAC is written per frame). */
+	uint8_t l2_ip4[RTE_ETHER_HDR_LEN + sizeof(struct rte_vlan_hdr)];
+	/* ARP entries possibly in use (set by arp_alloc, cleared by arp_free):
+	 * the timers visit only these. */
+	uint64_t arp_used[PK_NET_ARP_SIZE / 64];
 	struct rte_mbuf *tx[PK_NET_TX_MAX];
 	struct rte_ip_frag_tbl *frag_tbl;
 	struct pk_net_frag_seen *seen; /* conf.frag_max_flows entries */
@@ -60,49 +74,6 @@ struct pk_net_ctx {
 };
 
 #define PK_NET_CTR(ctx, id) ((ctx)->ctr[PK_NET_CTR_##id]++)
-
-/*
- * The Internet checksum's partial sum of len bytes at buf added to sum, as
- * __rte_raw_cksum(buf, len, sum) gives it up to the fold (the same value
- * once both are folded to 16 bits: 2^16 = 1 modulo 0xffff, so native
- * 32-bit words sum to what their 16-bit halves do, and a nonzero sum
- * never folds to 0). Four bytes a step into a 64-bit accumulator, which
- * the compiler vectorises, instead of rte's two: the checksum of every
- * datagram sent and, without RX offload, received is the net layer's
- * largest per-byte cost. Callers fold with __rte_raw_cksum_reduce.
- */
-static inline uint32_t pk_net_cksum_add(const void *buf, size_t len, uint32_t sum)
-{
-	const uint8_t *p = buf;
-	uint64_t s = sum;
-	size_t n4 = len / 4;
-
-	for (size_t i = 0; i < n4; i++) {
-		uint32_t v;
-
-		memcpy(&v, p + 4 * i, 4);
-		s += v;
-	}
-	p += 4 * n4;
-	len -= 4 * n4;
-	if (len >= 2) {
-		uint16_t v;
-
-		memcpy(&v, p, 2);
-		s += v;
-		p += 2;
-		len -= 2;
-	}
-	if (len) {
-		uint16_t v = 0;
-
-		memcpy(&v, p, 1); /* the odd byte in its place of a 16-bit word, as rte does */
-		s += v;
-	}
-	s = (s & 0xffffffffu) + (s >> 32); /* end-around carries */
-	s = (s & 0xffffffffu) + (s >> 32);
-	return (uint32_t)s;
-}
 
 /* Free m and count the reason: the usual end of a dropped frame. */
 static inline enum pk_net_rx_result pk_net_drop(struct pk_net_ctx *ctx, struct rte_mbuf *m,
@@ -154,8 +125,11 @@ int pk_net_arp_resolve(struct pk_net_ctx *ctx, uint32_t nh, uint64_t now,
 bool pk_net_arp_enqueue(struct pk_net_arp_entry *e, struct rte_mbuf **frames, unsigned n);
 
 /* ip4.c */
-enum pk_net_rx_result pk_net_ip4_input(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint64_t now,
-				       struct pk_net_udp *out);
+/* l2: the Ethernet (+VLAN) header's length. The UDP path leaves the
+ * mbuf's second cache line (l2_len, l3_len) alone, as PMDs do on RX;
+ * fragments, ICMP and ARP set l2_len/l3_len for what reads them. */
+enum pk_net_rx_result pk_net_ip4_input(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint32_t l2,
+				       uint64_t now, struct pk_net_udp *out);
 void pk_net_frag_timers(struct pk_net_ctx *ctx, uint64_t now);
 
 #endif /* PK_NET_IMPL_H */

@@ -80,6 +80,12 @@ uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_
  * worker, or anyone once it stopped. */
 const uint64_t *pk_io_dpdk_net_counters(const struct pk_io_queue *q);
 
+/* Frames of the pool a queue keeps for its next messages (its ctx's
+ * pk_net_frames_held, and a frame taken by a tx_alloc not committed):
+ * the pool is whole when in use = the sum of these. Its worker, or anyone
+ * once it stopped. */
+unsigned pk_io_dpdk_frames_held(const struct pk_io_queue *q);
+
 /* The backend's own counters of a queue (X-macro: id, name, description). */
 #define PK_IO_DPDK_FOREACH_COUNTER(_)                                                          \
 	_(RX_BURSTS, "rx_bursts", "rte_eth_rx_burst calls that returned frames")                \

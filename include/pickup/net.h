@@ -44,6 +44,7 @@ extern "C" {
 #define PK_NET_ARP_QLEN 16 /* frames waiting for one next hop's MAC */
 #define PK_NET_UDP_MAX 65507 /* largest UDP payload in IPv4 */
 #define PK_NET_LEARNT_MAX 16 /* mappings learnt from the wire, kept until taken */
+#define PK_NET_STASH 32 /* fresh frames pk_net_udp_frame takes from the pool at a time */
 
 struct pk_net_conf {
 	struct rte_ether_addr mac; /* the port's MAC */
@@ -153,6 +154,12 @@ void pk_net_ctx_destroy(struct pk_net_ctx *ctx);
 /* Counters, by id. Worker (or anyone once it stopped). */
 const uint64_t *pk_net_counters(const struct pk_net_ctx *ctx);
 
+/* Frames the ctx keeps from its pool for the next pk_net_udp_frame calls
+ * (taken 32 at a time, in bulk; given back by pk_net_ctx_destroy): what a
+ * leak check of the pool allows for while the ctx lives. Worker (or anyone
+ * once it stopped). */
+unsigned pk_net_frames_held(const struct pk_net_ctx *ctx);
+
 /* What pk_net_rx did with a frame. */
 enum pk_net_rx_result {
 	PK_NET_RX_UDP,	    /* a UDP datagram for us: *out is filled */
@@ -176,6 +183,12 @@ struct pk_net_udp {
 	const uint8_t *payload;
 	struct rte_mbuf *mbuf;
 	struct pk_addr src, dst; /* AF_INET, host-order ports */
+	/* The same addresses as plain values (IPv4 network order, ports host
+	 * order), for a caller that builds its own copies: reading src/dst
+	 * back right after pk_net_rx wrote them field by field stalls on
+	 * store forwarding. */
+	uint32_t src_ip, dst_ip;
+	uint16_t src_port, dst_port;
 };
 
 /*
@@ -203,9 +216,10 @@ int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
 
 /*
  * Building a datagram straight into its frame (no copy): pk_net_udp_frame
- * takes an mbuf from the ctx's pool and returns where the payload goes in
- * it (the Ethernet/VLAN, IPv4 and UDP headers are put in front later, in
- * the mbuf's headroom), with *cap the payload room of one unfragmented
+ * takes an mbuf from the ctx's pool (through a stash refilled
+ * PK_NET_STASH at a time, see pk_net_frames_held) and returns where the
+ * payload goes in it (the Ethernet/VLAN, IPv4 and UDP headers are put in
+ * front later, in the mbuf's headroom), with *cap the payload room of one unfragmented
  * frame (MTU - 28, at most the mbuf's tailroom). NULL (and *frame NULL)
  * when the pool is empty. The caller writes up to *cap bytes and either
  * sends them with pk_net_udp_tx_frame, which takes the frame whatever

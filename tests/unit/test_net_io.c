@@ -296,12 +296,13 @@ static void test_tx_buffer(void **state)
 	assert_int_equal(b[42], 'x');
 	assert_int_equal(rx(msgs), 0);
 	assert_int_equal(take_out(b), 0);
-	/* Everything the backend sent came back to its pool. */
+	/* Everything the backend sent came back to its pool (but the
+	 * frames the queue keeps for its next messages). */
 	char name[RTE_MEMPOOL_NAMESIZE];
 	snprintf(name, sizeof(name), "pk_io_dpdk_%u", port_a);
 	struct rte_mempool *bp = rte_mempool_lookup(name);
 	assert_non_null(bp);
-	assert_true(rte_mempool_full(bp));
+	assert_int_equal(rte_mempool_in_use_count(bp), pk_io_dpdk_frames_held(q));
 }
 
 /* Under sustained load (every burst full) a partly filled TX buffer
