@@ -52,13 +52,6 @@ static_assert(PK_CALLTAB_TAG_MAX < 256 && PK_CT_TAG_MIN <= PK_CALLTAB_TAG_MAX, "
 
 /* ---- hashing ---- */
 
-static inline uint64_t ct_fold(uint64_t a, uint64_t b)
-{
-	__uint128_t r = (__uint128_t)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
 /* 16 bytes per multiply while the key lasts, the 1-15 bytes left in at
  * most two more (fixed-size loads only), then a murmur-style finaliser so
  * that both halves of the result (home bucket, signature) are mixed. The
@@ -72,13 +65,13 @@ uint64_t pk_ct_hash(const void *p, size_t len, uint64_t seed)
 	while (len >= 16) {
 		memcpy(&a, s, 8);
 		memcpy(&b, s + 8, 8);
-		h = ct_fold(a ^ h ^ 0xbe5466cf34e90c6cull, b ^ 0xc0ac29b7c97c50ddull);
+		h = pk_fold64(a ^ h ^ 0xbe5466cf34e90c6cull, b ^ 0xc0ac29b7c97c50ddull);
 		s += 16;
 		len -= 16;
 	}
 	if (len >= 8) {
 		memcpy(&a, s, 8);
-		h = ct_fold(a ^ h ^ 0x3f84d5b5b5470917ull, 0x9216d5d98979fb1bull);
+		h = pk_fold64(a ^ h ^ 0x3f84d5b5b5470917ull, 0x9216d5d98979fb1bull);
 		s += 8;
 		len -= 8;
 	}
@@ -94,7 +87,7 @@ uint64_t pk_ct_hash(const void *p, size_t len, uint64_t seed)
 		} else {
 			a = (uint64_t)s[0] | ((uint64_t)s[len / 2] << 8) | ((uint64_t)s[len - 1] << 16);
 		}
-		h = ct_fold(a ^ h ^ 0xd1310ba698dfb5acull, 0x2ffd72dbd01adfb7ull);
+		h = pk_fold64(a ^ h ^ 0xd1310ba698dfb5acull, 0x2ffd72dbd01adfb7ull);
 	}
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
@@ -129,7 +122,7 @@ static inline uint32_t aor_hash(struct pk_str s)
 	} else if (s.len > 0) {
 		memcpy(&a, s.p, s.len);
 	}
-	return (uint32_t)ct_fold(a ^ SEED_AOR ^ ((uint64_t)s.len << 56), b ^ 0x9e3779b97f4a7c15ull);
+	return (uint32_t)pk_fold64(a ^ SEED_AOR ^ ((uint64_t)s.len << 56), b ^ 0x9e3779b97f4a7c15ull);
 }
 
 /* ---- counters ---- */

@@ -15,13 +15,6 @@
 
 /* ---- hashing ---- */
 
-static inline uint64_t gx_mix(uint64_t a, uint64_t b)
-{
-	__uint128_t r = (__uint128_t)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
 /* A multiply-fold hash for short keys (numbers, user parts): 8 bytes per
  * round, the length folded into the seed so that a key is never confused
  * with the same key plus NUL bytes. */
@@ -33,7 +26,7 @@ uint64_t gx_hash(const void *p, size_t len, uint64_t seed)
 
 	while (len >= 8) {
 		memcpy(&w, s, 8);
-		h = gx_mix(h ^ w, 0xe7037ed1a0b428dbull);
+		h = pk_fold64(h ^ w, 0xe7037ed1a0b428dbull);
 		s += 8;
 		len -= 8;
 	}
@@ -43,12 +36,12 @@ uint64_t gx_hash(const void *p, size_t len, uint64_t seed)
 
 		memcpy(&a, s, 4);
 		memcpy(&b, s + len - 4, 4);
-		h = gx_mix(h ^ (a | (uint64_t)b << 32), 0x8ebc6af09c88c6e3ull);
+		h = pk_fold64(h ^ (a | (uint64_t)b << 32), 0x8ebc6af09c88c6e3ull);
 	} else if (len > 0) {
 		w = (uint64_t)s[0] | (uint64_t)s[len >> 1] << 8 | (uint64_t)s[len - 1] << 16;
-		h = gx_mix(h ^ w, 0x8ebc6af09c88c6e3ull);
+		h = pk_fold64(h ^ w, 0x8ebc6af09c88c6e3ull);
 	}
-	return gx_mix(h ^ (h >> 29), 0x589965cc75374cc3ull);
+	return pk_fold64(h ^ (h >> 29), 0x589965cc75374cc3ull);
 }
 
 /* ---- syntax helpers ---- */
@@ -300,32 +293,6 @@ static bool gx_domain_valid(struct pk_str d)
 	return label > 0 && d.p[d.len - 1] != '-';
 }
 
-/* ASCII A-Z to a-z in eight bytes at once; other bytes unchanged. */
-static inline uint64_t gx_lower8(uint64_t w)
-{
-	uint64_t h = w & 0x7f7f7f7f7f7f7f7full;
-	uint64_t ge_a = h + 0x3f3f3f3f3f3f3f3full; /* top bit: byte >= 'A' */
-	uint64_t gt_z = h + 0x2525252525252525ull; /* top bit: byte > 'Z' */
-
-	return w | (((ge_a & ~gt_z & ~w) & 0x8080808080808080ull) >> 2);
-}
-
-static inline uint64_t gx_ld8(const char *p)
-{
-	uint64_t w;
-
-	memcpy(&w, p, 8);
-	return w;
-}
-
-static inline uint64_t gx_ld4(const char *p)
-{
-	uint32_t w;
-
-	memcpy(&w, p, 4);
-	return w;
-}
-
 /* p[0..n), lowercased, equals lower[0..n): pk_str_caseeq against a name
  * stored lowercase, eight bytes a compare (the last ones in a load that
  * may overlap). Every URI a worker routes or registers is looked up here. */
@@ -335,12 +302,12 @@ static bool gx_lower_eq(const char *p, const char *lower, uint32_t n)
 
 	if (n >= 8) {
 		for (; i + 8 <= n; i += 8)
-			if (gx_lower8(gx_ld8(p + i)) != gx_ld8(lower + i))
+			if (pk_lower8(pk_load8(p + i)) != pk_load8(lower + i))
 				return false;
-		return i == n || gx_lower8(gx_ld8(p + n - 8)) == gx_ld8(lower + n - 8);
+		return i == n || pk_lower8(pk_load8(p + n - 8)) == pk_load8(lower + n - 8);
 	}
 	if (n >= 4)
-		return gx_lower8(gx_ld4(p) | gx_ld4(p + n - 4) << 32) == (gx_ld4(lower) | gx_ld4(lower + n - 4) << 32);
+		return pk_lower8(pk_load4(p) | pk_load4(p + n - 4) << 32) == (pk_load4(lower) | pk_load4(lower + n - 4) << 32);
 	for (; i < n; i++) {
 		char c = p[i];
 

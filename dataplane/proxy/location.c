@@ -170,42 +170,9 @@ size_t pk_location_memory(const struct pk_location *loc)
 
 /* ---- hashing and keys ---- */
 
-static inline uint64_t loc_fold(uint64_t a, uint64_t b)
-{
-	__uint128_t r = (__uint128_t)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-/* ASCII A-Z to a-z in eight bytes at once; other bytes unchanged. */
-static inline uint64_t loc_lower8(uint64_t w)
-{
-	uint64_t h = w & 0x7f7f7f7f7f7f7f7full;
-	uint64_t ge_a = h + 0x3f3f3f3f3f3f3f3full; /* top bit: byte >= 'A' */
-	uint64_t gt_z = h + 0x2525252525252525ull; /* top bit: byte > 'Z' */
-
-	return w | (((ge_a & ~gt_z & ~w) & 0x8080808080808080ull) >> 2);
-}
-
 static inline char loc_lower(char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
-}
-
-static inline uint64_t loc_ld8(const char *p)
-{
-	uint64_t w;
-
-	memcpy(&w, p, 8);
-	return w;
-}
-
-static inline uint64_t loc_ld4(const char *p)
-{
-	uint32_t w;
-
-	memcpy(&w, p, 4);
-	return w;
 }
 
 /* The last 1-7 bytes of a key as one word, in loads that may overlap
@@ -213,7 +180,7 @@ static inline uint64_t loc_ld4(const char *p)
 static inline uint64_t loc_tail(const char *p, uint32_t len)
 {
 	if (len >= 4)
-		return loc_ld4(p) | loc_ld4(p + len - 4) << 32;
+		return pk_load4(p) | pk_load4(p + len - 4) << 32;
 	return (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[len >> 1] << 8 |
 	       (uint64_t)(unsigned char)p[len - 1] << 16;
 }
@@ -224,14 +191,14 @@ static uint64_t loc_hash_bytes(uint64_t h, const char *p, uint32_t len, bool low
 	uint64_t w;
 
 	while (len >= 8) {
-		w = loc_ld8(p);
-		h = loc_fold(h ^ (lower ? loc_lower8(w) : w), 0x9e3779b97f4a7c15ull);
+		w = pk_load8(p);
+		h = pk_fold64(h ^ (lower ? pk_lower8(w) : w), 0x9e3779b97f4a7c15ull);
 		p += 8;
 		len -= 8;
 	}
 	if (len > 0) {
 		w = loc_tail(p, len);
-		h = loc_fold(h ^ (lower ? loc_lower8(w) : w), 0xc2b2ae3d27d4eb4full);
+		h = pk_fold64(h ^ (lower ? pk_lower8(w) : w), 0xc2b2ae3d27d4eb4full);
 	}
 	return h;
 }
@@ -244,22 +211,22 @@ static inline bool loc_eq(const char *p, const char *key, uint32_t n, bool lower
 
 	if (n >= 8) {
 		for (; i + 8 <= n; i += 8) {
-			uint64_t w = loc_ld8(p + i);
+			uint64_t w = pk_load8(p + i);
 
-			if ((lower ? loc_lower8(w) : w) != loc_ld8(key + i))
+			if ((lower ? pk_lower8(w) : w) != pk_load8(key + i))
 				return false;
 		}
 		if (i < n) {
-			uint64_t w = loc_ld8(p + n - 8);
+			uint64_t w = pk_load8(p + n - 8);
 
-			return (lower ? loc_lower8(w) : w) == loc_ld8(key + n - 8);
+			return (lower ? pk_lower8(w) : w) == pk_load8(key + n - 8);
 		}
 		return true;
 	}
 	if (n >= 4) {
-		uint64_t w = loc_ld4(p) | loc_ld4(p + n - 4) << 32;
+		uint64_t w = pk_load4(p) | pk_load4(p + n - 4) << 32;
 
-		return (lower ? loc_lower8(w) : w) == (loc_ld4(key) | loc_ld4(key + n - 4) << 32);
+		return (lower ? pk_lower8(w) : w) == (pk_load4(key) | pk_load4(key + n - 4) << 32);
 	}
 	for (; i < n; i++)
 		if ((lower ? loc_lower(p[i]) : p[i]) != key[i])
@@ -273,14 +240,14 @@ static uint64_t loc_hash(const struct pk_location *loc, struct pk_str user, stru
 
 	h = loc_hash_bytes(h, user.p, user.len, false);
 	h = loc_hash_bytes(h ^ 0x243f6a8885a308d3ull, domain.p, domain.len, true);
-	return loc_fold(h ^ (h >> 29), 0xbf58476d1ce4e5b9ull);
+	return pk_fold64(h ^ (h >> 29), 0xbf58476d1ce4e5b9ull);
 }
 
 uint64_t pk_location_call_id_hash(struct pk_str call_id)
 {
 	uint64_t h = loc_hash_bytes(0x13198a2e03707344ull ^ call_id.len, call_id.p, call_id.len, false);
 
-	return loc_fold(h ^ (h >> 31), 0x94d049bb133111ebull);
+	return pk_fold64(h ^ (h >> 31), 0x94d049bb133111ebull);
 }
 
 static bool loc_key_eq(const struct pk_loc_aor *a, uint64_t hash, struct pk_str user, struct pk_str domain)

@@ -140,37 +140,14 @@ static inline uint64_t px_mix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-static inline uint64_t px_fold(uint64_t a, uint64_t b)
-{
-	__uint128_t r = (__uint128_t)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-/* Loads of 8 and 4 bytes in host order: a branch is only ever compared
- * with branches this process computed (retransmissions, CANCEL, loops). */
-static inline uint64_t px_r8(const char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static inline uint64_t px_r4(const char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
 /*
  * One field into the hash: 16 bytes per multiply, the last 1-16 bytes read
  * as two words that may overlap (no byte-by-byte tail), the length mixed
  * into the last multiply so that ("ab","c") and ("a","bc") differ. The
  * word multiplied with the state is keyed (px->key), so no chosen input
- * can zero the product without knowing the secret.
+ * can zero the product without knowing the secret. Words are loaded in
+ * host order: a branch is only ever compared with branches this process
+ * computed (retransmissions, CANCEL, loops).
  */
 static inline uint64_t px_field(uint64_t k, uint64_t h, struct pk_str s)
 {
@@ -179,17 +156,17 @@ static inline uint64_t px_field(uint64_t k, uint64_t h, struct pk_str s)
 	uint64_t a = 0, b = 0;
 
 	for (; n > 16; n -= 16, p += 16)
-		h = px_fold(px_r8(p) ^ k, px_r8(p + 8) ^ h);
+		h = pk_fold64(pk_load8(p) ^ k, pk_load8(p + 8) ^ h);
 	if (n > 8) {
-		a = px_r8(p);
-		b = px_r8(p + n - 8);
+		a = pk_load8(p);
+		b = pk_load8(p + n - 8);
 	} else if (n >= 4) {
-		a = px_r4(p) << 32 | px_r4(p + n - 4);
+		a = pk_load4(p) << 32 | pk_load4(p + n - 4);
 	} else if (n > 0) {
 		a = (uint64_t)(unsigned char)p[0] << 16 | (uint64_t)(unsigned char)p[n >> 1] << 8 |
 		    (unsigned char)p[n - 1];
 	}
-	return px_fold(a ^ k ^ ((uint64_t)s.len << 40), b ^ h ^ 0x9fb21c651e98df25ull);
+	return pk_fold64(a ^ k ^ ((uint64_t)s.len << 40), b ^ h ^ 0x9fb21c651e98df25ull);
 }
 
 static uint64_t px_lines(uint64_t k, uint64_t h, const struct pk_sip_msg *m, enum pk_sip_hdr_id id)
@@ -219,7 +196,7 @@ static void px_branch(const struct pk_proxy *px, const struct pk_sip_msg *m, uin
 	const uint64_t k = px->key;
 	uint64_t h, l;
 
-	h = px_fold(px->secret ^ m->cseq, k ^ 0x7f4a7c159e3779b9ull);
+	h = pk_fold64(px->secret ^ m->cseq, k ^ 0x7f4a7c159e3779b9ull);
 	h = px_field(k, h, m->from.tag);
 	h = px_field(k, h, m->call_id);
 	h = px_field(k, h, m->ruri);

@@ -67,6 +67,45 @@ static inline bool pk_str_caseeq_cstr(struct pk_str a, const char *s)
 	return pk_str_caseeq(a, pk_str_make(s, strlen(s)));
 }
 
+/* Word helpers of the per-packet hashes and compares (groups, location,
+ * proxy branches, ringing-call table). */
+
+/* 8 and 4 bytes at p in host order, unaligned. */
+static inline uint64_t pk_load8(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return w;
+}
+
+static inline uint64_t pk_load4(const char *p)
+{
+	uint32_t w;
+
+	memcpy(&w, p, 4);
+	return w;
+}
+
+/* The 128-bit product of a and b folded to 64 bits (a multiply-fold hash
+ * step). */
+static inline uint64_t pk_fold64(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* ASCII A-Z to a-z in eight bytes at once; other bytes unchanged. */
+static inline uint64_t pk_lower8(uint64_t w)
+{
+	uint64_t h = w & 0x7f7f7f7f7f7f7f7full;
+	uint64_t ge_a = h + 0x3f3f3f3f3f3f3f3full; /* top bit: byte >= 'A' */
+	uint64_t gt_z = h + 0x2525252525252525ull; /* top bit: byte > 'Z' */
+
+	return w | (((ge_a & ~gt_z & ~w) & 0x8080808080808080ull) >> 2);
+}
+
 /* The decimal digits of v at o (at most 10 bytes, no NUL); returns the
  * end. Written from the end, the digits counted first: Max-Forwards,
  * ports and lengths are 2 to 5 digits, for which a copy through a buffer
