@@ -914,6 +914,11 @@ static bool loc_refresh_in_place(struct pk_location *loc, struct pk_loc_thread *
 		return false;
 	if (loc_has_expired(loc, a, now_ns))
 		return false;
+	/* Bindings stay most recent first: this worker's clock (read once a
+	 * burst) may be behind the time another worker just gave the next
+	 * binding; then the rebuild sorts them. */
+	if (a->n > 1 && now_ns < loc->binds[a->bind[1]].registered)
+		return false;
 	/* Relaxed atomic stores into the published binding (see above): whole
 	 * values for the relaxed loads of lock-free readers (loc_ld64 in
 	 * loc_copy, loc_live), nothing to order with them; the bucket lock

@@ -315,6 +315,35 @@ static void test_refresh_in_place(void **state)
 }
 
 /*
+ * Workers read the clock once a burst, so a refresh can carry a time
+ * older than the one another worker just gave the AoR's next binding: the
+ * refresh of the most recent binding must then not be written in place
+ * (it would stay first while older), but rebuilt and sorted.
+ */
+static void test_refresh_older_clock(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact out[PK_LOC_MAX_CONTACTS];
+	struct req y = { .user = "2001", .call_id = "y", .cseq = 1, .n = 1, .ch = { C("sip:y@10.0.0.8", 600) },
+			 .host = 8 };
+	struct req x = { .user = "2001", .call_id = "x", .cseq = 1, .n = 1, .ch = { C("sip:x@10.0.0.7", 600) },
+			 .host = 7 };
+	const char *why = NULL;
+	unsigned n = 0;
+
+	assert_int_equal(do_reg(f, &y, T0 + 102, NULL, NULL), 0);
+	assert_int_equal(do_reg(f, &x, T0 + 103, NULL, NULL), 0); /* x first */
+	x.cseq++;
+	assert_int_equal(do_reg(f, &x, T0 + 101, out, &n), 0); /* a clock behind y's */
+	assert_int_equal(n, 2);
+	assert_uri(&out[0], "sip:y@10.0.0.8");
+	assert_uri(&out[1], "sip:x@10.0.0.7");
+	assert_int_equal(ctr(f, PK_LOC_CTR_REFRESHED), 1);
+	assert_int_equal(pk_location_check(f->loc, &why), 0);
+	flush(f, T0 + 103);
+}
+
+/*
  * Keys of every length the word-wise hash and compare treat differently
  * (1-3, 4-7, 8, 9-15, 16 and more bytes): each user is found under its own
  * name with the domain in any case (the hash and the compare of equal keys
@@ -1073,6 +1102,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_insert_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_older_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_lengths, setup, teardown),
 		cmocka_unit_test(test_concurrent_refresh_in_place),
 		cmocka_unit_test_setup_teardown(test_most_recent_first, setup, teardown),
