@@ -639,6 +639,33 @@ enum pk_groups_dial pk_groups_classify(const struct pk_groups_view *v, struct pk
 	}
 	if (dialled.len == 0)
 		return PK_DIAL_NONE;
+	if (likely(memchr(dialled.p, '%', dialled.len) == NULL)) {
+		/* Nothing escaped (every routed request's user part comes
+		 * here, "%" almost never): one raw byte per literal byte, so
+		 * the pickup code must have the length of what was dialled
+		 * and the directed prefix be shorter; no second look for '%'
+		 * in the number lookup. The same answers as the general path
+		 * below (test_groups: test_classify_unescaped). */
+		struct pk_str code = pk_groups_settings_pickup_code(s);
+		struct pk_str pfx = pk_groups_settings_directed_prefix(s);
+
+		if (code.len == dialled.len && code.p[0] == dialled.p[0] &&
+		    memcmp(code.p, dialled.p, code.len) == 0)
+			return PK_DIAL_PICKUP_CODE;
+		gr = dialled.len <= PK_GROUPS_NUMBER_MAX ? gx_find_number(v, dialled) : NULL;
+		if (gr != NULL) {
+			if (out != NULL)
+				out->group = gr;
+			return PK_DIAL_GROUP;
+		}
+		if (pfx.len > 0 && pfx.len < dialled.len && pfx.p[0] == dialled.p[0] &&
+		    memcmp(pfx.p, dialled.p, pfx.len) == 0) {
+			if (out != NULL)
+				out->target = pk_str_make(dialled.p + pfx.len, dialled.len - pfx.len);
+			return PK_DIAL_DIRECTED;
+		}
+		return PK_DIAL_NONE;
+	}
 	n = gx_match_escaped(dialled, pk_groups_settings_pickup_code(s));
 	if (n == (int)dialled.len)
 		return PK_DIAL_PICKUP_CODE;

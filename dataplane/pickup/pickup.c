@@ -285,6 +285,32 @@ static int pu_user_aor(const struct pk_groups_view *v, const struct pk_group_use
 	return (int)(u->user.len + 1 + d.len);
 }
 
+/* n bytes of src to dst, ASCII letters lowercased, eight a step (the
+ * last eight in a step that may overlap the one before). */
+static inline void pu_lower_copy(char *dst, const char *src, uint32_t n)
+{
+	uint32_t i = 0;
+
+	if (n >= 8) {
+		for (; i + 8 <= n; i += 8) {
+			uint64_t x = pk_lower8(pk_load8(src + i));
+
+			memcpy(dst + i, &x, 8);
+		}
+		if (i < n) {
+			uint64_t x = pk_lower8(pk_load8(src + n - 8));
+
+			memcpy(dst + n - 8, &x, 8);
+		}
+		return;
+	}
+	for (; i < n; i++) {
+		char c = src[i];
+
+		dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
+	}
+}
+
 /*
  * "user@domain" of a SIP URI (a From): the user part normalised as the
  * group index does, the domain as served (lowercase; pickupd's own address
@@ -311,12 +337,8 @@ static int pu_uri_aor(const struct pk_worker *w, const struct pk_io_msg *rx, con
 	if ((size_t)n + 1 + d.len > cap)
 		return -1;
 	out[n++] = '@';
-	for (uint32_t i = 0; i < d.len; i++) {
-		char c = d.p[i];
-
-		out[n++] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
-	}
-	return n;
+	pu_lower_copy(out + n, d.p, d.len);
+	return n + (int)d.len;
 }
 
 /*
@@ -327,16 +349,16 @@ static int pu_uri_aor(const struct pk_worker *w, const struct pk_io_msg *rx, con
  */
 static struct pk_str pu_key(const struct pk_sip_msg *m, struct pk_str branch, char *out)
 {
-	char num[12], tmp[10];
-	size_t nl = 0, len;
+	char num[10];
+	size_t nl, len;
 	uint32_t x = m->cseq;
-	unsigned k = 0;
+	unsigned k = sizeof(num);
 
+	/* the CSeq number's digits, written from the end */
 	do
-		tmp[k++] = (char)('0' + x % 10);
+		num[--k] = (char)('0' + x % 10);
 	while ((x /= 10) != 0);
-	while (k > 0)
-		num[nl++] = tmp[--k];
+	nl = sizeof(num) - k;
 	len = m->call_id.len + 1 + branch.len + 1 + nl;
 
 	if (len <= PK_CALLTAB_CLAIM_KEY_MAX) {
@@ -348,7 +370,7 @@ static struct pk_str pu_key(const struct pk_sip_msg *m, struct pk_str branch, ch
 		memcpy(o, branch.p, branch.len);
 		o += branch.len;
 		*o++ = ' ';
-		memcpy(o, num, nl);
+		memcpy(o, num + k, nl);
 		return pk_str_make(out, len);
 	}
 	uint64_t hv[2] = { pk_calltab_key_hash(m->call_id, branch), pk_calltab_key_hash(branch, m->call_id) };
@@ -359,9 +381,58 @@ static struct pk_str pu_key(const struct pk_sip_msg *m, struct pk_str branch, ch
 		for (int i = 15; i >= 0; i--)
 			*o++ = "0123456789abcdef"[(hv[j] >> (4 * i)) & 15];
 	*o++ = ' ';
-	memcpy(o, num, nl);
+	memcpy(o, num + k, nl);
 	o += nl;
 	return pk_str_make(out, (size_t)(o - out));
+}
+
+/* Eight hex digits (either case), the first in the low byte of x as
+ * loaded, to their value: each byte to its nibble (a letter has bit 6
+ * set: its low nibble + 9), then the nibbles packed pairwise, first digit
+ * most significant. A byte that is no hex digit gives some nibble (the
+ * value is then a hash that names nothing, as before). */
+static inline uint32_t pu_hex8(uint64_t x)
+{
+	x = (x & 0x0f0f0f0f0f0f0f0full) + ((x >> 6) & 0x0101010101010101ull) * 9;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	x = __builtin_bswap64(x); /* first digit in the top byte */
+#endif
+	x = (x | (x >> 4)) & 0x00ff00ff00ff00ffull;
+	x = (x | (x >> 8)) & 0x0000ffff0000ffffull;
+	return (uint32_t)(x | (x >> 16));
+}
+
+/* The 64-bit value of the 16 hex digits at p (our Via's pkc): two loads
+ * instead of a loop of 16 (a claim response's largest cost of its own). */
+static inline uint64_t pu_hex16(const char *p)
+{
+	return (uint64_t)pu_hex8(pk_load8(p)) << 32 | pu_hex8(pk_load8(p + 8));
+}
+
+/* The eight lowercase hex digits of v, first digit most significant, as
+ * the eight bytes to store (the inverse of pu_hex8): each nibble spread
+ * to a byte, then '0' added, and 'a' - '0' - 10 more where it is > 9. */
+static inline uint64_t pu_hex8_of(uint32_t v)
+{
+	uint64_t x = v;
+
+	x = (x | (x << 16)) & 0x0000ffff0000ffffull;
+	x = (x | (x << 8)) & 0x00ff00ff00ff00ffull;
+	x = (x | (x << 4)) & 0x0f0f0f0f0f0f0f0full;
+	x += 0x3030303030303030ull + (((x + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull) * 39;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	x = __builtin_bswap64(x); /* first digit at the lowest address */
+#endif
+	return x;
+}
+
+/* v as 16 lowercase hex digits at out (our Via's pkc). */
+static inline void pu_hex16_put(char *out, uint64_t v)
+{
+	uint64_t a = pu_hex8_of((uint32_t)(v >> 32)), b = pu_hex8_of((uint32_t)v);
+
+	memcpy(out, &a, 8);
+	memcpy(out + 8, &b, 8);
 }
 
 /* What the recently-picked memory keeps for an ended claim (its calls are
@@ -384,6 +455,7 @@ bool pk_pickup_track(struct pk_worker *w, const struct pk_io_msg *rx, const stru
 	char callee[PU_AOR_MAX], caller[PU_AOR_MAX];
 	struct pk_calltab_new c;
 	struct pk_sip_uri fu;
+	uint64_t ch;
 	int ce, cr, rc;
 
 	if (gu == NULL)
@@ -399,8 +471,8 @@ bool pk_pickup_track(struct pk_worker *w, const struct pk_io_msg *rx, const stru
 	 * pickup was answered, so without this check the copy would enter it
 	 * again as a new call and be offered to the next picker. Forwarded
 	 * (the callee answers it from its transaction), not tracked. */
-	if (eng->pickup != NULL &&
-	    pk_pickup_recent(eng->pickup, pk_calltab_key_hash(m->call_id, m->from.tag), w->now_ns)) {
+	ch = pk_calltab_key_hash(m->call_id, m->from.tag);
+	if (eng->pickup != NULL && pk_pickup_recent(eng->pickup, ch, w->now_ns)) {
 		pu_count(w, PK_PICKUP_CTR_TRACK_PICKED);
 		return false;
 	}
@@ -435,6 +507,7 @@ bool pk_pickup_track(struct pk_worker *w, const struct pk_io_msg *rx, const stru
 	c.src.port = rx->src.port;
 	memcpy(c.src.addr, rx->src.ip, sizeof(c.src.addr));
 	c.invite_ns = w->now_ns;
+	c.hash = ch; /* computed once: the insert's index lookup reuses it */
 	rc = pk_calltab_insert(eng->calltab, w->id, &c);
 	if (rc == 0) {
 		pu_count(w, PK_PICKUP_CTR_CALLS_TRACKED);
@@ -610,8 +683,7 @@ static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const str
 		uint64_t ch = pk_calltab_key_hash(c->call_id, c->from_tag);
 
 		pk_proxy_fwd_param(f, "pk", PK_STR_LIT("p"));
-		for (int i = 15; i >= 0; i--, ch >>= 4)
-			hx[i] = "0123456789abcdef"[ch & 15];
+		pu_hex16_put(hx, ch);
 		pk_proxy_fwd_param(f, "pkc", pk_str_make(hx, 16));
 	}
 	f->record_route = m->method == PK_SIP_INVITE;
@@ -799,11 +871,7 @@ void pk_pickup_claim_response(struct pk_worker *w, const struct pk_sip_msg *m, s
 		return;
 	key = pu_key(m, m->via[1].branch, keybuf);
 	if (m->code < 300 && eng->pickup != NULL && pkc.len == 16) {
-		for (uint32_t i = 0; i < 16; i++) {
-			char ch = pkc.p[i] | 0x20;
-
-			h = (h << 4) | (uint64_t)(ch <= '9' ? ch - '0' : ch - 'a' + 10);
-		}
+		h = pu_hex16(pkc.p);
 		/* before the settle: a CANCEL racing it finds one or the other */
 		pk_pickup_remember(eng->pickup, h, w->now_ns);
 	}

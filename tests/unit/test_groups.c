@@ -216,6 +216,48 @@ static void test_classify(void **state)
 	assert_false(pk_groups_directed_target(v, S("*bob"), &t));
 }
 
+/* The path for user parts with no '%' (most requests) answers as the
+ * general one: each string is classified as it is and with its first byte
+ * written %HH, which takes the general path. */
+static void test_classify_unescaped(void **state)
+{
+	static const char *const dialled[] = {
+		"*8", "*80", "*801", "*8012", "*", "8", "**", "**2001", "**bob", "*2001", "#8",
+		"4321", "#4321", "%", "bob", "*8*8", "**2001x", "12345678901234", "801", "*88",
+	};
+	struct fixture *f = *state;
+	const struct pk_groups_view *v = pk_groups_view(f->g);
+
+	for (size_t i = 0; i < sizeof(dialled) / sizeof(dialled[0]); i++) {
+		struct pk_groups_dial_result a, b;
+		char esc[64];
+		size_t n = strlen(dialled[i]);
+		enum pk_groups_dial ka, kb;
+
+		snprintf(esc, sizeof(esc), "%%%02X%s", (unsigned char)dialled[i][0], dialled[i] + 1);
+		ka = pk_groups_classify(v, pk_str_make(dialled[i], n), &a);
+		kb = pk_groups_classify(v, pk_str_make(esc, strlen(esc)), &b);
+		if (strchr(dialled[i], '%') == NULL) {
+			assert_int_equal(ka, kb);
+			assert_ptr_equal(a.group, b.group);
+			assert_true(pk_str_eq(a.target, b.target));
+		}
+	}
+	/* and the answers themselves, on the unescaped path */
+	assert_int_equal(pk_groups_classify(v, S("*8"), NULL), PK_DIAL_PICKUP_CODE);
+	assert_int_equal(pk_groups_classify(v, S("*88"), NULL), PK_DIAL_NONE);
+	assert_int_equal(pk_groups_classify(v, S("*"), NULL), PK_DIAL_NONE);
+	assert_int_equal(pk_groups_classify(v, S("#4321"), NULL), PK_DIAL_GROUP);
+	assert_int_equal(pk_groups_classify(v, S("12345678901234"), NULL), PK_DIAL_NONE);
+	{
+		struct pk_groups_dial_result r;
+
+		assert_int_equal(pk_groups_classify(v, S("**b"), &r), PK_DIAL_DIRECTED);
+		assert_true(pk_str_eq(r.target, S("b")));
+		assert_int_equal(pk_groups_classify(v, S("*%2A"), &r), PK_DIAL_NONE);
+	}
+}
+
 /* ---- single changes ---- */
 
 /* Each change: the view taken before still shows the old state, the view
@@ -860,6 +902,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lookups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_classify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_classify_unescaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_after_quiescence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),

@@ -17,6 +17,8 @@
  * 486, 420, 603, timeout); and the CANCEL that reaches the callee's phone
  * with Reason cause=200 after a pickup and without it otherwise.
  */
+#include <ctype.h>
+
 #include "proxy_fixture.h"
 
 #define CALLER "192.0.2.10:5070"
@@ -688,6 +690,102 @@ static void test_tracking_only_ring_members(void **state)
 	fx_free(f);
 }
 
+/* The caller's answer carries back our Via's pkc (the claimed call's key
+ * hash, 16 hex digits): read in upper case as in lower case, it makes the
+ * caller's CANCEL of its original INVITE get the Reason. */
+static void test_pkc_either_case(void **state)
+{
+	for (int upper = 0; upper < 2; upper++) {
+		struct fx *f = setup();
+		char resp[4096];
+		const struct fx_sent *s;
+		char *p;
+
+		(void)state;
+		call(f, "alice", CALLER, "2002", "hx@a", "fa", NULL, "tb");
+		assert_int_equal(pickup(f, "2003", PICKER, "*801", "hx1", NULL), 1);
+		fx_response(fx_last(f), 200, "OK", "ta2", "Contact: <sip:alice@192.0.2.10:5070>\n", resp,
+			    sizeof(resp));
+		p = strstr(resp, ";pkc=");
+		assert_non_null(p);
+		for (int i = 5; i < 5 + 16; i++) {
+			assert_true(isxdigit((unsigned char)p[i]));
+			if (upper)
+				p[i] = (char)toupper((unsigned char)p[i]);
+		}
+		{
+			/* pkc: the claimed call's key hash, 16 lowercase digits */
+			char want[17];
+
+			snprintf(want, sizeof(want), "%016llx",
+				 (unsigned long long)pk_calltab_key_hash(PK_STR_LIT("hx@a"), PK_STR_LIT("fa")));
+			assert_non_null(strstr(fx_line(fx_last(f), "Via: "), want));
+			if (!upper)
+				assert_memory_equal(p + 5, want, 16);
+		}
+		assert_int_equal(fx_rx(f, resp, CALLER), 1);
+		assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_SUCCEEDED], 1);
+		/* the call left the table with the 200: only the recently-picked
+		 * memory, under the decoded pkc, can give the Reason */
+		assert_int_equal(call_state(f, "hx@a", "fa"), -1);
+		assert_int_equal(fx_rx(f,
+				       "CANCEL sip:2002@example.test SIP/2.0\n"
+				       "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-hx@a;rport\n"
+				       "Max-Forwards: 70\n"
+				       "From: <sip:alice@example.test>;tag=fa\n"
+				       "To: <sip:2002@example.test>\n"
+				       "Call-ID: hx@a\n"
+				       "CSeq: 1 CANCEL\n",
+				       CALLER),
+				 1);
+		s = fx_last(f);
+		assert_true(fx_has_line(s, "Reason: SIP;cause=200;text=\"Call completed elsewhere\""));
+		assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CANCEL_REASON], 1);
+		fx_free(f);
+	}
+}
+
+/* The caller's AoR the table keeps: user part as written, host
+ * lowercased (a served domain as configured), whatever its length. */
+static void test_caller_aor_case(void **state)
+{
+	static const struct {
+		const char *host, *aor;
+	} cases[] = {
+		{ "Other.EXAMPLE.Org", "Alice@other.example.org" }, /* 17: 8 + 8 + 1 */
+		{ "WWW.EXAMPLE.ORG", "Alice@www.example.org" },     /* 15 */
+		{ "ABCD.EFG", "Alice@abcd.efg" },                   /* 8 */
+		{ "A.B.Cd", "Alice@a.b.cd" },                       /* 6 */
+		{ "Example.TEST", "Alice@example.test" },           /* served */
+	};
+	struct fx *f = setup();
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char inv[1024], cid[32];
+		struct pk_calltab_call c;
+
+		snprintf(cid, sizeof(cid), "aor%u@a", i);
+		snprintf(inv, sizeof(inv),
+			 "INVITE sip:2002@example.test SIP/2.0\n"
+			 "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-%s;rport\n"
+			 "Max-Forwards: 70\n"
+			 "From: <sip:Alice@%s>;tag=fa\n"
+			 "To: <sip:2002@example.test>\n"
+			 "Call-ID: %s\n"
+			 "CSeq: 1 INVITE\n"
+			 "Contact: <sip:alice@" CALLER ">\n",
+			 cid, cases[i].host, cid);
+		assert_int_equal(fx_rx(f, inv, CALLER), 1);
+		assert_int_equal(pk_calltab_find(f->eng.calltab, FX_TID_WORKER, pk_str_make(cid, strlen(cid)),
+						 PK_STR_LIT("fa"), 0, &c),
+				 0);
+		assert_int_equal(c.caller.len, strlen(cases[i].aor));
+		assert_memory_equal(c.caller.p, cases[i].aor, c.caller.len);
+	}
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -706,6 +804,8 @@ int main(void)
 		cmocka_unit_test(test_tcp_caller),
 		cmocka_unit_test(test_tracking_only_ring_members),
 		cmocka_unit_test(test_late_invite_copy_after_pickup),
+		cmocka_unit_test(test_pkc_either_case),
+		cmocka_unit_test(test_caller_aor_case),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
