@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../sip/copy.h"
 #include "../worker.h"
 #include "pickup/groups.h"
 #include "pickup/location.h"
@@ -560,11 +561,12 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 	o = px_put(o, f->dst.transport == PK_TRANSPORT_TCP ? "TCP " : "UDP ", 4);
 	o += pk_proxy_advertised_host(w, rx, (unsigned)li, o, PK_PROXY_HOST_MAX);
 	*o++ = ':';
-	o = pk_put_u32(o, px->l[li].port);
+	o = pk_put_dec(o, px->l[li].port);
 	o = px_put(o, ";branch=", 8);
 	o += px_branch_text(o, f->txn, f->loop);
 	o = px_put(o, ";rport", 6);
-	o = px_put(o, f->params, f->params_len);
+	pk_copy_short(o, f->params, f->params_len);
+	o += f->params_len;
 	if (rx->transport == PK_TRANSPORT_TCP) {
 		o = px_put(o, ";pkconn=", 8);
 		o = px_hex16(o, rx->conn);
@@ -580,7 +582,7 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 		o = px_put(rr, "<sip:", 5);
 		o += pk_proxy_advertised_host(w, rx, rx->listener, o, PK_PROXY_HOST_MAX);
 		*o++ = ':';
-		o = pk_put_u32(o, px->l[rx->listener].port);
+		o = pk_put_dec(o, px->l[rx->listener].port);
 		if (rx->transport == PK_TRANSPORT_TCP)
 			o = px_put(o, ";transport=tcp", 14);
 		o = px_put(o, ";lr>", 4);
@@ -880,6 +882,29 @@ send:
 
 /* ---- responses ---- */
 
+/* p past a leading ";rport" or ";rport=DIGITS" that ends at ';' or at
+ * the end (a whole parameter), else p as it is. */
+static struct pk_str px_skip_rport(struct pk_str p)
+{
+	const char *q, *end;
+
+	if (p.len < 6 || memcmp(p.p, ";rport", 6) != 0)
+		return p;
+	q = p.p + 6;
+	end = p.p + p.len;
+	if (q < end && *q == '=') {
+		const char *d = ++q;
+
+		while (q < end && *q >= '0' && *q <= '9')
+			q++;
+		if (q == d)
+			return p;
+	}
+	if (q < end && *q != ';')
+		return p;
+	return pk_str_make(q, (size_t)(end - q));
+}
+
 void pk_proxy_handle_response(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *m)
 {
 	const struct pk_sip_via *v0, *v1;
@@ -923,7 +948,12 @@ void pk_proxy_handle_response(struct pk_worker *w, const struct pk_io_msg *rx, s
 		if (after == end || (after < end && *after == ';'))
 			params = pk_str_make(after, (size_t)(end - after));
 	}
-	{
+	/* Then the ";rport" we wrote, valueless or with the port a UAS filled
+	 * in (RFC 3581 §4): not a name looked for, so the walk starts past it,
+	 * and is skipped when nothing follows (a Via without our params). */
+	params = px_skip_rport(params);
+	got = 0;
+	if (params.len) {
 		static const char *const names[3] = { "pk", "pkc", "pkconn" };
 		struct pk_str vals[3] = { PK_STR_NULL, PK_STR_NULL, PK_STR_NULL };
 

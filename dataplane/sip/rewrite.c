@@ -23,6 +23,7 @@
 #include <errno.h>
 
 #include "pickup/sip_rewrite.h"
+#include "copy.h"
 #include "scan_chars.h"
 
 #define PK_NO_LINE 0xff
@@ -275,11 +276,10 @@ static int rw_put_line(struct pk_rw *rw, uint32_t off, uint32_t del, struct pk_s
 
 	if (!s)
 		return -ENOSPC;
-	o = put(s, name.p, name.len);
-	o = put(o, ": ", 2);
-	if (value.len)
-		o = put(o, value.p, value.len);
-	put(o, "\r\n", 2);
+	pk_copy_short(s, name.p, (uint32_t)name.len);
+	o = put(s + name.len, ": ", 2);
+	pk_copy_short(o, value.p, (uint32_t)value.len);
+	put(o + value.len, "\r\n", 2);
 	return rw_put(rw, off, del, s, (uint32_t)n, TAG_LINE + id);
 }
 
@@ -372,7 +372,7 @@ int pk_rw_via_push(struct pk_rw *rw, const char *transport, struct pk_str host, 
 	o = put(o, host.p, host.len);
 	if (port) {
 		*o++ = ':';
-		o = pk_put_u32(o, port);
+		o = pk_put_dec(o, port);
 	}
 	o = put(o, ";branch=", 8);
 	o = put(o, branch.p, branch.len);
@@ -463,6 +463,12 @@ static const char *via_rport_at(const struct pk_sip_via *v)
 {
 	const char *start = v->host.p + v->host.len, *end = v->raw.p + v->raw.len;
 
+	/* What nearly every client sends, ";rport" as the Via's last bytes: a
+	 * valueless rport parameter, and the last (a quoted string cannot end
+	 * the Via open, and an unquoted value ends at ';'). */
+	if (end - start >= 6 && end[-6] == ';' &&
+	    (pk_load4(end - 5) | 0x20202020u) == (pk_load4("rpor") | 0x20202020u) && (end[-1] | 0x20) == 't')
+		return end;
 	if (memchr(start, '"', (size_t)(end - start)) != NULL)
 		return via_rport_walk(v);
 	for (const char *p = end; p > start;) {
@@ -508,7 +514,7 @@ int pk_rw_via_received(struct pk_rw *rw, struct pk_str ip, uint16_t port)
 		if (!s)
 			return -ENOSPC;
 		*s = '=';
-		o = pk_put_u32(s + 1, port);
+		o = pk_put_dec(s + 1, port);
 		rw->scratch_len -= (uint32_t)(6 - (o - s));
 		rp = s;
 		rp_len = (uint32_t)(o - s);
@@ -521,8 +527,9 @@ int pk_rw_via_received(struct pk_rw *rw, struct pk_str ip, uint16_t port)
 
 		if (!s)
 			return -ENOSPC;
-		memcpy(s, ";received=", pre);
-		memcpy(s + pre, ip.p, ip.len);
+		if (pre)
+			memcpy(s, ";received=", 10);
+		pk_copy_short(s + pre, ip.p, (uint32_t)ip.len);
 		rc = s;
 		rc_len = (uint32_t)(pre + ip.len);
 	} else {
@@ -563,12 +570,12 @@ int pk_rw_maxfwd_set(struct pk_rw *rw, unsigned n)
 		char v[10];
 
 		return hdr_replace(rw, PK_HDR_MAX_FORWARDS,
-				   pk_str_make(v, (size_t)(pk_put_u32(v, n) - v)));
+				   pk_str_make(v, (size_t)(pk_put_dec(v, n) - v)));
 	}
 	s = rw_scratch(rw, 10);
 	if (!s)
 		return -ENOSPC;
-	o = pk_put_u32(s, n);
+	o = pk_put_dec(s, n);
 	rw->scratch_len -= (uint32_t)(10 - (o - s));
 	rw_drop(rw, TAG_MAXFWD, PK_STR_NULL);
 	return rw_put(rw, m->hdrs[li].voff, m->hdrs[li].vlen, s, (uint32_t)(o - s), TAG_MAXFWD);
@@ -717,47 +724,8 @@ int pk_rw_body_set(struct pk_rw *rw, struct pk_str body, struct pk_str content_t
 
 /* --- emit -------------------------------------------------------------- */
 
-/*
- * memcpy for what emit copies, inline up to 64 bytes: most inserted texts
- * and many gaps between edits are that short, and a call into the C
- * library's copy costs more than the copy. Loads and stores that overlap
- * cover the lengths between the powers of two; the buffers do not overlap.
- */
-static inline void emit_copy(char *d, const char *s, uint32_t n)
-{
-	uint64_t a, b;
-
-	if (n > 64) {
-		memcpy(d, s, n);
-	} else if (n > 16) {
-		memcpy(d, s, 16);
-		if (n > 32)
-			memcpy(d + 16, s + 16, 16);
-		if (n > 48)
-			memcpy(d + 32, s + 32, 16);
-		memcpy(d + n - 16, s + n - 16, 16);
-	} else if (n >= 8) {
-		memcpy(&a, s, 8);
-		memcpy(&b, s + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + n - 8, &b, 8);
-	} else if (n >= 4) {
-		uint32_t x, y;
-
-		memcpy(&x, s, 4);
-		memcpy(&y, s + n - 4, 4);
-		memcpy(d, &x, 4);
-		memcpy(d + n - 4, &y, 4);
-	} else if (n > 0) {
-		d[0] = s[0];
-		d[n >> 1] = s[n >> 1];
-		d[n - 1] = s[n - 1];
-	}
-}
-
 /* Copy the original up to off, then the inserted text; false if no room.
- * (ins_small: the text is a short local buffer, copied with memcpy so that
- * no wider access to it is ever formed.) */
+ * (ins_small: the text is a short local buffer, copied with memcpy.) */
 static inline bool emit_span(char **o, const char *oend, const char *src, uint32_t *pos,
 			     uint32_t off, uint32_t del, const char *ins, uint32_t len, bool ins_small)
 {
@@ -765,11 +733,11 @@ static inline bool emit_span(char **o, const char *oend, const char *src, uint32
 
 	if (unlikely((size_t)(oend - *o) < (size_t)gap + len))
 		return false;
-	emit_copy(*o, src + *pos, gap);
+	pk_copy_short(*o, src + *pos, gap);
 	if (ins_small)
 		memcpy(*o + gap, ins, len);
 	else
-		emit_copy(*o + gap, ins, len);
+		pk_copy_short(*o + gap, ins, len);
 	*o += gap + len;
 	*pos = off + del;
 	return true;
@@ -795,14 +763,14 @@ long pk_rw_emit(struct pk_rw *rw, char *out, size_t cap)
 	if (li == PK_NO_LINE) {
 		char *c = put(cl, "Content-Length: ", 16);
 
-		c = pk_put_u32(c, rw->body.len);
+		c = pk_put_dec(c, rw->body.len);
 		c = put(c, "\r\n", 2);
 		cl_off = hend;
 		cl_len = (uint32_t)(c - cl);
 	} else if (m->content_length < 0 || (uint32_t)m->content_length != rw->body.len) {
 		cl_off = m->hdrs[li].voff;
 		cl_del = m->hdrs[li].vlen;
-		cl_len = (uint32_t)(pk_put_u32(cl, rw->body.len) - cl);
+		cl_len = (uint32_t)(pk_put_dec(cl, rw->body.len) - cl);
 	}
 
 	for (; i < n && e[i].off <= cl_off; i++)

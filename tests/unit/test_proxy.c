@@ -247,6 +247,55 @@ static void test_received_octets(void **state)
 	fx_free(f);
 }
 
+/* worker.c's To-tag, written out byte by byte: FNV-1a over the values of
+ * the Call-ID, From and top Via lines, each followed by a 64-bit mix,
+ * keyed by the engine's secret, as 16 lowercase hex digits. */
+static uint64_t ref_tag_line(uint64_t h, const char *v)
+{
+	for (; *v; v++)
+		h = (h ^ (uint8_t)*v) * 0x100000001b3ull;
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
+}
+
+/* Our To-tag on an answer (a 483 here) is that hash, whatever the lengths
+ * of the lines (every tail length of the eight-byte steps). */
+static void test_answer_to_tag(void **state)
+{
+	struct fx *f = fx_new();
+	char msg[1024], cid[64], from[128], via[128], want[17];
+
+	(void)state;
+	for (unsigned n = 0; n < 24; n++) {
+		const struct fx_sent *s;
+		const char *t;
+
+		snprintf(cid, sizeof(cid), "%.*s@192.0.2.10", (int)n + 1, "0123456789abcdefghijklmnopqrstuvwxyz");
+		snprintf(from, sizeof(from), "<sip:alice@example.test>;tag=%.*s", (int)(n % 9) + 1, "ABCDEFGHIJ");
+		snprintf(via, sizeof(via), "SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-%.*s;rport", (int)n / 2 + 1,
+			 "klmnopqrstuvwxyz");
+		snprintf(msg, sizeof(msg),
+			 "INVITE sip:5555@example.test SIP/2.0\nVia: %s\nMax-Forwards: 0\nFrom: %s\n"
+			 "To: <sip:5555@example.test>\nCall-ID: %s\nCSeq: 1 INVITE\n",
+			 via, from, cid);
+		assert_int_equal(fx_rx(f, msg, "192.0.2.10:5070"), 1);
+		s = fx_last(f);
+		assert_memory_equal(s->data, "SIP/2.0 483 ", 12);
+		t = strstr(s->data, "\r\nTo: <sip:5555@example.test>;tag=");
+		assert_non_null(t);
+		t += strlen("\r\nTo: <sip:5555@example.test>;tag=");
+		snprintf(want, sizeof(want), "%016llx",
+			 (unsigned long long)ref_tag_line(ref_tag_line(ref_tag_line(0x1234567890abcdefull, cid), from),
+							   via));
+		assert_memory_equal(t, want, 16);
+		assert_memory_equal(t + 16, "\r\n", 2);
+	}
+	fx_free(f);
+}
+
 static void test_max_forwards(void **state)
 {
 	struct fx *f = fx_reg();
@@ -666,6 +715,62 @@ static void test_tcp_response_on_connection(void **state)
 		 "CSeq: 1 INVITE\n",
 		 NULL, "192.0.2.10:40123", 1, 0xfedcba9876543210ull);
 	assert_non_null(strstr(fx_line(fx_last(f), "Via: "), ";rport;pkconn=fedcba9876543210"));
+	/* the answers' copy of our Via as a UAS may change it (RFC 3581 §4:
+	 * rport filled in, received added), or spelled otherwise: the
+	 * connection is still found, or (no pkconn left) the answer goes
+	 * by UDP to the Via below ours */
+	{
+		static const struct {
+			const char *from, *to;
+			bool tcp, dropped;
+		} cases[] = {
+			{ ";rport;pkconn=", ";rport=5060;pkconn=", true, false },
+			{ ";rport;pkconn=", ";rport=5060;received=192.0.2.99;pkconn=", true, false },
+			{ ";rport;pkconn=", ";rport;x=1;pkconn=", true, false },
+			{ ";rport;pkconn=", ";RPORT=9;pkconn=", true, false },
+			{ ";rport;pkconn=", ";rportx;pkconn=", true, false },
+			{ ";rport;pkconn=", ";rport;pkconnx=", false, false },
+			{ ";rport;pkconn=", ";rport", false, false }, /* the hex digits as a param name */
+			/* a bad rport: the scanner refuses the answer */
+			{ ";rport;pkconn=", ";rport=50x;pkconn=", false, true },
+			{ ";rport;pkconn=", ";rport=;pkconn=", false, true },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			char r2[sizeof(resp)];
+			char *at;
+			unsigned before;
+
+			fx_rx_on(f,
+				 "INVITE sip:5555@example.test SIP/2.0\n"
+				 "Via: SIP/2.0/TCP 192.0.2.10:40123;branch=z9hG4bK-t3;rport\n"
+				 "Max-Forwards: 70\n"
+				 "From: <sip:alice@example.test>;tag=fa\n"
+				 "To: <sip:5555@example.test>\n"
+				 "Call-ID: tcp3\n"
+				 "CSeq: 1 INVITE\n",
+				 NULL, "192.0.2.10:40123", 1, conn);
+			fx_response(fx_last(f), 180, "Ringing", "tb", NULL, resp, sizeof(resp));
+			at = strstr(resp, cases[i].from);
+			assert_non_null(at);
+			snprintf(r2, sizeof(r2), "%.*s%s%s", (int)(at - resp), resp, cases[i].to,
+				 at + strlen(cases[i].from));
+			before = fx_nsent(f);
+			fx_rx(f, r2, "198.51.100.55:40055");
+			if (cases[i].dropped) {
+				assert_int_equal(fx_nsent(f), before);
+				continue;
+			}
+			assert_int_equal(fx_nsent(f), before + 1);
+			s = fx_last(f);
+			if (cases[i].tcp) {
+				assert_int_equal(s->transport, PK_TRANSPORT_TCP);
+				assert_int_equal(s->conn, conn);
+			} else {
+				assert_int_equal(s->transport, PK_TRANSPORT_UDP);
+			}
+		}
+	}
 	fx_free(f);
 }
 
@@ -770,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_branch_hash_lengths),
 		cmocka_unit_test(test_received_octets),
 		cmocka_unit_test(test_max_forwards),
+		cmocka_unit_test(test_answer_to_tag),
 		cmocka_unit_test(test_checks_416_420),
 		cmocka_unit_test(test_loop_482),
 		cmocka_unit_test(test_404),

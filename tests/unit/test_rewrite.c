@@ -13,11 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "pickup/sip_rewrite.h"
+#include "../../dataplane/sip/copy.h"
 
 /* --- messages ----------------------------------------------------------- */
 
@@ -848,6 +850,17 @@ static void test_via_rport_grammar(void **state)
 		/* ";rport" inside a quoted value is not a parameter */
 		{ ";x=\"a\\\";rport\";branch=z9hG4bKq;rport ;y",
 		  "SIP/2.0/UDP 192.0.2.1:5060;x=\"a\\\";rport\";branch=z9hG4bKq;rport=1222 ;y;received=203.0.113.9" },
+		/* ";rport" as the Via's last bytes (rewrite.c's shortcut), any case,
+		 * after a quoted value and after a longer name ending in rport */
+		{ ";branch=z9hG4bKu;RpOrT",
+		  "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKu;RpOrT=1222;received=203.0.113.9" },
+		{ ";x=\"a;rport\";branch=z9hG4bKv;xrport;rport",
+		  "SIP/2.0/UDP 192.0.2.1:5060;x=\"a;rport\";branch=z9hG4bKv;xrport;rport=1222;received=203.0.113.9" },
+		/* ...but not a name that only ends in "rport", nor a value */
+		{ ";branch=z9hG4bKw;rport;xrport",
+		  "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKw;rport=1222;xrport;received=203.0.113.9" },
+		{ ";rport;branch=z9hG4bKy;x=rport",
+		  "SIP/2.0/UDP 192.0.2.1:5060;rport=1222;branch=z9hG4bKy;x=rport;received=203.0.113.9" },
 		/* LWS around '=' of other params, a value with '=' in it */
 		{ " ; branch = z9hG4bKs ;x=a=b; RPORT",
 		  "SIP/2.0/UDP 192.0.2.1:5060 ; branch = z9hG4bKs ;x=a=b; RPORT=1222;received=203.0.113.9" },
@@ -1179,6 +1192,63 @@ static void test_emit_copy_lengths(void **state)
 	}
 }
 
+/* pk_copy_short (copy.h) against memcpy: every length 0-200 at every
+ * source and destination offset in a 16-byte window, the bytes around
+ * the destination untouched; then each length between buffers of exactly
+ * that size on the heap (ASan reports any access outside them). */
+static void test_copy_short(void **state)
+{
+	static char src[256 + 32], dst[256 + 64], want[256 + 64];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(src); i++)
+		src[i] = (char)(i * 37 + 11);
+	for (uint32_t n = 0; n <= 200; n++)
+		for (unsigned so = 0; so < 16; so++)
+			for (unsigned d = 0; d < 16; d++) {
+				memset(dst, 0x5a, sizeof(dst));
+				memset(want, 0x5a, sizeof(want));
+				pk_copy_short(dst + 16 + d, src + so, n);
+				memcpy(want + 16 + d, src + so, n);
+				assert_memory_equal(dst, want, sizeof(dst));
+			}
+	for (uint32_t n = 0; n <= 200; n++) {
+		char *a = malloc(n ? n : 1), *b = malloc(n ? n : 1);
+
+		assert_non_null(a);
+		assert_non_null(b);
+		memcpy(a, src, n);
+		memset(b, 0, n ? n : 1);
+		pk_copy_short(b, a, n);
+		if (n)
+			assert_memory_equal(a, b, n);
+		else
+			assert_int_equal(b[0], 0);
+		free(a);
+		free(b);
+	}
+}
+
+/* pk_put_dec (copy.h) writes what pk_put_u32 and printf write, for every
+ * value below 2^20 and some around the powers of ten and the top. */
+static void test_put_dec(void **state)
+{
+	char a[16], b[16];
+
+	(void)state;
+	for (uint64_t v = 0; v <= UINT32_MAX; v = v < (1u << 20) ? v + 1 : v * 3 + 7) {
+		char *e = pk_put_dec(a, (uint32_t)v);
+		int n = snprintf(b, sizeof(b), "%u", (unsigned)v);
+
+		assert_int_equal(e - a, n);
+		assert_memory_equal(a, b, (size_t)n);
+		assert_ptr_equal(pk_put_u32(b, (uint32_t)v), b + n);
+		assert_memory_equal(a, b, (size_t)n);
+	}
+	assert_int_equal(pk_put_dec(a, UINT32_MAX) - a, 10);
+	assert_memory_equal(a, "4294967295", 10);
+}
+
 static void test_emit_twice(void **state)
 {
 	char second[2048];
@@ -1283,6 +1353,8 @@ int main(void)
 		cmocka_unit_test(test_plan_order_free),
 		cmocka_unit_test(test_emit_copy_lengths),
 		cmocka_unit_test(test_emit_twice),
+		cmocka_unit_test(test_copy_short),
+		cmocka_unit_test(test_put_dec),
 		cmocka_unit_test(test_params_get_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
