@@ -116,29 +116,6 @@ static uint64_t pk_hash_line(uint64_t h, const struct pk_sip_msg *m, enum pk_sip
 	return pk_mix64(h);
 }
 
-/* v as eight lowercase hex digits, the most significant first. */
-static inline void pk_worker_hex8(char *o, uint32_t v)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	/* All eight at once: one nibble a byte (the most significant in the
-	 * first), then '0' added to each and 'a' - '0' - 10 more to those
-	 * above 9 (as proxy.c's px_hex8). */
-	uint64_t x = v;
-
-	x = ((x & 0xffff0000ull) << 16) | (x & 0xffffull);
-	x = ((x & 0x0000ff000000ff00ull) << 8) | (x & 0x000000ff000000ffull);
-	x = ((x & 0x00f000f000f000f0ull) << 4) | (x & 0x000f000f000f000full);
-	x = __builtin_bswap64(x);
-	x += 0x3030303030303030ull + (((x + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull) * 39;
-	memcpy(o, &x, 8);
-#else
-	static const char hex[] = "0123456789abcdef";
-
-	for (unsigned i = 8; i > 0; i--, v >>= 4)
-		o[i - 1] = hex[v & 15];
-#endif
-}
-
 /*
  * Our To-tag for an answer: a keyed hash of the request's Call-ID, From
  * and top Via lines, so a retransmitted request gets the same tag
@@ -151,8 +128,7 @@ static struct pk_str pk_worker_to_tag(const struct pk_worker *w, const struct pk
 	h = pk_hash_line(h, m, PK_HDR_CALL_ID);
 	h = pk_hash_line(h, m, PK_HDR_FROM);
 	h = pk_hash_line(h, m, PK_HDR_VIA);
-	pk_worker_hex8(buf, (uint32_t)(h >> 32));
-	pk_worker_hex8(buf + 8, (uint32_t)h);
+	pk_put_hex16(buf, h);
 	return pk_str_make(buf, 16);
 }
 

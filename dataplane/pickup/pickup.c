@@ -403,36 +403,11 @@ static inline uint32_t pu_hex8(uint64_t x)
 }
 
 /* The 64-bit value of the 16 hex digits at p (our Via's pkc): two loads
- * instead of a loop of 16 (a claim response's largest cost of its own). */
+ * instead of a loop of 16 (a claim response's largest cost of its own);
+ * pk_put_hex16 writes them. */
 static inline uint64_t pu_hex16(const char *p)
 {
 	return (uint64_t)pu_hex8(pk_load8(p)) << 32 | pu_hex8(pk_load8(p + 8));
-}
-
-/* The eight lowercase hex digits of v, first digit most significant, as
- * the eight bytes to store (the inverse of pu_hex8): each nibble spread
- * to a byte, then '0' added, and 'a' - '0' - 10 more where it is > 9. */
-static inline uint64_t pu_hex8_of(uint32_t v)
-{
-	uint64_t x = v;
-
-	x = (x | (x << 16)) & 0x0000ffff0000ffffull;
-	x = (x | (x << 8)) & 0x00ff00ff00ff00ffull;
-	x = (x | (x << 4)) & 0x0f0f0f0f0f0f0f0full;
-	x += 0x3030303030303030ull + (((x + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull) * 39;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	x = __builtin_bswap64(x); /* first digit at the lowest address */
-#endif
-	return x;
-}
-
-/* v as 16 lowercase hex digits at out (our Via's pkc). */
-static inline void pu_hex16_put(char *out, uint64_t v)
-{
-	uint64_t a = pu_hex8_of((uint32_t)(v >> 32)), b = pu_hex8_of((uint32_t)v);
-
-	memcpy(out, &a, 8);
-	memcpy(out + 8, &b, 8);
 }
 
 /* What the recently-picked memory keeps for an ended claim (its calls are
@@ -683,7 +658,7 @@ static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const str
 		uint64_t ch = pk_calltab_key_hash(c->call_id, c->from_tag);
 
 		pk_proxy_fwd_param(f, "pk", PK_STR_LIT("p"));
-		pu_hex16_put(hx, ch);
+		pk_put_hex16(hx, ch);
 		pk_proxy_fwd_param(f, "pkc", pk_str_make(hx, 16));
 	}
 	f->record_route = m->method == PK_SIP_INVITE;

@@ -215,43 +215,13 @@ static void px_branch(const struct pk_proxy *px, const struct pk_sip_msg *m, uin
 	*txn = px_mix(h);
 }
 
-/* 8 lowercase hex digits of v, most significant first. */
-static inline char *px_hex8(char *o, uint32_t v)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	/* All eight at once: one nibble a byte (the most significant in the
-	 * first), then '0' added to each and 'a' - '0' - 10 more to those
-	 * above 9. Every forwarded request writes 24 of them (its branch). */
-	uint64_t x = v;
-
-	x = ((x & 0xffff0000ull) << 16) | (x & 0xffffull);
-	x = ((x & 0x0000ff000000ff00ull) << 8) | (x & 0x000000ff000000ffull);
-	x = ((x & 0x00f000f000f000f0ull) << 4) | (x & 0x000f000f000f000full);
-	x = __builtin_bswap64(x);
-	x += 0x3030303030303030ull + (((x + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull) * 39;
-	memcpy(o, &x, 8);
-#else
-	static const char hex[] = "0123456789abcdef";
-
-	for (unsigned i = 8; i > 0; i--, v >>= 4)
-		o[i - 1] = hex[v & 15];
-#endif
-	return o + 8;
-}
-
-/* 16 hex digits of v, most significant first. */
-static inline char *px_hex16(char *o, uint64_t v)
-{
-	return px_hex8(px_hex8(o, (uint32_t)(v >> 32)), (uint32_t)v);
-}
-
 static size_t px_branch_text(char *out, uint64_t txn, uint32_t loop)
 {
 	char *o = px_put(out, PK_PROXY_BRANCH_PREFIX, sizeof(PK_PROXY_BRANCH_PREFIX) - 1);
 
-	o = px_hex16(o, txn);
+	o = pk_put_hex16(o, txn);
 	*o++ = '.';
-	o = px_hex8(o, loop);
+	o = pk_put_hex8(o, loop);
 	return (size_t)(o - out);
 }
 
@@ -569,7 +539,7 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 	o += f->params_len;
 	if (rx->transport == PK_TRANSPORT_TCP) {
 		o = px_put(o, ";pkconn=", 8);
-		o = px_hex16(o, rx->conn);
+		o = pk_put_hex16(o, rx->conn);
 	}
 	pk_rw_hdr_add(f->rw, PK_HDR_VIA, NULL, pk_str_make(via, (size_t)(o - via)), PK_RW_BEFORE_FIRST_SAME);
 	/* What pk_proxy_fwd_begin decided, unless planned already: after our

@@ -106,6 +106,31 @@ static inline uint64_t pk_lower8(uint64_t w)
 	return w | (((ge_a & ~gt_z & ~w) & 0x8080808080808080ull) >> 2);
 }
 
+/* v as eight lowercase hex digits at o, the most significant first;
+ * returns the end. All eight at once: each nibble spread to a byte, '0'
+ * added, and 'a' - '0' - 10 more where it is above 9 (branches, To-tags
+ * and our Via's pkc write them on every message). */
+static inline char *pk_put_hex8(char *o, uint32_t v)
+{
+	uint64_t x = v;
+
+	x = (x | (x << 16)) & 0x0000ffff0000ffffull;
+	x = (x | (x << 8)) & 0x00ff00ff00ff00ffull;
+	x = (x | (x << 4)) & 0x0f0f0f0f0f0f0f0full;
+	x += 0x3030303030303030ull + (((x + 0x0606060606060606ull) >> 4) & 0x0101010101010101ull) * 39;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	x = __builtin_bswap64(x); /* first digit at the lowest address */
+#endif
+	memcpy(o, &x, 8);
+	return o + 8;
+}
+
+/* v as 16 lowercase hex digits at o; returns the end. */
+static inline char *pk_put_hex16(char *o, uint64_t v)
+{
+	return pk_put_hex8(pk_put_hex8(o, (uint32_t)(v >> 32)), (uint32_t)v);
+}
+
 /* The decimal digits of v at o (at most 10 bytes, no NUL); returns the
  * end. Written from the end, the digits counted first: Max-Forwards,
  * ports and lengths are 2 to 5 digits, for which a copy through a buffer
