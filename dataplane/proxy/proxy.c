@@ -531,7 +531,7 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 	o = px_put(o, f->dst.transport == PK_TRANSPORT_TCP ? "TCP " : "UDP ", 4);
 	o += pk_proxy_advertised_host(w, rx, (unsigned)li, o, PK_PROXY_HOST_MAX);
 	*o++ = ':';
-	o = pk_put_dec(o, px->l[li].port);
+	o = pk_put_u32(o, px->l[li].port);
 	o = px_put(o, ";branch=", 8);
 	o += px_branch_text(o, f->txn, f->loop);
 	o = px_put(o, ";rport", 6);
@@ -552,7 +552,7 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 		o = px_put(rr, "<sip:", 5);
 		o += pk_proxy_advertised_host(w, rx, rx->listener, o, PK_PROXY_HOST_MAX);
 		*o++ = ':';
-		o = pk_put_dec(o, px->l[rx->listener].port);
+		o = pk_put_u32(o, px->l[rx->listener].port);
 		if (rx->transport == PK_TRANSPORT_TCP)
 			o = px_put(o, ";transport=tcp", 14);
 		o = px_put(o, ";lr>", 4);

@@ -372,7 +372,7 @@ int pk_rw_via_push(struct pk_rw *rw, const char *transport, struct pk_str host, 
 	o = put(o, host.p, host.len);
 	if (port) {
 		*o++ = ':';
-		o = pk_put_dec(o, port);
+		o = pk_put_u32(o, port);
 	}
 	o = put(o, ";branch=", 8);
 	o = put(o, branch.p, branch.len);
@@ -514,7 +514,7 @@ int pk_rw_via_received(struct pk_rw *rw, struct pk_str ip, uint16_t port)
 		if (!s)
 			return -ENOSPC;
 		*s = '=';
-		o = pk_put_dec(s + 1, port);
+		o = pk_put_u32(s + 1, port);
 		rw->scratch_len -= (uint32_t)(6 - (o - s));
 		rp = s;
 		rp_len = (uint32_t)(o - s);
@@ -570,12 +570,12 @@ int pk_rw_maxfwd_set(struct pk_rw *rw, unsigned n)
 		char v[10];
 
 		return hdr_replace(rw, PK_HDR_MAX_FORWARDS,
-				   pk_str_make(v, (size_t)(pk_put_dec(v, n) - v)));
+				   pk_str_make(v, (size_t)(pk_put_u32(v, n) - v)));
 	}
 	s = rw_scratch(rw, 10);
 	if (!s)
 		return -ENOSPC;
-	o = pk_put_dec(s, n);
+	o = pk_put_u32(s, n);
 	rw->scratch_len -= (uint32_t)(10 - (o - s));
 	rw_drop(rw, TAG_MAXFWD, PK_STR_NULL);
 	return rw_put(rw, m->hdrs[li].voff, m->hdrs[li].vlen, s, (uint32_t)(o - s), TAG_MAXFWD);
@@ -763,14 +763,14 @@ long pk_rw_emit(struct pk_rw *rw, char *out, size_t cap)
 	if (li == PK_NO_LINE) {
 		char *c = put(cl, "Content-Length: ", 16);
 
-		c = pk_put_dec(c, rw->body.len);
+		c = pk_put_u32(c, rw->body.len);
 		c = put(c, "\r\n", 2);
 		cl_off = hend;
 		cl_len = (uint32_t)(c - cl);
 	} else if (m->content_length < 0 || (uint32_t)m->content_length != rw->body.len) {
 		cl_off = m->hdrs[li].voff;
 		cl_del = m->hdrs[li].vlen;
-		cl_len = (uint32_t)(pk_put_dec(cl, rw->body.len) - cl);
+		cl_len = (uint32_t)(pk_put_u32(cl, rw->body.len) - cl);
 	}
 
 	for (; i < n && e[i].off <= cl_off; i++)

@@ -1229,23 +1229,28 @@ static void test_copy_short(void **state)
 	}
 }
 
-/* pk_put_dec (copy.h) writes what pk_put_u32 and printf write, for every
- * value below 2^20 and some around the powers of ten and the top. */
-static void test_put_dec(void **state)
+/* pk_put_u32 (common.h, two digits a step) writes what printf writes, for
+ * every value below 2^20 and some around the powers of ten and the top. */
+static void test_put_u32(void **state)
 {
 	char a[16], b[16];
 
 	(void)state;
 	for (uint64_t v = 0; v <= UINT32_MAX; v = v < (1u << 20) ? v + 1 : v * 3 + 7) {
-		char *e = pk_put_dec(a, (uint32_t)v);
+		char *e = pk_put_u32(a, (uint32_t)v);
 		int n = snprintf(b, sizeof(b), "%u", (unsigned)v);
 
 		assert_int_equal(e - a, n);
 		assert_memory_equal(a, b, (size_t)n);
-		assert_ptr_equal(pk_put_u32(b, (uint32_t)v), b + n);
-		assert_memory_equal(a, b, (size_t)n);
 	}
-	assert_int_equal(pk_put_dec(a, UINT32_MAX) - a, 10);
+	for (uint64_t p = 1; p <= UINT32_MAX; p *= 10)
+		for (uint64_t v = p - 1; v <= p + 1 && v <= UINT32_MAX; v++) {
+			int n = snprintf(b, sizeof(b), "%u", (unsigned)v);
+
+			assert_int_equal(pk_put_u32(a, (uint32_t)v) - a, n);
+			assert_memory_equal(a, b, (size_t)n);
+		}
+	assert_int_equal(pk_put_u32(a, UINT32_MAX) - a, 10);
 	assert_memory_equal(a, "4294967295", 10);
 }
 
@@ -1354,7 +1359,7 @@ int main(void)
 		cmocka_unit_test(test_emit_copy_lengths),
 		cmocka_unit_test(test_emit_twice),
 		cmocka_unit_test(test_copy_short),
-		cmocka_unit_test(test_put_dec),
+		cmocka_unit_test(test_put_u32),
 		cmocka_unit_test(test_params_get_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
