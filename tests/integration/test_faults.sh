@@ -241,8 +241,19 @@ YAML
   # INFO): SIPp ignores what it does not expect (-abortunexp off) and the
   # flows fail only when something expected never comes. The picker waits
   # 8 s (a call may need several INVITE retransmissions to ring) and talks
-  # 4 s (a lost ACK is sent again before the BYE). SIPp's own error log:
-  # PEER.errors (PK_KEEP=1 keeps it; a summary is shown on failure).
+  # 4 s (a lost ACK is sent again before the BYE). The callee sends its
+  # 180 every second until the CANCEL (netem_callee.xml says why). Each
+  # flow survives only as many losses as its messages have copies: SIPp
+  # sends a non-INVITE request or a final answer 13 times here
+  # (-max_non_invite_retrans 12, default 7), at most 1 s apart (-T2 1000,
+  # default 4 s: the waits for late copies in the scenarios, the ooc's
+  # 15 s after a BYE, are sized for it), and an INVITE 7 times
+  # (-max_invite_retrans 6, default 5). What is left to chance is about
+  # one run in 2,000 (a picker's seven INVITE copies all lost on one of
+  # their two hops: 0.19^7 a call). The longest wait for an expected message (the
+  # caller's "picked" INFO when the picker's ACK was lost: the pickup, the
+  # talk, the ooc's 15 s) stays under -recv_timeout 75 s. SIPp's own error
+  # log: PEER.errors (PK_KEEP=1 keeps it; a summary is shown on failure).
   start_ns_sipp() { # peer scenario args...
     local peer=$1 scen=$2
     shift 2
@@ -250,7 +261,8 @@ YAML
       sipp "$H:$(pk_port pk)" -sf "$PK_SCEN/$scen" -t u1 -i "$P" -p "$(pk_port "$peer")" -nostdin \
       -m "$calls" -r "$rate" -l 200 -buff_size $PK_LOAD_BUF -timeout 100s -timeout_error \
       -default_behaviors all,-abortunexp -trace_err -error_file "$PK_WORK/$peer.errors" \
-      -recv_timeout 40000 -key domain example.test -key lag 8000 -key talk 4000 \
+      -recv_timeout 75000 -T2 1000 -max_non_invite_retrans 12 -max_invite_retrans 6 \
+      -key domain example.test -key lag 8000 -key talk 4000 \
       "$@" >"$PK_WORK/$peer.out" 2>&1 &
     PK_SIPP_PID[$peer]=$!
   }
