@@ -52,43 +52,38 @@ static_assert(PK_CALLTAB_TAG_MAX < 256 && PK_CT_TAG_MIN <= PK_CALLTAB_TAG_MAX, "
 
 /* ---- hashing ---- */
 
-/* 16 bytes per multiply while the key lasts, the 1-15 bytes left in at
- * most two more (fixed-size loads only), then a murmur-style finaliser so
- * that both halves of the result (home bucket, signature) are mixed. The
- * length is in the seed, so overlapping tail loads cannot make two keys of
- * different lengths collide by construction. */
-static inline __attribute__((always_inline)) uint64_t ct_hash(const void *p, size_t len, uint64_t seed)
+/* One string into the state h: 16 bytes per multiply-fold while more
+ * than 16 are left, the last 1-16 bytes in one more, read as two words
+ * that may overlap (fixed-size loads only, no byte loop). The string's
+ * length goes into that last step, so overlapping tail loads cannot make
+ * two strings of different lengths collide by construction, and ("ab",
+ * "c") and ("a", "bc") differ when strings are chained. No finaliser:
+ * ct_final runs once at the end of a key. */
+static inline __attribute__((always_inline)) uint64_t ct_field(const void *p, size_t len, uint64_t h)
 {
-	const unsigned char *s = p;
-	uint64_t h = seed ^ ((uint64_t)len * 0x9e3779b97f4a7c15ull), a, b;
+	const char *s = p;
+	size_t n = len;
+	uint64_t a = 0, b = 0;
 
-	while (len >= 16) {
-		memcpy(&a, s, 8);
-		memcpy(&b, s + 8, 8);
-		h = pk_fold64(a ^ h ^ 0xbe5466cf34e90c6cull, b ^ 0xc0ac29b7c97c50ddull);
-		s += 16;
-		len -= 16;
+	for (; n > 16; n -= 16, s += 16)
+		h = pk_fold64(pk_load8(s) ^ h ^ 0xbe5466cf34e90c6cull, pk_load8(s + 8) ^ 0xc0ac29b7c97c50ddull);
+	if (n > 8) {
+		a = pk_load8(s);
+		b = pk_load8(s + n - 8);
+	} else if (n >= 4) {
+		a = pk_load4(s) | pk_load4(s + n - 4) << 32;
+	} else if (n > 0) {
+		a = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
+		    (uint64_t)(unsigned char)s[n - 1] << 16;
 	}
-	if (len >= 8) {
-		memcpy(&a, s, 8);
-		h = pk_fold64(a ^ h ^ 0x3f84d5b5b5470917ull, 0x9216d5d98979fb1bull);
-		s += 8;
-		len -= 8;
-	}
-	if (len > 0) {
-		/* 1 to 7 bytes left: two overlapping 4-byte loads, or the
-		 * first, middle and last byte -- no variable-length copy. */
-		if (len >= 4) {
-			uint32_t lo, hi;
+	return pk_fold64(a ^ h ^ 0xd1310ba698dfb5acull, b ^ ((uint64_t)len * 0x9e3779b97f4a7c15ull) ^
+							    0x2ffd72dbd01adfb7ull);
+}
 
-			memcpy(&lo, s, 4);
-			memcpy(&hi, s + len - 4, 4);
-			a = (uint64_t)lo | ((uint64_t)hi << 32);
-		} else {
-			a = (uint64_t)s[0] | ((uint64_t)s[len / 2] << 8) | ((uint64_t)s[len - 1] << 16);
-		}
-		h = pk_fold64(a ^ h ^ 0xd1310ba698dfb5acull, 0x2ffd72dbd01adfb7ull);
-	}
+/* A murmur-style finaliser, so that both halves of the result (home
+ * bucket, signature) are mixed. */
+static inline uint64_t ct_final(uint64_t h)
+{
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;
@@ -98,7 +93,7 @@ static inline __attribute__((always_inline)) uint64_t ct_hash(const void *p, siz
 
 uint64_t pk_ct_hash(const void *p, size_t len, uint64_t seed)
 {
-	return ct_hash(p, len, seed);
+	return ct_final(ct_field(p, len, seed));
 }
 
 void pk_calltab_prefetch(const struct pk_calltab *t, uint64_t hash)
@@ -106,13 +101,12 @@ void pk_calltab_prefetch(const struct pk_calltab *t, uint64_t hash)
 	pk_ct_ix_prefetch(&t->cix, hash);
 }
 
-/* The two passes inlined (the same values as through pk_ct_hash): every
+/* Both strings chained into one state, one finaliser: every
  * call-tracking message hashes its key once or more. */
 uint64_t pk_calltab_key_hash(struct pk_str call_id, struct pk_str from_tag)
 {
-	uint64_t h = ct_hash(call_id.p, call_id.len, SEED_KEY);
+	uint64_t h = ct_final(ct_field(from_tag.p, from_tag.len, ct_field(call_id.p, call_id.len, SEED_KEY)));
 
-	h = ct_hash(from_tag.p, from_tag.len, h);
 	return h ? h : 1;
 }
 
@@ -333,6 +327,7 @@ static void view_fill(const struct pk_calltab *t, const struct pk_ct_entry *e, u
 		     : st == PK_CT_FREE    ? PK_CALLTAB_FREE
 					   : PK_CALLTAB_TRYING;
 	out->invite_ns = e->invite_ns;
+	out->hash = e->hash;
 	out->call_id = pk_ct_str(t, e, PK_CT_S_CALL_ID);
 	out->from_tag = pk_ct_str(t, e, PK_CT_S_FROM_TAG);
 	out->contact = pk_ct_str(t, e, PK_CT_S_CONTACT);
@@ -1139,9 +1134,9 @@ static int claim_existing(struct pk_calltab *t, struct pk_ct_thread *th, uint32_
 	return 1;
 }
 
-static uint64_t claim_hash(struct pk_str key)
+uint64_t pk_calltab_claim_hash(struct pk_str key)
 {
-	uint64_t h = pk_ct_hash(key.p, key.len, SEED_CLAIM);
+	uint64_t h = ct_final(ct_field(key.p, key.len, SEED_CLAIM));
 
 	return h ? h : 1;
 }
@@ -1163,7 +1158,7 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
 			return -EINVAL;
 	if (req->key.len > PK_CALLTAB_CLAIM_KEY_MAX)
 		return -E2BIG;
-	kh = claim_hash(req->key);
+	kh = req->key_hash ? req->key_hash : pk_calltab_claim_hash(req->key);
 	/* No lookup of the key first: the binding below looks for it in the
 	 * same pass that finds a free slot, before publishing anything, so
 	 * a retransmission costs a walk but no claim record (a record it took
@@ -1261,6 +1256,12 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
 
 int pk_calltab_settle(struct pk_calltab *t, unsigned tid, struct pk_str key, unsigned status)
 {
+	return pk_calltab_settle_hashed(t, tid, key, 0, status);
+}
+
+int pk_calltab_settle_hashed(struct pk_calltab *t, unsigned tid, struct pk_str key, uint64_t key_hash,
+			     unsigned status)
+{
 	struct pk_ct_thread *th = &t->thr[tid];
 	const struct pk_ct_key ckey = { key, PK_STR_NULL };
 	bool gone = (status >= 200 && status < 300) || status == 481 || status == 603;
@@ -1269,7 +1270,7 @@ int pk_calltab_settle(struct pk_calltab *t, unsigned tid, struct pk_str key, uns
 
 	if (key.len == 0 || key.len > PK_CALLTAB_CLAIM_KEY_MAX)
 		return -ENOENT;
-	r = pk_ct_ix_lookup(t, &t->kix, claim_hash(key), &ckey);
+	r = pk_ct_ix_lookup(t, &t->kix, key_hash ? key_hash : pk_calltab_claim_hash(key), &ckey);
 	/* Acquire: pairs with the release store of BOUND in pk_calltab_claim. */
 	if (r == PK_CT_NONE ||
 	    atomic_load_explicit(&t->claims[r].live, memory_order_acquire) != PK_CT_CLAIM_BOUND)

@@ -411,10 +411,12 @@ static inline uint64_t pu_hex16(const char *p)
 }
 
 /* What the recently-picked memory keeps for an ended claim (its calls are
- * kept under pk_calltab_key_hash of Call-ID and From-tag: another seed). */
+ * kept under pk_calltab_key_hash of Call-ID and From-tag: another seed):
+ * the table's own hash of the key, which claim and settle are then given
+ * instead of hashing the key again. */
 static uint64_t pu_key_hash(struct pk_str key)
 {
-	return pk_calltab_key_hash(key, PK_STR_LIT("\x01claim"));
+	return pk_calltab_claim_hash(key);
 }
 
 /* ---- call tracking ---- */
@@ -535,7 +537,7 @@ bool pk_pickup_cancel(struct pk_worker *w, const struct pk_sip_msg *m)
  * that cannot exist, in group 0): a bound key returns its call (1), an
  * unbound one finds nothing (-ENOENT, counted by the table as claim_none).
  */
-static int pu_claim_peek(struct pk_worker *w, struct pk_str key, struct pk_calltab_call *out)
+static int pu_claim_peek(struct pk_worker *w, struct pk_str key, uint64_t kh, struct pk_calltab_call *out)
 {
 	static const uint32_t group0 = 0;
 	const struct pk_calltab_claim_req req = {
@@ -544,6 +546,7 @@ static int pu_claim_peek(struct pk_worker *w, struct pk_str key, struct pk_callt
 		.callee = PK_STR_LIT("\x01"),
 		.picker = PK_STR_NULL,
 		.key = key,
+		.key_hash = kh,
 		.now_ns = w->now_ns,
 	};
 
@@ -655,10 +658,9 @@ static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const str
 		pk_rw_hdr_replace(rw, PK_HDR_REPLACES, pk_str_make(buf, n));
 		if (!(m->require & PK_SIP_OPT_BIT(REPLACES)))
 			pk_rw_hdr_add(rw, PK_HDR_REQUIRE, NULL, PK_STR_LIT("replaces"), PK_RW_BOTTOM);
-		uint64_t ch = pk_calltab_key_hash(c->call_id, c->from_tag);
-
 		pk_proxy_fwd_param(f, "pk", PK_STR_LIT("p"));
-		pk_put_hex16(hx, ch);
+		/* pkc: the call's key hash, as the table stored it */
+		pk_put_hex16(hx, c->hash);
 		pk_proxy_fwd_param(f, "pkc", pk_str_make(hx, 16));
 	}
 	f->record_route = m->method == PK_SIP_INVITE;
@@ -670,7 +672,8 @@ static void pu_follow(struct pk_worker *w, const struct pk_io_msg *rx, const str
 		      struct pk_str key, struct pk_proxy_fwd *f)
 {
 	struct pk_calltab_call c;
-	int rc = pu_claim_peek(w, key, &c);
+	uint64_t kh = pu_key_hash(key);
+	int rc = pu_claim_peek(w, key, kh, &c);
 
 	if (rc == 1) {
 		rc = pu_forward(w, rx, m, &c, f);
@@ -692,7 +695,7 @@ static void pu_follow(struct pk_worker *w, const struct pk_io_msg *rx, const str
 		char rb[PU_REC_BYTES];
 		struct pk_str cid, ftag;
 
-		if (pu_rec_get(w->eng->pickup, pu_key_hash(key), w->now_ns, rb, &cid, &ftag) &&
+		if (pu_rec_get(w->eng->pickup, kh, w->now_ns, rb, &cid, &ftag) &&
 		    pk_calltab_find(w->eng->calltab, w->id, cid, ftag, 0, &c) == 0) {
 			rc = pu_forward(w, rx, m, &c, f);
 			if (rc == 0)
@@ -724,6 +727,7 @@ bool pk_pickup_request(struct pk_worker *w, const struct pk_io_msg *rx, const st
 	struct pk_sip_uri fu;
 	int pn, cn = 0, rc;
 	uint32_t ntrusted;
+	uint64_t kh;
 
 	if (kind == PK_DIAL_NONE)
 		return false;
@@ -736,7 +740,8 @@ bool pk_pickup_request(struct pk_worker *w, const struct pk_io_msg *rx, const st
 	}
 	/* A copy of a pickup INVITE whose claim the caller's answer already
 	 * ended (it crossed that answer): it must not claim another call. */
-	if (eng->pickup != NULL && pk_pickup_recent(eng->pickup, pu_key_hash(key), w->now_ns)) {
+	kh = pu_key_hash(key);
+	if (eng->pickup != NULL && pk_pickup_recent(eng->pickup, kh, w->now_ns)) {
 		pu_count(w, PK_PICKUP_CTR_DROP_RETRANS);
 		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_DROP_PROXY]);
 		return true;
@@ -791,6 +796,7 @@ bool pk_pickup_request(struct pk_worker *w, const struct pk_io_msg *rx, const st
 		.callee = cn > 0 ? pk_str_make(callee, (size_t)cn) : PK_STR_NULL,
 		.picker = pk_str_make(picker, (size_t)pn),
 		.key = key,
+		.key_hash = kh,
 		.now_ns = w->now_ns,
 	};
 	rc = pk_calltab_claim(eng->calltab, w->id, &req, &c);
@@ -808,7 +814,7 @@ bool pk_pickup_request(struct pk_worker *w, const struct pk_io_msg *rx, const st
 			return true;
 		}
 		/* Not sent: give the call back at once. */
-		pk_calltab_settle(eng->calltab, w->id, key, 503);
+		pk_calltab_settle_hashed(eng->calltab, w->id, key, kh, 503);
 		if (rc == -EHOSTUNREACH || rc == -E2BIG)
 			pu_answer(w, rx, m, 503, "Cannot reach the caller", PK_PICKUP_CTR_UNROUTABLE);
 		return true;
@@ -839,12 +845,13 @@ void pk_pickup_claim_response(struct pk_worker *w, const struct pk_sip_msg *m, s
 	struct pk_engine *eng = w->eng;
 	char keybuf[PK_CALLTAB_CLAIM_KEY_MAX + 1];
 	struct pk_str key;
-	uint64_t h = 0;
+	uint64_t h = 0, kh;
 	int rc;
 
 	if (m->code < 200 || m->nvia < 2)
 		return;
 	key = pu_key(m, m->via[1].branch, keybuf);
+	kh = pu_key_hash(key);
 	if (m->code < 300 && eng->pickup != NULL && pkc.len == 16) {
 		h = pu_hex16(pkc.p);
 		/* before the settle: a CANCEL racing it finds one or the other */
@@ -854,17 +861,15 @@ void pk_pickup_claim_response(struct pk_worker *w, const struct pk_sip_msg *m, s
 	 * in flight must find that out (pk_pickup_request), and the ACK of a
 	 * failure answer where to go (pu_follow). */
 	if (eng->pickup != NULL) {
-		uint64_t kh = pu_key_hash(key);
-
 		pk_pickup_remember(eng->pickup, kh, w->now_ns);
 		if (m->code >= 300) {
 			struct pk_calltab_call c;
 
-			if (pu_claim_peek(w, key, &c) == 1)
+			if (pu_claim_peek(w, key, kh, &c) == 1)
 				pu_rec_put(eng->pickup, kh, c.call_id, c.from_tag, w->now_ns);
 		}
 	}
-	rc = pk_calltab_settle(eng->calltab, w->id, key, m->code);
+	rc = pk_calltab_settle_hashed(eng->calltab, w->id, key, kh, m->code);
 	if (rc != 0) {
 		pu_count(w, PK_PICKUP_CTR_SETTLE_LATE);
 		return;

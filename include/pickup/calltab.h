@@ -164,6 +164,7 @@ struct pk_calltab_call {
 	uint32_t idx, gen;
 	enum pk_calltab_state state;
 	uint64_t invite_ns;
+	uint64_t hash; /* pk_calltab_key_hash(call_id, from_tag), as stored */
 	struct pk_str call_id, from_tag, to_tag, contact, caller, callee;
 	uint32_t nrr;
 	struct pk_str rr[PK_CALLTAB_MAX_RR];
@@ -188,6 +189,7 @@ struct pk_calltab_claim_req {
 	struct pk_str callee;  /* empty: any callee */
 	struct pk_str picker;  /* picker's AoR */
 	struct pk_str key;     /* picker transaction key: its Call-ID + top Via branch */
+	uint64_t key_hash;     /* pk_calltab_claim_hash(key), or 0: computed here */
 	uint64_t now_ns;
 };
 
@@ -205,6 +207,11 @@ size_t pk_calltab_memory(const struct pk_calltab *t);
 
 /* The hash of a call key; never 0. Worker-safe, pure. */
 uint64_t pk_calltab_key_hash(struct pk_str call_id, struct pk_str from_tag);
+/* The hash of a picker transaction key (struct pk_calltab_claim_req);
+ * never 0, and from another seed than pk_calltab_key_hash. A caller that
+ * needs it anyway passes it to claim and settle, which then do not hash the
+ * key again. Worker-safe, pure. */
+uint64_t pk_calltab_claim_hash(struct pk_str key);
 /* Start loading the index bucket of a key (hash from pk_calltab_key_hash)
  * into the cache: a worker calls it for every packet of a burst before it
  * handles the first, so that the misses overlap. Worker-safe; no effect on
@@ -282,6 +289,9 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
  * is ended all the same). Worker-safe.
  */
 int pk_calltab_settle(struct pk_calltab *t, unsigned tid, struct pk_str key, unsigned status);
+/* The same with key_hash = pk_calltab_claim_hash(key) (0: computed). */
+int pk_calltab_settle_hashed(struct pk_calltab *t, unsigned tid, struct pk_str key, uint64_t key_hash,
+			     unsigned status);
 
 /*
  * Control-thread housekeeping, to be called periodically (e.g. every 10 ms)

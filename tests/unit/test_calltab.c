@@ -402,9 +402,12 @@ static void test_idempotent_claim(void **state)
 	assert_int_equal(ring(f, 2), 0);
 
 	assert_int_equal(pk_calltab_claim(f->t, TID, &req, &c1), 0);
+	/* the view carries the key hash the table stored */
+	assert_true(c1.hash == pk_calltab_key_hash(c1.call_id, c1.from_tag));
 	/* The retransmission: the same call, flagged as such; nothing else
 	 * claimed. */
 	assert_int_equal(pk_calltab_claim(f->t, TID, &req, &c2), 1);
+	assert_true(c2.hash == c1.hash);
 	assert_int_equal(c2.idx, c1.idx);
 	assert_int_equal(c2.gen, c1.gen);
 	assert_true(pk_str_eq(c2.call_id, c1.call_id));
@@ -425,6 +428,39 @@ static void test_idempotent_claim(void **state)
 	assert_int_equal(claim(f, G1, 1, "p@example.com", "pick-2;z9hG4bKa1"), -ENOENT);
 	/* A key bound to nothing (its claim found no call) is not kept. */
 	assert_int_equal(claim(f, G1, 1, "p@example.com", "pick-2;z9hG4bKa1"), -ENOENT);
+}
+
+/* A key hash given by the caller (pk_calltab_claim_hash) is the one
+ * claim and settle use: the right one finds the claim, a wrong one does
+ * not; 0 means "hash it here". The two hashes are of different seeds. */
+static void test_claim_key_hash_given(void **state)
+{
+	struct fx *f = *state;
+	const struct pk_str key = S("pick-7;z9hG4bKh1");
+	const uint64_t kh = pk_calltab_claim_hash(key);
+	struct pk_calltab_claim_req req = {
+		.groups = G1, .ngroups = 1, .picker = S("p@example.com"), .key = key, .key_hash = kh,
+	};
+	struct pk_calltab_call c;
+
+	assert_true(kh != 0);
+	assert_true(kh != pk_calltab_key_hash(key, PK_STR_NULL));
+	assert_true(kh == pk_calltab_claim_hash(S("pick-7;z9hG4bKh1")));
+	assert_true(kh != pk_calltab_claim_hash(S("pick-7;z9hG4bKh2")));
+	assert_int_equal(add(f, 1, "a@example.com", "b@example.com", 1, G1, 1), 0);
+	assert_int_equal(ring(f, 1), 0);
+	assert_int_equal(pk_calltab_claim(f->t, TID, &req, &c), 0);
+	/* the retransmission finds the binding by the hash given, and by 0 */
+	assert_int_equal(pk_calltab_claim(f->t, TID, &req, &c), 1);
+	req.key_hash = 0;
+	assert_int_equal(pk_calltab_claim(f->t, TID, &req, &c), 1);
+	/* a wrong hash misses the binding */
+	assert_int_equal(pk_calltab_settle_hashed(f->t, TID, key, kh ^ 0x5555555555555555ull, 180), -ENOENT);
+	assert_int_equal(pk_calltab_settle_hashed(f->t, TID, key, kh, 180), 0);
+	assert_int_equal(pk_calltab_settle_hashed(f->t, TID, key, kh, 200), 0);
+	assert_int_equal(find(f, 1, NULL), -ENOENT);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_PICKED), 1);
+	assert_int_equal(pk_calltab_settle_hashed(f->t, TID, key, kh, 200), -ENOENT);
 }
 
 static void test_claim_settles(void **state)
@@ -618,6 +654,10 @@ static void test_capacity_full(void **state)
 	assert_int_equal(add(f, 4, "a@example.com", "b@example.com", 4, G1, 1), -ENOSPC);
 	assert_int_equal(add(f, 5, "a@example.com", "b@example.com", 5, G2, 1), -ENOSPC);
 	assert_int_equal(ctr(f, PK_CALLTAB_CTR_FULL), 2);
+	/* a retransmission of a tracked call is that, full or not */
+	assert_int_equal(add(f, 2, "a@example.com", "b@example.com", 2, G1, 1), -EEXIST);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_FULL), 2);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_DUPLICATE), 1);
 	assert_int_equal(find(f, 4, NULL), -ENOENT);
 	/* The tracked calls are unaffected. */
 	for (unsigned n = 0; n < 4; n++) {
@@ -644,9 +684,18 @@ static void test_lookup_by_call_id_and_from_tag(void **state)
 	struct pk_calltab_call v;
 
 	assert_int_equal(pk_calltab_insert(f->t, TID, &c), 0);
-	/* A retransmitted INVITE changes nothing. */
-	assert_int_equal(pk_calltab_insert(f->t, TID, &c), -EEXIST);
-	assert_int_equal(ctr(f, PK_CALLTAB_CTR_DUPLICATE), 1);
+	/* A retransmitted INVITE changes nothing: no entry taken (not even
+	 * one waiting for a sweep), nothing to clean up. */
+	{
+		uint32_t used = pk_calltab_in_use(f->t), free_n = pk_calltab_free_count(f->t);
+
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(pk_calltab_insert(f->t, TID, &c), -EEXIST);
+		assert_int_equal(pk_calltab_in_use(f->t), used);
+		assert_int_equal(pk_calltab_free_count(f->t), free_n);
+		assert_int_equal(ctr(f, PK_CALLTAB_CTR_ALLOC), 1);
+	}
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_DUPLICATE), 3);
 	/* Same Call-ID, other From-tag: another call (a forked request
 	 * upstream). With a precomputed hash. */
 	c.from_tag = S("tagB");
@@ -767,6 +816,38 @@ static void test_route_back_to_caller(void **state)
 	assert_int_equal(ctr(f, PK_CALLTAB_CTR_EXT_USED), 0);
 }
 
+/* A retransmission of a call whose strings took a large block takes one
+ * for the filling and gives it straight back: the next outlier gets it. */
+static void test_long_strings_duplicate(void **state)
+{
+	struct fx *f = fx_new(8, 0, 0, 2); /* two large blocks */
+	static char big[4][160];
+	struct pk_str rr[4];
+	struct pk_calltab_new c = {
+		.call_id = S("long-1@h"), .from_tag = S("f"), .contact = S("<sip:alice@192.0.2.5>"),
+		.caller = S("alice@example.com"), .callee = S("bob@example.com"), .rr = rr, .nrr = 4,
+		.groups = G1, .ngroups = 1,
+	};
+
+	(void)state;
+	for (unsigned i = 0; i < 4; i++) {
+		memset(big[i], 'a' + (int)i, sizeof(big[i]));
+		rr[i] = pk_str_make(big[i], sizeof(big[i]));
+	}
+	assert_int_equal(pk_calltab_insert(f->t, TID, &c), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pk_calltab_insert(f->t, TID, &c), -EEXIST);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_DUPLICATE), 3);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_EXT_USED), 1);
+	c.call_id = S("long-2@h");
+	assert_int_equal(pk_calltab_insert(f->t, TID, &c), 0);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_EXT_USED), 2);
+	c.call_id = S("long-3@h");
+	assert_int_equal(pk_calltab_insert(f->t, TID, &c), -ENOSPC);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_EXT_FULL), 1);
+	fx_free(f);
+}
+
 static void test_long_strings(void **state)
 {
 	struct fx *f = fx_new(8, 0, 0, 1); /* one large block */
@@ -793,6 +874,11 @@ static void test_long_strings(void **state)
 	for (unsigned i = 0; i < 4; i++)
 		assert_true(pk_str_eq(v.rr[i], rr[i]));
 	assert_true(pk_str_eq(v.to_tag, S("t")));
+	/* Its retransmission, with no large block left: a duplicate all the
+	 * same, not a refusal for want of a block. */
+	assert_int_equal(pk_calltab_insert(f->t, TID, &c), -EEXIST);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_DUPLICATE), 1);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_EXT_FULL), 0);
 	/* A second outlier: no large block left. Counted, not tracked; an
 	 * ordinary call still is. */
 	c.call_id = S("long-2@h");
@@ -919,6 +1005,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_directed_pickup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_self_pickup_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idempotent_claim, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_key_hash_given, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_settles, setup, teardown),
 		cmocka_unit_test(test_claim_timeout),
 		cmocka_unit_test(test_ring_timeout),
@@ -929,6 +1016,7 @@ int main(void)
 		cmocka_unit_test(test_lookup_many),
 		cmocka_unit_test(test_recycled_only_after_quiescence),
 		cmocka_unit_test_setup_teardown(test_route_back_to_caller, setup, teardown),
+		cmocka_unit_test(test_long_strings_duplicate),
 		cmocka_unit_test(test_long_strings),
 		cmocka_unit_test_setup_teardown(test_to_tag_too_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),

@@ -692,10 +692,14 @@ static void test_tracking_only_ring_members(void **state)
 
 /* The caller's answer carries back our Via's pkc (the claimed call's key
  * hash, 16 hex digits): read in upper case as in lower case, it makes the
- * caller's CANCEL of its original INVITE get the Reason. */
+ * caller's CANCEL of its original INVITE get the Reason. Variants 2 and 3
+ * echo our Via in another shape than we wrote it (a parameter name in
+ * upper case; a received= added after the rport), which the proxy reads
+ * with the general parameter walk: the same outcome. */
 static void test_pkc_either_case(void **state)
 {
-	for (int upper = 0; upper < 2; upper++) {
+	for (int variant = 0; variant < 4; variant++) {
+		const int upper = variant == 1;
 		struct fx *f = setup();
 		char resp[4096];
 		const struct fx_sent *s;
@@ -722,6 +726,19 @@ static void test_pkc_either_case(void **state)
 			assert_non_null(strstr(fx_line(fx_last(f), "Via: "), want));
 			if (!upper)
 				assert_memory_equal(p + 5, want, 16);
+		}
+		if (variant == 2) {
+			memcpy(p, ";PKC=", 5);
+		} else if (variant == 3) {
+			char *r = strstr(resp, ";rport");
+			static const char rcv[] = ";received=192.0.2.99";
+
+			assert_non_null(r);
+			assert_true(r < p);
+			r += 6;
+			assert_true(strlen(resp) + sizeof(rcv) < sizeof(resp));
+			memmove(r + sizeof(rcv) - 1, r, strlen(r) + 1);
+			memcpy(r, rcv, sizeof(rcv) - 1);
 		}
 		assert_int_equal(fx_rx(f, resp, CALLER), 1);
 		assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_SUCCEEDED], 1);
