@@ -150,8 +150,79 @@ static bool uri_has_bad_char(const char *q, const char *end)
  * So a URI with such a character anywhere is refused, as before, without
  * a separate walk over all of it.
  */
+/*
+ * The common shapes, sip:user@host[:port][;params] and
+ * sip:host[:port][;params], in one pass with no memset: the user part's
+ * loop stops at the '@' (no user-class character is an '@', so that is the
+ * first one, as the general parse's memchr finds it); where it stops
+ * elsewhere, the rest must hold no '@' for the URI to have no user part.
+ * Anything else -- a password, an IPv6 reference, headers, sips:, a bad
+ * port -- returns 1 before anything is decided, and the general parse
+ * below starts over: so every URI gets exactly the result of the general
+ * parse.
+ */
+static int uri_parse_common(const char *p, size_t len, struct pk_sip_uri *u)
+{
+	const char *end = p + len, *s = p + 4, *q = s, *hs, *ps;
+	unsigned port = 0;
+
+	/* "sip:" in any case: the three letters or'ed with 0x20 (':' has the
+	 * bit already), one load */
+	if (len < 5 || (pk_load4(p) | pk_load4("\x20\x20\x20\x00")) != pk_load4("sip:"))
+		return 1;
+	while (q < end && pk_sip_is_user(*q))
+		q++;
+	if (q < end && *q == '@') {
+		if (q == s)
+			return 1;
+		u->user = pk_str_make(s, (size_t)(q - s));
+		hs = ++q;
+	} else {
+		/* no '@' up to q: none at all (sip:host...), or the general
+		 * parse (an '@' further on makes what precedes it the user
+		 * part, as its memchr finds it). A safety net: the host, port
+		 * and parameter loops below stop at an '@' as well. */
+		if (q < end && memchr(q, '@', (size_t)(end - q)) != NULL)
+			return 1;
+		u->user = PK_STR_NULL;
+		hs = q = s;
+	}
+	while (q < end && pk_sip_is_host(*q))
+		q++;
+	if (q == hs)
+		return 1;
+	u->host = pk_str_make(hs, (size_t)(q - hs));
+	u->host_type = (*hs >= '0' && *hs <= '9' && is_ipv4(u->host)) ? PK_HOST_IPV4 : PK_HOST_NAME;
+	u->port = 0;
+	if (q < end && *q == ':') {
+		ps = ++q;
+		while (q < end && *q >= '0' && *q <= '9' && port <= 65535)
+			port = port * 10 + (unsigned)(*q++ - '0');
+		if (q == ps || port == 0 || port > 65535)
+			return 1;
+		u->port = (uint16_t)port;
+	}
+	u->params = PK_STR_NULL;
+	if (q < end) {
+		if (*q != ';')
+			return 1;
+		ps = q;
+		for (; q < end; q++)
+			if (*q != ';' && *q != '=' && !pk_sip_is_uriparam(*q))
+				return 1; /* '?' (headers) or a bad character */
+		u->params = pk_str_make(ps, (size_t)(q - ps));
+	}
+	u->scheme = PK_URI_SIP;
+	u->scheme_tok = pk_str_make(p, 3);
+	u->password = u->headers = PK_STR_NULL;
+	pull_params(u);
+	return 0;
+}
+
 int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
 {
+	if (uri_parse_common(p, len, u) == 0)
+		return 0;
 	memset(u, 0, sizeof(*u));
 	if (len == 0)
 		return -EINVAL;

@@ -389,6 +389,119 @@ static void test_host_eq(void **state)
 	}
 }
 
+/* The common shape sip:user@host[:port][;params] (the parser's one-pass
+ * path) and its near misses, each parsed into a struct full of garbage
+ * first: every field must come out set, as the general parse sets it. */
+static int parse_poisoned(const char *s, struct pk_sip_uri *u)
+{
+	memset(u, 0x5a, sizeof(*u));
+	return parse(s, u);
+}
+
+static void test_common_shape(void **state)
+{
+	(void)state;
+	struct pk_sip_uri u;
+
+	assert_int_equal(parse_poisoned("sip:alice@example.test", &u), 0);
+	assert_int_equal(u.scheme, PK_URI_SIP);
+	assert_pkstr(u.scheme_tok, "sip");
+	assert_pkstr(u.user, "alice");
+	assert_int_equal(u.password.len, 0);
+	assert_pkstr(u.host, "example.test");
+	assert_int_equal(u.host_type, PK_HOST_NAME);
+	assert_int_equal(u.port, 0);
+	assert_int_equal(u.params.len, 0);
+	assert_int_equal(u.headers.len, 0);
+	assert_int_equal(u.transport.len, 0);
+	assert_int_equal(u.maddr.len, 0);
+	assert_int_equal(u.user_param.len, 0);
+	assert_false(u.lr);
+
+	assert_int_equal(parse_poisoned("SIP:Bob@10.0.0.1:5060;transport=udp;lr", &u), 0);
+	assert_int_equal(u.scheme, PK_URI_SIP);
+	assert_pkstr(u.scheme_tok, "SIP");
+	assert_pkstr(u.user, "Bob");
+	assert_int_equal(u.password.len, 0);
+	assert_pkstr(u.host, "10.0.0.1");
+	assert_int_equal(u.host_type, PK_HOST_IPV4);
+	assert_int_equal(u.port, 5060);
+	assert_pkstr(u.params, ";transport=udp;lr");
+	assert_pkstr(u.transport, "udp");
+	assert_int_equal(u.maddr.len, 0);
+	assert_int_equal(u.headers.len, 0);
+	assert_true(u.lr);
+
+	assert_int_equal(parse_poisoned("sIp:*801@256.1.1.1:65535;maddr=192.0.2.1;user=phone", &u), 0);
+	assert_pkstr(u.user, "*801");
+	assert_int_equal(u.host_type, PK_HOST_NAME);
+	assert_int_equal(u.port, 65535);
+	assert_pkstr(u.maddr, "192.0.2.1");
+	assert_pkstr(u.user_param, "phone");
+	assert_false(u.lr);
+
+	/* near misses: the general parse's answer */
+	assert_int_equal(parse_poisoned("sip:a@h?subject=x", &u), 0);
+	assert_pkstr(u.host, "h");
+	assert_int_equal(u.params.len, 0);
+	assert_pkstr(u.headers, "subject=x");
+	assert_int_equal(parse_poisoned("sip:a@h;p=1?x=y", &u), 0);
+	assert_pkstr(u.params, ";p=1");
+	assert_pkstr(u.headers, "x=y");
+	assert_int_equal(parse_poisoned("sip:a:pw@h:7", &u), 0);
+	assert_pkstr(u.user, "a");
+	assert_pkstr(u.password, "pw");
+	assert_int_equal(u.port, 7);
+	assert_int_equal(parse_poisoned("sip:a@[::1]:5070", &u), 0);
+	assert_int_equal(u.host_type, PK_HOST_IPV6);
+	assert_int_equal(u.port, 5070);
+	assert_int_equal(u.params.len, 0);
+	assert_int_equal(parse_poisoned("sips:a@h", &u), 0);
+	assert_int_equal(u.scheme, PK_URI_SIPS);
+	assert_pkstr(u.user, "a");
+	assert_int_equal(parse_poisoned("sip:h", &u), 0);
+	assert_int_equal(u.user.len, 0);
+	assert_pkstr(u.host, "h");
+	assert_int_equal(u.port, 0);
+	assert_int_equal(u.params.len, 0);
+	assert_int_equal(u.headers.len, 0);
+	assert_int_equal(parse_poisoned("SIP:Example.TEST:5070;lr", &u), 0);
+	assert_int_equal(u.scheme, PK_URI_SIP);
+	assert_int_equal(u.user.len, 0);
+	assert_int_equal(u.password.len, 0);
+	assert_pkstr(u.host, "Example.TEST");
+	assert_int_equal(u.host_type, PK_HOST_NAME);
+	assert_int_equal(u.port, 5070);
+	assert_pkstr(u.params, ";lr");
+	assert_true(u.lr);
+	assert_int_equal(u.transport.len, 0);
+	assert_int_equal(parse_poisoned("sip:192.0.2.7", &u), 0);
+	assert_int_equal(u.user.len, 0);
+	assert_int_equal(u.host_type, PK_HOST_IPV4);
+	/* an '@' past where the user loop stopped: the general parse's user */
+	assert_int_equal(parse_poisoned("sip:h?a=b@c", &u), 0);
+	assert_pkstr(u.user, "h?a=b");
+	assert_pkstr(u.host, "c");
+	assert_int_equal(parse_poisoned("sip:h;x@y", &u), 0);
+	assert_pkstr(u.user, "h;x");
+	assert_pkstr(u.host, "y");
+	assert_int_equal(parse_poisoned("sip:h:5060@x", &u), 0);
+	assert_pkstr(u.user, "h");
+	assert_pkstr(u.password, "5060");
+	assert_pkstr(u.host, "x");
+	assert_int_equal(parse_poisoned("sip:h x", &u), -EINVAL);
+	assert_int_equal(parse_poisoned("sip:h:0", &u), -EINVAL);
+	assert_int_equal(parse_poisoned("sip:a@h:0", &u), -EINVAL);
+	assert_int_equal(parse_poisoned("sip:a@h:65536", &u), -EINVAL);
+	assert_int_equal(parse_poisoned("sip:a@h:99999999999", &u), -EINVAL);
+	assert_int_equal(parse_poisoned("sip:a@h:", &u), -EINVAL);
+	assert_int_equal(parse_poisoned("sip:a@h;p=<", &u), -EINVAL);
+	assert_int_equal(parse_poisoned("sip:a@h x", &u), -EINVAL);
+	assert_int_equal(parse_poisoned("sip:@h", &u), -EINVAL);
+	assert_int_equal(parse_poisoned("sip:a@", &u), -EINVAL);
+	assert_int_equal(parse_poisoned("sip:a@:5060", &u), -EINVAL);
+}
+
 /* An empty view may have a NULL pointer (include/pickup/common.h): the
  * functions taking views accept it. Last in the list: under UBSan with
  * halt_on_error a failure here ends the run. */
@@ -415,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_bad_char_anywhere),
 		cmocka_unit_test_teardown(test_user_eq, free_heap),
 		cmocka_unit_test_teardown(test_host_eq, free_heap),
+		cmocka_unit_test_teardown(test_common_shape, free_heap),
 		cmocka_unit_test(test_empty_view),
 	};
 	return cmocka_run_group_tests_name("uri", tests, NULL, NULL);
