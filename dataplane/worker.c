@@ -83,37 +83,16 @@ static uint64_t pk_now_ns(void)
 
 /* ---- answers ---- */
 
-static uint64_t pk_mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static uint64_t pk_hash_line(uint64_t h, const struct pk_sip_msg *m, enum pk_sip_hdr_id id)
+/* One header line into the To-tag hash (pk_hash_keyed, common.h, keyed
+ * from the engine's secret): a tag is only ever compared with tags this
+ * process made (retransmissions of the same request). */
+static uint64_t pk_hash_line(uint64_t k, uint64_t h, const struct pk_sip_msg *m, enum pk_sip_hdr_id id)
 {
 	uint8_t i = m->first[id];
-	struct pk_str v;
 
 	if (i == 0xff)
 		return pk_mix64(h ^ id);
-	v = pk_sip_hdr_value(m, i);
-	/* FNV-1a, a byte a step (the same value as a byte loop); on a
-	 * little-endian host the bytes come eight to a load. */
-	uint32_t k = 0;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	for (; k + 8 <= v.len; k += 8) {
-		uint64_t x = pk_load8(v.p + k);
-
-		for (unsigned b = 0; b < 8; b++, x >>= 8)
-			h = (h ^ (uint8_t)x) * 0x100000001b3ull;
-	}
-#endif
-	for (; k < v.len; k++)
-		h = (h ^ (uint8_t)v.p[k]) * 0x100000001b3ull;
-	return pk_mix64(h);
+	return pk_hash_keyed(k, h, m->buf + m->hdrs[i].voff, m->hdrs[i].vlen);
 }
 
 /*
@@ -123,12 +102,12 @@ static uint64_t pk_hash_line(uint64_t h, const struct pk_sip_msg *m, enum pk_sip
  */
 static struct pk_str pk_worker_to_tag(const struct pk_worker *w, const struct pk_sip_msg *m, char *buf)
 {
-	uint64_t h = w->eng->tag_secret;
+	uint64_t k = pk_mix64(w->eng->tag_secret) | 1, h = w->eng->tag_secret;
 
-	h = pk_hash_line(h, m, PK_HDR_CALL_ID);
-	h = pk_hash_line(h, m, PK_HDR_FROM);
-	h = pk_hash_line(h, m, PK_HDR_VIA);
-	pk_put_hex16(buf, h);
+	h = pk_hash_line(k, h, m, PK_HDR_CALL_ID);
+	h = pk_hash_line(k, h, m, PK_HDR_FROM);
+	h = pk_hash_line(k, h, m, PK_HDR_VIA);
+	pk_put_hex16(buf, pk_mix64(h));
 	return pk_str_make(buf, 16);
 }
 

@@ -92,20 +92,48 @@ static bool px_unhex(struct pk_str s, uint64_t *out)
 	return true;
 }
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* Each octet value's text and a dot, as the little-endian word a 4-byte
+ * store writes (the table is 1 KiB, computed by the compiler). */
+#define PX_OCT(v)                                                                                   \
+	((v) >= 100 ? (0x30u + (v) / 100) | (0x30u + (v) / 10 % 10) << 8 | (0x30u + (v) % 10) << 16 | \
+			      0x2eu << 24                                                         \
+	 : (v) >= 10 ? (0x30u + (v) / 10) | (0x30u + (v) % 10) << 8 | 0x2eu << 16                   \
+		     : (0x30u + (v)) | 0x2eu << 8)
+#define PX_OCT4(v) PX_OCT(v), PX_OCT((v) + 1), PX_OCT((v) + 2), PX_OCT((v) + 3)
+#define PX_OCT16(v) PX_OCT4(v), PX_OCT4((v) + 4), PX_OCT4((v) + 8), PX_OCT4((v) + 12)
+#define PX_OCT64(v) PX_OCT16(v), PX_OCT16((v) + 16), PX_OCT16((v) + 32), PX_OCT16((v) + 48)
+static const uint32_t px_oct[256] = { PX_OCT64(0), PX_OCT64(64), PX_OCT64(128), PX_OCT64(192) };
+
+/* One octet and a dot, one 4-byte store (bytes past the dot are written
+ * too: the next octet overwrites them); returns o past the dot. */
+static inline char *px_put_octet(char *o, unsigned v)
+{
+	memcpy(o, &px_oct[v], 4);
+	return o + 2 + (v >= 10) + (v >= 100);
+}
+#endif
+
 /* An address as a received= value or a URI host (IPv6 in brackets when
- * bracket). Returns the length (out holds at least 48 bytes). */
+ * bracket). Returns the length (out holds at least 48 bytes; an IPv4
+ * address writes up to 16, one past its text). */
 static size_t px_ip_text(const struct pk_addr *a, bool bracket, char *out)
 {
 	char *o = out;
 
 	if (a->family == AF_INET) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/* every forwarded request writes the client's address */
+		o = px_put_octet(o, a->ip[0]);
+		o = px_put_octet(o, a->ip[1]);
+		o = px_put_octet(o, a->ip[2]);
+		o = px_put_octet(o, a->ip[3]) - 1;
+#else
 		for (int i = 0; i < 4; i++) {
 			unsigned v = a->ip[i];
 
 			if (i)
 				*o++ = '.';
-			/* 1-3 digits without the general formatter's loops: every
-			 * forwarded request writes the client's address */
 			if (v >= 100) {
 				*o++ = (char)('0' + v / 100);
 				v %= 100;
@@ -115,6 +143,7 @@ static size_t px_ip_text(const struct pk_addr *a, bool bracket, char *out)
 			}
 			*o++ = (char)('0' + v % 10);
 		}
+#endif
 		return (size_t)(o - out);
 	}
 	if (a->family != AF_INET6)
@@ -132,48 +161,19 @@ static size_t px_ip_text(const struct pk_addr *a, bool bracket, char *out)
 
 /* ---- branch hashes ---- */
 
-static inline uint64_t px_mix(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
 
-/*
- * One field into the hash: 16 bytes per multiply, the last 1-16 bytes read
- * as two words that may overlap (no byte-by-byte tail), the length mixed
- * into the last multiply so that ("ab","c") and ("a","bc") differ. The
- * word multiplied with the state is keyed (px->key), so no chosen input
- * can zero the product without knowing the secret. Words are loaded in
- * host order: a branch is only ever compared with branches this process
- * computed (retransmissions, CANCEL, loops).
- */
+/* One field into the hash (pk_hash_keyed, common.h): a branch is only
+ * ever compared with branches this process computed (retransmissions,
+ * CANCEL, loops). */
 static inline uint64_t px_field(uint64_t k, uint64_t h, struct pk_str s)
 {
-	const char *p = s.p;
-	uint32_t n = s.len;
-	uint64_t a = 0, b = 0;
-
-	for (; n > 16; n -= 16, p += 16)
-		h = pk_fold64(pk_load8(p) ^ k, pk_load8(p + 8) ^ h);
-	if (n > 8) {
-		a = pk_load8(p);
-		b = pk_load8(p + n - 8);
-	} else if (n >= 4) {
-		a = pk_load4(p) << 32 | pk_load4(p + n - 4);
-	} else if (n > 0) {
-		a = (uint64_t)(unsigned char)p[0] << 16 | (uint64_t)(unsigned char)p[n >> 1] << 8 |
-		    (unsigned char)p[n - 1];
-	}
-	return pk_fold64(a ^ k ^ ((uint64_t)s.len << 40), b ^ h ^ 0x9fb21c651e98df25ull);
+	return pk_hash_keyed(k, h, s.p, s.len);
 }
 
 static uint64_t px_lines(uint64_t k, uint64_t h, const struct pk_sip_msg *m, enum pk_sip_hdr_id id)
 {
 	if (m->first[id] == 0xff)
-		return px_mix(h ^ id);
+		return pk_mix64(h ^ id);
 	for (int i = m->first[id]; i >= 0; i = pk_sip_hdr_next(m, i))
 		h = px_field(k, h, pk_sip_hdr_value(m, (unsigned)i));
 	return h;
@@ -203,7 +203,7 @@ static void px_branch(const struct pk_proxy *px, const struct pk_sip_msg *m, uin
 	h = px_field(k, h, m->ruri);
 
 	l = px_lines(k, h ^ 0x2545f4914f6cdd1dull, m, PK_HDR_ROUTE);
-	l = px_mix(px_lines(k, l, m, PK_HDR_PROXY_REQUIRE));
+	l = pk_mix64(px_lines(k, l, m, PK_HDR_PROXY_REQUIRE));
 	*loop = (uint32_t)(l ^ (l >> 32));
 
 	if (cookie) {
@@ -212,7 +212,7 @@ static void px_branch(const struct pk_proxy *px, const struct pk_sip_msg *m, uin
 		h = px_field(k, h, v->raw);
 		h = px_field(k, h, m->to.tag);
 	}
-	*txn = px_mix(h);
+	*txn = pk_mix64(h);
 }
 
 static size_t px_branch_text(char *out, uint64_t txn, uint32_t loop)
@@ -291,6 +291,13 @@ static bool px_uri_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, 
 	if (pk_groups_settings_find_domain(&w->eng->conf->served, u.host) >= 0)
 		return true;
 	return pk_proxy_is_us(w, rx, u.host, u.port ? u.port : (u.scheme == PK_URI_SIPS ? 5061 : 5060));
+}
+
+/* The most pk_proxy_advertised_host can write for listener li: its
+ * advertised name, or an address as text (IPv6 in brackets: at most 47). */
+static inline size_t px_host_bound(const struct pk_proxy *px, unsigned li)
+{
+	return px->l[li].host_len ? px->l[li].host_len : 48;
 }
 
 size_t pk_proxy_advertised_host(const struct pk_worker *w, const struct pk_io_msg *rx, unsigned li,
@@ -518,7 +525,7 @@ void pk_proxy_fwd_param(struct pk_proxy_fwd *f, const char *name, struct pk_str 
 int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_proxy_fwd *f)
 {
 	const struct pk_proxy *px = w->eng->proxy;
-	char via[PK_PROXY_HOST_MAX + 192], *o;
+	char *o;
 	int li = px_listener(w, rx, &f->dst);
 	int rc;
 
@@ -526,22 +533,32 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 		pk_proxy_drop(w, PK_PROXY_CTR_DROP_NO_LISTENER);
 		return -ENETUNREACH;
 	}
-	/* Via: SIP/2.0/UDP host:port;branch=...;rport[;params][;pkconn=] */
-	o = px_put(via, "SIP/2.0/", 8);
-	o = px_put(o, f->dst.transport == PK_TRANSPORT_TCP ? "TCP " : "UDP ", 4);
-	o += pk_proxy_advertised_host(w, rx, (unsigned)li, o, PK_PROXY_HOST_MAX);
-	*o++ = ':';
-	o = pk_put_u32(o, px->l[li].port);
-	o = px_put(o, ";branch=", 8);
-	o += px_branch_text(o, f->txn, f->loop);
-	o = px_put(o, ";rport", 6);
-	pk_copy_short(o, f->params, f->params_len);
-	o += f->params_len;
-	if (rx->transport == PK_TRANSPORT_TCP) {
-		o = px_put(o, ";pkconn=", 8);
-		o = pk_put_hex16(o, rx->conn);
+	/* Via: SIP/2.0/UDP host:port;branch=...;rport[;params][;pkconn=],
+	 * written straight into the plan (no room: the plan is failed and
+	 * the emit below drops the request) */
+	/* the room asked for is what the line can take, no more: near a
+	 * full scratch, a line pk_rw_hdr_add would have fitted must fit */
+	o = pk_rw_line_begin(f->rw, PK_HDR_VIA,
+			     sizeof("SIP/2.0/UDP :65535;branch=;rport") - 1 + px_host_bound(px, (unsigned)li) +
+				     PK_PROXY_BRANCH_LEN + f->params_len +
+				     (rx->transport == PK_TRANSPORT_TCP ? sizeof(";pkconn=") - 1 + 16 : 0));
+	if (o != NULL) {
+		o = px_put(o, "SIP/2.0/", 8);
+		o = px_put(o, f->dst.transport == PK_TRANSPORT_TCP ? "TCP " : "UDP ", 4);
+		o += pk_proxy_advertised_host(w, rx, (unsigned)li, o, PK_PROXY_HOST_MAX);
+		*o++ = ':';
+		o = pk_put_u32(o, px->l[li].port);
+		o = px_put(o, ";branch=", 8);
+		o += px_branch_text(o, f->txn, f->loop);
+		o = px_put(o, ";rport", 6);
+		pk_copy_short(o, f->params, f->params_len);
+		o += f->params_len;
+		if (rx->transport == PK_TRANSPORT_TCP) {
+			o = px_put(o, ";pkconn=", 8);
+			o = pk_put_hex16(o, rx->conn);
+		}
+		pk_rw_line_end(f->rw, PK_HDR_VIA, o, PK_RW_BEFORE_FIRST_SAME);
 	}
-	pk_rw_hdr_add(f->rw, PK_HDR_VIA, NULL, pk_str_make(via, (size_t)(o - via)), PK_RW_BEFORE_FIRST_SAME);
 	/* What pk_proxy_fwd_begin decided, unless planned already: after our
 	 * Via (which goes before the client's), in message order. */
 	pk_proxy_fwd_plan(f);
@@ -875,6 +892,41 @@ static struct pk_str px_skip_rport(struct pk_str p)
 	return pk_str_make(q, (size_t)(end - q));
 }
 
+/*
+ * Our own Via parameters as we wrote them, past the rport:
+ * ";pk=<v>[;pkc=<v>][;pkconn=<v>]" (each optional, in that order,
+ * lowercase, values alphanumeric, nothing else) read in one pass without
+ * the general walk (pk_sip_params_get), with the bits and values that walk
+ * would give. Any other shape (a received= the next hop added, names in
+ * another case, LWS, quotes...) returns UINT32_MAX: the caller walks.
+ */
+static uint32_t px_our_params(struct pk_str s, struct pk_str vals[3])
+{
+	static const char nm[3][8] = { "pk=", "pkc=", "pkconn=" };
+	static const uint8_t nl[3] = { 3, 4, 7 };
+	const char *p = s.p, *end = s.p + s.len, *v;
+	uint32_t got = 0;
+	unsigned i = 0;
+
+	while (p < end) {
+		if (*p++ != ';')
+			return UINT32_MAX;
+		while (i < 3 && !((size_t)(end - p) > nl[i] && memcmp(p, nm[i], nl[i]) == 0))
+			i++;
+		if (i == 3)
+			return UINT32_MAX;
+		p += nl[i];
+		v = p;
+		while (p < end && ((*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
+			p++;
+		if (p == v || (p < end && *p != ';'))
+			return UINT32_MAX;
+		vals[i] = pk_str_make(v, (size_t)(p - v));
+		got |= 1u << i++;
+	}
+	return got;
+}
+
 void pk_proxy_handle_response(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *m)
 {
 	const struct pk_sip_via *v0, *v1;
@@ -927,7 +979,11 @@ void pk_proxy_handle_response(struct pk_worker *w, const struct pk_io_msg *rx, s
 		static const char *const names[3] = { "pk", "pkc", "pkconn" };
 		struct pk_str vals[3] = { PK_STR_NULL, PK_STR_NULL, PK_STR_NULL };
 
-		got = pk_sip_params_get(params, names, 3, vals);
+		got = px_our_params(params, vals);
+		if (got == UINT32_MAX) {
+			vals[0] = vals[1] = vals[2] = PK_STR_NULL;
+			got = pk_sip_params_get(params, names, 3, vals);
+		}
 		kind = vals[0];
 		pkc = vals[1];
 		conn = vals[2];
@@ -1007,7 +1063,7 @@ int pk_proxy_create(struct pk_engine *eng, char *err, size_t errlen)
 	px->n_listeners = eng->n_listeners;
 	px->record_route = c->record_route;
 	px->secret = eng->tag_secret ^ 0x9e3779b97f4a7c15ull;
-	px->key = px_mix(px->secret ^ 0xc2b2ae3d27d4eb4full) | 1;
+	px->key = pk_mix64(px->secret ^ 0xc2b2ae3d27d4eb4full) | 1;
 	for (unsigned li = 0; li < eng->n_listeners; li++) {
 		struct pk_proxy_listener *l = &px->l[li];
 		const struct pk_io_listener *io = &eng->listeners[li];

@@ -184,14 +184,20 @@ static bool broadcast_or_multicast(struct pk_str h)
 		return true;
 	/* 224.0.0.0/4, only for an IPv4 literal (not a name like 239.pbx.example).
 	 * ipv4_first_octet returns -1 or the digits before the first '.' (a
-	 * literal has only digits): its URI parse only matters when they read
-	 * 224..239, so the common host (a unicast address, a name) skips it. */
-	int lead = 0;
-	for (uint32_t i = 0; i < h.len && h.p[i] != '.' && lead <= 239; i++)
-		lead = h.p[i] >= '0' && h.p[i] <= '9' ? lead * 10 + (h.p[i] - '0') : 1000; /* 1000: no literal */
-	int first = (lead >= 224 && lead <= 239) ? ipv4_first_octet(h) : -1;
-	if (first >= 224 && first <= 239)
-		return true;
+	 * literal has only digits, at most three an octet): its URI parse only
+	 * matters when they read 224..239, i.e. the text starts "22d." or
+	 * "23d.", so the common host (a unicast address, a name) is let go
+	 * after a look at its first bytes. (A first octet written with a
+	 * leading zero, "0224.", is no longer taken for one: RFC 3261's
+	 * IPv4address has none, and such a value only ever came with an '@'
+	 * that the address parse then refuses anyway.) */
+	if (h.len >= 7 && h.p[0] == '2' && (h.p[1] == '2' || h.p[1] == '3') && h.p[2] >= '0' &&
+	    h.p[2] <= '9' && h.p[3] == '.' && (h.p[1] == '3' || h.p[2] >= '4')) {
+		int first = ipv4_first_octet(h);
+
+		if (first >= 224 && first <= 239)
+			return true;
+	}
 	/* IPv6 multicast ff00::/8 */
 	if (h.len >= 3 && h.p[0] == '[' && (h.p[1] | 0x20) == 'f' && (h.p[2] | 0x20) == 'f')
 		return true;

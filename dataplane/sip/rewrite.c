@@ -607,12 +607,54 @@ int pk_rw_ruri_set(struct pk_rw *rw, struct pk_str uri)
 	return rw_put(rw, msg_off(m, m->ruri.p), m->ruri.len, s, uri.len, TAG_RURI);
 }
 
+/* Where hdr_add puts a new line of header id (called nm). */
+static uint32_t add_off(const struct pk_sip_msg *m, enum pk_sip_hdr_id id, struct pk_str nm,
+			enum pk_rw_where where)
+{
+	if (where == PK_RW_TOP && m->nhdrs)
+		return m->hdrs[0].off;
+	if (where == PK_RW_BEFORE_FIRST_SAME) {
+		int li = id != PK_HDR_OTHER ? (m->first[id] == PK_NO_LINE ? -1 : m->first[id])
+					    : line_by_name(m, nm);
+		if (li >= 0)
+			return m->hdrs[li].off;
+	}
+	return hdr_end(m);
+}
+
+char *pk_rw_line_begin(struct pk_rw *rw, enum pk_sip_hdr_id id, size_t max)
+{
+	struct pk_str nm;
+	char *s;
+
+	if ((unsigned)id >= PK_HDR_COUNT || id == PK_HDR_OTHER || id == PK_HDR_CONTENT_LENGTH ||
+	    max > PK_RW_SCRATCH)
+		return NULL;
+	nm = hdr_names[id];
+	s = rw_scratch(rw, nm.len + 2 + max + 2);
+	if (!s)
+		return NULL;
+	rw->line_at = (uint32_t)(s - rw->scratch);
+	pk_copy_short(s, nm.p, (uint32_t)nm.len);
+	return put(s + nm.len, ": ", 2);
+}
+
+int pk_rw_line_end(struct pk_rw *rw, enum pk_sip_hdr_id id, char *end, enum pk_rw_where where)
+{
+	char *s = rw->scratch + rw->line_at;
+	uint32_t n = (uint32_t)(put(end, "\r\n", 2) - s);
+
+	/* give back the room the value did not use */
+	rw->scratch_len = rw->line_at + n;
+	return rw_put(rw, add_off(rw->msg, id, hdr_names[id], where), 0, s, n, TAG_LINE + id);
+}
+
 int pk_rw_hdr_add(struct pk_rw *rw, enum pk_sip_hdr_id id, const char *name, struct pk_str value,
 		  enum pk_rw_where where)
 {
 	const struct pk_sip_msg *m = rw->msg;
 	struct pk_str nm;
-	uint32_t off = hdr_end(m);
+	uint32_t off;
 
 	if ((unsigned)id >= PK_HDR_COUNT)
 		return -EINVAL;
@@ -627,14 +669,7 @@ int pk_rw_hdr_add(struct pk_rw *rw, enum pk_sip_hdr_id id, const char *name, str
 		id = pk_sip_hdr_lookup(nm.p, nm.len);
 	if (id == PK_HDR_CONTENT_LENGTH)
 		return -EINVAL;
-	if (where == PK_RW_TOP && m->nhdrs) {
-		off = m->hdrs[0].off;
-	} else if (where == PK_RW_BEFORE_FIRST_SAME) {
-		int li = id != PK_HDR_OTHER ? (m->first[id] == PK_NO_LINE ? -1 : m->first[id])
-					    : line_by_name(m, nm);
-		if (li >= 0)
-			off = m->hdrs[li].off;
-	}
+	off = add_off(m, id, nm, where);
 	return rw_put_line(rw, off, 0, nm, value, id);
 }
 

@@ -96,6 +96,47 @@ static inline uint64_t pk_fold64(uint64_t a, uint64_t b)
 	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
+/* splitmix64's finaliser: every input bit reaches every output bit. */
+static inline uint64_t pk_mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/*
+ * One string into a keyed multiply-fold hash state h: 16 bytes a step,
+ * the last 1-16 bytes read as two words that may overlap (no byte loop),
+ * the length, spread by a multiply, mixed into the other operand of the
+ * last step than those bytes (in the same one, "bccc" and "bbccc" once
+ * cancelled out), so that ("ab","c") and ("a","bc") differ when strings
+ * are chained. The word multiplied with the state is
+ * keyed (k, odd, secret), so no chosen input can zero the product without
+ * knowing the key. Words are loaded in host order: for values compared
+ * only within one process (branches, To-tags). No finaliser: pk_mix64 at
+ * the end of a chain.
+ */
+static inline uint64_t pk_hash_keyed(uint64_t k, uint64_t h, const char *p, uint32_t len)
+{
+	uint32_t n = len;
+	uint64_t a = 0, b = 0;
+
+	for (; n > 16; n -= 16, p += 16)
+		h = pk_fold64(pk_load8(p) ^ k, pk_load8(p + 8) ^ h);
+	if (n > 8) {
+		a = pk_load8(p);
+		b = pk_load8(p + n - 8);
+	} else if (n >= 4) {
+		a = pk_load4(p) << 32 | pk_load4(p + n - 4);
+	} else if (n > 0) {
+		a = (uint64_t)(unsigned char)p[0] << 16 | (uint64_t)(unsigned char)p[n >> 1] << 8 |
+		    (unsigned char)p[n - 1];
+	}
+	return pk_fold64(a ^ k, b ^ h ^ 0x9fb21c651e98df25ull ^ (uint64_t)len * 0x9e3779b97f4a7c15ull);
+}
+
 /* ASCII A-Z to a-z in eight bytes at once; other bytes unchanged. */
 static inline uint64_t pk_lower8(uint64_t w)
 {

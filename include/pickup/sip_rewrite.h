@@ -59,6 +59,7 @@ struct pk_rw {
 	bool body_replaced;
 	struct pk_str body; /* body to emit (the original unless replaced) */
 	uint32_t scratch_len;
+	uint32_t line_at; /* scratch offset of the line pk_rw_line_begin opened */
 	uint64_t tags;	/* bit per tag an edit may carry, and per header edited
 			 * as whole lines (rewrite.c) */
 	struct pk_rw_edit edits[PK_RW_MAX_EDITS];
@@ -124,6 +125,21 @@ enum pk_rw_where {
  */
 int pk_rw_hdr_add(struct pk_rw *rw, enum pk_sip_hdr_id id, const char *name,
 		  struct pk_str value, enum pk_rw_where where);
+
+/*
+ * pk_rw_hdr_add of a known header (not PK_HDR_OTHER, not Content-Length)
+ * whose value the caller writes in place, into the plan's scratch, instead
+ * of into a buffer of its own that hdr_add would copy: pk_rw_line_begin
+ * reserves "<name>: " + max + CRLF, writes the name and ": " and returns
+ * where the value goes (NULL: no room -- the plan is failed, as hdr_add's
+ * -ENOSPC would leave it -- or a header id that hdr_add by id refuses).
+ * The caller writes at most max bytes there and passes the end of what it
+ * wrote to pk_rw_line_end, which ends the line, gives back the room not
+ * used and plans it exactly as pk_rw_hdr_add(rw, id, NULL, value, where)
+ * would. No other call on rw between the two.
+ */
+char *pk_rw_line_begin(struct pk_rw *rw, enum pk_sip_hdr_id id, size_t max);
+int pk_rw_line_end(struct pk_rw *rw, enum pk_sip_hdr_id id, char *end, enum pk_rw_where where);
 
 /* Remove every line of header id (Route, Replaces, Require, ...), those
  * this plan added included. Returns how many lines of the message were

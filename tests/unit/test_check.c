@@ -381,6 +381,15 @@ static void test_response_route(void **state)
 	assert_route("SIP/2.0/UDP 224.0.0.1;branch=z9hG4bK1", PK_SIP_DROP);
 	assert_route("SIP/2.0/UDP 224.0.1.75:5060;branch=z9hG4bK1", PK_SIP_DROP);
 	assert_route("SIP/2.0/UDP 239.255.255.250;branch=z9hG4bK1", PK_SIP_DROP);
+	/* every first octet at the edges of 224..239, and next to them */
+	assert_route("SIP/2.0/UDP 229.1.2.3;branch=z9hG4bK1", PK_SIP_DROP);
+	assert_route("SIP/2.0/UDP 230.1.2.3;branch=z9hG4bK1", PK_SIP_DROP);
+	assert_route("SIP/2.0/UDP 233.0.0.9:5070;branch=z9hG4bK1", PK_SIP_DROP);
+	assert_route("SIP/2.0/UDP 220.1.2.3;branch=z9hG4bK1", PK_SIP_OK);
+	assert_route("SIP/2.0/UDP 222.1.2.3;branch=z9hG4bK1", PK_SIP_OK);
+	assert_route("SIP/2.0/UDP 22.4.0.1;branch=z9hG4bK1", PK_SIP_OK);
+	assert_route("SIP/2.0/UDP 2.24.0.1;branch=z9hG4bK1", PK_SIP_OK);
+	assert_route("SIP/2.0/UDP 24.0.0.1;branch=z9hG4bK1", PK_SIP_OK);
 	assert_route("SIP/2.0/UDP [ff02::1];branch=z9hG4bK1", PK_SIP_DROP);
 	assert_route("SIP/2.0/UDP [FF05::1:3]:5060;branch=z9hG4bK1", PK_SIP_DROP);
 	/* maddr and received are where the response would go too */

@@ -244,29 +244,87 @@ static void test_received_octets(void **state)
 			 src[i]);
 		assert_true(fx_has_line(fx_last(f), want));
 	}
+	/* every octet value, in each position */
+	for (unsigned v = 0; v < 256; v++) {
+		unsigned a[4] = { 10, v, 200, v };
+
+		a[v % 4] = v ? v : 1;
+		f->io.q.nsent = 0;
+		snprintf(from, sizeof(from), "%u.%u.%u.%u:5070", a[0], a[1], a[2], a[3]);
+		assert_int_equal(fx_rx(f, invite_5555, from), 1);
+		snprintf(want, sizeof(want),
+			 "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-a1;rport=5070;received=%u.%u.%u.%u",
+			 a[0], a[1], a[2], a[3]);
+		assert_true(fx_has_line(fx_last(f), want));
+	}
 	fx_free(f);
 }
 
-/* worker.c's To-tag, written out byte by byte: FNV-1a over the values of
- * the Call-ID, From and top Via lines, each followed by a 64-bit mix,
- * keyed by the engine's secret, as 16 lowercase hex digits. */
-static uint64_t ref_tag_line(uint64_t h, const char *v)
+/* worker.c's To-tag, written out plainly: per line (Call-ID, From, top
+ * Via) the value's 16-byte blocks but the last (1-16 bytes) folded into the
+ * state with a keyed 64x64->128 multiply-fold, the last block read as two
+ * (possibly overlapping) words, the length times a constant in the final
+ * fold's other operand; keyed by
+ * the engine's secret, mixed, as 16 lowercase hex digits. */
+static uint64_t ref_mix(uint64_t x)
 {
-	for (; *v; v++)
-		h = (h ^ (uint8_t)*v) * 0x100000001b3ull;
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebull;
-	return h ^ (h >> 31);
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static uint64_t ref_fold(uint64_t a, uint64_t b)
+{
+	unsigned __int128 r = (unsigned __int128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static uint64_t ref_word(const char *p, size_t n)
+{
+	uint64_t w = 0;
+
+	memcpy(&w, p, n);
+	return w;
+}
+
+static uint64_t ref_tag_line(uint64_t k, uint64_t h, const char *v)
+{
+	size_t len = strlen(v), n = len;
+	uint64_t a = 0, b = 0;
+
+	while (n > 16) {
+		h = ref_fold(ref_word(v, 8) ^ k, ref_word(v + 8, 8) ^ h);
+		v += 16;
+		n -= 16;
+	}
+	if (n > 8) {
+		a = ref_word(v, 8);
+		b = ref_word(v + n - 8, 8);
+	} else if (n >= 4) {
+		a = ref_word(v, 4) << 32 | ref_word(v + n - 4, 4);
+	} else if (n > 0) {
+		a = (uint64_t)(uint8_t)v[0] << 16 | (uint64_t)(uint8_t)v[n / 2] << 8 | (uint8_t)v[n - 1];
+	}
+	return ref_fold(a ^ k, b ^ h ^ 0x9fb21c651e98df25ull ^ (uint64_t)len * 0x9e3779b97f4a7c15ull);
+}
+
+static uint64_t ref_tag(uint64_t secret, const char *cid, const char *from, const char *via)
+{
+	uint64_t k = ref_mix(secret) | 1;
+
+	return ref_mix(ref_tag_line(k, ref_tag_line(k, ref_tag_line(k, secret, cid), from), via));
 }
 
 /* Our To-tag on an answer (a 483 here) is that hash, whatever the lengths
- * of the lines (every tail length of the eight-byte steps). */
+ * of the lines (every tail length of the 16-byte steps), and requests that
+ * differ get different tags; a retransmission gets the same tag. */
 static void test_answer_to_tag(void **state)
 {
 	struct fx *f = fx_new();
-	char msg[1024], cid[64], from[128], via[128], want[17];
+	char msg[1024], cid[64], from[128], via[128], want[17], seen[24][17];
 
 	(void)state;
 	for (unsigned n = 0; n < 24; n++) {
@@ -288,10 +346,44 @@ static void test_answer_to_tag(void **state)
 		assert_non_null(t);
 		t += strlen("\r\nTo: <sip:5555@example.test>;tag=");
 		snprintf(want, sizeof(want), "%016llx",
-			 (unsigned long long)ref_tag_line(ref_tag_line(ref_tag_line(0x1234567890abcdefull, cid), from),
-							   via));
+			 (unsigned long long)ref_tag(0x1234567890abcdefull, cid, from, via));
 		assert_memory_equal(t, want, 16);
 		assert_memory_equal(t + 16, "\r\n", 2);
+		for (unsigned j = 0; j < n; j++)
+			assert_memory_not_equal(seen[j], t, 16);
+		memcpy(seen[n], t, 16);
+		assert_int_equal(fx_rx(f, msg, "192.0.2.10:5070"), 1);
+		t = strstr(fx_last(f)->data, "\r\nTo: <sip:5555@example.test>;tag=");
+		assert_non_null(t);
+		assert_memory_equal(t + strlen("\r\nTo: <sip:5555@example.test>;tag="), want, 16);
+	}
+	fx_free(f);
+}
+
+/* Values of different lengths whose bytes cancel the length's bits once
+ * gave one tag ("bccc" and "bbccc", whatever the secret): they do not. */
+static void test_to_tag_lengths_apart(void **state)
+{
+	static const char *const cids[] = { "bccc", "bbccc", "ccc", "bbbccc" };
+	struct fx *f = fx_new();
+	char msg[512], tags[4][17];
+
+	(void)state;
+	for (unsigned i = 0; i < 4; i++) {
+		const char *t;
+
+		snprintf(msg, sizeof(msg),
+			 "INVITE sip:5555@example.test SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-l\n"
+			 "Max-Forwards: 0\nFrom: <sip:alice@example.test>;tag=fa\n"
+			 "To: <sip:5555@example.test>\nCall-ID: %s\nCSeq: 1 INVITE\n",
+			 cids[i]);
+		assert_int_equal(fx_rx(f, msg, "192.0.2.10:5070"), 1);
+		t = strstr(fx_last(f)->data, "\r\nTo: <sip:5555@example.test>;tag=");
+		assert_non_null(t);
+		memcpy(tags[i], t + strlen("\r\nTo: <sip:5555@example.test>;tag="), 16);
+		tags[i][16] = '\0';
+		for (unsigned k = 0; k < i; k++)
+			assert_string_not_equal(tags[i], tags[k]);
 	}
 	fx_free(f);
 }
@@ -533,6 +625,45 @@ static void test_strict_route(void **state)
 	fx_assert_dst(s, "192.0.2.50:5080", PK_TRANSPORT_UDP);
 	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_STRICT_ROUTE], 1);
 	fx_free(f);
+}
+
+/* A strict-routed request whose Route set nearly fills the rewriter's
+ * scratch (the last entry becomes the Request-URI, the rest is written
+ * again): our Via must still fit wherever its real length fits -- the
+ * room asked for it is its bound, not a generous constant (a 455-byte
+ * reservation once dropped these as drop_rewrite). */
+static void test_strict_route_long_set(void **state)
+{
+	static char msg[4096], r1[2000], last[400];
+
+	(void)state;
+	for (int big = 1200; big <= 1530; big += 30) {
+		struct fx *f = fx_reg();
+		int n = snprintf(r1, sizeof(r1), "<sip:192.0.2.50:5080;lr;x=");
+
+		while (n < big)
+			r1[n++] = 'a';
+		snprintf(r1 + n, sizeof(r1) - (size_t)n, ">");
+		n = snprintf(last, sizeof(last), "sip:bob@192.0.2.60:5090;y=");
+		while (n < 300)
+			last[n++] = 'b';
+		last[n] = '\0';
+		snprintf(msg, sizeof(msg),
+			 "BYE sip:127.0.0.1:5060;lr SIP/2.0\n"
+			 "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-st\n"
+			 "Max-Forwards: 70\n"
+			 "Route: %s, <%s>\n"
+			 "From: <sip:alice@example.test>;tag=fa\n"
+			 "To: <sip:bob@example.test>;tag=tb\n"
+			 "Call-ID: st1\n"
+			 "CSeq: 2 BYE\n",
+			 r1, last);
+		assert_int_equal(fx_rx(f, msg, "192.0.2.10:5070"), 1);
+		assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_REWRITE], 0);
+		assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_STRICT_ROUTE], 1);
+		assert_true(strncmp(fx_last(f)->data, "BYE sip:bob@192.0.2.60:5090;y=b", 31) == 0);
+		fx_free(f);
+	}
 }
 
 static void test_next_hop_and_record_route(void **state)
@@ -876,11 +1007,13 @@ int main(void)
 		cmocka_unit_test(test_received_octets),
 		cmocka_unit_test(test_max_forwards),
 		cmocka_unit_test(test_answer_to_tag),
+		cmocka_unit_test(test_to_tag_lengths_apart),
 		cmocka_unit_test(test_checks_416_420),
 		cmocka_unit_test(test_loop_482),
 		cmocka_unit_test(test_404),
 		cmocka_unit_test(test_route_popped),
 		cmocka_unit_test(test_strict_route),
+		cmocka_unit_test(test_strict_route_long_set),
 		cmocka_unit_test(test_next_hop_and_record_route),
 		cmocka_unit_test(test_response_routing),
 		cmocka_unit_test(test_response_nat_and_sent_by),

@@ -514,6 +514,61 @@ static void test_hdr_add_replace_remove(void **state)
 	assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, NULL, S("x"), PK_RW_TOP), -EINVAL);
 }
 
+/* A line written in place (pk_rw_line_begin/_end) comes out as the same
+ * pk_rw_hdr_add would make of it, wherever it goes; the room not used goes
+ * back to the scratch; ids hdr_add refuses by id, and a line that does not
+ * fit, get NULL (the latter failing the plan). */
+static void test_line_in_place(void **state)
+{
+	static char want[8192];
+	static const enum pk_rw_where where[] = { PK_RW_TOP, PK_RW_BOTTOM, PK_RW_BEFORE_FIRST_SAME };
+	static const enum pk_sip_hdr_id ids[] = { PK_HDR_VIA, PK_HDR_RECORD_ROUTE, PK_HDR_ROUTE };
+	static const char *const vals[] = { "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-in-place;rport",
+					    "<sip:192.0.2.1;lr>", "<sip:192.0.2.9:5070;lr>" };
+	long wn, n;
+	char *o;
+
+	(void)state;
+	for (unsigned k = 0; k < 3; k++)
+		for (unsigned j = 0; j < 3; j++) {
+			const char *val = vals[k];
+
+			scan_in(invite);
+			assert_int_equal(pk_rw_ruri_set(&rw, S("sip:bob@192.0.2.4")), 0);
+			assert_int_equal(pk_rw_hdr_add(&rw, ids[k], NULL, S(val), where[j]), 0);
+			assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+			wn = emit_rescan();
+			memcpy(want, obuf, (size_t)wn);
+
+			scan_in(invite);
+			assert_int_equal(pk_rw_ruri_set(&rw, S("sip:bob@192.0.2.4")), 0);
+			o = pk_rw_line_begin(&rw, ids[k], 600);
+			assert_non_null(o);
+			memcpy(o, val, strlen(val));
+			assert_int_equal(pk_rw_line_end(&rw, ids[k], o + strlen(val), where[j]), 0);
+			assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+			n = emit_rescan();
+			assert_int_equal(n, wn);
+			assert_memory_equal(obuf, want, (size_t)n);
+		}
+
+	/* the 600 reserved went back: most of the scratch is still free */
+	scan_in(routed_bye);
+	o = pk_rw_line_begin(&rw, PK_HDR_VIA, 600);
+	assert_non_null(o);
+	assert_int_equal(pk_rw_line_end(&rw, PK_HDR_VIA, o + 3, PK_RW_TOP), 0);
+	assert_true(rw.scratch_len < 16);
+	assert_non_null(pk_rw_line_begin(&rw, PK_HDR_ROUTE, PK_RW_SCRATCH - 32));
+
+	/* refused ids; no room */
+	scan_in(routed_bye);
+	assert_null(pk_rw_line_begin(&rw, PK_HDR_OTHER, 10));
+	assert_null(pk_rw_line_begin(&rw, PK_HDR_CONTENT_LENGTH, 10));
+	assert_true(pk_rw_emit(&rw, obuf, sizeof(obuf)) > 0);
+	assert_null(pk_rw_line_begin(&rw, PK_HDR_VIA, PK_RW_SCRATCH));
+	assert_int_equal(pk_rw_emit(&rw, obuf, sizeof(obuf)), -ENOSPC);
+}
+
 static void test_hdr_replace_multi_and_by_name(void **state)
 {
 	(void)state;
@@ -1342,6 +1397,7 @@ int main(void)
 		cmocka_unit_test(test_ruri_response_refused),
 		cmocka_unit_test(test_route_pop),
 		cmocka_unit_test(test_hdr_add_replace_remove),
+		cmocka_unit_test(test_line_in_place),
 		cmocka_unit_test(test_hdr_replace_multi_and_by_name),
 		cmocka_unit_test(test_body_replace),
 		cmocka_unit_test(test_content_length_added),
