@@ -161,7 +161,6 @@ static size_t px_ip_text(const struct pk_addr *a, bool bracket, char *out)
 
 /* ---- branch hashes ---- */
 
-
 /* One field into the hash (pk_hash_keyed, common.h): a branch is only
  * ever compared with branches this process computed (retransmissions,
  * CANCEL, loops). */
@@ -535,9 +534,9 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 	}
 	/* Via: SIP/2.0/UDP host:port;branch=...;rport[;params][;pkconn=],
 	 * written straight into the plan (no room: the plan is failed and
-	 * the emit below drops the request) */
-	/* the room asked for is what the line can take, no more: near a
-	 * full scratch, a line pk_rw_hdr_add would have fitted must fit */
+	 * the emit below drops the request). The room asked for is what the
+	 * line can take, no more: near a full scratch, a line that
+	 * pk_rw_hdr_add would have fitted must fit. */
 	o = pk_rw_line_begin(f->rw, PK_HDR_VIA,
 			     sizeof("SIP/2.0/UDP :65535;branch=;rport") - 1 + px_host_bound(px, (unsigned)li) +
 				     PK_PROXY_BRANCH_LEN + f->params_len +
