@@ -816,8 +816,18 @@ static void test_route_back_to_caller(void **state)
 	assert_int_equal(ctr(f, PK_CALLTAB_CTR_EXT_USED), 0);
 }
 
-/* A retransmission of a call whose strings took a large block takes one
- * for the filling and gives it straight back: the next outlier gets it. */
+/* Four 160-byte Route entries: strings that need a large block. */
+static void big_rr(char big[4][160], struct pk_str rr[4])
+{
+	for (unsigned i = 0; i < 4; i++) {
+		memset(big[i], 'a' + (int)i, 160);
+		rr[i] = pk_str_make(big[i], 160);
+	}
+}
+
+/* A retransmission of a call whose strings took a large block takes no
+ * second one (it is found before anything is allocated): the next
+ * outlier gets it. */
 static void test_long_strings_duplicate(void **state)
 {
 	struct fx *f = fx_new(8, 0, 0, 2); /* two large blocks */
@@ -830,10 +840,7 @@ static void test_long_strings_duplicate(void **state)
 	};
 
 	(void)state;
-	for (unsigned i = 0; i < 4; i++) {
-		memset(big[i], 'a' + (int)i, sizeof(big[i]));
-		rr[i] = pk_str_make(big[i], sizeof(big[i]));
-	}
+	big_rr(big, rr);
 	assert_int_equal(pk_calltab_insert(f->t, TID, &c), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(pk_calltab_insert(f->t, TID, &c), -EEXIST);
@@ -861,10 +868,7 @@ static void test_long_strings(void **state)
 	struct pk_calltab_call v;
 
 	(void)state;
-	for (unsigned i = 0; i < 4; i++) {
-		memset(big[i], 'a' + (int)i, sizeof(big[i]));
-		rr[i] = pk_str_make(big[i], sizeof(big[i]));
-	}
+	big_rr(big, rr);
 	/* 640 bytes of Record-Route: tracked, in the large block. */
 	assert_int_equal(pk_calltab_insert(f->t, TID, &c), 0);
 	assert_int_equal(ctr(f, PK_CALLTAB_CTR_EXT_USED), 1);
