@@ -1,0 +1,92 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# A profile-guided release build of pickupd and its benchmarks.
+#
+#   bench/pgo-build.sh BUILD_DIR [--seconds S] [--targets "T ..."] [meson setup options...]
+#
+# 1. configures BUILD_DIR as a release build instrumented for profiling
+#    (meson's -Db_pgo=generate; an existing BUILD_DIR is wiped first);
+# 2. builds pk-bench-dpdk and trains: it runs the benchmark's message mix
+#    (docs/dpdk.md: calls to group members, 180s, pickups, CANCELs, BYEs,
+#    REGISTERs) through one worker of each backend for S seconds (default
+#    3), with the worker saturated, so that the profile is the one of a
+#    loaded worker;
+# 3. reconfigures with -Db_pgo=use and builds the targets (default: all of
+#    the build) with the profile: GCC lays out the hot paths together and
+#    moves the rare ones out of line (the worker's code no longer thrashes
+#    the instruction cache: docs/dpdk.md, "A profile-guided build").
+#
+# Why a saturated benchmark rather than pickupd under SIPp: an idle poll-mode
+# worker spins on empty receive bursts millions of times a second, so in a
+# profile of the daemon under a SIPp load that loop outweighs all message
+# handling, which GCC then optimises for size -- measured slower than the
+# plain build (docs/dpdk.md). The training mix is the benchmark's own, so a
+# benchmark run on this build is measured on the traffic it was trained on;
+# docs/dpdk.md says what that means for the figures.
+#
+# The sources must not change between the two builds (GCC refuses a stale
+# profile). Needs what the release build needs plus -Dbench=true's
+# dependencies (Google Benchmark); runs the benchmark on EAL --no-huge, no
+# root needed. Exit status: 0 built, 1 a step failed.
+set -eu
+
+usage() {
+	echo "usage: $0 BUILD_DIR [--seconds S] [--targets \"T ...\"] [meson setup options...]" >&2
+	exit 1
+}
+[ $# -ge 1 ] || usage
+build=$1
+shift
+seconds=3
+targets=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--seconds)
+		[ $# -ge 2 ] || usage
+		seconds=$2
+		shift 2
+		;;
+	--targets)
+		[ $# -ge 2 ] || usage
+		targets=$2
+		shift 2
+		;;
+	*) break ;;
+	esac
+done
+case $seconds in
+'' | *[!0-9]*) echo "$0: --seconds wants a whole number, not '$seconds'" >&2; exit 1 ;;
+esac
+src=$(cd "$(dirname "$0")/.." && pwd)
+say() { printf 'pgo-build: %s\n' "$*"; }
+
+# -Wno-missing-profile: files the training never runs (the control plane's
+# tools, the tests) have no profile; they are built as without one.
+rm -rf "$build"
+say "configure $build (b_pgo=generate)"
+meson setup "$build" "$src" --buildtype=release -Dbench=true -Db_pgo=generate \
+	-Dc_args=-Wno-missing-profile -Dcpp_args=-Wno-missing-profile "$@" >"$build.setup.log" 2>&1 ||
+	{ cat "$build.setup.log" >&2; exit 1; }
+mv "$build.setup.log" "$build/pgo-setup.log"
+say "build the instrumented benchmark"
+ninja -C "$build" bench/pk-bench-dpdk >"$build/pgo-generate.log" 2>&1 ||
+	{ tail -30 "$build/pgo-generate.log" >&2; exit 1; }
+
+say "train: pk-bench-dpdk --seconds $seconds (both backends, one saturated worker each)"
+"$build/bench/pk-bench-dpdk" --seconds "$seconds" >"$build/pgo-train.log" 2>&1 ||
+	{ tail -30 "$build/pgo-train.log" >&2; exit 1; }
+# The profile must cover the pipeline: the scanner, the worker, the proxy,
+# the pickup handlers, the network layer and the dpdk backend.
+missing=
+for f in scan.c worker.c proxy.c pickup.c ip4.c dpdk.c calltab.c; do
+	find "$build" -name "*$f.gcda" | grep -q . || missing="$missing $f"
+done
+[ -z "$missing" ] || { echo "$0: the training left no profile for:$missing" >&2; exit 1; }
+say "profile: $(find "$build" -name '*.gcda' | wc -l) object files"
+
+say "reconfigure (b_pgo=use) and build ${targets:-everything}"
+meson configure "$build" -Db_pgo=use >/dev/null
+# shellcheck disable=SC2086 # targets is a list
+ninja -C "$build" $targets >"$build/pgo-use.log" 2>&1 || { tail -30 "$build/pgo-use.log" >&2; exit 1; }
+say "done: $build (logs: $build/pgo-*.log)"

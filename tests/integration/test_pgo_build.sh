@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# The profile-guided build (bench/pgo-build.sh, docs/dpdk.md "A
+# profile-guided build") still works: it builds pk-bench-dpdk instrumented,
+# trains it, rebuilds it with the profile, and the result
+#   - is not instrumented any more (no gcov symbols),
+#   - was laid out with the profile: the scanner's hot part is small and its
+#     rare paths went to pk_sip_scan.cold (without a profile pk_sip_scan is
+#     one ~21 KiB block),
+#   - runs the benchmark's mix with every message answered as expected
+#     (the bench's own check: "unexpected=0").
+# The build goes to a temporary directory, removed whatever happens.
+#
+# Usage: test_pgo_build.sh SOURCE_DIR
+set -u
+src=${1:?usage: $0 SOURCE_DIR}
+work=$(mktemp -d /tmp/pk-pgo.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$src/bench/pgo-build.sh" "$work/build" --seconds 1 --targets bench/pk-bench-dpdk \
+	-Dtests=false -Dwerror=true || fail "bench/pgo-build.sh failed"
+exe=$work/build/bench/pk-bench-dpdk
+[ -x "$exe" ] || fail "no $exe"
+nm "$exe" | grep -q gcov && fail "pk-bench-dpdk is still instrumented (gcov symbols)"
+hot=$(nm -S "$exe" | awk '$4 == "pk_sip_scan" { print $2 }')
+cold=$(nm -S "$exe" | awk '$4 == "pk_sip_scan.cold" { print $2 }')
+[ -n "$hot" ] && [ -n "$cold" ] || fail "no pk_sip_scan / pk_sip_scan.cold in the PGO build (hot '${hot}', cold '${cold}')"
+hot=$((16#$hot)) cold=$((16#$cold))
+[ "$hot" -lt "$cold" ] || fail "pk_sip_scan's hot part ($hot B) is not smaller than its cold part ($cold B)"
+"$exe" --seconds 1 --dpdk-only >"$work/run.log" 2>&1 || { tail -20 "$work/run.log"; fail "pk-bench-dpdk failed"; }
+grep -q "outputs per step:.* unexpected=0" "$work/run.log" || { cat "$work/run.log"; fail "unexpected outputs"; }
+rate=$(grep -o '^dpdk *[0-9]* msg/s' "$work/run.log") || fail "no rate in the output"
+echo "ok: PGO build: pk_sip_scan $hot B hot, $cold B cold; $rate"
