@@ -144,9 +144,8 @@ int pk_ratelimit_kind(const char *data, uint32_t len)
 
 /* The 503: Retry-After (RFC 3261 §21.5.4: the source should not retry
  * before then) and why, for people reading traces. */
-static void rl_reply(struct pk_worker *w, const struct pk_io_msg *rx)
+void pk_ratelimit_reply(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *m)
 {
-	struct pk_sip_msg *m = &w->msg;
 	bool slow = false;
 	enum pk_sip_verdict v;
 
@@ -161,7 +160,7 @@ static void rl_reply(struct pk_worker *w, const struct pk_io_msg *rx)
 		pk_worker_count(w, PK_WORKER_CTR_ANSWERED_RATELIMIT);
 }
 
-bool pk_ratelimit_worker(struct pk_worker *w, const struct pk_io_msg *rx)
+enum pk_rl_verdict pk_ratelimit_worker(struct pk_worker *w, const struct pk_io_msg *rx)
 {
 	struct pk_ratelimit *rl = &w->rl;
 	int kind = pk_ratelimit_kind(rx->data, rx->len);
@@ -170,17 +169,13 @@ bool pk_ratelimit_worker(struct pk_worker *w, const struct pk_io_msg *rx)
 	bool shared;
 
 	if (kind < 0)
-		return false;
+		return PK_RL_PASS;
 	if (rl->exempt_trusted && pk_worker_trusted(w, &rx->src, &ntrusted))
-		return false;
+		return PK_RL_PASS;
 	v = pk_ratelimit_check(rl, &rx->src, (enum pk_rl_kind)kind, w->now_ns, &shared);
 	if (unlikely(shared))
 		pk_worker_count(w, PK_WORKER_CTR_RATELIMIT_SHARED);
-	if (v == PK_RL_PASS)
-		return false;
-	if (v == PK_RL_REPLY)
-		rl_reply(w, rx);
-	else
+	if (v == PK_RL_DROP)
 		pk_worker_count(w, PK_WORKER_CTR_DROP_RATELIMIT);
-	return true;
+	return v;
 }

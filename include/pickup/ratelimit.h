@@ -120,14 +120,21 @@ int pk_ratelimit_kind(const char *data, uint32_t len);
 
 struct pk_worker;
 struct pk_io_msg;
+struct pk_sip_msg;
 
 /*
- * The worker's hook, before parsing: charge rx to its source and, over the
- * limit, answer it 503 (Retry-After) or drop it, counting the outcome
- * (answered_ratelimit, drop_ratelimit). Returns true when rx was taken
- * care of, false when the pipeline goes on with it. Worker.
+ * The worker's hook, before parsing: charge rx to its source. PK_RL_PASS:
+ * the pipeline goes on with it; PK_RL_DROP: over the limit, dropped (and
+ * counted, drop_ratelimit); PK_RL_REPLY: over the limit, to be answered
+ * 503 by pk_ratelimit_reply when its turn in the burst comes (the worker
+ * scans a whole burst before handling it: worker.c). Worker.
  */
-bool pk_ratelimit_worker(struct pk_worker *w, const struct pk_io_msg *rx);
+enum pk_rl_verdict pk_ratelimit_worker(struct pk_worker *w, const struct pk_io_msg *rx);
+
+/* Answer rx 503 with Retry-After (parsed into m, the worker's slot for
+ * it), or drop it when it cannot be answered (a response, an ACK, a
+ * malformed request); counts answered_ratelimit or drop_ratelimit. Worker. */
+void pk_ratelimit_reply(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *m);
 
 #ifdef __cplusplus
 }

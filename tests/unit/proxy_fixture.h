@@ -25,6 +25,7 @@
 #include "pickup/calltab.h"
 #include "pickup/groups.h"
 #include "pickup/groups_conf.h"
+#include "pickup/sip_slow.h"
 #include "pickup/location.h"
 #include "pickup/rcu.h"
 #include "worker.h"
@@ -194,6 +195,8 @@ static inline struct fx *fx_new_with(const char *engine_yaml, const char *groups
 	eng->n_workers = 1;
 	eng->tag_secret = 0x1234567890abcdefull;
 	atomic_init(&eng->stop, false);
+	/* as main.c: the slow path (libosip2) ready before any message */
+	assert_int_equal(pk_sip_slow_init(), 0);
 	eng->rcu = pk_rcu_create(2);
 	assert_non_null(eng->rcu);
 	assert_int_equal(pk_rcu_reader_register(eng->rcu, FX_TID_WORKER), 0);
@@ -346,6 +349,35 @@ static inline unsigned fx_rx_on(struct fx *f, const char *hdrs, const char *body
 	assert_int_equal(pk_addr_parse(pk_str_make(src, strlen(src)), false, &m.src), 0);
 	f->w->now_ns = f->now;
 	pk_worker_process(f->w, &pm, 1);
+	return f->io.q.nsent - before;
+}
+
+/* Receive n whole datagrams (msgs[i], lens[i] bytes, as they are: line ends
+ * and Content-Length included) from srcs[i] over UDP on the proxy listener
+ * in ONE call of pk_worker_process: the worker scans them all before it
+ * handles the first (worker.c). Returns how many messages it sent. */
+static inline unsigned fx_rx_burst(struct fx *f, unsigned n, char *const *msgs, const size_t *lens,
+				   const char *const *srcs)
+{
+	struct pk_io_msg *m = calloc(n, sizeof(*m)), **pm = calloc(n, sizeof(*pm));
+	unsigned before = f->io.q.nsent;
+
+	assert_non_null(m);
+	assert_non_null(pm);
+	for (unsigned i = 0; i < n; i++) {
+		m[i].data = msgs[i];
+		m[i].len = m[i].cap = (uint32_t)lens[i];
+		m[i].transport = f->eng.listeners[0].transport;
+		m[i].listener = 0;
+		m[i].conn = PK_IO_CONN_NONE;
+		m[i].dst = f->eng.listeners[0].addr;
+		assert_int_equal(pk_addr_parse(pk_str_make(srcs[i], strlen(srcs[i])), false, &m[i].src), 0);
+		pm[i] = &m[i];
+	}
+	f->w->now_ns = f->now;
+	pk_worker_process(f->w, pm, n);
+	free(pm);
+	free(m);
 	return f->io.q.nsent - before;
 }
 

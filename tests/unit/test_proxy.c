@@ -87,6 +87,141 @@ static void test_invite_to_registered_contact(void **state)
 	fx_free(f);
 }
 
+/* Whole message bytes from "\n"-separated headers (CRLF line ends,
+ * Content-Length added), or as they are when bare_lf. */
+static size_t burst_msg(char *out, size_t cap, const char *hdrs, bool bare_lf)
+{
+	size_t n = 0;
+
+	for (const char *p = hdrs; *p != '\0' && n + 2 < cap; p++) {
+		if (*p == '\n' && !bare_lf)
+			out[n++] = '\r';
+		out[n++] = *p;
+	}
+	n += (size_t)snprintf(out + n, cap - n, bare_lf ? "Content-Length: 0\n\n" : "Content-Length: 0\r\n\r\n");
+	return n;
+}
+
+/*
+ * The worker scans a whole burst before it handles the first message
+ * (worker.c): what goes out must be exactly what the same messages give
+ * one at a time -- the same bytes, to the same places, in the same order --
+ * with every kind of outcome in one burst: forwarded, answered by pickupd,
+ * rejected by the scanner, declined to the libosip2 slow path (bare LF
+ * line ends), a response dropped, and more messages than one burst holds.
+ */
+static void test_burst_same_as_one_by_one(void **state)
+{
+	static const char *const kinds[] = {
+		/* forwarded to the registered contact */
+		"INVITE sip:5555@example.test SIP/2.0\n"
+		"Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-b%u;rport\n"
+		"Max-Forwards: 70\n"
+		"From: \"Alice\" <sip:alice@example.test>;tag=fa%u\n"
+		"To: <sip:5555@example.test>\n"
+		"Call-ID: burst%u@192.0.2.10\n"
+		"CSeq: 1 INVITE\n"
+		"Contact: <sip:alice@192.0.2.10:5070>\n",
+		/* CSeq method differs from the request's: 400 */
+		"INVITE sip:5555@example.test SIP/2.0\n"
+		"Via: SIP/2.0/UDP 192.0.2.11:5070;branch=z9hG4bK-x%u\n"
+		"Max-Forwards: 70\n"
+		"From: <sip:bob@example.test>;tag=fb%u\n"
+		"To: <sip:5555@example.test>\n"
+		"Call-ID: bad%u@192.0.2.11\n"
+		"CSeq: 1 BYE\n",
+		/* unknown user: 404 */
+		"INVITE sip:7777@example.test SIP/2.0\n"
+		"Via: SIP/2.0/UDP 192.0.2.12:5070;branch=z9hG4bK-u%u\n"
+		"Max-Forwards: 70\n"
+		"From: <sip:carol@example.test>;tag=fc%u\n"
+		"To: <sip:7777@example.test>\n"
+		"Call-ID: nobody%u@192.0.2.12\n"
+		"CSeq: 7 INVITE\n"
+		"Contact: <sip:carol@192.0.2.12:5070>\n",
+		/* bare LF line ends: the slow path, then forwarded */
+		"INVITE sip:5555@example.test SIP/2.0\n"
+		"Via: SIP/2.0/UDP 192.0.2.13:5070;branch=z9hG4bK-l%u\n"
+		"Max-Forwards: 70\n"
+		"From: <sip:dave@example.test>;tag=fd%u\n"
+		"To: <sip:5555@example.test>\n"
+		"Call-ID: lf%u@192.0.2.13\n"
+		"CSeq: 1 INVITE\n"
+		"Contact: <sip:dave@192.0.2.13:5070>\n",
+		/* a response that is not ours (its top Via is not pickupd's): dropped */
+		"SIP/2.0 180 Ringing\n"
+		"Via: SIP/2.0/UDP 192.0.2.14:5070;branch=z9hG4bK-r%u\n"
+		"From: <sip:erin@example.test>;tag=fe%u\n"
+		"To: <sip:5555@example.test>;tag=t\n"
+		"Call-ID: resp%u@192.0.2.14\n"
+		"CSeq: 1 INVITE\n",
+		/* the first INVITE's CANCEL: routed like it */
+		"CANCEL sip:5555@example.test SIP/2.0\n"
+		"Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-b%u;rport\n"
+		"Max-Forwards: 70\n"
+		"From: \"Alice\" <sip:alice@example.test>;tag=fa%u\n"
+		"To: <sip:5555@example.test>\n"
+		"Call-ID: burst%u@192.0.2.10\n"
+		"CSeq: 1 CANCEL\n",
+	};
+	static const char *const srcs[] = { "192.0.2.10:5070", "192.0.2.11:5070", "192.0.2.12:5070",
+					    "192.0.2.13:5070", "192.0.2.14:5070", "192.0.2.10:5070" };
+	enum { NK = sizeof(kinds) / sizeof(kinds[0]), N = 7 * NK }; /* 42: more than one burst */
+	char bufs[N][1024], hdrs[1024];
+	char *msgs[N];
+	size_t lens[N];
+	const char *from[N];
+	struct fx *one = fx_reg(), *burst = fx_reg();
+	unsigned sent_one = 0, sent_burst;
+
+	(void)state;
+	_Static_assert(N > PK_IO_BURST, "the burst must be cut in two");
+	for (unsigned i = 0; i < N; i++) {
+		unsigned k = i % NK, r = i / NK;
+
+		snprintf(hdrs, sizeof(hdrs), kinds[k], r, r, r);
+		lens[i] = burst_msg(bufs[i], sizeof(bufs[i]), hdrs, k == 3);
+		msgs[i] = bufs[i];
+		from[i] = srcs[k];
+	}
+	/* one at a time (copies: the worker may keep nothing past its call) */
+	for (unsigned i = 0; i < N; i++) {
+		char copy[1024];
+		char *pc = copy;
+
+		memcpy(copy, bufs[i], lens[i]);
+		sent_one += fx_rx_burst(one, 1, &pc, &lens[i], &from[i]);
+	}
+	sent_burst = fx_rx_burst(burst, N, msgs, lens, from);
+	/* 5 of the 6 kinds answer or forward: only the 180 is dropped */
+	assert_int_equal(sent_one, 5 * 7);
+	assert_int_equal(sent_burst, sent_one);
+	for (unsigned i = 0; i < sent_one; i++) {
+		const struct fx_sent *a = &one->io.q.sent[i], *b = &burst->io.q.sent[i];
+
+		assert_int_equal(a->len, b->len);
+		assert_memory_equal(a->data, b->data, a->len);
+		assert_true(pk_addr_eq(&a->dst, &b->dst));
+	}
+	/* and what went out is what each kind asks for, in arrival order */
+	for (unsigned r = 0, i = 0; r < 7; r++) {
+		assert_memory_equal(burst->io.q.sent[i++].data, "INVITE sip:5555@10.1.1.55:5062 SIP/2.0\r\n", 40);
+		assert_memory_equal(burst->io.q.sent[i++].data, "SIP/2.0 400 ", 12);
+		assert_memory_equal(burst->io.q.sent[i++].data, "SIP/2.0 404 ", 12);
+		assert_memory_equal(burst->io.q.sent[i++].data, "INVITE sip:5555@10.1.1.55:5062 SIP/2.0\r\n", 40);
+		assert_memory_equal(burst->io.q.sent[i++].data, "CANCEL sip:5555@10.1.1.55:5062 SIP/2.0\r\n", 40);
+	}
+	/* every counter moved as it did one message at a time */
+	assert_memory_equal(one->w->ctr, burst->w->ctr, sizeof(one->w->ctr));
+	assert_memory_equal(one->w->rejects, burst->w->rejects, sizeof(one->w->rejects));
+	assert_memory_equal(one->w->proxy_ctr, burst->w->proxy_ctr, sizeof(one->w->proxy_ctr));
+	assert_memory_equal(one->w->pickup_ctr, burst->w->pickup_ctr, sizeof(one->w->pickup_ctr));
+	assert_int_equal(burst->w->ctr[PK_WORKER_CTR_SLOW_PATH], 7);
+	assert_int_equal(burst->w->ctr[PK_WORKER_CTR_RX], N);
+	fx_free(one);
+	fx_free(burst);
+}
+
 static void test_branch_deterministic(void **state)
 {
 	struct fx *f = fx_reg();
@@ -1002,6 +1137,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invite_to_registered_contact),
+		cmocka_unit_test(test_burst_same_as_one_by_one),
 		cmocka_unit_test(test_branch_deterministic),
 		cmocka_unit_test(test_branch_hash_lengths),
 		cmocka_unit_test(test_received_octets),

@@ -208,6 +208,52 @@ static uint64_t ctr(struct fx *f, enum pk_worker_counter c)
 	return pk_ctr_get(&f->w->ctr[c]);
 }
 
+/* The same in one burst: the limiter decides while the burst is scanned,
+ * and its 503s go out in their turn, after the answers to the requests
+ * that came before them (worker.c). */
+static void test_worker_503_in_one_burst(void **state)
+{
+	static const char *const ids[] = { "b1", "b2", "x1", "b3", "b4", "b5" };
+	static const char *const from[] = { "198.51.100.7:5070", "198.51.100.7:5070", "198.51.100.9:5070",
+					    "198.51.100.7:5070", "198.51.100.7:5070", "198.51.100.7:5070" };
+	static const char *const want[][2] = { { "SIP/2.0 200 OK\r\n", "b1" },
+					       { "SIP/2.0 200 OK\r\n", "b2" },
+					       { "SIP/2.0 200 OK\r\n", "x1" },
+					       { "SIP/2.0 503 Service Unavailable\r\n", "b3" },
+					       { "SIP/2.0 503 Service Unavailable\r\n", "b4" } };
+	struct fx *f = fx_new_with(engine_limited, fx_default_groups);
+	char bufs[6][512], *msgs[6];
+	size_t lens[6];
+
+	(void)state;
+	for (unsigned i = 0; i < 6; i++) {
+		lens[i] = (size_t)snprintf(bufs[i], sizeof(bufs[i]),
+					   "OPTIONS sip:example.test SIP/2.0\r\n"
+					   "Via: SIP/2.0/UDP %s;branch=z9hG4bK-%s\r\n"
+					   "Max-Forwards: 70\r\n"
+					   "From: <sip:alice@example.test>;tag=fa\r\n"
+					   "To: <sip:example.test>\r\n"
+					   "Call-ID: %s\r\n"
+					   "CSeq: 1 OPTIONS\r\n"
+					   "Content-Length: 0\r\n\r\n",
+					   from[i], ids[i], ids[i]);
+		msgs[i] = bufs[i];
+	}
+	assert_int_equal(fx_rx_burst(f, 6, msgs, lens, from), 5);
+	for (unsigned i = 0; i < 5; i++) {
+		const struct fx_sent *s = &f->io.q.sent[i];
+
+		assert_memory_equal(s->data, want[i][0], strlen(want[i][0]));
+		assert_string_equal(fx_hdr(s, "Call-ID"), want[i][1]);
+	}
+	assert_true(fx_has_line(&f->io.q.sent[3], "Retry-After: 7"));
+	assert_int_equal(ctr(f, PK_WORKER_CTR_ANSWERED_RATELIMIT), 2);
+	assert_int_equal(ctr(f, PK_WORKER_CTR_DROP_RATELIMIT), 1);
+	assert_int_equal(ctr(f, PK_WORKER_CTR_REQUESTS), 3);
+	assert_int_equal(ctr(f, PK_WORKER_CTR_RX), 6);
+	fx_free(f);
+}
+
 static void test_worker_503(void **state)
 {
 	struct fx *f = fx_new_with(engine_limited, fx_default_groups);
@@ -397,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_eviction),
 		cmocka_unit_test(test_kind),
 		cmocka_unit_test(test_worker_503),
+		cmocka_unit_test(test_worker_503_in_one_burst),
 		cmocka_unit_test(test_worker_drop_and_no_exempt),
 		cmocka_unit_test(test_worker_live_rate),
 		cmocka_unit_test(test_pickup_untrusted),

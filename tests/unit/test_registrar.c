@@ -153,8 +153,8 @@ static unsigned send_reg(struct fx *f, const struct reg *r)
 		       r->to ? r->to : "sip:2001@example.test", r->call_id ? r->call_id : "cid-1",
 		       r->cseq ? r->cseq : 1, r->hdrs ? r->hdrs : "");
 	assert_true(len > 0 && (size_t)len < sizeof(f->req));
-	if (pk_sip_scan(f->req, (size_t)len, &f->w->msg) != PK_SIP_OK)
-		fail_msg("request not accepted by the scanner: %s\n%s", f->w->msg.why, f->req);
+	if (pk_sip_scan(f->req, (size_t)len, &f->w->msg[0]) != PK_SIP_OK)
+		fail_msg("request not accepted by the scanner: %s\n%s", f->w->msg[0].why, f->req);
 	memset(&rx, 0, sizeof(rx));
 	rx.data = f->req;
 	rx.len = (uint32_t)len;
@@ -164,7 +164,7 @@ static unsigned send_reg(struct fx *f, const struct reg *r)
 	assert_int_equal(pk_addr_parse(S("127.0.0.1:5060"), false, &rx.dst), 0);
 
 	cap.len = -1;
-	pk_registrar_handle(f->w, &rx, &f->w->msg);
+	pk_registrar_handle(f->w, &rx, &f->w->msg[0]);
 	assert_true(cap.len > 0);
 	if (pk_sip_scan(cap.buf, (size_t)cap.len, &f->resp) != PK_SIP_OK)
 		fail_msg("answer not accepted by the scanner: %s\n%.*s", f->resp.why, (int)cap.len, cap.buf);
@@ -620,15 +620,15 @@ static void test_date(void **state)
 
 	memset(&rx, 0, sizeof(rx));
 	assert_int_equal(pk_addr_parse(S(PHONE), false, &rx.src), 0);
-	assert_int_equal(pk_sip_scan(req, strlen(req), &f->w->msg), PK_SIP_OK);
+	assert_int_equal(pk_sip_scan(req, strlen(req), &f->w->msg[0]), PK_SIP_OK);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		env.wall_s = cases[i].t;
-		assert_int_equal(pk_registrar_process(&env, &rx, &f->w->msg, &ans), 200);
+		assert_int_equal(pk_registrar_process(&env, &rx, &f->w->msg[0], &ans), 200);
 		assert_int_equal(ans.len, strlen(cases[i].date));
 		assert_memory_equal(ans.hdrs, cases[i].date, ans.len);
 	}
 	env.wall_s = -1; /* no clock: no Date */
-	assert_int_equal(pk_registrar_process(&env, &rx, &f->w->msg, &ans), 200);
+	assert_int_equal(pk_registrar_process(&env, &rx, &f->w->msg[0], &ans), 200);
 	assert_int_equal(ans.len, 0);
 }
 
