@@ -161,6 +161,13 @@ struct pk_sip_replaces {
 	bool early_only;
 };
 
+/*
+ * The order of the fields is for the cache: the worker keeps a burst of 32
+ * of these, written by the scan and read by the handlers (dataplane/
+ * worker.c), so the fields most messages use come first and together, and
+ * the arrays that are mostly empty (their first entries used) after them;
+ * the header table, one entry per line, last.
+ */
 struct pk_sip_msg {
 	const char *buf; /* the scanned message */
 	uint32_t len;	 /* its length up to the end of the body */
@@ -179,33 +186,33 @@ struct pk_sip_msg {
 	struct pk_str reason;
 
 	uint16_t nhdrs;
-	struct pk_sip_hdr hdrs[PK_SIP_MAX_HDRS];
+	uint16_t nvia;	      /* all Via values, even past PK_SIP_MAX_VIA */
+	uint16_t ncontact;    /* all Contact values */
+	uint16_t nroute, nrr; /* all Route / Record-Route values */
+	bool contact_star;    /* Contact: * */
+	bool has_replaces;
+	uint32_t cseq;
+	enum pk_sip_method cseq_method;
+	int32_t max_forwards;	/* -1 when absent */
+	int32_t content_length; /* -1 when absent */
+	int64_t expires;	/* -1 when absent */
+	uint32_t supported, require, proxy_require; /* PK_SIP_OPT_* masks */
+	struct pk_str cseq_method_tok;
+	struct pk_str call_id;
+	struct pk_str content_type;
+	struct pk_str body;
 	/* first line index of each known header, 0xff when absent; sized to
 	 * a multiple of 16 so that resetting them is two vector stores */
 	uint8_t first[(PK_HDR_COUNT + 15) & ~15];
 	uint8_t count[(PK_HDR_COUNT + 15) & ~15]; /* lines of each id (saturates) */
 
-	uint16_t nvia; /* all Via values, even past PK_SIP_MAX_VIA */
-	struct pk_sip_via via[PK_SIP_MAX_VIA];
 	struct pk_sip_addr from, to;
-	struct pk_str call_id;
-	uint32_t cseq;
-	enum pk_sip_method cseq_method;
-	struct pk_str cseq_method_tok;
-	uint16_t ncontact;	/* all Contact values */
-	bool contact_star;	/* Contact: * */
+	struct pk_sip_via via[PK_SIP_MAX_VIA];
 	struct pk_sip_addr contact[PK_SIP_MAX_CONTACT];
-	uint16_t nroute, nrr; /* all Route / Record-Route values */
 	struct pk_sip_addr route[PK_SIP_MAX_ROUTE];
 	struct pk_sip_addr rr[PK_SIP_MAX_ROUTE];
-	int32_t max_forwards;	/* -1 when absent */
-	int32_t content_length; /* -1 when absent */
-	int64_t expires;	/* -1 when absent */
-	struct pk_str content_type;
-	uint32_t supported, require, proxy_require; /* PK_SIP_OPT_* masks */
-	bool has_replaces;
 	struct pk_sip_replaces replaces;
-	struct pk_str body;
+	struct pk_sip_hdr hdrs[PK_SIP_MAX_HDRS];
 };
 
 /*
