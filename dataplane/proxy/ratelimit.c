@@ -25,15 +25,6 @@
 #include "pickup/sip.h"
 #include "worker.h"
 
-static uint64_t rl_mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
-}
-
 void pk_ratelimit_set_rate(struct pk_ratelimit *rl, uint32_t rate)
 {
 	uint64_t burst = rl->burst ? rl->burst : 2ull * rate;
@@ -52,7 +43,7 @@ void pk_ratelimit_set_rate(struct pk_ratelimit *rl, uint32_t rate)
 void pk_ratelimit_init(struct pk_ratelimit *rl, const struct pk_engine_limits *lim, uint64_t secret)
 {
 	memset(rl, 0, sizeof(*rl));
-	rl->secret = rl_mix(secret ^ 0x526174654c696d74ull) | 1;
+	rl->secret = pk_fmix64(secret ^ 0x526174654c696d74ull) | 1;
 	rl->reply = lim->over == PK_LIMITS_REPLY;
 	rl->exempt_trusted = lim->exempt_trusted;
 	rl->retry_after = lim->retry_after;
@@ -72,7 +63,7 @@ static uint64_t rl_hash(const struct pk_ratelimit *rl, const struct pk_addr *a)
 
 	memcpy(&lo, a->ip, 8);
 	memcpy(&hi, a->ip + 8, 8);
-	return rl_mix(rl_mix(lo ^ rl->secret) ^ hi ^ ((uint64_t)a->family << 48));
+	return pk_fmix64(pk_fmix64(lo ^ rl->secret) ^ hi ^ ((uint64_t)a->family << 48));
 }
 
 /* GCRA: does one more message at now conform to the bucket whose
