@@ -390,16 +390,17 @@ void pk_worker_process(struct pk_worker *w, struct pk_io_msg **msgs, unsigned n)
 	for (unsigned b = 0; b < n; b += PK_IO_BURST) {
 		struct pk_io_msg **bm = msgs + b;
 		unsigned k = n - b < PK_IO_BURST ? n - b : PK_IO_BURST;
+		uint8_t verdict[PK_IO_BURST]; /* the scan's, or the rate limiter's */
 
 		for (unsigned i = 0; i < k && i < PK_WORKER_PREFETCH; i++)
 			__builtin_prefetch(bm[i]->data);
 		for (unsigned i = 0; i < k; i++) {
 			if (i + PK_WORKER_PREFETCH < k)
 				__builtin_prefetch(bm[i + PK_WORKER_PREFETCH]->data);
-			w->verdict[i] = pk_worker_scan_one(w, bm[i], &w->msg[i]);
+			verdict[i] = pk_worker_scan_one(w, bm[i], &w->msg[i]);
 		}
 		for (unsigned i = 0; i < k; i++)
-			pk_worker_handle_one(w, bm[i], &w->msg[i], w->verdict[i]);
+			pk_worker_handle_one(w, bm[i], &w->msg[i], verdict[i]);
 	}
 	pk_io_tx_flush(w->q);
 }

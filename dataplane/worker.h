@@ -206,10 +206,8 @@ struct pk_worker {
 	_Atomic uint64_t proxy_ctr[PK_PROXY_CTR_COUNT];
 	_Atomic uint64_t pickup_ctr[PK_PICKUP_CTR_COUNT];
 	/* The burst being handled: each message is scanned into its slot, all
-	 * of them before the first is handled (pk_worker_process), with its
-	 * scan verdict or what the rate limiter decided (worker.c). */
+	 * of them before the first is handled (pk_worker_process). */
 	struct pk_sip_msg msg[PK_IO_BURST];
-	uint8_t verdict[PK_IO_BURST];
 	struct pk_rw rw;       /* the rewrite of the message being forwarded */
 	char slow_scratch[PK_SIP_SLOW_SCRATCH];
 	struct pk_ratelimit rl; /* per-source request limits (include/pickup/ratelimit.h) */

@@ -321,43 +321,13 @@ static inline void fx_register(struct fx *f, const char *user, const char *uri, 
 
 /* ---- messages in ---- */
 
-/* Receive a message (hdrs: start line and headers, "\n" line ends, no
- * Content-Length; body may be NULL) from src on listener li. Returns how
- * many messages the worker sent in reply. */
-static inline unsigned fx_rx_on(struct fx *f, const char *hdrs, const char *body, const char *src, unsigned li,
-			 uint64_t conn)
-{
-	struct pk_io_msg m, *pm = &m;
-	size_t n = 0, bl = body ? strlen(body) : 0;
-	unsigned before = f->io.q.nsent;
-
-	for (const char *p = hdrs; *p != '\0'; p++) {
-		if (*p == '\n')
-			f->rxbuf[n++] = '\r';
-		f->rxbuf[n++] = *p;
-	}
-	n += (size_t)snprintf(f->rxbuf + n, sizeof(f->rxbuf) - n, "Content-Length: %zu\r\n\r\n", bl);
-	memcpy(f->rxbuf + n, body ? body : "", bl);
-	n += bl;
-	memset(&m, 0, sizeof(m));
-	m.data = f->rxbuf;
-	m.len = m.cap = (uint32_t)n;
-	m.transport = f->eng.listeners[li].transport;
-	m.listener = (uint8_t)li;
-	m.conn = conn;
-	m.dst = f->eng.listeners[li].addr;
-	assert_int_equal(pk_addr_parse(pk_str_make(src, strlen(src)), false, &m.src), 0);
-	f->w->now_ns = f->now;
-	pk_worker_process(f->w, &pm, 1);
-	return f->io.q.nsent - before;
-}
-
-/* Receive n whole datagrams (msgs[i], lens[i] bytes, as they are: line ends
- * and Content-Length included) from srcs[i] over UDP on the proxy listener
- * in ONE call of pk_worker_process: the worker scans them all before it
- * handles the first (worker.c). Returns how many messages it sent. */
-static inline unsigned fx_rx_burst(struct fx *f, unsigned n, char *const *msgs, const size_t *lens,
-				   const char *const *srcs)
+/* Receive n whole datagrams or TCP messages (msgs[i], lens[i] bytes, as
+ * they are: line ends and Content-Length included) from srcs[i] on
+ * listener li (connection conn) in ONE call of pk_worker_process: the
+ * worker scans them all before it handles the first (worker.c). Returns
+ * how many messages it sent. */
+static inline unsigned fx_rx_burst_on(struct fx *f, unsigned n, char *const *msgs, const size_t *lens,
+				      const char *const *srcs, unsigned li, uint64_t conn)
 {
 	struct pk_io_msg *m = calloc(n, sizeof(*m)), **pm = calloc(n, sizeof(*pm));
 	unsigned before = f->io.q.nsent;
@@ -367,10 +337,10 @@ static inline unsigned fx_rx_burst(struct fx *f, unsigned n, char *const *msgs, 
 	for (unsigned i = 0; i < n; i++) {
 		m[i].data = msgs[i];
 		m[i].len = m[i].cap = (uint32_t)lens[i];
-		m[i].transport = f->eng.listeners[0].transport;
-		m[i].listener = 0;
-		m[i].conn = PK_IO_CONN_NONE;
-		m[i].dst = f->eng.listeners[0].addr;
+		m[i].transport = f->eng.listeners[li].transport;
+		m[i].listener = (uint8_t)li;
+		m[i].conn = conn;
+		m[i].dst = f->eng.listeners[li].addr;
 		assert_int_equal(pk_addr_parse(pk_str_make(srcs[i], strlen(srcs[i])), false, &m[i].src), 0);
 		pm[i] = &m[i];
 	}
@@ -379,6 +349,33 @@ static inline unsigned fx_rx_burst(struct fx *f, unsigned n, char *const *msgs, 
 	free(pm);
 	free(m);
 	return f->io.q.nsent - before;
+}
+
+/* The same over UDP on the proxy listener (index 0). */
+static inline unsigned fx_rx_burst(struct fx *f, unsigned n, char *const *msgs, const size_t *lens,
+				   const char *const *srcs)
+{
+	return fx_rx_burst_on(f, n, msgs, lens, srcs, 0, PK_IO_CONN_NONE);
+}
+
+/* Receive a message (hdrs: start line and headers, "\n" line ends, no
+ * Content-Length; body may be NULL) from src on listener li. Returns how
+ * many messages the worker sent in reply. */
+static inline unsigned fx_rx_on(struct fx *f, const char *hdrs, const char *body, const char *src, unsigned li,
+			 uint64_t conn)
+{
+	size_t n = 0, bl = body ? strlen(body) : 0;
+	char *buf = f->rxbuf;
+
+	for (const char *p = hdrs; *p != '\0'; p++) {
+		if (*p == '\n')
+			f->rxbuf[n++] = '\r';
+		f->rxbuf[n++] = *p;
+	}
+	n += (size_t)snprintf(f->rxbuf + n, sizeof(f->rxbuf) - n, "Content-Length: %zu\r\n\r\n", bl);
+	memcpy(f->rxbuf + n, body ? body : "", bl);
+	n += bl;
+	return fx_rx_burst_on(f, 1, &buf, &n, &src, li, conn);
 }
 
 /* Over UDP on the proxy listener (index 0). */
