@@ -817,12 +817,19 @@ static void test_route_back_to_caller(void **state)
 }
 
 /* Four 160-byte Route entries: strings that need a large block. */
-static void big_rr(char big[4][160], struct pk_str rr[4])
+/* A call "long-1@h" whose four 160-byte Record-Route values (in big, viewed
+ * by rr) need a large block. */
+static struct pk_calltab_new long_call(char big[4][160], struct pk_str rr[4])
 {
 	for (unsigned i = 0; i < 4; i++) {
 		memset(big[i], 'a' + (int)i, 160);
 		rr[i] = pk_str_make(big[i], 160);
 	}
+	return (struct pk_calltab_new){
+		.call_id = S("long-1@h"), .from_tag = S("f"), .contact = S("<sip:alice@192.0.2.5>"),
+		.caller = S("alice@example.com"), .callee = S("bob@example.com"), .rr = rr, .nrr = 4,
+		.groups = G1, .ngroups = 1,
+	};
 }
 
 /* A retransmission of a call whose strings took a large block takes no
@@ -833,14 +840,9 @@ static void test_long_strings_duplicate(void **state)
 	struct fx *f = fx_new(8, 0, 0, 2); /* two large blocks */
 	static char big[4][160];
 	struct pk_str rr[4];
-	struct pk_calltab_new c = {
-		.call_id = S("long-1@h"), .from_tag = S("f"), .contact = S("<sip:alice@192.0.2.5>"),
-		.caller = S("alice@example.com"), .callee = S("bob@example.com"), .rr = rr, .nrr = 4,
-		.groups = G1, .ngroups = 1,
-	};
+	struct pk_calltab_new c = long_call(big, rr);
 
 	(void)state;
-	big_rr(big, rr);
 	assert_int_equal(pk_calltab_insert(f->t, TID, &c), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(pk_calltab_insert(f->t, TID, &c), -EEXIST);
@@ -860,15 +862,10 @@ static void test_long_strings(void **state)
 	struct fx *f = fx_new(8, 0, 0, 1); /* one large block */
 	static char big[4][160];
 	struct pk_str rr[4];
-	struct pk_calltab_new c = {
-		.call_id = S("long-1@h"), .from_tag = S("f"), .contact = S("<sip:alice@192.0.2.5>"),
-		.caller = S("alice@example.com"), .callee = S("bob@example.com"), .rr = rr, .nrr = 4,
-		.groups = G1, .ngroups = 1,
-	};
+	struct pk_calltab_new c = long_call(big, rr);
 	struct pk_calltab_call v;
 
 	(void)state;
-	big_rr(big, rr);
 	/* 640 bytes of Record-Route: tracked, in the large block. */
 	assert_int_equal(pk_calltab_insert(f->t, TID, &c), 0);
 	assert_int_equal(ctr(f, PK_CALLTAB_CTR_EXT_USED), 1);
