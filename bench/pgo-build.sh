@@ -6,7 +6,8 @@
 #   bench/pgo-build.sh BUILD_DIR [--seconds S] [--targets "T ..."] [meson setup options...]
 #
 # 1. configures BUILD_DIR as a release build instrumented for profiling
-#    (meson's -Db_pgo=generate; an existing BUILD_DIR is wiped first);
+#    (meson's -Db_pgo=generate; an existing meson build directory there is
+#    wiped first, anything else at that path is refused);
 # 2. builds pk-bench-dpdk and trains: it runs the benchmark's message mix
 #    (docs/dpdk.md: calls to group members, 180s, pickups, CANCELs, BYEs,
 #    REGISTERs) through one worker of each backend for S seconds (default
@@ -63,7 +64,13 @@ say() { printf 'pgo-build: %s\n' "$*"; }
 
 # -Wno-missing-profile: files the training never runs (the control plane's
 # tools, the tests) have no profile; they are built as without one.
-rm -rf "$build"
+# An existing BUILD_DIR is wiped: only if it is a meson build directory
+# (a mistyped path must not cost a tree).
+if [ -e "$build" ]; then
+	[ -d "$build/meson-private" ] ||
+		{ echo "$0: $build exists and is not a meson build directory: not wiping it" >&2; exit 1; }
+	rm -rf "$build"
+fi
 say "configure $build (b_pgo=generate)"
 meson setup "$build" "$src" --buildtype=release -Dbench=true -Db_pgo=generate \
 	-Dc_args=-Wno-missing-profile -Dcpp_args=-Wno-missing-profile "$@" >"$build.setup.log" 2>&1 ||
