@@ -58,7 +58,7 @@ static_assert(PK_CALLTAB_TAG_MAX < 256 && PK_CT_TAG_MIN <= PK_CALLTAB_TAG_MAX, "
  * length goes into that last step, so overlapping tail loads cannot make
  * two strings of different lengths collide by construction, and ("ab",
  * "c") and ("a", "bc") differ when strings are chained. No finaliser:
- * pk_fmix64 (common.h) runs once at the end of a key, so that both halves of
+ * pk_mix64 (common.h) runs once at the end of a key, so that both halves of
  * the result (home bucket, signature) are mixed. */
 static inline __attribute__((always_inline)) uint64_t ct_field(const void *p, size_t len, uint64_t h)
 {
@@ -83,7 +83,7 @@ static inline __attribute__((always_inline)) uint64_t ct_field(const void *p, si
 
 uint64_t pk_ct_hash(const void *p, size_t len, uint64_t seed)
 {
-	return pk_fmix64(ct_field(p, len, seed));
+	return pk_mix64(ct_field(p, len, seed));
 }
 
 void pk_calltab_prefetch(const struct pk_calltab *t, uint64_t hash)
@@ -95,7 +95,7 @@ void pk_calltab_prefetch(const struct pk_calltab *t, uint64_t hash)
  * call-tracking message hashes its key once or more. */
 uint64_t pk_calltab_key_hash(struct pk_str call_id, struct pk_str from_tag)
 {
-	uint64_t h = pk_fmix64(ct_field(from_tag.p, from_tag.len, ct_field(call_id.p, call_id.len, SEED_KEY)));
+	uint64_t h = pk_mix64(ct_field(from_tag.p, from_tag.len, ct_field(call_id.p, call_id.len, SEED_KEY)));
 
 	return h ? h : 1;
 }
@@ -1126,7 +1126,7 @@ static int claim_existing(struct pk_calltab *t, struct pk_ct_thread *th, uint32_
 
 uint64_t pk_calltab_claim_hash(struct pk_str key)
 {
-	uint64_t h = pk_fmix64(ct_field(key.p, key.len, SEED_CLAIM));
+	uint64_t h = pk_mix64(ct_field(key.p, key.len, SEED_CLAIM));
 
 	return h ? h : 1;
 }

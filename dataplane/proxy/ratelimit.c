@@ -43,7 +43,7 @@ void pk_ratelimit_set_rate(struct pk_ratelimit *rl, uint32_t rate)
 void pk_ratelimit_init(struct pk_ratelimit *rl, const struct pk_engine_limits *lim, uint64_t secret)
 {
 	memset(rl, 0, sizeof(*rl));
-	rl->secret = pk_fmix64(secret ^ 0x526174654c696d74ull) | 1;
+	rl->secret = pk_mix64(secret ^ 0x526174654c696d74ull) | 1;
 	rl->reply = lim->over == PK_LIMITS_REPLY;
 	rl->exempt_trusted = lim->exempt_trusted;
 	rl->retry_after = lim->retry_after;
@@ -63,7 +63,7 @@ static uint64_t rl_hash(const struct pk_ratelimit *rl, const struct pk_addr *a)
 
 	memcpy(&lo, a->ip, 8);
 	memcpy(&hi, a->ip + 8, 8);
-	return pk_fmix64(pk_fmix64(lo ^ rl->secret) ^ hi ^ ((uint64_t)a->family << 48));
+	return pk_mix64(pk_mix64(lo ^ rl->secret) ^ hi ^ ((uint64_t)a->family << 48));
 }
 
 /* GCRA: does one more message at now conform to the bucket whose

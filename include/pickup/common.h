@@ -96,18 +96,9 @@ static inline uint64_t pk_fold64(uint64_t a, uint64_t b)
 	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-/* MurmurHash3's 64-bit finaliser (fmix64): every input bit reaches every
- * output bit, both halves of the result well mixed. */
-static inline uint64_t pk_fmix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
-}
-
-/* splitmix64's finaliser: every input bit reaches every output bit. */
+/* splitmix64's finaliser: every input bit reaches every output bit, both
+ * halves of the result well mixed. The project's one 64-bit mixer (hashes
+ * of the ringing-call table, the rate limiter, branches, To-tags). */
 static inline uint64_t pk_mix64(uint64_t x)
 {
 	x ^= x >> 30;
