@@ -44,6 +44,32 @@ static __attribute__((noinline)) bool ix_match(const struct pk_calltab *t, int k
 	return pk_ct_match(t, kind, ref, key);
 }
 
+/*
+ * Step 2 of pk_ct_ix_insert on a slot other than ours whose low byte says
+ * PENDING or COMMITTED with our signature (v, as loaded). Out of line, so
+ * that the unrolled scan is one load, subtraction and compare per slot.
+ * Returns true when we must withdraw: the slot holds our key COMMITTED, or
+ * PENDING nearer home (nearer). A PENDING twin further on is killed here.
+ */
+static __attribute__((noinline)) bool ix_twin(const struct pk_calltab *t, int kind, _Atomic uint32_t *sl,
+					      uint32_t v, uint32_t pend, const struct pk_ct_key *key,
+					      bool nearer)
+{
+	for (;;) {
+		if ((v & 0xffu) - pend > 1u || !pk_ct_match(t, kind, SLOT_REF(v), key))
+			return false;
+		if (SLOT_ST(v) == PK_CT_SLOT_COMMITTED || nearer)
+			return true;
+		/* A PENDING twin further on: kill it. seq_cst like every RMW
+		 * here; it pairs with the twin's commit CAS (exactly one of the
+		 * two succeeds). On failure v is the slot's new value: look at
+		 * it again. */
+		if (atomic_compare_exchange_strong_explicit(sl, &v, (v & ~3u) | PK_CT_SLOT_KILLED,
+							    memory_order_seq_cst, memory_order_seq_cst))
+			return false;
+	}
+}
+
 /* Buckets for n keys at most 75% full. */
 uint32_t pk_ct_ix_buckets(uint32_t n)
 {
@@ -218,24 +244,14 @@ placed:
 			 * own slot is read too, and skipped below. */
 			uint32_t v = atomic_load_explicit(sl, memory_order_seq_cst);
 
-recheck:
 			/* Low byte [sig:6][st:2] is sig<<2 | PENDING or
-			 * sig<<2 | COMMITTED: one subtraction and compare. */
-			if ((v & 0xffu) - pend > 1u || sl == my ||
-			    !ix_match(t, ix->kind, SLOT_REF(v), key))
-				continue;
-			if (SLOT_ST(v) == PK_CT_SLOT_COMMITTED || dd * PK_CT_SLOTS + ss < mydist) {
+			 * sig<<2 | COMMITTED: one subtraction and compare;
+			 * the rest (about one slot in 64) out of line. */
+			if ((v & 0xffu) - pend <= 1u && sl != my &&
+			    ix_twin(t, ix->kind, sl, v, pend, key, dd * PK_CT_SLOTS + ss < mydist)) {
 				ix_withdraw(ix, my, home, d);
 				return -EEXIST;
 			}
-			/* A PENDING twin further on: kill it. seq_cst like
-			 * every RMW here; it pairs with the twin's commit CAS
-			 * (exactly one of the two succeeds). On failure v is
-			 * the slot's new value: look at it again. */
-			if (!atomic_compare_exchange_strong_explicit(
-				    sl, &v, (v & ~3u) | PK_CT_SLOT_KILLED,
-				    memory_order_seq_cst, memory_order_seq_cst))
-				goto recheck;
 		}
 		/* seq_cst: pairs with the seq_cst increment of a twin that
 		 * spilled past this bucket. Our own increments keep us going
