@@ -989,20 +989,15 @@ int pk_calltab_ringing(struct pk_calltab *t, unsigned tid, struct pk_str call_id
 	return 0;
 }
 
-int pk_calltab_remove(struct pk_calltab *t, unsigned tid, struct pk_str call_id,
-		      struct pk_str from_tag, uint64_t hash, enum pk_calltab_reason why)
+/* Remove entry idx (found by its key) whatever its live state; *was gets
+ * the public state it had. 0, or -ENOENT if it was removed already. */
+static int ent_remove(struct pk_calltab *t, struct pk_ct_thread *th, uint32_t idx,
+		      enum pk_calltab_state *was)
 {
-	struct pk_ct_thread *th = &t->thr[tid];
-	uint32_t idx = find_call(t, th, call_id, from_tag, hash);
-	struct pk_ct_entry *e;
-	uint64_t s;
-
-	(void)why;
-	if (idx == PK_CT_NONE)
-		return -ENOENT;
-	e = pk_ct_ent(t, idx);
+	struct pk_ct_entry *e = pk_ct_ent(t, idx);
 	/* Acquire: pairs with the release CASes on the state word. */
-	s = atomic_load_explicit(&e->state, memory_order_acquire);
+	uint64_t s = atomic_load_explicit(&e->state, memory_order_acquire);
+
 	do {
 		if (PK_CT_ST(s) == PK_CT_DEAD || PK_CT_ST(s) == PK_CT_FREE)
 			return -ENOENT;
@@ -1011,9 +1006,44 @@ int pk_calltab_remove(struct pk_calltab *t, unsigned tid, struct pk_str call_id,
 	} while (!atomic_compare_exchange_weak_explicit(&e->state, &s,
 							PK_CT_MK(PK_CT_GEN(s), PK_CT_DEAD, 0),
 							memory_order_acq_rel, memory_order_acquire));
+	*was = PK_CT_ST(s) == PK_CT_RINGING ? PK_CALLTAB_RINGING
+	       : PK_CT_ST(s) == PK_CT_CLAIMED ? PK_CALLTAB_CLAIMED
+					     : PK_CALLTAB_TRYING;
 	ent_kill(t, idx, true);
 	ctr_inc(th, PK_CALLTAB_CTR_REMOVED);
 	return 0;
+}
+
+int pk_calltab_remove(struct pk_calltab *t, unsigned tid, struct pk_str call_id,
+		      struct pk_str from_tag, uint64_t hash, enum pk_calltab_reason why)
+{
+	struct pk_ct_thread *th = &t->thr[tid];
+	uint32_t idx = find_call(t, th, call_id, from_tag, hash);
+	enum pk_calltab_state was;
+
+	(void)why;
+	if (idx == PK_CT_NONE)
+		return -ENOENT;
+	return ent_remove(t, th, idx, &was);
+}
+
+int pk_calltab_remove_was(struct pk_calltab *t, unsigned tid, struct pk_str call_id,
+			  struct pk_str from_tag, uint64_t hash, enum pk_calltab_reason why,
+			  enum pk_calltab_state *was)
+{
+	struct pk_ct_thread *th = &t->thr[tid];
+	uint32_t idx = find_call(t, th, call_id, from_tag, hash);
+
+	(void)why;
+	*was = PK_CALLTAB_DEAD;
+	if (idx == PK_CT_NONE) {
+		/* The second miss a find and then a remove counted (find_call
+		 * counted the first): the counter keeps its meaning for the
+		 * callers that replaced those two calls with this one. */
+		ctr_inc(th, PK_CALLTAB_CTR_LOOKUP_MISS);
+		return -ENOENT;
+	}
+	return ent_remove(t, th, idx, was);
 }
 
 /* ---- claims ---- */

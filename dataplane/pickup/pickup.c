@@ -513,17 +513,17 @@ void pk_pickup_call_response(struct pk_worker *w, const struct pk_sip_msg *m)
 bool pk_pickup_cancel(struct pk_worker *w, const struct pk_sip_msg *m)
 {
 	struct pk_engine *eng = w->eng;
-	struct pk_calltab_call c;
+	enum pk_calltab_state was;
 	uint64_t h = pk_calltab_key_hash(m->call_id, m->from.tag);
 	bool reason = false;
 
-	/* A pickup in flight: the caller accepted it and cancels before its
-	 * 200 reached us (the two may cross). */
-	if (pk_calltab_find(eng->calltab, w->id, m->call_id, m->from.tag, h, &c) == 0 &&
-	    c.state == PK_CALLTAB_CLAIMED)
-		reason = true;
-	if (pk_calltab_remove(eng->calltab, w->id, m->call_id, m->from.tag, h, PK_CALLTAB_CANCELLED) == 0)
+	if (pk_calltab_remove_was(eng->calltab, w->id, m->call_id, m->from.tag, h, PK_CALLTAB_CANCELLED,
+				  &was) == 0) {
 		pu_count(w, PK_PICKUP_CTR_CALLS_ENDED);
+		/* A pickup in flight: the caller accepted it and cancels
+		 * before its 200 reached us (the two may cross). */
+		reason = was == PK_CALLTAB_CLAIMED;
+	}
 	if (!reason && eng->pickup != NULL)
 		reason = pk_pickup_recent(eng->pickup, h, w->now_ns);
 	return reason;

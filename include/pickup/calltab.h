@@ -259,6 +259,18 @@ int pk_calltab_remove(struct pk_calltab *t, unsigned tid, struct pk_str call_id,
 		      struct pk_str from_tag, uint64_t hash, enum pk_calltab_reason why);
 
 /*
+ * pk_calltab_remove that also says what was removed, in one lookup where
+ * pk_calltab_find then pk_calltab_remove take two (a CANCEL asks whether
+ * a pickup was in flight): *was gets the state the call had when this
+ * removed it (TRYING, RINGING or CLAIMED), PK_CALLTAB_DEAD if it returns
+ * -ENOENT. Counts as that find and remove did (lookup_miss twice for an
+ * untracked call). Worker-safe, O(1).
+ */
+int pk_calltab_remove_was(struct pk_calltab *t, unsigned tid, struct pk_str call_id,
+			  struct pk_str from_tag, uint64_t hash, enum pk_calltab_reason why,
+			  enum pk_calltab_state *was);
+
+/*
  * Claim a call for a picker (see struct pk_calltab_claim_req). Returns:
  *  0            claimed: *out is the call, now CLAIMED and bound to req->key;
  *  1            req->key already holds a claim (a retransmission of the same

@@ -244,6 +244,56 @@ static void test_removed_on_final_and_cancel(void **state)
 	assert_int_equal(pk_calltab_check_idle(f->t, NULL), 0);
 }
 
+/* pk_calltab_remove_was (a CANCEL's one lookup): it removes as
+ * pk_calltab_remove does, says what it removed, and counts as the find and
+ * remove it replaces would have (lookup_miss twice for an untracked call). */
+static void test_remove_was(void **state)
+{
+	struct fx *f = *state;
+	enum pk_calltab_state was = PK_CALLTAB_FREE;
+	uint64_t miss;
+
+	assert_int_equal(add(f, 1, "alice@example.com", "bob@example.com", 1, G1, 1), 0);
+	assert_int_equal(add(f, 2, "alice@example.com", "bob@example.com", 2, G1, 1), 0);
+	assert_int_equal(ring(f, 2), 0);
+	assert_int_equal(add(f, 3, "alice@example.com", "bob@example.com", 3, G1, 1), 0);
+	assert_int_equal(ring(f, 3), 0);
+	assert_int_equal(claim(f, G1, 1, "carol@example.com", "k"), 2);
+	for (unsigned n = 1; n <= 3; n++) {
+		static const enum pk_calltab_state want[] = { 0, PK_CALLTAB_TRYING, PK_CALLTAB_CLAIMED,
+							      PK_CALLTAB_RINGING };
+
+		was = PK_CALLTAB_FREE;
+		assert_int_equal(pk_calltab_remove_was(f->t, TID, fmt(f, "c%u-4fa2b7@10.0.0.1", n),
+						       fmt(f, "ft%u", n), 0, PK_CALLTAB_CANCELLED, &was),
+				 0);
+		assert_int_equal(was, want[n]);
+		assert_int_equal(find(f, n, NULL), -ENOENT);
+	}
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_REMOVED), 3);
+	/* Removed already (its index slot went with it) and never tracked:
+	 * -ENOENT, DEAD, two misses each, as pk_calltab_find then
+	 * pk_calltab_remove count. */
+	miss = ctr(f, PK_CALLTAB_CTR_LOOKUP_MISS);
+	was = PK_CALLTAB_CLAIMED;
+	assert_int_equal(pk_calltab_remove_was(f->t, TID, fmt(f, "c%u-4fa2b7@10.0.0.1", 1u), fmt(f, "ft%u", 1u),
+					       0, PK_CALLTAB_CANCELLED, &was),
+			 -ENOENT);
+	assert_int_equal(was, PK_CALLTAB_DEAD);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_LOOKUP_MISS), miss + 2);
+	assert_int_equal(find(f, 7, NULL), -ENOENT);
+	assert_int_equal(rm(f, 7, PK_CALLTAB_CANCELLED), -ENOENT);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_LOOKUP_MISS), miss + 4);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_REMOVED), 3);
+	/* The claim stays bound to its key (as after pk_calltab_remove); the
+	 * caller's answer ends it, its call being gone. */
+	assert_int_equal(claim(f, G1, 1, "carol@example.com", "k"), -EALREADY);
+	assert_int_equal(pk_calltab_settle(f->t, TID, S("k"), 200), -ENOENT);
+	fx_quiesce(f, 10);
+	assert_int_equal(pk_calltab_in_use(f->t), 0);
+	assert_int_equal(pk_calltab_check_idle(f->t, NULL), 0);
+}
+
 /* ---- queries ---- */
 
 static void test_fifo_within_group(void **state)
@@ -1000,6 +1050,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_trying_then_ringing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removed_on_final_and_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_was, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_within_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_after_unlinks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_across_groups, setup, teardown),
