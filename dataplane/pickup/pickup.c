@@ -635,7 +635,7 @@ static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const str
 		pk_rw_hdr_remove(rw, PK_HDR_ROUTE);
 
 	if (m->method == PK_SIP_INVITE) {
-		char hx[16];
+		char pv[22] = "p;pkc=";
 
 		/* RFC 3891 §3: the tags as the caller (who receives it) sees
 		 * its early dialog: to-tag its own From-tag, from-tag the
@@ -658,10 +658,12 @@ static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const str
 		pk_rw_hdr_replace(rw, PK_HDR_REPLACES, pk_str_make(buf, n));
 		if (!(m->require & PK_SIP_OPT_BIT(REPLACES)))
 			pk_rw_hdr_add(rw, PK_HDR_REQUIRE, NULL, PK_STR_LIT("replaces"), PK_RW_BOTTOM);
-		pk_proxy_fwd_param(f, "pk", PK_STR_LIT("p"));
-		/* pkc: the call's key hash, as the table stored it */
-		pk_put_hex16(hx, c->hash);
-		pk_proxy_fwd_param(f, "pkc", pk_str_make(hx, 16));
+		/* ";pk=p;pkc=<the call's key hash, as the table stored it, 16
+		 * hex digits>", written by one call: the two params are the
+		 * only ones of a pickup INVITE (the Via params start empty),
+		 * so they fit together as they fitted one after the other. */
+		pk_put_hex16(pv + 6, c->hash);
+		pk_proxy_fwd_param(f, "pk", pk_str_make(pv, sizeof(pv)));
 	}
 	f->record_route = m->method == PK_SIP_INVITE;
 	return pk_proxy_fwd_send(w, rx, f);

@@ -133,6 +133,14 @@ static void test_pickup_by_group_number(void **state)
 	assert_int_equal(m->nvia, 2);
 	assert_memory_equal(m->via[0].branch.p, "z9hG4bKpk", 9);
 	assert_non_null(strstr(fx_line(s, "Via: "), ";rport;pk=p;pkc="));
+	{
+		/* pkc ends the Via: the call's key hash, 16 digits, nothing after */
+		char want[64];
+
+		snprintf(want, sizeof(want), ";rport;pk=p;pkc=%016llx",
+			 (unsigned long long)pk_calltab_key_hash(PK_STR_LIT("c1@a"), PK_STR_LIT("fa")));
+		assert_string_equal(strstr(fx_line(s, "Via: "), ";rport;"), want);
+	}
 	assert_int_equal(call_state(f, "c1@a", "fa"), PK_CALLTAB_CLAIMED);
 	first_len = s->len;
 	memcpy(first, s->data, first_len);
