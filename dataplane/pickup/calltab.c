@@ -1007,7 +1007,7 @@ int pk_calltab_ringing(struct pk_calltab *t, unsigned tid, struct pk_str call_id
 							  memory_order_acquire, memory_order_acquire))
 			break;
 	}
-	memcpy((char *)pk_ct_base(t, e) + e->off[PK_CT_S_TO_TAG], to_tag.p, to_tag.len);
+	ct_copy((char *)pk_ct_base(t, e) + e->off[PK_CT_S_TO_TAG], to_tag.p, to_tag.len);
 	e->to_len = (uint8_t)to_tag.len;
 	exp = PK_CT_MK(PK_CT_GEN(s), PK_CT_TAGGING, 0);
 	/* Release: publishes the To-tag; pairs with the acquire loads of the
@@ -1247,7 +1247,7 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
 	rec->claim_ns = req->now_ns;
 	rec->hash = kh;
 	rec->key_len = (uint16_t)req->key.len;
-	memcpy(rec->key, req->key.p, req->key.len);
+	ct_copy(rec->key, req->key.p, req->key.len);
 	/* Bind the key first: of two threads claiming for one key (the
 	 * INVITE and its retransmission) exactly one gets past here. */
 	rc = pk_ct_ix_insert(t, &t->kix, kh, ri, &ckey, &rec->hpos, true);
