@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "../sip/copy.h"
 #include "calltab_impl.h"
 #include "pickup/rcu.h"
 
@@ -758,41 +759,14 @@ size_t pk_calltab_memory(const struct pk_calltab *t)
 
 /* ---- insert / find / ringing / remove ---- */
 
-/* n bytes from s to d (not overlapping), inline: a call's strings are
- * short (Call-ID ~40 bytes, tags ~10, AoRs ~25), and the library call for
- * each of its five or more cost more than the copy. 16-byte steps, the
- * last one overlapping the one before; below 16 bytes two loads that may
- * overlap. */
-static inline void ct_copy(char *d, const char *s, size_t n)
-{
-	if (n > 16) {
-		for (size_t i = 0; i + 16 < n; i += 16)
-			memcpy(d + i, s + i, 16);
-		memcpy(d + n - 16, s + n - 16, 16);
-	} else if (n >= 8) {
-		uint64_t a = pk_load8(s), b = pk_load8(s + n - 8);
-
-		memcpy(d, &a, 8);
-		memcpy(d + n - 8, &b, 8);
-	} else if (n >= 4) {
-		uint32_t a, b;
-
-		memcpy(&a, s, 4);
-		memcpy(&b, s + n - 4, 4);
-		memcpy(d, &a, 4);
-		memcpy(d + n - 4, &b, 4);
-	} else if (n > 0) {
-		d[0] = s[0];
-		d[n / 2] = s[n / 2];
-		d[n - 1] = s[n - 1];
-	}
-}
-
+/* One string into the entry. pk_copy_short (inline up to 64 bytes): a
+ * call's strings are short (Call-ID ~40 bytes, tags ~10, AoRs ~25), and a
+ * library call for each of its five or more cost more than the copy. */
 static void put_str(char *base, uint32_t *off, uint16_t *o, uint16_t *l, struct pk_str s)
 {
 	*o = (uint16_t)*off;
 	*l = (uint16_t)s.len;
-	ct_copy(base + *off, s.p, s.len);
+	pk_copy_short(base + *off, s.p, s.len);
 	*off += s.len;
 }
 
@@ -897,7 +871,7 @@ int pk_calltab_insert(struct pk_calltab *t, unsigned tid, const struct pk_callta
 		uint16_t l = (uint16_t)c->rr[i].len;
 
 		memcpy(base + off, &l, 2);
-		ct_copy(base + off + 2, c->rr[i].p, l);
+		pk_copy_short(base + off + 2, c->rr[i].p, l);
 		off += 2u + l;
 	}
 	e->len[PK_CT_S_RR] = (uint16_t)(off - e->off[PK_CT_S_RR]);
@@ -1007,7 +981,7 @@ int pk_calltab_ringing(struct pk_calltab *t, unsigned tid, struct pk_str call_id
 							  memory_order_acquire, memory_order_acquire))
 			break;
 	}
-	ct_copy((char *)pk_ct_base(t, e) + e->off[PK_CT_S_TO_TAG], to_tag.p, to_tag.len);
+	pk_copy_short((char *)pk_ct_base(t, e) + e->off[PK_CT_S_TO_TAG], to_tag.p, to_tag.len);
 	e->to_len = (uint8_t)to_tag.len;
 	exp = PK_CT_MK(PK_CT_GEN(s), PK_CT_TAGGING, 0);
 	/* Release: publishes the To-tag; pairs with the acquire loads of the
@@ -1247,7 +1221,7 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
 	rec->claim_ns = req->now_ns;
 	rec->hash = kh;
 	rec->key_len = (uint16_t)req->key.len;
-	ct_copy(rec->key, req->key.p, req->key.len);
+	pk_copy_short(rec->key, req->key.p, req->key.len);
 	/* Bind the key first: of two threads claiming for one key (the
 	 * INVITE and its retransmission) exactly one gets past here. */
 	rc = pk_ct_ix_insert(t, &t->kix, kh, ri, &ckey, &rec->hpos, true);
