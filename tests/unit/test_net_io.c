@@ -514,6 +514,24 @@ static void test_tx_udp_cksum_offload(void **state)
 	s = sum16(f + 34, 8, s);
 	s = sum16((const uint8_t *)big, sizeof(big), s);
 	assert_int_equal(fold(s), 0xffff);
+	/* written in its frame: the same for the port */
+	struct rte_mbuf *m;
+	uint32_t cap;
+	char *p = pk_net_udp_frame(ctx, &m, &cap);
+	assert_non_null(p);
+	memcpy(p, "hello", 5);
+	assert_int_equal(pk_net_udp_tx_frame(ctx, m, 5, &src, &dst, 2), 1);
+	assert_int_equal(pk_net_tx_pending(ctx, &out), 5);
+	assert_ptr_equal(out[4], m);
+	f = rte_pktmbuf_mtod(m, const uint8_t *);
+	put16(pseudo + 10, 8 + 5);
+	assert_int_equal(get16(f + 40), fold(sum16(pseudo, 12, 0)));
+	assert_true(m->ol_flags & RTE_MBUF_F_TX_UDP_CKSUM);
+	assert_true(m->ol_flags & RTE_MBUF_F_TX_IPV4);
+	assert_int_equal(m->l2_len, 14);
+	assert_int_equal(m->l3_len, 20);
+	assert_int_equal(m->l4_len, 8);
+	assert_int_equal(cksum(f + 14, 20), 0);
 	pk_net_ctx_destroy(ctx); /* frees the staged frames (main checks the pool is whole) */
 }
 
