@@ -163,14 +163,26 @@ static void drain(struct dpdk_queue *q, uint64_t now)
 
 /* Move what pk_net staged (datagrams, fragments, ARP and ICMP replies,
  * frames released by an ARP reply) into the TX buffer; full bursts leave
- * at once. */
+ * at once. What rte_eth_tx_buffer does frame by frame (append; send when
+ * the buffer holds b->size), a run of frames at a time: the same frames
+ * in the same order, the same sends (b->length < b->size on entry, a
+ * full buffer is always sent). */
 static void stage_out(struct dpdk_queue *q)
 {
 	struct rte_mbuf **pkts;
+	struct rte_eth_dev_tx_buffer *b = q->txb;
 	unsigned n = pk_net_tx_pending(q->net, &pkts);
 
-	for (unsigned i = 0; i < n; i++)
-		q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] += rte_eth_tx_buffer(q->port, q->qid, q->txb, pkts[i]);
+	for (unsigned i = 0; i < n;) {
+		unsigned k = RTE_MIN(n - i, (unsigned)(b->size - b->length));
+		struct rte_mbuf **to = b->pkts + b->length;
+		for (unsigned j = 0; j < k; j++)
+			to[j] = pkts[i + j];
+		b->length = (uint16_t)(b->length + k);
+		i += k;
+		if (b->length == b->size)
+			q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] += rte_eth_tx_buffer_flush(q->port, q->qid, b);
+	}
 	pk_net_tx_done(q->net, n);
 }
 

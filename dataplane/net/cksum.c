@@ -9,21 +9,30 @@
  * first (x ^ 0x8000, read signed, is x - 32768) makes every lane get the
  * exact lo + hi - 65536, so the lanes hold the true sum minus 65536 per 4
  * bytes summed, added back at the end. A lane moves by at most 65536 a
- * step; two accumulators of int32 lanes stay exact for 2^15 steps each, so
- * the loop runs over at most PASS bytes before the lanes are widened.
- * Three instructions per 32 bytes (load+xor, madd, add) against eight for
- * the compiler's vectorised 4-byte loop; the last whole 32-bit words in
- * one masked load (which reads nothing past them), the last 1-3 bytes
- * by the scalar code. Pure function: any thread.
+ * step; the loop runs over at most PASS bytes (2^11 steps, four masked
+ * ones more) before the lanes are added up, so even all 16 lanes of the
+ * two accumulators together stay below 2^31 in magnitude and are added up
+ * in 32 bits. Three instructions per 32 bytes (load+xor, madd, add)
+ * against eight for the compiler's vectorised 4-byte loop.
+ *
+ * The tail costs as much as the loop for the ~500-byte datagrams of SIP,
+ * so it has no loop and no branch: after the 128-byte blocks, the last
+ * 0..127 bytes' whole 32-bit words in four masked loads (which read
+ * nothing past them; a lane left out reads as 0, whose -65536 the bias of
+ * a full step takes back), and the last 0..3 bytes from the 32-bit word
+ * that ends the buffer, shifted down to where those bytes start (a
+ * multiple of 4 from buf: the word pairing holds, the odd last byte lands
+ * as the first byte of a word). That read reaches back over bytes already
+ * summed, hence len >= 4. Pure function: any thread.
  */
-#include <stdbool.h>
+#include "pickup/common.h"
 
 #include "cksum.h"
 
 #ifdef __AVX2__
 #include <immintrin.h>
 
-#define PASS (512u * 1024u) /* bytes per pass: at most 2^13 + 3 steps per accumulator */
+#define PASS (64u * 1024u) /* bytes per pass (a multiple of 128) */
 
 static inline __m256i step(__m256i acc, const uint8_t *p, __m256i flip, __m256i ones)
 {
@@ -31,51 +40,88 @@ static inline __m256i step(__m256i acc, const uint8_t *p, __m256i flip, __m256i 
 	return _mm256_add_epi32(acc, _mm256_madd_epi16(x, ones));
 }
 
+/* A step over the 32-bit words of p whose lanes are set in mask. */
+static inline __m256i step_masked(__m256i acc, const uint8_t *p, __m256i mask, __m256i flip,
+				  __m256i ones)
+{
+	__m256i x = _mm256_maskload_epi32((const int *)(const void *)p, mask);
+	return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_xor_si256(x, flip), ones));
+}
+
+/* The lanes of two accumulators added up (exact: see above), and the bias
+ * of `steps` steps of 32 bytes (65536 per 4 bytes) added back: the true
+ * sum of the words summed, below 2^32 (at most PASS / 2 + 64 words). */
+static inline uint64_t lanes_sum(__m256i a0, __m256i a1, size_t steps)
+{
+	__m256i a = _mm256_add_epi32(a0, a1);
+	__m128i x = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+	x = _mm_add_epi32(x, _mm_unpackhi_epi64(x, x));
+	x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 1));
+	return (uint64_t)((int64_t)_mm_cvtsi128_si32(x) + ((int64_t)steps << 19));
+}
+
+/* The 32-byte steps over n bytes (a multiple of 128) into two accumulators. */
+static inline void blocks(const uint8_t *p, size_t n, __m256i *a0p, __m256i *a1p, __m256i flip,
+			  __m256i ones)
+{
+	__m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+
+	for (size_t i = 0; i < n; i += 128) {
+		a0 = step(a0, p + i, flip, ones);
+		a1 = step(a1, p + i + 32, flip, ones);
+		a0 = step(a0, p + i + 64, flip, ones);
+		a1 = step(a1, p + i + 96, flip, ones);
+		/* (no code: without it gcc adds a register copy of each
+		 * accumulator to every iteration) */
+		__asm__("" : "+x"(a0), "+x"(a1));
+	}
+	*a0p = a0;
+	*a1p = a1;
+}
+
 uint32_t pk_net_cksum_avx2(const void *buf, size_t len, uint32_t sum)
 {
 	const uint8_t *p = buf;
-	const __m256i flip = _mm256_set1_epi16((short)0x8000);
-	const __m256i ones = _mm256_set1_epi16(1);
+	const uint8_t *end = p + len;
+	__m256i flip = _mm256_set1_epi16((short)0x8000);
+	__m256i ones = _mm256_set1_epi16(1);
 	uint64_t s = sum;
+	__m256i a0, a1;
 
-	while (len >= 32) {
-		size_t n = len < PASS ? len & ~(size_t)31 : PASS;
-		size_t i = 0;
-		bool last = n == (len & ~(size_t)31); /* this pass takes the tail too */
-		__m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+	/* Made once, kept in registers: gcc would build them again (three
+	 * instructions each) for every block below. */
+	__asm__("" : "+x"(flip), "+x"(ones));
 
-		for (; i + 128 <= n; i += 128) {
-			a0 = step(a0, p + i, flip, ones);
-			a1 = step(a1, p + i + 32, flip, ones);
-			a0 = step(a0, p + i + 64, flip, ones);
-			a1 = step(a1, p + i + 96, flip, ones);
-		}
-		for (; i < n; i += 32)
-			a1 = step(a1, p + i, flip, ones);
-		size_t dw = last ? (len - n) / 4 : 0;
-		if (dw != 0) {
-			/* The last 4..28 bytes' whole words in one masked load: the
-			 * lanes left out read as 0, whose -65536 the bias of a full
-			 * step below takes back. */
-			const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-			__m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)dw), lane);
-			__m256i x = _mm256_maskload_epi32((const int *)(const void *)(p + n), mask);
-			a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_xor_si256(x, flip), ones));
-		}
-		/* Widen the lanes (signed) to 64 bits and add them up. */
-		__m256i w = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(a0)),
-					     _mm256_cvtepi32_epi64(_mm256_extracti128_si256(a0, 1)));
-		w = _mm256_add_epi64(w, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(a1)));
-		w = _mm256_add_epi64(w, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(a1, 1)));
-		__m128i h = _mm_add_epi64(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
-		int64_t t = _mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1);
-		/* + 65536 per 4 bytes of every step: the exact sum of the words. */
-		size_t stepped = n + (dw != 0 ? 32 : 0);
-		s = pk_net_cksum_adc64(s, (uint64_t)(t + (int64_t)(stepped / 4) * 65536));
-		p += n + dw * 4;
-		len -= n + dw * 4;
+	/* Whole passes, only for buffers past PASS bytes (reassembled
+	 * datagrams at most; the unit test). */
+	while (unlikely(len > PASS)) {
+		blocks(p, PASS, &a0, &a1, flip, ones);
+		s = pk_net_cksum_adc64(s, lanes_sum(a0, a1, PASS / 32));
+		p += PASS;
+		len -= PASS;
 	}
-	return pk_net_cksum_32(pk_net_cksum_scalar64(p, len, s));
+
+	/* The last 0..PASS bytes: 128 a time, ... */
+	size_t n = len & ~(size_t)127;
+	blocks(p, n, &a0, &a1, flip, ones);
+	/* ... the 0..31 whole 32-bit words left, lane k of step j loaded
+	 * when 8 * j + k < dw, ... */
+	const __m256i dw = _mm256_set1_epi32((int)((len - n) / 4));
+	const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	const __m256i eight = _mm256_set1_epi32(8);
+	__m256i l1 = _mm256_add_epi32(lane, eight), l2 = _mm256_add_epi32(l1, eight);
+	__m256i l3 = _mm256_add_epi32(l2, eight);
+	a0 = step_masked(a0, p + n, _mm256_cmpgt_epi32(dw, lane), flip, ones);
+	a1 = step_masked(a1, p + n + 32, _mm256_cmpgt_epi32(dw, l1), flip, ones);
+	a0 = step_masked(a0, p + n + 64, _mm256_cmpgt_epi32(dw, l2), flip, ones);
+	a1 = step_masked(a1, p + n + 96, _mm256_cmpgt_epi32(dw, l3), flip, ones);
+	/* ... and the last 0..3 bytes: the high ones of the word ending the
+	 * buffer (a shift by 32 of the 64-bit value leaves nothing). Both
+	 * below 2^32: their sum needs no end-around carry. */
+	uint32_t w;
+	memcpy(&w, end - 4, 4);
+	uint64_t t = lanes_sum(a0, a1, n / 32 + 4) + ((uint64_t)w >> (32 - 8 * (len & 3)));
+	return pk_net_cksum_32(pk_net_cksum_adc64(s, t));
 }
 #else
 typedef int pk_net_cksum_no_avx2; /* not an empty translation unit */

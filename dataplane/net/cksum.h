@@ -77,21 +77,21 @@ static inline uint64_t pk_net_cksum_scalar64(const void *buf, size_t len, uint64
 	return s;
 }
 
-/* 64-bit partial sum down to 32 bits (end-around carries). */
+/* 64-bit partial sum down to 32 bits (end-around carries). The high half
+ * of s plus s rotated by 32 is hi + lo with the carry out of the low half
+ * (lo + hi) added in: the end-around sum in one add, the value the two
+ * classic steps ((s & 0xffffffff) + (s >> 32), twice) give. */
 static inline uint32_t pk_net_cksum_32(uint64_t s)
 {
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffffffffu) + (s >> 32);
-	return (uint32_t)s;
+	return (uint32_t)((s + ((s >> 32) | (s << 32))) >> 32);
 }
 
 /* Fold a partial sum to 16 bits (not inverted): 0xffff means "verified"
- * when the sum covered a checksum field. */
+ * when the sum covered a checksum field. The same rotate-and-add as
+ * pk_net_cksum_32, on 16-bit halves. */
 static inline uint16_t pk_net_cksum_fold(uint32_t sum)
 {
-	sum = (sum & 0xffffu) + (sum >> 16);
-	sum = (sum & 0xffffu) + (sum >> 16);
-	return (uint16_t)sum;
+	return (uint16_t)((sum + ((sum >> 16) | (sum << 16))) >> 16);
 }
 
 static inline uint32_t pk_net_cksum_scalar(const void *buf, size_t len, uint32_t sum)
@@ -101,7 +101,8 @@ static inline uint32_t pk_net_cksum_scalar(const void *buf, size_t len, uint32_t
 
 #ifdef __AVX2__
 /* 32 bytes a step (16-bit words summed by vpmaddwd into 32-bit lanes,
- * four loads in flight), the tail by pk_net_cksum_scalar64. cksum.c. */
+ * four loads in flight), the tail without a loop or a branch. len >= 4
+ * (the tail reads the last 4 bytes whole). cksum.c. */
 uint32_t pk_net_cksum_avx2(const void *buf, size_t len, uint32_t sum);
 #endif
 
@@ -115,13 +116,19 @@ static inline uint32_t pk_net_cksum_add(const void *buf, size_t len, uint32_t su
 	return pk_net_cksum_scalar(buf, len, sum);
 }
 
-/* The sum of a 20-byte IPv4 header without options: five 32-bit words. */
+/* The sum of a 20-byte IPv4 header without options: two 64-bit words and
+ * a 32-bit one, with end-around carries (a 20-byte copy into an array is
+ * made one 16-byte load, stored and read back in pieces). */
 static inline uint32_t pk_net_cksum_ip20(const void *hdr)
 {
-	uint32_t w[5];
+	const uint8_t *p = hdr;
+	uint64_t a, b;
+	uint32_t c;
 
-	memcpy(w, hdr, 20);
-	return pk_net_cksum_32((uint64_t)w[0] + w[1] + w[2] + w[3] + w[4]);
+	memcpy(&a, p, 8);
+	memcpy(&b, p + 8, 8);
+	memcpy(&c, p + 16, 4);
+	return pk_net_cksum_32(pk_net_cksum_adc64(pk_net_cksum_adc64(a, b), c));
 }
 
 #endif /* PK_NET_CKSUM_H */

@@ -31,14 +31,17 @@
 
 static inline bool ip_is_bcast(const struct pk_net_ctx *ctx, uint32_t dst)
 {
+	/* Host part all ones (IP_BCAST too): one test for the usual unicast
+	 * address, before the limited and the directed broadcast. */
+	if (likely((dst | ctx->netmask) != IP_BCAST))
+		return false;
 	if (dst == IP_BCAST)
 		return true;
 	/* the directed broadcast of one of our prefixes */
 	if (ctx->conf.prefix_len >= 31)
 		return false;
 	for (unsigned i = 0; i < ctx->conf.n_addrs; i++)
-		if ((dst & ~ctx->netmask) == ~ctx->netmask &&
-		    ((dst ^ ctx->conf.addrs[i]) & ctx->netmask) == 0)
+		if (((dst ^ ctx->conf.addrs[i]) & ctx->netmask) == 0)
 			return true;
 	return false;
 }
@@ -112,7 +115,7 @@ void pk_net_frag_timers(struct pk_net_ctx *ctx, uint64_t now)
 
 /* Returns the whole datagram when m completed it, else NULL (m kept or
  * freed, counted). */
-static struct rte_mbuf *frag_input(struct pk_net_ctx *ctx, struct rte_mbuf *m,
+static __rte_noinline struct rte_mbuf *frag_input(struct pk_net_ctx *ctx, struct rte_mbuf *m,
 				   struct rte_ipv4_hdr *ip, uint64_t now)
 {
 	PK_NET_CTR(ctx, FRAG_RX);
@@ -144,7 +147,7 @@ static struct rte_mbuf *frag_input(struct pk_net_ctx *ctx, struct rte_mbuf *m,
 
 /* ---------- ICMP ---------- */
 
-static enum pk_net_rx_result icmp_input(struct pk_net_ctx *ctx, struct rte_mbuf *m,
+static __rte_noinline enum pk_net_rx_result icmp_input(struct pk_net_ctx *ctx, struct rte_mbuf *m,
 					struct rte_ipv4_hdr *ip, uint32_t ihl, uint32_t len)
 {
 	if (len < sizeof(struct rte_icmp_hdr) || m->nb_segs != 1)
@@ -469,9 +472,8 @@ static inline void udp_tx_ip(struct pk_net_ctx *ctx, struct rte_mbuf *m, struct 
 	} else {
 		/* 16-bit words as they lie in memory: version/IHL and TOS,
 		 * TTL and protocol as big-endian pairs, the rest as stored. */
-		uint64_t sum = (uint64_t)rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8) + h.total_length +
-			       h.packet_id + h.fragment_offset +
-			       rte_cpu_to_be_16((uint16_t)(ctx->conf.ttl << 8 | IPPROTO_UDP)) + sip + dip;
+		uint64_t sum = (uint64_t)ctx->ip4_ck_const + h.total_length + h.packet_id +
+			       h.fragment_offset + sip + dip;
 		h.hdr_checksum = (uint16_t)~cksum_fold(pk_net_cksum_32(sum));
 	}
 	if (l4_offload)
@@ -527,7 +529,8 @@ int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
 		return -ENOBUFS;
 	}
 
-	uint16_t id = (uint16_t)(ctx->conf.ip_id_offset + ctx->ip_seq++ * ctx->conf.ip_id_stride);
+	uint16_t id = ctx->ip_id;
+	ctx->ip_id = (uint16_t)(id + ctx->conf.ip_id_stride);
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = frames[i];
 		uint32_t pos = i * chunk;
@@ -625,10 +628,10 @@ int pk_net_udp_tx_frame(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint32_t len
 	       sizeof(ctx->l2_ip4) - RTE_ETHER_ADDR_LEN);
 	/* (untagged: 4 bytes of the copy above are IPv4's, written next) */
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(h + ctx->l2_len);
-	/* one store, no read of the mbuf's second cache line */
-	m->tx_offload = rte_mbuf_tx_offload(ctx->l2_len, sizeof(*ip),
-					    l4_offload ? sizeof(struct rte_udp_hdr) : 0, 0, 0, 0, 0);
-	uint16_t id = (uint16_t)(ctx->conf.ip_id_offset + ctx->ip_seq++ * ctx->conf.ip_id_stride);
+	/* one store of the ctx's value, no read of the mbuf's second cache line */
+	m->tx_offload = ctx->tx_offload;
+	uint16_t id = ctx->ip_id;
+	ctx->ip_id = (uint16_t)(id + ctx->conf.ip_id_stride);
 	udp_tx_ip(ctx, m, ip, len + (uint32_t)sizeof(uh), id, 0, false, sip, dip, l4_offload);
 	memcpy(ip + 1, &uh, sizeof(uh));
 	return udp_tx_out(ctx, wait, &m, 1);

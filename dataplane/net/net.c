@@ -10,10 +10,12 @@
  * allocates, locks or makes a system call once the ctx exists.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 
 #include <rte_cycles.h>
 #include <rte_malloc.h>
+#include <rte_udp.h>
 
 #include "net_impl.h"
 
@@ -109,7 +111,12 @@ struct pk_net_ctx *pk_net_ctx_create(const struct pk_net_conf *conf, struct rte_
 		goto fail;
 	}
 	ctx->mtu = (uint16_t)RTE_MIN((uint32_t)c.mtu, room - ctx->l2_len);
-	ctx->ip_seq = 0;
+	ctx->ip_id = c.ip_id_offset;
+	ctx->ip4_ck_const = (uint32_t)rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8) +
+			    rte_cpu_to_be_16((uint16_t)(c.ttl << 8 | IPPROTO_UDP));
+	ctx->tx_offload = rte_mbuf_tx_offload(ctx->l2_len, sizeof(struct rte_ipv4_hdr),
+					      c.tx_udp_cksum_offload ? sizeof(struct rte_udp_hdr) : 0,
+					      0, 0, 0, 0);
 	ctx->t_reachable = ms_to_tsc(c.tsc_hz, c.arp_reachable_ms);
 	ctx->t_refresh = ctx->t_reachable / 4 * 3;
 	ctx->t_stale = ms_to_tsc(c.tsc_hz, c.arp_stale_ms);

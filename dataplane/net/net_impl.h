@@ -48,7 +48,12 @@ struct pk_net_ctx {
 	uint32_t netmask;  /* network order */
 	uint16_t mtu;	   /* effective IP MTU */
 	uint16_t l2_len;   /* 14, or 18 with a VLAN */
-	uint16_t ip_seq;
+	uint16_t ip_id;	   /* the next IPv4 id: conf.ip_id_offset + k * conf.ip_id_stride */
+	/* What is the same in every IPv4 header we send, ready: the sum of
+	 * its constant words (version/IHL and TOS, TTL and protocol, as they
+	 * lie in memory), and pk_net_udp_tx_frame's m->tx_offload. */
+	uint32_t ip4_ck_const;
+	uint64_t tx_offload;
 	uint64_t t_reachable, t_refresh, t_stale, t_retry, t_frag; /* in TSC ticks */
 	uint64_t next_timer;
 	unsigned tx_n;

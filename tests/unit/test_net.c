@@ -506,6 +506,13 @@ static void test_udp_in_frame(void **state)
 			memcpy(p, payload, len);
 			assert_int_equal(pk_net_udp_tx_frame(f->ctx, m, len, &src, &dst, 2), 1);
 			size_t na = tx_frame(f, 0, a), nb = tx_frame(f, 1, b);
+			struct rte_mbuf **staged;
+			assert_int_equal(pk_net_tx_pending(f->ctx, &staged), 2);
+			assert_ptr_equal(staged[1], m);
+			assert_int_equal(m->l2_len, l2);
+			assert_int_equal(m->l3_len, 20);
+			assert_int_equal(m->l4_len, 0); /* no offload: summed here */
+			assert_false(m->ol_flags & (RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IP_CKSUM));
 			drain(f->ctx);
 			assert_int_equal(na, l2 + 20 + 8 + len);
 			assert_int_equal(nb, na);
@@ -688,6 +695,15 @@ static void test_ip_drops(void **state)
 	n = 14 + 20 + udp(in + 34, PEER_IP, IP(10, 99, 0, 255), 5060, 5060, "INVITE", 6, true);
 	assert_int_equal(rx(f, in, n, 1), PK_NET_RX_UDP);
 	rte_pktmbuf_free(f->out.mbuf);
+	/* ... but not as a source; and another prefix's is not ours. */
+	memcpy(in, base, n);
+	put32(ip + 12, IP(10, 99, 0, 255));
+	RESUM();
+	RX_DROP(IP_BAD_SRC);
+	memcpy(in, base, n);
+	put32(ip + 16, IP(10, 98, 0, 255));
+	RESUM();
+	RX_DROP(IP_NOT_FOR_US);
 #undef RX_DROP
 #undef RESUM
 }
@@ -962,6 +978,40 @@ static void test_fragmentation(void **state)
 	assert_int_equal(pk_net_udp_tx(f->ctx, payload, 1500 - 27, &src, &dst, 1), 2);
 }
 
+/* IPv4 ids: offset + k * stride (distinct per queue), modulo 2^16, from
+ * both send paths alike. */
+static void test_ip_ids(void **state)
+{
+	(void)state;
+	struct pk_net_conf c;
+	conf_default(&c);
+	c.ip_id_offset = 3;
+	c.ip_id_stride = 4;
+	struct fx *f = fx_new(&c);
+	uint8_t in[128], b[128];
+	size_t n = arp_request_frame(in, -1, PEER_IP, OUR_IP); /* we learn PEER_MAC */
+	assert_int_equal(rx(f, in, n, 1), PK_NET_RX_REPLY);
+	drain(f->ctx);
+	struct pk_addr src = A(OUR_IP, 5060), dst = A(PEER_IP, 5070);
+	for (uint32_t k = 0; k < 16390; k++) { /* past the wrap at k = 16383 */
+		if (k & 1) {
+			assert_int_equal(pk_net_udp_tx(f->ctx, "i", 1, &src, &dst, 2), 1);
+		} else {
+			struct rte_mbuf *m;
+			uint32_t cap;
+			char *p = pk_net_udp_frame(f->ctx, &m, &cap);
+			assert_non_null(p);
+			p[0] = 'i';
+			assert_int_equal(pk_net_udp_tx_frame(f->ctx, m, 1, &src, &dst, 2), 1);
+		}
+		assert_int_equal(tx_frame(f, 0, b), 14 + 20 + 8 + 1);
+		assert_int_equal(get16(b + 14 + 4), (uint16_t)(3 + 4 * k));
+		assert_int_equal(cksum(b + 14, 20), 0);
+		drain(f->ctx);
+	}
+	assert_int_equal(fx_free(f), 0);
+}
+
 /* Where datagrams go: broadcast without ARP, errors counted. And IP
  * options on input are skipped. */
 static void test_tx_routes_and_options(void **state)
@@ -970,6 +1020,13 @@ static void test_tx_routes_and_options(void **state)
 	uint8_t b[256];
 	struct pk_addr src = A(OUR_IP, 5060), dst = A(IP(255, 255, 255, 255), 5060);
 
+	assert_int_equal(pk_net_udp_tx(f->ctx, "b", 1, &src, &dst, 1), 1);
+	assert_int_equal(tx_frame(f, 0, b), 43);
+	assert_memory_equal(b, BCAST, 6);
+	assert_int_equal(C(f, PK_NET_CTR_ARP_REQUEST_TX), 0);
+	drain(f->ctx);
+	/* The directed broadcast of our prefix too. */
+	dst = A(IP(10, 99, 0, 255), 5060);
 	assert_int_equal(pk_net_udp_tx(f->ctx, "b", 1, &src, &dst, 1), 1);
 	assert_int_equal(tx_frame(f, 0, b), 43);
 	assert_memory_equal(b, BCAST, 6);
@@ -996,6 +1053,18 @@ static void test_tx_routes_and_options(void **state)
 	assert_int_equal(pk_net_udp_tx(g->ctx, "x", 1, &src, &dst, 1), -EHOSTUNREACH);
 	assert_int_equal(pk_net_counters(g->ctx)[PK_NET_CTR_TX_NO_ROUTE], 1);
 	assert_int_equal(fx_free(g), 0);
+
+	/* A /31 has no broadcast address: its other host is asked for by ARP. */
+	conf_default(&c);
+	c.addrs[0] = rte_cpu_to_be_32(IP(10, 99, 0, 0));
+	c.prefix_len = 31;
+	g = fx_new(&c);
+	src = A(IP(10, 99, 0, 0), 5060);
+	dst = A(IP(10, 99, 0, 1), 5060);
+	assert_int_equal(pk_net_udp_tx(g->ctx, "x", 1, &src, &dst, 1), 0);
+	assert_int_equal(pk_net_counters(g->ctx)[PK_NET_CTR_ARP_REQUEST_TX], 1);
+	assert_int_equal(fx_free(g), 0);
+	src = A(OUR_IP, 5060);
 
 	/* A 24-byte IPv4 header (one NOP-padded option): delivered. */
 	size_t l2 = eth(b, OUR_MAC, PEER_MAC, -1, 0x0800);
@@ -1149,6 +1218,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reassembly_full_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragmentation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_routes_and_options, setup, teardown),
+		cmocka_unit_test(test_ip_ids),
 		cmocka_unit_test_setup_teardown(test_fuzz, setup, teardown),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);

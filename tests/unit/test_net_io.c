@@ -339,6 +339,58 @@ static void test_tx_drain_timer(void **state)
 	assert_int_equal(take_out(b), 0);
 }
 
+/* Answers of full receive bursts fill the TX buffer: it leaves the moment
+ * it holds 32 frames (counted), the rest when the load drops, every
+ * frame once and in order. Two bursts of per_burst answers each. */
+static void tx_buffer_fills(unsigned per_burst)
+{
+	const char *opt = "OPTIONS sip:10.99.0.1 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+	uint8_t in[256], b[256];
+	struct pk_io_msg *msgs[PK_IO_BURST];
+
+	size_t l2 = eth(in, our_mac, PEER_MAC, -1, 0x0800);
+	size_t u = udp(in + l2 + 20, PEER_IP, OUR_IP, 5062, 5060, opt, strlen(opt), true);
+	ip4(in + l2, PEER_IP, OUR_IP, 17, 1, 0, 64, u);
+	for (unsigned i = 0; i < 2 * PK_IO_BURST + 1; i++)
+		send_in(in, l2 + 20 + u);
+	uint64_t sent = pk_io_dpdk_counters(q)[PK_IO_DPDK_CTR_TX_FRAMES];
+	for (unsigned k = 0; k < 2; k++) {
+		assert_int_equal(rx(msgs), PK_IO_BURST);
+		for (unsigned i = 0; i < per_burst; i++) {
+			struct pk_io_msg *m = pk_io_tx_alloc(q);
+			m->data[0] = (char)('A' + k * per_burst + i);
+			m->len = 1;
+			m->transport = PK_TRANSPORT_UDP;
+			m->dst = msgs[0]->src;
+			pk_io_tx_commit(q);
+		}
+		assert_int_equal(pk_io_tx_flush(q), per_burst);
+	}
+	/* answered under load: the first 32 went together */
+	assert_int_equal(pk_io_dpdk_counters(q)[PK_IO_DPDK_CTR_TX_FRAMES], sent + 32);
+	for (unsigned i = 0; i < 32; i++) {
+		assert_int_equal(take_out(b), 14 + 20 + 8 + 1);
+		assert_int_equal(b[42], 'A' + i);
+	}
+	assert_int_equal(take_out(b), 0);
+	assert_int_equal(rx(msgs), 1); /* the load dropped: ... */
+	pk_io_tx_flush(q);	       /* ... the rest leave with the worker's flush */
+	assert_int_equal(pk_io_dpdk_counters(q)[PK_IO_DPDK_CTR_TX_FRAMES], sent + 2 * per_burst);
+	for (unsigned i = 32; i < 2 * per_burst; i++) {
+		assert_int_equal(take_out(b), 14 + 20 + 8 + 1);
+		assert_int_equal(b[42], 'A' + i);
+	}
+	assert_int_equal(take_out(b), 0);
+	assert_int_equal(rx(msgs), 0);
+}
+
+static void test_tx_buffer_fills(void **state)
+{
+	(void)state;
+	tx_buffer_fills(16); /* exactly full with the second burst's last frame */
+	tx_buffer_fills(20); /* full within the second burst, 8 left */
+}
+
 /* ---- two queues (port b): each its own rings on the wire ---- */
 
 static struct rte_ring *b_in[2], *b_out[2];
@@ -514,6 +566,24 @@ static void test_tx_udp_cksum_offload(void **state)
 	s = sum16(f + 34, 8, s);
 	s = sum16((const uint8_t *)big, sizeof(big), s);
 	assert_int_equal(fold(s), 0xffff);
+	/* written in its frame: the same for the port */
+	struct rte_mbuf *m;
+	uint32_t cap;
+	char *p = pk_net_udp_frame(ctx, &m, &cap);
+	assert_non_null(p);
+	memcpy(p, "hello", 5);
+	assert_int_equal(pk_net_udp_tx_frame(ctx, m, 5, &src, &dst, 2), 1);
+	assert_int_equal(pk_net_tx_pending(ctx, &out), 5);
+	assert_ptr_equal(out[4], m);
+	f = rte_pktmbuf_mtod(m, const uint8_t *);
+	put16(pseudo + 10, 8 + 5);
+	assert_int_equal(get16(f + 40), fold(sum16(pseudo, 12, 0)));
+	assert_true(m->ol_flags & RTE_MBUF_F_TX_UDP_CKSUM);
+	assert_true(m->ol_flags & RTE_MBUF_F_TX_IPV4);
+	assert_int_equal(m->l2_len, 14);
+	assert_int_equal(m->l3_len, 20);
+	assert_int_equal(m->l4_len, 8);
+	assert_int_equal(cksum(f + 14, 20), 0);
 	pk_net_ctx_destroy(ctx); /* frees the staged frames (main checks the pool is whole) */
 }
 
@@ -627,6 +697,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_tcp_and_any),
 		cmocka_unit_test(test_tx_buffer),
 		cmocka_unit_test(test_tx_drain_timer),
+		cmocka_unit_test(test_tx_buffer_fills),
 		cmocka_unit_test(test_two_queues_share_arp),
 		cmocka_unit_test(test_no_rss_one_queue),
 		cmocka_unit_test(test_find_port_and_lcores),
