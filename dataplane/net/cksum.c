@@ -40,11 +40,14 @@ static inline __m256i step(__m256i acc, const uint8_t *p, __m256i flip, __m256i 
 	return _mm256_add_epi32(acc, _mm256_madd_epi16(x, ones));
 }
 
-/* A step over the 32-bit words of p whose lanes are set in mask. */
-static inline __m256i step_masked(__m256i acc, const uint8_t *p, __m256i mask, __m256i flip,
+/* A step over the 32-bit words at p + off whose lanes are set in mask.
+ * The address is formed as an integer: for a short tail it lies past the
+ * end of the buffer (only lanes inside it are read), where pointer
+ * arithmetic would be undefined. */
+static inline __m256i step_masked(__m256i acc, const uint8_t *p, size_t off, __m256i mask, __m256i flip,
 				  __m256i ones)
 {
-	__m256i x = _mm256_maskload_epi32((const int *)(const void *)p, mask);
+	__m256i x = _mm256_maskload_epi32((const int *)((uintptr_t)p + off), mask);
 	return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_xor_si256(x, flip), ones));
 }
 
@@ -111,10 +114,10 @@ uint32_t pk_net_cksum_avx2(const void *buf, size_t len, uint32_t sum)
 	const __m256i eight = _mm256_set1_epi32(8);
 	__m256i l1 = _mm256_add_epi32(lane, eight), l2 = _mm256_add_epi32(l1, eight);
 	__m256i l3 = _mm256_add_epi32(l2, eight);
-	a0 = step_masked(a0, p + n, _mm256_cmpgt_epi32(dw, lane), flip, ones);
-	a1 = step_masked(a1, p + n + 32, _mm256_cmpgt_epi32(dw, l1), flip, ones);
-	a0 = step_masked(a0, p + n + 64, _mm256_cmpgt_epi32(dw, l2), flip, ones);
-	a1 = step_masked(a1, p + n + 96, _mm256_cmpgt_epi32(dw, l3), flip, ones);
+	a0 = step_masked(a0, p, n, _mm256_cmpgt_epi32(dw, lane), flip, ones);
+	a1 = step_masked(a1, p, n + 32, _mm256_cmpgt_epi32(dw, l1), flip, ones);
+	a0 = step_masked(a0, p, n + 64, _mm256_cmpgt_epi32(dw, l2), flip, ones);
+	a1 = step_masked(a1, p, n + 96, _mm256_cmpgt_epi32(dw, l3), flip, ones);
 	/* ... and the last 0..3 bytes: the high ones of the word ending the
 	 * buffer (a shift by 32 of the 64-bit value leaves nothing). Both
 	 * below 2^32: their sum needs no end-around carry. */
