@@ -184,6 +184,17 @@ static void test_ports(void **state)
 	assert_int_equal(parse("sip:h:50a", &u), -EINVAL);
 	assert_int_equal(parse("sip:h:-1", &u), -EINVAL);
 	assert_int_equal(parse("sip:[::1]:", &u), -EINVAL);
+	/* after a host that ends inside the first 32 bytes (the common
+	 * path's window) or past them; more than five digits */
+	assert_int_equal(parse("sip:a@h:99999", &u), -EINVAL);
+	assert_parses("sip:a@h:000000000005", &u);
+	assert_int_equal(u.port, 5);
+	assert_parses("sip:abcdefghijklmnopqrstuvwxyz:5060", &u);
+	assert_int_equal(u.port, 5060);
+	assert_parses("sip:abcdefghijklmnopqrstuvwxyz01:5061;lr", &u);
+	assert_int_equal(u.port, 5061);
+	assert_true(u.lr);
+	assert_int_equal(parse("sip:abcdefghijklmnopqrstuvwxyz01:65536", &u), -EINVAL);
 }
 
 static void test_user_part(void **state)
@@ -379,6 +390,19 @@ static void test_host_eq(void **state)
 		{ "pbx-1", "PBX-1", true },
 		{ "pbx-1", "pbx_1", false },
 		{ "", "", true },
+		/* 8 to 16 bytes are compared as two words: a difference at
+		 * either end, in the middle, or only of case */
+		{ "abcdefgh", "abcdefgh", true },
+		{ "abcdefgh", "abcdefgi", false },
+		{ "Abcdefgh", "abcdefgh", true },
+		{ "abcdefgh", "bbcdefgh", false },
+		{ "pbx.example.test", "pbx.example.test", true },
+		{ "pbx.example.test", "pbx.example.tesx", false },
+		{ "xbx.example.test", "pbx.example.test", false },
+		{ "pbx.exbmple.test", "pbx.example.test", false },
+		{ "PBX.example.TEST", "pbx.EXAMPLE.test", true },
+		{ "sip.pbx.example.test", "sip.pbx.example.tesT", true },
+		{ "sip.pbx.example.test", "sip.pbx.exampl3.test", false },
 	};
 	for (size_t i = 0; i < PK_ARRAY_SIZE(cases); i++) {
 		bool r = pk_sip_uri_host_eq(pk_str_make(cases[i].a, strlen(cases[i].a)),
