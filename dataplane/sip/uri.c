@@ -152,16 +152,224 @@ static bool uri_has_bad_char(const char *q, const char *end)
  */
 /*
  * The common shapes, sip:user@host[:port][;params] and
- * sip:host[:port][;params], in one pass with no memset: the user part's
- * loop stops at the '@' (no user-class character is an '@', so that is the
- * first one, as the general parse's memchr finds it); where it stops
+ * sip:host[:port][;params], in one pass with no call to memset: the user
+ * part's loop stops at the '@' (no user-class character is an '@', so that
+ * is the first one, as the general parse's memchr finds it); where it stops
  * elsewhere, the rest must hold no '@' for the URI to have no user part.
  * Anything else -- a password, an IPv6 reference, headers, sips:, a bad
- * port -- returns 1 before anything is decided, and the general parse
- * below starts over: so every URI gets exactly the result of the general
- * parse.
+ * port -- goes to the general parse before anything is decided, and it
+ * starts over: so every URI gets exactly the result of the general parse.
  */
-static int uri_parse_common(const char *p, size_t len, struct pk_sip_uri *u)
+static int uri_parse_general(const char *p, size_t len, struct pk_sip_uri *u);
+
+#if defined(__AVX2__) && defined(__BMI__)
+/*
+ * With AVX2, the first 32 bytes after "sip:" are classified at once: each
+ * byte's user, host and digit classes come from two 16-entry tables, one
+ * indexed by its low nibble and one by its high nibble (a class is a union
+ * of rectangles low-set x high-set, one bit per rectangle):
+ *
+ *   bit   high nibble  low nibbles         bytes
+ *   0x80  3            0-9                 0-9 (digit)
+ *   0x01  4, 6         1-f                 A-O a-o
+ *   0x02  5, 7         0-a                 P-Z p-z
+ *   0x04  2            d e                 - .
+ *   0x08  2            1 4-c f             ! $ % & ' ( ) * + , /
+ *   0x10  3            b d f               ; = ?
+ *   0x20  5            f                   _
+ *   0x40  7            e                   ~
+ *
+ * host = 0x80|0x01|0x02|0x04|0x20 (alphanum - . _), user = any bit:
+ * exactly the PK_C_HOST and PK_C_USER classes of pk_sip_cclass (bytes
+ * >= 0x80 and controls have no bit). So the user part's end, the host's
+ * end and the IPv4 check are bit masks; a run that reaches the end of the
+ * window goes on byte by byte, so a longer URI gets the same answer.
+ */
+#include <immintrin.h>
+
+enum { UW_DIGIT = 0x80, UW_HOST = 0x80 | 0x01 | 0x02 | 0x04 | 0x20 };
+
+#define UW_R2(...) __VA_ARGS__, __VA_ARGS__
+static const _Alignas(32) uint8_t uw_lo[32] = { UW_R2(0x82, 0x8b, 0x83, 0x83, 0x8b, 0x8b, 0x8b, 0x8b,
+						      0x8b, 0x8b, 0x0b, 0x19, 0x09, 0x15, 0x45, 0x39) };
+static const _Alignas(32) uint8_t uw_hi[32] = { UW_R2(0, 0, 0x0c, 0x90, 0x01, 0x22, 0x01, 0x42,
+						      0, 0, 0, 0, 0, 0, 0, 0) };
+#undef UW_R2
+
+/* pshufb controls that move a vector's bytes down: 0x80 (a zero byte),
+ * then 0..15, then 0x80 again; a control is 16 bytes from some offset */
+#define UW_Z4 0x80, 0x80, 0x80, 0x80
+#define UW_Z16 UW_Z4, UW_Z4, UW_Z4, UW_Z4
+static const uint8_t uw_slide[48] = { UW_Z16, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, UW_Z16 };
+#undef UW_Z16
+#undef UW_Z4
+
+/*
+ * The first min(n, 32) bytes of s, zero beyond, n >= 4: two loads inside
+ * [s, s + n), the second moved down to where its bytes belong (where the
+ * two overlap they hold the same bytes). Never a read past s + n.
+ */
+static inline __m256i uri_window(const char *s, size_t n)
+{
+	if (n >= 16) {
+		unsigned m = n < 32 ? (unsigned)n : 32;
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)s);
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + m - 16));
+		/* upper half byte k is s[16 + k] = b[k + 32 - m], zero from m */
+		b = _mm_shuffle_epi8(b, _mm_loadu_si128((const __m128i *)(const void *)(uw_slide + 48 - m)));
+		return _mm256_inserti128_si256(_mm256_castsi128_si256(a), b, 1);
+	}
+	__m128i a, b;
+	unsigned w;
+	if (n >= 8) {
+		a = _mm_loadl_epi64((const __m128i *)(const void *)s);
+		b = _mm_loadl_epi64((const __m128i *)(const void *)(s + n - 8));
+		w = 8;
+	} else {
+		a = _mm_cvtsi32_si128((int)pk_load4(s));
+		b = _mm_cvtsi32_si128((int)pk_load4(s + n - 4));
+		w = 4;
+	}
+	/* byte j >= d = n - w is b[j - d] (zero from j = n, as b is from w) */
+	unsigned d = (unsigned)n - w;
+	b = _mm_shuffle_epi8(b, _mm_loadu_si128((const __m128i *)(const void *)(uw_slide + 16 - d)));
+	return _mm256_zextsi128_si256(_mm_or_si128(a, b));
+}
+
+/*
+ * Is host [h0, he) of the window (he <= 32, s[h0] a digit) a dotted quad,
+ * as is_ipv4 decides: digits and exactly three dots, no empty group and
+ * none of four digits or more, no three-digit group above 255.
+ */
+static inline bool uri_ipv4_masks(const char *s, uint64_t digit, uint64_t dot, unsigned h0, unsigned he)
+{
+	uint64_t r = (1ull << he) - (1ull << h0), dg = digit & r, dt = dot & r;
+	if ((dg | dt) != r || __builtin_popcountll(dt) != 3 || !(dg >> (he - 1) & 1) || (dt & dt >> 1) != 0 ||
+	    (dg & dg >> 1 & dg >> 2 & dg >> 3) != 0)
+		return false;
+	for (uint64_t g = dg & dg >> 1 & dg >> 2; g; g &= g - 1) {
+		const unsigned char *t = (const unsigned char *)s + _tzcnt_u64(g);
+		if (((unsigned)t[0] << 16 | (unsigned)t[1] << 8 | t[2]) > ('2' << 16 | '5' << 8 | '5'))
+			return false;
+	}
+	return true;
+}
+
+/* Every field empty (zero), as the general parse's memset, in six vector
+ * stores, the last overlapping the one before (GCC calls memset for this
+ * size, and turns a loop of stores back into that call). */
+static inline void uri_zero(struct pk_sip_uri *u)
+{
+	_Static_assert(sizeof(*u) > 5 * 32 && sizeof(*u) <= 6 * 32, "six stores cover it");
+	char *b = (char *)u;
+	const __m256i z = _mm256_setzero_si256();
+	_mm256_storeu_si256((__m256i *)(void *)b, z);
+	_mm256_storeu_si256((__m256i *)(void *)(b + 32), z);
+	_mm256_storeu_si256((__m256i *)(void *)(b + 64), z);
+	_mm256_storeu_si256((__m256i *)(void *)(b + 96), z);
+	_mm256_storeu_si256((__m256i *)(void *)(b + 128), z);
+	_mm256_storeu_si256((__m256i *)(void *)(b + sizeof(*u) - 32), z);
+}
+
+/* pull_params out of line (a tail call), so that the common path with no
+ * parameters needs no stack frame */
+static __attribute__((noinline)) int uri_pull_params(struct pk_sip_uri *u)
+{
+	pull_params(u);
+	return 0;
+}
+
+int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
+{
+	const char *end = p + len, *s = p + 4, *q, *hs, *ps;
+	unsigned port = 0;
+
+	/* "sip:" in any case: the three letters or'ed with 0x20 (':' has the
+	 * bit already), one load; 4 bytes at least after it for the window
+	 * (a shorter URI takes the general parse) */
+	if (len < 8 || (pk_load4(p) | pk_load4("\x20\x20\x20\x00")) != pk_load4("sip:"))
+		goto general;
+	size_t n = len - 4;
+	__m256i v = uri_window(s, n);
+	__m256i lo = _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
+	__m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0f));
+	__m256i c = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_load_si256((const __m256i *)(const void *)uw_lo), lo),
+				     _mm256_shuffle_epi8(_mm256_load_si256((const __m256i *)(const void *)uw_hi), hi));
+	const __m256i zero = _mm256_setzero_si256();
+	/* bit i set: s[i] is not a user (host) character; the window's zero
+	 * bytes past s + n are neither, so a run stops there at the latest */
+	uint32_t nuser = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(c, zero));
+	uint32_t nhost = (uint32_t)_mm256_movemask_epi8(
+		_mm256_cmpeq_epi8(_mm256_and_si256(c, _mm256_set1_epi8((char)UW_HOST)), zero));
+
+	uri_zero(u);
+	unsigned ue = _tzcnt_u32(nuser); /* 32: the whole window */
+	q = s + ue;
+	if (ue == 32)
+		while (q < end && pk_sip_is_user(*q))
+			q++;
+	if (q < end && *q == '@') {
+		if (q == s)
+			goto general;
+		u->user = pk_str_make(s, (size_t)(q - s));
+		hs = ++q;
+	} else {
+		/* no '@' up to q: none at all (sip:host...), or the general
+		 * parse (an '@' further on makes what precedes it the user
+		 * part, as its memchr finds it). No search for it: the host,
+		 * port and parameter checks below admit no '@', so one past q
+		 * returns 1 there. */
+		hs = q = s;
+	}
+	size_t h0 = (size_t)(hs - s), he = h0;
+	if (h0 < 32)
+		he = h0 + _tzcnt_u64(((uint64_t)nhost | 1ull << 32) >> h0);
+	q = s + he;
+	if (he >= 32)
+		while (q < end && pk_sip_is_host(*q))
+			q++;
+	if (q == hs)
+		goto general;
+	u->host = pk_str_make(hs, (size_t)(q - hs));
+	if (*hs >= '0' && *hs <= '9') {
+		bool v4;
+		if (q - s <= 32) {
+			uint32_t digit = (uint32_t)_mm256_movemask_epi8(c);
+			uint32_t dot = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('.')));
+			v4 = uri_ipv4_masks(s, digit, dot, (unsigned)h0, (unsigned)(q - s));
+		} else {
+			v4 = is_ipv4(u->host);
+		}
+		if (v4)
+			u->host_type = PK_HOST_IPV4;
+	}
+	if (q < end && *q == ':') {
+		ps = ++q;
+		while (q < end && *q >= '0' && *q <= '9' && port <= 65535)
+			port = port * 10 + (unsigned)(*q++ - '0');
+		if (q == ps || port == 0 || port > 65535)
+			goto general;
+		u->port = (uint16_t)port;
+	}
+	if (q < end) {
+		if (*q != ';')
+			goto general;
+		ps = q;
+		for (; q < end; q++)
+			if (*q != ';' && *q != '=' && !pk_sip_is_uriparam(*q))
+				goto general; /* '?' (headers) or a bad character */
+		u->params = pk_str_make(ps, (size_t)(q - ps));
+	}
+	u->scheme = PK_URI_SIP;
+	u->scheme_tok = pk_str_make(p, 3);
+	if (u->params.len == 0)
+		return 0;
+	return uri_pull_params(u);
+general:
+	return uri_parse_general(p, len, u);
+}
+#else
+int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
 {
 	const char *end = p + len, *s = p + 4, *q = s, *hs, *ps;
 	unsigned port = 0;
@@ -169,12 +377,12 @@ static int uri_parse_common(const char *p, size_t len, struct pk_sip_uri *u)
 	/* "sip:" in any case: the three letters or'ed with 0x20 (':' has the
 	 * bit already), one load */
 	if (len < 5 || (pk_load4(p) | pk_load4("\x20\x20\x20\x00")) != pk_load4("sip:"))
-		return 1;
+		goto general;
 	while (q < end && pk_sip_is_user(*q))
 		q++;
 	if (q < end && *q == '@') {
 		if (q == s)
-			return 1;
+			goto general;
 		u->user = pk_str_make(s, (size_t)(q - s));
 		hs = ++q;
 	} else {
@@ -183,14 +391,14 @@ static int uri_parse_common(const char *p, size_t len, struct pk_sip_uri *u)
 		 * part, as its memchr finds it). A safety net: the host, port
 		 * and parameter loops below stop at an '@' as well. */
 		if (q < end && memchr(q, '@', (size_t)(end - q)) != NULL)
-			return 1;
+			goto general;
 		u->user = PK_STR_NULL;
 		hs = q = s;
 	}
 	while (q < end && pk_sip_is_host(*q))
 		q++;
 	if (q == hs)
-		return 1;
+		goto general;
 	u->host = pk_str_make(hs, (size_t)(q - hs));
 	u->host_type = (*hs >= '0' && *hs <= '9' && is_ipv4(u->host)) ? PK_HOST_IPV4 : PK_HOST_NAME;
 	u->port = 0;
@@ -199,17 +407,17 @@ static int uri_parse_common(const char *p, size_t len, struct pk_sip_uri *u)
 		while (q < end && *q >= '0' && *q <= '9' && port <= 65535)
 			port = port * 10 + (unsigned)(*q++ - '0');
 		if (q == ps || port == 0 || port > 65535)
-			return 1;
+			goto general;
 		u->port = (uint16_t)port;
 	}
 	u->params = PK_STR_NULL;
 	if (q < end) {
 		if (*q != ';')
-			return 1;
+			goto general;
 		ps = q;
 		for (; q < end; q++)
 			if (*q != ';' && *q != '=' && !pk_sip_is_uriparam(*q))
-				return 1; /* '?' (headers) or a bad character */
+				goto general; /* '?' (headers) or a bad character */
 		u->params = pk_str_make(ps, (size_t)(q - ps));
 	}
 	u->scheme = PK_URI_SIP;
@@ -217,12 +425,14 @@ static int uri_parse_common(const char *p, size_t len, struct pk_sip_uri *u)
 	u->password = u->headers = PK_STR_NULL;
 	pull_params(u);
 	return 0;
+general:
+	return uri_parse_general(p, len, u);
 }
+#endif
 
-int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
+/* The general parse, out of line: the common path above stays a leaf. */
+static __attribute__((noinline)) int uri_parse_general(const char *p, size_t len, struct pk_sip_uri *u)
 {
-	if (uri_parse_common(p, len, u) == 0)
-		return 0;
 	memset(u, 0, sizeof(*u));
 	if (len == 0)
 		return -EINVAL;
@@ -369,10 +579,17 @@ bool pk_sip_uri_user_eq(struct pk_str a, struct pk_str b)
 bool pk_sip_uri_host_eq(struct pk_str a, struct pk_str b)
 {
 	/* the same bytes (an address, a name as we wrote it) is the common
-	 * case: one compare, then the byte-wise caseless one if that fails */
-	if (a.len != b.len)
+	 * case: one compare, then the byte-wise caseless one if that fails.
+	 * A host of 8 to 16 bytes, the usual, is compared as two words each
+	 * (they overlap below 16) rather than through memcmp's call. */
+	uint32_t n = a.len;
+	if (n != b.len)
 		return false;
-	if (a.len == 0 || memcmp(a.p, b.p, a.len) == 0)
+	if (n >= 8 && n <= 16) {
+		if (((pk_load8(a.p) ^ pk_load8(b.p)) | (pk_load8(a.p + n - 8) ^ pk_load8(b.p + n - 8))) == 0)
+			return true;
+	} else if (n == 0 || memcmp(a.p, b.p, n) == 0) {
 		return true;
+	}
 	return pk_str_caseeq(a, b);
 }

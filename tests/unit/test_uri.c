@@ -184,6 +184,17 @@ static void test_ports(void **state)
 	assert_int_equal(parse("sip:h:50a", &u), -EINVAL);
 	assert_int_equal(parse("sip:h:-1", &u), -EINVAL);
 	assert_int_equal(parse("sip:[::1]:", &u), -EINVAL);
+	/* after a host that ends inside the first 32 bytes (the common
+	 * path's window) or past them; more than five digits */
+	assert_int_equal(parse("sip:a@h:99999", &u), -EINVAL);
+	assert_parses("sip:a@h:000000000005", &u);
+	assert_int_equal(u.port, 5);
+	assert_parses("sip:abcdefghijklmnopqrstuvwxyz:5060", &u);
+	assert_int_equal(u.port, 5060);
+	assert_parses("sip:abcdefghijklmnopqrstuvwxyz01:5061;lr", &u);
+	assert_int_equal(u.port, 5061);
+	assert_true(u.lr);
+	assert_int_equal(parse("sip:abcdefghijklmnopqrstuvwxyz01:65536", &u), -EINVAL);
 }
 
 static void test_user_part(void **state)
@@ -379,6 +390,19 @@ static void test_host_eq(void **state)
 		{ "pbx-1", "PBX-1", true },
 		{ "pbx-1", "pbx_1", false },
 		{ "", "", true },
+		/* 8 to 16 bytes are compared as two words: a difference at
+		 * either end, in the middle, or only of case */
+		{ "abcdefgh", "abcdefgh", true },
+		{ "abcdefgh", "abcdefgi", false },
+		{ "Abcdefgh", "abcdefgh", true },
+		{ "abcdefgh", "bbcdefgh", false },
+		{ "pbx.example.test", "pbx.example.test", true },
+		{ "pbx.example.test", "pbx.example.tesx", false },
+		{ "xbx.example.test", "pbx.example.test", false },
+		{ "pbx.exbmple.test", "pbx.example.test", false },
+		{ "PBX.example.TEST", "pbx.EXAMPLE.test", true },
+		{ "sip.pbx.example.test", "sip.pbx.example.tesT", true },
+		{ "sip.pbx.example.test", "sip.pbx.exampl3.test", false },
 	};
 	for (size_t i = 0; i < PK_ARRAY_SIZE(cases); i++) {
 		bool r = pk_sip_uri_host_eq(pk_str_make(cases[i].a, strlen(cases[i].a)),
@@ -502,6 +526,141 @@ static void test_common_shape(void **state)
 	assert_int_equal(parse_poisoned("sip:a@:5060", &u), -EINVAL);
 }
 
+/*
+ * The common path classifies the first 32 bytes after "sip:" at once
+ * (windows of 4-7, 8-15, 16-31 and 32 bytes are built differently) and
+ * goes on byte by byte past them: every byte value in the user part and in
+ * the host, at offsets that land in each kind of window, in its second
+ * half and past it, must get the answer of the grammar.
+ */
+static bool user_char(unsigned c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+	       (c != 0 && strchr("-_.!~*'()%&=+$,;?/", (int)c) != NULL);
+}
+
+/* the parser's host names also admit '_' (seen in the wild) */
+static bool host_char(unsigned c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '-' || c == '.' ||
+	       c == '_';
+}
+
+static void test_common_every_byte(void **state)
+{
+	(void)state;
+	static const unsigned pre[] = { 1, 2, 6, 12, 20, 29, 30, 31, 33, 40 };
+	struct pk_sip_uri u;
+	char b[128];
+
+	for (unsigned k = 0; k < sizeof(pre) / sizeof(pre[0]); k++) {
+		for (unsigned c = 0; c < 256; c++) {
+			/* user: "sip:" L*'u' c 'u' "@h" */
+			size_t n = 4;
+			memcpy(b, "sip:", 4);
+			memset(b + n, 'u', pre[k]);
+			n += pre[k];
+			b[n++] = (char)c;
+			memcpy(b + n, "u@h", 3);
+			n += 3;
+			memset(&u, 0x5a, sizeof(u));
+			free(heap);
+			heap = malloc(n);
+			assert_non_null(heap);
+			memcpy(heap, b, n);
+			int r = pk_sip_uri_parse(heap, n, &u);
+			if (user_char(c)) {
+				assert_int_equal(r, 0);
+				assert_int_equal(u.user.len, pre[k] + 2);
+				assert_pkstr(u.host, "h");
+				assert_int_equal(u.password.len, 0);
+			} else if (c == ':') {
+				assert_int_equal(r, 0);
+				assert_int_equal(u.user.len, pre[k]);
+				assert_pkstr(u.password, "u");
+				assert_pkstr(u.host, "h");
+			} else {
+				assert_int_equal(r, -EINVAL);
+			}
+
+			/* host: "sip:" L*'h' c "h.example" */
+			n = 4;
+			memset(b + n, 'h', pre[k]);
+			n += pre[k];
+			b[n++] = (char)c;
+			memcpy(b + n, "h.example", 9);
+			n += 9;
+			memset(&u, 0x5a, sizeof(u));
+			free(heap);
+			heap = malloc(n);
+			assert_non_null(heap);
+			memcpy(heap, b, n);
+			r = pk_sip_uri_parse(heap, n, &u);
+			if (host_char(c)) {
+				assert_int_equal(r, 0);
+				assert_int_equal(u.user.len, 0);
+				assert_int_equal(u.host.len, n - 4);
+				assert_int_equal(u.host_type, PK_HOST_NAME);
+				assert_int_equal(u.params.len + u.headers.len, 0);
+			} else if (c == ';' || c == '?') {
+				assert_int_equal(r, 0);
+				assert_int_equal(u.host.len, pre[k]);
+				assert_int_equal(c == ';' ? u.params.len : u.headers.len, c == ';' ? 10 : 9);
+			} else if (c == '@') {
+				assert_int_equal(r, 0);
+				assert_int_equal(u.user.len, pre[k]);
+				assert_pkstr(u.host, "h.example");
+			} else {
+				assert_int_equal(r, -EINVAL);
+			}
+		}
+	}
+}
+
+/* Dotted quads in every window and across its end (the masks' check and
+ * the byte-wise one past 32 bytes) */
+static void test_common_ipv4(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *host;
+		bool v4;
+	} h[] = {
+		{ "1.2.3.4", true },	     { "10.99.0.5", true },	{ "255.255.255.255", true },
+		{ "01.02.003.4", true },     { "199.250.249.200", true }, { "256.1.1.1", false },
+		{ "1.2.3.256", false },	     { "1.260.3.4", false },	{ "1.2.3.300", false },
+		{ "1.2.3", false },	     { "1.2.3.4.5", false },	{ "1..2.3", false },
+		{ "1.2.3.", false },	     { "1.2..3.4", false },	{ "0001.2.3.4", false },
+		{ "1.2.3.4a", false },	     { "1.2.3.4-", false },	{ "1.2.3.1000", false },
+		{ "9", false },		     { "1-2.3.4.5", false },
+	};
+	/* user lengths: none (host right after "sip:"), short, so that the
+	 * host ends right at 32 bytes, crosses it, or starts past it */
+	static const int ulen[] = { -1, 1, 5, 12, 16, 24, 27, 31, 40 };
+	struct pk_sip_uri u;
+	char b[128];
+
+	for (unsigned i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+		for (unsigned k = 0; k < sizeof(ulen) / sizeof(ulen[0]); k++) {
+			for (unsigned tail = 0; tail < 3; tail++) {
+				int n = snprintf(b, sizeof(b), "sip:%.*s%s%s%s", ulen[k] < 0 ? 0 : ulen[k],
+						 "0123456789012345678901234567890123456789", ulen[k] < 0 ? "" : "@",
+						 h[i].host, tail == 0 ? "" : tail == 1 ? ":5062" : ";lr");
+				assert_true(n > 0 && (size_t)n < sizeof(b));
+				memset(&u, 0x5a, sizeof(u));
+				assert_int_equal(parse(b, &u), 0);
+				assert_pkstr(u.host, h[i].host);
+				if (u.host_type != (h[i].v4 ? PK_HOST_IPV4 : PK_HOST_NAME)) {
+					print_error("\"%s\": host type %d\n", b, (int)u.host_type);
+					fail();
+				}
+				assert_int_equal(u.port, tail == 1 ? 5062 : 0);
+				assert_int_equal(u.lr, tail == 2);
+			}
+		}
+	}
+}
+
 /* An empty view may have a NULL pointer (include/pickup/common.h): the
  * functions taking views accept it. Last in the list: under UBSan with
  * halt_on_error a failure here ends the run. */
@@ -529,6 +688,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_user_eq, free_heap),
 		cmocka_unit_test_teardown(test_host_eq, free_heap),
 		cmocka_unit_test_teardown(test_common_shape, free_heap),
+		cmocka_unit_test_teardown(test_common_every_byte, free_heap),
+		cmocka_unit_test_teardown(test_common_ipv4, free_heap),
 		cmocka_unit_test(test_empty_view),
 	};
 	return cmocka_run_group_tests_name("uri", tests, NULL, NULL);
