@@ -837,6 +837,25 @@ static void test_next_hop_and_record_route(void **state)
 	/* received: the sent-by is the source address, no rport asked: none */
 	assert_true(fx_has_line(s, "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-nh"));
 
+	/* A response: our Via is ours by the advertised name, in any case
+	 * (the bytes as we wrote them are the quick test, then the caseless
+	 * compare); a name of the same length that differs is not ours. */
+	{
+		char resp[4096];
+		char *h;
+
+		fx_response(s, 180, "Ringing", "tb", NULL, resp, sizeof(resp));
+		h = strstr(resp, "Via: SIP/2.0/UDP pbx.example.test:");
+		assert_non_null(h);
+		memcpy(h + 17, "PBX.Example.TEST", 16);
+		assert_int_equal(fx_rx(f, resp, "192.0.2.1:5099"), 1);
+		assert_memory_equal(fx_last(f)->data, "SIP/2.0 180 Ringing\r\n", 21);
+		fx_assert_dst(fx_last(f), "192.0.2.10:5070", PK_TRANSPORT_UDP);
+		memcpy(h + 17, "pbx.example.tesu", 16);
+		assert_int_equal(fx_rx(f, resp, "192.0.2.1:5099"), 0);
+		assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_RESP_NOT_OURS], 1);
+	}
+
 	/* in a dialog (To-tag): no Record-Route; the Route naming our
 	 * advertised name is ours and is removed */
 	fx_rx(f,
