@@ -514,6 +514,7 @@ void pk_proxy_fwd_begin(struct pk_worker *w, const struct pk_io_msg *rx, const s
 		px_count(w, PK_PROXY_CTR_VIA_RECEIVED);
 	}
 	f->maxfwd_dec = m->max_forwards != 0;
+	f->reason = false;
 }
 
 void pk_proxy_fwd_plan(struct pk_proxy_fwd *f)
@@ -585,6 +586,12 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 	/* What pk_proxy_fwd_begin decided, unless planned already: after our
 	 * Via (which goes before the client's), in message order. */
 	pk_proxy_fwd_plan(f);
+	/* A picked-up call's CANCEL: its Reason at the bottom, after them
+	 * (planned in message order, each edit is appended) */
+	if (f->reason) {
+		pk_rw_hdr_add(f->rw, PK_HDR_REASON, NULL, PK_STR_LIT(PK_PICKUP_REASON), PK_RW_BOTTOM);
+		f->reason = false;
+	}
 
 	if (f->record_route && px->record_route) {
 		char rr[PK_PROXY_HOST_MAX + 64];
@@ -882,8 +889,7 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 
 send:
 	if (m->method == PK_SIP_CANCEL && pk_pickup_cancel(w, m) && !px_has_sip_reason(m)) {
-		pk_proxy_fwd_plan(&f); /* the Via and Max-Forwards edits come before Reason */
-		pk_rw_hdr_add(f.rw, PK_HDR_REASON, NULL, PK_STR_LIT(PK_PICKUP_REASON), PK_RW_BOTTOM);
+		f.reason = true; /* added by pk_proxy_fwd_send, after our Via */
 		pk_ctr_inc(&w->pickup_ctr[PK_PICKUP_CTR_CANCEL_REASON]);
 	}
 	f.record_route = px_dialog_creating(m);

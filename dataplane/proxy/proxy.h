@@ -127,6 +127,7 @@ struct pk_proxy_fwd {
 	 * ones planned before it: no sorted insertion in the rewriter). */
 	bool rcv;	   /* received/rport to write into the client's Via */
 	bool maxfwd_dec;   /* Max-Forwards to decrement */
+	bool reason;	   /* a CANCEL's Reason (PK_PICKUP_REASON) to add, last */
 	uint8_t rcv_ip_len; /* received= value (0: none) */
 	uint16_t rcv_port;  /* rport= value (0: none) */
 	char rcv_ip[48];
