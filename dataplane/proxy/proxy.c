@@ -345,6 +345,21 @@ size_t pk_proxy_advertised_host(const struct pk_worker *w, const struct pk_io_ms
 	return n;
 }
 
+/* "host:port" that listener li advertises (pk_proxy_advertised_host and
+ * the port) at o, at most PK_PROXY_HOST_MAX + 6 bytes; returns o past it. */
+static char *px_put_sentby(const struct pk_worker *w, const struct pk_io_msg *rx, unsigned li, char *o)
+{
+	const struct pk_proxy_listener *l = &w->eng->proxy->l[li];
+
+	if (l->host_len) {
+		pk_copy_short(o, l->sentby, l->sentby_len);
+		return o + l->sentby_len;
+	}
+	o += pk_proxy_advertised_host(w, rx, li, o, PK_PROXY_HOST_MAX);
+	*o++ = ':';
+	return pk_put_u32(o, l->port);
+}
+
 /* ---- destinations ---- */
 
 int pk_proxy_uri_dst(const struct pk_worker *w, struct pk_str uri, struct pk_proxy_dst *dst)
@@ -569,9 +584,7 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 	if (o != NULL) {
 		o = px_put(o, "SIP/2.0/", 8);
 		o = px_put(o, f->dst.transport == PK_TRANSPORT_TCP ? "TCP " : "UDP ", 4);
-		o += pk_proxy_advertised_host(w, rx, (unsigned)li, o, PK_PROXY_HOST_MAX);
-		*o++ = ':';
-		o = pk_put_u32(o, px->l[li].port);
+		o = px_put_sentby(w, rx, (unsigned)li, o);
 		o = px_put(o, ";branch=", 8);
 		o += px_branch_text(o, f->txn, f->loop);
 		o = px_put(o, ";rport", 6);
@@ -597,9 +610,7 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 		char rr[PK_PROXY_HOST_MAX + 64];
 
 		o = px_put(rr, "<sip:", 5);
-		o += pk_proxy_advertised_host(w, rx, rx->listener, o, PK_PROXY_HOST_MAX);
-		*o++ = ':';
-		o = pk_put_u32(o, px->l[rx->listener].port);
+		o = px_put_sentby(w, rx, rx->listener, o);
 		if (rx->transport == PK_TRANSPORT_TCP)
 			o = px_put(o, ";transport=tcp", 14);
 		o = px_put(o, ";lr>", 4);
@@ -1133,6 +1144,13 @@ int pk_proxy_create(struct pk_engine *eng, char *err, size_t errlen)
 			l->host_len = (uint16_t)px_ip_text(&io->addr, true, l->host);
 		}
 		l->host_is_ip = l->host_len > 0 && pk_addr_parse_ip(pk_str_make(l->host, l->host_len), &l->addr) == 0;
+		if (l->host_len > 0) {
+			char *o = px_put(l->sentby, l->host, l->host_len);
+
+			*o++ = ':';
+			o = pk_put_u32(o, l->port);
+			l->sentby_len = (uint16_t)(o - l->sentby);
+		}
 	}
 	if (c->next_hop.len > 0) {
 		struct pk_sip_uri u;

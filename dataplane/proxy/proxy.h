@@ -94,6 +94,10 @@ struct pk_proxy_listener {
 	uint16_t port;	   /* advertised port */
 	bool host_is_ip;   /* host is an IP literal, parsed in addr */
 	struct pk_addr addr; /* host as an address (when host_is_ip) */
+	/* "host:port" as our Via and Record-Route write it (when host_len):
+	 * copied whole rather than formatted for every forwarded request */
+	uint16_t sentby_len;
+	char sentby[PK_PROXY_HOST_MAX + 8];
 };
 
 /* Read-only after pk_proxy_create. */

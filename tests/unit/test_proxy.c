@@ -876,6 +876,40 @@ static void test_next_hop_and_record_route(void **state)
 	fx_free(f);
 }
 
+/* A wildcard listener without advertise: Via and Record-Route name the
+ * address the request came to, with the listener's port. */
+static void test_wildcard_sent_by(void **state)
+{
+	struct fx *f = fx_new_with("listen:\n"
+				   "  proxy: \"0.0.0.0:5060\"\n"
+				   "groups: groups.yaml\n"
+				   "next_hop: \"sip:192.0.2.1:5099\"\n"
+				   "record_route: true\n",
+				   fx_default_groups);
+	const struct fx_sent *s;
+	struct pk_str b;
+	char want[160];
+
+	(void)state;
+	fx_rx(f,
+	      "INVITE sip:bob@elsewhere.test SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-wc\n"
+	      "Max-Forwards: 70\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:bob@elsewhere.test>\n"
+	      "Call-ID: wc1\n"
+	      "CSeq: 1 INVITE\n",
+	      "192.0.2.10:5070");
+	s = fx_last(f);
+	fx_assert_dst(s, "192.0.2.1:5099", PK_TRANSPORT_UDP);
+	b = branch_of(f, s);
+	/* (the fixture delivers to the listener's own address) */
+	snprintf(want, sizeof(want), "Via: SIP/2.0/UDP 0.0.0.0:5060;branch=%.*s;rport", (int)b.len, b.p);
+	assert_string_equal(fx_line(s, "Via: "), want);
+	assert_string_equal(fx_line(s, "Record-Route:"), "Record-Route: <sip:0.0.0.0:5060;lr>");
+	fx_free(f);
+}
+
 static void test_response_routing(void **state)
 {
 	struct fx *f = fx_reg();
@@ -1170,6 +1204,7 @@ int main(void)
 		cmocka_unit_test(test_strict_route),
 		cmocka_unit_test(test_strict_route_long_set),
 		cmocka_unit_test(test_next_hop_and_record_route),
+		cmocka_unit_test(test_wildcard_sent_by),
 		cmocka_unit_test(test_response_routing),
 		cmocka_unit_test(test_response_nat_and_sent_by),
 		cmocka_unit_test(test_tcp_response_on_connection),
