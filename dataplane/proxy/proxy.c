@@ -544,19 +544,20 @@ void pk_proxy_fwd_plan(struct pk_proxy_fwd *f)
 	}
 }
 
-void pk_proxy_fwd_param(struct pk_proxy_fwd *f, const char *name, struct pk_str value)
+void pk_proxy_fwd_param_n(struct pk_proxy_fwd *f, const char *name, size_t nl, struct pk_str value)
 {
-	size_t nl = strlen(name);
 	char *o;
 
 	if (f->params_len + 2 + nl + value.len > sizeof(f->params))
 		return;
 	o = f->params + f->params_len;
 	*o++ = ';';
-	o = px_put(o, name, nl);
+	pk_copy_short(o, name, (uint32_t)nl); /* both short: no memcpy call */
+	o += nl;
 	if (value.len) {
 		*o++ = '=';
-		o = px_put(o, value.p, value.len);
+		pk_copy_short(o, value.p, value.len);
+		o += value.len;
 	}
 	f->params_len = (uint32_t)(o - f->params);
 }

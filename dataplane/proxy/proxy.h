@@ -201,8 +201,16 @@ void pk_proxy_fwd_begin(struct pk_worker *w, const struct pk_io_msg *rx, const s
  */
 void pk_proxy_fwd_plan(struct pk_proxy_fwd *f);
 
-/* Append a Via parameter (";name=value") to what pk_proxy_fwd_send writes. */
-void pk_proxy_fwd_param(struct pk_proxy_fwd *f, const char *name, struct pk_str value);
+/* Append a Via parameter (";name=value", ";name" for an empty value) to
+ * what pk_proxy_fwd_send writes; left out when f->params is full. */
+void pk_proxy_fwd_param_n(struct pk_proxy_fwd *f, const char *name, size_t name_len, struct pk_str value);
+
+/* The same for a NUL-terminated name: inline, so that the length of a
+ * literal name is known when compiling. */
+static inline void pk_proxy_fwd_param(struct pk_proxy_fwd *f, const char *name, struct pk_str value)
+{
+	pk_proxy_fwd_param_n(f, name, strlen(name), value);
+}
 
 /*
  * Push our Via, add Record-Route if due, emit and queue the request to
