@@ -347,7 +347,7 @@ size_t pk_proxy_advertised_host(const struct pk_worker *w, const struct pk_io_ms
 
 /* "host:port" that listener li advertises (pk_proxy_advertised_host and
  * the port) at o, at most PK_PROXY_HOST_MAX + 6 bytes; returns o past it. */
-static char *px_put_sentby(const struct pk_worker *w, const struct pk_io_msg *rx, unsigned li, char *o)
+static inline char *px_put_sentby(const struct pk_worker *w, const struct pk_io_msg *rx, unsigned li, char *o)
 {
 	const struct pk_proxy_listener *l = &w->eng->proxy->l[li];
 
