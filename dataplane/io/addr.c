@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "pickup/addr.h"
+#include "../sip/copy.h"
 
 /* Copy a view into a NUL-terminated buffer; false if it does not fit or
  * holds a NUL. */
@@ -67,21 +68,26 @@ static int addr_parse_v6(struct pk_str s, struct pk_addr *out)
  */
 static bool addr_parse_v4(struct pk_str s, uint8_t ip[4])
 {
-	const unsigned char *p = (const unsigned char *)s.p, *end = p + s.len;
+	/* The text in a zeroed buffer: the NUL after it stops every digit
+	 * and dot test, so that no byte needs a test of the end (every
+	 * forwarded response reads one). */
+	unsigned char b[16] = { 0 };
+	const unsigned char *p = b;
 
 	if (s.len < 7 || s.len > 15)
 		return false;
+	pk_copy_short((char *)b, s.p, s.len);
 	for (int k = 0; k < 4; k++) {
 		unsigned d, v;
 
-		if (p == end || (v = (unsigned)*p - '0') > 9)
+		if ((v = (unsigned)*p - '0') > 9)
 			return false;
 		p++;
 		/* a first digit 0 is the whole octet: "01" fails at the '.' test */
-		if (v != 0 && p < end && (d = (unsigned)*p - '0') <= 9) {
+		if (v != 0 && (d = (unsigned)*p - '0') <= 9) {
 			v = v * 10 + d;
 			p++;
-			if (p < end && (d = (unsigned)*p - '0') <= 9) {
+			if ((d = (unsigned)*p - '0') <= 9) {
 				v = v * 10 + d;
 				p++;
 				if (v > 255)
@@ -90,23 +96,21 @@ static bool addr_parse_v4(struct pk_str s, uint8_t ip[4])
 		}
 		ip[k] = (uint8_t)v;
 		if (k < 3) {
-			if (p == end || *p != '.')
+			if (*p != '.')
 				return false;
 			p++;
 		}
 	}
-	return p == end;
+	return p == b + s.len;
 }
 
-int pk_addr_parse_ip(struct pk_str text, struct pk_addr *out)
+/* pk_addr_parse_ip past a dotted quad: IPv6, and what inet_pton reads
+ * that addr_parse_v4 does not. Out of line, so that the dotted quad every
+ * forwarded response parses needs no stack buffer. */
+static __attribute__((noinline)) int addr_parse_other(struct pk_str text, struct pk_addr *out)
 {
 	char buf[PK_ADDR_STRLEN];
 
-	memset(out, 0, sizeof(*out));
-	if (addr_parse_v4(text, out->ip)) {
-		out->family = AF_INET;
-		return 0;
-	}
 	memset(out, 0, sizeof(*out));
 	if (text.len >= 2 && text.p[0] == '[') {
 		if (text.p[text.len - 1] != ']')
@@ -119,6 +123,18 @@ int pk_addr_parse_ip(struct pk_str text, struct pk_addr *out)
 		return -EINVAL;
 	out->family = AF_INET;
 	return 0;
+}
+
+int pk_addr_parse_ip(struct pk_str text, struct pk_addr *out)
+{
+	uint8_t ip[4];
+
+	if (addr_parse_v4(text, ip)) {
+		*out = (struct pk_addr){ .family = AF_INET };
+		memcpy(out->ip, ip, 4);
+		return 0;
+	}
+	return addr_parse_other(text, out);
 }
 
 static int addr_parse_port(struct pk_str s, uint16_t *port)

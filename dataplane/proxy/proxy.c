@@ -94,23 +94,28 @@ static bool px_unhex(struct pk_str s, uint64_t *out)
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 /* Each octet value's text and a dot, as the little-endian word a 4-byte
- * store writes (the table is 1 KiB, computed by the compiler). */
+ * store writes, and above it the length of that text with its dot (the
+ * table is 2 KiB, computed by the compiler): one load gives both. */
 #define PX_OCT(v)                                                                                   \
 	((v) >= 100 ? (0x30u + (v) / 100) | (0x30u + (v) / 10 % 10) << 8 | (0x30u + (v) % 10) << 16 | \
 			      0x2eu << 24                                                         \
 	 : (v) >= 10 ? (0x30u + (v) / 10) | (0x30u + (v) % 10) << 8 | 0x2eu << 16                   \
 		     : (0x30u + (v)) | 0x2eu << 8)
-#define PX_OCT4(v) PX_OCT(v), PX_OCT((v) + 1), PX_OCT((v) + 2), PX_OCT((v) + 3)
+#define PX_OCTL(v) ((uint64_t)PX_OCT(v) | (uint64_t)(2 + ((v) >= 10) + ((v) >= 100)) << 32)
+#define PX_OCT4(v) PX_OCTL(v), PX_OCTL((v) + 1), PX_OCTL((v) + 2), PX_OCTL((v) + 3)
 #define PX_OCT16(v) PX_OCT4(v), PX_OCT4((v) + 4), PX_OCT4((v) + 8), PX_OCT4((v) + 12)
 #define PX_OCT64(v) PX_OCT16(v), PX_OCT16((v) + 16), PX_OCT16((v) + 32), PX_OCT16((v) + 48)
-static const uint32_t px_oct[256] = { PX_OCT64(0), PX_OCT64(64), PX_OCT64(128), PX_OCT64(192) };
+static const uint64_t px_oct[256] = { PX_OCT64(0), PX_OCT64(64), PX_OCT64(128), PX_OCT64(192) };
 
 /* One octet and a dot, one 4-byte store (bytes past the dot are written
  * too: the next octet overwrites them); returns o past the dot. */
 static inline char *px_put_octet(char *o, unsigned v)
 {
-	memcpy(o, &px_oct[v], 4);
-	return o + 2 + (v >= 10) + (v >= 100);
+	uint64_t t = px_oct[v];
+	uint32_t text = (uint32_t)t;
+
+	memcpy(o, &text, 4);
+	return o + (t >> 32);
 }
 #endif
 
@@ -232,6 +237,24 @@ static bool px_branch_ours(struct pk_str b)
 
 /* ---- who we are ---- */
 
+/*
+ * Does s hold exactly the n bytes at b? pk_sip_uri_host_eq's answer when
+ * it is yes, without its call to memcmp: a response's top Via, our own,
+ * carries our host as we wrote it. Loads of 8 (or 4) bytes from both ends
+ * of both texts (no byte outside them) cover lengths 4 to 16; other
+ * lengths, and any difference, are left to pk_sip_uri_host_eq.
+ */
+static inline bool px_same_bytes(struct pk_str s, const char *b, uint32_t n)
+{
+	if (s.len != n || n > 16)
+		return false;
+	if (n >= 8)
+		return ((pk_load8(s.p) ^ pk_load8(b)) | (pk_load8(s.p + n - 8) ^ pk_load8(b + n - 8))) == 0;
+	if (n >= 4)
+		return ((pk_load4(s.p) ^ pk_load4(b)) | (pk_load4(s.p + n - 4) ^ pk_load4(b + n - 4))) == 0;
+	return false;
+}
+
 bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host, uint16_t port)
 {
 	const struct pk_engine *eng = w->eng;
@@ -248,7 +271,8 @@ bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struc
 			continue;
 		/* our own text (what we put in Via and Record-Route) first:
 		 * the host comes back as we wrote it, no parse needed */
-		if (l->host_len && pk_sip_uri_host_eq(host, pk_str_make(l->host, l->host_len)))
+		if (l->host_len && (px_same_bytes(host, l->host, l->host_len) ||
+				    pk_sip_uri_host_eq(host, pk_str_make(l->host, l->host_len))))
 			return true;
 		if (ip < 0)
 			ip = pk_addr_parse_ip(host, &a) == 0;
@@ -319,6 +343,21 @@ size_t pk_proxy_advertised_host(const struct pk_worker *w, const struct pk_io_ms
 	n = n < cap ? n : cap;
 	memcpy(out, tmp, n);
 	return n;
+}
+
+/* "host:port" that listener li advertises (pk_proxy_advertised_host and
+ * the port) at o, at most PK_PROXY_HOST_MAX + 6 bytes; returns o past it. */
+static inline char *px_put_sentby(const struct pk_worker *w, const struct pk_io_msg *rx, unsigned li, char *o)
+{
+	const struct pk_proxy_listener *l = &w->eng->proxy->l[li];
+
+	if (l->host_len) {
+		pk_copy_short(o, l->sentby, l->sentby_len);
+		return o + l->sentby_len;
+	}
+	o += pk_proxy_advertised_host(w, rx, li, o, PK_PROXY_HOST_MAX);
+	*o++ = ':';
+	return pk_put_u32(o, l->port);
 }
 
 /* ---- destinations ---- */
@@ -490,6 +529,7 @@ void pk_proxy_fwd_begin(struct pk_worker *w, const struct pk_io_msg *rx, const s
 		px_count(w, PK_PROXY_CTR_VIA_RECEIVED);
 	}
 	f->maxfwd_dec = m->max_forwards != 0;
+	f->reason = false;
 }
 
 void pk_proxy_fwd_plan(struct pk_proxy_fwd *f)
@@ -504,19 +544,20 @@ void pk_proxy_fwd_plan(struct pk_proxy_fwd *f)
 	}
 }
 
-void pk_proxy_fwd_param(struct pk_proxy_fwd *f, const char *name, struct pk_str value)
+void pk_proxy_fwd_param_n(struct pk_proxy_fwd *f, const char *name, size_t nl, struct pk_str value)
 {
-	size_t nl = strlen(name);
 	char *o;
 
 	if (f->params_len + 2 + nl + value.len > sizeof(f->params))
 		return;
 	o = f->params + f->params_len;
 	*o++ = ';';
-	o = px_put(o, name, nl);
+	pk_copy_short(o, name, (uint32_t)nl); /* both short: no memcpy call */
+	o += nl;
 	if (value.len) {
 		*o++ = '=';
-		o = px_put(o, value.p, value.len);
+		pk_copy_short(o, value.p, value.len);
+		o += value.len;
 	}
 	f->params_len = (uint32_t)(o - f->params);
 }
@@ -544,9 +585,7 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 	if (o != NULL) {
 		o = px_put(o, "SIP/2.0/", 8);
 		o = px_put(o, f->dst.transport == PK_TRANSPORT_TCP ? "TCP " : "UDP ", 4);
-		o += pk_proxy_advertised_host(w, rx, (unsigned)li, o, PK_PROXY_HOST_MAX);
-		*o++ = ':';
-		o = pk_put_u32(o, px->l[li].port);
+		o = px_put_sentby(w, rx, (unsigned)li, o);
 		o = px_put(o, ";branch=", 8);
 		o += px_branch_text(o, f->txn, f->loop);
 		o = px_put(o, ";rport", 6);
@@ -561,14 +600,18 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 	/* What pk_proxy_fwd_begin decided, unless planned already: after our
 	 * Via (which goes before the client's), in message order. */
 	pk_proxy_fwd_plan(f);
+	/* A picked-up call's CANCEL: its Reason at the bottom, after them
+	 * (planned in message order, each edit is appended) */
+	if (f->reason) {
+		pk_rw_hdr_add(f->rw, PK_HDR_REASON, NULL, PK_STR_LIT(PK_PICKUP_REASON), PK_RW_BOTTOM);
+		f->reason = false;
+	}
 
 	if (f->record_route && px->record_route) {
 		char rr[PK_PROXY_HOST_MAX + 64];
 
 		o = px_put(rr, "<sip:", 5);
-		o += pk_proxy_advertised_host(w, rx, rx->listener, o, PK_PROXY_HOST_MAX);
-		*o++ = ':';
-		o = pk_put_u32(o, px->l[rx->listener].port);
+		o = px_put_sentby(w, rx, rx->listener, o);
 		if (rx->transport == PK_TRANSPORT_TCP)
 			o = px_put(o, ";transport=tcp", 14);
 		o = px_put(o, ";lr>", 4);
@@ -858,8 +901,7 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 
 send:
 	if (m->method == PK_SIP_CANCEL && pk_pickup_cancel(w, m) && !px_has_sip_reason(m)) {
-		pk_proxy_fwd_plan(&f); /* the Via and Max-Forwards edits come before Reason */
-		pk_rw_hdr_add(f.rw, PK_HDR_REASON, NULL, PK_STR_LIT(PK_PICKUP_REASON), PK_RW_BOTTOM);
+		f.reason = true; /* added by pk_proxy_fwd_send, after our Via */
 		pk_ctr_inc(&w->pickup_ctr[PK_PICKUP_CTR_CANCEL_REASON]);
 	}
 	f.record_route = px_dialog_creating(m);
@@ -891,6 +933,20 @@ static struct pk_str px_skip_rport(struct pk_str p)
 	return pk_str_make(q, (size_t)(end - q));
 }
 
+/* Is name i of px_our_params ("pk=", "pkc=", "pkconn=") at p, with a
+ * value byte after it before end? Constant lengths: compares inline. */
+static inline bool px_our_name(const char *p, const char *end, unsigned i)
+{
+	switch (i) {
+	case 0:
+		return end - p > 3 && memcmp(p, "pk=", 3) == 0;
+	case 1:
+		return end - p > 4 && memcmp(p, "pkc=", 4) == 0;
+	default:
+		return end - p > 7 && memcmp(p, "pkconn=", 7) == 0;
+	}
+}
+
 /*
  * Our own Via parameters as we wrote them, past the rport:
  * ";pk=<v>[;pkc=<v>][;pkconn=<v>]" (each optional, in that order,
@@ -901,7 +957,6 @@ static struct pk_str px_skip_rport(struct pk_str p)
  */
 static uint32_t px_our_params(struct pk_str s, struct pk_str vals[3])
 {
-	static const char nm[3][8] = { "pk=", "pkc=", "pkconn=" };
 	static const uint8_t nl[3] = { 3, 4, 7 };
 	const char *p = s.p, *end = s.p + s.len, *v;
 	uint32_t got = 0;
@@ -910,7 +965,7 @@ static uint32_t px_our_params(struct pk_str s, struct pk_str vals[3])
 	while (p < end) {
 		if (*p++ != ';')
 			return UINT32_MAX;
-		while (i < 3 && !((size_t)(end - p) > nl[i] && memcmp(p, nm[i], nl[i]) == 0))
+		while (i < 3 && !px_our_name(p, end, i))
 			i++;
 		if (i == 3)
 			return UINT32_MAX;
@@ -1090,6 +1145,13 @@ int pk_proxy_create(struct pk_engine *eng, char *err, size_t errlen)
 			l->host_len = (uint16_t)px_ip_text(&io->addr, true, l->host);
 		}
 		l->host_is_ip = l->host_len > 0 && pk_addr_parse_ip(pk_str_make(l->host, l->host_len), &l->addr) == 0;
+		if (l->host_len > 0) {
+			char *o = px_put(l->sentby, l->host, l->host_len);
+
+			*o++ = ':';
+			o = pk_put_u32(o, l->port);
+			l->sentby_len = (uint16_t)(o - l->sentby);
+		}
 	}
 	if (c->next_hop.len > 0) {
 		struct pk_sip_uri u;

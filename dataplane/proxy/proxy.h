@@ -94,6 +94,10 @@ struct pk_proxy_listener {
 	uint16_t port;	   /* advertised port */
 	bool host_is_ip;   /* host is an IP literal, parsed in addr */
 	struct pk_addr addr; /* host as an address (when host_is_ip) */
+	/* "host:port" as our Via and Record-Route write it (when host_len):
+	 * copied whole rather than formatted for every forwarded request */
+	uint16_t sentby_len;
+	char sentby[PK_PROXY_HOST_MAX + 8];
 };
 
 /* Read-only after pk_proxy_create. */
@@ -127,6 +131,7 @@ struct pk_proxy_fwd {
 	 * ones planned before it: no sorted insertion in the rewriter). */
 	bool rcv;	   /* received/rport to write into the client's Via */
 	bool maxfwd_dec;   /* Max-Forwards to decrement */
+	bool reason;	   /* a CANCEL's Reason (PK_PICKUP_REASON) to add, last */
 	uint8_t rcv_ip_len; /* received= value (0: none) */
 	uint16_t rcv_port;  /* rport= value (0: none) */
 	char rcv_ip[48];
@@ -196,8 +201,16 @@ void pk_proxy_fwd_begin(struct pk_worker *w, const struct pk_io_msg *rx, const s
  */
 void pk_proxy_fwd_plan(struct pk_proxy_fwd *f);
 
-/* Append a Via parameter (";name=value") to what pk_proxy_fwd_send writes. */
-void pk_proxy_fwd_param(struct pk_proxy_fwd *f, const char *name, struct pk_str value);
+/* Append a Via parameter (";name=value", ";name" for an empty value) to
+ * what pk_proxy_fwd_send writes; left out when f->params is full. */
+void pk_proxy_fwd_param_n(struct pk_proxy_fwd *f, const char *name, size_t name_len, struct pk_str value);
+
+/* The same for a NUL-terminated name: inline, so that the length of a
+ * literal name is known when compiling. */
+static inline void pk_proxy_fwd_param(struct pk_proxy_fwd *f, const char *name, struct pk_str value)
+{
+	pk_proxy_fwd_param_n(f, name, strlen(name), value);
+}
 
 /*
  * Push our Via, add Record-Route if due, emit and queue the request to

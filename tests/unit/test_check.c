@@ -396,6 +396,20 @@ static void test_response_route(void **state)
 	assert_route("SIP/2.0/UDP 192.0.2.10;maddr=255.255.255.255;branch=z9hG4bK1", PK_SIP_DROP);
 	assert_route("SIP/2.0/UDP 192.0.2.10;maddr=224.0.1.75;ttl=1;branch=z9hG4bK1", PK_SIP_DROP);
 	assert_route("SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK1;maddr=[ff02::fb]", PK_SIP_DROP);
+	/* maddr in any case, wherever it falls among the 16-byte steps of
+	 * the search: across two steps ('m' at 14), in the last step, which
+	 * overlaps the one before (64 bytes, 'M' at 49), after many an 'm'
+	 * that is not one */
+	assert_route("SIP/2.0/UDP a;maddr=224.0.0.1", PK_SIP_DROP);
+	assert_route("SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK1;x=1234567;MADDR=224.0.0.1", PK_SIP_DROP);
+	assert_route("SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK1;x=12345678;MADDR=224.0.0.1", PK_SIP_DROP);
+	assert_route("SIP/2.0/UDP 192.0.2.10;branch=z9hG4bKmMmmMmmmmmMmmmmmmmmmmmmma;mAdDr=239.1.1.1;ttl=1",
+		     PK_SIP_DROP);
+	assert_route("SIP/2.0/UDP 192.0.2.10;branch=z9hG4bKmadd;x=maddrmaddr;Maddr=255.255.255.255",
+		     PK_SIP_DROP);
+	/* the letters without the parameter, and a unicast maddr */
+	assert_route("SIP/2.0/UDP maddr.example.com;branch=z9hG4bKmaddr;x=maddr", PK_SIP_OK);
+	assert_route("SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK1;maddr=192.0.2.99", PK_SIP_OK);
 	assert_route("SIP/2.0/UDP phone.example.com;received=255.255.255.255;branch=z9hG4bK1",
 		     PK_SIP_DROP);
 	assert_route("SIP/2.0/UDP phone.example.com;received=239.1.2.3;branch=z9hG4bK1",

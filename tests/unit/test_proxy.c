@@ -837,6 +837,25 @@ static void test_next_hop_and_record_route(void **state)
 	/* received: the sent-by is the source address, no rport asked: none */
 	assert_true(fx_has_line(s, "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-nh"));
 
+	/* A response: our Via is ours by the advertised name, in any case
+	 * (the bytes as we wrote them are the quick test, then the caseless
+	 * compare); a name of the same length that differs is not ours. */
+	{
+		char resp[4096];
+		char *h;
+
+		fx_response(s, 180, "Ringing", "tb", NULL, resp, sizeof(resp));
+		h = strstr(resp, "Via: SIP/2.0/UDP pbx.example.test:");
+		assert_non_null(h);
+		memcpy(h + 17, "PBX.Example.TEST", 16);
+		assert_int_equal(fx_rx(f, resp, "192.0.2.1:5099"), 1);
+		assert_memory_equal(fx_last(f)->data, "SIP/2.0 180 Ringing\r\n", 21);
+		fx_assert_dst(fx_last(f), "192.0.2.10:5070", PK_TRANSPORT_UDP);
+		memcpy(h + 17, "pbx.example.tesu", 16);
+		assert_int_equal(fx_rx(f, resp, "192.0.2.1:5099"), 0);
+		assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_RESP_NOT_OURS], 1);
+	}
+
 	/* in a dialog (To-tag): no Record-Route; the Route naming our
 	 * advertised name is ours and is removed */
 	fx_rx(f,
@@ -854,6 +873,40 @@ static void test_next_hop_and_record_route(void **state)
 	assert_int_equal(fx_count_lines(s, "Route:"), 0);
 	/* a next hop is configured: it takes everything for other domains */
 	fx_assert_dst(s, "192.0.2.1:5099", PK_TRANSPORT_UDP);
+	fx_free(f);
+}
+
+/* A wildcard listener without advertise: Via and Record-Route name the
+ * address the request came to, with the listener's port. */
+static void test_wildcard_sent_by(void **state)
+{
+	struct fx *f = fx_new_with("listen:\n"
+				   "  proxy: \"0.0.0.0:5060\"\n"
+				   "groups: groups.yaml\n"
+				   "next_hop: \"sip:192.0.2.1:5099\"\n"
+				   "record_route: true\n",
+				   fx_default_groups);
+	const struct fx_sent *s;
+	struct pk_str b;
+	char want[160];
+
+	(void)state;
+	fx_rx(f,
+	      "INVITE sip:bob@elsewhere.test SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-wc\n"
+	      "Max-Forwards: 70\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:bob@elsewhere.test>\n"
+	      "Call-ID: wc1\n"
+	      "CSeq: 1 INVITE\n",
+	      "192.0.2.10:5070");
+	s = fx_last(f);
+	fx_assert_dst(s, "192.0.2.1:5099", PK_TRANSPORT_UDP);
+	b = branch_of(f, s);
+	/* (the fixture delivers to the listener's own address) */
+	snprintf(want, sizeof(want), "Via: SIP/2.0/UDP 0.0.0.0:5060;branch=%.*s;rport", (int)b.len, b.p);
+	assert_string_equal(fx_line(s, "Via: "), want);
+	assert_string_equal(fx_line(s, "Record-Route:"), "Record-Route: <sip:0.0.0.0:5060;lr>");
 	fx_free(f);
 }
 
@@ -1151,6 +1204,7 @@ int main(void)
 		cmocka_unit_test(test_strict_route),
 		cmocka_unit_test(test_strict_route_long_set),
 		cmocka_unit_test(test_next_hop_and_record_route),
+		cmocka_unit_test(test_wildcard_sent_by),
 		cmocka_unit_test(test_response_routing),
 		cmocka_unit_test(test_response_nat_and_sent_by),
 		cmocka_unit_test(test_tcp_response_on_connection),
