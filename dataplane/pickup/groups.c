@@ -77,25 +77,14 @@ static inline bool gx_user_char(unsigned char c)
 	return gx_user_tab[c];
 }
 
-int pk_groups_user_normalize(struct pk_str in, char *out, size_t cap)
+/* The general case of pk_groups_user_normalize: escapes to decode or to
+ * put in canonical form, characters to refuse, or not enough room. Out of
+ * line: the usual user part never comes here. */
+static __attribute__((noinline)) int gx_user_normalize_slow(struct pk_str in, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t o = 0;
 
-	if (in.len == 0)
-		return -EINVAL;
-	/* Nothing escaped and nothing to refuse (the usual "2004"): the user
-	 * part is its own normal form. */
-	if (in.len <= cap) {
-		uint32_t i = 0;
-
-		while (i < in.len && gx_user_tab[(unsigned char)in.p[i]])
-			i++;
-		if (i == in.len) {
-			memcpy(out, in.p, in.len);
-			return (int)in.len;
-		}
-	}
 	for (uint32_t i = 0; i < in.len; i++) {
 		unsigned char c = (unsigned char)in.p[i];
 
@@ -124,6 +113,30 @@ int pk_groups_user_normalize(struct pk_str in, char *out, size_t cap)
 		out[o++] = (char)c;
 	}
 	return (int)o;
+}
+
+int pk_groups_user_normalize(struct pk_str in, char *out, size_t cap)
+{
+	if (in.len == 0)
+		return -EINVAL;
+	/* Nothing escaped and nothing to refuse (the usual "2004"): the user
+	 * part is its own normal form, copied as it is checked (no second
+	 * pass, no call). A byte the fast path cannot take sends the whole
+	 * part to the general case, which rewrites out from the start. */
+	if (in.len <= cap) {
+		uint32_t i = 0;
+
+		for (; i < in.len; i++) {
+			unsigned char c = (unsigned char)in.p[i];
+
+			if (!gx_user_tab[c])
+				break;
+			out[i] = (char)c;
+		}
+		if (i == in.len)
+			return (int)in.len;
+	}
+	return gx_user_normalize_slow(in, out, cap);
 }
 
 int pk_groups_aor_split(struct pk_str aor, struct pk_str *user, struct pk_str *domain)
@@ -295,7 +308,7 @@ static bool gx_domain_valid(struct pk_str d)
 
 /* p[0..n), lowercased, equals lower[0..n): pk_str_caseeq against a name
  * stored lowercase, eight bytes a compare (the last ones in a load that
- * may overlap). Every URI a worker routes or registers is looked up here. */
+ * may overlap). */
 static bool gx_lower_eq(const char *p, const char *lower, uint32_t n)
 {
 	uint32_t i = 0;
@@ -317,12 +330,75 @@ static bool gx_lower_eq(const char *p, const char *lower, uint32_t n)
 	return true;
 }
 
-int pk_groups_settings_find_domain(const struct pk_groups_settings *s, struct pk_str domain)
+/* pk_groups_settings_find_domain for domains longer than 16 bytes. */
+static __attribute__((noinline)) int gx_find_domain_long(const struct pk_groups_settings *s, struct pk_str domain)
 {
-	/* the domains are stored lowercase (pk_groups_settings_add_domain) */
 	for (uint32_t i = 0; i < s->n_domains; i++)
 		if (s->domain_len[i] == domain.len && gx_lower_eq(domain.p, s->domains[i], domain.len))
 			return (int)i;
+	return -1;
+}
+
+/* A name of at most 16 bytes as two words that hold every byte of it, in
+ * loads that may overlap: two names of the same length are equal if and
+ * only if their words are. */
+static inline void gx_words16(const char *p, uint32_t n, uint64_t *a, uint64_t *b)
+{
+	if (n > 8) {
+		*a = pk_load8(p);
+		*b = pk_load8(p + n - 8);
+	} else if (n >= 4) {
+		*a = pk_load4(p) | pk_load4(p + n - 4) << 32;
+		*b = 0;
+	} else if (n > 0) {
+		*a = (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[n >> 1] << 8 |
+		     (uint64_t)(unsigned char)p[n - 1] << 16;
+		*b = 0;
+	} else {
+		*a = *b = 0;
+	}
+}
+
+int pk_groups_settings_find_domain(const struct pk_groups_settings *s, struct pk_str domain)
+{
+	uint64_t a, b;
+	bool same_len = false;
+
+	/* Every URI a worker routes or registers is looked up here, most with
+	 * a domain of at most 16 bytes written in lowercase: two words of it
+	 * compared with two of each domain of that length, as they are. The
+	 * domains are stored lowercase and distinct (add_domain), so a
+	 * lowercase name matches as it is or not at all, and only a name
+	 * with capitals needs the second loop, which lowercases it. */
+	if (domain.len > 16)
+		return gx_find_domain_long(s, domain);
+	gx_words16(domain.p, domain.len, &a, &b);
+	/* one domain is the usual configuration: unrolling buys nothing */
+#pragma GCC unroll 1
+	for (uint32_t i = 0; i < s->n_domains; i++) {
+		uint64_t da, db;
+
+		if (s->domain_len[i] != domain.len)
+			continue;
+		gx_words16(s->domains[i], domain.len, &da, &db);
+		if (((a ^ da) | (b ^ db)) == 0)
+			return (int)i;
+		same_len = true;
+	}
+	if (!same_len)
+		return -1;
+	a = pk_lower8(a);
+	b = pk_lower8(b);
+#pragma GCC unroll 1
+	for (uint32_t i = 0; i < s->n_domains; i++) {
+		uint64_t da, db;
+
+		if (s->domain_len[i] != domain.len)
+			continue;
+		gx_words16(s->domains[i], domain.len, &da, &db);
+		if (((a ^ da) | (b ^ db)) == 0)
+			return (int)i;
+	}
 	return -1;
 }
 
