@@ -540,6 +540,22 @@ const struct pk_group *gx_find_number(const struct pk_groups_view *v, struct pk_
 	return NULL;
 }
 
+/* a[0..n) equals b[0..n): for n <= 16 (a user part) in two words that
+ * may overlap, no memcmp call. */
+static inline bool gx_bytes_eq(const char *a, const char *b, uint32_t n)
+{
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	if (n >= 8)
+		return ((pk_load8(a) ^ pk_load8(b)) | (pk_load8(a + n - 8) ^ pk_load8(b + n - 8))) == 0;
+	if (n >= 4)
+		return ((pk_load4(a) ^ pk_load4(b)) | (pk_load4(a + n - 4) ^ pk_load4(b + n - 4))) == 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 const struct pk_group_user *gx_find_user(const struct pk_groups_view *v, struct pk_str user,
 					 uint32_t domain)
 {
@@ -552,7 +568,8 @@ const struct pk_group_user *gx_find_user(const struct pk_groups_view *v, struct 
 	for (uint32_t i = gx_seg_lower(s, tag); i < s->n && gx_seg_tags(s)[i] == tag; i++) {
 		const struct gx_user *u = gx_seg_objs(s)[i];
 
-		if (u->hash == h && u->pub.domain == domain && pk_str_eq(u->pub.user, user))
+		if (u->hash == h && u->pub.domain == domain && u->pub.user.len == user.len &&
+		    gx_bytes_eq(u->pub.user.p, user.p, user.len))
 			return &u->pub;
 	}
 	return NULL;
@@ -627,6 +644,26 @@ const struct pk_group *pk_groups_find_number(const struct pk_groups_view *v, str
 	return gx_find_number(v, number);
 }
 
+/* Does s hold a '%' (an escape to normalise)? A user part of 4-16 bytes
+ * in two words that may overlap, no memchr call; the zero-byte test of
+ * the xor is exact about whether any byte is '%'. */
+static inline bool gx_has_pct(struct pk_str s)
+{
+	uint64_t x;
+
+	if (s.len > 16 || s.len < 4)
+		return s.len > 0 && memchr(s.p, '%', s.len) != NULL;
+	if (s.len >= 8) {
+		x = pk_load8(s.p) ^ 0x2525252525252525ull;
+		if (((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0)
+			return true;
+		x = pk_load8(s.p + s.len - 8) ^ 0x2525252525252525ull;
+	} else {
+		x = (pk_load4(s.p) | pk_load4(s.p + s.len - 4) << 32) ^ 0x2525252525252525ull;
+	}
+	return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
+}
+
 const struct pk_group_user *pk_groups_find_user(const struct pk_groups_view *v, struct pk_str user,
 						struct pk_str domain)
 {
@@ -640,7 +677,7 @@ const struct pk_group_user *pk_groups_find_user(const struct pk_groups_view *v, 
 		d = -1;
 	if (d < 0 || user.len == 0)
 		return NULL;
-	if (unlikely(memchr(user.p, '%', user.len) != NULL)) {
+	if (unlikely(gx_has_pct(user))) {
 		int n = pk_groups_user_normalize(user, buf, sizeof(buf));
 
 		if (n <= 0)

@@ -808,6 +808,17 @@ static void test_key_lengths(void **state)
 					   "abcdefghijklmnopqrstuvwxyz");
 
 			assert_non_null(pk_groups_find_user(v, pk_str_make(usr, (size_t)len), S("example.test")));
+			/* any one byte written as an escape ("%61" for 'a'):
+			 * the same user, wherever the '%' falls */
+			for (int i = 0; i < len; i++) {
+				char esc[40];
+				int elen = snprintf(esc, sizeof(esc), "%.*s%%%02x%s", i, usr, (unsigned char)usr[i],
+						    usr + i + 1);
+
+				assert_true(elen == len + 2);
+				assert_ptr_equal(pk_groups_find_user(v, pk_str_make(esc, (size_t)elen), S("example.test")),
+						 pk_groups_find_user(v, pk_str_make(usr, (size_t)len), S("example.test")));
+			}
 			usr[len - 1] = '#';
 			assert_null(pk_groups_find_user(v, pk_str_make(usr, (size_t)len), S("example.test")));
 			usr[len - 1] = 'z';
