@@ -306,14 +306,49 @@ static bool reg_host_is_us(const struct pk_sip_uri *u, const struct pk_io_msg *r
 	return u->host_type != PK_HOST_NAME && pk_addr_parse_ip(u->host, &a) == 0 && pk_addr_ip_eq(&a, &rx->dst);
 }
 
-/* Does a parsed Contact URI name the REGISTER's source address and port? */
+/* Is host the dotted-quad text of the IPv4 source src, as pk_addr_format
+ * writes it ("10.1.2.3": no leading zeros)? Then it parses to src's
+ * address; any other text may still (leading zeros, an IPv4-mapped IPv6
+ * literal) and is left to the parser. */
+static bool reg_host_is_ip4_text(struct pk_str host, const struct pk_addr *src)
+{
+	char t[16], *p = t;
+
+	if (host.len < 7 || host.len > 15 || src->family != AF_INET)
+		return false;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = src->ip[i];
+
+		if (v >= 100) {
+			*p++ = (char)('0' + v / 100);
+			v %= 100;
+			*p++ = (char)('0' + v / 10);
+		} else if (v >= 10) {
+			*p++ = (char)('0' + v / 10);
+		}
+		*p++ = (char)('0' + v % 10);
+		*p++ = '.';
+	}
+	return (uint32_t)(p - 1 - t) == host.len && memcmp(t, host.p, host.len) == 0;
+}
+
+/* Does a parsed Contact URI name the REGISTER's source address and port?
+ * The usual Contact writes the source's own address, which is checked as
+ * text first (no parse); anything else is parsed. */
 static bool reg_contact_is_src(const struct pk_sip_uri *u, const struct pk_addr *src)
 {
+	static const uint8_t zero[12];
 	struct pk_addr a;
 	uint16_t port = u->port ? u->port : (u->scheme == PK_URI_SIPS ? 5061 : 5060);
 
-	return u->host_type != PK_HOST_NAME && pk_addr_parse_ip(u->host, &a) == 0 && pk_addr_ip_eq(&a, src) &&
-	       port == src->port;
+	if (u->host_type == PK_HOST_NAME || port != src->port)
+		return false;
+	/* pk_addr_parse_ip leaves the rest of an IPv4 address zero, and
+	 * pk_addr_ip_eq compares all 16 bytes */
+	if (u->host_type == PK_HOST_IPV4 && memcmp(src->ip + 4, zero, sizeof(zero)) == 0 &&
+	    reg_host_is_ip4_text(u->host, src))
+		return true;
+	return pk_addr_parse_ip(u->host, &a) == 0 && pk_addr_ip_eq(&a, src);
 }
 
 /* ---- the decision ---- */
