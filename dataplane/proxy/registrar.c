@@ -123,13 +123,15 @@ static inline void reg_copy(char *d, const char *s, size_t n)
 	}
 }
 
+/* "00" to "99": two digits a lookup (expiries, addresses). */
+static const char reg_pairs[200] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+				   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+				   "8081828384858687888990919293949596979899";
+
 /* v in decimal at d (as reg_u64 writes it); returns the end. Two digits
  * a division: an expiry is usually four digits. */
 static inline char *reg_u64_at(char *d, uint64_t v)
 {
-	static const char pairs[200] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-				       "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-				       "8081828384858687888990919293949596979899";
 	unsigned n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5;
 	char *e;
 
@@ -141,10 +143,10 @@ static inline char *reg_u64_at(char *d, uint64_t v)
 
 		v /= 100;
 		e -= 2;
-		memcpy(e, pairs + 2 * r, 2);
+		memcpy(e, reg_pairs + 2 * r, 2);
 	}
 	if (v >= 10)
-		memcpy(e - 2, pairs + 2 * v, 2);
+		memcpy(e - 2, reg_pairs + 2 * v, 2);
 	else
 		e[-1] = (char)('0' + v);
 	return d + n;
@@ -312,7 +314,7 @@ static bool reg_host_is_us(const struct pk_sip_uri *u, const struct pk_io_msg *r
  * literal) and is left to the parser. */
 static bool reg_host_is_ip4_text(struct pk_str host, const struct pk_addr *src)
 {
-	char t[16], *p = t;
+	char t[24], *p = t;
 
 	if (host.len < 7 || host.len > 15 || src->family != AF_INET)
 		return false;
@@ -320,16 +322,24 @@ static bool reg_host_is_ip4_text(struct pk_str host, const struct pk_addr *src)
 		unsigned v = src->ip[i];
 
 		if (v >= 100) {
-			*p++ = (char)('0' + v / 100);
-			v %= 100;
-			*p++ = (char)('0' + v / 10);
+			*p = (char)('0' + (v >= 200) + 1);
+			v -= v >= 200 ? 200 : 100;
+			memcpy(p + 1, reg_pairs + 2 * v, 2);
+			p += 3;
 		} else if (v >= 10) {
-			*p++ = (char)('0' + v / 10);
+			memcpy(p, reg_pairs + 2 * v, 2);
+			p += 2;
+		} else {
+			*p++ = (char)('0' + v);
 		}
-		*p++ = (char)('0' + v % 10);
 		*p++ = '.';
 	}
-	return (uint32_t)(p - 1 - t) == host.len && memcmp(t, host.p, host.len) == 0;
+	if ((uint32_t)(p - 1 - t) != host.len)
+		return false;
+	/* 7-15 bytes: two words that may overlap */
+	if (host.len >= 8)
+		return ((pk_load8(t) ^ pk_load8(host.p)) | (pk_load8(t + host.len - 8) ^ pk_load8(host.p + host.len - 8))) == 0;
+	return ((pk_load4(t) ^ pk_load4(host.p)) | (pk_load4(t + host.len - 4) ^ pk_load4(host.p + host.len - 4))) == 0;
 }
 
 /* Does a parsed Contact URI name the REGISTER's source address and port?
