@@ -523,25 +523,8 @@ static inline uint32_t gx_seg_lower(const struct gx_seg *s, uint32_t tag)
 	return lo;
 }
 
-const struct pk_group *gx_find_number(const struct pk_groups_view *v, struct pk_str number)
-{
-	uint64_t h = gx_hash(number.p, number.len, GX_SEED_NUMBER);
-	const struct gx_seg *s = gx_seg_of(v->num, h);
-	uint32_t tag = (uint32_t)h;
-
-	if (s == NULL)
-		return NULL;
-	for (uint32_t i = gx_seg_lower(s, tag); i < s->n && gx_seg_tags(s)[i] == tag; i++) {
-		const struct gx_group *gr = gx_seg_objs(s)[i];
-
-		if (gr->hash == h && pk_str_eq(gr->pub.number, number))
-			return &gr->pub;
-	}
-	return NULL;
-}
-
-/* a[0..n) equals b[0..n): for n <= 16 (a user part) in two words that
- * may overlap, no memcmp call. */
+/* a[0..n) equals b[0..n): for n <= 16 (a user part, a number) in two
+ * words that may overlap, no memcmp call. */
 static inline bool gx_bytes_eq(const char *a, const char *b, uint32_t n)
 {
 	if (n > 16)
@@ -554,6 +537,44 @@ static inline bool gx_bytes_eq(const char *a, const char *b, uint32_t n)
 		if (a[i] != b[i])
 			return false;
 	return true;
+}
+
+/* Does s hold a '%' (an escape to decode)? A user part or dialled number
+ * of 4-16 bytes in two words that may overlap, no memchr call; the
+ * zero-byte test of the xor is exact about whether any byte is '%'. */
+static inline bool gx_has_pct(struct pk_str s)
+{
+	uint64_t x;
+
+	if (s.len > 16 || s.len < 4)
+		return s.len > 0 && memchr(s.p, '%', s.len) != NULL;
+	if (s.len >= 8) {
+		x = pk_load8(s.p) ^ 0x2525252525252525ull;
+		if (((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0)
+			return true;
+		x = pk_load8(s.p + s.len - 8) ^ 0x2525252525252525ull;
+	} else {
+		x = (pk_load4(s.p) | pk_load4(s.p + s.len - 4) << 32) ^ 0x2525252525252525ull;
+	}
+	return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
+}
+
+const struct pk_group *gx_find_number(const struct pk_groups_view *v, struct pk_str number)
+{
+	uint64_t h = gx_hash(number.p, number.len, GX_SEED_NUMBER);
+	const struct gx_seg *s = gx_seg_of(v->num, h);
+	uint32_t tag = (uint32_t)h;
+
+	if (s == NULL)
+		return NULL;
+	for (uint32_t i = gx_seg_lower(s, tag); i < s->n && gx_seg_tags(s)[i] == tag; i++) {
+		const struct gx_group *gr = gx_seg_objs(s)[i];
+
+		if (gr->hash == h && gr->pub.number.len == number.len &&
+		    gx_bytes_eq(gr->pub.number.p, number.p, number.len))
+			return &gr->pub;
+	}
+	return NULL;
 }
 
 const struct pk_group_user *gx_find_user(const struct pk_groups_view *v, struct pk_str user,
@@ -644,26 +665,6 @@ const struct pk_group *pk_groups_find_number(const struct pk_groups_view *v, str
 	return gx_find_number(v, number);
 }
 
-/* Does s hold a '%' (an escape to normalise)? A user part of 4-16 bytes
- * in two words that may overlap, no memchr call; the zero-byte test of
- * the xor is exact about whether any byte is '%'. */
-static inline bool gx_has_pct(struct pk_str s)
-{
-	uint64_t x;
-
-	if (s.len > 16 || s.len < 4)
-		return s.len > 0 && memchr(s.p, '%', s.len) != NULL;
-	if (s.len >= 8) {
-		x = pk_load8(s.p) ^ 0x2525252525252525ull;
-		if (((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0)
-			return true;
-		x = pk_load8(s.p + s.len - 8) ^ 0x2525252525252525ull;
-	} else {
-		x = (pk_load4(s.p) | pk_load4(s.p + s.len - 4) << 32) ^ 0x2525252525252525ull;
-	}
-	return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
-}
-
 const struct pk_group_user *pk_groups_find_user(const struct pk_groups_view *v, struct pk_str user,
 						struct pk_str domain)
 {
@@ -752,7 +753,7 @@ enum pk_groups_dial pk_groups_classify(const struct pk_groups_view *v, struct pk
 	}
 	if (dialled.len == 0)
 		return PK_DIAL_NONE;
-	if (likely(memchr(dialled.p, '%', dialled.len) == NULL)) {
+	if (likely(!gx_has_pct(dialled))) {
 		/* Nothing escaped (every routed request's user part comes
 		 * here, "%" almost never): one raw byte per literal byte, so
 		 * the pickup code must have the length of what was dialled

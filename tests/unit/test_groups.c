@@ -234,13 +234,21 @@ static void test_classify_unescaped(void **state)
 		size_t n = strlen(dialled[i]);
 		enum pk_groups_dial ka, kb;
 
-		snprintf(esc, sizeof(esc), "%%%02X%s", (unsigned char)dialled[i][0], dialled[i] + 1);
-		ka = pk_groups_classify(v, pk_str_make(dialled[i], n), &a);
-		kb = pk_groups_classify(v, pk_str_make(esc, strlen(esc)), &b);
-		if (strchr(dialled[i], '%') == NULL) {
-			assert_int_equal(ka, kb);
-			assert_ptr_equal(a.group, b.group);
-			assert_true(pk_str_eq(a.target, b.target));
+		/* one byte escaped, at every place (the '%' in either word
+		 * of the unescaped test, or past it) */
+		for (size_t j = 0; j < n; j++) {
+			snprintf(esc, sizeof(esc), "%.*s%%%02X%s", (int)j, dialled[i], (unsigned char)dialled[i][j],
+				 dialled[i] + j + 1);
+			ka = pk_groups_classify(v, pk_str_make(dialled[i], n), &a);
+			kb = pk_groups_classify(v, pk_str_make(esc, strlen(esc)), &b);
+			if (strchr(dialled[i], '%') == NULL) {
+				assert_int_equal(ka, kb);
+				assert_ptr_equal(a.group, b.group);
+				if (ka == PK_DIAL_DIRECTED && j >= 2) /* the target holds the escape */
+					assert_int_equal(b.target.len, a.target.len + 2);
+				else
+					assert_true(pk_str_eq(a.target, b.target));
+			}
 		}
 	}
 	/* and the answers themselves, on the unescaped path */
