@@ -313,7 +313,10 @@ static inline bool loc_addr_eq(const struct pk_addr *a, const struct pk_addr *b)
 		(pk_load8(x + 16) ^ pk_load8(y + 16))) == 0;
 }
 
-static uint64_t loc_hash(const struct pk_location *loc, struct pk_str user, struct pk_str domain)
+/* Forced inline (as loc_find): every lookup and REGISTER hashes and finds
+ * one AoR, and the calls' register spills cost more than the code. */
+static inline __attribute__((always_inline)) uint64_t loc_hash(const struct pk_location *loc, struct pk_str user,
+							       struct pk_str domain)
 {
 	uint64_t h = loc->seed ^ ((uint64_t)user.len << 32) ^ domain.len;
 
@@ -512,8 +515,9 @@ void pk_location_destroy(struct pk_location *loc)
 
 /* The snapshot of an AoR in chain order from *link, or NULL; *pred is set
  * to the link that points at it. Readers and lock holders alike. */
-static struct pk_loc_aor *loc_find(struct pk_location *loc, _Atomic uint32_t *link, uint64_t hash,
-				   struct pk_str user, struct pk_str domain, _Atomic uint32_t **pred)
+static inline __attribute__((always_inline)) struct pk_loc_aor *
+loc_find(struct pk_location *loc, _Atomic uint32_t *link, uint64_t hash, struct pk_str user, struct pk_str domain,
+	 _Atomic uint32_t **pred)
 {
 	/* Acquire: pairs with the release stores that link snapshots
 	 * (loc_publish): the snapshot's fields and its bindings, written
