@@ -559,7 +559,12 @@ static inline bool gx_has_pct(struct pk_str s)
 	return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
 }
 
-const struct pk_group *gx_find_number(const struct pk_groups_view *v, struct pk_str number)
+/* gx_find_number's body, forced inline into the workers' lookups below:
+ * the library is built position-independent, so an exported function is
+ * never inlined, and the call's register saves cost as much as the
+ * search. */
+static inline __attribute__((always_inline)) const struct pk_group *gx_number_lookup(const struct pk_groups_view *v,
+										    struct pk_str number)
 {
 	uint64_t h = gx_hash(number.p, number.len, GX_SEED_NUMBER);
 	const struct gx_seg *s = gx_seg_of(v->num, h);
@@ -577,8 +582,15 @@ const struct pk_group *gx_find_number(const struct pk_groups_view *v, struct pk_
 	return NULL;
 }
 
-const struct pk_group_user *gx_find_user(const struct pk_groups_view *v, struct pk_str user,
-					 uint32_t domain)
+const struct pk_group *gx_find_number(const struct pk_groups_view *v, struct pk_str number)
+{
+	return gx_number_lookup(v, number);
+}
+
+/* gx_find_user's body, forced inline into pk_groups_find_user (as
+ * gx_number_lookup). */
+static inline __attribute__((always_inline)) const struct pk_group_user *
+gx_user_lookup(const struct pk_groups_view *v, struct pk_str user, uint32_t domain)
 {
 	uint64_t h = gx_hash_user(user, domain);
 	const struct gx_seg *s = gx_seg_of(v->usr, h);
@@ -594,6 +606,12 @@ const struct pk_group_user *gx_find_user(const struct pk_groups_view *v, struct 
 			return &u->pub;
 	}
 	return NULL;
+}
+
+const struct pk_group_user *gx_find_user(const struct pk_groups_view *v, struct pk_str user,
+					 uint32_t domain)
+{
+	return gx_user_lookup(v, user, domain);
 }
 
 static inline const void *gx_find_id(const struct gx_node *root, uint32_t id)
@@ -662,7 +680,7 @@ const struct pk_group *pk_groups_find_number(const struct pk_groups_view *v, str
 	}
 	if (number.len == 0 || number.len > PK_GROUPS_NUMBER_MAX)
 		return NULL;
-	return gx_find_number(v, number);
+	return gx_number_lookup(v, number);
 }
 
 const struct pk_group_user *pk_groups_find_user(const struct pk_groups_view *v, struct pk_str user,
@@ -687,7 +705,7 @@ const struct pk_group_user *pk_groups_find_user(const struct pk_groups_view *v, 
 	}
 	if (user.len > PK_GROUPS_USER_MAX)
 		return NULL;
-	return gx_find_user(v, user, (uint32_t)d);
+	return gx_user_lookup(v, user, (uint32_t)d);
 }
 
 const struct pk_group_user *pk_groups_find_uri(const struct pk_groups_view *v,
@@ -766,7 +784,7 @@ enum pk_groups_dial pk_groups_classify(const struct pk_groups_view *v, struct pk
 		if (code.len == dialled.len && code.p[0] == dialled.p[0] &&
 		    memcmp(code.p, dialled.p, code.len) == 0)
 			return PK_DIAL_PICKUP_CODE;
-		gr = dialled.len <= PK_GROUPS_NUMBER_MAX ? gx_find_number(v, dialled) : NULL;
+		gr = dialled.len <= PK_GROUPS_NUMBER_MAX ? gx_number_lookup(v, dialled) : NULL;
 		if (gr != NULL) {
 			if (out != NULL)
 				out->group = gr;
