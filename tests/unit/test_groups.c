@@ -851,6 +851,35 @@ static void test_key_lengths(void **state)
 			assert_int_equal(r, -EINVAL);
 		}
 	}
+	/* user parts of digits (their own normal form, checked a word at a
+	 * time) at every length, and the same with one other byte at each
+	 * place: allowed raw, refused raw, or an escape of a digit */
+	for (unsigned len = 1; len <= 20; len++) {
+		char in[24], esc[32];
+
+		for (unsigned i = 0; i < len; i++)
+			in[i] = (char)('0' + (i * 7 + len) % 10);
+		assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, sizeof(buf)), (int)len);
+		assert_memory_equal(buf, in, len);
+		assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, len - 1), -ENAMETOOLONG);
+		for (unsigned pos = 0; pos < len; pos++) {
+			char d = in[pos];
+
+			in[pos] = '*';
+			assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, sizeof(buf)), (int)len);
+			assert_memory_equal(buf, in, len);
+			in[pos] = ' ';
+			assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, sizeof(buf)), -EINVAL);
+			in[pos] = (char)(d | 0x80); /* a high nibble not 3 */
+			assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, sizeof(buf)), -EINVAL);
+			in[pos] = ':'; /* '9' + 1: a high nibble of 3, not a digit */
+			assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, sizeof(buf)), -EINVAL);
+			in[pos] = d;
+			snprintf(esc, sizeof(esc), "%.*s%%3%c%.*s", (int)pos, in, d, (int)(len - pos - 1), in + pos + 1);
+			assert_int_equal(pk_groups_user_normalize(pk_str_make(esc, len + 2), buf, sizeof(buf)), (int)len);
+			assert_memory_equal(buf, in, len);
+		}
+	}
 	/* too long for the buffer, with or without escapes */
 	assert_int_equal(pk_groups_user_normalize(S("abcd"), buf, 4), 4);
 	assert_int_equal(pk_groups_user_normalize(S("abcde"), buf, 4), -ENAMETOOLONG);
