@@ -300,6 +300,20 @@ static bool reg_may_have_q(struct pk_str params)
 	return reg_word_has_q(pk_load8(params.p + params.len - 8));
 }
 
+/* a and b hold the same bytes (the To's host and the Request-URI's, the
+ * same domain in the usual REGISTER: its served-domain index is known).
+ * Up to 16 bytes in two words that may overlap. */
+static inline bool reg_same_bytes(struct pk_str a, struct pk_str b)
+{
+	if (a.len != b.len)
+		return false;
+	if (a.len > 16 || a.len < 4)
+		return pk_str_eq(a, b);
+	if (a.len >= 8)
+		return ((pk_load8(a.p) ^ pk_load8(b.p)) | (pk_load8(a.p + a.len - 8) ^ pk_load8(b.p + a.len - 8))) == 0;
+	return ((pk_load4(a.p) ^ pk_load4(b.p)) | (pk_load4(a.p + a.len - 4) ^ pk_load4(b.p + a.len - 4))) == 0;
+}
+
 /* Is the host of uri the address the request came to? */
 static bool reg_host_is_us(const struct pk_sip_uri *u, const struct pk_io_msg *rx)
 {
@@ -418,9 +432,9 @@ static unsigned reg_decide(const struct pk_registrar_env *env, const struct pk_i
 	struct pk_loc_register r;
 	struct pk_sip_uri u;
 	char user[PK_LOC_USER_MAX];
-	struct pk_str domain;
+	struct pk_str domain, ruri_host;
 	unsigned n;
-	int d, len, rc;
+	int d, ruri_d, len, rc;
 
 	/* 0. who may register: the trusted networks */
 	if (!(env->trusted != NULL ? pk_trusted_set_match(env->trusted, &rx->src)
@@ -431,7 +445,9 @@ static unsigned reg_decide(const struct pk_registrar_env *env, const struct pk_i
 	if (pk_sip_uri_parse(msg->ruri.p, msg->ruri.len, &u) != 0 ||
 	    (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
 		return reg_reject(env, o, 416, PK_LOC_CTR_REJECTED_416, "Request-URI is not a sip: or sips: URI");
-	if (pk_groups_settings_find_domain(&conf->served, u.host) < 0 && !reg_host_is_us(&u, rx))
+	ruri_host = u.host;
+	ruri_d = pk_groups_settings_find_domain(&conf->served, u.host);
+	if (ruri_d < 0 && !reg_host_is_us(&u, rx))
 		return reg_reject(env, o, 404, PK_LOC_CTR_REJECTED_404, "not our domain");
 
 	/* 2. extensions */
@@ -448,7 +464,8 @@ static unsigned reg_decide(const struct pk_registrar_env *env, const struct pk_i
 	/* 5. the AoR */
 	if (pk_sip_uri_parse(msg->to.uri.p, msg->to.uri.len, &u) != 0 ||
 	    (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS) || u.user.len == 0 ||
-	    (d = pk_groups_settings_find_domain(&conf->served, u.host)) < 0)
+	    (d = ruri_d >= 0 && reg_same_bytes(u.host, ruri_host) ? ruri_d
+								   : pk_groups_settings_find_domain(&conf->served, u.host)) < 0)
 		return reg_reject(env, o, 404, PK_LOC_CTR_REJECTED_404, "To is not a user of a served domain");
 	len = pk_groups_user_normalize(u.user, user, sizeof(user));
 	if (len <= 0)

@@ -496,6 +496,28 @@ static void test_domains(void **state)
 			 200);
 	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2001"), S("other.test"), T0, c, 4), 1);
 	assert_int_equal(lookup(f, "2001", c), 1);
+	/* the AoR's domain is the To's, whether written as the Request-URI's
+	 * (same bytes) or not */
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:other.test", .to = "sip:2002@other.test",
+						    .hdrs = "Contact: <sip:y@10.1.2.9>\r\n" }),
+			 200);
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:other.test", .to = "sip:2003@example.test",
+						    .hdrs = "Contact: <sip:z@10.1.2.9>\r\n" }),
+			 200);
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:example.test", .to = "sip:2004@other.test",
+						    .hdrs = "Contact: <sip:w@10.1.2.9>\r\n" }),
+			 200);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2002"), S("other.test"), T0, c, 4), 1);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2002"), S("example.test"), T0, c, 4), 0);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2003"), S("example.test"), T0, c, 4), 1);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2003"), S("other.test"), T0, c, 4), 0);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2004"), S("other.test"), T0, c, 4), 1);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2004"), S("example.test"), T0, c, 4), 0);
+	/* a Request-URI naming no served domain (our address) and a To
+	 * whose host is not one: refused as before */
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:127.0.0.1", .to = "sip:2005@127.0.0.1",
+						    .hdrs = "Contact: <sip:v@10.1.2.9>\r\n" }),
+			 404);
 }
 
 static void test_bad_contact(void **state)
