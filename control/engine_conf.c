@@ -12,6 +12,7 @@
  * or `on` as a boolean; here `workers: 0x10` is simply not a number).
  * Control plane only.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1430,11 +1431,44 @@ bool pk_engine_conf_trusted(const struct pk_engine_conf *c, const struct pk_addr
 	return false;
 }
 
-bool pk_trusted_set_match(const struct pk_trusted_set *t, const struct pk_addr *a)
+/* pk_trusted_set_match the general way (any family, any prefix). */
+static __attribute__((noinline)) bool ec_trusted_set_match_any(const struct pk_trusted_set *t,
+							       const struct pk_addr *a)
 {
 	for (uint32_t i = 0; i < t->n; i++)
 		if (pk_cidr_match(&t->net[i], a))
 			return true;
+	return false;
+}
+
+bool pk_trusted_set_match(const struct pk_trusted_set *t, const struct pk_addr *a)
+{
+	uint32_t a4;
+
+	if (a->family != AF_INET)
+		return ec_trusted_set_match_any(t, a);
+	/* An IPv4 source (every REGISTER and INVITE a worker checks): each
+	 * IPv4 network in one 32-bit compare (in memory order) instead of
+	 * pk_cidr_match's memcmp, with its exact meaning: the prefix's whole
+	 * bytes equal, and the source's partial byte, masked, equal to the
+	 * network's whole byte (bits past the prefix are zero in a parsed
+	 * network; were one not, neither test would match). */
+	memcpy(&a4, a->ip, 4);
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct pk_cidr *c = &t->net[i];
+		unsigned bits = c->prefix, whole = (bits + 7) & ~7u;
+		uint32_t n4, mask, bmask;
+
+		if (c->net.family != AF_INET)
+			continue; /* pk_cidr_match: families differ */
+		if (bits > 32)
+			return ec_trusted_set_match_any(t, a); /* not a parsed IPv4 network */
+		memcpy(&n4, c->net.ip, 4);
+		mask = bits ? htonl(~0u << (32 - bits)) : 0;
+		bmask = whole ? htonl(~0u << (32 - whole)) : 0;
+		if ((a4 & mask) == (n4 & bmask))
+			return true;
+	}
 	return false;
 }
 

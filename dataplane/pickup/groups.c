@@ -77,25 +77,14 @@ static inline bool gx_user_char(unsigned char c)
 	return gx_user_tab[c];
 }
 
-int pk_groups_user_normalize(struct pk_str in, char *out, size_t cap)
+/* The general case of pk_groups_user_normalize: escapes to decode or to
+ * put in canonical form, characters to refuse, or not enough room. Out of
+ * line: the usual user part never comes here. */
+static __attribute__((noinline)) int gx_user_normalize_slow(struct pk_str in, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t o = 0;
 
-	if (in.len == 0)
-		return -EINVAL;
-	/* Nothing escaped and nothing to refuse (the usual "2004"): the user
-	 * part is its own normal form. */
-	if (in.len <= cap) {
-		uint32_t i = 0;
-
-		while (i < in.len && gx_user_tab[(unsigned char)in.p[i]])
-			i++;
-		if (i == in.len) {
-			memcpy(out, in.p, in.len);
-			return (int)in.len;
-		}
-	}
 	for (uint32_t i = 0; i < in.len; i++) {
 		unsigned char c = (unsigned char)in.p[i];
 
@@ -124,6 +113,66 @@ int pk_groups_user_normalize(struct pk_str in, char *out, size_t cap)
 		out[o++] = (char)c;
 	}
 	return (int)o;
+}
+
+/* Is every byte of w an ASCII digit? The xor takes '0'-'9' to 0-9 and
+ * leaves a high nibble on every other byte; 0-9 plus 6 stays below 16,
+ * 10-15 does not (no carry between bytes once the high nibbles are
+ * zero). */
+static inline bool gx_all_digits(uint64_t w)
+{
+	uint64_t x = w ^ 0x3030303030303030ull;
+
+	return ((x & 0xf0f0f0f0f0f0f0f0ull) | ((x + 0x0606060606060606ull) & 0x1010101010101010ull)) == 0;
+}
+
+int pk_groups_user_normalize(struct pk_str in, char *out, size_t cap)
+{
+	uint64_t a, b;
+	uint32_t i = 0;
+
+	if (in.len == 0)
+		return -EINVAL;
+	if (in.len > cap)
+		return gx_user_normalize_slow(in, out, cap);
+	/* Digits only, 4-16 bytes (the usual extension, "2004"): its own
+	 * normal form, checked and copied in two words that may overlap. */
+	if (in.len >= 4 && in.len <= 16) {
+		if (in.len >= 8) {
+			a = pk_load8(in.p);
+			b = pk_load8(in.p + in.len - 8);
+		} else {
+			a = pk_load4(in.p) | pk_load4(in.p + in.len - 4) << 32;
+			b = a;
+		}
+		if (gx_all_digits(a) && gx_all_digits(b)) {
+			if (in.len >= 8) {
+				memcpy(out, &a, 8);
+				memcpy(out + in.len - 8, &b, 8);
+			} else {
+				uint32_t lo = (uint32_t)a, hi = (uint32_t)(a >> 32);
+
+				memcpy(out, &lo, 4);
+				memcpy(out + in.len - 4, &hi, 4);
+			}
+			return (int)in.len;
+		}
+	}
+	/* Else nothing escaped and nothing to refuse is still the usual
+	 * case: the user part is its own normal form, copied as it is
+	 * checked (no second pass, no call). A byte this loop cannot take
+	 * sends the whole part to the general case, which rewrites out from
+	 * the start. */
+	for (; i < in.len; i++) {
+		unsigned char c = (unsigned char)in.p[i];
+
+		if (!gx_user_tab[c])
+			break;
+		out[i] = (char)c;
+	}
+	if (i == in.len)
+		return (int)in.len;
+	return gx_user_normalize_slow(in, out, cap);
 }
 
 int pk_groups_aor_split(struct pk_str aor, struct pk_str *user, struct pk_str *domain)
@@ -295,7 +344,7 @@ static bool gx_domain_valid(struct pk_str d)
 
 /* p[0..n), lowercased, equals lower[0..n): pk_str_caseeq against a name
  * stored lowercase, eight bytes a compare (the last ones in a load that
- * may overlap). Every URI a worker routes or registers is looked up here. */
+ * may overlap). */
 static bool gx_lower_eq(const char *p, const char *lower, uint32_t n)
 {
 	uint32_t i = 0;
@@ -317,12 +366,75 @@ static bool gx_lower_eq(const char *p, const char *lower, uint32_t n)
 	return true;
 }
 
-int pk_groups_settings_find_domain(const struct pk_groups_settings *s, struct pk_str domain)
+/* pk_groups_settings_find_domain for domains longer than 16 bytes. */
+static __attribute__((noinline)) int gx_find_domain_long(const struct pk_groups_settings *s, struct pk_str domain)
 {
-	/* the domains are stored lowercase (pk_groups_settings_add_domain) */
 	for (uint32_t i = 0; i < s->n_domains; i++)
 		if (s->domain_len[i] == domain.len && gx_lower_eq(domain.p, s->domains[i], domain.len))
 			return (int)i;
+	return -1;
+}
+
+/* A name of at most 16 bytes as two words that hold every byte of it, in
+ * loads that may overlap: two names of the same length are equal if and
+ * only if their words are. */
+static inline void gx_words16(const char *p, uint32_t n, uint64_t *a, uint64_t *b)
+{
+	if (n > 8) {
+		*a = pk_load8(p);
+		*b = pk_load8(p + n - 8);
+	} else if (n >= 4) {
+		*a = pk_load4(p) | pk_load4(p + n - 4) << 32;
+		*b = 0;
+	} else if (n > 0) {
+		*a = (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[n >> 1] << 8 |
+		     (uint64_t)(unsigned char)p[n - 1] << 16;
+		*b = 0;
+	} else {
+		*a = *b = 0;
+	}
+}
+
+int pk_groups_settings_find_domain(const struct pk_groups_settings *s, struct pk_str domain)
+{
+	uint64_t a, b;
+	bool same_len = false;
+
+	/* Every URI a worker routes or registers is looked up here, most with
+	 * a domain of at most 16 bytes written in lowercase: two words of it
+	 * compared with two of each domain of that length, as they are. The
+	 * domains are stored lowercase and distinct (add_domain), so a
+	 * lowercase name matches as it is or not at all, and only a name
+	 * with capitals needs the second loop, which lowercases it. */
+	if (domain.len > 16)
+		return gx_find_domain_long(s, domain);
+	gx_words16(domain.p, domain.len, &a, &b);
+	/* one domain is the usual configuration: unrolling buys nothing */
+#pragma GCC unroll 1
+	for (uint32_t i = 0; i < s->n_domains; i++) {
+		uint64_t da, db;
+
+		if (s->domain_len[i] != domain.len)
+			continue;
+		gx_words16(s->domains[i], domain.len, &da, &db);
+		if (((a ^ da) | (b ^ db)) == 0)
+			return (int)i;
+		same_len = true;
+	}
+	if (!same_len)
+		return -1;
+	a = pk_lower8(a);
+	b = pk_lower8(b);
+#pragma GCC unroll 1
+	for (uint32_t i = 0; i < s->n_domains; i++) {
+		uint64_t da, db;
+
+		if (s->domain_len[i] != domain.len)
+			continue;
+		gx_words16(s->domains[i], domain.len, &da, &db);
+		if (((a ^ da) | (b ^ db)) == 0)
+			return (int)i;
+	}
 	return -1;
 }
 
@@ -447,7 +559,48 @@ static inline uint32_t gx_seg_lower(const struct gx_seg *s, uint32_t tag)
 	return lo;
 }
 
-const struct pk_group *gx_find_number(const struct pk_groups_view *v, struct pk_str number)
+/* a[0..n) equals b[0..n): for n <= 16 (a user part, a number) in two
+ * words that may overlap, no memcmp call. */
+static inline bool gx_bytes_eq(const char *a, const char *b, uint32_t n)
+{
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	if (n >= 8)
+		return ((pk_load8(a) ^ pk_load8(b)) | (pk_load8(a + n - 8) ^ pk_load8(b + n - 8))) == 0;
+	if (n >= 4)
+		return ((pk_load4(a) ^ pk_load4(b)) | (pk_load4(a + n - 4) ^ pk_load4(b + n - 4))) == 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/* Does s hold a '%' (an escape to decode)? A user part or dialled number
+ * of 4-16 bytes in two words that may overlap, no memchr call; the
+ * zero-byte test of the xor is exact about whether any byte is '%'. */
+static inline bool gx_has_pct(struct pk_str s)
+{
+	uint64_t x;
+
+	if (s.len > 16 || s.len < 4)
+		return s.len > 0 && memchr(s.p, '%', s.len) != NULL;
+	if (s.len >= 8) {
+		x = pk_load8(s.p) ^ 0x2525252525252525ull;
+		if (((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0)
+			return true;
+		x = pk_load8(s.p + s.len - 8) ^ 0x2525252525252525ull;
+	} else {
+		x = (pk_load4(s.p) | pk_load4(s.p + s.len - 4) << 32) ^ 0x2525252525252525ull;
+	}
+	return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
+}
+
+/* gx_find_number's body, forced inline into the workers' lookups below:
+ * the library is built position-independent, so an exported function is
+ * never inlined, and the call's register saves cost as much as the
+ * search. */
+static inline __attribute__((always_inline)) const struct pk_group *gx_number_lookup(const struct pk_groups_view *v,
+										    struct pk_str number)
 {
 	uint64_t h = gx_hash(number.p, number.len, GX_SEED_NUMBER);
 	const struct gx_seg *s = gx_seg_of(v->num, h);
@@ -458,14 +611,22 @@ const struct pk_group *gx_find_number(const struct pk_groups_view *v, struct pk_
 	for (uint32_t i = gx_seg_lower(s, tag); i < s->n && gx_seg_tags(s)[i] == tag; i++) {
 		const struct gx_group *gr = gx_seg_objs(s)[i];
 
-		if (gr->hash == h && pk_str_eq(gr->pub.number, number))
+		if (gr->hash == h && gr->pub.number.len == number.len &&
+		    gx_bytes_eq(gr->pub.number.p, number.p, number.len))
 			return &gr->pub;
 	}
 	return NULL;
 }
 
-const struct pk_group_user *gx_find_user(const struct pk_groups_view *v, struct pk_str user,
-					 uint32_t domain)
+const struct pk_group *gx_find_number(const struct pk_groups_view *v, struct pk_str number)
+{
+	return gx_number_lookup(v, number);
+}
+
+/* gx_find_user's body, forced inline into pk_groups_find_user (as
+ * gx_number_lookup). */
+static inline __attribute__((always_inline)) const struct pk_group_user *
+gx_user_lookup(const struct pk_groups_view *v, struct pk_str user, uint32_t domain)
 {
 	uint64_t h = gx_hash_user(user, domain);
 	const struct gx_seg *s = gx_seg_of(v->usr, h);
@@ -476,10 +637,17 @@ const struct pk_group_user *gx_find_user(const struct pk_groups_view *v, struct 
 	for (uint32_t i = gx_seg_lower(s, tag); i < s->n && gx_seg_tags(s)[i] == tag; i++) {
 		const struct gx_user *u = gx_seg_objs(s)[i];
 
-		if (u->hash == h && u->pub.domain == domain && pk_str_eq(u->pub.user, user))
+		if (u->hash == h && u->pub.domain == domain && u->pub.user.len == user.len &&
+		    gx_bytes_eq(u->pub.user.p, user.p, user.len))
 			return &u->pub;
 	}
 	return NULL;
+}
+
+const struct pk_group_user *gx_find_user(const struct pk_groups_view *v, struct pk_str user,
+					 uint32_t domain)
+{
+	return gx_user_lookup(v, user, domain);
 }
 
 static inline const void *gx_find_id(const struct gx_node *root, uint32_t id)
@@ -548,7 +716,7 @@ const struct pk_group *pk_groups_find_number(const struct pk_groups_view *v, str
 	}
 	if (number.len == 0 || number.len > PK_GROUPS_NUMBER_MAX)
 		return NULL;
-	return gx_find_number(v, number);
+	return gx_number_lookup(v, number);
 }
 
 const struct pk_group_user *pk_groups_find_user(const struct pk_groups_view *v, struct pk_str user,
@@ -564,7 +732,7 @@ const struct pk_group_user *pk_groups_find_user(const struct pk_groups_view *v, 
 		d = -1;
 	if (d < 0 || user.len == 0)
 		return NULL;
-	if (unlikely(memchr(user.p, '%', user.len) != NULL)) {
+	if (unlikely(gx_has_pct(user))) {
 		int n = pk_groups_user_normalize(user, buf, sizeof(buf));
 
 		if (n <= 0)
@@ -573,7 +741,7 @@ const struct pk_group_user *pk_groups_find_user(const struct pk_groups_view *v, 
 	}
 	if (user.len > PK_GROUPS_USER_MAX)
 		return NULL;
-	return gx_find_user(v, user, (uint32_t)d);
+	return gx_user_lookup(v, user, (uint32_t)d);
 }
 
 const struct pk_group_user *pk_groups_find_uri(const struct pk_groups_view *v,
@@ -639,7 +807,7 @@ enum pk_groups_dial pk_groups_classify(const struct pk_groups_view *v, struct pk
 	}
 	if (dialled.len == 0)
 		return PK_DIAL_NONE;
-	if (likely(memchr(dialled.p, '%', dialled.len) == NULL)) {
+	if (likely(!gx_has_pct(dialled))) {
 		/* Nothing escaped (every routed request's user part comes
 		 * here, "%" almost never): one raw byte per literal byte, so
 		 * the pickup code must have the length of what was dialled
@@ -652,7 +820,7 @@ enum pk_groups_dial pk_groups_classify(const struct pk_groups_view *v, struct pk
 		if (code.len == dialled.len && code.p[0] == dialled.p[0] &&
 		    memcmp(code.p, dialled.p, code.len) == 0)
 			return PK_DIAL_PICKUP_CODE;
-		gr = dialled.len <= PK_GROUPS_NUMBER_MAX ? gx_find_number(v, dialled) : NULL;
+		gr = dialled.len <= PK_GROUPS_NUMBER_MAX ? gx_number_lookup(v, dialled) : NULL;
 		if (gr != NULL) {
 			if (out != NULL)
 				out->group = gr;

@@ -204,12 +204,18 @@ static uint64_t loc_hash_bytes(uint64_t h, const char *p, uint32_t len, bool low
 }
 
 /* p[0..n) equals key[0..n), p lowercased first when lower (key is). Eight
- * bytes a compare, the last ones in a load that may overlap. */
+ * bytes a compare, the last ones in a load that may overlap. Up to 16
+ * bytes (a user part, the usual domain) in two words, compared as they
+ * are first: the key is lowercase, so a lowercase name (the usual one)
+ * matches without being lowercased, and only a mismatch is lowercased to
+ * be sure. */
 static inline bool loc_eq(const char *p, const char *key, uint32_t n, bool lower)
 {
-	uint32_t i = 0;
+	uint64_t a, b, ka, kb;
 
-	if (n >= 8) {
+	if (n > 16) {
+		uint32_t i = 0;
+
 		for (; i + 8 <= n; i += 8) {
 			uint64_t w = pk_load8(p + i);
 
@@ -223,21 +229,111 @@ static inline bool loc_eq(const char *p, const char *key, uint32_t n, bool lower
 		}
 		return true;
 	}
-	if (n >= 4) {
-		uint64_t w = pk_load4(p) | pk_load4(p + n - 4) << 32;
-
-		return (lower ? pk_lower8(w) : w) == (pk_load4(key) | pk_load4(key + n - 4) << 32);
+	if (n >= 8) {
+		a = pk_load8(p);
+		b = pk_load8(p + n - 8);
+		ka = pk_load8(key);
+		kb = pk_load8(key + n - 8);
+	} else if (n >= 4) {
+		a = pk_load4(p) | pk_load4(p + n - 4) << 32;
+		ka = pk_load4(key) | pk_load4(key + n - 4) << 32;
+		b = kb = 0;
+	} else {
+		for (uint32_t i = 0; i < n; i++)
+			if ((lower ? loc_lower(p[i]) : p[i]) != key[i])
+				return false;
+		return true;
 	}
-	for (; i < n; i++)
-		if ((lower ? loc_lower(p[i]) : p[i]) != key[i])
+	if (((a ^ ka) | (b ^ kb)) == 0)
+		return true;
+	return lower && ((pk_lower8(a) ^ ka) | (pk_lower8(b) ^ kb)) == 0;
+}
+
+/* memcmp(a, b, n) == 0 without the call for n <= 32 (a Contact URI),
+ * in compares that may overlap. */
+static inline bool loc_bytes_eq(const char *a, const char *b, uint32_t n)
+{
+	if (n > 32)
+		return memcmp(a, b, n) == 0;
+	if (n >= 16)
+		return ((pk_load8(a) ^ pk_load8(b)) | (pk_load8(a + 8) ^ pk_load8(b + 8)) |
+			(pk_load8(a + n - 16) ^ pk_load8(b + n - 16)) | (pk_load8(a + n - 8) ^ pk_load8(b + n - 8))) == 0;
+	if (n >= 8)
+		return ((pk_load8(a) ^ pk_load8(b)) | (pk_load8(a + n - 8) ^ pk_load8(b + n - 8))) == 0;
+	if (n >= 4)
+		return ((pk_load4(a) ^ pk_load4(b)) | (pk_load4(a + n - 4) ^ pk_load4(b + n - 4))) == 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (a[i] != b[i])
 			return false;
 	return true;
 }
 
-static uint64_t loc_hash(const struct pk_location *loc, struct pk_str user, struct pk_str domain)
+/* memcpy(d, s, n) without the call for n <= 64, in copies that may
+ * overlap (within d[0..n) and s[0..n)). */
+static inline void loc_bytes_copy(char *d, const char *s, uint32_t n)
+{
+	char x[32], y[32];
+
+	if (n > 64) {
+		memcpy(d, s, n);
+	} else if (n >= 32) {
+		memcpy(x, s, 32);
+		memcpy(y, s + n - 32, 32);
+		memcpy(d, x, 32);
+		memcpy(d + n - 32, y, 32);
+	} else if (n >= 16) {
+		memcpy(x, s, 16);
+		memcpy(y, s + n - 16, 16);
+		memcpy(d, x, 16);
+		memcpy(d + n - 16, y, 16);
+	} else if (n >= 8) {
+		memcpy(x, s, 8);
+		memcpy(y, s + n - 8, 8);
+		memcpy(d, x, 8);
+		memcpy(d + n - 8, y, 8);
+	} else if (n >= 4) {
+		memcpy(x, s, 4);
+		memcpy(y, s + n - 4, 4);
+		memcpy(d, x, 4);
+		memcpy(d + n - 4, y, 4);
+	} else {
+		for (uint32_t i = 0; i < n; i++)
+			d[i] = s[i];
+	}
+}
+
+/* pk_addr_eq in three word compares: the struct is its four fields, no
+ * padding (family, port, scope, ip all compared, as there). */
+static_assert(sizeof(struct pk_addr) == 24 && offsetof(struct pk_addr, ip) == 8, "pk_addr is 24 bytes of fields");
+static inline bool loc_addr_eq(const struct pk_addr *a, const struct pk_addr *b)
+{
+	const char *x = (const char *)a, *y = (const char *)b;
+
+	return ((pk_load8(x) ^ pk_load8(y)) | (pk_load8(x + 8) ^ pk_load8(y + 8)) |
+		(pk_load8(x + 16) ^ pk_load8(y + 16))) == 0;
+}
+
+/* Forced inline (as loc_find): every lookup and REGISTER hashes and finds
+ * one AoR, and the calls' register spills cost more than the code. */
+static inline __attribute__((always_inline)) uint64_t loc_hash(const struct pk_location *loc, struct pk_str user,
+							       struct pk_str domain)
 {
 	uint64_t h = loc->seed ^ ((uint64_t)user.len << 32) ^ domain.len;
 
+	/* The usual AoR, a user part of 1-8 bytes and a domain of 9-16 (every
+	 * call's lookup and every REGISTER): the user as one word, the
+	 * domain as two lowercased ones (loads that may overlap), in two
+	 * multiply-folds instead of the loops' three. A hash of its own: only
+	 * equal keys need equal hashes, and keys of this shape are hashed
+	 * only so. */
+	if (user.len - 1 < 8 && domain.len - 9 < 8) {
+		uint64_t u = user.len == 8 ? pk_load8(user.p) : loc_tail(user.p, user.len);
+		uint64_t a = pk_lower8(pk_load8(domain.p)), b = pk_lower8(pk_load8(domain.p + domain.len - 8));
+
+		h = pk_fold64(h ^ u, a ^ 0x9e3779b97f4a7c15ull);
+		h = pk_fold64(h ^ b, 0xc2b2ae3d27d4eb4full);
+		return pk_fold64(h ^ (h >> 29), 0xbf58476d1ce4e5b9ull);
+	}
 	h = loc_hash_bytes(h, user.p, user.len, false);
 	h = loc_hash_bytes(h ^ 0x243f6a8885a308d3ull, domain.p, domain.len, true);
 	return pk_fold64(h ^ (h >> 29), 0xbf58476d1ce4e5b9ull);
@@ -419,8 +515,9 @@ void pk_location_destroy(struct pk_location *loc)
 
 /* The snapshot of an AoR in chain order from *link, or NULL; *pred is set
  * to the link that points at it. Readers and lock holders alike. */
-static struct pk_loc_aor *loc_find(struct pk_location *loc, _Atomic uint32_t *link, uint64_t hash,
-				   struct pk_str user, struct pk_str domain, _Atomic uint32_t **pred)
+static inline __attribute__((always_inline)) struct pk_loc_aor *
+loc_find(struct pk_location *loc, _Atomic uint32_t *link, uint64_t hash, struct pk_str user, struct pk_str domain,
+	 _Atomic uint32_t **pred)
 {
 	/* Acquire: pairs with the release stores that link snapshots
 	 * (loc_publish): the snapshot's fields and its bindings, written
@@ -463,7 +560,7 @@ static inline void loc_copy(struct pk_loc_contact *dst, const struct pk_loc_cont
 	dst->expires = loc_ld64(&src->expires);
 	dst->registered = loc_ld64(&src->registered);
 	dst->call_id_hash = loc_ld64(&src->call_id_hash);
-	memcpy(dst->uri, src->uri, src->uri_len);
+	loc_bytes_copy(dst->uri, src->uri, src->uri_len);
 }
 
 static inline bool loc_live(const struct pk_loc_contact *c, uint64_t now_ns)
@@ -906,7 +1003,7 @@ static bool loc_refresh_in_place(struct pk_location *loc, struct pk_loc_thread *
 	c = &loc->binds[a->bind[0]];
 	if (c->is_static || c->uri_len != ch->uri.len || c->transport != r->transport ||
 	    c->listener != r->listener || c->conn != r->conn || c->q != ch->q || c->nat != ch->nat ||
-	    !pk_addr_eq(&c->src, &r->src) || memcmp(c->uri, ch->uri.p, ch->uri.len) != 0)
+	    !loc_addr_eq(&c->src, &r->src) || !loc_bytes_eq(c->uri, ch->uri.p, ch->uri.len))
 		return false;
 	/* same Call-ID, CSeq not higher: a retransmission or out of order,
 	 * which the rebuild answers (unchanged, -ESTALE) */
@@ -931,16 +1028,43 @@ static bool loc_refresh_in_place(struct pk_location *loc, struct pk_loc_thread *
 	return true;
 }
 
+/* pk_location_register past the in-place refresh: rebuild the AoR old
+ * (NULL: new) found through pred in bucket b, publish, unlock. Out of
+ * line: the common refresh does not pay for the edit's stack frame. */
+static __attribute__((noinline)) int loc_register_rebuild(struct pk_location *loc, struct pk_loc_thread *th,
+							  const struct pk_loc_register *r, uint64_t now_ns,
+							  struct pk_loc_aor *old, _Atomic uint32_t *pred,
+							  uint64_t h, uint32_t b, struct pk_loc_contact *out,
+							  unsigned max, unsigned *n_out)
+{
+	struct loc_edit e;
+	int rc;
+
+	loc_edit_init(&e, loc, th, old);
+	loc_edit_expire(&e, now_ns);
+	rc = loc_edit_register(&e, r, now_ns);
+	if (rc == 0)
+		rc = loc_publish(&e, old != NULL ? pred : &loc->heads[b], old, h, r->user, r->domain);
+	if (rc == 0)
+		*n_out = loc_copy_out(&e, out, max);
+	else
+		loc_edit_abort(&e);
+	loc_unlock(loc, b);
+	if (rc == -ESTALE)
+		loc_ctr_add(th, PK_LOC_CTR_OUT_OF_ORDER, 1);
+	else if (rc == -EPERM)
+		loc_ctr_add(th, PK_LOC_CTR_STATIC_REFUSED, 1);
+	return rc;
+}
+
 int pk_location_register(struct pk_location *loc, unsigned tid, const struct pk_loc_register *r,
 			 uint64_t now_ns, struct pk_loc_contact *out, unsigned max, unsigned *n_out)
 {
 	struct pk_loc_thread *th;
 	struct pk_loc_aor *old;
 	_Atomic uint32_t *pred = NULL, *head;
-	struct loc_edit e;
 	uint64_t h;
 	uint32_t b;
-	int rc;
 
 	*n_out = 0;
 	if (tid >= loc->n_threads || !loc_key_valid(r->user, r->domain) || r->n > LOC_MAX_CHANGES ||
@@ -956,28 +1080,13 @@ int pk_location_register(struct pk_location *loc, unsigned tid, const struct pk_
 
 	loc_lock(loc, b);
 	old = loc_find(loc, head, h, r->user, r->domain, &pred);
-	if (loc_refresh_in_place(loc, th, old, r, now_ns)) {
-		for (unsigned k = 0; k < old->n && k < max; k++)
-			loc_copy(&out[k], &loc->binds[old->bind[k]]);
-		*n_out = old->n < max ? old->n : max;
-		loc_unlock(loc, b);
-		return 0;
-	}
-	loc_edit_init(&e, loc, th, old);
-	loc_edit_expire(&e, now_ns);
-	rc = loc_edit_register(&e, r, now_ns);
-	if (rc == 0)
-		rc = loc_publish(&e, old != NULL ? pred : head, old, h, r->user, r->domain);
-	if (rc == 0)
-		*n_out = loc_copy_out(&e, out, max);
-	else
-		loc_edit_abort(&e);
+	if (!loc_refresh_in_place(loc, th, old, r, now_ns))
+		return loc_register_rebuild(loc, th, r, now_ns, old, pred, h, b, out, max, n_out);
+	for (unsigned k = 0; k < old->n && k < max; k++)
+		loc_copy(&out[k], &loc->binds[old->bind[k]]);
+	*n_out = old->n < max ? old->n : max;
 	loc_unlock(loc, b);
-	if (rc == -ESTALE)
-		loc_ctr_add(th, PK_LOC_CTR_OUT_OF_ORDER, 1);
-	else if (rc == -EPERM)
-		loc_ctr_add(th, PK_LOC_CTR_STATIC_REFUSED, 1);
-	return rc;
+	return 0;
 }
 
 int pk_location_add_static(struct pk_location *loc, unsigned tid, struct pk_str user, struct pk_str domain,

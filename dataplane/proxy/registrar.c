@@ -83,27 +83,108 @@ static void reg_2d(struct reg_out *o, unsigned v)
 	reg_put(o, d, 2);
 }
 
+/* n <= 64 bytes from s to d in loads and stores that may overlap (no
+ * call for the usual Contact URI); longer ones through memcpy. */
+static inline void reg_copy(char *d, const char *s, size_t n)
+{
+	if (n > 64) {
+		memcpy(d, s, n);
+	} else if (n >= 32) {
+		char x[32], y[32];
+
+		memcpy(x, s, 32);
+		memcpy(y, s + n - 32, 32);
+		memcpy(d, x, 32);
+		memcpy(d + n - 32, y, 32);
+	} else if (n >= 16) {
+		char x[16], y[16];
+
+		memcpy(x, s, 16);
+		memcpy(y, s + n - 16, 16);
+		memcpy(d, x, 16);
+		memcpy(d + n - 16, y, 16);
+	} else if (n >= 8) {
+		uint64_t a, b;
+
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	}
+}
+
+/* "00" to "99": two digits a lookup (expiries, addresses). */
+static const char reg_pairs[200] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+				   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+				   "8081828384858687888990919293949596979899";
+
+/* v in decimal at d (as reg_u64 writes it); returns the end. Two digits
+ * a division: an expiry is usually four digits. */
+static inline char *reg_u64_at(char *d, uint64_t v)
+{
+	unsigned n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5;
+	char *e;
+
+	for (uint64_t t = v / 100000; t != 0; t /= 10)
+		n++;
+	e = d + n;
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+
+		v /= 100;
+		e -= 2;
+		memcpy(e, reg_pairs + 2 * r, 2);
+	}
+	if (v >= 10)
+		memcpy(e - 2, reg_pairs + 2 * v, 2);
+	else
+		e[-1] = (char)('0' + v);
+	return d + n;
+}
+
+/* q-value x 1000 at d as written in SIP: "1", "0.5", "0.125", "0";
+ * returns the end. */
+static inline char *reg_q_at(char *d, int q)
+{
+	char t[5] = { '0', '.', (char)('0' + q / 100), (char)('0' + q / 10 % 10), (char)('0' + q % 10) };
+	unsigned n = 5;
+
+	if (q >= 1000) {
+		*d = '1';
+		return d + 1;
+	}
+	while (n > 2 && t[n - 1] == '0')
+		n--;
+	if (n == 2)
+		n = 1;
+	memcpy(d, t, 5); /* room: a whole line's worth */
+	return d + n;
+}
+
+/* The longest Contact line of a 200: "Contact: <" uri ">;expires=" 20
+ * digits ";q=0.125" CRLF. A 200 lists at most PK_LOC_MAX_CONTACTS of
+ * them and a Date line (copied as its 64-byte buffer), into an empty
+ * answer: reg_ok writes them without a bounds check. */
+#define REG_CONTACT_LINE_MAX (10 + PK_LOC_URI_MAX + 10 + 20 + 3 + 5 + 2)
+static_assert(PK_REGISTRAR_HDRS_MAX >= PK_LOC_MAX_CONTACTS * REG_CONTACT_LINE_MAX + 64,
+	      "a 200 with every binding of an AoR and the Date fits");
+
 /* "Warning: 399 pickupd "text"" (our own texts: nothing to escape). */
 static void reg_warning(struct reg_out *o, const char *text)
 {
 	reg_cstr(o, "Warning: 399 pickupd \"");
 	reg_cstr(o, text);
 	reg_cstr(o, "\"\r\n");
-}
-
-/* q-value x 1000 as written in SIP: "1", "0.5", "0.125", "0". */
-static void reg_q(struct reg_out *o, int q)
-{
-	char d[5] = { '0', '.', (char)('0' + q / 100), (char)('0' + q / 10 % 10), (char)('0' + q % 10) };
-	unsigned n = 5;
-
-	if (q >= 1000) {
-		reg_put(o, "1", 1);
-		return;
-	}
-	while (n > 2 && d[n - 1] == '0')
-		n--;
-	reg_put(o, d, n == 2 ? 1 : n);
 }
 
 /*
@@ -147,7 +228,7 @@ static void reg_date_format(struct reg_out *o, int64_t t)
 }
 
 /* The Date line, formatted once a second per thread (a REGISTER refresh
- * is otherwise mostly this arithmetic). */
+ * is otherwise mostly this arithmetic). Only reg_ok calls it. */
 static void reg_date(struct reg_out *o, int64_t t)
 {
 	static _Thread_local int64_t cached_t = -1;
@@ -161,7 +242,12 @@ static void reg_date(struct reg_out *o, int64_t t)
 		cached_len = c.len;
 		cached_t = t;
 	}
-	reg_put(o, cached, cached_len);
+	/* The whole buffer, a constant size (no call): reg_ok's room has it
+	 * (the static_assert at REG_CONTACT_LINE_MAX); what lies past the
+	 * line is past o->len, not part of the answer. */
+	assert(o->cap - o->len >= sizeof(cached));
+	memcpy(o->p + o->len, cached, sizeof(cached));
+	o->len += cached_len;
 }
 
 /* ---- parsing helpers ---- */
@@ -185,13 +271,47 @@ static int reg_parse_q(struct pk_str v)
 	return q;
 }
 
-/* Could params hold a q parameter? Only if a 'q' or 'Q' is there. */
+/* Does the word hold a 'q' or 'Q' byte? (byte | 0x20) == 'q' exactly for
+ * those two; the zero-byte test of the xor is exact about whether any
+ * byte is zero. */
+static inline bool reg_word_has_q(uint64_t w)
+{
+	uint64_t x = (w | 0x2020202020202020ull) ^ 0x7171717171717171ull;
+
+	return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
+}
+
+/* Could params hold a q parameter? Only if a 'q' or 'Q' is there. Eight
+ * bytes a step (the last ones in a load that may overlap): the usual
+ * ";expires=3600" is two words. */
 static bool reg_may_have_q(struct pk_str params)
 {
-	for (uint32_t i = 0; i < params.len; i++)
-		if ((params.p[i] | 0x20) == 'q')
+	uint32_t i = 0;
+
+	if (params.len < 8) {
+		for (; i < params.len; i++)
+			if ((params.p[i] | 0x20) == 'q')
+				return true;
+		return false;
+	}
+	for (; i + 8 < params.len; i += 8)
+		if (reg_word_has_q(pk_load8(params.p + i)))
 			return true;
-	return false;
+	return reg_word_has_q(pk_load8(params.p + params.len - 8));
+}
+
+/* a and b hold the same bytes (the To's host and the Request-URI's, the
+ * same domain in the usual REGISTER: its served-domain index is known).
+ * Up to 16 bytes in two words that may overlap. */
+static inline bool reg_same_bytes(struct pk_str a, struct pk_str b)
+{
+	if (a.len != b.len)
+		return false;
+	if (a.len > 16 || a.len < 4)
+		return pk_str_eq(a, b);
+	if (a.len >= 8)
+		return ((pk_load8(a.p) ^ pk_load8(b.p)) | (pk_load8(a.p + a.len - 8) ^ pk_load8(b.p + a.len - 8))) == 0;
+	return ((pk_load4(a.p) ^ pk_load4(b.p)) | (pk_load4(a.p + a.len - 4) ^ pk_load4(b.p + a.len - 4))) == 0;
 }
 
 /* Is the host of uri the address the request came to? */
@@ -202,14 +322,57 @@ static bool reg_host_is_us(const struct pk_sip_uri *u, const struct pk_io_msg *r
 	return u->host_type != PK_HOST_NAME && pk_addr_parse_ip(u->host, &a) == 0 && pk_addr_ip_eq(&a, &rx->dst);
 }
 
-/* Does a parsed Contact URI name the REGISTER's source address and port? */
+/* Is host the dotted-quad text of the IPv4 source src, as pk_addr_format
+ * writes it ("10.1.2.3": no leading zeros)? Then it parses to src's
+ * address; any other text may still (leading zeros, an IPv4-mapped IPv6
+ * literal) and is left to the parser. */
+static bool reg_host_is_ip4_text(struct pk_str host, const struct pk_addr *src)
+{
+	char t[24], *p = t;
+
+	if (host.len < 7 || host.len > 15 || src->family != AF_INET)
+		return false;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = src->ip[i];
+
+		if (v >= 100) {
+			*p = (char)('0' + (v >= 200) + 1);
+			v -= v >= 200 ? 200 : 100;
+			memcpy(p + 1, reg_pairs + 2 * v, 2);
+			p += 3;
+		} else if (v >= 10) {
+			memcpy(p, reg_pairs + 2 * v, 2);
+			p += 2;
+		} else {
+			*p++ = (char)('0' + v);
+		}
+		*p++ = '.';
+	}
+	if ((uint32_t)(p - 1 - t) != host.len)
+		return false;
+	/* 7-15 bytes: two words that may overlap */
+	if (host.len >= 8)
+		return ((pk_load8(t) ^ pk_load8(host.p)) | (pk_load8(t + host.len - 8) ^ pk_load8(host.p + host.len - 8))) == 0;
+	return ((pk_load4(t) ^ pk_load4(host.p)) | (pk_load4(t + host.len - 4) ^ pk_load4(host.p + host.len - 4))) == 0;
+}
+
+/* Does a parsed Contact URI name the REGISTER's source address and port?
+ * The usual Contact writes the source's own address, which is checked as
+ * text first (no parse); anything else is parsed. */
 static bool reg_contact_is_src(const struct pk_sip_uri *u, const struct pk_addr *src)
 {
+	static const uint8_t zero[12];
 	struct pk_addr a;
 	uint16_t port = u->port ? u->port : (u->scheme == PK_URI_SIPS ? 5061 : 5060);
 
-	return u->host_type != PK_HOST_NAME && pk_addr_parse_ip(u->host, &a) == 0 && pk_addr_ip_eq(&a, src) &&
-	       port == src->port;
+	if (u->host_type == PK_HOST_NAME || port != src->port)
+		return false;
+	/* pk_addr_parse_ip leaves the rest of an IPv4 address zero, and
+	 * pk_addr_ip_eq compares all 16 bytes */
+	if (u->host_type == PK_HOST_IPV4 && memcmp(src->ip + 4, zero, sizeof(zero)) == 0 &&
+	    reg_host_is_ip4_text(u->host, src))
+		return true;
+	return pk_addr_parse_ip(u->host, &a) == 0 && pk_addr_ip_eq(&a, src);
 }
 
 /* ---- the decision ---- */
@@ -227,23 +390,31 @@ static unsigned reg_reject(const struct pk_registrar_env *env, struct reg_out *o
 static unsigned reg_ok(const struct pk_registrar_env *env, struct reg_out *o, const struct pk_loc_contact *c,
 		       unsigned n)
 {
+	assert(n <= PK_LOC_MAX_CONTACTS && o->len == 0 && o->cap >= PK_REGISTRAR_HDRS_MAX);
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t left;
+		char *p;
 
 		if (c[i].is_static || c[i].expires <= env->now_ns)
 			continue;
 		/* Rounded up: a binding with 0.3 s left shows 1, not 0 (which
 		 * would read as "removed"); a fresh one shows what was granted. */
 		left = (c[i].expires - env->now_ns + 999999999ull) / 1000000000ull;
-		reg_cstr(o, "Contact: <");
-		reg_put(o, c[i].uri, c[i].uri_len);
-		reg_cstr(o, ">;expires=");
-		reg_u64(o, left);
+		/* written in place, no bounds check a piece: the room is
+		 * there (see REG_CONTACT_LINE_MAX) */
+		assert(c[i].uri_len <= PK_LOC_URI_MAX);
+		p = o->p + o->len;
+		memcpy(p, "Contact: <", 10);
+		reg_copy(p + 10, c[i].uri, c[i].uri_len);
+		p += 10 + c[i].uri_len;
+		memcpy(p, ">;expires=", 10);
+		p = reg_u64_at(p + 10, left);
 		if (c[i].q >= 0) {
-			reg_cstr(o, ";q=");
-			reg_q(o, c[i].q);
+			memcpy(p, ";q=", 3);
+			p = reg_q_at(p + 3, c[i].q);
 		}
-		reg_cstr(o, "\r\n");
+		memcpy(p, "\r\n", 2);
+		o->len = (uint32_t)(p + 2 - o->p);
 	}
 	if (env->wall_s >= 0)
 		reg_date(o, env->wall_s);
@@ -261,9 +432,9 @@ static unsigned reg_decide(const struct pk_registrar_env *env, const struct pk_i
 	struct pk_loc_register r;
 	struct pk_sip_uri u;
 	char user[PK_LOC_USER_MAX];
-	struct pk_str domain;
+	struct pk_str domain, ruri_host;
 	unsigned n;
-	int d, len, rc;
+	int d, ruri_d, len, rc;
 
 	/* 0. who may register: the trusted networks */
 	if (!(env->trusted != NULL ? pk_trusted_set_match(env->trusted, &rx->src)
@@ -274,7 +445,9 @@ static unsigned reg_decide(const struct pk_registrar_env *env, const struct pk_i
 	if (pk_sip_uri_parse(msg->ruri.p, msg->ruri.len, &u) != 0 ||
 	    (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
 		return reg_reject(env, o, 416, PK_LOC_CTR_REJECTED_416, "Request-URI is not a sip: or sips: URI");
-	if (pk_groups_settings_find_domain(&conf->served, u.host) < 0 && !reg_host_is_us(&u, rx))
+	ruri_host = u.host;
+	ruri_d = pk_groups_settings_find_domain(&conf->served, u.host);
+	if (ruri_d < 0 && !reg_host_is_us(&u, rx))
 		return reg_reject(env, o, 404, PK_LOC_CTR_REJECTED_404, "not our domain");
 
 	/* 2. extensions */
@@ -291,7 +464,8 @@ static unsigned reg_decide(const struct pk_registrar_env *env, const struct pk_i
 	/* 5. the AoR */
 	if (pk_sip_uri_parse(msg->to.uri.p, msg->to.uri.len, &u) != 0 ||
 	    (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS) || u.user.len == 0 ||
-	    (d = pk_groups_settings_find_domain(&conf->served, u.host)) < 0)
+	    (d = ruri_d >= 0 && reg_same_bytes(u.host, ruri_host) ? ruri_d
+								   : pk_groups_settings_find_domain(&conf->served, u.host)) < 0)
 		return reg_reject(env, o, 404, PK_LOC_CTR_REJECTED_404, "To is not a user of a served domain");
 	len = pk_groups_user_normalize(u.user, user, sizeof(user));
 	if (len <= 0)

@@ -234,13 +234,21 @@ static void test_classify_unescaped(void **state)
 		size_t n = strlen(dialled[i]);
 		enum pk_groups_dial ka, kb;
 
-		snprintf(esc, sizeof(esc), "%%%02X%s", (unsigned char)dialled[i][0], dialled[i] + 1);
-		ka = pk_groups_classify(v, pk_str_make(dialled[i], n), &a);
-		kb = pk_groups_classify(v, pk_str_make(esc, strlen(esc)), &b);
-		if (strchr(dialled[i], '%') == NULL) {
-			assert_int_equal(ka, kb);
-			assert_ptr_equal(a.group, b.group);
-			assert_true(pk_str_eq(a.target, b.target));
+		/* one byte escaped, at every place (the '%' in either word
+		 * of the unescaped test, or past it) */
+		for (size_t j = 0; j < n; j++) {
+			snprintf(esc, sizeof(esc), "%.*s%%%02X%s", (int)j, dialled[i], (unsigned char)dialled[i][j],
+				 dialled[i] + j + 1);
+			ka = pk_groups_classify(v, pk_str_make(dialled[i], n), &a);
+			kb = pk_groups_classify(v, pk_str_make(esc, strlen(esc)), &b);
+			if (strchr(dialled[i], '%') == NULL) {
+				assert_int_equal(ka, kb);
+				assert_ptr_equal(a.group, b.group);
+				if (ka == PK_DIAL_DIRECTED && j >= 2) /* the target holds the escape */
+					assert_int_equal(b.target.len, a.target.len + 2);
+				else
+					assert_true(pk_str_eq(a.target, b.target));
+			}
 		}
 	}
 	/* and the answers themselves, on the unescaped path */
@@ -808,6 +816,17 @@ static void test_key_lengths(void **state)
 					   "abcdefghijklmnopqrstuvwxyz");
 
 			assert_non_null(pk_groups_find_user(v, pk_str_make(usr, (size_t)len), S("example.test")));
+			/* any one byte written as an escape ("%61" for 'a'):
+			 * the same user, wherever the '%' falls */
+			for (int i = 0; i < len; i++) {
+				char esc[40];
+				int elen = snprintf(esc, sizeof(esc), "%.*s%%%02x%s", i, usr, (unsigned char)usr[i],
+						    usr + i + 1);
+
+				assert_true(elen == len + 2);
+				assert_ptr_equal(pk_groups_find_user(v, pk_str_make(esc, (size_t)elen), S("example.test")),
+						 pk_groups_find_user(v, pk_str_make(usr, (size_t)len), S("example.test")));
+			}
 			usr[len - 1] = '#';
 			assert_null(pk_groups_find_user(v, pk_str_make(usr, (size_t)len), S("example.test")));
 			usr[len - 1] = 'z';
@@ -830,6 +849,35 @@ static void test_key_lengths(void **state)
 			assert_memory_equal(buf, in, 3);
 		} else {
 			assert_int_equal(r, -EINVAL);
+		}
+	}
+	/* user parts of digits (their own normal form, checked a word at a
+	 * time) at every length, and the same with one other byte at each
+	 * place: allowed raw, refused raw, or an escape of a digit */
+	for (unsigned len = 1; len <= 20; len++) {
+		char in[24], esc[32];
+
+		for (unsigned i = 0; i < len; i++)
+			in[i] = (char)('0' + (i * 7 + len) % 10);
+		assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, sizeof(buf)), (int)len);
+		assert_memory_equal(buf, in, len);
+		assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, len - 1), -ENAMETOOLONG);
+		for (unsigned pos = 0; pos < len; pos++) {
+			char d = in[pos];
+
+			in[pos] = '*';
+			assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, sizeof(buf)), (int)len);
+			assert_memory_equal(buf, in, len);
+			in[pos] = ' ';
+			assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, sizeof(buf)), -EINVAL);
+			in[pos] = (char)(d | 0x80); /* a high nibble not 3 */
+			assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, sizeof(buf)), -EINVAL);
+			in[pos] = ':'; /* '9' + 1: a high nibble of 3, not a digit */
+			assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, sizeof(buf)), -EINVAL);
+			in[pos] = d;
+			snprintf(esc, sizeof(esc), "%.*s%%3%c%.*s", (int)pos, in, d, (int)(len - pos - 1), in + pos + 1);
+			assert_int_equal(pk_groups_user_normalize(pk_str_make(esc, len + 2), buf, sizeof(buf)), (int)len);
+			assert_memory_equal(buf, in, len);
 		}
 	}
 	/* too long for the buffer, with or without escapes */

@@ -399,6 +399,78 @@ static void test_untrusted(void **state)
 	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_403), 1);
 }
 
+/*
+ * The live trusted networks (the set `set trusted` publishes): IPv4
+ * networks of every prefix length decide as pk_cidr_match does, an IPv6
+ * network never takes an IPv4 source, and a REGISTER is refused or taken
+ * by what the set says.
+ */
+static void test_trusted_set(void **state)
+{
+	static const char *const nets[] = { "0.0.0.0/0",   "172.16.0.0/12", "192.168.4.0/22", "198.51.100.128/25",
+					    "203.0.113.7", "10.0.0.0/8",    "fd00::/8" };
+	static const char *const srcs[] = { "172.16.0.1",    "172.31.255.255", "172.32.0.1",   "172.15.255.255",
+					    "192.168.7.200", "192.168.8.1",    "192.168.3.255", "198.51.100.128",
+					    "198.51.100.127", "203.0.113.7",   "203.0.113.6",   "10.200.1.2",
+					    "11.0.0.1",      "fd00::1",	       "fe80::1",	"0.0.0.0" };
+	struct fx *f = *state;
+	struct pk_trusted_set *t = calloc(1, sizeof(*t));
+	struct pk_addr a;
+
+	assert_non_null(t);
+	/* each network alone, then all but the /0 together */
+	for (unsigned k = 0; k <= sizeof(nets) / sizeof(nets[0]); k++) {
+		t->n = 0;
+		for (unsigned i = 0; i < sizeof(nets) / sizeof(nets[0]); i++)
+			if (k == i || (k == sizeof(nets) / sizeof(nets[0]) && i > 0))
+				assert_int_equal(pk_cidr_parse(S(nets[i]), &t->net[t->n++]), 0);
+		for (unsigned j = 0; j < sizeof(srcs) / sizeof(srcs[0]); j++) {
+			bool want = false;
+
+			assert_int_equal(pk_addr_parse_ip(S(srcs[j]), &a), 0);
+			for (unsigned i = 0; i < t->n; i++)
+				want |= pk_cidr_match(&t->net[i], &a);
+			assert_int_equal(pk_trusted_set_match(t, &a), want);
+		}
+	}
+	/* every prefix length of one IPv4 network, sources just in and out */
+	for (unsigned p = 0; p <= 32; p++) {
+		uint32_t in = 0xc0a80000u | 0x5a5a, base = p ? in & (~0u << (32 - p)) : 0;
+
+		t->n = 1;
+		memset(&t->net[0], 0, sizeof(t->net[0]));
+		t->net[0].net.family = AF_INET;
+		t->net[0].prefix = (uint8_t)p;
+		for (int b = 0; b < 4; b++)
+			t->net[0].net.ip[b] = (uint8_t)(base >> (24 - 8 * b));
+		memset(&a, 0, sizeof(a));
+		a.family = AF_INET;
+		for (int b = 0; b < 4; b++)
+			a.ip[b] = (uint8_t)(in >> (24 - 8 * b));
+		assert_true(pk_trusted_set_match(t, &a));
+		if (p > 0) {
+			a.ip[(p - 1) / 8] ^= (uint8_t)(0x80u >> ((p - 1) % 8)); /* the last bit of the prefix */
+			assert_false(pk_trusted_set_match(t, &a));
+		}
+	}
+
+	/* published: REGISTER follows it (the settings say 10/8, 127/8) */
+	t->n = 0;
+	assert_int_equal(pk_cidr_parse(S("172.16.0.0/12"), &t->net[t->n++]), 0);
+	assert_int_equal(pk_cidr_parse(S("fd00::/8"), &t->net[t->n++]), 0);
+	atomic_store(&f->eng->trusted, t);
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:a@10.1.2.3>\r\n" }), 403);
+	assert_int_equal(send_reg(f, &(struct reg){ .src = "172.20.1.2:5060", .hdrs = "Contact: <sip:a@172.20.1.2>\r\n" }), 200);
+	assert_int_equal(send_reg(f, &(struct reg){ .src = "172.32.1.2:5060", .cseq = 2,
+						    .hdrs = "Contact: <sip:a@172.32.1.2>\r\n" }),
+			 403);
+	assert_int_equal(send_reg(f, &(struct reg){ .src = "[fd00::5]:5060", .cseq = 3,
+						    .hdrs = "Contact: <sip:a@[fd00::5]>\r\n" }),
+			 200);
+	atomic_store(&f->eng->trusted, NULL);
+	free(t);
+}
+
 static void test_domains(void **state)
 {
 	struct fx *f = *state;
@@ -424,6 +496,28 @@ static void test_domains(void **state)
 			 200);
 	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2001"), S("other.test"), T0, c, 4), 1);
 	assert_int_equal(lookup(f, "2001", c), 1);
+	/* the AoR's domain is the To's, whether written as the Request-URI's
+	 * (same bytes) or not */
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:other.test", .to = "sip:2002@other.test",
+						    .hdrs = "Contact: <sip:y@10.1.2.9>\r\n" }),
+			 200);
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:other.test", .to = "sip:2003@example.test",
+						    .hdrs = "Contact: <sip:z@10.1.2.9>\r\n" }),
+			 200);
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:example.test", .to = "sip:2004@other.test",
+						    .hdrs = "Contact: <sip:w@10.1.2.9>\r\n" }),
+			 200);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2002"), S("other.test"), T0, c, 4), 1);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2002"), S("example.test"), T0, c, 4), 0);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2003"), S("example.test"), T0, c, 4), 1);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2003"), S("other.test"), T0, c, 4), 0);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2004"), S("other.test"), T0, c, 4), 1);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2004"), S("example.test"), T0, c, 4), 0);
+	/* a Request-URI naming no served domain (our address) and a To
+	 * whose host is not one: refused as before */
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:127.0.0.1", .to = "sip:2005@127.0.0.1",
+						    .hdrs = "Contact: <sip:v@10.1.2.9>\r\n" }),
+			 404);
 }
 
 static void test_bad_contact(void **state)
@@ -457,6 +551,61 @@ static void test_bad_contact(void **state)
 	/* no q parameter (a 'q' only in the URI): none listed */
 	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 4, .hdrs = "Contact: <sip:q@10.1.2.3>;expires=60\r\n" }), 200);
 	assert_true(strstr(cap.buf, "Contact: <sip:q@10.1.2.3>;expires=60\r\n") != NULL);
+}
+
+/* The 200's Contact lines, byte for byte, for URIs of every length class
+ * the answer is copied in (4-7, 8-15, 16-31, 32-64 bytes, longer, and the
+ * longest, 256), expiries of one to four digits and every form of q. */
+static void test_answer_contact_lines(void **state)
+{
+	struct fx *f = *state; /* capacity 8, 2 taken by the static binding */
+	static const char *const uris[] = {
+		"sip:a@b",	 /* 7 */
+		"sip:ab@10.1.2.3", /* 15 */
+		"sip:2001@10.1.2.3:5060", /* 22 */
+		"sip:2001@10.1.2.3:5060;transport=tcp;ob", /* 40 */
+		"sip:2001-desk-phone-with-a-long-name@phones.example.test:5060;transport=tcp;ob", /* 78 */
+	};
+	static const char *const params[] = { ";expires=60", ";expires=99;q=1", ";expires=100;q=0",
+					      ";expires=999;q=0.001", ";expires=3600;q=0.010" };
+	static const char *const want[] = { ";expires=60\r\n", ";expires=99;q=1\r\n", ";expires=100;q=0\r\n",
+					    ";expires=999;q=0.001\r\n", ";expires=3600;q=0.01\r\n" };
+	char hdrs[2048], line[512], longest[PK_LOC_URI_MAX + 1];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < 5; i++)
+		n += (size_t)snprintf(hdrs + n, sizeof(hdrs) - n, "Contact: <%s>%s\r\n", uris[i], params[i]);
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = hdrs }), 200);
+	assert_int_equal(f->resp.ncontact, 5);
+	for (unsigned i = 0; i < 5; i++) {
+		snprintf(line, sizeof(line), "\r\nContact: <%s>%s", uris[i], want[i]);
+		if (strstr(cap.buf, line) == NULL)
+			fail_msg("no '%s' in\n%.*s", line + 2, (int)cap.len, cap.buf);
+	}
+	/* 0.5 s later: what is left, rounded up */
+	f->w->now_ns += SEC / 2;
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 2 }), 200);
+	assert_true(strstr(cap.buf, "\r\nContact: <sip:a@b>;expires=60\r\n") != NULL);
+	assert_true(strstr(cap.buf, "\r\nContact: <sip:ab@10.1.2.3>;expires=99;q=1\r\n") != NULL);
+	f->w->now_ns += SEC;
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 3 }), 200);
+	assert_true(strstr(cap.buf, "\r\nContact: <sip:a@b>;expires=59\r\n") != NULL);
+	assert_true(strstr(cap.buf, "\r\nContact: <sip:2001@10.1.2.3:5060>;expires=99;q=0\r\n") != NULL);
+
+	/* the longest URI a binding holds, with the longest q */
+	memset(longest, 'x', sizeof(longest));
+	memcpy(longest, "sip:", 4);
+	memcpy(longest + PK_LOC_URI_MAX - 9, "@10.1.2.3", 9);
+	longest[PK_LOC_URI_MAX] = '\0';
+	snprintf(hdrs, sizeof(hdrs), "Contact: <%s>;q=0.125\r\n", longest);
+	assert_int_equal(send_reg(f, &(struct reg){ .cseq = 4, .hdrs = hdrs }), 200);
+	assert_int_equal(f->resp.ncontact, 6);
+	snprintf(line, sizeof(line), "\r\nContact: <%s>;expires=1800;q=0.125\r\n", longest);
+	assert_true(strstr(cap.buf, line) != NULL);
+	/* listed first (the most recent), the Date after the last one */
+	assert_true(strstr(cap.buf, line) < strstr(cap.buf, "\r\nContact: <sip:a@b>"));
+	assert_true(strstr(cap.buf, "\r\nContact: <sip:ab@10.1.2.3>;expires=98;q=1\r\n") != NULL);
+	assert_true(strstr(cap.buf, "tcp;ob>;expires=3599;q=0.01\r\nDate: ") != NULL);
 }
 
 static void test_table_full(void **state)
@@ -642,8 +791,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refresh_fast_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_untrusted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trusted_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_contact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_answer_contact_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_several_contacts_nat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cseq_order, setup, teardown),
