@@ -591,9 +591,13 @@ static void ent_kill(struct pk_calltab *t, uint32_t idx, bool in_index)
 	struct pk_ct_entry *e = pk_ct_ent(t, idx);
 	uint32_t ng = e->ngroups, groups[PK_CALLTAB_MAX_GROUPS];
 
-	/* All eight words (those past ng are string bytes, unused): a
-	 * fixed-size copy, no library call. */
-	memcpy(groups, pk_ct_groups(e), sizeof(groups));
+	/* Only the ng words: the bytes past them are the entry's strings,
+	 * where another worker may be writing the To-tag right now (a
+	 * TAGGING entry killed under pk_calltab_ringing). A loop of at most
+	 * eight words, no library call. */
+	const uint32_t *src = pk_ct_groups(e);
+	for (uint32_t i = 0; i < ng && i < PK_CALLTAB_MAX_GROUPS; i++)
+		groups[i] = src[i];
 	/* The slot goes first: the entry is retired when its last link is
 	 * unlinked, which cannot happen before the marks below. */
 	if (in_index)
