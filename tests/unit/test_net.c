@@ -313,19 +313,38 @@ static void test_arp_queue_overflow(void **state)
 	/* Two fragments do not fit in the one slot left: all or nothing. */
 	assert_int_equal(pk_net_udp_tx(f->ctx, big, sizeof(big), &src, &dst, 0), -ENOBUFS);
 	assert_int_equal(C(f, PK_NET_CTR_ARP_QUEUE_OVERFLOW), 1);
-	assert_int_equal(pk_net_udp_tx(f->ctx, "y", 1, &src, &dst, 0), 0);
-	assert_int_equal(pk_net_udp_tx(f->ctx, "z", 1, &src, &dst, 0), -ENOBUFS);
+	/* The last slot and the overflow with datagrams written in their
+	 * frames: pk_net_udp_tx_frame queues on the entry too. */
+	struct rte_mbuf *m;
+	uint32_t cap;
+	char *p = pk_net_udp_frame(f->ctx, &m, &cap);
+	assert_non_null(p);
+	p[0] = 'y';
+	assert_int_equal(pk_net_udp_tx_frame(f->ctx, m, 1, &src, &dst, 0), 0);
+	p = pk_net_udp_frame(f->ctx, &m, &cap);
+	assert_non_null(p);
+	p[0] = 'z';
+	assert_int_equal(pk_net_udp_tx_frame(f->ctx, m, 1, &src, &dst, 0), -ENOBUFS);
 	assert_int_equal(C(f, PK_NET_CTR_ARP_QUEUE_OVERFLOW), 2);
 	unsigned q;
 	pk_net_arp_lookup(f->ctx, rte_cpu_to_be_32(PEER3_IP), NULL, &q);
 	assert_int_equal(q, PK_NET_ARP_QLEN);
-	/* Released in order: the last one out is "y". */
+	/* Released in order: the last one out is "y", to the MAC learnt. */
 	arp_reply_from(f, PEER3_MAC, PEER3_IP, 1);
 	uint8_t b[128];
 	assert_int_equal(tx_count(f), 1 + PK_NET_ARP_QLEN);
 	size_t n = tx_frame(f, PK_NET_ARP_QLEN, b);
 	assert_int_equal(n, 43);
 	assert_int_equal(b[42], 'y');
+	assert_memory_equal(b, PEER3_MAC, 6);
+	assert_memory_equal(b + 6, OUR_MAC, 6);
+	assert_int_equal(cksum(b + 14, 20), 0);
+	uint8_t ph[12];
+	memcpy(ph, b + 14 + 12, 8);
+	ph[8] = 0;
+	ph[9] = 17;
+	put16(ph + 10, 9);
+	assert_int_equal(fold(sum16(b + 14 + 20, 9, sum16(ph, 12, 0))), 0xffff);
 }
 
 static void test_arp_retry_and_give_up(void **state)
