@@ -583,24 +583,13 @@ static __rte_noinline struct rte_mbuf *stash_refill(struct pk_net_ctx *ctx)
 	return ctx->stash[PK_NET_STASH - 1];
 }
 
-char *pk_net_udp_frame(struct pk_net_ctx *ctx, struct rte_mbuf **frame, uint32_t *cap)
+/* What pk_net_udp_frame returns for m (not NULL): the room for the payload. */
+static __rte_always_inline char *udp_frame_room(const struct pk_net_ctx *ctx, struct rte_mbuf *m,
+						struct rte_mbuf **frame, uint32_t *cap)
 {
-	struct rte_mbuf *m;
-	unsigned n = ctx->stash_n;
 	uint32_t room;
 
-	if (likely(n != 0)) {
-		m = ctx->stash[n - 1];
-		ctx->stash_n = n - 1;
-		if (n > 1)
-			rte_prefetch0(ctx->stash[n - 2]); /* the next call's mbuf */
-	} else {
-		m = stash_refill(ctx);
-	}
-
 	*frame = m;
-	if (m == NULL)
-		return NULL;
 	/* The headers go in front with rte_pktmbuf_prepend: the mbuf's
 	 * headroom (RTE_PKTMBUF_HEADROOM) holds them. */
 	room = ctx->mtu - (uint32_t)(sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr));
@@ -608,6 +597,33 @@ char *pk_net_udp_frame(struct pk_net_ctx *ctx, struct rte_mbuf **frame, uint32_t
 		room = 0;
 	*cap = RTE_MIN(room, (uint32_t)rte_pktmbuf_tailroom(m));
 	return rte_pktmbuf_mtod(m, char *);
+}
+
+/* pk_net_udp_frame with the stash empty: a tail call, so that the usual
+ * path saves no registers for the refill's call. */
+static __rte_noinline char *udp_frame_refill(struct pk_net_ctx *ctx, struct rte_mbuf **frame,
+					     uint32_t *cap)
+{
+	struct rte_mbuf *m = stash_refill(ctx);
+
+	if (m == NULL) {
+		*frame = NULL;
+		return NULL;
+	}
+	return udp_frame_room(ctx, m, frame, cap);
+}
+
+char *pk_net_udp_frame(struct pk_net_ctx *ctx, struct rte_mbuf **frame, uint32_t *cap)
+{
+	unsigned n = ctx->stash_n;
+
+	if (unlikely(n == 0))
+		return udp_frame_refill(ctx, frame, cap);
+	struct rte_mbuf *m = ctx->stash[n - 1];
+	ctx->stash_n = n - 1;
+	if (n > 1)
+		rte_prefetch0(ctx->stash[n - 2]); /* the next call's mbuf */
+	return udp_frame_room(ctx, m, frame, cap); /* the stash holds no NULL */
 }
 
 int pk_net_udp_tx_frame(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint32_t len,
