@@ -82,17 +82,29 @@ static inline void blocks(const uint8_t *p, size_t n, __m256i *a0p, __m256i *a1p
 	*a1p = a1;
 }
 
+/* flip and ones as data: one load each, where gcc builds either from an
+ * immediate in three instructions (movabs, vmovq, vpbroadcastq). */
+static const uint16_t k_flip_ones[2][16] __attribute__((aligned(32))) = {
+	{ 0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000,
+	  0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000, 0x8000 },
+	{ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 },
+};
+
 uint32_t pk_net_cksum_avx2(const void *buf, size_t len, uint32_t sum)
 {
 	const uint8_t *p = buf;
 	const uint8_t *end = p + len;
-	__m256i flip = _mm256_set1_epi16((short)0x8000);
-	__m256i ones = _mm256_set1_epi16(1);
+	const __m256i *k = (const __m256i *)(const void *)k_flip_ones;
+	/* (no code: gcc would see through the loads and build the constants
+	 * from immediates again) */
+	__asm__("" : "+r"(k));
+	__m256i flip = _mm256_load_si256(k);
+	__m256i ones = _mm256_load_si256(k + 1);
 	uint64_t s = sum;
 	__m256i a0, a1;
 
-	/* Made once, kept in registers: gcc would build them again (three
-	 * instructions each) for every block below. */
+	/* Loaded once, kept in registers: gcc would load them again for
+	 * every block below. */
 	__asm__("" : "+x"(flip), "+x"(ones));
 
 	/* Whole passes, only for buffers past PASS bytes (reassembled
@@ -119,11 +131,12 @@ uint32_t pk_net_cksum_avx2(const void *buf, size_t len, uint32_t sum)
 	a0 = step_masked(a0, p, n + 64, _mm256_cmpgt_epi32(dw, l2), flip, ones);
 	a1 = step_masked(a1, p, n + 96, _mm256_cmpgt_epi32(dw, l3), flip, ones);
 	/* ... and the last 0..3 bytes: the high ones of the word ending the
-	 * buffer (a shift by 32 of the 64-bit value leaves nothing). Both
-	 * below 2^32: their sum needs no end-around carry. */
+	 * buffer, w >> (32 - 8 * (len & 3)) taken as (w << 8 * (len & 3)) >> 32
+	 * (two instructions fewer; none left for len & 3 == 0). Both below
+	 * 2^32: their sum needs no end-around carry. */
 	uint32_t w;
 	memcpy(&w, end - 4, 4);
-	uint64_t t = lanes_sum(a0, a1, n / 32 + 4) + ((uint64_t)w >> (32 - 8 * (len & 3)));
+	uint64_t t = lanes_sum(a0, a1, n / 32 + 4) + (((uint64_t)w << ((len * 8) & 24)) >> 32);
 	return pk_net_cksum_32(pk_net_cksum_adc64(s, t));
 }
 #else

@@ -358,17 +358,39 @@ static void udp_stream_copy(uint8_t *dst, const struct rte_udp_hdr *uh, const ui
 	memcpy(dst, payload + pos, n);
 }
 
+/* The next hop not the hot entry: pk_net_arp_resolve, its answer
+ * returned in registers (r: 0 or a negative errno; wait: the entry to
+ * queue on, else NULL). Out of line, so that the caller's locals do not
+ * live on the stack for the sake of this rare path. */
+struct udp_tx_resolved {
+	int r;
+	struct pk_net_arp_entry *wait;
+};
+
+static __rte_noinline struct udp_tx_resolved udp_tx_resolve(struct pk_net_ctx *ctx, uint32_t nh,
+							   uint64_t now_tsc, struct rte_ether_addr *mac)
+{
+	struct pk_net_arp_entry *e = NULL;
+	int r = pk_net_arp_resolve(ctx, nh, now_tsc, mac, &e);
+
+	return (struct udp_tx_resolved){ .r = r < 0 ? r : 0, .wait = r == 1 ? e : NULL };
+}
+
 /* What every UDP datagram sent needs first: checks, our source address,
- * and the next hop's MAC (*wait: the ARP entry to queue on, else NULL).
- * 0 or pk_net_udp_tx's negative errnos, counted. */
+ * and the next hop's MAC (*macp: the hot ARP entry's, or macbuf filled;
+ * *waitp: the ARP entry to queue on, else NULL). 0 or pk_net_udp_tx's
+ * negative errnos, counted. */
 static __rte_always_inline int udp_tx_route(struct pk_net_ctx *ctx, uint32_t len, bool no_payload,
 					    const struct pk_addr *src, const struct pk_addr *dst,
 					    uint64_t now_tsc, uint32_t *sipp, uint32_t *dipp,
-					    struct rte_ether_addr *mac, struct pk_net_arp_entry **waitp)
+					    struct rte_ether_addr *macbuf,
+					    const struct rte_ether_addr **macp,
+					    struct pk_net_arp_entry **waitp)
 {
 	uint32_t sip = 0, dip;
 
 	*waitp = NULL;
+	*macp = macbuf;
 	if (dst->family != AF_INET || (src->family != 0 && src->family != AF_INET)) {
 		PK_NET_CTR(ctx, TX_BAD);
 		return -EAFNOSUPPORT;
@@ -391,7 +413,7 @@ static __rte_always_inline int udp_tx_route(struct pk_net_ctx *ctx, uint32_t len
 
 	/* Where it goes: broadcast, an on-link host, or the gateway. */
 	if (ip_is_bcast(ctx, dip)) {
-		memset(mac, 0xff, sizeof(*mac));
+		memset(macbuf, 0xff, sizeof(*macbuf));
 	} else {
 		uint32_t nh = ((dip ^ sip) & ctx->netmask) == 0 ? dip : ctx->conf.gateway;
 		if (nh == 0) {
@@ -403,22 +425,23 @@ static __rte_always_inline int udp_tx_route(struct pk_net_ctx *ctx, uint32_t len
 		const struct pk_net_arp_entry *e = ctx->hot;
 		if (likely(e != NULL && e->ip == nh && e->state == PK_NET_ARP_REACHABLE &&
 			   now_tsc - e->confirmed < ctx->t_refresh)) {
-			*mac = e->mac;
+			*macp = &e->mac; /* read before anything can change the entry */
 			return 0;
 		}
-		int r = pk_net_arp_resolve(ctx, nh, now_tsc, mac, waitp);
-		if (r < 0)
-			return r;
-		if (r == 0)
-			*waitp = NULL;
+		struct udp_tx_resolved res = udp_tx_resolve(ctx, nh, now_tsc, macbuf);
+		*waitp = res.wait;
+		return res.r;
 	}
 	return 0;
 }
 
 /* The UDP header of a datagram of len bytes and, unless the port finishes
- * it (offload), its checksum over the pseudo-header, header and payload. */
+ * it (offload), its checksum over the pseudo-header, header and payload
+ * (psum: the payload's partial sum, pk_net_cksum_add(payload, len, 0);
+ * added last, it gives the same folded value as a sum started from the
+ * headers: the same value modulo 0xffff, and both nonzero). */
 static __rte_always_inline struct rte_udp_hdr
-udp_tx_header(const void *payload, uint32_t len, uint32_t sip, uint32_t dip, const struct pk_addr *src,
+udp_tx_header(uint32_t psum, uint32_t len, uint32_t sip, uint32_t dip, const struct pk_addr *src,
 	      const struct pk_addr *dst, bool l4_offload)
 {
 	struct rte_udp_hdr uh = {
@@ -436,9 +459,8 @@ udp_tx_header(const void *payload, uint32_t len, uint32_t sip, uint32_t dip, con
 		uh.dgram_cksum = cksum_fold(pk_net_cksum_32(ph));
 	} else {
 		/* + the UDP header (its checksum field 0), then the payload */
-		ph += (uint64_t)uh.src_port + uh.dst_port + uh.dgram_len;
-		uint32_t sum = pk_net_cksum_add(payload, len, pk_net_cksum_32(ph));
-		uint16_t ck = (uint16_t)~cksum_fold(sum);
+		ph += (uint64_t)uh.src_port + uh.dst_port + uh.dgram_len + psum;
+		uint16_t ck = (uint16_t)~cksum_fold(pk_net_cksum_32(ph));
 		uh.dgram_cksum = ck == 0 ? 0xffff : ck;
 	}
 	return uh;
@@ -502,10 +524,12 @@ int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
 {
 	uint32_t sip, dip;
 	struct rte_mbuf *frames[(PK_NET_UDP_MAX + 8) / 552 + 1]; /* fragments at the smallest MTU (576) */
-	struct rte_ether_addr mac;
+	struct rte_ether_addr macbuf;
+	const struct rte_ether_addr *mac;
 	struct pk_net_arp_entry *wait;
 
-	int r = udp_tx_route(ctx, len, len != 0 && payload == NULL, src, dst, now_tsc, &sip, &dip, &mac, &wait);
+	int r = udp_tx_route(ctx, len, len != 0 && payload == NULL, src, dst, now_tsc, &sip, &dip,
+			     &macbuf, &mac, &wait);
 	if (r < 0)
 		return r;
 
@@ -513,7 +537,8 @@ int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
 	uint32_t chunk = (ctx->mtu - (uint32_t)sizeof(struct rte_ipv4_hdr)) & ~7u;
 	unsigned n = total <= ctx->mtu - sizeof(struct rte_ipv4_hdr) ? 1 : (total + chunk - 1) / chunk;
 	bool l4_offload = ctx->conf.tx_udp_cksum_offload && n == 1;
-	struct rte_udp_hdr uh = udp_tx_header(payload, len, sip, dip, src, dst, l4_offload);
+	uint32_t psum = l4_offload ? 0 : pk_net_cksum_add(payload, len, 0);
+	struct rte_udp_hdr uh = udp_tx_header(psum, len, sip, dip, src, dst, l4_offload);
 	if (n == 1)
 		chunk = total;
 	if (wait != NULL && wait->qlen + n > PK_NET_ARP_QLEN) {
@@ -542,7 +567,7 @@ int pk_net_udp_tx(struct pk_net_ctx *ctx, const void *payload, uint32_t len,
 		m->l3_len = sizeof(*ip);
 		if (l4_offload)
 			m->l4_len = sizeof(struct rte_udp_hdr);
-		pk_net_l2_push(ctx, m, &mac, RTE_ETHER_TYPE_IPV4);
+		pk_net_l2_push(ctx, m, mac, RTE_ETHER_TYPE_IPV4);
 	}
 	return udp_tx_out(ctx, wait, frames, n);
 }
@@ -558,24 +583,13 @@ static __rte_noinline struct rte_mbuf *stash_refill(struct pk_net_ctx *ctx)
 	return ctx->stash[PK_NET_STASH - 1];
 }
 
-char *pk_net_udp_frame(struct pk_net_ctx *ctx, struct rte_mbuf **frame, uint32_t *cap)
+/* What pk_net_udp_frame returns for m (not NULL): the room for the payload. */
+static __rte_always_inline char *udp_frame_room(const struct pk_net_ctx *ctx, struct rte_mbuf *m,
+						struct rte_mbuf **frame, uint32_t *cap)
 {
-	struct rte_mbuf *m;
-	unsigned n = ctx->stash_n;
 	uint32_t room;
 
-	if (likely(n != 0)) {
-		m = ctx->stash[n - 1];
-		ctx->stash_n = n - 1;
-		if (n > 1)
-			rte_prefetch0(ctx->stash[n - 2]); /* the next call's mbuf */
-	} else {
-		m = stash_refill(ctx);
-	}
-
 	*frame = m;
-	if (m == NULL)
-		return NULL;
 	/* The headers go in front with rte_pktmbuf_prepend: the mbuf's
 	 * headroom (RTE_PKTMBUF_HEADROOM) holds them. */
 	room = ctx->mtu - (uint32_t)(sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr));
@@ -585,22 +599,57 @@ char *pk_net_udp_frame(struct pk_net_ctx *ctx, struct rte_mbuf **frame, uint32_t
 	return rte_pktmbuf_mtod(m, char *);
 }
 
+/* pk_net_udp_frame with the stash empty: a tail call, so that the usual
+ * path saves no registers for the refill's call. */
+static __rte_noinline char *udp_frame_refill(struct pk_net_ctx *ctx, struct rte_mbuf **frame,
+					     uint32_t *cap)
+{
+	struct rte_mbuf *m = stash_refill(ctx);
+
+	if (m == NULL) {
+		*frame = NULL;
+		return NULL;
+	}
+	return udp_frame_room(ctx, m, frame, cap);
+}
+
+char *pk_net_udp_frame(struct pk_net_ctx *ctx, struct rte_mbuf **frame, uint32_t *cap)
+{
+	unsigned n = ctx->stash_n;
+
+	if (unlikely(n == 0))
+		return udp_frame_refill(ctx, frame, cap);
+	struct rte_mbuf *m = ctx->stash[n - 1];
+	ctx->stash_n = n - 1;
+	if (n > 1)
+		rte_prefetch0(ctx->stash[n - 2]); /* the next call's mbuf */
+	return udp_frame_room(ctx, m, frame, cap); /* the stash holds no NULL */
+}
+
 int pk_net_udp_tx_frame(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint32_t len,
 			const struct pk_addr *src, const struct pk_addr *dst, uint64_t now_tsc)
 {
 	uint32_t sip, dip;
-	struct rte_ether_addr mac;
+	struct rte_ether_addr macbuf;
+	const struct rte_ether_addr *mac;
 	struct pk_net_arp_entry *wait;
 	const uint32_t hdrs = sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr);
+	const uint32_t l2_len = ctx->l2_len;
 
 	if (unlikely(len > rte_pktmbuf_tailroom(m) || len + hdrs > ctx->mtu ||
-		     rte_pktmbuf_headroom(m) < ctx->l2_len + hdrs)) {
+		     rte_pktmbuf_headroom(m) < l2_len + hdrs)) {
 		/* Not one frame (or not made by pk_net_udp_frame): the copying path. */
 		int r = pk_net_udp_tx(ctx, rte_pktmbuf_mtod(m, const void *), len, src, dst, now_tsc);
 		rte_pktmbuf_free(m);
 		return r;
 	}
-	int r = udp_tx_route(ctx, len, false, src, dst, now_tsc, &sip, &dip, &mac, &wait);
+	/* The payload's sum first, while little else is live (a call: what
+	 * is live after it would be saved around it); wasted only on the
+	 * error paths below. */
+	bool l4_offload = ctx->conf.tx_udp_cksum_offload;
+	uint8_t *payload = rte_pktmbuf_mtod(m, uint8_t *);
+	uint32_t psum = l4_offload ? 0 : pk_net_cksum_add(payload, len, 0);
+	int r = udp_tx_route(ctx, len, false, src, dst, now_tsc, &sip, &dip, &macbuf, &mac, &wait);
 	if (r < 0)
 		goto fail;
 	if (wait != NULL && wait->qlen + 1 > PK_NET_ARP_QLEN) {
@@ -613,25 +662,26 @@ int pk_net_udp_tx_frame(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint32_t len
 		r = -ENOBUFS;
 		goto fail;
 	}
-	bool l4_offload = ctx->conf.tx_udp_cksum_offload;
-	uint8_t *payload = rte_pktmbuf_mtod(m, uint8_t *);
-	struct rte_udp_hdr uh = udp_tx_header(payload, len, sip, dip, src, dst, l4_offload);
+	struct rte_udp_hdr uh = udp_tx_header(psum, len, sip, dip, src, dst, l4_offload);
 	/* All the headers in front at once (room checked above): Ethernet
-	 * (+VLAN) from the ctx's template, IPv4, UDP. */
-	uint32_t hl = ctx->l2_len + hdrs;
+	 * (+VLAN) from the ctx's template, IPv4, UDP. What is read of the
+	 * ctx is read into locals first: as far as the compiler knows, the
+	 * byte stores into the frame could change it. */
+	uint32_t hl = l2_len + hdrs;
 	uint8_t *h = payload - hl;
+	uint64_t tx_offload = ctx->tx_offload;
+	uint16_t id = ctx->ip_id;
+	ctx->ip_id = (uint16_t)(id + ctx->conf.ip_id_stride);
 	m->data_off = (uint16_t)(m->data_off - hl);
 	m->data_len = (uint16_t)(m->data_len + len + hl);
 	m->pkt_len = m->pkt_len + len + hl;
-	memcpy(h, &mac, RTE_ETHER_ADDR_LEN);
+	memcpy(h, mac, RTE_ETHER_ADDR_LEN);
 	memcpy(h + RTE_ETHER_ADDR_LEN, ctx->l2_ip4 + RTE_ETHER_ADDR_LEN,
 	       sizeof(ctx->l2_ip4) - RTE_ETHER_ADDR_LEN);
 	/* (untagged: 4 bytes of the copy above are IPv4's, written next) */
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(h + ctx->l2_len);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(h + l2_len);
 	/* one store of the ctx's value, no read of the mbuf's second cache line */
-	m->tx_offload = ctx->tx_offload;
-	uint16_t id = ctx->ip_id;
-	ctx->ip_id = (uint16_t)(id + ctx->conf.ip_id_stride);
+	m->tx_offload = tx_offload;
 	udp_tx_ip(ctx, m, ip, len + (uint32_t)sizeof(uh), id, 0, false, sip, dip, l4_offload);
 	memcpy(ip + 1, &uh, sizeof(uh));
 	return udp_tx_out(ctx, wait, &m, 1);

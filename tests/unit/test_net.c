@@ -302,6 +302,33 @@ static void test_arp_resolution_queue(void **state)
 	assert_int_equal(q, 1);
 }
 
+/* pk_net_udp_frame with its stash empty and the pool (nearly) dry: NULL
+ * (and no frame) when none is left, one frame when one is. */
+static void test_udp_frame_pool_dry(void **state)
+{
+	struct fx *f = *state;
+	static struct rte_mbuf *all[4096];
+	unsigned n = 0;
+
+	while (n < RTE_DIM(all) && (all[n] = rte_pktmbuf_alloc(pool)) != NULL)
+		n++;
+	assert_int_equal(pk_net_frames_held(f->ctx), 0);
+	struct rte_mbuf *m = (struct rte_mbuf *)(uintptr_t)1;
+	uint32_t cap = 7;
+	assert_null(pk_net_udp_frame(f->ctx, &m, &cap));
+	assert_null(m);
+	rte_pktmbuf_free(all[--n]);
+	char *p = pk_net_udp_frame(f->ctx, &m, &cap);
+	assert_non_null(p);
+	assert_non_null(m);
+	assert_ptr_equal(p, rte_pktmbuf_mtod(m, char *));
+	assert_int_equal(cap, 1500 - 28);
+	assert_int_equal(pk_net_frames_held(f->ctx), 0);
+	rte_pktmbuf_free(m);
+	while (n != 0)
+		rte_pktmbuf_free(all[--n]);
+}
+
 static void test_arp_queue_overflow(void **state)
 {
 	struct fx *f = *state;
@@ -313,19 +340,38 @@ static void test_arp_queue_overflow(void **state)
 	/* Two fragments do not fit in the one slot left: all or nothing. */
 	assert_int_equal(pk_net_udp_tx(f->ctx, big, sizeof(big), &src, &dst, 0), -ENOBUFS);
 	assert_int_equal(C(f, PK_NET_CTR_ARP_QUEUE_OVERFLOW), 1);
-	assert_int_equal(pk_net_udp_tx(f->ctx, "y", 1, &src, &dst, 0), 0);
-	assert_int_equal(pk_net_udp_tx(f->ctx, "z", 1, &src, &dst, 0), -ENOBUFS);
+	/* The last slot and the overflow with datagrams written in their
+	 * frames: pk_net_udp_tx_frame queues on the entry too. */
+	struct rte_mbuf *m;
+	uint32_t cap;
+	char *p = pk_net_udp_frame(f->ctx, &m, &cap);
+	assert_non_null(p);
+	p[0] = 'y';
+	assert_int_equal(pk_net_udp_tx_frame(f->ctx, m, 1, &src, &dst, 0), 0);
+	p = pk_net_udp_frame(f->ctx, &m, &cap);
+	assert_non_null(p);
+	p[0] = 'z';
+	assert_int_equal(pk_net_udp_tx_frame(f->ctx, m, 1, &src, &dst, 0), -ENOBUFS);
 	assert_int_equal(C(f, PK_NET_CTR_ARP_QUEUE_OVERFLOW), 2);
 	unsigned q;
 	pk_net_arp_lookup(f->ctx, rte_cpu_to_be_32(PEER3_IP), NULL, &q);
 	assert_int_equal(q, PK_NET_ARP_QLEN);
-	/* Released in order: the last one out is "y". */
+	/* Released in order: the last one out is "y", to the MAC learnt. */
 	arp_reply_from(f, PEER3_MAC, PEER3_IP, 1);
 	uint8_t b[128];
 	assert_int_equal(tx_count(f), 1 + PK_NET_ARP_QLEN);
 	size_t n = tx_frame(f, PK_NET_ARP_QLEN, b);
 	assert_int_equal(n, 43);
 	assert_int_equal(b[42], 'y');
+	assert_memory_equal(b, PEER3_MAC, 6);
+	assert_memory_equal(b + 6, OUR_MAC, 6);
+	assert_int_equal(cksum(b + 14, 20), 0);
+	uint8_t ph[12];
+	memcpy(ph, b + 14 + 12, 8);
+	ph[8] = 0;
+	ph[9] = 17;
+	put16(ph + 10, 9);
+	assert_int_equal(fold(sum16(b + 14 + 20, 9, sum16(ph, 12, 0))), 0xffff);
 }
 
 static void test_arp_retry_and_give_up(void **state)
@@ -669,6 +715,13 @@ static void test_ip_drops(void **state)
 	memcpy(in, base, n);
 	in[5] = 0x77;
 	RX_DROP(ETH_OTHER_MAC);
+	/* a unicast MAC other than ours in each of its first four bytes too
+	 * (pk_net_rx compares 4 + 2 bytes) */
+	for (unsigned i = 0; i < 4; i++) {
+		memcpy(in, base, n);
+		in[i] ^= 0x20;
+		RX_DROP(ETH_OTHER_MAC);
+	}
 	memcpy(in, base, n);
 	in[0] = 0x01;
 	RX_DROP(ETH_MULTICAST);
@@ -1204,6 +1257,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_arp_not_for_us, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_resolution_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_queue_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_frame_pool_dry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_retry_and_give_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_refresh_stale_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garp, setup, teardown),
