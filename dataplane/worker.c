@@ -87,8 +87,9 @@ static uint64_t pk_now_ns(void)
 
 /* One header line into the To-tag hash (pk_hash_keyed, common.h, keyed
  * from the engine's secret): a tag is only ever compared with tags this
- * process made (retransmissions of the same request). */
-static uint64_t pk_hash_line(uint64_t k, uint64_t h, const struct pk_sip_msg *m, enum pk_sip_hdr_id id)
+ * process made (retransmissions of the same request). Inlined: gcc kept
+ * three calls of it, which cost more than the hash of a short line. */
+static inline __attribute__((always_inline)) uint64_t pk_hash_line(uint64_t k, uint64_t h, const struct pk_sip_msg *m, enum pk_sip_hdr_id id)
 {
 	uint8_t i = m->first[id];
 
@@ -127,13 +128,15 @@ int pk_worker_reply(struct pk_worker *w, const struct pk_io_msg *rx, const struc
 {
 	struct pk_io_msg *tx = pk_io_tx_alloc(w->q);
 	char tag[16];
+	/* A 100 gets no To-tag (RFC 3261 §8.2.6.2: the builder ignores it):
+	 * the hash is not made for every INVITE's 100 Trying. */
+	struct pk_str to_tag = status > 100 ? pk_worker_to_tag(w, msg, tag) : PK_STR_NULL;
 	long len;
 
-	len = pk_sip_response_build(msg, status, reason, pk_worker_to_tag(w, msg, tag), extra, tx->data,
-				    tx->cap);
+	len = pk_sip_response_build(msg, status, reason, to_tag, extra, tx->data, tx->cap);
 	if (unlikely(len == -ENOSPC) && tx->cap < PK_IO_MSG_MAX && (tx = pk_io_tx_grow(w->q)) != NULL)
-		len = pk_sip_response_build(msg, status, reason, pk_worker_to_tag(w, msg, tag), extra,
-					    tx->data, tx->cap); /* larger than a frame */
+		len = pk_sip_response_build(msg, status, reason, to_tag, extra, tx->data,
+					    tx->cap); /* larger than a frame */
 	if (len < 0) {
 		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_DROP_BUILD]);
 		return (int)len;

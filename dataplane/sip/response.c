@@ -98,13 +98,16 @@
 	_(607, "Unwanted")                                    \
 	_(608, "Rejected")
 
-const char *pk_sip_reason_phrase(unsigned status)
+/* The reason phrase of status and its length (the builder copies it
+ * without a strlen). */
+static const char *reason_lookup(unsigned status, size_t *len)
 {
+#define PK_R(text) (*len = sizeof(text) - 1, text)
 	/* A switch: the compiler turns it into a jump table per class. */
 	switch (status) {
 #define PK_S_CASE(code, text) \
 	case code:            \
-		return text;
+		return PK_R(text);
 		PK_SIP_FOREACH_STATUS(PK_S_CASE)
 #undef PK_S_CASE
 	default:
@@ -114,25 +117,40 @@ const char *pk_sip_reason_phrase(unsigned status)
 	 * §8.1.3.2 treats an unknown 1xx as 183). */
 	switch (status / 100) {
 	case 1:
-		return "Session Progress";
+		return PK_R("Session Progress");
 	case 2:
-		return "OK";
+		return PK_R("OK");
 	case 3:
-		return "Redirection";
+		return PK_R("Redirection");
 	case 4:
-		return "Client Error";
+		return PK_R("Client Error");
 	case 5:
-		return "Server Error";
+		return PK_R("Server Error");
 	case 6:
-		return "Global Failure";
+		return PK_R("Global Failure");
 	default:
-		return "Unknown";
+		return PK_R("Unknown");
 	}
+#undef PK_R
 }
 
-/* Output cursor; all writes are checked against the end once each. */
+const char *pk_sip_reason_phrase(unsigned status)
+{
+	size_t len;
+
+	return reason_lookup(status, &len);
+}
+
+/*
+ * Output cursor; all writes are checked against the end once each. Lines
+ * copied from the request are held back as a run while the next one
+ * starts where the run ends (From and To, Call-ID and CSeq are usually
+ * written one after the other): each run is one memcpy, the same bytes.
+ */
 struct resp_out {
 	char *o, *end;
+	const char *run; /* request bytes not copied yet */
+	size_t runlen;
 	bool full;
 };
 
@@ -146,9 +164,29 @@ static void out_put(struct resp_out *w, const void *p, size_t n)
 	w->o += n;
 }
 
+static void out_flush(struct resp_out *w)
+{
+	if (w->runlen) {
+		out_put(w, w->run, w->runlen);
+		w->runlen = 0;
+	}
+}
+
+/* n bytes of the request at p, after what was copied or held before. */
+static void out_req(struct resp_out *w, const char *p, size_t n)
+{
+	if (p == w->run + w->runlen) {
+		w->runlen += n;
+		return;
+	}
+	out_flush(w);
+	w->run = p;
+	w->runlen = n;
+}
+
 static void out_line(struct resp_out *w, const struct pk_sip_msg *m, unsigned i)
 {
-	out_put(w, m->buf + m->hdrs[i].off, m->hdrs[i].len);
+	out_req(w, m->buf + m->hdrs[i].off, m->hdrs[i].len);
 }
 
 /* Copy every line of header id, in order. */
@@ -158,6 +196,13 @@ static void out_lines(struct resp_out *w, const struct pk_sip_msg *m, enum pk_si
 
 	if (first == 0xff)
 		return;
+	if (m->count[id] == 1) {
+		/* the usual single Via: no walk of the table (first is past
+		 * nhdrs when the scan stopped before its table was complete) */
+		if (first < m->nhdrs)
+			out_line(w, m, first);
+		return;
+	}
 	for (unsigned i = first; i < m->nhdrs; i++)
 		if (m->hdrs[i].id == id)
 			out_line(w, m, i);
@@ -204,15 +249,18 @@ static bool line_named(const struct pk_sip_msg *m, unsigned i, struct pk_str nam
 long pk_sip_response_build(const struct pk_sip_msg *req, unsigned status, const char *reason,
 			   struct pk_str to_tag, struct pk_str extra, char *out, size_t cap)
 {
-	struct resp_out w = { out, out + cap, false };
+	struct resp_out w = { out, out + cap, req->buf, 0, false };
 	char sl[sizeof("SIP/2.0 999 ")];
 	uint8_t to = req->first[PK_HDR_TO];
+	size_t rlen;
 
 	/* Never answer a response or an ACK (RFC 3261 §17.2.1). */
 	if (status < 100 || status > 699 || !req->is_request || req->method == PK_SIP_ACK)
 		return -EINVAL;
 	if (!reason)
-		reason = pk_sip_reason_phrase(status);
+		reason = reason_lookup(status, &rlen);
+	else
+		rlen = strlen(reason);
 
 	memcpy(sl, "SIP/2.0 ", 8);
 	sl[8] = (char)('0' + status / 100);
@@ -220,7 +268,7 @@ long pk_sip_response_build(const struct pk_sip_msg *req, unsigned status, const 
 	sl[10] = (char)('0' + status % 10);
 	sl[11] = ' ';
 	out_put(&w, sl, 12);
-	out_put(&w, reason, strlen(reason));
+	out_put(&w, reason, rlen);
 	out_put(&w, "\r\n", 2);
 
 	/* §8.2.6.2: the Vias in order, From, Call-ID, CSeq equal the request's. */
@@ -231,10 +279,19 @@ long pk_sip_response_build(const struct pk_sip_msg *req, unsigned status, const 
 		const struct pk_sip_hdr *h = &req->hdrs[to];
 
 		if (status > 100 && to_tag.len && !addr_has_tag(pk_sip_hdr_value(req, to))) {
-			out_put(&w, req->buf + h->off, (size_t)h->voff + h->vlen - h->off);
-			out_put(&w, ";tag=", 5);
-			out_put(&w, to_tag.p, to_tag.len);
-			out_put(&w, "\r\n", 2);
+			out_req(&w, req->buf + h->off, (size_t)h->voff + h->vlen - h->off);
+			out_flush(&w);
+			if (likely(to_tag.len == 16 && w.end - w.o >= 23)) {
+				/* our own 16 hex digits (pk_worker_to_tag): fixed-size copies */
+				memcpy(w.o, ";tag=", 5);
+				memcpy(w.o + 5, to_tag.p, 16);
+				memcpy(w.o + 21, "\r\n", 2);
+				w.o += 23;
+			} else {
+				out_put(&w, ";tag=", 5);
+				out_put(&w, to_tag.p, to_tag.len);
+				out_put(&w, "\r\n", 2);
+			}
 		} else {
 			out_line(&w, req, to);
 		}
@@ -252,6 +309,7 @@ long pk_sip_response_build(const struct pk_sip_msg *req, unsigned status, const 
 		/* §12.1.1: a dialog-creating response carries the Record-Route. */
 		out_lines(&w, req, PK_HDR_RECORD_ROUTE);
 	}
+	out_flush(&w);
 	if (extra.len)
 		out_put(&w, extra.p, extra.len);
 	out_put(&w, "Content-Length: 0\r\n\r\n", 21);

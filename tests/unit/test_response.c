@@ -313,6 +313,84 @@ static void test_enospc_and_einval(void **state)
 	}
 }
 
+/*
+ * The whole answer, byte for byte, for requests whose lines follow each
+ * other in the order of the answer (From then To, Call-ID then CSeq, two
+ * Record-Route lines: the builder copies each such run at once) and with
+ * a To-tag of our own 16 digits (copied with fixed-size moves) or of
+ * another length; every smaller buffer gets -ENOSPC and nothing written
+ * past its end.
+ */
+static void test_exact_bytes_and_runs(void **state)
+{
+	static const char inv[] = "INVITE sip:*801@pbx.example.com SIP/2.0\r\n"
+				  "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-run1;rport\r\n"
+				  "Max-Forwards: 70\r\n"
+				  "From: <sip:2003@example.test>;tag=fr-1\r\n"
+				  "To: <sip:*801@example.test>\r\n"
+				  "Call-ID: run-1@192.0.2.10\r\n"
+				  "CSeq: 7 INVITE\r\n"
+				  "Record-Route: <sip:p1.example.test;lr>\r\n"
+				  "Record-Route: <sip:p2.example.test;lr>\r\n"
+				  "Contact: <sip:2003@192.0.2.10:5060>\r\n"
+				  "Content-Length: 0\r\n\r\n";
+	static const char want16[] = "SIP/2.0 183 Session Progress\r\n"
+				     "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-run1;rport\r\n"
+				     "From: <sip:2003@example.test>;tag=fr-1\r\n"
+				     "To: <sip:*801@example.test>;tag=0123456789abcdef\r\n"
+				     "Call-ID: run-1@192.0.2.10\r\n"
+				     "CSeq: 7 INVITE\r\n"
+				     "Record-Route: <sip:p1.example.test;lr>\r\n"
+				     "Record-Route: <sip:p2.example.test;lr>\r\n"
+				     "X-Extra: 1\r\n"
+				     "Content-Length: 0\r\n\r\n";
+	static const char want5[] = "SIP/2.0 486 Busy Here\r\n"
+				    "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-run1;rport\r\n"
+				    "From: <sip:2003@example.test>;tag=fr-1\r\n"
+				    "To: <sip:*801@example.test>;tag=pk-77\r\n"
+				    "Call-ID: run-1@192.0.2.10\r\n"
+				    "CSeq: 7 INVITE\r\n"
+				    "Content-Length: 0\r\n\r\n";
+	static const struct {
+		unsigned status;
+		const char *tag, *extra, *want;
+	} t[] = {
+		{ 183, "0123456789abcdef", "X-Extra: 1\r\n", want16 },
+		{ 486, "pk-77", NULL, want5 },
+	};
+	char small[1024];
+
+	(void)state;
+	scan_req(inv, PK_SIP_OK);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		long n = build(t[i].status, NULL, t[i].tag, t[i].extra);
+		struct pk_str extra = t[i].extra ? S(t[i].extra) : PK_STR_NULL;
+
+		assert_int_equal(n, (long)strlen(t[i].want));
+		assert_memory_equal(obuf, t[i].want, (size_t)n);
+		for (long cap = 0; cap <= n; cap++) {
+			long r;
+
+			memset(small, 0x5a, sizeof(small));
+			r = pk_sip_response_build(&req, t[i].status, NULL, S(t[i].tag), extra, small, (size_t)cap);
+			assert_int_equal(r, cap < n ? -ENOSPC : n);
+			for (size_t k = (size_t)cap; k < sizeof(small); k++)
+				if (small[k] != 0x5a)
+					fail_msg("cap %ld: byte %zu written", cap, k);
+		}
+		assert_memory_equal(small, t[i].want, (size_t)n);
+	}
+
+	/* a single Via as the last line of the table is still copied */
+	scan_req("OPTIONS sip:a@example.test SIP/2.0\r\nTo: <sip:a@example.test>\r\n"
+		 "From: <sip:b@example.test>;tag=1\r\nCall-ID: last-via\r\nCSeq: 1 OPTIONS\r\n"
+		 "Max-Forwards: 70\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK-last\r\n\r\n",
+		 PK_SIP_OK);
+	assert_int_equal(req.hdrs[req.nhdrs - 1].id, PK_HDR_VIA);
+	build(200, NULL, "0123456789abcdef", NULL);
+	assert_pkstr(resp.via[0].branch, "z9hG4bK-last");
+}
+
 static void test_reason_phrases(void **state)
 {
 	static const struct {
@@ -375,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_400_for_rejected_request),
 		cmocka_unit_test(test_custom_reason),
 		cmocka_unit_test(test_enospc_and_einval),
+		cmocka_unit_test(test_exact_bytes_and_runs),
 		cmocka_unit_test(test_reason_phrases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
