@@ -612,62 +612,66 @@ static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const str
 		      const struct pk_calltab_call *c, struct pk_proxy_fwd *f)
 {
 	struct pk_rw *rw = f->rw;
-	char buf[PK_CALLTAB_STRINGS_MAX + 64];
-	size_t n = 0;
+	char route[PK_CALLTAB_STRINGS_MAX + 64], repl[PK_CALLTAB_STRINGS_MAX + 64];
+	size_t n = 0, rn = 0;
 
 	if (pu_caller_dst(w, c, &f->dst) != 0)
 		return -EHOSTUNREACH;
-	pk_rw_ruri_set(rw, c->contact);
-	/* the Via and Max-Forwards edits before those further down */
-	pk_proxy_fwd_plan(f);
+	/* The texts first (the -E2BIG checks), then the edits in message
+	 * order: each is appended to the plan (rewrite.c, rw_put). */
 	/* The caller's route set replaces whatever Route the picker sent. */
 	for (uint32_t i = 0; i < c->nrr; i++) {
-		if (n + c->rr[i].len + 4 > sizeof(buf))
+		if (n + c->rr[i].len + 4 > sizeof(route))
 			return -E2BIG;
 		if (i) {
-			buf[n++] = ',';
-			buf[n++] = ' ';
+			route[n++] = ',';
+			route[n++] = ' ';
 		}
-		buf[n++] = '<';
-		memcpy(buf + n, c->rr[i].p, c->rr[i].len);
+		route[n++] = '<';
+		memcpy(route + n, c->rr[i].p, c->rr[i].len);
 		n += c->rr[i].len;
-		buf[n++] = '>';
+		route[n++] = '>';
 	}
-	if (n > 0)
-		pk_rw_hdr_replace(rw, PK_HDR_ROUTE, pk_str_make(buf, n));
-	else if (m->nroute > 0)
-		pk_rw_hdr_remove(rw, PK_HDR_ROUTE);
-
 	if (m->method == PK_SIP_INVITE) {
 		char pv[22] = "p;pkc=";
 
 		/* RFC 3891 §3: the tags as the caller (who receives it) sees
 		 * its early dialog: to-tag its own From-tag, from-tag the
 		 * callee's To-tag. */
-		n = 0;
-		if (c->call_id.len + c->from_tag.len + c->to_tag.len + 40 > sizeof(buf))
+		if (c->call_id.len + c->from_tag.len + c->to_tag.len + 40 > sizeof(repl))
 			return -E2BIG;
-		memcpy(buf, c->call_id.p, c->call_id.len);
-		n = c->call_id.len;
-		memcpy(buf + n, ";to-tag=", 8);
-		n += 8;
-		memcpy(buf + n, c->from_tag.p, c->from_tag.len);
-		n += c->from_tag.len;
-		memcpy(buf + n, ";from-tag=", 10);
-		n += 10;
-		memcpy(buf + n, c->to_tag.p, c->to_tag.len);
-		n += c->to_tag.len;
-		memcpy(buf + n, ";early-only", 11);
-		n += 11;
-		pk_rw_hdr_replace(rw, PK_HDR_REPLACES, pk_str_make(buf, n));
-		if (!(m->require & PK_SIP_OPT_BIT(REPLACES)))
-			pk_rw_hdr_add(rw, PK_HDR_REQUIRE, NULL, PK_STR_LIT("replaces"), PK_RW_BOTTOM);
+		memcpy(repl, c->call_id.p, c->call_id.len);
+		rn = c->call_id.len;
+		memcpy(repl + rn, ";to-tag=", 8);
+		rn += 8;
+		memcpy(repl + rn, c->from_tag.p, c->from_tag.len);
+		rn += c->from_tag.len;
+		memcpy(repl + rn, ";from-tag=", 10);
+		rn += 10;
+		memcpy(repl + rn, c->to_tag.p, c->to_tag.len);
+		rn += c->to_tag.len;
+		memcpy(repl + rn, ";early-only", 11);
+		rn += 11;
 		/* ";pk=p;pkc=<the call's key hash, as the table stored it, 16
 		 * hex digits>", written by one call: the two params are the
 		 * only ones of a pickup INVITE (the Via params start empty),
 		 * so they fit together as they fitted one after the other. */
 		pk_put_hex16(pv + 6, c->hash);
 		pk_proxy_fwd_param(f, "pk", pk_str_make(pv, sizeof(pv)));
+	}
+	pk_rw_ruri_set(rw, c->contact);
+	/* our Via (above the client's), then the client Via's received/rport
+	 * and Max-Forwards, before the lines further down */
+	pk_proxy_fwd_via(w, rx, f);
+	pk_proxy_fwd_plan(f);
+	if (n > 0)
+		pk_rw_hdr_replace(rw, PK_HDR_ROUTE, pk_str_make(route, n));
+	else if (m->nroute > 0)
+		pk_rw_hdr_remove(rw, PK_HDR_ROUTE);
+	if (m->method == PK_SIP_INVITE) {
+		pk_rw_hdr_replace(rw, PK_HDR_REPLACES, pk_str_make(repl, rn));
+		if (!(m->require & PK_SIP_OPT_BIT(REPLACES)))
+			pk_rw_hdr_add(rw, PK_HDR_REQUIRE, NULL, PK_STR_LIT("replaces"), PK_RW_BOTTOM);
 	}
 	f->record_route = m->method == PK_SIP_INVITE;
 	return pk_proxy_fwd_send(w, rx, f);
