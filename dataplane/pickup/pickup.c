@@ -316,13 +316,45 @@ static inline void pu_lower_copy(char *dst, const char *src, uint32_t n)
 }
 
 /*
+ * pk_proxy_local_domain(w, rx, host, port, out) for the From of a request
+ * whose Request-URI names the served domain known (as the proxy looked it
+ * up: stored lowercase, pk_groups_settings_find_domain's answer for it).
+ * A From host written with the same bytes, as nearly every client writes
+ * it, is that domain: the lookup would find known again (served domains
+ * are distinct), whatever the port. Anything else is looked up.
+ */
+static bool pu_local_domain(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host,
+			    uint16_t port, struct pk_str known, struct pk_str *out)
+{
+	uint32_t n = host.len;
+	bool same;
+
+	if (n != known.len || n == 0)
+		same = false;
+	else if (n >= 8 && n <= 16)
+		same = ((pk_load8(host.p) ^ pk_load8(known.p)) |
+			(pk_load8(host.p + n - 8) ^ pk_load8(known.p + n - 8))) == 0;
+	else if (n >= 4 && n < 8)
+		same = ((pk_load4(host.p) ^ pk_load4(known.p)) |
+			(pk_load4(host.p + n - 4) ^ pk_load4(known.p + n - 4))) == 0;
+	else
+		same = memcmp(host.p, known.p, n) == 0;
+	if (same) {
+		*out = known;
+		return true;
+	}
+	return pk_proxy_local_domain(w, rx, host, port, out);
+}
+
+/*
  * "user@domain" of a SIP URI (a From): the user part normalised as the
  * group index does, the domain as served (lowercase; pickupd's own address
  * means the default domain) or the host lowercased. Equal to pu_user_aor
- * for a group member. -1 when the URI has no user part.
+ * for a group member. -1 when the URI has no user part. known: the served
+ * domain of the request's Request-URI (pu_local_domain).
  */
 static int pu_uri_aor(const struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_uri *u,
-		      char *out, size_t cap)
+		      struct pk_str known, char *out, size_t cap)
 {
 	struct pk_str d;
 	int n;
@@ -336,7 +368,7 @@ static int pu_uri_aor(const struct pk_worker *w, const struct pk_io_msg *rx, con
 		memcpy(out, u->user.p, u->user.len);
 		n = (int)u->user.len;
 	}
-	if (!pk_proxy_local_domain(w, rx, u->host, u->port, &d))
+	if (!pu_local_domain(w, rx, u->host, u->port, known, &d))
 		d = u->host;
 	if ((size_t)n + 1 + d.len > cap)
 		return -1;
@@ -466,7 +498,7 @@ bool pk_pickup_track(struct pk_worker *w, const struct pk_io_msg *rx, const stru
 		return false;
 	}
 	ce = pu_user_aor(v, gu, callee, sizeof(callee));
-	cr = pu_uri_aor(w, rx, &fu, caller, sizeof(caller));
+	cr = pu_uri_aor(w, rx, &fu, domain, caller, sizeof(caller));
 	if (ce < 0) {
 		pu_count(w, PK_PICKUP_CTR_TRACK_SKIPPED);
 		return false;
@@ -766,7 +798,7 @@ bool pk_pickup_request(struct pk_worker *w, const struct pk_io_msg *rx, const st
 	}
 	/* The picker: From, a member of some group. */
 	if (pk_sip_uri_parse(m->from.uri.p, m->from.uri.len, &fu) == 0 && fu.user.len != 0 &&
-	    pk_proxy_local_domain(w, rx, fu.host, fu.port, &fdomain))
+	    pu_local_domain(w, rx, fu.host, fu.port, domain, &fdomain))
 		pu = pk_groups_find_user(v, fu.user, fdomain);
 	if (pu != NULL) {
 		switch (kind) {
