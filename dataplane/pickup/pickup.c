@@ -316,13 +316,45 @@ static inline void pu_lower_copy(char *dst, const char *src, uint32_t n)
 }
 
 /*
+ * pk_proxy_local_domain(w, rx, host, port, out) for the From of a request
+ * whose Request-URI names the served domain known (as the proxy looked it
+ * up: stored lowercase, pk_groups_settings_find_domain's answer for it).
+ * A From host written with the same bytes, as nearly every client writes
+ * it, is that domain: the lookup would find known again (served domains
+ * are distinct), whatever the port. Anything else is looked up.
+ */
+static bool pu_local_domain(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host,
+			    uint16_t port, struct pk_str known, struct pk_str *out)
+{
+	uint32_t n = host.len;
+	bool same;
+
+	if (n != known.len || n == 0)
+		same = false;
+	else if (n >= 8 && n <= 16)
+		same = ((pk_load8(host.p) ^ pk_load8(known.p)) |
+			(pk_load8(host.p + n - 8) ^ pk_load8(known.p + n - 8))) == 0;
+	else if (n >= 4 && n < 8)
+		same = ((pk_load4(host.p) ^ pk_load4(known.p)) |
+			(pk_load4(host.p + n - 4) ^ pk_load4(known.p + n - 4))) == 0;
+	else
+		same = memcmp(host.p, known.p, n) == 0;
+	if (same) {
+		*out = known;
+		return true;
+	}
+	return pk_proxy_local_domain(w, rx, host, port, out);
+}
+
+/*
  * "user@domain" of a SIP URI (a From): the user part normalised as the
  * group index does, the domain as served (lowercase; pickupd's own address
  * means the default domain) or the host lowercased. Equal to pu_user_aor
- * for a group member. -1 when the URI has no user part.
+ * for a group member. -1 when the URI has no user part. known: the served
+ * domain of the request's Request-URI (pu_local_domain).
  */
 static int pu_uri_aor(const struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_uri *u,
-		      char *out, size_t cap)
+		      struct pk_str known, char *out, size_t cap)
 {
 	struct pk_str d;
 	int n;
@@ -336,7 +368,7 @@ static int pu_uri_aor(const struct pk_worker *w, const struct pk_io_msg *rx, con
 		memcpy(out, u->user.p, u->user.len);
 		n = (int)u->user.len;
 	}
-	if (!pk_proxy_local_domain(w, rx, u->host, u->port, &d))
+	if (!pu_local_domain(w, rx, u->host, u->port, known, &d))
 		d = u->host;
 	if ((size_t)n + 1 + d.len > cap)
 		return -1;
@@ -466,7 +498,7 @@ bool pk_pickup_track(struct pk_worker *w, const struct pk_io_msg *rx, const stru
 		return false;
 	}
 	ce = pu_user_aor(v, gu, callee, sizeof(callee));
-	cr = pu_uri_aor(w, rx, &fu, caller, sizeof(caller));
+	cr = pu_uri_aor(w, rx, &fu, domain, caller, sizeof(caller));
 	if (ce < 0) {
 		pu_count(w, PK_PICKUP_CTR_TRACK_SKIPPED);
 		return false;
@@ -612,62 +644,66 @@ static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const str
 		      const struct pk_calltab_call *c, struct pk_proxy_fwd *f)
 {
 	struct pk_rw *rw = f->rw;
-	char buf[PK_CALLTAB_STRINGS_MAX + 64];
-	size_t n = 0;
+	char route[PK_CALLTAB_STRINGS_MAX + 64], repl[PK_CALLTAB_STRINGS_MAX + 64];
+	size_t n = 0, rn = 0;
 
 	if (pu_caller_dst(w, c, &f->dst) != 0)
 		return -EHOSTUNREACH;
-	pk_rw_ruri_set(rw, c->contact);
-	/* the Via and Max-Forwards edits before those further down */
-	pk_proxy_fwd_plan(f);
+	/* The texts first (the -E2BIG checks), then the edits in message
+	 * order: each is appended to the plan (rewrite.c, rw_put). */
 	/* The caller's route set replaces whatever Route the picker sent. */
 	for (uint32_t i = 0; i < c->nrr; i++) {
-		if (n + c->rr[i].len + 4 > sizeof(buf))
+		if (n + c->rr[i].len + 4 > sizeof(route))
 			return -E2BIG;
 		if (i) {
-			buf[n++] = ',';
-			buf[n++] = ' ';
+			route[n++] = ',';
+			route[n++] = ' ';
 		}
-		buf[n++] = '<';
-		memcpy(buf + n, c->rr[i].p, c->rr[i].len);
+		route[n++] = '<';
+		memcpy(route + n, c->rr[i].p, c->rr[i].len);
 		n += c->rr[i].len;
-		buf[n++] = '>';
+		route[n++] = '>';
 	}
-	if (n > 0)
-		pk_rw_hdr_replace(rw, PK_HDR_ROUTE, pk_str_make(buf, n));
-	else if (m->nroute > 0)
-		pk_rw_hdr_remove(rw, PK_HDR_ROUTE);
-
 	if (m->method == PK_SIP_INVITE) {
 		char pv[22] = "p;pkc=";
 
 		/* RFC 3891 §3: the tags as the caller (who receives it) sees
 		 * its early dialog: to-tag its own From-tag, from-tag the
 		 * callee's To-tag. */
-		n = 0;
-		if (c->call_id.len + c->from_tag.len + c->to_tag.len + 40 > sizeof(buf))
+		if (c->call_id.len + c->from_tag.len + c->to_tag.len + 40 > sizeof(repl))
 			return -E2BIG;
-		memcpy(buf, c->call_id.p, c->call_id.len);
-		n = c->call_id.len;
-		memcpy(buf + n, ";to-tag=", 8);
-		n += 8;
-		memcpy(buf + n, c->from_tag.p, c->from_tag.len);
-		n += c->from_tag.len;
-		memcpy(buf + n, ";from-tag=", 10);
-		n += 10;
-		memcpy(buf + n, c->to_tag.p, c->to_tag.len);
-		n += c->to_tag.len;
-		memcpy(buf + n, ";early-only", 11);
-		n += 11;
-		pk_rw_hdr_replace(rw, PK_HDR_REPLACES, pk_str_make(buf, n));
-		if (!(m->require & PK_SIP_OPT_BIT(REPLACES)))
-			pk_rw_hdr_add(rw, PK_HDR_REQUIRE, NULL, PK_STR_LIT("replaces"), PK_RW_BOTTOM);
+		memcpy(repl, c->call_id.p, c->call_id.len);
+		rn = c->call_id.len;
+		memcpy(repl + rn, ";to-tag=", 8);
+		rn += 8;
+		memcpy(repl + rn, c->from_tag.p, c->from_tag.len);
+		rn += c->from_tag.len;
+		memcpy(repl + rn, ";from-tag=", 10);
+		rn += 10;
+		memcpy(repl + rn, c->to_tag.p, c->to_tag.len);
+		rn += c->to_tag.len;
+		memcpy(repl + rn, ";early-only", 11);
+		rn += 11;
 		/* ";pk=p;pkc=<the call's key hash, as the table stored it, 16
 		 * hex digits>", written by one call: the two params are the
 		 * only ones of a pickup INVITE (the Via params start empty),
 		 * so they fit together as they fitted one after the other. */
 		pk_put_hex16(pv + 6, c->hash);
 		pk_proxy_fwd_param(f, "pk", pk_str_make(pv, sizeof(pv)));
+	}
+	pk_rw_ruri_set(rw, c->contact);
+	/* our Via (above the client's), then the client Via's received/rport
+	 * and Max-Forwards, before the lines further down */
+	pk_proxy_fwd_via(w, rx, f);
+	pk_proxy_fwd_plan(f);
+	if (n > 0)
+		pk_rw_hdr_replace(rw, PK_HDR_ROUTE, pk_str_make(route, n));
+	else if (m->nroute > 0)
+		pk_rw_hdr_remove(rw, PK_HDR_ROUTE);
+	if (m->method == PK_SIP_INVITE) {
+		pk_rw_hdr_replace(rw, PK_HDR_REPLACES, pk_str_make(repl, rn));
+		if (!(m->require & PK_SIP_OPT_BIT(REPLACES)))
+			pk_rw_hdr_add(rw, PK_HDR_REQUIRE, NULL, PK_STR_LIT("replaces"), PK_RW_BOTTOM);
 	}
 	f->record_route = m->method == PK_SIP_INVITE;
 	return pk_proxy_fwd_send(w, rx, f);
@@ -762,7 +798,7 @@ bool pk_pickup_request(struct pk_worker *w, const struct pk_io_msg *rx, const st
 	}
 	/* The picker: From, a member of some group. */
 	if (pk_sip_uri_parse(m->from.uri.p, m->from.uri.len, &fu) == 0 && fu.user.len != 0 &&
-	    pk_proxy_local_domain(w, rx, fu.host, fu.port, &fdomain))
+	    pu_local_domain(w, rx, fu.host, fu.port, domain, &fdomain))
 		pu = pk_groups_find_user(v, fu.user, fdomain);
 	if (pu != NULL) {
 		switch (kind) {

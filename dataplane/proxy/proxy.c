@@ -530,6 +530,7 @@ void pk_proxy_fwd_begin(struct pk_worker *w, const struct pk_io_msg *rx, const s
 	}
 	f->maxfwd_dec = m->max_forwards != 0;
 	f->reason = false;
+	f->via_planned = false;
 }
 
 void pk_proxy_fwd_plan(struct pk_proxy_fwd *f)
@@ -562,40 +563,57 @@ void pk_proxy_fwd_param_n(struct pk_proxy_fwd *f, const char *name, size_t nl, s
 	f->params_len = (uint32_t)(o - f->params);
 }
 
+/* Our Via, from listener li: SIP/2.0/UDP host:port;branch=...;rport
+ * [;params][;pkconn=], written straight into the plan (no room: the plan
+ * is failed and the emit drops the request). The room asked for is what
+ * the line can take, no more: near a full scratch, a line that
+ * pk_rw_hdr_add would have fitted must fit. */
+static void px_via_line(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_proxy_fwd *f, unsigned li)
+{
+	char *o = pk_rw_line_begin(f->rw, PK_HDR_VIA,
+				   sizeof("SIP/2.0/UDP :65535;branch=;rport") - 1 + px_host_bound(w->eng->proxy, li) +
+					   PK_PROXY_BRANCH_LEN + f->params_len +
+					   (rx->transport == PK_TRANSPORT_TCP ? sizeof(";pkconn=") - 1 + 16 : 0));
+
+	if (o == NULL)
+		return;
+	o = px_put(o, "SIP/2.0/", 8);
+	o = px_put(o, f->dst.transport == PK_TRANSPORT_TCP ? "TCP " : "UDP ", 4);
+	o = px_put_sentby(w, rx, li, o);
+	o = px_put(o, ";branch=", 8);
+	o += px_branch_text(o, f->txn, f->loop);
+	o = px_put(o, ";rport", 6);
+	pk_copy_short(o, f->params, f->params_len);
+	o += f->params_len;
+	if (rx->transport == PK_TRANSPORT_TCP) {
+		o = px_put(o, ";pkconn=", 8);
+		o = pk_put_hex16(o, rx->conn);
+	}
+	pk_rw_line_end(f->rw, PK_HDR_VIA, o, PK_RW_BEFORE_FIRST_SAME);
+}
+
+void pk_proxy_fwd_via(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_proxy_fwd *f)
+{
+	if (f->via_planned)
+		return;
+	f->via_planned = true;
+	f->li = (int16_t)px_listener(w, rx, &f->dst);
+	if (f->li >= 0)
+		px_via_line(w, rx, f, (unsigned)f->li);
+}
+
 int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_proxy_fwd *f)
 {
 	const struct pk_proxy *px = w->eng->proxy;
 	char *o;
-	int li = px_listener(w, rx, &f->dst);
-	int rc;
+	int li, rc;
 
+	/* The listener and our Via, unless pk_proxy_fwd_via planned them. */
+	pk_proxy_fwd_via(w, rx, f);
+	li = f->li;
 	if (li < 0) {
 		pk_proxy_drop(w, PK_PROXY_CTR_DROP_NO_LISTENER);
 		return -ENETUNREACH;
-	}
-	/* Via: SIP/2.0/UDP host:port;branch=...;rport[;params][;pkconn=],
-	 * written straight into the plan (no room: the plan is failed and
-	 * the emit below drops the request). The room asked for is what the
-	 * line can take, no more: near a full scratch, a line that
-	 * pk_rw_hdr_add would have fitted must fit. */
-	o = pk_rw_line_begin(f->rw, PK_HDR_VIA,
-			     sizeof("SIP/2.0/UDP :65535;branch=;rport") - 1 + px_host_bound(px, (unsigned)li) +
-				     PK_PROXY_BRANCH_LEN + f->params_len +
-				     (rx->transport == PK_TRANSPORT_TCP ? sizeof(";pkconn=") - 1 + 16 : 0));
-	if (o != NULL) {
-		o = px_put(o, "SIP/2.0/", 8);
-		o = px_put(o, f->dst.transport == PK_TRANSPORT_TCP ? "TCP " : "UDP ", 4);
-		o = px_put_sentby(w, rx, (unsigned)li, o);
-		o = px_put(o, ";branch=", 8);
-		o += px_branch_text(o, f->txn, f->loop);
-		o = px_put(o, ";rport", 6);
-		pk_copy_short(o, f->params, f->params_len);
-		o += f->params_len;
-		if (rx->transport == PK_TRANSPORT_TCP) {
-			o = px_put(o, ";pkconn=", 8);
-			o = pk_put_hex16(o, rx->conn);
-		}
-		pk_rw_line_end(f->rw, PK_HDR_VIA, o, PK_RW_BEFORE_FIRST_SAME);
 	}
 	/* What pk_proxy_fwd_begin decided, unless planned already: after our
 	 * Via (which goes before the client's), in message order. */

@@ -132,6 +132,8 @@ struct pk_proxy_fwd {
 	bool rcv;	   /* received/rport to write into the client's Via */
 	bool maxfwd_dec;   /* Max-Forwards to decrement */
 	bool reason;	   /* a CANCEL's Reason (PK_PICKUP_REASON) to add, last */
+	bool via_planned;  /* listener chosen, our Via planned (pk_proxy_fwd_via) */
+	int16_t li;	   /* that listener (-1: none), once via_planned */
 	uint8_t rcv_ip_len; /* received= value (0: none) */
 	uint16_t rcv_port;  /* rport= value (0: none) */
 	char rcv_ip[48];
@@ -201,8 +203,22 @@ void pk_proxy_fwd_begin(struct pk_worker *w, const struct pk_io_msg *rx, const s
  */
 void pk_proxy_fwd_plan(struct pk_proxy_fwd *f);
 
+/*
+ * Choose the listener f->dst leaves from and plan our Via now, with the
+ * parameters added so far (pk_proxy_fwd_send does it otherwise, and then
+ * does not again). For speed only, like pk_proxy_fwd_plan: a caller that
+ * set the Request-URI and is about to edit lines below the first Via calls
+ * it between the two, so that our Via (which goes above the client's) is
+ * appended to the plan instead of inserted among later edits. The bytes
+ * sent, the counters and the errors are the same either way: the listener
+ * is chosen (and tcp_as_udp counted) once, and a missing one is still
+ * pk_proxy_fwd_send's drop_no_listener.
+ */
+void pk_proxy_fwd_via(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_proxy_fwd *f);
+
 /* Append a Via parameter (";name=value", ";name" for an empty value) to
- * what pk_proxy_fwd_send writes; left out when f->params is full. */
+ * the Via that pk_proxy_fwd_via or pk_proxy_fwd_send writes (before it
+ * is written); left out when f->params is full. */
 void pk_proxy_fwd_param_n(struct pk_proxy_fwd *f, const char *name, size_t name_len, struct pk_str value);
 
 /* The same for a NUL-terminated name: inline, so that the length of a

@@ -299,6 +299,54 @@ static void test_forbidden_and_nothing(void **state)
 	fx_free(f);
 }
 
+/* The picker's From host decides its domain as the Request-URI's does:
+ * the served domain written as the Request-URI writes it (no lookup),
+ * in other letters, with a port, or pickupd's own address (the default
+ * domain) are all example.test; another host is not. */
+static void test_picker_from_host(void **state)
+{
+	static const struct {
+		const char *host;
+		bool member;
+	} cases[] = {
+		{ "example.test", true },   { "EXAMPLE.Test", true }, { "example.test:5099", true },
+		{ "127.0.0.1", true },	    { "127.0.0.1:5060", true }, { "127.0.0.1:5099", false },
+		{ "example.tesT.", false }, { "other.test", false },  { "example.tes", false },
+	};
+	struct fx *f = setup();
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char inv[1024], cid[32], pcid[32];
+		const struct fx_sent *s;
+
+		snprintf(cid, sizeof(cid), "fh%u@a", i);
+		snprintf(pcid, sizeof(pcid), "pfh%u", i);
+		call(f, "alice", CALLER, "2002", cid, "fa", NULL, "tb");
+		snprintf(inv, sizeof(inv),
+			 "INVITE sip:*801@example.test SIP/2.0\n"
+			 "Via: SIP/2.0/UDP " PICKER ";branch=z9hG4bK-p-%s;rport\n"
+			 "Max-Forwards: 70\n"
+			 "From: <sip:2003@%s>;tag=fp\n"
+			 "To: <sip:*801@example.test>\n"
+			 "Call-ID: %s\n"
+			 "CSeq: 7 INVITE\n"
+			 "Contact: <sip:2003@" PICKER ">\n",
+			 pcid, cases[i].host, pcid);
+		assert_int_equal(fx_rx(f, inv, PICKER), 1);
+		s = fx_last(f);
+		if (cases[i].member) {
+			fx_assert_dst(s, CALLER, PK_TRANSPORT_UDP);
+			assert_memory_equal(s->data, "INVITE sip:alice@192.0.2.10:5070 SIP/2.0\r\n", 42);
+			assert_int_equal(call_state(f, cid, "fa"), PK_CALLTAB_CLAIMED);
+		} else {
+			assert_memory_equal(s->data, "SIP/2.0 403 Forbidden\r\n", 23);
+			assert_int_equal(call_state(f, cid, "fa"), PK_CALLTAB_RINGING);
+		}
+	}
+	fx_free(f);
+}
+
 static void test_self_pickup_refused(void **state)
 {
 	struct fx *f = setup();
@@ -782,6 +830,11 @@ static void test_caller_aor_case(void **state)
 		{ "ABCD.EFG", "Alice@abcd.efg" },                   /* 8 */
 		{ "A.B.Cd", "Alice@a.b.cd" },                       /* 6 */
 		{ "Example.TEST", "Alice@example.test" },           /* served */
+		/* written as the Request-URI's domain: taken without a lookup */
+		{ "example.test", "Alice@example.test" },
+		/* pickupd's own address: the default domain */
+		{ "127.0.0.1", "Alice@example.test" },
+		{ "127.0.0.2", "Alice@127.0.0.2" },
 	};
 	struct fx *f = setup();
 
@@ -819,6 +872,7 @@ int main(void)
 		cmocka_unit_test(test_pickup_code_and_order),
 		cmocka_unit_test(test_directed_pickup),
 		cmocka_unit_test(test_forbidden_and_nothing),
+		cmocka_unit_test(test_picker_from_host),
 		cmocka_unit_test(test_self_pickup_refused),
 		cmocka_unit_test(test_settle),
 		cmocka_unit_test(test_retransmission_after_answer),

@@ -1186,6 +1186,45 @@ static void test_config_keys(void **state)
 	}
 }
 
+/* pk_proxy_is_us: our own text on a listener's port (found first, without
+ * the walk) and everything the walk finds: the text in other letters,
+ * a listener's address written as an address, the default port. */
+static void test_is_us(void **state)
+{
+	static const struct {
+		const char *host;
+		uint16_t port;
+		bool us;
+	} cases[] = {
+		{ "sip.example.test", 5070, true },  /* the advertised text */
+		{ "SIP.Example.TEST", 5070, true },  /* in other letters: walk */
+		{ "sip.example.test", 5060, true },  /* the listener's own port */
+		{ "sip.example.test", 0, true },     /* 0: 5060 */
+		{ "sip.example.test", 5071, false },
+		{ "sip.example.tes", 5070, false },
+		{ "xip.example.test", 5070, false },
+		{ "127.0.0.1", 5060, true },	     /* the listener's address: walk */
+		{ "127.0.0.1", 5070, true },
+		{ "127.0.0.1", 5075, true },	     /* the app listener */
+		{ "127.0.0.1", 5080, false },
+		{ "127.0.0.2", 5060, false },
+	};
+	struct fx *f = fx_new_with("listen:\n"
+				   "  proxy: \"127.0.0.1:5060\"\n"
+				   "  app: \"127.0.0.1:5075\"\n"
+				   "groups: groups.yaml\n"
+				   "advertise:\n"
+				   "  \"127.0.0.1:5060\": \"sip.example.test:5070\"\n",
+				   fx_default_groups);
+
+	(void)state;
+	for (unsigned i = 0; i < PK_ARRAY_SIZE(cases); i++)
+		if (pk_proxy_is_us(f->w, NULL, pk_str_make(cases[i].host, strlen(cases[i].host)), cases[i].port) !=
+		    cases[i].us)
+			fail_msg("case %u: %s:%u", i, cases[i].host, cases[i].port);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1199,6 +1238,7 @@ int main(void)
 		cmocka_unit_test(test_to_tag_lengths_apart),
 		cmocka_unit_test(test_checks_416_420),
 		cmocka_unit_test(test_loop_482),
+		cmocka_unit_test(test_is_us),
 		cmocka_unit_test(test_404),
 		cmocka_unit_test(test_route_popped),
 		cmocka_unit_test(test_strict_route),
