@@ -258,7 +258,7 @@ static inline bool loc_bytes_eq(const char *a, const char *b, uint32_t n)
 	if (n > 32)
 		return memcmp(a, b, n) == 0;
 	if (n > 16)
-		return pk_mem_eq16(a, b, 16) & pk_mem_eq16(a + n - 16, b + n - 16, 16);
+		return ((unsigned)pk_mem_eq16(a, b, 16) & (unsigned)pk_mem_eq16(a + n - 16, b + n - 16, 16)) != 0;
 	if (n >= 4)
 		return pk_mem_eq16(a, b, n);
 	for (uint32_t i = 0; i < n; i++)
