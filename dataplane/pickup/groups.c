@@ -375,26 +375,6 @@ static __attribute__((noinline)) int gx_find_domain_long(const struct pk_groups_
 	return -1;
 }
 
-/* A name of at most 16 bytes as two words that hold every byte of it, in
- * loads that may overlap: two names of the same length are equal if and
- * only if their words are. */
-static inline void gx_words16(const char *p, uint32_t n, uint64_t *a, uint64_t *b)
-{
-	if (n > 8) {
-		*a = pk_load8(p);
-		*b = pk_load8(p + n - 8);
-	} else if (n >= 4) {
-		*a = pk_load4(p) | pk_load4(p + n - 4) << 32;
-		*b = 0;
-	} else if (n > 0) {
-		*a = (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[n >> 1] << 8 |
-		     (uint64_t)(unsigned char)p[n - 1] << 16;
-		*b = 0;
-	} else {
-		*a = *b = 0;
-	}
-}
-
 int pk_groups_settings_find_domain(const struct pk_groups_settings *s, struct pk_str domain)
 {
 	uint64_t a, b;
@@ -402,13 +382,15 @@ int pk_groups_settings_find_domain(const struct pk_groups_settings *s, struct pk
 
 	/* Every URI a worker routes or registers is looked up here, most with
 	 * a domain of at most 16 bytes written in lowercase: two words of it
-	 * compared with two of each domain of that length, as they are. The
+	 * (pk_words16: two names of the same length are equal if and only if
+	 * their words are) compared with two of each domain of that length,
+	 * as they are. The
 	 * domains are stored lowercase and distinct (add_domain), so a
 	 * lowercase name matches as it is or not at all, and only a name
 	 * with capitals needs the second loop, which lowercases it. */
 	if (domain.len > 16)
 		return gx_find_domain_long(s, domain);
-	gx_words16(domain.p, domain.len, &a, &b);
+	pk_words16(domain.p, domain.len, &a, &b);
 	/* one domain is the usual configuration: unrolling buys nothing */
 #pragma GCC unroll 1
 	for (uint32_t i = 0; i < s->n_domains; i++) {
@@ -416,7 +398,7 @@ int pk_groups_settings_find_domain(const struct pk_groups_settings *s, struct pk
 
 		if (s->domain_len[i] != domain.len)
 			continue;
-		gx_words16(s->domains[i], domain.len, &da, &db);
+		pk_words16(s->domains[i], domain.len, &da, &db);
 		if (((a ^ da) | (b ^ db)) == 0)
 			return (int)i;
 		same_len = true;
@@ -431,7 +413,7 @@ int pk_groups_settings_find_domain(const struct pk_groups_settings *s, struct pk
 
 		if (s->domain_len[i] != domain.len)
 			continue;
-		gx_words16(s->domains[i], domain.len, &da, &db);
+		pk_words16(s->domains[i], domain.len, &da, &db);
 		if (((a ^ da) | (b ^ db)) == 0)
 			return (int)i;
 	}
@@ -559,16 +541,14 @@ static inline uint32_t gx_seg_lower(const struct gx_seg *s, uint32_t tag)
 	return lo;
 }
 
-/* a[0..n) equals b[0..n): for n <= 16 (a user part, a number) in two
- * words that may overlap, no memcmp call. */
+/* a[0..n) equals b[0..n): for 4 <= n <= 16 (a user part, a number) by
+ * pk_mem_eq16, no memcmp call. */
 static inline bool gx_bytes_eq(const char *a, const char *b, uint32_t n)
 {
 	if (n > 16)
 		return memcmp(a, b, n) == 0;
-	if (n >= 8)
-		return ((pk_load8(a) ^ pk_load8(b)) | (pk_load8(a + n - 8) ^ pk_load8(b + n - 8))) == 0;
 	if (n >= 4)
-		return ((pk_load4(a) ^ pk_load4(b)) | (pk_load4(a + n - 4) ^ pk_load4(b + n - 4))) == 0;
+		return pk_mem_eq16(a, b, n);
 	for (uint32_t i = 0; i < n; i++)
 		if (a[i] != b[i])
 			return false;
@@ -576,23 +556,15 @@ static inline bool gx_bytes_eq(const char *a, const char *b, uint32_t n)
 }
 
 /* Does s hold a '%' (an escape to decode)? A user part or dialled number
- * of 4-16 bytes in two words that may overlap, no memchr call; the
- * zero-byte test of the xor is exact about whether any byte is '%'. */
+ * of 4-16 bytes in two words that may overlap (4-7 bytes in one), each
+ * tested by pk_has_byte8, no memchr call. */
 static inline bool gx_has_pct(struct pk_str s)
 {
-	uint64_t x;
-
 	if (s.len > 16 || s.len < 4)
 		return s.len > 0 && memchr(s.p, '%', s.len) != NULL;
-	if (s.len >= 8) {
-		x = pk_load8(s.p) ^ 0x2525252525252525ull;
-		if (((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0)
-			return true;
-		x = pk_load8(s.p + s.len - 8) ^ 0x2525252525252525ull;
-	} else {
-		x = (pk_load4(s.p) | pk_load4(s.p + s.len - 4) << 32) ^ 0x2525252525252525ull;
-	}
-	return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
+	if (s.len >= 8)
+		return pk_has_byte8(pk_load8(s.p), '%') || pk_has_byte8(pk_load8(s.p + s.len - 8), '%');
+	return pk_has_byte8(pk_load4(s.p) | pk_load4(s.p + s.len - 4) << 32, '%');
 }
 
 /* gx_find_number's body, forced inline into the workers' lookups below:

@@ -41,6 +41,7 @@
 #include "pickup/idx_stack.h"
 #include "pickup/location.h"
 #include "pickup/rcu.h"
+#include "../sip/copy.h"
 
 #define LOC_NONE 0u /* "no object" in links, heads and pool heads (indices are stored + 1) */
 #define LOC_MAX_LOCKS 1024u
@@ -176,13 +177,13 @@ static inline char loc_lower(char c)
 }
 
 /* The last 1-7 bytes of a key as one word, in loads that may overlap
- * (no byte loop, no variable-length copy). */
+ * (pk_words16: no byte loop, no variable-length copy). */
 static inline uint64_t loc_tail(const char *p, uint32_t len)
 {
-	if (len >= 4)
-		return pk_load4(p) | pk_load4(p + len - 4) << 32;
-	return (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[len >> 1] << 8 |
-	       (uint64_t)(unsigned char)p[len - 1] << 16;
+	uint64_t a, b;
+
+	pk_words16(p, len, &a, &b);
+	return a;
 }
 
 /* Eight bytes per multiply; the domain is hashed lowercase. */
@@ -249,57 +250,21 @@ static inline bool loc_eq(const char *p, const char *key, uint32_t n, bool lower
 	return lower && ((pk_lower8(a) ^ ka) | (pk_lower8(b) ^ kb)) == 0;
 }
 
-/* memcmp(a, b, n) == 0 without the call for n <= 32 (a Contact URI),
- * in compares that may overlap. */
+/* memcmp(a, b, n) == 0 without the call for n <= 32 (a Contact URI):
+ * pk_mem_eq16 on 4-16 bytes, on the first and the last 16 (which may
+ * overlap) of 17-32. */
 static inline bool loc_bytes_eq(const char *a, const char *b, uint32_t n)
 {
 	if (n > 32)
 		return memcmp(a, b, n) == 0;
-	if (n >= 16)
-		return ((pk_load8(a) ^ pk_load8(b)) | (pk_load8(a + 8) ^ pk_load8(b + 8)) |
-			(pk_load8(a + n - 16) ^ pk_load8(b + n - 16)) | (pk_load8(a + n - 8) ^ pk_load8(b + n - 8))) == 0;
-	if (n >= 8)
-		return ((pk_load8(a) ^ pk_load8(b)) | (pk_load8(a + n - 8) ^ pk_load8(b + n - 8))) == 0;
+	if (n > 16)
+		return ((unsigned)pk_mem_eq16(a, b, 16) & (unsigned)pk_mem_eq16(a + n - 16, b + n - 16, 16)) != 0;
 	if (n >= 4)
-		return ((pk_load4(a) ^ pk_load4(b)) | (pk_load4(a + n - 4) ^ pk_load4(b + n - 4))) == 0;
+		return pk_mem_eq16(a, b, n);
 	for (uint32_t i = 0; i < n; i++)
 		if (a[i] != b[i])
 			return false;
 	return true;
-}
-
-/* memcpy(d, s, n) without the call for n <= 64, in copies that may
- * overlap (within d[0..n) and s[0..n)). */
-static inline void loc_bytes_copy(char *d, const char *s, uint32_t n)
-{
-	char x[32], y[32];
-
-	if (n > 64) {
-		memcpy(d, s, n);
-	} else if (n >= 32) {
-		memcpy(x, s, 32);
-		memcpy(y, s + n - 32, 32);
-		memcpy(d, x, 32);
-		memcpy(d + n - 32, y, 32);
-	} else if (n >= 16) {
-		memcpy(x, s, 16);
-		memcpy(y, s + n - 16, 16);
-		memcpy(d, x, 16);
-		memcpy(d + n - 16, y, 16);
-	} else if (n >= 8) {
-		memcpy(x, s, 8);
-		memcpy(y, s + n - 8, 8);
-		memcpy(d, x, 8);
-		memcpy(d + n - 8, y, 8);
-	} else if (n >= 4) {
-		memcpy(x, s, 4);
-		memcpy(y, s + n - 4, 4);
-		memcpy(d, x, 4);
-		memcpy(d + n - 4, y, 4);
-	} else {
-		for (uint32_t i = 0; i < n; i++)
-			d[i] = s[i];
-	}
 }
 
 /* pk_addr_eq in three word compares: the struct is its four fields, no
@@ -560,7 +525,7 @@ static inline void loc_copy(struct pk_loc_contact *dst, const struct pk_loc_cont
 	dst->expires = loc_ld64(&src->expires);
 	dst->registered = loc_ld64(&src->registered);
 	dst->call_id_hash = loc_ld64(&src->call_id_hash);
-	loc_bytes_copy(dst->uri, src->uri, src->uri_len);
+	pk_copy_short(dst->uri, src->uri, src->uri_len);
 }
 
 static inline bool loc_live(const struct pk_loc_contact *c, uint64_t now_ns)

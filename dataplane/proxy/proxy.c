@@ -246,13 +246,7 @@ static bool px_branch_ours(struct pk_str b)
  */
 static inline bool px_same_bytes(struct pk_str s, const char *b, uint32_t n)
 {
-	if (s.len != n || n > 16)
-		return false;
-	if (n >= 8)
-		return ((pk_load8(s.p) ^ pk_load8(b)) | (pk_load8(s.p + n - 8) ^ pk_load8(b + n - 8))) == 0;
-	if (n >= 4)
-		return ((pk_load4(s.p) ^ pk_load4(b)) | (pk_load4(s.p + n - 4) ^ pk_load4(b + n - 4))) == 0;
-	return false;
+	return s.len == n && n >= 4 && n <= 16 && pk_mem_eq16(s.p, b, n);
 }
 
 bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host, uint16_t port)

@@ -37,6 +37,7 @@
 #include "pickup/log.h"
 #include "pickup/sip_rewrite.h"
 #include "registrar.h"
+#include "../sip/copy.h"
 #include "../worker.h"
 
 static_assert(PK_LOC_MAX_CONTACTS / 2 >= PK_SIP_MAX_CONTACT, "one REGISTER's contacts fit an AoR");
@@ -67,12 +68,8 @@ static void reg_cstr(struct reg_out *o, const char *s)
 static void reg_u64(struct reg_out *o, uint64_t v)
 {
 	char d[20];
-	unsigned n = 0;
 
-	do
-		d[sizeof(d) - ++n] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	reg_put(o, d + sizeof(d) - n, n);
+	reg_put(o, d, (size_t)(pk_put_u64(d, v) - d));
 }
 
 /* Two digits, zero-padded. */
@@ -81,75 +78,6 @@ static void reg_2d(struct reg_out *o, unsigned v)
 	char d[2] = { (char)('0' + v / 10 % 10), (char)('0' + v % 10) };
 
 	reg_put(o, d, 2);
-}
-
-/* n <= 64 bytes from s to d in loads and stores that may overlap (no
- * call for the usual Contact URI); longer ones through memcpy. */
-static inline void reg_copy(char *d, const char *s, size_t n)
-{
-	if (n > 64) {
-		memcpy(d, s, n);
-	} else if (n >= 32) {
-		char x[32], y[32];
-
-		memcpy(x, s, 32);
-		memcpy(y, s + n - 32, 32);
-		memcpy(d, x, 32);
-		memcpy(d + n - 32, y, 32);
-	} else if (n >= 16) {
-		char x[16], y[16];
-
-		memcpy(x, s, 16);
-		memcpy(y, s + n - 16, 16);
-		memcpy(d, x, 16);
-		memcpy(d + n - 16, y, 16);
-	} else if (n >= 8) {
-		uint64_t a, b;
-
-		memcpy(&a, s, 8);
-		memcpy(&b, s + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + n - 8, &b, 8);
-	} else if (n >= 4) {
-		uint32_t a, b;
-
-		memcpy(&a, s, 4);
-		memcpy(&b, s + n - 4, 4);
-		memcpy(d, &a, 4);
-		memcpy(d + n - 4, &b, 4);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			d[i] = s[i];
-	}
-}
-
-/* "00" to "99": two digits a lookup (expiries, addresses). */
-static const char reg_pairs[200] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-				   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-				   "8081828384858687888990919293949596979899";
-
-/* v in decimal at d (as reg_u64 writes it); returns the end. Two digits
- * a division: an expiry is usually four digits. */
-static inline char *reg_u64_at(char *d, uint64_t v)
-{
-	unsigned n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5;
-	char *e;
-
-	for (uint64_t t = v / 100000; t != 0; t /= 10)
-		n++;
-	e = d + n;
-	while (v >= 100) {
-		unsigned r = (unsigned)(v % 100);
-
-		v /= 100;
-		e -= 2;
-		memcpy(e, reg_pairs + 2 * r, 2);
-	}
-	if (v >= 10)
-		memcpy(e - 2, reg_pairs + 2 * v, 2);
-	else
-		e[-1] = (char)('0' + v);
-	return d + n;
 }
 
 /* q-value x 1000 at d as written in SIP: "1", "0.5", "0.125", "0";
@@ -174,7 +102,9 @@ static inline char *reg_q_at(char *d, int q)
 /* The longest Contact line of a 200: "Contact: <" uri ">;expires=" 20
  * digits ";q=0.125" CRLF. A 200 lists at most PK_LOC_MAX_CONTACTS of
  * them and a Date line (copied as its 64-byte buffer), into an empty
- * answer: reg_ok writes them without a bounds check. */
+ * answer: reg_ok writes each line in place, unchecked piece by piece,
+ * after one check that a longest line's room is left (a line that does
+ * not fit goes through reg_put, which truncates). */
 #define REG_CONTACT_LINE_MAX (10 + PK_LOC_URI_MAX + 10 + 20 + 3 + 5 + 2)
 static_assert(PK_REGISTRAR_HDRS_MAX >= PK_LOC_MAX_CONTACTS * REG_CONTACT_LINE_MAX + 64,
 	      "a 200 with every binding of an AoR and the Date fits");
@@ -244,10 +174,15 @@ static void reg_date(struct reg_out *o, int64_t t)
 	}
 	/* The whole buffer, a constant size (no call): reg_ok's room has it
 	 * (the static_assert at REG_CONTACT_LINE_MAX); what lies past the
-	 * line is past o->len, not part of the answer. */
-	assert(o->cap - o->len >= sizeof(cached));
-	memcpy(o->p + o->len, cached, sizeof(cached));
-	o->len += cached_len;
+	 * line is past o->len, not part of the answer. Checked all the same
+	 * (one compare), so that a line written before it cannot make it
+	 * overflow: without the room, the bounds-checked copy of the line. */
+	if (likely(o->cap - o->len >= sizeof(cached))) {
+		memcpy(o->p + o->len, cached, sizeof(cached));
+		o->len += cached_len;
+	} else {
+		reg_put(o, cached, cached_len);
+	}
 }
 
 /* ---- parsing helpers ---- */
@@ -271,18 +206,9 @@ static int reg_parse_q(struct pk_str v)
 	return q;
 }
 
-/* Does the word hold a 'q' or 'Q' byte? (byte | 0x20) == 'q' exactly for
- * those two; the zero-byte test of the xor is exact about whether any
- * byte is zero. */
-static inline bool reg_word_has_q(uint64_t w)
-{
-	uint64_t x = (w | 0x2020202020202020ull) ^ 0x7171717171717171ull;
-
-	return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
-}
-
 /* Could params hold a q parameter? Only if a 'q' or 'Q' is there. Eight
- * bytes a step (the last ones in a load that may overlap): the usual
+ * bytes a step (the last ones in a load that may overlap), or'ed with
+ * 0x20, which makes 'Q' 'q' and no other byte 'q': the usual
  * ";expires=3600" is two words. */
 static bool reg_may_have_q(struct pk_str params)
 {
@@ -295,23 +221,21 @@ static bool reg_may_have_q(struct pk_str params)
 		return false;
 	}
 	for (; i + 8 < params.len; i += 8)
-		if (reg_word_has_q(pk_load8(params.p + i)))
+		if (pk_has_byte8(pk_load8(params.p + i) | 0x2020202020202020ull, 'q'))
 			return true;
-	return reg_word_has_q(pk_load8(params.p + params.len - 8));
+	return pk_has_byte8(pk_load8(params.p + params.len - 8) | 0x2020202020202020ull, 'q');
 }
 
 /* a and b hold the same bytes (the To's host and the Request-URI's, the
  * same domain in the usual REGISTER: its served-domain index is known).
- * Up to 16 bytes in two words that may overlap. */
+ * Up to 16 bytes by pk_mem_eq16 (two words that may overlap). */
 static inline bool reg_same_bytes(struct pk_str a, struct pk_str b)
 {
 	if (a.len != b.len)
 		return false;
 	if (a.len > 16 || a.len < 4)
 		return pk_str_eq(a, b);
-	if (a.len >= 8)
-		return ((pk_load8(a.p) ^ pk_load8(b.p)) | (pk_load8(a.p + a.len - 8) ^ pk_load8(b.p + a.len - 8))) == 0;
-	return ((pk_load4(a.p) ^ pk_load4(b.p)) | (pk_load4(a.p + a.len - 4) ^ pk_load4(b.p + a.len - 4))) == 0;
+	return pk_mem_eq16(a.p, b.p, a.len);
 }
 
 /* Is the host of uri the address the request came to? */
@@ -333,27 +257,12 @@ static bool reg_host_is_ip4_text(struct pk_str host, const struct pk_addr *src)
 	if (host.len < 7 || host.len > 15 || src->family != AF_INET)
 		return false;
 	for (int i = 0; i < 4; i++) {
-		unsigned v = src->ip[i];
-
-		if (v >= 100) {
-			*p = (char)('0' + (v >= 200) + 1);
-			v -= v >= 200 ? 200 : 100;
-			memcpy(p + 1, reg_pairs + 2 * v, 2);
-			p += 3;
-		} else if (v >= 10) {
-			memcpy(p, reg_pairs + 2 * v, 2);
-			p += 2;
-		} else {
-			*p++ = (char)('0' + v);
-		}
+		p = pk_put_u32(p, src->ip[i]);
 		*p++ = '.';
 	}
 	if ((uint32_t)(p - 1 - t) != host.len)
 		return false;
-	/* 7-15 bytes: two words that may overlap */
-	if (host.len >= 8)
-		return ((pk_load8(t) ^ pk_load8(host.p)) | (pk_load8(t + host.len - 8) ^ pk_load8(host.p + host.len - 8))) == 0;
-	return ((pk_load4(t) ^ pk_load4(host.p)) | (pk_load4(t + host.len - 4) ^ pk_load4(host.p + host.len - 4))) == 0;
+	return pk_mem_eq16(t, host.p, host.len); /* 7-15 bytes */
 }
 
 /* Does a parsed Contact URI name the REGISTER's source address and port?
@@ -392,7 +301,9 @@ static unsigned reg_ok(const struct pk_registrar_env *env, struct reg_out *o, co
 {
 	assert(n <= PK_LOC_MAX_CONTACTS && o->len == 0 && o->cap >= PK_REGISTRAR_HDRS_MAX);
 	for (unsigned i = 0; i < n; i++) {
+		char spill[REG_CONTACT_LINE_MAX];
 		uint64_t left;
+		bool room;
 		char *p;
 
 		if (c[i].is_static || c[i].expires <= env->now_ns)
@@ -401,20 +312,26 @@ static unsigned reg_ok(const struct pk_registrar_env *env, struct reg_out *o, co
 		 * would read as "removed"); a fresh one shows what was granted. */
 		left = (c[i].expires - env->now_ns + 999999999ull) / 1000000000ull;
 		/* written in place, no bounds check a piece: the room is
-		 * there (see REG_CONTACT_LINE_MAX) */
+		 * there (see REG_CONTACT_LINE_MAX), which one compare makes
+		 * sure of; were it not, the line goes to spill and from there
+		 * through reg_put's check */
 		assert(c[i].uri_len <= PK_LOC_URI_MAX);
-		p = o->p + o->len;
+		room = o->cap - o->len >= REG_CONTACT_LINE_MAX;
+		p = likely(room) ? o->p + o->len : spill;
 		memcpy(p, "Contact: <", 10);
-		reg_copy(p + 10, c[i].uri, c[i].uri_len);
+		pk_copy_short(p + 10, c[i].uri, c[i].uri_len);
 		p += 10 + c[i].uri_len;
 		memcpy(p, ">;expires=", 10);
-		p = reg_u64_at(p + 10, left);
+		p = pk_put_u64(p + 10, left);
 		if (c[i].q >= 0) {
 			memcpy(p, ";q=", 3);
 			p = reg_q_at(p + 3, c[i].q);
 		}
 		memcpy(p, "\r\n", 2);
-		o->len = (uint32_t)(p + 2 - o->p);
+		if (likely(room))
+			o->len = (uint32_t)(p + 2 - o->p);
+		else
+			reg_put(o, spill, (size_t)(p + 2 - spill));
 	}
 	if (env->wall_s >= 0)
 		reg_date(o, env->wall_s);

@@ -317,8 +317,8 @@ int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
 		/* no '@' up to q: none at all (sip:host...), or the general
 		 * parse (an '@' further on makes what precedes it the user
 		 * part, as its memchr finds it). No search for it: the host,
-		 * port and parameter checks below admit no '@', so one past q
-		 * returns 1 there. */
+		 * port and parameter checks below admit no '@', so an '@'
+		 * further on stops them and they go to the general parse. */
 		hs = q = s;
 	}
 	size_t h0 = (size_t)(hs - s), he = h0;
@@ -580,13 +580,14 @@ bool pk_sip_uri_host_eq(struct pk_str a, struct pk_str b)
 {
 	/* the same bytes (an address, a name as we wrote it) is the common
 	 * case: one compare, then the byte-wise caseless one if that fails.
-	 * A host of 8 to 16 bytes, the usual, is compared as two words each
-	 * (they overlap below 16) rather than through memcmp's call. */
+	 * A host of 4 to 16 bytes, the usual, is compared by pk_mem_eq16 (two
+	 * words each, which overlap below 16) rather than through memcmp's
+	 * call. */
 	uint32_t n = a.len;
 	if (n != b.len)
 		return false;
-	if (n >= 8 && n <= 16) {
-		if (((pk_load8(a.p) ^ pk_load8(b.p)) | (pk_load8(a.p + n - 8) ^ pk_load8(b.p + n - 8))) == 0)
+	if (n >= 4 && n <= 16) {
+		if (pk_mem_eq16(a.p, b.p, n))
 			return true;
 	} else if (n == 0 || memcmp(a.p, b.p, n) == 0) {
 		return true;

@@ -109,8 +109,58 @@ static inline uint64_t pk_mix64(uint64_t x)
 }
 
 /*
+ * Does a[0, n) hold the same bytes as b[0, n)? For 4 <= n <= 16 only (the
+ * caller checks; outside that range the answer is wrong): a load of 8 (or
+ * 4) bytes from each end of each text, which overlap below 16 (8), so no
+ * byte outside them is read, and one compare of the xors: no memcmp
+ * call, no loop. Hosts, user parts, numbers, domains are mostly that
+ * long.
+ */
+static inline bool pk_mem_eq16(const char *a, const char *b, uint32_t n)
+{
+	if (n >= 8)
+		return ((pk_load8(a) ^ pk_load8(b)) | (pk_load8(a + n - 8) ^ pk_load8(b + n - 8))) == 0;
+	return ((pk_load4(a) ^ pk_load4(b)) | (pk_load4(a + n - 4) ^ pk_load4(b + n - 4))) == 0;
+}
+
+/*
+ * The n <= 16 bytes at p as two words *a, *b that hold every one of them,
+ * in loads that may overlap (no byte loop, no variable-length copy): 9-16
+ * bytes as the first and the last eight; 4-8 as the first and the last
+ * four in *a; 1-3 as the first, middle and last byte in *a; the rest
+ * zero. Two texts of the same length are equal if and only if their words
+ * are (the words are for hashing and comparing within one process: host
+ * order).
+ */
+static inline void pk_words16(const char *p, uint32_t n, uint64_t *a, uint64_t *b)
+{
+	*b = 0;
+	if (n > 8) {
+		*a = pk_load8(p);
+		*b = pk_load8(p + n - 8);
+	} else if (n >= 4) {
+		*a = pk_load4(p) << 32 | pk_load4(p + n - 4);
+	} else if (n > 0) {
+		*a = (uint64_t)(unsigned char)p[0] << 16 | (uint64_t)(unsigned char)p[n >> 1] << 8 |
+		     (unsigned char)p[n - 1];
+	} else {
+		*a = 0;
+	}
+}
+
+/* Does the word w hold a byte equal to c? The zero-byte test of w ^ c in
+ * every byte, which is exact about whether any byte is zero (the bytes it
+ * flags past the first zero one may be wrong, the answer is not). */
+static inline bool pk_has_byte8(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (0x0101010101010101ull * c);
+
+	return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
+}
+
+/*
  * One string into a keyed multiply-fold hash state h: 16 bytes a step,
- * the last 1-16 bytes read as two words that may overlap (no byte loop),
+ * the last 0-16 bytes read as two words by pk_words16 (no byte loop),
  * the length, spread by a multiply, mixed into the other operand of the
  * last step than those bytes (in the same one, "bccc" and "bbccc" once
  * cancelled out), so that ("ab","c") and ("a","bc") differ when strings
@@ -123,19 +173,11 @@ static inline uint64_t pk_mix64(uint64_t x)
 static inline uint64_t pk_hash_keyed(uint64_t k, uint64_t h, const char *p, uint32_t len)
 {
 	uint32_t n = len;
-	uint64_t a = 0, b = 0;
+	uint64_t a, b;
 
 	for (; n > 16; n -= 16, p += 16)
 		h = pk_fold64(pk_load8(p) ^ k, pk_load8(p + 8) ^ h);
-	if (n > 8) {
-		a = pk_load8(p);
-		b = pk_load8(p + n - 8);
-	} else if (n >= 4) {
-		a = pk_load4(p) << 32 | pk_load4(p + n - 4);
-	} else if (n > 0) {
-		a = (uint64_t)(unsigned char)p[0] << 16 | (uint64_t)(unsigned char)p[n >> 1] << 8 |
-		    (unsigned char)p[n - 1];
-	}
+	pk_words16(p, n, &a, &b);
 	return pk_fold64(a ^ k, b ^ h ^ 0x9fb21c651e98df25ull ^ (uint64_t)len * 0x9e3779b97f4a7c15ull);
 }
 
@@ -201,6 +243,23 @@ static inline char *pk_put_u32(char *o, uint32_t v)
 		memcpy(e - 2, d2 + 2 * v, 2);
 	else
 		e[-1] = (char)('0' + v);
+	return o + n;
+}
+
+/* The decimal digits of v at o (at most 20 bytes, no NUL); returns the
+ * end. pk_put_u32's for the values that fit it (expiries, counts); the
+ * larger ones, which no message carries, a digit a step. */
+static inline char *pk_put_u64(char *o, uint64_t v)
+{
+	char t[20];
+	unsigned n = 0;
+
+	if (likely(v <= UINT32_MAX))
+		return pk_put_u32(o, (uint32_t)v);
+	do
+		t[sizeof(t) - ++n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	memcpy(o, t + sizeof(t) - n, n);
 	return o + n;
 }
 

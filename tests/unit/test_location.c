@@ -1096,6 +1096,52 @@ static void test_concurrent(void **state)
 	pk_rcu_destroy(s.rcu);
 }
 
+/* The word helpers of common.h that the table hashes and compares with
+ * (and the group index, the registrar, URIs): pk_mem_eq16 answers as
+ * memcmp, pk_words16's words are equal exactly when the texts are,
+ * pk_has_byte8 as memchr, pk_put_u64 writes what printf writes, over
+ * generated texts of few letters (so that equal ones are common). */
+static void test_word_helpers(void **state)
+{
+	uint64_t r = 0x9e3779b97f4a7c15ull;
+	char x[24], y[24], a[24], b[24];
+
+	(void)state;
+	for (int it = 0; it < 200000; it++) {
+		uint32_t n, k;
+		uint64_t wa, wb, va, vb, v;
+		unsigned char c;
+		bool eq;
+		int m;
+
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		n = (uint32_t)(r % 17);
+		k = 1 + (uint32_t)(r >> 8) % 3;
+		for (int i = 0; i < 24; i++) {
+			x[i] = (char)('p' + (r >> (i + 16)) % k);
+			y[i] = (r >> (i + 40)) % 4 ? x[i] : (char)('p' + (r >> i) % k);
+		}
+		eq = memcmp(x, y, n) == 0;
+		if (n >= 4)
+			assert_int_equal(pk_mem_eq16(x, y, n), eq);
+		pk_words16(x, n, &wa, &wb);
+		pk_words16(y, n, &va, &vb);
+		assert_int_equal(wa == va && wb == vb, eq);
+		c = (unsigned char)('p' + (r >> 3) % 4);
+		assert_int_equal(pk_has_byte8(pk_load8(x), c), memchr(x, c, 8) != NULL);
+		assert_int_equal(pk_has_byte8(pk_load8(x) | 0x2020202020202020ull, 'q'),
+				 memchr(x, 'q', 8) != NULL || memchr(x, 'Q', 8) != NULL);
+		v = r >> (r % 64);
+		m = snprintf(b, sizeof(b), "%llu", (unsigned long long)v);
+		assert_int_equal(pk_put_u64(a, v) - a, m);
+		assert_memory_equal(a, b, (size_t)m);
+	}
+	assert_int_equal(pk_put_u64(a, UINT64_MAX) - a, 20);
+	assert_memory_equal(a, "18446744073709551615", 20);
+	assert_int_equal(pk_put_u64(a, 4294967296ull) - a, 10);
+	assert_memory_equal(a, "4294967296", 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1116,6 +1162,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_aor_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_word_helpers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
