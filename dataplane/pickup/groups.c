@@ -375,6 +375,26 @@ static __attribute__((noinline)) int gx_find_domain_long(const struct pk_groups_
 	return -1;
 }
 
+/* The index of the domain of len bytes whose words (pk_words16) are a, b,
+ * or -1; *same_len: one of that length was seen. */
+static inline int gx_find_domain_words(const struct pk_groups_settings *s, uint32_t len, uint64_t a, uint64_t b,
+				       bool *same_len)
+{
+	/* one domain is the usual configuration: unrolling buys nothing */
+#pragma GCC unroll 1
+	for (uint32_t i = 0; i < s->n_domains; i++) {
+		uint64_t da, db;
+
+		if (s->domain_len[i] != len)
+			continue;
+		pk_words16(s->domains[i], len, &da, &db);
+		if (((a ^ da) | (b ^ db)) == 0)
+			return (int)i;
+		*same_len = true;
+	}
+	return -1;
+}
+
 int pk_groups_settings_find_domain(const struct pk_groups_settings *s, struct pk_str domain)
 {
 	uint64_t a, b;
@@ -391,33 +411,10 @@ int pk_groups_settings_find_domain(const struct pk_groups_settings *s, struct pk
 	if (domain.len > 16)
 		return gx_find_domain_long(s, domain);
 	pk_words16(domain.p, domain.len, &a, &b);
-	/* one domain is the usual configuration: unrolling buys nothing */
-#pragma GCC unroll 1
-	for (uint32_t i = 0; i < s->n_domains; i++) {
-		uint64_t da, db;
-
-		if (s->domain_len[i] != domain.len)
-			continue;
-		pk_words16(s->domains[i], domain.len, &da, &db);
-		if (((a ^ da) | (b ^ db)) == 0)
-			return (int)i;
-		same_len = true;
-	}
-	if (!same_len)
-		return -1;
-	a = pk_lower8(a);
-	b = pk_lower8(b);
-#pragma GCC unroll 1
-	for (uint32_t i = 0; i < s->n_domains; i++) {
-		uint64_t da, db;
-
-		if (s->domain_len[i] != domain.len)
-			continue;
-		pk_words16(s->domains[i], domain.len, &da, &db);
-		if (((a ^ da) | (b ^ db)) == 0)
-			return (int)i;
-	}
-	return -1;
+	int i = gx_find_domain_words(s, (uint32_t)domain.len, a, b, &same_len);
+	if (i >= 0 || !same_len)
+		return i;
+	return gx_find_domain_words(s, (uint32_t)domain.len, pk_lower8(a), pk_lower8(b), &same_len);
 }
 
 int pk_groups_settings_add_domain(struct pk_groups_settings *s, struct pk_str domain)
@@ -541,19 +538,6 @@ static inline uint32_t gx_seg_lower(const struct gx_seg *s, uint32_t tag)
 	return lo;
 }
 
-/* a[0..n) equals b[0..n): for 4 <= n <= 16 (a user part, a number) by
- * pk_mem_eq16, no memcmp call. */
-static inline bool gx_bytes_eq(const char *a, const char *b, uint32_t n)
-{
-	if (n > 16)
-		return memcmp(a, b, n) == 0;
-	if (n >= 4)
-		return pk_mem_eq16(a, b, n);
-	for (uint32_t i = 0; i < n; i++)
-		if (a[i] != b[i])
-			return false;
-	return true;
-}
 
 /* Does s hold a '%' (an escape to decode)? A user part or dialled number
  * of 4-16 bytes in two words that may overlap (4-7 bytes in one), each
@@ -584,7 +568,7 @@ static inline __attribute__((always_inline)) const struct pk_group *gx_number_lo
 		const struct gx_group *gr = gx_seg_objs(s)[i];
 
 		if (gr->hash == h && gr->pub.number.len == number.len &&
-		    gx_bytes_eq(gr->pub.number.p, number.p, number.len))
+		    pk_mem_eq_short(gr->pub.number.p, number.p, number.len))
 			return &gr->pub;
 	}
 	return NULL;
@@ -610,7 +594,7 @@ gx_user_lookup(const struct pk_groups_view *v, struct pk_str user, uint32_t doma
 		const struct gx_user *u = gx_seg_objs(s)[i];
 
 		if (u->hash == h && u->pub.domain == domain && u->pub.user.len == user.len &&
-		    gx_bytes_eq(u->pub.user.p, user.p, user.len))
+		    pk_mem_eq_short(u->pub.user.p, user.p, user.len))
 			return &u->pub;
 	}
 	return NULL;

@@ -250,23 +250,6 @@ static inline bool loc_eq(const char *p, const char *key, uint32_t n, bool lower
 	return lower && ((pk_lower8(a) ^ ka) | (pk_lower8(b) ^ kb)) == 0;
 }
 
-/* memcmp(a, b, n) == 0 without the call for n <= 32 (a Contact URI):
- * pk_mem_eq16 on 4-16 bytes, on the first and the last 16 (which may
- * overlap) of 17-32. */
-static inline bool loc_bytes_eq(const char *a, const char *b, uint32_t n)
-{
-	if (n > 32)
-		return memcmp(a, b, n) == 0;
-	if (n > 16)
-		return ((unsigned)pk_mem_eq16(a, b, 16) & (unsigned)pk_mem_eq16(a + n - 16, b + n - 16, 16)) != 0;
-	if (n >= 4)
-		return pk_mem_eq16(a, b, n);
-	for (uint32_t i = 0; i < n; i++)
-		if (a[i] != b[i])
-			return false;
-	return true;
-}
-
 /* pk_addr_eq in three word compares: the struct is its four fields, no
  * padding (family, port, scope, ip all compared, as there). */
 static_assert(sizeof(struct pk_addr) == 24 && offsetof(struct pk_addr, ip) == 8, "pk_addr is 24 bytes of fields");
@@ -968,7 +951,7 @@ static bool loc_refresh_in_place(struct pk_location *loc, struct pk_loc_thread *
 	c = &loc->binds[a->bind[0]];
 	if (c->is_static || c->uri_len != ch->uri.len || c->transport != r->transport ||
 	    c->listener != r->listener || c->conn != r->conn || c->q != ch->q || c->nat != ch->nat ||
-	    !loc_addr_eq(&c->src, &r->src) || !loc_bytes_eq(c->uri, ch->uri.p, ch->uri.len))
+	    !loc_addr_eq(&c->src, &r->src) || !pk_mem_eq_short(c->uri, ch->uri.p, ch->uri.len))
 		return false;
 	/* same Call-ID, CSeq not higher: a retransmission or out of order,
 	 * which the rebuild answers (unchanged, -ESTALE) */

@@ -162,6 +162,36 @@ static bool uri_has_bad_char(const char *q, const char *end)
  */
 static int uri_parse_general(const char *p, size_t len, struct pk_sip_uri *u);
 
+/* The common path's tail, in both builds: the ":port" and ";params" that
+ * may follow the host at q, into u->port and u->params (left as they are
+ * when absent). false: they need the general parse (no digits, port 0 or
+ * above 65535, '?' headers, a bad character). */
+static inline __attribute__((always_inline)) bool uri_port_params(const char *q, const char *end,
+								 struct pk_sip_uri *u)
+{
+	const char *ps;
+	unsigned port = 0;
+
+	if (q < end && *q == ':') {
+		ps = ++q;
+		while (q < end && *q >= '0' && *q <= '9' && port <= 65535)
+			port = port * 10 + (unsigned)(*q++ - '0');
+		if (q == ps || port == 0 || port > 65535)
+			return false;
+		u->port = (uint16_t)port;
+	}
+	if (q < end) {
+		if (*q != ';')
+			return false;
+		ps = q;
+		for (; q < end; q++)
+			if (*q != ';' && *q != '=' && !pk_sip_is_uriparam(*q))
+				return false; /* '?' (headers) or a bad character */
+		u->params = pk_str_make(ps, (size_t)(q - ps));
+	}
+	return true;
+}
+
 #if defined(__AVX2__) && defined(__BMI__)
 /*
  * With AVX2, the first 32 bytes after "sip:" are classified at once: each
@@ -281,8 +311,7 @@ static __attribute__((noinline)) int uri_pull_params(struct pk_sip_uri *u)
 
 int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
 {
-	const char *end = p + len, *s = p + 4, *q, *hs, *ps;
-	unsigned port = 0;
+	const char *end = p + len, *s = p + 4, *q, *hs;
 
 	/* "sip:" in any case: the three letters or'ed with 0x20 (':' has the
 	 * bit already), one load; 4 bytes at least after it for the window
@@ -343,23 +372,8 @@ int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
 		if (v4)
 			u->host_type = PK_HOST_IPV4;
 	}
-	if (q < end && *q == ':') {
-		ps = ++q;
-		while (q < end && *q >= '0' && *q <= '9' && port <= 65535)
-			port = port * 10 + (unsigned)(*q++ - '0');
-		if (q == ps || port == 0 || port > 65535)
-			goto general;
-		u->port = (uint16_t)port;
-	}
-	if (q < end) {
-		if (*q != ';')
-			goto general;
-		ps = q;
-		for (; q < end; q++)
-			if (*q != ';' && *q != '=' && !pk_sip_is_uriparam(*q))
-				goto general; /* '?' (headers) or a bad character */
-		u->params = pk_str_make(ps, (size_t)(q - ps));
-	}
+	if (!uri_port_params(q, end, u))
+		goto general;
 	u->scheme = PK_URI_SIP;
 	u->scheme_tok = pk_str_make(p, 3);
 	if (u->params.len == 0)
@@ -371,8 +385,7 @@ general:
 #else
 int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
 {
-	const char *end = p + len, *s = p + 4, *q = s, *hs, *ps;
-	unsigned port = 0;
+	const char *end = p + len, *s = p + 4, *q = s, *hs;
 
 	/* "sip:" in any case: the three letters or'ed with 0x20 (':' has the
 	 * bit already), one load */
@@ -402,24 +415,9 @@ int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
 	u->host = pk_str_make(hs, (size_t)(q - hs));
 	u->host_type = (*hs >= '0' && *hs <= '9' && is_ipv4(u->host)) ? PK_HOST_IPV4 : PK_HOST_NAME;
 	u->port = 0;
-	if (q < end && *q == ':') {
-		ps = ++q;
-		while (q < end && *q >= '0' && *q <= '9' && port <= 65535)
-			port = port * 10 + (unsigned)(*q++ - '0');
-		if (q == ps || port == 0 || port > 65535)
-			goto general;
-		u->port = (uint16_t)port;
-	}
 	u->params = PK_STR_NULL;
-	if (q < end) {
-		if (*q != ';')
-			goto general;
-		ps = q;
-		for (; q < end; q++)
-			if (*q != ';' && *q != '=' && !pk_sip_is_uriparam(*q))
-				goto general; /* '?' (headers) or a bad character */
-		u->params = pk_str_make(ps, (size_t)(q - ps));
-	}
+	if (!uri_port_params(q, end, u))
+		goto general;
 	u->scheme = PK_URI_SIP;
 	u->scheme_tok = pk_str_make(p, 3);
 	u->password = u->headers = PK_STR_NULL;

@@ -123,6 +123,23 @@ static inline bool pk_mem_eq16(const char *a, const char *b, uint32_t n)
 	return ((pk_load4(a) ^ pk_load4(b)) | (pk_load4(a + n - 4) ^ pk_load4(b + n - 4))) == 0;
 }
 
+/* a[0..n) equals b[0..n), any n: pk_mem_eq16 for 4-16 bytes, twice (the
+ * first and the last 16, which overlap) for 17-32, a byte loop below 4,
+ * memcmp above 32. For the short keys of the worker's tables. */
+static inline bool pk_mem_eq_short(const char *a, const char *b, uint32_t n)
+{
+	if (n > 32)
+		return memcmp(a, b, n) == 0;
+	if (n > 16)
+		return ((unsigned)pk_mem_eq16(a, b, 16) & (unsigned)pk_mem_eq16(a + n - 16, b + n - 16, 16)) != 0;
+	if (n >= 4)
+		return pk_mem_eq16(a, b, n);
+	for (uint32_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 /*
  * The n <= 16 bytes at p as two words *a, *b that hold every one of them,
  * in loads that may overlap (no byte loop, no variable-length copy): 9-16
