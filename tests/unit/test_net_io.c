@@ -103,6 +103,16 @@ static void test_arp_answered(void **state)
 	assert_memory_equal(b, exp, en);
 }
 
+
+/* An untagged frame from the peer to our SIP port (UDP with its checksum)
+ * carrying text, into in; its length. */
+static size_t peer_frame(uint8_t *in, const char *text)
+{
+	size_t l2 = eth(in, our_mac, PEER_MAC, -1, 0x0800);
+	size_t u = udp(in + l2 + 20, PEER_IP, OUR_IP, 5062, 5060, text, strlen(text), true);
+	ip4(in + l2, PEER_IP, OUR_IP, 17, 1, 0, 64, u);
+	return l2 + 20 + u;
+}
 static void test_sip_in_and_out(void **state)
 {
 	(void)state;
@@ -111,14 +121,12 @@ static void test_sip_in_and_out(void **state)
 	uint8_t in[256], b[256];
 	struct pk_io_msg *msgs[PK_IO_BURST];
 
-	size_t l2 = eth(in, our_mac, PEER_MAC, -1, 0x0800);
-	size_t u = udp(in + l2 + 20, PEER_IP, OUR_IP, 5062, 5060, opt, strlen(opt), true);
-	ip4(in + l2, PEER_IP, OUR_IP, 17, 1, 0, 64, u);
-	send_in(in, l2 + 20 + u);
+	size_t fn = peer_frame(in, opt);
+	send_in(in, fn);
 	/* to a port nobody listens on: dropped below the pipeline */
-	put16(in + l2 + 20 + 2, 5999);
-	put16(in + l2 + 20 + 6, 0);
-	send_in(in, l2 + 20 + u);
+	put16(in + 14 + 20 + 2, 5999); /* UDP destination port, no checksum */
+	put16(in + 14 + 20 + 6, 0);
+	send_in(in, fn);
 	assert_int_equal(rx(msgs), 1);
 	assert_int_equal(msgs[0]->len, strlen(opt));
 	assert_memory_equal(msgs[0]->data, opt, strlen(opt));
@@ -276,11 +284,9 @@ static void test_tx_buffer(void **state)
 	uint8_t in[256], b[256];
 	struct pk_io_msg *msgs[PK_IO_BURST];
 
-	size_t l2 = eth(in, our_mac, PEER_MAC, -1, 0x0800);
-	size_t u = udp(in + l2 + 20, PEER_IP, OUR_IP, 5062, 5060, opt, strlen(opt), true);
-	ip4(in + l2, PEER_IP, OUR_IP, 17, 1, 0, 64, u);
+	size_t n = peer_frame(in, opt);
 	for (unsigned i = 0; i < PK_IO_BURST + 1; i++)
-		send_in(in, l2 + 20 + u);
+		send_in(in, n);
 	assert_int_equal(rx(msgs), PK_IO_BURST);
 	struct pk_io_msg *m = pk_io_tx_alloc(q);
 	memcpy(m->data, "x", 1);
@@ -314,11 +320,9 @@ static void test_tx_drain_timer(void **state)
 	uint8_t in[256], b[256];
 	struct pk_io_msg *msgs[PK_IO_BURST];
 
-	size_t l2 = eth(in, our_mac, PEER_MAC, -1, 0x0800);
-	size_t u = udp(in + l2 + 20, PEER_IP, OUR_IP, 5062, 5060, opt, strlen(opt), true);
-	ip4(in + l2, PEER_IP, OUR_IP, 17, 1, 0, 64, u);
+	size_t n = peer_frame(in, opt);
 	for (unsigned i = 0; i < 2 * PK_IO_BURST; i++)
-		send_in(in, l2 + 20 + u);
+		send_in(in, n);
 	uint64_t drains = pk_io_dpdk_counters(q)[PK_IO_DPDK_CTR_TX_TIMER_DRAINS];
 	assert_int_equal(rx(msgs), PK_IO_BURST);
 	struct pk_io_msg *m = pk_io_tx_alloc(q);
@@ -351,11 +355,9 @@ static bool tx_buffer_fills(unsigned per_burst)
 	uint8_t in[256], b[256];
 	struct pk_io_msg *msgs[PK_IO_BURST];
 
-	size_t l2 = eth(in, our_mac, PEER_MAC, -1, 0x0800);
-	size_t u = udp(in + l2 + 20, PEER_IP, OUR_IP, 5062, 5060, opt, strlen(opt), true);
-	ip4(in + l2, PEER_IP, OUR_IP, 17, 1, 0, 64, u);
+	size_t n = peer_frame(in, opt);
 	for (unsigned i = 0; i < 2 * PK_IO_BURST + 1; i++)
-		send_in(in, l2 + 20 + u);
+		send_in(in, n);
 	uint64_t sent = pk_io_dpdk_counters(q)[PK_IO_DPDK_CTR_TX_FRAMES];
 	uint64_t drains = pk_io_dpdk_counters(q)[PK_IO_DPDK_CTR_TX_TIMER_DRAINS];
 	for (unsigned k = 0; k < 2; k++) {
