@@ -28,4 +28,5 @@ python3 "$here/soakkit.py" flat "$tmp/flat.csv" 10 >"$tmp/out" ||
   { cat "$tmp/out"; echo "FAIL: a flat RSS series was judged growing"; exit 1; }
 echo "ok: the RSS judgement fails a 256 KiB/sample growth and passes 2 MiB of jitter"
 
-exec "$here/../../bench/soak.sh" --seconds "${2:-30}" --rate "${3:-10}" "$1"
+# not exec: the EXIT trap must still remove $tmp
+"$here/../../bench/soak.sh" --seconds "${2:-30}" --rate "${3:-10}" "$1"
