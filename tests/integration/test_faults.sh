@@ -245,10 +245,12 @@ YAML
   # 180 every second until the CANCEL (netem_callee.xml says why). Each
   # flow survives only as many losses as its messages have copies: SIPp
   # sends a non-INVITE request or a final answer 13 times here
-  # (-max_non_invite_retrans 12, default 7), at most 1 s apart (-T2 1000,
-  # default 4 s: the waits for late copies in the scenarios, the ooc's
-  # 15 s after a BYE, are sized for it), and an INVITE 7 times
-  # (-max_invite_retrans 6, default 5). What is left to chance is about
+  # (-max_non_invite_retrans 12, default 9; SIPp caps both counts at
+  # -max_retrans, default 9, so that is raised to 12 too: without it the
+  # 12 was silently 9, ten copies), at most 1 s apart (-T2 1000, default
+  # 4 s: the waits for late copies in the scenarios, the ooc's 15 s after
+  # a BYE, are sized for it), and an INVITE 7 times (-max_invite_retrans 6,
+  # default 5). What is left to chance is about
   # one run in 2,000 (a picker's seven INVITE copies all lost on one of
   # their two hops: 0.19^7 a call). The longest wait for an expected message (the
   # caller's "picked" INFO when the picker's ACK was lost: the pickup, the
@@ -261,7 +263,7 @@ YAML
       sipp "$H:$(pk_port pk)" -sf "$PK_SCEN/$scen" -t u1 -i "$P" -p "$(pk_port "$peer")" -nostdin \
       -m "$calls" -r "$rate" -l 200 -buff_size $PK_LOAD_BUF -timeout 100s -timeout_error \
       -default_behaviors all,-abortunexp -trace_err -error_file "$PK_WORK/$peer.errors" \
-      -recv_timeout 75000 -T2 1000 -max_non_invite_retrans 12 -max_invite_retrans 6 \
+      -recv_timeout 75000 -T2 1000 -max_retrans 12 -max_non_invite_retrans 12 -max_invite_retrans 6 \
       -key domain example.test -key lag 8000 -key talk 4000 \
       "$@" >"$PK_WORK/$peer.out" 2>&1 &
     PK_SIPP_PID[$peer]=$!
@@ -296,6 +298,10 @@ YAML
       tr '\r' '\n' <"$PK_WORK/$p.errors" 2>/dev/null |
         grep -o "receive timeout on message .\{1,60\}:[0-9]* without\|Aborting call on [a-zA-Z ]*" |
         sed 's/ without$//; s/ for Call$//' | sort | uniq -c |
+        sed "s/^/   $p: /"
+      # and the first few in full (Call-ID, message index): which flow
+      tr '\r' '\n' <"$PK_WORK/$p.errors" 2>/dev/null |
+        grep -m3 "receive timeout on message\|Aborting call on" | cut -c1-240 |
         sed "s/^/   $p: /"
     done
     fail "SIPp flows failed under loss:$bad"
