@@ -819,7 +819,13 @@ long pk_rw_emit(struct pk_rw *rw, char *out, size_t cap)
 		if (!emit_span(&o, oend, src, &pos, e[i].off, e[i].del, rw->scratch + e[i].ins_off,
 			       e[i].ins_len, false))
 			return -ENOSPC;
-	/* Rest of the headers and the blank line, then the body. */
+	/* Rest of the headers and the blank line, then the body: one copy
+	 * when the body is the original's, which follows them. */
+	if (rw->body.len && rw->body.p == src + bstart) {
+		if (!emit_span(&o, oend, src, &pos, bstart + rw->body.len, 0, "", 0, true))
+			return -ENOSPC;
+		return (long)(o - out);
+	}
 	if (!emit_span(&o, oend, src, &pos, bstart, 0, rw->body.p ? rw->body.p : "",
 		       rw->body.len, rw->body.p == NULL))
 		return -ENOSPC;

@@ -687,6 +687,32 @@ static void test_trailing_bytes_dropped(void **state)
 	assert_memory_equal(obuf, routed_bye, len);
 }
 
+/* The same with a body: emit copies the rest of the headers and the body
+ * (the original's, right after them) in one run, which must stop at the
+ * body's end too. */
+static void test_trailing_bytes_after_body(void **state)
+{
+	static char buf[4096], want[4096];
+	size_t len = strlen(invite);
+	long n, wn;
+
+	(void)state;
+	scan_in(invite);
+	assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+	wn = pk_rw_emit(&rw, want, sizeof(want));
+	assert_true(wn > 0);
+	memcpy(buf, invite, len);
+	memcpy(buf + len, "GARBAGE", 7);
+	assert_int_equal(pk_sip_scan(buf, len + 7, &in), PK_SIP_OK);
+	assert_int_equal(in.body.len, 136);
+	pk_rw_init(&rw, &in);
+	assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+	n = pk_rw_emit(&rw, obuf, sizeof(obuf));
+	assert_int_equal(n, wn);
+	assert_memory_equal(obuf, want, (size_t)n);
+	assert_memory_equal(obuf + n - 136, SDP_BODY, 136);
+}
+
 /* --- edits that meet ---------------------------------------------------- */
 
 static void test_same_line_edits(void **state)
@@ -1402,6 +1428,7 @@ int main(void)
 		cmocka_unit_test(test_body_replace),
 		cmocka_unit_test(test_content_length_added),
 		cmocka_unit_test(test_trailing_bytes_dropped),
+		cmocka_unit_test(test_trailing_bytes_after_body),
 		cmocka_unit_test(test_same_line_edits),
 		cmocka_unit_test(test_maxfwd_absent_last_wins),
 		cmocka_unit_test(test_via_pop_push_pop),
