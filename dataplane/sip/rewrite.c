@@ -451,6 +451,18 @@ static const char *via_rport_walk(const struct pk_sip_via *v)
 	return at;
 }
 
+/* What nearly every client sends, ";rport" (any case) as the Via's last
+ * bytes, past its sent-by: a valueless rport parameter, and the last (a
+ * quoted string cannot end the Via open, and an unquoted value ends at
+ * ';'). */
+static inline bool via_ends_rport(const struct pk_sip_via *v)
+{
+	const char *start = v->host.p + v->host.len, *end = v->raw.p + v->raw.len;
+
+	return end - start >= 6 && end[-6] == ';' &&
+	       (pk_load4(end - 5) | 0x20202020u) == (pk_load4("rpor") | 0x20202020u) && (end[-1] | 0x20) == 't';
+}
+
 /*
  * via_rport_walk's answer, found from the end in the usual case: with no
  * quoted string in the Via, every ';' past the sent-by starts a parameter
@@ -463,11 +475,7 @@ static const char *via_rport_at(const struct pk_sip_via *v)
 {
 	const char *start = v->host.p + v->host.len, *end = v->raw.p + v->raw.len;
 
-	/* What nearly every client sends, ";rport" as the Via's last bytes: a
-	 * valueless rport parameter, and the last (a quoted string cannot end
-	 * the Via open, and an unquoted value ends at ';'). */
-	if (end - start >= 6 && end[-6] == ';' &&
-	    (pk_load4(end - 5) | 0x20202020u) == (pk_load4("rpor") | 0x20202020u) && (end[-1] | 0x20) == 't')
+	if (via_ends_rport(v))
 		return end;
 	if (memchr(start, '"', (size_t)(end - start)) != NULL)
 		return via_rport_walk(v);
@@ -503,6 +511,30 @@ int pk_rw_via_received(struct pk_rw *rw, struct pk_str ip, uint16_t port)
 
 	if (m->nvia == 0)
 		return -EINVAL;
+	/*
+	 * What the proxy asks of nearly every request, said at once: a Via
+	 * ending in ";rport" and without received=, nothing of either planned
+	 * yet. The same texts in the same scratch bytes and the same two
+	 * edits as the general path below, without its search and choices:
+	 * "=port" then ";received=ip", both at the end of the Via.
+	 */
+	if (likely(port && ip.len && v->rport == 0 && v->received.len == 0 &&
+		   !(rw->tags & (tag_bit(TAG_RPORT) | tag_bit(TAG_RECEIVED))) && via_ends_rport(v))) {
+		char *s = rw_scratch(rw, 6 + 10 + ip.len), *o;
+		uint32_t off = msg_off(m, v->raw.p + v->raw.len);
+
+		if (!s)
+			return -ENOSPC;
+		*s = '=';
+		o = pk_put_u32(s + 1, port);
+		memcpy(o, ";received=", 10);
+		pk_copy_short(o + 10, ip.p, (uint32_t)ip.len);
+		rw->scratch_len -= (uint32_t)(6 - (o - s));
+		ret = rw_put(rw, off, 0, s, (uint32_t)(o - s), TAG_RPORT);
+		if (ret < 0)
+			return ret;
+		return rw_put(rw, off, 0, o, (uint32_t)(10 + ip.len), TAG_RECEIVED);
+	}
 	if (port && v->rport == 0)
 		rport_at = via_rport_at(v);
 	if (!rport_at && ip.len == 0)

@@ -966,6 +966,43 @@ static void test_via_rport_grammar(void **state)
 	}
 }
 
+/*
+ * One call with both parts (a Via ending in ";rport" takes pk_rw_via_received's
+ * short path) plans what two calls do, the port and then the address (the
+ * general path): the same bytes, for ports of 1 to 5 digits, addresses of
+ * every length and Vias the short path does or does not take.
+ */
+static void test_via_received_short_path(void **state)
+{
+	static const char *const params[] = { ";branch=z9hG4bKa;rport", ";branch=z9hG4bKa;RPort",
+					      ";rport;branch=z9hG4bKa", ";branch=z9hG4bKa;rport ",
+					      ";branch=z9hG4bKa;x=\"a;rport\";rport" };
+	static const uint16_t ports[] = { 1, 9, 10, 99, 100, 5060, 9999, 10000, 65535 };
+	static const char *const ips[] = { "1.2.3.4", "10.99.0.2", "192.168.100.200", "[2001:db8::1]",
+					   "[2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff]" };
+	static char one[2048];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++)
+			for (size_t j = 0; j < sizeof(ips) / sizeof(ips[0]); j++) {
+				long n1, n2;
+
+				scan_in(via_msg(params[i]));
+				assert_int_equal(pk_rw_via_received(&rw, S(ips[j]), ports[k]), 0);
+				n1 = emit_rescan();
+				memcpy(one, obuf, (size_t)n1);
+				assert_int_equal(out.via[0].rport, ports[k]);
+				assert_pkstr(out.via[0].received, ips[j]);
+				scan_in(via_msg(params[i]));
+				assert_int_equal(pk_rw_via_received(&rw, PK_STR_NULL, ports[k]), 0);
+				assert_int_equal(pk_rw_via_received(&rw, S(ips[j]), 0), 0);
+				n2 = emit_rescan();
+				assert_int_equal(n1, n2);
+				assert_memory_equal(one, obuf, (size_t)n1);
+			}
+}
+
 /* via_received called again: each part it gives replaces the earlier one,
  * in the order the scanner needs. */
 static void test_via_received_twice(void **state)
@@ -1434,6 +1471,7 @@ int main(void)
 		cmocka_unit_test(test_via_pop_push_pop),
 		cmocka_unit_test(test_via_rport_grammar),
 		cmocka_unit_test(test_via_received_twice),
+		cmocka_unit_test(test_via_received_short_path),
 		cmocka_unit_test(test_hdr_replace_last_wins),
 		cmocka_unit_test(test_ruri_last_wins),
 		cmocka_unit_test(test_enospc_output),
