@@ -615,8 +615,29 @@ int pk_rw_maxfwd_set(struct pk_rw *rw, unsigned n)
 
 int pk_rw_maxfwd_dec(struct pk_rw *rw)
 {
-	int32_t mf = rw->msg->max_forwards;
+	const struct pk_sip_msg *m = rw->msg;
+	int32_t mf = m->max_forwards;
+	uint8_t li = m->first[PK_HDR_MAX_FORWARDS];
 
+	/* Every forwarded request: a value of 1 to 100 on a line of its own
+	 * and no Max-Forwards planned yet. pk_rw_maxfwd_set's edit, with its
+	 * one or two digits written here. */
+	if (likely(mf > 0 && mf <= 100 && li != PK_NO_LINE &&
+		   !(rw->tags & (tag_bit(TAG_LINE + PK_HDR_MAX_FORWARDS) | tag_bit(TAG_MAXFWD))))) {
+		unsigned v = (unsigned)mf - 1, n = v >= 10 ? 2 : 1;
+		char *s = rw_scratch(rw, 10); /* the room maxfwd_set asks for */
+
+		if (!s)
+			return -ENOSPC;
+		rw->scratch_len -= 10 - n;
+		if (n == 2) {
+			s[0] = (char)('0' + v / 10);
+			s[1] = (char)('0' + v % 10);
+		} else {
+			s[0] = (char)('0' + v);
+		}
+		return rw_put(rw, m->hdrs[li].voff, m->hdrs[li].vlen, s, n, TAG_MAXFWD);
+	}
 	if (mf < 0)
 		return pk_rw_maxfwd_set(rw, 69);
 	if (mf == 0)

@@ -424,6 +424,71 @@ static void test_maxfwd(void **state)
 	}
 }
 
+/*
+ * pk_rw_maxfwd_dec plans values 1 to 100 itself and leaves the rest to
+ * pk_rw_maxfwd_set: for every value the scanner takes (1 to 255, and with a
+ * leading zero) the same bytes as maxfwd_set(value - 1); after a
+ * maxfwd_set, a decrement (then the general path) still wins; and near a
+ * full scratch both refuse alike.
+ */
+static void test_maxfwd_dec_every_value(void **state)
+{
+	static char msg[1024], want[2048];
+	static const char fmt[] = "OPTIONS sip:pbx.example.com SIP/2.0\r\n"
+				  "Via: SIP/2.0/UDP 192.0.2.5;branch=z9hG4bKz\r\n"
+				  "Max-Forwards: %s%u\r\n"
+				  "From: <sip:a@example.com>;tag=1\r\n"
+				  "To: <sip:pbx.example.com>\r\n"
+				  "Call-ID: z@192.0.2.5\r\n"
+				  "CSeq: 1 OPTIONS\r\n"
+				  "Content-Length: 0\r\n"
+				  "\r\n";
+	static char fill[PK_RW_SCRATCH];
+
+	(void)state;
+	for (unsigned lead = 0; lead < 2; lead++)
+		for (unsigned v = 1; v <= 255; v++) {
+			long n;
+
+			snprintf(msg, sizeof(msg), fmt, lead ? "0" : "", v);
+			scan_in(msg);
+			assert_int_equal(in.max_forwards, (int32_t)v);
+			assert_int_equal(pk_rw_maxfwd_set(&rw, v - 1), 0);
+			n = emit_rescan();
+			memcpy(want, obuf, (size_t)n);
+			scan_in(msg);
+			assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+			assert_int_equal(emit_rescan(), n);
+			assert_memory_equal(obuf, want, (size_t)n);
+			assert_int_equal(out.max_forwards, (int32_t)v - 1);
+			/* after a set: the value the message had, less one, once */
+			assert_int_equal(pk_rw_maxfwd_set(&rw, 7), 0);
+			assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+			emit_rescan();
+			assert_int_equal(out.max_forwards, (int32_t)v - 1);
+			assert_int_equal(out.count[PK_HDR_MAX_FORWARDS], 1);
+		}
+	/* a scratch with 9 bytes left: maxfwd_set asks for 10, so does dec */
+	memset(fill, 'x', sizeof(fill));
+	snprintf(msg, sizeof(msg), fmt, "", 70u);
+	for (unsigned left = 8; left <= 11; left++) {
+		int rs, rd;
+
+		scan_in(msg);
+		assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-F",
+					       pk_str_make(fill, PK_RW_SCRATCH - left - 7), PK_RW_BOTTOM),
+				 0);
+		rs = pk_rw_maxfwd_set(&rw, 69);
+		scan_in(msg);
+		assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-F",
+					       pk_str_make(fill, PK_RW_SCRATCH - left - 7), PK_RW_BOTTOM),
+				 0);
+		rd = pk_rw_maxfwd_dec(&rw);
+		assert_int_equal(rs, rd);
+		assert_int_equal(rd, left >= 10 ? 0 : -ENOSPC);
+	}
+}
+
 static void test_ruri_response_refused(void **state)
 {
 	(void)state;
@@ -1457,6 +1522,7 @@ int main(void)
 		cmocka_unit_test(test_via_received_rport),
 		cmocka_unit_test(test_via_received_variants),
 		cmocka_unit_test(test_maxfwd),
+		cmocka_unit_test(test_maxfwd_dec_every_value),
 		cmocka_unit_test(test_ruri_response_refused),
 		cmocka_unit_test(test_route_pop),
 		cmocka_unit_test(test_hdr_add_replace_remove),
