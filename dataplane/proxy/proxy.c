@@ -280,6 +280,24 @@ bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struc
 	return false;
 }
 
+/*
+ * pk_proxy_is_us, its first answer inline: the first listener's own text
+ * on its port (pk_proxy_is_us looks there first too). A response's top
+ * Via, ours, carries it as we wrote it; anything else takes the call.
+ */
+static inline bool px_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host,
+			    uint16_t port)
+{
+	const struct pk_proxy *px = w->eng->proxy;
+	const struct pk_proxy_listener *l = &px->l[0];
+	uint16_t p = port ? port : 5060;
+
+	if (px->n_listeners > 0 && (p == l->port || p == w->eng->listeners[0].addr.port) && l->host_len &&
+	    px_same_bytes(host, l->host, l->host_len))
+		return true;
+	return pk_proxy_is_us(w, rx, host, port);
+}
+
 bool pk_proxy_local_domain(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host,
 			   uint16_t port, struct pk_str *domain)
 {
@@ -1008,7 +1026,7 @@ void pk_proxy_handle_response(struct pk_worker *w, const struct pk_io_msg *rx, s
 		return;
 	}
 	v0 = &m->via[0];
-	if (!px_branch_ours(v0->branch) || !pk_proxy_is_us(w, rx, v0->host, v0->port)) {
+	if (!px_branch_ours(v0->branch) || !px_is_us(w, rx, v0->host, v0->port)) {
 		pk_proxy_drop(w, PK_PROXY_CTR_DROP_RESP_NOT_OURS);
 		return;
 	}
