@@ -655,7 +655,7 @@ int pk_rw_ruri_set(struct pk_rw *rw, struct pk_str uri)
 	s = rw_scratch(rw, uri.len);
 	if (!s)
 		return -ENOSPC;
-	memcpy(s, uri.p, uri.len);
+	pk_copy_short(s, uri.p, uri.len); /* mostly short: no call */
 	rw_drop(rw, TAG_RURI, PK_STR_NULL);
 	return rw_put(rw, msg_off(m, m->ruri.p), m->ruri.len, s, uri.len, TAG_RURI);
 }
