@@ -281,21 +281,31 @@ bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struc
 }
 
 /*
- * pk_proxy_is_us, its first answer inline: the first listener's own text
- * on its port (pk_proxy_is_us looks there first too). A response's top
- * Via, ours, carries it as we wrote it; anything else takes the call.
+ * pk_proxy_is_us, its quick answers inline: the first listener's own text
+ * on its port (pk_proxy_is_us looks there first too), and no for a port
+ * that no listener has (pk_proxy_is_us passes over each of them). A
+ * response's top Via, ours, carries our text as we wrote it; a
+ * Request-URI naming a user agent, its own port. Anything else takes the
+ * call.
  */
 static inline bool px_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host,
 			    uint16_t port)
 {
-	const struct pk_proxy *px = w->eng->proxy;
+	const struct pk_engine *eng = w->eng;
+	const struct pk_proxy *px = eng->proxy;
 	const struct pk_proxy_listener *l = &px->l[0];
 	uint16_t p = port ? port : 5060;
+	unsigned li;
 
-	if (px->n_listeners > 0 && (p == l->port || p == w->eng->listeners[0].addr.port) && l->host_len &&
-	    px_same_bytes(host, l->host, l->host_len))
-		return true;
-	return pk_proxy_is_us(w, rx, host, port);
+	if (px->n_listeners > 0 && (p == l->port || p == eng->listeners[0].addr.port)) {
+		if (l->host_len && px_same_bytes(host, l->host, l->host_len))
+			return true;
+		return pk_proxy_is_us(w, rx, host, port);
+	}
+	for (li = 1; li < px->n_listeners; li++)
+		if (p == px->l[li].port || p == eng->listeners[li].addr.port)
+			return pk_proxy_is_us(w, rx, host, port);
+	return false;
 }
 
 bool pk_proxy_local_domain(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host,
@@ -308,7 +318,7 @@ bool pk_proxy_local_domain(const struct pk_worker *w, const struct pk_io_msg *rx
 		*domain = pk_groups_settings_domain(s, (uint32_t)i);
 		return true;
 	}
-	if (s->n_domains > 0 && pk_proxy_is_us(w, rx, host, port)) {
+	if (s->n_domains > 0 && px_is_us(w, rx, host, port)) {
 		*domain = pk_groups_settings_domain(s, 0);
 		return true;
 	}
