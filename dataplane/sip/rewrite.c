@@ -861,13 +861,16 @@ long pk_rw_emit(struct pk_rw *rw, char *out, size_t cap)
 		cl_len = (uint32_t)(pk_put_u32(cl, rw->body.len) - cl);
 	}
 
-	for (; i < n && e[i].off <= cl_off; i++)
-		if (!emit_span(&o, oend, src, &pos, e[i].off, e[i].del, rw->scratch + e[i].ins_off,
-			       e[i].ins_len, false))
+	/* The edits before Content-Length's own, if it has one to make (most
+	 * messages keep theirs: one loop, no test of cl_off) */
+	if (unlikely(cl_len)) {
+		for (; i < n && e[i].off <= cl_off; i++)
+			if (!emit_span(&o, oend, src, &pos, e[i].off, e[i].del, rw->scratch + e[i].ins_off,
+				       e[i].ins_len, false))
+				return -ENOSPC;
+		if (cl_off >= pos && !emit_span(&o, oend, src, &pos, cl_off, cl_del, cl, cl_len, true))
 			return -ENOSPC;
-	if (cl_len && cl_off >= pos &&
-	    !emit_span(&o, oend, src, &pos, cl_off, cl_del, cl, cl_len, true))
-		return -ENOSPC;
+	}
 	for (; i < n; i++)
 		if (!emit_span(&o, oend, src, &pos, e[i].off, e[i].del, rw->scratch + e[i].ins_off,
 			       e[i].ins_len, false))
