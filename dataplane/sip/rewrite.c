@@ -520,16 +520,20 @@ int pk_rw_via_received(struct pk_rw *rw, struct pk_str ip, uint16_t port)
 	 */
 	if (likely(port && ip.len && v->rport == 0 && v->received.len == 0 &&
 		   !(rw->tags & (tag_bit(TAG_RPORT) | tag_bit(TAG_RECEIVED))) && via_ends_rport(v))) {
-		char *s = rw_scratch(rw, 6 + 10 + ip.len), *o;
+		char *s = rw_scratch(rw, 6), *o;
 		uint32_t off = msg_off(m, v->raw.p + v->raw.len);
 
 		if (!s)
 			return -ENOSPC;
 		*s = '=';
 		o = pk_put_u32(s + 1, port);
+		rw->scratch_len -= (uint32_t)(6 - (o - s));
+		/* the room asked for as the general path asks it: near a full
+		 * scratch, the same calls fit */
+		if (!rw_scratch(rw, 10 + ip.len))
+			return -ENOSPC;
 		memcpy(o, ";received=", 10);
 		pk_copy_short(o + 10, ip.p, (uint32_t)ip.len);
-		rw->scratch_len -= (uint32_t)(6 - (o - s));
 		ret = rw_put(rw, off, 0, s, (uint32_t)(o - s), TAG_RPORT);
 		if (ret < 0)
 			return ret;

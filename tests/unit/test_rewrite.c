@@ -1066,6 +1066,28 @@ static void test_via_received_short_path(void **state)
 				assert_int_equal(n1, n2);
 				assert_memory_equal(one, obuf, (size_t)n1);
 			}
+	/* Near a full scratch: "=5060" (5 bytes, 6 asked for first) then
+	 * ";received=" and the address, as the general path asks. */
+	for (unsigned left = 20; left <= 30; left++) {
+		static char fill[PK_RW_SCRATCH];
+		const size_t il = strlen("10.99.0.2");
+		int rc;
+
+		memset(fill, 'x', sizeof(fill));
+		scan_in(via_msg(params[0]));
+		assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-F",
+					       pk_str_make(fill, PK_RW_SCRATCH - left - 7), PK_RW_BOTTOM),
+				 0);
+		rc = pk_rw_via_received(&rw, S("10.99.0.2"), 5060);
+		assert_int_equal(rc, left >= 5 + 10 + il ? 0 : -ENOSPC);
+		if (rc == 0) {
+			emit_rescan();
+			assert_int_equal(out.via[0].rport, 5060);
+			assert_pkstr(out.via[0].received, "10.99.0.2");
+		} else {
+			assert_int_equal(pk_rw_emit(&rw, obuf, sizeof(obuf)), -ENOSPC);
+		}
+	}
 }
 
 /* via_received called again: each part it gives replaces the earlier one,
