@@ -280,6 +280,34 @@ bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struc
 	return false;
 }
 
+/*
+ * pk_proxy_is_us, its quick answers inline: the first listener's own text
+ * on its port (pk_proxy_is_us looks there first too), and no for a port
+ * that no listener has (pk_proxy_is_us passes over each of them). A
+ * response's top Via, ours, carries our text as we wrote it; a
+ * Request-URI naming a user agent, its own port. Anything else takes the
+ * call.
+ */
+static inline bool px_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host,
+			    uint16_t port)
+{
+	const struct pk_engine *eng = w->eng;
+	const struct pk_proxy *px = eng->proxy;
+	const struct pk_proxy_listener *l = &px->l[0];
+	uint16_t p = port ? port : 5060;
+	unsigned li;
+
+	if (px->n_listeners > 0 && (p == l->port || p == eng->listeners[0].addr.port)) {
+		if (l->host_len && px_same_bytes(host, l->host, l->host_len))
+			return true;
+		return pk_proxy_is_us(w, rx, host, port);
+	}
+	for (li = 1; li < px->n_listeners; li++)
+		if (p == px->l[li].port || p == eng->listeners[li].addr.port)
+			return pk_proxy_is_us(w, rx, host, port);
+	return false;
+}
+
 bool pk_proxy_local_domain(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host,
 			   uint16_t port, struct pk_str *domain)
 {
@@ -290,7 +318,7 @@ bool pk_proxy_local_domain(const struct pk_worker *w, const struct pk_io_msg *rx
 		*domain = pk_groups_settings_domain(s, (uint32_t)i);
 		return true;
 	}
-	if (s->n_domains > 0 && pk_proxy_is_us(w, rx, host, port)) {
+	if (s->n_domains > 0 && px_is_us(w, rx, host, port)) {
 		*domain = pk_groups_settings_domain(s, 0);
 		return true;
 	}
@@ -959,6 +987,31 @@ static inline bool px_our_name(const char *p, const char *end, unsigned i)
 	}
 }
 
+/* p past the ASCII letters and digits that start [p, end): eight bytes a
+ * step while eight remain (a claim's pkc value is sixteen), then a byte
+ * at a time. */
+static inline const char *px_skip_alnum(const char *p, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (end - p >= 8) {
+		/* per byte, in its top bit: x >= '0', x > '9', l >= 'a',
+		 * l > 'z' (seven-bit x and l = x | 0x20: no carry between
+		 * bytes), and the byte below 0x80 */
+		uint64_t w = pk_load8(p), x = w & 0x7f7f7f7f7f7f7f7full, l = x | 0x2020202020202020ull;
+		uint64_t digit = (x + 0x5050505050505050ull) & ~(x + 0x4646464646464646ull);
+		uint64_t alpha = (l + 0x1f1f1f1f1f1f1f1full) & ~(l + 0x0505050505050505ull);
+		uint64_t other = ~((digit | alpha) & ~w) & 0x8080808080808080ull;
+
+		if (other)
+			return p + (__builtin_ctzll(other) >> 3);
+		p += 8;
+	}
+#endif
+	while (p < end && ((*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
+		p++;
+	return p;
+}
+
 /*
  * Our own Via parameters as we wrote them, past the rport:
  * ";pk=<v>[;pkc=<v>][;pkconn=<v>]" (each optional, in that order,
@@ -983,8 +1036,7 @@ static uint32_t px_our_params(struct pk_str s, struct pk_str vals[3])
 			return UINT32_MAX;
 		p += nl[i];
 		v = p;
-		while (p < end && ((*p >= '0' && *p <= '9') || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
-			p++;
+		p = px_skip_alnum(p, end);
 		if (p == v || (p < end && *p != ';'))
 			return UINT32_MAX;
 		vals[i] = pk_str_make(v, (size_t)(p - v));
@@ -1008,7 +1060,7 @@ void pk_proxy_handle_response(struct pk_worker *w, const struct pk_io_msg *rx, s
 		return;
 	}
 	v0 = &m->via[0];
-	if (!px_branch_ours(v0->branch) || !pk_proxy_is_us(w, rx, v0->host, v0->port)) {
+	if (!px_branch_ours(v0->branch) || !px_is_us(w, rx, v0->host, v0->port)) {
 		pk_proxy_drop(w, PK_PROXY_CTR_DROP_RESP_NOT_OURS);
 		return;
 	}

@@ -204,6 +204,14 @@ static bool broadcast_or_multicast(struct pk_str h)
 	return false;
 }
 
+/* Can broadcast_or_multicast(h) be true? Each of its answers starts with
+ * '2' (255.255.255.255, 224-239.) or '[' (ff00::/8): every forwarded
+ * response asks it of two texts that mostly do not, without the call. */
+static inline bool may_be_broadcast_or_multicast(struct pk_str h)
+{
+	return h.len >= 3 && (h.p[0] == '2' || h.p[0] == '[');
+}
+
 /* "addr" in any case at p (4 bytes, all inside the span). */
 static inline bool is_addr_ci(const char *p)
 {
@@ -275,7 +283,8 @@ enum pk_sip_verdict pk_sip_check_response_route(struct pk_sip_msg *m)
 	}
 	const struct pk_sip_via *v = &m->via[1];
 	struct pk_str maddr;
-	if (broadcast_or_multicast(v->host) || (v->received.len && broadcast_or_multicast(v->received)) ||
+	if ((may_be_broadcast_or_multicast(v->host) && broadcast_or_multicast(v->host)) ||
+	    (may_be_broadcast_or_multicast(v->received) && broadcast_or_multicast(v->received)) ||
 	    (may_hold_maddr(v->raw) && pk_sip_param_get(v->raw, "maddr", &maddr) &&
 	     broadcast_or_multicast(maddr))) {
 		m->why = "response to a broadcast or multicast address";

@@ -451,6 +451,18 @@ static const char *via_rport_walk(const struct pk_sip_via *v)
 	return at;
 }
 
+/* What nearly every client sends, ";rport" (any case) as the Via's last
+ * bytes, past its sent-by: a valueless rport parameter, and the last (a
+ * quoted string cannot end the Via open, and an unquoted value ends at
+ * ';'). */
+static inline bool via_ends_rport(const struct pk_sip_via *v)
+{
+	const char *start = v->host.p + v->host.len, *end = v->raw.p + v->raw.len;
+
+	return end - start >= 6 && end[-6] == ';' &&
+	       (pk_load4(end - 5) | 0x20202020u) == (pk_load4("rpor") | 0x20202020u) && (end[-1] | 0x20) == 't';
+}
+
 /*
  * via_rport_walk's answer, found from the end in the usual case: with no
  * quoted string in the Via, every ';' past the sent-by starts a parameter
@@ -463,11 +475,7 @@ static const char *via_rport_at(const struct pk_sip_via *v)
 {
 	const char *start = v->host.p + v->host.len, *end = v->raw.p + v->raw.len;
 
-	/* What nearly every client sends, ";rport" as the Via's last bytes: a
-	 * valueless rport parameter, and the last (a quoted string cannot end
-	 * the Via open, and an unquoted value ends at ';'). */
-	if (end - start >= 6 && end[-6] == ';' &&
-	    (pk_load4(end - 5) | 0x20202020u) == (pk_load4("rpor") | 0x20202020u) && (end[-1] | 0x20) == 't')
+	if (via_ends_rport(v))
 		return end;
 	if (memchr(start, '"', (size_t)(end - start)) != NULL)
 		return via_rport_walk(v);
@@ -503,6 +511,34 @@ int pk_rw_via_received(struct pk_rw *rw, struct pk_str ip, uint16_t port)
 
 	if (m->nvia == 0)
 		return -EINVAL;
+	/*
+	 * What the proxy asks of nearly every request, said at once: a Via
+	 * ending in ";rport" and without received=, nothing of either planned
+	 * yet. The same texts in the same scratch bytes and the same two
+	 * edits as the general path below, without its search and choices:
+	 * "=port" then ";received=ip", both at the end of the Via.
+	 */
+	if (likely(port && ip.len && v->rport == 0 && v->received.len == 0 &&
+		   !(rw->tags & (tag_bit(TAG_RPORT) | tag_bit(TAG_RECEIVED))) && via_ends_rport(v))) {
+		char *s = rw_scratch(rw, 6), *o;
+		uint32_t off = msg_off(m, v->raw.p + v->raw.len);
+
+		if (!s)
+			return -ENOSPC;
+		*s = '=';
+		o = pk_put_u32(s + 1, port);
+		rw->scratch_len -= (uint32_t)(6 - (o - s));
+		/* the room asked for as the general path asks it: near a full
+		 * scratch, the same calls fit */
+		if (!rw_scratch(rw, 10 + ip.len))
+			return -ENOSPC;
+		memcpy(o, ";received=", 10);
+		pk_copy_short(o + 10, ip.p, (uint32_t)ip.len);
+		ret = rw_put(rw, off, 0, s, (uint32_t)(o - s), TAG_RPORT);
+		if (ret < 0)
+			return ret;
+		return rw_put(rw, off, 0, o, (uint32_t)(10 + ip.len), TAG_RECEIVED);
+	}
 	if (port && v->rport == 0)
 		rport_at = via_rport_at(v);
 	if (!rport_at && ip.len == 0)
@@ -583,8 +619,29 @@ int pk_rw_maxfwd_set(struct pk_rw *rw, unsigned n)
 
 int pk_rw_maxfwd_dec(struct pk_rw *rw)
 {
-	int32_t mf = rw->msg->max_forwards;
+	const struct pk_sip_msg *m = rw->msg;
+	int32_t mf = m->max_forwards;
+	uint8_t li = m->first[PK_HDR_MAX_FORWARDS];
 
+	/* Every forwarded request: a value of 1 to 100 on a line of its own
+	 * and no Max-Forwards planned yet. pk_rw_maxfwd_set's edit, with its
+	 * one or two digits written here. */
+	if (likely(mf > 0 && mf <= 100 && li != PK_NO_LINE &&
+		   !(rw->tags & (tag_bit(TAG_LINE + PK_HDR_MAX_FORWARDS) | tag_bit(TAG_MAXFWD))))) {
+		unsigned v = (unsigned)mf - 1, n = v >= 10 ? 2 : 1;
+		char *s = rw_scratch(rw, 10); /* the room maxfwd_set asks for */
+
+		if (!s)
+			return -ENOSPC;
+		rw->scratch_len -= 10 - n;
+		if (n == 2) {
+			s[0] = (char)('0' + v / 10);
+			s[1] = (char)('0' + v % 10);
+		} else {
+			s[0] = (char)('0' + v);
+		}
+		return rw_put(rw, m->hdrs[li].voff, m->hdrs[li].vlen, s, n, TAG_MAXFWD);
+	}
 	if (mf < 0)
 		return pk_rw_maxfwd_set(rw, 69);
 	if (mf == 0)
@@ -602,7 +659,7 @@ int pk_rw_ruri_set(struct pk_rw *rw, struct pk_str uri)
 	s = rw_scratch(rw, uri.len);
 	if (!s)
 		return -ENOSPC;
-	memcpy(s, uri.p, uri.len);
+	pk_copy_short(s, uri.p, uri.len); /* mostly short: no call */
 	rw_drop(rw, TAG_RURI, PK_STR_NULL);
 	return rw_put(rw, msg_off(m, m->ruri.p), m->ruri.len, s, uri.len, TAG_RURI);
 }
@@ -808,18 +865,27 @@ long pk_rw_emit(struct pk_rw *rw, char *out, size_t cap)
 		cl_len = (uint32_t)(pk_put_u32(cl, rw->body.len) - cl);
 	}
 
-	for (; i < n && e[i].off <= cl_off; i++)
-		if (!emit_span(&o, oend, src, &pos, e[i].off, e[i].del, rw->scratch + e[i].ins_off,
-			       e[i].ins_len, false))
+	/* The edits before Content-Length's own, if it has one to make (most
+	 * messages keep theirs: one loop, no test of cl_off) */
+	if (unlikely(cl_len)) {
+		for (; i < n && e[i].off <= cl_off; i++)
+			if (!emit_span(&o, oend, src, &pos, e[i].off, e[i].del, rw->scratch + e[i].ins_off,
+				       e[i].ins_len, false))
+				return -ENOSPC;
+		if (cl_off >= pos && !emit_span(&o, oend, src, &pos, cl_off, cl_del, cl, cl_len, true))
 			return -ENOSPC;
-	if (cl_len && cl_off >= pos &&
-	    !emit_span(&o, oend, src, &pos, cl_off, cl_del, cl, cl_len, true))
-		return -ENOSPC;
+	}
 	for (; i < n; i++)
 		if (!emit_span(&o, oend, src, &pos, e[i].off, e[i].del, rw->scratch + e[i].ins_off,
 			       e[i].ins_len, false))
 			return -ENOSPC;
-	/* Rest of the headers and the blank line, then the body. */
+	/* Rest of the headers and the blank line, then the body: one copy
+	 * when the body is the original's, which follows them. */
+	if (rw->body.len && rw->body.p == src + bstart) {
+		if (!emit_span(&o, oend, src, &pos, bstart + rw->body.len, 0, "", 0, true))
+			return -ENOSPC;
+		return (long)(o - out);
+	}
 	if (!emit_span(&o, oend, src, &pos, bstart, 0, rw->body.p ? rw->body.p : "",
 		       rw->body.len, rw->body.p == NULL))
 		return -ENOSPC;

@@ -82,6 +82,32 @@ static void test_ipv4_random(void **state)
 	}
 }
 
+/*
+ * Every shape: four octets, each one of the texts below (1 to 4 digits,
+ * leading zeros, values around 255 and past it), 20^4 texts. The reader
+ * finds the octets by the dots' positions (81 shapes of 1-3 digits): each
+ * shape, and each way for one to be wrong, is met here.
+ */
+static void test_ipv4_every_shape(void **state)
+{
+	static const char *const oct[] = { "0",   "00",  "01",  "1",   "9",	"10",  "99",
+					   "100", "109", "199", "200", "249", "250", "255",
+					   "256", "299", "300", "999", "000", "0255" };
+	enum { N = sizeof(oct) / sizeof(oct[0]) };
+	char s[24];
+
+	(void)state;
+	for (unsigned a = 0; a < N; a++)
+		for (unsigned b = 0; b < N; b++)
+			for (unsigned c = 0; c < N; c++)
+				for (unsigned d = 0; d < N; d++) {
+					int n = snprintf(s, sizeof(s), "%s.%s.%s.%s", oct[a], oct[b], oct[c],
+							 oct[d]);
+
+					agree(s, (size_t)n);
+				}
+}
+
 static void test_other_forms(void **state)
 {
 	struct pk_addr a;
@@ -99,6 +125,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ipv4_cases),
 		cmocka_unit_test(test_ipv4_random),
+		cmocka_unit_test(test_ipv4_every_shape),
 		cmocka_unit_test(test_other_forms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1217,11 +1217,42 @@ static void test_is_us(void **state)
 				   "  \"127.0.0.1:5060\": \"sip.example.test:5070\"\n",
 				   fx_default_groups);
 
+	/* one listener configured: a port not its own is no, and a port
+	 * that no listener has is answered without the walk (case 4 above
+	 * too) */
+	static const struct {
+		const char *host;
+		uint16_t port;
+		bool us;
+	} one[] = {
+		{ "127.0.0.1", 5060, true }, { "127.0.0.1", 0, true },	   { "127.0.0.1", 5061, false },
+		{ "127.0.0.1", 5070, false }, { "127.0.0.2", 5060, false }, { "pbx.other.test", 5060, false },
+	};
+	struct pk_str d;
+
 	(void)state;
-	for (unsigned i = 0; i < PK_ARRAY_SIZE(cases); i++)
-		if (pk_proxy_is_us(f->w, NULL, pk_str_make(cases[i].host, strlen(cases[i].host)), cases[i].port) !=
-		    cases[i].us)
+	for (unsigned i = 0; i < PK_ARRAY_SIZE(cases); i++) {
+		struct pk_str h = pk_str_make(cases[i].host, strlen(cases[i].host));
+
+		if (pk_proxy_is_us(f->w, NULL, h, cases[i].port) != cases[i].us)
 			fail_msg("case %u: %s:%u", i, cases[i].host, cases[i].port);
+		/* not a served domain: ours exactly when it names pickupd */
+		if (pk_proxy_local_domain(f->w, NULL, h, cases[i].port, &d) != cases[i].us)
+			fail_msg("local_domain, case %u: %s:%u", i, cases[i].host, cases[i].port);
+	}
+	fx_free(f);
+	f = fx_new_with("listen:\n"
+			"  proxy: \"127.0.0.1:5060\"\n"
+			"groups: groups.yaml\n",
+			fx_default_groups);
+	for (unsigned i = 0; i < PK_ARRAY_SIZE(one); i++) {
+		struct pk_str h = pk_str_make(one[i].host, strlen(one[i].host));
+
+		if (pk_proxy_is_us(f->w, NULL, h, one[i].port) != one[i].us)
+			fail_msg("one listener, case %u: %s:%u", i, one[i].host, one[i].port);
+		if (pk_proxy_local_domain(f->w, NULL, h, one[i].port, &d) != one[i].us)
+			fail_msg("one listener, local_domain, case %u: %s:%u", i, one[i].host, one[i].port);
+	}
 	fx_free(f);
 }
 

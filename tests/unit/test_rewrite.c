@@ -424,6 +424,71 @@ static void test_maxfwd(void **state)
 	}
 }
 
+/*
+ * pk_rw_maxfwd_dec plans values 1 to 100 itself and leaves the rest to
+ * pk_rw_maxfwd_set: for every value the scanner takes (1 to 255, and with a
+ * leading zero) the same bytes as maxfwd_set(value - 1); after a
+ * maxfwd_set, a decrement (then the general path) still wins; and near a
+ * full scratch both refuse alike.
+ */
+static void test_maxfwd_dec_every_value(void **state)
+{
+	static char msg[1024], want[2048];
+	static const char fmt[] = "OPTIONS sip:pbx.example.com SIP/2.0\r\n"
+				  "Via: SIP/2.0/UDP 192.0.2.5;branch=z9hG4bKz\r\n"
+				  "Max-Forwards: %s%u\r\n"
+				  "From: <sip:a@example.com>;tag=1\r\n"
+				  "To: <sip:pbx.example.com>\r\n"
+				  "Call-ID: z@192.0.2.5\r\n"
+				  "CSeq: 1 OPTIONS\r\n"
+				  "Content-Length: 0\r\n"
+				  "\r\n";
+	static char fill[PK_RW_SCRATCH];
+
+	(void)state;
+	for (unsigned lead = 0; lead < 2; lead++)
+		for (unsigned v = 1; v <= 255; v++) {
+			long n;
+
+			snprintf(msg, sizeof(msg), fmt, lead ? "0" : "", v);
+			scan_in(msg);
+			assert_int_equal(in.max_forwards, (int32_t)v);
+			assert_int_equal(pk_rw_maxfwd_set(&rw, v - 1), 0);
+			n = emit_rescan();
+			memcpy(want, obuf, (size_t)n);
+			scan_in(msg);
+			assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+			assert_int_equal(emit_rescan(), n);
+			assert_memory_equal(obuf, want, (size_t)n);
+			assert_int_equal(out.max_forwards, (int32_t)v - 1);
+			/* after a set: the value the message had, less one, once */
+			assert_int_equal(pk_rw_maxfwd_set(&rw, 7), 0);
+			assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+			emit_rescan();
+			assert_int_equal(out.max_forwards, (int32_t)v - 1);
+			assert_int_equal(out.count[PK_HDR_MAX_FORWARDS], 1);
+		}
+	/* a scratch with 9 bytes left: maxfwd_set asks for 10, so does dec */
+	memset(fill, 'x', sizeof(fill));
+	snprintf(msg, sizeof(msg), fmt, "", 70u);
+	for (unsigned left = 8; left <= 11; left++) {
+		int rs, rd;
+
+		scan_in(msg);
+		assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-F",
+					       pk_str_make(fill, PK_RW_SCRATCH - left - 7), PK_RW_BOTTOM),
+				 0);
+		rs = pk_rw_maxfwd_set(&rw, 69);
+		scan_in(msg);
+		assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-F",
+					       pk_str_make(fill, PK_RW_SCRATCH - left - 7), PK_RW_BOTTOM),
+				 0);
+		rd = pk_rw_maxfwd_dec(&rw);
+		assert_int_equal(rs, rd);
+		assert_int_equal(rd, left >= 10 ? 0 : -ENOSPC);
+	}
+}
+
 static void test_ruri_response_refused(void **state)
 {
 	(void)state;
@@ -687,6 +752,32 @@ static void test_trailing_bytes_dropped(void **state)
 	assert_memory_equal(obuf, routed_bye, len);
 }
 
+/* The same with a body: emit copies the rest of the headers and the body
+ * (the original's, right after them) in one run, which must stop at the
+ * body's end too. */
+static void test_trailing_bytes_after_body(void **state)
+{
+	static char buf[4096], want[4096];
+	size_t len = strlen(invite);
+	long n, wn;
+
+	(void)state;
+	scan_in(invite);
+	assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+	wn = pk_rw_emit(&rw, want, sizeof(want));
+	assert_true(wn > 0);
+	memcpy(buf, invite, len);
+	memcpy(buf + len, "GARBAGE", 7);
+	assert_int_equal(pk_sip_scan(buf, len + 7, &in), PK_SIP_OK);
+	assert_int_equal(in.body.len, 136);
+	pk_rw_init(&rw, &in);
+	assert_int_equal(pk_rw_maxfwd_dec(&rw), 0);
+	n = pk_rw_emit(&rw, obuf, sizeof(obuf));
+	assert_int_equal(n, wn);
+	assert_memory_equal(obuf, want, (size_t)n);
+	assert_memory_equal(obuf + n - 136, SDP_BODY, 136);
+}
+
 /* --- edits that meet ---------------------------------------------------- */
 
 static void test_same_line_edits(void **state)
@@ -937,6 +1028,65 @@ static void test_via_rport_grammar(void **state)
 	{
 		const char *bad = via_msg(";x\"y;rport;branch=z9hG4bKb");
 		assert_int_not_equal(pk_sip_scan(bad, strlen(bad), &in), PK_SIP_OK);
+	}
+}
+
+/*
+ * One call with both parts (a Via ending in ";rport" takes pk_rw_via_received's
+ * short path) plans what two calls do, the port and then the address (the
+ * general path): the same bytes, for ports of 1 to 5 digits, addresses of
+ * every length and Vias the short path does or does not take.
+ */
+static void test_via_received_short_path(void **state)
+{
+	static const char *const params[] = { ";branch=z9hG4bKa;rport", ";branch=z9hG4bKa;RPort",
+					      ";rport;branch=z9hG4bKa", ";branch=z9hG4bKa;rport ",
+					      ";branch=z9hG4bKa;x=\"a;rport\";rport" };
+	static const uint16_t ports[] = { 1, 9, 10, 99, 100, 5060, 9999, 10000, 65535 };
+	static const char *const ips[] = { "1.2.3.4", "10.99.0.2", "192.168.100.200", "[2001:db8::1]",
+					   "[2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff]" };
+	static char one[2048];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++)
+			for (size_t j = 0; j < sizeof(ips) / sizeof(ips[0]); j++) {
+				long n1, n2;
+
+				scan_in(via_msg(params[i]));
+				assert_int_equal(pk_rw_via_received(&rw, S(ips[j]), ports[k]), 0);
+				n1 = emit_rescan();
+				memcpy(one, obuf, (size_t)n1);
+				assert_int_equal(out.via[0].rport, ports[k]);
+				assert_pkstr(out.via[0].received, ips[j]);
+				scan_in(via_msg(params[i]));
+				assert_int_equal(pk_rw_via_received(&rw, PK_STR_NULL, ports[k]), 0);
+				assert_int_equal(pk_rw_via_received(&rw, S(ips[j]), 0), 0);
+				n2 = emit_rescan();
+				assert_int_equal(n1, n2);
+				assert_memory_equal(one, obuf, (size_t)n1);
+			}
+	/* Near a full scratch: "=5060" (5 bytes, 6 asked for first) then
+	 * ";received=" and the address, as the general path asks. */
+	for (unsigned left = 20; left <= 30; left++) {
+		static char fill[PK_RW_SCRATCH];
+		const size_t il = strlen("10.99.0.2");
+		int rc;
+
+		memset(fill, 'x', sizeof(fill));
+		scan_in(via_msg(params[0]));
+		assert_int_equal(pk_rw_hdr_add(&rw, PK_HDR_OTHER, "X-F",
+					       pk_str_make(fill, PK_RW_SCRATCH - left - 7), PK_RW_BOTTOM),
+				 0);
+		rc = pk_rw_via_received(&rw, S("10.99.0.2"), 5060);
+		assert_int_equal(rc, left >= 5 + 10 + il ? 0 : -ENOSPC);
+		if (rc == 0) {
+			emit_rescan();
+			assert_int_equal(out.via[0].rport, 5060);
+			assert_pkstr(out.via[0].received, "10.99.0.2");
+		} else {
+			assert_int_equal(pk_rw_emit(&rw, obuf, sizeof(obuf)), -ENOSPC);
+		}
 	}
 }
 
@@ -1394,6 +1544,7 @@ int main(void)
 		cmocka_unit_test(test_via_received_rport),
 		cmocka_unit_test(test_via_received_variants),
 		cmocka_unit_test(test_maxfwd),
+		cmocka_unit_test(test_maxfwd_dec_every_value),
 		cmocka_unit_test(test_ruri_response_refused),
 		cmocka_unit_test(test_route_pop),
 		cmocka_unit_test(test_hdr_add_replace_remove),
@@ -1402,11 +1553,13 @@ int main(void)
 		cmocka_unit_test(test_body_replace),
 		cmocka_unit_test(test_content_length_added),
 		cmocka_unit_test(test_trailing_bytes_dropped),
+		cmocka_unit_test(test_trailing_bytes_after_body),
 		cmocka_unit_test(test_same_line_edits),
 		cmocka_unit_test(test_maxfwd_absent_last_wins),
 		cmocka_unit_test(test_via_pop_push_pop),
 		cmocka_unit_test(test_via_rport_grammar),
 		cmocka_unit_test(test_via_received_twice),
+		cmocka_unit_test(test_via_received_short_path),
 		cmocka_unit_test(test_hdr_replace_last_wins),
 		cmocka_unit_test(test_ruri_last_wins),
 		cmocka_unit_test(test_enospc_output),
