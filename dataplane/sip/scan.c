@@ -160,6 +160,18 @@ static inline bool sip_then(const char *p, char c)
 	return (w | f) == want;
 }
 
+/* "SIP/2.0" ("SIP" in any case) then a CR, in one 8-byte compare: the
+ * version that ends a request line, the CR being the one the caller found
+ * before the line's LF (so the 8 bytes are inside the buffer). */
+static inline bool sip20_cr(const char *p)
+{
+	uint64_t w, want, f;
+	memcpy(&w, p, 8);
+	memcpy(&want, "sip/2.0\r", 8);
+	memcpy(&f, "\x20\x20\x20\0\0\0\0\0", 8);
+	return (w | f) == want;
+}
+
 /* The same with overlapping 2- or 4-byte loads, for names of 2 to 7;
  * fold holds 0x20 for the bytes that are letters in lower. */
 static inline bool name_caseeq_short(const char *p, const char *lower, const char *fold, size_t len)
@@ -1368,7 +1380,7 @@ static enum pk_sip_verdict scan_start_line(struct pk_sip_msg *m, const struct pk
 		return reject(m, 400, "malformed request line");
 	m->ruri = pk_str_make(us, (size_t)(q - us));
 	const char *vs = q + 1;
-	if (eol - vs == 7 && sip_then(vs, '/') && memcmp(vs + 4, "2.0", 3) == 0) {
+	if (eol - vs == 7 && sip20_cr(vs)) {
 		/* fine */
 	} else if (eol - vs >= 4 && sip_then(vs, '/') &&
 		   memchr(vs, ' ', (size_t)(eol - vs)) == NULL) {
