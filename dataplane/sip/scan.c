@@ -520,14 +520,21 @@ static int64_t parse_uint(struct pk_str s, int64_t max)
 static inline __attribute__((always_inline)) int64_t digits8(const char *p, const char *e)
 {
 	unsigned n = (unsigned)(e - p); /* 1..8 */
+	unsigned s = 8 * (8 - n);	/* 0..56 */
 	uint64_t x;
 	memcpy(&x, e - 8, 8);
 	x ^= 0x3030303030303030ull;
-	x &= ~0ull << (8 * (8 - n));
+	x = x >> s << s; /* the bytes before p to zero */
 	/* a byte is 0..9 now iff it was a digit: no top bit, and none once
 	 * 0x76 is added (no carry leaves a byte below 0x80) */
 	if ((x | (x + 0x7676767676767676ull)) & 0x8080808080808080ull)
 		return -1;
+	if (n <= 4) {
+		/* the digits are in the top four bytes: two steps on them */
+		uint32_t y = (uint32_t)(x >> 32);
+		y = (y * 10 + (y >> 8)) & 0x00ff00ffu;
+		return (int64_t)((y * 100 + (y >> 16)) & 0xffffu);
+	}
 	/* the first digit is in the lowest byte */
 	x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffull;
 	x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffull;
