@@ -818,6 +818,8 @@ fast_params(const struct pk_sbm *bm, const char *p, const char *end, bool list, 
 	    struct fparams *fp)
 {
 	fp->found = 0;
+	/* the slots the callers read whether found or not */
+	fp->v[0] = fp->v[1] = PK_STR_NULL;
 	while (p < end && *p == ';') {
 		const char *ns = p + 1;
 		p = pk_sbm_tok_end(bm, ns);
@@ -907,8 +909,8 @@ static inline __attribute__((always_inline)) int via_fast(struct scan_ctx *c, co
 			v->host = host;
 			v->port = port;
 			v->hdr = hdr;
-			v->branch = fp.found & 1 ? fp.v[0] : PK_STR_NULL;
-			v->received = fp.found & 2 ? fp.v[1] : PK_STR_NULL;
+			v->branch = fp.v[0];
+			v->received = fp.v[1];
 			v->rport = rport;
 		}
 		if (m->nvia < UINT16_MAX)
@@ -992,7 +994,7 @@ static inline __attribute__((always_inline)) const char *addr_fast(struct scan_c
 	a->display = display;
 	a->uri = pk_str_make(us, (size_t)(gt - us));
 	a->params = pk_str_make(gt + 1, (size_t)(pe - (gt + 1)));
-	a->tag = fp.found & 1 ? fp.v[0] : PK_STR_NULL;
+	a->tag = fp.v[0];
 	a->expires = -1;
 	if (want_expires && (fp.found & 2)) {
 		/* a bare "expires" has no value (and a NULL view) */
