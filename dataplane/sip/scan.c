@@ -1384,7 +1384,7 @@ static enum pk_sip_verdict scan_start_line(struct pk_sip_msg *m, const struct pk
 	m->method_tok = pk_str_make(p, (size_t)(q - p));
 	m->method = pk_sip_method_lookup(p, (size_t)(q - p));
 	const char *us = ++q;
-	q = pk_find_space_or_ctl(us, eol);
+	q = pk_find_space_or_ctl_lim(us, eol, bm->buf + bm->len);
 	if (!q || q == us || *q != ' ')
 		return reject(m, 400, "malformed request line");
 	m->ruri = pk_str_make(us, (size_t)(q - us));
