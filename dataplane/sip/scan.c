@@ -439,11 +439,13 @@ static inline __attribute__((always_inline)) enum pk_sip_hdr_id ph_lookup16_tok(
 	return hit ? (enum pk_sip_hdr_id)t->id : PK_HDR_OTHER;
 }
 
-/* The scanner's lookup of a token name; lim is the end of the buffer. */
+/* The scanner's lookup of a token name; last16 is the last address from
+ * which 16 bytes can be read (the end of the buffer minus 16, as an
+ * integer: the buffer may be shorter). */
 static inline __attribute__((always_inline)) enum pk_sip_hdr_id
-hdr_lookup_lim(const char *p, size_t len, const char *lim)
+hdr_lookup_lim(const char *p, size_t len, uintptr_t last16)
 {
-	if (len - 1 < 16 && lim - p >= 16)
+	if (len - 1 < 16 && (uintptr_t)p <= last16)
 		return ph_lookup16_tok(p, len);
 	return hdr_lookup(p, len);
 }
@@ -1687,6 +1689,7 @@ build_table(struct scan_ctx *c, struct pk_sbm *bm, const char *start, struct tab
 	} while (0)
 	/* offsets from buf: the bitmaps and the table are indexed by them */
 	const size_t len = bm->len;
+	const uintptr_t last16 = (uintptr_t)end - 16;
 	size_t o = (size_t)(start - buf);
 	while (o < len) {
 		/* the line end and the name end, from the same bitmap words */
@@ -1757,7 +1760,7 @@ build_table(struct scan_ctx *c, struct pk_sbm *bm, const char *start, struct tab
 				continue;
 			}
 		}
-		unsigned id = hdr_lookup_lim(p, (size_t)(n - p), end);
+		unsigned id = hdr_lookup_lim(p, (size_t)(n - p), last16);
 		/* white space is at most 0x20: one compare each for the usual
 		 * "Name: value" (the CR at le ends any run of it) */
 		const char *val = q + 1;
