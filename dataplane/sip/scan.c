@@ -1805,6 +1805,8 @@ enum pk_sip_verdict pk_sip_scan(const char *buf, size_t len, struct pk_sip_msg *
 	const char *end = buf + len;
 	struct pk_sbm bm;
 	pk_sbm_init(&bm, buf, len);
+	if (len)
+		pk_sbm_map_in(&bm, 0);
 	const char *nl = pk_sbm_lf_next(&bm, buf);
 	if (!nl)
 		return drop(m, "no line end");
