@@ -1701,8 +1701,9 @@ build_table(struct scan_ctx *c, struct pk_sbm *bm, const char *start, struct tab
 		size_t eo; /* the LF */
 		if (lb) {
 			eo = o + (size_t)__builtin_ctzll(lb);
-		} else if (w + 1 < bm->nmapped && bm->lf[w + 1]) {
-			/* the usual other case: the LF is in the next word */
+		} else if (bm->lf[w + 1]) {
+			/* the usual other case: the LF is in the next word
+			 * (lf[nmapped] is 0: then the general search maps) */
 			eo = ((w + 1) << 6) + (size_t)__builtin_ctzll(bm->lf[w + 1]);
 		} else {
 			const char *e = pk_sbm_lf_next(bm, buf + ((w + 1) << 6));

@@ -44,7 +44,7 @@ struct pk_sbm {
 	const char *buf;
 	size_t len;
 	size_t nmapped; /* words [0, nmapped) are valid */
-	uint64_t lf[PK_SBM_WORDS];
+	uint64_t lf[PK_SBM_WORDS + 1]; /* lf[nmapped] is 0 (see pk_sbm_map) */
 	uint64_t nt[PK_SBM_WORDS]; /* not a token character */
 };
 
@@ -167,6 +167,9 @@ static inline __attribute__((always_inline)) void pk_sbm_map_in(struct pk_sbm *b
 		w++;
 	}
 	b->nmapped = w;
+	/* the word after the mapped ones reads as "no LF": a line search
+	 * may look one word ahead without checking nmapped */
+	b->lf[w] = 0;
 }
 
 static __attribute__((noinline, unused)) void pk_sbm_map(struct pk_sbm *b, size_t w)
