@@ -977,7 +977,9 @@ static inline __attribute__((always_inline)) const char *addr_fast(struct scan_c
 		return NULL;
 	const char *us = lt + 1;
 	const char *gt = pk_find_byte_lim(us, end, c->lim, '>');
-	if (!gt || gt == us || pk_sip_is_lws(*us) || pk_sip_is_lws(gt[-1]))
+	/* white space (or any control byte: the general parser decides)
+	 * around the URI */
+	if (!gt || gt == us || (unsigned char)*us <= ' ' || (unsigned char)gt[-1] <= ' ')
 		return NULL;
 	/* a URI needs a scheme: scheme chars then ':' ("sip:" in one
 	 * compare; the '>' is there, so 4 bytes can be read) */
@@ -1247,7 +1249,8 @@ static inline __attribute__((always_inline)) const char *
 parse_addr(struct scan_ctx *c, const char *p, const char *end, struct pk_sip_addr *a, uint8_t hdr,
 	   bool list, bool want_expires, bool need_brackets)
 {
-	if (p < end && pk_sip_is_lws(*p))
+	/* a header's value comes trimmed; a list element after a ',' not */
+	if (list && p < end && pk_sip_is_lws(*p))
 		p = skip_lws(p, end);
 	if (p == end)
 		return c->why = "empty address", NULL;
@@ -1516,7 +1519,10 @@ scan_header_value(struct scan_ctx *c, unsigned id, const char *v, const char *ve
 		if (q == v || num > INT32_MAX)
 			return BAD(c, "bad CSeq number");
 		m->cseq = (uint32_t)num;
-		const char *ms = skip_lws(q, ve);
+		/* usually one space: the byte after it is then no white
+		 * space, and before ve (ve's own byte is white space or the
+		 * CR) */
+		const char *ms = *q == ' ' && (unsigned char)q[1] > ' ' ? q + 1 : skip_lws(q, ve);
 		if (ms == q)
 			return BAD(c, "bad CSeq");
 		q = pk_sbm_tok_end(c->bm, ms);
