@@ -514,29 +514,37 @@ static int64_t parse_uint(struct pk_str s, int64_t max)
 
 /*
  * The decimal number [p, e) of 1 to 8 digits, in a few word operations:
- * the 8 bytes that end at e are loaded (the caller has checked that
- * e - 8 is inside the buffer), the bytes before p masked to zero (leading
- * zeros), every byte checked to be a digit, and the digits combined
- * pairwise. Returns the value, or -1 when a byte is not a digit.
+ * the 4 (up to 4 digits) or 8 bytes that end at e are loaded (the caller
+ * has checked that e - 8 is inside the buffer), the bytes before p
+ * cleared (leading zeros), every byte checked to be a digit, and the
+ * digits combined pairwise. Returns the value, or -1 when a byte is not a
+ * digit.
  */
 static inline __attribute__((always_inline)) int64_t digits8(const char *p, const char *e)
 {
 	unsigned n = (unsigned)(e - p); /* 1..8 */
-	unsigned s = 8 * (8 - n);	/* 0..56 */
+	if (n <= 4) {
+		/* every number of the usual messages: the 4 bytes that end
+		 * at e, 32-bit constants, two combining steps */
+		unsigned s = 8 * (4 - n); /* 0..24 */
+		uint32_t y;
+		memcpy(&y, e - 4, 4);
+		y ^= 0x30303030u;
+		y = y >> s << s; /* the bytes before p to zero */
+		if ((y | (y + 0x76767676u)) & 0x80808080u)
+			return -1;
+		y = (y * 10 + (y >> 8)) & 0x00ff00ffu;
+		return (int64_t)((y * 100 + (y >> 16)) & 0xffffu);
+	}
+	unsigned s = 8 * (8 - n); /* 0..24 */
 	uint64_t x;
 	memcpy(&x, e - 8, 8);
 	x ^= 0x3030303030303030ull;
 	x = x >> s << s; /* the bytes before p to zero */
 	/* a byte is 0..9 now iff it was a digit: no top bit, and none once
-	 * 0x76 is added (no carry leaves a byte below 0x80) */
+	 * 0x76 is added (a carry out of a byte needs a top bit in it) */
 	if ((x | (x + 0x7676767676767676ull)) & 0x8080808080808080ull)
 		return -1;
-	if (n <= 4) {
-		/* the digits are in the top four bytes: two steps on them */
-		uint32_t y = (uint32_t)(x >> 32);
-		y = (y * 10 + (y >> 8)) & 0x00ff00ffu;
-		return (int64_t)((y * 100 + (y >> 16)) & 0xffffu);
-	}
 	/* the first digit is in the lowest byte */
 	x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffull;
 	x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffull;
