@@ -1412,9 +1412,9 @@ static enum pk_sip_verdict scan_start_line(struct pk_sip_msg *m, const struct pk
 	}
 	/* The Request-URI is an absoluteURI with no whitespace or brackets
 	 * ("sip:" in one compare: the URI is followed by " SIP/2.0"). */
-	uint32_t i = 0;
 	if (m->ruri.len >= 4 && sip_then(m->ruri.p, ':'))
-		i = 3;
+		return PK_SIP_OK;
+	uint32_t i = 0;
 	while (i < m->ruri.len && pk_sip_is_scheme(m->ruri.p[i]))
 		i++;
 	if (i == 0 || i >= m->ruri.len || m->ruri.p[i] != ':')
