@@ -160,6 +160,18 @@ static inline bool sip_then(const char *p, char c)
 	return (w | f) == want;
 }
 
+/* "SIP/2.0" ("SIP" in any case) then a CR, in one 8-byte compare: the
+ * version that ends a request line, the CR being the one the caller found
+ * before the line's LF (so the 8 bytes are inside the buffer). */
+static inline bool sip20_cr(const char *p)
+{
+	uint64_t w, want, f;
+	memcpy(&w, p, 8);
+	memcpy(&want, "sip/2.0\r", 8);
+	memcpy(&f, "\x20\x20\x20\0\0\0\0\0", 8);
+	return (w | f) == want;
+}
+
 /* The same with overlapping 2- or 4-byte loads, for names of 2 to 7;
  * fold holds 0x20 for the bytes that are letters in lower. */
 static inline bool name_caseeq_short(const char *p, const char *lower, const char *fold, size_t len)
@@ -427,11 +439,13 @@ static inline __attribute__((always_inline)) enum pk_sip_hdr_id ph_lookup16_tok(
 	return hit ? (enum pk_sip_hdr_id)t->id : PK_HDR_OTHER;
 }
 
-/* The scanner's lookup of a token name; lim is the end of the buffer. */
+/* The scanner's lookup of a token name; last16 is the last address from
+ * which 16 bytes can be read (the end of the buffer minus 16, as an
+ * integer: the buffer may be shorter). */
 static inline __attribute__((always_inline)) enum pk_sip_hdr_id
-hdr_lookup_lim(const char *p, size_t len, const char *lim)
+hdr_lookup_lim(const char *p, size_t len, uintptr_t last16)
 {
-	if (len - 1 < 16 && lim - p >= 16)
+	if (len - 1 < 16 && (uintptr_t)p <= last16)
 		return ph_lookup16_tok(p, len);
 	return hdr_lookup(p, len);
 }
@@ -500,20 +514,35 @@ static int64_t parse_uint(struct pk_str s, int64_t max)
 
 /*
  * The decimal number [p, e) of 1 to 8 digits, in a few word operations:
- * the 8 bytes that end at e are loaded (the caller has checked that
- * e - 8 is inside the buffer), the bytes before p masked to zero (leading
- * zeros), every byte checked to be a digit, and the digits combined
- * pairwise. Returns the value, or -1 when a byte is not a digit.
+ * the 4 (up to 4 digits) or 8 bytes that end at e are loaded (the caller
+ * has checked that e - 8 is inside the buffer), the bytes before p
+ * cleared (leading zeros), every byte checked to be a digit, and the
+ * digits combined pairwise. Returns the value, or -1 when a byte is not a
+ * digit.
  */
 static inline __attribute__((always_inline)) int64_t digits8(const char *p, const char *e)
 {
 	unsigned n = (unsigned)(e - p); /* 1..8 */
+	if (n <= 4) {
+		/* every number of the usual messages: the 4 bytes that end
+		 * at e, 32-bit constants, two combining steps */
+		unsigned s = 8 * (4 - n); /* 0..24 */
+		uint32_t y;
+		memcpy(&y, e - 4, 4);
+		y ^= 0x30303030u;
+		y = y >> s << s; /* the bytes before p to zero */
+		if ((y | (y + 0x76767676u)) & 0x80808080u)
+			return -1;
+		y = (y * 10 + (y >> 8)) & 0x00ff00ffu;
+		return (int64_t)((y * 100 + (y >> 16)) & 0xffffu);
+	}
+	unsigned s = 8 * (8 - n); /* 0..24 */
 	uint64_t x;
 	memcpy(&x, e - 8, 8);
 	x ^= 0x3030303030303030ull;
-	x &= ~0ull << (8 * (8 - n));
+	x = x >> s << s; /* the bytes before p to zero */
 	/* a byte is 0..9 now iff it was a digit: no top bit, and none once
-	 * 0x76 is added (no carry leaves a byte below 0x80) */
+	 * 0x76 is added (a carry out of a byte needs a top bit in it) */
 	if ((x | (x + 0x7676767676767676ull)) & 0x8080808080808080ull)
 		return -1;
 	/* the first digit is in the lowest byte */
@@ -799,6 +828,8 @@ fast_params(const struct pk_sbm *bm, const char *p, const char *end, bool list, 
 	    struct fparams *fp)
 {
 	fp->found = 0;
+	/* the slots the callers read whether found or not */
+	fp->v[0] = fp->v[1] = PK_STR_NULL;
 	while (p < end && *p == ';') {
 		const char *ns = p + 1;
 		p = pk_sbm_tok_end(bm, ns);
@@ -888,8 +919,8 @@ static inline __attribute__((always_inline)) int via_fast(struct scan_ctx *c, co
 			v->host = host;
 			v->port = port;
 			v->hdr = hdr;
-			v->branch = fp.found & 1 ? fp.v[0] : PK_STR_NULL;
-			v->received = fp.found & 2 ? fp.v[1] : PK_STR_NULL;
+			v->branch = fp.v[0];
+			v->received = fp.v[1];
 			v->rport = rport;
 		}
 		if (m->nvia < UINT16_MAX)
@@ -954,7 +985,9 @@ static inline __attribute__((always_inline)) const char *addr_fast(struct scan_c
 		return NULL;
 	const char *us = lt + 1;
 	const char *gt = pk_find_byte_lim(us, end, c->lim, '>');
-	if (!gt || gt == us || pk_sip_is_lws(*us) || pk_sip_is_lws(gt[-1]))
+	/* white space (or any control byte: the general parser decides)
+	 * around the URI */
+	if (!gt || gt == us || (unsigned char)*us <= ' ' || (unsigned char)gt[-1] <= ' ')
 		return NULL;
 	/* a URI needs a scheme: scheme chars then ':' ("sip:" in one
 	 * compare; the '>' is there, so 4 bytes can be read) */
@@ -973,7 +1006,7 @@ static inline __attribute__((always_inline)) const char *addr_fast(struct scan_c
 	a->display = display;
 	a->uri = pk_str_make(us, (size_t)(gt - us));
 	a->params = pk_str_make(gt + 1, (size_t)(pe - (gt + 1)));
-	a->tag = fp.found & 1 ? fp.v[0] : PK_STR_NULL;
+	a->tag = fp.v[0];
 	a->expires = -1;
 	if (want_expires && (fp.found & 2)) {
 		/* a bare "expires" has no value (and a NULL view) */
@@ -1224,7 +1257,8 @@ static inline __attribute__((always_inline)) const char *
 parse_addr(struct scan_ctx *c, const char *p, const char *end, struct pk_sip_addr *a, uint8_t hdr,
 	   bool list, bool want_expires, bool need_brackets)
 {
-	if (p < end && pk_sip_is_lws(*p))
+	/* a header's value comes trimmed; a list element after a ',' not */
+	if (list && p < end && pk_sip_is_lws(*p))
 		p = skip_lws(p, end);
 	if (p == end)
 		return c->why = "empty address", NULL;
@@ -1363,12 +1397,12 @@ static enum pk_sip_verdict scan_start_line(struct pk_sip_msg *m, const struct pk
 	m->method_tok = pk_str_make(p, (size_t)(q - p));
 	m->method = pk_sip_method_lookup(p, (size_t)(q - p));
 	const char *us = ++q;
-	q = pk_find_space_or_ctl(us, eol);
+	q = pk_find_space_or_ctl_lim(us, eol, bm->buf + bm->len);
 	if (!q || q == us || *q != ' ')
 		return reject(m, 400, "malformed request line");
 	m->ruri = pk_str_make(us, (size_t)(q - us));
 	const char *vs = q + 1;
-	if (eol - vs == 7 && sip_then(vs, '/') && memcmp(vs + 4, "2.0", 3) == 0) {
+	if (eol - vs == 7 && sip20_cr(vs)) {
 		/* fine */
 	} else if (eol - vs >= 4 && sip_then(vs, '/') &&
 		   memchr(vs, ' ', (size_t)(eol - vs)) == NULL) {
@@ -1378,9 +1412,9 @@ static enum pk_sip_verdict scan_start_line(struct pk_sip_msg *m, const struct pk
 	}
 	/* The Request-URI is an absoluteURI with no whitespace or brackets
 	 * ("sip:" in one compare: the URI is followed by " SIP/2.0"). */
-	uint32_t i = 0;
 	if (m->ruri.len >= 4 && sip_then(m->ruri.p, ':'))
-		i = 3;
+		return PK_SIP_OK;
+	uint32_t i = 0;
 	while (i < m->ruri.len && pk_sip_is_scheme(m->ruri.p[i]))
 		i++;
 	if (i == 0 || i >= m->ruri.len || m->ruri.p[i] != ':')
@@ -1493,7 +1527,10 @@ scan_header_value(struct scan_ctx *c, unsigned id, const char *v, const char *ve
 		if (q == v || num > INT32_MAX)
 			return BAD(c, "bad CSeq number");
 		m->cseq = (uint32_t)num;
-		const char *ms = skip_lws(q, ve);
+		/* usually one space: the byte after it is then no white
+		 * space, and before ve (ve's own byte is white space or the
+		 * CR) */
+		const char *ms = *q == ' ' && (unsigned char)q[1] > ' ' ? q + 1 : skip_lws(q, ve);
 		if (ms == q)
 			return BAD(c, "bad CSeq");
 		q = pk_sbm_tok_end(c->bm, ms);
@@ -1666,6 +1703,7 @@ build_table(struct scan_ctx *c, struct pk_sbm *bm, const char *start, struct tab
 	} while (0)
 	/* offsets from buf: the bitmaps and the table are indexed by them */
 	const size_t len = bm->len;
+	const uintptr_t last16 = (uintptr_t)end - 16;
 	size_t o = (size_t)(start - buf);
 	while (o < len) {
 		/* the line end and the name end, from the same bitmap words */
@@ -1677,8 +1715,9 @@ build_table(struct scan_ctx *c, struct pk_sbm *bm, const char *start, struct tab
 		size_t eo; /* the LF */
 		if (lb) {
 			eo = o + (size_t)__builtin_ctzll(lb);
-		} else if (w + 1 < bm->nmapped && bm->lf[w + 1]) {
-			/* the usual other case: the LF is in the next word */
+		} else if (bm->lf[w + 1]) {
+			/* the usual other case: the LF is in the next word
+			 * (lf[nmapped] is 0: then the general search maps) */
 			eo = ((w + 1) << 6) + (size_t)__builtin_ctzll(bm->lf[w + 1]);
 		} else {
 			const char *e = pk_sbm_lf_next(bm, buf + ((w + 1) << 6));
@@ -1736,7 +1775,7 @@ build_table(struct scan_ctx *c, struct pk_sbm *bm, const char *start, struct tab
 				continue;
 			}
 		}
-		unsigned id = hdr_lookup_lim(p, (size_t)(n - p), end);
+		unsigned id = hdr_lookup_lim(p, (size_t)(n - p), last16);
 		/* white space is at most 0x20: one compare each for the usual
 		 * "Name: value" (the CR at le ends any run of it) */
 		const char *val = q + 1;
@@ -1781,6 +1820,8 @@ enum pk_sip_verdict pk_sip_scan(const char *buf, size_t len, struct pk_sip_msg *
 	const char *end = buf + len;
 	struct pk_sbm bm;
 	pk_sbm_init(&bm, buf, len);
+	if (len)
+		pk_sbm_map_in(&bm, 0);
 	const char *nl = pk_sbm_lf_next(&bm, buf);
 	if (!nl)
 		return drop(m, "no line end");

@@ -44,7 +44,7 @@ struct pk_sbm {
 	const char *buf;
 	size_t len;
 	size_t nmapped; /* words [0, nmapped) are valid */
-	uint64_t lf[PK_SBM_WORDS];
+	uint64_t lf[PK_SBM_WORDS + 1]; /* lf[nmapped] is 0 (see pk_sbm_map) */
 	uint64_t nt[PK_SBM_WORDS]; /* not a token character */
 };
 
@@ -142,7 +142,7 @@ static __attribute__((noinline, unused)) void pk_sbm_map_short(struct pk_sbm *b,
  * (batches of 4 and 16 cost more instructions over the ordinary corpus).
  */
 #define PK_SBM_BATCH 8
-static __attribute__((noinline, unused)) void pk_sbm_map(struct pk_sbm *b, size_t w)
+static inline __attribute__((always_inline)) void pk_sbm_map_in(struct pk_sbm *b, size_t w)
 {
 	size_t nw = (b->len + 63) / 64, full = b->len / 64;
 	size_t stop = w + PK_SBM_BATCH < nw ? w + PK_SBM_BATCH : nw;
@@ -167,6 +167,14 @@ static __attribute__((noinline, unused)) void pk_sbm_map(struct pk_sbm *b, size_
 		w++;
 	}
 	b->nmapped = w;
+	/* the word after the mapped ones reads as "no LF": a line search
+	 * may look one word ahead without checking nmapped */
+	b->lf[w] = 0;
+}
+
+static __attribute__((noinline, unused)) void pk_sbm_map(struct pk_sbm *b, size_t w)
+{
+	pk_sbm_map_in(b, w);
 }
 
 static inline void pk_sbm_init(struct pk_sbm *b, const char *buf, size_t len)

@@ -73,11 +73,21 @@ static inline int pk_sip_is_lws(char c)
  * still takes one vector step instead of a byte loop. Results past end are
  * reported as "not found".
  */
+/* Where the vector steps of a search of [p, end) stop: a step from q
+ * needs q < end and q + 16 <= lim, which is q < min(end, lim - 15) -- one
+ * compare per step (lim is a buffer's end, far above address 15). */
+static inline uintptr_t pk_vec_stop(const char *end, const char *lim)
+{
+	uintptr_t e = (uintptr_t)end, l = (uintptr_t)lim - 15;
+	return e < l ? e : l;
+}
+
 static inline const char *pk_find_byte_lim(const char *p, const char *end, const char *lim, char c)
 {
 #if defined(__SSE2__)
 	const __m128i needle = _mm_set1_epi8(c);
-	while (p < end && lim - p >= 16) {
+	const uintptr_t stop = pk_vec_stop(end, lim);
+	while ((uintptr_t)p < stop) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
 		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, needle));
 		if (mask) {
@@ -120,7 +130,8 @@ static inline const char *pk_find_set(const char *p, const char *end, const char
 				      const struct pk_delims *d)
 {
 #if defined(__SSE2__)
-	while (p < end && lim - p >= 16) {
+	const uintptr_t stop = pk_vec_stop(end, lim);
+	while ((uintptr_t)p < stop) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
 #define PK_EQ(i) _mm_cmpeq_epi8(x, _mm_load_si128((const __m128i *)(const void *)d->v[i]))
 		__m128i m = _mm_or_si128(_mm_or_si128(_mm_or_si128(PK_EQ(0), PK_EQ(1)),
@@ -176,7 +187,8 @@ static inline const char *pk_find_space_or_ctl_lim(const char *p, const char *en
 {
 #if defined(__SSE2__)
 	const __m128i lo = _mm_set1_epi8(0x21), del = _mm_set1_epi8(0x7f);
-	while (p < end && lim - p >= 16) {
+	const uintptr_t stop = pk_vec_stop(end, lim);
+	while ((uintptr_t)p < stop) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
 		__m128i ok = _mm_cmpeq_epi8(_mm_max_epu8(x, lo), x);
 		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(

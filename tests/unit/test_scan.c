@@ -379,6 +379,31 @@ static void test_version_any_case(void **state)
 	assert_int_equal(M.code, 200);
 }
 
+/* The request line's version is compared as one word with its CR: every
+ * other byte at each of its seven places (but CR and LF, which end the
+ * line elsewhere) must fail, and only S, I, P may change case. */
+static void test_version_every_byte(void **state)
+{
+	(void)state;
+	static const char ver[] = "SIP/2.0";
+	for (unsigned i = 0; i < 7; i++)
+		for (unsigned c = 0; c < 256; c++) {
+			if (c == '\r' || c == '\n')
+				continue;
+			char v[8];
+			memcpy(v, ver, 8);
+			v[i] = (char)c;
+			enum pk_sip_verdict got =
+				scan_f("INVITE sip:bob@example.com %s\r\n" MAND "\r\n", v);
+			bool same = (char)c == ver[i] || (i < 3 && (char)(c | 0x20) == (ver[i] | 0x20));
+			if (c == 0) /* the %s stops there: a shorter version */
+				same = false;
+			if (same != (got == PK_SIP_OK))
+				print_error("version byte %u = 0x%02x\n", i, c);
+			assert_int_equal(same, got == PK_SIP_OK);
+		}
+}
+
 static void test_status_line(void **state)
 {
 	(void)state;
@@ -984,6 +1009,64 @@ static void test_cseq(void **state)
 	/* ACK and CANCEL carry their own method in CSeq */
 	SCAN_OK("ACK sip:bob@example.com SIP/2.0\r\n" H_VIA H_FROM H_TO H_CID "CSeq: 1 ACK\r\n\r\n");
 	SCAN_REJ("CANCEL sip:bob@example.com SIP/2.0\r\n" MAND "\r\n", 400);
+}
+
+/*
+ * Numbers of every length from 1 to 10 digits, every digit value at every
+ * place, then a non-digit at every place ('/' and ':' sit just below and
+ * above the digits): the scanner combines 1 to 4 digits on 32 bits, 5 to 8
+ * on 64 bits and takes a byte loop for longer ones, and each way must give
+ * the value, or the error, that the digits say. Expires (< 2^32), CSeq
+ * (< 2^31) and the Via port (1 to 65535) cover the three ranges.
+ */
+static void test_numbers_every_length(void **state)
+{
+	(void)state;
+	static const char digits[] = "9081726354";
+	for (unsigned n = 1; n <= 10; n++) {
+		for (unsigned rot = 0; rot < 10; rot++) {
+			char num[16];
+			uint64_t want = 0;
+			for (unsigned i = 0; i < n; i++) {
+				num[i] = digits[(i + rot) % 10];
+				want = want * 10 + (uint64_t)(num[i] - '0');
+			}
+			num[n] = '\0';
+			enum pk_sip_verdict v = scan_f(REQ("Expires: %s\r\n"), num);
+			if (want <= UINT32_MAX) {
+				assert_verdict(v, PK_SIP_OK, 0);
+				assert_int_equal(M.expires, (int64_t)want);
+			} else {
+				assert_verdict(v, PK_SIP_REJECT, 400);
+			}
+			v = scan_f(RL H_VIA H_FROM H_TO H_CID "CSeq: %s INVITE\r\n\r\n", num);
+			if (want <= INT32_MAX) {
+				assert_verdict(v, PK_SIP_OK, 0);
+				assert_int_equal(M.cseq, want);
+			} else {
+				assert_verdict(v, PK_SIP_REJECT, 400);
+			}
+			v = scan_f(RL "Via: SIP/2.0/UDP 192.0.2.1:%s;branch=z9hG4bK1\r\n" H_FROM H_TO
+				      H_CID H_CSEQ "\r\n",
+				   num);
+			if (want >= 1 && want <= 65535) {
+				assert_verdict(v, PK_SIP_OK, 0);
+				assert_int_equal(M.via[0].port, want);
+			} else {
+				assert_verdict(v, PK_SIP_REJECT, 400);
+			}
+			for (unsigned i = 0; i < n; i++)
+				for (const char *x = "/:x"; *x; x++) {
+					char bad[16];
+					memcpy(bad, num, n + 1);
+					bad[i] = *x;
+					v = scan_f(REQ("Expires: %s\r\n"), bad);
+					assert_verdict(v, PK_SIP_REJECT, 400);
+					v = scan_f(REQ("Max-Forwards: %s\r\n"), bad);
+					assert_verdict(v, PK_SIP_REJECT, 400);
+				}
+		}
+	}
 }
 
 static void test_expires(void **state)
@@ -1741,6 +1824,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_param_get, free_heap),
 		cmocka_unit_test_teardown(test_request_line, free_heap),
 		cmocka_unit_test_teardown(test_version_any_case, free_heap),
+		cmocka_unit_test_teardown(test_version_every_byte, free_heap),
 		cmocka_unit_test_teardown(test_status_line, free_heap),
 		cmocka_unit_test_teardown(test_compact_forms, free_heap),
 		cmocka_unit_test_teardown(test_names_any_case, free_heap),
@@ -1761,6 +1845,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_content_length, free_heap),
 		cmocka_unit_test_teardown(test_cseq, free_heap),
 		cmocka_unit_test_teardown(test_expires, free_heap),
+		cmocka_unit_test_teardown(test_numbers_every_length, free_heap),
 		cmocka_unit_test_teardown(test_option_masks, free_heap),
 		cmocka_unit_test_teardown(test_replaces, free_heap),
 		cmocka_unit_test_teardown(test_body, free_heap),
