@@ -776,7 +776,11 @@ enum pk_groups_dial pk_groups_classify(const struct pk_groups_view *v, struct pk
 		if (code.len == dialled.len && code.p[0] == dialled.p[0] &&
 		    memcmp(code.p, dialled.p, code.len) == 0)
 			return PK_DIAL_PICKUP_CODE;
-		gr = dialled.len <= PK_GROUPS_NUMBER_MAX ? gx_number_lookup(v, dialled) : NULL;
+		/* No number starts with this byte (the usual extension
+		 * where group numbers start with '*'): no hash, no lookup. */
+		gr = dialled.len <= PK_GROUPS_NUMBER_MAX && gx_number_may_start(v, (unsigned char)dialled.p[0])
+			     ? gx_number_lookup(v, dialled)
+			     : NULL;
 		if (gr != NULL) {
 			if (out != NULL)
 				out->group = gr;

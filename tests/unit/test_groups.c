@@ -266,6 +266,40 @@ static void test_classify_unescaped(void **state)
 	}
 }
 
+/* The unescaped path skips the number lookup of a string whose first
+ * byte no group number starts with: every way a number enters the index
+ * (reload, add, renumber) must make its first byte count, or its group
+ * could no longer be dialled. */
+static void test_classify_first_byte(void **state)
+{
+	struct fixture *f = *state;
+	struct pk_groups_dial_result r;
+
+	/* numbers start with '*', '#' and '2' here: '5' and '7' with none */
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("5001"), NULL), PK_DIAL_NONE);
+	assert_int_equal(pk_groups_group_add(f->g, S("5001"), S(""), NULL, 0, NULL), 0);
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("5001"), &r), PK_DIAL_GROUP);
+	assert_ptr_equal(r.group, pk_groups_find_number(pk_groups_view(f->g), S("5001")));
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("5002"), NULL), PK_DIAL_NONE);
+	assert_int_equal(pk_groups_group_renumber(f->g, S("5001"), S("7001")), 0);
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("7001"), &r), PK_DIAL_GROUP);
+	assert_ptr_equal(r.group, pk_groups_find_number(pk_groups_view(f->g), S("7001")));
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("5001"), NULL), PK_DIAL_NONE);
+	/* a member edit copies the group: still dialled */
+	assert_int_equal(pk_groups_member_add(f->g, S("7001"), S("erin"), S(""), PK_RIGHTS_ALL), 0);
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("7001"), NULL), PK_DIAL_GROUP);
+	/* a reload: its numbers, and only what they start with, count */
+	load(f->g, "settings:\n"
+		   "  domains: [example.test]\n"
+		   "groups:\n"
+		   "  - number: \"9001\"\n"
+		   "    members: [alice]\n");
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("9001"), NULL), PK_DIAL_GROUP);
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("7001"), NULL), PK_DIAL_NONE);
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("*801"), NULL), PK_DIAL_NONE);
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("9002"), NULL), PK_DIAL_NONE);
+}
+
 /* ---- single changes ---- */
 
 /* Each change: the view taken before still shows the old state, the view
@@ -951,6 +985,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lookups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_classify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_classify_unescaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_classify_first_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_after_quiescence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
