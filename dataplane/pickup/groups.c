@@ -126,6 +126,21 @@ static inline bool gx_all_digits(uint64_t w)
 	return ((x & 0xf0f0f0f0f0f0f0f0ull) | ((x + 0x0606060606060606ull) & 0x1010101010101010ull)) == 0;
 }
 
+/* Is every byte of w an ASCII letter or digit? With no byte's top bit
+ * set, adding to a byte a constant below 0x80 carries into no other byte,
+ * and sets its top bit exactly when the byte is at least 0x80 minus the
+ * constant: digits are [0x30, 0x3a) of w, letters [0x61, 0x7b) of w with
+ * bit 5 set (which makes 'A'-'Z' 'a'-'z' and no other byte a letter). */
+static inline bool gx_all_alnum(uint64_t w)
+{
+	const uint64_t k = 0x0101010101010101ull, top = 0x8080808080808080ull;
+	uint64_t l = w | 0x2020202020202020ull;
+	uint64_t digit = (w + 0x50 * k) & ~(w + 0x46 * k);
+	uint64_t letter = (l + 0x1f * k) & ~(l + 0x05 * k);
+
+	return (w & top) == 0 && ((digit | letter) & top) == top;
+}
+
 int pk_groups_user_normalize(struct pk_str in, char *out, size_t cap)
 {
 	uint64_t a, b;
@@ -135,8 +150,9 @@ int pk_groups_user_normalize(struct pk_str in, char *out, size_t cap)
 		return -EINVAL;
 	if (in.len > cap)
 		return gx_user_normalize_slow(in, out, cap);
-	/* Digits only, 4-16 bytes (the usual extension, "2004"): its own
-	 * normal form, checked and copied in two words that may overlap. */
+	/* Digits only, 4-16 bytes (the usual extension, "2004"), or letters
+	 * and digits ("alice7"): its own normal form, checked and copied in
+	 * two words that may overlap (digits first: the cheaper test). */
 	if (in.len >= 4 && in.len <= 16) {
 		if (in.len >= 8) {
 			a = pk_load8(in.p);
@@ -145,7 +161,7 @@ int pk_groups_user_normalize(struct pk_str in, char *out, size_t cap)
 			a = pk_load4(in.p) | pk_load4(in.p + in.len - 4) << 32;
 			b = a;
 		}
-		if (gx_all_digits(a) && gx_all_digits(b)) {
+		if ((gx_all_digits(a) && gx_all_digits(b)) || (gx_all_alnum(a) && gx_all_alnum(b))) {
 			if (in.len >= 8) {
 				memcpy(out, &a, 8);
 				memcpy(out + in.len - 8, &b, 8);

@@ -914,6 +914,41 @@ static void test_key_lengths(void **state)
 			assert_memory_equal(buf, in, len);
 		}
 	}
+	/* user parts of letters and digits ("alice7": also checked a word at
+	 * a time) at every length, with every byte at each place: passed
+	 * unchanged if allowed raw, else refused ('%' starts an escape) */
+	for (unsigned len = 1; len <= 20; len++) {
+		static const char allowed[] = "-_.!~*'()&=+$,;?/";
+		char in[24];
+
+		for (unsigned i = 0; i < len; i++)
+			in[i] = "aLiCe7Zz09Bo"[(i * 5 + len) % 12];
+		assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, sizeof(buf)), (int)len);
+		assert_memory_equal(buf, in, len);
+		assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, len - 1), -ENAMETOOLONG);
+		for (unsigned pos = 0; pos < len; pos++) {
+			char d = in[pos];
+
+			for (unsigned c = 0; c < 256; c++) {
+				bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+					  (c >= '0' && c <= '9') ||
+					  (c != 0 && memchr(allowed, (int)c, sizeof(allowed) - 1) != NULL);
+				int r;
+
+				if (c == '%')
+					continue;
+				in[pos] = (char)c;
+				r = pk_groups_user_normalize(pk_str_make(in, len), buf, sizeof(buf));
+				if (ok) {
+					assert_int_equal(r, (int)len);
+					assert_memory_equal(buf, in, len);
+				} else {
+					assert_int_equal(r, -EINVAL);
+				}
+			}
+			in[pos] = d;
+		}
+	}
 	/* too long for the buffer, with or without escapes */
 	assert_int_equal(pk_groups_user_normalize(S("abcd"), buf, 4), 4);
 	assert_int_equal(pk_groups_user_normalize(S("abcde"), buf, 4), -ENAMETOOLONG);
