@@ -810,7 +810,7 @@ int pk_calltab_insert(struct pk_calltab *t, unsigned tid, const struct pk_callta
 		return -E2BIG;
 	}
 	hash = c->hash ? c->hash : pk_calltab_key_hash(c->call_id, c->from_tag);
-	if (pk_ct_ix_lookup(t, &t->cix, hash, &key) != PK_CT_NONE) {
+	if (pk_ct_ix_lookup_absent(t, &t->cix, hash, &key) != PK_CT_NONE) {
 		ctr_inc(th, PK_CALLTAB_CTR_DUPLICATE);
 		return -EEXIST;
 	}
@@ -1202,7 +1202,7 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
 		 * of this request (the same pickup INVITE on another worker):
 		 * it bound the key before its CAS, which our walk saw
 		 * (acquire), so a second look finds the binding. */
-		r = pk_ct_ix_lookup(t, &t->kix, kh, &ckey);
+		r = pk_ct_ix_lookup_absent(t, &t->kix, kh, &ckey);
 		if (r != PK_CT_NONE)
 			return claim_existing(t, th, r, out);
 		ctr_inc(th, PK_CALLTAB_CTR_CLAIM_NONE);
