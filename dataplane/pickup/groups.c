@@ -766,51 +766,17 @@ static int gx_match_escaped(struct pk_str s, struct pk_str lit)
 	return (int)i;
 }
 
-enum pk_groups_dial pk_groups_classify(const struct pk_groups_view *v, struct pk_str dialled,
-				       struct pk_groups_dial_result *out)
+/* pk_groups_classify of a dialled string with a '%' in it (decoded on
+ * the fly). Out of line: the usual string has none, and its path then
+ * needs no registers saved. */
+static __attribute__((noinline)) enum pk_groups_dial gx_classify_escaped(const struct pk_groups_view *v,
+									 struct pk_str dialled,
+									 struct pk_groups_dial_result *out)
 {
 	const struct pk_groups_settings *s = &v->settings->s;
 	const struct pk_group *gr;
-	int n;
+	int n = gx_match_escaped(dialled, pk_groups_settings_pickup_code(s));
 
-	if (out != NULL) {
-		out->group = NULL;
-		out->target = PK_STR_NULL;
-	}
-	if (dialled.len == 0)
-		return PK_DIAL_NONE;
-	if (likely(!gx_has_pct(dialled))) {
-		/* Nothing escaped (every routed request's user part comes
-		 * here, "%" almost never): one raw byte per literal byte, so
-		 * the pickup code must have the length of what was dialled
-		 * and the directed prefix be shorter; no second look for '%'
-		 * in the number lookup. The same answers as the general path
-		 * below (test_groups: test_classify_unescaped). */
-		struct pk_str code = pk_groups_settings_pickup_code(s);
-		struct pk_str pfx = pk_groups_settings_directed_prefix(s);
-
-		if (code.len == dialled.len && code.p[0] == dialled.p[0] &&
-		    memcmp(code.p, dialled.p, code.len) == 0)
-			return PK_DIAL_PICKUP_CODE;
-		/* No number starts with this byte (the usual extension
-		 * where group numbers start with '*'): no hash, no lookup. */
-		gr = dialled.len <= PK_GROUPS_NUMBER_MAX && gx_number_may_start(v, (unsigned char)dialled.p[0])
-			     ? gx_number_lookup(v, dialled)
-			     : NULL;
-		if (gr != NULL) {
-			if (out != NULL)
-				out->group = gr;
-			return PK_DIAL_GROUP;
-		}
-		if (pfx.len > 0 && pfx.len < dialled.len && pfx.p[0] == dialled.p[0] &&
-		    memcmp(pfx.p, dialled.p, pfx.len) == 0) {
-			if (out != NULL)
-				out->target = pk_str_make(dialled.p + pfx.len, dialled.len - pfx.len);
-			return PK_DIAL_DIRECTED;
-		}
-		return PK_DIAL_NONE;
-	}
-	n = gx_match_escaped(dialled, pk_groups_settings_pickup_code(s));
 	if (n == (int)dialled.len)
 		return PK_DIAL_PICKUP_CODE;
 	gr = pk_groups_find_number(v, dialled);
@@ -823,6 +789,50 @@ enum pk_groups_dial pk_groups_classify(const struct pk_groups_view *v, struct pk
 	if (n > 0 && (uint32_t)n < dialled.len) {
 		if (out != NULL)
 			out->target = pk_str_make(dialled.p + n, dialled.len - (uint32_t)n);
+		return PK_DIAL_DIRECTED;
+	}
+	return PK_DIAL_NONE;
+}
+
+enum pk_groups_dial pk_groups_classify(const struct pk_groups_view *v, struct pk_str dialled,
+				       struct pk_groups_dial_result *out)
+{
+	const struct pk_groups_settings *s = &v->settings->s;
+	const struct pk_group *gr;
+
+	if (out != NULL) {
+		out->group = NULL;
+		out->target = PK_STR_NULL;
+	}
+	if (dialled.len == 0)
+		return PK_DIAL_NONE;
+	if (unlikely(gx_has_pct(dialled)))
+		return gx_classify_escaped(v, dialled, out);
+	/* Nothing escaped (every routed request's user part comes here, "%"
+	 * almost never): one raw byte per literal byte, so the pickup code
+	 * must have the length of what was dialled and the directed prefix
+	 * be shorter; no second look for '%' in the number lookup. The same
+	 * answers as gx_classify_escaped (test_groups:
+	 * test_classify_unescaped). */
+	struct pk_str code = pk_groups_settings_pickup_code(s);
+	struct pk_str pfx = pk_groups_settings_directed_prefix(s);
+
+	if (code.len == dialled.len && code.p[0] == dialled.p[0] && memcmp(code.p, dialled.p, code.len) == 0)
+		return PK_DIAL_PICKUP_CODE;
+	/* No number starts with this byte (the usual extension where group
+	 * numbers start with '*'): no hash, no lookup. */
+	gr = dialled.len <= PK_GROUPS_NUMBER_MAX && gx_number_may_start(v, (unsigned char)dialled.p[0])
+		     ? gx_number_lookup(v, dialled)
+		     : NULL;
+	if (gr != NULL) {
+		if (out != NULL)
+			out->group = gr;
+		return PK_DIAL_GROUP;
+	}
+	if (pfx.len > 0 && pfx.len < dialled.len && pfx.p[0] == dialled.p[0] &&
+	    memcmp(pfx.p, dialled.p, pfx.len) == 0) {
+		if (out != NULL)
+			out->target = pk_str_make(dialled.p + pfx.len, dialled.len - pfx.len);
 		return PK_DIAL_DIRECTED;
 	}
 	return PK_DIAL_NONE;
