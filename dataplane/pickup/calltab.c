@@ -340,7 +340,10 @@ static void view_fill(const struct pk_calltab *t, const struct pk_ct_entry *e, u
 		p += 2 + l;
 	}
 	out->ngroups = e->ngroups;
-	memcpy(out->groups, pk_ct_groups_c(e), e->ngroups * sizeof(uint32_t));
+	/* a word at a time: usually one group, where a memcpy call of a
+	 * variable size cost more than the copy */
+	for (uint32_t i = 0; i < e->ngroups; i++)
+		out->groups[i] = pk_ct_groups_c(e)[i];
 	out->src = e->src;
 }
 
