@@ -806,6 +806,15 @@ enum pk_groups_dial pk_groups_classify(const struct pk_groups_view *v, struct pk
 	}
 	if (dialled.len == 0)
 		return PK_DIAL_NONE;
+	/* A first byte that starts no pickup code, directed prefix or group
+	 * number (the usual extension, "2002", where those start with '*' or
+	 * '#'): nothing. Escaped or not: unless it is the '%' of an escape,
+	 * the first byte is the first decoded one too. */
+	unsigned char c0 = (unsigned char)dialled.p[0];
+
+	if (c0 != '%' && c0 != (unsigned char)s->pickup_code[0] && c0 != (unsigned char)s->directed_prefix[0] &&
+	    !gx_number_may_start(v, c0))
+		return PK_DIAL_NONE;
 	if (unlikely(gx_has_pct(dialled)))
 		return gx_classify_escaped(v, dialled, out);
 	/* Nothing escaped (every routed request's user part comes here, "%"
@@ -819,9 +828,9 @@ enum pk_groups_dial pk_groups_classify(const struct pk_groups_view *v, struct pk
 
 	if (code.len == dialled.len && code.p[0] == dialled.p[0] && memcmp(code.p, dialled.p, code.len) == 0)
 		return PK_DIAL_PICKUP_CODE;
-	/* No number starts with this byte (the usual extension where group
-	 * numbers start with '*'): no hash, no lookup. */
-	gr = dialled.len <= PK_GROUPS_NUMBER_MAX && gx_number_may_start(v, (unsigned char)dialled.p[0])
+	/* No number starts with this byte (the dialled string starts as the
+	 * pickup code or the prefix does): no hash, no lookup. */
+	gr = dialled.len <= PK_GROUPS_NUMBER_MAX && gx_number_may_start(v, c0)
 		     ? gx_number_lookup(v, dialled)
 		     : NULL;
 	if (gr != NULL) {

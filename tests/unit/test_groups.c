@@ -298,6 +298,36 @@ static void test_classify_first_byte(void **state)
 	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("7001"), NULL), PK_DIAL_NONE);
 	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("*801"), NULL), PK_DIAL_NONE);
 	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("9002"), NULL), PK_DIAL_NONE);
+	/* a pickup code and a directed prefix that start with bytes no
+	 * number starts with, raw and escaped */
+	load(f->g, "settings:\n"
+		   "  domains: [example.test]\n"
+		   "  pickup_code: \"*7\"\n"
+		   "  directed_prefix: \"#9\"\n"
+		   "groups:\n"
+		   "  - number: \"9001\"\n"
+		   "    members: [alice]\n");
+	{
+		struct pk_groups_view const *v = pk_groups_view(f->g);
+		struct pk_groups_dial_result d;
+
+		assert_int_equal(pk_groups_classify(v, S("*7"), NULL), PK_DIAL_PICKUP_CODE);
+		assert_int_equal(pk_groups_classify(v, S("%2a7"), NULL), PK_DIAL_PICKUP_CODE);
+		assert_int_equal(pk_groups_classify(v, S("#9alice"), &d), PK_DIAL_DIRECTED);
+		assert_true(pk_str_eq(d.target, S("alice")));
+		assert_int_equal(pk_groups_classify(v, S("#9al%69ce"), &d), PK_DIAL_DIRECTED);
+		assert_int_equal(pk_groups_classify(v, S("%239alice"), &d), PK_DIAL_DIRECTED);
+		assert_true(pk_str_eq(d.target, S("alice")));
+		assert_int_equal(pk_groups_classify(v, S("9001"), &d), PK_DIAL_GROUP);
+		assert_int_equal(pk_groups_classify(v, S("%39001"), &d), PK_DIAL_GROUP);
+		assert_int_equal(pk_groups_classify(v, S("900%31"), &d), PK_DIAL_GROUP);
+		assert_int_equal(pk_groups_classify(v, S("*8"), NULL), PK_DIAL_NONE);
+		assert_int_equal(pk_groups_classify(v, S("#8alice"), NULL), PK_DIAL_NONE);
+		assert_int_equal(pk_groups_classify(v, S("2002"), &d), PK_DIAL_NONE);
+		assert_null(d.group);
+		assert_int_equal(d.target.len, 0);
+		assert_int_equal(pk_groups_classify(v, S("20%302"), NULL), PK_DIAL_NONE);
+	}
 }
 
 /* ---- single changes ---- */
