@@ -284,9 +284,9 @@ static int pu_user_aor(const struct pk_groups_view *v, const struct pk_group_use
 
 	if (u->user.len + 1 + d.len > cap)
 		return -1;
-	memcpy(out, u->user.p, u->user.len);
+	pk_copy_short(out, u->user.p, u->user.len);
 	out[u->user.len] = '@';
-	memcpy(out + u->user.len + 1, d.p, d.len);
+	pk_copy_short(out + u->user.len + 1, d.p, d.len);
 	return (int)(u->user.len + 1 + d.len);
 }
 
