@@ -261,6 +261,10 @@ int pk_ct_ix_insert(struct pk_calltab *t, struct pk_ct_index *ix, uint64_t hash,
 		    const struct pk_ct_key *key, uint32_t *pos, bool precheck);
 uint32_t pk_ct_ix_lookup(const struct pk_calltab *t, const struct pk_ct_index *ix, uint64_t hash,
 			 const struct pk_ct_key *key);
+/* pk_ct_ix_lookup for a key that is usually not there (a duplicate
+ * check): the same answer, cheaper when it is none (calltab_index.c). */
+uint32_t pk_ct_ix_lookup_absent(const struct pk_calltab *t, const struct pk_ct_index *ix, uint64_t hash,
+				const struct pk_ct_key *key);
 void pk_ct_ix_remove(struct pk_ct_index *ix, uint64_t hash, uint32_t pos);
 void pk_ct_ix_prefetch(const struct pk_ct_index *ix, uint64_t hash);
 bool pk_ct_ix_empty(const struct pk_ct_index *ix);
@@ -274,8 +278,12 @@ static inline bool pk_ct_match(const struct pk_calltab *t, int kind, uint32_t re
 	if (kind == PK_CT_KIND_CALL) {
 		const struct pk_ct_entry *e = pk_ct_ent(t, ref);
 
-		return pk_str_eq(pk_ct_str(t, e, PK_CT_S_CALL_ID), key->a) &&
-		       pk_str_eq(pk_ct_str(t, e, PK_CT_S_FROM_TAG), key->b);
+		struct pk_str cid = pk_ct_str(t, e, PK_CT_S_CALL_ID), tag = pk_ct_str(t, e, PK_CT_S_FROM_TAG);
+
+		/* pk_mem_eq_short: inline up to 32 bytes (most Call-IDs and
+		 * tags), where a memcmp call cost more than the compare */
+		return cid.len == key->a.len && tag.len == key->b.len &&
+		       pk_mem_eq_short(cid.p, key->a.p, cid.len) && pk_mem_eq_short(tag.p, key->b.p, tag.len);
 	} else {
 		const struct pk_ct_claim *c = &t->claims[ref];
 

@@ -28,6 +28,97 @@
 
 #include "calltab_impl.h"
 
+/*
+ * PK_CT_IX_SIMD: a lookup finds its candidate slots (low byte = our
+ * signature and COMMITTED) with two 32-byte loads and compares of the
+ * bucket instead of fifteen loads and compares, then loads each candidate
+ * again as before (acquire) before it reads the object. The vector load
+ * only chooses which slots to look at: a slot it saw in another state is
+ * as if the scalar loop had read it at that moment (each slot is read on
+ * its own either way; x86 loads of aligned words are not torn and not
+ * reordered with the loads after them). The same scheme as DPDK's
+ * rte_cuckoo_hash compare_signatures in its lock-free mode. Off under
+ * ThreadSanitizer, which does not see a vector load as atomic, and
+ * forced off (-DPK_CT_IX_SIMD=0) for the unit tests of the scalar loop.
+ */
+#ifndef PK_CT_IX_SIMD
+#if defined(__SANITIZE_THREAD__)
+#define PK_CT_IX_SIMD 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PK_CT_IX_SIMD 0
+#endif
+#endif
+#endif
+#ifndef PK_CT_IX_SIMD
+#if defined(__AVX2__)
+#define PK_CT_IX_SIMD 1
+#else
+#define PK_CT_IX_SIMD 0
+#endif
+#endif
+
+#if PK_CT_IX_SIMD
+#include <immintrin.h>
+
+static_assert(sizeof(struct pk_ct_bucket) == 64 && PK_CT_SLOTS == 15, "two 32-byte halves, slot 15 the count");
+
+/* The two halves of a bucket, as one vector load each sees them. */
+struct ix_vec {
+	__m256i a, b;
+};
+
+static inline struct ix_vec ix_load(const struct pk_ct_bucket *bk)
+{
+	return (struct ix_vec){ _mm256_loadu_si256((const __m256i *)(const void *)bk),
+				_mm256_loadu_si256((const __m256i *)(const void *)((const char *)bk + 32)) };
+}
+
+/* Bit s set per 32-bit lane of eq (the two halves' compares): the slots,
+ * not the overflow word. */
+static inline uint32_t ix_bits(__m256i ea, __m256i eb)
+{
+	uint32_t ma = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(ea));
+	uint32_t mb = (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(eb));
+
+	return (ma | mb << 8) & ((1u << PK_CT_SLOTS) - 1);
+}
+
+/* Slots whose low byte is x or y. */
+static inline uint32_t ix_low_is(struct ix_vec v, uint32_t x, uint32_t y)
+{
+	const __m256i lo = _mm256_set1_epi32(0xff), wx = _mm256_set1_epi32((int)x), wy = _mm256_set1_epi32((int)y);
+	__m256i a = _mm256_and_si256(v.a, lo), b = _mm256_and_si256(v.b, lo);
+
+	return ix_bits(_mm256_or_si256(_mm256_cmpeq_epi32(a, wx), _mm256_cmpeq_epi32(a, wy)),
+		       _mm256_or_si256(_mm256_cmpeq_epi32(b, wx), _mm256_cmpeq_epi32(b, wy)));
+}
+
+/*
+ * The candidates of bk: bit s set when slot s, as one vector load saw it,
+ * has low byte x or y. Out of line, so that no vector register is live in
+ * the callers across their calls (the key compares): every one is
+ * caller-saved, and keeping the constants would cost spills and an
+ * aligned stack frame in every lookup.
+ */
+static __attribute__((noinline)) uint32_t ix_candidates(const struct pk_ct_bucket *bk, uint32_t x, uint32_t y)
+{
+	return ix_low_is(ix_load(bk), x, y);
+}
+
+/* ix_candidates(bk, want, want), and in *empty the slots the same load
+ * saw empty (0). */
+static __attribute__((noinline)) uint32_t ix_candidates_empty(const struct pk_ct_bucket *bk, uint32_t want,
+							      uint32_t *empty)
+{
+	struct ix_vec v = ix_load(bk);
+	const __m256i z = _mm256_setzero_si256();
+
+	*empty = ix_bits(_mm256_cmpeq_epi32(v.a, z), _mm256_cmpeq_epi32(v.b, z));
+	return ix_low_is(v, want, want);
+}
+#endif
+
 static_assert(sizeof(struct pk_ct_bucket) == PK_CT_CACHELINE, "bucket is one cache line");
 
 #define SLOT(ref, sig, st) ((((uint32_t)(ref) + 1u) << 8) | ((uint32_t)(sig) << 2) | (uint32_t)(st))
@@ -113,25 +204,50 @@ void pk_ct_ix_prefetch(const struct pk_ct_index *ix, uint64_t hash)
 	__builtin_prefetch(&ix->b[ix_home(ix, hash)], 0, 3);
 }
 
-uint32_t pk_ct_ix_lookup(const struct pk_calltab *t, const struct pk_ct_index *ix, uint64_t hash,
-			 const struct pk_ct_key *key)
+/*
+ * The lookup. whole (PK_CT_IX_SIMD only): each bucket's candidates from
+ * one look at the whole bucket (ix_candidates), which costs the same
+ * wherever the key is and whether it is there or not; else slot by slot,
+ * which stops at the key: cheaper for a key that is there in the first
+ * slots of a sparse bucket (the usual hit), dearer for a key that is not
+ * (every slot looked at).
+ */
+static inline __attribute__((always_inline)) uint32_t ix_lookup(const struct pk_calltab *t,
+								  const struct pk_ct_index *ix, uint64_t hash,
+								  const struct pk_ct_key *key, bool whole)
 {
 	uint32_t b = ix_home(ix, hash), want = (ix_sig(hash) << 2) | PK_CT_SLOT_COMMITTED;
 
+	(void)whole;
 	for (uint32_t d = 0; d < ix->nb; d++, b = ix_next(ix, b)) {
 		const struct pk_ct_bucket *bk = &ix->b[b];
 
-#pragma GCC unroll 15
-		for (unsigned s = 0; s < PK_CT_SLOTS; s++) {
-			/* Acquire: pairs with the commit CAS (seq_cst, so
-			 * release) in pk_ct_ix_insert; the object's key and
-			 * contents written before it are visible. */
-			uint32_t v = atomic_load_explicit(&bk->slot[s], memory_order_acquire);
+#if PK_CT_IX_SIMD
+		if (whole) {
+			for (uint32_t m = ix_candidates(bk, want, want); m != 0; m &= m - 1) {
+				/* Acquire: as below; the slot is read again,
+				 * and the value read here decides. */
+				uint32_t v = atomic_load_explicit(&bk->slot[__builtin_ctz(m)], memory_order_acquire);
 
-			/* The low byte is [sig:6][st:2]: one compare selects
-			 * COMMITTED slots with our signature. */
-			if ((v & 0xffu) == want && pk_ct_match(t, ix->kind, SLOT_REF(v), key))
-				return SLOT_REF(v);
+				if ((v & 0xffu) == want && pk_ct_match(t, ix->kind, SLOT_REF(v), key))
+					return SLOT_REF(v);
+			}
+		} else
+#endif
+		{
+#pragma GCC unroll 15
+			for (unsigned s = 0; s < PK_CT_SLOTS; s++) {
+				/* Acquire: pairs with the commit CAS (seq_cst,
+				 * so release) in pk_ct_ix_insert; the object's
+				 * key and contents written before it are
+				 * visible. */
+				uint32_t v = atomic_load_explicit(&bk->slot[s], memory_order_acquire);
+
+				/* The low byte is [sig:6][st:2]: one compare
+				 * selects COMMITTED slots with our signature. */
+				if ((v & 0xffu) == want && pk_ct_match(t, ix->kind, SLOT_REF(v), key))
+					return SLOT_REF(v);
+			}
 		}
 		/* Acquire: pairs with the seq_cst increment of an insert that
 		 * spilled past this bucket (done before its placement). */
@@ -139,6 +255,18 @@ uint32_t pk_ct_ix_lookup(const struct pk_calltab *t, const struct pk_ct_index *i
 			break;
 	}
 	return PK_CT_NONE;
+}
+
+uint32_t pk_ct_ix_lookup(const struct pk_calltab *t, const struct pk_ct_index *ix, uint64_t hash,
+			 const struct pk_ct_key *key)
+{
+	return ix_lookup(t, ix, hash, key, false);
+}
+
+uint32_t pk_ct_ix_lookup_absent(const struct pk_calltab *t, const struct pk_ct_index *ix, uint64_t hash,
+				const struct pk_ct_key *key)
+{
+	return ix_lookup(t, ix, hash, key, true);
 }
 
 /* Give up our slot (PENDING or KILLED: nobody else writes it then) and the
@@ -170,6 +298,23 @@ int pk_ct_ix_insert(struct pk_calltab *t, struct pk_ct_index *ix, uint64_t hash,
 		const uint32_t want = (sig << 2) | PK_CT_SLOT_COMMITTED;
 		unsigned fs = PK_CT_SLOTS;
 
+#if PK_CT_IX_SIMD
+		/* The candidates as in pk_ct_ix_lookup, and the first slot the
+		 * same vector load saw empty (the CAS below decides). */
+		uint32_t free_m;
+
+		for (uint32_t m = ix_candidates_empty(bk, want, &free_m); m != 0; m &= m - 1) {
+			/* Acquire: as below. */
+			uint32_t v = atomic_load_explicit(&bk->slot[__builtin_ctz(m)], memory_order_acquire);
+
+			if ((v & 0xffu) == want && ix_match(t, ix->kind, SLOT_REF(v), key)) {
+				*pos = SLOT_REF(v);
+				return -EALREADY;
+			}
+		}
+		if (free_m != 0)
+			fs = (unsigned)__builtin_ctz(free_m);
+#else
 #pragma GCC unroll 15
 		for (s = 0; s < PK_CT_SLOTS; s++) {
 			/* Acquire: as in pk_ct_ix_lookup (pairs with the
@@ -184,6 +329,7 @@ int pk_ct_ix_insert(struct pk_calltab *t, struct pk_ct_index *ix, uint64_t hash,
 				return -EALREADY;
 			}
 		}
+#endif
 		if (fs < PK_CT_SLOTS) {
 			uint32_t v = 0;
 
@@ -236,6 +382,23 @@ placed:
 	for (uint32_t dd = 0; dd < ix->nb; dd++, b = ix_next(ix, b)) {
 		struct pk_ct_bucket *bk = &ix->b[b];
 
+#if PK_CT_IX_SIMD
+		/* The vector load comes after our placement CAS (a locked
+		 * instruction: on x86 no later load passes it), as the
+		 * seq_cst loads below do; each candidate is loaded again,
+		 * seq_cst, and that value decides. */
+		for (uint32_t m = ix_candidates(bk, pend, pend + 1); m != 0; m &= m - 1) {
+			unsigned ss = (unsigned)__builtin_ctz(m);
+			_Atomic uint32_t *sl = &bk->slot[ss];
+			uint32_t v = atomic_load_explicit(sl, memory_order_seq_cst);
+
+			if ((v & 0xffu) - pend <= 1u && sl != my &&
+			    ix_twin(t, ix->kind, sl, v, pend, key, dd * PK_CT_SLOTS + ss < mydist)) {
+				ix_withdraw(ix, my, home, d);
+				return -EEXIST;
+			}
+		}
+#else
 #pragma GCC unroll 15
 		for (unsigned ss = 0; ss < PK_CT_SLOTS; ss++) {
 			_Atomic uint32_t *sl = &bk->slot[ss];
@@ -253,6 +416,7 @@ placed:
 				return -EEXIST;
 			}
 		}
+#endif
 		/* seq_cst: pairs with the seq_cst increment of a twin that
 		 * spilled past this bucket. Our own increments keep us going
 		 * at least as far as our own bucket. */

@@ -380,6 +380,7 @@ static int gx_replace(struct pk_groups *g, const struct pk_groups_conf *conf)
 		}
 		gobjs[i] = gr;
 		hashes[i] = gr->hash;
+		gx_note_number(v, gr->pub.number);
 	}
 	if (gx_build_hash(&t, &v->num, gobjs, hashes, conf->n_groups) != 0 ||
 	    gx_build_ids(&t, &v->gid, gobjs, gids, conf->n_groups) != 0)

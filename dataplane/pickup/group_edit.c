@@ -440,6 +440,7 @@ static int gx_put_group(struct gx_txn *t, const struct gx_group *old, struct gx_
 	if (nw != NULL) {
 		t->v->n_groups++;
 		t->v->n_memberships += nw->pub.n_members;
+		gx_note_number(t->v, nw->pub.number);
 	}
 	return t->err;
 }

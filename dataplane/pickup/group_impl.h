@@ -88,7 +88,27 @@ struct pk_groups_view {
 	struct gx_node *num, *usr, *gid, *uid; /* radix roots, NULL when empty */
 	uint32_t n_groups, n_users;
 	uint64_t n_memberships;
+	/* Bit c set: some group number may start with byte c (set for every
+	 * number put in num, never cleared by an edit, so a superset; exact
+	 * again after a rebuild). Copied with the view. pk_groups_classify
+	 * skips the number lookup of a dialled string whose first byte no
+	 * number has (a user's extension where numbers start with '*'). */
+	uint64_t num_first[4];
 };
+
+static inline void gx_note_number(struct pk_groups_view *v, struct pk_str number)
+{
+	if (number.len > 0) {
+		unsigned char c = (unsigned char)number.p[0];
+
+		v->num_first[c >> 6] |= 1ull << (c & 63);
+	}
+}
+
+static inline bool gx_number_may_start(const struct pk_groups_view *v, unsigned char c)
+{
+	return (v->num_first[c >> 6] >> (c & 63)) & 1;
+}
 
 /* gx_txn_alloc stamps, and gx_retire reads, the txn id as the first word
  * of every block. */

@@ -126,6 +126,21 @@ static inline bool gx_all_digits(uint64_t w)
 	return ((x & 0xf0f0f0f0f0f0f0f0ull) | ((x + 0x0606060606060606ull) & 0x1010101010101010ull)) == 0;
 }
 
+/* Is every byte of w an ASCII letter or digit? With no byte's top bit
+ * set, adding to a byte a constant below 0x80 carries into no other byte,
+ * and sets its top bit exactly when the byte is at least 0x80 minus the
+ * constant: digits are [0x30, 0x3a) of w, letters [0x61, 0x7b) of w with
+ * bit 5 set (which makes 'A'-'Z' 'a'-'z' and no other byte a letter). */
+static inline bool gx_all_alnum(uint64_t w)
+{
+	const uint64_t k = 0x0101010101010101ull, top = 0x8080808080808080ull;
+	uint64_t l = w | 0x2020202020202020ull;
+	uint64_t digit = (w + 0x50 * k) & ~(w + 0x46 * k);
+	uint64_t letter = (l + 0x1f * k) & ~(l + 0x05 * k);
+
+	return (w & top) == 0 && ((digit | letter) & top) == top;
+}
+
 int pk_groups_user_normalize(struct pk_str in, char *out, size_t cap)
 {
 	uint64_t a, b;
@@ -135,8 +150,9 @@ int pk_groups_user_normalize(struct pk_str in, char *out, size_t cap)
 		return -EINVAL;
 	if (in.len > cap)
 		return gx_user_normalize_slow(in, out, cap);
-	/* Digits only, 4-16 bytes (the usual extension, "2004"): its own
-	 * normal form, checked and copied in two words that may overlap. */
+	/* Digits only, 4-16 bytes (the usual extension, "2004"), or letters
+	 * and digits ("alice7"): its own normal form, checked and copied in
+	 * two words that may overlap (digits first: the cheaper test). */
 	if (in.len >= 4 && in.len <= 16) {
 		if (in.len >= 8) {
 			a = pk_load8(in.p);
@@ -145,7 +161,7 @@ int pk_groups_user_normalize(struct pk_str in, char *out, size_t cap)
 			a = pk_load4(in.p) | pk_load4(in.p + in.len - 4) << 32;
 			b = a;
 		}
-		if (gx_all_digits(a) && gx_all_digits(b)) {
+		if ((gx_all_digits(a) && gx_all_digits(b)) || (gx_all_alnum(a) && gx_all_alnum(b))) {
 			if (in.len >= 8) {
 				memcpy(out, &a, 8);
 				memcpy(out + in.len - 8, &b, 8);
@@ -750,47 +766,17 @@ static int gx_match_escaped(struct pk_str s, struct pk_str lit)
 	return (int)i;
 }
 
-enum pk_groups_dial pk_groups_classify(const struct pk_groups_view *v, struct pk_str dialled,
-				       struct pk_groups_dial_result *out)
+/* pk_groups_classify of a dialled string with a '%' in it (decoded on
+ * the fly). Out of line: the usual string has none, and its path then
+ * needs no registers saved. */
+static __attribute__((noinline)) enum pk_groups_dial gx_classify_escaped(const struct pk_groups_view *v,
+									 struct pk_str dialled,
+									 struct pk_groups_dial_result *out)
 {
 	const struct pk_groups_settings *s = &v->settings->s;
 	const struct pk_group *gr;
-	int n;
+	int n = gx_match_escaped(dialled, pk_groups_settings_pickup_code(s));
 
-	if (out != NULL) {
-		out->group = NULL;
-		out->target = PK_STR_NULL;
-	}
-	if (dialled.len == 0)
-		return PK_DIAL_NONE;
-	if (likely(!gx_has_pct(dialled))) {
-		/* Nothing escaped (every routed request's user part comes
-		 * here, "%" almost never): one raw byte per literal byte, so
-		 * the pickup code must have the length of what was dialled
-		 * and the directed prefix be shorter; no second look for '%'
-		 * in the number lookup. The same answers as the general path
-		 * below (test_groups: test_classify_unescaped). */
-		struct pk_str code = pk_groups_settings_pickup_code(s);
-		struct pk_str pfx = pk_groups_settings_directed_prefix(s);
-
-		if (code.len == dialled.len && code.p[0] == dialled.p[0] &&
-		    memcmp(code.p, dialled.p, code.len) == 0)
-			return PK_DIAL_PICKUP_CODE;
-		gr = dialled.len <= PK_GROUPS_NUMBER_MAX ? gx_number_lookup(v, dialled) : NULL;
-		if (gr != NULL) {
-			if (out != NULL)
-				out->group = gr;
-			return PK_DIAL_GROUP;
-		}
-		if (pfx.len > 0 && pfx.len < dialled.len && pfx.p[0] == dialled.p[0] &&
-		    memcmp(pfx.p, dialled.p, pfx.len) == 0) {
-			if (out != NULL)
-				out->target = pk_str_make(dialled.p + pfx.len, dialled.len - pfx.len);
-			return PK_DIAL_DIRECTED;
-		}
-		return PK_DIAL_NONE;
-	}
-	n = gx_match_escaped(dialled, pk_groups_settings_pickup_code(s));
 	if (n == (int)dialled.len)
 		return PK_DIAL_PICKUP_CODE;
 	gr = pk_groups_find_number(v, dialled);
@@ -803,6 +789,59 @@ enum pk_groups_dial pk_groups_classify(const struct pk_groups_view *v, struct pk
 	if (n > 0 && (uint32_t)n < dialled.len) {
 		if (out != NULL)
 			out->target = pk_str_make(dialled.p + n, dialled.len - (uint32_t)n);
+		return PK_DIAL_DIRECTED;
+	}
+	return PK_DIAL_NONE;
+}
+
+enum pk_groups_dial pk_groups_classify(const struct pk_groups_view *v, struct pk_str dialled,
+				       struct pk_groups_dial_result *out)
+{
+	const struct pk_groups_settings *s = &v->settings->s;
+	const struct pk_group *gr;
+
+	if (out != NULL) {
+		out->group = NULL;
+		out->target = PK_STR_NULL;
+	}
+	if (dialled.len == 0)
+		return PK_DIAL_NONE;
+	/* A first byte that starts no pickup code, directed prefix or group
+	 * number (the usual extension, "2002", where those start with '*' or
+	 * '#'): nothing. Escaped or not: unless it is the '%' of an escape,
+	 * the first byte is the first decoded one too. */
+	unsigned char c0 = (unsigned char)dialled.p[0];
+
+	if (c0 != '%' && c0 != (unsigned char)s->pickup_code[0] && c0 != (unsigned char)s->directed_prefix[0] &&
+	    !gx_number_may_start(v, c0))
+		return PK_DIAL_NONE;
+	if (unlikely(gx_has_pct(dialled)))
+		return gx_classify_escaped(v, dialled, out);
+	/* Nothing escaped (every routed request's user part comes here, "%"
+	 * almost never): one raw byte per literal byte, so the pickup code
+	 * must have the length of what was dialled and the directed prefix
+	 * be shorter; no second look for '%' in the number lookup. The same
+	 * answers as gx_classify_escaped (test_groups:
+	 * test_classify_unescaped). */
+	struct pk_str code = pk_groups_settings_pickup_code(s);
+	struct pk_str pfx = pk_groups_settings_directed_prefix(s);
+
+	if (code.len == dialled.len && code.p[0] == dialled.p[0] && memcmp(code.p, dialled.p, code.len) == 0)
+		return PK_DIAL_PICKUP_CODE;
+	/* No number starts with this byte (the dialled string starts as the
+	 * pickup code or the prefix does): no hash, no lookup. */
+	gr = dialled.len <= PK_GROUPS_NUMBER_MAX && gx_number_may_start(v, c0)
+		     ? gx_number_lookup(v, dialled)
+		     : NULL;
+	if (gr != NULL) {
+		if (out != NULL)
+			out->group = gr;
+		return PK_DIAL_GROUP;
+	}
+	if (pfx.len > 0 && pfx.len < dialled.len && pfx.p[0] == dialled.p[0] &&
+	    memcmp(pfx.p, dialled.p, pfx.len) == 0) {
+		if (out != NULL)
+			out->target = pk_str_make(dialled.p + pfx.len, dialled.len - pfx.len);
 		return PK_DIAL_DIRECTED;
 	}
 	return PK_DIAL_NONE;

@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../sip/copy.h"
 #include "../worker.h"
 #include "pickup/calltab.h"
 #include "pickup/groups.h"
@@ -283,9 +284,9 @@ static int pu_user_aor(const struct pk_groups_view *v, const struct pk_group_use
 
 	if (u->user.len + 1 + d.len > cap)
 		return -1;
-	memcpy(out, u->user.p, u->user.len);
+	pk_copy_short(out, u->user.p, u->user.len);
 	out[u->user.len] = '@';
-	memcpy(out + u->user.len + 1, d.p, d.len);
+	pk_copy_short(out + u->user.len + 1, d.p, d.len);
 	return (int)(u->user.len + 1 + d.len);
 }
 
@@ -386,38 +387,30 @@ static int pu_uri_aor(const struct pk_worker *w, const struct pk_io_msg *rx, con
 static struct pk_str pu_key(const struct pk_sip_msg *m, struct pk_str branch, char *out)
 {
 	char num[10];
-	size_t nl, len;
-	uint32_t x = m->cseq;
-	unsigned k = sizeof(num);
-
-	/* the CSeq number's digits, written from the end */
-	do
-		num[--k] = (char)('0' + x % 10);
-	while ((x /= 10) != 0);
-	nl = sizeof(num) - k;
-	len = m->call_id.len + 1 + branch.len + 1 + nl;
+	/* the CSeq number's digits; copies inline (pk_copy_short): the
+	 * Call-ID and branch are short, a call to memcpy each cost more */
+	uint32_t nl = (uint32_t)(pk_put_u32(num, m->cseq) - num);
+	size_t len = m->call_id.len + 1 + branch.len + 1 + nl;
+	char *o = out;
 
 	if (len <= PK_CALLTAB_CLAIM_KEY_MAX) {
-		char *o = out;
-
-		memcpy(o, m->call_id.p, m->call_id.len);
+		pk_copy_short(o, m->call_id.p, m->call_id.len);
 		o += m->call_id.len;
 		*o++ = ' ';
-		memcpy(o, branch.p, branch.len);
+		pk_copy_short(o, branch.p, branch.len);
 		o += branch.len;
 		*o++ = ' ';
-		memcpy(o, num + k, nl);
+		pk_copy_short(o, num, nl);
 		return pk_str_make(out, len);
 	}
 	uint64_t hv[2] = { pk_calltab_key_hash(m->call_id, branch), pk_calltab_key_hash(branch, m->call_id) };
-	char *o = out;
 
 	*o++ = '#';
 	for (int j = 0; j < 2; j++)
 		for (int i = 15; i >= 0; i--)
 			*o++ = "0123456789abcdef"[(hv[j] >> (4 * i)) & 15];
 	*o++ = ' ';
-	memcpy(o, num + k, nl);
+	memcpy(o, num, nl);
 	o += nl;
 	return pk_str_make(out, (size_t)(o - out));
 }
@@ -660,7 +653,7 @@ static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const str
 			route[n++] = ' ';
 		}
 		route[n++] = '<';
-		memcpy(route + n, c->rr[i].p, c->rr[i].len);
+		pk_copy_short(route + n, c->rr[i].p, c->rr[i].len);
 		n += c->rr[i].len;
 		route[n++] = '>';
 	}
@@ -672,15 +665,15 @@ static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const str
 		 * callee's To-tag. */
 		if (c->call_id.len + c->from_tag.len + c->to_tag.len + 40 > sizeof(repl))
 			return -E2BIG;
-		memcpy(repl, c->call_id.p, c->call_id.len);
+		pk_copy_short(repl, c->call_id.p, c->call_id.len);
 		rn = c->call_id.len;
 		memcpy(repl + rn, ";to-tag=", 8);
 		rn += 8;
-		memcpy(repl + rn, c->from_tag.p, c->from_tag.len);
+		pk_copy_short(repl + rn, c->from_tag.p, c->from_tag.len);
 		rn += c->from_tag.len;
 		memcpy(repl + rn, ";from-tag=", 10);
 		rn += 10;
-		memcpy(repl + rn, c->to_tag.p, c->to_tag.len);
+		pk_copy_short(repl + rn, c->to_tag.p, c->to_tag.len);
 		rn += c->to_tag.len;
 		memcpy(repl + rn, ";early-only", 11);
 		rn += 11;

@@ -789,6 +789,51 @@ static void test_lookup_many(void **state)
 	fx_free(f);
 }
 
+/* Full buckets in both indexes (keys in every slot of a bucket, and past
+ * it): a duplicate of every call is refused, and every bound claim key is
+ * found, by the scan that looks at a whole bucket at once (AVX2; this
+ * test also runs as calltab_scalar with the slot-by-slot loops). */
+static void test_index_full_buckets(void **state)
+{
+	struct fx *f = fx_new(2048, 0, 0, 0);
+	int got[32];
+
+	(void)state;
+	for (unsigned n = 0; n < 2048; n++) {
+		assert_int_equal(add(f, n, "a@example.com", "b@example.com", n, (uint32_t[]){ n % 32 }, 1), 0);
+		assert_int_equal(ring(f, n), 0);
+	}
+	for (unsigned n = 0; n < 2048; n++)
+		assert_int_equal(add(f, n, "a@example.com", "b@example.com", n, (uint32_t[]){ n % 32 }, 1),
+				 -EEXIST);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_DUPLICATE), 2048);
+	assert_int_equal(pk_calltab_in_use(f->t), 2048);
+	/* 32 claims of the 64 records (the claim index has 6 buckets): the
+	 * oldest call of each group */
+	for (unsigned i = 0; i < 32; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "pick-%u;z9hG4bK%u", i, i * 7);
+		got[i] = claim(f, (uint32_t[]){ i }, 1, "p@example.com", key);
+		assert_int_equal(got[i], (int)i);
+	}
+	for (unsigned i = 0; i < 32; i++) {
+		char key[32];
+		int rc;
+
+		snprintf(key, sizeof(key), "pick-%u;z9hG4bK%u", i, i * 7);
+		/* the group has other calls ringing: the record's insert
+		 * finds the key bound */
+		assert_int_equal(claim_ex(f, (uint32_t[]){ i }, 1, NULL, "p@example.com", key, 0, &rc), got[i]);
+		assert_int_equal(rc, 1);
+		/* a group with no call: the lookup finds the binding */
+		assert_int_equal(claim_ex(f, (uint32_t[]){ 40 }, 1, NULL, "p@example.com", key, 0, &rc), got[i]);
+		assert_int_equal(rc, 1);
+	}
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIMED), 32);
+	fx_free(f);
+}
+
 /* ---- memory ---- */
 
 static void test_recycled_only_after_quiescence(void **state)
@@ -1066,6 +1111,7 @@ int main(void)
 		cmocka_unit_test(test_capacity_full),
 		cmocka_unit_test_setup_teardown(test_lookup_by_call_id_and_from_tag, setup, teardown),
 		cmocka_unit_test(test_lookup_many),
+		cmocka_unit_test(test_index_full_buckets),
 		cmocka_unit_test(test_recycled_only_after_quiescence),
 		cmocka_unit_test_setup_teardown(test_route_back_to_caller, setup, teardown),
 		cmocka_unit_test(test_long_strings_duplicate),

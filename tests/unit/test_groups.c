@@ -266,6 +266,70 @@ static void test_classify_unescaped(void **state)
 	}
 }
 
+/* The unescaped path skips the number lookup of a string whose first
+ * byte no group number starts with: every way a number enters the index
+ * (reload, add, renumber) must make its first byte count, or its group
+ * could no longer be dialled. */
+static void test_classify_first_byte(void **state)
+{
+	struct fixture *f = *state;
+	struct pk_groups_dial_result r;
+
+	/* numbers start with '*', '#' and '2' here: '5' and '7' with none */
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("5001"), NULL), PK_DIAL_NONE);
+	assert_int_equal(pk_groups_group_add(f->g, S("5001"), S(""), NULL, 0, NULL), 0);
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("5001"), &r), PK_DIAL_GROUP);
+	assert_ptr_equal(r.group, pk_groups_find_number(pk_groups_view(f->g), S("5001")));
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("5002"), NULL), PK_DIAL_NONE);
+	assert_int_equal(pk_groups_group_renumber(f->g, S("5001"), S("7001")), 0);
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("7001"), &r), PK_DIAL_GROUP);
+	assert_ptr_equal(r.group, pk_groups_find_number(pk_groups_view(f->g), S("7001")));
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("5001"), NULL), PK_DIAL_NONE);
+	/* a member edit copies the group: still dialled */
+	assert_int_equal(pk_groups_member_add(f->g, S("7001"), S("erin"), S(""), PK_RIGHTS_ALL), 0);
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("7001"), NULL), PK_DIAL_GROUP);
+	/* a reload: its numbers, and only what they start with, count */
+	load(f->g, "settings:\n"
+		   "  domains: [example.test]\n"
+		   "groups:\n"
+		   "  - number: \"9001\"\n"
+		   "    members: [alice]\n");
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("9001"), NULL), PK_DIAL_GROUP);
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("7001"), NULL), PK_DIAL_NONE);
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("*801"), NULL), PK_DIAL_NONE);
+	assert_int_equal(pk_groups_classify(pk_groups_view(f->g), S("9002"), NULL), PK_DIAL_NONE);
+	/* a pickup code and a directed prefix that start with bytes no
+	 * number starts with, raw and escaped */
+	load(f->g, "settings:\n"
+		   "  domains: [example.test]\n"
+		   "  pickup_code: \"*7\"\n"
+		   "  directed_prefix: \"#9\"\n"
+		   "groups:\n"
+		   "  - number: \"9001\"\n"
+		   "    members: [alice]\n");
+	{
+		struct pk_groups_view const *v = pk_groups_view(f->g);
+		struct pk_groups_dial_result d;
+
+		assert_int_equal(pk_groups_classify(v, S("*7"), NULL), PK_DIAL_PICKUP_CODE);
+		assert_int_equal(pk_groups_classify(v, S("%2a7"), NULL), PK_DIAL_PICKUP_CODE);
+		assert_int_equal(pk_groups_classify(v, S("#9alice"), &d), PK_DIAL_DIRECTED);
+		assert_true(pk_str_eq(d.target, S("alice")));
+		assert_int_equal(pk_groups_classify(v, S("#9al%69ce"), &d), PK_DIAL_DIRECTED);
+		assert_int_equal(pk_groups_classify(v, S("%239alice"), &d), PK_DIAL_DIRECTED);
+		assert_true(pk_str_eq(d.target, S("alice")));
+		assert_int_equal(pk_groups_classify(v, S("9001"), &d), PK_DIAL_GROUP);
+		assert_int_equal(pk_groups_classify(v, S("%39001"), &d), PK_DIAL_GROUP);
+		assert_int_equal(pk_groups_classify(v, S("900%31"), &d), PK_DIAL_GROUP);
+		assert_int_equal(pk_groups_classify(v, S("*8"), NULL), PK_DIAL_NONE);
+		assert_int_equal(pk_groups_classify(v, S("#8alice"), NULL), PK_DIAL_NONE);
+		assert_int_equal(pk_groups_classify(v, S("2002"), &d), PK_DIAL_NONE);
+		assert_null(d.group);
+		assert_int_equal(d.target.len, 0);
+		assert_int_equal(pk_groups_classify(v, S("20%302"), NULL), PK_DIAL_NONE);
+	}
+}
+
 /* ---- single changes ---- */
 
 /* Each change: the view taken before still shows the old state, the view
@@ -880,6 +944,41 @@ static void test_key_lengths(void **state)
 			assert_memory_equal(buf, in, len);
 		}
 	}
+	/* user parts of letters and digits ("alice7": also checked a word at
+	 * a time) at every length, with every byte at each place: passed
+	 * unchanged if allowed raw, else refused ('%' starts an escape) */
+	for (unsigned len = 1; len <= 20; len++) {
+		static const char allowed[] = "-_.!~*'()&=+$,;?/";
+		char in[24];
+
+		for (unsigned i = 0; i < len; i++)
+			in[i] = "aLiCe7Zz09Bo"[(i * 5 + len) % 12];
+		assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, sizeof(buf)), (int)len);
+		assert_memory_equal(buf, in, len);
+		assert_int_equal(pk_groups_user_normalize(pk_str_make(in, len), buf, len - 1), -ENAMETOOLONG);
+		for (unsigned pos = 0; pos < len; pos++) {
+			char d = in[pos];
+
+			for (unsigned c = 0; c < 256; c++) {
+				bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+					  (c >= '0' && c <= '9') ||
+					  (c != 0 && memchr(allowed, (int)c, sizeof(allowed) - 1) != NULL);
+				int r;
+
+				if (c == '%')
+					continue;
+				in[pos] = (char)c;
+				r = pk_groups_user_normalize(pk_str_make(in, len), buf, sizeof(buf));
+				if (ok) {
+					assert_int_equal(r, (int)len);
+					assert_memory_equal(buf, in, len);
+				} else {
+					assert_int_equal(r, -EINVAL);
+				}
+			}
+			in[pos] = d;
+		}
+	}
 	/* too long for the buffer, with or without escapes */
 	assert_int_equal(pk_groups_user_normalize(S("abcd"), buf, 4), 4);
 	assert_int_equal(pk_groups_user_normalize(S("abcde"), buf, 4), -ENAMETOOLONG);
@@ -951,6 +1050,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lookups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_classify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_classify_unescaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_classify_first_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reclaim_after_quiescence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
