@@ -29,16 +29,22 @@
 #include "calltab_impl.h"
 
 /*
- * PK_CT_IX_SIMD: a lookup finds its candidate slots (low byte = our
- * signature and COMMITTED) with two 32-byte loads and compares of the
- * bucket instead of fifteen loads and compares, then loads each candidate
- * again as before (acquire) before it reads the object. The vector load
- * only chooses which slots to look at: a slot it saw in another state is
- * as if the scalar loop had read it at that moment (each slot is read on
- * its own either way; x86 loads of aligned words are not torn and not
- * reordered with the loads after them). The same scheme as DPDK's
- * rte_cuckoo_hash compare_signatures in its lock-free mode. Off under
- * ThreadSanitizer, which does not see a vector load as atomic, and
+ * PK_CT_IX_SIMD: the scans that look at a whole bucket
+ * (pk_ct_ix_lookup_absent, the insert's pre-check and its step 2; not
+ * pk_ct_ix_lookup, which keeps the slot-by-slot loop that stops at the
+ * key) find their candidate slots (low byte = our signature and
+ * COMMITTED) with two 32-byte loads and compares of the bucket instead of
+ * fifteen loads and compares, then load each candidate again as before
+ * (acquire, or seq_cst in step 2) before they read the object. The vector
+ * load only chooses which slots to look at: a slot it saw in another
+ * state is as if the scalar loop had read it at that moment (each slot is
+ * read on its own either way; the bucket is one aligned cache line, x86
+ * loads of aligned words in it are not torn and not reordered with the
+ * loads after them). This deliberately steps outside the C11 memory
+ * model, where a plain vector load of _Atomic slots other threads write
+ * is a data race: it relies on x86 and on GCC/Clang, as DPDK's
+ * rte_cuckoo_hash compare_signatures does in its lock-free mode. Off
+ * under ThreadSanitizer, which does not see a vector load as atomic, and
  * forced off (-DPK_CT_IX_SIMD=0) for the unit tests of the scalar loop.
  */
 #ifndef PK_CT_IX_SIMD
@@ -99,16 +105,18 @@ static inline uint32_t ix_low_is(struct ix_vec v, uint32_t x, uint32_t y)
  * has low byte x or y. Out of line, so that no vector register is live in
  * the callers across their calls (the key compares): every one is
  * caller-saved, and keeping the constants would cost spills and an
- * aligned stack frame in every lookup.
+ * aligned stack frame in every lookup. noipa, not only noinline: GCC must
+ * not see through it (as a pure function of the bucket) and move or merge
+ * its loads across the atomic operations around the calls.
  */
-static __attribute__((noinline)) uint32_t ix_candidates(const struct pk_ct_bucket *bk, uint32_t x, uint32_t y)
+static __attribute__((noipa)) uint32_t ix_candidates(const struct pk_ct_bucket *bk, uint32_t x, uint32_t y)
 {
 	return ix_low_is(ix_load(bk), x, y);
 }
 
 /* ix_candidates(bk, want, want), and in *empty the slots the same load
  * saw empty (0). */
-static __attribute__((noinline)) uint32_t ix_candidates_empty(const struct pk_ct_bucket *bk, uint32_t want,
+static __attribute__((noipa)) uint32_t ix_candidates_empty(const struct pk_ct_bucket *bk, uint32_t want,
 							      uint32_t *empty)
 {
 	struct ix_vec v = ix_load(bk);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A small inline copy of the message builders (the rewriter, the proxy).
+ * A small inline copy of the message builders (the rewriter, the proxy,
+ * the pickup handlers).
  *
  * pk_copy_short: memcpy for the short copies of variable length the
  * message builders make (the rewriter's spans and planned texts, the
- * parameters of the proxy's Via), inline up to 64 bytes.
+ * parameters of the proxy's Via, the pickup's keys and Replaces text),
+ * inline up to 64 bytes.
  * Most of those are that short, and a call into the C library's copy
  * costs more than the copy. Loads and stores that overlap cover the
  * lengths between the powers of two, so nothing outside s[0, n) is read

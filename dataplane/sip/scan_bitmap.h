@@ -12,7 +12,8 @@
  * Words are indexed from the start of the buffer and computed lazily, in
  * order, up to eight at a time, as the line search first reaches them (so
  * at most seven words past the empty line, a little of the body, are
- * mapped; one call covers the headers of most messages).
+ * mapped; the first batch, mapped by pk_sip_scan up front, covers the
+ * headers of most messages).
  * A word is built from two 32-byte AVX2 loads: two compares for LF and a
  * nibble lookup (two pshufb, the tables derived from pk_sip_cclass before
  * main()) for the token class; without AVX2 a byte loop builds the same
@@ -44,7 +45,7 @@ struct pk_sbm {
 	const char *buf;
 	size_t len;
 	size_t nmapped; /* words [0, nmapped) are valid */
-	uint64_t lf[PK_SBM_WORDS + 1]; /* lf[nmapped] is 0 (see pk_sbm_map) */
+	uint64_t lf[PK_SBM_WORDS + 1]; /* lf[nmapped] is 0 (see pk_sbm_map_in) */
 	uint64_t nt[PK_SBM_WORDS]; /* not a token character */
 };
 
@@ -137,9 +138,11 @@ static __attribute__((noinline, unused)) void pk_sbm_map_short(struct pk_sbm *b,
 
 /*
  * Map word w (w * 64 < len) and up to PK_SBM_BATCH - 1 words after it;
- * words are mapped in order (w == nmapped). Out of line, and in batches
- * so that the call and the vector constants are paid once per 512 bytes
- * (batches of 4 and 16 cost more instructions over the ordinary corpus).
+ * words are mapped in order (w == nmapped). In batches, so that the
+ * vector constants (and, out of line through pk_sbm_map, the call) are
+ * paid once per 512 bytes (batches of 4 and 16 cost more instructions
+ * over the ordinary corpus). Inlined only where pk_sip_scan maps the
+ * first batch; the line searches call pk_sbm_map.
  */
 #define PK_SBM_BATCH 8
 static inline __attribute__((always_inline)) void pk_sbm_map_in(struct pk_sbm *b, size_t w)
@@ -172,6 +175,7 @@ static inline __attribute__((always_inline)) void pk_sbm_map_in(struct pk_sbm *b
 	b->lf[w] = 0;
 }
 
+/* pk_sbm_map_in out of line: the later batches, from the line searches. */
 static __attribute__((noinline, unused)) void pk_sbm_map(struct pk_sbm *b, size_t w)
 {
 	pk_sbm_map_in(b, w);
