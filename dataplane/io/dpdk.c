@@ -190,9 +190,12 @@ static void stage_out(struct dpdk_queue *q)
  * to (pk_net only delivers our addresses and listener ports, so one
  * matches unless two listeners share a port on different addresses and
  * the datagram came to the broadcast). From the plain values pk_net_rx
- * gives (struct pk_net_udp): no reload of the pk_addr it just wrote. */
-static uint8_t listener_of(const struct dpdk_io *io, uint32_t ip, uint16_t port)
+ * gives (struct pk_net_udp). One listener: 0, whatever matches (the
+ * loops below give 0 then too), without them. */
+static inline uint8_t listener_of(const struct dpdk_io *io, uint32_t ip, uint16_t port)
 {
+	if (likely(io->base.n_listeners == 1))
+		return 0;
 	for (unsigned i = 0; i < io->base.n_listeners; i++) {
 		const struct pk_addr *a = &io->listeners[i].addr;
 		if (a->family == AF_INET && a->port == port && memcmp(a->ip, &ip, 4) == 0)
@@ -204,10 +207,10 @@ static uint8_t listener_of(const struct dpdk_io *io, uint32_t ip, uint16_t port)
 	return 0;
 }
 
-/* Write an IPv4 pk_addr (the rest zero), as pk_net's addr4 makes it,
- * field by field: built in a local and copied, the compiler assembles it
- * on the stack and reloads it whole before its stores have left (a store
- * forwarding stall, ~35 cycles a datagram here). */
+/* Write an IPv4 pk_addr (the rest zero) field by field: built in a
+ * local and copied, the compiler assembles it on the stack and reloads it
+ * whole before its stores have left (a store forwarding stall, ~35 cycles
+ * a datagram here). */
 static inline void addr_v4(struct pk_addr *a, uint32_t ip, uint16_t port)
 {
 	a->family = AF_INET;
