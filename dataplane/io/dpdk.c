@@ -173,11 +173,11 @@ static void stage_out(struct dpdk_queue *q)
 	struct rte_eth_dev_tx_buffer *b = q->txb;
 	unsigned n = pk_net_tx_pending(q->net, &pkts);
 
+	if (n == 0)
+		return; /* (pk_net_tx_done(net, 0) would change nothing) */
 	for (unsigned i = 0; i < n;) {
 		unsigned k = RTE_MIN(n - i, (unsigned)(b->size - b->length));
-		struct rte_mbuf **to = b->pkts + b->length;
-		for (unsigned j = 0; j < k; j++)
-			to[j] = pkts[i + j];
+		memcpy(b->pkts + b->length, pkts + i, k * sizeof(pkts[0]));
 		b->length = (uint16_t)(b->length + k);
 		i += k;
 		if (b->length == b->size)
@@ -333,24 +333,14 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 	return got;
 }
 
-static struct pk_io_msg *dq_tx_alloc(struct pk_io_queue *pq)
+/* dq_tx_alloc when there is no frame to write in (the pool is empty, or
+ * its mbufs have no room in front): the queue's buffer of the message's
+ * slot. Out of line: dq_tx_alloc then keeps only q across its calls. */
+static __rte_noinline struct pk_io_msg *tx_alloc_buf(struct dpdk_queue *q)
 {
-	struct dpdk_queue *q = (struct dpdk_queue *)pq;
-
-	if (q->tx_n == PK_IO_BURST)
-		pq->ops->tx_flush(pq);
 	struct pk_io_msg *m = &q->tx_msgs[q->tx_n];
 	struct rte_mbuf **f = &q->tx_frames[q->tx_n];
-	char *data;
 
-	if (*f == NULL)
-		data = pk_net_udp_frame(q->net, f, &q->frame_room); /* the same room every time */
-	else
-		data = rte_pktmbuf_mtod(*f, char *); /* the frame of an abandoned message */
-	if (likely(data != NULL && q->frame_room != 0)) {
-		*m = (struct pk_io_msg){ .data = data, .cap = q->frame_room }; /* the rest zeroed */
-		return m;
-	}
 	memset(m, 0, sizeof(*m));
 	if (*f != NULL) { /* no room in front (a pool without headroom) */
 		rte_pktmbuf_free(*f);
@@ -358,6 +348,27 @@ static struct pk_io_msg *dq_tx_alloc(struct pk_io_queue *pq)
 	}
 	m->data = q->tx_bufs + (size_t)q->tx_n * PK_IO_MSG_MAX;
 	m->cap = PK_IO_MSG_MAX;
+	return m;
+}
+
+static struct pk_io_msg *dq_tx_alloc(struct pk_io_queue *pq)
+{
+	struct dpdk_queue *q = (struct dpdk_queue *)pq;
+	char *data;
+
+	if (q->tx_n == PK_IO_BURST)
+		pq->ops->tx_flush(pq);
+	if (q->tx_frames[q->tx_n] == NULL) /* the same room every time: */
+		data = pk_net_udp_frame(q->net, &q->tx_frames[q->tx_n], &q->frame_room);
+	else
+		data = rte_pktmbuf_mtod(q->tx_frames[q->tx_n], char *); /* an abandoned message's */
+	if (unlikely(data == NULL || q->frame_room == 0))
+		return tx_alloc_buf(q);
+	/* m from q after the call (q->tx_n read again: the call was given
+	 * pointers into q): only q lives across it, one register saved
+	 * where m, the slot's frame and the index took four. */
+	struct pk_io_msg *m = &q->tx_msgs[q->tx_n];
+	*m = (struct pk_io_msg){ .data = data, .cap = q->frame_room }; /* the rest zeroed */
 	return m;
 }
 
