@@ -287,8 +287,8 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 	}
 	struct pk_net_udp u; /* pk_net_rx fills every output field of a datagram */
 	u.buf_cap = PK_IO_MSG_MAX;
+	u.buf = q->rx_bufs; /* the buffer of slot got: moves on with got */
 	for (unsigned i = 0; i < nb; i++) {
-		u.buf = q->rx_bufs + (size_t)got * PK_IO_MSG_MAX;
 		if (i + 1 < nb)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		if (pk_net_rx(q->net, pkts[i], now, &u) != PK_NET_RX_UDP)
@@ -318,8 +318,9 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 		if (u.mbuf != NULL)
 			q->held[q->n_held++] = u.mbuf;
 		msgs[got++] = m;
-		q->ctr[PK_IO_CTR_UDP_RX]++;
+		u.buf += PK_IO_MSG_MAX;
 	}
+	q->ctr[PK_IO_CTR_UDP_RX] += got; /* once a burst, not once a datagram */
 	if (unlikely(q->io->base.n_queues > 1))
 		arp_to_peers(q);
 	stage_out(q); /* ARP and echo replies, frames an ARP reply released */
