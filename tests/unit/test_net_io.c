@@ -186,6 +186,38 @@ static void test_fragments_in_and_out(void **state)
 	assert_int_equal(msgs[0]->len, il);
 	assert_memory_equal(msgs[0]->data, invite, il);
 
+	/* Two reassembled datagrams in one burst, a one-frame one between:
+	 * each copied into a buffer of its own (the slot of its message). */
+	static char inv2[2][1400];
+	static uint8_t dg2[2][1500];
+	size_t dl2[2];
+	for (int d = 0; d < 2; d++) {
+		memcpy(inv2[d], invite, il);
+		memset(inv2[d] + hl, d ? 'y' : 'x', 1200);
+		dl2[d] = udp(dg2[d], PEER_IP, OUR_IP, 5062, 5060, inv2[d], il, true);
+	}
+	const char *one = "OPTIONS sip:10.99.0.1 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+	for (int d = 0; d < 2; d++) {
+		const size_t c2[3] = { 0, 808, dl2[d] };
+		for (int k = 0; k < 2; k++) {
+			size_t l2 = eth(in, our_mac, PEER_MAC, -1, 0x0800);
+			size_t len = c2[k + 1] - c2[k];
+			ip4(in + l2, PEER_IP, OUR_IP, 17, (uint16_t)(90 + d),
+			    (uint16_t)(c2[k] / 8 | (k == 0 ? 0x2000 : 0)), 64, len);
+			memcpy(in + l2 + 20, dg2[d] + c2[k], len);
+			send_in(in, l2 + 20 + len);
+		}
+		if (d == 0)
+			send_in(in, peer_frame(in, one));
+	}
+	assert_int_equal(rx(msgs), 3);
+	assert_int_equal(msgs[0]->len, il);
+	assert_memory_equal(msgs[0]->data, inv2[0], il);
+	assert_int_equal(msgs[1]->len, strlen(one));
+	assert_memory_equal(msgs[1]->data, one, strlen(one));
+	assert_int_equal(msgs[2]->len, il);
+	assert_memory_equal(msgs[2]->data, inv2[1], il);
+
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (uint8_t)(i ^ (i >> 7));
 	struct pk_io_msg *m = pk_io_tx_alloc(q);
@@ -241,13 +273,13 @@ static void test_counters(void **state)
 	(void)state;
 	uint64_t c[PK_IO_CTR_COUNT];
 	pk_io_stats(q, c);
-	assert_int_equal(c[PK_IO_CTR_UDP_RX], 2);
+	assert_int_equal(c[PK_IO_CTR_UDP_RX], 5);
 	assert_int_equal(c[PK_IO_CTR_UDP_TX], 2);
 	assert_int_equal(c[PK_IO_CTR_UDP_TX_ERROR], 0);
 	const uint64_t *nc = pk_io_dpdk_net_counters(q);
 	assert_int_equal(nc[PK_NET_CTR_ARP_REPLIED], 1);
 	assert_int_equal(nc[PK_NET_CTR_ICMP_ECHO_REPLIED], 1);
-	assert_int_equal(nc[PK_NET_CTR_FRAG_REASSEMBLED], 1);
+	assert_int_equal(nc[PK_NET_CTR_FRAG_REASSEMBLED], 3);
 	assert_int_equal(nc[PK_NET_CTR_TX_FRAGMENTS], 3);
 }
 
