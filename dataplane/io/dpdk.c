@@ -173,11 +173,11 @@ static void stage_out(struct dpdk_queue *q)
 	struct rte_eth_dev_tx_buffer *b = q->txb;
 	unsigned n = pk_net_tx_pending(q->net, &pkts);
 
+	if (n == 0)
+		return; /* (pk_net_tx_done(net, 0) would change nothing) */
 	for (unsigned i = 0; i < n;) {
 		unsigned k = RTE_MIN(n - i, (unsigned)(b->size - b->length));
-		struct rte_mbuf **to = b->pkts + b->length;
-		for (unsigned j = 0; j < k; j++)
-			to[j] = pkts[i + j];
+		memcpy(b->pkts + b->length, pkts + i, k * sizeof(pkts[0]));
 		b->length = (uint16_t)(b->length + k);
 		i += k;
 		if (b->length == b->size)
@@ -190,9 +190,12 @@ static void stage_out(struct dpdk_queue *q)
  * to (pk_net only delivers our addresses and listener ports, so one
  * matches unless two listeners share a port on different addresses and
  * the datagram came to the broadcast). From the plain values pk_net_rx
- * gives (struct pk_net_udp): no reload of the pk_addr it just wrote. */
-static uint8_t listener_of(const struct dpdk_io *io, uint32_t ip, uint16_t port)
+ * gives (struct pk_net_udp). One listener: 0, whatever matches (the
+ * loops below give 0 then too), without them. */
+static inline uint8_t listener_of(const struct dpdk_io *io, uint32_t ip, uint16_t port)
 {
+	if (likely(io->base.n_listeners == 1))
+		return 0;
 	for (unsigned i = 0; i < io->base.n_listeners; i++) {
 		const struct pk_addr *a = &io->listeners[i].addr;
 		if (a->family == AF_INET && a->port == port && memcmp(a->ip, &ip, 4) == 0)
@@ -204,10 +207,10 @@ static uint8_t listener_of(const struct dpdk_io *io, uint32_t ip, uint16_t port)
 	return 0;
 }
 
-/* Write an IPv4 pk_addr (the rest zero), as pk_net's addr4 makes it,
- * field by field: built in a local and copied, the compiler assembles it
- * on the stack and reloads it whole before its stores have left (a store
- * forwarding stall, ~35 cycles a datagram here). */
+/* Write an IPv4 pk_addr (the rest zero) field by field: built in a
+ * local and copied, the compiler assembles it on the stack and reloads it
+ * whole before its stores have left (a store forwarding stall, ~35 cycles
+ * a datagram here). */
 static inline void addr_v4(struct pk_addr *a, uint32_t ip, uint16_t port)
 {
 	a->family = AF_INET;
@@ -284,8 +287,8 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 	}
 	struct pk_net_udp u; /* pk_net_rx fills every output field of a datagram */
 	u.buf_cap = PK_IO_MSG_MAX;
+	u.buf = q->rx_bufs; /* the buffer of slot got: moves on with got */
 	for (unsigned i = 0; i < nb; i++) {
-		u.buf = q->rx_bufs + (size_t)got * PK_IO_MSG_MAX;
 		if (i + 1 < nb)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		if (pk_net_rx(q->net, pkts[i], now, &u) != PK_NET_RX_UDP)
@@ -315,8 +318,9 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 		if (u.mbuf != NULL)
 			q->held[q->n_held++] = u.mbuf;
 		msgs[got++] = m;
-		q->ctr[PK_IO_CTR_UDP_RX]++;
+		u.buf += PK_IO_MSG_MAX;
 	}
+	q->ctr[PK_IO_CTR_UDP_RX] += got; /* once a burst, not once a datagram */
 	if (unlikely(q->io->base.n_queues > 1))
 		arp_to_peers(q);
 	stage_out(q); /* ARP and echo replies, frames an ARP reply released */
@@ -330,24 +334,14 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 	return got;
 }
 
-static struct pk_io_msg *dq_tx_alloc(struct pk_io_queue *pq)
+/* dq_tx_alloc when there is no frame to write in (the pool is empty, or
+ * its mbufs have no room in front): the queue's buffer of the message's
+ * slot. Out of line: dq_tx_alloc then keeps only q across its calls. */
+static __rte_noinline struct pk_io_msg *tx_alloc_buf(struct dpdk_queue *q)
 {
-	struct dpdk_queue *q = (struct dpdk_queue *)pq;
-
-	if (q->tx_n == PK_IO_BURST)
-		pq->ops->tx_flush(pq);
 	struct pk_io_msg *m = &q->tx_msgs[q->tx_n];
 	struct rte_mbuf **f = &q->tx_frames[q->tx_n];
-	char *data;
 
-	if (*f == NULL)
-		data = pk_net_udp_frame(q->net, f, &q->frame_room); /* the same room every time */
-	else
-		data = rte_pktmbuf_mtod(*f, char *); /* the frame of an abandoned message */
-	if (likely(data != NULL && q->frame_room != 0)) {
-		*m = (struct pk_io_msg){ .data = data, .cap = q->frame_room }; /* the rest zeroed */
-		return m;
-	}
 	memset(m, 0, sizeof(*m));
 	if (*f != NULL) { /* no room in front (a pool without headroom) */
 		rte_pktmbuf_free(*f);
@@ -355,6 +349,27 @@ static struct pk_io_msg *dq_tx_alloc(struct pk_io_queue *pq)
 	}
 	m->data = q->tx_bufs + (size_t)q->tx_n * PK_IO_MSG_MAX;
 	m->cap = PK_IO_MSG_MAX;
+	return m;
+}
+
+static struct pk_io_msg *dq_tx_alloc(struct pk_io_queue *pq)
+{
+	struct dpdk_queue *q = (struct dpdk_queue *)pq;
+	char *data;
+
+	if (q->tx_n == PK_IO_BURST)
+		pq->ops->tx_flush(pq);
+	if (q->tx_frames[q->tx_n] == NULL) /* the same room every time: */
+		data = pk_net_udp_frame(q->net, &q->tx_frames[q->tx_n], &q->frame_room);
+	else
+		data = rte_pktmbuf_mtod(q->tx_frames[q->tx_n], char *); /* an abandoned message's */
+	if (unlikely(data == NULL || q->frame_room == 0))
+		return tx_alloc_buf(q);
+	/* m from q after the call (q->tx_n read again: the call was given
+	 * pointers into q): only q lives across it, one register saved
+	 * where m, the slot's frame and the index took four. */
+	struct pk_io_msg *m = &q->tx_msgs[q->tx_n];
+	*m = (struct pk_io_msg){ .data = data, .cap = q->frame_room }; /* the rest zeroed */
 	return m;
 }
 

@@ -193,12 +193,46 @@ static bool udp_port_served(const struct pk_net_ctx *ctx, uint16_t port_be)
 	return false;
 }
 
-static void addr4(struct pk_addr *a, uint32_t ip_be, uint16_t port_be)
+/* The rare parts of udp_input, out of line: its usual path (one segment)
+ * then keeps fewer values alive around the checksum's call. */
+
+/* The sum of ulen bytes at off of a chain, ph added; false when the
+ * chain is shorter. */
+static __rte_noinline bool udp_sum_chain(const struct rte_mbuf *m, uint32_t off, uint32_t ulen,
+					 uint64_t ph, uint32_t *sum)
 {
-	memset(a, 0, sizeof(*a));
-	a->family = AF_INET;
-	a->port = rte_be_to_cpu_16(port_be);
-	memcpy(a->ip, &ip_be, 4);
+	uint16_t b16;
+
+	if (rte_raw_cksum_mbuf(m, off, ulen, &b16) != 0)
+		return false;
+	*sum = pk_net_cksum_32(ph + b16);
+	return true;
+}
+
+/* A reassembled chain's payload (out->len bytes at off): copied into the
+ * caller's buffer, the chain freed. */
+static __rte_noinline enum pk_net_rx_result udp_copy_chain(struct pk_net_ctx *ctx, struct rte_mbuf *m,
+							   uint32_t off, struct pk_net_udp *out)
+{
+	if (out->buf == NULL || out->len > out->buf_cap)
+		return pk_net_drop(ctx, m, PK_NET_CTR_FRAG_TOO_BIG);
+	uint32_t done = 0;
+	for (struct rte_mbuf *seg = m; seg != NULL && done < out->len; seg = seg->next) {
+		uint32_t dl = rte_pktmbuf_data_len(seg);
+		if (off >= dl) {
+			off -= dl;
+			continue;
+		}
+		uint32_t n = RTE_MIN(dl - off, out->len - done);
+		memcpy(out->buf + done, rte_pktmbuf_mtod_offset(seg, uint8_t *, off), n);
+		done += n;
+		off = 0;
+	}
+	rte_pktmbuf_free(m);
+	out->payload = out->buf;
+	out->mbuf = NULL;
+	PK_NET_CTR(ctx, UDP_RX);
+	return PK_NET_RX_UDP;
 }
 
 static enum pk_net_rx_result udp_input(struct pk_net_ctx *ctx, struct rte_mbuf *m,
@@ -206,13 +240,20 @@ static enum pk_net_rx_result udp_input(struct pk_net_ctx *ctx, struct rte_mbuf *
 				       uint32_t len, bool reassembled, struct pk_net_udp *out)
 {
 	struct rte_udp_hdr tmp;
+	const struct rte_udp_hdr *uh;
 	uint32_t off = l2 + ihl;
 
 	if (len < sizeof(struct rte_udp_hdr))
 		return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_LEN);
-	const struct rte_udp_hdr *uh = rte_pktmbuf_read(m, off, sizeof(tmp), &tmp);
-	if (uh == NULL)
-		return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_LEN);
+	/* rte_pktmbuf_read, without its NULL test where the header lies in
+	 * the first segment (a pointer into it is never NULL). */
+	if (likely(off + sizeof(tmp) <= rte_pktmbuf_data_len(m))) {
+		uh = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, off);
+	} else {
+		uh = rte_pktmbuf_read(m, off, sizeof(tmp), &tmp);
+		if (uh == NULL)
+			return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_LEN);
+	}
 	uint32_t ulen = rte_be_to_cpu_16(uh->dgram_len);
 	if (ulen < sizeof(*uh) || ulen > len)
 		return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_LEN);
@@ -231,48 +272,24 @@ static enum pk_net_rx_result udp_input(struct pk_net_ctx *ctx, struct rte_mbuf *
 			if (off + ulen <= rte_pktmbuf_data_len(m)) { /* one segment: the usual case */
 				sum = pk_net_cksum_add(rte_pktmbuf_mtod_offset(m, const void *, off), ulen,
 						       pk_net_cksum_32(ph));
-			} else {
-				uint16_t b16;
-				if (rte_raw_cksum_mbuf(m, off, ulen, &b16) != 0)
-					return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_LEN);
-				sum = pk_net_cksum_32(ph + b16);
+			} else if (!udp_sum_chain(m, off, ulen, ph, &sum)) {
+				return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_LEN);
 			}
 			if (cksum_fold(sum) != 0xffff)
 				return pk_net_drop(ctx, m, PK_NET_CTR_UDP_BAD_CKSUM);
 		}
 	}
 
-	addr4(&out->src, ip->src_addr, uh->src_port);
-	addr4(&out->dst, ip->dst_addr, uh->dst_port);
 	out->src_ip = ip->src_addr;
 	out->dst_ip = ip->dst_addr;
 	out->src_port = rte_be_to_cpu_16(uh->src_port);
 	out->dst_port = rte_be_to_cpu_16(uh->dst_port);
 	out->len = ulen - (uint32_t)sizeof(*uh);
 	off += sizeof(*uh);
-	if (m->nb_segs == 1) {
-		out->payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
-		out->mbuf = m;
-	} else {
-		/* A reassembled chain: copy into the caller's buffer. */
-		if (out->buf == NULL || out->len > out->buf_cap)
-			return pk_net_drop(ctx, m, PK_NET_CTR_FRAG_TOO_BIG);
-		uint32_t done = 0;
-		for (struct rte_mbuf *seg = m; seg != NULL && done < out->len; seg = seg->next) {
-			uint32_t dl = rte_pktmbuf_data_len(seg);
-			if (off >= dl) {
-				off -= dl;
-				continue;
-			}
-			uint32_t n = RTE_MIN(dl - off, out->len - done);
-			memcpy(out->buf + done, rte_pktmbuf_mtod_offset(seg, uint8_t *, off), n);
-			done += n;
-			off = 0;
-		}
-		rte_pktmbuf_free(m);
-		out->payload = out->buf;
-		out->mbuf = NULL;
-	}
+	if (unlikely(m->nb_segs != 1))
+		return udp_copy_chain(ctx, m, off, out); /* a reassembled chain */
+	out->payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
+	out->mbuf = m;
 	PK_NET_CTR(ctx, UDP_RX);
 	return PK_NET_RX_UDP;
 }

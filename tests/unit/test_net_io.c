@@ -47,6 +47,7 @@ static const uint8_t PEER_MAC[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 static const uint8_t BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 #define OUR_IP 0x0a630001u  /* 10.99.0.1 */
 #define PEER_IP 0x0a630002u /* 10.99.0.2 */
+#define PEER_IP_D 0x0a630209u /* 10.99.2.9 */
 
 static void send_in(const void *bytes, size_t n)
 {
@@ -185,6 +186,38 @@ static void test_fragments_in_and_out(void **state)
 	assert_int_equal(msgs[0]->len, il);
 	assert_memory_equal(msgs[0]->data, invite, il);
 
+	/* Two reassembled datagrams in one burst, a one-frame one between:
+	 * each copied into a buffer of its own (the slot of its message). */
+	static char inv2[2][1400];
+	static uint8_t dg2[2][1500];
+	size_t dl2[2];
+	for (int d = 0; d < 2; d++) {
+		memcpy(inv2[d], invite, il);
+		memset(inv2[d] + hl, d ? 'y' : 'x', 1200);
+		dl2[d] = udp(dg2[d], PEER_IP, OUR_IP, 5062, 5060, inv2[d], il, true);
+	}
+	const char *one = "OPTIONS sip:10.99.0.1 SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+	for (int d = 0; d < 2; d++) {
+		const size_t c2[3] = { 0, 808, dl2[d] };
+		for (int k = 0; k < 2; k++) {
+			size_t l2 = eth(in, our_mac, PEER_MAC, -1, 0x0800);
+			size_t len = c2[k + 1] - c2[k];
+			ip4(in + l2, PEER_IP, OUR_IP, 17, (uint16_t)(90 + d),
+			    (uint16_t)(c2[k] / 8 | (k == 0 ? 0x2000 : 0)), 64, len);
+			memcpy(in + l2 + 20, dg2[d] + c2[k], len);
+			send_in(in, l2 + 20 + len);
+		}
+		if (d == 0)
+			send_in(in, peer_frame(in, one));
+	}
+	assert_int_equal(rx(msgs), 3);
+	assert_int_equal(msgs[0]->len, il);
+	assert_memory_equal(msgs[0]->data, inv2[0], il);
+	assert_int_equal(msgs[1]->len, strlen(one));
+	assert_memory_equal(msgs[1]->data, one, strlen(one));
+	assert_int_equal(msgs[2]->len, il);
+	assert_memory_equal(msgs[2]->data, inv2[1], il);
+
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (uint8_t)(i ^ (i >> 7));
 	struct pk_io_msg *m = pk_io_tx_alloc(q);
@@ -240,13 +273,13 @@ static void test_counters(void **state)
 	(void)state;
 	uint64_t c[PK_IO_CTR_COUNT];
 	pk_io_stats(q, c);
-	assert_int_equal(c[PK_IO_CTR_UDP_RX], 2);
+	assert_int_equal(c[PK_IO_CTR_UDP_RX], 5);
 	assert_int_equal(c[PK_IO_CTR_UDP_TX], 2);
 	assert_int_equal(c[PK_IO_CTR_UDP_TX_ERROR], 0);
 	const uint64_t *nc = pk_io_dpdk_net_counters(q);
 	assert_int_equal(nc[PK_NET_CTR_ARP_REPLIED], 1);
 	assert_int_equal(nc[PK_NET_CTR_ICMP_ECHO_REPLIED], 1);
-	assert_int_equal(nc[PK_NET_CTR_FRAG_REASSEMBLED], 1);
+	assert_int_equal(nc[PK_NET_CTR_FRAG_REASSEMBLED], 3);
 	assert_int_equal(nc[PK_NET_CTR_TX_FRAGMENTS], 3);
 }
 
@@ -632,6 +665,64 @@ static void test_no_rss_one_queue(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* Several listeners: each datagram's message names the listener of its
+ * address and port (to the broadcast: the first of its port); the usual
+ * single listener takes a shortcut that this does not. */
+static struct rte_ring *d_in, *d_out;
+static uint16_t port_d;
+
+static void test_listener_of(void **state)
+{
+	(void)state;
+	static const char *const ls[] = { "10.99.2.1:5060", "10.99.2.1:5070", "10.99.2.2:5070",
+					   "10.99.2.2:5080" };
+	static const struct {
+		uint32_t ip;
+		uint16_t port;
+		uint8_t listener;
+	} cases[] = {
+		{ 0x0a630202u, 5080, 3 }, { 0x0a630202u, 5070, 2 }, { 0x0a630201u, 5070, 1 },
+		{ 0x0a630201u, 5060, 0 }, { 0x0a6302ffu, 5070, 1 }, { 0x0a6302ffu, 5080, 3 },
+	};
+	struct pk_io_config cfg;
+	struct pk_io_dpdk_config dc = { .port_id = port_d, .n_mbufs = 2047 };
+	struct pk_io_msg *msgs[PK_IO_BURST];
+	struct rte_ether_addr mac;
+	uint8_t in[256];
+	char err[160];
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_queues = 1;
+	cfg.n_listeners = PK_ARRAY_SIZE(ls);
+	for (unsigned i = 0; i < PK_ARRAY_SIZE(ls); i++) {
+		cfg.listeners[i].transport = PK_TRANSPORT_UDP;
+		assert_int_equal(pk_addr_parse(pk_str_make(ls[i], strlen(ls[i])), false, &cfg.listeners[i].addr), 0);
+	}
+	struct pk_io *io4 = pk_io_dpdk_create(&cfg, &dc, err, sizeof(err));
+	assert_non_null(io4);
+	struct pk_io_queue *q4 = pk_io_queue_get(io4, 0);
+	rte_eth_macaddr_get(port_d, &mac);
+	for (unsigned i = 0; i < PK_ARRAY_SIZE(cases); i++) {
+		const char *t = "OPTIONS sip:x SIP/2.0\r\n\r\n";
+		size_t l2 = eth(in, mac.addr_bytes, PEER_MAC, -1, 0x0800);
+		size_t u = udp(in + l2 + 20, PEER_IP_D, cases[i].ip, 5062, cases[i].port, t, strlen(t),
+			       true);
+		ip4(in + l2, PEER_IP_D, cases[i].ip, 17, 1, 0, 64, u);
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		assert_non_null(m);
+		memcpy(rte_pktmbuf_append(m, (uint16_t)(l2 + 20 + u)), in, l2 + 20 + u);
+		assert_int_equal(rte_ring_enqueue(d_in, m), 0);
+		assert_int_equal(pk_io_rx_burst(q4, msgs, PK_IO_BURST, 0), 1);
+		assert_int_equal(msgs[0]->listener, cases[i].listener);
+		assert_int_equal(msgs[0]->dst.port, cases[i].port);
+		assert_int_equal(get32(msgs[0]->dst.ip), cases[i].ip);
+	}
+	pk_io_destroy(io4);
+	struct rte_mbuf *m = NULL; /* its gratuitous ARPs */
+	while (rte_ring_dequeue(d_out, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+}
+
 int main(void)
 {
 	char prefix[64];
@@ -667,13 +758,17 @@ int main(void)
 	c_out = rte_ring_create("pk_c_out", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	int pb = rte_eth_from_rings("net_ring_pk_b", b_in, 2, b_out, 2, 0);
 	int pc = rte_eth_from_rings("net_ring_pk_c", &c_in, 1, &c_out, 1, 0);
-	if (port < 0 || pb < 0 || pc < 0) {
+	d_in = rte_ring_create("pk_d_in", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	d_out = rte_ring_create("pk_d_out", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	int pd = rte_eth_from_rings("net_ring_pk_d", &d_in, 1, &d_out, 1, 0);
+	if (port < 0 || pb < 0 || pc < 0 || pd < 0) {
 		fprintf(stderr, "rte_eth_from_rings: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
 	port_a = (uint16_t)port;
 	port_b = (uint16_t)pb;
 	port_c = (uint16_t)pc;
+	port_d = (uint16_t)pd;
 
 	struct pk_io_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -720,6 +815,7 @@ int main(void)
 		cmocka_unit_test(test_tx_buffer_fills),
 		cmocka_unit_test(test_two_queues_share_arp),
 		cmocka_unit_test(test_no_rss_one_queue),
+		cmocka_unit_test(test_listener_of),
 		cmocka_unit_test(test_find_port_and_lcores),
 		cmocka_unit_test(test_tx_udp_cksum_offload),
 	};
@@ -735,6 +831,8 @@ int main(void)
 	}
 	rte_ring_free(c_in);
 	rte_ring_free(c_out);
+	rte_ring_free(d_in);
+	rte_ring_free(d_out);
 	if (r == 0 && !rte_mempool_full(pool)) {
 		fprintf(stderr, "the test's frames did not all come back to its pool\n");
 		r = 1;
