@@ -196,16 +196,37 @@ static bool udp_port_served(const struct pk_net_ctx *ctx, uint16_t port_be)
 /* The rare parts of udp_input, out of line: its usual path (one segment)
  * then keeps fewer values alive around the checksum's call. */
 
-/* The sum of ulen bytes at off of a chain, ph added; false when the
- * chain is shorter. */
+/*
+ * The sum of ulen bytes at off of a chain, ph added; false when the
+ * chain is shorter. Not rte_raw_cksum_mbuf: DPDK 22.11's swaps the sum of
+ * a piece that starts at an odd offset after truncating it to 16 bits
+ * (rte_ip.h), not after folding it, so a datagram a scattering port
+ * splits at an odd length was dropped as a bad sum. Here each piece's sum
+ * is folded, then swapped when the piece starts at an odd offset of the
+ * datagram (its bytes are then the second halves of the words).
+ */
 static __rte_noinline bool udp_sum_chain(const struct rte_mbuf *m, uint32_t off, uint32_t ulen,
 					 uint64_t ph, uint32_t *sum)
 {
-	uint16_t b16;
+	uint64_t s = ph;
+	uint32_t done = 0;
 
-	if (rte_raw_cksum_mbuf(m, off, ulen, &b16) != 0)
+	for (const struct rte_mbuf *seg = m; seg != NULL && done < ulen; seg = seg->next) {
+		uint32_t dl = rte_pktmbuf_data_len(seg);
+		if (off >= dl) {
+			off -= dl;
+			continue;
+		}
+		uint32_t take = RTE_MIN(dl - off, ulen - done);
+		uint16_t piece = pk_net_cksum_fold(pk_net_cksum_add(rte_pktmbuf_mtod_offset(seg, const void *, off),
+								    take, 0));
+		s += (done & 1) ? rte_bswap16(piece) : piece;
+		done += take;
+		off = 0;
+	}
+	if (done < ulen)
 		return false;
-	*sum = pk_net_cksum_32(ph + b16);
+	*sum = pk_net_cksum_32(s);
 	return true;
 }
 
