@@ -347,12 +347,31 @@ static inline uint8_t pk_worker_scan_one(struct pk_worker *w, const struct pk_io
 	return (uint8_t)pk_sip_scan(rx->data, rx->len, m);
 }
 
+/* An accepted message to its handler. */
+static inline void pk_worker_dispatch(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *m)
+{
+	const struct pk_worker_handlers *h = &w->eng->handlers;
+
+	if (m->is_request) {
+		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_REQUESTS]);
+		h->request[(unsigned)m->method < PK_SIP_METHOD_COUNT ? m->method : 0](w, rx, m);
+	} else {
+		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_RESPONSES]);
+		h->response(w, rx, m);
+	}
+}
+
 static inline void pk_worker_handle_one(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *m,
 					uint8_t verdict)
 {
-	const struct pk_worker_handlers *h = &w->eng->handlers;
 	enum pk_sip_verdict v;
 
+	/* nearly every message: no test of the rate limiter's verdicts or
+	 * of the slow path first */
+	if (likely(verdict == PK_SIP_OK)) {
+		pk_worker_dispatch(w, rx, m);
+		return;
+	}
 	if (unlikely(verdict >= PK_VERDICT_LIMIT_REPLY)) {
 		if (verdict == PK_VERDICT_LIMIT_REPLY)
 			pk_ratelimit_reply(w, rx, m);
@@ -366,14 +385,8 @@ static inline void pk_worker_handle_one(struct pk_worker *w, const struct pk_io_
 		v = pk_sip_scan_slow(rx->data, rx->len, w->slow_scratch, sizeof(w->slow_scratch), m);
 	}
 	switch (v) {
-	case PK_SIP_OK:
-		if (m->is_request) {
-			pk_ctr_inc(&w->ctr[PK_WORKER_CTR_REQUESTS]);
-			h->request[(unsigned)m->method < PK_SIP_METHOD_COUNT ? m->method : 0](w, rx, m);
-		} else {
-			pk_ctr_inc(&w->ctr[PK_WORKER_CTR_RESPONSES]);
-			h->response(w, rx, m);
-		}
+	case PK_SIP_OK: /* after the slow path */
+		pk_worker_dispatch(w, rx, m);
 		break;
 	case PK_SIP_REJECT:
 		pk_worker_reject(w, rx, m);
