@@ -336,10 +336,10 @@ void pk_engine_prepare(struct pk_engine *eng)
 #define PK_VERDICT_LIMIT_DROP 0xff  /* verdict[i]: dropped (rate limit) */
 _Static_assert(PK_SIP_SLOW < PK_VERDICT_LIMIT_REPLY, "scan verdicts fit below the rate limiter's");
 
-static inline uint8_t pk_worker_scan_one(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *m)
+static inline uint8_t pk_worker_scan_one(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *m,
+					 bool rl_on)
 {
-	pk_ctr_inc(&w->ctr[PK_WORKER_CTR_RX]);
-	if (w->rl.on) {
+	if (rl_on) {
 		enum pk_rl_verdict r = pk_ratelimit_worker(w, rx);
 		if (r != PK_RL_PASS)
 			return r == PK_RL_REPLY ? PK_VERDICT_LIMIT_REPLY : PK_VERDICT_LIMIT_DROP;
@@ -347,12 +347,31 @@ static inline uint8_t pk_worker_scan_one(struct pk_worker *w, const struct pk_io
 	return (uint8_t)pk_sip_scan(rx->data, rx->len, m);
 }
 
+/* An accepted message to its handler. */
+static inline void pk_worker_dispatch(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *m)
+{
+	const struct pk_worker_handlers *h = &w->eng->handlers;
+
+	if (m->is_request) {
+		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_REQUESTS]);
+		h->request[(unsigned)m->method < PK_SIP_METHOD_COUNT ? m->method : 0](w, rx, m);
+	} else {
+		pk_ctr_inc(&w->ctr[PK_WORKER_CTR_RESPONSES]);
+		h->response(w, rx, m);
+	}
+}
+
 static inline void pk_worker_handle_one(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_sip_msg *m,
 					uint8_t verdict)
 {
-	const struct pk_worker_handlers *h = &w->eng->handlers;
 	enum pk_sip_verdict v;
 
+	/* nearly every message: no test of the rate limiter's verdicts or
+	 * of the slow path first */
+	if (likely(verdict == PK_SIP_OK)) {
+		pk_worker_dispatch(w, rx, m);
+		return;
+	}
 	if (unlikely(verdict >= PK_VERDICT_LIMIT_REPLY)) {
 		if (verdict == PK_VERDICT_LIMIT_REPLY)
 			pk_ratelimit_reply(w, rx, m);
@@ -366,14 +385,8 @@ static inline void pk_worker_handle_one(struct pk_worker *w, const struct pk_io_
 		v = pk_sip_scan_slow(rx->data, rx->len, w->slow_scratch, sizeof(w->slow_scratch), m);
 	}
 	switch (v) {
-	case PK_SIP_OK:
-		if (m->is_request) {
-			pk_ctr_inc(&w->ctr[PK_WORKER_CTR_REQUESTS]);
-			h->request[(unsigned)m->method < PK_SIP_METHOD_COUNT ? m->method : 0](w, rx, m);
-		} else {
-			pk_ctr_inc(&w->ctr[PK_WORKER_CTR_RESPONSES]);
-			h->response(w, rx, m);
-		}
+	case PK_SIP_OK: /* after the slow path */
+		pk_worker_dispatch(w, rx, m);
 		break;
 	case PK_SIP_REJECT:
 		pk_worker_reject(w, rx, m);
@@ -394,13 +407,21 @@ void pk_worker_process(struct pk_worker *w, struct pk_io_msg **msgs, unsigned n)
 		struct pk_io_msg **bm = msgs + b;
 		unsigned k = n - b < PK_IO_BURST ? n - b : PK_IO_BURST;
 		uint8_t verdict[PK_IO_BURST]; /* the scan's, or the rate limiter's */
+		/* Read once a burst (the scanner's stores into w->msg would
+		 * make the compiler read it again for every message): only
+		 * pk_ratelimit_set_rate, above, changes it. */
+		bool rl_on = w->rl.on;
 
+		/* The burst's messages counted at once: the first stage reads
+		 * no counter, and every one is counted before any handler runs,
+		 * as when each was counted in turn. */
+		pk_ctr_add(&w->ctr[PK_WORKER_CTR_RX], k);
 		for (unsigned i = 0; i < k && i < PK_WORKER_PREFETCH; i++)
 			__builtin_prefetch(bm[i]->data);
 		for (unsigned i = 0; i < k; i++) {
 			if (i + PK_WORKER_PREFETCH < k)
 				__builtin_prefetch(bm[i + PK_WORKER_PREFETCH]->data);
-			verdict[i] = pk_worker_scan_one(w, bm[i], &w->msg[i]);
+			verdict[i] = pk_worker_scan_one(w, bm[i], &w->msg[i], rl_on);
 		}
 		for (unsigned i = 0; i < k; i++)
 			pk_worker_handle_one(w, bm[i], &w->msg[i], verdict[i]);

@@ -185,6 +185,12 @@ static inline void pk_ctr_inc(_Atomic uint64_t *c)
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
 }
 
+/* pk_ctr_inc's n at once (the owning worker only; same pairing). */
+static inline void pk_ctr_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
 /* Any thread: relaxed load, pairs with pk_ctr_inc. */
 static inline uint64_t pk_ctr_get(const _Atomic uint64_t *c)
 {
