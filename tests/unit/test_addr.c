@@ -19,7 +19,13 @@
 
 #include "pickup/addr.h"
 
-/* pk_addr_parse_ip(s) against inet_pton on the same text. */
+/* addr.c's dotted-quad reader on its own (PK_ADDR_TEST_HOOK: this test
+ * is built with addr.c), so that a reader that turns a valid quad down is
+ * caught, not hidden by the general reader behind it. */
+bool pk_addr_parse_v4_test(struct pk_str s, uint8_t ip[4]);
+
+/* pk_addr_parse_ip(s), and the dotted-quad reader alone, against
+ * inet_pton on the same text. */
 static void agree(const char *s, size_t len)
 {
 	static const uint8_t zero[16];
@@ -35,6 +41,12 @@ static void agree(const char *s, size_t len)
 	}
 	if (ok != (rc == 0))
 		fail_msg("\"%.*s\": pk_addr_parse_ip %d, inet_pton %d", (int)len, s, rc, ok);
+	uint8_t fast[4];
+	bool fok = pk_addr_parse_v4_test(pk_str_make(s, len), fast);
+	if (fok != ok)
+		fail_msg("\"%.*s\": the dotted-quad reader %d, inet_pton %d", (int)len, s, fok, ok);
+	if (ok)
+		assert_memory_equal(fast, want, 4);
 	if (ok) {
 		assert_int_equal(a.family, AF_INET);
 		assert_int_equal(a.port, 0);
