@@ -162,6 +162,22 @@ static bool uri_has_bad_char(const char *q, const char *end)
  */
 static int uri_parse_general(const char *p, size_t len, struct pk_sip_uri *u);
 
+/* The common path's user part, in both builds: the user characters from
+ * s end at q; an '@' there makes them the user part (u->user) and the
+ * host starts after it. Returns where the host starts (s when there is no
+ * '@' at q), or NULL for the general parse (an empty user part). */
+static inline __attribute__((always_inline)) const char *uri_user_at(const char *s, const char *q,
+								    const char *end, struct pk_sip_uri *u)
+{
+	if (q < end && *q == '@') {
+		if (q == s)
+			return NULL;
+		u->user = pk_str_make(s, (size_t)(q - s));
+		return q + 1;
+	}
+	return s;
+}
+
 /* The common path's tail, in both builds: the ":port" and ";params" that
  * may follow the host at q, into u->port and u->params (left as they are
  * when absent). false: they need the general parse (no digits, port 0 or
@@ -337,19 +353,14 @@ int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
 	if (ue == 32)
 		while (q < end && pk_sip_is_user(*q))
 			q++;
-	if (q < end && *q == '@') {
-		if (q == s)
-			goto general;
-		u->user = pk_str_make(s, (size_t)(q - s));
-		hs = ++q;
-	} else {
-		/* no '@' up to q: none at all (sip:host...), or the general
-		 * parse (an '@' further on makes what precedes it the user
-		 * part, as its memchr finds it). No search for it: the host,
-		 * port and parameter checks below admit no '@', so an '@'
-		 * further on stops them and they go to the general parse. */
-		hs = q = s;
-	}
+	/* no '@' at q: none at all (sip:host...), or the general parse (an
+	 * '@' further on makes what precedes it the user part, as its memchr
+	 * finds it). No search for it: the host, port and parameter checks
+	 * below admit no '@', so an '@' further on stops them and they go to
+	 * the general parse. */
+	hs = uri_user_at(s, q, end, u);
+	if (hs == NULL)
+		goto general;
 	size_t h0 = (size_t)(hs - s), he = h0;
 	if (h0 < 32)
 		he = h0 + _tzcnt_u64(((uint64_t)nhost | 1ull << 32) >> h0);
@@ -393,21 +404,15 @@ int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u)
 		goto general;
 	while (q < end && pk_sip_is_user(*q))
 		q++;
-	if (q < end && *q == '@') {
-		if (q == s)
-			goto general;
-		u->user = pk_str_make(s, (size_t)(q - s));
-		hs = ++q;
-	} else {
-		/* no '@' up to q: none at all (sip:host...), or the general
-		 * parse (an '@' further on makes what precedes it the user
-		 * part, as its memchr finds it). A safety net: the host, port
-		 * and parameter loops below stop at an '@' as well. */
-		if (q < end && memchr(q, '@', (size_t)(end - q)) != NULL)
-			goto general;
-		u->user = PK_STR_NULL;
-		hs = q = s;
-	}
+	/* no '@' at q: none at all (sip:host...), or the general parse (an
+	 * '@' further on makes what precedes it the user part, as its memchr
+	 * finds it). A safety net: the host, port and parameter loops below
+	 * stop at an '@' as well. */
+	u->user = PK_STR_NULL;
+	hs = uri_user_at(s, q, end, u);
+	if (hs == NULL || (hs == s && q < end && memchr(q, '@', (size_t)(end - q)) != NULL))
+		goto general;
+	q = hs;
 	while (q < end && pk_sip_is_host(*q))
 		q++;
 	if (q == hs)
