@@ -169,6 +169,24 @@ static __attribute__((noinline)) bool ix_twin(const struct pk_calltab *t, int ki
 	}
 }
 
+/* Step 2 on slot ss of bk (dist: its place on the probe path, counted in
+ * slots from home): seq_cst, the load half of the Dekker pattern (pairs
+ * with the seq_cst placement of a twin). Our own slot is read too, and
+ * skipped. The low byte [sig:6][st:2] is sig<<2 | PENDING or sig<<2 |
+ * COMMITTED: one subtraction and compare; the rest (about one slot in
+ * 64) out of line in ix_twin. True when we must withdraw. */
+static inline __attribute__((always_inline)) bool ix_twin_at(const struct pk_calltab *t, int kind,
+							     struct pk_ct_bucket *bk, unsigned ss,
+							     const _Atomic uint32_t *my, uint32_t pend,
+							     const struct pk_ct_key *key, uint32_t dist,
+							     uint32_t mydist)
+{
+	_Atomic uint32_t *sl = &bk->slot[ss];
+	uint32_t v = atomic_load_explicit(sl, memory_order_seq_cst);
+
+	return (v & 0xffu) - pend <= 1u && sl != my && ix_twin(t, kind, sl, v, pend, key, dist < mydist);
+}
+
 /* Buckets for n keys at most 75% full. */
 uint32_t pk_ct_ix_buckets(uint32_t n)
 {
@@ -397,11 +415,8 @@ placed:
 		 * seq_cst, and that value decides. */
 		for (uint32_t m = ix_candidates(bk, pend, pend + 1); m != 0; m &= m - 1) {
 			unsigned ss = (unsigned)__builtin_ctz(m);
-			_Atomic uint32_t *sl = &bk->slot[ss];
-			uint32_t v = atomic_load_explicit(sl, memory_order_seq_cst);
 
-			if ((v & 0xffu) - pend <= 1u && sl != my &&
-			    ix_twin(t, ix->kind, sl, v, pend, key, dd * PK_CT_SLOTS + ss < mydist)) {
+			if (ix_twin_at(t, ix->kind, bk, ss, my, pend, key, dd * PK_CT_SLOTS + ss, mydist)) {
 				ix_withdraw(ix, my, home, d);
 				return -EEXIST;
 			}
@@ -409,17 +424,7 @@ placed:
 #else
 #pragma GCC unroll 15
 		for (unsigned ss = 0; ss < PK_CT_SLOTS; ss++) {
-			_Atomic uint32_t *sl = &bk->slot[ss];
-			/* seq_cst: the load half of the Dekker pattern
-			 * (pairs with the seq_cst placement of a twin). Our
-			 * own slot is read too, and skipped below. */
-			uint32_t v = atomic_load_explicit(sl, memory_order_seq_cst);
-
-			/* Low byte [sig:6][st:2] is sig<<2 | PENDING or
-			 * sig<<2 | COMMITTED: one subtraction and compare;
-			 * the rest (about one slot in 64) out of line. */
-			if ((v & 0xffu) - pend <= 1u && sl != my &&
-			    ix_twin(t, ix->kind, sl, v, pend, key, dd * PK_CT_SLOTS + ss < mydist)) {
+			if (ix_twin_at(t, ix->kind, bk, ss, my, pend, key, dd * PK_CT_SLOTS + ss, mydist)) {
 				ix_withdraw(ix, my, home, d);
 				return -EEXIST;
 			}
