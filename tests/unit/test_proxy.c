@@ -1186,16 +1186,34 @@ static void test_config_keys(void **state)
 	}
 }
 
+struct is_us_case {
+	const char *host;
+	uint16_t port;
+	bool us;
+};
+
+/* Each case through pk_proxy_is_us and pk_proxy_local_domain (none of the
+ * hosts is a served domain: local exactly when it names pickupd). */
+static void check_is_us(struct fx *f, const struct is_us_case *c, size_t n, const char *what)
+{
+	struct pk_str d;
+
+	for (size_t i = 0; i < n; i++) {
+		struct pk_str h = pk_str_make(c[i].host, strlen(c[i].host));
+
+		if (pk_proxy_is_us(f->w, NULL, h, c[i].port) != c[i].us)
+			fail_msg("%s, case %zu: %s:%u", what, i, c[i].host, c[i].port);
+		if (pk_proxy_local_domain(f->w, NULL, h, c[i].port, &d) != c[i].us)
+			fail_msg("%s, local_domain, case %zu: %s:%u", what, i, c[i].host, c[i].port);
+	}
+}
+
 /* pk_proxy_is_us: our own text on a listener's port (found first, without
  * the walk) and everything the walk finds: the text in other letters,
  * a listener's address written as an address, the default port. */
 static void test_is_us(void **state)
 {
-	static const struct {
-		const char *host;
-		uint16_t port;
-		bool us;
-	} cases[] = {
+	static const struct is_us_case cases[] = {
 		{ "sip.example.test", 5070, true },  /* the advertised text */
 		{ "SIP.Example.TEST", 5070, true },  /* in other letters: walk */
 		{ "sip.example.test", 5060, true },  /* the listener's own port */
@@ -1220,39 +1238,19 @@ static void test_is_us(void **state)
 	/* one listener configured: a port not its own is no, and a port
 	 * that no listener has is answered without the walk (case 4 above
 	 * too) */
-	static const struct {
-		const char *host;
-		uint16_t port;
-		bool us;
-	} one[] = {
+	static const struct is_us_case one[] = {
 		{ "127.0.0.1", 5060, true }, { "127.0.0.1", 0, true },	   { "127.0.0.1", 5061, false },
 		{ "127.0.0.1", 5070, false }, { "127.0.0.2", 5060, false }, { "pbx.other.test", 5060, false },
 	};
-	struct pk_str d;
 
 	(void)state;
-	for (unsigned i = 0; i < PK_ARRAY_SIZE(cases); i++) {
-		struct pk_str h = pk_str_make(cases[i].host, strlen(cases[i].host));
-
-		if (pk_proxy_is_us(f->w, NULL, h, cases[i].port) != cases[i].us)
-			fail_msg("case %u: %s:%u", i, cases[i].host, cases[i].port);
-		/* not a served domain: ours exactly when it names pickupd */
-		if (pk_proxy_local_domain(f->w, NULL, h, cases[i].port, &d) != cases[i].us)
-			fail_msg("local_domain, case %u: %s:%u", i, cases[i].host, cases[i].port);
-	}
+	check_is_us(f, cases, PK_ARRAY_SIZE(cases), "two listeners");
 	fx_free(f);
 	f = fx_new_with("listen:\n"
 			"  proxy: \"127.0.0.1:5060\"\n"
 			"groups: groups.yaml\n",
 			fx_default_groups);
-	for (unsigned i = 0; i < PK_ARRAY_SIZE(one); i++) {
-		struct pk_str h = pk_str_make(one[i].host, strlen(one[i].host));
-
-		if (pk_proxy_is_us(f->w, NULL, h, one[i].port) != one[i].us)
-			fail_msg("one listener, case %u: %s:%u", i, one[i].host, one[i].port);
-		if (pk_proxy_local_domain(f->w, NULL, h, one[i].port, &d) != one[i].us)
-			fail_msg("one listener, local_domain, case %u: %s:%u", i, one[i].host, one[i].port);
-	}
+	check_is_us(f, one, PK_ARRAY_SIZE(one), "one listener");
 	fx_free(f);
 }
 
