@@ -366,15 +366,15 @@ static inline void pk_worker_dispatch(struct pk_worker *w, const struct pk_io_ms
  * The table loads a message's handler will wait on, started as soon as the
  * message is scanned: the home bucket of its call in the ringing-call
  * table, and for a new INVITE or a CANCEL its ways in the recently-picked
- * memory. Both are hashed reads of tables larger than the caches, which
- * the handler would otherwise take one after the other, each a miss with
- * nothing else to do (an INVITE's pk_pickup_recent alone cost ~250
- * cycles). Issued here, they overlap with scanning the rest of the burst:
- * about 2 % fewer cycles in pk_worker_process on the benchmark's mix, for
- * 1 % more instructions (docs/dpdk.md, "2026-11-28 (session 9)").
- * Hints only: no answer depends on them. Responses to INVITEs (a 180 sets
- * its call ringing, a final answer removes it) and requests outside a
- * dialog are the ones that look their call up.
+ * memory. Both are hashed reads that usually miss the first-level cache,
+ * which the handler would otherwise wait for with nothing else to do (an
+ * INVITE's pk_pickup_recent took ~200 cycles). Issued here, they overlap
+ * with scanning the rest of the burst: about 2 % fewer cycles in
+ * pk_worker_process on the benchmark's mix, for 1 % more instructions
+ * (docs/dpdk.md, "2026-11-28 (session 9)"). Hints only: no answer depends
+ * on them. The messages that look their call up by this key: an INVITE or
+ * CANCEL outside a dialog, and a response to an INVITE (a 180 sets its
+ * call ringing, a final answer removes it).
  */
 static inline void pk_worker_prefetch(const struct pk_worker *w, const struct pk_sip_msg *m)
 {
