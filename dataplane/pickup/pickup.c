@@ -254,6 +254,15 @@ void pk_pickup_remember(struct pk_pickup *p, uint64_t call_hash, uint64_t now_ns
 	atomic_store_explicit(&b[victim].key, call_hash, memory_order_release);
 }
 
+void pk_pickup_prefetch(const struct pk_pickup *p, uint64_t call_hash)
+{
+	const struct pk_pickup_slot *b = &p->slots[(call_hash & p->mask) & ~(uint64_t)(PU_WAYS - 1)];
+
+	/* the ways' first and last bytes: they may straddle two lines */
+	__builtin_prefetch(b, 0, 3);
+	__builtin_prefetch((const char *)(b + PU_WAYS) - 1, 0, 3);
+}
+
 bool pk_pickup_recent(const struct pk_pickup *p, uint64_t call_hash, uint64_t now_ns)
 {
 	const struct pk_pickup_slot *b = &p->slots[(call_hash & p->mask) & ~(uint64_t)(PU_WAYS - 1)];

@@ -130,5 +130,8 @@ bool pk_pickup_cancel(struct pk_worker *w, const struct pk_sip_msg *msg);
 
 void pk_pickup_remember(struct pk_pickup *p, uint64_t call_hash, uint64_t now_ns);
 bool pk_pickup_recent(const struct pk_pickup *p, uint64_t call_hash, uint64_t now_ns);
+/* Start loading the ways pk_pickup_recent and pk_pickup_remember look at
+ * for call_hash: a hint, which changes no answer. */
+void pk_pickup_prefetch(const struct pk_pickup *p, uint64_t call_hash);
 
 #endif /* PICKUP_PICKUP_H */
