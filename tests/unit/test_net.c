@@ -761,6 +761,16 @@ static void test_ip_drops(void **state)
 #undef RESUM
 }
 
+/* The datagram rx gave came from the peer's 5060 to our 5080: the
+ * addresses as plain values. */
+static void assert_peer_to_us(const struct fx *f)
+{
+	assert_int_equal(f->out.src_ip, rte_cpu_to_be_32(PEER_IP));
+	assert_int_equal(f->out.dst_ip, rte_cpu_to_be_32(OUR_IP));
+	assert_int_equal(f->out.src_port, 5060);
+	assert_int_equal(f->out.dst_port, 5080);
+}
+
 static void test_udp(void **state)
 {
 	struct fx *f = *state;
@@ -775,11 +785,7 @@ static void test_udp(void **state)
 	assert_memory_equal(f->out.payload, msg, ml);
 	assert_non_null(f->out.mbuf); /* zero copy: points into the frame */
 	assert_ptr_equal(f->out.payload, rte_pktmbuf_mtod_offset(f->out.mbuf, uint8_t *, 42));
-	/* the addresses, as plain values */
-	assert_int_equal(f->out.src_ip, rte_cpu_to_be_32(PEER_IP));
-	assert_int_equal(f->out.dst_ip, rte_cpu_to_be_32(OUR_IP));
-	assert_int_equal(f->out.src_port, 5060);
-	assert_int_equal(f->out.dst_port, 5080);
+	assert_peer_to_us(f);
 	rte_pktmbuf_free(f->out.mbuf);
 
 	/* Wrong checksum: dropped. */
@@ -841,10 +847,7 @@ static void test_udp_chain(void **state)
 		assert_ptr_equal(f->out.payload, f->buf); /* copied: contiguous */
 		assert_memory_equal(f->buf, msg, ml);
 		assert_null(f->out.mbuf); /* already freed */
-		assert_int_equal(f->out.src_ip, rte_cpu_to_be_32(PEER_IP));
-		assert_int_equal(f->out.dst_ip, rte_cpu_to_be_32(OUR_IP));
-		assert_int_equal(f->out.src_port, 5060);
-		assert_int_equal(f->out.dst_port, 5080);
+		assert_peer_to_us(f);
 		ok++;
 
 		/* a byte of the payload changed, in either segment: bad sum */
