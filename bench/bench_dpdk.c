@@ -39,12 +39,22 @@
  * kernel (socket: sendmmsg returned), for every message of the burst; at
  * light load (1 message per poll) and at full load (bursts of 32).
  *
- * Usage: pk-bench-dpdk [--seconds S] [--groups N] [--dpdk-only]   (EAL: --no-huge, one lcore)
- * Threads: one (EAL main lcore). docs/dpdk.md has the figures.
+ * The core's clock: the host runs this VM's cores at 1.8-3.2 GHz while
+ * the TSC ticks at the nominal rate; each run reports the range it saw
+ * and the median burst in core cycles (tsc_per_core_cycle below).
+ *
+ * --own-core: also the worker alone on its core, fed by a generator on
+ * lcore 1 (measure_own_core below).
+ *
+ * Usage: pk-bench-dpdk [--seconds S] [--groups N] [--dpdk-only] [--own-core]
+ *        (EAL: --no-huge, lcores 0 and 1 where there are two cores)
+ * Threads: the EAL main lcore; with --own-core, lcore 1 too. docs/dpdk.md
+ * has the figures.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +110,7 @@ struct backend {
 	uint8_t our_mac[6];
 	uint32_t our_ip, peer_ip[P_COUNT];
 	uint16_t peer_port[P_COUNT];
+	struct recording *rec; /* when set: every frame put on the wire is kept */
 	/* socket */
 	int peer_fd[P_COUNT];
 	struct sockaddr_in pk_sa;
@@ -199,6 +210,23 @@ static inline unsigned worker_iter(struct backend *b)
 
 /* ---- the dpdk wire: frames on a net_ring port ---- */
 
+/* Frames as the wire carried them, in order: replayed by a generator
+ * lcore into a fresh engine (measure_own_core). */
+struct recording {
+	uint8_t *bytes;
+	uint32_t *off;	/* frame i: bytes[off[i] .. off[i + 1]) */
+	size_t n, cap, size, used;
+};
+
+static void rec_add(struct recording *r, const uint8_t *f, size_t len)
+{
+	if (r->n == r->cap || r->used + len > r->size)
+		die("%s", "recording full");
+	memcpy(r->bytes + r->used, f, len);
+	r->used += len;
+	r->off[++r->n] = (uint32_t)r->used;
+}
+
 /* The frame of m, as its peer sends it, into mb. */
 static void build_frame(const struct backend *b, const struct smsg *m, struct rte_mbuf *mb)
 {
@@ -236,8 +264,11 @@ static void dpdk_inject(struct backend *b, const struct smsg *const *m, unsigned
 
 	if (rte_pktmbuf_alloc_bulk(b->gen_pool, mb, n) != 0)
 		die("%s", "generator pool empty");
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		build_frame(b, m[i], mb[i]);
+		if (b->rec != NULL)
+			rec_add(b->rec, rte_pktmbuf_mtod(mb[i], const uint8_t *), rte_pktmbuf_data_len(mb[i]));
+	}
 	if (rte_ring_enqueue_bulk(b->rx_ring, (void **)mb, n, NULL) != n)
 		die("%s", "wire full");
 }
@@ -613,6 +644,7 @@ static void timing_off(struct backend *b)
 
 struct result {
 	double msgs_per_s, cycles_per_msg, median_cycles_per_msg;
+	double median_core_cycles, clk_lo, clk_hi; /* core cycles a message (median burst); the core's clock, GHz */
 	double rx_cycles, tx_cycles; /* per message, in the backend's burst functions */
 	uint64_t msgs, out, calls;
 	double p50_ns, p99_ns, p999_ns; /* light load */
@@ -633,6 +665,43 @@ static double pct(uint32_t *s, size_t n, double p)
 	return (double)s[i] * 1e9 / (double)rte_get_tsc_hz();
 }
 
+/* ---- the core's clock ----
+ *
+ * The TSC ticks at the machine's nominal rate (2.445 GHz here), the core
+ * at whatever the host gives it: on this VM between about 1.8 and 3.2 GHz,
+ * changing within seconds. A chain of dependent register adds retires one
+ * add per core cycle, so the TSC ticks a chain of them takes are the TSC
+ * ticks per core cycle. The least of three short chains (a chain the host
+ * interrupted counts more ticks, never fewer). */
+static double tsc_per_core_cycle(void)
+{
+	double best = 1e9;
+
+	for (int k = 0; k < 3; k++) {
+		uint64_t t0 = rte_rdtsc_precise(), x = 0;
+		for (unsigned i = 0; i < 512; i++)
+			__asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+					 "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+					 : "+r"(x));
+		double r = (double)(rte_rdtsc_precise() - t0) / 4096.0;
+		if (r < best)
+			best = r;
+	}
+	return best;
+}
+
+static double clk_ratio, clk_min, clk_max; /* TSC ticks per core cycle: now, least and most seen */
+static uint32_t core_samples[MAX_SAMPLES]; /* a full burst's core cycles, beside its TSC sample */
+
+static void clock_read(void)
+{
+	clk_ratio = tsc_per_core_cycle();
+	if (clk_min == 0 || clk_ratio < clk_min)
+		clk_min = clk_ratio;
+	if (clk_ratio > clk_max)
+		clk_max = clk_ratio;
+}
+
 static char (*scratch)[2048];
 #define SCRATCH 256
 
@@ -648,7 +717,10 @@ static void run(struct backend *b, unsigned burst, double seconds, bool latency,
 
 	*cycles = *msgs = *out = 0;
 	*nsamples = 0;
+	clock_read();
 	while (clock_ns() < end) {
+		if (b->rec != NULL && (b->rec->n + burst > b->rec->cap || b->rec->used + burst * 1600 > b->rec->size))
+			break; /* recording full: it ends here */
 		if (rq_n < burst) {
 			fprintf(stderr, "%s: only %u messages ready: calls stalled\n", b->name, rq_n);
 			exit(1);
@@ -671,14 +743,17 @@ static void run(struct backend *b, unsigned burst, double seconds, bool latency,
 			for (unsigned j = 0; j < got && *nsamples < MAX_SAMPLES; j++)
 				samples[(*nsamples)++] = (uint32_t)(t1 - t0);
 		} else if (got == PK_IO_BURST && *nsamples < MAX_SAMPLES) {
+			core_samples[*nsamples] = (uint32_t)((double)(t1 - t0) / clk_ratio);
 			samples[(*nsamples)++] = (uint32_t)(t1 - t0);
 		}
 		unsigned n = b->collect(b, scratch, SCRATCH);
 		*out += n;
 		for (unsigned i = 0; i < n && i < SCRATCH; i++)
 			on_output(b, scratch[i]);
-		if ((++iter & 63) == 0)
+		if ((++iter & 63) == 0) {
 			housekeep(b);
+			clock_read();
+		}
 	}
 }
 
@@ -691,7 +766,12 @@ static void measure(struct backend *b, double seconds, struct result *r)
 	calls_start(b);
 	run(b, PK_IO_BURST, seconds / 8, false, samples, &ns, &cyc, &n, &out); /* warm-up */
 	uint64_t done0 = completed;
+	clk_min = clk_max = 0;
 	run(b, PK_IO_BURST, seconds, false, samples, &ns, &cyc, &n, &out);
+	qsort(core_samples, ns, sizeof(core_samples[0]), cmp_u32);
+	r->median_core_cycles = ns ? (double)core_samples[ns / 2] / PK_IO_BURST : 0;
+	r->clk_lo = (double)rte_get_tsc_hz() / clk_max / 1e9;
+	r->clk_hi = (double)rte_get_tsc_hz() / clk_min / 1e9;
 	r->calls = completed - done0;
 	r->msgs = n;
 	r->out = out;
@@ -742,8 +822,9 @@ static void print_counters(const struct backend *b)
 
 /* ---- set-up of the two backends ---- */
 
-static void setup_dpdk(struct backend *b)
+static void setup_dpdk(struct backend *b, const char *tag)
 {
+	char nm[64];
 	static const char *const hosts[P_COUNT] = { "10.99.0.2:5070", "10.99.0.3:5062",
 						    "10.99.0.4:5080", "10.99.0.5:5062" };
 	char err[256];
@@ -759,13 +840,16 @@ static void setup_dpdk(struct backend *b)
 		b->peer_port[p] = (uint16_t)atoi(strchr(hosts[p], ':') + 1);
 	}
 	b->our_ip = rte_cpu_to_be_32(RTE_IPV4(10, 99, 0, 1));
-	b->gen_pool = rte_pktmbuf_pool_create("bench_gen", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					      SOCKET_ID_ANY);
-	b->rx_ring = rte_ring_create("bench_rx", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	b->tx_ring = rte_ring_create("bench_tx", 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(nm, sizeof(nm), "bench_gen%s", tag);
+	b->gen_pool = rte_pktmbuf_pool_create(nm, 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	snprintf(nm, sizeof(nm), "bench_rx%s", tag);
+	b->rx_ring = rte_ring_create(nm, 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(nm, sizeof(nm), "bench_tx%s", tag);
+	b->tx_ring = rte_ring_create(nm, 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	if (b->gen_pool == NULL || b->rx_ring == NULL || b->tx_ring == NULL)
 		die("set-up: %s", rte_strerror(rte_errno));
-	int port = rte_eth_from_rings("net_ring_bench", &b->rx_ring, 1, &b->tx_ring, 1, 0);
+	snprintf(nm, sizeof(nm), "net_ring_bench%s", tag);
+	int port = rte_eth_from_rings(nm, &b->rx_ring, 1, &b->tx_ring, 1, 0);
 	if (port < 0)
 		die("rte_eth_from_rings: %s", rte_strerror(rte_errno));
 
@@ -851,6 +935,202 @@ static void setup_socket(struct backend *b)
 	printf("socket backend: UDP %s, recvmmsg/sendmmsg bursts of %d\n", listen, PK_IO_BURST);
 }
 
+/* ---- one worker core fed by a generator lcore (--own-core) ----
+ *
+ * The closed loop above runs the peers on the worker's own core, between
+ * its bursts: their message building (most of the process's time) passes
+ * through the core's caches and branch predictors before every burst, and
+ * leaves the frames in the worker's caches. On a server the worker's core
+ * runs nothing else, and its frames arrive from the NIC, not from its own
+ * caches. So: the frames of a closed loop are recorded (a first engine),
+ * then a second, fresh engine is fed the same frames by a generator
+ * lcore on the other core, while its worker runs alone on the main lcore.
+ * The generator puts the frames on the port's RX ring and takes
+ * pickupd's off its TX ring, as the wire; it hands the sent mbufs back to
+ * the worker's lcore, where the worker frees them in its timed loop, as a
+ * NIC driver frees completed TX mbufs inside its tx_burst. It also does the
+ * control thread's housekeeping every 10 ms. The engine is deterministic,
+ * so the second one answers as the first did: their counters are compared
+ * at the end. */
+
+struct feed {
+	struct backend *b;
+	const struct recording *r;
+	struct rte_ring *sent; /* TX mbufs off the wire, to be freed by the worker's lcore */
+	atomic_bool done;      /* the worker has taken every frame */
+};
+
+static int feed_main(void *arg)
+{
+	struct feed *f = arg;
+	struct backend *b = f->b;
+	struct rte_mbuf *mb[64];
+	size_t next = 0;
+	unsigned n;
+	/* every 10 ms, as pickupd's control thread (PK_CTL_TICK_MS) */
+	uint64_t tick = rte_get_tsc_hz() / 100, next_tick = rte_rdtsc() + tick;
+
+	while (!atomic_load_explicit(&f->done, memory_order_acquire)) {
+		size_t k = f->r->n - next < PK_IO_BURST ? f->r->n - next : PK_IO_BURST;
+		if (k > 0 && rte_ring_free_count(b->rx_ring) >= k &&
+		    rte_pktmbuf_alloc_bulk(b->gen_pool, mb, (unsigned)k) == 0) {
+			for (size_t i = 0; i < k; i++, next++) {
+				uint32_t len = f->r->off[next + 1] - f->r->off[next];
+				memcpy(rte_pktmbuf_append(mb[i], (uint16_t)len), f->r->bytes + f->r->off[next], len);
+			}
+			rte_ring_enqueue_bulk(b->rx_ring, (void **)mb, (unsigned)k, NULL);
+		}
+		/* the sent ring holds the engine's whole pool: never full */
+		while ((n = rte_ring_dequeue_burst(b->tx_ring, (void **)mb, 64, NULL)) != 0)
+			rte_ring_enqueue_bulk(f->sent, (void **)mb, n, NULL);
+		if (rte_rdtsc() >= next_tick) { /* the control thread's work, beside the worker */
+			housekeep(b);
+			next_tick = rte_rdtsc() + tick;
+		}
+	}
+	return 0;
+}
+
+static const char *worker_ctr(unsigned c)
+{
+	return pk_worker_counter_name((enum pk_worker_counter)c);
+}
+
+static const char *proxy_ctr(unsigned c)
+{
+	return pk_proxy_counter_name((enum pk_proxy_counter)c);
+}
+
+static const char *pickup_ctr(unsigned c)
+{
+	return pk_pickup_counter_name((enum pk_pickup_counter)c);
+}
+
+/* Do the n counters of a (the recorded run) and b (the replay) agree?
+ * Each one that does not is printed. */
+static bool same_ctrs(const char *pfx, const _Atomic uint64_t *a, const _Atomic uint64_t *b, unsigned n,
+		      const char *(*name)(unsigned))
+{
+	bool same = true;
+
+	for (unsigned c = 0; c < n; c++)
+		if (a[c] != b[c]) {
+			fprintf(stderr, "replay: %s%s %llu, recorded run %llu\n", pfx, name(c),
+				(unsigned long long)b[c], (unsigned long long)a[c]);
+			same = false;
+		}
+	return same;
+}
+
+static bool same_counters(const struct pk_worker *a, const struct pk_worker *b)
+{
+	bool w = same_ctrs("", a->ctr, b->ctr, PK_WORKER_CTR_COUNT, worker_ctr);
+	bool x = same_ctrs("proxy.", a->proxy_ctr, b->proxy_ctr, PK_PROXY_CTR_COUNT, proxy_ctr);
+	bool p = same_ctrs("pickup.", a->pickup_ctr, b->pickup_ctr, PK_PICKUP_CTR_COUNT, pickup_ctr);
+	return w && x && p;
+}
+
+static void measure_own_core(double seconds)
+{
+	static struct backend rb, pb;
+	static uint32_t samples[MAX_SAMPLES];
+	struct recording r = { 0 };
+	unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+
+	if (lcore >= RTE_MAX_LCORE) {
+		printf("dpdk, worker on its own core: skipped (this machine has one core)\n");
+		return;
+	}
+	/* about a second of frames per second asked: up to ~900 MB */
+	r.cap = (size_t)(seconds * 1.0e6) / PK_IO_BURST * PK_IO_BURST;
+	r.size = r.cap * 900;
+	r.bytes = malloc(r.size);
+	r.off = calloc(r.cap + 1, sizeof(*r.off));
+	if (r.bytes == NULL || r.off == NULL)
+		die("%s", "recording: out of memory");
+	setup_dpdk(&rb, "-rec");
+	rb.rec = &r;
+	calls_start(&rb);
+	uint64_t cyc, n, out;
+	size_t ns;
+	run(&rb, PK_IO_BURST, 1e6, false, samples, &ns, &cyc, &n, &out); /* until the recording is full */
+	rb.rec = NULL;
+
+	setup_dpdk(&pb, "-own");
+	struct feed f = { .b = &pb, .r = &r };
+	f.sent = rte_ring_create("bench_sent", 8192, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (f.sent == NULL)
+		die("set-up: %s", rte_strerror(rte_errno));
+	atomic_init(&f.done, false);
+	if (rte_eal_remote_launch(feed_main, &f, lcore) != 0)
+		die("%s", "generator lcore: launch failed");
+	size_t seen = 0, warm = r.n / 8, idle = 0, partial = 0; /* the first eighth warms up */
+	uint64_t cycles = 0, msgs = 0;
+	unsigned iter = 0;
+	clk_min = clk_max = 0;
+	clock_read();
+	struct rte_mbuf *done[64];
+	ns = 0;
+	while (seen < r.n) {
+		uint64_t t0 = rte_rdtsc_precise();
+		unsigned k;
+		while ((k = rte_ring_dequeue_burst(f.sent, (void **)done, 64, NULL)) != 0)
+			rte_pktmbuf_free_bulk(done, k); /* TX completion */
+		unsigned got = worker_iter(&pb);
+		uint64_t t1 = rte_rdtsc_precise();
+		if (got == 0) {
+			idle += seen >= warm;
+			continue;
+		}
+		if (seen >= warm) {
+			cycles += t1 - t0;
+			msgs += got;
+			if (got == PK_IO_BURST && ns < MAX_SAMPLES) {
+				core_samples[ns] = (uint32_t)((double)(t1 - t0) / clk_ratio);
+				samples[ns++] = (uint32_t)(t1 - t0);
+			} else {
+				partial++;
+			}
+		}
+		seen += got;
+		if ((++iter & 63) == 0)
+			clock_read();
+	}
+	pk_io_dpdk_drain(pb.q);
+	atomic_store_explicit(&f.done, true, memory_order_release);
+	rte_eal_wait_lcore(lcore);
+	bool same = same_counters(rb.w, pb.w);
+	qsort(samples, ns, sizeof(samples[0]), cmp_u32);
+	double hz = (double)rte_get_tsc_hz(), mean = (double)cycles / (double)msgs;
+	double p10 = ns ? (double)samples[ns / 10] / PK_IO_BURST : 0;
+	double med = ns ? (double)samples[ns / 2] / PK_IO_BURST : 0;
+	double p90 = ns ? (double)samples[ns * 9 / 10] / PK_IO_BURST : 0;
+	qsort(core_samples, ns, sizeof(core_samples[0]), cmp_u32);
+	double core_med = ns ? (double)core_samples[ns / 2] / PK_IO_BURST : 0;
+	printf("dpdk, worker on its own core (lcore %u feeds it %zu recorded frames; TX freed on the worker's):\n"
+	       "          %9.0f msg/s per worker core  %6.0f cycles/msg (median burst: %.0f cycles/msg, %.0f msg/s)\n"
+	       "          full bursts' cycles/msg: least %.0f, p10 %.0f, median %.0f, p90 %.0f;"
+	       " %zu full bursts, %zu partial, %zu empty polls\n"
+	       "          core clock %.2f-%.2f GHz; median burst %.0f core cycles/msg\n"
+	       "          the replay answered as the recorded run (every counter): %s\n",
+	       lcore, r.n, hz / mean, mean, med, hz / med, ns ? (double)samples[0] / PK_IO_BURST : 0, p10, med,
+	       p90, ns, partial, idle, hz / clk_max / 1e9, hz / clk_min / 1e9, core_med, same ? "yes" : "NO");
+	for (unsigned k; (k = rte_ring_dequeue_burst(f.sent, (void **)done, 64, NULL)) != 0;)
+		rte_pktmbuf_free_bulk(done, k);
+	rte_ring_free(f.sent);
+	dpdk_engine_free(&rb.e);
+	dpdk_engine_free(&pb.e);
+	for (struct backend *x = &rb; x != NULL; x = x == &rb ? &pb : NULL) {
+		rte_ring_free(x->rx_ring);
+		rte_ring_free(x->tx_ring);
+		rte_mempool_free(x->gen_pool);
+	}
+	free(r.bytes);
+	free(r.off);
+	if (!same)
+		exit(1);
+}
+
 static void report(const struct backend *b, const struct result *r)
 {
 	printf("%-6s  %9.0f msg/s per worker core  %6.0f cycles/msg (median burst: %.0f cycles/msg, "
@@ -864,6 +1144,10 @@ static void report(const struct backend *b, const struct result *r)
 	printf("        of which in the backend: rx_burst %.0f cycles/msg, tx_flush %.0f cycles/msg "
 	       "(the rest: clock, parse, handlers, RCU)\n",
 	       r->rx_cycles, r->tx_cycles);
+	printf("        core clock %.2f-%.2f GHz during the run; median burst %.0f core cycles/msg: "
+	       "%.0f msg/s at the nominal %.2f GHz\n",
+	       r->clk_lo, r->clk_hi, r->median_core_cycles, (double)rte_get_tsc_hz() / r->median_core_cycles,
+	       (double)rte_get_tsc_hz() / 1e9);
 	print_counters(b);
 }
 
@@ -876,24 +1160,31 @@ int main(int argc, char **argv)
 	int c;
 
 	snprintf(prefix, sizeof(prefix), "pk-bench-dpdk-%d", (int)getpid());
+	/* the worker on lcore 0; lcore 1, where there is a second core, for
+	 * --own-core's generator (idle otherwise) */
+	char lcores[8];
+	snprintf(lcores, sizeof(lcores), "%s", sysconf(_SC_NPROCESSORS_ONLN) > 1 ? "0,1" : "0");
 	char *eal[] = { argv[0], "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--no-telemetry",
-			"--file-prefix", prefix, "--log-level", "error", "-l", "0", NULL };
+			"--file-prefix", prefix, "--log-level", "error", "-l", lcores, NULL };
 	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0)
 		die("rte_eal_init: %s", rte_strerror(rte_errno));
 	static const struct option opts[] = { { "seconds", required_argument, NULL, 's' },
 					      { "dpdk-only", no_argument, NULL, 'd' },
 					      { "groups", required_argument, NULL, 'g' },
+					      { "own-core", no_argument, NULL, 'o' },
 					      { NULL, 0, NULL, 0 } };
-	bool dpdk_only = false;
-	while ((c = getopt_long(argc, argv, "s:dg:", opts, NULL)) != -1) {
+	bool dpdk_only = false, own_core = false;
+	while ((c = getopt_long(argc, argv, "s:dg:o", opts, NULL)) != -1) {
 		if (c == 's')
 			seconds = atof(optarg);
 		else if (c == 'g' && atoi(optarg) >= 1 && atoi(optarg) <= MAX_GROUPS)
 			ngroups = (unsigned)atoi(optarg);
 		else if (c == 'd')
 			dpdk_only = true;
+		else if (c == 'o')
+			own_core = true;
 		else {
-			fprintf(stderr, "usage: pk-bench-dpdk [--seconds S] [--groups 1-%d] [--dpdk-only]\n",
+			fprintf(stderr, "usage: pk-bench-dpdk [--seconds S] [--groups 1-%d] [--dpdk-only] [--own-core]\n",
 				MAX_GROUPS);
 			return 2;
 		}
@@ -909,10 +1200,12 @@ int main(int argc, char **argv)
 	printf("\nTSC %.2f GHz; worker cycles only (the wire is the bench's)\n",
 	       (double)rte_get_tsc_hz() / 1e9);
 
-	setup_dpdk(&dpdk);
+	setup_dpdk(&dpdk, "");
 	setup_socket(&sock);
 	measure(&dpdk, seconds, &rd);
 	report(&dpdk, &rd);
+	if (own_core)
+		measure_own_core(seconds);
 	if (!dpdk_only) {
 		measure(&sock, seconds, &rs);
 		report(&sock, &rs);
