@@ -256,7 +256,8 @@ static const struct gx_flat *gx_flat_make(struct gx_txn *t, const struct gx_node
 }
 
 /* The old table with this change's puts applied, in a copy: NULL when it
- * would be more than half full, or one put does not match it. */
+ * would be more than half full (at the end or between two puts), or one
+ * put does not match it. */
 static struct gx_flat *gx_flat_patch(struct gx_txn *t, const struct gx_flat *old, const struct gx_vec *d,
 				     uint32_t count)
 {
@@ -272,6 +273,10 @@ static struct gx_flat *gx_flat_patch(struct gx_txn *t, const struct gx_flat *old
 	f->txn = t->id;
 	for (size_t i = 0; i + 1 < d->n; i += 2) {
 		if (d->p[i] != NULL && !gx_flat_del(f, d->p[i]))
+			break;
+		/* never more than half full, even between puts: a probe must
+		 * always reach an empty slot */
+		if (d->p[i + 1] != NULL && 2 * ((uint64_t)f->n + 1) > (uint64_t)f->mask + 1)
 			break;
 		if (d->p[i + 1] != NULL)
 			gx_flat_add(f, d->p[i + 1]);
