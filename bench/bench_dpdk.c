@@ -33,6 +33,8 @@
  * pickupd's socket out (it runs in the sender's system call), which
  * flatters the socket backend; its sendmmsg to the peers is timed.
  * messages/s per worker core = TSC Hz / (worker cycles per message).
+ * The two backends' steady states are measured in eight slices each,
+ * taken in turn (measure), so that the host's drift touches both alike.
  *
  * Latency: TSC before pk_io_rx_burst to TSC after the frames of the burst
  * were handed to the port (dpdk: after a drain of the TX buffer) or to the
@@ -112,6 +114,7 @@ struct backend {
 	uint32_t our_ip, peer_ip[P_COUNT];
 	uint16_t peer_port[P_COUNT];
 	struct recording *rec; /* when set: every frame put on the wire is kept */
+	struct mix *mix;       /* the peers' calls on this backend */
 	/* socket */
 	int peer_fd[P_COUNT];
 	struct sockaddr_in pk_sa;
@@ -389,10 +392,13 @@ struct call {
 	char last[768];	  /* ... on its last output of this call */
 };
 
-static struct call calls[WINDOW];
-static struct smsg readyq[WINDOW];
-static unsigned rq_head, rq_n;
-static uint64_t outs_by_step[PER_CALL], unexpected, completed;
+/* The peers' side of one backend: its calls, the messages ready to send. */
+struct mix {
+	struct call calls[WINDOW];
+	struct smsg readyq[WINDOW];
+	unsigned rq_head, rq_n;
+	uint64_t outs_by_step[PER_CALL], unexpected, completed;
+};
 
 /* Message `step` of call c, into m. */
 static void make_msg(const struct backend *b, const struct call *c, unsigned step, struct smsg *m)
@@ -549,31 +555,33 @@ static void make_msg(const struct backend *b, const struct call *c, unsigned ste
 
 static void push(const struct backend *b, struct call *c, unsigned step)
 {
+	struct mix *x = b->mix;
+
 	c->step = (uint8_t)step;
-	make_msg(b, c, step, &readyq[(rq_head + rq_n) % WINDOW]);
-	rq_n++;
+	make_msg(b, c, step, &x->readyq[(x->rq_head + x->rq_n) % WINDOW]);
+	x->rq_n++;
 }
 
 static void calls_start(const struct backend *b)
 {
-	rq_head = rq_n = 0;
-	memset(outs_by_step, 0, sizeof(outs_by_step));
-	unexpected = completed = 0;
+	struct mix *x = b->mix;
+
+	memset(x, 0, sizeof(*x));
 	for (unsigned k = 0; k < WINDOW; k++) {
-		memset(&calls[k], 0, sizeof(calls[k]));
-		calls[k].k = k;
-		push(b, &calls[k], 0);
+		x->calls[k].k = k;
+		push(b, &x->calls[k], 0);
 	}
 }
 
 /* A message pickupd sent reached a peer: the call it belongs to moves on. */
 static void on_output(const struct backend *b, const char *text)
 {
+	struct mix *x = b->mix;
 	const char *cid = strstr(text, "\r\nCall-ID: ");
 	unsigned k, r;
 
 	if (cid == NULL) {
-		unexpected++;
+		x->unexpected++;
 		return;
 	}
 	cid += 11;
@@ -582,21 +590,21 @@ static void on_output(const struct backend *b, const char *text)
 	else
 		cid += 2;
 	if (sscanf(cid, "%u-%u", &k, &r) < 1 || k >= WINDOW) {
-		unexpected++;
+		x->unexpected++;
 		return;
 	}
-	struct call *c = &calls[k];
+	struct call *c = &x->calls[k];
 	if (c->step != 11 && r != c->r) {
-		unexpected++;
+		x->unexpected++;
 		return;
 	}
-	outs_by_step[c->step]++;
+	x->outs_by_step[c->step]++;
 	if (c->step == 0)
 		vias_of(text, c->v1, sizeof(c->v1));
 	vias_of(text, c->last, sizeof(c->last));
 	if (c->step == 11) {
 		c->r++;
-		completed++;
+		x->completed++;
 		push(b, c, 0);
 	} else {
 		push(b, c, c->step + 1u);
@@ -692,7 +700,6 @@ static double tsc_per_core_cycle(void)
 }
 
 static double clk_ratio, clk_min, clk_max; /* TSC ticks per core cycle: now, least and most seen */
-static uint32_t core_samples[MAX_SAMPLES]; /* a full burst's core cycles, beside its TSC sample */
 
 static void clock_read(void)
 {
@@ -708,34 +715,35 @@ static char (*scratch)[2048];
 
 /* Run the calls for `seconds` in bursts of `burst` messages; cycles of
  * the worker only. latency: a sample per message (the burst's RX to TX
- * time); else a sample per full burst (its cycles). */
+ * time); else a sample per full burst (its cycles, and in core its core
+ * cycles). Samples are appended at *nsamples; the sums start at 0. */
 static void run(struct backend *b, unsigned burst, double seconds, bool latency, uint32_t *samples,
-		size_t *nsamples, uint64_t *cycles, uint64_t *msgs, uint64_t *out)
+		uint32_t *core, size_t *nsamples, uint64_t *cycles, uint64_t *msgs, uint64_t *out)
 {
 	const struct smsg *ptrs[PK_IO_BURST];
 	uint64_t end = clock_ns() + (uint64_t)(seconds * 1e9);
 	unsigned iter = 0;
+	struct mix *x = b->mix;
 
 	*cycles = *msgs = *out = 0;
-	*nsamples = 0;
 	clock_read();
 	while (clock_ns() < end) {
 		if (b->rec != NULL && (b->rec->n + burst > b->rec->cap || b->rec->used + burst * 1600 > b->rec->size))
 			break; /* recording full: it ends here */
-		if (rq_n < burst) {
-			fprintf(stderr, "%s: only %u messages ready: calls stalled\n", b->name, rq_n);
+		if (x->rq_n < burst) {
+			fprintf(stderr, "%s: only %u messages ready: calls stalled\n", b->name, x->rq_n);
 			exit(1);
 		}
 		for (unsigned j = 0; j < burst; j++)
-			ptrs[j] = &readyq[(rq_head + j) % WINDOW];
+			ptrs[j] = &x->readyq[(x->rq_head + j) % WINDOW];
 		b->inject(b, ptrs, burst);
 		uint64_t t0 = rte_rdtsc_precise();
 		unsigned got = worker_iter(b);
 		if (latency && b->drain_in_latency)
 			pk_io_dpdk_drain(b->q);
 		uint64_t t1 = rte_rdtsc_precise();
-		rq_head = (rq_head + burst) % WINDOW;
-		rq_n -= burst;
+		x->rq_head = (x->rq_head + burst) % WINDOW;
+		x->rq_n -= burst;
 		if (got != burst)
 			fprintf(stderr, "%s: %u of %u messages received\n", b->name, got, burst);
 		*cycles += t1 - t0;
@@ -744,7 +752,8 @@ static void run(struct backend *b, unsigned burst, double seconds, bool latency,
 			for (unsigned j = 0; j < got && *nsamples < MAX_SAMPLES; j++)
 				samples[(*nsamples)++] = (uint32_t)(t1 - t0);
 		} else if (got == PK_IO_BURST && *nsamples < MAX_SAMPLES) {
-			core_samples[*nsamples] = (uint32_t)((double)(t1 - t0) / clk_ratio);
+			if (core != NULL)
+				core[*nsamples] = (uint32_t)((double)(t1 - t0) / clk_ratio);
 			samples[(*nsamples)++] = (uint32_t)(t1 - t0);
 		}
 		unsigned n = b->collect(b, scratch, SCRATCH);
@@ -758,50 +767,108 @@ static void run(struct backend *b, unsigned burst, double seconds, bool latency,
 	}
 }
 
-static void measure(struct backend *b, double seconds, struct result *r)
-{
-	static uint32_t samples[MAX_SAMPLES];
-	uint64_t cyc, n, out;
+/* One backend's steady-state figures, gathered over slices of time. */
+struct steady {
+	uint32_t *samples, *core; /* full bursts: TSC cycles, core cycles */
 	size_t ns;
+	uint64_t cyc, msgs, out, done0;
+	double clk_min, clk_max;
+};
 
+/* Calls started and warmed up (an eighth of the measured time). */
+static void measure_start(struct backend *b, double seconds, struct steady *st)
+{
+	uint64_t cyc, n, out;
+	size_t ns = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->samples = malloc(MAX_SAMPLES * sizeof(*st->samples));
+	st->core = malloc(MAX_SAMPLES * sizeof(*st->core));
+	if (st->samples == NULL || st->core == NULL)
+		die("%s", "samples: out of memory");
 	calls_start(b);
-	run(b, PK_IO_BURST, seconds / 8, false, samples, &ns, &cyc, &n, &out); /* warm-up */
-	uint64_t done0 = completed;
-	clk_min = clk_max = 0;
-	run(b, PK_IO_BURST, seconds, false, samples, &ns, &cyc, &n, &out);
-	qsort(core_samples, ns, sizeof(core_samples[0]), cmp_u32);
-	r->median_core_cycles = ns ? (double)core_samples[ns / 2] / PK_IO_BURST : 0;
-	r->clk_lo = (double)rte_get_tsc_hz() / clk_max / 1e9;
-	r->clk_hi = (double)rte_get_tsc_hz() / clk_min / 1e9;
-	r->calls = completed - done0;
-	r->msgs = n;
-	r->out = out;
-	r->cycles_per_msg = (double)cyc / (double)n;
+	run(b, PK_IO_BURST, seconds / 8, false, st->samples, NULL, &ns, &cyc, &n, &out);
+	st->done0 = b->mix->completed;
+}
+
+static void measure_slice(struct backend *b, double seconds, struct steady *st)
+{
+	uint64_t cyc, n, out;
+
+	clk_min = st->clk_min;
+	clk_max = st->clk_max;
+	run(b, PK_IO_BURST, seconds, false, st->samples, st->core, &st->ns, &cyc, &n, &out);
+	st->clk_min = clk_min;
+	st->clk_max = clk_max;
+	st->cyc += cyc;
+	st->msgs += n;
+	st->out += out;
+}
+
+/* The steady state's figures, then the backend's share and the latency
+ * (each in one piece, after the steady state). */
+static void measure_finish(struct backend *b, double seconds, struct steady *st, struct result *r)
+{
+	uint32_t *samples = st->samples;
+	uint64_t cyc, n, out;
+	size_t ns = st->ns;
+
+	qsort(st->core, ns, sizeof(st->core[0]), cmp_u32);
+	r->median_core_cycles = ns ? (double)st->core[ns / 2] / PK_IO_BURST : 0;
+	r->clk_lo = (double)rte_get_tsc_hz() / st->clk_max / 1e9;
+	r->clk_hi = (double)rte_get_tsc_hz() / st->clk_min / 1e9;
+	r->calls = b->mix->completed - st->done0;
+	r->msgs = st->msgs;
+	r->out = st->out;
+	r->cycles_per_msg = (double)st->cyc / (double)st->msgs;
 	r->msgs_per_s = (double)rte_get_tsc_hz() / r->cycles_per_msg;
 	qsort(samples, ns, sizeof(samples[0]), cmp_u32);
 	r->median_cycles_per_msg = ns ? (double)samples[ns / 2] / PK_IO_BURST : 0;
 	/* the backend's share */
 	timing_on(b);
-	run(b, PK_IO_BURST, seconds / 4, false, samples, &ns, &cyc, &n, &out);
+	ns = 0;
+	run(b, PK_IO_BURST, seconds / 4, false, samples, NULL, &ns, &cyc, &n, &out);
 	timing_off(b);
 	r->rx_cycles = (double)cyc_rx / (double)n;
 	r->tx_cycles = (double)cyc_tx / (double)n;
 	/* latency: light load, one message per poll */
-	run(b, 1, seconds / 4, true, samples, &ns, &cyc, &n, &out);
+	ns = 0;
+	run(b, 1, seconds / 4, true, samples, NULL, &ns, &cyc, &n, &out);
 	qsort(samples, ns, sizeof(samples[0]), cmp_u32);
 	r->p50_ns = pct(samples, ns, 0.5);
 	r->p99_ns = pct(samples, ns, 0.99);
 	r->p999_ns = pct(samples, ns, 0.999);
 	/* full bursts of 32 */
-	run(b, PK_IO_BURST, seconds / 4, true, samples, &ns, &cyc, &n, &out);
+	ns = 0;
+	run(b, PK_IO_BURST, seconds / 4, true, samples, NULL, &ns, &cyc, &n, &out);
 	qsort(samples, ns, sizeof(samples[0]), cmp_u32);
 	r->f50_ns = pct(samples, ns, 0.5);
 	r->f99_ns = pct(samples, ns, 0.99);
 	printf("  %s: outputs per step:", b->name);
 	for (unsigned i = 0; i < PER_CALL; i++)
-		printf(" %s=%llu", kind_names[i], (unsigned long long)outs_by_step[i]);
-	printf(" unexpected=%llu\n", (unsigned long long)unexpected);
+		printf(" %s=%llu", kind_names[i], (unsigned long long)b->mix->outs_by_step[i]);
+	printf(" unexpected=%llu\n", (unsigned long long)b->mix->unexpected);
+	free(st->samples);
+	free(st->core);
 }
+
+/* The steady state of n backends (1 or 2) in SLICES slices each, taken in
+ * turn: the host's drift (its speed changes within seconds) then touches
+ * every backend alike, and their ratio is one run's. */
+#define SLICES 8
+static void measure(struct backend *const *bs, unsigned n, double seconds, struct result *rs)
+{
+	struct steady st[2];
+
+	for (unsigned i = 0; i < n; i++)
+		measure_start(bs[i], seconds, &st[i]);
+	for (unsigned s = 0; s < SLICES; s++)
+		for (unsigned i = 0; i < n; i++)
+			measure_slice(bs[i], seconds / SLICES, &st[i]);
+	for (unsigned i = 0; i < n; i++)
+		measure_finish(bs[i], seconds, &st[i], &rs[i]);
+}
+
 static void print_counters(const struct backend *b)
 {
 	const struct pk_worker *w = b->w;
@@ -831,6 +898,9 @@ static void setup_dpdk(struct backend *b, const char *tag)
 	char err[256];
 
 	memset(b, 0, sizeof(*b));
+	b->mix = calloc(1, sizeof(*b->mix));
+	if (b->mix == NULL)
+		die("%s", "out of memory");
 	b->name = "dpdk";
 	b->inject = dpdk_inject;
 	b->collect = dpdk_collect;
@@ -897,6 +967,9 @@ static void setup_socket(struct backend *b)
 	socklen_t sl = sizeof(sa);
 
 	memset(b, 0, sizeof(*b));
+	b->mix = calloc(1, sizeof(*b->mix));
+	if (b->mix == NULL)
+		die("%s", "out of memory");
 	b->name = "socket";
 	b->inject = sock_inject;
 	b->collect = sock_collect;
@@ -1049,7 +1122,7 @@ static bool same_counters(const struct pk_worker *a, const struct pk_worker *b)
 static void measure_own_core(double seconds)
 {
 	static struct backend rb, pb;
-	static uint32_t samples[MAX_SAMPLES];
+	static uint32_t samples[MAX_SAMPLES], core_samples[MAX_SAMPLES];
 	struct recording r = { 0 };
 	unsigned lcore = rte_get_next_lcore(-1, 1, 0);
 
@@ -1069,7 +1142,8 @@ static void measure_own_core(double seconds)
 	calls_start(&rb);
 	uint64_t cyc, n, out;
 	size_t ns;
-	run(&rb, PK_IO_BURST, 1e6, false, samples, &ns, &cyc, &n, &out); /* until the recording is full */
+	ns = 0;
+	run(&rb, PK_IO_BURST, 1e6, false, samples, NULL, &ns, &cyc, &n, &out); /* until the recording is full */
 	rb.rec = NULL;
 
 	setup_dpdk(&pb, "-own");
@@ -1136,6 +1210,8 @@ static void measure_own_core(double seconds)
 	rte_ring_free(f.sent);
 	dpdk_engine_free(&rb.e);
 	dpdk_engine_free(&pb.e);
+	free(rb.mix);
+	free(pb.mix);
 	for (struct backend *x = &rb; x != NULL; x = x == &rb ? &pb : NULL) {
 		rte_ring_free(x->rx_ring);
 		rte_ring_free(x->tx_ring);
@@ -1218,12 +1294,15 @@ int main(int argc, char **argv)
 
 	setup_dpdk(&dpdk, "");
 	setup_socket(&sock);
-	measure(&dpdk, seconds, &rd);
+	struct backend *const both[2] = { &dpdk, &sock };
+	struct result r2[2];
+	measure(both, dpdk_only ? 1 : 2, seconds, r2);
+	rd = r2[0];
+	rs = r2[1];
 	report(&dpdk, &rd);
 	if (own_core)
 		measure_own_core(seconds);
 	if (!dpdk_only) {
-		measure(&sock, seconds, &rs);
 		report(&sock, &rs);
 		printf("dpdk / socket per core: %.2fx (mean), %.2fx (median burst)\n",
 		       rd.msgs_per_s / rs.msgs_per_s, rs.median_cycles_per_msg / rd.median_cycles_per_msg);
@@ -1231,6 +1310,8 @@ int main(int argc, char **argv)
 
 	dpdk_engine_free(&dpdk.e);
 	dpdk_engine_free(&sock.e);
+	free(dpdk.mix);
+	free(sock.mix);
 	for (int p = 0; p < P_COUNT; p++)
 		close(sock.peer_fd[p]);
 	rte_ring_free(dpdk.rx_ring);
