@@ -33,18 +33,31 @@
  * pickupd's socket out (it runs in the sender's system call), which
  * flatters the socket backend; its sendmmsg to the peers is timed.
  * messages/s per worker core = TSC Hz / (worker cycles per message).
+ * The two backends' steady states are measured in eight slices each,
+ * taken in turn (measure), so that the host's drift touches both alike.
  *
  * Latency: TSC before pk_io_rx_burst to TSC after the frames of the burst
  * were handed to the port (dpdk: after a drain of the TX buffer) or to the
  * kernel (socket: sendmmsg returned), for every message of the burst; at
  * light load (1 message per poll) and at full load (bursts of 32).
  *
- * Usage: pk-bench-dpdk [--seconds S] [--groups N] [--dpdk-only]   (EAL: --no-huge, one lcore)
- * Threads: one (EAL main lcore). docs/dpdk.md has the figures.
+ * The core's clock: the host runs this VM's cores at 1.8-3.2 GHz while
+ * the TSC ticks at the nominal rate; each run reports the range it saw
+ * and the median burst in core cycles (tsc_per_core_cycle below).
+ *
+ * --own-core: also the worker alone on its core, fed by a generator on
+ * lcore 1 (measure_own_core below).
+ *
+ * Usage: pk-bench-dpdk [--seconds S] [--groups N] [--dpdk-only] [--own-core]
+ *        (EAL: --no-huge, lcores 0 and 1 where there are two cores)
+ * Threads: the EAL main lcore; with --own-core, lcore 1 too. docs/dpdk.md
+ * has the figures.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdatomic.h>
+#include <immintrin.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +113,8 @@ struct backend {
 	uint8_t our_mac[6];
 	uint32_t our_ip, peer_ip[P_COUNT];
 	uint16_t peer_port[P_COUNT];
+	struct recording *rec; /* when set: every frame put on the wire is kept */
+	struct mix *mix;       /* the peers' calls on this backend */
 	/* socket */
 	int peer_fd[P_COUNT];
 	struct sockaddr_in pk_sa;
@@ -199,6 +214,23 @@ static inline unsigned worker_iter(struct backend *b)
 
 /* ---- the dpdk wire: frames on a net_ring port ---- */
 
+/* Frames as the wire carried them, in order: replayed by a generator
+ * lcore into a fresh engine (measure_own_core). */
+struct recording {
+	uint8_t *bytes;
+	uint32_t *off;	/* frame i: bytes[off[i] .. off[i + 1]) */
+	size_t n, cap, size, used;
+};
+
+static void rec_add(struct recording *r, const uint8_t *f, size_t len)
+{
+	if (r->n == r->cap || r->used + len > r->size)
+		die("%s", "recording full");
+	memcpy(r->bytes + r->used, f, len);
+	r->used += len;
+	r->off[++r->n] = (uint32_t)r->used;
+}
+
 /* The frame of m, as its peer sends it, into mb. */
 static void build_frame(const struct backend *b, const struct smsg *m, struct rte_mbuf *mb)
 {
@@ -236,8 +268,11 @@ static void dpdk_inject(struct backend *b, const struct smsg *const *m, unsigned
 
 	if (rte_pktmbuf_alloc_bulk(b->gen_pool, mb, n) != 0)
 		die("%s", "generator pool empty");
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		build_frame(b, m[i], mb[i]);
+		if (b->rec != NULL)
+			rec_add(b->rec, rte_pktmbuf_mtod(mb[i], const uint8_t *), rte_pktmbuf_data_len(mb[i]));
+	}
 	if (rte_ring_enqueue_bulk(b->rx_ring, (void **)mb, n, NULL) != n)
 		die("%s", "wire full");
 }
@@ -357,10 +392,13 @@ struct call {
 	char last[768];	  /* ... on its last output of this call */
 };
 
-static struct call calls[WINDOW];
-static struct smsg readyq[WINDOW];
-static unsigned rq_head, rq_n;
-static uint64_t outs_by_step[PER_CALL], unexpected, completed;
+/* The peers' side of one backend: its calls, the messages ready to send. */
+struct mix {
+	struct call calls[WINDOW];
+	struct smsg readyq[WINDOW];
+	unsigned rq_head, rq_n;
+	uint64_t outs_by_step[PER_CALL], unexpected, completed;
+};
 
 /* Message `step` of call c, into m. */
 static void make_msg(const struct backend *b, const struct call *c, unsigned step, struct smsg *m)
@@ -517,31 +555,33 @@ static void make_msg(const struct backend *b, const struct call *c, unsigned ste
 
 static void push(const struct backend *b, struct call *c, unsigned step)
 {
+	struct mix *x = b->mix;
+
 	c->step = (uint8_t)step;
-	make_msg(b, c, step, &readyq[(rq_head + rq_n) % WINDOW]);
-	rq_n++;
+	make_msg(b, c, step, &x->readyq[(x->rq_head + x->rq_n) % WINDOW]);
+	x->rq_n++;
 }
 
 static void calls_start(const struct backend *b)
 {
-	rq_head = rq_n = 0;
-	memset(outs_by_step, 0, sizeof(outs_by_step));
-	unexpected = completed = 0;
+	struct mix *x = b->mix;
+
+	memset(x, 0, sizeof(*x));
 	for (unsigned k = 0; k < WINDOW; k++) {
-		memset(&calls[k], 0, sizeof(calls[k]));
-		calls[k].k = k;
-		push(b, &calls[k], 0);
+		x->calls[k].k = k;
+		push(b, &x->calls[k], 0);
 	}
 }
 
 /* A message pickupd sent reached a peer: the call it belongs to moves on. */
 static void on_output(const struct backend *b, const char *text)
 {
+	struct mix *x = b->mix;
 	const char *cid = strstr(text, "\r\nCall-ID: ");
 	unsigned k, r;
 
 	if (cid == NULL) {
-		unexpected++;
+		x->unexpected++;
 		return;
 	}
 	cid += 11;
@@ -550,21 +590,21 @@ static void on_output(const struct backend *b, const char *text)
 	else
 		cid += 2;
 	if (sscanf(cid, "%u-%u", &k, &r) < 1 || k >= WINDOW) {
-		unexpected++;
+		x->unexpected++;
 		return;
 	}
-	struct call *c = &calls[k];
+	struct call *c = &x->calls[k];
 	if (c->step != 11 && r != c->r) {
-		unexpected++;
+		x->unexpected++;
 		return;
 	}
-	outs_by_step[c->step]++;
+	x->outs_by_step[c->step]++;
 	if (c->step == 0)
 		vias_of(text, c->v1, sizeof(c->v1));
 	vias_of(text, c->last, sizeof(c->last));
 	if (c->step == 11) {
 		c->r++;
-		completed++;
+		x->completed++;
 		push(b, c, 0);
 	} else {
 		push(b, c, c->step + 1u);
@@ -613,6 +653,7 @@ static void timing_off(struct backend *b)
 
 struct result {
 	double msgs_per_s, cycles_per_msg, median_cycles_per_msg;
+	double median_core_cycles, clk_lo, clk_hi; /* core cycles a message (median burst); the core's clock, GHz */
 	double rx_cycles, tx_cycles; /* per message, in the backend's burst functions */
 	uint64_t msgs, out, calls;
 	double p50_ns, p99_ns, p999_ns; /* light load */
@@ -633,36 +674,76 @@ static double pct(uint32_t *s, size_t n, double p)
 	return (double)s[i] * 1e9 / (double)rte_get_tsc_hz();
 }
 
+/* ---- the core's clock ----
+ *
+ * The TSC ticks at the machine's nominal rate (2.445 GHz here), the core
+ * at whatever the host gives it: on this VM between about 1.8 and 3.2 GHz,
+ * changing within seconds. A chain of dependent register adds retires one
+ * add per core cycle, so the TSC ticks a chain of them takes are the TSC
+ * ticks per core cycle. The least of three short chains (a chain the host
+ * interrupted counts more ticks, never fewer). */
+static double tsc_per_core_cycle(void)
+{
+	double best = 1e9;
+
+	for (int k = 0; k < 3; k++) {
+		uint64_t t0 = rte_rdtsc_precise(), x = 0;
+		for (unsigned i = 0; i < 512; i++)
+			__asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+					 "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+					 : "+r"(x));
+		double r = (double)(rte_rdtsc_precise() - t0) / 4096.0;
+		if (r < best)
+			best = r;
+	}
+	return best;
+}
+
+static double clk_ratio, clk_min, clk_max; /* TSC ticks per core cycle: now, least and most seen */
+
+static void clock_read(void)
+{
+	clk_ratio = tsc_per_core_cycle();
+	if (clk_min == 0 || clk_ratio < clk_min)
+		clk_min = clk_ratio;
+	if (clk_ratio > clk_max)
+		clk_max = clk_ratio;
+}
+
 static char (*scratch)[2048];
 #define SCRATCH 256
 
 /* Run the calls for `seconds` in bursts of `burst` messages; cycles of
  * the worker only. latency: a sample per message (the burst's RX to TX
- * time); else a sample per full burst (its cycles). */
+ * time); else a sample per full burst (its cycles, and in core its core
+ * cycles). Samples are appended at *nsamples; the sums start at 0. */
 static void run(struct backend *b, unsigned burst, double seconds, bool latency, uint32_t *samples,
-		size_t *nsamples, uint64_t *cycles, uint64_t *msgs, uint64_t *out)
+		uint32_t *core, size_t *nsamples, uint64_t *cycles, uint64_t *msgs, uint64_t *out)
 {
 	const struct smsg *ptrs[PK_IO_BURST];
 	uint64_t end = clock_ns() + (uint64_t)(seconds * 1e9);
 	unsigned iter = 0;
+	struct mix *x = b->mix;
 
 	*cycles = *msgs = *out = 0;
-	*nsamples = 0;
+	clock_read();
 	while (clock_ns() < end) {
-		if (rq_n < burst) {
-			fprintf(stderr, "%s: only %u messages ready: calls stalled\n", b->name, rq_n);
+		if (b->rec != NULL && (b->rec->n + burst > b->rec->cap || b->rec->used + burst * 1600 > b->rec->size))
+			break; /* recording full: it ends here */
+		if (x->rq_n < burst) {
+			fprintf(stderr, "%s: only %u messages ready: calls stalled\n", b->name, x->rq_n);
 			exit(1);
 		}
 		for (unsigned j = 0; j < burst; j++)
-			ptrs[j] = &readyq[(rq_head + j) % WINDOW];
+			ptrs[j] = &x->readyq[(x->rq_head + j) % WINDOW];
 		b->inject(b, ptrs, burst);
 		uint64_t t0 = rte_rdtsc_precise();
 		unsigned got = worker_iter(b);
 		if (latency && b->drain_in_latency)
 			pk_io_dpdk_drain(b->q);
 		uint64_t t1 = rte_rdtsc_precise();
-		rq_head = (rq_head + burst) % WINDOW;
-		rq_n -= burst;
+		x->rq_head = (x->rq_head + burst) % WINDOW;
+		x->rq_n -= burst;
 		if (got != burst)
 			fprintf(stderr, "%s: %u of %u messages received\n", b->name, got, burst);
 		*cycles += t1 - t0;
@@ -671,56 +752,123 @@ static void run(struct backend *b, unsigned burst, double seconds, bool latency,
 			for (unsigned j = 0; j < got && *nsamples < MAX_SAMPLES; j++)
 				samples[(*nsamples)++] = (uint32_t)(t1 - t0);
 		} else if (got == PK_IO_BURST && *nsamples < MAX_SAMPLES) {
+			if (core != NULL)
+				core[*nsamples] = (uint32_t)((double)(t1 - t0) / clk_ratio);
 			samples[(*nsamples)++] = (uint32_t)(t1 - t0);
 		}
 		unsigned n = b->collect(b, scratch, SCRATCH);
 		*out += n;
 		for (unsigned i = 0; i < n && i < SCRATCH; i++)
 			on_output(b, scratch[i]);
-		if ((++iter & 63) == 0)
+		if ((++iter & 63) == 0) {
 			housekeep(b);
+			clock_read();
+		}
 	}
 }
 
-static void measure(struct backend *b, double seconds, struct result *r)
-{
-	static uint32_t samples[MAX_SAMPLES];
-	uint64_t cyc, n, out;
+/* One backend's steady-state figures, gathered over slices of time. */
+struct steady {
+	uint32_t *samples, *core; /* full bursts: TSC cycles, core cycles */
 	size_t ns;
+	uint64_t cyc, msgs, out, done0;
+	double clk_min, clk_max;
+};
 
+/* Calls started and warmed up (an eighth of the measured time). */
+static void measure_start(struct backend *b, double seconds, struct steady *st)
+{
+	uint64_t cyc, n, out;
+	size_t ns = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->samples = malloc(MAX_SAMPLES * sizeof(*st->samples));
+	st->core = malloc(MAX_SAMPLES * sizeof(*st->core));
+	if (st->samples == NULL || st->core == NULL)
+		die("%s", "samples: out of memory");
 	calls_start(b);
-	run(b, PK_IO_BURST, seconds / 8, false, samples, &ns, &cyc, &n, &out); /* warm-up */
-	uint64_t done0 = completed;
-	run(b, PK_IO_BURST, seconds, false, samples, &ns, &cyc, &n, &out);
-	r->calls = completed - done0;
-	r->msgs = n;
-	r->out = out;
-	r->cycles_per_msg = (double)cyc / (double)n;
+	run(b, PK_IO_BURST, seconds / 8, false, st->samples, NULL, &ns, &cyc, &n, &out);
+	st->done0 = b->mix->completed;
+}
+
+static void measure_slice(struct backend *b, double seconds, struct steady *st)
+{
+	uint64_t cyc, n, out;
+
+	clk_min = st->clk_min;
+	clk_max = st->clk_max;
+	run(b, PK_IO_BURST, seconds, false, st->samples, st->core, &st->ns, &cyc, &n, &out);
+	st->clk_min = clk_min;
+	st->clk_max = clk_max;
+	st->cyc += cyc;
+	st->msgs += n;
+	st->out += out;
+}
+
+/* The steady state's figures, then the backend's share and the latency
+ * (each in one piece, after the steady state). */
+static void measure_finish(struct backend *b, double seconds, struct steady *st, struct result *r)
+{
+	uint32_t *samples = st->samples;
+	uint64_t cyc, n, out;
+	size_t ns = st->ns;
+
+	qsort(st->core, ns, sizeof(st->core[0]), cmp_u32);
+	r->median_core_cycles = ns ? (double)st->core[ns / 2] / PK_IO_BURST : 0;
+	r->clk_lo = (double)rte_get_tsc_hz() / st->clk_max / 1e9;
+	r->clk_hi = (double)rte_get_tsc_hz() / st->clk_min / 1e9;
+	r->calls = b->mix->completed - st->done0;
+	r->msgs = st->msgs;
+	r->out = st->out;
+	r->cycles_per_msg = (double)st->cyc / (double)st->msgs;
 	r->msgs_per_s = (double)rte_get_tsc_hz() / r->cycles_per_msg;
 	qsort(samples, ns, sizeof(samples[0]), cmp_u32);
 	r->median_cycles_per_msg = ns ? (double)samples[ns / 2] / PK_IO_BURST : 0;
 	/* the backend's share */
 	timing_on(b);
-	run(b, PK_IO_BURST, seconds / 4, false, samples, &ns, &cyc, &n, &out);
+	ns = 0;
+	run(b, PK_IO_BURST, seconds / 4, false, samples, NULL, &ns, &cyc, &n, &out);
 	timing_off(b);
 	r->rx_cycles = (double)cyc_rx / (double)n;
 	r->tx_cycles = (double)cyc_tx / (double)n;
 	/* latency: light load, one message per poll */
-	run(b, 1, seconds / 4, true, samples, &ns, &cyc, &n, &out);
+	ns = 0;
+	run(b, 1, seconds / 4, true, samples, NULL, &ns, &cyc, &n, &out);
 	qsort(samples, ns, sizeof(samples[0]), cmp_u32);
 	r->p50_ns = pct(samples, ns, 0.5);
 	r->p99_ns = pct(samples, ns, 0.99);
 	r->p999_ns = pct(samples, ns, 0.999);
 	/* full bursts of 32 */
-	run(b, PK_IO_BURST, seconds / 4, true, samples, &ns, &cyc, &n, &out);
+	ns = 0;
+	run(b, PK_IO_BURST, seconds / 4, true, samples, NULL, &ns, &cyc, &n, &out);
 	qsort(samples, ns, sizeof(samples[0]), cmp_u32);
 	r->f50_ns = pct(samples, ns, 0.5);
 	r->f99_ns = pct(samples, ns, 0.99);
 	printf("  %s: outputs per step:", b->name);
 	for (unsigned i = 0; i < PER_CALL; i++)
-		printf(" %s=%llu", kind_names[i], (unsigned long long)outs_by_step[i]);
-	printf(" unexpected=%llu\n", (unsigned long long)unexpected);
+		printf(" %s=%llu", kind_names[i], (unsigned long long)b->mix->outs_by_step[i]);
+	printf(" unexpected=%llu\n", (unsigned long long)b->mix->unexpected);
+	free(st->samples);
+	free(st->core);
 }
+
+/* The steady state of n backends (1 or 2) in SLICES slices each, taken in
+ * turn: the host's drift (its speed changes within seconds) then touches
+ * every backend alike, and their ratio is one run's. */
+#define SLICES 8
+static void measure(struct backend *const *bs, unsigned n, double seconds, struct result *rs)
+{
+	struct steady st[2];
+
+	for (unsigned i = 0; i < n; i++)
+		measure_start(bs[i], seconds, &st[i]);
+	for (unsigned s = 0; s < SLICES; s++)
+		for (unsigned i = 0; i < n; i++)
+			measure_slice(bs[i], seconds / SLICES, &st[i]);
+	for (unsigned i = 0; i < n; i++)
+		measure_finish(bs[i], seconds, &st[i], &rs[i]);
+}
+
 static void print_counters(const struct backend *b)
 {
 	const struct pk_worker *w = b->w;
@@ -742,13 +890,17 @@ static void print_counters(const struct backend *b)
 
 /* ---- set-up of the two backends ---- */
 
-static void setup_dpdk(struct backend *b)
+static void setup_dpdk(struct backend *b, const char *tag)
 {
+	char nm[64];
 	static const char *const hosts[P_COUNT] = { "10.99.0.2:5070", "10.99.0.3:5062",
 						    "10.99.0.4:5080", "10.99.0.5:5062" };
 	char err[256];
 
 	memset(b, 0, sizeof(*b));
+	b->mix = calloc(1, sizeof(*b->mix));
+	if (b->mix == NULL)
+		die("%s", "out of memory");
 	b->name = "dpdk";
 	b->inject = dpdk_inject;
 	b->collect = dpdk_collect;
@@ -759,13 +911,16 @@ static void setup_dpdk(struct backend *b)
 		b->peer_port[p] = (uint16_t)atoi(strchr(hosts[p], ':') + 1);
 	}
 	b->our_ip = rte_cpu_to_be_32(RTE_IPV4(10, 99, 0, 1));
-	b->gen_pool = rte_pktmbuf_pool_create("bench_gen", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					      SOCKET_ID_ANY);
-	b->rx_ring = rte_ring_create("bench_rx", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	b->tx_ring = rte_ring_create("bench_tx", 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(nm, sizeof(nm), "bench_gen%s", tag);
+	b->gen_pool = rte_pktmbuf_pool_create(nm, 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	snprintf(nm, sizeof(nm), "bench_rx%s", tag);
+	b->rx_ring = rte_ring_create(nm, 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(nm, sizeof(nm), "bench_tx%s", tag);
+	b->tx_ring = rte_ring_create(nm, 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	if (b->gen_pool == NULL || b->rx_ring == NULL || b->tx_ring == NULL)
 		die("set-up: %s", rte_strerror(rte_errno));
-	int port = rte_eth_from_rings("net_ring_bench", &b->rx_ring, 1, &b->tx_ring, 1, 0);
+	snprintf(nm, sizeof(nm), "net_ring_bench%s", tag);
+	int port = rte_eth_from_rings(nm, &b->rx_ring, 1, &b->tx_ring, 1, 0);
 	if (port < 0)
 		die("rte_eth_from_rings: %s", rte_strerror(rte_errno));
 
@@ -812,6 +967,9 @@ static void setup_socket(struct backend *b)
 	socklen_t sl = sizeof(sa);
 
 	memset(b, 0, sizeof(*b));
+	b->mix = calloc(1, sizeof(*b->mix));
+	if (b->mix == NULL)
+		die("%s", "out of memory");
 	b->name = "socket";
 	b->inject = sock_inject;
 	b->collect = sock_collect;
@@ -851,6 +1009,220 @@ static void setup_socket(struct backend *b)
 	printf("socket backend: UDP %s, recvmmsg/sendmmsg bursts of %d\n", listen, PK_IO_BURST);
 }
 
+/* ---- one worker core fed by a generator lcore (--own-core) ----
+ *
+ * The closed loop above runs the peers on the worker's own core, between
+ * its bursts: their message building (most of the process's time) passes
+ * through the core's caches and branch predictors before every burst, and
+ * leaves the frames in the worker's caches. On a server the worker's core
+ * runs nothing else, and its frames arrive from the NIC, not from its own
+ * caches. So: the frames of a closed loop are recorded (a first engine),
+ * then a second, fresh engine is fed the same frames by a generator
+ * lcore on the other core, while its worker runs alone on the main lcore.
+ * The generator puts the frames on the port's RX ring and takes
+ * pickupd's off its TX ring, as the wire; it hands the sent mbufs back to
+ * the worker's lcore, where the worker frees them in its timed loop, as a
+ * NIC driver frees completed TX mbufs inside its tx_burst. It also does the
+ * control thread's housekeeping every 10 ms. The engine is deterministic,
+ * so the second one answers as the first did: their counters are compared
+ * at the end. */
+
+struct feed {
+	struct backend *b;
+	const struct recording *r;
+	struct rte_ring *sent; /* TX mbufs off the wire, to be freed by the worker's lcore */
+	atomic_bool done;      /* the worker has taken every frame */
+};
+
+/* A frame onto the wire as a NIC's DMA writes it: to memory, not through
+ * the generator's cache (streaming stores: no read for ownership of lines
+ * the worker's core holds from the mbuf's last use, which stalled the
+ * generator until it fell behind the worker). dst is the mbuf's data
+ * room, 64-byte aligned (RTE_PKTMBUF_HEADROOM) and 2 KiB long: the last
+ * 32-byte store may run past len. */
+static void wire_copy(void *dst, const uint8_t *src, uint32_t len)
+{
+	__m256i *d = dst;
+
+	for (uint32_t o = 0; o < len; o += 32)
+		_mm256_stream_si256(d++, _mm256_loadu_si256((const __m256i *)(src + o)));
+}
+
+static int feed_main(void *arg)
+{
+	struct feed *f = arg;
+	struct backend *b = f->b;
+	struct rte_mbuf *mb[64];
+	size_t next = 0;
+	unsigned n;
+	/* every 10 ms, as pickupd's control thread (PK_CTL_TICK_MS) */
+	uint64_t tick = rte_get_tsc_hz() / 100, next_tick = rte_rdtsc() + tick;
+
+	while (!atomic_load_explicit(&f->done, memory_order_acquire)) {
+		size_t k = f->r->n - next < PK_IO_BURST ? f->r->n - next : PK_IO_BURST;
+		if (k > 0 && rte_ring_free_count(b->rx_ring) >= k &&
+		    rte_pktmbuf_alloc_bulk(b->gen_pool, mb, (unsigned)k) == 0) {
+			for (size_t i = 0; i < k; i++, next++) {
+				uint32_t len = f->r->off[next + 1] - f->r->off[next];
+				wire_copy(rte_pktmbuf_append(mb[i], (uint16_t)len), f->r->bytes + f->r->off[next], len);
+			}
+			_mm_sfence(); /* the frames' streaming stores before the ring's */
+			rte_ring_enqueue_bulk(b->rx_ring, (void **)mb, (unsigned)k, NULL);
+		}
+		/* the sent ring holds the engine's whole pool: never full */
+		while ((n = rte_ring_dequeue_burst(b->tx_ring, (void **)mb, 64, NULL)) != 0)
+			rte_ring_enqueue_bulk(f->sent, (void **)mb, n, NULL);
+		if (rte_rdtsc() >= next_tick) { /* the control thread's work, beside the worker */
+			housekeep(b);
+			next_tick = rte_rdtsc() + tick;
+		}
+	}
+	return 0;
+}
+
+static const char *worker_ctr(unsigned c)
+{
+	return pk_worker_counter_name((enum pk_worker_counter)c);
+}
+
+static const char *proxy_ctr(unsigned c)
+{
+	return pk_proxy_counter_name((enum pk_proxy_counter)c);
+}
+
+static const char *pickup_ctr(unsigned c)
+{
+	return pk_pickup_counter_name((enum pk_pickup_counter)c);
+}
+
+/* Do the n counters of a (the recorded run) and b (the replay) agree?
+ * Each one that does not is printed. */
+static bool same_ctrs(const char *pfx, const _Atomic uint64_t *a, const _Atomic uint64_t *b, unsigned n,
+		      const char *(*name)(unsigned))
+{
+	bool same = true;
+
+	for (unsigned c = 0; c < n; c++)
+		if (a[c] != b[c]) {
+			fprintf(stderr, "replay: %s%s %llu, recorded run %llu\n", pfx, name(c),
+				(unsigned long long)b[c], (unsigned long long)a[c]);
+			same = false;
+		}
+	return same;
+}
+
+static bool same_counters(const struct pk_worker *a, const struct pk_worker *b)
+{
+	bool w = same_ctrs("", a->ctr, b->ctr, PK_WORKER_CTR_COUNT, worker_ctr);
+	bool x = same_ctrs("proxy.", a->proxy_ctr, b->proxy_ctr, PK_PROXY_CTR_COUNT, proxy_ctr);
+	bool p = same_ctrs("pickup.", a->pickup_ctr, b->pickup_ctr, PK_PICKUP_CTR_COUNT, pickup_ctr);
+	return w && x && p;
+}
+
+static void measure_own_core(double seconds)
+{
+	static struct backend rb, pb;
+	static uint32_t samples[MAX_SAMPLES], core_samples[MAX_SAMPLES];
+	struct recording r = { 0 };
+	unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+
+	if (lcore >= RTE_MAX_LCORE) {
+		printf("dpdk, worker on its own core: skipped (this machine has one core)\n");
+		return;
+	}
+	/* about a second of frames per second asked: up to ~900 MB */
+	r.cap = (size_t)(seconds * 1.0e6) / PK_IO_BURST * PK_IO_BURST;
+	r.size = r.cap * 900;
+	r.bytes = malloc(r.size);
+	r.off = calloc(r.cap + 1, sizeof(*r.off));
+	if (r.bytes == NULL || r.off == NULL)
+		die("%s", "recording: out of memory");
+	setup_dpdk(&rb, "-rec");
+	rb.rec = &r;
+	calls_start(&rb);
+	uint64_t cyc, n, out;
+	size_t ns;
+	ns = 0;
+	run(&rb, PK_IO_BURST, 1e6, false, samples, NULL, &ns, &cyc, &n, &out); /* until the recording is full */
+	rb.rec = NULL;
+
+	setup_dpdk(&pb, "-own");
+	struct feed f = { .b = &pb, .r = &r };
+	f.sent = rte_ring_create("bench_sent", 8192, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (f.sent == NULL)
+		die("set-up: %s", rte_strerror(rte_errno));
+	atomic_init(&f.done, false);
+	if (rte_eal_remote_launch(feed_main, &f, lcore) != 0)
+		die("%s", "generator lcore: launch failed");
+	size_t seen = 0, warm = r.n / 8, idle = 0, partial = 0; /* the first eighth warms up */
+	uint64_t cycles = 0, msgs = 0;
+	unsigned iter = 0;
+	clk_min = clk_max = 0;
+	clock_read();
+	struct rte_mbuf *done[64];
+	ns = 0;
+	while (seen < r.n) {
+		uint64_t t0 = rte_rdtsc_precise();
+		unsigned k;
+		while ((k = rte_ring_dequeue_burst(f.sent, (void **)done, 64, NULL)) != 0)
+			rte_pktmbuf_free_bulk(done, k); /* TX completion */
+		unsigned got = worker_iter(&pb);
+		uint64_t t1 = rte_rdtsc_precise();
+		if (got == 0) {
+			idle += seen >= warm;
+			continue;
+		}
+		if (seen >= warm) {
+			cycles += t1 - t0;
+			msgs += got;
+			if (got == PK_IO_BURST && ns < MAX_SAMPLES) {
+				core_samples[ns] = (uint32_t)((double)(t1 - t0) / clk_ratio);
+				samples[ns++] = (uint32_t)(t1 - t0);
+			} else {
+				partial++;
+			}
+		}
+		seen += got;
+		if ((++iter & 63) == 0)
+			clock_read();
+	}
+	pk_io_dpdk_drain(pb.q);
+	atomic_store_explicit(&f.done, true, memory_order_release);
+	rte_eal_wait_lcore(lcore);
+	bool same = same_counters(rb.w, pb.w);
+	qsort(samples, ns, sizeof(samples[0]), cmp_u32);
+	double hz = (double)rte_get_tsc_hz(), mean = (double)cycles / (double)msgs;
+	double p10 = ns ? (double)samples[ns / 10] / PK_IO_BURST : 0;
+	double med = ns ? (double)samples[ns / 2] / PK_IO_BURST : 0;
+	double p90 = ns ? (double)samples[ns * 9 / 10] / PK_IO_BURST : 0;
+	qsort(core_samples, ns, sizeof(core_samples[0]), cmp_u32);
+	double core_med = ns ? (double)core_samples[ns / 2] / PK_IO_BURST : 0;
+	printf("dpdk, worker on its own core (lcore %u feeds it %zu recorded frames; TX freed on the worker's):\n"
+	       "          %9.0f msg/s per worker core  %6.0f cycles/msg (median burst: %.0f cycles/msg, %.0f msg/s)\n"
+	       "          full bursts' cycles/msg: least %.0f, p10 %.0f, median %.0f, p90 %.0f;"
+	       " %zu full bursts, %zu partial, %zu empty polls\n"
+	       "          core clock %.2f-%.2f GHz; median burst %.0f core cycles/msg\n"
+	       "          the replay answered as the recorded run (every counter): %s\n",
+	       lcore, r.n, hz / mean, mean, med, hz / med, ns ? (double)samples[0] / PK_IO_BURST : 0, p10, med,
+	       p90, ns, partial, idle, hz / clk_max / 1e9, hz / clk_min / 1e9, core_med, same ? "yes" : "NO");
+	for (unsigned k; (k = rte_ring_dequeue_burst(f.sent, (void **)done, 64, NULL)) != 0;)
+		rte_pktmbuf_free_bulk(done, k);
+	rte_ring_free(f.sent);
+	dpdk_engine_free(&rb.e);
+	dpdk_engine_free(&pb.e);
+	free(rb.mix);
+	free(pb.mix);
+	for (struct backend *x = &rb; x != NULL; x = x == &rb ? &pb : NULL) {
+		rte_ring_free(x->rx_ring);
+		rte_ring_free(x->tx_ring);
+		rte_mempool_free(x->gen_pool);
+	}
+	free(r.bytes);
+	free(r.off);
+	if (!same)
+		exit(1);
+}
+
 static void report(const struct backend *b, const struct result *r)
 {
 	printf("%-6s  %9.0f msg/s per worker core  %6.0f cycles/msg (median burst: %.0f cycles/msg, "
@@ -864,6 +1236,10 @@ static void report(const struct backend *b, const struct result *r)
 	printf("        of which in the backend: rx_burst %.0f cycles/msg, tx_flush %.0f cycles/msg "
 	       "(the rest: clock, parse, handlers, RCU)\n",
 	       r->rx_cycles, r->tx_cycles);
+	printf("        core clock %.2f-%.2f GHz during the run; median burst %.0f core cycles/msg: "
+	       "%.0f msg/s at the nominal %.2f GHz\n",
+	       r->clk_lo, r->clk_hi, r->median_core_cycles, (double)rte_get_tsc_hz() / r->median_core_cycles,
+	       (double)rte_get_tsc_hz() / 1e9);
 	print_counters(b);
 }
 
@@ -876,24 +1252,31 @@ int main(int argc, char **argv)
 	int c;
 
 	snprintf(prefix, sizeof(prefix), "pk-bench-dpdk-%d", (int)getpid());
+	/* the worker on lcore 0; lcore 1, where there is a second core, for
+	 * --own-core's generator (idle otherwise) */
+	char lcores[8];
+	snprintf(lcores, sizeof(lcores), "%s", sysconf(_SC_NPROCESSORS_ONLN) > 1 ? "0,1" : "0");
 	char *eal[] = { argv[0], "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--no-telemetry",
-			"--file-prefix", prefix, "--log-level", "error", "-l", "0", NULL };
+			"--file-prefix", prefix, "--log-level", "error", "-l", lcores, NULL };
 	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0)
 		die("rte_eal_init: %s", rte_strerror(rte_errno));
 	static const struct option opts[] = { { "seconds", required_argument, NULL, 's' },
 					      { "dpdk-only", no_argument, NULL, 'd' },
 					      { "groups", required_argument, NULL, 'g' },
+					      { "own-core", no_argument, NULL, 'o' },
 					      { NULL, 0, NULL, 0 } };
-	bool dpdk_only = false;
-	while ((c = getopt_long(argc, argv, "s:dg:", opts, NULL)) != -1) {
+	bool dpdk_only = false, own_core = false;
+	while ((c = getopt_long(argc, argv, "s:dg:o", opts, NULL)) != -1) {
 		if (c == 's')
 			seconds = atof(optarg);
 		else if (c == 'g' && atoi(optarg) >= 1 && atoi(optarg) <= MAX_GROUPS)
 			ngroups = (unsigned)atoi(optarg);
 		else if (c == 'd')
 			dpdk_only = true;
+		else if (c == 'o')
+			own_core = true;
 		else {
-			fprintf(stderr, "usage: pk-bench-dpdk [--seconds S] [--groups 1-%d] [--dpdk-only]\n",
+			fprintf(stderr, "usage: pk-bench-dpdk [--seconds S] [--groups 1-%d] [--dpdk-only] [--own-core]\n",
 				MAX_GROUPS);
 			return 2;
 		}
@@ -909,12 +1292,17 @@ int main(int argc, char **argv)
 	printf("\nTSC %.2f GHz; worker cycles only (the wire is the bench's)\n",
 	       (double)rte_get_tsc_hz() / 1e9);
 
-	setup_dpdk(&dpdk);
+	setup_dpdk(&dpdk, "");
 	setup_socket(&sock);
-	measure(&dpdk, seconds, &rd);
+	struct backend *const both[2] = { &dpdk, &sock };
+	struct result r2[2];
+	measure(both, dpdk_only ? 1 : 2, seconds, r2);
+	rd = r2[0];
+	rs = r2[1];
 	report(&dpdk, &rd);
+	if (own_core)
+		measure_own_core(seconds);
 	if (!dpdk_only) {
-		measure(&sock, seconds, &rs);
 		report(&sock, &rs);
 		printf("dpdk / socket per core: %.2fx (mean), %.2fx (median burst)\n",
 		       rd.msgs_per_s / rs.msgs_per_s, rs.median_cycles_per_msg / rd.median_cycles_per_msg);
@@ -922,6 +1310,8 @@ int main(int argc, char **argv)
 
 	dpdk_engine_free(&dpdk.e);
 	dpdk_engine_free(&sock.e);
+	free(dpdk.mix);
+	free(sock.mix);
 	for (int p = 0; p < P_COUNT; p++)
 		close(sock.peer_fd[p]);
 	rte_ring_free(dpdk.rx_ring);

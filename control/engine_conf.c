@@ -43,6 +43,7 @@
 #define EC_DEF_GROUPS_CAP 65536
 #define EC_DEF_USERS (1u << 20)
 #define EC_DEF_TCP_CONNS 1024
+#define EC_DEF_GROUP_FLAT_MAX 65536 /* as pk_groups_params.flat_max's default */
 #define EC_DEF_SOCKET_BUFFER (4u << 20)
 #define EC_DEF_RETRY_AFTER 5 /* limits.retry_after, seconds */
 
@@ -883,6 +884,7 @@ static const struct ec_key ec_capacity_keys[] = {
 	EC_UINT("groups", capacity.groups, 1, PK_GROUPS_ID_LIMIT, "groups"),
 	EC_UINT("users", capacity.users, 1, PK_GROUPS_ID_LIMIT, "users"),
 	EC_UINT("tcp_connections", capacity.tcp_connections, 1, 1u << 20, "connections"),
+	EC_UINT("group_flat_max", capacity.group_flat_max, 1, PK_GROUPS_ID_LIMIT, "groups or users"),
 };
 
 static int ec_capacity(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
@@ -1155,6 +1157,7 @@ static int ec_defaults(struct ec_ctx *x)
 		.groups = EC_DEF_GROUPS_CAP,
 		.users = EC_DEF_USERS,
 		.tcp_connections = EC_DEF_TCP_CONNS,
+		.group_flat_max = EC_DEF_GROUP_FLAT_MAX,
 	};
 	c->backend = PK_IO_SOCKET;
 	c->dpdk.port = "0";

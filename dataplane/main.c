@@ -399,7 +399,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	gp = (struct pk_groups_params){ .max_groups = conf->capacity.groups,
-					.max_users = conf->capacity.users };
+					.max_users = conf->capacity.users,
+					.flat_max = conf->capacity.group_flat_max };
 	eng->groups = pk_groups_create(eng->rcu, &gp);
 	if (eng->groups == NULL) {
 		pk_log(PK_LOG_ERROR, "cannot create the group index (out of memory)");

@@ -66,6 +66,8 @@ void gx_view_free_whole(struct pk_groups_view *v)
 	gx_free_hash_tree(v->usr);
 	gx_free_id_tree(v->gid);
 	gx_free_id_tree(v->uid);
+	free((void *)(uintptr_t)v->fnum);
+	free((void *)(uintptr_t)v->fusr);
 	free((void *)(uintptr_t)v->settings);
 	free(v);
 }
@@ -147,7 +149,175 @@ void pk_groups_view_stats(const struct pk_groups_view *v, struct pk_groups_stats
 	st->n_memberships = v->n_memberships;
 	st->bytes = c.bytes + sizeof(*v) + sizeof(*v->settings) + gx_hash_tree_bytes(v->num) +
 		    gx_hash_tree_bytes(v->usr) + gx_id_tree_nodes_bytes(v->gid) +
-		    gx_id_tree_nodes_bytes(v->uid);
+		    gx_id_tree_nodes_bytes(v->uid) + gx_flat_bytes(v->fnum) + gx_flat_bytes(v->fusr);
+}
+
+/* ---- flat tables ---- */
+
+uint64_t gx_flat_bytes(const struct gx_flat *f)
+{
+	return f != NULL ? sizeof(*f) + ((uint64_t)f->mask + 1) * sizeof(f->slot[0]) : 0;
+}
+
+/* Objects in a hash tree. */
+static uint32_t gx_hash_tree_count(const struct gx_node *root)
+{
+	uint32_t n = 0;
+
+	for (unsigned a = 0; root != NULL && a < GX_FAN; a++) {
+		const struct gx_node *mid = root->slot[a];
+
+		for (unsigned b = 0; mid != NULL && b < GX_FAN; b++) {
+			const struct gx_seg *s = mid->slot[b];
+
+			n += s != NULL ? s->n : 0;
+		}
+	}
+	return n;
+}
+
+static uint64_t gx_obj_hash(const void *obj)
+{
+	return ((const struct gx_group *)obj)->hash; /* or a gx_user's: same offset */
+}
+
+static void gx_flat_add(struct gx_flat *f, const void *obj)
+{
+	uint64_t h = gx_obj_hash(obj);
+	uint32_t k = (uint32_t)h & f->mask;
+
+	while (f->slot[k].obj != NULL)
+		k = (k + 1) & f->mask;
+	f->slot[k].hash = h;
+	f->slot[k].obj = obj;
+	f->n++;
+}
+
+/* Take obj out of f (a private copy), moving back the entries of its probe
+ * run that may take its place, so that no tombstone is left: false if obj
+ * is not there. */
+static bool gx_flat_del(struct gx_flat *f, const void *obj)
+{
+	uint32_t i = (uint32_t)gx_obj_hash(obj) & f->mask, j;
+
+	while (f->slot[i].obj != obj) {
+		if (f->slot[i].obj == NULL)
+			return false;
+		i = (i + 1) & f->mask;
+	}
+	for (j = (i + 1) & f->mask; f->slot[j].obj != NULL; j = (j + 1) & f->mask) {
+		uint32_t home = (uint32_t)f->slot[j].hash & f->mask;
+		/* Is home cyclically in (i, j]? Then j's entry stays. */
+		bool stays = i <= j ? i < home && home <= j : i < home || home <= j;
+
+		if (!stays) {
+			f->slot[i] = f->slot[j];
+			i = j;
+		}
+	}
+	f->slot[i].hash = 0;
+	f->slot[i].obj = NULL;
+	f->n--;
+	return true;
+}
+
+/* A flat table of the objects of the hash tree root (the view counts
+ * `count` of them), or NULL: none there, more than flat_max (the tree is
+ * not walked then), or no memory (t->err set). */
+static const struct gx_flat *gx_flat_make(struct gx_txn *t, const struct gx_node *root, uint32_t count)
+{
+	uint32_t n, cap = 8;
+	struct gx_flat *f;
+
+	if (count == 0 || count > t->g->params.flat_max)
+		return NULL;
+	n = gx_hash_tree_count(root); /* the table is sized by what it will hold */
+	if (n == 0 || n > t->g->params.flat_max)
+		return NULL;
+	while (cap < 2 * n)
+		cap <<= 1;
+	f = gx_txn_alloc(t, sizeof(*f) + (size_t)cap * sizeof(f->slot[0]));
+	if (f == NULL)
+		return NULL;
+	memset(f->slot, 0, (size_t)cap * sizeof(f->slot[0]));
+	f->mask = cap - 1;
+	f->n = 0;
+	for (unsigned a = 0; a < GX_FAN; a++) {
+		const struct gx_node *mid = root->slot[a];
+
+		for (unsigned b = 0; mid != NULL && b < GX_FAN; b++) {
+			const struct gx_seg *s = mid->slot[b];
+
+			for (uint32_t i = 0; s != NULL && i < s->n; i++)
+				gx_flat_add(f, gx_seg_objs(s)[i]);
+		}
+	}
+	return f;
+}
+
+/* The old table with this change's puts applied, in a copy: NULL when it
+ * would be more than half full (at the end or between two puts), or one
+ * put does not match it. */
+static struct gx_flat *gx_flat_patch(struct gx_txn *t, const struct gx_flat *old, const struct gx_vec *d,
+				     uint32_t count)
+{
+	size_t bytes = gx_flat_bytes(old);
+	struct gx_flat *f;
+
+	if (2 * (uint64_t)count > (uint64_t)old->mask + 1)
+		return NULL;
+	f = gx_txn_alloc(t, bytes);
+	if (f == NULL)
+		return NULL;
+	memcpy(f, old, bytes);
+	f->txn = t->id;
+	for (size_t i = 0; i + 1 < d->n; i += 2) {
+		if (d->p[i] != NULL && !gx_flat_del(f, d->p[i]))
+			break;
+		/* never more than half full, even between puts: a probe must
+		 * always reach an empty slot */
+		if (d->p[i + 1] != NULL && 2 * ((uint64_t)f->n + 1) > (uint64_t)f->mask + 1)
+			break;
+		if (d->p[i + 1] != NULL)
+			gx_flat_add(f, d->p[i + 1]);
+		if (i + 2 >= d->n && f->n == count)
+			return f;
+	}
+	gx_retire(t, f); /* made by this change: freed at commit */
+	return NULL;
+}
+
+/* The flat table of one index for t's view: the old view's if the change
+ * left the tree alone; else a patched copy of it; else one built from the
+ * tree (none above flat_max). */
+static const struct gx_flat *gx_flat_for(struct gx_txn *t, const struct gx_flat *old, const struct gx_node *root,
+					  const struct gx_vec *d, uint32_t count)
+{
+	const struct gx_flat *f = NULL;
+
+	if (t->retire_whole == NULL) {
+		if (d->n == 0)
+			return old;
+		if (old != NULL)
+			gx_retire(t, old);
+		/* more puts than an eighth of the objects: building is cheaper */
+		if (old != NULL && count > 0 && count <= t->g->params.flat_max && d->n / 2 <= old->n / 8 + 16)
+			f = gx_flat_patch(t, old, d, count);
+	}
+	return f != NULL ? f : gx_flat_make(t, root, count);
+}
+
+/* At commit: t's view's flat tables made to match its trees. An unchanged
+ * tree keeps the old view's table (gx_txn_begin cleared the private
+ * view's: lookups inside a change must see its edits); a replaced one is
+ * retired with the old view's other replaced blocks. A whole replaced view
+ * (a reload) frees its tables with it, and the new ones are built. */
+void gx_flat_update(struct gx_txn *t)
+{
+	struct pk_groups_view *v = t->v;
+
+	v->fnum = gx_flat_for(t, t->old->fnum, v->num, &t->fdelta[0], v->n_groups);
+	v->fusr = gx_flat_for(t, t->old->fusr, v->usr, &t->fdelta[1], v->n_users);
 }
 
 /* ---- building ---- */

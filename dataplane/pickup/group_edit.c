@@ -112,7 +112,7 @@ void *gx_txn_alloc(struct gx_txn *t, size_t size)
 
 /* A block of the new view is being replaced: free it at commit if this
  * change made it, after a grace period if a reader may hold it. */
-static void gx_retire(struct gx_txn *t, const void *block)
+void gx_retire(struct gx_txn *t, const void *block)
 {
 	void *p = (void *)(uintptr_t)block;
 
@@ -134,6 +134,9 @@ int gx_txn_begin(struct gx_txn *t, struct pk_groups *g)
 	}
 	*t->v = *t->old;
 	t->v->txn = t->id;
+	/* Lookups inside the change see its own edits: in the trees, not in
+	 * the old view's flat tables (made again, or taken over, at commit). */
+	t->v->fnum = t->v->fusr = NULL;
 	return 0;
 }
 
@@ -166,6 +169,16 @@ static void gx_txn_release(struct gx_txn *t)
 	gx_vec_free(&t->uids_new);
 	gx_vec_free(&t->gids_freed);
 	gx_vec_free(&t->uids_freed);
+	gx_vec_free(&t->fdelta[0]);
+	gx_vec_free(&t->fdelta[1]);
+}
+
+/* Note a put for the flat tables (gx_flat_update). */
+static void gx_flat_note(struct gx_txn *t, unsigned which, const void *old, const void *nw)
+{
+	if (gx_vec_push(&t->fdelta[which], (void *)(uintptr_t)old) != 0 ||
+	    gx_vec_push(&t->fdelta[which], (void *)(uintptr_t)nw) != 0)
+		t->err = -ENOMEM;
 }
 
 void gx_txn_abort(struct gx_txn *t)
@@ -204,6 +217,8 @@ int gx_txn_commit(struct gx_txn *t)
 	struct pk_groups *g = t->g;
 	struct gx_garbage *gb;
 
+	if (t->err == 0)
+		gx_flat_update(t);
 	if (t->err != 0) {
 		int err = t->err;
 
@@ -428,6 +443,7 @@ static int gx_put_group(struct gx_txn *t, const struct gx_group *old, struct gx_
 
 	if (ref == NULL || gx_seg_put(t, ref, (uint32_t)any->hash, old, nw) != 0)
 		return -ENOMEM;
+	gx_flat_note(t, 0, old, nw);
 	ref = gx_id_ref(t, &t->v->gid, any->pub.id);
 	if (ref == NULL)
 		return -ENOMEM;
@@ -453,6 +469,7 @@ static int gx_put_user(struct gx_txn *t, const struct gx_user *old, struct gx_us
 
 	if (ref == NULL || gx_seg_put(t, ref, (uint32_t)any->hash, old, nw) != 0)
 		return -ENOMEM;
+	gx_flat_note(t, 1, old, nw);
 	ref = gx_id_ref(t, &t->v->uid, any->pub.id);
 	if (ref == NULL)
 		return -ENOMEM;
@@ -814,13 +831,15 @@ int pk_groups_member_set_rights(struct pk_groups *g, struct pk_str number, struc
 
 struct pk_groups *pk_groups_create(struct pk_rcu *rcu, const struct pk_groups_params *params)
 {
-	struct pk_groups_params p = { 1u << 20, 1u << 22 };
+	struct pk_groups_params p = { 1u << 20, 1u << 22, 0 };
 	struct pk_groups_view *v = NULL;
 	struct gx_settings *s = NULL;
 	struct pk_groups *g;
 
 	if (params != NULL)
 		p = *params;
+	if (p.flat_max == 0)
+		p.flat_max = GX_FLAT_MAX_DEFAULT;
 	if (rcu == NULL || p.max_groups == 0 || p.max_groups > PK_GROUPS_ID_LIMIT ||
 	    p.max_users == 0 || p.max_users > PK_GROUPS_ID_LIMIT)
 		return NULL;

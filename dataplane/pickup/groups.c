@@ -575,6 +575,19 @@ static inline __attribute__((always_inline)) const struct pk_group *gx_number_lo
 										    struct pk_str number)
 {
 	uint64_t h = gx_hash(number.p, number.len, GX_SEED_NUMBER);
+	const struct gx_flat *f = v->fnum;
+
+	if (f != NULL) {
+		for (uint32_t k = (uint32_t)h & f->mask; f->slot[k].obj != NULL; k = (k + 1) & f->mask) {
+			const struct gx_group *gr = f->slot[k].obj;
+
+			if (f->slot[k].hash == h && gr->pub.number.len == number.len &&
+			    pk_mem_eq_short(gr->pub.number.p, number.p, number.len))
+				return &gr->pub;
+		}
+		return NULL;
+	}
+
 	const struct gx_seg *s = gx_seg_of(v->num, h);
 	uint32_t tag = (uint32_t)h;
 
@@ -601,6 +614,19 @@ static inline __attribute__((always_inline)) const struct pk_group_user *
 gx_user_lookup(const struct pk_groups_view *v, struct pk_str user, uint32_t domain)
 {
 	uint64_t h = gx_hash_user(user, domain);
+	const struct gx_flat *f = v->fusr;
+
+	if (f != NULL) {
+		for (uint32_t k = (uint32_t)h & f->mask; f->slot[k].obj != NULL; k = (k + 1) & f->mask) {
+			const struct gx_user *u = f->slot[k].obj;
+
+			if (f->slot[k].hash == h && u->pub.domain == domain && u->pub.user.len == user.len &&
+			    pk_mem_eq_short(u->pub.user.p, user.p, user.len))
+				return &u->pub;
+		}
+		return NULL;
+	}
+
 	const struct gx_seg *s = gx_seg_of(v->usr, h);
 	uint32_t tag = (uint32_t)h;
 

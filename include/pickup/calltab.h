@@ -133,7 +133,7 @@ struct pk_calltab_config {
 	uint32_t max_groups;     /* group ids are < max_groups */
 	uint32_t max_threads;    /* tids are < max_threads */
 	uint32_t ext_blocks;     /* 1 KiB blocks for long strings; 0: capacity/64 */
-	uint32_t claim_records;  /* claims in flight at once; 0: capacity/64 (>= 64) */
+	uint32_t claim_records;  /* claims in flight at once; 0: capacity/16 (>= 64) */
 	uint64_t ring_timeout_ns;  /* TRYING/RINGING longer than this: expired */
 	uint64_t claim_timeout_ns; /* CLAIMED longer than this: back to RINGING */
 	struct pk_rcu *rcu;      /* reclamation domain; readers registered by the caller */

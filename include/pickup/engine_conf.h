@@ -94,6 +94,7 @@ struct pk_engine_capacity {
 	uint32_t groups;	  /* group ids in the group index */
 	uint32_t users;		  /* user ids in the group index */
 	uint32_t tcp_connections; /* open SIP/TCP connections, all workers */
+	uint32_t group_flat_max;  /* flat lookup tables while <= this many groups, users */
 };
 
 /* limits: per-source request rate limiting (include/pickup/ratelimit.h,

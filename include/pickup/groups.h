@@ -122,6 +122,10 @@ struct pk_groups_dial_result {
 struct pk_groups_params {
 	uint32_t max_groups; /* default 1 << 20 */
 	uint32_t max_users;  /* default 1 << 22 */
+	/* Group numbers, and users, looked up in a flat hash table while
+	 * there are at most this many of them, rebuilt by each change (about a
+	 * millisecond at 65,536); beyond, in the radix tree only. 0: 65,536. */
+	uint32_t flat_max;
 };
 
 /* What a view holds (stats, control socket, benchmarks). */

@@ -96,7 +96,8 @@ static inline int dpdk_engine_build(struct dpdk_engine *e, const char *engine_ya
 	}
 	e->built = true;
 	struct pk_groups_params gp = { .max_groups = e->conf->capacity.groups,
-				       .max_users = e->conf->capacity.users };
+				       .max_users = e->conf->capacity.users,
+				       .flat_max = e->conf->capacity.group_flat_max };
 	eng->groups = pk_groups_create(eng->rcu, &gp);
 	if (eng->groups == NULL || pk_groups_replace(eng->groups, e->groups) != 0) {
 		snprintf(err, errlen, "group index");

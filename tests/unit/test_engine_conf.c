@@ -112,6 +112,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->capacity.groups, 65536);
 	assert_int_equal(c->capacity.users, 1u << 20);
 	assert_int_equal(c->capacity.tcp_connections, 1024);
+	assert_int_equal(c->capacity.group_flat_max, 65536);
 	assert_string_equal(c->control_socket, "/run/pickupd/pickupd.sock");
 	assert_int_equal(c->backend, PK_IO_SOCKET);
 	assert_int_equal(c->socket_buffer, 4u << 20);
@@ -159,6 +160,7 @@ static const char full_yaml[] =
 	"  groups: 5000\n"
 	"  users: 100000\n"
 	"  tcp_connections: 4096\n"
+	"  group_flat_max: 2000\n"
 	"control_socket: run/pickupd.sock\n"
 	"io:\n"
 	"  backend: socket\n"
@@ -227,6 +229,7 @@ static void test_every_key(void **state)
 	assert_int_equal(c->capacity.groups, 5000);
 	assert_int_equal(c->capacity.users, 100000);
 	assert_int_equal(c->capacity.tcp_connections, 4096);
+	assert_int_equal(c->capacity.group_flat_max, 2000);
 	assert_string_equal(c->control_socket, "/etc/pickupd/run/pickupd.sock");
 	assert_int_equal(c->backend, PK_IO_SOCKET);
 	assert_int_equal(c->socket_buffer, 0);
@@ -387,6 +390,7 @@ static void test_errors_values(void **state)
 	parse_bad("capacity:\n  calls: 0\n", 2, 10, "capacity.calls");
 	parse_bad("capacity:\n  groups: 16777217\n", 2, 11, "capacity.groups");
 	parse_bad("capacity:\n  tcp_connections: 0\n", 2, 20, "capacity.tcp_connections");
+	parse_bad("capacity:\n  group_flat_max: 0\n", 2, 19, "capacity.group_flat_max");
 	parse_bad("io:\n  dpdk:\n    mtu: 500\n", 3, 10, "io.dpdk.mtu: mtu 500 is below 576");
 	parse_bad("io:\n  dpdk:\n    mtu: 9001\n", 3, 10, "io.dpdk.mtu");
 	parse_bad("io:\n  dpdk:\n    gateway: 10.0.0.1:5\n", 3, 14, "not an IPv4 address");

@@ -68,10 +68,11 @@ static void load(struct pk_groups *g, const char *text)
 	pk_groups_conf_free(c);
 }
 
-static int setup(void **state)
+/* The index with flat tables of at most flat_max objects (0: default). */
+static int setup_flat_max(void **state, uint32_t flat_max)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct pk_groups_params p = { 64, 256 };
+	struct pk_groups_params p = { 64, 256, flat_max };
 
 	f->rcu = pk_rcu_create(4);
 	f->g = pk_groups_create(f->rcu, &p);
@@ -80,6 +81,20 @@ static int setup(void **state)
 	load(f->g, base_text);
 	*state = f;
 	return 0;
+}
+
+/* Lookups in the flat tables (the default: base_text has 3 groups and 4
+ * users). */
+static int setup(void **state)
+{
+	return setup_flat_max(state, 0);
+}
+
+/* The same tests with lookups in the radix trees (flat tables only for
+ * indexes of one object). */
+static int setup_tree(void **state)
+{
+	return setup_flat_max(state, 1);
 }
 
 static int teardown(void **state)
@@ -849,6 +864,137 @@ static void test_syntax_helpers(void **state)
  * parts made only of characters allowed raw are their own normal form;
  * every other byte is refused raw or normalised as before.
  */
+/* An index crossing params.flat_max, both ways, by single changes and by a
+ * reload: every lookup answers the same, in the flat table (at most 2
+ * groups here) or in the tree (3 or more); the table's bytes count in the
+ * stats (groups_bytes on the control socket) while there is one: against
+ * an index that never has one (flat_max 1, 2 groups or more). */
+static void test_flat_threshold(void **state)
+{
+	struct pk_rcu *rcu = pk_rcu_create(2);
+	struct pk_groups_params p = { 16, 16, 2 }, p1 = { 16, 16, 1 };
+	struct pk_groups *g = pk_groups_create(rcu, &p), *g1 = pk_groups_create(rcu, &p1);
+	static const char *const nums[] = { "*801", "*802", "*803", "*804" };
+	static const char empty[] = "settings:\n  domains: [example.test]\ngroups: []\n";
+	struct pk_groups_stats st, st1;
+
+	(void)state;
+	assert_non_null(g);
+	assert_non_null(g1);
+	pk_groups_params_get(g, &p);
+	assert_int_equal(p.flat_max, 2);
+	load(g, empty);
+	load(g1, empty);
+	for (unsigned n = 1; n <= 4; n++) {
+		assert_int_equal(pk_groups_group_add(g, pk_str_make(nums[n - 1], 4), S(""), NULL, 0, NULL), 0);
+		assert_int_equal(pk_groups_group_add(g1, pk_str_make(nums[n - 1], 4), S(""), NULL, 0, NULL), 0);
+		const struct pk_groups_view *v = pk_groups_view(g);
+		for (unsigned k = 0; k < 4; k++)
+			assert_true((pk_groups_find_number(v, pk_str_make(nums[k], 4)) != NULL) == (k < n));
+		assert_null(pk_groups_find_number(v, S("*805")));
+		pk_groups_view_stats(v, &st);
+		pk_groups_view_stats(pk_groups_view(g1), &st1);
+		if (n == 2)
+			assert_true(st.bytes > st1.bytes);
+		if (n > 2)
+			assert_int_equal(st.bytes, st1.bytes);
+	}
+	for (unsigned n = 4; n-- > 0;) {
+		assert_int_equal(pk_groups_group_remove(g, pk_str_make(nums[n], 4)), 0);
+		const struct pk_groups_view *v = pk_groups_view(g);
+		for (unsigned k = 0; k < 4; k++)
+			assert_true((pk_groups_find_number(v, pk_str_make(nums[k], 4)) != NULL) == (k < n));
+	}
+	/* users, by a reload: 3 (tree), then 1 (table) */
+	load(g, "settings:\n  domains: [example.test]\ngroups:\n"
+		"  - number: \"*801\"\n    members: [alice, bob, carol]\n");
+	const struct pk_groups_view *v = pk_groups_view(g);
+	assert_non_null(pk_groups_find_user(v, S("carol"), S("example.test")));
+	assert_null(pk_groups_find_user(v, S("dave"), S("example.test")));
+	load(g, "settings:\n  domains: [example.test]\ngroups:\n  - number: \"*801\"\n    members: [dave]\n");
+	v = pk_groups_view(g);
+	assert_null(pk_groups_find_user(v, S("carol"), S("example.test")));
+	assert_non_null(pk_groups_find_user(v, S("dave"), S("example.test")));
+	pk_groups_destroy(g);
+	pk_groups_destroy(g1);
+	pk_rcu_destroy(rcu);
+}
+
+/* Random single changes (groups added, removed, renumbered; members added
+ * and removed), each checked against a model of what must be found: with
+ * the default flat_max (each change patches a copy of the flat tables) and
+ * with flat_max 20 (the indexes cross it both ways: tables built, patched,
+ * dropped, built again). */
+static void flat_random_run(uint32_t flat_max, uint64_t seed)
+{
+	enum { NG = 32, NU = 64, OPS = 4000 };
+	struct pk_rcu *rcu = pk_rcu_create(2);
+	struct pk_groups_params p = { 64, 128, flat_max };
+	struct pk_groups *g = pk_groups_create(rcu, &p);
+	bool exists[NG] = { false }, member[NG][NU] = { { false } };
+	char num[NG][8], usr[NU][8];
+	uint64_t x = seed;
+
+	assert_non_null(g);
+	load(g, "settings:\n  domains: [example.test]\ngroups: []\n");
+	for (unsigned i = 0; i < NG; i++)
+		snprintf(num[i], sizeof(num[i]), "*8%03u", i);
+	for (unsigned i = 0; i < NU; i++)
+		snprintf(usr[i], sizeof(usr[i]), "u%u", i);
+	for (unsigned op = 0; op < OPS; op++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		unsigned gi = (unsigned)(x >> 8) % NG, ui = (unsigned)(x >> 20) % NU, kind = (unsigned)(x >> 40) % 8;
+		struct pk_str n = pk_str_make(num[gi], strlen(num[gi]));
+		struct pk_str u = pk_str_make(usr[ui], strlen(usr[ui]));
+
+		if (kind == 0 && !exists[gi]) {
+			assert_int_equal(pk_groups_group_add(g, n, S(""), NULL, 0, NULL), 0);
+			exists[gi] = true;
+		} else if (kind == 1 && exists[gi]) {
+			assert_int_equal(pk_groups_group_remove(g, n), 0);
+			exists[gi] = false;
+			memset(member[gi], 0, sizeof(member[gi]));
+		} else if (kind == 2 && exists[gi]) {
+			unsigned to = (gi + 1 + (unsigned)(x >> 48) % (NG - 1)) % NG;
+			if (!exists[to]) {
+				assert_int_equal(pk_groups_group_renumber(g, n, pk_str_make(num[to], strlen(num[to]))), 0);
+				exists[gi] = false;
+				exists[to] = true;
+				memcpy(member[to], member[gi], sizeof(member[gi]));
+				memset(member[gi], 0, sizeof(member[gi]));
+			}
+		} else if (kind < 6 && exists[gi] && !member[gi][ui]) {
+			assert_int_equal(pk_groups_member_add(g, n, u, S("example.test"), PK_RIGHTS_ALL), 0);
+			member[gi][ui] = true;
+		} else if (kind >= 6 && member[gi][ui]) {
+			assert_int_equal(pk_groups_member_remove(g, n, u, S("example.test")), 0);
+			member[gi][ui] = false;
+		}
+		const struct pk_groups_view *v = pk_groups_view(g);
+		for (unsigned i = 0; i < NG; i++)
+			assert_true((pk_groups_find_number(v, pk_str_make(num[i], strlen(num[i]))) != NULL) == exists[i]);
+		for (unsigned j = 0; j < NU; j++) {
+			unsigned in = 0;
+			for (unsigned i = 0; i < NG; i++)
+				in += member[i][j];
+			const struct pk_group_user *gu =
+				pk_groups_find_user(v, pk_str_make(usr[j], strlen(usr[j])), S("example.test"));
+			assert_int_equal(gu != NULL ? gu->n_groups : 0, in);
+		}
+		if (op % 64 == 0)
+			pk_rcu_reclaim(rcu);
+	}
+	pk_groups_destroy(g);
+	pk_rcu_destroy(rcu);
+}
+
+static void test_flat_random(void **state)
+{
+	(void)state;
+	flat_random_run(0, 0x9e3779b97f4a7c15ull);
+	flat_random_run(20, 0x2545f4914f6cdd1dull);
+}
+
 static void test_key_lengths(void **state)
 {
 	struct fixture *f = *state;
@@ -1059,6 +1205,13 @@ int main(void)
 		cmocka_unit_test(test_readers_during_changes),
 		cmocka_unit_test(test_find_domain_lengths),
 		cmocka_unit_test_setup_teardown(test_key_lengths, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookups, setup_tree, teardown),
+		cmocka_unit_test_setup_teardown(test_classify, setup_tree, teardown),
+		cmocka_unit_test_setup_teardown(test_single_changes, setup_tree, teardown),
+		cmocka_unit_test_setup_teardown(test_reload, setup_tree, teardown),
+		cmocka_unit_test_setup_teardown(test_key_lengths, setup_tree, teardown),
+		cmocka_unit_test(test_flat_threshold),
+		cmocka_unit_test(test_flat_random),
 		cmocka_unit_test(test_syntax_helpers),
 	};
 
