@@ -218,7 +218,7 @@ static inline unsigned worker_iter(struct backend *b)
  * lcore into a fresh engine (measure_own_core). */
 struct recording {
 	uint8_t *bytes;
-	uint32_t *off;	/* frame i: bytes[off[i] .. off[i + 1]) */
+	size_t *off;	/* frame i: bytes[off[i] .. off[i + 1]) */
 	size_t n, cap, size, used;
 };
 
@@ -228,7 +228,7 @@ static void rec_add(struct recording *r, const uint8_t *f, size_t len)
 		die("%s", "recording full");
 	memcpy(r->bytes + r->used, f, len);
 	r->used += len;
-	r->off[++r->n] = (uint32_t)r->used;
+	r->off[++r->n] = r->used;
 }
 
 /* The frame of m, as its peer sends it, into mb. */
@@ -1063,7 +1063,7 @@ static int feed_main(void *arg)
 		if (k > 0 && rte_ring_free_count(b->rx_ring) >= k &&
 		    rte_pktmbuf_alloc_bulk(b->gen_pool, mb, (unsigned)k) == 0) {
 			for (size_t i = 0; i < k; i++, next++) {
-				uint32_t len = f->r->off[next + 1] - f->r->off[next];
+				uint32_t len = (uint32_t)(f->r->off[next + 1] - f->r->off[next]);
 				wire_copy(rte_pktmbuf_append(mb[i], (uint16_t)len), f->r->bytes + f->r->off[next], len);
 			}
 			_mm_sfence(); /* the frames' streaming stores before the ring's */
@@ -1130,7 +1130,8 @@ static void measure_own_core(double seconds)
 		printf("dpdk, worker on its own core: skipped (this machine has one core)\n");
 		return;
 	}
-	/* about a second of frames per second asked: up to ~900 MB */
+	/* a million frames per second asked, up to 900 bytes each (~900 MB a
+	 * second asked; each bytes[] offset is a size_t) */
 	r.cap = (size_t)(seconds * 1.0e6) / PK_IO_BURST * PK_IO_BURST;
 	r.size = r.cap * 900;
 	r.bytes = malloc(r.size);
@@ -1155,6 +1156,7 @@ static void measure_own_core(double seconds)
 	if (rte_eal_remote_launch(feed_main, &f, lcore) != 0)
 		die("%s", "generator lcore: launch failed");
 	size_t seen = 0, warm = r.n / 8, idle = 0, partial = 0; /* the first eighth warms up */
+	uint64_t last = rte_rdtsc(), stall = 10 * rte_get_tsc_hz(); /* no frame for 10 s: stuck */
 	uint64_t cycles = 0, msgs = 0;
 	unsigned iter = 0;
 	clk_min = clk_max = 0;
@@ -1170,8 +1172,11 @@ static void measure_own_core(double seconds)
 		uint64_t t1 = rte_rdtsc_precise();
 		if (got == 0) {
 			idle += seen >= warm;
+			if (t1 - last > stall)
+				die("replay stalled: %s", "no frame for 10 s (one not delivered as a UDP datagram?)");
 			continue;
 		}
+		last = t1;
 		if (seen >= warm) {
 			cycles += t1 - t0;
 			msgs += got;
@@ -1295,7 +1300,7 @@ int main(int argc, char **argv)
 	setup_dpdk(&dpdk, "");
 	setup_socket(&sock);
 	struct backend *const both[2] = { &dpdk, &sock };
-	struct result r2[2];
+	struct result r2[2] = { { 0 } };
 	measure(both, dpdk_only ? 1 : 2, seconds, r2);
 	rd = r2[0];
 	rs = r2[1];

@@ -300,8 +300,11 @@ static const struct gx_flat *gx_flat_for(struct gx_txn *t, const struct gx_flat 
 			return old;
 		if (old != NULL)
 			gx_retire(t, old);
-		/* more puts than an eighth of the objects: building is cheaper */
-		if (old != NULL && count > 0 && count <= t->g->params.flat_max && d->n / 2 <= old->n / 8 + 16)
+		/* Patched unless building is cheaper: more puts than an eighth
+		 * of the objects (+16), or a table eight times what the objects
+		 * need (it shrinks: each change copies the whole table). */
+		if (old != NULL && count > 0 && count <= t->g->params.flat_max && d->n / 2 <= old->n / 8 + 16 &&
+		    8 * (uint64_t)count >= (uint64_t)old->mask + 1)
 			f = gx_flat_patch(t, old, d, count);
 	}
 	return f != NULL ? f : gx_flat_make(t, root, count);

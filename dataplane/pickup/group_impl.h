@@ -19,9 +19,9 @@
  * on seven (root, middle node, segment, its tags, its objects, the object,
  * its text). The tree stays the index: at commit (gx_flat_update) a change
  * that changed a tree copies the old view's table and applies its own
- * puts to the copy (a memcpy of 32 bytes an object, ~60 µs at 65,536),
- * or builds the table again from the tree when it has none, must grow it,
- * or changed many objects (a reload always).
+ * puts to the copy (a memcpy of 32-128 bytes an object, ~60 µs at
+ * 65,536), or builds the table again from the tree when it has none, must
+ * grow or shrink it, or changed many objects (a reload always).
  *
  * Every block is immutable once a view containing it is published. Each
  * block starts with the id of the change ("transaction") that allocated

@@ -123,8 +123,9 @@ struct pk_groups_params {
 	uint32_t max_groups; /* default 1 << 20 */
 	uint32_t max_users;  /* default 1 << 22 */
 	/* Group numbers, and users, looked up in a flat hash table while
-	 * there are at most this many of them, rebuilt by each change (about a
-	 * millisecond at 65,536); beyond, in the radix tree only. 0: 65,536. */
+	 * there are at most this many of them (a change copies the table of an
+	 * index it changes: ~60 us at 65,536; docs/groups.md); beyond, in the
+	 * radix tree only. 0: 65,536. */
 	uint32_t flat_max;
 };
 

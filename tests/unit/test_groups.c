@@ -857,13 +857,6 @@ static void test_syntax_helpers(void **state)
 	assert_string_equal(pk_groups_number_strerror(PK_GROUPS_NUMBER_PICKUP_CODE), "is the pickup code");
 }
 
-/*
- * Numbers of 1 to 9 digits and user parts of 1 to 24 bytes (every tail
- * length of the index's hash: 1-3, 4-7 and whole words) are found, each
- * as itself, and a neighbour one byte off or one byte longer is not. User
- * parts made only of characters allowed raw are their own normal form;
- * every other byte is refused raw or normalised as before.
- */
 /* An index crossing params.flat_max, both ways, by single changes and by a
  * reload: every lookup answers the same, in the flat table (at most 2
  * groups here) or in the tree (3 or more); the table's bytes count in the
@@ -995,6 +988,13 @@ static void test_flat_random(void **state)
 	flat_random_run(20, 0x2545f4914f6cdd1dull);
 }
 
+/*
+ * Numbers of 1 to 9 digits and user parts of 1 to 24 bytes (every tail
+ * length of the index's hash: 1-3, 4-7 and whole words) are found, each
+ * as itself, and a neighbour one byte off or one byte longer is not. User
+ * parts made only of characters allowed raw are their own normal form;
+ * every other byte is refused raw or normalised as before.
+ */
 static void test_key_lengths(void **state)
 {
 	struct fixture *f = *state;
