@@ -43,7 +43,6 @@
 #define EC_DEF_GROUPS_CAP 65536
 #define EC_DEF_USERS (1u << 20)
 #define EC_DEF_TCP_CONNS 1024
-#define EC_DEF_GROUP_FLAT_MAX 65536 /* as pk_groups_params.flat_max's default */
 #define EC_DEF_SOCKET_BUFFER (4u << 20)
 #define EC_DEF_RETRY_AFTER 5 /* limits.retry_after, seconds */
 
@@ -1157,7 +1156,7 @@ static int ec_defaults(struct ec_ctx *x)
 		.groups = EC_DEF_GROUPS_CAP,
 		.users = EC_DEF_USERS,
 		.tcp_connections = EC_DEF_TCP_CONNS,
-		.group_flat_max = EC_DEF_GROUP_FLAT_MAX,
+		.group_flat_max = PK_GROUPS_FLAT_MAX_DEFAULT,
 	};
 	c->backend = PK_IO_SOCKET;
 	c->dpdk.port = "0";

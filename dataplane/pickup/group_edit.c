@@ -839,7 +839,7 @@ struct pk_groups *pk_groups_create(struct pk_rcu *rcu, const struct pk_groups_pa
 	if (params != NULL)
 		p = *params;
 	if (p.flat_max == 0)
-		p.flat_max = GX_FLAT_MAX_DEFAULT;
+		p.flat_max = PK_GROUPS_FLAT_MAX_DEFAULT;
 	if (rcu == NULL || p.max_groups == 0 || p.max_groups > PK_GROUPS_ID_LIMIT ||
 	    p.max_users == 0 || p.max_users > PK_GROUPS_ID_LIMIT)
 		return NULL;

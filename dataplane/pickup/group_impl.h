@@ -107,10 +107,6 @@ struct gx_flat {
 	struct gx_flat_slot slot[];
 };
 
-/* Default params.flat_max: a table of 131,072 slots (2 MiB), copied by each
- * change of its index. */
-#define GX_FLAT_MAX_DEFAULT 65536u
-
 struct pk_groups_view {
 	uint64_t txn; /* version: the change that published this view */
 	const struct gx_settings *settings;

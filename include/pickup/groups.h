@@ -125,9 +125,13 @@ struct pk_groups_params {
 	/* Group numbers, and users, looked up in a flat hash table while
 	 * there are at most this many of them (a change copies the table of an
 	 * index it changes: ~60 us at 65,536; docs/groups.md); beyond, in the
-	 * radix tree only. 0: 65,536. */
+	 * radix tree only. 0: PK_GROUPS_FLAT_MAX_DEFAULT. */
 	uint32_t flat_max;
 };
+
+/* The default flat_max (and capacity.group_flat_max's): a table of
+ * 131,072 slots (2 MiB), copied by each change of its index. */
+#define PK_GROUPS_FLAT_MAX_DEFAULT 65536u
 
 /* What a view holds (stats, control socket, benchmarks). */
 struct pk_groups_stats {
