@@ -19,9 +19,10 @@
 # Why: the tests and the default bench run DPDK with --no-huge (4 KiB
 # pages), which costs the worker TLB misses on every mbuf it touches; a
 # deployment reserves hugepages (dpdk-hugepages.py), so this is the figure
-# that matches it. Exit status: pk-bench-dpdk's; 1 on a set-up error; 3
-# when the kernel could not reserve the pages (memory too fragmented: try
-# again after `echo 1 > /proc/sys/vm/compact_memory`, or at boot).
+# that matches it. Exit status: pk-bench-dpdk's; 1 on a usage or set-up
+# error; 3 when the kernel could not reserve the pages (memory too
+# fragmented: try again after `echo 1 > /proc/sys/vm/compact_memory`, or
+# at boot) or refused the hugetlbfs mount (a container without the right).
 set -eu
 
 usage() {
@@ -58,7 +59,8 @@ if [ "$got" -lt $((before + pages)) ]; then
 	exit 3
 fi
 dir=$(mktemp -d /tmp/pk-huge.XXXXXX)
-mount -t hugetlbfs -o pagesize=2M nodev "$dir"
+mount -t hugetlbfs -o pagesize=2M nodev "$dir" ||
+	{ echo "$0: could not mount a hugetlbfs on $dir" >&2; exit 3; }
 mounted=yes
 status=0
 "$bench" --huge-dir "$dir" "$@" || status=$?

@@ -8,7 +8,8 @@
 #   - afterwards the kernel's reservation is what it was before, and no
 #     hugetlbfs of the script's is left mounted;
 #   - a bench that fails (a bad option) is cleaned up after just the same.
-# Skipped (77) when the kernel cannot reserve the pages (fragmented memory).
+# Skipped (77) when the kernel cannot reserve the pages (fragmented memory)
+# or mount a hugetlbfs (the script's exit status 3).
 #
 # Usage: test_bench_huge.sh SOURCE_DIR BUILD_DIR
 set -u
@@ -25,7 +26,7 @@ mounts=$(left)
 out=$("$src/bench/run-dpdk-huge.sh" "$build" --seconds 0.3 --dpdk-only 2>&1)
 rc=$?
 echo "$out"
-[ $rc -eq 3 ] && { echo "SKIP: the kernel could not reserve the hugepages"; exit 77; }
+[ $rc -eq 3 ] && { echo "SKIP: no hugepages to be had here (see above)"; exit 77; }
 [ $rc -eq 0 ] || fail "run-dpdk-huge.sh exited $rc"
 grep -q 'DPDK memory in 2 MiB hugepages' <<<"$out" || fail "the bench did not run on hugepages"
 grep -q 'unexpected=0' <<<"$out" || fail "the bench's mix was not answered as expected"
