@@ -627,6 +627,7 @@ static void on_output(const struct backend *b, const char *text)
 	vias_of(text, c->last, sizeof(c->last));
 	if (c->step == 11 && c->lag > 0) {
 		c->lag--;
+		c->r++; /* the next refresh: CSeq one higher, as a phone's */
 		push(b, c, 11);
 	} else if (c->step == 11) {
 		c->r++;
