@@ -49,7 +49,9 @@
  * lcore 1 (measure_own_core below).
  *
  * Usage: pk-bench-dpdk [--seconds S] [--groups N] [--dpdk-only] [--own-core]
- *        (EAL: --no-huge, lcores 0 and 1 where there are two cores)
+ *                      [--huge-dir DIR] [--lockstep]
+ *        (EAL: --no-huge, or hugepages from the hugetlbfs mount DIR;
+ *        lcores 0 and 1 where there are two cores)
  * Threads: the EAL main lcore; with --own-core, lcore 1 too. docs/dpdk.md
  * has the figures.
  */
@@ -139,6 +141,7 @@ static void die(const char *fmt, const char *arg)
 
 #define MAX_GROUPS 99
 static unsigned ngroups = 64; /* --groups: the pickup groups the calls are spread over */
+static bool lockstep;	      /* --lockstep: every call at the same step (calls_start) */
 
 /* Call slot k's users: callee, picker, registering member, group number. */
 static void users_of(unsigned k, char ce[8], char pu[8], char ru[8], char gn[8])
@@ -388,6 +391,7 @@ static void set_msg(struct smsg *m, int peer, const char *hdrs, const char *body
 struct call {
 	unsigned k, r;	  /* slot and round: Call-IDs c-K-R, pk-K-R, r-K-R */
 	uint8_t step;	  /* the step sent last, whose output is awaited */
+	uint8_t lag;	  /* REGISTER refreshes still to send before the first INVITE */
 	char v1[768];	  /* pickupd's Via lines on the forwarded INVITE */
 	char last[768];	  /* ... on its last output of this call */
 };
@@ -562,14 +566,33 @@ static void push(const struct backend *b, struct call *c, unsigned step)
 	x->rq_n++;
 }
 
+/*
+ * The calls start out of step: call k first sends (k mod 12) REGISTER
+ * refreshes, so that from the second round on the calls are spread over
+ * the 12 steps and every burst mixes the kinds of message, as a carrier's
+ * traffic does. Each call's messages still go one at a time in order, and
+ * the ready queue keeps the calls' order, so the spread lasts. The
+ * warm-up (measure_start) covers those first rounds.
+ *
+ * With --lockstep every call starts with its INVITE: the calls then move
+ * through the steps together, a burst holds 32 messages of one kind, and
+ * one round in eight is eight bursts of INVITEs (the benchmark's order
+ * before 2026-11-28, session 11; docs/dpdk.md).
+ */
 static void calls_start(const struct backend *b)
 {
 	struct mix *x = b->mix;
 
 	memset(x, 0, sizeof(*x));
 	for (unsigned k = 0; k < WINDOW; k++) {
-		x->calls[k].k = k;
-		push(b, &x->calls[k], 0);
+		struct call *c = &x->calls[k];
+		c->k = k;
+		if (!lockstep && k % PER_CALL != 0) {
+			c->lag = (uint8_t)(k % PER_CALL - 1);
+			push(b, c, PER_CALL - 1);
+		} else {
+			push(b, c, 0);
+		}
 	}
 }
 
@@ -602,7 +625,11 @@ static void on_output(const struct backend *b, const char *text)
 	if (c->step == 0)
 		vias_of(text, c->v1, sizeof(c->v1));
 	vias_of(text, c->last, sizeof(c->last));
-	if (c->step == 11) {
+	if (c->step == 11 && c->lag > 0) {
+		c->lag--;
+		c->r++; /* the next refresh: CSeq one higher, as a phone's */
+		push(b, c, 11);
+	} else if (c->step == 11) {
 		c->r++;
 		x->completed++;
 		push(b, c, 0);
@@ -653,7 +680,8 @@ static void timing_off(struct backend *b)
 
 struct result {
 	double msgs_per_s, cycles_per_msg, median_cycles_per_msg;
-	double median_core_cycles, clk_lo, clk_hi; /* core cycles a message (median burst); the core's clock, GHz */
+	/* core cycles a message (full bursts: mean, median); the core's clock, GHz */
+	double mean_core_cycles, median_core_cycles, clk_lo, clk_hi;
 	double rx_cycles, tx_cycles; /* per message, in the backend's burst functions */
 	uint64_t msgs, out, calls;
 	double p50_ns, p99_ns, p999_ns; /* light load */
@@ -815,6 +843,10 @@ static void measure_finish(struct backend *b, double seconds, struct steady *st,
 
 	qsort(st->core, ns, sizeof(st->core[0]), cmp_u32);
 	r->median_core_cycles = ns ? (double)st->core[ns / 2] / PK_IO_BURST : 0;
+	double core_sum = 0;
+	for (size_t i = 0; i < ns; i++)
+		core_sum += st->core[i];
+	r->mean_core_cycles = ns ? core_sum / (double)ns / PK_IO_BURST : 0;
 	r->clk_lo = (double)rte_get_tsc_hz() / st->clk_max / 1e9;
 	r->clk_hi = (double)rte_get_tsc_hz() / st->clk_min / 1e9;
 	r->calls = b->mix->completed - st->done0;
@@ -1048,6 +1080,25 @@ static void wire_copy(void *dst, const uint8_t *src, uint32_t len)
 		_mm256_stream_si256(d++, _mm256_loadu_si256((const __m256i *)(src + o)));
 }
 
+/* Up to a burst of recorded frames onto the wire (as many as the ring and
+ * the pool take); the index of the next frame to send. */
+static size_t feed_burst(struct backend *b, const struct recording *r, size_t next)
+{
+	struct rte_mbuf *mb[PK_IO_BURST];
+	size_t k = r->n - next < PK_IO_BURST ? r->n - next : PK_IO_BURST;
+
+	if (k > 0 && rte_ring_free_count(b->rx_ring) >= k &&
+	    rte_pktmbuf_alloc_bulk(b->gen_pool, mb, (unsigned)k) == 0) {
+		for (size_t i = 0; i < k; i++, next++) {
+			uint32_t len = (uint32_t)(r->off[next + 1] - r->off[next]);
+			wire_copy(rte_pktmbuf_append(mb[i], (uint16_t)len), r->bytes + r->off[next], len);
+		}
+		_mm_sfence(); /* the frames' streaming stores before the ring's */
+		rte_ring_enqueue_bulk(b->rx_ring, (void **)mb, (unsigned)k, NULL);
+	}
+	return next;
+}
+
 static int feed_main(void *arg)
 {
 	struct feed *f = arg;
@@ -1059,16 +1110,7 @@ static int feed_main(void *arg)
 	uint64_t tick = rte_get_tsc_hz() / 100, next_tick = rte_rdtsc() + tick;
 
 	while (!atomic_load_explicit(&f->done, memory_order_acquire)) {
-		size_t k = f->r->n - next < PK_IO_BURST ? f->r->n - next : PK_IO_BURST;
-		if (k > 0 && rte_ring_free_count(b->rx_ring) >= k &&
-		    rte_pktmbuf_alloc_bulk(b->gen_pool, mb, (unsigned)k) == 0) {
-			for (size_t i = 0; i < k; i++, next++) {
-				uint32_t len = (uint32_t)(f->r->off[next + 1] - f->r->off[next]);
-				wire_copy(rte_pktmbuf_append(mb[i], (uint16_t)len), f->r->bytes + f->r->off[next], len);
-			}
-			_mm_sfence(); /* the frames' streaming stores before the ring's */
-			rte_ring_enqueue_bulk(b->rx_ring, (void **)mb, (unsigned)k, NULL);
-		}
+		next = feed_burst(b, f->r, next);
 		/* the sent ring holds the engine's whole pool: never full */
 		while ((n = rte_ring_dequeue_burst(b->tx_ring, (void **)mb, 64, NULL)) != 0)
 			rte_ring_enqueue_bulk(f->sent, (void **)mb, n, NULL);
@@ -1241,10 +1283,11 @@ static void report(const struct backend *b, const struct result *r)
 	printf("        of which in the backend: rx_burst %.0f cycles/msg, tx_flush %.0f cycles/msg "
 	       "(the rest: clock, parse, handlers, RCU)\n",
 	       r->rx_cycles, r->tx_cycles);
-	printf("        core clock %.2f-%.2f GHz during the run; median burst %.0f core cycles/msg: "
-	       "%.0f msg/s at the nominal %.2f GHz\n",
-	       r->clk_lo, r->clk_hi, r->median_core_cycles, (double)rte_get_tsc_hz() / r->median_core_cycles,
-	       (double)rte_get_tsc_hz() / 1e9);
+	double hz = (double)rte_get_tsc_hz();
+	printf("        core clock %.2f-%.2f GHz during the run; core cycles/msg of full bursts: mean %.0f "
+	       "(%.0f msg/s at the nominal %.2f GHz), median %.0f (%.0f msg/s)\n",
+	       r->clk_lo, r->clk_hi, r->mean_core_cycles, hz / r->mean_core_cycles, hz / 1e9, r->median_core_cycles,
+	       hz / r->median_core_cycles);
 	print_counters(b);
 }
 
@@ -1261,17 +1304,16 @@ int main(int argc, char **argv)
 	 * --own-core's generator (idle otherwise) */
 	char lcores[8];
 	snprintf(lcores, sizeof(lcores), "%s", sysconf(_SC_NPROCESSORS_ONLN) > 1 ? "0,1" : "0");
-	char *eal[] = { argv[0], "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--no-telemetry",
-			"--file-prefix", prefix, "--log-level", "error", "-l", lcores, NULL };
-	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0)
-		die("rte_eal_init: %s", rte_strerror(rte_errno));
 	static const struct option opts[] = { { "seconds", required_argument, NULL, 's' },
 					      { "dpdk-only", no_argument, NULL, 'd' },
 					      { "groups", required_argument, NULL, 'g' },
 					      { "own-core", no_argument, NULL, 'o' },
+					      { "huge-dir", required_argument, NULL, 'H' },
+					      { "lockstep", no_argument, NULL, 'l' },
 					      { NULL, 0, NULL, 0 } };
 	bool dpdk_only = false, own_core = false;
-	while ((c = getopt_long(argc, argv, "s:dg:o", opts, NULL)) != -1) {
+	const char *huge_dir = NULL;
+	while ((c = getopt_long(argc, argv, "s:dg:oH:l", opts, NULL)) != -1) {
 		if (c == 's')
 			seconds = atof(optarg);
 		else if (c == 'g' && atoi(optarg) >= 1 && atoi(optarg) <= MAX_GROUPS)
@@ -1280,12 +1322,32 @@ int main(int argc, char **argv)
 			dpdk_only = true;
 		else if (c == 'o')
 			own_core = true;
+		else if (c == 'H')
+			huge_dir = optarg;
+		else if (c == 'l')
+			lockstep = true;
 		else {
-			fprintf(stderr, "usage: pk-bench-dpdk [--seconds S] [--groups 1-%d] [--dpdk-only] [--own-core]\n",
+			fprintf(stderr,
+				"usage: pk-bench-dpdk [--seconds S] [--groups 1-%d] [--dpdk-only] [--own-core] "
+				"[--huge-dir DIR] [--lockstep]\n",
 				MAX_GROUPS);
 			return 2;
 		}
 	}
+	/* DPDK's memory (mbufs, rings): 4 KiB pages by default, as the tests
+	 * run; with --huge-dir, 2 MiB pages from that hugetlbfs mount, as a
+	 * deployment runs (bench/run-dpdk-huge.sh reserves and mounts them) */
+	char *eal[] = { argv[0], "--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--no-telemetry",
+			"--file-prefix", prefix, "--log-level", "error", "-l", lcores, NULL, NULL, NULL };
+	int neal = (int)RTE_DIM(eal) - 3;
+	if (huge_dir != NULL) {
+		eal[1] = "--huge-unlink"; /* no page file outlives the run */
+		eal[neal++] = "--huge-dir";
+		eal[neal++] = (char *)huge_dir;
+	}
+	optind = 1;
+	if (rte_eal_init(neal, eal) < 0)
+		die("rte_eal_init: %s", rte_strerror(rte_errno));
 	if (pk_sip_slow_init() != 0)
 		die("%s", "libosip2 init");
 	scratch = calloc(SCRATCH, sizeof(*scratch));
@@ -1294,8 +1356,8 @@ int main(int argc, char **argv)
 	       ngroups, PER_CALL);
 	for (unsigned i = 0; i < PER_CALL; i++)
 		printf(" %s", kind_names[i]);
-	printf("\nTSC %.2f GHz; worker cycles only (the wire is the bench's)\n",
-	       (double)rte_get_tsc_hz() / 1e9);
+	printf("\nTSC %.2f GHz; worker cycles only (the wire is the bench's); DPDK memory in %s\n",
+	       (double)rte_get_tsc_hz() / 1e9, huge_dir != NULL ? "2 MiB hugepages" : "4 KiB pages (--no-huge)");
 
 	setup_dpdk(&dpdk, "");
 	setup_socket(&sock);
