@@ -73,6 +73,7 @@
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
+#include <rte_memory.h>
 #include <rte_ring.h>
 #include <rte_udp.h>
 
@@ -392,6 +393,7 @@ struct call {
 	unsigned k, r;	  /* slot and round: Call-IDs c-K-R, pk-K-R, r-K-R */
 	uint8_t step;	  /* the step sent last, whose output is awaited */
 	uint8_t lag;	  /* REGISTER refreshes still to send before the first INVITE */
+	bool started;	  /* its first INVITE was sent: a call ends with each REGISTER */
 	char v1[768];	  /* pickupd's Via lines on the forwarded INVITE */
 	char last[768];	  /* ... on its last output of this call */
 };
@@ -576,8 +578,9 @@ static void push(const struct backend *b, struct call *c, unsigned step)
  *
  * With --lockstep every call starts with its INVITE: the calls then move
  * through the steps together, a burst holds 32 messages of one kind, and
- * one round in eight is eight bursts of INVITEs (the benchmark's order
- * before 2026-11-28, session 11; docs/dpdk.md).
+ * each round of 96 bursts has eight bursts of callers' INVITEs and eight
+ * of pickers' (the benchmark's order before 2026-11-28, session 11;
+ * docs/dpdk.md).
  */
 static void calls_start(const struct backend *b)
 {
@@ -591,6 +594,7 @@ static void calls_start(const struct backend *b)
 			c->lag = (uint8_t)(k % PER_CALL - 1);
 			push(b, c, PER_CALL - 1);
 		} else {
+			c->started = true;
 			push(b, c, 0);
 		}
 	}
@@ -631,7 +635,8 @@ static void on_output(const struct backend *b, const char *text)
 		push(b, c, 11);
 	} else if (c->step == 11) {
 		c->r++;
-		x->completed++;
+		x->completed += c->started; /* not the refreshes before the first call */
+		c->started = true;
 		push(b, c, 0);
 	} else {
 		push(b, c, c->step + 1u);
@@ -1291,6 +1296,17 @@ static void report(const struct backend *b, const struct result *r)
 	print_counters(b);
 }
 
+/* The largest page of DPDK's memory (rte_memseg_list_walk): what the EAL
+ * really got, whatever was asked. */
+static int largest_page(const struct rte_memseg_list *msl, void *arg)
+{
+	uint64_t *page = arg;
+
+	if (msl->memseg_arr.count > 0 && msl->page_sz > *page)
+		*page = msl->page_sz;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct backend dpdk, sock;
@@ -1356,8 +1372,11 @@ int main(int argc, char **argv)
 	       ngroups, PER_CALL);
 	for (unsigned i = 0; i < PER_CALL; i++)
 		printf(" %s", kind_names[i]);
-	printf("\nTSC %.2f GHz; worker cycles only (the wire is the bench's); DPDK memory in %s\n",
-	       (double)rte_get_tsc_hz() / 1e9, huge_dir != NULL ? "2 MiB hugepages" : "4 KiB pages (--no-huge)");
+	uint64_t page = 0;
+	rte_memseg_list_walk(largest_page, &page);
+	printf("\nTSC %.2f GHz; worker cycles only (the wire is the bench's); DPDK memory in %llu KiB pages%s\n",
+	       (double)rte_get_tsc_hz() / 1e9, (unsigned long long)(page >> 10),
+	       rte_eal_has_hugepages() ? " (hugepages)" : " (--no-huge)");
 
 	setup_dpdk(&dpdk, "");
 	setup_socket(&sock);
