@@ -1248,15 +1248,19 @@ static void measure_own_core(double seconds)
 	double med = ns ? (double)samples[ns / 2] / PK_IO_BURST : 0;
 	double p90 = ns ? (double)samples[ns * 9 / 10] / PK_IO_BURST : 0;
 	qsort(core_samples, ns, sizeof(core_samples[0]), cmp_u32);
-	double core_med = ns ? (double)core_samples[ns / 2] / PK_IO_BURST : 0;
+	double core_med = ns ? (double)core_samples[ns / 2] / PK_IO_BURST : 0, core_sum = 0;
+	for (size_t i = 0; i < ns; i++)
+		core_sum += core_samples[i];
+	double core_mean = ns ? core_sum / (double)ns / PK_IO_BURST : 0;
 	printf("dpdk, worker on its own core (lcore %u feeds it %zu recorded frames; TX freed on the worker's):\n"
 	       "          %9.0f msg/s per worker core  %6.0f cycles/msg (median burst: %.0f cycles/msg, %.0f msg/s)\n"
 	       "          full bursts' cycles/msg: least %.0f, p10 %.0f, median %.0f, p90 %.0f;"
 	       " %zu full bursts, %zu partial, %zu empty polls\n"
-	       "          core clock %.2f-%.2f GHz; median burst %.0f core cycles/msg\n"
+	       "          core clock %.2f-%.2f GHz; core cycles/msg of full bursts: mean %.0f, median %.0f\n"
 	       "          the replay answered as the recorded run (every counter): %s\n",
 	       lcore, r.n, hz / mean, mean, med, hz / med, ns ? (double)samples[0] / PK_IO_BURST : 0, p10, med,
-	       p90, ns, partial, idle, hz / clk_max / 1e9, hz / clk_min / 1e9, core_med, same ? "yes" : "NO");
+	       p90, ns, partial, idle, hz / clk_max / 1e9, hz / clk_min / 1e9, core_mean, core_med,
+	       same ? "yes" : "NO");
 	for (unsigned k; (k = rte_ring_dequeue_burst(f.sent, (void **)done, 64, NULL)) != 0;)
 		rte_pktmbuf_free_bulk(done, k);
 	rte_ring_free(f.sent);
