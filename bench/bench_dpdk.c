@@ -73,6 +73,7 @@
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
+#include <rte_memory.h>
 #include <rte_ring.h>
 #include <rte_udp.h>
 
@@ -392,6 +393,7 @@ struct call {
 	unsigned k, r;	  /* slot and round: Call-IDs c-K-R, pk-K-R, r-K-R */
 	uint8_t step;	  /* the step sent last, whose output is awaited */
 	uint8_t lag;	  /* REGISTER refreshes still to send before the first INVITE */
+	bool started;	  /* its first INVITE was sent: a call ends with each REGISTER */
 	char v1[768];	  /* pickupd's Via lines on the forwarded INVITE */
 	char last[768];	  /* ... on its last output of this call */
 };
@@ -576,8 +578,9 @@ static void push(const struct backend *b, struct call *c, unsigned step)
  *
  * With --lockstep every call starts with its INVITE: the calls then move
  * through the steps together, a burst holds 32 messages of one kind, and
- * one round in eight is eight bursts of INVITEs (the benchmark's order
- * before 2026-11-28, session 11; docs/dpdk.md).
+ * each round of 96 bursts has eight bursts of callers' INVITEs and eight
+ * of pickers' (the benchmark's order before 2026-11-28, session 11;
+ * docs/dpdk.md).
  */
 static void calls_start(const struct backend *b)
 {
@@ -591,6 +594,7 @@ static void calls_start(const struct backend *b)
 			c->lag = (uint8_t)(k % PER_CALL - 1);
 			push(b, c, PER_CALL - 1);
 		} else {
+			c->started = true;
 			push(b, c, 0);
 		}
 	}
@@ -631,7 +635,8 @@ static void on_output(const struct backend *b, const char *text)
 		push(b, c, 11);
 	} else if (c->step == 11) {
 		c->r++;
-		x->completed++;
+		x->completed += c->started; /* not the refreshes before the first call */
+		c->started = true;
 		push(b, c, 0);
 	} else {
 		push(b, c, c->step + 1u);
@@ -1243,15 +1248,19 @@ static void measure_own_core(double seconds)
 	double med = ns ? (double)samples[ns / 2] / PK_IO_BURST : 0;
 	double p90 = ns ? (double)samples[ns * 9 / 10] / PK_IO_BURST : 0;
 	qsort(core_samples, ns, sizeof(core_samples[0]), cmp_u32);
-	double core_med = ns ? (double)core_samples[ns / 2] / PK_IO_BURST : 0;
+	double core_med = ns ? (double)core_samples[ns / 2] / PK_IO_BURST : 0, core_sum = 0;
+	for (size_t i = 0; i < ns; i++)
+		core_sum += core_samples[i];
+	double core_mean = ns ? core_sum / (double)ns / PK_IO_BURST : 0;
 	printf("dpdk, worker on its own core (lcore %u feeds it %zu recorded frames; TX freed on the worker's):\n"
 	       "          %9.0f msg/s per worker core  %6.0f cycles/msg (median burst: %.0f cycles/msg, %.0f msg/s)\n"
 	       "          full bursts' cycles/msg: least %.0f, p10 %.0f, median %.0f, p90 %.0f;"
 	       " %zu full bursts, %zu partial, %zu empty polls\n"
-	       "          core clock %.2f-%.2f GHz; median burst %.0f core cycles/msg\n"
+	       "          core clock %.2f-%.2f GHz; core cycles/msg of full bursts: mean %.0f, median %.0f\n"
 	       "          the replay answered as the recorded run (every counter): %s\n",
 	       lcore, r.n, hz / mean, mean, med, hz / med, ns ? (double)samples[0] / PK_IO_BURST : 0, p10, med,
-	       p90, ns, partial, idle, hz / clk_max / 1e9, hz / clk_min / 1e9, core_med, same ? "yes" : "NO");
+	       p90, ns, partial, idle, hz / clk_max / 1e9, hz / clk_min / 1e9, core_mean, core_med,
+	       same ? "yes" : "NO");
 	for (unsigned k; (k = rte_ring_dequeue_burst(f.sent, (void **)done, 64, NULL)) != 0;)
 		rte_pktmbuf_free_bulk(done, k);
 	rte_ring_free(f.sent);
@@ -1289,6 +1298,17 @@ static void report(const struct backend *b, const struct result *r)
 	       r->clk_lo, r->clk_hi, r->mean_core_cycles, hz / r->mean_core_cycles, hz / 1e9, r->median_core_cycles,
 	       hz / r->median_core_cycles);
 	print_counters(b);
+}
+
+/* The largest page of DPDK's memory (rte_memseg_list_walk): what the EAL
+ * really got, whatever was asked. */
+static int largest_page(const struct rte_memseg_list *msl, void *arg)
+{
+	uint64_t *page = arg;
+
+	if (msl->memseg_arr.count > 0 && msl->page_sz > *page)
+		*page = msl->page_sz;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -1356,8 +1376,11 @@ int main(int argc, char **argv)
 	       ngroups, PER_CALL);
 	for (unsigned i = 0; i < PER_CALL; i++)
 		printf(" %s", kind_names[i]);
-	printf("\nTSC %.2f GHz; worker cycles only (the wire is the bench's); DPDK memory in %s\n",
-	       (double)rte_get_tsc_hz() / 1e9, huge_dir != NULL ? "2 MiB hugepages" : "4 KiB pages (--no-huge)");
+	uint64_t page = 0;
+	rte_memseg_list_walk(largest_page, &page);
+	printf("\nTSC %.2f GHz; worker cycles only (the wire is the bench's); DPDK memory in %llu KiB pages%s\n",
+	       (double)rte_get_tsc_hz() / 1e9, (unsigned long long)(page >> 10),
+	       rte_eal_has_hugepages() ? " (hugepages)" : " (--no-huge)");
 
 	setup_dpdk(&dpdk, "");
 	setup_socket(&sock);

@@ -13,8 +13,10 @@
 # 2. mounts a hugetlbfs of its own in a temporary directory;
 # 3. runs BUILD_DIR/bench/pk-bench-dpdk --huge-dir <that mount> with the
 #    options given;
-# 4. whatever happens (an error, Ctrl-C), unmounts, removes the directory
-#    and gives the reservation back to what it was.
+# 4. on its way out (the bench's end, an error, Ctrl-C, SIGTERM, SIGHUP),
+#    unmounts, removes the directory and gives the reservation back to what
+#    it was. Runs on one machine take turns (a lock in /run): each gives
+#    back what it found.
 #
 # Why: the tests and the default bench run DPDK with --no-huge (4 KiB
 # pages), which costs the worker TLB misses on every mbuf it touches; a
@@ -41,16 +43,24 @@ esac
 nr=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 [ -w "$nr" ] || { echo "$0: no 2 MiB hugepage support ($nr)" >&2; exit 1; }
 
+# One run at a time on this machine (another CI job, another shell): each
+# gives back the reservation it found, so two at once would undo each other.
+lock=/run/pk-run-dpdk-huge.lock
+exec 9>"$lock"
+flock -w 600 9 || { echo "$0: another run has held $lock for 10 minutes" >&2; exit 1; }
 before=$(cat "$nr")
 dir=
-mounted=no
 cleanup() {
-	[ "$mounted" = no ] || umount "$dir" || echo "$0: could not unmount $dir" >&2
-	[ -z "$dir" ] || rmdir "$dir" 2>/dev/null || true
+	if [ -n "$dir" ]; then
+		! mountpoint -q "$dir" || umount "$dir" || echo "$0: could not unmount $dir" >&2
+		rmdir "$dir" 2>/dev/null || true
+	fi
 	echo "$before" >"$nr" || echo "$0: could not give the hugepage reservation back to $before" >&2
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 echo $((before + pages)) >"$nr"
 got=$(cat "$nr")
@@ -61,7 +71,6 @@ fi
 dir=$(mktemp -d /tmp/pk-huge.XXXXXX)
 mount -t hugetlbfs -o pagesize=2M nodev "$dir" ||
 	{ echo "$0: could not mount a hugetlbfs on $dir" >&2; exit 3; }
-mounted=yes
 status=0
 "$bench" --huge-dir "$dir" "$@" || status=$?
 exit $status
