@@ -699,6 +699,16 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Cycles a message of the mean full burst, from n bursts' samples. */
+static double burst_mean(const uint32_t *s, size_t n)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += s[i];
+	return n ? sum / (double)n / PK_IO_BURST : 0;
+}
+
 static double pct(uint32_t *s, size_t n, double p)
 {
 	if (n == 0)
@@ -848,10 +858,7 @@ static void measure_finish(struct backend *b, double seconds, struct steady *st,
 
 	qsort(st->core, ns, sizeof(st->core[0]), cmp_u32);
 	r->median_core_cycles = ns ? (double)st->core[ns / 2] / PK_IO_BURST : 0;
-	double core_sum = 0;
-	for (size_t i = 0; i < ns; i++)
-		core_sum += st->core[i];
-	r->mean_core_cycles = ns ? core_sum / (double)ns / PK_IO_BURST : 0;
+	r->mean_core_cycles = burst_mean(st->core, ns);
 	r->clk_lo = (double)rte_get_tsc_hz() / st->clk_max / 1e9;
 	r->clk_hi = (double)rte_get_tsc_hz() / st->clk_min / 1e9;
 	r->calls = b->mix->completed - st->done0;
@@ -1248,10 +1255,8 @@ static void measure_own_core(double seconds)
 	double med = ns ? (double)samples[ns / 2] / PK_IO_BURST : 0;
 	double p90 = ns ? (double)samples[ns * 9 / 10] / PK_IO_BURST : 0;
 	qsort(core_samples, ns, sizeof(core_samples[0]), cmp_u32);
-	double core_med = ns ? (double)core_samples[ns / 2] / PK_IO_BURST : 0, core_sum = 0;
-	for (size_t i = 0; i < ns; i++)
-		core_sum += core_samples[i];
-	double core_mean = ns ? core_sum / (double)ns / PK_IO_BURST : 0;
+	double core_med = ns ? (double)core_samples[ns / 2] / PK_IO_BURST : 0;
+	double core_mean = burst_mean(core_samples, ns);
 	printf("dpdk, worker on its own core (lcore %u feeds it %zu recorded frames; TX freed on the worker's):\n"
 	       "          %9.0f msg/s per worker core  %6.0f cycles/msg (median burst: %.0f cycles/msg, %.0f msg/s)\n"
 	       "          full bursts' cycles/msg: least %.0f, p10 %.0f, median %.0f, p90 %.0f;"

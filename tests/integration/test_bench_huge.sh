@@ -21,6 +21,11 @@ fail() { echo "FAIL: $*"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 [ -w "$nr" ] || { echo "SKIP: no 2 MiB hugepages here"; exit 77; }
 left() { mount | grep -c ' /tmp/pk-huge\.' || true; }
+# The reservation and the mounts as they were before the script ran.
+given_back() {
+	[ "$(cat "$nr")" = "$before" ] || fail "after $1: reservation $(cat "$nr"), $before before"
+	[ "$(left)" = "$mounts" ] || fail "after $1: a hugetlbfs of the script's is still mounted"
+}
 
 before=$(cat "$nr")
 mounts=$(left)
@@ -31,13 +36,11 @@ echo "$out"
 [ $rc -eq 0 ] || fail "run-dpdk-huge.sh exited $rc"
 grep -q 'DPDK memory in 2048 KiB pages (hugepages)' <<<"$out" || fail "the bench did not run on 2 MiB pages"
 grep -q 'unexpected=0' <<<"$out" || fail "the bench's mix was not answered as expected"
-[ "$(cat "$nr")" = "$before" ] || fail "reservation $(cat "$nr") after the run, $before before"
-[ "$(left)" = "$mounts" ] || fail "a hugetlbfs of the script's is still mounted"
+given_back "the run"
 
 "$src/bench/run-dpdk-huge.sh" "$build" --no-such-option >/dev/null 2>&1
 rc=$?
 [ $rc -eq 3 ] && { echo "SKIP: no hugepages to be had for the second run"; exit 77; }
 [ $rc -eq 2 ] || fail "a bad option: exit $rc, not the bench's usage status 2"
-[ "$(cat "$nr")" = "$before" ] || fail "after a failed bench: reservation $(cat "$nr"), $before before"
-[ "$(left)" = "$mounts" ] || fail "after a failed bench: a hugetlbfs of the script's is still mounted"
+given_back "a failed bench"
 echo "PASS"
