@@ -5,6 +5,8 @@
 # profile-guided build") still works: it builds pk-bench-dpdk instrumented,
 # trains it, rebuilds it with the profile, and the result
 #   - is not instrumented any more (no gcov symbols),
+#   - was link-time optimised (GCC's LTO names the local symbols it
+#     specialises across files "*.lto_priv.N"; a build without LTO has none),
 #   - was laid out with the profile: the scanner's hot part is small and its
 #     rare paths went to pk_sip_scan.cold (without a profile pk_sip_scan is
 #     one ~21 KiB block),
@@ -24,6 +26,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 exe=$work/build/bench/pk-bench-dpdk
 [ -x "$exe" ] || fail "no $exe"
 nm "$exe" | grep -q gcov && fail "pk-bench-dpdk is still instrumented (gcov symbols)"
+nm "$exe" | grep -q '\.lto_priv\.' || fail "pk-bench-dpdk was not link-time optimised (no .lto_priv. symbols)"
 hot=$(nm -S "$exe" | awk '$4 == "pk_sip_scan" { print $2 }')
 cold=$(nm -S "$exe" | awk '$4 == "pk_sip_scan.cold" { print $2 }')
 [ -n "$hot" ] && [ -n "$cold" ] || fail "no pk_sip_scan / pk_sip_scan.cold in the PGO build (hot '${hot}', cold '${cold}')"
