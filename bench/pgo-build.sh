@@ -19,9 +19,11 @@
 #    the instruction cache: docs/dpdk.md, "A profile-guided build").
 # Both builds are link-time optimised (-Db_lto=true), linked by gold: on
 # the benchmark's mix 3-4 % more messages a second than the profile alone
-# (docs/dpdk.md, "2026-11-28 (session 12)"). GNU ld 2.40's LTO link of
-# pickupd had not finished after 18 minutes; gold takes seconds. --no-lto
-# leaves LTO out.
+# in two rounds of three (docs/dpdk.md, "2026-11-28 (session 12)"). GNU ld
+# 2.40's LTO link of pickupd was stopped after 18 minutes of CPU; gold
+# links it in seconds. --no-lto leaves LTO out (and lets -Dc_link_args /
+# -Dcpp_link_args through, which would replace -fuse-ld=gold). The
+# script's options may come anywhere among the meson options.
 #
 # Why a saturated benchmark rather than pickupd under SIPp: an idle poll-mode
 # worker spins on empty receive bursts millions of times a second, so in a
@@ -47,28 +49,41 @@ shift
 seconds=3
 targets=
 lto=true
-while [ $# -gt 0 ]; do
-	case $1 in
-	--no-lto)
-		lto=false
+# The script's own options anywhere in the list; the rest, in their order,
+# rotated to the end of "$@" for meson.
+n=$#
+while [ "$n" -gt 0 ]; do
+	arg=$1
+	shift
+	n=$((n - 1))
+	case $arg in
+	--no-lto) lto=false ;;
+	--seconds | --targets)
+		[ "$n" -ge 1 ] || usage
+		if [ "$arg" = --seconds ]; then seconds=$1; else targets=$1; fi
 		shift
+		n=$((n - 1))
 		;;
-	--seconds)
-		[ $# -ge 2 ] || usage
-		seconds=$2
-		shift 2
-		;;
-	--targets)
-		[ $# -ge 2 ] || usage
-		targets=$2
-		shift 2
-		;;
-	*) break ;;
+	*) set -- "$@" "$arg" ;;
 	esac
 done
 case $seconds in
 '' | *[!0-9]*) echo "$0: --seconds wants a whole number, not '$seconds'" >&2; exit 1 ;;
 esac
+if [ "$lto" = true ]; then
+	command -v ld.gold >/dev/null 2>&1 ||
+		{ echo "$0: no ld.gold (Debian's binutils has it) for the LTO link; --no-lto builds without" >&2; exit 1; }
+	# meson keeps the last value of an option: the user's link arguments
+	# would drop -fuse-ld=gold, and the LTO link with it
+	for arg in "$@"; do
+		case $arg in
+		-Dc_link_args=* | -Dcpp_link_args=*)
+			echo "$0: $arg would replace the LTO build's -fuse-ld=gold; add it to them and pass --no-lto, or leave them out" >&2
+			exit 1
+			;;
+		esac
+	done
+fi
 src=$(cd "$(dirname "$0")/.." && pwd)
 say() { printf 'pgo-build: %s\n' "$*"; }
 
@@ -82,8 +97,6 @@ if [ -e "$build" ]; then
 	rm -rf "$build"
 fi
 if [ "$lto" = true ]; then
-	command -v ld.gold >/dev/null 2>&1 ||
-		{ echo "$0: no ld.gold (Debian's binutils has it) for the LTO link; --no-lto builds without" >&2; exit 1; }
 	set -- -Db_lto=true -Dc_link_args=-fuse-ld=gold -Dcpp_link_args=-fuse-ld=gold "$@"
 fi
 say "configure $build (b_pgo=generate, b_lto=$lto)"

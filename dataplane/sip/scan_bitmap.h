@@ -19,9 +19,10 @@
  * for LF and a nibble lookup (two pshufb, the tables derived from
  * pk_sip_cclass before main()) for the token class; without AVX2 a byte
  * loop builds the same words (tests/unit/test_scan_bitmap.c checks all
- * three against RFC 3261's token set). The last, partial block of a buffer of 64 bytes or more maps the
- * last 64 bytes and shifts; a shorter buffer is copied into a zeroed block
- * first, so no load ever reads outside [buf, buf + len).
+ * three against RFC 3261's token set). The last, partial block of a buffer
+ * of 64 bytes or more maps the last 64 bytes and shifts; a shorter buffer
+ * is copied into a zeroed block first, so no load ever reads outside
+ * [buf, buf + len).
  *
  * The state is one struct on the scanning thread's stack (16 KiB for the
  * largest message, only the words reached are written). Private to
@@ -165,8 +166,8 @@ static inline void pk_sbm_block_k(const struct pk_sbm_k *k, const char *p, uint6
 }
 #endif
 
-/* A buffer shorter than 64 bytes: its one word, from a zeroed copy (kept
- * apart so that pk_sbm_map needs no aligned stack frame). */
+/* A buffer shorter than 64 bytes: its one word, from a zeroed copy (out of
+ * line: no usual message is that short). */
 static __attribute__((noinline, unused)) void pk_sbm_map_short(struct pk_sbm *b, size_t w)
 {
 	char tmp[64] = { 0 };
