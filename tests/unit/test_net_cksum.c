@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the one's-complement sums of dataplane/net (cksum.h,
- * cksum.c): pk_net_cksum_add (AVX2 from 64 bytes when built for it), the
- * portable pk_net_cksum_scalar and pk_net_cksum_ip20 must fold to what a
+ * cksum.c): pk_net_cksum_add (AVX-512BW or AVX2 from 64 bytes when built
+ * for it), the vector loops called directly, the portable
+ * pk_net_cksum_scalar and pk_net_cksum_ip20 must fold to what a
  * plain 16-bit word sum (written here) and rte_raw_cksum give, for random
  * data at every alignment, odd and even lengths, chained sums, and the
  * data that stresses the carries and the AVX2 loop's signed lanes (all
@@ -67,6 +68,9 @@ static void check(const uint8_t *p, size_t len, uint32_t init)
 #ifdef __AVX2__
 	if (len >= 4) /* its precondition (pk_net_cksum_add calls it from 64) */
 		assert_int_equal(pk_net_cksum_fold(pk_net_cksum_avx2(p, len, init)), want);
+#endif
+#if defined(__AVX512BW__) && defined(__BMI2__)
+	assert_int_equal(pk_net_cksum_fold(pk_net_cksum_avx512(p, len, init)), want);
 #endif
 	if (init == 0 && len <= 65535) /* what the code replaced */
 		assert_int_equal(pk_net_cksum_fold(pk_net_cksum_add(p, len, 0)), rte_raw_cksum(p, len));
