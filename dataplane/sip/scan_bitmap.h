@@ -89,12 +89,6 @@ static inline void pk_sbm_block_k(const struct pk_sbm_k *k, const char *p, uint6
 	*lf = (uint64_t)_mm512_cmpeq_epi8_mask(a, k->nl);
 	*nt = (uint64_t)_mm512_testn_epi8_mask(l, h);
 }
-
-static inline void pk_sbm_block(const char *p, uint64_t *lf, uint64_t *nt)
-{
-	struct pk_sbm_k k = pk_sbm_consts();
-	pk_sbm_block_k(&k, p, lf, nt);
-}
 #elif defined(__AVX2__)
 /* The vector constants, loaded once per batch of words. */
 struct pk_sbm_k {
@@ -130,12 +124,6 @@ static inline void pk_sbm_block_k(const struct pk_sbm_k *k, const char *p, uint6
 	      (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, k->nl)) << 32;
 	*nt = (uint64_t)pk_sbm_nt32(k, a) | (uint64_t)pk_sbm_nt32(k, b) << 32;
 }
-
-static inline void pk_sbm_block(const char *p, uint64_t *lf, uint64_t *nt)
-{
-	struct pk_sbm_k k = pk_sbm_consts();
-	pk_sbm_block_k(&k, p, lf, nt);
-}
 #else
 struct pk_sbm_k {
 	char unused;
@@ -147,22 +135,18 @@ static inline struct pk_sbm_k pk_sbm_consts(void)
 	return k;
 }
 
-static inline void pk_sbm_block(const char *p, uint64_t *lf, uint64_t *nt)
+static inline void pk_sbm_block_k(const struct pk_sbm_k *k, const char *p, uint64_t *lf,
+				  uint64_t *nt)
 {
 	uint64_t l = 0, n = 0;
+
+	(void)k;
 	for (unsigned i = 0; i < 64; i++) {
 		l |= (uint64_t)(p[i] == '\n') << i;
 		n |= (uint64_t)(!pk_sip_is_token(p[i])) << i;
 	}
 	*lf = l;
 	*nt = n;
-}
-
-static inline void pk_sbm_block_k(const struct pk_sbm_k *k, const char *p, uint64_t *lf,
-				  uint64_t *nt)
-{
-	(void)k;
-	pk_sbm_block(p, lf, nt);
 }
 #endif
 
@@ -171,8 +155,9 @@ static inline void pk_sbm_block_k(const struct pk_sbm_k *k, const char *p, uint6
 static __attribute__((noinline, unused)) void pk_sbm_map_short(struct pk_sbm *b, size_t w)
 {
 	char tmp[64] = { 0 };
+	const struct pk_sbm_k k = pk_sbm_consts();
 	memcpy(tmp, b->buf, b->len);
-	pk_sbm_block(tmp, &b->lf[w], &b->nt[w]);
+	pk_sbm_block_k(&k, tmp, &b->lf[w], &b->nt[w]);
 }
 
 /*
