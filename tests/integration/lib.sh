@@ -59,6 +59,7 @@
 set -u
 
 PK_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$PK_LIB_DIR/../lib/python.sh" # python3: the interpreter, not a shim
 PK_SCEN=$PK_LIB_DIR/sipp
 PK_CONFIGS=$PK_LIB_DIR/configs
 PK_PY="python3 -S $PK_LIB_DIR/pkit.py"
