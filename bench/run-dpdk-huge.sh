@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
 # pk-bench-dpdk with DPDK's memory on 2 MiB hugepages, as pickupd runs in a
@@ -40,37 +40,16 @@ pages=${PAGES:-320}
 case $pages in
 '' | *[!0-9]*) echo "$0: PAGES wants a whole number, not '$pages'" >&2; exit 1 ;;
 esac
-nr=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
-[ -w "$nr" ] || { echo "$0: no 2 MiB hugepage support ($nr)" >&2; exit 1; }
-
-# One run at a time on this machine (another CI job, another shell): each
-# gives back the reservation it found, so two at once would undo each other.
-lock=/run/pk-run-dpdk-huge.lock
-exec 9>"$lock"
-flock -w 600 9 || { echo "$0: another run has held $lock for 10 minutes" >&2; exit 1; }
-before=$(cat "$nr")
-dir=
-cleanup() {
-	if [ -n "$dir" ]; then
-		! mountpoint -q "$dir" || umount "$dir" || echo "$0: could not unmount $dir" >&2
-		rmdir "$dir" 2>/dev/null || true
-	fi
-	echo "$before" >"$nr" || echo "$0: could not give the hugepage reservation back to $before" >&2
-}
-trap cleanup EXIT
+# The reservation, the mount and the lock: tests/lib/hugepages.sh.
+. "$(dirname "$0")/../tests/lib/hugepages.sh"
+trap pk_huge_give_back EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-echo $((before + pages)) >"$nr"
-got=$(cat "$nr")
-if [ "$got" -lt $((before + pages)) ]; then
-	echo "$0: the kernel reserved $((got - before)) of $pages 2 MiB pages (memory fragmented?)" >&2
-	exit 3
-fi
-dir=$(mktemp -d /tmp/pk-huge.XXXXXX)
-mount -t hugetlbfs -o pagesize=2M nodev "$dir" ||
-	{ echo "$0: could not mount a hugetlbfs on $dir" >&2; exit 3; }
+rc=0
+pk_huge_take "$pages" || rc=$?
+[ $rc -eq 0 ] || exit $rc
+dir=$PK_HUGE_DIR
 status=0
 "$bench" --huge-dir "$dir" "$@" || status=$?
 exit $status

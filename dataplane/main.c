@@ -562,6 +562,12 @@ int main(int argc, char **argv)
 			pk_log(PK_LOG_ERROR, "out of memory (worker %u)", i);
 			goto stop;
 		}
+		if (dpdk && workers[i]->mem_io == NULL)
+			pk_log(PK_LOG_WARNING,
+			       "worker %u: no EAL memory for its state (%zu KB): it comes from the process "
+			       "allocator, on the control thread's NUMA node (give the EAL more: -m or "
+			       "--socket-mem in io.dpdk.eal)",
+			       i, sizeof(*workers[i]) / 1024);
 	}
 	pthread_mutex_lock(&pk_tel_lock);
 	pk_tel_eng = eng; /* tables and workers exist: snapshots may read them */

@@ -508,11 +508,16 @@ int pk_worker_lcore_main(void *arg)
 struct pk_worker *pk_worker_create(struct pk_engine *eng, unsigned id)
 {
 	size_t sz = (sizeof(struct pk_worker) + 63) & ~(size_t)63;
-	struct pk_worker *w = aligned_alloc(64, sz);
+	struct pk_worker *w = pk_io_local_alloc(eng->io, id, sz);
 
-	if (w == NULL)
-		return NULL;
-	memset(w, 0, sz); /* touched now: no page fault on the packet path */
+	if (w != NULL) {
+		w->mem_io = eng->io;
+	} else {
+		w = aligned_alloc(64, sz);
+		if (w == NULL)
+			return NULL;
+		memset(w, 0, sz); /* touched now: no page fault on the packet path */
+	}
 	w->id = id;
 	w->eng = eng;
 	w->q = pk_io_queue_get(eng->io, id);
@@ -523,7 +528,10 @@ struct pk_worker *pk_worker_create(struct pk_engine *eng, unsigned id)
 
 void pk_worker_destroy(struct pk_worker *w)
 {
-	free(w);
+	if (w != NULL && w->mem_io != NULL)
+		pk_io_local_free(w->mem_io, w);
+	else
+		free(w);
 }
 
 int pk_worker_start(struct pk_worker *w)

@@ -203,6 +203,7 @@ struct pk_worker {
 	struct pk_io_queue *q;
 	uint64_t now_ns; /* monotonic time of the current burst */
 	pthread_t thread;
+	struct pk_io *mem_io; /* the backend whose memory this is (pk_io_local_alloc), or NULL */
 	/* Counters: written only by this worker (pk_ctr_inc: relaxed load +
 	 * relaxed store, a plain add in the generated code), read by the
 	 * control socket and telemetry threads with relaxed loads
@@ -219,8 +220,11 @@ struct pk_worker {
 	struct pk_ratelimit rl; /* per-source request limits (include/pickup/ratelimit.h) */
 } __attribute__((aligned(64)));
 
-/* Allocate worker id (cache-aligned, touched). NULL on no memory. Control
- * thread. */
+/* Allocate worker id (cache-aligned, zeroed): from its queue's backend, on
+ * the NUMA node of the core that will run it (pk_io_local_alloc), else
+ * from the process allocator, touched now so that the packet path takes
+ * no page fault. NULL on no memory. Control thread; pk_worker_destroy
+ * before pk_io_destroy. */
 struct pk_worker *pk_worker_create(struct pk_engine *eng, unsigned id);
 void pk_worker_destroy(struct pk_worker *w);
 /* Start the worker thread / wait for it to return (after eng->stop is set

@@ -564,6 +564,33 @@ static void dio_destroy(struct pk_io *pio)
 	rte_free(io);
 }
 
+/* The worker of queue qid runs on the qid-th worker lcore
+ * (pk_io_dpdk_launch): its state goes on that lcore's NUMA node, which a
+ * deployment makes the port's (docs/dpdk.md, "Deployment on real NICs"),
+ * not on the node of the control thread that creates it. */
+static void *dio_local_alloc(struct pk_io *pio, unsigned qid, size_t size)
+{
+	const struct dpdk_io *io = (const struct dpdk_io *)pio;
+	int lc = pk_io_dpdk_worker_lcore(qid);
+	int socket = lc >= 0 ? (int)rte_lcore_to_socket_id((unsigned)lc) : rte_eth_dev_socket_id(io->port);
+	void *p;
+
+	if (socket < 0)
+		socket = SOCKET_ID_ANY;
+	p = rte_zmalloc_socket("pk_worker", size, RTE_CACHE_LINE_SIZE, socket);
+	/* that node's memory is short: anywhere in the EAL's rather than
+	 * the process allocator's (the control thread's node) */
+	if (p == NULL && socket != SOCKET_ID_ANY)
+		p = rte_zmalloc("pk_worker", size, RTE_CACHE_LINE_SIZE);
+	return p;
+}
+
+static void dio_local_free(struct pk_io *io, void *p)
+{
+	(void)io;
+	rte_free(p);
+}
+
 static const struct pk_io_ops dpdk_ops = {
 	.name = "dpdk",
 	.queue = dio_queue,
@@ -577,6 +604,8 @@ static const struct pk_io_ops dpdk_ops = {
 	.wait = dq_wait,
 	.wake = dq_wake,
 	.stats = dq_stats,
+	.local_alloc = dio_local_alloc,
+	.local_free = dio_local_free,
 };
 
 /* The network configuration: our addresses and ports from the listeners. */

@@ -133,6 +133,10 @@ struct pk_io_ops {
 	void (*wait)(struct pk_io_queue *q, unsigned timeout_ms);
 	void (*wake)(struct pk_io_queue *q);
 	void (*stats)(const struct pk_io_queue *q, uint64_t out[PK_IO_CTR_COUNT]);
+	/* Optional (NULL: the process allocator serves): memory for queue
+	 * qid's worker on the NUMA node of the core that will run it. */
+	void *(*local_alloc)(struct pk_io *io, unsigned qid, size_t size);
+	void (*local_free)(struct pk_io *io, void *p);
 };
 
 /* Every backend's instance and queue start with these. */
@@ -240,6 +244,24 @@ static inline void pk_io_wake(struct pk_io_queue *q)
 static inline void pk_io_stats(const struct pk_io_queue *q, uint64_t out[PK_IO_CTR_COUNT])
 {
 	q->ops->stats(q, out);
+}
+
+/* size bytes for the worker of queue qid: zeroed, 64-byte aligned, on the
+ * NUMA node of the core that runs that worker (dpdk: its lcore's node; the
+ * port's when the EAL has no lcore for it). NULL when the backend has no
+ * such memory to give (the socket backend, whose threads are not pinned,
+ * or the EAL's memory is short): the caller falls back to the process
+ * allocator. Give it back with pk_io_local_free, before pk_io_destroy.
+ * Control thread. */
+static inline void *pk_io_local_alloc(struct pk_io *io, unsigned qid, size_t size)
+{
+	return io->ops->local_alloc != NULL ? io->ops->local_alloc(io, qid, size) : NULL;
+}
+
+static inline void pk_io_local_free(struct pk_io *io, void *p)
+{
+	if (p != NULL)
+		io->ops->local_free(io, p);
 }
 
 #ifdef __cplusplus

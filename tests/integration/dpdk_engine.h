@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <rte_memory.h>
+
 #include "pickup/calltab.h"
 #include "pickup/engine_conf.h"
 #include "pickup/groups.h"
@@ -133,6 +135,14 @@ static inline int dpdk_engine_build(struct dpdk_engine *e, const char *engine_ya
 		e->ws[i] = pk_worker_create(eng, i);
 		if (e->ws[i] == NULL) {
 			snprintf(err, errlen, "out of memory (worker)");
+			return -1;
+		}
+		/* as pickupd's: its state from a backend that has memory of
+		 * its own (dpdk: on its lcore's node, pk_io_local_alloc), not
+		 * from the process allocator */
+		if (io->ops->local_alloc != NULL &&
+		    (e->ws[i]->mem_io != io || rte_mem_virt2memseg(e->ws[i], NULL) == NULL)) {
+			snprintf(err, errlen, "worker %u: its state is not in the EAL's memory", i);
 			return -1;
 		}
 		eng->workers[i] = e->ws[i];

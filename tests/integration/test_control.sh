@@ -17,6 +17,7 @@ set -u
 pickupd=$1
 groups_check=$2
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/python.sh" # python3: the interpreter, not a shim
 kit="python3 -S $here/ctlkit.py"
 work=$(mktemp -d /tmp/pk-control.XXXXXX)
 pid=

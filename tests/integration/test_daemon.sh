@@ -15,6 +15,7 @@ set -u
 pickupd=$(realpath "$1")
 ncl=$(realpath "$2")
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/python.sh" # python3: the interpreter, not a shim
 
 work=$(mktemp -d /tmp/pk-daemon-test.XXXXXX)
 pid=

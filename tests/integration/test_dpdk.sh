@@ -10,6 +10,7 @@
 #     Call Pickup (Replaces, 200 to the picker, CANCEL with Reason), and 32
 #     more flows all answered;
 #   - SIPp (register.xml) registering 2004 from the namespace;
+#   - each worker's state in the EAL's memory (no warning at start);
 # then a clean stop (SIGTERM: exit 0, "stopped") and pickupd's counters.
 #
 #   test_dpdk.sh PICKUPD
@@ -104,6 +105,9 @@ done
 exec 3<&-
 grep -q "2 queue(s) of 2 asked, spread by the kernel's packet fanout" "$work/pickupd.log" ||
   fail "pickupd did not set up two queues"
+# each worker's state from the EAL, on its lcore's node (pk_io_local_alloc)
+! grep "no EAL memory for its state" "$work/pickupd.log" ||
+  fail "a worker's state is not in the EAL's memory"
 
 ip netns exec "$ns" python3 "$here/dpdk_afpacket_peer.py" 32 || fail "peer checks"
 

@@ -11,6 +11,7 @@
 # Usage: test_soak.sh PICKUPD [SECONDS RATE]   (default 30 s, 10 calls/s)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/python.sh" # python3: the interpreter, not a shim
 [ $# -ge 1 ] || { echo "usage: $0 PICKUPD [SECONDS RATE]"; exit 2; }
 
 tmp=$(mktemp -d /tmp/pk-soakcheck.XXXXXX)

@@ -241,6 +241,7 @@ static inline struct fx *fx_new_with(const char *engine_yaml, const char *groups
 	pk_engine_prepare(eng);
 	f->w = pk_worker_create(eng, FX_TID_WORKER);
 	assert_non_null(f->w);
+	assert_null(f->w->mem_io); /* a backend without local_alloc: the process allocator's */
 	f->now = 1000 * FX_SEC;
 	return f;
 }

@@ -11,8 +11,9 @@
  * the drain timer expires),
  * the counters, refused configurations (TCP, 0.0.0.0), the fallback to
  * one queue on a port without RSS, two queues sharing what ARP taught
- * one of them, TX UDP checksum offload, and the start-up helpers (EAL
- * options, port by name, worker lcores). EAL as in test_net.c.
+ * one of them, TX UDP checksum offload, the start-up helpers (EAL
+ * options, port by name, worker lcores) and a worker's memory from the
+ * backend. EAL as in test_net.c.
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,6 +31,8 @@
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
 #include <rte_ring.h>
 
 #include "pickup/io_dpdk.h"
@@ -569,6 +572,49 @@ static void test_find_port_and_lcores(void **state)
 	assert_int_equal(pk_io_dpdk_launch(0, NULL, NULL), -ENOSPC);
 }
 
+/* Bytes allocated from the EAL's heaps, all nodes. */
+static size_t eal_heap_bytes(void)
+{
+	struct rte_malloc_socket_stats st;
+	size_t n = 0;
+
+	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++)
+		if (rte_malloc_get_socket_stats(s, &st) == 0)
+			n += st.heap_allocsz_bytes;
+	return n;
+}
+
+/* A worker's memory from the backend (pk_io_local_alloc): in the EAL's
+ * memory, on the node of the worker's lcore or the port's when the EAL
+ * has no lcore for the queue (-l 0 here), cache aligned, given back, and
+ * zeroed even where the block was used and freed just before. */
+static void test_local_alloc(void **state)
+{
+	(void)state;
+	const size_t sz = 415 * 1024 + 64; /* about a worker */
+	const size_t before = eal_heap_bytes();
+	int want = rte_eth_dev_socket_id(port_a);
+
+	for (int round = 0; round < 2; round++) {
+		unsigned char *p = pk_io_local_alloc(io, 0, sz);
+
+		assert_non_null(p);
+		assert_int_equal((uintptr_t)p % 64, 0);
+		for (size_t i = 0; i < sz; i++)
+			if (p[i] != 0)
+				fail_msg("round %d: byte %zu of the worker's memory is %u, not 0", round, i, p[i]);
+		const struct rte_memseg *ms = rte_mem_virt2memseg(p, NULL);
+		assert_non_null(ms); /* the EAL's memory, not the process allocator's */
+		if (want >= 0)
+			assert_int_equal(ms->socket_id, want);
+		assert_true(eal_heap_bytes() >= before + sz);
+		memset(p, 0xa5, sz); /* dirty for the next round's block */
+		pk_io_local_free(io, p);
+		assert_int_equal(eal_heap_bytes(), before);
+	}
+	pk_io_local_free(io, NULL); /* nothing to give back: no call */
+}
+
 /* With TX UDP checksum offload (a NIC that has it; net_ring does not, so
  * on a bare pk_net ctx): a one-frame datagram carries the pseudo-header
  * sum and the flags for the port, a fragmented one its full checksum. */
@@ -817,6 +863,7 @@ int main(void)
 		cmocka_unit_test(test_no_rss_one_queue),
 		cmocka_unit_test(test_listener_of),
 		cmocka_unit_test(test_find_port_and_lcores),
+		cmocka_unit_test(test_local_alloc),
 		cmocka_unit_test(test_tx_udp_cksum_offload),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
