@@ -49,7 +49,6 @@ trap 'exit 143' TERM
 rc=0
 pk_huge_take "$pages" || rc=$?
 [ $rc -eq 0 ] || exit $rc
-dir=$PK_HUGE_DIR
 status=0
-"$bench" --huge-dir "$dir" "$@" || status=$?
+"$bench" --huge-dir "$PK_HUGE_DIR" "$@" || status=$?
 exit $status
