@@ -400,6 +400,9 @@ if has_case hammer; then
   done
   sed 's/^/   /' "$PK_WORK/hammer.out"
   [ $h_rc = 0 ] || fail "a control client went unanswered or got an error"
+  # 50 at once against 32 slots: some were refused busy, and came back
+  [ "$(grep -o 'busy_retries [0-9]*' "$PK_WORK/hammer.out" | grep -o '[0-9]*$')" -gt 0 ] ||
+    fail "no client was refused busy: the 32-connection limit was not reached"
   failed=$(pk_load_failed "$calls" caller picker callee)
   [ "$failed" = 0 ] || fail "$failed of $calls pickup flows failed while the control socket was hammered"
   s1=$($KIT stats "$ctl" "s['pickup']['pickup_succeeded']")
