@@ -33,6 +33,12 @@
  * pickupd's socket out (it runs in the sender's system call), which
  * flatters the socket backend; its sendmmsg to the peers is timed.
  * messages/s per worker core = TSC Hz / (worker cycles per message).
+ * The peers run on the worker's core between its bursts, and whatever
+ * they run there evicts the worker's code, branch history and data, which
+ * a worker core in production keeps: so they keep their footprint small on
+ * both wires (mix_fmt instead of glibc's printf; on loopback one sendmmsg
+ * and one recvmmsg a peer a burst instead of a system call a message).
+ * docs/dpdk.md, "2026-11-28 (session 14)", has what that changed.
  * The two backends' steady states are measured in eight slices each,
  * taken in turn (measure), so that the host's drift touches both alike.
  *
@@ -58,6 +64,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <immintrin.h>
 #include <netinet/in.h>
@@ -145,13 +152,97 @@ static unsigned ngroups = 64; /* --groups: the pickup groups the calls are sprea
 static bool lockstep;	      /* --lockstep: every call at the same step (calls_start) */
 
 /* Call slot k's users: callee, picker, registering member, group number. */
+/*
+ * The peers' formatter: snprintf's contract (at most cap - 1 bytes and a
+ * NUL written; the length the whole text needs returned) for the
+ * conversions the mix's templates use: %s, %.*s, %u, %02u, %zu, %c, %%.
+ * The closed loop's peers share the worker's core, and what they run
+ * between two bursts is not the worker's cost but evicts its code, branch
+ * history and data: glibc's printf machinery came to about 10,000
+ * instructions a message (docs/dpdk.md, "2026-11-28 (session 14)").
+ */
+static int mix_fmt(char *out, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
+
+static size_t mix_put(char *out, size_t cap, size_t n, const char *s, size_t len)
+{
+	if (n < cap) {
+		size_t k = cap - 1 - n < len ? cap - 1 - n : len;
+		memcpy(out + n, s, k);
+	}
+	return n + len;
+}
+
+static size_t mix_put_u(char *out, size_t cap, size_t n, unsigned long long v, unsigned width)
+{
+	char d[24];
+	unsigned i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (sizeof(d) - i < width)
+		d[--i] = '0';
+	return mix_put(out, cap, n, d + i, sizeof(d) - i);
+}
+
+static int mix_fmt(char *out, size_t cap, const char *f, ...)
+{
+	va_list ap;
+	size_t n = 0;
+
+	va_start(ap, f);
+	while (*f != '\0') {
+		const char *pct = strchr(f, '%');
+		if (pct == NULL)
+			pct = f + strlen(f);
+		n = mix_put(out, cap, n, f, (size_t)(pct - f));
+		f = pct;
+		if (*f == '\0')
+			break;
+		f++;
+		if (f[0] == 's') {
+			const char *a = va_arg(ap, const char *);
+			n = mix_put(out, cap, n, a, strlen(a));
+			f++;
+		} else if (f[0] == '.' && f[1] == '*' && f[2] == 's') {
+			int len = va_arg(ap, int);
+			const char *a = va_arg(ap, const char *);
+			n = mix_put(out, cap, n, a, len > 0 ? (size_t)len : 0);
+			f += 3;
+		} else if (f[0] == 'u') {
+			n = mix_put_u(out, cap, n, va_arg(ap, unsigned), 0);
+			f++;
+		} else if (f[0] == '0' && f[1] == '2' && f[2] == 'u') {
+			n = mix_put_u(out, cap, n, va_arg(ap, unsigned), 2);
+			f += 3;
+		} else if (f[0] == 'z' && f[1] == 'u') {
+			n = mix_put_u(out, cap, n, va_arg(ap, size_t), 0);
+			f += 2;
+		} else if (f[0] == 'c') {
+			char c = (char)va_arg(ap, int);
+			n = mix_put(out, cap, n, &c, 1);
+			f++;
+		} else if (f[0] == '%') {
+			n = mix_put(out, cap, n, "%", 1);
+			f++;
+		} else {
+			die("mix_fmt: unsupported conversion in \"%s\"", f - 1);
+		}
+	}
+	va_end(ap);
+	if (cap > 0)
+		out[n < cap ? n : cap - 1] = '\0';
+	return (int)n;
+}
+
 static void users_of(unsigned k, char ce[8], char pu[8], char ru[8], char gn[8])
 {
 	unsigned g = k % ngroups % MAX_GROUPS; /* < 99: four characters each */
-	snprintf(ce, 8, "%u", 2002 + 4 * g);
-	snprintf(pu, 8, "%u", 2003 + 4 * g);
-	snprintf(ru, 8, "%u", 2004 + 4 * g);
-	snprintf(gn, 8, "*8%02u", (g + 1) % 100);
+	mix_fmt(ce, 8, "%u", 2002 + 4 * g);
+	mix_fmt(pu, 8, "%u", 2003 + 4 * g);
+	mix_fmt(ru, 8, "%u", 2004 + 4 * g);
+	mix_fmt(gn, 8, "*8%02u", (g + 1) % 100);
 }
 
 static void groups_yaml(char *y, size_t cap)
@@ -310,27 +401,55 @@ static unsigned dpdk_collect(struct backend *b, char (*outs)[2048], unsigned max
 
 static void sock_inject(struct backend *b, const struct smsg *const *m, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++)
-		if (sendto(b->peer_fd[m[i]->peer], m[i]->text, m[i]->len, 0,
-			   (const struct sockaddr *)&b->pk_sa, sizeof(b->pk_sa)) < 0)
-			die("sendto: %s", strerror(errno));
+	/* one sendmmsg a peer: each call has one message on the way at a
+	 * time, so only messages of different calls change places */
+	struct mmsghdr mh[PK_IO_BURST];
+	struct iovec iov[PK_IO_BURST];
+
+	for (int p = 0; p < P_COUNT; p++) {
+		unsigned k = 0;
+
+		for (unsigned i = 0; i < n; i++) {
+			if (m[i]->peer != p)
+				continue;
+			iov[k] = (struct iovec){ .iov_base = (void *)m[i]->text, .iov_len = m[i]->len };
+			mh[k] = (struct mmsghdr){ .msg_hdr = { .msg_name = &b->pk_sa,
+							       .msg_namelen = sizeof(b->pk_sa),
+							       .msg_iov = &iov[k],
+							       .msg_iovlen = 1 } };
+			k++;
+		}
+		for (unsigned s = 0; s < k;) {
+			int r = sendmmsg(b->peer_fd[p], mh + s, k - s, 0);
+			if (r <= 0)
+				die("sendmmsg: %s", strerror(errno));
+			s += (unsigned)r;
+		}
+	}
 }
 
 static unsigned sock_collect(struct backend *b, char (*outs)[2048], unsigned max)
 {
+	/* recvmmsg straight into outs (the rest into tmp), a peer at a time */
+	static char tmp[PK_IO_BURST][2048];
+	struct mmsghdr mh[PK_IO_BURST];
+	struct iovec iov[PK_IO_BURST];
 	unsigned got = 0;
-	char tmp[4096];
 
 	for (int p = 0; p < P_COUNT; p++) {
-		ssize_t r;
-		while ((r = recv(b->peer_fd[p], tmp, sizeof(tmp), MSG_DONTWAIT)) >= 0) {
-			if (got < max) {
-				size_t len = (size_t)r < 2047 ? (size_t)r : 2047;
-				memcpy(outs[got], tmp, len);
-				outs[got][len] = '\0';
+		int r;
+		do {
+			for (unsigned i = 0; i < PK_IO_BURST; i++) {
+				char *d = got + i < max ? outs[got + i] : tmp[i];
+				iov[i] = (struct iovec){ .iov_base = d, .iov_len = 2047 };
+				mh[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
 			}
-			got++;
-		}
+			r = recvmmsg(b->peer_fd[p], mh, PK_IO_BURST, MSG_DONTWAIT, NULL);
+			for (int i = 0; i < r; i++)
+				((char *)iov[i].iov_base)[mh[i].msg_len] = '\0';
+			if (r > 0)
+				got += (unsigned)r;
+		} while (r == PK_IO_BURST);
 	}
 	return got;
 }
@@ -364,20 +483,28 @@ static void vias_of(const char *msg, char *out, size_t cap)
 	size_t n = 0;
 	const char *p = msg;
 	out[0] = '\0';
+	/* a byte search a line (pickupd ends its lines with CRLF) */
 	while (*p != '\0' && !(p[0] == '\r' && p[1] == '\n')) {
-		const char *e = strstr(p, "\r\n");
-		if (e == NULL)
+		const char *e = strchr(p, '\n');
+		if (e == NULL || e == p || e[-1] != '\r')
 			break;
-		if (strncasecmp(p, "Via:", 4) == 0 || strncmp(p, "v:", 2) == 0)
-			n += (size_t)snprintf(out + n, cap - n, "%.*s\r\n", (int)(e - p), p);
-		p = e + 2;
+		if (((p[0] | 0x20) == 'v' && (p[1] | 0x20) == 'i' && (p[2] | 0x20) == 'a' && p[3] == ':') ||
+		    (p[0] == 'v' && p[1] == ':')) {
+			size_t len = (size_t)(e + 1 - p);
+			if (n + len < cap) {
+				memcpy(out + n, p, len);
+				n += len;
+				out[n] = '\0';
+			}
+		}
+		p = e + 1;
 	}
 }
 
 static void set_msg(struct smsg *m, int peer, const char *hdrs, const char *body)
 {
 	size_t bl = body ? strlen(body) : 0;
-	int n = snprintf(m->text, sizeof(m->text), "%sContent-Length: %zu\r\n\r\n%s", hdrs, bl,
+	int n = mix_fmt(m->text, sizeof(m->text), "%sContent-Length: %zu\r\n\r\n%s", hdrs, bl,
 			 body ? body : "");
 	if (n <= 0 || (size_t)n >= sizeof(m->text))
 		die("%s", "message too long");
@@ -415,13 +542,13 @@ static void make_msg(const struct backend *b, const struct call *c, unsigned ste
 	const char *body = NULL;
 	int peer = P_CALLER;
 
-	snprintf(id, sizeof(id), "%u-%u", c->k, c->r);
+	mix_fmt(id, sizeof(id), "%u-%u", c->k, c->r);
 	users_of(c->k, ce, pu, ru, gn);
 	switch (step) {
 	case 0:
-		snprintf(sdp, sizeof(sdp), sdp_fmt, hostpart(C, hb), hb);
+		mix_fmt(sdp, sizeof(sdp), sdp_fmt, hostpart(C, hb), hb);
 		body = sdp;
-		snprintf(h, sizeof(h),
+		mix_fmt(h, sizeof(h),
 			 "INVITE sip:2002@example.test SIP/2.0\r\n"
 			 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-ci-%s;rport\r\n"
 			 "Max-Forwards: 70\r\n"
@@ -438,7 +565,7 @@ static void make_msg(const struct backend *b, const struct call *c, unsigned ste
 		break;
 	case 1:
 		peer = P_CALLEE;
-		snprintf(h, sizeof(h),
+		mix_fmt(h, sizeof(h),
 			 "SIP/2.0 180 Ringing\r\n%s"
 			 "From: \"Alice %u\" <sip:alice%u@example.test>;tag=fa-%s\r\n"
 			 "To: <sip:2002@example.test>;tag=tb-%s\r\n"
@@ -449,9 +576,9 @@ static void make_msg(const struct backend *b, const struct call *c, unsigned ste
 		break;
 	case 2:
 		peer = P_PICKER;
-		snprintf(sdp, sizeof(sdp), sdp_fmt, hostpart(P, hb), hb);
+		mix_fmt(sdp, sizeof(sdp), sdp_fmt, hostpart(P, hb), hb);
 		body = sdp;
-		snprintf(h, sizeof(h),
+		mix_fmt(h, sizeof(h),
 			 "INVITE sip:*801@example.test SIP/2.0\r\n"
 			 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-pi-%s;rport\r\n"
 			 "Max-Forwards: 70\r\n"
@@ -465,9 +592,9 @@ static void make_msg(const struct backend *b, const struct call *c, unsigned ste
 			 P, id, id, id, P);
 		break;
 	case 3:
-		snprintf(sdp, sizeof(sdp), sdp_fmt, hostpart(C, hb), hb);
+		mix_fmt(sdp, sizeof(sdp), sdp_fmt, hostpart(C, hb), hb);
 		body = sdp;
-		snprintf(h, sizeof(h),
+		mix_fmt(h, sizeof(h),
 			 "SIP/2.0 200 OK\r\n%s"
 			 "From: \"Picker\" <sip:2003@example.test>;tag=fp-%s\r\n"
 			 "To: <sip:*801@example.test>;tag=ta-%s\r\n"
@@ -478,7 +605,7 @@ static void make_msg(const struct backend *b, const struct call *c, unsigned ste
 			 c->last, id, id, id, c->k, C);
 		break;
 	case 4:
-		snprintf(h, sizeof(h),
+		mix_fmt(h, sizeof(h),
 			 "CANCEL sip:2002@example.test SIP/2.0\r\n"
 			 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-ci-%s;rport\r\n"
 			 "Max-Forwards: 70\r\n"
@@ -491,7 +618,7 @@ static void make_msg(const struct backend *b, const struct call *c, unsigned ste
 	case 5:
 	case 6:
 		peer = P_CALLEE;
-		snprintf(h, sizeof(h),
+		mix_fmt(h, sizeof(h),
 			 "SIP/2.0 %s\r\n%s"
 			 "From: \"Alice %u\" <sip:alice%u@example.test>;tag=fa-%s\r\n"
 			 "To: <sip:2002@example.test>;tag=tb-%s\r\n"
@@ -501,7 +628,7 @@ static void make_msg(const struct backend *b, const struct call *c, unsigned ste
 			 c->k, c->k, id, id, id, step == 5 ? "CANCEL" : "INVITE");
 		break;
 	case 7:
-		snprintf(h, sizeof(h),
+		mix_fmt(h, sizeof(h),
 			 "ACK sip:2002@example.test SIP/2.0\r\n"
 			 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-ci-%s;rport\r\n"
 			 "Max-Forwards: 70\r\n"
@@ -514,7 +641,7 @@ static void make_msg(const struct backend *b, const struct call *c, unsigned ste
 	case 8:
 	case 9:
 		peer = P_PICKER;
-		snprintf(h, sizeof(h),
+		mix_fmt(h, sizeof(h),
 			 "%s sip:alice%u@%s SIP/2.0\r\n"
 			 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-p%c-%s;rport\r\n"
 			 "Max-Forwards: 70\r\n"
@@ -526,7 +653,7 @@ static void make_msg(const struct backend *b, const struct call *c, unsigned ste
 			 step == 8 ? "7 ACK" : "8 BYE");
 		break;
 	case 10:
-		snprintf(h, sizeof(h),
+		mix_fmt(h, sizeof(h),
 			 "SIP/2.0 200 OK\r\n%s"
 			 "From: \"Picker\" <sip:2003@example.test>;tag=fp-%s\r\n"
 			 "To: <sip:*801@example.test>;tag=ta-%s\r\n"
@@ -536,7 +663,7 @@ static void make_msg(const struct backend *b, const struct call *c, unsigned ste
 		break;
 	default:
 		peer = P_REG;
-		snprintf(h, sizeof(h),
+		mix_fmt(h, sizeof(h),
 			 "REGISTER sip:example.test SIP/2.0\r\n"
 			 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-r-%s;rport\r\n"
 			 "Max-Forwards: 70\r\n"
@@ -552,9 +679,12 @@ static void make_msg(const struct backend *b, const struct call *c, unsigned ste
 	/* the templates name group 0's users: this call's instead (same lengths) */
 	static const char *const tpl[4] = { "sip:2002@", "sip:2003@", "sip:2004@", "sip:*801@" };
 	const char *const mine[4] = { ce, pu, ru, gn };
-	for (unsigned u = 0; u < 4; u++)
-		for (char *q = strstr(h, tpl[u]); q != NULL; q = strstr(q + 9, tpl[u]))
-			memcpy(q + 4, mine[u], 4);
+	for (char *q = strstr(h, "sip:"); q != NULL; q = strstr(q + 4, "sip:"))
+		for (unsigned u = 0; u < 4; u++)
+			if (memcmp(q + 4, tpl[u] + 4, 5) == 0) {
+				memcpy(q + 4, mine[u], 4);
+				break;
+			}
 	set_msg(m, peer, h, body);
 	m->call = c->k;
 }
@@ -616,7 +746,10 @@ static void on_output(const struct backend *b, const char *text)
 		cid += 3;
 	else
 		cid += 2;
-	if (sscanf(cid, "%u-%u", &k, &r) < 1 || k >= WINDOW) {
+	char *e;
+	k = (unsigned)strtoul(cid, &e, 10);
+	r = *e == '-' ? (unsigned)strtoul(e + 1, NULL, 10) : 0;
+	if (e == cid || k >= WINDOW) {
 		x->unexpected++;
 		return;
 	}

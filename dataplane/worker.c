@@ -374,9 +374,10 @@ static inline void pk_worker_dispatch(struct pk_worker *w, const struct pk_io_ms
  * (docs/dpdk.md, "2026-11-28 (session 9)"). Hints only: no answer depends
  * on them. The messages that look their call up by this key: an INVITE or
  * CANCEL outside a dialog, and a response to an INVITE (a 180 sets its
- * call ringing, a final answer removes it).
+ * call ringing, a final answer removes it). The key's hash stays in
+ * m->call_key_hash: their handlers use it instead of hashing again.
  */
-static inline void pk_worker_prefetch(const struct pk_worker *w, const struct pk_sip_msg *m)
+static inline void pk_worker_prefetch(const struct pk_worker *w, struct pk_sip_msg *m)
 {
 	const struct pk_engine *eng = w->eng;
 	uint64_t h;
@@ -390,6 +391,7 @@ static inline void pk_worker_prefetch(const struct pk_worker *w, const struct pk
 		return;
 	}
 	h = pk_calltab_key_hash(m->call_id, m->from.tag);
+	m->call_key_hash = h; /* the handlers' (pk_pickup_*) */
 	pk_calltab_prefetch(eng->calltab, h);
 	if (m->is_request && eng->pickup != NULL)
 		pk_pickup_prefetch(eng->pickup, h);

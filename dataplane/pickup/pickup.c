@@ -459,6 +459,13 @@ static uint64_t pu_key_hash(struct pk_str key)
 
 /* ---- call tracking ---- */
 
+/* The call's key hash in the ringing-call table: the worker's, kept when
+ * it started the call's loads (pk_worker_prefetch), else computed. */
+static inline uint64_t pu_call_hash(const struct pk_sip_msg *m)
+{
+	return m->call_key_hash != 0 ? m->call_key_hash : pk_calltab_key_hash(m->call_id, m->from.tag);
+}
+
 bool pk_pickup_track(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
 		     struct pk_str user, struct pk_str domain)
 {
@@ -486,7 +493,7 @@ bool pk_pickup_track(struct pk_worker *w, const struct pk_io_msg *rx, const stru
 	 * pickup was answered, so without this check the copy would enter it
 	 * again as a new call and be offered to the next picker. Forwarded
 	 * (the callee answers it from its transaction), not tracked. */
-	ch = pk_calltab_key_hash(m->call_id, m->from.tag);
+	ch = pu_call_hash(m);
 	if (eng->pickup != NULL && pk_pickup_recent(eng->pickup, ch, w->now_ns)) {
 		pu_count(w, PK_PICKUP_CTR_TRACK_PICKED);
 		return false;
@@ -539,10 +546,10 @@ void pk_pickup_call_response(struct pk_worker *w, const struct pk_sip_msg *m)
 	struct pk_calltab *t = w->eng->calltab;
 
 	if (m->code >= 180 && m->code <= 189 && m->to.tag.len != 0) {
-		if (pk_calltab_ringing(t, w->id, m->call_id, m->from.tag, 0, m->to.tag) == 0)
+		if (pk_calltab_ringing(t, w->id, m->call_id, m->from.tag, m->call_key_hash, m->to.tag) == 0)
 			pu_count(w, PK_PICKUP_CTR_CALLS_RINGING);
 	} else if (m->code >= 200) {
-		if (pk_calltab_remove(t, w->id, m->call_id, m->from.tag, 0,
+		if (pk_calltab_remove(t, w->id, m->call_id, m->from.tag, m->call_key_hash,
 				      m->code < 300 ? PK_CALLTAB_ANSWERED : PK_CALLTAB_REJECTED) == 0)
 			pu_count(w, PK_PICKUP_CTR_CALLS_ENDED);
 	}
@@ -552,7 +559,7 @@ bool pk_pickup_cancel(struct pk_worker *w, const struct pk_sip_msg *m)
 {
 	struct pk_engine *eng = w->eng;
 	enum pk_calltab_state was;
-	uint64_t h = pk_calltab_key_hash(m->call_id, m->from.tag);
+	uint64_t h = pu_call_hash(m);
 	bool reason = false;
 
 	if (pk_calltab_remove_was(eng->calltab, w->id, m->call_id, m->from.tag, h, PK_CALLTAB_CANCELLED,

@@ -1619,6 +1619,7 @@ static void msg_reset(struct pk_sip_msg *m, const char *buf)
 	m->from.raw = m->from.uri = m->from.tag = PK_STR_NULL;
 	m->to.raw = m->to.uri = m->to.tag = PK_STR_NULL;
 	m->call_id = PK_STR_NULL;
+	m->call_key_hash = 0;
 	m->cseq = 0;
 	m->cseq_method = PK_SIP_METHOD_UNKNOWN;
 	m->cseq_method_tok = PK_STR_NULL;

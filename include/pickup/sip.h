@@ -199,6 +199,11 @@ struct pk_sip_msg {
 	uint32_t supported, require, proxy_require; /* PK_SIP_OPT_* masks */
 	struct pk_str cseq_method_tok;
 	struct pk_str call_id;
+	/* The ringing-call table's key hash of Call-ID and From-tag
+	 * (pk_calltab_key_hash), kept by the worker when it started the
+	 * call's table loads (pk_worker_prefetch) so that the handlers do not
+	 * hash the two again; 0: not computed (pk_sip_scan resets it). */
+	uint64_t call_key_hash;
 	struct pk_str content_type;
 	struct pk_str body;
 	/* first line index of each known header, 0xff when absent; sized to

@@ -6,7 +6,7 @@
 #   tests/fuzz/run.sh BUILD_DIR [SECONDS] [TARGET...]
 #
 # BUILD_DIR is a clang build configured with -Dfuzz=true (see
-# tests/fuzz/meson.build); SECONDS (default 20) is per target; TARGETs
+# tests/fuzz/meson.build); SECONDS (default 20) is how long each target runs; TARGETs
 # default to fuzz_scan and fuzz_rewrite. Each target works in
 # BUILD_DIR/fuzz/TARGET/: corpus/ (seeded from the repository's corpora on
 # every run and kept between runs, so coverage accumulates), artifacts/
@@ -16,8 +16,9 @@
 # fuzz_rewrite gets the same messages behind a few fixed edit programs (the
 # input layout is described at the top of fuzz_rewrite.c).
 #
-# Prints one line per target and exits 1 if any target crashed (or could
-# not run), 0 otherwise. A crash line gives the artifact path; reproduce
+# The targets run at the same time (one process each: a core each on the
+# test command's 2-core machines). Prints one line per target and exits 1
+# if any target crashed (or could not run), 0 otherwise. A crash line gives the artifact path; reproduce
 # with: BUILD_DIR/tests/fuzz/TARGET ARTIFACT.
 set -eu
 
@@ -71,6 +72,14 @@ hex2bin() {
 # seed_dir TARGET DIR: fill DIR with the seed inputs of TARGET.
 seed_dir() {
 	mkdir -p "$2"
+	if [ "$1" = fuzz_rewrite ]; then
+		# each program's bytes once (beside DIR: prog-NAME), put before every
+		# message: hex2bin forks a printf a byte, too slow per input
+		for p in $programs; do
+			hex=${p#*:}
+			hex2bin "$(printf '%02x' $((${#hex} / 2)))$hex" >"${2%/*}/prog-${p%%:*}"
+		done
+	fi
 	for d in $corpora; do
 		[ -d "$d" ] || continue
 		for f in "$d"/*; do
@@ -87,9 +96,7 @@ seed_dir() {
 				esac
 				for p in $programs; do
 					name=${p%%:*}
-					hex=${p#*:}
-					hex2bin "$(printf '%02x' $((${#hex} / 2)))$hex" >"$2/seed-$name-$base"
-					cat "$f" >>"$2/seed-$name-$base"
+					cat "${2%/*}/prog-$name" "$f" >"$2/seed-$name-$base"
 				done
 				;;
 			*)
@@ -101,16 +108,17 @@ seed_dir() {
 	done
 }
 
-status=0
-for t in $targets; do
+# fuzz_one TARGET: one target's run, its line into BUILD_DIR/fuzz/TARGET/result;
+# exit 1 if it crashed or could not run.
+fuzz_one() {
+	t=$1
 	exe="$build/tests/fuzz/$t"
 	work="$build/fuzz/$t"
-	if [ ! -x "$exe" ]; then
-		echo "$t: MISSING $exe (configure with CC=clang -Dfuzz=true and build it)"
-		status=1
-		continue
-	fi
 	mkdir -p "$work/artifacts"
+	if [ ! -x "$exe" ]; then
+		echo "$t: MISSING $exe (configure with CC=clang -Dfuzz=true and build it)" >"$work/result"
+		return 1
+	fi
 	seed_dir "$t" "$work/corpus"
 	before=$(find "$work/artifacts" -type f | wc -l)
 	rc=0
@@ -128,10 +136,31 @@ for t in $targets; do
 		art=$(ls -t "$work/artifacts" | head -n 1)
 		why=$(grep -a -m 1 -E 'ERROR: |runtime error|invariant violated|deadly signal' "$work/log" |
 			sed 's/^[=0-9]*//' | cut -c1-120)
-		echo "$t: CRASH after ${runs:-?} runs: ${why:-exit $rc}; input $work/artifacts/$art (log $work/log)"
-		status=1
+		echo "$t: CRASH after ${runs:-?} runs: ${why:-exit $rc}; input $work/artifacts/$art (log $work/log)" >"$work/result"
+		return 1
+	fi
+	echo "$t: ok, ${secs}s, ${runs:-?} runs, coverage ${cov:-?}, corpus $ncorp inputs" >"$work/result"
+}
+
+# The targets run side by side, one a core (each is one process on one
+# thread): the step takes SECONDS, not SECONDS per target. The lines come
+# out in the targets' order once all have ended.
+status=0
+pids=
+for t in $targets; do
+	rm -f "$build/fuzz/$t/result"
+	fuzz_one "$t" &
+	pids="$pids $!"
+done
+for p in $pids; do
+	wait "$p" || status=1
+done
+for t in $targets; do
+	if [ -f "$build/fuzz/$t/result" ]; then
+		cat "$build/fuzz/$t/result"
 	else
-		echo "$t: ok, ${secs}s, ${runs:-?} runs, coverage ${cov:-?}, corpus $ncorp inputs"
+		echo "$t: no result (the run was cut short)"
+		status=1
 	fi
 done
 exit $status

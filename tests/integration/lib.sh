@@ -152,6 +152,32 @@ pk_dpdk_check() {
   done
 }
 
+# pk_netns_sweep: the network namespaces that test runs killed outright
+# left behind, deleted, with their EAL run directories. A runner's timeout
+# ends with SIGKILL (meson test: SIGTERM to the process group, then SIGKILL
+# half a second later), before a script's cleanup is done. The scripts
+# name their namespaces after their PID (pk-sipp-PID, pk-dpdk-PID,
+# pkfPID, pkfpPID); one whose PID no longer runs is a dead run's.
+# Deleting a namespace deletes the veth end in it, and with it the pair.
+pk_netns_sweep() {
+  local ns pid st
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+    case $ns in
+      pk-sipp-[0-9]* | pk-dpdk-[0-9]* | pkf[0-9]* | pkfp[0-9]*) pid=${ns##*[!0-9]} ;;
+      *) continue ;;
+    esac
+    [[ $pid =~ ^[0-9]+$ && ${ns%"$pid"} != "$ns" ]] || continue
+    # alive unless gone or a zombie (killed, not yet reaped)
+    st=
+    [ -r "/proc/$pid/stat" ] && read -r _ _ st _ <"/proc/$pid/stat" 2>/dev/null
+    [ -n "$st" ] && [ "$st" != Z ] && continue
+    if ip netns del "$ns" 2>/dev/null; then
+      echo "   removed namespace $ns, left by a test run (PID $pid) that no longer runs"
+      rm -rf "/var/run/dpdk/$ns"
+    fi
+  done
+}
+
 # The plumbing of a veth pair into a namespace, both already made: PEER
 # moved into NS and up with the addresses given, NS's lo up, HOST up in the
 # root namespace (no address), and PEER's TX checksum offload off: veth
@@ -198,6 +224,7 @@ YAML
   fi
   rm -f "$PK_WORK/probe.yaml" "$PK_WORK/probe-groups.yaml"
   PK_NS=pk-sipp-$tag
+  pk_netns_sweep
   ip link del "$PK_VETH" 2>/dev/null
   ip netns del "$PK_NS" 2>/dev/null
   # a machine (container) that cannot make them cannot run these: skipped

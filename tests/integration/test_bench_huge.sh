@@ -8,7 +8,10 @@
 #     expected ("unexpected=0");
 #   - afterwards the kernel's reservation is what it was before, and no
 #     hugetlbfs of the script's is left mounted;
-#   - a bench that fails (a bad option) is cleaned up after just the same.
+#   - a bench that fails (a bad option) is cleaned up after just the same;
+#   - a holder of the pages killed with SIGKILL (tests/lib/hugepages.sh
+#     cannot give back then): the next take gives its pages back, unmounts
+#     its hugetlbfs and says so.
 # Skipped (77) when the kernel cannot reserve the pages (fragmented memory)
 # or mount a hugetlbfs (the script's exit status 3).
 #
@@ -43,4 +46,38 @@ rc=$?
 [ $rc -eq 3 ] && { echo "SKIP: no hugepages to be had for the second run"; exit 77; }
 [ $rc -eq 2 ] || fail "a bad option: exit $rc, not the bench's usage status 2"
 given_back "a failed bench"
+
+# A holder killed outright (SIGKILL, as a test runner does after its
+# timeout) cannot give back: the next take gives back for it.
+state=/run/pk-hugepages.state
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+(
+	. "$src/tests/lib/hugepages.sh"
+	pk_huge_take 8 || exit $?
+	echo "$PK_HUGE_DIR" >"$tmp/dir"
+	kill -KILL "$BASHPID"
+)
+rc=$?
+[ $rc -eq 3 ] && { echo "SKIP: no hugepages to be had for the killed holder"; exit 77; }
+[ $rc -eq 137 ] || fail "the holder to be killed: exit $rc"
+dead=$(cat "$tmp/dir")
+[ "$(cat "$nr")" = $((before + 8)) ] || fail "the killed holder's 8 pages are not reserved ($(cat "$nr"), $before before)"
+mountpoint -q "$dead" || fail "the killed holder's hugetlbfs $dead is not mounted"
+[ -s "$state" ] || fail "the killed holder left no $state"
+(
+	. "$src/tests/lib/hugepages.sh"
+	pk_huge_take 2 2>"$tmp/err" || exit $?
+	[ "$(cat "$nr")" = $((before + 2)) ] || exit 10
+	pk_huge_give_back
+)
+rc=$?
+cat "$tmp/err"
+[ $rc -eq 10 ] && fail "the next take did not start from the reservation before the killed holder's"
+[ $rc -eq 0 ] || fail "the take after a killed holder: exit $rc"
+grep -q 'ended without giving its pages back' "$tmp/err" || fail "the take did not say it gave back for the killed holder"
+! mountpoint -q "$dead" || fail "the killed holder's hugetlbfs $dead is still mounted"
+[ ! -e "$dead" ] || fail "the killed holder's directory $dead is still there"
+[ ! -e "$state" ] || fail "$state is still there after the give-back"
+given_back "a killed holder and the next run"
 echo "PASS"

@@ -28,8 +28,7 @@ if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
   exit 77
 fi
 
-tag=$$$RANDOM
-tag=${tag: -7}
+tag=$$ # names from the PID: pk_netns_sweep (lib.sh) knows a dead run's
 ns=pk-dpdk-$tag
 va=pkd${tag}a
 vb=pkd${tag}b
@@ -50,6 +49,8 @@ trap 'exit 1' INT TERM
 
 fail() { echo "FAIL: $*"; [ -f "$work/err" ] && sed 's/^/  server: /' "$work/err"; exit 1; }
 
+pk_netns_sweep
+ip netns del "$ns" 2>/dev/null # a killed run with our PID
 ip netns add "$ns" || fail "ip netns add"
 ip link add "$va" type veth peer name "$vb" || fail "ip link add veth"
 pk_netns_veth "$ns" "$va" "$vb" 10.99.0.2/24 10.99.0.3/24

@@ -117,6 +117,7 @@ impair_probe() {
     impair_why="no pk-impair (PK_IMPAIR unset: meson builds it with libnetfilter_queue, Debian libnetfilter-queue-dev)"
     return 1
   fi
+  pk_netns_sweep
   ip netns add "$ns" 2>/dev/null || { impair_why="cannot create a network namespace"; return 1; }
   ip -n "$ns" link set lo up
   if command -v nft >/dev/null && impair_rules "$ns" nft lo 127.0.0.1 9 2>/dev/null; then
@@ -179,6 +180,7 @@ netem_case() {
   local peer=pkf$$n
   local a=$((10 + id / 250)) b=$((id % 250))
   local H=10.$a.$b.1 P=10.$a.$b.2
+  pk_netns_sweep
   ip netns add "$NS" || fail "ip netns add"
   ip link add "$VETH" type veth peer name "$peer" || fail "ip link add veth"
   ip link set "$peer" netns "$NS" || fail "veth into the namespace"

@@ -17,7 +17,15 @@
 # One holder at a time on the machine (another CI job, another shell): a
 # take waits up to 10 minutes for /run/pk-hugepages.lock, held until the
 # give-back, because each holder restores the reservation it found.
+#
+# A holder killed outright (SIGKILL: a test runner's last resort after a
+# timeout) cannot give back, but the kernel drops its lock. So the holder
+# writes what it took to /run/pk-hugepages.state (its PID, the reservation
+# it found, its mount) and removes it in the give-back: a take that gets
+# the lock and finds the file gives that holder's pages back first,
+# unmounting and removing its directory, and says so on stderr.
 PK_HUGE_NR=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+PK_HUGE_STATE=/run/pk-hugepages.state
 PK_HUGE_DIR=
 PK_HUGE_BEFORE=
 PK_HUGE_LOCK_FD=
@@ -28,9 +36,15 @@ pk_huge_take() {
   [ "$(id -u)" = 0 ] || { echo "hugepages: needs root (reservation, hugetlbfs mount)" >&2; return 1; }
   [ -w "$PK_HUGE_NR" ] || { echo "hugepages: no 2 MiB hugepage support ($PK_HUGE_NR)" >&2; return 1; }
   exec {PK_HUGE_LOCK_FD}>/run/pk-hugepages.lock
-  flock -w 600 "$PK_HUGE_LOCK_FD" ||
-    { echo "hugepages: another run has held /run/pk-hugepages.lock for 10 minutes" >&2; return 1; }
+  if ! flock -w 600 "$PK_HUGE_LOCK_FD"; then
+    echo "hugepages: another run has held /run/pk-hugepages.lock for 10 minutes" >&2
+    exec {PK_HUGE_LOCK_FD}>&-
+    PK_HUGE_LOCK_FD=
+    return 1
+  fi
+  [ -s "$PK_HUGE_STATE" ] && pk_huge_recover
   PK_HUGE_BEFORE=$(cat "$PK_HUGE_NR")
+  pk_huge_state_write
   echo $((PK_HUGE_BEFORE + pages)) >"$PK_HUGE_NR"
   got=$(cat "$PK_HUGE_NR")
   if [ "$got" -lt $((PK_HUGE_BEFORE + pages)) ]; then
@@ -38,9 +52,33 @@ pk_huge_take() {
     return 3
   fi
   PK_HUGE_DIR=$(mktemp -d /tmp/pk-huge.XXXXXX) || return 3
+  pk_huge_state_write
   mount -t hugetlbfs -o pagesize=2M nodev "$PK_HUGE_DIR" ||
     { echo "hugepages: could not mount a hugetlbfs on $PK_HUGE_DIR" >&2; return 3; }
   return 0
+}
+
+# What this holder took, for a later take should it never give back:
+# "PID RESERVATION-FOUND DIR" (DIR empty before the mount's directory).
+pk_huge_state_write() {
+  echo "$$ $PK_HUGE_BEFORE $PK_HUGE_DIR" >"$PK_HUGE_STATE.tmp" && mv -f "$PK_HUGE_STATE.tmp" "$PK_HUGE_STATE"
+}
+
+# A holder's state is on file and we hold the lock: that holder died
+# without its give-back. Give back for it.
+pk_huge_recover() {
+  local pid old dir
+  read -r pid old dir <"$PK_HUGE_STATE" || true
+  echo "hugepages: run $pid ended without giving its pages back: reservation back to ${old:-?}${dir:+, $dir unmounted}" >&2
+  if [ -n "$dir" ] && [ "${dir#/tmp/pk-huge.}" != "$dir" ]; then
+    ! mountpoint -q "$dir" || umount "$dir" || echo "hugepages: could not unmount $dir" >&2
+    rmdir "$dir" 2>/dev/null || true
+  fi
+  case $old in
+  '' | *[!0-9]*) echo "hugepages: $PK_HUGE_STATE names no reservation; left as it is" >&2 ;;
+  *) echo "$old" >"$PK_HUGE_NR" || echo "hugepages: could not set the reservation back to $old" >&2 ;;
+  esac
+  rm -f "$PK_HUGE_STATE"
 }
 
 pk_huge_give_back() {
@@ -56,6 +94,7 @@ pk_huge_give_back() {
     PK_HUGE_BEFORE=
   fi
   if [ -n "$PK_HUGE_LOCK_FD" ]; then
+    rm -f "$PK_HUGE_STATE" # ours: only the lock's holder writes it
     exec {PK_HUGE_LOCK_FD}>&-
     PK_HUGE_LOCK_FD=
   fi
