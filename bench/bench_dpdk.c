@@ -151,7 +151,6 @@ static void die(const char *fmt, const char *arg)
 static unsigned ngroups = 64; /* --groups: the pickup groups the calls are spread over */
 static bool lockstep;	      /* --lockstep: every call at the same step (calls_start) */
 
-/* Call slot k's users: callee, picker, registering member, group number. */
 /*
  * The peers' formatter: snprintf's contract (at most cap - 1 bytes and a
  * NUL written; the length the whole text needs returned) for the
@@ -236,6 +235,7 @@ static int mix_fmt(char *out, size_t cap, const char *f, ...)
 	return (int)n;
 }
 
+/* Call slot k's users: callee, picker, registering member, group number. */
 static void users_of(unsigned k, char ce[8], char pu[8], char ru[8], char gn[8])
 {
 	unsigned g = k % ngroups % MAX_GROUPS; /* < 99: four characters each */

@@ -166,7 +166,7 @@ pk_netns_sweep() {
       pk-sipp-[0-9]* | pk-dpdk-[0-9]* | pkf[0-9]* | pkfp[0-9]*) pid=${ns##*[!0-9]} ;;
       *) continue ;;
     esac
-    [[ $pid =~ ^[0-9]+$ && ${ns%"$pid"} != "$ns" ]] || continue
+    [[ $pid =~ ^[0-9]+$ ]] || continue # digits, then something else
     # alive unless gone or a zombie (killed, not yet reaped)
     st=
     [ -r "/proc/$pid/stat" ] && read -r _ _ st _ <"/proc/$pid/stat" 2>/dev/null

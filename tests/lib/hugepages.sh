@@ -25,6 +25,7 @@
 # the lock and finds the file gives that holder's pages back first,
 # unmounting and removing its directory, and says so on stderr.
 PK_HUGE_NR=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+PK_HUGE_LOCK=/run/pk-hugepages.lock
 PK_HUGE_STATE=/run/pk-hugepages.state
 PK_HUGE_DIR=
 PK_HUGE_BEFORE=
@@ -35,9 +36,9 @@ pk_huge_take() {
   case $pages in '' | *[!0-9]*) echo "pk_huge_take: not a page count: '$pages'" >&2; return 1 ;; esac
   [ "$(id -u)" = 0 ] || { echo "hugepages: needs root (reservation, hugetlbfs mount)" >&2; return 1; }
   [ -w "$PK_HUGE_NR" ] || { echo "hugepages: no 2 MiB hugepage support ($PK_HUGE_NR)" >&2; return 1; }
-  exec {PK_HUGE_LOCK_FD}>/run/pk-hugepages.lock
+  exec {PK_HUGE_LOCK_FD}>"$PK_HUGE_LOCK"
   if ! flock -w 600 "$PK_HUGE_LOCK_FD"; then
-    echo "hugepages: another run has held /run/pk-hugepages.lock for 10 minutes" >&2
+    echo "hugepages: another run has held $PK_HUGE_LOCK for 10 minutes" >&2
     exec {PK_HUGE_LOCK_FD}>&-
     PK_HUGE_LOCK_FD=
     return 1
