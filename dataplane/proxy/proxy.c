@@ -411,6 +411,38 @@ int pk_proxy_uri_dst(const struct pk_worker *w, struct pk_str uri, struct pk_pro
 	return 0;
 }
 
+/* px_listener on a backend of several links (the dpdk backend on several
+ * ports): a UDP listener on the link that reaches dst (pk_io_route), so
+ * that the Via names an address the answer can come back to; the
+ * binding's, the request's, one of the request's role, any; -1 when no
+ * link reaches dst or none of its listeners will do. */
+static __attribute__((noinline)) int px_listener_links(const struct pk_engine *eng,
+							const struct pk_io_msg *rx,
+							const struct pk_proxy_dst *dst)
+{
+	int link = pk_io_route(eng->io, &dst->addr), any = -1;
+
+	if (link < 0)
+		return -1;
+	if (dst->listener < eng->n_listeners && eng->listeners[dst->listener].link == link &&
+	    eng->listeners[dst->listener].transport == PK_TRANSPORT_UDP)
+		return dst->listener;
+	if (rx->transport == PK_TRANSPORT_UDP && eng->listeners[rx->listener].link == link)
+		return rx->listener;
+	for (unsigned li = 0; li < eng->n_listeners; li++) {
+		const struct pk_io_listener *l = &eng->listeners[li];
+
+		if (l->transport != PK_TRANSPORT_UDP || l->link != link ||
+		    l->addr.family != dst->addr.family)
+			continue;
+		if (l->role == eng->listeners[rx->listener].role)
+			return (int)li;
+		if (any < 0)
+			any = (int)li;
+	}
+	return any;
+}
+
 /* The listener a message to dst leaves from; -1 when there is none. A TCP
  * destination without a connection goes over UDP. */
 static int px_listener(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_proxy_dst *dst)
@@ -434,6 +466,8 @@ static int px_listener(struct pk_worker *w, const struct pk_io_msg *rx, struct p
 		dst->transport = PK_TRANSPORT_UDP;
 		dst->conn = PK_IO_CONN_NONE;
 	}
+	if (unlikely(eng->io != NULL && eng->io->n_links > 1)) /* dpdk: UDP only */
+		return px_listener_links(eng, rx, dst);
 	if (dst->listener < eng->n_listeners && eng->listeners[dst->listener].transport == PK_TRANSPORT_UDP &&
 	    eng->listeners[dst->listener].addr.family == dst->addr.family)
 		return dst->listener;
