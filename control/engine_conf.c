@@ -1057,8 +1057,14 @@ static int ec_port_addr_one(struct ec_ctx *x, yaml_node_t *n, void *arg)
 		return rc;
 	for (uint32_t i = 0; i < x->c->dpdk.n_ports; i++)
 		for (uint32_t j = 0; j < x->c->dpdk.ports[i].n_addrs; j++)
-			if (x->c->dpdk.ports[i].addrs[j] == ip)
-				return ec_fail(x, n, "address given twice (an address is on one port)");
+			if (x->c->dpdk.ports[i].addrs[j] == ip) {
+				const struct pk_engine_dpdk_port *o = &x->c->dpdk.ports[i];
+				const uint8_t *b = (const uint8_t *)&ip;
+				return ec_fail(x, n, "address %u.%u.%u.%u given twice (on port %s, line %u): "
+						     "an address is on one port",
+					       b[0], b[1], b[2], b[3], o == cur ? "this one" : o->port,
+					       o->line);
+			}
 	if (cur->n_addrs == PK_ENGINE_MAX_PORT_ADDRS)
 		return ec_fail(x, n, "more than %d addresses on a port", PK_ENGINE_MAX_PORT_ADDRS);
 	cur->addrs[cur->n_addrs++] = ip;

@@ -684,6 +684,20 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 	if (f->record_route && px->record_route) {
 		char rr[PK_PROXY_HOST_MAX + 64];
 
+		/* In on one port and out on another (dpdk, several ports): each
+		 * side must reach us by its own address, so two entries, the
+		 * outgoing one on top (RFC 5658 double Record-Route); the
+		 * in-dialog requests that come back pop both (Route). */
+		if (unlikely(w->eng->io != NULL && w->eng->io->n_links > 1 &&
+			     w->eng->listeners[li].link != w->eng->listeners[rx->listener].link)) {
+			o = px_put(rr, "<sip:", 5);
+			o = px_put_sentby(w, rx, (unsigned)li, o);
+			if (w->eng->listeners[li].transport == PK_TRANSPORT_TCP)
+				o = px_put(o, ";transport=tcp", 14);
+			o = px_put(o, ";lr>", 4);
+			pk_rw_hdr_add(f->rw, PK_HDR_RECORD_ROUTE, NULL, pk_str_make(rr, (size_t)(o - rr)),
+				      PK_RW_BEFORE_FIRST_SAME);
+		}
 		o = px_put(rr, "<sip:", 5);
 		o = px_put_sentby(w, rx, rx->listener, o);
 		if (rx->transport == PK_TRANSPORT_TCP)
@@ -868,9 +882,14 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 	}
 	if (first < last && px_uri_is_us(w, rx, m->route[0].uri)) {
 		first = 1;
+		/* our double Record-Route (RFC 5658, several ports) comes back
+		 * as two entries: both are ours */
+		if (first < last && w->eng->io != NULL && w->eng->io->n_links > 1 &&
+		    px_uri_is_us(w, rx, m->route[1].uri))
+			first = 2;
 		px_count(w, PK_PROXY_CTR_ROUTE_POPPED);
 		if (!strict)
-			pk_rw_route_pop(f.rw);
+			pk_rw_route_pop_n(f.rw, first);
 	}
 	if (strict) {
 		char routes[1536];

@@ -371,7 +371,7 @@ static void test_dpdk_ports(void **state)
 		 "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1, 10.2.0.1]}\n"
 		 "      - {port: \"1\", addresses: [10.2.0.2, 10.1.0.1]}\n",
 		 head);
-	parse_bad(y, 8, 43, "address given twice");
+	parse_bad(y, 8, 43, "address 10.1.0.1 given twice (on port 0, line 7)");
 	/* what a port needs, what it may hold */
 	snprintf(y, sizeof(y), "%s    ports:\n      - {port: \"0\"}\n", head);
 	parse_bad(y, 7, 9, "a port needs port: (its name or number) and addresses:");
