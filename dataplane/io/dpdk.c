@@ -1149,11 +1149,14 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 	size_t l = 0;
 	for (unsigned p = 0; p < np; p++) {
 		const struct port_setup *s = &ps[p];
+		char dev[RTE_ETH_NAME_MAX_LEN];
+		if (rte_eth_dev_get_name_by_port(io->ports[p].id, dev) != 0)
+			dev[0] = '\0';
 		l += (size_t)snprintf(
 			io->describe + l, sizeof(io->describe) - l,
-			"%sport %u (%s, " RTE_ETHER_ADDR_PRT_FMT "): %u queue(s) of %u asked, %s; "
+			"%sport %u %s%s(%s, " RTE_ETHER_ADDR_PRT_FMT "): %u queue(s) of %u asked, %s; "
 			"%u+%u descriptors; IP MTU %u; checksum offload rx %s, tx IP %s, tx UDP %s",
-			p ? " | " : "", io->ports[p].id, s->info.driver_name,
+			p ? " | " : "", io->ports[p].id, dev, dev[0] ? " " : "", s->info.driver_name,
 			RTE_ETHER_ADDR_BYTES(&nc[p].mac), nq, asked, s->how, s->nrx, s->ntx,
 			nc[p].mtu ? nc[p].mtu : 1500, s->pconf.rxmode.offloads ? "yes" : "no",
 			nc[p].tx_ip_cksum_offload ? "yes" : "no",
