@@ -411,29 +411,30 @@ int pk_proxy_uri_dst(const struct pk_worker *w, struct pk_str uri, struct pk_pro
 	return 0;
 }
 
-/* px_listener on a backend of several links (the dpdk backend on several
- * ports): a UDP listener on the link that reaches dst (pk_io_route), so
- * that the Via names an address the answer can come back to; the
- * binding's, the request's, one of the request's role, any; -1 when no
- * link reaches dst or none of its listeners will do. */
-static __attribute__((noinline)) int px_listener_links(const struct pk_engine *eng,
-							const struct pk_io_msg *rx,
-							const struct pk_proxy_dst *dst)
+/* Whether listener l can send a UDP datagram to dst: UDP, of dst's
+ * family and, with link >= 0, on that link. */
+static inline bool px_udp_fits(const struct pk_io_listener *l, const struct pk_proxy_dst *dst, int link)
 {
-	int link = pk_io_route(eng->io, &dst->addr), any = -1;
+	return l->transport == PK_TRANSPORT_UDP && l->addr.family == dst->addr.family &&
+	       (link < 0 || l->link == link);
+}
 
-	if (link < 0)
-		return -1;
-	if (dst->listener < eng->n_listeners && eng->listeners[dst->listener].link == link &&
-	    eng->listeners[dst->listener].transport == PK_TRANSPORT_UDP)
+/* The UDP listener a datagram to dst leaves from: the binding's, the
+ * request's, the first of the request's role, the first; each one that
+ * px_udp_fits. -1 when none does. */
+static int px_udp_listener(const struct pk_engine *eng, const struct pk_io_msg *rx,
+			   const struct pk_proxy_dst *dst, int link)
+{
+	int any = -1;
+
+	if (dst->listener < eng->n_listeners && px_udp_fits(&eng->listeners[dst->listener], dst, link))
 		return dst->listener;
-	if (rx->transport == PK_TRANSPORT_UDP && eng->listeners[rx->listener].link == link)
+	if (px_udp_fits(&eng->listeners[rx->listener], dst, link))
 		return rx->listener;
 	for (unsigned li = 0; li < eng->n_listeners; li++) {
 		const struct pk_io_listener *l = &eng->listeners[li];
 
-		if (l->transport != PK_TRANSPORT_UDP || l->link != link ||
-		    l->addr.family != dst->addr.family)
+		if (!px_udp_fits(l, dst, link))
 			continue;
 		if (l->role == eng->listeners[rx->listener].role)
 			return (int)li;
@@ -444,11 +445,14 @@ static __attribute__((noinline)) int px_listener_links(const struct pk_engine *e
 }
 
 /* The listener a message to dst leaves from; -1 when there is none. A TCP
- * destination without a connection goes over UDP. */
+ * destination without a connection goes over UDP. On a backend of several
+ * links (the dpdk backend on several ports) the listener must be on the
+ * link that reaches dst (pk_io_route), so that the Via names an address
+ * the answer can come back to; no link reaches it: -1. */
 static int px_listener(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_proxy_dst *dst)
 {
 	const struct pk_engine *eng = w->eng;
-	int any = -1;
+	int link = -1;
 
 	if (dst->transport == PK_TRANSPORT_TCP) {
 		if (dst->conn != PK_IO_CONN_NONE) {
@@ -466,24 +470,9 @@ static int px_listener(struct pk_worker *w, const struct pk_io_msg *rx, struct p
 		dst->transport = PK_TRANSPORT_UDP;
 		dst->conn = PK_IO_CONN_NONE;
 	}
-	if (unlikely(eng->io != NULL && eng->io->n_links > 1)) /* dpdk: UDP only */
-		return px_listener_links(eng, rx, dst);
-	if (dst->listener < eng->n_listeners && eng->listeners[dst->listener].transport == PK_TRANSPORT_UDP &&
-	    eng->listeners[dst->listener].addr.family == dst->addr.family)
-		return dst->listener;
-	if (rx->transport == PK_TRANSPORT_UDP && eng->listeners[rx->listener].addr.family == dst->addr.family)
-		return rx->listener;
-	for (unsigned li = 0; li < eng->n_listeners; li++) {
-		const struct pk_io_listener *l = &eng->listeners[li];
-
-		if (l->transport != PK_TRANSPORT_UDP || l->addr.family != dst->addr.family)
-			continue;
-		if (l->role == eng->listeners[rx->listener].role)
-			return (int)li;
-		if (any < 0)
-			any = (int)li;
-	}
-	return any;
+	if (unlikely(eng->io != NULL && eng->io->n_links > 1) && (link = pk_io_route(eng->io, &dst->addr)) < 0)
+		return -1;
+	return px_udp_listener(eng, rx, dst, link);
 }
 
 /* Emit the plan into a transmit buffer and queue it to dst from li. */
