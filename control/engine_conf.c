@@ -1035,6 +1035,8 @@ static int ec_port_name(struct ec_ctx *x, yaml_document_t *doc, const struct ec_
 	return 0;
 }
 
+/* A unicast IPv4 address a host can have on a port (not 0/8, loopback,
+ * multicast, class E or broadcast). */
 static int ec_port_ip(struct ec_ctx *x, yaml_node_t *v, uint32_t *out)
 {
 	struct pk_str s = ec_scalar(v);
@@ -1042,6 +1044,8 @@ static int ec_port_ip(struct ec_ctx *x, yaml_node_t *v, uint32_t *out)
 
 	if (pk_addr_parse_ip(s, &a) != 0 || a.family != AF_INET || pk_addr_is_any(&a))
 		return ec_fail(x, v, "'%.*s' is not an IPv4 address", (int)s.len, s.p);
+	if (a.ip[0] == 0 || a.ip[0] == 127 || a.ip[0] >= 224)
+		return ec_fail(x, v, "'%.*s' is not a unicast address a port can have", (int)s.len, s.p);
 	memcpy(out, a.ip, 4);
 	return 0;
 }
@@ -1060,10 +1064,12 @@ static int ec_port_addr_one(struct ec_ctx *x, yaml_node_t *n, void *arg)
 			if (x->c->dpdk.ports[i].addrs[j] == ip) {
 				const struct pk_engine_dpdk_port *o = &x->c->dpdk.ports[i];
 				const uint8_t *b = (const uint8_t *)&ip;
+				if (o == cur)
+					return ec_fail(x, n, "address %u.%u.%u.%u given twice", b[0], b[1],
+						       b[2], b[3]);
 				return ec_fail(x, n, "address %u.%u.%u.%u given twice (on port %s, line %u): "
 						     "an address is on one port",
-					       b[0], b[1], b[2], b[3], o == cur ? "this one" : o->port,
-					       o->line);
+					       b[0], b[1], b[2], b[3], o->port, o->line);
 			}
 	if (cur->n_addrs == PK_ENGINE_MAX_PORT_ADDRS)
 		return ec_fail(x, n, "more than %d addresses on a port", PK_ENGINE_MAX_PORT_ADDRS);
@@ -1086,6 +1092,7 @@ static int ec_port_gateway(struct ec_ctx *x, yaml_document_t *doc, const struct 
 	(void)doc, (void)k;
 	if ((rc = ec_want_scalar(x, v, &s)) != 0)
 		return rc;
+	ec_cur_port(x)->gateway_line = (uint32_t)v->start_mark.line + 1;
 	return ec_port_ip(x, v, &ec_cur_port(x)->gateway);
 }
 
@@ -1286,6 +1293,23 @@ static int ec_dpdk_listeners(struct ec_ctx *x)
 				       "listen: %s is on no port: its address is none of the addresses "
 				       "of io.dpdk.ports",
 				       a);
+	}
+	/* a gateway is reached by ARP: on-link, in the prefix of an address
+	 * of its port */
+	for (uint32_t p = 0; p < c->dpdk.n_ports; p++) {
+		const struct pk_engine_dpdk_port *dp = &c->dpdk.ports[p];
+		uint32_t mask = htonl(dp->prefix_len >= 32 ? 0xffffffffu : ~(0xffffffffu >> dp->prefix_len));
+		uint32_t j;
+
+		for (j = 0; dp->gateway != 0 && j < dp->n_addrs && ((dp->gateway ^ dp->addrs[j]) & mask) != 0; j++)
+			;
+		if (dp->gateway != 0 && j == dp->n_addrs) {
+			const uint8_t *g = (const uint8_t *)&dp->gateway;
+			return ec_errf(x->err, x->name, -EINVAL, dp->gateway_line, 0,
+				       "io.dpdk.ports: the gateway %u.%u.%u.%u of port %s is in the prefix "
+				       "(/%u) of none of its addresses",
+				       g[0], g[1], g[2], g[3], dp->port, dp->prefix_len);
+		}
 	}
 	/* a port without a listener would take every UDP datagram it gets */
 	for (uint32_t p = 0; p < c->dpdk.n_ports; p++) {

@@ -11,8 +11,8 @@
  * "dpdk_link". rx_burst polls the links in turn, starting one further
  * each call so that a busy port does not starve the next. A message to
  * send leaves by its listener's link; the proxy picks that listener with
- * pk_io_route (dio_route: the port whose prefix holds the destination,
- * else the first with a gateway). The frames a message is written in come
+ * pk_io_route (dio_route: the port whose on-link prefix holds the
+ * destination, the longest, else the first with a gateway). The frames a message is written in come
  * from the first link's context: every port shares the one mempool, and
  * a message larger than its link's MTU allows is fragmented there.
  *
@@ -116,8 +116,10 @@ struct dpdk_queue {
 struct dpdk_port {
 	uint16_t id;
 	bool configured, started;
-	uint32_t net, mask; /* on-link prefix, network order */
-	uint32_t gateway;   /* network order; 0: none */
+	uint8_t prefix_len, n_addrs;
+	uint32_t mask;			  /* of the on-link prefix, network order */
+	uint32_t addrs[PK_NET_MAX_ADDRS]; /* network order */
+	uint32_t gateway;		  /* network order; 0: none */
 };
 
 struct dpdk_io {
@@ -876,20 +878,30 @@ uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_
  * UDP, which the NIC classifies apart). */
 #define DPDK_RSS_WANTED (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP)
 
-/* pk_io_route: the first port whose on-link prefix holds dst, else the
- * first with a gateway. */
+/* pk_io_route: the port with an on-link prefix that holds dst (the
+ * prefix of any of its addresses, as pk_net sends on-link), the longest
+ * such prefix, the first port of those on a tie; else the first with a
+ * gateway. */
 static int dio_route(const struct pk_io *pio, const struct pk_addr *dst)
 {
 	const struct dpdk_io *io = (const struct dpdk_io *)pio;
+	int best = -1;
 	uint32_t ip;
 
 	if (dst->family != AF_INET)
 		return -1;
 	memcpy(&ip, dst->ip, 4);
-	for (unsigned p = 0; p < io->n_ports; p++)
-		if ((ip & io->ports[p].mask) == io->ports[p].net)
-			return (int)p;
-	return io->default_port;
+	for (unsigned p = 0; p < io->n_ports; p++) {
+		const struct dpdk_port *dp = &io->ports[p];
+		if (best >= 0 && dp->prefix_len <= io->ports[best].prefix_len)
+			continue;
+		for (unsigned a = 0; a < dp->n_addrs; a++)
+			if (((ip ^ dp->addrs[a]) & dp->mask) == 0) {
+				best = (int)p;
+				break;
+			}
+	}
+	return best >= 0 ? best : io->default_port;
 }
 
 /* What one port offers and how it spreads frames over nq queues. */
@@ -992,8 +1004,10 @@ static int port_configure(struct dpdk_io *io, const struct pk_io_dpdk_config *dc
 	}
 	uint8_t plen = pc->prefix_len ? pc->prefix_len : 24;
 	dp->id = port;
+	dp->prefix_len = plen;
 	dp->mask = rte_cpu_to_be_32(plen >= 32 ? 0xffffffffu : ~(0xffffffffu >> plen));
-	dp->net = pc->addrs[0] & dp->mask;
+	dp->n_addrs = pc->n_addrs;
+	memcpy(dp->addrs, pc->addrs, sizeof(dp->addrs));
 	dp->gateway = pc->gateway;
 	return 0;
 }

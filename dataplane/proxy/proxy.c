@@ -249,7 +249,9 @@ static inline bool px_same_bytes(struct pk_str s, const char *b, uint32_t n)
 	return s.len == n && n >= 4 && n <= 16 && pk_mem_eq16(s.p, b, n);
 }
 
-bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host, uint16_t port)
+/* The listener host:port names (as pk_proxy_is_us), -1: none. */
+static int px_our_listener(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host,
+			   uint16_t port)
 {
 	const struct pk_engine *eng = w->eng;
 	const struct pk_proxy *px = eng->proxy;
@@ -267,17 +269,22 @@ bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struc
 		 * the host comes back as we wrote it, no parse needed */
 		if (l->host_len && (px_same_bytes(host, l->host, l->host_len) ||
 				    pk_sip_uri_host_eq(host, pk_str_make(l->host, l->host_len))))
-			return true;
+			return (int)li;
 		if (ip < 0)
 			ip = pk_addr_parse_ip(host, &a) == 0;
 		if (!ip)
 			continue;
 		if (l->host_is_ip && pk_addr_ip_eq(&a, &l->addr))
-			return true;
+			return (int)li;
 		if (pk_addr_is_any(la) ? (rx != NULL && pk_addr_ip_eq(&a, &rx->dst)) : pk_addr_ip_eq(&a, la))
-			return true;
+			return (int)li;
 	}
-	return false;
+	return -1;
+}
+
+bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host, uint16_t port)
+{
+	return px_our_listener(w, rx, host, port) >= 0;
 }
 
 /*
@@ -326,6 +333,20 @@ bool pk_proxy_local_domain(const struct pk_worker *w, const struct pk_io_msg *rx
 }
 
 /* A URI naming pickupd with no user part: our Route / Record-Route. */
+/* The link of the listener a sip: URI without user part names (a Route
+ * entry of our Record-Route), -1: none. */
+static int px_uri_link(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str uri)
+{
+	struct pk_sip_uri u;
+	int li;
+
+	if (pk_sip_uri_parse(uri.p, uri.len, &u) != 0 || (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS) ||
+	    u.user.len != 0)
+		return -1;
+	li = px_our_listener(w, rx, u.host, u.port ? u.port : (u.scheme == PK_URI_SIPS ? 5061 : 5060));
+	return li >= 0 ? w->eng->listeners[li].link : -1;
+}
+
 static bool px_uri_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str uri)
 {
 	struct pk_sip_uri u;
@@ -872,10 +893,12 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 	if (first < last && px_uri_is_us(w, rx, m->route[0].uri)) {
 		first = 1;
 		/* our double Record-Route (RFC 5658, several ports) comes back
-		 * as two entries: both are ours */
-		if (first < last && w->eng->io != NULL && w->eng->io->n_links > 1 &&
-		    px_uri_is_us(w, rx, m->route[1].uri))
-			first = 2;
+		 * as two entries: listeners of ours on two links */
+		if (first < last && w->eng->io != NULL && w->eng->io->n_links > 1) {
+			int l0 = px_uri_link(w, rx, m->route[0].uri), l1 = px_uri_link(w, rx, m->route[1].uri);
+			if (l0 >= 0 && l1 >= 0 && l0 != l1)
+				first = 2;
+		}
 		px_count(w, PK_PROXY_CTR_ROUTE_POPPED);
 		if (!strict)
 			pk_rw_route_pop_n(f.rw, first);

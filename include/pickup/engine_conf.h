@@ -129,6 +129,7 @@ struct pk_engine_dpdk_port {
 	uint32_t addrs[PK_ENGINE_MAX_PORT_ADDRS]; /* IPv4, network order */
 	uint32_t prefix_len, gateway, vlan, mtu;   /* as the one port's below */
 	uint32_t line;				   /* where it is configured */
+	uint32_t gateway_line;			   /* where its gateway is */
 };
 
 /* io.dpdk: the DPDK port(s) and the EAL (docs/config.md, docs/dpdk.md). */

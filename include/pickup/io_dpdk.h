@@ -14,8 +14,9 @@
  * prefix, gateway, VLAN and MTU. A listener belongs to the port that has
  * its address; what is sent from it leaves by that port (a reply by the
  * port its request came in on). pk_io_route tells the proxy which port
- * reaches a destination: the first whose on-link prefix holds it, else
- * the first port with a gateway.
+ * reaches a destination: the one whose on-link prefix (around any of its
+ * addresses) holds it, the longest prefix first, else the first port
+ * with a gateway.
  *
  * UDP only: SIP over TCP stays on the socket backend (a TCP listener is
  * refused at creation with a message saying so). IPv4 listeners on

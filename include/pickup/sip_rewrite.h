@@ -164,7 +164,8 @@ int pk_rw_route_pop(struct pk_rw *rw);
  * which only the first entries go. -EINVAL when n is 0 or there are fewer
  * than n parsed entries (PK_SIP_MAX_ROUTE at most); -E2BIG when the n-th
  * ends the last parsed line and more entries follow unparsed (where that
- * line ends is unknown). Nothing is planned on an error. */
+ * line ends is unknown); nothing is planned then. A full edit table
+ * (-ENOSPC) fails the whole plan, as for every edit. */
 int pk_rw_route_pop_n(struct pk_rw *rw, unsigned n);
 
 /*

@@ -390,6 +390,23 @@ static void test_dpdk_ports(void **state)
 		 "      - {port: e, addresses: [10.3.0.2]}\n",
 		 head);
 	parse_bad(y, 11, 9, "more than 4 ports");
+	/* a port's own address twice; addresses a port cannot have; a
+	 * gateway off-link; an item that is not a mapping */
+	snprintf(y, sizeof(y), "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1, 10.2.0.1, 10.2.0.2, 10.1.0.1]}\n",
+		 head);
+	parse_bad(y, 7, 63, "io.dpdk.ports[0].addresses: address 10.1.0.1 given twice");
+	snprintf(y, sizeof(y), "%s    ports:\n      - {port: \"0\", addresses: [224.0.0.5]}\n", head);
+	parse_bad(y, 7, 33, "'224.0.0.5' is not a unicast address a port can have");
+	snprintf(y, sizeof(y), "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1], gateway: 255.255.255.255}\n",
+		 head);
+	parse_bad(y, 7, 53, "not a unicast address");
+	snprintf(y, sizeof(y),
+		 "%s    ports:\n      - port: \"0\"\n        addresses: [10.1.0.1, 10.2.0.1, 10.2.0.2]\n"
+		 "        gateway: 10.3.0.1\n",
+		 head);
+	parse_bad(y, 9, 0, "the gateway 10.3.0.1 of port 0 is in the prefix (/24) of none of its addresses");
+	snprintf(y, sizeof(y), "%s    ports:\n      - net_af_packet0\n", head);
+	parse_bad(y, 7, 9, "io.dpdk.ports[0]: expected a mapping");
 }
 
 static void test_ring_timeout_applied(void **state)

@@ -47,8 +47,9 @@ static const uint8_t ZERO[6];
 static const uint8_t PX_MAC[6] = { 0x02, 0, 0, 0, 1, 0x09 }; /* a phone on X */
 static const uint8_t PY_MAC[6] = { 0x02, 0, 0, 0, 2, 0x09 }; /* a phone on Y */
 static const uint8_t GW_MAC[6] = { 0x02, 0, 0, 0, 2, 0xfe }; /* Y's gateway */
-#define X_IP 0x0a610101u  /* 10.97.1.1 */
-#define Y_IP 0x0a610201u  /* 10.97.2.1 */
+#define X_IP 0x0a610101u  /* 10.97.1.1/24 */
+#define X2_IP 0x0a610501u /* 10.97.5.1/24: X's second address */
+#define Y_IP 0x0a610201u  /* 10.97.2.1/16: holds X's prefixes too */
 #define PX_IP 0x0a610109u /* 10.97.1.9 */
 #define PY_IP 0x0a610209u /* 10.97.2.9 */
 #define GW_IP 0x0a6102feu /* 10.97.2.254 */
@@ -114,6 +115,9 @@ static void test_garp_on_each_port(void **state)
 	size_t en = l2 + arp_body(exp + l2, 1, x_mac, X_IP, ZERO, X_IP);
 	assert_int_equal(ring_out(x_out, b), en);
 	assert_memory_equal(b, exp, en);
+	en = l2 + arp_body(exp + l2, 1, x_mac, X2_IP, ZERO, X2_IP);
+	assert_int_equal(ring_out(x_out, b), en);
+	assert_memory_equal(b, exp, en);
 	assert_int_equal(ring_out(x_out, b), 0);
 	l2 = eth(exp, BCAST, y_mac, -1, 0x0806);
 	en = l2 + arp_body(exp + l2, 1, y_mac, Y_IP, ZERO, Y_IP);
@@ -134,9 +138,13 @@ static void test_links_and_routes(void **state)
 	assert_int_equal(cfg.listeners[1].link, 0);
 	assert_int_equal(cfg.listeners[2].link, 1);
 	assert_int_equal(pk_io_listener_get(io, 2)->link, 1);
-	addr4(&a, PX_IP, 5060);
+	addr4(&a, PX_IP, 5060); /* X's /24 and Y's /16 hold it: the longer */
+	assert_int_equal(pk_io_route(io, &a), 0);
+	addr4(&a, 0x0a610509u, 5060); /* 10.97.5.9: X's second address's /24 */
 	assert_int_equal(pk_io_route(io, &a), 0);
 	addr4(&a, PY_IP, 5060);
+	assert_int_equal(pk_io_route(io, &a), 1);
+	addr4(&a, 0x0a610709u, 5060); /* 10.97.7.9: Y's /16 only, on-link there */
 	assert_int_equal(pk_io_route(io, &a), 1);
 	addr4(&a, FAR_IP, 5060); /* off-link: the port with the gateway */
 	assert_int_equal(pk_io_route(io, &a), 1);
@@ -405,8 +413,11 @@ int main(void)
 	pk_addr_parse(PK_STR_LIT("10.97.2.1:5060"), false, &cfg.listeners[2].addr);
 	cfg.listeners[2].link = 7; /* filled in by the backend */
 	struct pk_io_dpdk_config dc = { .n_ports = 2, .n_mbufs = 4095 };
-	dc.ports[0] = (struct pk_io_dpdk_port){ .port_id = port_x, .n_addrs = 1, .addrs = { htonl(X_IP) } };
+	dc.ports[0] = (struct pk_io_dpdk_port){ .port_id = port_x,
+						.n_addrs = 2,
+						.addrs = { htonl(X_IP), htonl(X2_IP) } };
 	dc.ports[1] = (struct pk_io_dpdk_port){ .port_id = port_y,
+						.prefix_len = 16,
 						.n_addrs = 1,
 						.addrs = { htonl(Y_IP) },
 						.gateway = htonl(GW_IP) };

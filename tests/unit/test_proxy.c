@@ -1911,6 +1911,17 @@ static void test_links_double_route_popped(void **state)
 	assert_int_equal(s->listener, LK_L0);
 	assert_int_equal(fx_count_lines(s, "Route:"), 0);
 	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_REWRITE], 0);
+
+	/* two entries of ours on the same link are not a double
+	 * Record-Route (a spiral through pickupd): only the first goes, the
+	 * second is the next hop */
+	static const char *const rr0_left[] = { "Route: " LK_RR0 };
+	assert_int_equal(links_bye(f, "sip:caller@10.2.0.9:5070", "Route: " LK_RR0 ", " LK_RR0 "\n",
+				   "10.1.0.50:5060", LK_L0),
+			 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.1.0.1:5060", PK_TRANSPORT_UDP);
+	links_assert_lines(s, "Route:", rr0_left, 1);
 	fx_free(f);
 }
 
