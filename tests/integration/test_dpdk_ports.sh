@@ -12,7 +12,8 @@
 #
 #   - `--check` refuses a listener on no port, a listener address on two
 #     ports, and `port:` given with `ports:`, naming the problem;
-#   - both ports set up (the log), ICMP echo on each;
+#   - both ports set up with two queues each (two workers), ICMP echo
+#     on each;
 #   - SIPp registers 2004 from A;
 #   - a call from B (via 10.98.2.1) to 2004 in A: the INVITE, ACK and BYE
 #     reach A with pickupd's Via of port A (10.98.1.1), the responses reach
@@ -103,7 +104,7 @@ conf() {
 listen:
   proxy:
     udp: $2
-workers: 1
+workers: 2
 domains: [example.test]
 groups: groups.yaml
 trusted: [10.98.0.0/16]
@@ -115,9 +116,9 @@ io:
   backend: dpdk
   dpdk:
     eal: [--no-huge, -m, "512", --no-pci, --no-shconf, --file-prefix, $eal,
-          --lcores, "(0-1)@(0-$(($(nproc) - 1)))", --log-level, error,
-          --vdev, "net_af_packet0,iface=$vah,framesz=16384,blocksz=16384",
-          --vdev, "net_af_packet1,iface=$vbh,framesz=16384,blocksz=16384"]
+          --lcores, "(0-2)@(0-$(($(nproc) - 1)))", --log-level, error,
+          --vdev, "net_af_packet0,iface=$vah,qpairs=2,framesz=16384,blocksz=16384",
+          --vdev, "net_af_packet1,iface=$vbh,qpairs=2,framesz=16384,blocksz=16384"]
     data_room: 16512
 $3
 log:
@@ -210,13 +211,15 @@ exec 3<&-
 for a in 10.98.1.1:5060 10.98.2.1:5060; do
   [[ $announced == *"udp proxy $a;"* ]] || fail "listener $a not announced (ready file: $announced)"
 done
-# each port set up, named by its ethdev name or its number (the vdevs'
-# order: net_af_packet0 is port 0)
+# each port set up with a queue per worker (the kernel's fanout spreads
+# each port's flows over the two workers; ARP learnt by one worker's queue
+# reaches the other's on the same port)
 for p in 0 1; do
-  grep "dpdk: " "$work/pickupd.log" | grep -qE "net_af_packet$p\b|port $p \(" ||
-    fail "no dpdk: line about port $p (net_af_packet$p) in the log"
+  grep "dpdk: " "$work/pickupd.log" |
+    grep -qE "port $p net_af_packet$p \(net_af_packet, [0-9A-F:]+\): 2 queue\(s\) of 2 asked, spread by the kernel's packet fanout" ||
+    fail "port $p (net_af_packet$p) not set up with two queues"
 done
-echo "   both ports set up"
+echo "   both ports set up, two queues each"
 
 # ---- ICMP echo on both ports ----
 
