@@ -97,7 +97,6 @@ struct dpdk_queue {
 	unsigned last_rx; /* frames the last rx_burst's rte_eth_rx_burst calls returned */
 	uint32_t frame_room; /* payload room of a frame (pk_net_udp_frame's cap) */
 	uint64_t last_drain; /* TSC */
-	struct dpdk_link link[PK_IO_DPDK_MAX_PORTS];
 	struct rte_mbuf *held[PK_IO_BURST];
 	struct pk_io_msg rx_msgs[PK_IO_BURST];
 	uint8_t *rx_bufs; /* PK_IO_BURST x PK_IO_MSG_MAX: reassembled datagrams */
@@ -110,6 +109,9 @@ struct dpdk_queue {
 	char *tx_bufs; /* PK_IO_BURST x PK_IO_MSG_MAX */
 	uint64_t ctr[PK_IO_CTR_COUNT];
 	uint64_t dctr[PK_IO_DPDK_CTR_COUNT];
+	/* Per port: last, so that the per-message fields above keep the
+	 * offsets they had with one port */
+	struct dpdk_link link[PK_IO_DPDK_MAX_PORTS];
 } __rte_cache_aligned;
 
 /* One port, as configured. */
@@ -188,6 +190,12 @@ static inline void free_held(struct rte_mbuf **ms, unsigned n)
 
 static void drain(struct dpdk_queue *q, uint64_t now)
 {
+	if (likely(q->n_links == 1)) {
+		q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] +=
+			rte_eth_tx_buffer_flush(q->link[0].port, q->link[0].qid, q->link[0].txb);
+		q->last_drain = now;
+		return;
+	}
 	for (unsigned l = 0; l < q->n_links; l++) {
 		struct dpdk_link *k = &q->link[l];
 		q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] += rte_eth_tx_buffer_flush(k->port, k->qid, k->txb);
@@ -232,6 +240,10 @@ static void stage_out_link(struct dpdk_queue *q, struct dpdk_link *l)
 /* Every link's staged frames into its TX buffer. */
 static inline void stage_out(struct dpdk_queue *q)
 {
+	if (likely(q->n_links == 1)) {
+		stage_out_link(q, &q->link[0]);
+		return;
+	}
 	for (unsigned l = 0; l < q->n_links; l++)
 		stage_out_link(q, &q->link[l]);
 }
@@ -522,7 +534,8 @@ static unsigned dq_tx_flush(struct pk_io_queue *pq)
 			const struct pk_io_listener *l = &q->io->listeners[m->listener];
 			if (src->family == 0)
 				src = &l->addr;
-			net = q->link[l->link].net; /* it leaves by its listener's port */
+			if (unlikely(q->n_links > 1))
+				net = q->link[l->link].net; /* it leaves by its listener's port */
 		}
 		if (f != NULL) /* written in its frame: the headers in front, sent */
 			r = pk_net_udp_tx_frame(net, f, m->len, src, &m->dst, now);
