@@ -1010,8 +1010,154 @@ static int ec_dpdk_mtu(struct ec_ctx *x, yaml_document_t *doc, const struct ec_k
 	return rc;
 }
 
+/* ---- io.dpdk.ports: the port being read is the last one ---- */
+
+static struct pk_engine_dpdk_port *ec_cur_port(struct ec_ctx *x)
+{
+	return &x->c->dpdk.ports[x->c->dpdk.n_ports - 1];
+}
+
+static int ec_port_name(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct pk_str s;
+	int rc;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	for (uint32_t i = 0; i + 1 < x->c->dpdk.n_ports; i++)
+		if (strlen(x->c->dpdk.ports[i].port) == s.len &&
+		    memcmp(x->c->dpdk.ports[i].port, s.p, s.len) == 0)
+			return ec_fail(x, v, "port '%.*s' is listed twice (line %u)", (int)s.len, s.p,
+				       x->c->dpdk.ports[i].line);
+	if ((ec_cur_port(x)->port = ec_strndup(x, s.p, s.len)) == NULL)
+		return ec_nomem(x);
+	return 0;
+}
+
+/* A unicast IPv4 address a host can have on a port (not 0/8, loopback,
+ * multicast, class E or broadcast). */
+static int ec_port_ip(struct ec_ctx *x, yaml_node_t *v, uint32_t *out)
+{
+	struct pk_str s = ec_scalar(v);
+	struct pk_addr a;
+
+	if (pk_addr_parse_ip(s, &a) != 0 || a.family != AF_INET || pk_addr_is_any(&a))
+		return ec_fail(x, v, "'%.*s' is not an IPv4 address", (int)s.len, s.p);
+	if (a.ip[0] == 0 || a.ip[0] == 127 || a.ip[0] >= 224)
+		return ec_fail(x, v, "'%.*s' is not a unicast address a port can have", (int)s.len, s.p);
+	memcpy(out, a.ip, 4);
+	return 0;
+}
+
+static int ec_port_addr_one(struct ec_ctx *x, yaml_node_t *n, void *arg)
+{
+	struct pk_engine_dpdk_port *cur = ec_cur_port(x);
+	uint32_t ip;
+	int rc;
+
+	(void)arg;
+	if ((rc = ec_port_ip(x, n, &ip)) != 0)
+		return rc;
+	for (uint32_t i = 0; i < x->c->dpdk.n_ports; i++)
+		for (uint32_t j = 0; j < x->c->dpdk.ports[i].n_addrs; j++)
+			if (x->c->dpdk.ports[i].addrs[j] == ip) {
+				const struct pk_engine_dpdk_port *o = &x->c->dpdk.ports[i];
+				const uint8_t *b = (const uint8_t *)&ip;
+				if (o == cur)
+					return ec_fail(x, n, "address %u.%u.%u.%u given twice", b[0], b[1],
+						       b[2], b[3]);
+				return ec_fail(x, n, "address %u.%u.%u.%u given twice (on port %s, line %u): "
+						     "an address is on one port",
+					       b[0], b[1], b[2], b[3], o->port, o->line);
+			}
+	if (cur->n_addrs == PK_ENGINE_MAX_PORT_ADDRS)
+		return ec_fail(x, n, "more than %d addresses on a port", PK_ENGINE_MAX_PORT_ADDRS);
+	cur->addrs[cur->n_addrs++] = ip;
+	return 0;
+}
+
+static int ec_port_addrs(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	(void)k;
+	return ec_each(x, doc, v, ec_port_addr_one, NULL);
+}
+
+static int ec_port_gateway(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k,
+			   yaml_node_t *v)
+{
+	struct pk_str s;
+	int rc;
+
+	(void)doc, (void)k;
+	if ((rc = ec_want_scalar(x, v, &s)) != 0)
+		return rc;
+	ec_cur_port(x)->gateway_line = (uint32_t)v->start_mark.line + 1;
+	return ec_port_ip(x, v, &ec_cur_port(x)->gateway);
+}
+
+/* A number of the port being read: k->off is the field's offset in it. */
+static int ec_port_uint(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	uint32_t *f = (uint32_t *)((char *)ec_cur_port(x) + k->off);
+	int rc;
+
+	(void)doc;
+	if ((rc = ec_uint(x, v, k->min, k->max, k->unit, f)) != 0)
+		return rc;
+	if (k->off == offsetof(struct pk_engine_dpdk_port, mtu) && *f != 0 && *f < 576)
+		return ec_fail(x, v, "mtu %u is below 576 (0: the port's)", *f);
+	return 0;
+}
+
+#define EC_PORT_UINT(name, field, min, max, unit) \
+	{ name, ec_port_uint, offsetof(struct pk_engine_dpdk_port, field), min, max, unit }
+
+static const struct ec_key ec_dpdk_port_keys[] = {
+	{ "port", ec_port_name, 0, 0, 0, NULL },
+	{ "addresses", ec_port_addrs, 0, 0, 0, NULL },
+	EC_PORT_UINT("prefix_len", prefix_len, 1, 32, "bits"),
+	{ "gateway", ec_port_gateway, 0, 0, 0, NULL },
+	EC_PORT_UINT("vlan", vlan, 0, 4094, "VLAN id"),
+	EC_PORT_UINT("mtu", mtu, 0, 9000, "bytes"),
+};
+
+static int ec_dpdk_ports(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct pk_engine_dpdk *d = &x->c->dpdk;
+	int rc;
+
+	(void)k;
+	if (v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.start == v->data.sequence.items.top)
+		return ec_fail(x, v, "expected a list of ports (- port: NAME, addresses: [IP, ...])");
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(doc, *it);
+
+		if (item == NULL)
+			continue;
+		if (d->n_ports == PK_ENGINE_MAX_DPDK_PORTS)
+			return ec_fail(x, item, "more than %d ports", PK_ENGINE_MAX_DPDK_PORTS);
+		d->ports[d->n_ports++] = (struct pk_engine_dpdk_port){
+			.prefix_len = 24,
+			.line = (uint32_t)item->start_mark.line + 1,
+		};
+		/* errors name the port: io.dpdk.ports[1].mtu */
+		size_t base = strlen(x->key);
+		snprintf(x->key + base, sizeof(x->key) - base, "[%u]", d->n_ports - 1);
+		rc = ec_mapping(x, doc, item, ec_dpdk_port_keys, PK_ARRAY_SIZE(ec_dpdk_port_keys));
+		x->key[base] = '\0';
+		if (rc != 0)
+			return rc;
+		if (ec_cur_port(x)->port == NULL || ec_cur_port(x)->n_addrs == 0)
+			return ec_fail(x, item, "a port needs port: (its name or number) and addresses: "
+						"(the IPv4 addresses pickupd has on it)");
+	}
+	return 0;
+}
+
 static const struct ec_key ec_dpdk_keys[] = {
 	{ "eal", ec_dpdk_eal, 0, 0, 0, NULL },
+	{ "ports", ec_dpdk_ports, 0, 0, 0, NULL },
 	{ "port", ec_dpdk_port, 0, 0, 0, NULL },
 	EC_UINT("prefix_len", dpdk.prefix_len, 1, 32, "bits"),
 	{ "gateway", ec_dpdk_gateway, 0, 0, 0, NULL },
@@ -1026,8 +1172,30 @@ static const struct ec_key ec_dpdk_keys[] = {
 
 static int ec_dpdk(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
 {
+	static const char *const one_port[] = { "port", "prefix_len", "gateway", "vlan", "mtu" };
+	yaml_node_t *ports = NULL, *single = NULL;
+	int rc;
+
 	(void)k;
-	return ec_mapping(x, doc, v, ec_dpdk_keys, PK_ARRAY_SIZE(ec_dpdk_keys));
+	if ((rc = ec_mapping(x, doc, v, ec_dpdk_keys, PK_ARRAY_SIZE(ec_dpdk_keys))) != 0)
+		return rc;
+	/* ports: is the list form of the one port's keys: not both */
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(doc, p->key);
+		struct pk_str ks = ec_scalar(kn);
+
+		if (pk_str_eq(ks, PK_STR_LIT("ports")))
+			ports = kn;
+		for (unsigned i = 0; i < PK_ARRAY_SIZE(one_port); i++)
+			if (single == NULL && pk_str_eq(ks, pk_str_make(one_port[i], strlen(one_port[i]))))
+				single = kn;
+	}
+	if (ports != NULL && single != NULL)
+		return ec_fail(x, single,
+			       "'%.*s' is a key of the one-port form; with ports: give it in each "
+			       "port of the list (not both)",
+			       (int)ec_scalar(single).len, ec_scalar(single).p);
+	return 0;
 }
 
 static const struct ec_key ec_io_keys[] = {
@@ -1086,8 +1254,19 @@ static int ec_log(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k
 	return ec_mapping(x, doc, v, ec_log_keys, PK_ARRAY_SIZE(ec_log_keys));
 }
 
-/* The dpdk backend serves UDP on IPv4 addresses of its port: every
- * listener must be one, with an explicit port (docs/dpdk.md). */
+/* The port of io.dpdk.ports that has l's address, -1: none. */
+static int ec_port_of(const struct pk_engine_conf *c, const struct pk_engine_listener *l)
+{
+	for (uint32_t p = 0; p < c->dpdk.n_ports; p++)
+		for (uint32_t j = 0; j < c->dpdk.ports[p].n_addrs; j++)
+			if (l->addr.family == AF_INET && memcmp(l->addr.ip, &c->dpdk.ports[p].addrs[j], 4) == 0)
+				return (int)p;
+	return -1;
+}
+
+/* The dpdk backend serves UDP on IPv4 addresses of its ports: every
+ * listener must be one, with an explicit port, and with io.dpdk.ports on
+ * one of theirs; every port needs a listener (docs/dpdk.md). */
 static int ec_dpdk_listeners(struct ec_ctx *x)
 {
 	const struct pk_engine_conf *c = x->c;
@@ -1109,6 +1288,40 @@ static int ec_dpdk_listeners(struct ec_ctx *x)
 				       "listen: %s: io.backend dpdk needs IPv4 addresses of its port with "
 				       "a port (not 0.0.0.0, not port 0)",
 				       a);
+		if (c->dpdk.n_ports != 0 && ec_port_of(c, l) < 0)
+			return ec_errf(x->err, x->name, -EINVAL, l->line, 0,
+				       "listen: %s is on no port: its address is none of the addresses "
+				       "of io.dpdk.ports",
+				       a);
+	}
+	/* a gateway is reached by ARP: on-link, in the prefix of an address
+	 * of its port */
+	for (uint32_t p = 0; p < c->dpdk.n_ports; p++) {
+		const struct pk_engine_dpdk_port *dp = &c->dpdk.ports[p];
+		uint32_t mask = htonl(dp->prefix_len >= 32 ? 0xffffffffu : ~(0xffffffffu >> dp->prefix_len));
+		uint32_t j;
+
+		for (j = 0; dp->gateway != 0 && j < dp->n_addrs && ((dp->gateway ^ dp->addrs[j]) & mask) != 0; j++)
+			;
+		if (dp->gateway != 0 && j == dp->n_addrs) {
+			const uint8_t *g = (const uint8_t *)&dp->gateway;
+			return ec_errf(x->err, x->name, -EINVAL, dp->gateway_line, 0,
+				       "io.dpdk.ports: the gateway %u.%u.%u.%u of port %s is in the prefix "
+				       "(/%u) of none of its addresses",
+				       g[0], g[1], g[2], g[3], dp->port, dp->prefix_len);
+		}
+	}
+	/* a port without a listener would take every UDP datagram it gets */
+	for (uint32_t p = 0; p < c->dpdk.n_ports; p++) {
+		uint32_t i;
+
+		for (i = 0; i < c->n_listeners && ec_port_of(c, &c->listeners[i]) != (int)p; i++)
+			;
+		if (i == c->n_listeners)
+			return ec_errf(x->err, x->name, -EINVAL, c->dpdk.ports[p].line, 0,
+				       "io.dpdk.ports: port %s has no listener (listen: on one of its "
+				       "addresses)",
+				       c->dpdk.ports[p].port);
 	}
 	return 0;
 }

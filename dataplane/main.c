@@ -45,6 +45,9 @@
 #include "proxy/registrar.h"
 #include "worker.h"
 
+_Static_assert(PK_ENGINE_MAX_DPDK_PORTS == PK_IO_DPDK_MAX_PORTS, "io.dpdk.ports: as many as the backend");
+_Static_assert(PK_ENGINE_MAX_PORT_ADDRS == PK_NET_MAX_ADDRS, "a port's addresses: as many as pk_net");
+
 #ifndef PK_VERSION
 #define PK_VERSION "unknown"
 #endif
@@ -478,7 +481,24 @@ int main(int argc, char **argv)
 			.gateway = conf->dpdk.gateway,
 			.tx_drain_us = conf->dpdk.tx_drain_us,
 		};
-		if (pk_io_dpdk_find_port(conf->dpdk.port, &dc.port_id, err, sizeof(err)) == 0)
+		int found = conf->dpdk.n_ports != 0
+				    ? 0
+				    : pk_io_dpdk_find_port(conf->dpdk.port, &dc.port_id, err, sizeof(err));
+		/* io.dpdk.ports: several ports, each with its addresses */
+		dc.n_ports = conf->dpdk.n_ports;
+		for (unsigned p = 0; p < dc.n_ports && found == 0; p++) {
+			const struct pk_engine_dpdk_port *cp = &conf->dpdk.ports[p];
+			struct pk_io_dpdk_port *dp = &dc.ports[p];
+
+			found = pk_io_dpdk_find_port(cp->port, &dp->port_id, err, sizeof(err));
+			dp->mtu = (uint16_t)cp->mtu;
+			dp->vlan_id = (uint16_t)cp->vlan;
+			dp->prefix_len = (uint8_t)cp->prefix_len;
+			dp->gateway = cp->gateway;
+			dp->n_addrs = (uint8_t)cp->n_addrs;
+			memcpy(dp->addrs, cp->addrs, sizeof(dp->addrs));
+		}
+		if (found == 0)
 			eng->io = pk_io_dpdk_create(&iocfg, &dc, err, sizeof(err));
 		if (eng->io != NULL) {
 			pk_log(PK_LOG_INFO, "dpdk: %s", pk_io_dpdk_describe(eng->io));

@@ -1,8 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The `dpdk` packet I/O backend (include/pickup/io_dpdk.h): io.h on one
- * DPDK port, one RX/TX queue pair per worker, with dataplane/net
- * (Ethernet, ARP, IPv4, UDP) between the port and the SIP pipeline.
+ * DPDK port or more, one RX/TX queue pair per worker on each, with
+ * dataplane/net (Ethernet, ARP, IPv4, UDP) between the ports and the SIP
+ * pipeline.
+ *
+ * Several ports (links, io.h). A worker's queue is one RX/TX queue pair on
+ * every port, each with its own network context (the port's addresses,
+ * MAC, VLAN, MTU, ARP cache, reassembly), TX buffer and ARP ring: a
+ * "dpdk_link". rx_burst polls the links in turn, starting one further
+ * each call so that a busy port does not starve the next. A message to
+ * send leaves by its listener's link; the proxy picks that listener with
+ * pk_io_route (dio_route: the port whose on-link prefix holds the
+ * destination, the longest, else the first with a gateway). The frames a message is written in come
+ * from the first link's context: every port shares the one mempool, and
+ * a message larger than its link's MTU allows is fragmented there.
  *
  * Receive: rte_eth_rx_burst (up to 32), then pk_net_rx per frame. A UDP
  * datagram in one segment is handed to the worker in place (the message
@@ -65,19 +77,26 @@
 
 struct dpdk_io;
 
+/* A queue's share of one port: its RX/TX queue pair there. */
+struct dpdk_link {
+	struct pk_net_ctx *net;
+	struct rte_eth_dev_tx_buffer *txb;
+	struct rte_ring *arp_ring; /* mappings the other queues learnt on this port */
+	uint16_t port, qid;	   /* ethdev port and queue */
+};
+
 /* One queue: everything its worker touches, in one cache-aligned block
  * (l3fwd's lcore_conf), allocated on the port's NUMA node. */
 struct dpdk_queue {
 	struct pk_io_queue base;
 	struct dpdk_io *io;
-	struct pk_net_ctx *net;
-	uint16_t port, qid;
-	unsigned n_held; /* mbufs behind the messages of the last rx_burst */
-	unsigned last_rx; /* frames the last rte_eth_rx_burst returned */
+	uint16_t qid;
+	uint8_t n_links;
+	uint8_t rx_next;  /* the link rx_burst polls first */
+	unsigned n_held;  /* mbufs behind the messages of the last rx_burst */
+	unsigned last_rx; /* frames the last rx_burst's rte_eth_rx_burst calls returned */
 	uint32_t frame_room; /* payload room of a frame (pk_net_udp_frame's cap) */
 	uint64_t last_drain; /* TSC */
-	struct rte_eth_dev_tx_buffer *txb;
-	struct rte_ring *arp_ring; /* mappings the other queues learnt */
 	struct rte_mbuf *held[PK_IO_BURST];
 	struct pk_io_msg rx_msgs[PK_IO_BURST];
 	uint8_t *rx_bufs; /* PK_IO_BURST x PK_IO_MSG_MAX: reassembled datagrams */
@@ -90,17 +109,31 @@ struct dpdk_queue {
 	char *tx_bufs; /* PK_IO_BURST x PK_IO_MSG_MAX */
 	uint64_t ctr[PK_IO_CTR_COUNT];
 	uint64_t dctr[PK_IO_DPDK_CTR_COUNT];
+	/* Per port: last, so that the per-message fields above keep the
+	 * offsets they had with one port */
+	struct dpdk_link link[PK_IO_DPDK_MAX_PORTS];
 } __rte_cache_aligned;
+
+/* One port, as configured. */
+struct dpdk_port {
+	uint16_t id;
+	bool configured, started;
+	uint8_t prefix_len, n_addrs;
+	uint32_t mask;			  /* of the on-link prefix, network order */
+	uint32_t addrs[PK_NET_MAX_ADDRS]; /* network order */
+	uint32_t gateway;		  /* network order; 0: none */
+};
 
 struct dpdk_io {
 	struct pk_io base;
-	uint16_t port;
-	bool configured, started;
+	unsigned n_ports;
+	int default_port; /* the first port with a gateway, -1: none */
+	struct dpdk_port ports[PK_IO_DPDK_MAX_PORTS];
 	uint64_t drain_tsc;
 	struct rte_mempool *pool;
 	struct pk_io_listener listeners[PK_IO_MAX_LISTENERS];
 	struct dpdk_queue *q[PK_IO_MAX_QUEUES];
-	char describe[512];
+	char describe[512 * PK_IO_DPDK_MAX_PORTS];
 };
 
 static const char *const dctr_names[] = {
@@ -157,8 +190,26 @@ static inline void free_held(struct rte_mbuf **ms, unsigned n)
 
 static void drain(struct dpdk_queue *q, uint64_t now)
 {
-	q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] += rte_eth_tx_buffer_flush(q->port, q->qid, q->txb);
+	if (likely(q->n_links == 1)) {
+		q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] +=
+			rte_eth_tx_buffer_flush(q->link[0].port, q->link[0].qid, q->link[0].txb);
+		q->last_drain = now;
+		return;
+	}
+	for (unsigned l = 0; l < q->n_links; l++) {
+		struct dpdk_link *k = &q->link[l];
+		q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] += rte_eth_tx_buffer_flush(k->port, k->qid, k->txb);
+	}
 	q->last_drain = now;
+}
+
+/* Whether a TX buffer holds frames. */
+static inline bool tx_buffered(const struct dpdk_queue *q)
+{
+	for (unsigned l = 0; l < q->n_links; l++)
+		if (q->link[l].txb->length != 0)
+			return true;
+	return false;
 }
 
 /* Move what pk_net staged (datagrams, fragments, ARP and ICMP replies,
@@ -167,11 +218,11 @@ static void drain(struct dpdk_queue *q, uint64_t now)
  * the buffer holds b->size), a run of frames at a time: the same frames
  * in the same order, the same sends (b->length < b->size on entry, a
  * full buffer is always sent). */
-static void stage_out(struct dpdk_queue *q)
+static void stage_out_link(struct dpdk_queue *q, struct dpdk_link *l)
 {
 	struct rte_mbuf **pkts;
-	struct rte_eth_dev_tx_buffer *b = q->txb;
-	unsigned n = pk_net_tx_pending(q->net, &pkts);
+	struct rte_eth_dev_tx_buffer *b = l->txb;
+	unsigned n = pk_net_tx_pending(l->net, &pkts);
 
 	if (n == 0)
 		return; /* (pk_net_tx_done(net, 0) would change nothing) */
@@ -181,30 +232,45 @@ static void stage_out(struct dpdk_queue *q)
 		b->length = (uint16_t)(b->length + k);
 		i += k;
 		if (b->length == b->size)
-			q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] += rte_eth_tx_buffer_flush(q->port, q->qid, b);
+			q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] += rte_eth_tx_buffer_flush(l->port, l->qid, b);
 	}
-	pk_net_tx_done(q->net, n);
+	pk_net_tx_done(l->net, n);
 }
 
-/* The listener a datagram to ip:port (network order, host order) belongs
- * to (pk_net only delivers our addresses and listener ports, so one
- * matches unless two listeners share a port on different addresses and
- * the datagram came to the broadcast). From the plain values pk_net_rx
- * gives (struct pk_net_udp). One listener: 0, whatever matches (the
- * loops below give 0 then too), without them. */
-static inline uint8_t listener_of(const struct dpdk_io *io, uint32_t ip, uint16_t port)
+/* Every link's staged frames into its TX buffer. */
+static inline void stage_out(struct dpdk_queue *q)
 {
+	if (likely(q->n_links == 1)) {
+		stage_out_link(q, &q->link[0]);
+		return;
+	}
+	for (unsigned l = 0; l < q->n_links; l++)
+		stage_out_link(q, &q->link[l]);
+}
+
+/* The listener a datagram to ip:port (network order, host order) that
+ * came in on link belongs to (pk_net only delivers the link's addresses
+ * and its listeners' ports, so one matches unless two listeners share a
+ * port on different addresses and the datagram came to the broadcast).
+ * From the plain values pk_net_rx gives (struct pk_net_udp). One
+ * listener: 0, whatever matches (the loops below give 0 then too),
+ * without them. */
+static inline uint8_t listener_of(const struct dpdk_io *io, unsigned link, uint32_t ip,
+				  uint16_t port)
+{
+	unsigned any = 0;
+
 	if (likely(io->base.n_listeners == 1))
 		return 0;
-	for (unsigned i = 0; i < io->base.n_listeners; i++) {
-		const struct pk_addr *a = &io->listeners[i].addr;
-		if (a->family == AF_INET && a->port == port && memcmp(a->ip, &ip, 4) == 0)
+	for (unsigned i = io->base.n_listeners; i-- > 0;) {
+		const struct pk_io_listener *l = &io->listeners[i];
+		if (l->link != link || l->addr.port != port)
+			continue;
+		if (memcmp(l->addr.ip, &ip, 4) == 0)
 			return (uint8_t)i;
+		any = i; /* the first of the link with the port */
 	}
-	for (unsigned i = 0; i < io->base.n_listeners; i++)
-		if (io->listeners[i].addr.port == port)
-			return (uint8_t)i;
-	return 0;
+	return (uint8_t)any;
 }
 
 /* Write an IPv4 pk_addr (the rest zero) field by field: built in a
@@ -220,8 +286,8 @@ static inline void addr_v4(struct pk_addr *a, uint32_t ip, uint16_t port)
 	memset(a->ip + 4, 0, sizeof(a->ip) - 4);
 }
 
-/* What the other queues learnt: into our ARP cache. */
-static void arp_from_peers(struct dpdk_queue *q, uint64_t now)
+/* What the other queues learnt on this link's port: into our ARP cache. */
+static void arp_from_peers(struct dpdk_queue *q, struct dpdk_link *l, uint64_t now)
 {
 	struct pk_net_arp_mapping maps[16];
 	unsigned n;
@@ -229,31 +295,32 @@ static void arp_from_peers(struct dpdk_queue *q, uint64_t now)
 	/* Dequeue: the consumer side is ours alone (RING_F_SC_DEQ); pairs
 	 * with the producers' enqueue, whose tail store releases the
 	 * elements (rte_ring's own acquire/release). */
-	while ((n = rte_ring_dequeue_burst_elem(q->arp_ring, maps, sizeof(maps[0]), RTE_DIM(maps),
+	while ((n = rte_ring_dequeue_burst_elem(l->arp_ring, maps, sizeof(maps[0]), RTE_DIM(maps),
 						NULL)) != 0) {
 		for (unsigned i = 0; i < n; i++) {
 			if (maps[i].create)
-				pk_net_arp_learn(q->net, maps[i].ip, &maps[i].mac, now);
+				pk_net_arp_learn(l->net, maps[i].ip, &maps[i].mac, now);
 			else
-				pk_net_arp_update(q->net, maps[i].ip, &maps[i].mac, now);
+				pk_net_arp_update(l->net, maps[i].ip, &maps[i].mac, now);
 		}
 		q->dctr[PK_IO_DPDK_CTR_ARP_FROM_PEERS] += n;
 	}
 }
 
-/* What we learnt from the wire: to every other queue. */
-static void arp_to_peers(struct dpdk_queue *q)
+/* What we learnt from the wire on link li: to every other queue's same link. */
+static void arp_to_peers(struct dpdk_queue *q, unsigned li)
 {
 	struct pk_net_arp_mapping maps[PK_NET_LEARNT_MAX];
 	struct dpdk_io *io = q->io;
-	unsigned n = pk_net_arp_take_learnt(q->net, maps, RTE_DIM(maps));
+	unsigned n = pk_net_arp_take_learnt(q->link[li].net, maps, RTE_DIM(maps));
 
 	if (n == 0)
 		return;
 	for (unsigned j = 0; j < io->base.n_queues; j++) {
 		if (j == q->qid)
 			continue;
-		if (rte_ring_enqueue_bulk_elem(io->q[j]->arp_ring, maps, sizeof(maps[0]), n, NULL) == n)
+		if (rte_ring_enqueue_bulk_elem(io->q[j]->link[li].arp_ring, maps, sizeof(maps[0]), n,
+					       NULL) == n)
 			q->dctr[PK_IO_DPDK_CTR_ARP_SHARED] += n;
 		else
 			q->dctr[PK_IO_DPDK_CTR_ARP_SHARE_LOST] += n;
@@ -274,34 +341,26 @@ static inline void prefetch_frame(const struct rte_mbuf *m)
 		rte_prefetch0(p + off);
 }
 
-static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, unsigned n,
-			    uint64_t now_ns)
+/* Receive up to n - got frames from link li into msgs[got..]; returns the
+ * new got. */
+static inline unsigned rx_link(struct dpdk_queue *q, unsigned li, struct pk_io_msg **msgs,
+			       unsigned got, unsigned n, uint64_t now)
 {
-	struct dpdk_queue *q = (struct dpdk_queue *)pq;
+	struct dpdk_link *l = &q->link[li];
 	struct rte_mbuf *pkts[PK_IO_BURST];
-	uint64_t now = rte_rdtsc();
-	unsigned got = 0;
 
-	(void)now_ns; /* the network timers run on the TSC */
-	/* The previous burst's messages die here. */
-	if (q->n_held != 0) {
-		free_held(q->held, q->n_held);
-		q->n_held = 0;
-	}
-	if (unlikely(!rte_ring_empty(q->arp_ring)))
-		arp_from_peers(q, now);
-	pk_net_poll(q->net, now);
-	if (n > PK_IO_BURST)
-		n = PK_IO_BURST;
-	uint16_t nb = rte_eth_rx_burst(q->port, q->qid, pkts, (uint16_t)n);
-	q->last_rx = nb;
+	if (unlikely(!rte_ring_empty(l->arp_ring)))
+		arp_from_peers(q, l, now);
+	pk_net_poll(l->net, now);
+	uint16_t nb = rte_eth_rx_burst(l->port, l->qid, pkts, (uint16_t)(n - got));
+	q->last_rx += nb;
 	if (nb != 0) {
 		q->dctr[PK_IO_DPDK_CTR_RX_BURSTS]++;
 		q->dctr[PK_IO_DPDK_CTR_RX_FRAMES] += nb;
 	}
 	struct pk_net_udp u; /* pk_net_rx fills every output field of a datagram */
 	u.buf_cap = PK_IO_MSG_MAX;
-	u.buf = q->rx_bufs; /* the buffer of slot got: moves on with got */
+	u.buf = q->rx_bufs + (size_t)got * PK_IO_MSG_MAX; /* the buffer of slot got: moves on with got */
 	/* The frames come from the NIC (from memory, not from this core's
 	 * caches): every mbuf header of the burst, then each frame's lines
 	 * PK_IO_DPDK_RX_AHEAD frames before pk_net_rx reads it all (its UDP
@@ -313,7 +372,7 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 	for (unsigned i = 0; i < nb; i++) {
 		if (i + PK_IO_DPDK_RX_AHEAD < nb)
 			prefetch_frame(pkts[i + PK_IO_DPDK_RX_AHEAD]);
-		if (pk_net_rx(q->net, pkts[i], now, &u) != PK_NET_RX_UDP)
+		if (pk_net_rx(l->net, pkts[i], now, &u) != PK_NET_RX_UDP)
 			continue;
 		/* Every field written once, from values read back at the width
 		 * pk_net_rx stored them: the compiler would otherwise merge
@@ -331,7 +390,7 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 		m->len = len;
 		m->cap = len;
 		m->transport = PK_TRANSPORT_UDP;
-		m->listener = listener_of(q->io, dip, dport);
+		m->listener = listener_of(q->io, li, dip, dport);
 		m->flags = 0;
 		m->pad_ = 0;
 		m->conn = PK_IO_CONN_NONE;
@@ -342,14 +401,48 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 		msgs[got++] = m;
 		u.buf += PK_IO_MSG_MAX;
 	}
-	q->ctr[PK_IO_CTR_UDP_RX] += got; /* once a burst, not once a datagram */
 	if (unlikely(q->io->base.n_queues > 1))
-		arp_to_peers(q);
+		arp_to_peers(q, li);
+	return got;
+}
+
+static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, unsigned n,
+			    uint64_t now_ns)
+{
+	struct dpdk_queue *q = (struct dpdk_queue *)pq;
+	uint64_t now = rte_rdtsc();
+	unsigned got = 0;
+
+	(void)now_ns; /* the network timers run on the TSC */
+	/* The previous burst's messages die here. */
+	if (q->n_held != 0) {
+		free_held(q->held, q->n_held);
+		q->n_held = 0;
+	}
+	if (n > PK_IO_BURST)
+		n = PK_IO_BURST;
+	q->last_rx = 0;
+	if (likely(q->n_links == 1)) {
+		got = rx_link(q, 0, msgs, 0, n, now);
+	} else {
+		/* Each port in turn, the first one further each call: a port
+		 * that fills the burst does not starve the others. */
+		unsigned li = q->rx_next;
+		for (unsigned k = 0; k < q->n_links; k++) {
+			if (got < n)
+				got = rx_link(q, li, msgs, got, n, now);
+			else
+				pk_net_poll(q->link[li].net, now); /* its timers still run */
+			li = li + 1 == q->n_links ? 0 : li + 1;
+		}
+		q->rx_next = (uint8_t)(q->rx_next + 1 == q->n_links ? 0 : q->rx_next + 1);
+	}
+	q->ctr[PK_IO_CTR_UDP_RX] += got; /* once a burst, not once a datagram */
 	stage_out(q); /* ARP and echo replies, frames an ARP reply released */
 	/* Nothing for the worker to answer (it will not call tx_flush), or
 	 * the buffer waited long enough: out now. */
 	if (got == 0 || now - q->last_drain >= q->io->drain_tsc) {
-		if (got != 0 && q->txb->length != 0)
+		if (got != 0 && tx_buffered(q))
 			q->dctr[PK_IO_DPDK_CTR_TX_TIMER_DRAINS]++;
 		drain(q, now);
 	}
@@ -382,7 +475,7 @@ static struct pk_io_msg *dq_tx_alloc(struct pk_io_queue *pq)
 	if (q->tx_n == PK_IO_BURST)
 		pq->ops->tx_flush(pq);
 	if (q->tx_frames[q->tx_n] == NULL) /* the same room every time: */
-		data = pk_net_udp_frame(q->net, &q->tx_frames[q->tx_n], &q->frame_room);
+		data = pk_net_udp_frame(q->link[0].net, &q->tx_frames[q->tx_n], &q->frame_room);
 	else
 		data = rte_pktmbuf_mtod(q->tx_frames[q->tx_n], char *); /* an abandoned message's */
 	if (unlikely(data == NULL || q->frame_room == 0))
@@ -436,12 +529,18 @@ static unsigned dq_tx_flush(struct pk_io_queue *pq)
 			continue;
 		}
 		const struct pk_addr *src = &m->src;
-		if (src->family == 0 && m->listener < q->io->base.n_listeners)
-			src = &q->io->listeners[m->listener].addr;
+		struct pk_net_ctx *net = q->link[0].net;
+		if (m->listener < q->io->base.n_listeners) {
+			const struct pk_io_listener *l = &q->io->listeners[m->listener];
+			if (src->family == 0)
+				src = &l->addr;
+			if (unlikely(q->n_links > 1))
+				net = q->link[l->link].net; /* it leaves by its listener's port */
+		}
 		if (f != NULL) /* written in its frame: the headers in front, sent */
-			r = pk_net_udp_tx_frame(q->net, f, m->len, src, &m->dst, now);
+			r = pk_net_udp_tx_frame(net, f, m->len, src, &m->dst, now);
 		else
-			r = pk_net_udp_tx(q->net, m->data, m->len, src, &m->dst, now);
+			r = pk_net_udp_tx(net, m->data, m->len, src, &m->dst, now);
 		if (r >= 0) {
 			q->ctr[PK_IO_CTR_UDP_TX]++;
 			ok++;
@@ -484,13 +583,23 @@ static void dq_stats(const struct pk_io_queue *pq, uint64_t out[PK_IO_CTR_COUNT]
 
 const uint64_t *pk_io_dpdk_net_counters(const struct pk_io_queue *pq)
 {
-	return pk_net_counters(((const struct dpdk_queue *)pq)->net);
+	return pk_net_counters(((const struct dpdk_queue *)pq)->link[0].net);
+}
+
+const uint64_t *pk_io_dpdk_port_net_counters(const struct pk_io_queue *pq, unsigned i)
+{
+	const struct dpdk_queue *q = (const struct dpdk_queue *)pq;
+
+	return i < q->n_links ? pk_net_counters(q->link[i].net) : NULL;
 }
 
 unsigned pk_io_dpdk_frames_held(const struct pk_io_queue *pq)
 {
 	const struct dpdk_queue *q = (const struct dpdk_queue *)pq;
-	unsigned n = pk_net_frames_held(q->net);
+	unsigned n = 0;
+
+	for (unsigned l = 0; l < q->n_links; l++)
+		n += pk_net_frames_held(q->link[l].net);
 
 	for (unsigned i = 0; i < PK_IO_BURST; i++)
 		n += q->tx_frames[i] != NULL;
@@ -527,9 +636,14 @@ static void queue_free(struct dpdk_queue *q)
 		rte_pktmbuf_free_bulk(q->held, q->n_held);
 	for (unsigned i = 0; i < PK_IO_BURST; i++)
 		rte_pktmbuf_free(q->tx_frames[i]); /* taken by tx_alloc, not sent */
-	pk_net_ctx_destroy(q->net);
-	rte_ring_free(q->arp_ring);
-	rte_free(q->txb);
+	for (unsigned l = 0; l < PK_IO_DPDK_MAX_PORTS; l++) {
+		struct dpdk_link *k = &q->link[l];
+		if (k->txb != NULL && k->txb->length != 0) /* the port refused them */
+			rte_pktmbuf_free_bulk(k->txb->pkts, k->txb->length);
+		pk_net_ctx_destroy(k->net);
+		rte_ring_free(k->arp_ring);
+		rte_free(k->txb);
+	}
 	rte_free(q->rx_bufs);
 	rte_free(q->tx_bufs);
 	rte_free(q);
@@ -539,27 +653,29 @@ static void dio_destroy(struct pk_io *pio)
 {
 	struct dpdk_io *io = (struct dpdk_io *)pio;
 
+	bool running = io->n_ports != 0;
+
+	for (unsigned p = 0; p < io->n_ports; p++)
+		running = running && io->ports[p].started;
 	/* What the workers left buffered still goes out (a final answer
-	 * committed just before the stop), while the port runs. */
+	 * committed just before the stop), while the ports run. */
 	for (unsigned i = 0; i < PK_IO_MAX_QUEUES; i++) {
 		struct dpdk_queue *q = io->q[i];
-		if (q != NULL && q->txb != NULL && q->net != NULL && io->started) {
+		if (q != NULL && running && q->n_links == io->n_ports) {
 			stage_out(q);
 			drain(q, 0);
 		}
 	}
-	/* The port's rings hold mbufs of our pool: stop and close it before
-	 * the pool goes (pickupd owns the port for its whole life). */
-	if (io->started)
-		rte_eth_dev_stop(io->port);
-	if (io->configured)
-		rte_eth_dev_close(io->port);
-	for (unsigned i = 0; i < PK_IO_MAX_QUEUES; i++) {
-		struct dpdk_queue *q = io->q[i];
-		if (q != NULL && q->txb != NULL && q->txb->length != 0) /* the port refused them */
-			rte_pktmbuf_free_bulk(q->txb->pkts, q->txb->length);
-		queue_free(q);
+	/* The ports' rings hold mbufs of our pool: stop and close them before
+	 * the pool goes (pickupd owns its ports for its whole life). */
+	for (unsigned p = 0; p < io->n_ports; p++) {
+		if (io->ports[p].started)
+			rte_eth_dev_stop(io->ports[p].id);
+		if (io->ports[p].configured)
+			rte_eth_dev_close(io->ports[p].id);
 	}
+	for (unsigned i = 0; i < PK_IO_MAX_QUEUES; i++)
+		queue_free(io->q[i]); /* with what the ports refused */
 	rte_mempool_free(io->pool);
 	rte_free(io);
 }
@@ -572,7 +688,8 @@ static void *dio_local_alloc(struct pk_io *pio, unsigned qid, size_t size)
 {
 	const struct dpdk_io *io = (const struct dpdk_io *)pio;
 	int lc = pk_io_dpdk_worker_lcore(qid);
-	int socket = lc >= 0 ? (int)rte_lcore_to_socket_id((unsigned)lc) : rte_eth_dev_socket_id(io->port);
+	int socket = lc >= 0 ? (int)rte_lcore_to_socket_id((unsigned)lc)
+			     : rte_eth_dev_socket_id(io->ports[0].id);
 	void *p;
 
 	if (socket < 0)
@@ -591,6 +708,8 @@ static void dio_local_free(struct pk_io *io, void *p)
 	rte_free(p);
 }
 
+static int dio_route(const struct pk_io *pio, const struct pk_addr *dst);
+
 static const struct pk_io_ops dpdk_ops = {
 	.name = "dpdk",
 	.queue = dio_queue,
@@ -606,54 +725,137 @@ static const struct pk_io_ops dpdk_ops = {
 	.stats = dq_stats,
 	.local_alloc = dio_local_alloc,
 	.local_free = dio_local_free,
+	.route = dio_route,
 };
 
-/* The network configuration: our addresses and ports from the listeners. */
-static int net_conf_from(const struct pk_io_config *cfg, const struct pk_io_dpdk_config *dc,
-			 struct pk_net_conf *nc, char *err, size_t errlen)
+/* The ports as the caller gave them: dc->ports, or the one port of the
+ * single-port fields with every listener's address. Checks each listener
+ * (UDP, an explicit IPv4 address and port, on one port) and fills in its
+ * link; each port's network configuration (addresses, its listeners'
+ * ports). */
+static int ports_from(struct pk_io_config *cfg, const struct pk_io_dpdk_config *dc,
+		      struct pk_io_dpdk_port *ports, unsigned *n_ports, struct pk_net_conf *nc,
+		      char *err, size_t errlen)
 {
+	unsigned np = dc->n_ports;
+
+	if (np > PK_IO_DPDK_MAX_PORTS) {
+		snprintf(err, errlen, "dpdk: %u ports, at most %d", np, PK_IO_DPDK_MAX_PORTS);
+		return -EINVAL;
+	}
+	if (np != 0) {
+		memcpy(ports, dc->ports, sizeof(ports[0]) * np);
+	} else {
+		np = 1;
+		memset(ports, 0, sizeof(ports[0]));
+		ports[0].port_id = dc->port_id;
+		ports[0].mtu = dc->mtu;
+		ports[0].vlan_id = dc->vlan_id;
+		ports[0].prefix_len = dc->prefix_len;
+		ports[0].gateway = dc->gateway;
+	}
+	for (unsigned p = 0; p < np; p++) {
+		for (unsigned k = 0; k < p; k++)
+			if (ports[k].port_id == ports[p].port_id) {
+				snprintf(err, errlen, "dpdk: port %u given twice", ports[p].port_id);
+				return -EINVAL;
+			}
+		if (dc->n_ports == 0)
+			continue;
+		if (ports[p].n_addrs == 0 || ports[p].n_addrs > PK_NET_MAX_ADDRS) {
+			snprintf(err, errlen, "dpdk: port %u needs 1..%d addresses", ports[p].port_id,
+				 PK_NET_MAX_ADDRS);
+			return -EINVAL;
+		}
+		/* every address once, on one port (earlier ports', then this one's
+		 * earlier addresses) */
+		for (unsigned a = 0; a < ports[p].n_addrs; a++) {
+			uint32_t ip = ports[p].addrs[a];
+			bool twice = false;
+			for (unsigned k = 0; k <= p && !twice; k++)
+				for (unsigned b = 0; b < (k < p ? ports[k].n_addrs : a); b++)
+					twice = twice || ports[k].addrs[b] == ip;
+			if (ip == 0 || twice) {
+				const uint8_t *o = (const uint8_t *)&ip;
+				snprintf(err, errlen, "dpdk: address %u.%u.%u.%u of port %u: %s", o[0],
+					 o[1], o[2], o[3], ports[p].port_id,
+					 ip == 0 ? "not an address" : "given twice");
+				return -EINVAL;
+			}
+		}
+	}
 	for (unsigned i = 0; i < cfg->n_listeners; i++) {
-		const struct pk_io_listener *l = &cfg->listeners[i];
+		struct pk_io_listener *l = &cfg->listeners[i];
+		char a[PK_ADDR_STRLEN];
 		uint32_t ip;
+		unsigned p = 0, k;
+
+		pk_addr_format(&l->addr, true, a, sizeof(a));
 		if (l->transport != PK_TRANSPORT_UDP) {
 			snprintf(err, errlen,
-				 "dpdk: listener %u is not UDP: the dpdk backend serves SIP over UDP "
+				 "dpdk: listener %s is not UDP: the dpdk backend serves SIP over UDP "
 				 "only; SIP over TCP needs the socket backend (io.backend: socket)",
-				 i);
+				 a);
 			return -EPROTONOSUPPORT;
 		}
 		if (l->addr.family != AF_INET || pk_addr_is_any(&l->addr) || l->addr.port == 0) {
 			snprintf(err, errlen,
-				 "dpdk: listener %u must be UDP on an IPv4 address of the port and an "
+				 "dpdk: listener %s must be UDP on an IPv4 address of a port and an "
 				 "explicit port (not 0.0.0.0, not port 0)",
-				 i);
+				 a);
 			return -EINVAL;
 		}
 		memcpy(&ip, l->addr.ip, 4);
-		unsigned k;
-		for (k = 0; k < nc->n_addrs && nc->addrs[k] != ip; k++)
-			;
-		if (k == nc->n_addrs) {
-			if (nc->n_addrs == PK_NET_MAX_ADDRS)
-				goto too_many;
-			nc->addrs[nc->n_addrs++] = ip;
+		if (dc->n_ports == 0) { /* the one port takes every listener's address */
+			for (k = 0; k < ports[0].n_addrs && ports[0].addrs[k] != ip; k++)
+				;
+			if (k == ports[0].n_addrs) {
+				if (k == PK_NET_MAX_ADDRS)
+					goto too_many;
+				ports[0].addrs[ports[0].n_addrs++] = ip;
+			}
+		} else {
+			for (p = 0; p < np; p++) {
+				for (k = 0; k < ports[p].n_addrs && ports[p].addrs[k] != ip; k++)
+					;
+				if (k < ports[p].n_addrs)
+					break;
+			}
+			if (p == np) {
+				snprintf(err, errlen,
+					 "dpdk: listener %s is on no port: its address is none of the "
+					 "ports' addresses",
+					 a);
+				return -EINVAL;
+			}
 		}
-		for (k = 0; k < nc->n_ports && nc->ports[k] != l->addr.port; k++)
+		l->link = (uint8_t)p;
+		for (k = 0; k < nc[p].n_ports && nc[p].ports[k] != l->addr.port; k++)
 			;
-		if (k == nc->n_ports) {
-			if (nc->n_ports == PK_NET_MAX_PORTS)
+		if (k == nc[p].n_ports) {
+			if (k == PK_NET_MAX_PORTS)
 				goto too_many;
-			nc->ports[nc->n_ports++] = l->addr.port;
+			nc[p].ports[nc[p].n_ports++] = l->addr.port;
 		}
 	}
-	nc->vlan_id = dc->vlan_id;
-	nc->prefix_len = dc->prefix_len;
-	nc->gateway = dc->gateway;
-	nc->tsc_hz = rte_get_tsc_hz();
+	for (unsigned p = 0; p < np; p++) {
+		if (nc[p].n_ports == 0) { /* 0 would deliver every UDP port */
+			snprintf(err, errlen, "dpdk: port %u has no listener (listen on one of its addresses)",
+				 ports[p].port_id);
+			return -EINVAL;
+		}
+		nc[p].n_addrs = ports[p].n_addrs;
+		memcpy(nc[p].addrs, ports[p].addrs, sizeof(ports[p].addrs));
+		nc[p].vlan_id = ports[p].vlan_id;
+		nc[p].prefix_len = ports[p].prefix_len;
+		nc[p].gateway = ports[p].gateway;
+		nc[p].tsc_hz = rte_get_tsc_hz();
+	}
+	*n_ports = np;
 	return 0;
 too_many:
-	snprintf(err, errlen, "dpdk: more than %d addresses or %d ports", PK_NET_MAX_ADDRS,
-		 PK_NET_MAX_PORTS);
+	snprintf(err, errlen, "dpdk: more than %d addresses or %d UDP ports on a port",
+		 PK_NET_MAX_ADDRS, PK_NET_MAX_PORTS);
 	return -EINVAL;
 }
 
@@ -673,7 +875,10 @@ uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_
 			 + 64 * 8	 /* reassembly: 64 datagrams of up to 8 fragments */
 			 + 256		 /* ARP queues (16 per next hop, rarely more than a few) */
 			 + or_default(dc->mbuf_cache, 256) * 3 / 2; /* the lcore's cache, may overshoot */
-	uint32_t n = per_q * (n_queues ? n_queues : 1);
+	/* every port has all of that but the lcore's cache, which they share */
+	uint32_t per_port = per_q - or_default(dc->mbuf_cache, 256) * 3 / 2;
+	unsigned np = dc->n_ports ? dc->n_ports : 1;
+	uint32_t n = (per_q + per_port * (np - 1)) * (n_queues ? n_queues : 1);
 	/* rte_mempool is most memory-efficient at 2^k - 1 */
 	uint32_t p = 1;
 	while (p - 1 < n)
@@ -686,68 +891,214 @@ uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_
  * UDP, which the NIC classifies apart). */
 #define DPDK_RSS_WANTED (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP)
 
+/* pk_io_route: the port with an on-link prefix that holds dst (the
+ * prefix of any of its addresses, as pk_net sends on-link), the longest
+ * such prefix, the first port of those on a tie; else the first with a
+ * gateway. */
+static int dio_route(const struct pk_io *pio, const struct pk_addr *dst)
+{
+	const struct dpdk_io *io = (const struct dpdk_io *)pio;
+	int best = -1;
+	uint32_t ip;
+
+	if (dst->family != AF_INET)
+		return -1;
+	memcpy(&ip, dst->ip, 4);
+	for (unsigned p = 0; p < io->n_ports; p++) {
+		const struct dpdk_port *dp = &io->ports[p];
+		if (best >= 0 && dp->prefix_len <= io->ports[best].prefix_len)
+			continue;
+		for (unsigned a = 0; a < dp->n_addrs; a++)
+			if (((ip ^ dp->addrs[a]) & dp->mask) == 0) {
+				best = (int)p;
+				break;
+			}
+	}
+	return best >= 0 ? best : io->default_port;
+}
+
+/* What one port offers and how it spreads frames over nq queues. */
+struct port_setup {
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf pconf;
+	const char *how;
+	bool af_packet;
+	int socket;
+	uint16_t nrx, ntx;
+};
+
+/* How port p spreads frames over *nq queues; lowers *nq to 1 when it
+ * cannot. 0, or -EINVAL with the reason in err. */
+static int port_probe(const struct pk_io_dpdk_config *dc, uint16_t port, unsigned *nq,
+		      struct port_setup *ps, char *err, size_t errlen)
+{
+	int r = rte_eth_dev_info_get(port, &ps->info);
+
+	if (r != 0) {
+		snprintf(err, errlen, "dpdk: port %u info: %s", port, strerror(-r));
+		return -EINVAL;
+	}
+	ps->socket = rte_eth_dev_socket_id(port);
+	if (ps->socket < 0)
+		ps->socket = SOCKET_ID_ANY;
+	memset(&ps->pconf, 0, sizeof(ps->pconf));
+	uint64_t rss = ps->info.flow_type_rss_offloads & DPDK_RSS_WANTED;
+	ps->af_packet = ps->info.driver_name != NULL && strstr(ps->info.driver_name, "af_packet") != NULL;
+	if (*nq == 1) {
+		ps->how = "one queue";
+	} else if (dc->spread == PK_IO_DPDK_SPREAD_DEVICE) {
+		ps->how = "spread by the device";
+	} else if (rss != 0 && ps->info.max_rx_queues >= *nq) {
+		ps->pconf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		ps->pconf.rx_adv_conf.rss_conf.rss_hf = rss;
+		ps->how = "RSS on IPv4 addresses";
+	} else if (ps->af_packet) {
+		ps->how = "spread by the kernel's packet fanout";
+	} else {
+		*nq = 1;
+		ps->how = "ONE queue: the port offers no IPv4 RSS, so the other workers would get "
+			  "nothing";
+	}
+	/* Checksums by the port where it can: pk_net reads the RX flags and
+	 * falls back to software. */
+	ps->pconf.rxmode.offloads = ps->info.rx_offload_capa &
+				    (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+	ps->pconf.txmode.offloads = ps->info.tx_offload_capa &
+				    (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
+	return 0;
+}
+
+/* Configure port p (its queues fed from the pool), its MTU and MAC into nc. */
+static int port_configure(struct dpdk_io *io, const struct pk_io_dpdk_config *dc,
+			  const struct pk_io_dpdk_port *pc, struct dpdk_port *dp,
+			  struct port_setup *ps, struct pk_net_conf *nc, unsigned nq, char *err,
+			  size_t errlen)
+{
+	uint16_t port = pc->port_id;
+	int r;
+
+	if (nq > ps->info.max_rx_queues || nq > ps->info.max_tx_queues) {
+		snprintf(err, errlen,
+			 "dpdk: port %u (%s) has %u RX / %u TX queues, %u workers need one each%s",
+			 port, ps->info.driver_name, ps->info.max_rx_queues, ps->info.max_tx_queues,
+			 nq, ps->af_packet ? " (net_af_packet: give qpairs=N in --vdev)" : "");
+		return -EINVAL;
+	}
+	nc->tx_ip_cksum_offload = (ps->pconf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
+	nc->tx_udp_cksum_offload = (ps->pconf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
+	nc->socket_id = ps->socket;
+	ps->nrx = or_default(dc->rx_desc, 1024);
+	ps->ntx = or_default(dc->tx_desc, 1024);
+	r = rte_eth_dev_configure(port, (uint16_t)nq, (uint16_t)nq, &ps->pconf);
+	dp->configured = r == 0;
+	if (r != 0 || (r = rte_eth_dev_adjust_nb_rx_tx_desc(port, &ps->nrx, &ps->ntx)) != 0) {
+		snprintf(err, errlen, "dpdk: port %u configure (%u queues): %s", port, nq,
+			 strerror(-r));
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < nq; i++) {
+		if ((r = rte_eth_rx_queue_setup(port, (uint16_t)i, ps->nrx, (unsigned)ps->socket, NULL,
+						io->pool)) != 0 ||
+		    (r = rte_eth_tx_queue_setup(port, (uint16_t)i, ps->ntx, (unsigned)ps->socket,
+						NULL)) != 0) {
+			snprintf(err, errlen, "dpdk: port %u queue %u setup: %s", port, i,
+				 strerror(-r));
+			return -EINVAL;
+		}
+	}
+	uint16_t mtu = 1500;
+	if (pc->mtu != 0)
+		nc->mtu = pc->mtu;
+	else if (rte_eth_dev_get_mtu(port, &mtu) == 0 && mtu >= 576 && mtu <= 9000)
+		nc->mtu = mtu;
+	if ((r = rte_eth_macaddr_get(port, &nc->mac)) != 0) {
+		snprintf(err, errlen, "dpdk: port %u MAC: %s", port, strerror(-r));
+		return -EINVAL;
+	}
+	uint8_t plen = pc->prefix_len ? pc->prefix_len : 24;
+	dp->id = port;
+	dp->prefix_len = plen;
+	dp->mask = rte_cpu_to_be_32(plen >= 32 ? 0xffffffffu : ~(0xffffffffu >> plen));
+	dp->n_addrs = pc->n_addrs;
+	memcpy(dp->addrs, pc->addrs, sizeof(dp->addrs));
+	dp->gateway = pc->gateway;
+	return 0;
+}
+
+/* Queue qid's share of port p: TX buffer, ARP ring, network context. */
+static int link_create(struct dpdk_io *io, struct dpdk_queue *q, unsigned p,
+		       const struct port_setup *ps, struct pk_net_conf *nc, char *err, size_t errlen)
+{
+	struct dpdk_link *l = &q->link[p];
+	char name[RTE_RING_NAMESIZE];
+
+	l->port = io->ports[p].id;
+	l->qid = q->qid;
+	l->txb = rte_zmalloc_socket("pk_io_dpdk_txb", RTE_ETH_TX_BUFFER_SIZE(PK_IO_BURST), 0,
+				    ps->socket);
+	if (l->txb == NULL) {
+		snprintf(err, errlen, "dpdk: out of memory");
+		return -ENOMEM;
+	}
+	rte_eth_tx_buffer_init(l->txb, PK_IO_BURST);
+	rte_eth_tx_buffer_set_err_callback(l->txb, tx_unsent, q);
+	snprintf(name, sizeof(name), "pk_arp_%u_%u", l->port, q->qid);
+	l->arp_ring = rte_ring_create_elem(name, sizeof(struct pk_net_arp_mapping), DPDK_ARP_RING,
+					   ps->socket, RING_F_MP_RTS_ENQ | RING_F_SC_DEQ);
+	if (l->arp_ring == NULL) {
+		snprintf(err, errlen, "dpdk: ring %s: %s", name, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	nc->ip_id_offset = q->qid;
+	l->net = pk_net_ctx_create(nc, io->pool, err, errlen);
+	return l->net != NULL ? 0 : -EINVAL;
+}
+
 struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpdk_config *dc,
 				char *err, size_t errlen)
 {
-	struct pk_net_conf nc;
-	struct rte_eth_dev_info info;
-	struct rte_eth_conf pconf;
+	struct pk_io_dpdk_port pcs[PK_IO_DPDK_MAX_PORTS];
+	struct pk_net_conf nc[PK_IO_DPDK_MAX_PORTS];
+	struct port_setup ps[PK_IO_DPDK_MAX_PORTS];
 	struct dpdk_io *io = NULL;
 	char name[RTE_MEMPOOL_NAMESIZE];
-	const char *how;
-	unsigned nq = cfg->n_queues, asked = cfg->n_queues;
-	int r;
+	unsigned np = 0, nq = cfg->n_queues, asked = cfg->n_queues;
 
-	memset(&nc, 0, sizeof(nc));
+	memset(nc, 0, sizeof(nc));
 	if (nq == 0 || nq > PK_IO_MAX_QUEUES || cfg->n_listeners == 0 ||
 	    cfg->n_listeners > PK_IO_MAX_LISTENERS) {
 		snprintf(err, errlen, "dpdk: 1..%d queues and 1..%d listeners", PK_IO_MAX_QUEUES,
 			 PK_IO_MAX_LISTENERS);
 		return NULL;
 	}
-	if (net_conf_from(cfg, dc, &nc, err, errlen) != 0)
+	if (ports_from(cfg, dc, pcs, &np, nc, err, errlen) != 0)
 		return NULL;
-	if (!rte_eth_dev_is_valid_port(dc->port_id)) {
-		snprintf(err, errlen, "dpdk: no port %u (bind a NIC or give --vdev)", dc->port_id);
-		return NULL;
+	for (unsigned p = 0; p < np; p++) {
+		if (!rte_eth_dev_is_valid_port(pcs[p].port_id)) {
+			snprintf(err, errlen, "dpdk: no port %u (bind a NIC or give --vdev)",
+				 pcs[p].port_id);
+			return NULL;
+		}
 	}
-	r = rte_eth_dev_info_get(dc->port_id, &info);
-	if (r != 0) {
-		snprintf(err, errlen, "dpdk: port %u info: %s", dc->port_id, strerror(-r));
-		return NULL;
+	/* How each port spreads frames; one that cannot makes it one queue
+	 * for all (a worker polls a queue on every port). */
+	int single = -1; /* the port that cannot spread */
+	for (unsigned p = 0; p < np; p++) {
+		unsigned before = nq;
+		if (port_probe(dc, pcs[p].port_id, &nq, &ps[p], err, errlen) != 0)
+			return NULL;
+		if (nq != before)
+			single = (int)p;
 	}
-	int socket = rte_eth_dev_socket_id(dc->port_id);
-	if (socket < 0)
-		socket = SOCKET_ID_ANY;
-	nc.socket_id = socket;
-
-	/* How the port spreads frames over the queues, or one queue. */
-	memset(&pconf, 0, sizeof(pconf));
-	uint64_t rss = info.flow_type_rss_offloads & DPDK_RSS_WANTED;
-	bool af_packet = info.driver_name != NULL && strstr(info.driver_name, "af_packet") != NULL;
-	if (nq == 1) {
-		how = "one queue";
-	} else if (dc->spread == PK_IO_DPDK_SPREAD_DEVICE) {
-		how = "spread by the device";
-	} else if (rss != 0 && info.max_rx_queues >= nq) {
-		pconf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		pconf.rx_adv_conf.rss_conf.rss_hf = rss;
-		how = "RSS on IPv4 addresses";
-	} else if (af_packet) {
-		how = "spread by the kernel's packet fanout";
-	} else {
-		nq = 1;
-		how = "ONE queue: the port offers no IPv4 RSS, so the other workers would get "
-		      "nothing";
-	}
-	if (nq > info.max_rx_queues || nq > info.max_tx_queues) {
-		snprintf(err, errlen,
-			 "dpdk: port %u (%s) has %u RX / %u TX queues, %u workers need one each%s",
-			 dc->port_id, info.driver_name, info.max_rx_queues, info.max_tx_queues, nq,
-			 af_packet ? " (net_af_packet: give qpairs=N in --vdev)" : "");
-		return NULL;
+	for (unsigned p = 0; single >= 0 && p < np; p++) {
+		if ((int)p == single)
+			continue;
+		if (port_probe(dc, pcs[p].port_id, &nq, &ps[p], err, errlen) != 0)
+			return NULL;
+		ps[p].how = "one queue: another port offers no IPv4 RSS";
 	}
 	cfg->n_queues = nq;
+	int socket = ps[0].socket;
 
 	io = rte_zmalloc_socket("pk_io_dpdk", sizeof(*io), RTE_CACHE_LINE_SIZE, socket);
 	if (io == NULL) {
@@ -757,13 +1108,22 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 	io->base.ops = &dpdk_ops;
 	io->base.n_queues = nq;
 	io->base.n_listeners = cfg->n_listeners;
-	io->port = dc->port_id;
+	io->base.n_links = np;
+	io->n_ports = np;
+	io->default_port = -1;
+	for (unsigned p = 0; p < np; p++) {
+		io->ports[p].id = pcs[p].port_id;
+		if (io->default_port < 0 && pcs[p].gateway != 0)
+			io->default_port = (int)p;
+	}
 	io->drain_tsc = rte_get_tsc_hz() / 1000000 * (dc->tx_drain_us ? dc->tx_drain_us : 100);
 	memcpy(io->listeners, cfg->listeners, sizeof(cfg->listeners[0]) * cfg->n_listeners);
 
-	uint32_t n_mbufs = dc->n_mbufs ? dc->n_mbufs : pk_io_dpdk_mbufs_needed(dc, nq);
+	struct pk_io_dpdk_config sized = *dc;
+	sized.n_ports = np;
+	uint32_t n_mbufs = dc->n_mbufs ? dc->n_mbufs : pk_io_dpdk_mbufs_needed(&sized, nq);
 	uint16_t room = or_default(dc->data_room, RTE_MBUF_DEFAULT_BUF_SIZE);
-	snprintf(name, sizeof(name), "pk_io_dpdk_%u", dc->port_id);
+	snprintf(name, sizeof(name), "pk_io_dpdk_%u", pcs[0].port_id);
 	io->pool = rte_pktmbuf_pool_create(name, n_mbufs, or_default(dc->mbuf_cache, 256), 0, room,
 					   socket);
 	if (io->pool == NULL) {
@@ -771,46 +1131,14 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 			 rte_strerror(rte_errno));
 		goto fail;
 	}
-
-	/* Checksums by the port where it can: pk_net reads the RX flags and
-	 * falls back to software. */
-	pconf.rxmode.offloads = info.rx_offload_capa &
-				(RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
-	pconf.txmode.offloads = info.tx_offload_capa &
-				(RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
-	nc.tx_ip_cksum_offload = (pconf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
-	nc.tx_udp_cksum_offload = (pconf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
-	uint16_t nrx = or_default(dc->rx_desc, 1024), ntx = or_default(dc->tx_desc, 1024);
-	r = rte_eth_dev_configure(dc->port_id, (uint16_t)nq, (uint16_t)nq, &pconf);
-	io->configured = r == 0;
-	if (r != 0 || (r = rte_eth_dev_adjust_nb_rx_tx_desc(dc->port_id, &nrx, &ntx)) != 0) {
-		snprintf(err, errlen, "dpdk: port %u configure (%u queues): %s", dc->port_id, nq,
-			 strerror(-r));
-		goto fail;
-	}
-	for (unsigned i = 0; i < nq; i++) {
-		if ((r = rte_eth_rx_queue_setup(dc->port_id, (uint16_t)i, nrx, (unsigned)socket, NULL,
-						io->pool)) != 0 ||
-		    (r = rte_eth_tx_queue_setup(dc->port_id, (uint16_t)i, ntx, (unsigned)socket, NULL)) !=
-			    0) {
-			snprintf(err, errlen, "dpdk: port %u queue %u setup: %s", dc->port_id, i,
-				 strerror(-r));
+	for (unsigned p = 0; p < np; p++) {
+		if (port_configure(io, dc, &pcs[p], &io->ports[p], &ps[p], &nc[p], nq, err, errlen) != 0)
 			goto fail;
-		}
-	}
-	uint16_t mtu = 1500;
-	if (dc->mtu != 0)
-		nc.mtu = dc->mtu;
-	else if (rte_eth_dev_get_mtu(dc->port_id, &mtu) == 0 && mtu >= 576 && mtu <= 9000)
-		nc.mtu = mtu;
-	if ((r = rte_eth_macaddr_get(dc->port_id, &nc.mac)) != 0) {
-		snprintf(err, errlen, "dpdk: port %u MAC: %s", dc->port_id, strerror(-r));
-		goto fail;
+		/* IP ids: queue i uses i, i + nq, i + 2nq, ... */
+		nc[p].ip_id_stride = (uint8_t)nq;
+		nc[p].share_arp = nq > 1;
 	}
 
-	/* IP ids: queue i uses i, i + nq, i + 2nq, ... */
-	nc.ip_id_stride = (uint8_t)nq;
-	nc.share_arp = nq > 1;
 	size_t bufs = (size_t)PK_IO_BURST * PK_IO_MSG_MAX;
 	for (unsigned i = 0; i < nq; i++) {
 		struct dpdk_queue *q =
@@ -821,55 +1149,59 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 		q->base.ops = &dpdk_ops;
 		q->base.qid = i;
 		q->io = io;
-		q->port = dc->port_id;
 		q->qid = (uint16_t)i;
 		q->rx_bufs = rte_malloc_socket("pk_io_dpdk_rx", bufs, 64, socket);
 		q->tx_bufs = rte_malloc_socket("pk_io_dpdk_tx", bufs, 64, socket);
-		q->txb = rte_zmalloc_socket("pk_io_dpdk_txb", RTE_ETH_TX_BUFFER_SIZE(PK_IO_BURST), 0,
-					    socket);
-		if (q->rx_bufs == NULL || q->tx_bufs == NULL || q->txb == NULL)
+		if (q->rx_bufs == NULL || q->tx_bufs == NULL)
 			goto oom;
-		rte_eth_tx_buffer_init(q->txb, PK_IO_BURST);
-		rte_eth_tx_buffer_set_err_callback(q->txb, tx_unsent, q);
-		snprintf(name, sizeof(name), "pk_arp_%u_%u", dc->port_id, i);
-		q->arp_ring = rte_ring_create_elem(name, sizeof(struct pk_net_arp_mapping), DPDK_ARP_RING,
-						   socket, RING_F_MP_RTS_ENQ | RING_F_SC_DEQ);
-		if (q->arp_ring == NULL) {
-			snprintf(err, errlen, "dpdk: ring %s: %s", name, rte_strerror(rte_errno));
+		for (unsigned p = 0; p < np; p++)
+			if (link_create(io, q, p, &ps[p], &nc[p], err, errlen) != 0)
+				goto fail;
+		q->n_links = (uint8_t)np;
+	}
+
+	for (unsigned p = 0; p < np; p++) {
+		int r = rte_eth_dev_start(io->ports[p].id);
+		if (r != 0) {
+			snprintf(err, errlen, "dpdk: port %u start: %s", io->ports[p].id, strerror(-r));
 			goto fail;
 		}
-		nc.ip_id_offset = (uint16_t)i;
-		q->net = pk_net_ctx_create(&nc, io->pool, err, errlen);
-		if (q->net == NULL)
-			goto fail;
+		io->ports[p].started = true;
 	}
-
-	if ((r = rte_eth_dev_start(dc->port_id)) != 0) {
-		snprintf(err, errlen, "dpdk: port %u start: %s", dc->port_id, strerror(-r));
-		goto fail;
-	}
-	io->started = true;
 	/* Announce our addresses (switches learn the MAC, peers update). */
-	pk_net_garp(io->q[0]->net);
+	for (unsigned p = 0; p < np; p++)
+		pk_net_garp(io->q[0]->link[p].net);
 	pk_io_dpdk_drain(&io->q[0]->base);
 
-	snprintf(io->describe, sizeof(io->describe),
-		 "port %u (%s, " RTE_ETHER_ADDR_PRT_FMT "): %u queue(s) of %u asked, %s; %u+%u "
-		 "descriptors; mempool %u mbufs x %u B; IP MTU %u; checksum offload rx %s, tx IP %s, "
-		 "tx UDP %s",
-		 dc->port_id, info.driver_name, RTE_ETHER_ADDR_BYTES(&nc.mac), nq, asked, how, nrx, ntx, n_mbufs, room, nc.mtu ? nc.mtu : 1500,
-		 pconf.rxmode.offloads ? "yes" : "no", nc.tx_ip_cksum_offload ? "yes" : "no",
-		 nc.tx_udp_cksum_offload ? "yes" : "no");
-	if (af_packet && room < 9000 + RTE_PKTMBUF_HEADROOM) {
-		/* Its packet fanout reassembles fragments in the kernel
-		 * (PACKET_FANOUT_FLAG_DEFRAG): a datagram larger than a frame
-		 * arrives truncated and is dropped (ip_bad_len). */
-		size_t l = strlen(io->describe);
-		snprintf(io->describe + l, sizeof(io->describe) - l,
-			 "; net_af_packet reassembles fragments itself: for datagrams over %u B "
-			 "raise framesz=/blocksz= and the mbuf data room",
-			 (unsigned)(room - RTE_PKTMBUF_HEADROOM - 14));
+	size_t l = 0;
+	for (unsigned p = 0; p < np; p++) {
+		const struct port_setup *s = &ps[p];
+		char dev[RTE_ETH_NAME_MAX_LEN];
+		if (rte_eth_dev_get_name_by_port(io->ports[p].id, dev) != 0)
+			dev[0] = '\0';
+		l += (size_t)snprintf(
+			io->describe + l, sizeof(io->describe) - l,
+			"%sport %u %s%s(%s, " RTE_ETHER_ADDR_PRT_FMT "): %u queue(s) of %u asked, %s; "
+			"%u+%u descriptors; IP MTU %u; checksum offload rx %s, tx IP %s, tx UDP %s",
+			p ? " | " : "", io->ports[p].id, dev, dev[0] ? " " : "", s->info.driver_name,
+			RTE_ETHER_ADDR_BYTES(&nc[p].mac), nq, asked, s->how, s->nrx, s->ntx,
+			nc[p].mtu ? nc[p].mtu : 1500, s->pconf.rxmode.offloads ? "yes" : "no",
+			nc[p].tx_ip_cksum_offload ? "yes" : "no",
+			nc[p].tx_udp_cksum_offload ? "yes" : "no");
+		if (s->af_packet && room < 9000 + RTE_PKTMBUF_HEADROOM && l < sizeof(io->describe))
+			/* Its packet fanout reassembles fragments in the kernel
+			 * (PACKET_FANOUT_FLAG_DEFRAG): a datagram larger than a
+			 * frame arrives truncated and is dropped (ip_bad_len). */
+			l += (size_t)snprintf(
+				io->describe + l, sizeof(io->describe) - l,
+				"; net_af_packet reassembles fragments itself: for datagrams over %u B "
+				"raise framesz=/blocksz= and the mbuf data room",
+				(unsigned)(room - RTE_PKTMBUF_HEADROOM - 14));
+		if (l >= sizeof(io->describe))
+			l = sizeof(io->describe) - 1;
 	}
+	snprintf(io->describe + l, sizeof(io->describe) - l, "; mempool %u mbufs x %u B%s", n_mbufs,
+		 room, np > 1 ? " (all ports)" : "");
 	return &io->base;
 oom:
 	snprintf(err, errlen, "dpdk: out of memory");

@@ -249,7 +249,9 @@ static inline bool px_same_bytes(struct pk_str s, const char *b, uint32_t n)
 	return s.len == n && n >= 4 && n <= 16 && pk_mem_eq16(s.p, b, n);
 }
 
-bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host, uint16_t port)
+/* The listener host:port names (as pk_proxy_is_us), -1: none. */
+static int px_our_listener(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host,
+			   uint16_t port)
 {
 	const struct pk_engine *eng = w->eng;
 	const struct pk_proxy *px = eng->proxy;
@@ -267,17 +269,22 @@ bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struc
 		 * the host comes back as we wrote it, no parse needed */
 		if (l->host_len && (px_same_bytes(host, l->host, l->host_len) ||
 				    pk_sip_uri_host_eq(host, pk_str_make(l->host, l->host_len))))
-			return true;
+			return (int)li;
 		if (ip < 0)
 			ip = pk_addr_parse_ip(host, &a) == 0;
 		if (!ip)
 			continue;
 		if (l->host_is_ip && pk_addr_ip_eq(&a, &l->addr))
-			return true;
+			return (int)li;
 		if (pk_addr_is_any(la) ? (rx != NULL && pk_addr_ip_eq(&a, &rx->dst)) : pk_addr_ip_eq(&a, la))
-			return true;
+			return (int)li;
 	}
-	return false;
+	return -1;
+}
+
+bool pk_proxy_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str host, uint16_t port)
+{
+	return px_our_listener(w, rx, host, port) >= 0;
 }
 
 /*
@@ -326,6 +333,20 @@ bool pk_proxy_local_domain(const struct pk_worker *w, const struct pk_io_msg *rx
 }
 
 /* A URI naming pickupd with no user part: our Route / Record-Route. */
+/* The link of the listener a sip: URI without user part names (a Route
+ * entry of our Record-Route), -1: none. */
+static int px_uri_link(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str uri)
+{
+	struct pk_sip_uri u;
+	int li;
+
+	if (pk_sip_uri_parse(uri.p, uri.len, &u) != 0 || (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS) ||
+	    u.user.len != 0)
+		return -1;
+	li = px_our_listener(w, rx, u.host, u.port ? u.port : (u.scheme == PK_URI_SIPS ? 5061 : 5060));
+	return li >= 0 ? w->eng->listeners[li].link : -1;
+}
+
 static bool px_uri_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str uri)
 {
 	struct pk_sip_uri u;
@@ -411,12 +432,48 @@ int pk_proxy_uri_dst(const struct pk_worker *w, struct pk_str uri, struct pk_pro
 	return 0;
 }
 
+/* Whether listener l can send a UDP datagram to dst: UDP, of dst's
+ * family and, with link >= 0, on that link. */
+static inline bool px_udp_fits(const struct pk_io_listener *l, const struct pk_proxy_dst *dst, int link)
+{
+	return l->transport == PK_TRANSPORT_UDP && l->addr.family == dst->addr.family &&
+	       (link < 0 || l->link == link);
+}
+
+/* The UDP listener a datagram to dst leaves from: the binding's, the
+ * request's, the first of the request's role, the first; each one that
+ * px_udp_fits. -1 when none does. */
+static int px_udp_listener(const struct pk_engine *eng, const struct pk_io_msg *rx,
+			   const struct pk_proxy_dst *dst, int link)
+{
+	int any = -1;
+
+	if (dst->listener < eng->n_listeners && px_udp_fits(&eng->listeners[dst->listener], dst, link))
+		return dst->listener;
+	if (px_udp_fits(&eng->listeners[rx->listener], dst, link))
+		return rx->listener;
+	for (unsigned li = 0; li < eng->n_listeners; li++) {
+		const struct pk_io_listener *l = &eng->listeners[li];
+
+		if (!px_udp_fits(l, dst, link))
+			continue;
+		if (l->role == eng->listeners[rx->listener].role)
+			return (int)li;
+		if (any < 0)
+			any = (int)li;
+	}
+	return any;
+}
+
 /* The listener a message to dst leaves from; -1 when there is none. A TCP
- * destination without a connection goes over UDP. */
+ * destination without a connection goes over UDP. On a backend of several
+ * links (the dpdk backend on several ports) the listener must be on the
+ * link that reaches dst (pk_io_route), so that the Via names an address
+ * the answer can come back to; no link reaches it: -1. */
 static int px_listener(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_proxy_dst *dst)
 {
 	const struct pk_engine *eng = w->eng;
-	int any = -1;
+	int link = -1;
 
 	if (dst->transport == PK_TRANSPORT_TCP) {
 		if (dst->conn != PK_IO_CONN_NONE) {
@@ -434,22 +491,9 @@ static int px_listener(struct pk_worker *w, const struct pk_io_msg *rx, struct p
 		dst->transport = PK_TRANSPORT_UDP;
 		dst->conn = PK_IO_CONN_NONE;
 	}
-	if (dst->listener < eng->n_listeners && eng->listeners[dst->listener].transport == PK_TRANSPORT_UDP &&
-	    eng->listeners[dst->listener].addr.family == dst->addr.family)
-		return dst->listener;
-	if (rx->transport == PK_TRANSPORT_UDP && eng->listeners[rx->listener].addr.family == dst->addr.family)
-		return rx->listener;
-	for (unsigned li = 0; li < eng->n_listeners; li++) {
-		const struct pk_io_listener *l = &eng->listeners[li];
-
-		if (l->transport != PK_TRANSPORT_UDP || l->addr.family != dst->addr.family)
-			continue;
-		if (l->role == eng->listeners[rx->listener].role)
-			return (int)li;
-		if (any < 0)
-			any = (int)li;
-	}
-	return any;
+	if (unlikely(eng->io != NULL && eng->io->n_links > 1) && (link = pk_io_route(eng->io, &dst->addr)) < 0)
+		return -1;
+	return px_udp_listener(eng, rx, dst, link);
 }
 
 /* Emit the plan into a transmit buffer and queue it to dst from li. */
@@ -650,6 +694,20 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 	if (f->record_route && px->record_route) {
 		char rr[PK_PROXY_HOST_MAX + 64];
 
+		/* In on one port and out on another (dpdk, several ports): each
+		 * side must reach us by its own address, so two entries, the
+		 * outgoing one on top (RFC 5658 double Record-Route); the
+		 * in-dialog requests that come back pop both (Route). */
+		if (unlikely(w->eng->io != NULL && w->eng->io->n_links > 1 &&
+			     w->eng->listeners[li].link != w->eng->listeners[rx->listener].link)) {
+			o = px_put(rr, "<sip:", 5);
+			o = px_put_sentby(w, rx, (unsigned)li, o);
+			if (w->eng->listeners[li].transport == PK_TRANSPORT_TCP)
+				o = px_put(o, ";transport=tcp", 14);
+			o = px_put(o, ";lr>", 4);
+			pk_rw_hdr_add(f->rw, PK_HDR_RECORD_ROUTE, NULL, pk_str_make(rr, (size_t)(o - rr)),
+				      PK_RW_BEFORE_FIRST_SAME);
+		}
 		o = px_put(rr, "<sip:", 5);
 		o = px_put_sentby(w, rx, rx->listener, o);
 		if (rx->transport == PK_TRANSPORT_TCP)
@@ -834,9 +892,16 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 	}
 	if (first < last && px_uri_is_us(w, rx, m->route[0].uri)) {
 		first = 1;
+		/* our double Record-Route (RFC 5658, several ports) comes back
+		 * as two entries: listeners of ours on two links */
+		if (first < last && w->eng->io != NULL && w->eng->io->n_links > 1) {
+			int l0 = px_uri_link(w, rx, m->route[0].uri), l1 = px_uri_link(w, rx, m->route[1].uri);
+			if (l0 >= 0 && l1 >= 0 && l0 != l1)
+				first = 2;
+		}
 		px_count(w, PK_PROXY_CTR_ROUTE_POPPED);
 		if (!strict)
-			pk_rw_route_pop(f.rw);
+			pk_rw_route_pop_n(f.rw, first);
 	}
 	if (strict) {
 		char routes[1536];

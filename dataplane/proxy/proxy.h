@@ -60,7 +60,7 @@ struct pk_rw;
 	_(DROP_ACK, "drop_ack")                 /* an ACK that would have been answered */ \
 	_(DROP_RESP_NOT_OURS, "drop_resp_not_ours") /* top Via is not pickupd's */         \
 	_(DROP_RESP_ROUTE, "drop_resp_route")   /* no next Via, or broadcast/name */       \
-	_(DROP_NO_LISTENER, "drop_no_listener") /* no listener of the destination's family */ \
+	_(DROP_NO_LISTENER, "drop_no_listener") /* no listener of the destination's family (dpdk ports: on its port) */ \
 	_(DROP_REWRITE, "drop_rewrite")         /* the rewritten message did not fit */    \
 	_(TCP_AS_UDP, "tcp_as_udp")             /* a TCP destination without a connection */
 

@@ -784,19 +784,48 @@ int pk_rw_hdr_replace(struct pk_rw *rw, enum pk_sip_hdr_id id, struct pk_str val
 	return hdr_replace(rw, id, value);
 }
 
-int pk_rw_route_pop(struct pk_rw *rw)
+int pk_rw_route_pop_n(struct pk_rw *rw, unsigned n)
 {
 	const struct pk_sip_msg *m = rw->msg;
-	const struct pk_sip_addr *r = &m->route[0];
-	uint32_t off;
+	unsigned parsed = m->nroute < PK_SIP_MAX_ROUTE ? m->nroute : PK_SIP_MAX_ROUTE;
+	uint32_t off[PK_SIP_MAX_ROUTE], del[PK_SIP_MAX_ROUTE];
+	unsigned i = 0, k = 0;
+	int rc = 0;
 
-	if (m->nroute == 0)
+	if (n == 0 || n > parsed)
 		return -EINVAL;
-	if (m->nroute > 1 && m->route[1].hdr == r->hdr) {
-		off = msg_off(m, r->raw.p);
-		return rw_put(rw, off, msg_off(m, m->route[1].raw.p) - off, NULL, 0, TAG_NONE);
+	/* The first n entries: whole Route lines, then maybe the head of the
+	 * next line (up to its first entry kept). Decided in full before
+	 * anything is planned: a refusal leaves the plan as it was. */
+	while (i < n) {
+		const struct pk_sip_addr *r = &m->route[i];
+		unsigned j = i;
+
+		while (j < parsed && m->route[j].hdr == r->hdr)
+			j++;
+		if (j < n || (j == n && (j < parsed || m->nroute == parsed))) {
+			/* every entry of the line goes (a line whose entries were
+			 * not all parsed stays: its tail is unknown) */
+			off[k] = m->hdrs[r->hdr].off;
+			del[k++] = m->hdrs[r->hdr].len;
+			i = j;
+		} else if (n < j) {
+			off[k] = msg_off(m, r->raw.p);
+			del[k] = msg_off(m, m->route[n].raw.p) - off[k];
+			k++;
+			i = n;
+		} else {
+			return -E2BIG; /* the n-th entry ends a line cut by the parse limit */
+		}
 	}
-	return rw_put(rw, m->hdrs[r->hdr].off, m->hdrs[r->hdr].len, NULL, 0, TAG_NONE);
+	for (unsigned e = 0; e < k && rc >= 0; e++)
+		rc = rw_put(rw, off[e], del[e], NULL, 0, TAG_NONE);
+	return rc < 0 ? rc : 0;
+}
+
+int pk_rw_route_pop(struct pk_rw *rw)
+{
+	return pk_rw_route_pop_n(rw, 1);
 }
 
 int pk_rw_body_set(struct pk_rw *rw, struct pk_str body, struct pk_str content_type)

@@ -119,11 +119,27 @@ enum pk_io_backend_kind {
 };
 
 #define PK_ENGINE_MAX_EAL_ARGS 64
+#define PK_ENGINE_MAX_DPDK_PORTS 4  /* PK_IO_DPDK_MAX_PORTS */
+#define PK_ENGINE_MAX_PORT_ADDRS 8  /* PK_NET_MAX_ADDRS */
 
-/* io.dpdk: the DPDK port and its EAL (docs/config.md, docs/dpdk.md). */
+/* One of io.dpdk.ports (several ports, docs/dpdk.md). */
+struct pk_engine_dpdk_port {
+	const char *port; /* as io.dpdk.port */
+	uint32_t n_addrs;
+	uint32_t addrs[PK_ENGINE_MAX_PORT_ADDRS]; /* IPv4, network order */
+	uint32_t prefix_len, gateway, vlan, mtu;   /* as the one port's below */
+	uint32_t line;				   /* where it is configured */
+	uint32_t gateway_line;			   /* where its gateway is */
+};
+
+/* io.dpdk: the DPDK port(s) and the EAL (docs/config.md, docs/dpdk.md). */
 struct pk_engine_dpdk {
 	uint32_t n_eal;
 	const char *eal[PK_ENGINE_MAX_EAL_ARGS]; /* EAL options, in order */
+	/* io.dpdk.ports: several ports, each with its addresses; 0: the one
+	 * port below, on every listener's address. */
+	uint32_t n_ports;
+	struct pk_engine_dpdk_port ports[PK_ENGINE_MAX_DPDK_PORTS];
 	const char *port;	  /* "0", an ethdev name ("net_af_packet0"), a PCI address */
 	uint32_t prefix_len;	  /* on-link prefix of the listener addresses (24) */
 	uint32_t gateway;	  /* next hop off-link, IPv4 network order; 0: none */

@@ -74,6 +74,10 @@ struct pk_io_msg {
 struct pk_io_listener {
 	uint8_t role;	   /* enum pk_listen_role (engine_conf.h); carried, not interpreted */
 	uint8_t transport; /* enum pk_transport */
+	/* The link (a network port of the backend) the listener's address is
+	 * on, filled in on return: 0 on a backend of one link (socket, dpdk
+	 * on one port). What it sends leaves by that link (pk_io_route). */
+	uint8_t link;
 	struct pk_addr addr; /* port 0 on input: the kernel's choice, filled in on return */
 };
 
@@ -137,12 +141,19 @@ struct pk_io_ops {
 	 * qid's worker on the NUMA node of the core that will run it. */
 	void *(*local_alloc)(struct pk_io *io, unsigned qid, size_t size);
 	void (*local_free)(struct pk_io *io, void *p);
+	/* Required when n_links > 1: pk_io_route. */
+	int (*route)(const struct pk_io *io, const struct pk_addr *dst);
 };
 
 /* Every backend's instance and queue start with these. */
 struct pk_io {
 	const struct pk_io_ops *ops;
 	unsigned n_queues, n_listeners;
+	/* Network links (ports) the backend sends on: 0 or 1 for one (every
+	 * listener reaches every destination the host's routing does), more
+	 * for a dpdk backend on several ports (a listener reaches what its
+	 * link's routes reach: pk_io_route). */
+	unsigned n_links;
 };
 
 struct pk_io_queue {
@@ -178,6 +189,14 @@ static inline struct pk_io_queue *pk_io_queue_get(struct pk_io *io, unsigned qid
 static inline const struct pk_io_listener *pk_io_listener_get(const struct pk_io *io, unsigned i)
 {
 	return io->ops->listener(io, i);
+}
+
+/* The link a datagram to dst leaves by: the listener to send it from must
+ * be on it (pk_io_listener.link). -1 when no link reaches dst. 0 on a
+ * backend of one link. Any thread (immutable after create). */
+static inline int pk_io_route(const struct pk_io *io, const struct pk_addr *dst)
+{
+	return io->n_links > 1 ? io->ops->route(io, dst) : 0;
 }
 
 /* Receive up to n (<= PK_IO_BURST) messages into msgs; returns how many.

@@ -1,13 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The `dpdk` packet I/O backend (dataplane/io/dpdk.c): the burst interface
- * of include/pickup/io.h on one DPDK port, with the network layers of
- * include/pickup/net.h between the port and the SIP pipeline. One RX/TX
- * queue pair per worker; each queue has its own network context (ARP
- * cache, reassembly table, counters), its own TX buffer drained by size or
- * by a timer, and a ring through which the other queues tell it the
- * next-hop MACs they learnt. docs/dpdk.md describes the design, the
- * deployment on real NICs and the measured figures.
+ * of include/pickup/io.h on one DPDK port or more, with the network layers
+ * of include/pickup/net.h between the ports and the SIP pipeline. One
+ * RX/TX queue pair per worker on every port; each has its own network
+ * context (addresses, ARP cache, reassembly table, counters), its own TX
+ * buffer drained by size or by a timer, and a ring through which the
+ * worker's peers on that port tell it the next-hop MACs they learnt.
+ * docs/dpdk.md describes the design, the deployment on real NICs and the
+ * measured figures.
+ *
+ * Several ports: each is a link (io.h) with its own addresses, on-link
+ * prefix, gateway, VLAN and MTU. A listener belongs to the port that has
+ * its address; what is sent from it leaves by that port (a reply by the
+ * port its request came in on). pk_io_route tells the proxy which port
+ * reaches a destination: the one whose on-link prefix (around any of its
+ * addresses) holds it, the longest prefix first, else the first port
+ * with a gateway.
  *
  * UDP only: SIP over TCP stays on the socket backend (a TCP listener is
  * refused at creation with a message saying so). IPv4 listeners on
@@ -41,7 +50,26 @@ enum pk_io_dpdk_spread {
 	PK_IO_DPDK_SPREAD_DEVICE,
 };
 
+#define PK_IO_DPDK_MAX_PORTS 4
+
+/* One port of several (pk_io_dpdk_config.ports). */
+struct pk_io_dpdk_port {
+	uint16_t port_id;
+	uint16_t mtu;	    /* IP MTU; 0: the port's (1500 when it has none) */
+	uint16_t vlan_id;   /* as struct pk_net_conf */
+	uint8_t prefix_len; /* on-link prefix of its addresses; 0: 24 */
+	uint8_t n_addrs;    /* 1..PK_NET_MAX_ADDRS */
+	uint32_t addrs[PK_NET_MAX_ADDRS]; /* its IPv4 addresses, network order */
+	uint32_t gateway;		  /* network order; 0: none */
+};
+
 struct pk_io_dpdk_config {
+	/* n_ports 0: one port, port_id, with the mtu, vlan_id, prefix_len
+	 * and gateway below and every listener's address. Else ports[]: every
+	 * listener's address must be one port's (the fields below but the
+	 * port's are unused then). */
+	unsigned n_ports;
+	struct pk_io_dpdk_port ports[PK_IO_DPDK_MAX_PORTS];
 	uint16_t port_id;
 	uint16_t rx_desc, tx_desc; /* ring sizes per queue; 0: 1024 */
 	uint32_t n_mbufs;	   /* mempool size; 0: pk_io_dpdk_mbufs_needed() */
@@ -56,19 +84,21 @@ struct pk_io_dpdk_config {
 };
 
 /*
- * Configure and start the port for cfg: UDP listeners on IPv4 addresses,
- * cfg->n_queues queues (one per worker). When the port cannot spread
+ * Configure and start the ports for cfg: UDP listeners on IPv4 addresses,
+ * cfg->n_queues queues (one per worker). When a port cannot spread
  * traffic (no IPv4 RSS, see enum pk_io_dpdk_spread) cfg->n_queues is
  * lowered to 1 and pk_io_dpdk_describe() explains why: the caller starts
- * that many workers. Creates the mempool, one network context, TX buffer
- * and ARP-sharing ring per queue, and sends a gratuitous ARP for every
- * listener address. NULL with a reason in err. Control thread.
+ * that many workers. Creates the mempool (one for every port), one
+ * network context, TX buffer and ARP-sharing ring per queue and port, and
+ * sends a gratuitous ARP for every address of every port. Fills in
+ * cfg->listeners[i].link (the port index). NULL with a reason in err (a
+ * listener on no port's address, a port given twice, ...). Control thread.
  */
 struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpdk_config *dc,
 				char *err, size_t errlen);
 
-/* One line on what was set up, for the start-up log: port, driver,
- * queues and how they are fed, offloads, mempool. Any thread. */
+/* What was set up, for the start-up log: per port, driver, queues and how
+ * they are fed, offloads; the mempool. One line per port. Any thread. */
 const char *pk_io_dpdk_describe(const struct pk_io *io);
 
 /* The mbufs n_queues queues of dc need: RX and TX rings, TX buffers and
@@ -76,9 +106,12 @@ const char *pk_io_dpdk_describe(const struct pk_io *io);
  * per-lcore caches. Any thread. */
 uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_queues);
 
-/* The network-layer counters of a queue (PK_NET_FOREACH_COUNTER). Its
- * worker, or anyone once it stopped. */
+/* The network-layer counters of a queue (PK_NET_FOREACH_COUNTER) on the
+ * first port; pk_io_dpdk_port_net_counters on port index i (the order of
+ * pk_io_dpdk_config.ports; NULL past the last). Its worker, or anyone
+ * once it stopped. */
 const uint64_t *pk_io_dpdk_net_counters(const struct pk_io_queue *q);
+const uint64_t *pk_io_dpdk_port_net_counters(const struct pk_io_queue *q, unsigned i);
 
 /* Frames of the pool a queue keeps for its next messages (its ctx's
  * pk_net_frames_held, and a frame taken by a tx_alloc not committed):

@@ -159,6 +159,14 @@ int pk_rw_hdr_replace(struct pk_rw *rw, enum pk_sip_hdr_id id, struct pk_str val
 /* Remove the first Route entry (loose routing, RFC 3261 §16.4); the rest
  * of a "Route: <a>, <b>" line stays. -EINVAL when there is no Route. */
 int pk_rw_route_pop(struct pk_rw *rw);
+/* Remove the first n Route entries (a proxy's own double Record-Route,
+ * RFC 5658, comes back as two): whole lines, and the head of a line of
+ * which only the first entries go. -EINVAL when n is 0 or there are fewer
+ * than n parsed entries (PK_SIP_MAX_ROUTE at most); -E2BIG when the n-th
+ * ends the last parsed line and more entries follow unparsed (where that
+ * line ends is unknown); nothing is planned then. A full edit table
+ * (-ENOSPC) fails the whole plan, as for every edit. */
+int pk_rw_route_pop_n(struct pk_rw *rw, unsigned n);
 
 /*
  * Replace the body (Content-Length follows). The view must outlive emit.

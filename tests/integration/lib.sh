@@ -157,13 +157,14 @@ pk_dpdk_check() {
 # ends with SIGKILL (meson test: SIGTERM to the process group, then SIGKILL
 # half a second later), before a script's cleanup is done. The scripts
 # name their namespaces after their PID (pk-sipp-PID, pk-dpdk-PID,
-# pkfPID, pkfpPID); one whose PID no longer runs is a dead run's.
+# pk-dpa-PID, pk-dpb-PID, pkfPID, pkfpPID); one whose PID no longer runs
+# is a dead run's.
 # Deleting a namespace deletes the veth end in it, and with it the pair.
 pk_netns_sweep() {
   local ns pid st
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
     case $ns in
-      pk-sipp-[0-9]* | pk-dpdk-[0-9]* | pkf[0-9]* | pkfp[0-9]*) pid=${ns##*[!0-9]} ;;
+      pk-sipp-[0-9]* | pk-dpdk-[0-9]* | pk-dpa-[0-9]* | pk-dpb-[0-9]* | pkf[0-9]* | pkfp[0-9]*) pid=${ns##*[!0-9]} ;;
       *) continue ;;
     esac
     [[ $pid =~ ^[0-9]+$ ]] || continue # digits, then something else

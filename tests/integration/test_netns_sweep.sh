@@ -20,7 +20,7 @@ dead=$!
 wait "$dead"
 kill -0 "$dead" 2>/dev/null && { echo "SKIP: PID $dead in use again"; exit 77; }
 live=$$
-made=(pk-sipp-$dead pk-dpdk-$dead pkf$dead pkfp$dead pk-sipp-$live pk-other-$dead)
+made=(pk-sipp-$dead pk-dpdk-$dead pk-dpa-$dead pk-dpb-$dead pkf$dead pkfp$dead pk-sipp-$live pk-other-$dead)
 cleanup() {
 	local n
 	for n in "${made[@]}"; do ip netns del "$n" 2>/dev/null; done
@@ -39,7 +39,7 @@ mkdir -p "/var/run/dpdk/pk-sipp-$dead"
 out=$(pk_netns_sweep)
 echo "$out"
 have() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
-for n in pk-sipp-$dead pk-dpdk-$dead pkf$dead pkfp$dead; do
+for n in pk-sipp-$dead pk-dpdk-$dead pk-dpa-$dead pk-dpb-$dead pkf$dead pkfp$dead; do
 	! have "$n" || fail "$n (PID $dead ended) is still there"
 	grep -q "removed namespace $n," <<<"$out" || fail "the sweep did not say it removed $n"
 done

@@ -28,6 +28,7 @@
 #include "pickup/sip_slow.h"
 #include "pickup/location.h"
 #include "pickup/rcu.h"
+#include "proxy/registrar.h"
 #include "worker.h"
 
 #define FX_TID_WORKER 0
@@ -55,6 +56,7 @@ struct fx_io {
 	struct pk_io pub;
 	struct fx_queue q;
 	struct pk_io_listener l[PK_IO_MAX_LISTENERS];
+	struct pk_io_ops ops; /* fx_io_ops with a route op (fx_set_links) */
 };
 
 struct fx {
@@ -297,9 +299,9 @@ static inline unsigned fx_sweep(struct fx *f, uint64_t now)
 /* ---- registrations ---- */
 
 /* user@example.test registered with uri, the REGISTER having come from src
- * ("ip:port") over transport (conn for TCP). */
-static inline void fx_register(struct fx *f, const char *user, const char *uri, const char *src, uint8_t transport,
-			uint64_t conn)
+ * ("ip:port") over transport (conn for TCP) on listener li. */
+static inline void fx_register_on(struct fx *f, const char *user, const char *uri, const char *src,
+				  uint8_t transport, unsigned li, uint64_t conn)
 {
 	struct pk_loc_change ch = { pk_str_make(uri, strlen(uri)), 3600, -1, false };
 	struct pk_loc_register r;
@@ -314,10 +316,59 @@ static inline void fx_register(struct fx *f, const char *user, const char *uri, 
 	r.n = 1;
 	r.changes = &ch;
 	r.transport = transport;
-	r.listener = transport == PK_TRANSPORT_TCP ? 1 : 0;
+	r.listener = (uint8_t)li;
 	r.conn = conn;
 	assert_int_equal(pk_addr_parse(pk_str_make(src, strlen(src)), false, &r.src), 0);
 	assert_int_equal(pk_location_register(f->eng.location, FX_TID_WORKER, &r, f->now, out, 4, &n), 0);
+}
+
+/* The same on listener 0 (UDP) or 1 (TCP): the default configuration's
+ * proxy listeners. */
+static inline void fx_register(struct fx *f, const char *user, const char *uri, const char *src, uint8_t transport,
+			uint64_t conn)
+{
+	fx_register_on(f, user, uri, src, transport, transport == PK_TRANSPORT_TCP ? 1 : 0, conn);
+}
+
+/* The configuration's static bindings (`bindings:`) into the location
+ * table, as pickupd does at start-up (listener PK_LOC_LISTENER_ANY). */
+static inline void fx_load_static(struct fx *f)
+{
+	char err[256];
+
+	if (pk_registrar_load_static(f->eng.location, FX_TID_CTL, f->conf, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+}
+
+/* ---- several links (io.h: n_links, pk_io_route) ---- */
+
+/* The fake backend on n_links links, answering pk_io_route with route
+ * (unused, and may be NULL, when n_links <= 1), listener i on links[i]:
+ * in the engine's listeners (what the proxy reads) and the backend's. */
+static inline void fx_set_links(struct fx *f, unsigned n_links,
+				int (*route)(const struct pk_io *io, const struct pk_addr *dst),
+				const uint8_t *links)
+{
+	f->io.ops = fx_io_ops;
+	f->io.ops.route = route;
+	f->io.pub.ops = &f->io.ops;
+	f->io.pub.n_links = n_links;
+	for (unsigned i = 0; i < f->eng.n_listeners; i++)
+		f->eng.listeners[i].link = f->io.l[i].link = links[i];
+}
+
+/* The index of the listener of this transport at "ip:port" (fails the
+ * test when there is none). */
+static inline unsigned fx_listener_index(const struct fx *f, uint8_t transport, const char *addr)
+{
+	struct pk_addr a;
+
+	assert_int_equal(pk_addr_parse(pk_str_make(addr, strlen(addr)), false, &a), 0);
+	for (unsigned i = 0; i < f->eng.n_listeners; i++)
+		if (f->eng.listeners[i].transport == transport && pk_addr_eq(&f->eng.listeners[i].addr, &a))
+			return i;
+	fail_msg("no %s listener at %s", pk_transport_name((enum pk_transport)transport), addr);
+	return 0;
 }
 
 /* ---- messages in ---- */

@@ -306,6 +306,109 @@ static void test_dpdk(void **state)
 	}
 }
 
+/* io.dpdk.ports: several ports, each with its addresses; what is refused
+ * (file:line:col, or the listener's line). */
+static void test_dpdk_ports(void **state)
+{
+	(void)state;
+	static const char head[] = "listen:\n  proxy: {udp: [10.1.0.1:5060, 10.2.0.1:5060, 10.2.0.2:5070]}\n"
+				   "io:\n  backend: dpdk\n  dpdk:\n";
+	char y[1024];
+	snprintf(y, sizeof(y),
+		 "%s    ports:\n"
+		 "      - port: net_af_packet0\n"
+		 "        addresses: [10.1.0.1]\n"
+		 "      - port: \"1\"\n"
+		 "        addresses: [10.2.0.1, 10.2.0.2]\n"
+		 "        prefix_len: 16\n"
+		 "        gateway: 10.2.255.254\n"
+		 "        vlan: 7\n"
+		 "        mtu: 1400\n",
+		 head);
+	struct pk_engine_conf *c = parse_ok(y);
+	static const uint8_t a1[4] = { 10, 1, 0, 1 }, a22[4] = { 10, 2, 0, 2 }, gw[4] = { 10, 2, 255, 254 };
+	assert_int_equal(c->dpdk.n_ports, 2);
+	assert_string_equal(c->dpdk.ports[0].port, "net_af_packet0");
+	assert_int_equal(c->dpdk.ports[0].n_addrs, 1);
+	assert_memory_equal(&c->dpdk.ports[0].addrs[0], a1, 4);
+	assert_int_equal(c->dpdk.ports[0].prefix_len, 24); /* the default */
+	assert_int_equal(c->dpdk.ports[0].gateway, 0);
+	assert_int_equal(c->dpdk.ports[0].line, 7);
+	assert_string_equal(c->dpdk.ports[1].port, "1");
+	assert_int_equal(c->dpdk.ports[1].n_addrs, 2);
+	assert_memory_equal(&c->dpdk.ports[1].addrs[1], a22, 4);
+	assert_int_equal(c->dpdk.ports[1].prefix_len, 16);
+	assert_memory_equal(&c->dpdk.ports[1].gateway, gw, 4);
+	assert_int_equal(c->dpdk.ports[1].vlan, 7);
+	assert_int_equal(c->dpdk.ports[1].mtu, 1400);
+	pk_engine_conf_free(c);
+
+	/* both forms */
+	snprintf(y, sizeof(y),
+		 "%s    port: \"0\"\n    ports:\n      - {port: \"0\", addresses: [10.1.0.1, 10.2.0.1, 10.2.0.2]}\n",
+		 head);
+	parse_bad(y, 6, 5, "'port' is a key of the one-port form");
+	snprintf(y, sizeof(y),
+		 "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1, 10.2.0.1, 10.2.0.2]}\n    gateway: 10.1.0.9\n",
+		 head);
+	parse_bad(y, 8, 5, "'gateway' is a key of the one-port form");
+	/* a listener on no port: its line */
+	snprintf(y, sizeof(y), "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1, 10.2.0.1]}\n", head);
+	parse_bad(y, 2, 0, "listen: 10.2.0.2:5070 is on no port");
+	/* a port without a listener: its line */
+	snprintf(y, sizeof(y),
+		 "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1, 10.2.0.1, 10.2.0.2]}\n"
+		 "      - {port: \"1\", addresses: [10.3.0.1]}\n",
+		 head);
+	parse_bad(y, 8, 0, "port 1 has no listener");
+	/* the same port, the same address twice */
+	snprintf(y, sizeof(y),
+		 "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1]}\n"
+		 "      - {port: \"0\", addresses: [10.2.0.1, 10.2.0.2]}\n",
+		 head);
+	parse_bad(y, 8, 16, "io.dpdk.ports[1].port: port '0' is listed twice (line 7)");
+	snprintf(y, sizeof(y),
+		 "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1, 10.2.0.1]}\n"
+		 "      - {port: \"1\", addresses: [10.2.0.2, 10.1.0.1]}\n",
+		 head);
+	parse_bad(y, 8, 43, "address 10.1.0.1 given twice (on port 0, line 7)");
+	/* what a port needs, what it may hold */
+	snprintf(y, sizeof(y), "%s    ports:\n      - {port: \"0\"}\n", head);
+	parse_bad(y, 7, 9, "a port needs port: (its name or number) and addresses:");
+	snprintf(y, sizeof(y), "%s    ports: []\n", head);
+	parse_bad(y, 6, 12, "expected a list of ports");
+	snprintf(y, sizeof(y), "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1.5]}\n", head);
+	parse_bad(y, 7, 33, "io.dpdk.ports[0].addresses: '10.1.0.1.5' is not an IPv4 address");
+	snprintf(y, sizeof(y), "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1], mtu: 500}\n", head);
+	parse_bad(y, 7, 49, "io.dpdk.ports[0].mtu: mtu 500 is below 576");
+	snprintf(y, sizeof(y), "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1], colour: red}\n",
+		 head);
+	parse_bad(y, 7, 44, "io.dpdk.ports[0]: unknown key 'colour'");
+	snprintf(y, sizeof(y),
+		 "%s    ports:\n      - {port: a, addresses: [10.1.0.1]}\n      - {port: b, addresses: [10.2.0.1]}\n"
+		 "      - {port: c, addresses: [10.2.0.2]}\n      - {port: d, addresses: [10.3.0.1]}\n"
+		 "      - {port: e, addresses: [10.3.0.2]}\n",
+		 head);
+	parse_bad(y, 11, 9, "more than 4 ports");
+	/* a port's own address twice; addresses a port cannot have; a
+	 * gateway off-link; an item that is not a mapping */
+	snprintf(y, sizeof(y), "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1, 10.2.0.1, 10.2.0.2, 10.1.0.1]}\n",
+		 head);
+	parse_bad(y, 7, 63, "io.dpdk.ports[0].addresses: address 10.1.0.1 given twice");
+	snprintf(y, sizeof(y), "%s    ports:\n      - {port: \"0\", addresses: [224.0.0.5]}\n", head);
+	parse_bad(y, 7, 33, "'224.0.0.5' is not a unicast address a port can have");
+	snprintf(y, sizeof(y), "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1], gateway: 255.255.255.255}\n",
+		 head);
+	parse_bad(y, 7, 53, "not a unicast address");
+	snprintf(y, sizeof(y),
+		 "%s    ports:\n      - port: \"0\"\n        addresses: [10.1.0.1, 10.2.0.1, 10.2.0.2]\n"
+		 "        gateway: 10.3.0.1\n",
+		 head);
+	parse_bad(y, 9, 0, "the gateway 10.3.0.1 of port 0 is in the prefix (/24) of none of its addresses");
+	snprintf(y, sizeof(y), "%s    ports:\n      - net_af_packet0\n", head);
+	parse_bad(y, 7, 9, "io.dpdk.ports[0]: expected a mapping");
+}
+
 static void test_ring_timeout_applied(void **state)
 {
 	(void)state;
@@ -669,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_ring_timeout_applied),
 		cmocka_unit_test(test_dpdk),
+		cmocka_unit_test(test_dpdk_ports),
 		cmocka_unit_test(test_load_paths),
 		cmocka_unit_test(test_addr),
 	};

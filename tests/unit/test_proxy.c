@@ -1254,6 +1254,718 @@ static void test_is_us(void **state)
 	fx_free(f);
 }
 
+/* ---- several links (a dpdk backend on several ports) ---- */
+
+/*
+ * On a backend of several links (io.h: n_links > 1) a message leaves by
+ * the link pk_io_route gives for its destination, so it must go out from
+ * a listener on that link and our Via must name that listener (the answer
+ * comes back to the address the Via names): px_listener_links. The fake
+ * backend's routes: 10.1.0.0/16 on link 0, 10.2.0.0/16 on link 1, nothing
+ * else reached. Two listeners, both UDP proxy: L0 10.1.0.1:5060 on link 0
+ * and L1 10.2.0.1:5060 on link 1. Static bindings (listener
+ * PK_LOC_LISTENER_ANY): 5555 at 10.1.0.50 (link 0), 5556 at 10.2.0.50
+ * (link 1), 5557 at 192.0.2.7 (no link).
+ */
+static unsigned links_route_calls;
+static struct pk_addr links_route_last;
+
+static int links_route(const struct pk_io *io, const struct pk_addr *dst)
+{
+	(void)io;
+	links_route_calls++;
+	links_route_last = *dst;
+	if (dst->family != AF_INET || dst->ip[0] != 10)
+		return -1;
+	return dst->ip[1] == 1 ? 0 : dst->ip[1] == 2 ? 1 : -1;
+}
+
+enum { LK_L0 = 0, LK_L1 = 1 };
+
+/* links_fx, with extra configuration lines (e.g. "record_route: true\n"). */
+static struct fx *links_fx_conf(unsigned n_links, const char *extra)
+{
+	static const uint8_t links[] = { 0, 1 };
+	char conf[512];
+	struct fx *f;
+
+	snprintf(conf, sizeof(conf),
+		 "listen:\n"
+		 "  proxy:\n"
+		 "    udp: [\"10.1.0.1:5060\", \"10.2.0.1:5060\"]\n"
+		 "groups: groups.yaml\n"
+		 "bindings:\n"
+		 "  \"5555\": sip:5555@10.1.0.50\n"
+		 "  \"5556\": sip:5556@10.2.0.50\n"
+		 "  \"5557\": sip:5557@192.0.2.7\n"
+		 "%s",
+		 extra);
+	f = fx_new_with(conf, fx_default_groups);
+
+	assert_int_equal(f->eng.n_listeners, 2);
+	assert_int_equal(fx_listener_index(f, PK_TRANSPORT_UDP, "10.1.0.1:5060"), LK_L0);
+	assert_int_equal(fx_listener_index(f, PK_TRANSPORT_UDP, "10.2.0.1:5060"), LK_L1);
+	fx_load_static(f);
+	fx_set_links(f, n_links, links_route, links);
+	links_route_calls = 0;
+	memset(&links_route_last, 0, sizeof(links_route_last));
+	return f;
+}
+
+static struct fx *links_fx(unsigned n_links)
+{
+	return links_fx_conf(n_links, "");
+}
+
+/* An INVITE for user@example.test from src ("ip:port", also its Via's
+ * sent-by) received on listener li (connection conn for TCP); returns
+ * how many messages went out. */
+static unsigned links_invite_x(struct fx *f, const char *user, const char *src, unsigned li, uint64_t conn,
+			       const char *extra)
+{
+	char buf[1024];
+	bool tcp = f->eng.listeners[li].transport == PK_TRANSPORT_TCP;
+
+	snprintf(buf, sizeof(buf),
+		 "INVITE sip:%s@example.test SIP/2.0\n"
+		 "Via: SIP/2.0/%s %s;branch=z9hG4bK-lk%s;rport\n"
+		 "Max-Forwards: 70\n"
+		 "%s"
+		 "From: <sip:alice@example.test>;tag=fa\n"
+		 "To: <sip:%s@example.test>\n"
+		 "Call-ID: lk-%s-%s-%u\n"
+		 "CSeq: 1 INVITE\n",
+		 user, tcp ? "TCP" : "UDP", src, user, extra, user, user, src, li);
+	return fx_rx_on(f, buf, NULL, src, li, conn);
+}
+
+static unsigned links_invite_on(struct fx *f, const char *user, const char *src, unsigned li, uint64_t conn)
+{
+	return links_invite_x(f, user, src, li, conn, "");
+}
+
+static unsigned links_invite(struct fx *f, const char *user, const char *src, unsigned li)
+{
+	return links_invite_on(f, user, src, li, PK_IO_CONN_NONE);
+}
+
+/* s carries our Via on top naming sent_by ("ip:port"), over UDP, above
+ * the client's. */
+static void links_assert_via(struct fx *f, const struct fx_sent *s, const char *sent_by)
+{
+	char want[128];
+	const char *top = fx_line(s, "Via: ");
+	const struct pk_sip_msg *m = fx_scan(f, s);
+
+	snprintf(want, sizeof(want), "Via: SIP/2.0/UDP %s;branch=z9hG4bKpk", sent_by);
+	if (strncmp(top, want, strlen(want)) != 0)
+		fail_msg("top Via '%s', wanted it to start '%s'", top, want);
+	assert_int_equal(m->nvia, 2);
+}
+
+/* The address as "ip:port". */
+static const char *links_addr(const struct pk_addr *a)
+{
+	static char t[PK_ADDR_STRLEN];
+
+	pk_addr_format(a, true, t, sizeof(t));
+	return t;
+}
+
+/* A request received on one link for a contact on the other: sent from the
+ * listener of the contact's link, whose address our Via names; one on the
+ * link it came in on stays there. */
+static void test_links_request_via_route_link(void **state)
+{
+	struct fx *f = links_fx(2);
+	const struct fx_sent *s;
+
+	(void)state;
+	/* in on L1 (link 1), for 10.1.0.50 (link 0): out from L0 */
+	assert_int_equal(links_invite(f, "5555", "10.2.0.9:5070", LK_L1), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.1.0.50:5060", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, LK_L0);
+	links_assert_via(f, s, "10.1.0.1:5060");
+	assert_memory_equal(s->data, "INVITE sip:5555@10.1.0.50 SIP/2.0\r\n", 35);
+	/* the route was asked about the destination */
+	assert_int_equal(links_route_calls, 1);
+	assert_string_equal(links_addr(&links_route_last), "10.1.0.50:5060");
+
+	/* the reverse: in on L0 (link 0), for 10.2.0.50 (link 1): out from L1 */
+	assert_int_equal(links_invite(f, "5556", "10.1.0.9:5070", LK_L0), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.2.0.50:5060", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, LK_L1);
+	links_assert_via(f, s, "10.2.0.1:5060");
+
+	/* the same link both ways: the listener it came in on */
+	assert_int_equal(links_invite(f, "5556", "10.2.0.9:5070", LK_L1), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.2.0.50:5060", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, LK_L1);
+	links_assert_via(f, s, "10.2.0.1:5060");
+	assert_int_equal(links_invite(f, "5555", "10.1.0.9:5070", LK_L0), 1);
+	s = fx_last(f);
+	assert_int_equal(s->listener, LK_L0);
+	links_assert_via(f, s, "10.1.0.1:5060");
+
+	assert_int_equal(f->w->ctr[PK_WORKER_CTR_FORWARDED], 4);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_NO_LISTENER], 0);
+	fx_free(f);
+}
+
+/* A destination no link reaches (pk_io_route -1): nothing sent, counted as
+ * dropped for want of a listener; a request or a response alike. */
+static void test_links_unroutable_dropped(void **state)
+{
+	struct fx *f = links_fx(2);
+	char resp[4096];
+	uint64_t fwd;
+
+	(void)state;
+	/* 5557's contact 192.0.2.7: on no link */
+	assert_int_equal(links_invite(f, "5557", "10.2.0.9:5070", LK_L1), 0);
+	assert_int_equal(fx_nsent(f), 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_NO_LISTENER], 1);
+	assert_int_equal(f->w->ctr[PK_WORKER_CTR_FORWARDED], 0);
+	assert_int_equal(links_route_calls, 1);
+	assert_string_equal(links_addr(&links_route_last), "192.0.2.7:5060");
+	assert_int_equal(links_invite(f, "5557", "10.1.0.9:5070", LK_L0), 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_NO_LISTENER], 2);
+
+	/* a request from beyond any link's routes (198.51.100.9 came in on
+	 * L1) is forwarded, but the answer cannot go back */
+	assert_int_equal(links_invite(f, "5555", "198.51.100.9:5070", LK_L1), 1);
+	assert_int_equal(fx_last(f)->listener, LK_L0);
+	fwd = f->w->ctr[PK_WORKER_CTR_FORWARDED];
+	fx_response(fx_last(f), 180, "Ringing", "tb", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx_on(f, resp, NULL, "10.1.0.50:5060", LK_L0, PK_IO_CONN_NONE), 0);
+	assert_int_equal(fx_nsent(f), 1);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_NO_LISTENER], 3);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_FWD_RESPONSE], 0);
+	assert_int_equal(f->w->ctr[PK_WORKER_CTR_FORWARDED], fwd);
+	assert_string_equal(links_addr(&links_route_last), "198.51.100.9:5070");
+	fx_free(f);
+}
+
+/* A response to a request forwarded across the links: it comes in on the
+ * callee's link and leaves by the link of the next Via's address, from
+ * that link's listener. */
+static void test_links_response_via_route_link(void **state)
+{
+	struct fx *f = links_fx(2);
+	char resp[4096];
+	const struct fx_sent *s;
+
+	(void)state;
+	assert_int_equal(links_invite(f, "5555", "10.2.0.9:5070", LK_L1), 1);
+	assert_int_equal(fx_last(f)->listener, LK_L0);
+	fx_response(fx_last(f), 180, "Ringing", "tb", NULL, resp, sizeof(resp));
+	/* from the callee, to L0 (the address our Via names) */
+	assert_int_equal(fx_rx_on(f, resp, NULL, "10.1.0.50:5060", LK_L0, PK_IO_CONN_NONE), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 180 Ringing\r\n", 21);
+	fx_assert_dst(s, "10.2.0.9:5070", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, LK_L1);
+	assert_int_equal(fx_count_lines(s, "Via:"), 1);
+	assert_string_equal(links_addr(&links_route_last), "10.2.0.9:5070");
+
+	/* and the other way round */
+	assert_int_equal(links_invite(f, "5556", "10.1.0.9:5070", LK_L0), 1);
+	assert_int_equal(fx_last(f)->listener, LK_L1);
+	fx_response(fx_last(f), 200, "OK", "tc", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx_on(f, resp, NULL, "10.2.0.50:5060", LK_L1, PK_IO_CONN_NONE), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 200 OK\r\n", 16);
+	fx_assert_dst(s, "10.1.0.9:5070", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, LK_L0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_FWD_RESPONSE], 2);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_NO_LISTENER], 0);
+	fx_free(f);
+}
+
+/* One link (n_links 0 or 1), or no backend: the route is not consulted,
+ * the listener is picked as before (for a static binding, the one the
+ * request came in on), whatever link the destination would be on. */
+static void test_links_one_link_unchanged(void **state)
+{
+	static const unsigned n_links[] = { 0, 1 };
+
+	(void)state;
+	for (unsigned i = 0; i <= PK_ARRAY_SIZE(n_links); i++) {
+		struct fx *f = links_fx(i < PK_ARRAY_SIZE(n_links) ? n_links[i] : 2);
+		struct pk_io *io = f->eng.io;
+		const struct fx_sent *s;
+
+		if (i == PK_ARRAY_SIZE(n_links))
+			f->eng.io = NULL; /* no backend (the worker has its queue) */
+		assert_int_equal(links_invite(f, "5555", "10.2.0.9:5070", LK_L1), 1);
+		s = fx_last(f);
+		fx_assert_dst(s, "10.1.0.50:5060", PK_TRANSPORT_UDP);
+		assert_int_equal(s->listener, LK_L1);
+		links_assert_via(f, s, "10.2.0.1:5060");
+		/* a destination no route reaches goes out all the same */
+		assert_int_equal(links_invite(f, "5557", "10.1.0.9:5070", LK_L0), 1);
+		s = fx_last(f);
+		fx_assert_dst(s, "192.0.2.7:5060", PK_TRANSPORT_UDP);
+		assert_int_equal(s->listener, LK_L0);
+		links_assert_via(f, s, "10.1.0.1:5060");
+		assert_int_equal(links_route_calls, 0);
+		assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_NO_LISTENER], 0);
+		f->eng.io = io;
+		fx_free(f);
+	}
+}
+
+/*
+ * Which listener of the route's link: the binding's, else the request's,
+ * else the first UDP one of the request listener's role, else any UDP
+ * one. Listeners (in this order): A0 app UDP 10.1.0.1:5075 (link 0),
+ * T1 proxy TCP 10.2.0.1:5060 (link 1), P0 proxy UDP 10.1.0.1:5060 (link
+ * 0), P1 proxy UDP 10.2.0.1:5060 (link 1), P0b proxy UDP 10.1.0.2:5060
+ * (link 0).
+ */
+static void test_links_listener_preference(void **state)
+{
+	enum { A0, T1, P0, P1, P0B, N };
+	static const uint8_t links[N] = { [A0] = 0, [T1] = 1, [P0] = 0, [P1] = 1, [P0B] = 0 };
+	struct fx *f = fx_new_with("listen:\n"
+				   "  app:\n"
+				   "    udp: [\"10.1.0.1:5075\"]\n"
+				   "  proxy:\n"
+				   "    tcp: [\"10.2.0.1:5060\"]\n"
+				   "    udp: [\"10.1.0.1:5060\", \"10.2.0.1:5060\", \"10.1.0.2:5060\"]\n"
+				   "groups: groups.yaml\n"
+				   "bindings:\n"
+				   "  \"5555\": sip:5555@10.1.0.50\n"
+				   "  \"5556\": sip:5556@10.2.0.50\n",
+				   fx_default_groups);
+	const struct fx_sent *s;
+
+	(void)state;
+	assert_int_equal(f->eng.n_listeners, N);
+	assert_int_equal(fx_listener_index(f, PK_TRANSPORT_UDP, "10.1.0.1:5075"), A0);
+	assert_int_equal(fx_listener_index(f, PK_TRANSPORT_TCP, "10.2.0.1:5060"), T1);
+	assert_int_equal(fx_listener_index(f, PK_TRANSPORT_UDP, "10.1.0.1:5060"), P0);
+	assert_int_equal(fx_listener_index(f, PK_TRANSPORT_UDP, "10.2.0.1:5060"), P1);
+	assert_int_equal(fx_listener_index(f, PK_TRANSPORT_UDP, "10.1.0.2:5060"), P0B);
+	fx_load_static(f);
+	fx_set_links(f, 2, links_route, links);
+	/* registered through A0 (link 0), through P1 (link 1) for an address
+	 * on link 0, through the TCP listener T1 (over UDP) */
+	fx_register_on(f, "5560", "sip:5560@10.1.0.60", "10.1.0.60:5060", PK_TRANSPORT_UDP, A0, 0);
+	fx_register_on(f, "5561", "sip:5561@10.1.0.61", "10.1.0.61:5060", PK_TRANSPORT_UDP, P1, 0);
+	fx_register_on(f, "5562", "sip:5562@10.2.0.62", "10.2.0.62:5060", PK_TRANSPORT_UDP, T1, 0);
+
+	/* 1. the binding's listener on the route's link, before the request's
+	 * (P0, on that link too) */
+	assert_int_equal(links_invite(f, "5560", "10.1.0.9:5070", P0), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.1.0.60:5060", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, A0);
+	links_assert_via(f, s, "10.1.0.1:5075");
+
+	/* 2. the binding's on another link (P1): the request's, P0b, not the
+	 * first proxy listener of the link (P0) */
+	assert_int_equal(links_invite(f, "5561", "10.1.0.9:5070", P0B), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.1.0.61:5060", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, P0B);
+	links_assert_via(f, s, "10.1.0.2:5060");
+
+	/* 3. neither on the link (a static binding; in on P1, link 1): the
+	 * first of the link with the request listener's role, P0, not A0 (the
+	 * first of the link) */
+	assert_int_equal(links_invite(f, "5555", "10.2.0.9:5070", P1), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.1.0.50:5060", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, P0);
+	links_assert_via(f, s, "10.1.0.1:5060");
+
+	/* 4. none of the role on the link (in on A0, app, for link 1): any UDP
+	 * one, P1; neither the binding's TCP listener T1 nor, before P1 in the
+	 * list, T1 in the walk */
+	assert_int_equal(links_invite(f, "5562", "10.1.0.9:5070", A0), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.2.0.62:5060", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, P1);
+	links_assert_via(f, s, "10.2.0.1:5060");
+
+	/* 5. in over TCP on the route's link (T1): not the request's listener
+	 * (the message goes over UDP), the link's first UDP proxy one, P1 */
+	assert_int_equal(links_invite_on(f, "5556", "10.2.0.9:40000", T1, 7), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.2.0.50:5060", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, P1);
+	links_assert_via(f, s, "10.2.0.1:5060");
+
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_NO_LISTENER], 0);
+	fx_free(f);
+}
+
+/* The route's link has no UDP listener (only T1, TCP, is on link 1): the
+ * message is dropped, not sent from a listener of another link. */
+static void test_links_no_listener_on_link(void **state)
+{
+	static const uint8_t links[] = { 0, 1 };
+	struct fx *f = fx_new_with("listen:\n"
+				   "  proxy:\n"
+				   "    udp: [\"10.1.0.1:5060\"]\n"
+				   "    tcp: [\"10.2.0.1:5060\"]\n"
+				   "groups: groups.yaml\n"
+				   "bindings:\n"
+				   "  \"5556\": sip:5556@10.2.0.50\n",
+				   fx_default_groups);
+
+	(void)state;
+	assert_int_equal(f->eng.n_listeners, 2);
+	assert_int_equal(fx_listener_index(f, PK_TRANSPORT_UDP, "10.1.0.1:5060"), 0);
+	assert_int_equal(fx_listener_index(f, PK_TRANSPORT_TCP, "10.2.0.1:5060"), 1);
+	fx_load_static(f);
+	fx_set_links(f, 2, links_route, links);
+	assert_int_equal(links_invite(f, "5556", "10.1.0.9:5070", 0), 0);
+	assert_int_equal(links_invite_on(f, "5556", "10.2.0.9:40000", 1, 7), 0);
+	assert_int_equal(fx_nsent(f), 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_NO_LISTENER], 2);
+	fx_free(f);
+}
+
+/* ---- several links: double Record-Route, double Route pop (RFC 5658) ---- */
+
+/* The header lines of s that start with prefix are, in order, exactly
+ * want[0..n-1] (without CRLF); none other. */
+static void links_assert_lines(const struct fx_sent *s, const char *prefix, const char *const *want, unsigned n)
+{
+	size_t pl = strlen(prefix);
+	const char *p = s->data, *end = s->data + s->len;
+	unsigned k = 0;
+
+	while (p < end) {
+		const char *e = strstr(p, "\r\n");
+		size_t ll;
+
+		if (e == NULL || e == p)
+			break;
+		ll = (size_t)(e - p);
+		if (ll >= pl && memcmp(p, prefix, pl) == 0) {
+			if (k >= n)
+				fail_msg("%s line %u '%.*s': wanted only %u", prefix, k, (int)ll, p, n);
+			if (strlen(want[k]) != ll || memcmp(p, want[k], ll) != 0)
+				fail_msg("%s line %u is '%.*s', wanted '%s'", prefix, k, (int)ll, p, want[k]);
+			k++;
+		}
+		p = e + 2;
+	}
+	if (k != n)
+		fail_msg("%u %s lines, wanted %u", k, prefix, n);
+}
+
+/* The Record-Route entries of s as the next hop parses them: exactly
+ * uris[0..n-1], in order, each on a line of its own. */
+static void links_assert_rr(struct fx *f, const struct fx_sent *s, const char *const *uris, unsigned n)
+{
+	const struct pk_sip_msg *m = fx_scan(f, s);
+
+	assert_int_equal(m->nrr, n);
+	for (unsigned i = 0; i < n; i++) {
+		if (m->rr[i].uri.len != strlen(uris[i]) || memcmp(m->rr[i].uri.p, uris[i], m->rr[i].uri.len) != 0)
+			fail_msg("Record-Route %u is '%.*s', wanted '%s'", i, (int)m->rr[i].uri.len, m->rr[i].uri.p,
+				 uris[i]);
+		if (i > 0)
+			assert_int_not_equal(m->rr[i].hdr, m->rr[i - 1].hdr);
+	}
+}
+
+/*
+ * record_route: true on two links. A dialog-creating request in on one
+ * link and out on the other gets two Record-Route entries, each naming the
+ * listener of its side: the outgoing one (the side the request goes to,
+ * whose in-dialog requests come back to it) on top, then the incoming one
+ * (RFC 5658 double record-routing); both above any Record-Route the
+ * request had. In and out on the same link: one entry, as before.
+ */
+static void test_links_double_record_route(void **state)
+{
+	static const char *const l1_to_l0[] = { "Record-Route: <sip:10.1.0.1:5060;lr>",
+						"Record-Route: <sip:10.2.0.1:5060;lr>",
+						"Record-Route: <sip:p1.example.com;lr>" };
+	static const char *const l1_to_l0_uris[] = { "sip:10.1.0.1:5060;lr", "sip:10.2.0.1:5060;lr",
+						     "sip:p1.example.com;lr" };
+	static const char *const l0_to_l1[] = { "Record-Route: <sip:10.2.0.1:5060;lr>",
+						"Record-Route: <sip:10.1.0.1:5060;lr>" };
+	static const char *const l0_only[] = { "Record-Route: <sip:10.1.0.1:5060;lr>",
+					       "Record-Route: <sip:p1.example.com;lr>" };
+	static const char *const l1_only[] = { "Record-Route: <sip:10.2.0.1:5060;lr>" };
+	struct fx *f = links_fx_conf(2, "record_route: true\n");
+	const struct fx_sent *s;
+
+	(void)state;
+	/* in on L1 (link 1) for 5555 (10.1.0.50, link 0): out from L0, <L0>
+	 * on top, <L1> under it */
+	assert_int_equal(links_invite(f, "5555", "10.2.0.9:5070", LK_L1), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.1.0.50:5060", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, LK_L0);
+	links_assert_via(f, s, "10.1.0.1:5060");
+	links_assert_lines(s, "Record-Route:", l1_to_l0, 2);
+	links_assert_rr(f, s, l1_to_l0_uris, 2);
+
+	/* the request had a Record-Route: ours are the first two lines, in
+	 * the same order, and the client's comes third, unchanged */
+	assert_int_equal(links_invite_x(f, "5555", "10.2.0.9:5070", LK_L1, PK_IO_CONN_NONE,
+					"Record-Route: <sip:p1.example.com;lr>\n"),
+			 1);
+	s = fx_last(f);
+	assert_int_equal(s->listener, LK_L0);
+	links_assert_lines(s, "Record-Route:", l1_to_l0, 3);
+	links_assert_rr(f, s, l1_to_l0_uris, 3);
+
+	/* the other way round: in on L0 for 5556 (link 1): <L1> on top */
+	assert_int_equal(links_invite(f, "5556", "10.1.0.9:5070", LK_L0), 1);
+	s = fx_last(f);
+	assert_int_equal(s->listener, LK_L1);
+	links_assert_lines(s, "Record-Route:", l0_to_l1, 2);
+
+	/* in and out on the same link: one entry, the listener's */
+	assert_int_equal(links_invite_x(f, "5555", "10.1.0.9:5070", LK_L0, PK_IO_CONN_NONE,
+					"Record-Route: <sip:p1.example.com;lr>\n"),
+			 1);
+	s = fx_last(f);
+	assert_int_equal(s->listener, LK_L0);
+	links_assert_lines(s, "Record-Route:", l0_only, 2);
+	assert_int_equal(links_invite(f, "5556", "10.2.0.9:5070", LK_L1), 1);
+	s = fx_last(f);
+	assert_int_equal(s->listener, LK_L1);
+	links_assert_lines(s, "Record-Route:", l1_only, 1);
+	/* a request, not an entry, is counted */
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_RECORD_ROUTED], 5);
+
+	/* in a dialog (To-tag): no Record-Route, across the links too */
+	fx_rx_on(f,
+		 "BYE sip:5555@10.1.0.50 SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 10.2.0.9:5070;branch=z9hG4bK-lkrr;rport\n"
+		 "Max-Forwards: 70\n"
+		 "From: <sip:alice@example.test>;tag=fa\n"
+		 "To: <sip:5555@example.test>;tag=tb\n"
+		 "Call-ID: lk-rr-bye\n"
+		 "CSeq: 2 BYE\n",
+		 NULL, "10.2.0.9:5070", LK_L1, PK_IO_CONN_NONE);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.1.0.50:5060", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, LK_L0);
+	assert_int_equal(fx_count_lines(s, "Record-Route:"), 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_RECORD_ROUTED], 5);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_REWRITE], 0);
+	fx_free(f);
+
+	/* one link (n_links 0 or 1): the request leaves from the listener it
+	 * came in on (test_links_one_link_unchanged), one entry as before */
+	for (unsigned n_links = 0; n_links <= 1; n_links++) {
+		f = links_fx_conf(n_links, "record_route: true\n");
+		assert_int_equal(links_invite(f, "5555", "10.2.0.9:5070", LK_L1), 1);
+		s = fx_last(f);
+		fx_assert_dst(s, "10.1.0.50:5060", PK_TRANSPORT_UDP);
+		assert_int_equal(s->listener, LK_L1);
+		links_assert_lines(s, "Record-Route:", l1_only, 1);
+		fx_free(f);
+	}
+}
+
+/* The double Record-Route of a request in over TCP: ;transport=tcp on the
+ * incoming entry only (the outgoing side is UDP). Out on the same link from
+ * another listener (TCP in, UDP out): one entry -- it is the link that
+ * decides, not the listener. */
+static void test_links_double_record_route_tcp(void **state)
+{
+	static const char *const cross[] = { "Record-Route: <sip:10.1.0.1:5060;lr>",
+					     "Record-Route: <sip:10.2.0.1:5060;transport=tcp;lr>" };
+	static const char *const same[] = { "Record-Route: <sip:10.2.0.1:5060;transport=tcp;lr>" };
+	struct fx *f = fx_new_with("listen:\n"
+				   "  proxy:\n"
+				   "    tcp: [\"10.2.0.1:5060\"]\n"
+				   "    udp: [\"10.1.0.1:5060\", \"10.2.0.1:5060\"]\n"
+				   "groups: groups.yaml\n"
+				   "record_route: true\n"
+				   "bindings:\n"
+				   "  \"5555\": sip:5555@10.1.0.50\n"
+				   "  \"5556\": sip:5556@10.2.0.50\n",
+				   fx_default_groups);
+	unsigned t1, p0, p1;
+	uint8_t links[3];
+	const struct fx_sent *s;
+
+	(void)state;
+	assert_int_equal(f->eng.n_listeners, 3);
+	t1 = fx_listener_index(f, PK_TRANSPORT_TCP, "10.2.0.1:5060");
+	p0 = fx_listener_index(f, PK_TRANSPORT_UDP, "10.1.0.1:5060");
+	p1 = fx_listener_index(f, PK_TRANSPORT_UDP, "10.2.0.1:5060");
+	links[t1] = 1;
+	links[p0] = 0;
+	links[p1] = 1;
+	fx_load_static(f);
+	fx_set_links(f, 2, links_route, links);
+
+	/* in over TCP on link 1 for 5555 (link 0): out over UDP from P0 */
+	assert_int_equal(links_invite_on(f, "5555", "10.2.0.9:40000", t1, 7), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.1.0.50:5060", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, p0);
+	links_assert_lines(s, "Record-Route:", cross, 2);
+
+	/* in over TCP on link 1 for 5556 (link 1): out over UDP from P1 */
+	assert_int_equal(links_invite_on(f, "5556", "10.2.0.9:40000", t1, 7), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.2.0.50:5060", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, p1);
+	links_assert_lines(s, "Record-Route:", same, 1);
+	fx_free(f);
+}
+
+/* An in-dialog BYE with the Route lines routes ("\n" ends, may be "") to
+ * ruri, from src on listener li; returns how many messages went out. */
+static unsigned links_bye(struct fx *f, const char *ruri, const char *routes, const char *src, unsigned li)
+{
+	static unsigned seq;
+	char buf[1024];
+
+	seq++;
+	snprintf(buf, sizeof(buf),
+		 "BYE %s SIP/2.0\n"
+		 "Via: SIP/2.0/UDP %s;branch=z9hG4bK-lkby%u;rport\n"
+		 "Max-Forwards: 70\n"
+		 "%s"
+		 "From: <sip:5555@example.test>;tag=tb\n"
+		 "To: <sip:alice@example.test>;tag=fa\n"
+		 "Call-ID: lk-bye\n"
+		 "CSeq: %u BYE\n",
+		 ruri, src, seq, routes, 2 + seq);
+	return fx_rx_on(f, buf, NULL, src, li, PK_IO_CONN_NONE);
+}
+
+#define LK_RR0 "<sip:10.1.0.1:5060;lr>"
+#define LK_RR1 "<sip:10.2.0.1:5060;lr>"
+#define LK_EDGE "<sip:10.2.0.77;lr>"
+
+/*
+ * Two links: an in-dialog request carrying our double Record-Route as its
+ * Route set (both entries ours, on one line or two) has both popped; the
+ * next hop is the Route after them, else the Request-URI. A second entry
+ * that is not ours stays (one pop only).
+ */
+static void test_links_double_route_popped(void **state)
+{
+	static const char *const edge_left[] = { "Route: " LK_EDGE };
+	static const struct {
+		const char *routes;
+		bool edge; /* the next hop is LK_EDGE, left alone in Route */
+	} cases[] = {
+		{ "Route: " LK_RR0 ", " LK_RR1 "\n", false },
+		{ "Route: " LK_RR0 "\nRoute: " LK_RR1 "\n", false },
+		{ "Route: " LK_RR0 ", " LK_RR1 ", " LK_EDGE "\n", true },
+		{ "Route: " LK_RR0 "\nRoute: " LK_RR1 ", " LK_EDGE "\n", true },
+		{ "Route: " LK_RR0 ", " LK_RR1 "\nRoute: " LK_EDGE "\n", true },
+		{ "Route: " LK_RR0 "\nRoute: " LK_RR1 "\nRoute: " LK_EDGE "\n", true },
+		/* only the first is ours: it alone goes */
+		{ "Route: " LK_RR0 ", " LK_EDGE "\n", true },
+		{ "Route: " LK_RR0 "\nRoute: " LK_EDGE "\n", true },
+		/* one entry, ours */
+		{ "Route: " LK_RR0 "\n", false },
+	};
+	struct fx *f = links_fx(2);
+	const struct fx_sent *s;
+	unsigned to_route = 0;
+
+	(void)state;
+	for (unsigned i = 0; i < PK_ARRAY_SIZE(cases); i++) {
+		/* the callee's BYE (the side of L0) to the caller at 10.2.0.9 */
+		if (links_bye(f, "sip:caller@10.2.0.9:5070", cases[i].routes, "10.1.0.50:5060", LK_L0) != 1)
+			fail_msg("case %u: nothing sent", i);
+		s = fx_last(f);
+		assert_memory_equal(s->data, "BYE sip:caller@10.2.0.9:5070 SIP/2.0\r\n", 38);
+		assert_int_equal(s->listener, LK_L1);
+		links_assert_via(f, s, "10.2.0.1:5060");
+		if (cases[i].edge) {
+			fx_assert_dst(s, "10.2.0.77:5060", PK_TRANSPORT_UDP);
+			links_assert_lines(s, "Route:", edge_left, 1);
+			assert_int_equal(fx_scan(f, s)->nroute, 1);
+			to_route++;
+		} else {
+			fx_assert_dst(s, "10.2.0.9:5070", PK_TRANSPORT_UDP);
+			assert_int_equal(fx_count_lines(s, "Route:"), 0);
+			assert_int_equal(fx_scan(f, s)->nroute, 0);
+		}
+		/* the rest as for any request */
+		assert_true(fx_has_line(s, "Max-Forwards: 69"));
+		assert_true(fx_has_line(s, "Call-ID: lk-bye"));
+		/* one pop counted per request */
+		assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ROUTE_POPPED], i + 1);
+		assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_TO_ROUTE], to_route);
+	}
+
+	/* the caller's BYE (the side of L1), its Route set the reverse */
+	assert_int_equal(links_bye(f, "sip:5555@10.1.0.50", "Route: " LK_RR1 ", " LK_RR0 "\n", "10.2.0.9:5070", LK_L1),
+			 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.1.0.50:5060", PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, LK_L0);
+	assert_int_equal(fx_count_lines(s, "Route:"), 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_REWRITE], 0);
+
+	/* two entries of ours on the same link are not a double
+	 * Record-Route (a spiral through pickupd): only the first goes, the
+	 * second is the next hop */
+	static const char *const rr0_left[] = { "Route: " LK_RR0 };
+	assert_int_equal(links_bye(f, "sip:caller@10.2.0.9:5070", "Route: " LK_RR0 ", " LK_RR0 "\n",
+				   "10.1.0.50:5060", LK_L0),
+			 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "10.1.0.1:5060", PK_TRANSPORT_UDP);
+	links_assert_lines(s, "Route:", rr0_left, 1);
+	fx_free(f);
+}
+
+/*
+ * One link (n_links 0 or 1, or no backend): only the first of two Route
+ * entries of ours goes, as before; the second stays and is the next hop
+ * (our own address: the request comes back to us, which pops it then).
+ */
+static void test_links_one_link_single_pop(void **state)
+{
+	static const char *const rr1_left[] = { "Route: " LK_RR1 };
+	static const char *const rr1_edge_left[] = { "Route: " LK_RR1 ", " LK_EDGE };
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++) {
+		struct fx *f = links_fx(i < 2 ? i : 2);
+		struct pk_io *io = f->eng.io;
+		const struct fx_sent *s;
+
+		if (i == 2)
+			f->eng.io = NULL; /* no backend (the worker has its queue) */
+		assert_int_equal(links_bye(f, "sip:caller@10.2.0.9:5070", "Route: " LK_RR0 ", " LK_RR1 "\n",
+					   "10.1.0.50:5060", LK_L0),
+				 1);
+		s = fx_last(f);
+		fx_assert_dst(s, "10.2.0.1:5060", PK_TRANSPORT_UDP);
+		assert_int_equal(s->listener, LK_L0);
+		links_assert_lines(s, "Route:", rr1_left, 1);
+
+		assert_int_equal(links_bye(f, "sip:caller@10.2.0.9:5070",
+					   "Route: " LK_RR0 "\nRoute: " LK_RR1 ", " LK_EDGE "\n", "10.1.0.50:5060",
+					   LK_L0),
+				 1);
+		s = fx_last(f);
+		fx_assert_dst(s, "10.2.0.1:5060", PK_TRANSPORT_UDP);
+		links_assert_lines(s, "Route:", rr1_edge_left, 1);
+		assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ROUTE_POPPED], 2);
+		assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_TO_ROUTE], 2);
+		assert_int_equal(links_route_calls, 0);
+		f->eng.io = io;
+		fx_free(f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1279,6 +1991,16 @@ int main(void)
 		cmocka_unit_test(test_tcp_response_on_connection),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_links_request_via_route_link),
+		cmocka_unit_test(test_links_unroutable_dropped),
+		cmocka_unit_test(test_links_response_via_route_link),
+		cmocka_unit_test(test_links_one_link_unchanged),
+		cmocka_unit_test(test_links_listener_preference),
+		cmocka_unit_test(test_links_no_listener_on_link),
+		cmocka_unit_test(test_links_double_record_route),
+		cmocka_unit_test(test_links_double_record_route_tcp),
+		cmocka_unit_test(test_links_double_route_popped),
+		cmocka_unit_test(test_links_one_link_single_pop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

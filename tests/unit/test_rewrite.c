@@ -537,6 +537,239 @@ static void test_route_pop(void **state)
 	assert_int_equal(pk_rw_route_pop(&rw), -EINVAL);
 }
 
+/* A BYE like routed_bye whose Route set is routes: whole lines, "\r\n"
+ * ends, other lines among them if wanted (a static buffer). */
+static const char *route_msg(const char *routes)
+{
+	static char m[2048];
+	int n = snprintf(m, sizeof(m),
+			 "BYE sip:alice@192.0.2.30:5060 SIP/2.0\r\n"
+			 "Via: SIP/2.0/UDP 192.0.2.40:5060;branch=z9hG4bKnashds7\r\n"
+			 "Max-Forwards: 7\r\n"
+			 "%s"
+			 "From: Bob <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
+			 "To: Alice <sip:alice@atlanta.example.com>;tag=88sja8x\r\n"
+			 "Call-ID: 987asjd97y7atg@pc10.atlanta.example.com\r\n"
+			 "CSeq: 231 BYE\r\n"
+			 "Content-Length: 0\r\n"
+			 "\r\n",
+			 routes);
+
+	assert_true(n > 0 && (size_t)n < sizeof(m));
+	return m;
+}
+
+/* The Route lines of out are exactly want[0..n-1] (without CRLF), in order. */
+static void assert_route_lines(const char *const *want, unsigned n)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < out.nhdrs; i++) {
+		struct pk_str l;
+
+		if (out.hdrs[i].id != PK_HDR_ROUTE)
+			continue;
+		l = line_text(&out, i);
+		while (l.len && (l.p[l.len - 1] == '\n' || l.p[l.len - 1] == '\r'))
+			l.len--;
+		if (k >= n)
+			fail_msg("Route line %u '%.*s': wanted only %u", k, (int)l.len, l.p, n);
+		assert_pkstr(l, want[k]);
+		k++;
+	}
+	assert_int_equal(k, n);
+	assert_int_equal(out.count[PK_HDR_ROUTE], n);
+}
+
+/* Nothing planned: the message comes out as it went in. */
+static void assert_unchanged(const char *msg)
+{
+	long n = pk_rw_emit(&rw, obuf, sizeof(obuf));
+
+	assert_int_equal(n, (long)strlen(msg));
+	assert_memory_equal(obuf, msg, (size_t)n);
+}
+
+#define RT(i) "<sip:r" #i ".example.com;lr>"
+/* a Route line's first seven entries */
+#define RT1_7 "Route: " RT(1) ", " RT(2) ", " RT(3) ", " RT(4) ", " RT(5) ", " RT(6) ", " RT(7)
+
+static void test_route_pop_n(void **state)
+{
+	static const char *const n1[] = { "Route: <sip:edge1.example.com;lr;transport=tcp>",
+					  "Route: <sip:edge2.example.com;lr>" };
+	static const char *const n2[] = { "Route: <sip:edge2.example.com;lr>" };
+	static char pop1[8192];
+	long len1;
+
+	(void)state;
+	/* n=1: the head of the first line (the same bytes as pk_rw_route_pop) */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_route_pop(&rw), 0);
+	len1 = pk_rw_emit(&rw, pop1, sizeof(pop1));
+	assert_true(len1 > 0);
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_route_pop_n(&rw, 1), 0);
+	assert_int_equal(emit_rescan(), len1);
+	assert_memory_equal(obuf, pop1, (size_t)len1);
+	assert_int_equal(out.nroute, 2);
+	assert_route_lines(n1, 2);
+	assert_lines_kept(&in, &out, BIT(ROUTE));
+
+	/* n=2: the first line whole, the second as it was */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_route_pop_n(&rw, 2), 0);
+	emit_rescan();
+	assert_int_equal(out.nroute, 1);
+	assert_pkstr(out.route[0].uri, "sip:edge2.example.com;lr");
+	assert_route_lines(n2, 1);
+	assert_lines_kept(&in, &out, BIT(ROUTE));
+
+	/* n=3: every entry, both lines: no Route left */
+	scan_in(routed_bye);
+	assert_int_equal(pk_rw_route_pop_n(&rw, 3), 0);
+	emit_rescan();
+	assert_int_equal(out.nroute, 0);
+	assert_route_lines(NULL, 0);
+	assert_lines_kept(&in, &out, BIT(ROUTE));
+
+	/* more than there are, or none: -EINVAL, nothing planned */
+	for (unsigned n = 0; n <= 100; n = n == 0 ? 4 : n * 10) {
+		scan_in(routed_bye);
+		assert_int_equal(pk_rw_route_pop_n(&rw, n), -EINVAL);
+		assert_unchanged(routed_bye);
+	}
+	scan_in(invite);
+	assert_int_equal(pk_rw_route_pop_n(&rw, 1), -EINVAL);
+	assert_unchanged(invite);
+}
+
+/* Whole lines then the head of the next one; a line between the Route
+ * lines stays where it is. */
+static void test_route_pop_n_lines(void **state)
+{
+	static const char *const n1[] = { "Route: " RT(2) ", " RT(3), "Route: " RT(4) };
+	static const char *const n2[] = { "Route: " RT(3), "Route: " RT(4) };
+	static const char *const n3[] = { "Route: " RT(4) };
+	static const char *const *const want[] = { NULL, n1, n2, n3, NULL };
+	static const unsigned nlines[] = { 0, 2, 2, 1, 0 };
+	static const char *const sets[] = {
+		"Route: " RT(1) "\r\nRoute: " RT(2) ", " RT(3) "\r\nRoute: " RT(4) "\r\n",
+		"Route: " RT(1) "\r\nX-Mid: m\r\nRoute: " RT(2) ", " RT(3) "\r\nX-Mid: n\r\nRoute: " RT(4) "\r\n",
+	};
+
+	(void)state;
+	for (unsigned s = 0; s < PK_ARRAY_SIZE(sets); s++) {
+		for (unsigned n = 1; n <= 4; n++) {
+			scan_in(route_msg(sets[s]));
+			assert_int_equal(in.nroute, 4);
+			assert_int_equal(pk_rw_route_pop_n(&rw, n), 0);
+			emit_rescan();
+			assert_int_equal(out.nroute, 4 - n);
+			assert_route_lines(want[n], nlines[n]);
+			assert_lines_kept(&in, &out, BIT(ROUTE));
+		}
+		scan_in(route_msg(sets[s]));
+		assert_int_equal(pk_rw_route_pop_n(&rw, 5), -EINVAL);
+		assert_unchanged(route_msg(sets[s]));
+	}
+}
+
+/*
+ * Past the parse limit (PK_SIP_MAX_ROUTE, 8 entries): the scanner counts
+ * every entry (nroute) but keeps only the first 8, so where the 9th starts
+ * -- on the line of the 8th or on a later one -- is unknown.
+ */
+static void test_route_pop_n_limit(void **state)
+{
+	static const char one_line[] = RT1_7 ", " RT(8) ", " RT(9) "\r\n";
+	static const char *const one_line_7[] = { "Route: " RT(8) ", " RT(9) };
+	static const char *const one_line_1[] = { "Route: " RT(2) ", " RT(3) ", " RT(4) ", " RT(5) ", " RT(6) ", " RT(7)
+						  ", " RT(8) ", " RT(9) };
+	static const char eight_one[] = RT1_7 ", " RT(8) "\r\nRoute: " RT(9) "\r\n";
+	static const char four_four_one[] = "Route: " RT(1) ", " RT(2) ", " RT(3) ", " RT(4) "\r\n"
+					    "Route: " RT(5) ", " RT(6) ", " RT(7) ", " RT(8) "\r\n"
+					    "Route: " RT(9) "\r\n";
+	static const char *const ffo_4[] = { "Route: " RT(5) ", " RT(6) ", " RT(7) ", " RT(8), "Route: " RT(9) };
+	static const char *const ffo_7[] = { "Route: " RT(8), "Route: " RT(9) };
+	static const char *const ffo_all[] = { "Route: " RT(1) ", " RT(2) ", " RT(3) ", " RT(4),
+					       "Route: " RT(5) ", " RT(6) ", " RT(7) ", " RT(8),
+					       "Route: " RT(9) };
+	static const char exactly_8[] = RT1_7 ", " RT(8) "\r\n";
+	const char *msg;
+
+	(void)state;
+	/* nine entries on one line: the 8th is in its middle and the 9th was
+	 * not parsed (its start unknown), so the head up to it cannot be cut:
+	 * -E2BIG and nothing planned (the line stays whole) */
+	msg = route_msg(one_line);
+	scan_in(msg);
+	assert_int_equal(in.nroute, 9);
+	assert_int_equal(pk_rw_route_pop_n(&rw, 8), -E2BIG);
+	assert_unchanged(msg);
+	/* the 9th entry is beyond the parsed ones: -EINVAL */
+	scan_in(msg);
+	assert_int_equal(pk_rw_route_pop_n(&rw, 9), -EINVAL);
+	assert_unchanged(msg);
+	/* 7 (the 8th was parsed: the cut ends where it starts); 1 */
+	scan_in(msg);
+	assert_int_equal(pk_rw_route_pop_n(&rw, 7), 0);
+	emit_rescan();
+	assert_int_equal(out.nroute, 2);
+	assert_route_lines(one_line_7, 1);
+	assert_lines_kept(&in, &out, BIT(ROUTE));
+	scan_in(msg);
+	assert_int_equal(pk_rw_route_pop_n(&rw, 1), 0);
+	emit_rescan();
+	assert_int_equal(out.nroute, 8);
+	assert_route_lines(one_line_1, 1);
+
+	/* eight on the first line, the 9th on the next: the first line IS
+	 * whole, but the parse cannot tell the 9th is not on it either:
+	 * -E2BIG, nothing planned (conservative: a refusal, not a wrong cut) */
+	msg = route_msg(eight_one);
+	scan_in(msg);
+	assert_int_equal(in.nroute, 9);
+	assert_int_equal(pk_rw_route_pop_n(&rw, 8), -E2BIG);
+	assert_unchanged(msg);
+
+	/* exactly eight, all parsed: n=8 takes the line */
+	msg = route_msg(exactly_8);
+	scan_in(msg);
+	assert_int_equal(in.nroute, 8);
+	assert_int_equal(pk_rw_route_pop_n(&rw, 8), 0);
+	emit_rescan();
+	assert_int_equal(out.nroute, 0);
+	assert_route_lines(NULL, 0);
+	assert_lines_kept(&in, &out, BIT(ROUTE));
+
+	/* 4 + 4 + 1 on three lines: 4 and 7 are fine (whole first line; then
+	 * the head of the second) */
+	msg = route_msg(four_four_one);
+	scan_in(msg);
+	assert_int_equal(pk_rw_route_pop_n(&rw, 4), 0);
+	emit_rescan();
+	assert_route_lines(ffo_4, 2);
+	assert_lines_kept(&in, &out, BIT(ROUTE));
+	scan_in(msg);
+	assert_int_equal(pk_rw_route_pop_n(&rw, 7), 0);
+	emit_rescan();
+	assert_route_lines(ffo_7, 2);
+	/*
+	 * n=8: the first line could go whole (its end is known), but the 8th
+	 * entry ends the last parsed line while a 9th exists: -E2BIG, and
+	 * nothing is planned, the first line's removal included (the whole
+	 * cut is decided before any of it is planned): the message comes out
+	 * unchanged.
+	 */
+	scan_in(msg);
+	assert_int_equal(pk_rw_route_pop_n(&rw, 8), -E2BIG);
+	emit_rescan();
+	assert_int_equal(out.nroute, 9);
+	assert_route_lines(ffo_all, 3);
+	assert_lines_kept(&in, &out, BIT(ROUTE));
+}
+
 /* --- header lines ------------------------------------------------------- */
 
 static void test_hdr_add_replace_remove(void **state)
@@ -1547,6 +1780,9 @@ int main(void)
 		cmocka_unit_test(test_maxfwd_dec_every_value),
 		cmocka_unit_test(test_ruri_response_refused),
 		cmocka_unit_test(test_route_pop),
+		cmocka_unit_test(test_route_pop_n),
+		cmocka_unit_test(test_route_pop_n_lines),
+		cmocka_unit_test(test_route_pop_n_limit),
 		cmocka_unit_test(test_hdr_add_replace_remove),
 		cmocka_unit_test(test_line_in_place),
 		cmocka_unit_test(test_hdr_replace_multi_and_by_name),

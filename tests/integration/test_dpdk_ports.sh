@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# pickupd on the dpdk backend with two DPDK ports (io.dpdk.ports,
+# docs/dpdk.md): net_af_packet0 and net_af_packet1 on the root ends of two
+# veth pairs, the phones in two network namespaces on the other ends:
+#
+#   A  10.98.1.2/24   -- port 0, pickupd 10.98.1.1/24
+#   B  10.98.2.2/24   -- port 1, pickupd 10.98.2.1/24, gateway 10.98.2.2
+#      10.98.3.5/32      (on B's veth end: off-link for pickupd, reached
+#                         through the gateway; B answers no ARP for it)
+#
+#   - `--check` refuses a listener on no port, a listener address on two
+#     ports, and `port:` given with `ports:`, naming the problem;
+#   - both ports set up with two queues each (two workers), ICMP echo
+#     on each;
+#   - SIPp registers 2004 from A;
+#   - a call from B (via 10.98.2.1) to 2004 in A: the INVITE, ACK and BYE
+#     reach A with pickupd's Via of port A (10.98.1.1), the responses reach
+#     B (they leave by port B); the INVITE is record-routed twice (RFC
+#     5658: port A's address on top, port B's below), and the ACK and BYE,
+#     sent by B with both as Route, reach A with neither;
+#   - a call from A (via 10.98.1.1) to the static binding 2006 at
+#     10.98.3.5:5064 in B: the requests go through the gateway (pickupd
+#     ARPs for 10.98.2.2; B ignores ARP for 10.98.3.5) with pickupd's Via
+#     of port B (10.98.2.1);
+#   - a clean stop (SIGTERM: exit 0, "stopped") and pickupd's counters.
+#
+#   test_dpdk_ports.sh PICKUPD
+#
+# Needs root (namespaces, veth, AF_PACKET), iproute2, ethtool and sipp;
+# exits 77 (skipped) without them, or when this pickupd has no dpdk
+# backend. Every run makes its own namespaces, veth names and EAL file
+# prefix (from its PID), and deletes them on exit whatever happens;
+# pickupd and SIPp are stopped by their PIDs.
+set -u
+pickupd=$(realpath "${1:?usage: test_dpdk_ports.sh PICKUPD}")
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh" # pk_netns_sweep, pk_netns_veth, python3 on PATH
+
+for c in ip ethtool ss sipp; do
+  command -v $c >/dev/null || { echo "SKIP: needs iproute2, ethtool and sipp ($c)"; exit 77; }
+done
+if [ "$(id -u)" != 0 ]; then
+  echo "SKIP: needs root (network namespaces, veth, AF_PACKET)"
+  exit 77
+fi
+
+tag=$$ # names from the PID: pk_netns_sweep (lib.sh) knows a dead run's
+nsa=pk-dpa-$tag
+nsb=pk-dpb-$tag
+eal=$nsa # the EAL's file prefix: the sweep removes /var/run/dpdk/<namespace>
+vah=pkpa${tag}h # root ends (pickupd's ports)
+van=pkpa${tag}n # namespace ends (the phones')
+vbh=pkpb${tag}h
+vbn=pkpb${tag}n
+work=$(mktemp -d /tmp/pk-dpdk-ports.XXXXXX)
+pid=
+declare -A spid=() # SIPp instances in the background, by name
+
+cleanup() {
+  local p
+  for p in "${spid[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null # gone before its ports and EAL files go
+  fi
+  for p in "${spid[@]}"; do wait "$p" 2>/dev/null; done
+  ip netns del "$nsa" 2>/dev/null
+  ip netns del "$nsb" 2>/dev/null
+  ip link del "$vah" 2>/dev/null
+  ip link del "$vbh" 2>/dev/null
+  rm -rf "/var/run/dpdk/$eal"
+  if [ "${PK_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+fail() {
+  local f i
+  echo "FAIL: $*"
+  for f in "$work"/*.out "$work"/*.err "$work"/*.msg; do
+    [ -s "$f" ] && { echo "--- $(basename "$f")"; tail -n 40 "$f"; }
+  done
+  if [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; then
+    # its counters are logged when it stops
+    for ((i = 0; i < 50; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+  fi
+  [ -s "$work/pickupd.log" ] && { echo "--- pickupd.log"; tail -n 40 "$work/pickupd.log"; }
+  exit 1
+}
+
+# ---- configurations ----
+
+cp "$here/configs/groups.yaml" "$work/groups.yaml"
+# conf FILE LISTENERS DPDK_KEYS: a configuration with the proxy's UDP
+# listeners LISTENERS (a YAML flow list) and DPDK_KEYS (lines under
+# io.dpdk after the EAL options)
+conf() {
+  cat >"$work/$1" <<CONF
+listen:
+  proxy:
+    udp: $2
+workers: 2
+domains: [example.test]
+groups: groups.yaml
+trusted: [10.98.0.0/16]
+bindings:
+  "2006": "sip:2006@10.98.3.5:5064"
+record_route: true
+control_socket: none
+io:
+  backend: dpdk
+  dpdk:
+    eal: [--no-huge, -m, "512", --no-pci, --no-shconf, --file-prefix, $eal,
+          --lcores, "(0-2)@(0-$(($(nproc) - 1)))", --log-level, error,
+          --vdev, "net_af_packet0,iface=$vah,qpairs=2,framesz=16384,blocksz=16384",
+          --vdev, "net_af_packet1,iface=$vbh,qpairs=2,framesz=16384,blocksz=16384"]
+    data_room: 16512
+$3
+log:
+  level: info
+CONF
+}
+port0='      - port: net_af_packet0
+        addresses: [10.98.1.1]
+        prefix_len: 24'
+port1='      - port: net_af_packet1
+        addresses: [10.98.2.1]
+        prefix_len: 24
+        gateway: 10.98.2.2'
+listeners='["10.98.1.1:5060", "10.98.2.1:5060"]'
+conf pickupd.yaml "$listeners" "    ports:
+$port0
+$port1"
+if ! chk=$("$pickupd" --check -c "$work/pickupd.yaml" 2>&1); then
+  case $chk in
+    *"not available"* | *"unknown backend"* | *"not built"*)
+      echo "SKIP: this pickupd has no dpdk backend: $chk"
+      exit 77 ;;
+  esac
+  fail "configuration refused: $chk"
+fi
+
+# refused FILE REGEXP WHAT: --check must refuse FILE, REGEXP (extended,
+# any case) in its error, the file's path left out (the work directory's
+# name has "ports" in it)
+refused() {
+  local out
+  if out=$("$pickupd" --check -c "$work/$1" 2>&1); then
+    fail "--check accepts $3"
+  fi
+  out=${out//"$work/$1"/FILE}
+  grep -qiE -- "$2" <<<"$out" || fail "--check refuses $3 without naming it (/$2/): $out"
+  echo "   refused, $3: $out"
+}
+# a listener on no port
+conf bad1.yaml '["10.98.1.1:5060", "10.98.4.1:5060"]' "    ports:
+$port0
+$port1"
+refused bad1.yaml '10\.98\.4\.1' "a listener on no port"
+# a listener's address on two ports
+conf bad2.yaml "$listeners" "    ports:
+$port0
+      - port: net_af_packet1
+        addresses: [10.98.2.1, 10.98.1.1]
+        prefix_len: 24"
+refused bad2.yaml '10\.98\.1\.1|twice|two ports' "a listener address on two ports"
+# the one-port keys and ports: together
+conf bad3.yaml "$listeners" "    port: net_af_packet0
+    ports:
+$port0
+$port1"
+refused bad3.yaml 'ports' "port and ports together"
+
+# ---- the network ----
+
+pk_netns_sweep
+for n in "$nsa" "$nsb"; do
+  ip netns del "$n" 2>/dev/null # a killed run with our PID
+  ip netns add "$n" || fail "ip netns add $n"
+done
+ip link add "$vah" type veth peer name "$van" || fail "ip link add veth (A)"
+ip link add "$vbh" type veth peer name "$vbn" || fail "ip link add veth (B)"
+# pickupd's ends have no address of the kernel's: quiet (no IPv6 chatter)
+sysctl -qw "net.ipv6.conf.$vah.disable_ipv6=1" "net.ipv6.conf.$vbh.disable_ipv6=1" 2>/dev/null
+pk_netns_veth "$nsa" "$vah" "$van" 10.98.1.2/24
+pk_netns_veth "$nsb" "$vbh" "$vbn" 10.98.2.2/24 10.98.3.5/32
+# B answers ARP for 10.98.2.2 only (arp_ignore 2: the target must be in
+# the asker's subnet): a datagram for 10.98.3.5 gets there only by the
+# gateway's MAC. And B asks from 10.98.2.2, as a router would.
+ip netns exec "$nsb" sysctl -qw "net.ipv4.conf.$vbn.arp_ignore=2" "net.ipv4.conf.$vbn.arp_announce=2" ||
+  fail "sysctl arp_ignore/arp_announce in $nsb"
+
+# ---- pickupd ----
+
+mkfifo "$work/ready"
+exec 3<>"$work/ready"
+"$pickupd" -c "$work/pickupd.yaml" --ready-file "$work/ready" >"$work/pickupd.log" 2>&1 &
+pid=$!
+announced=
+while :; do
+  read -r -t 30 -u 3 line || fail "pickupd: no readiness within 30 s"
+  [ "$line" = ready ] && break
+  announced+="$line;"
+done
+exec 3<&-
+for a in 10.98.1.1:5060 10.98.2.1:5060; do
+  [[ $announced == *"udp proxy $a;"* ]] || fail "listener $a not announced (ready file: $announced)"
+done
+# each port set up with a queue per worker (the kernel's fanout spreads
+# each port's flows over the two workers; ARP learnt by one worker's queue
+# reaches the other's on the same port)
+for p in 0 1; do
+  grep "dpdk: " "$work/pickupd.log" |
+    grep -qE "port $p net_af_packet$p \(net_af_packet, [0-9A-F:]+\): 2 queue\(s\) of 2 asked, spread by the kernel's packet fanout" ||
+    fail "port $p (net_af_packet$p) not set up with two queues"
+done
+echo "   both ports set up, two queues each"
+
+# ---- ICMP echo on both ports ----
+
+# icmp_echo NS ADDR: one ICMP echo from namespace NS to ADDR, answered within
+# 5 s (a raw socket: no ping binary needed)
+icmp_echo() {
+  ip netns exec "$1" python3 - "$2" <<'PY'
+import os, socket, struct, sys, time
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+dst = sys.argv[1]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+ident, payload = os.getpid() & 0xFFFF, b"pk-dpdk-ports" * 4
+hdr = struct.pack("!BBHHH", 8, 0, 0, ident, 1)
+s.sendto(hdr[:2] + struct.pack("!H", csum(hdr + payload)) + hdr[4:] + payload, (dst, 0))
+deadline = time.time() + 5
+while True:
+    left = deadline - time.time()
+    if left <= 0:
+        sys.exit("no echo reply from %s within 5 s" % dst)
+    s.settimeout(left)
+    try:
+        data, addr = s.recvfrom(2048)
+    except socket.timeout:
+        continue
+    icmp = data[(data[0] & 15) * 4:]
+    if addr[0] == dst and icmp[0] == 0 and struct.unpack("!HH", icmp[4:8]) == (ident, 1):
+        if icmp[8:] != payload or csum(icmp) != 0:
+            sys.exit("echo reply from %s: payload or checksum wrong" % dst)
+        break
+PY
+}
+icmp_echo "$nsa" 10.98.1.1 || fail "ICMP echo to 10.98.1.1 from $nsa (port 0)"
+icmp_echo "$nsb" 10.98.2.1 || fail "ICMP echo to 10.98.2.1 from $nsb (port 1)"
+echo "   ICMP echo answered on both ports"
+
+# ---- SIPp ----
+
+# sipp_bg NAME NS IP PORT REMOTE SCENARIO ARGS...: one call of SCENARIO in
+# namespace NS on IP:PORT, in the background (spid[NAME]); logs NAME.msg,
+# NAME.err, NAME.out. Returns once its socket is bound (10 s at most).
+sipp_bg() {
+  local name=$1 ns=$2 ip=$3 port=$4 remote=$5 scen=$6 i
+  shift 6
+  timeout -k 5 50 ip netns exec "$ns" sipp "$remote" -sf "$here/sipp/$scen" -t u1 \
+    -i "$ip" -p "$port" -m 1 -nostdin -timeout 40s -timeout_error -recv_timeout 20000 \
+    -trace_msg -message_file "$work/$name.msg" -trace_err -error_file "$work/$name.err" \
+    -key peer "$name" -key domain example.test "$@" >"$work/$name.out" 2>&1 &
+  spid[$name]=$!
+  for ((i = 0; i < 200; i++)); do
+    [ -n "$(ip netns exec "$ns" ss -Hlun "src $ip:$port")" ] && return 0
+    kill -0 "${spid[$name]}" 2>/dev/null || fail "SIPp $name ended before binding $ip:$port"
+    sleep 0.05
+  done
+  fail "SIPp $name: nothing bound on $ip:$port in $ns within 10 s"
+}
+
+# sipp_end NAME: its exit status must be 0 (bounded by -timeout and timeout(1))
+sipp_end() {
+  local rc
+  wait "${spid[$1]}"
+  rc=$?
+  unset "spid[$1]"
+  [ "$rc" = 0 ] || fail "SIPp $1 exited with $rc"
+}
+
+# expect NAME DIR START NTH WHAT REGEXP [OCC]: pkit.py expect on NAME.msg
+expect() {
+  local name=$1
+  shift
+  python3 -S "$here/pkit.py" expect "$work/$name.msg" "$@" || fail "$name: $1 $2 #$3: $4 does not match /$5/"
+}
+
+branch='z9hG4bKpk[0-9a-f]{16}\.[0-9a-f]{8}'
+
+# SIPp registers 2004 from A.
+ip netns exec "$nsa" timeout -k 5 40 sipp 10.98.1.1:5060 -sf "$here/sipp/register.xml" -t u1 \
+  -i 10.98.1.2 -p 5090 -m 1 -nostdin -timeout 30s -timeout_error \
+  -cid_str "reg-$tag@dpdk-ports" -key domain example.test -key user 2004 -key seq 1 \
+  -key h1 "Contact: <sip:2004@10.98.1.2:5090>" -key h2 "Expires: 600" -key peer reg \
+  -trace_msg -message_file "$work/reg.msg" >"$work/reg.out" 2>&1 || fail "SIPp REGISTER"
+grep -q '^SIP/2.0 200 OK' "$work/reg.msg" || fail "REGISTER not answered 200"
+grep -q '^Contact: <sip:2004@10.98.1.2:5090>;expires=' "$work/reg.msg" ||
+  fail "the 200 does not list the binding"
+echo "   2004 registered from $nsa"
+
+# A call from B (port 1) to 2004 in A (port 0).
+sipp_bg uas4 "$nsa" 10.98.1.2 5090 10.98.1.1:5060 call_uas.xml -key user 2004
+sipp_bg uac1 "$nsb" 10.98.2.2 5070 10.98.2.1:5060 call_uac.xml -key from 1001 -key to 2004
+sipp_end uac1
+sipp_end uas4
+expect uas4 recv '^INVITE ' 1 line 'INVITE sip:2004@10\.98\.1\.2:5090 SIP/2\.0'
+for m in INVITE ACK BYE; do
+  expect uas4 recv "^$m " 1 Via "SIP/2\\.0/UDP 10\\.98\\.1\\.1:5060;branch=$branch;rport(;.*)?" 1
+  expect uas4 recv "^$m " 1 Via 'SIP/2\.0/UDP 10\.98\.2\.2:5070;.*' 2
+done
+# record_route: two entries, the port towards A on top; the in-dialog
+# requests came with both as Route (B's route set) and lost both
+expect uas4 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.1\.1:5060;lr>' 1
+expect uas4 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.2\.1:5060;lr>' 2
+for m in ACK BYE; do
+  expect uas4 recv "^$m " 1 Route '' none
+  routes=$(python3 -S "$here/pkit.py" hdr "$work/uac1.msg" sent "^$m " 1 Route all | tr '\n' ,)
+  [[ $routes =~ \<sip:10\.98\.2\.1:5060\;lr\>,\ *\<sip:10\.98\.1\.1:5060\;lr\> ]] ||
+    fail "uac1: its $m did not carry pickupd's two Record-Route entries as Route: $routes"
+done
+expect uac1 recv '^SIP/2\.0 180' 1 Via 'SIP/2\.0/UDP 10\.98\.2\.2:5070;.*'
+expect uac1 recv '^SIP/2\.0 200' 1 CSeq '1 INVITE'
+vias=$(python3 -S "$here/pkit.py" hdr "$work/uac1.msg" recv '^SIP/2\.0 200' 1 Via all)
+[ "$(grep -c . <<<"$vias")" = 1 ] || fail "uac1: the 200 has other than its own Via: $vias"
+expect uac1 recv '^SIP/2\.0 200' 1 Contact '<sip:2004@10\.98\.1\.2:5090>'
+echo "   call B -> A: Via 10.98.1.1:5060 on port 0, the answers back on port 1"
+
+# A call from A (port 0) to the static binding 2006 at 10.98.3.5, off-link:
+# through the gateway 10.98.2.2 on port 1.
+sipp_bg uas6 "$nsb" 10.98.3.5 5064 10.98.2.1:5060 call_uas.xml -key user 2006
+sipp_bg uac2 "$nsa" 10.98.1.2 5070 10.98.1.1:5060 call_uac.xml -key from 1001 -key to 2006
+sipp_end uac2
+sipp_end uas6
+expect uas6 recv '^INVITE ' 1 line 'INVITE sip:2006@10\.98\.3\.5:5064 SIP/2\.0'
+for m in INVITE ACK BYE; do
+  expect uas6 recv "^$m " 1 Via "SIP/2\\.0/UDP 10\\.98\\.2\\.1:5060;branch=$branch;rport(;.*)?" 1
+  expect uas6 recv "^$m " 1 Via 'SIP/2\.0/UDP 10\.98\.1\.2:5070;.*' 2
+done
+expect uas6 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.2\.1:5060;lr>' 1
+expect uas6 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.1\.1:5060;lr>' 2
+expect uac2 recv '^SIP/2\.0 200' 1 CSeq '1 INVITE'
+expect uac2 recv '^SIP/2\.0 200' 1 Contact '<sip:2006@10\.98\.3\.5:5064>'
+ip netns exec "$nsb" ip neigh show dev "$vbn" | grep -q '^10\.98\.2\.1 ' ||
+  fail "B never heard pickupd's port 1 ARP (no neighbour 10.98.2.1)"
+echo "   call A -> 10.98.3.5 (by the gateway 10.98.2.2): Via 10.98.2.1:5060 on port 1"
+
+# ---- stop ----
+
+kill -TERM "$pid"
+for ((i = 0; i < 200; i++)); do
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 "$pid" 2>/dev/null && fail "pickupd still runs 20 s after SIGTERM"
+wait "$pid"
+rc=$?
+pid=
+[ "$rc" = 0 ] || fail "pickupd exit status $rc after SIGTERM"
+grep -q "info: stopped" "$work/pickupd.log" || fail "pickupd did not stop cleanly"
+sum() { grep -o " $1=[0-9]*" "$work/pickupd.log" | awk -F= '{ s += $2 } END { print s + 0 }'; }
+[ "$(sum answered_register)" = 1 ] || fail "answered_register = $(sum answered_register), want 1"
+# two calls of INVITE, 180, 200, ACK, BYE, 200 (and retransmissions)
+[ "$(sum forwarded)" -ge 12 ] || fail "forwarded = $(sum forwarded), want 12 or more"
+echo "ok: pickupd on two dpdk ports (net_af_packet0/1): configuration errors, ICMP on both, SIPp REGISTER, a call each way (Vias of the egress port, by the gateway off-link), clean stop"
