@@ -1363,6 +1363,19 @@ static void links_assert_via(struct fx *f, const struct fx_sent *s, const char *
 	assert_int_equal(m->nvia, 2);
 }
 
+/* The last message sent went to dst (UDP) from listener li, with our Via
+ * (sent_by) on top of the request's; it is returned. */
+static const struct fx_sent *links_assert_sent(struct fx *f, const char *dst, unsigned li,
+					       const char *sent_by)
+{
+	const struct fx_sent *s = fx_last(f);
+
+	fx_assert_dst(s, dst, PK_TRANSPORT_UDP);
+	assert_int_equal(s->listener, li);
+	links_assert_via(f, s, sent_by);
+	return s;
+}
+
 /* The address as "ip:port". */
 static const char *links_addr(const struct pk_addr *a)
 {
@@ -1383,10 +1396,7 @@ static void test_links_request_via_route_link(void **state)
 	(void)state;
 	/* in on L1 (link 1), for 10.1.0.50 (link 0): out from L0 */
 	assert_int_equal(links_invite(f, "5555", "10.2.0.9:5070", LK_L1), 1);
-	s = fx_last(f);
-	fx_assert_dst(s, "10.1.0.50:5060", PK_TRANSPORT_UDP);
-	assert_int_equal(s->listener, LK_L0);
-	links_assert_via(f, s, "10.1.0.1:5060");
+	s = links_assert_sent(f, "10.1.0.50:5060", LK_L0, "10.1.0.1:5060");
 	assert_memory_equal(s->data, "INVITE sip:5555@10.1.0.50 SIP/2.0\r\n", 35);
 	/* the route was asked about the destination */
 	assert_int_equal(links_route_calls, 1);
@@ -1394,17 +1404,11 @@ static void test_links_request_via_route_link(void **state)
 
 	/* the reverse: in on L0 (link 0), for 10.2.0.50 (link 1): out from L1 */
 	assert_int_equal(links_invite(f, "5556", "10.1.0.9:5070", LK_L0), 1);
-	s = fx_last(f);
-	fx_assert_dst(s, "10.2.0.50:5060", PK_TRANSPORT_UDP);
-	assert_int_equal(s->listener, LK_L1);
-	links_assert_via(f, s, "10.2.0.1:5060");
+	s = links_assert_sent(f, "10.2.0.50:5060", LK_L1, "10.2.0.1:5060");
 
 	/* the same link both ways: the listener it came in on */
 	assert_int_equal(links_invite(f, "5556", "10.2.0.9:5070", LK_L1), 1);
-	s = fx_last(f);
-	fx_assert_dst(s, "10.2.0.50:5060", PK_TRANSPORT_UDP);
-	assert_int_equal(s->listener, LK_L1);
-	links_assert_via(f, s, "10.2.0.1:5060");
+	s = links_assert_sent(f, "10.2.0.50:5060", LK_L1, "10.2.0.1:5060");
 	assert_int_equal(links_invite(f, "5555", "10.1.0.9:5070", LK_L0), 1);
 	s = fx_last(f);
 	assert_int_equal(s->listener, LK_L0);
@@ -1541,7 +1545,6 @@ static void test_links_listener_preference(void **state)
 				   "  \"5555\": sip:5555@10.1.0.50\n"
 				   "  \"5556\": sip:5556@10.2.0.50\n",
 				   fx_default_groups);
-	const struct fx_sent *s;
 
 	(void)state;
 	assert_int_equal(f->eng.n_listeners, N);
@@ -1561,44 +1564,29 @@ static void test_links_listener_preference(void **state)
 	/* 1. the binding's listener on the route's link, before the request's
 	 * (P0, on that link too) */
 	assert_int_equal(links_invite(f, "5560", "10.1.0.9:5070", P0), 1);
-	s = fx_last(f);
-	fx_assert_dst(s, "10.1.0.60:5060", PK_TRANSPORT_UDP);
-	assert_int_equal(s->listener, A0);
-	links_assert_via(f, s, "10.1.0.1:5075");
+	links_assert_sent(f, "10.1.0.60:5060", A0, "10.1.0.1:5075");
 
 	/* 2. the binding's on another link (P1): the request's, P0b, not the
 	 * first proxy listener of the link (P0) */
 	assert_int_equal(links_invite(f, "5561", "10.1.0.9:5070", P0B), 1);
-	s = fx_last(f);
-	fx_assert_dst(s, "10.1.0.61:5060", PK_TRANSPORT_UDP);
-	assert_int_equal(s->listener, P0B);
-	links_assert_via(f, s, "10.1.0.2:5060");
+	links_assert_sent(f, "10.1.0.61:5060", P0B, "10.1.0.2:5060");
 
 	/* 3. neither on the link (a static binding; in on P1, link 1): the
 	 * first of the link with the request listener's role, P0, not A0 (the
 	 * first of the link) */
 	assert_int_equal(links_invite(f, "5555", "10.2.0.9:5070", P1), 1);
-	s = fx_last(f);
-	fx_assert_dst(s, "10.1.0.50:5060", PK_TRANSPORT_UDP);
-	assert_int_equal(s->listener, P0);
-	links_assert_via(f, s, "10.1.0.1:5060");
+	links_assert_sent(f, "10.1.0.50:5060", P0, "10.1.0.1:5060");
 
 	/* 4. none of the role on the link (in on A0, app, for link 1): any UDP
 	 * one, P1; neither the binding's TCP listener T1 nor, before P1 in the
 	 * list, T1 in the walk */
 	assert_int_equal(links_invite(f, "5562", "10.1.0.9:5070", A0), 1);
-	s = fx_last(f);
-	fx_assert_dst(s, "10.2.0.62:5060", PK_TRANSPORT_UDP);
-	assert_int_equal(s->listener, P1);
-	links_assert_via(f, s, "10.2.0.1:5060");
+	links_assert_sent(f, "10.2.0.62:5060", P1, "10.2.0.1:5060");
 
 	/* 5. in over TCP on the route's link (T1): not the request's listener
 	 * (the message goes over UDP), the link's first UDP proxy one, P1 */
 	assert_int_equal(links_invite_on(f, "5556", "10.2.0.9:40000", T1, 7), 1);
-	s = fx_last(f);
-	fx_assert_dst(s, "10.2.0.50:5060", PK_TRANSPORT_UDP);
-	assert_int_equal(s->listener, P1);
-	links_assert_via(f, s, "10.2.0.1:5060");
+	links_assert_sent(f, "10.2.0.50:5060", P1, "10.2.0.1:5060");
 
 	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_NO_LISTENER], 0);
 	fx_free(f);
@@ -1704,10 +1692,7 @@ static void test_links_double_record_route(void **state)
 	/* in on L1 (link 1) for 5555 (10.1.0.50, link 0): out from L0, <L0>
 	 * on top, <L1> under it */
 	assert_int_equal(links_invite(f, "5555", "10.2.0.9:5070", LK_L1), 1);
-	s = fx_last(f);
-	fx_assert_dst(s, "10.1.0.50:5060", PK_TRANSPORT_UDP);
-	assert_int_equal(s->listener, LK_L0);
-	links_assert_via(f, s, "10.1.0.1:5060");
+	s = links_assert_sent(f, "10.1.0.50:5060", LK_L0, "10.1.0.1:5060");
 	links_assert_lines(s, "Record-Route:", l1_to_l0, 2);
 	links_assert_rr(f, s, l1_to_l0_uris, 2);
 
