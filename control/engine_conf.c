@@ -1099,15 +1099,17 @@ static int ec_port_gateway(struct ec_ctx *x, yaml_document_t *doc, const struct 
 /* A number of the port being read: k->off is the field's offset in it. */
 static int ec_port_uint(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
 {
-	uint32_t *f = (uint32_t *)((char *)ec_cur_port(x) + k->off);
-	int rc;
-
 	(void)doc;
-	if ((rc = ec_uint(x, v, k->min, k->max, k->unit, f)) != 0)
-		return rc;
-	if (k->off == offsetof(struct pk_engine_dpdk_port, mtu) && *f != 0 && *f < 576)
-		return ec_fail(x, v, "mtu %u is below 576 (0: the port's)", *f);
-	return 0;
+	return ec_uint(x, v, k->min, k->max, k->unit, (uint32_t *)((char *)ec_cur_port(x) + k->off));
+}
+
+static int ec_port_mtu(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	int rc = ec_port_uint(x, doc, k, v);
+
+	if (rc == 0 && ec_cur_port(x)->mtu != 0 && ec_cur_port(x)->mtu < 576)
+		return ec_fail(x, v, "mtu %u is below 576 (0: the port's)", ec_cur_port(x)->mtu);
+	return rc;
 }
 
 #define EC_PORT_UINT(name, field, min, max, unit) \
@@ -1119,7 +1121,7 @@ static const struct ec_key ec_dpdk_port_keys[] = {
 	EC_PORT_UINT("prefix_len", prefix_len, 1, 32, "bits"),
 	{ "gateway", ec_port_gateway, 0, 0, 0, NULL },
 	EC_PORT_UINT("vlan", vlan, 0, 4094, "VLAN id"),
-	EC_PORT_UINT("mtu", mtu, 0, 9000, "bytes"),
+	{ "mtu", ec_port_mtu, offsetof(struct pk_engine_dpdk_port, mtu), 0, 9000, "bytes" },
 };
 
 static int ec_dpdk_ports(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)

@@ -21,6 +21,8 @@ net_af_packet port, pickupd = 10.99.0.1:5060).
   5. with an argument N: OPTIONS from N more sockets (N flows, which the
      kernel's fanout spreads over pickupd's queues): every one answered.
 Exit 0, or 1 with the first failure.
+
+  dpdk_afpacket_peer.py ping ADDR   step 1 only, to ADDR (test_dpdk_ports.sh)
 """
 import os
 import socket
@@ -45,7 +47,7 @@ def csum(b):
     return ~s & 0xFFFF
 
 
-def ping():
+def ping(dst=PK):
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     s.settimeout(5)
     ident = os.getpid() & 0xFFFF
@@ -53,7 +55,7 @@ def ping():
         payload = b"pickupd-%d" % seq * 4
         hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
         pkt = hdr[:2] + struct.pack("!H", csum(hdr + payload)) + hdr[4:] + payload
-        s.sendto(pkt, (PK, 0))
+        s.sendto(pkt, (dst, 0))
         deadline = time.time() + 5
         while True:
             if time.time() > deadline:
@@ -61,7 +63,7 @@ def ping():
             data, addr = s.recvfrom(2048)
             ihl = (data[0] & 15) * 4
             icmp = data[ihl:]
-            if addr[0] != PK or icmp[0] != 0:
+            if addr[0] != dst or icmp[0] != 0:
                 continue
             t, code, _, rid, rseq = struct.unpack("!BBHHH", icmp[:8])
             if rid != ident or rseq != seq:
@@ -145,6 +147,9 @@ def pickup(caller, callee):
 
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "ping":
+        ping(sys.argv[2])
+        return 0
     ping()
     caller = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     caller.bind(("10.99.0.2", 5070))

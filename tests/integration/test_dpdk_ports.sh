@@ -223,40 +223,9 @@ echo "   both ports set up, two queues each"
 
 # ---- ICMP echo on both ports ----
 
-# icmp_echo NS ADDR: one ICMP echo from namespace NS to ADDR, answered within
-# 5 s (a raw socket: no ping binary needed)
-icmp_echo() {
-  ip netns exec "$1" python3 - "$2" <<'PY'
-import os, socket, struct, sys, time
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-dst = sys.argv[1]
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-ident, payload = os.getpid() & 0xFFFF, b"pk-dpdk-ports" * 4
-hdr = struct.pack("!BBHHH", 8, 0, 0, ident, 1)
-s.sendto(hdr[:2] + struct.pack("!H", csum(hdr + payload)) + hdr[4:] + payload, (dst, 0))
-deadline = time.time() + 5
-while True:
-    left = deadline - time.time()
-    if left <= 0:
-        sys.exit("no echo reply from %s within 5 s" % dst)
-    s.settimeout(left)
-    try:
-        data, addr = s.recvfrom(2048)
-    except socket.timeout:
-        continue
-    icmp = data[(data[0] & 15) * 4:]
-    if addr[0] == dst and icmp[0] == 0 and struct.unpack("!HH", icmp[4:8]) == (ident, 1):
-        if icmp[8:] != payload or csum(icmp) != 0:
-            sys.exit("echo reply from %s: payload or checksum wrong" % dst)
-        break
-PY
-}
+# icmp_echo NS ADDR: ICMP echo from namespace NS to ADDR, answered
+# (dpdk_afpacket_peer.py's, three requests: a raw socket, no ping binary)
+icmp_echo() { ip netns exec "$1" python3 "$here/dpdk_afpacket_peer.py" ping "$2"; }
 icmp_echo "$nsa" 10.98.1.1 || fail "ICMP echo to 10.98.1.1 from $nsa (port 0)"
 icmp_echo "$nsb" 10.98.2.1 || fail "ICMP echo to 10.98.2.1 from $nsb (port 1)"
 echo "   ICMP echo answered on both ports"

@@ -37,6 +37,7 @@
 
 #include "pickup/io_dpdk.h"
 #include "test_net_frames.h"
+#include "test_net_wire.h"
 
 static struct rte_mempool *pool; /* the test's frames */
 static struct rte_ring *wire_in, *wire_out;
@@ -54,23 +55,13 @@ static const uint8_t BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 static void send_in(const void *bytes, size_t n)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-	assert_non_null(m);
-	memcpy(rte_pktmbuf_append(m, (uint16_t)n), bytes, n);
-	assert_int_equal(rte_ring_enqueue(wire_in, m), 0);
+	wire_put(pool, wire_in, bytes, n);
 }
 
 /* Next frame pickupd sent, copied out; 0 when none. */
 static size_t take_out(uint8_t *b)
 {
-	struct rte_mbuf *m;
-	if (rte_ring_dequeue(wire_out, (void **)&m) != 0)
-		return 0;
-	size_t n = rte_pktmbuf_pkt_len(m);
-	assert_int_equal(m->nb_segs, 1);
-	memcpy(b, rte_pktmbuf_mtod(m, void *), n);
-	rte_pktmbuf_free(m);
-	return n;
+	return wire_take(wire_out, b);
 }
 
 static unsigned rx(struct pk_io_msg **msgs)
@@ -459,21 +450,12 @@ static const uint8_t PEER4_MAC[6] = { 0x02, 0, 0, 0, 0, 0x04 };
 
 static void ring_in(struct rte_ring *r, const void *bytes, size_t n)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-	assert_non_null(m);
-	memcpy(rte_pktmbuf_append(m, (uint16_t)n), bytes, n);
-	assert_int_equal(rte_ring_enqueue(r, m), 0);
+	wire_put(pool, r, bytes, n);
 }
 
 static size_t ring_out(struct rte_ring *r, uint8_t *b)
 {
-	struct rte_mbuf *m;
-	if (rte_ring_dequeue(r, (void **)&m) != 0)
-		return 0;
-	size_t n = rte_pktmbuf_pkt_len(m);
-	memcpy(b, rte_pktmbuf_mtod(m, void *), n);
-	rte_pktmbuf_free(m);
-	return n;
+	return wire_take(r, b);
 }
 
 static void send_x(struct pk_io_queue *qq, uint32_t ip, const char *text)

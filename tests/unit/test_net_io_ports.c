@@ -33,6 +33,7 @@
 
 #include "pickup/io_dpdk.h"
 #include "test_net_frames.h"
+#include "test_net_wire.h"
 
 static struct rte_mempool *pool; /* the test's frames */
 static struct rte_ring *x_in, *x_out, *y_in, *y_out;
@@ -57,22 +58,13 @@ static const uint8_t GW_MAC[6] = { 0x02, 0, 0, 0, 2, 0xfe }; /* Y's gateway */
 
 static void ring_in(struct rte_ring *r, const void *bytes, size_t n)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-	assert_non_null(m);
-	memcpy(rte_pktmbuf_append(m, (uint16_t)n), bytes, n);
-	assert_int_equal(rte_ring_enqueue(r, m), 0);
+	wire_put(pool, r, bytes, n);
 }
 
 /* Next frame sent on a port, copied out; 0 when none. */
 static size_t ring_out(struct rte_ring *r, uint8_t *b)
 {
-	struct rte_mbuf *m;
-	if (rte_ring_dequeue(r, (void **)&m) != 0)
-		return 0;
-	size_t n = rte_pktmbuf_pkt_len(m);
-	memcpy(b, rte_pktmbuf_mtod(m, void *), n);
-	rte_pktmbuf_free(m);
-	return n;
+	return wire_take(r, b);
 }
 
 static void addr4(struct pk_addr *a, uint32_t ip, uint16_t port)

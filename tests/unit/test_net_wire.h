@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The wire of the backend tests (test_net_io.c, test_net_io_ports.c): a
+ * net_ring port's RX ring, which the test fills with hand-built frames
+ * (test_net_frames.h), and its TX ring, which it empties to check what
+ * pickupd sent. Include after cmocka.h and the DPDK headers.
+ */
+#ifndef PK_TEST_NET_WIRE_H
+#define PK_TEST_NET_WIRE_H
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+/* n bytes from the wire into ring r, in an mbuf of pool. */
+static inline void wire_put(struct rte_mempool *pool, struct rte_ring *r, const void *bytes, size_t n)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+
+	assert_non_null(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)n), bytes, n);
+	assert_int_equal(rte_ring_enqueue(r, m), 0);
+}
+
+/* The next frame put on ring r, copied into b (one segment); 0 when none. */
+static inline size_t wire_take(struct rte_ring *r, uint8_t *b)
+{
+	struct rte_mbuf *m;
+
+	if (rte_ring_dequeue(r, (void **)&m) != 0)
+		return 0;
+	size_t n = rte_pktmbuf_pkt_len(m);
+	assert_int_equal(m->nb_segs, 1);
+	memcpy(b, rte_pktmbuf_mtod(m, void *), n);
+	rte_pktmbuf_free(m);
+	return n;
+}
+
+#endif /* PK_TEST_NET_WIRE_H */
