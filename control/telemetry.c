@@ -162,8 +162,10 @@ static void tel_finish(struct tel_dict *t)
 		rte_tel_data_add_dict_u64(t->d, "truncated", 1);
 }
 
-/* /pickupd/stats: every top-level member but workers; with a parameter,
- * only that section ("calls"). */
+/* /pickupd/stats: every top-level member but workers and net (their own
+ * views: /pickupd/workers, /pickupd/stats,net; with several ports, net
+ * alone would outgrow a reply's RTE_TEL_MAX_DICT_ENTRIES); with a
+ * parameter, only that section ("calls", "net"). */
 static int tel_cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
@@ -186,7 +188,7 @@ static int tel_cmd_stats(const char *cmd, const char *params, struct rte_tel_dat
 		const char *key;
 		const json_t *v;
 		json_object_foreach (s, key, v) {
-			if (strcmp(key, "workers") == 0)
+			if (strcmp(key, "workers") == 0 || strcmp(key, "net") == 0)
 				continue;
 			char name[TEL_NAME_MAX];
 			tel_join(name, NULL, key);
