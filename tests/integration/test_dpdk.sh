@@ -11,7 +11,8 @@
 #     more flows all answered;
 #   - SIPp (register.xml) registering 2004 from the namespace;
 #   - each worker's state in the EAL's memory (no warning at start);
-# then a clean stop (SIGTERM: exit 0, "stopped") and pickupd's counters.
+# then a clean stop (SIGTERM: exit 0, "stopped") and pickupd's counters (the
+# workers' and the port's network layer's, logged at the stop).
 #
 #   test_dpdk.sh PICKUPD
 #
@@ -153,6 +154,9 @@ pid=
 [ "$rc" = 0 ] || fail "pickupd exit status $rc after SIGTERM"
 grep -q "info: stopped" "$work/pickupd.log" || fail "pickupd did not stop cleanly"
 sum() { grep -o " $1=[0-9]*" "$work/pickupd.log" | awk -F= '{ s += $2 } END { print s + 0 }'; }
+# the port's network counters, logged at the stop as the stats have them
+grep -qE "info: port net_af_packet0 net: rx_frames=[0-9]+ .*icmp_echo_replied=3( |$)" "$work/pickupd.log" ||
+  fail "no network counters of net_af_packet0 at the stop: $(grep ' net:' "$work/pickupd.log")"
 [ "$(sum answered_options)" = 33 ] || fail "answered_options = $(sum answered_options), want 33"
 [ "$(sum answered_register)" = 1 ] || fail "answered_register = $(sum answered_register), want 1"
 [ "$(sum forwarded)" = 6 ] || fail "forwarded = $(sum forwarded), want 6"
