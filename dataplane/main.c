@@ -356,6 +356,9 @@ int main(int argc, char **argv)
 	if (conf == NULL)
 		return 1;
 	if (args.check) {
+		if (pk_engine_conf_dpdk_ignored(conf) != 0)
+			fprintf(stderr, "warning: %s:%u: io.dpdk is ignored: io.backend is socket\n", conf->path,
+				pk_engine_conf_dpdk_ignored(conf));
 		printf("ok: %s, %s (%u groups, %u users, %u memberships)\n", conf->path, conf->groups_path,
 		       groups->n_groups, groups->n_users, groups->n_members);
 		pk_groups_conf_free(groups);
@@ -363,6 +366,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	pk_log_open("pickupd", conf->log_target, conf->log_level);
+	if (pk_engine_conf_dpdk_ignored(conf) != 0)
+		pk_log(PK_LOG_WARNING, "%s:%u: io.dpdk is ignored: io.backend is socket", conf->path,
+		       pk_engine_conf_dpdk_ignored(conf));
 
 	/* Every thread created from here on inherits this mask: the signals
 	 * reach only the control loop's signalfd. */
