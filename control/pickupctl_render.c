@@ -507,14 +507,21 @@ static int ctl_net_table(FILE *out, const json_t *net)
 		row[i] = strdup(names[i]);
 	}
 	ctl_table_row(&t, row);
-	json_object_foreach((json_t *)cols[1], k, v) {
+	/* a row per counter of any port, in the order first seen */
+	json_t *keys = json_object();
+	for (size_t i = 1; keys != NULL && i < ncols; i++)
+		json_object_foreach((json_t *)cols[i], k, v)
+			if (json_object_get(keys, k) == NULL)
+				json_object_set_new(keys, k, json_null());
+	json_object_foreach(keys, k, v) {
 		row[0] = strdup(k);
 		for (size_t i = 1; i < ncols; i++)
 			row[i] = ctl_text(json_object_get(cols[i], k));
 		ctl_table_row(&t, row);
 	}
 	ctl_table_print(&t, out, 0);
-	oom = t.oom;
+	oom = t.oom || keys == NULL;
+	json_decref(keys);
 	ctl_table_free(&t);
 	return oom ? -ENOMEM : 0;
 }

@@ -244,8 +244,6 @@ static void pk_log_startup(const struct pk_engine *eng, const struct pk_groups_c
 			      "Group Call Pickup (see docs/sip-behaviour.md)");
 }
 
-/* The control thread's periodic work: expire ringing calls and claims,
- * free what RCU says no worker can see any more. */
 /* At a stop, the dpdk backend's network counters of each port (summed
  * over the queues; the ones not zero), as the stats' `net` has them:
  *   info: port net_af_packet0 net: rx_frames=40 arp_replied=1 ... */
@@ -273,6 +271,8 @@ static void pk_log_net_counters(const struct pk_engine *eng, struct pk_worker *c
 	}
 }
 
+/* The control thread's periodic work: expire ringing calls and claims,
+ * free what RCU says no worker can see any more. */
 static void pk_housekeep(struct pk_engine *eng, unsigned tid)
 {
 	pk_rcu_reader_online(eng->rcu, tid);

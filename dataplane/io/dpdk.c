@@ -622,14 +622,14 @@ bool pk_io_is_dpdk(const struct pk_io *pio)
 
 unsigned pk_io_dpdk_n_ports(const struct pk_io *pio)
 {
-	return ((const struct dpdk_io *)pio)->n_ports;
+	return pk_io_is_dpdk(pio) ? ((const struct dpdk_io *)pio)->n_ports : 0;
 }
 
 const char *pk_io_dpdk_port_name(const struct pk_io *pio, unsigned i)
 {
 	const struct dpdk_io *io = (const struct dpdk_io *)pio;
 
-	return i < io->n_ports ? io->ports[i].name : NULL;
+	return i < pk_io_dpdk_n_ports(pio) ? io->ports[i].name : NULL;
 }
 
 const char *pk_io_dpdk_describe(const struct pk_io *pio)

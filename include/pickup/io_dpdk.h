@@ -112,9 +112,9 @@ uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_
 bool pk_io_dpdk_port_net_counters(const struct pk_io_queue *q, unsigned i,
 				  uint64_t out[PK_NET_CTR_COUNT]);
 
-/* Whether io is this backend's, and its ports: how many, and port index
- * i's ethdev name ("net_af_packet0", "0000:3b:00.0"; NULL past the last).
- * Any thread. */
+/* Whether io is this backend's, and its ports: how many (0 for another
+ * backend's io), and port index i's ethdev name ("net_af_packet0",
+ * "0000:3b:00.0"; NULL past the last). Any thread. */
 bool pk_io_is_dpdk(const struct pk_io *io);
 unsigned pk_io_dpdk_n_ports(const struct pk_io *io);
 const char *pk_io_dpdk_port_name(const struct pk_io *io, unsigned i);

@@ -200,7 +200,8 @@ int main(int argc, char **argv)
 		for (unsigned c = 0; c < PK_WORKER_CTR_COUNT; c++)
 			wsum[c] += e.ws[i]->ctr[c];
 		uint64_t nc[PK_NET_CTR_COUNT], dctr[PK_IO_DPDK_CTR_COUNT];
-		pk_io_dpdk_port_net_counters(q, 0, nc);
+		if (!pk_io_dpdk_port_net_counters(q, 0, nc))
+			memset(nc, 0, sizeof(nc)); /* cannot happen: every queue has port 0 */
 		for (unsigned c = 0; c < PK_NET_CTR_COUNT; c++)
 			nsum[c] += nc[c];
 		pk_io_dpdk_counters(q, dctr);

@@ -247,9 +247,8 @@ echo "   ICMP echo answered on both ports"
 # ---- the counters while pickupd runs (control socket) ----
 
 # Each port's echo requests (three on port 0, six on port 1) are counted
-# on that port, the frames
-# each worker's queue took in that worker's io; the table and Prometheus
-# views show the same numbers.
+# on that port, and the frames each worker's queue took in that worker's
+# io; the table and Prometheus views show the same numbers.
 "$pickupctl" -s "$work/ctl.sock" --json stats >"$work/stats.json" 2>"$work/stats.err" ||
   fail "pickupctl stats: $(cat "$work/stats.err")"
 python3 - "$work/stats.json" <<'PY' || fail "stats: the network and I/O counters"

@@ -724,11 +724,33 @@ static void test_http_ipv6(void **state)
 
 static atomic_uint snapshots;
 
+/* fake_snapshot's stats: the sample with a dpdk port's net section, or
+ * (big_workers) 40 workers of 110 ten-digit counters each, whose
+ * /pickupd/workers outgrows a telemetry reply. */
+static bool big_workers;
+
 static json_t *fake_snapshot(void *arg)
 {
 	assert_ptr_equal(arg, &snapshots);
 	atomic_fetch_add_explicit(&snapshots, 1, memory_order_relaxed);
-	return sample();
+	json_t *s = sample();
+	if (big_workers) {
+		json_t *ws = json_array();
+		for (int i = 0; i < 40; i++) {
+			json_t *c = json_object();
+			for (int k = 0; k < 110; k++) {
+				char name[32];
+				snprintf(name, sizeof(name), "counter_%d", k);
+				json_object_set_new(c, name, json_integer(1000000000 + k));
+			}
+			json_array_append_new(ws, json_pack("{s:i, s:o}", "id", i, "counters", c));
+		}
+		json_object_set_new(s, "workers", ws);
+		return s;
+	}
+	json_object_set_new(s, "net", json_pack("{s:{s:i, s:i}}", "net_af_packet0", "udp_rx", 40,
+						"icmp_echo_replied", 3));
+	return s;
 }
 
 /* One request over DPDK's telemetry socket: send cmd, return the value
@@ -845,8 +867,17 @@ static void test_telemetry(void **state)
 	assert_int_equal(tel_int(st, "memory/jemalloc/allocated"), 100);
 	assert_int_equal(tel_int(st, "uptime_s"), 12);
 	const char *key;
-	json_object_foreach (st, key, v)
+	json_object_foreach (st, key, v) {
 		assert_true(strncmp(key, "workers", 7) != 0);
+		assert_true(strncmp(key, "net", 3) != 0); /* its own view, below */
+	}
+	json_decref(st);
+
+	/* the dpdk ports' network counters on their own */
+	st = tel_ask(fd, "/pickupd/stats,net");
+	assert_int_equal(tel_int(st, "net_af_packet0/udp_rx"), 40);
+	assert_int_equal(tel_int(st, "net_af_packet0/icmp_echo_replied"), 3);
+	assert_int_equal(json_object_size(st), 2);
 	json_decref(st);
 
 	st = tel_ask(fd, "/pickupd/stats,calls");
@@ -879,20 +910,33 @@ static void test_telemetry(void **state)
 	assert_true(json_is_null(w));
 	json_decref(w);
 
+	/* more than a reply holds (DPDK drops what does not fit without a
+	 * word): whole arrays up to the limit, then "truncated" */
+	big_workers = true;
+	w = tel_ask(fd, "/pickupd/workers");
+	big_workers = false;
+	assert_int_equal(tel_int(w, "truncated"), 1);
+	assert_int_equal(json_array_size(json_object_get(w, "id")), 40);
+	assert_int_equal(json_array_size(json_object_get(w, "counters/counter_0")), 40);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(w, "counters/counter_1"), 39)),
+			 1000000001);
+	assert_null(json_object_get(w, "counters/counter_109"));
+	json_decref(w);
+
 	json_t *s = tel_ask(fd, "/pickupd/status");
 	assert_int_equal(tel_int(s, "pid"), getpid());
 	assert_int_equal(tel_int(s, "workers"), 2);
 	assert_int_equal(tel_int(s, "uptime_s"), 12);
 	assert_true(json_is_string(json_object_get(s, "version")));
 	json_decref(s);
-	assert_int_equal(atomic_load(&snapshots), 7); /* one per command answered */
+	assert_int_equal(atomic_load(&snapshots), 9); /* one per command answered */
 
 	/* detached (pickupd shutting down): null, the snapshot not called */
 	assert_int_equal(pk_telemetry_register(NULL, NULL), 0);
 	st = tel_ask(fd, "/pickupd/stats");
 	assert_true(json_is_null(st));
 	json_decref(st);
-	assert_int_equal(atomic_load(&snapshots), 7);
+	assert_int_equal(atomic_load(&snapshots), 9);
 	close(fd);
 
 	char dir[PATH_MAX];

@@ -789,14 +789,16 @@ static void test_render_stats_io_net(void **state)
 	assert_null(strstr(t, "W0"));
 	free(t);
 
-	/* A port missing a counter of the first: "-". */
+	/* A port missing a counter of another: "-", both ways. */
 	t = render((const char *const[]){ "stats", NULL },
-		   "{\"net\":{\"p0\":{\"rx_frames\":1,\"udp_rx\":2},\"p1\":{\"rx_frames\":3}}}", &rc);
+		   "{\"net\":{\"p0\":{\"rx_frames\":1,\"udp_rx\":2},\"p1\":{\"rx_frames\":3,\"arp_rx\":4}}}",
+		   &rc);
 	assert_int_equal(rc, 0);
 	assert_string_equal(t,
 		"NET        p0  p1\n"
 		"rx_frames   1   3\n"
-		"udp_rx      2   -\n");
+		"udp_rx      2   -\n"
+		"arp_rx      -   4\n");
 	free(t);
 
 	/* A port that is not an object: the section as key-value lines,
