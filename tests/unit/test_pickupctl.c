@@ -734,6 +734,21 @@ static void test_render_stats(void **state)
 static const char stats_io_sample[] = STATS_IO "}";
 static const char stats_net_sample[] = STATS_IO STATS_NET "}";
 
+/* The view of stats_io_sample, which stats_net_sample's begins with. */
+#define STATS_IO_VIEW \
+	"uptime_s  3.5\n" \
+	"\n" \
+	"COUNTER  TOTAL  W0  W1\n" \
+	"rx          30  10  20\n" \
+	"\n" \
+	"IO         TOTAL  W0  W1\n" \
+	"udp_rx        15   5  10\n" \
+	"udp_tx         9   3   6\n" \
+	"rx_bursts     12   4   8\n" \
+	"\n" \
+	"calls\n" \
+	"  ringing  1\n"
+
 static void test_render_stats_io_net(void **state)
 {
 	int rc;
@@ -743,38 +758,14 @@ static void test_render_stats_io_net(void **state)
 	/* Socket backend: the IO table, no NET one. */
 	t = render((const char *const[]){ "stats", NULL }, stats_io_sample, &rc);
 	assert_int_equal(rc, 0);
-	assert_string_equal(t,
-		"uptime_s  3.5\n"
-		"\n"
-		"COUNTER  TOTAL  W0  W1\n"
-		"rx          30  10  20\n"
-		"\n"
-		"IO         TOTAL  W0  W1\n"
-		"udp_rx        15   5  10\n"
-		"udp_tx         9   3   6\n"
-		"rx_bursts     12   4   8\n"
-		"\n"
-		"calls\n"
-		"  ringing  1\n");
+	assert_string_equal(t, STATS_IO_VIEW);
 	assert_null(strstr(t, "NET"));
 	free(t);
 
 	/* Dpdk backend: a column per port, in the order of the stats. */
 	t = render((const char *const[]){ "stats", NULL }, stats_net_sample, &rc);
 	assert_int_equal(rc, 0);
-	assert_string_equal(t,
-		"uptime_s  3.5\n"
-		"\n"
-		"COUNTER  TOTAL  W0  W1\n"
-		"rx          30  10  20\n"
-		"\n"
-		"IO         TOTAL  W0  W1\n"
-		"udp_rx        15   5  10\n"
-		"udp_tx         9   3   6\n"
-		"rx_bursts     12   4   8\n"
-		"\n"
-		"calls\n"
-		"  ringing  1\n"
+	assert_string_equal(t, STATS_IO_VIEW
 		"\n"
 		"NET                net_af_packet0  0000:3b:00.0\n"
 		"rx_frames                    1200            20\n"
