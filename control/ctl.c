@@ -43,6 +43,7 @@
 #include "pickup/engine_conf.h"
 #include "pickup/groups.h"
 #include "pickup/groups_conf.h"
+#include "pickup/io_dpdk.h"
 #include "pickup/location.h"
 #include "pickup/log.h"
 #include "pickup/rcu.h"
@@ -221,6 +222,56 @@ static json_t *ctl_worker_pickup(const struct pk_worker *w)
 	return o;
 }
 
+/* The worker's I/O queue: the backend's counters (include/pickup/io.h),
+ * and on the dpdk backend its own (include/pickup/io_dpdk.h). */
+static json_t *ctl_worker_io(const struct pk_engine *eng, const struct pk_worker *w)
+{
+	json_t *o = json_object();
+	uint64_t io[PK_IO_CTR_COUNT], dq[PK_IO_DPDK_CTR_COUNT];
+
+	if (o == NULL || w->q == NULL)
+		return o;
+	pk_io_stats(w->q, io);
+	for (unsigned i = 0; i < PK_IO_CTR_COUNT; i++)
+		ctl_set_u64(o, pk_io_counter_name((enum pk_io_counter)i), io[i]);
+	if (pk_io_is_dpdk(eng->io)) {
+		pk_io_dpdk_counters(w->q, dq);
+		for (unsigned i = 0; i < PK_IO_DPDK_CTR_COUNT; i++)
+			ctl_set_u64(o, pk_io_dpdk_counter_name((enum pk_io_dpdk_counter)i), dq[i]);
+	}
+	return o;
+}
+
+/* The dpdk backend's network layer (include/pickup/net.h), per port and
+ * summed over the workers' queues: {"<ethdev name>": {counter: n}}. NULL
+ * on the socket backend (the kernel's own counters, `nstat`, are those). */
+static json_t *ctl_net_json(const struct pk_engine *eng)
+{
+	json_t *net;
+
+	if (!pk_io_is_dpdk(eng->io) || (net = json_object()) == NULL)
+		return NULL;
+	for (unsigned p = 0; p < pk_io_dpdk_n_ports(eng->io); p++) {
+		uint64_t sum[PK_NET_CTR_COUNT] = { 0 }, one[PK_NET_CTR_COUNT];
+		json_t *o = json_object();
+
+		if (o == NULL)
+			break;
+		for (unsigned i = 0; i < eng->n_workers; i++) {
+			const struct pk_worker *w = eng->workers[i];
+
+			if (w == NULL || w->q == NULL || !pk_io_dpdk_port_net_counters(w->q, p, one))
+				continue;
+			for (unsigned c = 0; c < PK_NET_CTR_COUNT; c++)
+				sum[c] += one[c];
+		}
+		for (unsigned c = 0; c < PK_NET_CTR_COUNT; c++)
+			ctl_set_u64(o, pk_net_counter_name((enum pk_net_counter)c), sum[c]);
+		json_object_set_new(net, pk_io_dpdk_port_name(eng->io, p), o);
+	}
+	return net;
+}
+
 /* Add every integer of src into the same key of dst. */
 static void ctl_sum_into(json_t *dst, const json_t *src)
 {
@@ -276,15 +327,17 @@ static json_t *ctl_memory_json(struct pk_engine *eng)
 json_t *pk_ctl_stats_json(struct pk_engine *eng)
 {
 	json_t *st = json_object(), *totals = json_object(), *rejects = json_object(), *proxy = json_object(),
-	       *pickup = json_object(), *workers = json_array(), *calls, *regs, *ctr, *groups;
+	       *pickup = json_object(), *io = json_object(), *workers = json_array(), *calls, *regs, *ctr,
+	       *groups, *net;
 	uint64_t ct[PK_CALLTAB_CTR_COUNT], lc[PK_LOC_CTR_COUNT];
 
-	if (st == NULL || totals == NULL || rejects == NULL || proxy == NULL || pickup == NULL || workers == NULL)
+	if (st == NULL || totals == NULL || rejects == NULL || proxy == NULL || pickup == NULL || io == NULL ||
+	    workers == NULL)
 		goto fail;
 	json_object_set_new(st, "uptime_s", json_real((double)(ctl_now_ns() - eng->start_ns) / 1e9));
 	for (unsigned i = 0; i < eng->n_workers; i++) {
 		const struct pk_worker *w = eng->workers[i];
-		json_t *wo, *a, *b, *c, *d;
+		json_t *wo, *a, *b, *c, *d, *e;
 
 		if (w == NULL)
 			continue;
@@ -292,22 +345,25 @@ json_t *pk_ctl_stats_json(struct pk_engine *eng)
 		b = ctl_worker_rejects(w);
 		c = ctl_worker_proxy(w);
 		d = ctl_worker_pickup(w);
-		wo = json_pack("{s:i, s:o, s:o, s:o, s:o}", "id", (json_int_t)i, "counters", a, "rejects", b,
-			       "proxy", c, "pickup", d);
+		e = ctl_worker_io(eng, w);
+		wo = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)i, "counters", a, "rejects", b,
+			       "proxy", c, "pickup", d, "io", e);
 		if (wo == NULL)
 			goto fail;
 		ctl_sum_into(totals, a);
 		ctl_sum_into(rejects, b);
 		ctl_sum_into(proxy, c);
 		ctl_sum_into(pickup, d);
+		ctl_sum_into(io, e);
 		json_array_append_new(workers, wo);
 	}
 	json_object_set_new(st, "totals", totals);
 	json_object_set_new(st, "rejects", rejects);
 	json_object_set_new(st, "proxy", proxy);
 	json_object_set_new(st, "pickup", pickup);
+	json_object_set_new(st, "io", io);
 	json_object_set_new(st, "workers", workers);
-	totals = rejects = proxy = pickup = workers = NULL;
+	totals = rejects = proxy = pickup = io = workers = NULL;
 
 	pk_calltab_stats(eng->calltab, ct);
 	ctr = json_object();
@@ -339,6 +395,8 @@ json_t *pk_ctl_stats_json(struct pk_engine *eng)
 			   (json_int_t)ctl_relaxed(&eng->groups_cache.bytes));
 	json_object_set_new(st, "groups", groups);
 	json_object_set_new(st, "memory", ctl_memory_json(eng));
+	if ((net = ctl_net_json(eng)) != NULL)
+		json_object_set_new(st, "net", net);
 	return st;
 fail:
 	json_decref(st);
@@ -346,6 +404,7 @@ fail:
 	json_decref(rejects);
 	json_decref(proxy);
 	json_decref(pickup);
+	json_decref(io);
 	json_decref(workers);
 	return NULL;
 }

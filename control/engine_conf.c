@@ -1179,6 +1179,7 @@ static int ec_dpdk(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *
 	int rc;
 
 	(void)k;
+	x->c->dpdk_line = (uint32_t)v->start_mark.line + 1;
 	if ((rc = ec_mapping(x, doc, v, ec_dpdk_keys, PK_ARRAY_SIZE(ec_dpdk_keys))) != 0)
 		return rc;
 	/* ports: is the list form of the one port's keys: not both */
@@ -1435,6 +1436,11 @@ static int ec_parse_doc(struct ec_ctx *x, const char *buf, size_t len)
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	return rc;
+}
+
+uint32_t pk_engine_conf_dpdk_ignored(const struct pk_engine_conf *c)
+{
+	return c->backend == PK_IO_DPDK ? 0 : c->dpdk_line;
 }
 
 void pk_engine_conf_free(struct pk_engine_conf *c)

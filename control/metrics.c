@@ -439,6 +439,29 @@ static void render_section(struct mx_render *r, const char *sec, const json_t *o
 	}
 }
 
+/*
+ * The dpdk backend's network layer, one set of counters per port:
+ *   net{<port>{c}} -> pickupd_net_<c>_total{port="<port>"}
+ */
+static void render_net(struct mx_render *r, const json_t *net)
+{
+	const char *port, *key;
+	const json_t *ctrs, *v;
+	char name[MX_NAME_MAX], help[MX_NAME_MAX + 64];
+
+	json_object_foreach ((json_t *)net, port, ctrs) {
+		if (!json_is_object(ctrs))
+			continue;
+		json_object_foreach ((json_t *)ctrs, key, v) {
+			struct mx_label l = { "port", port };
+			if (!mx_name(name, "net", key, "_total"))
+				continue;
+			snprintf(help, sizeof(help), "Counter net.<port>.%s of the stats", key);
+			mx_sample(r, name, "counter", help, &l, 1, v);
+		}
+	}
+}
+
 /* A top-level section that is the sum of a per-worker one: "totals" (of
  * workers[].counters) or any key the first worker also has. */
 static bool is_summed(const char *key, const json_t *worker0)
@@ -466,10 +489,13 @@ static void render_stats(struct mx_render *r, const json_t *stats)
 		} else if (json_is_object(v) && w0 != NULL && is_summed(key, w0)) {
 			continue; /* exported per worker */
 		} else if (json_is_object(v) && (strcmp(key, "totals") == 0 || strcmp(key, "rejects") == 0 ||
-						 strcmp(key, "proxy") == 0 || strcmp(key, "pickup") == 0)) {
+						 strcmp(key, "proxy") == 0 || strcmp(key, "pickup") == 0 ||
+						 strcmp(key, "io") == 0)) {
 			render_counter_section(r, key, v, NULL); /* no workers array */
 		} else if (json_is_object(v) && strcmp(key, "memory") == 0) {
 			render_memory(r, v);
+		} else if (json_is_object(v) && strcmp(key, "net") == 0) {
+			render_net(r, v);
 		} else if (json_is_object(v)) {
 			render_section(r, key, v);
 		} else if (mx_name(name, key, NULL, "")) {

@@ -431,6 +431,7 @@ static const char *const ctl_stats_cols[][3] = {
 	{ "rejects", "rejects", "REJECT" },
 	{ "proxy", "proxy", "PROXY" },
 	{ "pickup", "pickup", "PICKUP" },
+	{ "io", "io", "IO" },
 };
 
 static int ctl_stats_table(FILE *out, const json_t *total, const char *wkey, const char *head,
@@ -473,6 +474,54 @@ static int ctl_stats_table(FILE *out, const json_t *total, const char *wkey, con
 	}
 	ctl_table_print(&t, out, 0);
 	oom = t.oom;
+	ctl_table_free(&t);
+	return oom ? -ENOMEM : 0;
+}
+
+/* The dpdk backend's "net": one row per counter, one column per port; 1
+ * (nothing printed) when a port's value is not an object: the caller
+ * shows such a section as key-value lines. */
+static int ctl_net_table(FILE *out, const json_t *net)
+{
+	const json_t *cols[CTL_TABLE_MAXCOLS];
+	const char *names[CTL_TABLE_MAXCOLS];
+	struct ctl_table t;
+	size_t ncols = 1;
+	const char *k;
+	json_t *v;
+	char *row[CTL_TABLE_MAXCOLS];
+	bool oom;
+
+	json_object_foreach((json_t *)net, k, v) {
+		if (ncols == CTL_TABLE_MAXCOLS || !json_is_object(v))
+			continue;
+		names[ncols] = k;
+		cols[ncols++] = v;
+	}
+	if (ncols == 1 || ncols != json_object_size(net) + 1)
+		return 1;
+	ctl_table_init(&t, ncols);
+	row[0] = strdup("NET");
+	for (size_t i = 1; i < ncols; i++) {
+		t.right[i] = true;
+		row[i] = strdup(names[i]);
+	}
+	ctl_table_row(&t, row);
+	/* a row per counter of any port, in the order first seen */
+	json_t *keys = json_object();
+	for (size_t i = 1; keys != NULL && i < ncols; i++)
+		json_object_foreach((json_t *)cols[i], k, v)
+			if (json_object_get(keys, k) == NULL)
+				json_object_set_new(keys, k, json_null());
+	json_object_foreach(keys, k, v) {
+		row[0] = strdup(k);
+		for (size_t i = 1; i < ncols; i++)
+			row[i] = ctl_text(json_object_get(cols[i], k));
+		ctl_table_row(&t, row);
+	}
+	ctl_table_print(&t, out, 0);
+	oom = t.oom || keys == NULL;
+	json_decref(keys);
 	ctl_table_free(&t);
 	return oom ? -ENOMEM : 0;
 }
@@ -521,9 +570,12 @@ static int ctl_view_stats(FILE *out, const json_t *result, int only)
 		first = false;
 		if (col != NULL && json_is_object(v))
 			rc = ctl_stats_table(out, v, col[1], col[2], workers, only);
-		else if (json_is_object(v))
-			rc = ctl_section_print(out, k, v);
-		else {
+		else if (json_is_object(v)) {
+			/* net as a table of ports, else as key-value lines */
+			rc = strcmp(k, "net") == 0 ? ctl_net_table(out, v) : 1;
+			if (rc == 1)
+				rc = ctl_section_print(out, k, v);
+		} else {
 			char *s = ctl_text(v);
 
 			fprintf(out, "%s  %s\n", k, s ? s : "");

@@ -3,7 +3,7 @@
  * pickupd's stats as DPDK telemetry commands (include/pickup/metrics.h), so
  * DPDK's own client (usertools/dpdk-telemetry.py) and anything speaking
  * its socket protocol read them next to /ethdev/stats:
- *   /pickupd/stats[,section]  every section but workers, flattened
+ *   /pickupd/stats[,section]  every section but workers and net, flattened
  *   /pickupd/workers[,id]     per-worker counters
  *   /pickupd/status           version, pid, uptime, workers
  * and, for the socket backend, a minimal EAL whose only job is to open the
@@ -24,6 +24,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -49,6 +50,10 @@
 
 /* Room for the longest flattened name (RTE_TEL_MAX_STRING_LEN with NUL). */
 #define TEL_NAME_MAX RTE_TEL_MAX_STRING_LEN
+/* What DPDK 22.11 sends of a reply (its MAX_OUTPUT_LEN, the greeting's
+ * max_output_len): an entry past it is dropped without a word, so
+ * /pickupd/workers stops before, with "truncated". */
+#define TEL_REPLY_MAX (16 * 1024)
 
 static pthread_mutex_t tel_lock = PTHREAD_MUTEX_INITIALIZER;
 static json_t *(*tel_snapshot)(void *arg); /* under tel_lock */
@@ -162,8 +167,11 @@ static void tel_finish(struct tel_dict *t)
 		rte_tel_data_add_dict_u64(t->d, "truncated", 1);
 }
 
-/* /pickupd/stats: every top-level member but workers; with a parameter,
- * only that section ("calls"). */
+/* /pickupd/stats: every top-level member but workers and net (their own
+ * views: /pickupd/workers, /pickupd/stats,net; with two ports or more, the
+ * rest and net together, 48 counters a port, would outgrow a reply's
+ * RTE_TEL_MAX_DICT_ENTRIES); with a
+ * parameter, only that section ("calls", "net"). */
 static int tel_cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
@@ -186,7 +194,7 @@ static int tel_cmd_stats(const char *cmd, const char *params, struct rte_tel_dat
 		const char *key;
 		const json_t *v;
 		json_object_foreach (s, key, v) {
-			if (strcmp(key, "workers") == 0)
+			if (strcmp(key, "workers") == 0 || strcmp(key, "net") == 0)
 				continue;
 			char name[TEL_NAME_MAX];
 			tel_join(name, NULL, key);
@@ -317,8 +325,23 @@ static int tel_cmd_workers(const char *cmd, const char *params, struct rte_tel_d
 	rte_tel_data_add_dict_container(d, "id", ids, 0);
 
 	size_t nn = json_array_size(names);
-	for (size_t k = 0; k < nn && k + 1 < RTE_TEL_MAX_DICT_ENTRIES; k++) {
+	/* the reply's length as DPDK writes it, {"/pickupd/workers":{"id":[..],
+	 * "name":[v,...],...}}: a name's entry is its length, the quotes,
+	 * colon, brackets and comma, and each value's digits and comma; room
+	 * is kept for the "truncated":1 entry */
+	size_t len = strlen(cmd) + 64 + nw * 21;
+	for (size_t k = 0; k < nn; k++) {
 		const char *name = json_string_value(json_array_get(names, k));
+		size_t el = strlen(name) + 6;
+		for (i = 0; i < nw; i++) {
+			char v[24];
+			el += (size_t)snprintf(v, sizeof(v), "%" PRIu64, tel_leaf(json_array_get(workers, i), name)) + 1;
+		}
+		if (k + 2 >= RTE_TEL_MAX_DICT_ENTRIES || len + el > TEL_REPLY_MAX - 32) {
+			rte_tel_data_add_dict_u64(d, "truncated", 1);
+			break;
+		}
+		len += el;
 		struct rte_tel_data *arr = rte_tel_data_alloc();
 		if (arr == NULL) {
 			ret = -ENOMEM;
@@ -363,7 +386,7 @@ int pk_telemetry_register(json_t *(*snapshot)(void *arg), void *arg)
 		const char *help;
 	} cmds[] = {
 		{ "/pickupd/stats", tel_cmd_stats,
-		  "pickupd stats, flattened with '/' (all but workers). Parameters: int section name" },
+		  "pickupd stats, flattened with '/' (all but workers and net). Parameters: int section name" },
 		{ "/pickupd/workers", tel_cmd_workers,
 		  "pickupd per-worker counters: one array per counter, or one worker's. Parameters: int worker id" },
 		{ "/pickupd/status", tel_cmd_status, "pickupd version, pid, uptime and worker count" },

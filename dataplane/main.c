@@ -244,6 +244,33 @@ static void pk_log_startup(const struct pk_engine *eng, const struct pk_groups_c
 			      "Group Call Pickup (see docs/sip-behaviour.md)");
 }
 
+/* At a stop, the dpdk backend's network counters of each port (summed
+ * over the queues; the ones not zero), as the stats' `net` has them:
+ *   info: port net_af_packet0 net: rx_frames=40 arp_replied=1 ... */
+static void pk_log_net_counters(const struct pk_engine *eng, struct pk_worker *const *workers, unsigned n)
+{
+	for (unsigned p = 0; p < pk_io_dpdk_n_ports(eng->io); p++) {
+		uint64_t sum[PK_NET_CTR_COUNT] = { 0 }, one[PK_NET_CTR_COUNT];
+		char line[1024];
+		size_t len = 0;
+
+		for (unsigned i = 0; i < n; i++) {
+			if (!pk_io_dpdk_port_net_counters(workers[i]->q, p, one))
+				continue;
+			for (unsigned c = 0; c < PK_NET_CTR_COUNT; c++)
+				sum[c] += one[c];
+		}
+		line[0] = '\0';
+		for (unsigned c = 0; c < PK_NET_CTR_COUNT && len < sizeof(line); c++)
+			if (sum[c] != 0)
+				len += (size_t)snprintf(line + len, sizeof(line) - len, " %s=%llu",
+							pk_net_counter_name((enum pk_net_counter)c),
+							(unsigned long long)sum[c]);
+		pk_log(PK_LOG_INFO, "port %s net:%s", pk_io_dpdk_port_name(eng->io, p),
+		       len ? line : " (no traffic)");
+	}
+}
+
 /* The control thread's periodic work: expire ringing calls and claims,
  * free what RCU says no worker can see any more. */
 static void pk_housekeep(struct pk_engine *eng, unsigned tid)
@@ -329,6 +356,9 @@ int main(int argc, char **argv)
 	if (conf == NULL)
 		return 1;
 	if (args.check) {
+		if (pk_engine_conf_dpdk_ignored(conf) != 0)
+			fprintf(stderr, "warning: %s:%u: io.dpdk is ignored: io.backend is socket\n", conf->path,
+				pk_engine_conf_dpdk_ignored(conf));
 		printf("ok: %s, %s (%u groups, %u users, %u memberships)\n", conf->path, conf->groups_path,
 		       groups->n_groups, groups->n_users, groups->n_members);
 		pk_groups_conf_free(groups);
@@ -336,6 +366,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	pk_log_open("pickupd", conf->log_target, conf->log_level);
+	if (pk_engine_conf_dpdk_ignored(conf) != 0)
+		pk_log(PK_LOG_WARNING, "%s:%u: io.dpdk is ignored: io.backend is socket", conf->path,
+		       pk_engine_conf_dpdk_ignored(conf));
 
 	/* Every thread created from here on inherits this mask: the signals
 	 * reach only the control loop's signalfd. */
@@ -637,6 +670,8 @@ stop:
 		pk_proxy_log_counters(workers[i]);
 		pk_pickup_log_counters(workers[i]);
 	}
+	if (started > 0 && dpdk)
+		pk_log_net_counters(eng, workers, started);
 	if (started > 0)
 		pk_registrar_log_counters(eng->location);
 out:

@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "pickup/ctr.h"
 #include "pickup/engine_conf.h"
 #include "pickup/io.h"
 #include "pickup/sip.h"
@@ -172,31 +173,7 @@ struct pk_engine {
  * handler table). Call after the handlers are final, before workers start. */
 void pk_engine_prepare(struct pk_engine *eng);
 
-/*
- * One counter of a worker: only the owning worker writes it, other threads
- * (control socket, telemetry) read it while it runs. Relaxed load + relaxed
- * store, not an atomic RMW: there is a single writer, so no increment is
- * lost, and the compiler emits a plain add (no lock prefix). Readers need
- * atomicity (no torn value), not ordering: pairs with pk_ctr_get's relaxed
- * load.
- */
-static inline void pk_ctr_inc(_Atomic uint64_t *c)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
-}
-
-/* pk_ctr_inc's n at once (the owning worker only; same pairing). */
-static inline void pk_ctr_add(_Atomic uint64_t *c, uint64_t n)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
-}
-
-/* Any thread: relaxed load, pairs with pk_ctr_inc. */
-static inline uint64_t pk_ctr_get(const _Atomic uint64_t *c)
-{
-	return atomic_load_explicit((_Atomic uint64_t *)c, memory_order_relaxed);
-}
-
+/* A worker's counters: pk_ctr_inc / pk_ctr_get (include/pickup/ctr.h). */
 struct pk_worker {
 	unsigned id; /* also the RCU / ringing-table thread id */
 	struct pk_engine *eng;

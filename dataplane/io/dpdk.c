@@ -71,6 +71,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "pickup/ctr.h"
 #include "pickup/io_dpdk.h"
 
 #define DPDK_ARP_RING 64 /* mappings waiting for a queue (power of two) */
@@ -107,8 +108,9 @@ struct dpdk_queue {
 	 * a tx_alloc whose message was not committed. */
 	struct rte_mbuf *tx_frames[PK_IO_BURST];
 	char *tx_bufs; /* PK_IO_BURST x PK_IO_MSG_MAX */
-	uint64_t ctr[PK_IO_CTR_COUNT];
-	uint64_t dctr[PK_IO_DPDK_CTR_COUNT];
+	/* pk_ctr_inc by the worker, read by any thread */
+	_Atomic uint64_t ctr[PK_IO_CTR_COUNT];
+	_Atomic uint64_t dctr[PK_IO_DPDK_CTR_COUNT];
 	/* Per port: last, so that the per-message fields above keep the
 	 * offsets they had with one port */
 	struct dpdk_link link[PK_IO_DPDK_MAX_PORTS];
@@ -122,6 +124,7 @@ struct dpdk_port {
 	uint32_t mask;			  /* of the on-link prefix, network order */
 	uint32_t addrs[PK_NET_MAX_ADDRS]; /* network order */
 	uint32_t gateway;		  /* network order; 0: none */
+	char name[RTE_ETH_NAME_MAX_LEN];  /* the ethdev's, for the stats */
 };
 
 struct dpdk_io {
@@ -152,7 +155,7 @@ static void tx_unsent(struct rte_mbuf **pkts, uint16_t unsent, void *arg)
 {
 	struct dpdk_queue *q = arg;
 
-	q->dctr[PK_IO_DPDK_CTR_TX_DROPPED] += unsent;
+	pk_ctr_add(&q->dctr[PK_IO_DPDK_CTR_TX_DROPPED], unsent);
 	rte_pktmbuf_free_bulk(pkts, unsent);
 }
 
@@ -191,14 +194,14 @@ static inline void free_held(struct rte_mbuf **ms, unsigned n)
 static void drain(struct dpdk_queue *q, uint64_t now)
 {
 	if (likely(q->n_links == 1)) {
-		q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] +=
-			rte_eth_tx_buffer_flush(q->link[0].port, q->link[0].qid, q->link[0].txb);
+		pk_ctr_add(&q->dctr[PK_IO_DPDK_CTR_TX_FRAMES],
+			   rte_eth_tx_buffer_flush(q->link[0].port, q->link[0].qid, q->link[0].txb));
 		q->last_drain = now;
 		return;
 	}
 	for (unsigned l = 0; l < q->n_links; l++) {
 		struct dpdk_link *k = &q->link[l];
-		q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] += rte_eth_tx_buffer_flush(k->port, k->qid, k->txb);
+		pk_ctr_add(&q->dctr[PK_IO_DPDK_CTR_TX_FRAMES], rte_eth_tx_buffer_flush(k->port, k->qid, k->txb));
 	}
 	q->last_drain = now;
 }
@@ -232,7 +235,7 @@ static void stage_out_link(struct dpdk_queue *q, struct dpdk_link *l)
 		b->length = (uint16_t)(b->length + k);
 		i += k;
 		if (b->length == b->size)
-			q->dctr[PK_IO_DPDK_CTR_TX_FRAMES] += rte_eth_tx_buffer_flush(l->port, l->qid, b);
+			pk_ctr_add(&q->dctr[PK_IO_DPDK_CTR_TX_FRAMES], rte_eth_tx_buffer_flush(l->port, l->qid, b));
 	}
 	pk_net_tx_done(l->net, n);
 }
@@ -303,7 +306,7 @@ static void arp_from_peers(struct dpdk_queue *q, struct dpdk_link *l, uint64_t n
 			else
 				pk_net_arp_update(l->net, maps[i].ip, &maps[i].mac, now);
 		}
-		q->dctr[PK_IO_DPDK_CTR_ARP_FROM_PEERS] += n;
+		pk_ctr_add(&q->dctr[PK_IO_DPDK_CTR_ARP_FROM_PEERS], n);
 	}
 }
 
@@ -321,9 +324,9 @@ static void arp_to_peers(struct dpdk_queue *q, unsigned li)
 			continue;
 		if (rte_ring_enqueue_bulk_elem(io->q[j]->link[li].arp_ring, maps, sizeof(maps[0]), n,
 					       NULL) == n)
-			q->dctr[PK_IO_DPDK_CTR_ARP_SHARED] += n;
+			pk_ctr_add(&q->dctr[PK_IO_DPDK_CTR_ARP_SHARED], n);
 		else
-			q->dctr[PK_IO_DPDK_CTR_ARP_SHARE_LOST] += n;
+			pk_ctr_add(&q->dctr[PK_IO_DPDK_CTR_ARP_SHARE_LOST], n);
 	}
 }
 
@@ -355,8 +358,8 @@ static inline unsigned rx_link(struct dpdk_queue *q, unsigned li, struct pk_io_m
 	uint16_t nb = rte_eth_rx_burst(l->port, l->qid, pkts, (uint16_t)(n - got));
 	q->last_rx += nb;
 	if (nb != 0) {
-		q->dctr[PK_IO_DPDK_CTR_RX_BURSTS]++;
-		q->dctr[PK_IO_DPDK_CTR_RX_FRAMES] += nb;
+		pk_ctr_inc(&q->dctr[PK_IO_DPDK_CTR_RX_BURSTS]);
+		pk_ctr_add(&q->dctr[PK_IO_DPDK_CTR_RX_FRAMES], nb);
 	}
 	struct pk_net_udp u; /* pk_net_rx fills every output field of a datagram */
 	u.buf_cap = PK_IO_MSG_MAX;
@@ -437,13 +440,13 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 		}
 		q->rx_next = (uint8_t)(q->rx_next + 1 == q->n_links ? 0 : q->rx_next + 1);
 	}
-	q->ctr[PK_IO_CTR_UDP_RX] += got; /* once a burst, not once a datagram */
+	pk_ctr_add(&q->ctr[PK_IO_CTR_UDP_RX], got); /* once a burst, not once a datagram */
 	stage_out(q); /* ARP and echo replies, frames an ARP reply released */
 	/* Nothing for the worker to answer (it will not call tx_flush), or
 	 * the buffer waited long enough: out now. */
 	if (got == 0 || now - q->last_drain >= q->io->drain_tsc) {
 		if (got != 0 && tx_buffered(q))
-			q->dctr[PK_IO_DPDK_CTR_TX_TIMER_DRAINS]++;
+			pk_ctr_inc(&q->dctr[PK_IO_DPDK_CTR_TX_TIMER_DRAINS]);
 		drain(q, now);
 	}
 	return got;
@@ -524,7 +527,7 @@ static unsigned dq_tx_flush(struct pk_io_queue *pq)
 
 		q->tx_frames[i] = NULL;
 		if (unlikely(m->transport != PK_TRANSPORT_UDP)) {
-			q->ctr[PK_IO_CTR_TCP_TX_NO_CONN]++;
+			pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_TX_NO_CONN]);
 			rte_pktmbuf_free(f); /* NULL is fine */
 			continue;
 		}
@@ -542,10 +545,10 @@ static unsigned dq_tx_flush(struct pk_io_queue *pq)
 		else
 			r = pk_net_udp_tx(net, m->data, m->len, src, &m->dst, now);
 		if (r >= 0) {
-			q->ctr[PK_IO_CTR_UDP_TX]++;
+			pk_ctr_inc(&q->ctr[PK_IO_CTR_UDP_TX]);
 			ok++;
 		} else {
-			q->ctr[PK_IO_CTR_UDP_TX_ERROR]++;
+			pk_ctr_inc(&q->ctr[PK_IO_CTR_UDP_TX_ERROR]);
 		}
 	}
 	q->tx_n = 0;
@@ -578,19 +581,18 @@ static void dq_wake(struct pk_io_queue *pq)
 
 static void dq_stats(const struct pk_io_queue *pq, uint64_t out[PK_IO_CTR_COUNT])
 {
-	memcpy(out, ((const struct dpdk_queue *)pq)->ctr, sizeof(uint64_t) * PK_IO_CTR_COUNT);
+	pk_ctr_copy(out, ((const struct dpdk_queue *)pq)->ctr, PK_IO_CTR_COUNT);
 }
 
-const uint64_t *pk_io_dpdk_net_counters(const struct pk_io_queue *pq)
-{
-	return pk_net_counters(((const struct dpdk_queue *)pq)->link[0].net);
-}
-
-const uint64_t *pk_io_dpdk_port_net_counters(const struct pk_io_queue *pq, unsigned i)
+bool pk_io_dpdk_port_net_counters(const struct pk_io_queue *pq, unsigned i,
+				  uint64_t out[PK_NET_CTR_COUNT])
 {
 	const struct dpdk_queue *q = (const struct dpdk_queue *)pq;
 
-	return i < q->n_links ? pk_net_counters(q->link[i].net) : NULL;
+	if (i >= q->n_links)
+		return false;
+	pk_net_counters(q->link[i].net, out);
+	return true;
 }
 
 unsigned pk_io_dpdk_frames_held(const struct pk_io_queue *pq)
@@ -606,9 +608,28 @@ unsigned pk_io_dpdk_frames_held(const struct pk_io_queue *pq)
 	return n;
 }
 
-const uint64_t *pk_io_dpdk_counters(const struct pk_io_queue *pq)
+void pk_io_dpdk_counters(const struct pk_io_queue *pq, uint64_t out[PK_IO_DPDK_CTR_COUNT])
 {
-	return ((const struct dpdk_queue *)pq)->dctr;
+	pk_ctr_copy(out, ((const struct dpdk_queue *)pq)->dctr, PK_IO_DPDK_CTR_COUNT);
+}
+
+static const struct pk_io_ops dpdk_ops;
+
+bool pk_io_is_dpdk(const struct pk_io *pio)
+{
+	return pio != NULL && pio->ops == &dpdk_ops;
+}
+
+unsigned pk_io_dpdk_n_ports(const struct pk_io *pio)
+{
+	return pk_io_is_dpdk(pio) ? ((const struct dpdk_io *)pio)->n_ports : 0;
+}
+
+const char *pk_io_dpdk_port_name(const struct pk_io *pio, unsigned i)
+{
+	const struct dpdk_io *io = (const struct dpdk_io *)pio;
+
+	return i < pk_io_dpdk_n_ports(pio) ? io->ports[i].name : NULL;
 }
 
 const char *pk_io_dpdk_describe(const struct pk_io *pio)
@@ -1113,6 +1134,8 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 	io->default_port = -1;
 	for (unsigned p = 0; p < np; p++) {
 		io->ports[p].id = pcs[p].port_id;
+		if (rte_eth_dev_get_name_by_port(pcs[p].port_id, io->ports[p].name) != 0)
+			snprintf(io->ports[p].name, sizeof(io->ports[p].name), "%u", pcs[p].port_id);
 		if (io->default_port < 0 && pcs[p].gateway != 0)
 			io->default_port = (int)p;
 	}

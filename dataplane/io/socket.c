@@ -41,6 +41,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "pickup/ctr.h"
 #include "pickup/io.h"
 #include "pickup/sip.h"
 
@@ -125,7 +126,7 @@ struct sk_queue {
 	size_t conn_mem_len;
 	uint64_t idle_ns, next_scan_ns;
 
-	uint64_t ctr[PK_IO_CTR_COUNT];
+	_Atomic uint64_t ctr[PK_IO_CTR_COUNT]; /* pk_ctr_inc by the worker, read by any thread */
 } __attribute__((aligned(64)));
 
 struct sk_io {
@@ -185,7 +186,7 @@ static void sk_conn_interest(struct sk_queue *q, struct sk_conn *c, uint32_t eve
 static void sk_conn_close_soon(struct sk_queue *q, struct sk_conn *c, enum pk_io_counter why)
 {
 	if (!c->closing)
-		q->ctr[why]++;
+		pk_ctr_inc(&q->ctr[why]);
 	c->closing = true;
 	c->pending = false;
 	c->rx_off = c->rx_len;
@@ -236,12 +237,12 @@ static void sk_accept(struct sk_queue *q, unsigned li)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno == EMFILE || errno == ENFILE)
-				q->ctr[PK_IO_CTR_TCP_REFUSED]++;
+				pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_REFUSED]);
 			return;
 		}
 		if (q->free_head == SK_NONE) {
 			close(fd);
-			q->ctr[PK_IO_CTR_TCP_REFUSED]++;
+			pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_REFUSED]);
 			continue;
 		}
 		ci = q->free_head;
@@ -265,10 +266,10 @@ static void sk_accept(struct sk_queue *q, unsigned li)
 
 		if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			sk_conn_release(q, c);
-			q->ctr[PK_IO_CTR_TCP_REFUSED]++;
+			pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_REFUSED]);
 			continue;
 		}
-		q->ctr[PK_IO_CTR_TCP_ACCEPTED]++;
+		pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_ACCEPTED]);
 	}
 }
 
@@ -301,7 +302,7 @@ static unsigned sk_conn_frame(struct sk_queue *q, struct sk_conn *c, struct pk_i
 			 * failed pong is not worth more than the next ping. */
 			if (skip >= 4 && c->tx_len == c->tx_off &&
 			    send(c->fd, "\r\n", 2, MSG_DONTWAIT | MSG_NOSIGNAL) == 2)
-				q->ctr[PK_IO_CTR_TCP_KEEPALIVE]++;
+				pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_KEEPALIVE]);
 			c->rx_off += (uint32_t)skip;
 			continue;
 		}
@@ -317,7 +318,7 @@ static unsigned sk_conn_frame(struct sk_queue *q, struct sk_conn *c, struct pk_i
 		m->dst = c->local;
 		msgs[got++] = m;
 		c->rx_off += (uint32_t)f;
-		q->ctr[PK_IO_CTR_TCP_RX]++;
+		pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_RX]);
 		if (!c->in_burst) {
 			c->in_burst = true;
 			q->touched[q->ntouched++] = ci; /* at most one per descriptor */
@@ -433,9 +434,9 @@ static unsigned sk_udp_recv(struct sk_queue *q, unsigned li, struct pk_io_msg **
 		struct msghdr *h = &q->rx_mm[i].msg_hdr;
 		struct pk_io_msg *m = &q->rx_msg[i];
 
-		q->ctr[PK_IO_CTR_UDP_RX]++;
+		pk_ctr_inc(&q->ctr[PK_IO_CTR_UDP_RX]);
 		if (h->msg_flags & MSG_TRUNC) {
-			q->ctr[PK_IO_CTR_UDP_TRUNCATED]++;
+			pk_ctr_inc(&q->ctr[PK_IO_CTR_UDP_TRUNCATED]);
 			continue;
 		}
 		if (pk_addr_from_sockaddr((struct sockaddr *)&q->rx_name[i], h->msg_namelen, &m->src) != 0)
@@ -511,14 +512,14 @@ static unsigned sk_udp_send_run(struct sk_queue *q, unsigned li, unsigned first,
 				continue;
 			/* this datagram is refused (buffer full, no route, bad
 			 * family): count it and go on with the next */
-			q->ctr[PK_IO_CTR_UDP_TX_ERROR]++;
+			pk_ctr_inc(&q->ctr[PK_IO_CTR_UDP_TX_ERROR]);
 			sent++;
 			continue;
 		}
 		sent += (unsigned)r;
 		ok += (unsigned)r;
 	}
-	q->ctr[PK_IO_CTR_UDP_TX] += ok;
+	pk_ctr_add(&q->ctr[PK_IO_CTR_UDP_TX], ok);
 	return ok;
 }
 
@@ -529,13 +530,13 @@ static bool sk_tcp_send(struct sk_queue *q, const struct pk_io_msg *m)
 	ssize_t r = 0;
 
 	if (PK_IO_CONN_QUEUE(m->conn) != q->pub.qid || ci >= q->nconns) {
-		q->ctr[PK_IO_CTR_TCP_TX_NO_CONN]++;
+		pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_TX_NO_CONN]);
 		return false;
 	}
 	c = &q->conns[ci];
 	if (c->fd < 0 || c->gen != (uint32_t)(m->conn >> 32) || (c->closing && c->tx_len == c->tx_off &&
 								  !c->in_burst)) {
-		q->ctr[PK_IO_CTR_TCP_TX_NO_CONN]++;
+		pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_TX_NO_CONN]);
 		return false;
 	}
 	if (c->tx_len == c->tx_off) {
@@ -553,7 +554,7 @@ static bool sk_tcp_send(struct sk_queue *q, const struct pk_io_msg *m)
 			r = 0;
 		c->last_ns = q->now_ns;
 		if ((uint32_t)r == m->len) {
-			q->ctr[PK_IO_CTR_TCP_TX]++;
+			pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_TX]);
 			return true;
 		}
 	}
@@ -574,7 +575,7 @@ static bool sk_tcp_send(struct sk_queue *q, const struct pk_io_msg *m)
 	memcpy(c->tx + c->tx_len, m->data + r, rest);
 	c->tx_len += rest;
 	sk_conn_interest(q, c, c->closing ? EPOLLOUT : EPOLLIN | EPOLLRDHUP | EPOLLOUT);
-	q->ctr[PK_IO_CTR_TCP_TX]++;
+	pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_TX]);
 	return true;
 }
 
@@ -700,7 +701,7 @@ static unsigned sk_tx_flush(struct pk_io_queue *pq)
 		if (li < q->io->pub.n_listeners && q->udp_fd[li] >= 0) {
 			ok += sk_udp_send_run(q, li, i, j - i);
 		} else {
-			q->ctr[PK_IO_CTR_UDP_TX_ERROR] += j - i;
+			pk_ctr_add(&q->ctr[PK_IO_CTR_UDP_TX_ERROR], j - i);
 		}
 		i = j;
 	}
@@ -718,7 +719,7 @@ static void sk_wait(struct pk_io_queue *pq, unsigned timeout_ms)
 	n = epoll_wait(q->epfd, q->ev, SK_MAX_EVENTS, (int)timeout_ms);
 	q->nev = n > 0 ? n : 0;
 	q->iev = 0;
-	q->ctr[PK_IO_CTR_WAITS]++;
+	pk_ctr_inc(&q->ctr[PK_IO_CTR_WAITS]);
 }
 
 static void sk_wake(struct pk_io_queue *pq)
@@ -732,7 +733,7 @@ static void sk_wake(struct pk_io_queue *pq)
 
 static void sk_stats(const struct pk_io_queue *pq, uint64_t out[PK_IO_CTR_COUNT])
 {
-	memcpy(out, ((const struct sk_queue *)pq)->ctr, sizeof(uint64_t) * PK_IO_CTR_COUNT);
+	pk_ctr_copy(out, ((const struct sk_queue *)pq)->ctr, PK_IO_CTR_COUNT);
 }
 
 static struct pk_io_queue *sk_queue_get(struct pk_io *io, unsigned qid)

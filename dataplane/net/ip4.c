@@ -101,7 +101,7 @@ static struct pk_net_frag_seen *frag_seen(struct pk_net_ctx *ctx, const struct r
 static inline void frag_count_dr(struct pk_net_ctx *ctx, uint32_t before, enum pk_net_counter c)
 {
 	if (ctx->dr.cnt > before)
-		ctx->ctr[c] += ctx->dr.cnt - before;
+		pk_ctr_add(&ctx->ctr[c], ctx->dr.cnt - before);
 }
 
 void pk_net_frag_timers(struct pk_net_ctx *ctx, uint64_t now)
@@ -546,7 +546,7 @@ static int udp_tx_out(struct pk_net_ctx *ctx, struct pk_net_arp_entry *wait, str
 		      unsigned n)
 {
 	if (n > 1)
-		ctx->ctr[PK_NET_CTR_TX_FRAGMENTS] += n;
+		pk_ctr_add(&ctx->ctr[PK_NET_CTR_TX_FRAGMENTS], n);
 	PK_NET_CTR(ctx, UDP_TX);
 	if (wait != NULL) {
 		pk_net_arp_enqueue(wait, frames, n);

@@ -40,9 +40,14 @@ const char *pk_net_counter_desc(enum pk_net_counter c)
 	return (unsigned)c < PK_NET_CTR_COUNT ? ctr_descs[c] : "?";
 }
 
-const uint64_t *pk_net_counters(const struct pk_net_ctx *ctx)
+void pk_net_counters(const struct pk_net_ctx *ctx, uint64_t out[PK_NET_CTR_COUNT])
 {
-	return ctx->ctr;
+	pk_ctr_copy(out, ctx->ctr, PK_NET_CTR_COUNT);
+}
+
+uint64_t pk_net_counter(const struct pk_net_ctx *ctx, enum pk_net_counter c)
+{
+	return (unsigned)c < PK_NET_CTR_COUNT ? pk_ctr_get(&ctx->ctr[c]) : 0;
 }
 
 unsigned pk_net_frames_held(const struct pk_net_ctx *ctx)

@@ -11,6 +11,7 @@
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
 
+#include "pickup/ctr.h"
 #include "pickup/net.h"
 
 #include "cksum.h"
@@ -44,7 +45,7 @@ struct pk_net_frag_seen {
 struct pk_net_ctx {
 	struct pk_net_conf conf;
 	struct rte_mempool *pool;
-	uint64_t ctr[PK_NET_CTR_COUNT];
+	_Atomic uint64_t ctr[PK_NET_CTR_COUNT]; /* pk_ctr_inc; read by any thread */
 	uint32_t netmask;  /* network order */
 	uint16_t mtu;	   /* effective IP MTU */
 	uint16_t l2_len;   /* 14, or 18 with a VLAN */
@@ -78,13 +79,13 @@ struct pk_net_ctx {
 	struct pk_net_arp_entry arp[PK_NET_ARP_SIZE];
 };
 
-#define PK_NET_CTR(ctx, id) ((ctx)->ctr[PK_NET_CTR_##id]++)
+#define PK_NET_CTR(ctx, id) pk_ctr_inc(&(ctx)->ctr[PK_NET_CTR_##id])
 
 /* Free m and count the reason: the usual end of a dropped frame. */
 static inline enum pk_net_rx_result pk_net_drop(struct pk_net_ctx *ctx, struct rte_mbuf *m,
 						enum pk_net_counter c)
 {
-	ctx->ctr[c]++;
+	pk_ctr_inc(&ctx->ctr[c]);
 	rte_pktmbuf_free(m);
 	return PK_NET_RX_DROP;
 }

@@ -182,6 +182,8 @@ struct pk_engine_conf {
 	enum pk_io_backend_kind backend;
 	uint32_t socket_buffer; /* SO_RCVBUF/SO_SNDBUF bytes; 0: kernel default */
 	struct pk_engine_dpdk dpdk; /* io.dpdk, for backend PK_IO_DPDK */
+	uint32_t dpdk_line;	    /* the line of io.dpdk, 0: not given (with backend socket
+				     * it is ignored: pickupd warns, pk_engine_conf_dpdk_ignored) */
 
 	enum pk_log_level log_level;
 	enum pk_log_target log_target;
@@ -240,6 +242,12 @@ int pk_engine_conf_check_groups(const struct pk_engine_conf *c, const struct pk_
 				struct pk_engine_conf_error *err);
 
 void pk_engine_conf_free(struct pk_engine_conf *c);
+
+/* The line of an io.dpdk section that the socket backend leaves unused
+ * (io.backend socket, or none given), 0 when there is none: pickupd warns
+ * about it, so that `ports:` written without `backend: dpdk` is not a
+ * silent socket run. */
+uint32_t pk_engine_conf_dpdk_ignored(const struct pk_engine_conf *c);
 
 /* Names for logs and the ready file. Any thread. */
 const char *pk_listen_role_name(enum pk_listen_role r);

@@ -90,8 +90,9 @@ struct pk_io_config {
 	uint32_t socket_buffer;	     /* SO_RCVBUF/SO_SNDBUF bytes, 0: kernel default */
 };
 
-/* Counters of one queue (X-macro: id, name). Owned by the queue's worker;
- * read them (pk_io_stats) from another thread only once it has stopped. */
+/* Counters of one queue (X-macro: id, name). Written by the queue's worker
+ * only; any thread reads them (pk_io_stats) while it runs too
+ * (include/pickup/ctr.h). */
 #define PK_IO_FOREACH_COUNTER(_)                                                          \
 	_(UDP_RX, "udp_rx")                     /* datagrams received */                  \
 	_(UDP_TX, "udp_tx")                     /* datagrams sent */                      \
@@ -259,7 +260,7 @@ static inline void pk_io_wake(struct pk_io_queue *q)
 	q->ops->wake(q);
 }
 
-/* Copy the queue's counters. Its worker, or anyone once it stopped. */
+/* Copy the queue's counters. Any thread. */
 static inline void pk_io_stats(const struct pk_io_queue *q, uint64_t out[PK_IO_CTR_COUNT])
 {
 	q->ops->stats(q, out);

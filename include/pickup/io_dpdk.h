@@ -106,12 +106,18 @@ const char *pk_io_dpdk_describe(const struct pk_io *io);
  * per-lcore caches. Any thread. */
 uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_queues);
 
-/* The network-layer counters of a queue (PK_NET_FOREACH_COUNTER) on the
- * first port; pk_io_dpdk_port_net_counters on port index i (the order of
- * pk_io_dpdk_config.ports; NULL past the last). Its worker, or anyone
- * once it stopped. */
-const uint64_t *pk_io_dpdk_net_counters(const struct pk_io_queue *q);
-const uint64_t *pk_io_dpdk_port_net_counters(const struct pk_io_queue *q, unsigned i);
+/* The network-layer counters (PK_NET_FOREACH_COUNTER) of a queue on port
+ * index i (the order of pk_io_dpdk_config.ports) into out; false past the
+ * last port. Any thread, while the worker runs too (include/pickup/ctr.h). */
+bool pk_io_dpdk_port_net_counters(const struct pk_io_queue *q, unsigned i,
+				  uint64_t out[PK_NET_CTR_COUNT]);
+
+/* Whether io is this backend's, and its ports: how many (0 for another
+ * backend's io), and port index i's ethdev name ("net_af_packet0",
+ * "0000:3b:00.0"; NULL past the last). Any thread. */
+bool pk_io_is_dpdk(const struct pk_io *io);
+unsigned pk_io_dpdk_n_ports(const struct pk_io *io);
+const char *pk_io_dpdk_port_name(const struct pk_io *io, unsigned i);
 
 /* Frames of the pool a queue keeps for its next messages (its ctx's
  * pk_net_frames_held, and a frame taken by a tx_alloc not committed):
@@ -139,8 +145,9 @@ enum pk_io_dpdk_counter {
 
 const char *pk_io_dpdk_counter_name(enum pk_io_dpdk_counter c);
 
-/* The backend counters of a queue. Its worker, or anyone once it stopped. */
-const uint64_t *pk_io_dpdk_counters(const struct pk_io_queue *q);
+/* The backend counters of a queue into out. Any thread, while the worker
+ * runs too. */
+void pk_io_dpdk_counters(const struct pk_io_queue *q, uint64_t out[PK_IO_DPDK_CTR_COUNT]);
 
 /* ---- start-up helpers for pickupd (control thread) ---- */
 

@@ -151,8 +151,10 @@ struct pk_net_ctx *pk_net_ctx_create(const struct pk_net_conf *conf, struct rte_
  * thread, the worker stopped. NULL is fine. */
 void pk_net_ctx_destroy(struct pk_net_ctx *ctx);
 
-/* Counters, by id. Worker (or anyone once it stopped). */
-const uint64_t *pk_net_counters(const struct pk_net_ctx *ctx);
+/* The counters, by id, into out; one of them. Any thread, while the
+ * worker runs too (include/pickup/ctr.h). */
+void pk_net_counters(const struct pk_net_ctx *ctx, uint64_t out[PK_NET_CTR_COUNT]);
+uint64_t pk_net_counter(const struct pk_net_ctx *ctx, enum pk_net_counter c);
 
 /* Frames the ctx keeps from its pool for the next pk_net_udp_frame calls
  * (taken 32 at a time, in bulk; given back by pk_net_ctx_destroy): what a

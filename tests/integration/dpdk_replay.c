@@ -199,10 +199,12 @@ int main(int argc, char **argv)
 		pk_io_dpdk_drain(q);
 		for (unsigned c = 0; c < PK_WORKER_CTR_COUNT; c++)
 			wsum[c] += e.ws[i]->ctr[c];
-		const uint64_t *nc = pk_io_dpdk_net_counters(q);
+		uint64_t nc[PK_NET_CTR_COUNT], dctr[PK_IO_DPDK_CTR_COUNT];
+		if (!pk_io_dpdk_port_net_counters(q, 0, nc))
+			memset(nc, 0, sizeof(nc)); /* cannot happen: every queue has port 0 */
 		for (unsigned c = 0; c < PK_NET_CTR_COUNT; c++)
 			nsum[c] += nc[c];
-		const uint64_t *dctr = pk_io_dpdk_counters(q);
+		pk_io_dpdk_counters(q, dctr);
 		for (unsigned c = 0; c < PK_IO_DPDK_CTR_COUNT; c++)
 			dsum[c] += dctr[c];
 		printf("q%u.udp_rx %llu\n", i, (unsigned long long)nc[PK_NET_CTR_UDP_RX]);

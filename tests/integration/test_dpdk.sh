@@ -11,7 +11,8 @@
 #     more flows all answered;
 #   - SIPp (register.xml) registering 2004 from the namespace;
 #   - each worker's state in the EAL's memory (no warning at start);
-# then a clean stop (SIGTERM: exit 0, "stopped") and pickupd's counters.
+# then a clean stop (SIGTERM: exit 0, "stopped") and pickupd's counters (the
+# workers' and the port's network layer's, logged at the stop).
 #
 #   test_dpdk.sh PICKUPD
 #
@@ -122,7 +123,8 @@ grep -q '^SIP/2.0 200 OK' "$work/reg.msg" || fail "REGISTER not answered 200"
 grep -q '^Contact: <sip:2004@10.99.0.2:5090>;expires=' "$work/reg.msg" ||
   fail "the 200 does not list the binding"
 
-# The stats on the EAL's telemetry socket, as DPDK's own client reads them.
+# The stats on the EAL's telemetry socket, as DPDK's own client reads them;
+# the port's network-layer counters on their own (/pickupd/stats,net).
 [ -n "$tel" ] || fail "no telemetry socket in the ready file"
 python3 - "$tel" <<'PY' || fail "telemetry: /pickupd/stats"
 import json, socket, sys
@@ -134,6 +136,15 @@ s.send(b"/pickupd/stats")
 st = json.loads(s.recv(16384))["/pickupd/stats"]
 if st.get("totals/answered_options", 0) < 33 or st.get("totals/answered_register") != 1:
     sys.exit("unexpected /pickupd/stats: %s" % {k: v for k, v in st.items() if k.startswith("totals/")})
+if "truncated" in st or any(k.startswith("net/") for k in st) or st.get("io/rx_frames", 0) < 33:
+    sys.exit("/pickupd/stats: truncated, or net in it, or io/rx_frames %s" % st.get("io/rx_frames"))
+# the network layer's counters of the port, on their own
+s.send(b"/pickupd/stats,net")
+net = json.loads(s.recv(16384))["/pickupd/stats"]
+p = "net_af_packet0/"
+if (net.get(p + "icmp_echo_replied", 0) < 3 or net.get(p + "tx_fragments", 0) < 2 or
+        net.get(p + "udp_rx", 0) < 34 or net.get(p + "udp_bad_cksum") != 0 or "truncated" in net):
+    sys.exit("unexpected /pickupd/stats,net: %s" % net)
 PY
 
 kill -TERM "$pid"
@@ -143,6 +154,9 @@ pid=
 [ "$rc" = 0 ] || fail "pickupd exit status $rc after SIGTERM"
 grep -q "info: stopped" "$work/pickupd.log" || fail "pickupd did not stop cleanly"
 sum() { grep -o " $1=[0-9]*" "$work/pickupd.log" | awk -F= '{ s += $2 } END { print s + 0 }'; }
+# the port's network counters, logged at the stop as the stats have them
+grep -qE "info: port net_af_packet0 net: rx_frames=[0-9]+ .*icmp_echo_replied=3( |$)" "$work/pickupd.log" ||
+  fail "no network counters of net_af_packet0 at the stop: $(grep ' net:' "$work/pickupd.log")"
 [ "$(sum answered_options)" = 33 ] || fail "answered_options = $(sum answered_options), want 33"
 [ "$(sum answered_register)" = 1 ] || fail "answered_register = $(sum answered_register), want 1"
 [ "$(sum forwarded)" = 6 ] || fail "forwarded = $(sum forwarded), want 6"

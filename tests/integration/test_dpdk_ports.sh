@@ -11,9 +11,14 @@
 #                         through the gateway; B answers no ARP for it)
 #
 #   - `--check` refuses a listener on no port, a listener address on two
-#     ports, and `port:` given with `ports:`, naming the problem;
+#     ports, and `port:` given with `ports:`, naming the problem, and
+#     warns that io.dpdk is unused with backend socket;
 #   - both ports set up with two queues each (two workers), ICMP echo
 #     on each;
+#   - the control socket's stats while pickupd runs: the network layer's
+#     counters per port (the echo requests counted on the port each came
+#     in on), the I/O queues' counters per worker, in pickupctl's JSON,
+#     table and Prometheus views;
 #   - SIPp registers 2004 from A;
 #   - a call from B (via 10.98.2.1) to 2004 in A: the INVITE, ACK and BYE
 #     reach A with pickupd's Via of port A (10.98.1.1), the responses reach
@@ -26,7 +31,7 @@
 #     of port B (10.98.2.1);
 #   - a clean stop (SIGTERM: exit 0, "stopped") and pickupd's counters.
 #
-#   test_dpdk_ports.sh PICKUPD
+#   test_dpdk_ports.sh PICKUPD PICKUPCTL
 #
 # Needs root (namespaces, veth, AF_PACKET), iproute2, ethtool and sipp;
 # exits 77 (skipped) without them, or when this pickupd has no dpdk
@@ -34,7 +39,8 @@
 # prefix (from its PID), and deletes them on exit whatever happens;
 # pickupd and SIPp are stopped by their PIDs.
 set -u
-pickupd=$(realpath "${1:?usage: test_dpdk_ports.sh PICKUPD}")
+pickupd=$(realpath "${1:?usage: test_dpdk_ports.sh PICKUPD PICKUPCTL}")
+pickupctl=$(realpath "${2:?usage: test_dpdk_ports.sh PICKUPD PICKUPCTL}")
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh" # pk_netns_sweep, pk_netns_veth, python3 on PATH
 
@@ -111,7 +117,7 @@ trusted: [10.98.0.0/16]
 bindings:
   "2006": "sip:2006@10.98.3.5:5064"
 record_route: true
-control_socket: none
+control_socket: $work/ctl.sock
 io:
   backend: dpdk
   dpdk:
@@ -175,6 +181,12 @@ conf bad3.yaml "$listeners" "    port: net_af_packet0
 $port0
 $port1"
 refused bad3.yaml 'ports' "port and ports together"
+# io.dpdk with the socket backend: valid, but said to be unused
+sed 's/^  backend: dpdk$/  backend: socket/' "$work/pickupd.yaml" >"$work/socket.yaml"
+out=$("$pickupd" --check -c "$work/socket.yaml" 2>&1) || fail "--check refuses io.dpdk with backend socket: $out"
+grep -q "^warning: $work/socket.yaml:[0-9]*: io.dpdk is ignored: io.backend is socket$" <<<"$out" ||
+  fail "--check: no warning for an unused io.dpdk: $out"
+echo "   accepted with a warning, io.dpdk and backend socket"
 
 # ---- the network ----
 
@@ -228,7 +240,53 @@ echo "   both ports set up, two queues each"
 icmp_echo() { ip netns exec "$1" python3 "$here/dpdk_afpacket_peer.py" ping "$2"; }
 icmp_echo "$nsa" 10.98.1.1 || fail "ICMP echo to 10.98.1.1 from $nsa (port 0)"
 icmp_echo "$nsb" 10.98.2.1 || fail "ICMP echo to 10.98.2.1 from $nsb (port 1)"
+# twice on port 1: the stats below tell the ports apart by their counts
+icmp_echo "$nsb" 10.98.2.1 || fail "second ICMP echo to 10.98.2.1 from $nsb (port 1)"
 echo "   ICMP echo answered on both ports"
+
+# ---- the counters while pickupd runs (control socket) ----
+
+# Each port's echo requests (three on port 0, six on port 1) are counted
+# on that port, and the frames each worker's queue took in that worker's
+# io; the table and Prometheus views show the same numbers.
+"$pickupctl" -s "$work/ctl.sock" --json stats >"$work/stats.json" 2>"$work/stats.err" ||
+  fail "pickupctl stats: $(cat "$work/stats.err")"
+python3 - "$work/stats.json" <<'PY' || fail "stats: the network and I/O counters"
+import json, sys
+st = json.load(open(sys.argv[1]))
+net = st.get("net") or sys.exit("no net section: %s" % sorted(st))
+if list(net) != ["net_af_packet0", "net_af_packet1"]:
+    sys.exit("net ports %s" % list(net))
+for (port, c), want in zip(net.items(), (3, 6)):
+    if c["icmp_echo_replied"] != want:
+        sys.exit("%s: icmp_echo_replied %s, want %d" % (port, c["icmp_echo_replied"], want))
+    if c["udp_bad_cksum"] != 0 or c["ip_bad_cksum"] != 0 or c["ip_rx"] < 3:
+        sys.exit("%s: %s" % (port, c))
+ws = st["workers"]
+if len(ws) != 2 or any("io" not in w for w in ws):
+    sys.exit("workers' io: %s" % ws)
+for k in ("rx_frames", "udp_rx", "tx_frames"):
+    if st["io"][k] != sum(w["io"][k] for w in ws):
+        sys.exit("io.%s %s is not the workers' sum" % (k, st["io"][k]))
+if st["io"]["rx_frames"] < 6 or st["io"]["tx_dropped"] != 0:
+    sys.exit("io: %s" % st["io"])
+PY
+"$pickupctl" -s "$work/ctl.sock" stats >"$work/stats.txt" 2>&1 || fail "pickupctl stats (table)"
+grep -qE '^NET +net_af_packet0 +net_af_packet1 *$' "$work/stats.txt" ||
+  fail "no NET table for both ports: $(grep -A2 '^NET' "$work/stats.txt")"
+grep -qE '^icmp_echo_replied +3 +6 *$' "$work/stats.txt" ||
+  fail "NET table: $(grep icmp_echo_replied "$work/stats.txt")"
+grep -qE '^IO +TOTAL +W0 +W1 *$' "$work/stats.txt" || fail "no IO table"
+"$pickupctl" -s "$work/ctl.sock" metrics >"$work/metrics.txt" 2>&1 || fail "pickupctl metrics"
+for p in 0:3 1:6; do
+  grep -qx "pickupd_net_icmp_echo_replied_total{port=\"net_af_packet${p%:*}\"} ${p#*:}" "$work/metrics.txt" ||
+    fail "metrics: $(grep icmp_echo_replied "$work/metrics.txt")"
+done
+# a series per worker (the kernel's fanout decides which got the echoes)
+[ "$(grep -cE '^pickupd_io_rx_frames_total\{worker="[01]"\} [0-9]+$' "$work/metrics.txt")" = 2 ] &&
+  grep -qE '^pickupd_io_rx_frames_total\{worker="[01]"\} [1-9]' "$work/metrics.txt" ||
+  fail "metrics: $(grep io_rx_frames "$work/metrics.txt")"
+echo "   stats: ICMP counted on each port (JSON, table, metrics), I/O per worker"
 
 # ---- SIPp ----
 

@@ -341,6 +341,21 @@ static void test_dpdk_ports(void **state)
 	assert_memory_equal(&c->dpdk.ports[1].gateway, gw, 4);
 	assert_int_equal(c->dpdk.ports[1].vlan, 7);
 	assert_int_equal(c->dpdk.ports[1].mtu, 1400);
+	assert_int_equal(pk_engine_conf_dpdk_ignored(c), 0); /* backend dpdk: used */
+	pk_engine_conf_free(c);
+
+	/* io.dpdk without backend: dpdk is left unused: its line, for the
+	 * warning; none without an io.dpdk section */
+	c = parse_ok("listen:\n  proxy: {udp: 10.1.0.1:5060}\nio:\n  socket_buffer: 65536\n"
+		     "  dpdk:\n    ports:\n      - {port: net_af_packet0, addresses: [10.1.0.1]}\n");
+	assert_int_equal(c->backend, PK_IO_SOCKET);
+	assert_int_equal(pk_engine_conf_dpdk_ignored(c), 6);
+	pk_engine_conf_free(c);
+	c = parse_ok("listen:\n  proxy: {udp: 10.1.0.1:5060}\nio:\n  backend: socket\n  dpdk: {port: \"0\"}\n");
+	assert_int_equal(pk_engine_conf_dpdk_ignored(c), 5);
+	pk_engine_conf_free(c);
+	c = parse_ok("listen:\n  proxy: {udp: 10.1.0.1:5060}\nio:\n  backend: socket\n");
+	assert_int_equal(pk_engine_conf_dpdk_ignored(c), 0);
 	pk_engine_conf_free(c);
 
 	/* both forms */

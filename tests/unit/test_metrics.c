@@ -383,6 +383,140 @@ static void test_prom_odd_input(void **state)
 	json_decref(st);
 }
 
+/* The dpdk backend's layout: "io" per worker (and summed at the top
+ * level), "net" per port keyed by the ethdev name - a vdev and a PCI
+ * address, whose ':' and '.' must survive as a label value. */
+static const char *IO_NET_SAMPLE =
+	"{\"uptime_s\": 3,"
+	" \"totals\": {\"rx\": 8},"
+	" \"io\": {\"udp_rx\": 15, \"udp_tx\": 9, \"rx_bursts\": 12},"
+	" \"workers\": ["
+	"   {\"id\": 0, \"counters\": {\"rx\": 5},"
+	"    \"io\": {\"udp_rx\": 5, \"udp_tx\": 3, \"rx_bursts\": 4}},"
+	"   {\"id\": 1, \"counters\": {\"rx\": 3},"
+	"    \"io\": {\"udp_rx\": 10, \"udp_tx\": 6, \"rx_bursts\": 8}}],"
+	" \"net\": {\"net_af_packet0\": {\"rx_frames\": 10, \"icmp_echo_replied\": 3, \"udp_rx\": 7},"
+	"          \"0000:3b:00.0\": {\"rx_frames\": 20, \"icmp_echo_replied\": 0, \"udp_rx\": 8}},"
+	" \"calls\": {\"ringing\": 1}}";
+
+static json_t *io_net_sample(void)
+{
+	json_error_t e;
+	json_t *j = json_loads(IO_NET_SAMPLE, 0, &e);
+	if (j == NULL)
+		fail_msg("io/net sample: %s at %d:%d", e.text, e.line, e.column);
+	return j;
+}
+
+/* net{<port>{c}}: one counter family per c, a sample per port. */
+static void test_prom_net(void **state)
+{
+	(void)state;
+	json_t *st = io_net_sample();
+	char *text = pk_metrics_prometheus(st);
+	assert_non_null(text);
+	prom_parse(text, &PR); /* one HELP/TYPE per family, samples in its block */
+
+	assert_string_equal(prom_type(&PR, "pickupd_net_rx_frames_total"), "counter");
+	assert_true(prom_val(&PR, "pickupd_net_rx_frames_total", "port=\"net_af_packet0\"") == 10);
+	assert_true(prom_val(&PR, "pickupd_net_rx_frames_total", "port=\"0000:3b:00.0\"") == 20);
+	assert_int_equal(prom_count(&PR, "pickupd_net_rx_frames_total"), 2);
+	assert_string_equal(prom_type(&PR, "pickupd_net_icmp_echo_replied_total"), "counter");
+	assert_true(prom_val(&PR, "pickupd_net_icmp_echo_replied_total", "port=\"net_af_packet0\"") == 3);
+	assert_true(prom_val(&PR, "pickupd_net_icmp_echo_replied_total", "port=\"0000:3b:00.0\"") == 0);
+	/* the network layer's udp_rx is not the I/O queue's */
+	assert_true(prom_val(&PR, "pickupd_net_udp_rx_total", "port=\"0000:3b:00.0\"") == 8);
+	/* as written: both ports under the family's one TYPE line, in the
+	 * stats' order, the PCI address verbatim */
+	assert_non_null(strstr(text, "# TYPE pickupd_net_rx_frames_total counter\n"
+				     "pickupd_net_rx_frames_total{port=\"net_af_packet0\"} 10\n"
+				     "pickupd_net_rx_frames_total{port=\"0000:3b:00.0\"} 20\n"));
+	/* no per-port family and no unlabelled sum */
+	assert_int_equal(prom_family(&PR, "pickupd_net_net_af_packet0_rx_frames"), -1);
+	assert_null(prom_get(&PR, "pickupd_net_rx_frames_total", ""));
+	free(text);
+	json_decref(st);
+}
+
+/* io per worker like the other per-worker sections; the summed top-level
+ * io only without a workers array. */
+static void test_prom_io(void **state)
+{
+	(void)state;
+	json_t *st = io_net_sample();
+	char *text = pk_metrics_prometheus(st);
+	assert_non_null(text);
+	prom_parse(text, &PR);
+	assert_string_equal(prom_type(&PR, "pickupd_io_udp_rx_total"), "counter");
+	assert_true(prom_val(&PR, "pickupd_io_udp_rx_total", "worker=\"0\"") == 5);
+	assert_true(prom_val(&PR, "pickupd_io_udp_rx_total", "worker=\"1\"") == 10);
+	assert_true(prom_val(&PR, "pickupd_io_udp_tx_total", "worker=\"1\"") == 6);
+	assert_true(prom_val(&PR, "pickupd_io_rx_bursts_total", "worker=\"0\"") == 4);
+	/* the sum (15) is not a second series of the family */
+	assert_int_equal(prom_count(&PR, "pickupd_io_udp_rx_total"), 2);
+	assert_null(prom_get(&PR, "pickupd_io_udp_rx_total", ""));
+	assert_int_equal(prom_count(&PR, "pickupd_io_rx_bursts_total"), 2);
+	free(text);
+
+	json_object_del(st, "workers");
+	text = pk_metrics_prometheus(st);
+	assert_non_null(text);
+	prom_parse(text, &PR);
+	assert_string_equal(prom_type(&PR, "pickupd_io_udp_rx_total"), "counter");
+	assert_true(prom_val(&PR, "pickupd_io_udp_rx_total", "") == 15);
+	assert_true(prom_val(&PR, "pickupd_io_rx_bursts_total", "") == 12);
+	assert_int_equal(prom_count(&PR, "pickupd_io_udp_rx_total"), 1);
+	/* net does not depend on the workers array */
+	assert_true(prom_val(&PR, "pickupd_net_rx_frames_total", "port=\"0000:3b:00.0\"") == 20);
+	free(text);
+	json_decref(st);
+}
+
+/* A net that is not an object of port objects: nothing port-labelled. A
+ * top-level number is a gauge like any other (docs/metrics.md); a port
+ * that is not an object and a counter that is not a number are skipped. */
+static void test_prom_net_odd(void **state)
+{
+	(void)state;
+	json_t *st = json_pack("{s:i, s:i}", "uptime_s", 1, "net", 5);
+	assert_non_null(st);
+	char *text = pk_metrics_prometheus(st);
+	assert_non_null(text);
+	prom_parse(text, &PR);
+	assert_string_equal(prom_type(&PR, "pickupd_net"), "gauge");
+	assert_true(prom_val(&PR, "pickupd_net", "") == 5);
+	assert_int_equal(PR.n, 2);
+	assert_null(strstr(text, "port="));
+	free(text);
+	json_decref(st);
+
+	st = json_pack("{s:i, s:[i]}", "uptime_s", 1, "net", 5);
+	assert_non_null(st);
+	text = pk_metrics_prometheus(st);
+	assert_non_null(text);
+	prom_parse(text, &PR);
+	assert_int_equal(PR.n, 1); /* uptime only */
+	free(text);
+	json_decref(st);
+
+	st = json_pack("{s:i, s:{s:s, s:n, s:[i], s:{s:i, s:s, s:{s:i}}}}", "uptime_s", 1, "net", "eth0",
+		       "down", "eth1", "eth2", 7, "0000:3b:00.0", "rx_frames", 4, "state", "up", "queues",
+		       "rx", 1);
+	assert_non_null(st);
+	text = pk_metrics_prometheus(st);
+	assert_non_null(text);
+	prom_parse(text, &PR);
+	assert_true(prom_val(&PR, "pickupd_net_rx_frames_total", "port=\"0000:3b:00.0\"") == 4);
+	assert_int_equal(PR.n, 2); /* uptime and that one */
+	assert_null(strstr(text, "eth0"));
+	assert_null(strstr(text, "eth1"));
+	assert_null(strstr(text, "eth2"));
+	assert_null(strstr(text, "state"));
+	assert_null(strstr(text, "queues"));
+	free(text);
+	json_decref(st);
+}
+
 /* ---- HTTP listener ---- */
 
 struct http_ctx {
@@ -590,11 +724,33 @@ static void test_http_ipv6(void **state)
 
 static atomic_uint snapshots;
 
+/* fake_snapshot's stats: the sample with a dpdk port's net section, or
+ * (big_workers) 40 workers of 110 ten-digit counters each, whose
+ * /pickupd/workers outgrows a telemetry reply. */
+static bool big_workers;
+
 static json_t *fake_snapshot(void *arg)
 {
 	assert_ptr_equal(arg, &snapshots);
 	atomic_fetch_add_explicit(&snapshots, 1, memory_order_relaxed);
-	return sample();
+	json_t *s = sample();
+	if (big_workers) {
+		json_t *ws = json_array();
+		for (int i = 0; i < 40; i++) {
+			json_t *c = json_object();
+			for (int k = 0; k < 110; k++) {
+				char name[32];
+				snprintf(name, sizeof(name), "counter_%d", k);
+				json_object_set_new(c, name, json_integer(1000000000 + k));
+			}
+			json_array_append_new(ws, json_pack("{s:i, s:o}", "id", i, "counters", c));
+		}
+		json_object_set_new(s, "workers", ws);
+		return s;
+	}
+	json_object_set_new(s, "net", json_pack("{s:{s:i, s:i}}", "net_af_packet0", "udp_rx", 40,
+						"icmp_echo_replied", 3));
+	return s;
 }
 
 /* One request over DPDK's telemetry socket: send cmd, return the value
@@ -711,8 +867,17 @@ static void test_telemetry(void **state)
 	assert_int_equal(tel_int(st, "memory/jemalloc/allocated"), 100);
 	assert_int_equal(tel_int(st, "uptime_s"), 12);
 	const char *key;
-	json_object_foreach (st, key, v)
+	json_object_foreach (st, key, v) {
 		assert_true(strncmp(key, "workers", 7) != 0);
+		assert_true(strncmp(key, "net", 3) != 0); /* its own view, below */
+	}
+	json_decref(st);
+
+	/* the dpdk ports' network counters on their own */
+	st = tel_ask(fd, "/pickupd/stats,net");
+	assert_int_equal(tel_int(st, "net_af_packet0/udp_rx"), 40);
+	assert_int_equal(tel_int(st, "net_af_packet0/icmp_echo_replied"), 3);
+	assert_int_equal(json_object_size(st), 2);
 	json_decref(st);
 
 	st = tel_ask(fd, "/pickupd/stats,calls");
@@ -745,20 +910,33 @@ static void test_telemetry(void **state)
 	assert_true(json_is_null(w));
 	json_decref(w);
 
+	/* more than a reply holds (DPDK drops what does not fit without a
+	 * word): whole arrays up to the limit, then "truncated" */
+	big_workers = true;
+	w = tel_ask(fd, "/pickupd/workers");
+	big_workers = false;
+	assert_int_equal(tel_int(w, "truncated"), 1);
+	assert_int_equal(json_array_size(json_object_get(w, "id")), 40);
+	assert_int_equal(json_array_size(json_object_get(w, "counters/counter_0")), 40);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(w, "counters/counter_1"), 39)),
+			 1000000001);
+	assert_null(json_object_get(w, "counters/counter_109"));
+	json_decref(w);
+
 	json_t *s = tel_ask(fd, "/pickupd/status");
 	assert_int_equal(tel_int(s, "pid"), getpid());
 	assert_int_equal(tel_int(s, "workers"), 2);
 	assert_int_equal(tel_int(s, "uptime_s"), 12);
 	assert_true(json_is_string(json_object_get(s, "version")));
 	json_decref(s);
-	assert_int_equal(atomic_load(&snapshots), 7); /* one per command answered */
+	assert_int_equal(atomic_load(&snapshots), 9); /* one per command answered */
 
 	/* detached (pickupd shutting down): null, the snapshot not called */
 	assert_int_equal(pk_telemetry_register(NULL, NULL), 0);
 	st = tel_ask(fd, "/pickupd/stats");
 	assert_true(json_is_null(st));
 	json_decref(st);
-	assert_int_equal(atomic_load(&snapshots), 7);
+	assert_int_equal(atomic_load(&snapshots), 9);
 	close(fd);
 
 	char dir[PATH_MAX];
@@ -782,6 +960,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_prom_label_escaping),
 		cmocka_unit_test(test_prom_no_workers),
 		cmocka_unit_test(test_prom_odd_input),
+		cmocka_unit_test(test_prom_net),
+		cmocka_unit_test(test_prom_io),
+		cmocka_unit_test(test_prom_net_odd),
 		cmocka_unit_test(test_http),
 		cmocka_unit_test(test_http_bad_address),
 		cmocka_unit_test(test_http_ipv6),

@@ -11,6 +11,8 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "pickup/io_dpdk.h"
+
 /* n bytes from the wire into ring r, in an mbuf of pool. */
 static inline void wire_put(struct rte_mempool *pool, struct rte_ring *r, const void *bytes, size_t n)
 {
@@ -33,6 +35,24 @@ static inline size_t wire_take(struct rte_ring *r, uint8_t *b)
 	memcpy(b, rte_pktmbuf_mtod(m, void *), n);
 	rte_pktmbuf_free(m);
 	return n;
+}
+
+/* One backend counter of queue q (pk_io_dpdk_counters). */
+static inline uint64_t dctr(const struct pk_io_queue *q, enum pk_io_dpdk_counter c)
+{
+	uint64_t v[PK_IO_DPDK_CTR_COUNT];
+
+	pk_io_dpdk_counters(q, v);
+	return v[c];
+}
+
+/* One network-layer counter of queue q on port index port. */
+static inline uint64_t nctr(const struct pk_io_queue *q, unsigned port, enum pk_net_counter c)
+{
+	uint64_t v[PK_NET_CTR_COUNT];
+
+	assert_true(pk_io_dpdk_port_net_counters(q, port, v));
+	return v[c];
 }
 
 #endif /* PK_TEST_NET_WIRE_H */

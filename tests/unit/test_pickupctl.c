@@ -716,6 +716,94 @@ static void test_render_stats(void **state)
 	free(t);
 }
 
+/* pickupd's stats with the I/O queues' counters (every backend) and, on
+ * the dpdk backend, the network layer's per port (keyed by the ethdev
+ * name: a vdev and a PCI address), in the order pickupd writes them. */
+#define STATS_IO                                                                                        \
+	"{\"uptime_s\":3.5,"                                                                            \
+	"\"totals\":{\"rx\":30},"                                                                       \
+	"\"io\":{\"udp_rx\":15,\"udp_tx\":9,\"rx_bursts\":12},"                                         \
+	"\"workers\":["                                                                                 \
+	"{\"id\":0,\"counters\":{\"rx\":10},\"io\":{\"udp_rx\":5,\"udp_tx\":3,\"rx_bursts\":4}},"       \
+	"{\"id\":1,\"counters\":{\"rx\":20},\"io\":{\"udp_rx\":10,\"udp_tx\":6,\"rx_bursts\":8}}],"     \
+	"\"calls\":{\"ringing\":1}"
+#define STATS_NET                                                                                       \
+	",\"net\":{\"net_af_packet0\":{\"rx_frames\":1200,\"icmp_echo_replied\":3,\"udp_rx\":7},"       \
+	"\"0000:3b:00.0\":{\"rx_frames\":20,\"icmp_echo_replied\":0,\"udp_rx\":8}}"
+
+static const char stats_io_sample[] = STATS_IO "}";
+static const char stats_net_sample[] = STATS_IO STATS_NET "}";
+
+/* The view of stats_io_sample, which stats_net_sample's begins with. */
+#define STATS_IO_VIEW \
+	"uptime_s  3.5\n" \
+	"\n" \
+	"COUNTER  TOTAL  W0  W1\n" \
+	"rx          30  10  20\n" \
+	"\n" \
+	"IO         TOTAL  W0  W1\n" \
+	"udp_rx        15   5  10\n" \
+	"udp_tx         9   3   6\n" \
+	"rx_bursts     12   4   8\n" \
+	"\n" \
+	"calls\n" \
+	"  ringing  1\n"
+
+static void test_render_stats_io_net(void **state)
+{
+	int rc;
+	char *t;
+
+	(void)state;
+	/* Socket backend: the IO table, no NET one. */
+	t = render((const char *const[]){ "stats", NULL }, stats_io_sample, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(t, STATS_IO_VIEW);
+	assert_null(strstr(t, "NET"));
+	free(t);
+
+	/* Dpdk backend: a column per port, in the order of the stats. */
+	t = render((const char *const[]){ "stats", NULL }, stats_net_sample, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(t, STATS_IO_VIEW
+		"\n"
+		"NET                net_af_packet0  0000:3b:00.0\n"
+		"rx_frames                    1200            20\n"
+		"icmp_echo_replied               3             0\n"
+		"udp_rx                          7             8\n");
+	free(t);
+
+	/* One worker's column of IO too. */
+	t = render((const char *const[]){ "stats", "--worker", "1", NULL }, stats_net_sample, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(t, "\nIO         TOTAL  W1\nudp_rx        15  10\nudp_tx         9   6\n"));
+	assert_null(strstr(t, "W0"));
+	free(t);
+
+	/* A port missing a counter of another: "-", both ways. */
+	t = render((const char *const[]){ "stats", NULL },
+		   "{\"net\":{\"p0\":{\"rx_frames\":1,\"udp_rx\":2},\"p1\":{\"rx_frames\":3,\"arp_rx\":4}}}",
+		   &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(t,
+		"NET        p0  p1\n"
+		"rx_frames   1   3\n"
+		"udp_rx      2   -\n"
+		"arp_rx      -   4\n");
+	free(t);
+
+	/* A port that is not an object: the section as key-value lines,
+	 * every port shown (no table that would hide one). */
+	t = render((const char *const[]){ "stats", NULL },
+		   "{\"net\":{\"p0\":{\"rx_frames\":1},\"p1\":7}}", &rc);
+	assert_int_equal(rc, 0);
+	assert_null(strstr(t, "NET"));
+	assert_non_null(strstr(t, "net\n"));
+	assert_non_null(strstr(t, "p1"));
+	assert_non_null(strstr(t, "rx_frames"));
+	free(t);
+}
+
 static void test_render_kv_metrics_json(void **state)
 {
 	int rc;
@@ -1127,6 +1215,7 @@ int main(void)
 		cmocka_unit_test(test_render_registrations),
 		cmocka_unit_test(test_render_groups),
 		cmocka_unit_test(test_render_stats),
+		cmocka_unit_test(test_render_stats_io_net),
 		cmocka_unit_test(test_render_kv_metrics_json),
 		cmocka_unit_test(test_exchange_ok),
 		cmocka_unit_test(test_exchange_error),
