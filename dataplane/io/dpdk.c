@@ -139,17 +139,8 @@ struct dpdk_io {
 	char describe[512 * PK_IO_DPDK_MAX_PORTS];
 };
 
-static const char *const dctr_names[] = {
-#define PK_IO_DPDK_CTR_NAME(id, name, desc) name,
-	PK_IO_DPDK_FOREACH_COUNTER(PK_IO_DPDK_CTR_NAME)
-#undef PK_IO_DPDK_CTR_NAME
-};
-
-static const char *const pctr_names[] = {
-#define PK_IO_DPDK_PORT_CTR_NAME(id, name, desc) name,
-	PK_IO_DPDK_FOREACH_PORT_COUNTER(PK_IO_DPDK_PORT_CTR_NAME)
-#undef PK_IO_DPDK_PORT_CTR_NAME
-};
+static const char *const dctr_names[] = { PK_IO_DPDK_FOREACH_COUNTER(PK_CTR_NAME_OF) };
+static const char *const pctr_names[] = { PK_IO_DPDK_FOREACH_PORT_COUNTER(PK_CTR_NAME_OF) };
 
 const char *pk_io_dpdk_port_counter_name(enum pk_io_dpdk_port_counter c)
 {
