@@ -243,8 +243,10 @@ static json_t *ctl_worker_io(const struct pk_engine *eng, const struct pk_worker
 }
 
 /* The dpdk backend's network layer (include/pickup/net.h), per port and
- * summed over the workers' queues: {"<ethdev name>": {counter: n}}. NULL
- * on the socket backend (the kernel's own counters, `nstat`, are those). */
+ * summed over the workers' queues, then the port's own counters (its
+ * driver's: port_ipackets, port_imissed, ...): {"<ethdev name>": {counter:
+ * n}}. NULL on the socket backend (the kernel's own counters, `nstat`,
+ * are those). */
 static json_t *ctl_net_json(const struct pk_engine *eng)
 {
 	json_t *net;
@@ -252,7 +254,7 @@ static json_t *ctl_net_json(const struct pk_engine *eng)
 	if (!pk_io_is_dpdk(eng->io) || (net = json_object()) == NULL)
 		return NULL;
 	for (unsigned p = 0; p < pk_io_dpdk_n_ports(eng->io); p++) {
-		uint64_t sum[PK_NET_CTR_COUNT] = { 0 }, one[PK_NET_CTR_COUNT];
+		uint64_t sum[PK_NET_CTR_COUNT] = { 0 }, one[PK_NET_CTR_COUNT], ps[PK_IO_DPDK_PORT_CTR_COUNT];
 		json_t *o = json_object();
 
 		if (o == NULL)
@@ -267,6 +269,9 @@ static json_t *ctl_net_json(const struct pk_engine *eng)
 		}
 		for (unsigned c = 0; c < PK_NET_CTR_COUNT; c++)
 			ctl_set_u64(o, pk_net_counter_name((enum pk_net_counter)c), sum[c]);
+		if (pk_io_dpdk_port_stats(eng->io, p, ps))
+			for (unsigned c = 0; c < PK_IO_DPDK_PORT_CTR_COUNT; c++)
+				ctl_set_u64(o, pk_io_dpdk_port_counter_name((enum pk_io_dpdk_port_counter)c), ps[c]);
 		json_object_set_new(net, pk_io_dpdk_port_name(eng->io, p), o);
 	}
 	return net;

@@ -169,7 +169,7 @@ static void tel_finish(struct tel_dict *t)
 
 /* /pickupd/stats: every top-level member but workers and net (their own
  * views: /pickupd/workers, /pickupd/stats,net; with two ports or more, the
- * rest and net together, 48 counters a port, would outgrow a reply's
+ * rest and net together, 54 counters a port, would outgrow a reply's
  * RTE_TEL_MAX_DICT_ENTRIES); with a
  * parameter, only that section ("calls", "net"). */
 static int tel_cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)

@@ -245,13 +245,14 @@ static void pk_log_startup(const struct pk_engine *eng, const struct pk_groups_c
 }
 
 /* At a stop, the dpdk backend's network counters of each port (summed
- * over the queues; the ones not zero), as the stats' `net` has them:
+ * over the queues) and the port's own, the ones not zero, as the stats'
+ * `net` has them:
  *   info: port net_af_packet0 net: rx_frames=40 arp_replied=1 ... */
 static void pk_log_net_counters(const struct pk_engine *eng, struct pk_worker *const *workers, unsigned n)
 {
 	for (unsigned p = 0; p < pk_io_dpdk_n_ports(eng->io); p++) {
-		uint64_t sum[PK_NET_CTR_COUNT] = { 0 }, one[PK_NET_CTR_COUNT];
-		char line[1024];
+		uint64_t sum[PK_NET_CTR_COUNT] = { 0 }, one[PK_NET_CTR_COUNT], ps[PK_IO_DPDK_PORT_CTR_COUNT];
+		char line[1280];
 		size_t len = 0;
 
 		for (unsigned i = 0; i < n; i++) {
@@ -266,6 +267,13 @@ static void pk_log_net_counters(const struct pk_engine *eng, struct pk_worker *c
 				len += (size_t)snprintf(line + len, sizeof(line) - len, " %s=%llu",
 							pk_net_counter_name((enum pk_net_counter)c),
 							(unsigned long long)sum[c]);
+		if (pk_io_dpdk_port_stats(eng->io, p, ps))
+			for (unsigned c = 0; c < PK_IO_DPDK_PORT_CTR_COUNT && len < sizeof(line); c++)
+				if (ps[c] != 0)
+					len += (size_t)snprintf(line + len, sizeof(line) - len, " %s=%llu",
+								pk_io_dpdk_port_counter_name(
+									(enum pk_io_dpdk_port_counter)c),
+								(unsigned long long)ps[c]);
 		pk_log(PK_LOG_INFO, "port %s net:%s", pk_io_dpdk_port_name(eng->io, p),
 		       len ? line : " (no traffic)");
 	}

@@ -139,11 +139,13 @@ struct dpdk_io {
 	char describe[512 * PK_IO_DPDK_MAX_PORTS];
 };
 
-static const char *const dctr_names[] = {
-#define PK_IO_DPDK_CTR_NAME(id, name, desc) name,
-	PK_IO_DPDK_FOREACH_COUNTER(PK_IO_DPDK_CTR_NAME)
-#undef PK_IO_DPDK_CTR_NAME
-};
+static const char *const dctr_names[] = { PK_IO_DPDK_FOREACH_COUNTER(PK_CTR_NAME_OF) };
+static const char *const pctr_names[] = { PK_IO_DPDK_FOREACH_PORT_COUNTER(PK_CTR_NAME_OF) };
+
+const char *pk_io_dpdk_port_counter_name(enum pk_io_dpdk_port_counter c)
+{
+	return (unsigned)c < PK_IO_DPDK_PORT_CTR_COUNT ? pctr_names[c] : "?";
+}
 
 const char *pk_io_dpdk_counter_name(enum pk_io_dpdk_counter c)
 {
@@ -623,6 +625,22 @@ bool pk_io_is_dpdk(const struct pk_io *pio)
 unsigned pk_io_dpdk_n_ports(const struct pk_io *pio)
 {
 	return pk_io_is_dpdk(pio) ? ((const struct dpdk_io *)pio)->n_ports : 0;
+}
+
+bool pk_io_dpdk_port_stats(const struct pk_io *pio, unsigned i, uint64_t out[PK_IO_DPDK_PORT_CTR_COUNT])
+{
+	struct rte_eth_stats s;
+
+	if (i >= pk_io_dpdk_n_ports(pio) ||
+	    rte_eth_stats_get(((const struct dpdk_io *)pio)->ports[i].id, &s) != 0)
+		return false;
+	out[PK_IO_DPDK_PORT_CTR_IPACKETS] = s.ipackets;
+	out[PK_IO_DPDK_PORT_CTR_OPACKETS] = s.opackets;
+	out[PK_IO_DPDK_PORT_CTR_IMISSED] = s.imissed;
+	out[PK_IO_DPDK_PORT_CTR_IERRORS] = s.ierrors;
+	out[PK_IO_DPDK_PORT_CTR_OERRORS] = s.oerrors;
+	out[PK_IO_DPDK_PORT_CTR_RX_NOMBUF] = s.rx_nombuf;
+	return true;
 }
 
 const char *pk_io_dpdk_port_name(const struct pk_io *pio, unsigned i)

@@ -19,16 +19,8 @@
 
 #include "net_impl.h"
 
-static const char *const ctr_names[] = {
-#define PK_NET_CTR_NAME(id, name, desc) name,
-	PK_NET_FOREACH_COUNTER(PK_NET_CTR_NAME)
-#undef PK_NET_CTR_NAME
-};
-static const char *const ctr_descs[] = {
-#define PK_NET_CTR_DESC(id, name, desc) desc,
-	PK_NET_FOREACH_COUNTER(PK_NET_CTR_DESC)
-#undef PK_NET_CTR_DESC
-};
+static const char *const ctr_names[] = { PK_NET_FOREACH_COUNTER(PK_CTR_NAME_OF) };
+static const char *const ctr_descs[] = { PK_NET_FOREACH_COUNTER(PK_CTR_DESC_OF) };
 
 const char *pk_net_counter_name(enum pk_net_counter c)
 {

@@ -18,6 +18,11 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+/* For the name tables of X-macro counter lists of (id, name, description):
+ * static const char *const names[] = { PK_FOO_FOREACH_COUNTER(PK_CTR_NAME_OF) }; */
+#define PK_CTR_NAME_OF(id, name, desc) name,
+#define PK_CTR_DESC_OF(id, name, desc) desc,
+
 /* The owning thread only. */
 static inline void pk_ctr_inc(_Atomic uint64_t *c)
 {

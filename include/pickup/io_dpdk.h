@@ -112,6 +112,33 @@ uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_
 bool pk_io_dpdk_port_net_counters(const struct pk_io_queue *q, unsigned i,
 				  uint64_t out[PK_NET_CTR_COUNT]);
 
+/* A port's own counters, as its driver keeps them (rte_eth_stats_get):
+ * what reached the port or left it, and what it dropped before any
+ * worker saw it (X-macro: id, name, description). */
+#define PK_IO_DPDK_FOREACH_PORT_COUNTER(_)                                                           \
+	_(IPACKETS, "port_ipackets", "frames the port received (its driver's count)")                \
+	_(OPACKETS, "port_opackets", "frames the port sent")                                         \
+	_(IMISSED, "port_imissed", "frames the port dropped with its RX queues full (workers behind)") \
+	_(IERRORS, "port_ierrors", "frames the port received in error")                              \
+	_(OERRORS, "port_oerrors", "frames the port failed to send")                                 \
+	_(RX_NOMBUF, "port_rx_nombuf", "frames the port dropped with no mbuf to receive them into")
+
+enum pk_io_dpdk_port_counter {
+#define PK_IO_DPDK_PORT_CTR_ENUM(id, name, desc) PK_IO_DPDK_PORT_CTR_##id,
+	PK_IO_DPDK_FOREACH_PORT_COUNTER(PK_IO_DPDK_PORT_CTR_ENUM)
+#undef PK_IO_DPDK_PORT_CTR_ENUM
+	PK_IO_DPDK_PORT_CTR_COUNT
+};
+
+const char *pk_io_dpdk_port_counter_name(enum pk_io_dpdk_port_counter c);
+
+/* Port index i's own counters into out; false past the last port, for
+ * another backend's io, or when the driver does not answer. Any thread
+ * (the control thread's `stats`, the telemetry thread), as DPDK's own
+ * /ethdev/stats does: the drivers keep them per queue or read the NIC's
+ * registers. */
+bool pk_io_dpdk_port_stats(const struct pk_io *io, unsigned i, uint64_t out[PK_IO_DPDK_PORT_CTR_COUNT]);
+
 /* Whether io is this backend's, and its ports: how many (0 for another
  * backend's io), and port index i's ethdev name ("net_af_packet0",
  * "0000:3b:00.0"; NULL past the last). Any thread. */

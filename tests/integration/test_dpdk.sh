@@ -155,7 +155,7 @@ pid=
 grep -q "info: stopped" "$work/pickupd.log" || fail "pickupd did not stop cleanly"
 sum() { grep -o " $1=[0-9]*" "$work/pickupd.log" | awk -F= '{ s += $2 } END { print s + 0 }'; }
 # the port's network counters, logged at the stop as the stats have them
-grep -qE "info: port net_af_packet0 net: rx_frames=[0-9]+ .*icmp_echo_replied=3( |$)" "$work/pickupd.log" ||
+grep -qE "info: port net_af_packet0 net: rx_frames=[0-9]+ .*icmp_echo_replied=3 .*port_ipackets=[1-9]" "$work/pickupd.log" ||
   fail "no network counters of net_af_packet0 at the stop: $(grep ' net:' "$work/pickupd.log")"
 [ "$(sum answered_options)" = 33 ] || fail "answered_options = $(sum answered_options), want 33"
 [ "$(sum answered_register)" = 1 ] || fail "answered_register = $(sum answered_register), want 1"

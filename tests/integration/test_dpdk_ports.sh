@@ -262,6 +262,11 @@ for (port, c), want in zip(net.items(), (3, 6)):
         sys.exit("%s: icmp_echo_replied %s, want %d" % (port, c["icmp_echo_replied"], want))
     if c["udp_bad_cksum"] != 0 or c["ip_bad_cksum"] != 0 or c["ip_rx"] < 3:
         sys.exit("%s: %s" % (port, c))
+    # the port's own counters (its driver's): every frame the workers saw
+    # came through it, every echo reply left by it, nothing missed
+    if (c["port_ipackets"] < c["rx_frames"] or c["port_opackets"] < want or
+            c["port_imissed"] != 0 or c["port_rx_nombuf"] != 0):
+        sys.exit("%s: the port's counters: %s" % (port, c))
 ws = st["workers"]
 if len(ws) != 2 or any("io" not in w for w in ws):
     sys.exit("workers' io: %s" % ws)

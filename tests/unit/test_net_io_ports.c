@@ -300,6 +300,42 @@ static void test_busy_port_does_not_starve(void **state)
 	assert_int_equal(total, 2 * (2 * PK_IO_BURST + 1));
 }
 
+/* Each port's own counters (its driver's, pk_io_dpdk_port_stats): the
+ * frames each port took and sent. After test_tx_by_listener_port, which
+ * resolves the phone on Y. */
+static void test_port_stats(void **state)
+{
+	(void)state;
+	const char *a = "OPTIONS sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+	uint64_t x0[PK_IO_DPDK_PORT_CTR_COUNT], y0[PK_IO_DPDK_PORT_CTR_COUNT];
+	uint64_t x1[PK_IO_DPDK_PORT_CTR_COUNT], y1[PK_IO_DPDK_PORT_CTR_COUNT];
+	uint8_t in[256], out[2048];
+	struct pk_io_msg *msgs[PK_IO_BURST];
+
+	assert_true(pk_io_dpdk_port_stats(io, 0, x0));
+	assert_true(pk_io_dpdk_port_stats(io, 1, y0));
+	ring_in(x_in, in, udp_frame(in, x_mac, PX_MAC, PX_IP, X_IP, 5070, a));
+	ring_in(x_in, in, udp_frame(in, x_mac, PX_MAC, PX_IP, X_IP, 5070, a));
+	ring_in(y_in, in, udp_frame(in, y_mac, PY_MAC, PY_IP, Y_IP, 5060, a));
+	assert_int_equal(pk_io_rx_burst(q, msgs, PK_IO_BURST, 0), 3);
+	send_from(2, PY_IP, a); /* by Y, whose phone's MAC is known (test_tx_by_listener_port) */
+	assert_true(ring_out(y_out, out) > 0);
+	assert_true(pk_io_dpdk_port_stats(io, 0, x1));
+	assert_true(pk_io_dpdk_port_stats(io, 1, y1));
+	assert_int_equal(x1[PK_IO_DPDK_PORT_CTR_IPACKETS] - x0[PK_IO_DPDK_PORT_CTR_IPACKETS], 2);
+	assert_int_equal(y1[PK_IO_DPDK_PORT_CTR_IPACKETS] - y0[PK_IO_DPDK_PORT_CTR_IPACKETS], 1);
+	assert_int_equal(x1[PK_IO_DPDK_PORT_CTR_OPACKETS] - x0[PK_IO_DPDK_PORT_CTR_OPACKETS], 0);
+	assert_int_equal(y1[PK_IO_DPDK_PORT_CTR_OPACKETS] - y0[PK_IO_DPDK_PORT_CTR_OPACKETS], 1);
+	assert_int_equal(x1[PK_IO_DPDK_PORT_CTR_IMISSED], 0);
+	assert_false(pk_io_dpdk_port_stats(io, 2, x1));
+	assert_string_equal(pk_io_dpdk_port_counter_name(PK_IO_DPDK_PORT_CTR_IMISSED), "port_imissed");
+	/* another backend's io: no ports */
+	struct pk_io other = { 0 };
+	assert_int_equal(pk_io_dpdk_n_ports(&other), 0);
+	assert_false(pk_io_dpdk_port_stats(&other, 0, x1));
+	assert_null(pk_io_dpdk_port_name(&other, 0));
+}
+
 static void test_refused(void **state)
 {
 	(void)state;
@@ -430,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_arp_per_port),
 		cmocka_unit_test(test_tx_by_listener_port),
 		cmocka_unit_test(test_busy_port_does_not_starve),
+		cmocka_unit_test(test_port_stats),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_mbufs_for_every_port),
 	};
