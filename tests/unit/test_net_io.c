@@ -533,6 +533,14 @@ static void test_two_queues_share_arp(void **state)
 	assert_int_equal(dctr(q0, PK_IO_DPDK_CTR_ARP_FROM_PEERS), 2);
 	assert_int_equal(dctr(q1, PK_IO_DPDK_CTR_ARP_SHARED), 2);
 	assert_int_equal(dctr(q1, PK_IO_DPDK_CTR_ARP_SHARE_LOST), 0);
+	/* the port's network layer as a whole: both queues' counters */
+	uint64_t t[PK_NET_CTR_COUNT];
+	assert_true(pk_io_dpdk_port_net_totals(io2, 0, t));
+	assert_int_equal(t[PK_NET_CTR_ARP_REQUEST_TX],
+			 nctr(q0, 0, PK_NET_CTR_ARP_REQUEST_TX) + nctr(q1, 0, PK_NET_CTR_ARP_REQUEST_TX));
+	assert_true(nctr(q0, 0, PK_NET_CTR_ARP_REQUEST_TX) > 0 && nctr(q1, 0, PK_NET_CTR_ARP_REQUEST_TX) > 0);
+	assert_int_equal(t[PK_NET_CTR_ARP_REPLIED], 1); /* queue 1's, to PEER4 */
+	assert_false(pk_io_dpdk_port_net_totals(io2, 1, t));
 }
 
 static void test_find_port_and_lcores(void **state)
