@@ -185,6 +185,22 @@ pk_netns_sweep() {
 # leaves UDP checksums to the receiver, and a DPDK port on HOST would see
 # them unfinished and drop every datagram (docs/dpdk.md). Any step that
 # fails ends the test (the caller's `fail`).
+# SIPp in namespace NS registers user 2004 from IP:5090 with pickupd at
+# SERVER (sipp/register.xml, Call-ID CALLID, its messages in DIR/reg.msg):
+# the 200 must list the binding. A failure ends the test (the caller's
+# `fail`).
+pk_netns_register() { # NS SERVER IP CALLID DIR
+  local ns=$1 server=$2 ip=$3 cid=$4 dir=$5
+  ip netns exec "$ns" timeout -k 5 40 sipp "$server" -sf "$PK_LIB_DIR/sipp/register.xml" -t u1 \
+    -i "$ip" -p 5090 -m 1 -nostdin -timeout 30s -timeout_error \
+    -cid_str "$cid" -key domain example.test -key user 2004 -key seq 1 \
+    -key h1 "Contact: <sip:2004@$ip:5090>" -key h2 "Expires: 600" -key peer reg \
+    -trace_msg -message_file "$dir/reg.msg" >"$dir/reg.out" 2>&1 || fail "SIPp REGISTER"
+  grep -q '^SIP/2.0 200 OK' "$dir/reg.msg" || fail "REGISTER not answered 200"
+  grep -qF "Contact: <sip:2004@$ip:5090>;expires=" "$dir/reg.msg" ||
+    fail "the 200 does not list the binding"
+}
+
 pk_netns_veth() { # NS HOST PEER ADDR/LEN...
   local ns=$1 host=$2 peer=$3 a
   shift 3
