@@ -185,6 +185,28 @@ pk_netns_sweep() {
 # leaves UDP checksums to the receiver, and a DPDK port on HOST would see
 # them unfinished and drop every datagram (docs/dpdk.md). Any step that
 # fails ends the test (the caller's `fail`).
+# pickupd BIN on CONF in the background, its log DIR/pickupd.log, until it
+# says "ready" on its ready FIFO (DIR/ready): its PID in `pid` (the
+# caller's variable, which its cleanup kills), the lines it announced
+# before in PK_READY ("line;line;"). No "ready" within 30 s ends the test
+# (the caller's `fail`). For the scripts that build their own
+# configuration; the others have pk_start.
+pk_start_ready() { # BIN CONF DIR
+  local line
+  PK_READY=
+  rm -f "$3/ready"
+  mkfifo "$3/ready"
+  exec 3<>"$3/ready"
+  "$1" -c "$2" --ready-file "$3/ready" >"$3/pickupd.log" 2>&1 &
+  pid=$!
+  while :; do
+    read -r -t 30 -u 3 line || fail "pickupd: no readiness within 30 s"
+    [ "$line" = ready ] && break
+    PK_READY+="$line;"
+  done
+  exec 3<&-
+}
+
 # SIPp in namespace NS registers user 2004 from IP:5090 with pickupd at
 # SERVER (sipp/register.xml, Call-ID CALLID, its messages in DIR/reg.msg):
 # the 200 must list the binding. A failure ends the test (the caller's

@@ -23,7 +23,7 @@
 set -u
 pickupd=$(realpath "${1:?usage: test_dpdk.sh PICKUPD}")
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh" # pk_netns_veth, pk_netns_register
+. "$here/lib.sh" # pk_netns_veth, pk_start_ready, pk_netns_register
 
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! command -v sipp >/dev/null; then
   echo "SKIP: needs root, iproute2 and sipp"
@@ -94,17 +94,8 @@ ip netns add "$ns" || fail "ip netns add"
 ip link add "$va" type veth peer name "$vb" || fail "ip link add veth"
 pk_netns_veth "$ns" "$va" "$vb" 10.99.0.2/24 10.99.0.3/24
 
-mkfifo "$work/ready"
-exec 3<>"$work/ready"
-"$pickupd" -c "$work/pickupd.yaml" --ready-file "$work/ready" >"$work/pickupd.log" 2>&1 &
-pid=$!
-tel=
-while :; do
-  read -r -t 30 -u 3 line || fail "pickupd: no readiness within 30 s"
-  case $line in telemetry\ *) tel=${line#telemetry } ;; esac
-  [ "$line" = ready ] && break
-done
-exec 3<&-
+pk_start_ready "$pickupd" "$work/pickupd.yaml" "$work"
+tel=$(tr ';' '\n' <<<"$PK_READY" | sed -n 's/^telemetry //p')
 grep -q "2 queue(s) of 2 asked, spread by the kernel's packet fanout" "$work/pickupd.log" ||
   fail "pickupd did not set up two queues"
 # each worker's state from the EAL, on its lcore's node (pk_io_local_alloc)
