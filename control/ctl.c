@@ -254,19 +254,12 @@ static json_t *ctl_net_json(const struct pk_engine *eng)
 	if (!pk_io_is_dpdk(eng->io) || (net = json_object()) == NULL)
 		return NULL;
 	for (unsigned p = 0; p < pk_io_dpdk_n_ports(eng->io); p++) {
-		uint64_t sum[PK_NET_CTR_COUNT] = { 0 }, one[PK_NET_CTR_COUNT], ps[PK_IO_DPDK_PORT_CTR_COUNT];
+		uint64_t sum[PK_NET_CTR_COUNT], ps[PK_IO_DPDK_PORT_CTR_COUNT];
 		json_t *o = json_object();
 
 		if (o == NULL)
 			break;
-		for (unsigned i = 0; i < eng->n_workers; i++) {
-			const struct pk_worker *w = eng->workers[i];
-
-			if (w == NULL || w->q == NULL || !pk_io_dpdk_port_net_counters(w->q, p, one))
-				continue;
-			for (unsigned c = 0; c < PK_NET_CTR_COUNT; c++)
-				sum[c] += one[c];
-		}
+		pk_io_dpdk_port_net_totals(eng->io, p, sum);
 		for (unsigned c = 0; c < PK_NET_CTR_COUNT; c++)
 			ctl_set_u64(o, pk_net_counter_name((enum pk_net_counter)c), sum[c]);
 		if (pk_io_dpdk_port_stats(eng->io, p, ps))

@@ -248,32 +248,26 @@ static void pk_log_startup(const struct pk_engine *eng, const struct pk_groups_c
  * over the queues) and the port's own, the ones not zero, as the stats'
  * `net` has them:
  *   info: port net_af_packet0 net: rx_frames=40 arp_replied=1 ... */
-static void pk_log_net_counters(const struct pk_engine *eng, struct pk_worker *const *workers, unsigned n)
+static void pk_log_net_counters(const struct pk_engine *eng)
 {
+	enum { NET = PK_NET_CTR_COUNT, ALL = PK_NET_CTR_COUNT + PK_IO_DPDK_PORT_CTR_COUNT };
+	const char *name[ALL];
+
+	for (unsigned c = 0; c < ALL; c++)
+		name[c] = c < NET ? pk_net_counter_name((enum pk_net_counter)c)
+				  : pk_io_dpdk_port_counter_name((enum pk_io_dpdk_port_counter)(c - NET));
 	for (unsigned p = 0; p < pk_io_dpdk_n_ports(eng->io); p++) {
-		uint64_t sum[PK_NET_CTR_COUNT] = { 0 }, one[PK_NET_CTR_COUNT], ps[PK_IO_DPDK_PORT_CTR_COUNT];
+		uint64_t v[ALL] = { 0 };
 		char line[1280];
 		size_t len = 0;
 
-		for (unsigned i = 0; i < n; i++) {
-			if (!pk_io_dpdk_port_net_counters(workers[i]->q, p, one))
-				continue;
-			for (unsigned c = 0; c < PK_NET_CTR_COUNT; c++)
-				sum[c] += one[c];
-		}
+		pk_io_dpdk_port_net_totals(eng->io, p, v);
+		pk_io_dpdk_port_stats(eng->io, p, v + NET); /* zeros when the driver does not answer */
 		line[0] = '\0';
-		for (unsigned c = 0; c < PK_NET_CTR_COUNT && len < sizeof(line); c++)
-			if (sum[c] != 0)
-				len += (size_t)snprintf(line + len, sizeof(line) - len, " %s=%llu",
-							pk_net_counter_name((enum pk_net_counter)c),
-							(unsigned long long)sum[c]);
-		if (pk_io_dpdk_port_stats(eng->io, p, ps))
-			for (unsigned c = 0; c < PK_IO_DPDK_PORT_CTR_COUNT && len < sizeof(line); c++)
-				if (ps[c] != 0)
-					len += (size_t)snprintf(line + len, sizeof(line) - len, " %s=%llu",
-								pk_io_dpdk_port_counter_name(
-									(enum pk_io_dpdk_port_counter)c),
-								(unsigned long long)ps[c]);
+		for (unsigned c = 0; c < ALL && len < sizeof(line); c++)
+			if (v[c] != 0)
+				len += (size_t)snprintf(line + len, sizeof(line) - len, " %s=%llu", name[c],
+							(unsigned long long)v[c]);
 		pk_log(PK_LOG_INFO, "port %s net:%s", pk_io_dpdk_port_name(eng->io, p),
 		       len ? line : " (no traffic)");
 	}
@@ -679,7 +673,7 @@ stop:
 		pk_pickup_log_counters(workers[i]);
 	}
 	if (started > 0 && dpdk)
-		pk_log_net_counters(eng, workers, started);
+		pk_log_net_counters(eng);
 	if (started > 0)
 		pk_registrar_log_counters(eng->location);
 out:

@@ -643,6 +643,22 @@ bool pk_io_dpdk_port_stats(const struct pk_io *pio, unsigned i, uint64_t out[PK_
 	return true;
 }
 
+bool pk_io_dpdk_port_net_totals(const struct pk_io *pio, unsigned i, uint64_t out[PK_NET_CTR_COUNT])
+{
+	const struct dpdk_io *io = (const struct dpdk_io *)pio;
+	uint64_t one[PK_NET_CTR_COUNT];
+
+	if (i >= pk_io_dpdk_n_ports(pio))
+		return false;
+	memset(out, 0, sizeof(one));
+	for (unsigned j = 0; j < io->base.n_queues; j++) {
+		pk_net_counters(io->q[j]->link[i].net, one);
+		for (unsigned c = 0; c < PK_NET_CTR_COUNT; c++)
+			out[c] += one[c];
+	}
+	return true;
+}
+
 const char *pk_io_dpdk_port_name(const struct pk_io *pio, unsigned i)
 {
 	const struct dpdk_io *io = (const struct dpdk_io *)pio;
@@ -1055,7 +1071,6 @@ static int port_configure(struct dpdk_io *io, const struct pk_io_dpdk_config *dc
 		return -EINVAL;
 	}
 	uint8_t plen = pc->prefix_len ? pc->prefix_len : 24;
-	dp->id = port;
 	dp->prefix_len = plen;
 	dp->mask = rte_cpu_to_be_32(plen >= 32 ? 0xffffffffu : ~(0xffffffffu >> plen));
 	dp->n_addrs = pc->n_addrs;
@@ -1217,14 +1232,11 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 	size_t l = 0;
 	for (unsigned p = 0; p < np; p++) {
 		const struct port_setup *s = &ps[p];
-		char dev[RTE_ETH_NAME_MAX_LEN];
-		if (rte_eth_dev_get_name_by_port(io->ports[p].id, dev) != 0)
-			dev[0] = '\0';
 		l += (size_t)snprintf(
 			io->describe + l, sizeof(io->describe) - l,
-			"%sport %u %s%s(%s, " RTE_ETHER_ADDR_PRT_FMT "): %u queue(s) of %u asked, %s; "
+			"%sport %u %s (%s, " RTE_ETHER_ADDR_PRT_FMT "): %u queue(s) of %u asked, %s; "
 			"%u+%u descriptors; IP MTU %u; checksum offload rx %s, tx IP %s, tx UDP %s",
-			p ? " | " : "", io->ports[p].id, dev, dev[0] ? " " : "", s->info.driver_name,
+			p ? " | " : "", io->ports[p].id, io->ports[p].name, s->info.driver_name,
 			RTE_ETHER_ADDR_BYTES(&nc[p].mac), nq, asked, s->how, s->nrx, s->ntx,
 			nc[p].mtu ? nc[p].mtu : 1500, s->pconf.rxmode.offloads ? "yes" : "no",
 			nc[p].tx_ip_cksum_offload ? "yes" : "no",

@@ -332,31 +332,42 @@ bool pk_proxy_local_domain(const struct pk_worker *w, const struct pk_io_msg *rx
 	return false;
 }
 
-/* A URI naming pickupd with no user part: our Route / Record-Route. */
-/* The link of the listener a sip: URI without user part names (a Route
- * entry of our Record-Route), -1: none. */
+/* A sip:/sips: URI without user part (what a Route entry of ours is),
+ * parsed, with its port (the scheme's default when it has none). */
+static bool px_uri_hostport(struct pk_str uri, struct pk_sip_uri *u, uint16_t *port)
+{
+	if (pk_sip_uri_parse(uri.p, uri.len, u) != 0 || (u->scheme != PK_URI_SIP && u->scheme != PK_URI_SIPS) ||
+	    u->user.len != 0)
+		return false;
+	*port = u->port ? u->port : (u->scheme == PK_URI_SIPS ? 5061 : 5060);
+	return true;
+}
+
+/* The link of the listener a URI without user part names (a Route entry
+ * of our Record-Route), -1: none. */
 static int px_uri_link(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str uri)
 {
 	struct pk_sip_uri u;
+	uint16_t port;
 	int li;
 
-	if (pk_sip_uri_parse(uri.p, uri.len, &u) != 0 || (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS) ||
-	    u.user.len != 0)
+	if (!px_uri_hostport(uri, &u, &port))
 		return -1;
-	li = px_our_listener(w, rx, u.host, u.port ? u.port : (u.scheme == PK_URI_SIPS ? 5061 : 5060));
+	li = px_our_listener(w, rx, u.host, port);
 	return li >= 0 ? w->eng->listeners[li].link : -1;
 }
 
+/* A URI naming pickupd with no user part: our Route / Record-Route. */
 static bool px_uri_is_us(const struct pk_worker *w, const struct pk_io_msg *rx, struct pk_str uri)
 {
 	struct pk_sip_uri u;
+	uint16_t port;
 
-	if (pk_sip_uri_parse(uri.p, uri.len, &u) != 0 || (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS) ||
-	    u.user.len != 0)
+	if (!px_uri_hostport(uri, &u, &port))
 		return false;
 	if (pk_groups_settings_find_domain(&w->eng->conf->served, u.host) >= 0)
 		return true;
-	return pk_proxy_is_us(w, rx, u.host, u.port ? u.port : (u.scheme == PK_URI_SIPS ? 5061 : 5060));
+	return pk_proxy_is_us(w, rx, u.host, port);
 }
 
 /* The most pk_proxy_advertised_host can write for listener li: its
@@ -668,10 +679,24 @@ void pk_proxy_fwd_via(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 		px_via_line(w, rx, f, (unsigned)f->li);
 }
 
+/* Our Record-Route entry for listener li, on top of the others:
+ * <sip:host:port[;transport=tcp];lr>. */
+static void px_record_route(struct pk_worker *w, struct pk_rw *rw, const struct pk_io_msg *rx, unsigned li,
+			    bool tcp)
+{
+	char rr[PK_PROXY_HOST_MAX + 64];
+	char *o = px_put(rr, "<sip:", 5);
+
+	o = px_put_sentby(w, rx, li, o);
+	if (tcp)
+		o = px_put(o, ";transport=tcp", 14);
+	o = px_put(o, ";lr>", 4);
+	pk_rw_hdr_add(rw, PK_HDR_RECORD_ROUTE, NULL, pk_str_make(rr, (size_t)(o - rr)), PK_RW_BEFORE_FIRST_SAME);
+}
+
 int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_proxy_fwd *f)
 {
 	const struct pk_proxy *px = w->eng->proxy;
-	char *o;
 	int li, rc;
 
 	/* The listener and our Via, unless pk_proxy_fwd_via planned them. */
@@ -692,29 +717,15 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 	}
 
 	if (f->record_route && px->record_route) {
-		char rr[PK_PROXY_HOST_MAX + 64];
-
 		/* In on one port and out on another (dpdk, several ports): each
 		 * side must reach us by its own address, so two entries, the
 		 * outgoing one on top (RFC 5658 double Record-Route); the
 		 * in-dialog requests that come back pop both (Route). */
 		if (unlikely(w->eng->io != NULL && w->eng->io->n_links > 1 &&
-			     w->eng->listeners[li].link != w->eng->listeners[rx->listener].link)) {
-			o = px_put(rr, "<sip:", 5);
-			o = px_put_sentby(w, rx, (unsigned)li, o);
-			if (w->eng->listeners[li].transport == PK_TRANSPORT_TCP)
-				o = px_put(o, ";transport=tcp", 14);
-			o = px_put(o, ";lr>", 4);
-			pk_rw_hdr_add(f->rw, PK_HDR_RECORD_ROUTE, NULL, pk_str_make(rr, (size_t)(o - rr)),
-				      PK_RW_BEFORE_FIRST_SAME);
-		}
-		o = px_put(rr, "<sip:", 5);
-		o = px_put_sentby(w, rx, rx->listener, o);
-		if (rx->transport == PK_TRANSPORT_TCP)
-			o = px_put(o, ";transport=tcp", 14);
-		o = px_put(o, ";lr>", 4);
-		pk_rw_hdr_add(f->rw, PK_HDR_RECORD_ROUTE, NULL, pk_str_make(rr, (size_t)(o - rr)),
-			      PK_RW_BEFORE_FIRST_SAME);
+			     w->eng->listeners[li].link != w->eng->listeners[rx->listener].link))
+			px_record_route(w, f->rw, rx, (unsigned)li,
+					w->eng->listeners[li].transport == PK_TRANSPORT_TCP);
+		px_record_route(w, f->rw, rx, rx->listener, rx->transport == PK_TRANSPORT_TCP);
 		px_count(w, PK_PROXY_CTR_RECORD_ROUTED);
 	}
 	rc = px_emit(w, f->rw, &f->dst, li);

@@ -111,6 +111,10 @@ uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_
  * last port. Any thread, while the worker runs too (include/pickup/ctr.h). */
 bool pk_io_dpdk_port_net_counters(const struct pk_io_queue *q, unsigned i,
 				  uint64_t out[PK_NET_CTR_COUNT]);
+/* The same summed over every queue of io: the port's network layer as a
+ * whole (the stats' `net`). false past the last port or for another
+ * backend's io. Any thread. */
+bool pk_io_dpdk_port_net_totals(const struct pk_io *io, unsigned i, uint64_t out[PK_NET_CTR_COUNT]);
 
 /* A port's own counters, as its driver keeps them (rte_eth_stats_get):
  * what reached the port or left it, and what it dropped before any

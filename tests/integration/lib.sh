@@ -185,6 +185,44 @@ pk_netns_sweep() {
 # leaves UDP checksums to the receiver, and a DPDK port on HOST would see
 # them unfinished and drop every datagram (docs/dpdk.md). Any step that
 # fails ends the test (the caller's `fail`).
+# pickupd BIN on CONF in the background, its log DIR/pickupd.log, until it
+# says "ready" on its ready FIFO (DIR/ready): its PID in `pid` (the
+# caller's variable, which its cleanup kills), the lines it announced
+# before in PK_READY ("line;line;"). No "ready" within 30 s ends the test
+# (the caller's `fail`). For the scripts that build their own
+# configuration; the others have pk_start.
+pk_start_ready() { # BIN CONF DIR
+  local line
+  PK_READY=
+  rm -f "$3/ready"
+  mkfifo "$3/ready"
+  exec 3<>"$3/ready"
+  "$1" -c "$2" --ready-file "$3/ready" >"$3/pickupd.log" 2>&1 &
+  pid=$!
+  while :; do
+    read -r -t 30 -u 3 line || fail "pickupd: no readiness within 30 s"
+    [ "$line" = ready ] && break
+    PK_READY+="$line;"
+  done
+  exec 3<&-
+}
+
+# SIPp in namespace NS registers user 2004 from IP:5090 with pickupd at
+# SERVER (sipp/register.xml, Call-ID CALLID, its messages in DIR/reg.msg):
+# the 200 must list the binding. A failure ends the test (the caller's
+# `fail`).
+pk_netns_register() { # NS SERVER IP CALLID DIR
+  local ns=$1 server=$2 ip=$3 cid=$4 dir=$5
+  ip netns exec "$ns" timeout -k 5 40 sipp "$server" -sf "$PK_LIB_DIR/sipp/register.xml" -t u1 \
+    -i "$ip" -p 5090 -m 1 -nostdin -timeout 30s -timeout_error \
+    -cid_str "$cid" -key domain example.test -key user 2004 -key seq 1 \
+    -key h1 "Contact: <sip:2004@$ip:5090>" -key h2 "Expires: 600" -key peer reg \
+    -trace_msg -message_file "$dir/reg.msg" >"$dir/reg.out" 2>&1 || fail "SIPp REGISTER"
+  grep -q '^SIP/2.0 200 OK' "$dir/reg.msg" || fail "REGISTER not answered 200"
+  grep -qF "Contact: <sip:2004@$ip:5090>;expires=" "$dir/reg.msg" ||
+    fail "the 200 does not list the binding"
+}
+
 pk_netns_veth() { # NS HOST PEER ADDR/LEN...
   local ns=$1 host=$2 peer=$3 a
   shift 3

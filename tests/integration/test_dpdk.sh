@@ -23,7 +23,7 @@
 set -u
 pickupd=$(realpath "${1:?usage: test_dpdk.sh PICKUPD}")
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh" # pk_netns_veth
+. "$here/lib.sh" # pk_netns_veth, pk_start_ready, pk_netns_register
 
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! command -v sipp >/dev/null; then
   echo "SKIP: needs root, iproute2 and sipp"
@@ -94,17 +94,8 @@ ip netns add "$ns" || fail "ip netns add"
 ip link add "$va" type veth peer name "$vb" || fail "ip link add veth"
 pk_netns_veth "$ns" "$va" "$vb" 10.99.0.2/24 10.99.0.3/24
 
-mkfifo "$work/ready"
-exec 3<>"$work/ready"
-"$pickupd" -c "$work/pickupd.yaml" --ready-file "$work/ready" >"$work/pickupd.log" 2>&1 &
-pid=$!
-tel=
-while :; do
-  read -r -t 30 -u 3 line || fail "pickupd: no readiness within 30 s"
-  case $line in telemetry\ *) tel=${line#telemetry } ;; esac
-  [ "$line" = ready ] && break
-done
-exec 3<&-
+pk_start_ready "$pickupd" "$work/pickupd.yaml" "$work"
+tel=$(tr ';' '\n' <<<"$PK_READY" | sed -n 's/^telemetry //p')
 grep -q "2 queue(s) of 2 asked, spread by the kernel's packet fanout" "$work/pickupd.log" ||
   fail "pickupd did not set up two queues"
 # each worker's state from the EAL, on its lcore's node (pk_io_local_alloc)
@@ -114,14 +105,7 @@ grep -q "2 queue(s) of 2 asked, spread by the kernel's packet fanout" "$work/pic
 ip netns exec "$ns" python3 "$here/dpdk_afpacket_peer.py" 32 || fail "peer checks"
 
 # SIPp registers 2004 from the namespace.
-ip netns exec "$ns" timeout -k 5 40 sipp 10.99.0.1:5060 -sf "$here/sipp/register.xml" -t u1 \
-  -i 10.99.0.2 -p 5090 -m 1 -nostdin -timeout 30s -timeout_error \
-  -cid_str "reg-$tag@dpdk" -key domain example.test -key user 2004 -key seq 1 \
-  -key h1 "Contact: <sip:2004@10.99.0.2:5090>" -key h2 "Expires: 600" -key peer reg \
-  -trace_msg -message_file "$work/reg.msg" >"$work/reg.out" 2>&1 || fail "SIPp REGISTER"
-grep -q '^SIP/2.0 200 OK' "$work/reg.msg" || fail "REGISTER not answered 200"
-grep -q '^Contact: <sip:2004@10.99.0.2:5090>;expires=' "$work/reg.msg" ||
-  fail "the 200 does not list the binding"
+pk_netns_register "$ns" 10.99.0.1:5060 10.99.0.2 "reg-$tag@dpdk" "$work"
 
 # The stats on the EAL's telemetry socket, as DPDK's own client reads them;
 # the port's network-layer counters on their own (/pickupd/stats,net).

@@ -42,7 +42,7 @@ set -u
 pickupd=$(realpath "${1:?usage: test_dpdk_ports.sh PICKUPD PICKUPCTL}")
 pickupctl=$(realpath "${2:?usage: test_dpdk_ports.sh PICKUPD PICKUPCTL}")
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh" # pk_netns_sweep, pk_netns_veth, python3 on PATH
+. "$here/lib.sh" # pk_netns_sweep, pk_netns_veth, pk_start_ready, pk_netns_register, python3 on PATH
 
 for c in ip ethtool ss sipp; do
   command -v $c >/dev/null || { echo "SKIP: needs iproute2, ethtool and sipp ($c)"; exit 77; }
@@ -209,19 +209,9 @@ ip netns exec "$nsb" sysctl -qw "net.ipv4.conf.$vbn.arp_ignore=2" "net.ipv4.conf
 
 # ---- pickupd ----
 
-mkfifo "$work/ready"
-exec 3<>"$work/ready"
-"$pickupd" -c "$work/pickupd.yaml" --ready-file "$work/ready" >"$work/pickupd.log" 2>&1 &
-pid=$!
-announced=
-while :; do
-  read -r -t 30 -u 3 line || fail "pickupd: no readiness within 30 s"
-  [ "$line" = ready ] && break
-  announced+="$line;"
-done
-exec 3<&-
+pk_start_ready "$pickupd" "$work/pickupd.yaml" "$work"
 for a in 10.98.1.1:5060 10.98.2.1:5060; do
-  [[ $announced == *"udp proxy $a;"* ]] || fail "listener $a not announced (ready file: $announced)"
+  [[ $PK_READY == *"udp proxy $a;"* ]] || fail "listener $a not announced (ready file: $PK_READY)"
 done
 # each port set up with a queue per worker (the kernel's fanout spreads
 # each port's flows over the two workers; ARP learnt by one worker's queue
@@ -333,14 +323,7 @@ expect() {
 branch='z9hG4bKpk[0-9a-f]{16}\.[0-9a-f]{8}'
 
 # SIPp registers 2004 from A.
-ip netns exec "$nsa" timeout -k 5 40 sipp 10.98.1.1:5060 -sf "$here/sipp/register.xml" -t u1 \
-  -i 10.98.1.2 -p 5090 -m 1 -nostdin -timeout 30s -timeout_error \
-  -cid_str "reg-$tag@dpdk-ports" -key domain example.test -key user 2004 -key seq 1 \
-  -key h1 "Contact: <sip:2004@10.98.1.2:5090>" -key h2 "Expires: 600" -key peer reg \
-  -trace_msg -message_file "$work/reg.msg" >"$work/reg.out" 2>&1 || fail "SIPp REGISTER"
-grep -q '^SIP/2.0 200 OK' "$work/reg.msg" || fail "REGISTER not answered 200"
-grep -q '^Contact: <sip:2004@10.98.1.2:5090>;expires=' "$work/reg.msg" ||
-  fail "the 200 does not list the binding"
+pk_netns_register "$nsa" 10.98.1.1:5060 10.98.1.2 "reg-$tag@dpdk-ports" "$work"
 echo "   2004 registered from $nsa"
 
 # A call from B (port 1) to 2004 in A (port 0).

@@ -469,9 +469,9 @@ static inline bool fx_has_line(const struct fx_sent *s, const char *line)
 	return false;
 }
 
-/* The first line starting with prefix (case-sensitive), copied into a
- * static buffer ("" if none). */
-static inline const char *fx_line(const struct fx_sent *s, const char *prefix)
+/* Header line k (from 0) of those starting with prefix (case-sensitive),
+ * copied into a static buffer ("" if none). */
+static inline const char *fx_line_n(const struct fx_sent *s, const char *prefix, unsigned k)
 {
 	static char line[1024];
 	size_t pl = strlen(prefix);
@@ -483,14 +483,22 @@ static inline const char *fx_line(const struct fx_sent *s, const char *prefix)
 
 		if (e == NULL || e == p)
 			break;
-		if ((size_t)(e - p) >= pl && memcmp(p, prefix, pl) == 0 && (size_t)(e - p) < sizeof(line)) {
-			memcpy(line, p, (size_t)(e - p));
-			line[e - p] = '\0';
+		if ((size_t)(e - p) >= pl && memcmp(p, prefix, pl) == 0 && k-- == 0) {
+			if ((size_t)(e - p) < sizeof(line)) {
+				memcpy(line, p, (size_t)(e - p));
+				line[e - p] = '\0';
+			}
 			return line;
 		}
 		p = e + 2;
 	}
 	return line;
+}
+
+/* The first line starting with prefix ("" if none). */
+static inline const char *fx_line(const struct fx_sent *s, const char *prefix)
+{
+	return fx_line_n(s, prefix, 0);
 }
 
 /* How many header lines start with prefix. */

@@ -533,6 +533,14 @@ static void test_two_queues_share_arp(void **state)
 	assert_int_equal(dctr(q0, PK_IO_DPDK_CTR_ARP_FROM_PEERS), 2);
 	assert_int_equal(dctr(q1, PK_IO_DPDK_CTR_ARP_SHARED), 2);
 	assert_int_equal(dctr(q1, PK_IO_DPDK_CTR_ARP_SHARE_LOST), 0);
+	/* the port's network layer as a whole: both queues' counters */
+	uint64_t t[PK_NET_CTR_COUNT];
+	assert_true(pk_io_dpdk_port_net_totals(io2, 0, t));
+	assert_int_equal(t[PK_NET_CTR_ARP_REQUEST_TX],
+			 nctr(q0, 0, PK_NET_CTR_ARP_REQUEST_TX) + nctr(q1, 0, PK_NET_CTR_ARP_REQUEST_TX));
+	assert_true(nctr(q0, 0, PK_NET_CTR_ARP_REQUEST_TX) > 0 && nctr(q1, 0, PK_NET_CTR_ARP_REQUEST_TX) > 0);
+	assert_int_equal(t[PK_NET_CTR_ARP_REPLIED], 1); /* queue 1's, to PEER4 */
+	assert_false(pk_io_dpdk_port_net_totals(io2, 1, t));
 }
 
 static void test_find_port_and_lcores(void **state)
@@ -754,24 +762,11 @@ static void test_listener_of(void **state)
 
 int main(void)
 {
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "pk-test-net-io-%d", (int)getpid());
-	const char *eal[] = {
-		"--no-huge", "-m", "256", "--no-pci", "--no-shconf", "--no-telemetry",
-		"--file-prefix", prefix, "--log-level", "error", "-l", "0",
-	};
-	char eerr[256];
-	/* (A refused option is not tried here: EAL 22.11 leaks what it parsed
-	 * before the error, which LeakSanitizer reports.) */
-	if (pk_io_dpdk_eal_init("test_net_io", eal, PK_ARRAY_SIZE(eal), eerr, sizeof(eerr)) != 0) {
-		fprintf(stderr, "%s\n", eerr);
+	if ((pool = wire_eal_up("test_net_io", "pk-test-net-io")) == NULL)
 		return 1;
-	}
-	pool = rte_pktmbuf_pool_create("pk_test_wire", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				       SOCKET_ID_ANY);
-	wire_in = rte_ring_create("pk_wire_in", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	wire_out = rte_ring_create("pk_wire_out", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (pool == NULL || wire_in == NULL || wire_out == NULL) {
+	wire_in = wire_ring("pk_wire_in");
+	wire_out = wire_ring("pk_wire_out");
+	if (wire_in == NULL || wire_out == NULL) {
 		fprintf(stderr, "test setup: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
@@ -779,16 +774,16 @@ int main(void)
 	char rn[32];
 	for (int i = 0; i < 2; i++) {
 		snprintf(rn, sizeof(rn), "pk_b_in%d", i);
-		b_in[i] = rte_ring_create(rn, 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		b_in[i] = wire_ring(rn);
 		snprintf(rn, sizeof(rn), "pk_b_out%d", i);
-		b_out[i] = rte_ring_create(rn, 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		b_out[i] = wire_ring(rn);
 	}
-	c_in = rte_ring_create("pk_c_in", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	c_out = rte_ring_create("pk_c_out", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	c_in = wire_ring("pk_c_in");
+	c_out = wire_ring("pk_c_out");
 	int pb = rte_eth_from_rings("net_ring_pk_b", b_in, 2, b_out, 2, 0);
 	int pc = rte_eth_from_rings("net_ring_pk_c", &c_in, 1, &c_out, 1, 0);
-	d_in = rte_ring_create("pk_d_in", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	d_out = rte_ring_create("pk_d_out", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	d_in = wire_ring("pk_d_in");
+	d_out = wire_ring("pk_d_out");
 	int pd = rte_eth_from_rings("net_ring_pk_d", &d_in, 1, &d_out, 1, 0);
 	if (port < 0 || pb < 0 || pc < 0 || pd < 0) {
 		fprintf(stderr, "rte_eth_from_rings: %s\n", rte_strerror(rte_errno));
@@ -870,9 +865,6 @@ int main(void)
 	rte_ring_free(wire_in);
 	rte_ring_free(wire_out);
 	rte_mempool_free(pool);
-	char rundir[PATH_MAX];
-	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
-	pk_io_dpdk_eal_cleanup();
-	rmdir(rundir);
+	wire_eal_down();
 	return r;
 }

@@ -203,11 +203,22 @@ static void test_arp_per_port(void **state)
 	assert_int_equal(ring_out(y_out, b), 0);
 }
 
+/* An ARP reply from mac/ip to us on Y, received (it carries no message). */
+static void arp_reply_on_y(const uint8_t *mac, uint32_t ip)
+{
+	uint8_t in[64] = { 0 };
+	struct pk_io_msg *msgs[PK_IO_BURST];
+	size_t l2 = eth(in, y_mac, mac, -1, 0x0806);
+
+	arp_body(in + l2, 2, mac, ip, y_mac, Y_IP);
+	ring_in(y_in, in, 60);
+	assert_int_equal(pk_io_rx_burst(q, msgs, PK_IO_BURST, 0), 0);
+}
+
 static void test_tx_by_listener_port(void **state)
 {
 	(void)state;
-	uint8_t in[64] = { 0 }, b[256];
-	struct pk_io_msg *msgs[PK_IO_BURST];
+	uint8_t b[256];
 
 	/* From X's listener to the phone on X (its MAC known from its ARP
 	 * request above): out on X at once, from X's address. */
@@ -230,10 +241,7 @@ static void test_tx_by_listener_port(void **state)
 	assert_int_equal(get32(b + 38), PY_IP);
 	assert_int_equal(ring_out(x_out, b), 0);
 	/* its reply on Y releases the datagram there */
-	size_t l2 = eth(in, y_mac, PY_MAC, -1, 0x0806);
-	arp_body(in + l2, 2, PY_MAC, PY_IP, y_mac, Y_IP);
-	ring_in(y_in, in, 60);
-	assert_int_equal(pk_io_rx_burst(q, msgs, PK_IO_BURST, 0), 0);
+	arp_reply_on_y(PY_MAC, PY_IP);
 	n = ring_out(y_out, b);
 	assert_int_equal(n, 42 + 4);
 	assert_memory_equal(b, PY_MAC, 6);
@@ -245,10 +253,7 @@ static void test_tx_by_listener_port(void **state)
 	assert_int_equal(ring_out(y_out, b), 42);
 	assert_int_equal(get32(b + 38), GW_IP);
 	assert_int_equal(ring_out(x_out, b), 0);
-	arp_body(in + l2, 2, GW_MAC, GW_IP, y_mac, Y_IP);
-	eth(in, y_mac, GW_MAC, -1, 0x0806);
-	ring_in(y_in, in, 60);
-	assert_int_equal(pk_io_rx_burst(q, msgs, PK_IO_BURST, 0), 0);
+	arp_reply_on_y(GW_MAC, GW_IP);
 	n = ring_out(y_out, b);
 	assert_int_equal(n, 42 + 3);
 	assert_memory_equal(b, GW_MAC, 6);
@@ -394,25 +399,15 @@ static void test_mbufs_for_every_port(void **state)
 
 int main(void)
 {
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "pk-test-net-io-ports-%d", (int)getpid());
-	const char *eal[] = {
-		"--no-huge", "-m", "256", "--no-pci", "--no-shconf", "--no-telemetry",
-		"--file-prefix", prefix, "--log-level", "error", "-l", "0",
-	};
 	char err[256];
 
-	if (pk_io_dpdk_eal_init("test_net_io_ports", eal, PK_ARRAY_SIZE(eal), err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
+	if ((pool = wire_eal_up("test_net_io_ports", "pk-test-net-io-ports")) == NULL)
 		return 1;
-	}
-	pool = rte_pktmbuf_pool_create("pk_test_wire", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				       SOCKET_ID_ANY);
-	x_in = rte_ring_create("pk_x_in", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	x_out = rte_ring_create("pk_x_out", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	y_in = rte_ring_create("pk_y_in", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	y_out = rte_ring_create("pk_y_out", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (pool == NULL || x_in == NULL || x_out == NULL || y_in == NULL || y_out == NULL) {
+	x_in = wire_ring("pk_x_in");
+	x_out = wire_ring("pk_x_out");
+	y_in = wire_ring("pk_y_in");
+	y_out = wire_ring("pk_y_out");
+	if (x_in == NULL || x_out == NULL || y_in == NULL || y_out == NULL) {
 		fprintf(stderr, "test setup: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
@@ -486,9 +481,6 @@ int main(void)
 	rte_ring_free(y_in);
 	rte_ring_free(y_out);
 	rte_mempool_free(pool);
-	char rundir[PATH_MAX];
-	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
-	pk_io_dpdk_eal_cleanup();
-	rmdir(rundir);
+	wire_eal_down();
 	return r;
 }

@@ -1625,28 +1625,12 @@ static void test_links_no_listener_on_link(void **state)
  * want[0..n-1] (without CRLF); none other. */
 static void links_assert_lines(const struct fx_sent *s, const char *prefix, const char *const *want, unsigned n)
 {
-	size_t pl = strlen(prefix);
-	const char *p = s->data, *end = s->data + s->len;
-	unsigned k = 0;
+	unsigned got = fx_count_lines(s, prefix);
 
-	while (p < end) {
-		const char *e = strstr(p, "\r\n");
-		size_t ll;
-
-		if (e == NULL || e == p)
-			break;
-		ll = (size_t)(e - p);
-		if (ll >= pl && memcmp(p, prefix, pl) == 0) {
-			if (k >= n)
-				fail_msg("%s line %u '%.*s': wanted only %u", prefix, k, (int)ll, p, n);
-			if (strlen(want[k]) != ll || memcmp(p, want[k], ll) != 0)
-				fail_msg("%s line %u is '%.*s', wanted '%s'", prefix, k, (int)ll, p, want[k]);
-			k++;
-		}
-		p = e + 2;
-	}
-	if (k != n)
-		fail_msg("%u %s lines, wanted %u", k, prefix, n);
+	for (unsigned k = 0; k < n && k < got; k++)
+		assert_string_equal(fx_line_n(s, prefix, k), want[k]);
+	if (got != n)
+		fail_msg("%u %s lines, wanted %u", got, prefix, n);
 }
 
 /* The Record-Route entries of s as the next hop parses them: exactly
