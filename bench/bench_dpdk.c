@@ -7,10 +7,17 @@
  *   - the dpdk backend (dataplane/io/dpdk.c) on a net_ring port: the bench
  *     is the wire, putting pre-built Ethernet frames on the port's RX ring
  *     and taking pickupd's frames off its TX ring;
+ *   - the dpdk backend again, "dpdk+ol": the checksums a server NIC
+ *     computes left to the wire (the frames arrive marked checked, pickupd
+ *     sends with the offload flags, pk_io_dpdk_config.wire_cksum, and the
+ *     wire finishes the checksums after checking pickupd's pseudo-header
+ *     seeds: wire_finish), as loopback leaves the socket backend's UDP
+ *     checksums to no one;
  *   - the socket backend (dataplane/io/socket.c) on loopback: the bench's
  *     peer sockets send the same SIP messages to pickupd's UDP socket and
  *     read what it sends them;
- * in the same run, and the added latency from RX to TX (TSC).
+ * in the same run (--dpdk-only: the two dpdk ones), and the added latency
+ * from RX to TX (TSC).
  *
  * The mix, per call (12 messages, built once per backend and replayed in
  * order; the messages pickupd's answers depend on — its own Via lines —
