@@ -11,8 +11,9 @@
 # 2. builds pk-bench-dpdk and trains: it runs the benchmark's message mix
 #    (docs/dpdk.md: calls to group members, 180s, pickups, CANCELs, BYEs,
 #    REGISTERs) through one worker of each backend for S seconds (default
-#    3), with the worker saturated, so that the profile is the one of a
-#    loaded worker;
+#    3; the dpdk backend twice: checksums in software, and left to the
+#    wire as to an offloading NIC), with the worker saturated, so that the
+#    profile is the one of a loaded worker;
 # 3. reconfigures with -Db_pgo=use and builds the targets (default: all of
 #    the build) with the profile: GCC lays out the hot paths together and
 #    moves the rare ones out of line (the worker's code no longer thrashes
@@ -108,7 +109,7 @@ say "build the instrumented benchmark"
 ninja -C "$build" bench/pk-bench-dpdk >"$build/pgo-generate.log" 2>&1 ||
 	{ tail -30 "$build/pgo-generate.log" >&2; exit 1; }
 
-say "train: pk-bench-dpdk --seconds $seconds (both backends, one saturated worker each)"
+say "train: pk-bench-dpdk --seconds $seconds (dpdk, dpdk+ol and socket, one saturated worker each)"
 "$build/bench/pk-bench-dpdk" --seconds "$seconds" >"$build/pgo-train.log" 2>&1 ||
 	{ tail -30 "$build/pgo-train.log" >&2; exit 1; }
 # The profile must cover the pipeline: the scanner, the worker, the proxy,

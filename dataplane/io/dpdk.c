@@ -1039,8 +1039,10 @@ static int port_configure(struct dpdk_io *io, const struct pk_io_dpdk_config *dc
 			 nq, ps->af_packet ? " (net_af_packet: give qpairs=N in --vdev)" : "");
 		return -EINVAL;
 	}
-	nc->tx_ip_cksum_offload = (ps->pconf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
-	nc->tx_udp_cksum_offload = (ps->pconf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
+	nc->tx_ip_cksum_offload =
+		dc->wire_cksum || (ps->pconf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
+	nc->tx_udp_cksum_offload =
+		dc->wire_cksum || (ps->pconf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
 	nc->socket_id = ps->socket;
 	ps->nrx = or_default(dc->rx_desc, 1024);
 	ps->ntx = or_default(dc->tx_desc, 1024);
@@ -1239,8 +1241,8 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 			p ? " | " : "", io->ports[p].id, io->ports[p].name, s->info.driver_name,
 			RTE_ETHER_ADDR_BYTES(&nc[p].mac), nq, asked, s->how, s->nrx, s->ntx,
 			nc[p].mtu ? nc[p].mtu : 1500, s->pconf.rxmode.offloads ? "yes" : "no",
-			nc[p].tx_ip_cksum_offload ? "yes" : "no",
-			nc[p].tx_udp_cksum_offload ? "yes" : "no");
+			dc->wire_cksum ? "by the wire" : nc[p].tx_ip_cksum_offload ? "yes" : "no",
+			dc->wire_cksum ? "by the wire" : nc[p].tx_udp_cksum_offload ? "yes" : "no");
 		if (s->af_packet && room < 9000 + RTE_PKTMBUF_HEADROOM && l < sizeof(io->describe))
 			/* Its packet fanout reassembles fragments in the kernel
 			 * (PACKET_FANOUT_FLAG_DEFRAG): a datagram larger than a

@@ -81,6 +81,13 @@ struct pk_io_dpdk_config {
 	uint32_t gateway;	   /* network order; 0: none */
 	uint32_t tx_drain_us;	   /* a partly filled TX buffer leaves after this; 0: 100 */
 	enum pk_io_dpdk_spread spread;
+	/* The wire finishes the IPv4 and UDP checksums of what the ports send
+	 * (they leave with the offload flags, as to a NIC that computes
+	 * them), whatever the ports offer. Not a configuration key: for a
+	 * program that is the wire itself on a port without offloads (the
+	 * benchmark's net_ring, standing for a server NIC). Received frames
+	 * are checked in software unless their RX flags say GOOD or BAD. */
+	bool wire_cksum;
 };
 
 /*
