@@ -309,9 +309,12 @@ static void engine_build(struct backend *b, const char *listen, const char *trus
 	b->q = b->w->q;
 }
 
-static void housekeep(struct backend *b)
+/* The control thread's work: from the worker's own thread in the closed
+ * loop (no wait: it cannot pass a quiescent state meanwhile), from the
+ * generator's lcore with --own-core (as pickupd's control thread). */
+static void housekeep(struct backend *b, bool own_thread)
 {
-	dpdk_engine_housekeep(&b->e);
+	dpdk_engine_housekeep(&b->e, own_thread ? DPDK_ENGINE_RECLAIM_WAIT_NS : 0);
 }
 
 static inline unsigned worker_iter(struct backend *b)
@@ -979,7 +982,7 @@ static void run(struct backend *b, unsigned burst, double seconds, bool latency,
 		for (unsigned i = 0; i < n && i < SCRATCH; i++)
 			on_output(b, scratch[i]);
 		if ((++iter & 63) == 0) {
-			housekeep(b);
+			housekeep(b, false);
 			clock_read();
 		}
 	}
@@ -1307,7 +1310,7 @@ static int feed_main(void *arg)
 		while ((n = rte_ring_dequeue_burst(b->tx_ring, (void **)mb, 64, NULL)) != 0)
 			rte_ring_enqueue_bulk(f->sent, (void **)mb, n, NULL);
 		if (rte_rdtsc() >= next_tick) { /* the control thread's work, beside the worker */
-			housekeep(b);
+			housekeep(b, true);
 			next_tick = rte_rdtsc() + tick;
 		}
 	}

@@ -55,6 +55,11 @@ _Static_assert(PK_ENGINE_MAX_PORT_ADDRS == PK_NET_MAX_ADDRS, "a port's addresses
 /* How many ringing-table entries one housekeeping sweep looks at (every
  * PK_CTL_TICK_MS, control/ctl.h). */
 #define PK_CTL_SWEEP_BUDGET 4096
+/* How long a housekeeping tick waits for the grace period of what its
+ * sweep retired (pk_rcu_reclaim_for): a busy worker's loop is tens of
+ * microseconds, an idle one is offline. Without it, claim records and
+ * entries came back only at the next tick (docs/calltab.md). */
+#define PK_CTL_RECLAIM_WAIT_NS 200000u
 
 struct pk_args {
 	const char *config;
@@ -282,7 +287,7 @@ static void pk_housekeep(struct pk_engine *eng, unsigned tid)
 	pk_location_sweep(eng->location, tid, pk_clock_ns(), PK_CTL_SWEEP_BUDGET);
 	pk_rcu_quiescent(eng->rcu, tid);
 	pk_rcu_reader_offline(eng->rcu, tid);
-	pk_rcu_reclaim(eng->rcu);
+	pk_rcu_reclaim_for(eng->rcu, PK_CTL_RECLAIM_WAIT_NS);
 }
 
 /* The HTTP /metrics listener's page: the stats as Prometheus text. Runs on

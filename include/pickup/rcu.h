@@ -55,6 +55,15 @@ int pk_rcu_defer(struct pk_rcu *rcu, void (*fn)(void *arg), void *arg);
  * (timer). */
 unsigned pk_rcu_reclaim(struct pk_rcu *rcu);
 
+/* pk_rcu_reclaim, and while callbacks still wait, checking again for up
+ * to max_ns: for a writer that has just deferred and whose readers pass a
+ * quiescent state every few microseconds (the workers' loops), so that
+ * what it retired comes back in this call rather than at its next one.
+ * Never waits longer than max_ns: a reader that holds on leaves its
+ * callbacks for the next call. Returns how many ran. Control thread
+ * (timer); never from a registered reader that is online. */
+unsigned pk_rcu_reclaim_for(struct pk_rcu *rcu, uint64_t max_ns);
+
 /* Writer side: wait until every reader has passed a quiescent state.
  * Blocks; never call it from a registered reader. */
 void pk_rcu_synchronize(struct pk_rcu *rcu);

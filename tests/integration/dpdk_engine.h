@@ -179,8 +179,15 @@ static inline void dpdk_engine_free(struct dpdk_engine *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* The control thread's periodic work (main.c's pk_housekeep). */
-static inline void dpdk_engine_housekeep(struct dpdk_engine *e)
+/* main.c's PK_CTL_RECLAIM_WAIT_NS */
+#define DPDK_ENGINE_RECLAIM_WAIT_NS 200000u
+
+/* The control thread's periodic work (main.c's pk_housekeep). wait_ns:
+ * how long to wait for the grace period of what the sweep retired, as
+ * main.c does (DPDK_ENGINE_RECLAIM_WAIT_NS) from a thread of its own;
+ * 0 from the worker's own thread, which cannot pass a quiescent state
+ * while it waits. */
+static inline void dpdk_engine_housekeep(struct dpdk_engine *e, uint64_t wait_ns)
 {
 	struct pk_engine *eng = &e->eng;
 
@@ -189,7 +196,7 @@ static inline void dpdk_engine_housekeep(struct dpdk_engine *e)
 	pk_location_sweep(eng->location, e->ctl_tid, dpdk_engine_clock_ns(), 4096);
 	pk_rcu_quiescent(eng->rcu, e->ctl_tid);
 	pk_rcu_reader_offline(eng->rcu, e->ctl_tid);
-	pk_rcu_reclaim(eng->rcu);
+	pk_rcu_reclaim_for(eng->rcu, wait_ns);
 }
 
 /* One iteration of worker i's loop (worker.c's pk_worker_main): returns

@@ -16,6 +16,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <time.h>
@@ -307,6 +309,94 @@ static void test_synchronize_waits(void **state)
 	pk_rcu_destroy(rcu);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A reader that, once told to, keeps working for delay_ns (a worker in the
+ * middle of a burst) and then passes its quiescent state. */
+struct late_reader {
+	struct pk_rcu *rcu;
+	uint64_t delay_ns;
+	sem_t registered, go;
+	atomic_bool quiesced;
+};
+
+static void *late_reader_main(void *arg)
+{
+	struct late_reader *r = arg;
+
+	pk_rcu_reader_register(r->rcu, 1);
+	sem_post(&r->registered);
+	sem_wait(&r->go);
+	for (uint64_t end = now_ns() + r->delay_ns; now_ns() < end;)
+		;
+	atomic_store_explicit(&r->quiesced, true, memory_order_release);
+	pk_rcu_quiescent(r->rcu, 1);
+	pk_rcu_reader_unregister(r->rcu, 1);
+	return NULL;
+}
+
+/* pk_rcu_reclaim_for runs a callback whose grace period ends while it
+ * waits (the reader passes its quiescent state 5 ms after the call began;
+ * pk_rcu_reclaim alone would run nothing), and returns then, not at its
+ * limit. */
+static void test_reclaim_for_waits(void **state)
+{
+	struct pk_rcu *rcu = pk_rcu_create(2);
+	struct late_reader r = { .rcu = rcu, .delay_ns = 5000000 };
+	pthread_t th;
+
+	(void)state;
+	reset_log();
+	sem_init(&r.registered, 0, 0);
+	sem_init(&r.go, 0, 0);
+	atomic_init(&r.quiesced, false);
+	assert_int_equal(pthread_create(&th, NULL, late_reader_main, &r), 0);
+	sem_wait(&r.registered);
+	assert_int_equal(pk_rcu_defer(rcu, record, (void *)(intptr_t)7), 0);
+	sem_post(&r.go);
+	uint64_t t0 = now_ns();
+	assert_int_equal(pk_rcu_reclaim_for(rcu, 60ull * 1000000000u), 1);
+	uint64_t took = now_ns() - t0;
+	assert_true(atomic_load_explicit(&r.quiesced, memory_order_acquire));
+	assert_int_equal(n_ran, 1);
+	assert_int_equal(ran[0], 7);
+	assert_int_equal(pk_rcu_pending(rcu), 0);
+	assert_true(took < 30ull * 1000000000u); /* the reader's quiescent state ended it */
+	pthread_join(th, NULL);
+	sem_destroy(&r.registered);
+	sem_destroy(&r.go);
+	pk_rcu_destroy(rcu);
+}
+
+/* A reader that holds on: pk_rcu_reclaim_for gives up after its limit,
+ * runs nothing, and the callback runs at a later reclaim. */
+static void test_reclaim_for_bounded(void **state)
+{
+	struct pk_rcu *rcu = pk_rcu_create(2);
+	struct reader r;
+
+	(void)state;
+	reset_log();
+	reader_start(&r, rcu, 1, 1, NULL);
+	assert_int_equal(pk_rcu_defer(rcu, record, (void *)(intptr_t)3), 0);
+	uint64_t t0 = now_ns();
+	assert_int_equal(pk_rcu_reclaim_for(rcu, 20000000), 0);
+	assert_true(now_ns() - t0 >= 20000000); /* it did wait its limit */
+	assert_int_equal(n_ran, 0);
+	assert_int_equal(pk_rcu_pending(rcu), 1);
+	reader_step(&r); /* quiescent */
+	assert_int_equal(pk_rcu_reclaim_for(rcu, 0), 1);
+	assert_int_equal(ran[0], 3);
+	reader_finish(&r);
+	pk_rcu_destroy(rcu);
+}
+
 /* destroy runs what is still queued, in order. */
 static void test_destroy_runs_pending(void **state)
 {
@@ -331,6 +421,8 @@ int main(void)
 		cmocka_unit_test(test_callback_defers),
 		cmocka_unit_test(test_offline_reader),
 		cmocka_unit_test(test_synchronize_waits),
+		cmocka_unit_test(test_reclaim_for_waits),
+		cmocka_unit_test(test_reclaim_for_bounded),
 		cmocka_unit_test(test_destroy_runs_pending),
 	};
 
