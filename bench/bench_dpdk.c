@@ -74,6 +74,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <immintrin.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1500,6 +1501,17 @@ static int largest_page(const struct rte_memseg_list *msl, void *arg)
 	return 0;
 }
 
+/* The EAL's runtime directory (empty with --no-shconf), removed however
+ * the bench ends: pk_io_dpdk_eal_cleanup on the way out, this when die()
+ * or a replay that differs ends it with exit(1). */
+static char eal_rundir[PATH_MAX];
+
+static void eal_rundir_remove(void)
+{
+	if (eal_rundir[0] != '\0')
+		rmdir(eal_rundir);
+}
+
 int main(int argc, char **argv)
 {
 	static struct backend dpdk, dpdk_ol, sock;
@@ -1556,6 +1568,8 @@ int main(int argc, char **argv)
 	optind = 1;
 	if (rte_eal_init(neal, eal) < 0)
 		die("rte_eal_init: %s", rte_strerror(rte_errno));
+	snprintf(eal_rundir, sizeof(eal_rundir), "%s", rte_eal_get_runtime_dir());
+	atexit(eal_rundir_remove);
 	if (pk_sip_slow_init() != 0)
 		die("%s", "libosip2 init");
 	scratch = calloc(SCRATCH, sizeof(*scratch));
