@@ -315,7 +315,7 @@ static void engine_build(struct backend *b, const char *listen, const char *trus
  * generator's lcore with --own-core (as pickupd's control thread). */
 static void housekeep(struct backend *b, bool own_thread)
 {
-	dpdk_engine_housekeep(&b->e, own_thread ? DPDK_ENGINE_RECLAIM_WAIT_NS : 0);
+	dpdk_engine_housekeep(&b->e, own_thread ? PK_ENGINE_RECLAIM_WAIT_NS : 0);
 }
 
 static inline unsigned worker_iter(struct backend *b)

@@ -100,14 +100,6 @@ struct pk_ctl {
 	struct ctl_client clients[PK_CTL_MAX_CLIENTS];
 };
 
-static uint64_t ctl_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * CTL_NS + (uint64_t)ts.tv_nsec;
-}
-
 static enum pk_ctl_error ctl_fail(char *msg, size_t msglen, enum pk_ctl_error e, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static enum pk_ctl_error ctl_fail(char *msg, size_t msglen, enum pk_ctl_error e, const char *fmt, ...)
@@ -332,7 +324,7 @@ json_t *pk_ctl_stats_json(struct pk_engine *eng)
 	if (st == NULL || totals == NULL || rejects == NULL || proxy == NULL || pickup == NULL || io == NULL ||
 	    workers == NULL)
 		goto fail;
-	json_object_set_new(st, "uptime_s", json_real((double)(ctl_now_ns() - eng->start_ns) / 1e9));
+	json_object_set_new(st, "uptime_s", json_real((double)(pk_clock_ns() - eng->start_ns) / 1e9));
 	for (unsigned i = 0; i < eng->n_workers; i++) {
 		const struct pk_worker *w = eng->workers[i];
 		json_t *wo, *a, *b, *c, *d, *e;
@@ -505,7 +497,7 @@ static enum pk_ctl_error cmd_status(struct pk_ctl *c, json_t *args, json_t **res
 
 	(void)args, (void)msg, (void)msglen;
 	*result = json_pack("{s:s, s:i, s:f, s:s, s:i, s:s, s:s, s:I, s:s?}", "version", PK_VERSION, "pid",
-			    (int)getpid(), "uptime_s", (double)(ctl_now_ns() - eng->start_ns) / 1e9, "backend",
+			    (int)getpid(), "uptime_s", (double)(pk_clock_ns() - eng->start_ns) / 1e9, "backend",
 			    "socket", "workers", (int)eng->n_workers, "config",
 			    c->cfg.config_path ? c->cfg.config_path : eng->conf->path, "groups_file",
 			    eng->conf->groups_path, "groups_version",
@@ -671,7 +663,7 @@ static enum pk_ctl_error cmd_calls(struct pk_ctl *c, json_t *args, json_t **resu
 		json_decref(out);
 		return ctl_fail(msg, msglen, PK_CTL_E_INTERNAL, "out of memory");
 	}
-	cc.now_ns = ctl_now_ns();
+	cc.now_ns = pk_clock_ns();
 	pk_rcu_reader_online(c->eng->rcu, c->cfg.tid);
 	pk_calltab_foreach(c->eng->calltab, c->cfg.tid, gid, callee, ctl_call_add, &cc);
 	pk_rcu_reader_offline(c->eng->rcu, c->cfg.tid);
@@ -744,7 +736,7 @@ static enum pk_ctl_error cmd_registrations(struct pk_ctl *c, json_t *args, json_
 	r.arr = json_array();
 	if (r.arr == NULL)
 		return PK_CTL_E_INTERNAL;
-	r.now_ns = ctl_now_ns();
+	r.now_ns = pk_clock_ns();
 	pk_rcu_reader_online(c->eng->rcu, c->cfg.tid);
 	pk_location_foreach(c->eng->location, user, domain, r.now_ns, ctl_reg_add, &r);
 	pk_rcu_reader_offline(c->eng->rcu, c->cfg.tid);
@@ -1491,7 +1483,7 @@ static void ctl_client_read(struct pk_ctl *c, struct ctl_client *cl)
 			break;
 		}
 		cl->in_len += (size_t)n;
-		cl->last_ns = ctl_now_ns();
+		cl->last_ns = pk_clock_ns();
 		ctl_client_lines(c, cl);
 		if (cl->closing || c->stop)
 			break;
@@ -1546,7 +1538,7 @@ static void ctl_accept(struct pk_ctl *c)
 		cl->w.kind = CTL_CLIENT;
 		cl->fd = fd;
 		cl->events = EPOLLIN;
-		cl->last_ns = ctl_now_ns();
+		cl->last_ns = pk_clock_ns();
 		ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = &cl->w };
 		if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			close(fd);
@@ -1559,7 +1551,7 @@ static void ctl_accept(struct pk_ctl *c)
 
 static void ctl_idle_check(struct pk_ctl *c)
 {
-	uint64_t now = ctl_now_ns();
+	uint64_t now = pk_clock_ns();
 
 	for (unsigned i = 0; i < PK_CTL_MAX_CLIENTS; i++) {
 		struct ctl_client *cl = &c->clients[i];

@@ -52,14 +52,6 @@ _Static_assert(PK_ENGINE_MAX_PORT_ADDRS == PK_NET_MAX_ADDRS, "a port's addresses
 #define PK_VERSION "unknown"
 #endif
 
-/* How many ringing-table entries one housekeeping sweep looks at (every
- * PK_CTL_TICK_MS, control/ctl.h). */
-#define PK_CTL_SWEEP_BUDGET 4096
-/* How long a housekeeping tick waits for the grace period of what its
- * sweep retired (pk_rcu_reclaim_for): a busy worker's loop is tens of
- * microseconds, an idle one is offline. Without it, claim records and
- * entries came back only at the next tick (docs/calltab.md). */
-#define PK_CTL_RECLAIM_WAIT_NS 200000u
 
 struct pk_args {
 	const char *config;
@@ -141,14 +133,6 @@ static int pk_args_parse(int argc, char **argv, struct pk_args *a)
 		return -1;
 	}
 	return 0;
-}
-
-static uint64_t pk_clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* Both files, cross-checked. On error prints "file:line:col: reason" on
@@ -282,12 +266,7 @@ static void pk_log_net_counters(const struct pk_engine *eng)
  * free what RCU says no worker can see any more. */
 static void pk_housekeep(struct pk_engine *eng, unsigned tid)
 {
-	pk_rcu_reader_online(eng->rcu, tid);
-	pk_calltab_sweep(eng->calltab, tid, pk_clock_ns(), PK_CTL_SWEEP_BUDGET);
-	pk_location_sweep(eng->location, tid, pk_clock_ns(), PK_CTL_SWEEP_BUDGET);
-	pk_rcu_quiescent(eng->rcu, tid);
-	pk_rcu_reader_offline(eng->rcu, tid);
-	pk_rcu_reclaim_for(eng->rcu, PK_CTL_RECLAIM_WAIT_NS);
+	pk_engine_housekeep(eng, tid, PK_ENGINE_RECLAIM_WAIT_NS);
 }
 
 /* The HTTP /metrics listener's page: the stats as Prometheus text. Runs on

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "pickup/calltab.h"
+#include "pickup/location.h"
 #include "pickup/log.h"
 #include "pickup/rcu.h"
 #include "pickup/sip_rewrite.h"
@@ -74,14 +75,6 @@ static enum pk_worker_reject pk_worker_reject_index(unsigned status)
 	default:
 		return PK_WORKER_REJ_OTHER;
 	}
-}
-
-static uint64_t pk_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no syscall */
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- answers ---- */
@@ -295,6 +288,16 @@ void pk_worker_handlers_init(struct pk_worker_handlers *h)
 	h->response = pk_worker_handle_drop_response;
 }
 
+void pk_engine_housekeep(struct pk_engine *eng, unsigned tid, uint64_t wait_ns)
+{
+	pk_rcu_reader_online(eng->rcu, tid);
+	pk_calltab_sweep(eng->calltab, tid, pk_clock_ns(), PK_ENGINE_SWEEP_BUDGET);
+	pk_location_sweep(eng->location, tid, pk_clock_ns(), PK_ENGINE_SWEEP_BUDGET);
+	pk_rcu_quiescent(eng->rcu, tid);
+	pk_rcu_reader_offline(eng->rcu, tid);
+	pk_rcu_reclaim_for(eng->rcu, wait_ns);
+}
+
 void pk_engine_prepare(struct pk_engine *eng)
 {
 	const struct pk_worker_handlers *h = &eng->handlers;
@@ -483,7 +486,7 @@ static void *pk_worker_main(void *arg)
 	while (!atomic_load_explicit(&eng->stop, memory_order_acquire)) {
 		unsigned n;
 
-		w->now_ns = pk_now_ns();
+		w->now_ns = pk_clock_ns();
 		n = pk_io_rx_burst(w->q, msgs, PK_IO_BURST, w->now_ns);
 		if (n > 0) {
 			idle = 0;

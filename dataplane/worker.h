@@ -173,6 +173,24 @@ struct pk_engine {
  * handler table). Call after the handlers are final, before workers start. */
 void pk_engine_prepare(struct pk_engine *eng);
 
+/* How many ringing-table and location entries one housekeeping sweep
+ * looks at. */
+#define PK_ENGINE_SWEEP_BUDGET 4096
+/* How long a housekeeping tick waits for the grace period of what its
+ * sweep retired: a busy worker's loop is tens of microseconds, an idle
+ * one is offline. Without it, claim records and entries came back only at
+ * the next tick (docs/calltab.md). */
+#define PK_ENGINE_RECLAIM_WAIT_NS 200000u
+
+/* The control thread's periodic work (every PK_CTL_TICK_MS in pickupd):
+ * expire ringing calls, claims and registrations, then free what RCU says
+ * no worker can see any more, waiting up to wait_ns for the grace period
+ * of what the sweep retired (pk_rcu_reclaim_for): PK_ENGINE_RECLAIM_WAIT_NS
+ * from a thread of its own, 0 from a worker's own thread (a benchmark's
+ * closed loop), which cannot pass a quiescent state while it waits. tid:
+ * the caller's RCU and table thread id, registered and offline. */
+void pk_engine_housekeep(struct pk_engine *eng, unsigned tid, uint64_t wait_ns);
+
 /* A worker's counters: pk_ctr_inc / pk_ctr_get (include/pickup/ctr.h). */
 struct pk_worker {
 	unsigned id; /* also the RCU / ringing-table thread id */

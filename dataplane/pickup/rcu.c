@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <rte_common.h>
 #include <rte_pause.h>
@@ -211,26 +210,12 @@ unsigned pk_rcu_reclaim(struct pk_rcu *rcu)
 	return n;
 }
 
-static uint64_t rcu_clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 unsigned pk_rcu_reclaim_for(struct pk_rcu *rcu, uint64_t max_ns)
 {
+	uint64_t end = pk_clock_ns() + max_ns;
 	unsigned n = pk_rcu_reclaim(rcu);
-	uint64_t end = 0;
 
-	while (pk_rcu_pending(rcu) != 0) {
-		uint64_t now = rcu_clock_ns();
-
-		if (end == 0)
-			end = now + max_ns;
-		else if (now >= end)
-			break;
+	while (pk_rcu_pending(rcu) != 0 && pk_clock_ns() < end) {
 		rte_pause();
 		n += pk_rcu_reclaim(rcu);
 	}

@@ -11,8 +11,19 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #define PK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Monotonic time in nanoseconds (CLOCK_MONOTONIC: the vDSO, no system
+ * call). Any thread. */
+static inline uint64_t pk_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 #ifndef likely
 #define likely(x) __builtin_expect(!!(x), 1)

@@ -42,13 +42,6 @@ struct dpdk_engine {
 	bool built;
 };
 
-static inline uint64_t dpdk_engine_clock_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Build e on io (which it then owns), one worker per queue of io. 0, or
  * -1 with a reason in err. */
 static inline int dpdk_engine_build(struct dpdk_engine *e, const char *engine_yaml, const char *groups_yaml,
@@ -79,7 +72,7 @@ static inline int dpdk_engine_build(struct dpdk_engine *e, const char *engine_ya
 	eng->conf = e->conf;
 	eng->n_workers = e->n;
 	eng->tag_secret = tag_secret;
-	eng->start_ns = dpdk_engine_clock_ns();
+	eng->start_ns = pk_clock_ns();
 	atomic_init(&eng->stop, false);
 	pk_worker_handlers_init(&eng->handlers);
 	pk_proxy_handlers_install(&eng->handlers);
@@ -179,24 +172,11 @@ static inline void dpdk_engine_free(struct dpdk_engine *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* main.c's PK_CTL_RECLAIM_WAIT_NS */
-#define DPDK_ENGINE_RECLAIM_WAIT_NS 200000u
-
-/* The control thread's periodic work (main.c's pk_housekeep). wait_ns:
- * how long to wait for the grace period of what the sweep retired, as
- * main.c does (DPDK_ENGINE_RECLAIM_WAIT_NS) from a thread of its own;
- * 0 from the worker's own thread, which cannot pass a quiescent state
- * while it waits. */
+/* The control thread's periodic work (main.c's pk_housekeep), from the
+ * control thread's id; wait_ns as pk_engine_housekeep's. */
 static inline void dpdk_engine_housekeep(struct dpdk_engine *e, uint64_t wait_ns)
 {
-	struct pk_engine *eng = &e->eng;
-
-	pk_rcu_reader_online(eng->rcu, e->ctl_tid);
-	pk_calltab_sweep(eng->calltab, e->ctl_tid, dpdk_engine_clock_ns(), 4096);
-	pk_location_sweep(eng->location, e->ctl_tid, dpdk_engine_clock_ns(), 4096);
-	pk_rcu_quiescent(eng->rcu, e->ctl_tid);
-	pk_rcu_reader_offline(eng->rcu, e->ctl_tid);
-	pk_rcu_reclaim_for(eng->rcu, wait_ns);
+	pk_engine_housekeep(&e->eng, e->ctl_tid, wait_ns);
 }
 
 /* One iteration of worker i's loop (worker.c's pk_worker_main): returns
@@ -206,7 +186,7 @@ static inline unsigned dpdk_engine_iter(struct dpdk_engine *e, unsigned i)
 	struct pk_io_msg *msgs[PK_IO_BURST];
 	struct pk_worker *w = e->ws[i];
 
-	w->now_ns = dpdk_engine_clock_ns();
+	w->now_ns = pk_clock_ns();
 	unsigned n = pk_io_rx_burst(w->q, msgs, PK_IO_BURST, w->now_ns);
 	if (n > 0)
 		pk_worker_process(w, msgs, n);

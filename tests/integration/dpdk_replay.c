@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 			}
 		}
 		while (!stop) { /* the control thread: main.c's housekeeping tick */
-			dpdk_engine_housekeep(&e, DPDK_ENGINE_RECLAIM_WAIT_NS);
+			dpdk_engine_housekeep(&e, PK_ENGINE_RECLAIM_WAIT_NS);
 			usleep(100000);
 		}
 		for (unsigned i = 0; i < e.n; i++)

@@ -309,14 +309,6 @@ static void test_synchronize_waits(void **state)
 	pk_rcu_destroy(rcu);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* A reader that, once told to, keeps working for delay_ns (a worker in the
  * middle of a burst) and then passes its quiescent state. */
 struct late_reader {
@@ -333,7 +325,7 @@ static void *late_reader_main(void *arg)
 	pk_rcu_reader_register(r->rcu, 1);
 	sem_post(&r->registered);
 	sem_wait(&r->go);
-	for (uint64_t end = now_ns() + r->delay_ns; now_ns() < end;)
+	for (uint64_t end = pk_clock_ns() + r->delay_ns; pk_clock_ns() < end;)
 		;
 	atomic_store_explicit(&r->quiesced, true, memory_order_release);
 	pk_rcu_quiescent(r->rcu, 1);
@@ -360,9 +352,9 @@ static void test_reclaim_for_waits(void **state)
 	sem_wait(&r.registered);
 	assert_int_equal(pk_rcu_defer(rcu, record, (void *)(intptr_t)7), 0);
 	sem_post(&r.go);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = pk_clock_ns();
 	assert_int_equal(pk_rcu_reclaim_for(rcu, 60ull * 1000000000u), 1);
-	uint64_t took = now_ns() - t0;
+	uint64_t took = pk_clock_ns() - t0;
 	assert_true(atomic_load_explicit(&r.quiesced, memory_order_acquire));
 	assert_int_equal(n_ran, 1);
 	assert_int_equal(ran[0], 7);
@@ -385,9 +377,9 @@ static void test_reclaim_for_bounded(void **state)
 	reset_log();
 	reader_start(&r, rcu, 1, 1, NULL);
 	assert_int_equal(pk_rcu_defer(rcu, record, (void *)(intptr_t)3), 0);
-	uint64_t t0 = now_ns();
+	uint64_t t0 = pk_clock_ns();
 	assert_int_equal(pk_rcu_reclaim_for(rcu, 20000000), 0);
-	assert_true(now_ns() - t0 >= 20000000); /* it did wait its limit */
+	assert_true(pk_clock_ns() - t0 >= 20000000); /* it did wait its limit */
 	assert_int_equal(n_ran, 0);
 	assert_int_equal(pk_rcu_pending(rcu), 1);
 	reader_step(&r); /* quiescent */
