@@ -885,6 +885,7 @@ static int ports_from(struct pk_io_config *cfg, const struct pk_io_dpdk_config *
 			}
 		}
 		l->link = (uint8_t)p;
+		l->prefix_len = ports[p].prefix_len ? ports[p].prefix_len : 24; /* as port_configure */
 		for (k = 0; k < nc[p].n_ports && nc[p].ports[k] != l->addr.port; k++)
 			;
 		if (k == nc[p].n_ports) {

@@ -6,6 +6,7 @@
 # veth pairs, the phones in two network namespaces on the other ends:
 #
 #   A  10.98.1.2/24   -- port 0, pickupd 10.98.1.1/24
+#      10.98.4.2/24                     and 10.98.4.1/24 (a second subnet)
 #   B  10.98.2.2/24   -- port 1, pickupd 10.98.2.1/24, gateway 10.98.2.2
 #      10.98.3.5/32      (on B's veth end: off-link for pickupd, reached
 #                         through the gateway; B answers no ARP for it)
@@ -29,6 +30,10 @@
 #     10.98.3.5:5064 in B: the requests go through the gateway (pickupd
 #     ARPs for 10.98.2.2; B ignores ARP for 10.98.3.5) with pickupd's Via
 #     of port B (10.98.2.1);
+#   - a call from B to the static binding 2007 at 10.98.4.2:5066 in A,
+#     port 0's second subnet: the requests leave from the listener of that
+#     subnet (10.98.4.1), on-link; from 10.98.1.1 they would go to port
+#     0's gateway, which it has none of (docs/sip-behaviour.md §2);
 #   - a clean stop (SIGTERM: exit 0, "stopped") and pickupd's counters.
 #
 #   test_dpdk_ports.sh PICKUPD PICKUPCTL
@@ -116,6 +121,7 @@ groups: groups.yaml
 trusted: [10.98.0.0/16]
 bindings:
   "2006": "sip:2006@10.98.3.5:5064"
+  "2007": "sip:2007@10.98.4.2:5066"
 record_route: true
 control_socket: $work/ctl.sock
 io:
@@ -132,13 +138,13 @@ log:
 CONF
 }
 port0='      - port: net_af_packet0
-        addresses: [10.98.1.1]
+        addresses: [10.98.1.1, 10.98.4.1]
         prefix_len: 24'
 port1='      - port: net_af_packet1
         addresses: [10.98.2.1]
         prefix_len: 24
         gateway: 10.98.2.2'
-listeners='["10.98.1.1:5060", "10.98.2.1:5060"]'
+listeners='["10.98.1.1:5060", "10.98.2.1:5060", "10.98.4.1:5060"]'
 conf pickupd.yaml "$listeners" "    ports:
 $port0
 $port1"
@@ -164,10 +170,10 @@ refused() {
   echo "   refused, $3: $out"
 }
 # a listener on no port
-conf bad1.yaml '["10.98.1.1:5060", "10.98.4.1:5060"]' "    ports:
+conf bad1.yaml '["10.98.1.1:5060", "10.98.9.1:5060"]' "    ports:
 $port0
 $port1"
-refused bad1.yaml '10\.98\.4\.1' "a listener on no port"
+refused bad1.yaml '10\.98\.9\.1' "a listener on no port"
 # a listener's address on two ports
 conf bad2.yaml "$listeners" "    ports:
 $port0
@@ -199,7 +205,7 @@ ip link add "$vah" type veth peer name "$van" || fail "ip link add veth (A)"
 ip link add "$vbh" type veth peer name "$vbn" || fail "ip link add veth (B)"
 # pickupd's ends have no address of the kernel's: quiet (no IPv6 chatter)
 sysctl -qw "net.ipv6.conf.$vah.disable_ipv6=1" "net.ipv6.conf.$vbh.disable_ipv6=1" 2>/dev/null
-pk_netns_veth "$nsa" "$vah" "$van" 10.98.1.2/24
+pk_netns_veth "$nsa" "$vah" "$van" 10.98.1.2/24 10.98.4.2/24
 pk_netns_veth "$nsb" "$vbh" "$vbn" 10.98.2.2/24 10.98.3.5/32
 # B answers ARP for 10.98.2.2 only (arp_ignore 2: the target must be in
 # the asker's subnet): a datagram for 10.98.3.5 gets there only by the
@@ -210,7 +216,7 @@ ip netns exec "$nsb" sysctl -qw "net.ipv4.conf.$vbn.arp_ignore=2" "net.ipv4.conf
 # ---- pickupd ----
 
 pk_start_ready "$pickupd" "$work/pickupd.yaml" "$work"
-for a in 10.98.1.1:5060 10.98.2.1:5060; do
+for a in 10.98.1.1:5060 10.98.2.1:5060 10.98.4.1:5060; do
   [[ $PK_READY == *"udp proxy $a;"* ]] || fail "listener $a not announced (ready file: $PK_READY)"
 done
 # each port set up with a queue per worker (the kernel's fanout spreads
@@ -372,6 +378,23 @@ ip netns exec "$nsb" ip neigh show dev "$vbn" | grep -q '^10\.98\.2\.1 ' ||
   fail "B never heard pickupd's port 1 ARP (no neighbour 10.98.2.1)"
 echo "   call A -> 10.98.3.5 (by the gateway 10.98.2.2): Via 10.98.2.1:5060 on port 1"
 
+# A call from B (port 1) to the static binding 2007 at 10.98.4.2, in port
+# 0's second subnet: from the listener of that subnet, on-link (port 0 has
+# no gateway: from 10.98.1.1 it would be dropped, tx_no_route).
+sipp_bg uas7 "$nsa" 10.98.4.2 5066 10.98.4.1:5060 call_uas.xml -key user 2007
+sipp_bg uac3 "$nsb" 10.98.2.2 5072 10.98.2.1:5060 call_uac.xml -key from 1001 -key to 2007
+sipp_end uac3
+sipp_end uas7
+expect uas7 recv '^INVITE ' 1 line 'INVITE sip:2007@10\.98\.4\.2:5066 SIP/2\.0'
+for m in INVITE ACK BYE; do
+  expect uas7 recv "^$m " 1 Via "SIP/2\\.0/UDP 10\\.98\\.4\\.1:5060;branch=$branch;rport(;.*)?" 1
+  expect uas7 recv "^$m " 1 Via 'SIP/2\.0/UDP 10\.98\.2\.2:5072;.*' 2
+done
+expect uas7 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.4\.1:5060;lr>' 1
+expect uac3 recv '^SIP/2\.0 200' 1 CSeq '1 INVITE'
+expect uac3 recv '^SIP/2\.0 200' 1 Contact '<sip:2007@10\.98\.4\.2:5066>'
+echo "   call B -> 10.98.4.2 (port 0's second subnet): Via 10.98.4.1:5060, on-link"
+
 # ---- stop ----
 
 kill -TERM "$pid"
@@ -387,6 +410,6 @@ pid=
 grep -q "info: stopped" "$work/pickupd.log" || fail "pickupd did not stop cleanly"
 sum() { grep -o " $1=[0-9]*" "$work/pickupd.log" | awk -F= '{ s += $2 } END { print s + 0 }'; }
 [ "$(sum answered_register)" = 1 ] || fail "answered_register = $(sum answered_register), want 1"
-# two calls of INVITE, 180, 200, ACK, BYE, 200 (and retransmissions)
-[ "$(sum forwarded)" -ge 12 ] || fail "forwarded = $(sum forwarded), want 12 or more"
-echo "ok: pickupd on two dpdk ports (net_af_packet0/1): configuration errors, ICMP on both, SIPp REGISTER, a call each way (Vias of the egress port, by the gateway off-link), clean stop"
+# three calls of INVITE, 180, 200, ACK, BYE, 200 (and retransmissions)
+[ "$(sum forwarded)" -ge 18 ] || fail "forwarded = $(sum forwarded), want 18 or more"
+echo "ok: pickupd on two dpdk ports (net_af_packet0/1): configuration errors, ICMP on both, SIPp REGISTER, a call each way (Vias of the egress port, by the gateway off-link), a call into a port's second subnet (from its listener), clean stop"
