@@ -18,8 +18,8 @@
 #     on each;
 #   - the control socket's stats while pickupd runs: the network layer's
 #     counters per port (the echo requests counted on the port each came
-#     in on), the I/O queues' counters per worker, in pickupctl's JSON,
-#     table and Prometheus views;
+#     in on) and each worker's share of them, the I/O queues' counters per
+#     worker, in pickupctl's JSON, table and Prometheus views;
 #   - SIPp registers 2004 from A;
 #   - a call from B (via 10.98.2.1) to 2004 in A: the INVITE, ACK and BYE
 #     reach A with pickupd's Via of port A (10.98.1.1), the responses reach
@@ -271,6 +271,17 @@ for k in ("rx_frames", "udp_rx", "tx_frames"):
         sys.exit("io.%s %s is not the workers' sum" % (k, st["io"][k]))
 if st["io"]["rx_frames"] < 6 or st["io"]["tx_dropped"] != 0:
     sys.exit("io: %s" % st["io"])
+# each worker's share of each port's network layer: the echoes the
+# kernel's fanout gave it, which add up to the port's; no driver counters
+for port, want in (("net_af_packet0", 3), ("net_af_packet1", 6)):
+    shares = [w.get("net", {}).get(port) for w in ws]
+    if any(not isinstance(s, dict) for s in shares):
+        sys.exit("workers' net for %s: %s" % (port, shares))
+    if sum(s["icmp_echo_replied"] for s in shares) != want:
+        sys.exit("%s: the workers' icmp_echo_replied %s do not add up to %d" %
+                 (port, [s["icmp_echo_replied"] for s in shares], want))
+    if any("port_ipackets" in s for s in shares):
+        sys.exit("%s: a worker's share has the port's driver counters" % port)
 PY
 "$pickupctl" -s "$work/ctl.sock" stats >"$work/stats.txt" 2>&1 || fail "pickupctl stats (table)"
 grep -qE '^NET +net_af_packet0 +net_af_packet1 *$' "$work/stats.txt" ||
@@ -278,6 +289,10 @@ grep -qE '^NET +net_af_packet0 +net_af_packet1 *$' "$work/stats.txt" ||
 grep -qE '^icmp_echo_replied +3 +6 *$' "$work/stats.txt" ||
   fail "NET table: $(grep icmp_echo_replied "$work/stats.txt")"
 grep -qE '^IO +TOTAL +W0 +W1 *$' "$work/stats.txt" || fail "no IO table"
+# one worker's view: its share of each port's network layer
+"$pickupctl" -s "$work/ctl.sock" stats --worker 1 >"$work/stats1.txt" 2>&1 || fail "pickupctl stats --worker 1"
+grep -qE '^NET W1 +net_af_packet0 +net_af_packet1 *$' "$work/stats1.txt" ||
+  fail "stats --worker 1: no NET W1 table: $(grep -A2 '^NET' "$work/stats1.txt")"
 "$pickupctl" -s "$work/ctl.sock" metrics >"$work/metrics.txt" 2>&1 || fail "pickupctl metrics"
 for p in 0:3 1:6; do
   grep -qx "pickupd_net_icmp_echo_replied_total{port=\"net_af_packet${p%:*}\"} ${p#*:}" "$work/metrics.txt" ||
@@ -287,7 +302,7 @@ done
 [ "$(grep -cE '^pickupd_io_rx_frames_total\{worker="[01]"\} [0-9]+$' "$work/metrics.txt")" = 2 ] &&
   grep -qE '^pickupd_io_rx_frames_total\{worker="[01]"\} [1-9]' "$work/metrics.txt" ||
   fail "metrics: $(grep io_rx_frames "$work/metrics.txt")"
-echo "   stats: ICMP counted on each port (JSON, table, metrics), I/O per worker"
+echo "   stats: ICMP counted on each port (JSON, table, metrics) and each worker's share, I/O per worker"
 
 # ---- SIPp ----
 
