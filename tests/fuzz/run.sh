@@ -135,6 +135,13 @@ fuzz_one() {
 		"$exe" -max_total_time="$secs" -max_len=8192 -timeout=10 \
 		$dict -artifact_prefix="$work/artifacts/" \
 		-print_final_stats=1 "$work/corpus" >"$work/log" 2>&1 || rc=$?
+	if [ "$t" = fuzz_net ]; then
+		# the EAL's runtime directory of a fuzz_net that trapped (an
+		# exit removes its own): pk-fuzz-net-PID, the PID no longer running
+		for d in /var/run/dpdk/pk-fuzz-net-* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/pk-fuzz-net-*; do
+			[ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rmdir "$d" 2>/dev/null
+		done
+	fi
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -n 1)
 	cov=$(grep -a -o 'cov: [0-9]*' "$work/log" | tail -n 1 | cut -d' ' -f2)
 	ncorp=$(find "$work/corpus" -type f | wc -l)
