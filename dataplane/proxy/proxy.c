@@ -451,20 +451,18 @@ static inline bool px_udp_fits(const struct pk_io_listener *l, const struct pk_p
 	       (link < 0 || l->link == link);
 }
 
-/* Whether a datagram to dst from listener l goes on-link: dst in the
- * subnet around l's address (io.h: prefix_len; 0, the backend routes
- * otherwise: always). The dpdk backend sends off-link datagrams to its
- * port's gateway, and drops them on a port without one. */
+/* Whether a datagram to dst from listener l (that px_udp_fits: the same
+ * family) goes on-link: dst in the subnet around l's address (io.h:
+ * onlink_mask; 0, the backend routes otherwise: always). The dpdk
+ * backend sends off-link datagrams to its port's gateway, and drops them
+ * on a port without one. */
 static inline bool px_udp_near(const struct pk_io_listener *l, const struct pk_proxy_dst *dst)
 {
-	uint32_t a, b, mask;
+	uint32_t a, b;
 
-	if (likely(l->prefix_len == 0) || l->addr.family != AF_INET)
-		return true;
 	memcpy(&a, l->addr.ip, 4);
 	memcpy(&b, dst->addr.ip, 4);
-	mask = l->prefix_len >= 32 ? 0xffffffffu : ~(0xffffffffu >> l->prefix_len);
-	return ((ntohl(a) ^ ntohl(b)) & mask) == 0;
+	return ((a ^ b) & l->onlink_mask) == 0;
 }
 
 /* The UDP listener a datagram to dst leaves from, among those that

@@ -16,6 +16,8 @@
  * routed by the second Via with received/rport, 100 Trying forwarded, a
  * response not for us dropped, TCP responses back on their connection.
  */
+#include <arpa/inet.h>
+
 #include "proxy_fixture.h"
 
 static const char invite_5555[] = "INVITE sip:5555@example.test SIP/2.0\n"
@@ -1625,7 +1627,7 @@ static void test_listener_of_destination_subnet(void **state)
 	fx_load_static(f);
 	fx_set_links(f, 1, NULL, links);
 	for (unsigned i = 0; i < N; i++)
-		f->eng.listeners[i].prefix_len = 24;
+		f->eng.listeners[i].onlink_mask = htonl(0xffffff00u); /* /24 */
 
 	/* in on L0 from its subnet, for 10.1.1.50: out from L1, whose subnet
 	 * holds it, and our Via names L1 */
@@ -1654,7 +1656,7 @@ static void test_listener_of_destination_subnet(void **state)
 
 	/* a wider prefix holds both subnets: the request's listener again */
 	for (unsigned i = 0; i < N; i++)
-		f->eng.listeners[i].prefix_len = 16;
+		f->eng.listeners[i].onlink_mask = htonl(0xffff0000u); /* /16 */
 	assert_int_equal(links_invite(f, "5556", "10.1.0.9:5070", L0), 1);
 	links_assert_sent(f, "10.1.1.50:5060", L0, "10.1.0.1:5060");
 
