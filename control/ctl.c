@@ -234,6 +234,29 @@ static json_t *ctl_worker_io(const struct pk_engine *eng, const struct pk_worker
 	return o;
 }
 
+/* Worker w's share of the dpdk backend's network layer: its queue's
+ * counters on each port, {"<ethdev name>": {counter: n}} (the network
+ * layer's only: a port's driver counters are the port's, in `net`). NULL
+ * on the socket backend. */
+static json_t *ctl_worker_net(const struct pk_engine *eng, const struct pk_worker *w)
+{
+	json_t *net;
+
+	if (!pk_io_is_dpdk(eng->io) || w->q == NULL || (net = json_object()) == NULL)
+		return NULL;
+	for (unsigned p = 0; p < pk_io_dpdk_n_ports(eng->io); p++) {
+		uint64_t c[PK_NET_CTR_COUNT];
+		json_t *o;
+
+		if (!pk_io_dpdk_port_net_counters(w->q, p, c) || (o = json_object()) == NULL)
+			break;
+		for (unsigned k = 0; k < PK_NET_CTR_COUNT; k++)
+			ctl_set_u64(o, pk_net_counter_name((enum pk_net_counter)k), c[k]);
+		json_object_set_new(net, pk_io_dpdk_port_name(eng->io, p), o);
+	}
+	return net;
+}
+
 /* The dpdk backend's network layer (include/pickup/net.h), per port and
  * summed over the workers' queues, then the port's own counters (its
  * driver's: port_ipackets, port_imissed, ...): {"<ethdev name>": {counter:
@@ -327,7 +350,7 @@ json_t *pk_ctl_stats_json(struct pk_engine *eng)
 	json_object_set_new(st, "uptime_s", json_real((double)(pk_clock_ns() - eng->start_ns) / 1e9));
 	for (unsigned i = 0; i < eng->n_workers; i++) {
 		const struct pk_worker *w = eng->workers[i];
-		json_t *wo, *a, *b, *c, *d, *e;
+		json_t *wo, *a, *b, *c, *d, *e, *n;
 
 		if (w == NULL)
 			continue;
@@ -340,6 +363,8 @@ json_t *pk_ctl_stats_json(struct pk_engine *eng)
 			       "proxy", c, "pickup", d, "io", e);
 		if (wo == NULL)
 			goto fail;
+		if ((n = ctl_worker_net(eng, w)) != NULL)
+			json_object_set_new(wo, "net", n);
 		ctl_sum_into(totals, a);
 		ctl_sum_into(rejects, b);
 		ctl_sum_into(proxy, c);

@@ -336,7 +336,9 @@ static void render_workers(struct mx_render *r, const json_t *workers)
 		const char *key;
 		const json_t *v;
 		json_object_foreach ((json_t *)w, key, v) {
-			if (strcmp(key, "id") == 0)
+			/* a worker's share of the network layer, per port: the
+			 * series are per port (render_net), not per worker */
+			if (strcmp(key, "id") == 0 || strcmp(key, "net") == 0)
 				continue;
 			if (json_is_object(v)) {
 				render_counter_section(r, key, v, id);
@@ -463,12 +465,15 @@ static void render_net(struct mx_render *r, const json_t *net)
 }
 
 /* A top-level section that is the sum of a per-worker one: "totals" (of
- * workers[].counters) or any key the first worker also has. */
+ * workers[].counters) or any key the first worker also has but "net" (a
+ * port's, with its driver's counters; the workers' shares are not
+ * exported). */
 static bool is_summed(const char *key, const json_t *worker0)
 {
 	if (strcmp(key, "totals") == 0)
 		return true;
-	return strcmp(key, "id") != 0 && json_is_object(json_object_get(worker0, key));
+	return strcmp(key, "id") != 0 && strcmp(key, "net") != 0 &&
+	       json_is_object(json_object_get(worker0, key));
 }
 
 static void render_stats(struct mx_render *r, const json_t *stats)

@@ -478,10 +478,11 @@ static int ctl_stats_table(FILE *out, const json_t *total, const char *wkey, con
 	return oom ? -ENOMEM : 0;
 }
 
-/* The dpdk backend's "net": one row per counter, one column per port; 1
+/* The dpdk backend's "net": one row per counter, one column per port,
+ * title in the corner ("NET", or "NET W1" for a worker's share); 1
  * (nothing printed) when a port's value is not an object: the caller
  * shows such a section as key-value lines. */
-static int ctl_net_table(FILE *out, const json_t *net)
+static int ctl_net_table(FILE *out, const json_t *net, const char *title)
 {
 	const json_t *cols[CTL_TABLE_MAXCOLS];
 	const char *names[CTL_TABLE_MAXCOLS];
@@ -501,7 +502,7 @@ static int ctl_net_table(FILE *out, const json_t *net)
 	if (ncols == 1 || ncols != json_object_size(net) + 1)
 		return 1;
 	ctl_table_init(&t, ncols);
-	row[0] = strdup("NET");
+	row[0] = strdup(title);
 	for (size_t i = 1; i < ncols; i++) {
 		t.right[i] = true;
 		row[i] = strdup(names[i]);
@@ -531,6 +532,18 @@ static const char *const *ctl_stats_col(const char *key)
 	for (size_t i = 0; i < sizeof(ctl_stats_cols) / sizeof(ctl_stats_cols[0]); i++)
 		if (strcmp(ctl_stats_cols[i][0], key) == 0)
 			return ctl_stats_cols[i];
+	return NULL;
+}
+
+static const json_t *ctl_stats_worker(const json_t *result, int id)
+{
+	size_t i;
+	json_t *w;
+
+	json_array_foreach(json_object_get(result, "workers"), i, w) {
+		if (json_integer_value(json_object_get(w, "id")) == id)
+			return w;
+	}
 	return NULL;
 }
 
@@ -570,9 +583,19 @@ static int ctl_view_stats(FILE *out, const json_t *result, int only)
 		first = false;
 		if (col != NULL && json_is_object(v))
 			rc = ctl_stats_table(out, v, col[1], col[2], workers, only);
-		else if (json_is_object(v)) {
+		else if (json_is_object(v) && strcmp(k, "net") == 0 && only >= 0) {
+			/* one worker's: its queues' share, per port (the
+			 * ports' own driver counters are not a worker's) */
+			const json_t *wn = json_object_get(ctl_stats_worker(result, only), "net");
+			char title[32];
+
+			snprintf(title, sizeof(title), "NET W%d", only);
+			rc = json_is_object(wn) ? ctl_net_table(out, wn, title) : ctl_net_table(out, v, "NET");
+			if (rc == 1)
+				rc = ctl_section_print(out, k, v);
+		} else if (json_is_object(v)) {
 			/* net as a table of ports, else as key-value lines */
-			rc = strcmp(k, "net") == 0 ? ctl_net_table(out, v) : 1;
+			rc = strcmp(k, "net") == 0 ? ctl_net_table(out, v, "NET") : 1;
 			if (rc == 1)
 				rc = ctl_section_print(out, k, v);
 		} else {
@@ -585,18 +608,6 @@ static int ctl_view_stats(FILE *out, const json_t *result, int only)
 			return rc;
 	}
 	return 0;
-}
-
-static const json_t *ctl_stats_worker(const json_t *result, int id)
-{
-	size_t i;
-	json_t *w;
-
-	json_array_foreach(json_object_get(result, "workers"), i, w) {
-		if (json_integer_value(json_object_get(w, "id")) == id)
-			return w;
-	}
-	return NULL;
 }
 
 static int ctl_view_metrics(FILE *out, const json_t *result)

@@ -238,8 +238,8 @@ static void tel_names(json_t *names, const char *prefix, const json_t *v)
 	const json_t *sub;
 	json_object_foreach ((json_t *)v, key, sub) {
 		char name[TEL_NAME_MAX];
-		if (prefix == NULL && strcmp(key, "id") == 0)
-			continue;
+		if (prefix == NULL && (strcmp(key, "id") == 0 || strcmp(key, "net") == 0))
+			continue; /* net: per port in /pickupd/stats,net (tel_cmd_workers) */
 		tel_join(name, prefix, key);
 		if (json_is_object(sub))
 			tel_names(names, name, sub);
@@ -252,6 +252,9 @@ static void tel_names(json_t *names, const char *prefix, const json_t *v)
  * /pickupd/workers: {"id": [0, 1], "counters/rx": [n0, n1], ...}, one
  * array per counter, in the order of "id".
  * /pickupd/workers,<id>: that worker's counters as a flat dict.
+ * A worker's share of the dpdk network layer (its "net", per port) is
+ * left out of both: the ports' counters are /pickupd/stats,net, and with
+ * several ports a worker's would outgrow a reply.
  */
 static int tel_cmd_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -289,7 +292,7 @@ static int tel_cmd_workers(const char *cmd, const char *params, struct rte_tel_d
 			const json_t *v;
 			json_object_foreach ((json_t *)w, key, v) {
 				char name[TEL_NAME_MAX];
-				if (strcmp(key, "id") == 0)
+				if (strcmp(key, "id") == 0 || strcmp(key, "net") == 0)
 					continue;
 				tel_join(name, NULL, key);
 				tel_flatten(&t, name, v);

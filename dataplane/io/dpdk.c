@@ -885,6 +885,8 @@ static int ports_from(struct pk_io_config *cfg, const struct pk_io_dpdk_config *
 			}
 		}
 		l->link = (uint8_t)p;
+		unsigned plen = ports[p].prefix_len ? ports[p].prefix_len : 24; /* as port_configure */
+		l->onlink_mask = htonl(plen >= 32 ? 0xffffffffu : ~(0xffffffffu >> plen));
 		for (k = 0; k < nc[p].n_ports && nc[p].ports[k] != l->addr.port; k++)
 			;
 		if (k == nc[p].n_ports) {

@@ -451,29 +451,60 @@ static inline bool px_udp_fits(const struct pk_io_listener *l, const struct pk_p
 	       (link < 0 || l->link == link);
 }
 
-/* The UDP listener a datagram to dst leaves from: the binding's, the
- * request's, the first of the request's role, the first; each one that
- * px_udp_fits. -1 when none does. */
+/* Whether a datagram to dst from listener l (that px_udp_fits: the same
+ * family) goes on-link: dst in the subnet around l's address (io.h:
+ * onlink_mask; 0, the backend routes otherwise: always). The dpdk
+ * backend sends off-link datagrams to its port's gateway, and drops them
+ * on a port without one. */
+static inline bool px_udp_near(const struct pk_io_listener *l, const struct pk_proxy_dst *dst)
+{
+	uint32_t a, b;
+
+	memcpy(&a, l->addr.ip, 4);
+	memcpy(&b, dst->addr.ip, 4);
+	return ((a ^ b) & l->onlink_mask) == 0;
+}
+
+/* The UDP listener a datagram to dst leaves from, among those that
+ * px_udp_fits: the binding's (the address the phone registered through,
+ * whatever its subnet: its NAT or firewall knows that one); then, of the
+ * listeners whose subnet holds dst (px_udp_near), the request's, one of
+ * the request's role, any; then, when none is near (dst beyond a
+ * gateway), the request's, one of its role, any. -1 when none fits. */
 static int px_udp_listener(const struct pk_engine *eng, const struct pk_io_msg *rx,
 			   const struct pk_proxy_dst *dst, int link)
 {
-	int any = -1;
+	const struct pk_io_listener *rl = &eng->listeners[rx->listener];
+	bool rx_fits;
+	int near = -1, role = -1, any = -1;
 
 	if (dst->listener < eng->n_listeners && px_udp_fits(&eng->listeners[dst->listener], dst, link))
 		return dst->listener;
-	if (px_udp_fits(&eng->listeners[rx->listener], dst, link))
+	rx_fits = px_udp_fits(rl, dst, link);
+	if (rx_fits && px_udp_near(rl, dst))
 		return rx->listener;
 	for (unsigned li = 0; li < eng->n_listeners; li++) {
 		const struct pk_io_listener *l = &eng->listeners[li];
+		bool same_role = l->role == rl->role;
 
 		if (!px_udp_fits(l, dst, link))
 			continue;
-		if (l->role == eng->listeners[rx->listener].role)
-			return (int)li;
+		if (px_udp_near(l, dst)) {
+			if (same_role)
+				return (int)li;
+			if (near < 0)
+				near = (int)li;
+		}
+		if (same_role && role < 0)
+			role = (int)li;
 		if (any < 0)
 			any = (int)li;
 	}
-	return any;
+	if (near >= 0)
+		return near;
+	if (rx_fits)
+		return rx->listener;
+	return role >= 0 ? role : any;
 }
 
 /* The listener a message to dst leaves from; -1 when there is none. A TCP

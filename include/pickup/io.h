@@ -78,6 +78,14 @@ struct pk_io_listener {
 	 * on, filled in on return: 0 on a backend of one link (socket, dpdk
 	 * on one port). What it sends leaves by that link (pk_io_route). */
 	uint8_t link;
+	/* The mask of the on-link prefix around the listener's IPv4 address
+	 * (network order), filled in on return by a backend that decides
+	 * on-link by the sending listener's address (dpdk: its port's
+	 * prefix); 0 where the backend routes by other means (socket: the
+	 * kernel's table). A port whose addresses are in several subnets
+	 * sends on-link only from the listener of the destination's subnet:
+	 * the proxy prefers it (sip-behaviour.md §2). */
+	uint32_t onlink_mask;
 	struct pk_addr addr; /* port 0 on input: the kernel's choice, filled in on return */
 };
 

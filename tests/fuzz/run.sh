@@ -1,20 +1,22 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# Run the SIP libFuzzer targets for a while each and say whether any crashed.
+# Run the libFuzzer targets for a while each and say whether any crashed.
 #
 #   tests/fuzz/run.sh BUILD_DIR [SECONDS] [TARGET...]
 #
 # BUILD_DIR is a clang build configured with -Dfuzz=true (see
 # tests/fuzz/meson.build); SECONDS (default 20) is how long each target runs; TARGETs
-# default to fuzz_scan and fuzz_rewrite. Each target works in
+# default to fuzz_scan, fuzz_rewrite and fuzz_net. Each target works in
 # BUILD_DIR/fuzz/TARGET/: corpus/ (seeded from the repository's corpora on
 # every run and kept between runs, so coverage accumulates), artifacts/
 # (crash-*, leak-*, timeout-* inputs) and log. The seeds are not stored
 # twice in git: fuzz_scan gets tests/fuzz/corpus_seed, tests/corpus/ordinary,
 # tests/corpus/rfc4475 and tests/corpus/fuzz-regress as they are;
 # fuzz_rewrite gets the same messages behind a few fixed edit programs (the
-# input layout is described at the top of fuzz_rewrite.c).
+# input layout is described at the top of fuzz_rewrite.c); fuzz_net gets
+# frames and operations from tests/fuzz/net_seeds.py (the layout is at the
+# top of fuzz_net.c).
 #
 # The targets run at the same time (one process each: a core each on the
 # test command's 2-core machines). Prints one line per target and exits 1
@@ -36,7 +38,7 @@ if [ $# -ge 1 ]; then
 	shift
 fi
 case $secs in '' | *[!0-9]*) usage ;; esac
-targets=${*:-fuzz_scan fuzz_rewrite}
+targets=${*:-fuzz_scan fuzz_rewrite fuzz_net}
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -72,6 +74,10 @@ hex2bin() {
 # seed_dir TARGET DIR: fill DIR with the seed inputs of TARGET.
 seed_dir() {
 	mkdir -p "$2"
+	if [ "$1" = fuzz_net ]; then
+		python3 "$here/net_seeds.py" "$2"
+		return
+	fi
 	if [ "$1" = fuzz_rewrite ]; then
 		# each program's bytes once (beside DIR: prog-NAME), put before every
 		# message: hex2bin forks a printf a byte, too slow per input
@@ -120,13 +126,22 @@ fuzz_one() {
 		return 1
 	fi
 	seed_dir "$t" "$work/corpus"
+	dict=-dict="$here/sip.dict" # SIP tokens; fuzz_net's inputs are frames
+	[ "$t" = fuzz_net ] && dict=
 	before=$(find "$work/artifacts" -type f | wc -l)
 	rc=0
 	# detect_leaks: the targets free what they allocate, a leak is a bug.
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 		"$exe" -max_total_time="$secs" -max_len=8192 -timeout=10 \
-		-dict="$here/sip.dict" -artifact_prefix="$work/artifacts/" \
+		$dict -artifact_prefix="$work/artifacts/" \
 		-print_final_stats=1 "$work/corpus" >"$work/log" 2>&1 || rc=$?
+	if [ "$t" = fuzz_net ]; then
+		# the EAL's runtime directory of a fuzz_net that trapped (an
+		# exit removes its own): pk-fuzz-net-PID, the PID no longer running
+		for d in /var/run/dpdk/pk-fuzz-net-* "${XDG_RUNTIME_DIR:-/tmp}"/dpdk/pk-fuzz-net-*; do
+			[ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rmdir "$d" 2>/dev/null
+		done
+	fi
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -n 1)
 	cov=$(grep -a -o 'cov: [0-9]*' "$work/log" | tail -n 1 | cut -d' ' -f2)
 	ncorp=$(find "$work/corpus" -type f | wc -l)

@@ -6,6 +6,7 @@
 # veth pairs, the phones in two network namespaces on the other ends:
 #
 #   A  10.98.1.2/24   -- port 0, pickupd 10.98.1.1/24
+#      10.98.4.2/24                     and 10.98.4.1/24 (a second subnet)
 #   B  10.98.2.2/24   -- port 1, pickupd 10.98.2.1/24, gateway 10.98.2.2
 #      10.98.3.5/32      (on B's veth end: off-link for pickupd, reached
 #                         through the gateway; B answers no ARP for it)
@@ -17,8 +18,8 @@
 #     on each;
 #   - the control socket's stats while pickupd runs: the network layer's
 #     counters per port (the echo requests counted on the port each came
-#     in on), the I/O queues' counters per worker, in pickupctl's JSON,
-#     table and Prometheus views;
+#     in on) and each worker's share of them, the I/O queues' counters per
+#     worker, in pickupctl's JSON, table and Prometheus views;
 #   - SIPp registers 2004 from A;
 #   - a call from B (via 10.98.2.1) to 2004 in A: the INVITE, ACK and BYE
 #     reach A with pickupd's Via of port A (10.98.1.1), the responses reach
@@ -29,6 +30,10 @@
 #     10.98.3.5:5064 in B: the requests go through the gateway (pickupd
 #     ARPs for 10.98.2.2; B ignores ARP for 10.98.3.5) with pickupd's Via
 #     of port B (10.98.2.1);
+#   - a call from B to the static binding 2007 at 10.98.4.2:5066 in A,
+#     port 0's second subnet: the requests leave from the listener of that
+#     subnet (10.98.4.1), on-link; from 10.98.1.1 they would go to port
+#     0's gateway, which it has none of (docs/sip-behaviour.md §2);
 #   - a clean stop (SIGTERM: exit 0, "stopped") and pickupd's counters.
 #
 #   test_dpdk_ports.sh PICKUPD PICKUPCTL
@@ -116,6 +121,7 @@ groups: groups.yaml
 trusted: [10.98.0.0/16]
 bindings:
   "2006": "sip:2006@10.98.3.5:5064"
+  "2007": "sip:2007@10.98.4.2:5066"
 record_route: true
 control_socket: $work/ctl.sock
 io:
@@ -132,13 +138,13 @@ log:
 CONF
 }
 port0='      - port: net_af_packet0
-        addresses: [10.98.1.1]
+        addresses: [10.98.1.1, 10.98.4.1]
         prefix_len: 24'
 port1='      - port: net_af_packet1
         addresses: [10.98.2.1]
         prefix_len: 24
         gateway: 10.98.2.2'
-listeners='["10.98.1.1:5060", "10.98.2.1:5060"]'
+listeners='["10.98.1.1:5060", "10.98.2.1:5060", "10.98.4.1:5060"]'
 conf pickupd.yaml "$listeners" "    ports:
 $port0
 $port1"
@@ -164,10 +170,10 @@ refused() {
   echo "   refused, $3: $out"
 }
 # a listener on no port
-conf bad1.yaml '["10.98.1.1:5060", "10.98.4.1:5060"]' "    ports:
+conf bad1.yaml '["10.98.1.1:5060", "10.98.9.1:5060"]' "    ports:
 $port0
 $port1"
-refused bad1.yaml '10\.98\.4\.1' "a listener on no port"
+refused bad1.yaml '10\.98\.9\.1' "a listener on no port"
 # a listener's address on two ports
 conf bad2.yaml "$listeners" "    ports:
 $port0
@@ -199,7 +205,7 @@ ip link add "$vah" type veth peer name "$van" || fail "ip link add veth (A)"
 ip link add "$vbh" type veth peer name "$vbn" || fail "ip link add veth (B)"
 # pickupd's ends have no address of the kernel's: quiet (no IPv6 chatter)
 sysctl -qw "net.ipv6.conf.$vah.disable_ipv6=1" "net.ipv6.conf.$vbh.disable_ipv6=1" 2>/dev/null
-pk_netns_veth "$nsa" "$vah" "$van" 10.98.1.2/24
+pk_netns_veth "$nsa" "$vah" "$van" 10.98.1.2/24 10.98.4.2/24
 pk_netns_veth "$nsb" "$vbh" "$vbn" 10.98.2.2/24 10.98.3.5/32
 # B answers ARP for 10.98.2.2 only (arp_ignore 2: the target must be in
 # the asker's subnet): a datagram for 10.98.3.5 gets there only by the
@@ -210,7 +216,7 @@ ip netns exec "$nsb" sysctl -qw "net.ipv4.conf.$vbn.arp_ignore=2" "net.ipv4.conf
 # ---- pickupd ----
 
 pk_start_ready "$pickupd" "$work/pickupd.yaml" "$work"
-for a in 10.98.1.1:5060 10.98.2.1:5060; do
+for a in 10.98.1.1:5060 10.98.2.1:5060 10.98.4.1:5060; do
   [[ $PK_READY == *"udp proxy $a;"* ]] || fail "listener $a not announced (ready file: $PK_READY)"
 done
 # each port set up with a queue per worker (the kernel's fanout spreads
@@ -265,6 +271,17 @@ for k in ("rx_frames", "udp_rx", "tx_frames"):
         sys.exit("io.%s %s is not the workers' sum" % (k, st["io"][k]))
 if st["io"]["rx_frames"] < 6 or st["io"]["tx_dropped"] != 0:
     sys.exit("io: %s" % st["io"])
+# each worker's share of each port's network layer: the echoes the
+# kernel's fanout gave it, which add up to the port's; no driver counters
+for port, want in (("net_af_packet0", 3), ("net_af_packet1", 6)):
+    shares = [w.get("net", {}).get(port) for w in ws]
+    if any(not isinstance(s, dict) for s in shares):
+        sys.exit("workers' net for %s: %s" % (port, shares))
+    if sum(s["icmp_echo_replied"] for s in shares) != want:
+        sys.exit("%s: the workers' icmp_echo_replied %s do not add up to %d" %
+                 (port, [s["icmp_echo_replied"] for s in shares], want))
+    if any("port_ipackets" in s for s in shares):
+        sys.exit("%s: a worker's share has the port's driver counters" % port)
 PY
 "$pickupctl" -s "$work/ctl.sock" stats >"$work/stats.txt" 2>&1 || fail "pickupctl stats (table)"
 grep -qE '^NET +net_af_packet0 +net_af_packet1 *$' "$work/stats.txt" ||
@@ -272,6 +289,10 @@ grep -qE '^NET +net_af_packet0 +net_af_packet1 *$' "$work/stats.txt" ||
 grep -qE '^icmp_echo_replied +3 +6 *$' "$work/stats.txt" ||
   fail "NET table: $(grep icmp_echo_replied "$work/stats.txt")"
 grep -qE '^IO +TOTAL +W0 +W1 *$' "$work/stats.txt" || fail "no IO table"
+# one worker's view: its share of each port's network layer
+"$pickupctl" -s "$work/ctl.sock" stats --worker 1 >"$work/stats1.txt" 2>&1 || fail "pickupctl stats --worker 1"
+grep -qE '^NET W1 +net_af_packet0 +net_af_packet1 *$' "$work/stats1.txt" ||
+  fail "stats --worker 1: no NET W1 table: $(grep -A2 '^NET' "$work/stats1.txt")"
 "$pickupctl" -s "$work/ctl.sock" metrics >"$work/metrics.txt" 2>&1 || fail "pickupctl metrics"
 for p in 0:3 1:6; do
   grep -qx "pickupd_net_icmp_echo_replied_total{port=\"net_af_packet${p%:*}\"} ${p#*:}" "$work/metrics.txt" ||
@@ -281,7 +302,7 @@ done
 [ "$(grep -cE '^pickupd_io_rx_frames_total\{worker="[01]"\} [0-9]+$' "$work/metrics.txt")" = 2 ] &&
   grep -qE '^pickupd_io_rx_frames_total\{worker="[01]"\} [1-9]' "$work/metrics.txt" ||
   fail "metrics: $(grep io_rx_frames "$work/metrics.txt")"
-echo "   stats: ICMP counted on each port (JSON, table, metrics), I/O per worker"
+echo "   stats: ICMP counted on each port (JSON, table, metrics) and each worker's share, I/O per worker"
 
 # ---- SIPp ----
 
@@ -372,6 +393,23 @@ ip netns exec "$nsb" ip neigh show dev "$vbn" | grep -q '^10\.98\.2\.1 ' ||
   fail "B never heard pickupd's port 1 ARP (no neighbour 10.98.2.1)"
 echo "   call A -> 10.98.3.5 (by the gateway 10.98.2.2): Via 10.98.2.1:5060 on port 1"
 
+# A call from B (port 1) to the static binding 2007 at 10.98.4.2, in port
+# 0's second subnet: from the listener of that subnet, on-link (port 0 has
+# no gateway: from 10.98.1.1 it would be dropped, tx_no_route).
+sipp_bg uas7 "$nsa" 10.98.4.2 5066 10.98.4.1:5060 call_uas.xml -key user 2007
+sipp_bg uac3 "$nsb" 10.98.2.2 5072 10.98.2.1:5060 call_uac.xml -key from 1001 -key to 2007
+sipp_end uac3
+sipp_end uas7
+expect uas7 recv '^INVITE ' 1 line 'INVITE sip:2007@10\.98\.4\.2:5066 SIP/2\.0'
+for m in INVITE ACK BYE; do
+  expect uas7 recv "^$m " 1 Via "SIP/2\\.0/UDP 10\\.98\\.4\\.1:5060;branch=$branch;rport(;.*)?" 1
+  expect uas7 recv "^$m " 1 Via 'SIP/2\.0/UDP 10\.98\.2\.2:5072;.*' 2
+done
+expect uas7 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.4\.1:5060;lr>' 1
+expect uac3 recv '^SIP/2\.0 200' 1 CSeq '1 INVITE'
+expect uac3 recv '^SIP/2\.0 200' 1 Contact '<sip:2007@10\.98\.4\.2:5066>'
+echo "   call B -> 10.98.4.2 (port 0's second subnet): Via 10.98.4.1:5060, on-link"
+
 # ---- stop ----
 
 kill -TERM "$pid"
@@ -387,6 +425,6 @@ pid=
 grep -q "info: stopped" "$work/pickupd.log" || fail "pickupd did not stop cleanly"
 sum() { grep -o " $1=[0-9]*" "$work/pickupd.log" | awk -F= '{ s += $2 } END { print s + 0 }'; }
 [ "$(sum answered_register)" = 1 ] || fail "answered_register = $(sum answered_register), want 1"
-# two calls of INVITE, 180, 200, ACK, BYE, 200 (and retransmissions)
-[ "$(sum forwarded)" -ge 12 ] || fail "forwarded = $(sum forwarded), want 12 or more"
-echo "ok: pickupd on two dpdk ports (net_af_packet0/1): configuration errors, ICMP on both, SIPp REGISTER, a call each way (Vias of the egress port, by the gateway off-link), clean stop"
+# three calls of INVITE, 180, 200, ACK, BYE, 200 (and retransmissions)
+[ "$(sum forwarded)" -ge 18 ] || fail "forwarded = $(sum forwarded), want 18 or more"
+echo "ok: pickupd on two dpdk ports (net_af_packet0/1): configuration errors, ICMP on both, SIPp REGISTER, a call each way (Vias of the egress port, by the gateway off-link), a call into a port's second subnet (from its listener), clean stop"

@@ -385,16 +385,21 @@ static void test_prom_odd_input(void **state)
 
 /* The dpdk backend's layout: "io" per worker (and summed at the top
  * level), "net" per port keyed by the ethdev name - a vdev and a PCI
- * address, whose ':' and '.' must survive as a label value. */
+ * address, whose ':' and '.' must survive as a label value - and each
+ * worker's share of it (workers[].net, not exported). */
 static const char *IO_NET_SAMPLE =
 	"{\"uptime_s\": 3,"
 	" \"totals\": {\"rx\": 8},"
 	" \"io\": {\"udp_rx\": 15, \"udp_tx\": 9, \"rx_bursts\": 12},"
 	" \"workers\": ["
 	"   {\"id\": 0, \"counters\": {\"rx\": 5},"
-	"    \"io\": {\"udp_rx\": 5, \"udp_tx\": 3, \"rx_bursts\": 4}},"
+	"    \"io\": {\"udp_rx\": 5, \"udp_tx\": 3, \"rx_bursts\": 4},"
+	"    \"net\": {\"net_af_packet0\": {\"rx_frames\": 4, \"udp_rx\": 3},"
+	"             \"0000:3b:00.0\": {\"rx_frames\": 12, \"udp_rx\": 5}}},"
 	"   {\"id\": 1, \"counters\": {\"rx\": 3},"
-	"    \"io\": {\"udp_rx\": 10, \"udp_tx\": 6, \"rx_bursts\": 8}}],"
+	"    \"io\": {\"udp_rx\": 10, \"udp_tx\": 6, \"rx_bursts\": 8},"
+	"    \"net\": {\"net_af_packet0\": {\"rx_frames\": 6, \"udp_rx\": 4},"
+	"             \"0000:3b:00.0\": {\"rx_frames\": 8, \"udp_rx\": 3}}}],"
 	" \"net\": {\"net_af_packet0\": {\"rx_frames\": 10, \"icmp_echo_replied\": 3, \"udp_rx\": 7},"
 	"          \"0000:3b:00.0\": {\"rx_frames\": 20, \"icmp_echo_replied\": 0, \"udp_rx\": 8}},"
 	" \"calls\": {\"ringing\": 1}}";
@@ -434,6 +439,12 @@ static void test_prom_net(void **state)
 	/* no per-port family and no unlabelled sum */
 	assert_int_equal(prom_family(&PR, "pickupd_net_net_af_packet0_rx_frames"), -1);
 	assert_null(prom_get(&PR, "pickupd_net_rx_frames_total", ""));
+	/* the workers' shares (workers[].net) are no series: not with a
+	 * worker label, and not as a family of their own */
+	assert_null(strstr(text, "worker=\"0\",port"));
+	assert_null(strstr(text, "port=\"net_af_packet0\",worker"));
+	assert_null(strstr(text, "pickupd_net_net_af_packet0"));
+	assert_null(strstr(text, "pickupd_net_0000"));
 	free(text);
 	json_decref(st);
 }
@@ -750,6 +761,11 @@ static json_t *fake_snapshot(void *arg)
 	}
 	json_object_set_new(s, "net", json_pack("{s:{s:i, s:i}}", "net_af_packet0", "udp_rx", 40,
 						"icmp_echo_replied", 3));
+	/* and each worker's share of it */
+	size_t i;
+	json_t *w;
+	json_array_foreach (json_object_get(s, "workers"), i, w)
+		json_object_set_new(w, "net", json_pack("{s:{s:i}}", "net_af_packet0", "udp_rx", 20));
 	return s;
 }
 
@@ -899,12 +915,18 @@ static void test_telemetry(void **state)
 	assert_int_equal(json_integer_value(json_array_get(rx, 0)), 10);
 	assert_int_equal(json_integer_value(json_array_get(rx, 1)), 20);
 	assert_int_equal(json_integer_value(json_array_get(json_object_get(w, "rejects/400"), 1)), 3);
+	/* a worker's share of the network layer is not in the workers' view
+	 * (the ports' counters are /pickupd/stats,net) */
+	json_object_foreach (w, key, v)
+		assert_true(strncmp(key, "net", 3) != 0);
 	json_decref(w);
 	w = tel_ask(fd, "/pickupd/workers,1");
 	assert_int_equal(tel_int(w, "id"), 1);
 	assert_int_equal(tel_int(w, "counters/rx"), 20);
 	assert_int_equal(tel_int(w, "counters/new_thing"), 9);
 	assert_int_equal(tel_int(w, "proxy/forwarded"), 4);
+	json_object_foreach (w, key, v)
+		assert_true(strncmp(key, "net", 3) != 0);
 	json_decref(w);
 	w = tel_ask(fd, "/pickupd/workers,7");
 	assert_true(json_is_null(w));

@@ -130,6 +130,12 @@ static void test_links_and_routes(void **state)
 	assert_int_equal(cfg.listeners[1].link, 0);
 	assert_int_equal(cfg.listeners[2].link, 1);
 	assert_int_equal(pk_io_listener_get(io, 2)->link, 1);
+	/* and their ports' on-link prefixes (the proxy's subnet preference):
+	 * X's default /24, Y's /16 */
+	assert_int_equal(cfg.listeners[0].onlink_mask, htonl(0xffffff00u));
+	assert_int_equal(cfg.listeners[1].onlink_mask, htonl(0xffffff00u));
+	assert_int_equal(cfg.listeners[2].onlink_mask, htonl(0xffff0000u));
+	assert_int_equal(pk_io_listener_get(io, 2)->onlink_mask, htonl(0xffff0000u));
 	addr4(&a, PX_IP, 5060); /* X's /24 and Y's /16 hold it: the longer */
 	assert_int_equal(pk_io_route(io, &a), 0);
 	addr4(&a, 0x0a610509u, 5060); /* 10.97.5.9: X's second address's /24 */

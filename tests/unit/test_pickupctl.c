@@ -733,6 +733,17 @@ static void test_render_stats(void **state)
 
 static const char stats_io_sample[] = STATS_IO "}";
 static const char stats_net_sample[] = STATS_IO STATS_NET "}";
+/* the same as pickupd writes it: each worker with its share of net */
+static const char stats_wnet_sample[] =
+	"{\"uptime_s\":3.5,"
+	"\"workers\":["
+	"{\"id\":0,\"counters\":{\"rx\":10},"
+	"\"net\":{\"net_af_packet0\":{\"rx_frames\":1000,\"icmp_echo_replied\":1,\"udp_rx\":5},"
+	"\"0000:3b:00.0\":{\"rx_frames\":0,\"icmp_echo_replied\":0,\"udp_rx\":0}}},"
+	"{\"id\":1,\"counters\":{\"rx\":20},"
+	"\"net\":{\"net_af_packet0\":{\"rx_frames\":200,\"icmp_echo_replied\":2,\"udp_rx\":2},"
+	"\"0000:3b:00.0\":{\"rx_frames\":20,\"icmp_echo_replied\":0,\"udp_rx\":8}}}]"
+	STATS_NET "}";
 
 /* The view of stats_io_sample, which stats_net_sample's begins with. */
 #define STATS_IO_VIEW \
@@ -778,6 +789,31 @@ static void test_render_stats_io_net(void **state)
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(t, "\nIO         TOTAL  W1\nudp_rx        15  10\nudp_tx         9   6\n"));
 	assert_null(strstr(t, "W0"));
+	free(t);
+
+	/* --worker N: the NET table is that worker's share, titled so; the
+	 * whole-port table is not shown */
+	t = render((const char *const[]){ "stats", "--worker", "1", NULL }, stats_wnet_sample, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(t, "\n"
+				  "NET W1             net_af_packet0  0000:3b:00.0\n"
+				  "rx_frames                     200            20\n"
+				  "icmp_echo_replied               2             0\n"
+				  "udp_rx                          2             8\n"));
+	assert_null(strstr(t, "1200"));
+	assert_null(strstr(t, "\nNET  "));
+	free(t);
+	/* and without --worker, the ports' totals as before */
+	t = render((const char *const[]){ "stats", NULL }, stats_wnet_sample, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(t, "\nNET                net_af_packet0  0000:3b:00.0\n"
+				  "rx_frames                    1200            20\n"));
+	assert_null(strstr(t, "NET W"));
+	free(t);
+	/* a worker without its share (an older pickupd): the ports' table */
+	t = render((const char *const[]){ "stats", "--worker", "1", NULL }, stats_net_sample, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(t, "\nNET                net_af_packet0  0000:3b:00.0\n"));
 	free(t);
 
 	/* A port missing a counter of another: "-", both ways. */

@@ -16,6 +16,8 @@
  * routed by the second Via with received/rport, 100 Trying forwarded, a
  * response not for us dropped, TCP responses back on their connection.
  */
+#include <arpa/inet.h>
+
 #include "proxy_fixture.h"
 
 static const char invite_5555[] = "INVITE sip:5555@example.test SIP/2.0\n"
@@ -1592,6 +1594,76 @@ static void test_links_listener_preference(void **state)
 	fx_free(f);
 }
 
+/*
+ * One port whose addresses are in two subnets (io.h: prefix_len, the
+ * dpdk backend's port prefix): the network layer sends on-link only from
+ * a listener of the destination's subnet, so the proxy prefers one. L0
+ * 10.1.0.1 and L1 10.1.1.1, both UDP proxy on the one link, /24; the app
+ * listener LA 10.1.2.1:5075. Static bindings: 5555 at 10.1.0.50, 5556 at
+ * 10.1.1.50, 5557 at 192.0.2.7 (beyond the gateway), 5558 at 10.1.2.58.
+ */
+static void test_listener_of_destination_subnet(void **state)
+{
+	enum { L0, L1, LA, N };
+	static const uint8_t links[N] = { 0, 0, 0 };
+	struct fx *f = fx_new_with("listen:\n"
+				   "  proxy:\n"
+				   "    udp: [\"10.1.0.1:5060\", \"10.1.1.1:5060\"]\n"
+				   "  app:\n"
+				   "    udp: [\"10.1.2.1:5075\"]\n"
+				   "groups: groups.yaml\n"
+				   "bindings:\n"
+				   "  \"5555\": sip:5555@10.1.0.50\n"
+				   "  \"5556\": sip:5556@10.1.1.50\n"
+				   "  \"5557\": sip:5557@192.0.2.7\n"
+				   "  \"5558\": sip:5558@10.1.2.58\n",
+				   fx_default_groups);
+
+	(void)state;
+	assert_int_equal(f->eng.n_listeners, N);
+	assert_int_equal(fx_listener_index(f, PK_TRANSPORT_UDP, "10.1.0.1:5060"), L0);
+	assert_int_equal(fx_listener_index(f, PK_TRANSPORT_UDP, "10.1.1.1:5060"), L1);
+	assert_int_equal(fx_listener_index(f, PK_TRANSPORT_UDP, "10.1.2.1:5075"), LA);
+	fx_load_static(f);
+	fx_set_links(f, 1, NULL, links);
+	for (unsigned i = 0; i < N; i++)
+		f->eng.listeners[i].onlink_mask = htonl(0xffffff00u); /* /24 */
+
+	/* in on L0 from its subnet, for 10.1.1.50: out from L1, whose subnet
+	 * holds it, and our Via names L1 */
+	assert_int_equal(links_invite(f, "5556", "10.1.0.9:5070", L0), 1);
+	links_assert_sent(f, "10.1.1.50:5060", L1, "10.1.1.1:5060");
+	/* and back: in on L1, for 10.1.0.50: L0 */
+	assert_int_equal(links_invite(f, "5555", "10.1.1.9:5070", L1), 1);
+	links_assert_sent(f, "10.1.0.50:5060", L0, "10.1.0.1:5060");
+	/* the request's listener when it is near */
+	assert_int_equal(links_invite(f, "5555", "10.1.0.9:5070", L0), 1);
+	links_assert_sent(f, "10.1.0.50:5060", L0, "10.1.0.1:5060");
+	/* near is before the role: only the app listener is in 10.1.2.0/24 */
+	assert_int_equal(links_invite(f, "5558", "10.1.0.9:5070", L0), 1);
+	links_assert_sent(f, "10.1.2.58:5060", LA, "10.1.2.1:5075");
+	/* beyond the gateway (no listener near): the request's, as before */
+	assert_int_equal(links_invite(f, "5557", "10.1.1.9:5070", L1), 1);
+	links_assert_sent(f, "192.0.2.7:5060", L1, "10.1.1.1:5060");
+	assert_int_equal(links_invite(f, "5557", "10.1.2.9:5070", LA), 1);
+	links_assert_sent(f, "192.0.2.7:5060", LA, "10.1.2.1:5075");
+
+	/* the binding's listener first, whatever its subnet: 5560 at
+	 * 10.1.1.60 registered through L0 (a router between) */
+	fx_register_on(f, "5560", "sip:5560@10.1.1.60", "10.1.1.60:5060", PK_TRANSPORT_UDP, L0, 0);
+	assert_int_equal(links_invite(f, "5560", "10.1.1.9:5070", L1), 1);
+	links_assert_sent(f, "10.1.1.60:5060", L0, "10.1.0.1:5060");
+
+	/* a wider prefix holds both subnets: the request's listener again */
+	for (unsigned i = 0; i < N; i++)
+		f->eng.listeners[i].onlink_mask = htonl(0xffff0000u); /* /16 */
+	assert_int_equal(links_invite(f, "5556", "10.1.0.9:5070", L0), 1);
+	links_assert_sent(f, "10.1.1.50:5060", L0, "10.1.0.1:5060");
+
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_NO_LISTENER], 0);
+	fx_free(f);
+}
+
 /* The route's link has no UDP listener (only T1, TCP, is on link 1): the
  * message is dropped, not sent from a listener of another link. */
 static void test_links_no_listener_on_link(void **state)
@@ -1961,6 +2033,7 @@ int main(void)
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_links_request_via_route_link),
+		cmocka_unit_test(test_listener_of_destination_subnet),
 		cmocka_unit_test(test_links_unroutable_dropped),
 		cmocka_unit_test(test_links_response_via_route_link),
 		cmocka_unit_test(test_links_one_link_unchanged),
