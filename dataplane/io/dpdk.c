@@ -68,6 +68,7 @@
 #include <rte_lcore.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
+#include <rte_mbuf_pool_ops.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
@@ -948,6 +949,45 @@ uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_
  * UDP, which the NIC classifies apart). */
 #define DPDK_RSS_WANTED (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP)
 
+/*
+ * The mbuf pool. With hugepages it is rte_pktmbuf_pool_create's. Without
+ * (--no-huge) DPDK's memory is 4 KiB pages, and a default pool keeps each
+ * object inside one page, for devices that DMA to physical addresses: one
+ * mbuf of ~2.3 KiB a page. net_af_xdp registers the pool as its umem by
+ * object count times object size, so the umem then ends at ~58 % of the
+ * pool, and the kernel drops every frame sent from an mbuf past it
+ * (counted as sent by the PMD: docs/dpdk.md, "On net_af_xdp"). No device
+ * reaches a --no-huge EAL's memory by physical address, so there the
+ * objects are packed (RTE_MEMPOOL_F_NO_IOVA_CONTIG), as
+ * rte_pktmbuf_pool_create builds a pool otherwise. NULL with rte_errno.
+ */
+static struct rte_mempool *pool_create(const char *name, unsigned n, unsigned cache, uint16_t room, int socket)
+{
+	struct rte_pktmbuf_pool_private priv = { .mbuf_data_room_size = room };
+	struct rte_mempool *mp;
+	int r;
+
+	if (rte_eal_has_hugepages())
+		return rte_pktmbuf_pool_create(name, n, cache, 0, room, socket);
+	mp = rte_mempool_create_empty(name, n, (unsigned)sizeof(struct rte_mbuf) + room, cache, sizeof(priv),
+				      socket, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	if (mp == NULL)
+		return NULL;
+	r = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL);
+	if (r == 0) {
+		rte_pktmbuf_pool_init(mp, &priv);
+		r = rte_mempool_populate_default(mp);
+		r = r < 0 ? r : 0;
+	}
+	if (r != 0) {
+		rte_mempool_free(mp);
+		rte_errno = -r;
+		return NULL;
+	}
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
+}
+
 /* pk_io_route: the port with an on-link prefix that holds dst (the
  * prefix of any of its addresses, as pk_net sends on-link), the longest
  * such prefix, the first port of those on a tie; else the first with a
@@ -1184,8 +1224,7 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 	uint32_t n_mbufs = dc->n_mbufs ? dc->n_mbufs : pk_io_dpdk_mbufs_needed(&sized, nq);
 	uint16_t room = or_default(dc->data_room, RTE_MBUF_DEFAULT_BUF_SIZE);
 	snprintf(name, sizeof(name), "pk_io_dpdk_%u", pcs[0].port_id);
-	io->pool = rte_pktmbuf_pool_create(name, n_mbufs, or_default(dc->mbuf_cache, 256), 0, room,
-					   socket);
+	io->pool = pool_create(name, n_mbufs, or_default(dc->mbuf_cache, 256), room, socket);
 	if (io->pool == NULL) {
 		snprintf(err, errlen, "dpdk: mempool of %u mbufs of %u bytes: %s", n_mbufs, room,
 			 rte_strerror(rte_errno));

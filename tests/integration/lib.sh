@@ -60,7 +60,6 @@ set -u
 
 PK_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$PK_LIB_DIR/../lib/python.sh" # python3: the interpreter, not a shim
-. "$PK_LIB_DIR/../lib/hugepages.sh" # PK_DPDK_PMD=af_xdp: pk_huge_take
 PK_SCEN=$PK_LIB_DIR/sipp
 PK_CONFIGS=$PK_LIB_DIR/configs
 PK_PY="python3 -S $PK_LIB_DIR/pkit.py"
@@ -128,7 +127,6 @@ pk_cleanup() {
     ip netns del "$PK_NS" 2>/dev/null
     rm -rf "/var/run/dpdk/$PK_EAL_PREFIX"
   fi
-  pk_huge_give_back # (af_xdp) pickupd is gone: its pages can go
   if [ -n "$PK_WORK" ] && [ "${PK_KEEP:-0}" != 1 ]; then
     rm -rf "$PK_WORK"
   elif [ -n "$PK_WORK" ]; then
@@ -280,15 +278,6 @@ YAML
   pk_netns_veth "$PK_NS" "$PK_VETH" "$PK_VETH_NS" "$PK_IP/24" "$PK_IP2/24"
   PK_NSX=(ip netns exec "$PK_NS")
   PK_PY="${PK_NSX[*]} $PK_PY"
-  if [ "${PK_DPDK_PMD:-af_packet}" = af_xdp ]; then
-    # the EAL's 384 MiB (-m, one worker) in 2 MiB pages, and some slack
-    local rc=0
-    pk_huge_take 224 2>"$PK_WORK/huge.err" || rc=$?
-    if [ $rc -ne 0 ]; then
-      echo "SKIP: PK_DPDK_PMD=af_xdp needs 2 MiB hugepages: $(cat "$PK_WORK/huge.err")"
-      exit 77
-    fi
-  fi
 }
 
 # pk_backend_conf_text: a configuration on stdin, on stdout as the backend
@@ -301,12 +290,12 @@ YAML
 # lcore on the CPUs PK_DPDK_CPUS (default: the last one): the workers
 # busy-poll, and the peers need a CPU of their own. PK_DPDK_PMD=af_xdp:
 # net_af_xdp on PK_VETH instead, one worker (DPDK 22.11's PMD takes one
-# queue on a veth, which has no combined channels), the EAL's memory in
-# the hugepages pk_dpdk_net took (PK_HUGE_DIR): on 4 KiB pages the frames
-# pickupd builds are counted as sent and never reach the veth.
+# queue on a veth, which has no combined channels), on --no-huge too
+# (docs/dpdk.md, "On net_af_xdp": the mbuf pool packed, so that the
+# PMD's umem covers it).
 pk_backend_conf_text() {
   if [ "$PK_BACKEND" != dpdk ]; then cat; return; fi
-  awk -v ip="$PK_PROXY_IP" -v veth="$PK_VETH" -v prefix="$PK_EAL_PREFIX" -v pmd="${PK_DPDK_PMD:-af_packet}" -v huge="${PK_HUGE_DIR:-}" \
+  awk -v ip="$PK_PROXY_IP" -v veth="$PK_VETH" -v prefix="$PK_EAL_PREFIX" -v pmd="${PK_DPDK_PMD:-af_packet}" \
     -v cpus="${PK_DPDK_CPUS:-$(($(nproc) - 1))}" '
     function flush_listen() {
       print "listen:"
@@ -335,10 +324,7 @@ pk_backend_conf_text() {
       print "io:"
       print "  backend: dpdk"
       print "  dpdk:"
-      if (huge != "")
-        printf "    eal: [--huge-dir, %s, --huge-unlink, -m, \"%d\", --no-pci, --no-shconf, --file-prefix, %s,\n", huge, 256 + 128 * w, prefix
-      else
-        printf "    eal: [--no-huge, -m, \"%d\", --no-pci, --no-shconf, --file-prefix, %s,\n", 256 + 128 * w, prefix
+      printf "    eal: [--no-huge, -m, \"%d\", --no-pci, --no-shconf, --file-prefix, %s,\n", 256 + 128 * w, prefix
       printf "          --lcores, \"(0-%d)@(%s)\", --log-level, error,\n", w, cpus
       if (pmd == "af_xdp") {
         printf "          --vdev, \"net_af_xdp0,iface=%s,start_queue=0,queue_count=%d\"]\n", veth, w

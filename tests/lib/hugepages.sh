@@ -1,8 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Sourced (bash): 2 MiB hugepages reserved and a hugetlbfs mounted for one
-# run, and given back whatever happens. Used by bench/run-dpdk-huge.sh and
-# by tests/integration/lib.sh for the net_af_xdp variants of the SIPp
-# suites (PK_DPDK_PMD=af_xdp), which need their mempool in hugepages.
+# run, and given back whatever happens. Used by bench/run-dpdk-huge.sh
+# (and its test, test_bench_huge.sh).
 #
 #   pk_huge_take PAGES   reserve PAGES more 2 MiB pages and mount a
 #                        hugetlbfs of our own on PK_HUGE_DIR (a new
