@@ -950,24 +950,42 @@ uint32_t pk_io_dpdk_mbufs_needed(const struct pk_io_dpdk_config *dc, unsigned n_
 #define DPDK_RSS_WANTED (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP)
 
 /*
- * The mbuf pool. With hugepages it is rte_pktmbuf_pool_create's. Without
- * (--no-huge) DPDK's memory is 4 KiB pages, and a default pool keeps each
- * object inside one page, for devices that DMA to physical addresses: one
- * mbuf of ~2.3 KiB a page. net_af_xdp registers the pool as its umem by
- * object count times object size, so the umem then ends at ~58 % of the
- * pool, and the kernel drops every frame sent from an mbuf past it
- * (counted as sent by the PMD: docs/dpdk.md, "On net_af_xdp"). No device
- * reaches a --no-huge EAL's memory by physical address, so there the
- * objects are packed (RTE_MEMPOOL_F_NO_IOVA_CONTIG), as
- * rte_pktmbuf_pool_create builds a pool otherwise. NULL with rte_errno.
+ * Whether a port's driver reaches mbufs only through the CPU (a virtual
+ * device: a kernel socket, a ring, a file), never by DMA to physical
+ * addresses. Drivers not named here are taken for hardware.
  */
-static struct rte_mempool *pool_create(const char *name, unsigned n, unsigned cache, uint16_t room, int socket)
+static bool driver_is_software(const char *driver)
+{
+	static const char *const sw[] = { "net_af_packet", "net_af_xdp", "net_ring", "net_pcap", "net_null",
+					  "net_tap", "net_memif", "net_vhost", "net_virtio_user" };
+
+	for (size_t i = 0; driver != NULL && i < sizeof(sw) / sizeof(sw[0]); i++)
+		if (strcmp(driver, sw[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The mbuf pool, packed or not. rte_pktmbuf_pool_create keeps each
+ * object inside one page, for devices that DMA to physical addresses:
+ * on 4 KiB pages (--no-huge) one mbuf of ~2.3 KiB a page, on 2 MiB pages
+ * ~1.4 KiB left at the end of each. net_af_xdp registers the pool as its
+ * umem by object count times object size from the first object, so the
+ * umem then ends before the pool does, and the kernel drops every frame
+ * sent from an mbuf past it (on --no-huge ~40 % of the pool, on 2 MiB
+ * pages the last few: docs/dpdk.md, "On net_af_xdp"). packed
+ * (RTE_MEMPOOL_F_NO_IOVA_CONTIG): one object after the other, for an EAL
+ * without hugepages (no device reaches its memory by physical address)
+ * and for ports that all are software devices. NULL with rte_errno.
+ */
+static struct rte_mempool *pool_create(const char *name, unsigned n, unsigned cache, uint16_t room, int socket,
+				       bool packed)
 {
 	struct rte_pktmbuf_pool_private priv = { .mbuf_data_room_size = room };
 	struct rte_mempool *mp;
 	int r;
 
-	if (rte_eal_has_hugepages())
+	if (!packed)
 		return rte_pktmbuf_pool_create(name, n, cache, 0, room, socket);
 	mp = rte_mempool_create_empty(name, n, (unsigned)sizeof(struct rte_mbuf) + room, cache, sizeof(priv),
 				      socket, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
@@ -1224,7 +1242,12 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 	uint32_t n_mbufs = dc->n_mbufs ? dc->n_mbufs : pk_io_dpdk_mbufs_needed(&sized, nq);
 	uint16_t room = or_default(dc->data_room, RTE_MBUF_DEFAULT_BUF_SIZE);
 	snprintf(name, sizeof(name), "pk_io_dpdk_%u", pcs[0].port_id);
-	io->pool = pool_create(name, n_mbufs, or_default(dc->mbuf_cache, 256), room, socket);
+	/* packed (pool_create): no hugepages, or no port a device that DMAs */
+	bool packed = true;
+	for (unsigned p = 0; p < np; p++)
+		packed = packed && driver_is_software(ps[p].info.driver_name);
+	packed = packed || !rte_eal_has_hugepages();
+	io->pool = pool_create(name, n_mbufs, or_default(dc->mbuf_cache, 256), room, socket, packed);
 	if (io->pool == NULL) {
 		snprintf(err, errlen, "dpdk: mempool of %u mbufs of %u bytes: %s", n_mbufs, room,
 			 rte_strerror(rte_errno));
@@ -1296,8 +1319,8 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 		if (l >= sizeof(io->describe))
 			l = sizeof(io->describe) - 1;
 	}
-	snprintf(io->describe + l, sizeof(io->describe) - l, "; mempool %u mbufs x %u B%s", n_mbufs,
-		 room, np > 1 ? " (all ports)" : "");
+	snprintf(io->describe + l, sizeof(io->describe) - l, "; mempool %u mbufs x %u B%s%s", n_mbufs,
+		 room, np > 1 ? " (all ports)" : "", packed ? ", packed" : "");
 	return &io->base;
 oom:
 	snprintf(err, errlen, "dpdk: out of memory");

@@ -39,6 +39,10 @@ echo "$out"
 [ $rc -eq 0 ] || fail "run-dpdk-huge.sh exited $rc"
 grep -q 'DPDK memory in 2048 KiB pages (hugepages)' <<<"$out" || fail "the bench did not run on 2 MiB pages"
 grep -q 'unexpected=0' <<<"$out" || fail "the bench's mix was not answered as expected"
+# net_ring ports only, software: the mbufs packed on hugepages too (the
+# layout net_af_xdp's umem needs; docs/dpdk.md, "On net_af_xdp")
+grep -q '^dpdk backend: port 0 .*; mempool [0-9]* mbufs x [0-9]* B, packed$' <<<"$out" ||
+  fail "the bench's pool on hugepages is not packed: $(grep -m1 'mempool' <<<"$out")"
 given_back "the run"
 
 "$src/bench/run-dpdk-huge.sh" "$build" --no-such-option >/dev/null 2>&1

@@ -379,6 +379,8 @@ static void test_pool_packed(void **state)
 	 * header, populated_size objects of obj bytes */
 	assert_true(s.hi + bp->elt_size <= s.lo - bp->header_size + (uintptr_t)bp->populated_size * obj);
 	assert_int_equal(s.hi - s.lo, (uintptr_t)(s.n - 1) * obj);
+	/* and the start-up line says so */
+	assert_non_null(strstr(pk_io_dpdk_describe(io), " B, packed"));
 }
 
 /* Under sustained load (every burst full) a partly filled TX buffer
