@@ -234,52 +234,31 @@ static json_t *ctl_worker_io(const struct pk_engine *eng, const struct pk_worker
 	return o;
 }
 
-/* Worker w's share of the dpdk backend's network layer: its queue's
- * counters on each port, {"<ethdev name>": {counter: n}} (the network
- * layer's only: a port's driver counters are the port's, in `net`). NULL
- * on the socket backend. */
-static json_t *ctl_worker_net(const struct pk_engine *eng, const struct pk_worker *w)
+/* The dpdk backend's network layer (include/pickup/net.h) per port,
+ * {"<ethdev name>": {counter: n}}: with w NULL summed over the workers'
+ * queues, then the port's own counters (its driver's: port_ipackets,
+ * port_imissed, ...); with w, worker w's share (its queue's counters on
+ * each port, without the driver's, which are the port's). NULL on the
+ * socket backend (the kernel's own counters, `nstat`, are those). */
+static json_t *ctl_net_json(const struct pk_engine *eng, const struct pk_worker *w)
 {
 	json_t *net;
 
-	if (!pk_io_is_dpdk(eng->io) || w->q == NULL || (net = json_object()) == NULL)
+	if (!pk_io_is_dpdk(eng->io) || (w != NULL && w->q == NULL) || (net = json_object()) == NULL)
 		return NULL;
 	for (unsigned p = 0; p < pk_io_dpdk_n_ports(eng->io); p++) {
-		uint64_t c[PK_NET_CTR_COUNT];
+		uint64_t c[PK_NET_CTR_COUNT], ps[PK_IO_DPDK_PORT_CTR_COUNT];
+		bool got = w != NULL ? pk_io_dpdk_port_net_counters(w->q, p, c)
+				     : pk_io_dpdk_port_net_totals(eng->io, p, c);
 		json_t *o;
 
-		if (!pk_io_dpdk_port_net_counters(w->q, p, c) || (o = json_object()) == NULL)
+		if (!got || (o = json_object()) == NULL)
 			break;
 		for (unsigned k = 0; k < PK_NET_CTR_COUNT; k++)
 			ctl_set_u64(o, pk_net_counter_name((enum pk_net_counter)k), c[k]);
-		json_object_set_new(net, pk_io_dpdk_port_name(eng->io, p), o);
-	}
-	return net;
-}
-
-/* The dpdk backend's network layer (include/pickup/net.h), per port and
- * summed over the workers' queues, then the port's own counters (its
- * driver's: port_ipackets, port_imissed, ...): {"<ethdev name>": {counter:
- * n}}. NULL on the socket backend (the kernel's own counters, `nstat`,
- * are those). */
-static json_t *ctl_net_json(const struct pk_engine *eng)
-{
-	json_t *net;
-
-	if (!pk_io_is_dpdk(eng->io) || (net = json_object()) == NULL)
-		return NULL;
-	for (unsigned p = 0; p < pk_io_dpdk_n_ports(eng->io); p++) {
-		uint64_t sum[PK_NET_CTR_COUNT], ps[PK_IO_DPDK_PORT_CTR_COUNT];
-		json_t *o = json_object();
-
-		if (o == NULL)
-			break;
-		pk_io_dpdk_port_net_totals(eng->io, p, sum);
-		for (unsigned c = 0; c < PK_NET_CTR_COUNT; c++)
-			ctl_set_u64(o, pk_net_counter_name((enum pk_net_counter)c), sum[c]);
-		if (pk_io_dpdk_port_stats(eng->io, p, ps))
-			for (unsigned c = 0; c < PK_IO_DPDK_PORT_CTR_COUNT; c++)
-				ctl_set_u64(o, pk_io_dpdk_port_counter_name((enum pk_io_dpdk_port_counter)c), ps[c]);
+		if (w == NULL && pk_io_dpdk_port_stats(eng->io, p, ps))
+			for (unsigned k = 0; k < PK_IO_DPDK_PORT_CTR_COUNT; k++)
+				ctl_set_u64(o, pk_io_dpdk_port_counter_name((enum pk_io_dpdk_port_counter)k), ps[k]);
 		json_object_set_new(net, pk_io_dpdk_port_name(eng->io, p), o);
 	}
 	return net;
@@ -363,7 +342,7 @@ json_t *pk_ctl_stats_json(struct pk_engine *eng)
 			       "proxy", c, "pickup", d, "io", e);
 		if (wo == NULL)
 			goto fail;
-		if ((n = ctl_worker_net(eng, w)) != NULL)
+		if ((n = ctl_net_json(eng, w)) != NULL)
 			json_object_set_new(wo, "net", n);
 		ctl_sum_into(totals, a);
 		ctl_sum_into(rejects, b);
@@ -410,7 +389,7 @@ json_t *pk_ctl_stats_json(struct pk_engine *eng)
 			   (json_int_t)ctl_relaxed(&eng->groups_cache.bytes));
 	json_object_set_new(st, "groups", groups);
 	json_object_set_new(st, "memory", ctl_memory_json(eng));
-	if ((net = ctl_net_json(eng)) != NULL)
+	if ((net = ctl_net_json(eng, NULL)) != NULL)
 		json_object_set_new(st, "net", net);
 	return st;
 fail:

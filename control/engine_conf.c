@@ -1301,7 +1301,7 @@ static int ec_dpdk_listeners(struct ec_ctx *x)
 	 * of its port */
 	for (uint32_t p = 0; p < c->dpdk.n_ports; p++) {
 		const struct pk_engine_dpdk_port *dp = &c->dpdk.ports[p];
-		uint32_t mask = htonl(dp->prefix_len >= 32 ? 0xffffffffu : ~(0xffffffffu >> dp->prefix_len));
+		uint32_t mask = pk_ipv4_mask(dp->prefix_len);
 		uint32_t j;
 
 		for (j = 0; dp->gateway != 0 && j < dp->n_addrs && ((dp->gateway ^ dp->addrs[j]) & mask) != 0; j++)

@@ -583,19 +583,20 @@ static int ctl_view_stats(FILE *out, const json_t *result, int only)
 		first = false;
 		if (col != NULL && json_is_object(v))
 			rc = ctl_stats_table(out, v, col[1], col[2], workers, only);
-		else if (json_is_object(v) && strcmp(k, "net") == 0 && only >= 0) {
-			/* one worker's: its queues' share, per port (the
-			 * ports' own driver counters are not a worker's) */
-			const json_t *wn = json_object_get(ctl_stats_worker(result, only), "net");
-			char title[32];
+		else if (json_is_object(v)) {
+			/* net as a table of ports (with --worker N, that
+			 * worker's share when the stats have it: the ports'
+			 * driver counters are no worker's), else as key-value
+			 * lines */
+			rc = 1;
+			if (strcmp(k, "net") == 0) {
+				const json_t *wn = only >= 0 ? json_object_get(ctl_stats_worker(result, only), "net") : NULL;
+				char title[32] = "NET";
 
-			snprintf(title, sizeof(title), "NET W%d", only);
-			rc = json_is_object(wn) ? ctl_net_table(out, wn, title) : ctl_net_table(out, v, "NET");
-			if (rc == 1)
-				rc = ctl_section_print(out, k, v);
-		} else if (json_is_object(v)) {
-			/* net as a table of ports, else as key-value lines */
-			rc = strcmp(k, "net") == 0 ? ctl_net_table(out, v, "NET") : 1;
+				if (json_is_object(wn))
+					snprintf(title, sizeof(title), "NET W%d", only);
+				rc = ctl_net_table(out, json_is_object(wn) ? wn : v, title);
+			}
 			if (rc == 1)
 				rc = ctl_section_print(out, k, v);
 		} else {

@@ -784,6 +784,12 @@ static const struct pk_io_ops dpdk_ops = {
 	.route = dio_route,
 };
 
+/* A port's on-link prefix length: as configured, 24 when 0. */
+static inline uint8_t port_prefix_len(uint8_t configured)
+{
+	return configured ? configured : 24;
+}
+
 /* The ports as the caller gave them: dc->ports, or the one port of the
  * single-port fields with every listener's address. Checks each listener
  * (UDP, an explicit IPv4 address and port, on one port) and fills in its
@@ -886,8 +892,7 @@ static int ports_from(struct pk_io_config *cfg, const struct pk_io_dpdk_config *
 			}
 		}
 		l->link = (uint8_t)p;
-		unsigned plen = ports[p].prefix_len ? ports[p].prefix_len : 24; /* as port_configure */
-		l->onlink_mask = htonl(plen >= 32 ? 0xffffffffu : ~(0xffffffffu >> plen));
+		l->onlink_mask = pk_ipv4_mask(port_prefix_len(ports[p].prefix_len));
 		for (k = 0; k < nc[p].n_ports && nc[p].ports[k] != l->addr.port; k++)
 			;
 		if (k == nc[p].n_ports) {
@@ -1132,9 +1137,8 @@ static int port_configure(struct dpdk_io *io, const struct pk_io_dpdk_config *dc
 		snprintf(err, errlen, "dpdk: port %u MAC: %s", port, strerror(-r));
 		return -EINVAL;
 	}
-	uint8_t plen = pc->prefix_len ? pc->prefix_len : 24;
-	dp->prefix_len = plen;
-	dp->mask = rte_cpu_to_be_32(plen >= 32 ? 0xffffffffu : ~(0xffffffffu >> plen));
+	dp->prefix_len = port_prefix_len(pc->prefix_len);
+	dp->mask = pk_ipv4_mask(dp->prefix_len);
 	dp->n_addrs = pc->n_addrs;
 	memcpy(dp->addrs, pc->addrs, sizeof(dp->addrs));
 	dp->gateway = pc->gateway;

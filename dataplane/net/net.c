@@ -97,8 +97,7 @@ struct pk_net_ctx *pk_net_ctx_create(const struct pk_net_conf *conf, struct rte_
 	}
 	ctx->conf = c;
 	ctx->pool = pool;
-	ctx->netmask = rte_cpu_to_be_32(c.prefix_len == 32 ? 0xffffffffu
-							 : ~(0xffffffffu >> c.prefix_len));
+	ctx->netmask = pk_ipv4_mask(c.prefix_len);
 	ctx->l2_len = c.vlan_id ? RTE_ETHER_HDR_LEN + sizeof(struct rte_vlan_hdr) : RTE_ETHER_HDR_LEN;
 	/* A frame is one segment: the MTU is what the data room holds. */
 	uint32_t room = rte_pktmbuf_data_room_size(pool);

@@ -14,6 +14,7 @@
 #ifndef PICKUP_ADDR_H
 #define PICKUP_ADDR_H
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include "pickup/common.h"
@@ -54,6 +55,12 @@ struct pk_addr {
 	uint32_t scope; /* IPv6 scope id (link-local), else 0 */
 	uint8_t ip[16];
 };
+
+/* The IPv4 netmask of a prefix length (0..32), network byte order. */
+static inline uint32_t pk_ipv4_mask(unsigned prefix_len)
+{
+	return htonl(prefix_len >= 32 ? 0xffffffffu : ~(0xffffffffu >> prefix_len));
+}
 
 /* A network prefix: the address bits past `prefix` are zero. */
 struct pk_cidr {

@@ -330,8 +330,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct pk_addr src, dst;
 			unsigned len = rd16(&r) % sizeof(payload);
 
-			peer_addr(6, &src); /* ours */
-			src.port = 5060;
+			peer_addr(6, &src); /* ours, port 5060 */
 			peer_addr(op >> 2, &dst);
 			(void)pk_net_udp_tx(ctx, payload, len, &src, &dst, now);
 			break;

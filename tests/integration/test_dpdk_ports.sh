@@ -343,20 +343,33 @@ expect() {
 
 branch='z9hG4bKpk[0-9a-f]{16}\.[0-9a-f]{8}'
 
+# call UAS NS ADDR UAC NS ADDR TO USER VIA: one call of SIPp UAC (in
+# namespace NS at ADDR, ip:port, sent to pickupd's TO) to USER, answered
+# by SIPp UAS (likewise, at ADDR); pickupd must reach UAS from VIA
+# (ip:port, the listener its Via names): the INVITE with UAS's address
+# as Request-URI, every request (INVITE, ACK, BYE) with pickupd's Via of
+# VIA on top of UAC's, and the 200 back at UAC with UAS's Contact.
+call() {
+  local uas=$1 uas_ns=$2 uas_at=$3 uac=$4 uac_ns=$5 uac_at=$6 to=$7 user=$8 via=$9 m
+  sipp_bg "$uas" "$uas_ns" "${uas_at%:*}" "${uas_at#*:}" "$via" call_uas.xml -key user "$user"
+  sipp_bg "$uac" "$uac_ns" "${uac_at%:*}" "${uac_at#*:}" "$to" call_uac.xml -key from 1001 -key to "$user"
+  sipp_end "$uac"
+  sipp_end "$uas"
+  expect "$uas" recv '^INVITE ' 1 line "INVITE sip:$user@${uas_at//./\\.} SIP/2\\.0"
+  for m in INVITE ACK BYE; do
+    expect "$uas" recv "^$m " 1 Via "SIP/2\\.0/UDP ${via//./\\.};branch=$branch;rport(;.*)?" 1
+    expect "$uas" recv "^$m " 1 Via "SIP/2\\.0/UDP ${uac_at//./\\.};.*" 2
+  done
+  expect "$uac" recv '^SIP/2\.0 200' 1 CSeq '1 INVITE'
+  expect "$uac" recv '^SIP/2\.0 200' 1 Contact "<sip:$user@${uas_at//./\\.}>"
+}
+
 # SIPp registers 2004 from A.
 pk_netns_register "$nsa" 10.98.1.1:5060 10.98.1.2 "reg-$tag@dpdk-ports" "$work"
 echo "   2004 registered from $nsa"
 
 # A call from B (port 1) to 2004 in A (port 0).
-sipp_bg uas4 "$nsa" 10.98.1.2 5090 10.98.1.1:5060 call_uas.xml -key user 2004
-sipp_bg uac1 "$nsb" 10.98.2.2 5070 10.98.2.1:5060 call_uac.xml -key from 1001 -key to 2004
-sipp_end uac1
-sipp_end uas4
-expect uas4 recv '^INVITE ' 1 line 'INVITE sip:2004@10\.98\.1\.2:5090 SIP/2\.0'
-for m in INVITE ACK BYE; do
-  expect uas4 recv "^$m " 1 Via "SIP/2\\.0/UDP 10\\.98\\.1\\.1:5060;branch=$branch;rport(;.*)?" 1
-  expect uas4 recv "^$m " 1 Via 'SIP/2\.0/UDP 10\.98\.2\.2:5070;.*' 2
-done
+call uas4 "$nsa" 10.98.1.2:5090 uac1 "$nsb" 10.98.2.2:5070 10.98.2.1:5060 2004 10.98.1.1:5060
 # record_route: two entries, the port towards A on top; the in-dialog
 # requests came with both as Route (B's route set) and lost both
 expect uas4 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.1\.1:5060;lr>' 1
@@ -368,27 +381,15 @@ for m in ACK BYE; do
     fail "uac1: its $m did not carry pickupd's two Record-Route entries as Route: $routes"
 done
 expect uac1 recv '^SIP/2\.0 180' 1 Via 'SIP/2\.0/UDP 10\.98\.2\.2:5070;.*'
-expect uac1 recv '^SIP/2\.0 200' 1 CSeq '1 INVITE'
 vias=$(python3 -S "$here/pkit.py" hdr "$work/uac1.msg" recv '^SIP/2\.0 200' 1 Via all)
 [ "$(grep -c . <<<"$vias")" = 1 ] || fail "uac1: the 200 has other than its own Via: $vias"
-expect uac1 recv '^SIP/2\.0 200' 1 Contact '<sip:2004@10\.98\.1\.2:5090>'
 echo "   call B -> A: Via 10.98.1.1:5060 on port 0, the answers back on port 1"
 
 # A call from A (port 0) to the static binding 2006 at 10.98.3.5, off-link:
 # through the gateway 10.98.2.2 on port 1.
-sipp_bg uas6 "$nsb" 10.98.3.5 5064 10.98.2.1:5060 call_uas.xml -key user 2006
-sipp_bg uac2 "$nsa" 10.98.1.2 5070 10.98.1.1:5060 call_uac.xml -key from 1001 -key to 2006
-sipp_end uac2
-sipp_end uas6
-expect uas6 recv '^INVITE ' 1 line 'INVITE sip:2006@10\.98\.3\.5:5064 SIP/2\.0'
-for m in INVITE ACK BYE; do
-  expect uas6 recv "^$m " 1 Via "SIP/2\\.0/UDP 10\\.98\\.2\\.1:5060;branch=$branch;rport(;.*)?" 1
-  expect uas6 recv "^$m " 1 Via 'SIP/2\.0/UDP 10\.98\.1\.2:5070;.*' 2
-done
+call uas6 "$nsb" 10.98.3.5:5064 uac2 "$nsa" 10.98.1.2:5070 10.98.1.1:5060 2006 10.98.2.1:5060
 expect uas6 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.2\.1:5060;lr>' 1
 expect uas6 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.1\.1:5060;lr>' 2
-expect uac2 recv '^SIP/2\.0 200' 1 CSeq '1 INVITE'
-expect uac2 recv '^SIP/2\.0 200' 1 Contact '<sip:2006@10\.98\.3\.5:5064>'
 ip netns exec "$nsb" ip neigh show dev "$vbn" | grep -q '^10\.98\.2\.1 ' ||
   fail "B never heard pickupd's port 1 ARP (no neighbour 10.98.2.1)"
 echo "   call A -> 10.98.3.5 (by the gateway 10.98.2.2): Via 10.98.2.1:5060 on port 1"
@@ -396,18 +397,8 @@ echo "   call A -> 10.98.3.5 (by the gateway 10.98.2.2): Via 10.98.2.1:5060 on p
 # A call from B (port 1) to the static binding 2007 at 10.98.4.2, in port
 # 0's second subnet: from the listener of that subnet, on-link (port 0 has
 # no gateway: from 10.98.1.1 it would be dropped, tx_no_route).
-sipp_bg uas7 "$nsa" 10.98.4.2 5066 10.98.4.1:5060 call_uas.xml -key user 2007
-sipp_bg uac3 "$nsb" 10.98.2.2 5072 10.98.2.1:5060 call_uac.xml -key from 1001 -key to 2007
-sipp_end uac3
-sipp_end uas7
-expect uas7 recv '^INVITE ' 1 line 'INVITE sip:2007@10\.98\.4\.2:5066 SIP/2\.0'
-for m in INVITE ACK BYE; do
-  expect uas7 recv "^$m " 1 Via "SIP/2\\.0/UDP 10\\.98\\.4\\.1:5060;branch=$branch;rport(;.*)?" 1
-  expect uas7 recv "^$m " 1 Via 'SIP/2\.0/UDP 10\.98\.2\.2:5072;.*' 2
-done
+call uas7 "$nsa" 10.98.4.2:5066 uac3 "$nsb" 10.98.2.2:5072 10.98.2.1:5060 2007 10.98.4.1:5060
 expect uas7 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.4\.1:5060;lr>' 1
-expect uac3 recv '^SIP/2\.0 200' 1 CSeq '1 INVITE'
-expect uac3 recv '^SIP/2\.0 200' 1 Contact '<sip:2007@10\.98\.4\.2:5066>'
 echo "   call B -> 10.98.4.2 (port 0's second subnet): Via 10.98.4.1:5060, on-link"
 
 # ---- stop ----
