@@ -20,10 +20,16 @@
 
 #include "net_impl.h"
 
+_Static_assert((PK_NET_ARP_BUCKETS & (PK_NET_ARP_BUCKETS - 1)) == 0, "ARP buckets: a power of two");
+
+/* Fibonacci hashing of the address in host order: the product's top bits
+ * depend on every bit of it. (Taken in network order, a host's number sits
+ * in the word's top byte, which the product's middle bits, the old
+ * bucket, never saw: every host of a /24 shared one bucket of
+ * PK_NET_ARP_WAYS entries.) */
 static inline unsigned arp_bucket(uint32_t ip)
 {
-	uint32_t h = ip * 2654435761u;
-	return (h >> 16) % PK_NET_ARP_BUCKETS;
+	return (rte_be_to_cpu_32(ip) * 2654435761u) >> (32 - __builtin_ctz(PK_NET_ARP_BUCKETS));
 }
 
 static struct pk_net_arp_entry *arp_find(const struct pk_net_ctx *ctx, uint32_t ip)

@@ -302,6 +302,43 @@ static void test_arp_resolution_queue(void **state)
 	assert_int_equal(q, 1);
 }
 
+/* Many neighbours on one subnet, all being resolved at once (phones on
+ * the LAN of the port): each gets its entry and its request, none is
+ * refused for a full cache, and every one is cached once answered. (The
+ * cache's hash once put every host of a /24 in one bucket of 4 entries:
+ * the fifth was dropped, ARP_TABLE_FULL.) */
+static void test_arp_many_neighbours(void **state)
+{
+	struct fx *f = *state;
+	struct pk_addr src = A(OUR_IP, 5060);
+	enum { N = 100 };
+	uint8_t mac[6];
+	unsigned q;
+
+	for (unsigned i = 0; i < N; i++) {
+		struct pk_addr dst = A(IP(10, 99, 0, 100 + i), 5060);
+
+		assert_int_equal(pk_net_udp_tx(f->ctx, "x", 1, &src, &dst, 1), 0);
+		drain(f->ctx);
+	}
+	assert_int_equal(C(f, PK_NET_CTR_ARP_TABLE_FULL), 0);
+	assert_int_equal(C(f, PK_NET_CTR_ARP_REQUEST_TX), N);
+	for (unsigned i = 0; i < N; i++) {
+		memcpy(mac, PEER3_MAC, 6);
+		mac[5] = (uint8_t)i;
+		arp_reply_from(f, mac, IP(10, 99, 0, 100 + i), 2);
+		drain(f->ctx); /* the datagram that waited */
+	}
+	for (unsigned i = 0; i < N; i++) {
+		struct rte_ether_addr m;
+
+		assert_int_equal(pk_net_arp_lookup(f->ctx, rte_cpu_to_be_32(IP(10, 99, 0, 100 + i)), &m, &q),
+				 PK_NET_ARP_REACHABLE);
+		assert_int_equal(m.addr_bytes[5], i);
+	}
+	assert_int_equal(C(f, PK_NET_CTR_ARP_TABLE_FULL), 0);
+}
+
 /* pk_net_udp_frame with its stash empty and the pool (nearly) dry: NULL
  * (and no frame) when none is left, one frame when one is. */
 static void test_udp_frame_pool_dry(void **state)
@@ -1335,6 +1372,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reassembly_full_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragmentation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_routes_and_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_many_neighbours, setup, teardown),
 		cmocka_unit_test(test_ip_ids),
 		cmocka_unit_test_setup_teardown(test_fuzz, setup, teardown),
 	};
