@@ -125,6 +125,8 @@ struct dpdk_port {
 	uint32_t mask;			  /* of the on-link prefix, network order */
 	uint32_t addrs[PK_NET_MAX_ADDRS]; /* network order */
 	uint32_t gateway;		  /* network order; 0: none */
+	uint8_t n_routes;
+	struct pk_net_route routes[PK_NET_MAX_ROUTES]; /* its static routes */
 	char name[RTE_ETH_NAME_MAX_LEN];  /* the ethdev's, for the stats */
 };
 
@@ -815,6 +817,8 @@ static int ports_from(struct pk_io_config *cfg, const struct pk_io_dpdk_config *
 		ports[0].vlan_id = dc->vlan_id;
 		ports[0].prefix_len = dc->prefix_len;
 		ports[0].gateway = dc->gateway;
+		ports[0].n_routes = dc->n_routes;
+		memcpy(ports[0].routes, dc->routes, sizeof(dc->routes));
 	}
 	for (unsigned p = 0; p < np; p++) {
 		for (unsigned k = 0; k < p; k++)
@@ -902,6 +906,28 @@ static int ports_from(struct pk_io_config *cfg, const struct pk_io_dpdk_config *
 		}
 	}
 	for (unsigned p = 0; p < np; p++) {
+		if (ports[p].n_routes > PK_NET_MAX_ROUTES) {
+			snprintf(err, errlen, "dpdk: port %u: more than %d routes", ports[p].port_id,
+				 PK_NET_MAX_ROUTES);
+			return -EINVAL;
+		}
+		/* a route's next hop is reached by ARP: on-link, as the gateway */
+		for (unsigned r = 0; r < ports[p].n_routes; r++) {
+			uint32_t via = ports[p].routes[r].via;
+			uint32_t mask = pk_ipv4_mask(port_prefix_len(ports[p].prefix_len));
+			unsigned k;
+
+			for (k = 0; k < ports[p].n_addrs && ((via ^ ports[p].addrs[k]) & mask) != 0; k++)
+				;
+			if (k == ports[p].n_addrs) {
+				const uint8_t *v = (const uint8_t *)&via;
+				snprintf(err, errlen,
+					 "dpdk: the next hop %u.%u.%u.%u of a route of port %u is in the "
+					 "prefix of none of its addresses",
+					 v[0], v[1], v[2], v[3], ports[p].port_id);
+				return -EINVAL;
+			}
+		}
 		if (nc[p].n_ports == 0) { /* 0 would deliver every UDP port */
 			snprintf(err, errlen, "dpdk: port %u has no listener (listen on one of its addresses)",
 				 ports[p].port_id);
@@ -912,6 +938,8 @@ static int ports_from(struct pk_io_config *cfg, const struct pk_io_dpdk_config *
 		nc[p].vlan_id = ports[p].vlan_id;
 		nc[p].prefix_len = ports[p].prefix_len;
 		nc[p].gateway = ports[p].gateway;
+		nc[p].n_routes = ports[p].n_routes;
+		memcpy(nc[p].routes, ports[p].routes, sizeof(ports[p].routes));
 		nc[p].tsc_hz = rte_get_tsc_hz();
 	}
 	*n_ports = np;
@@ -1011,14 +1039,14 @@ static struct rte_mempool *pool_create(const char *name, unsigned n, unsigned ca
 	return mp;
 }
 
-/* pk_io_route: the port with an on-link prefix that holds dst (the
- * prefix of any of its addresses, as pk_net sends on-link), the longest
- * such prefix, the first port of those on a tie; else the first with a
- * gateway. */
+/* pk_io_route: the port with the longest prefix that holds dst, of its
+ * on-link prefixes (the prefix of any of its addresses, as pk_net sends
+ * on-link) and its static routes; on a tie the first port, and on one
+ * port on-link before a route; else the first port with a gateway. */
 static int dio_route(const struct pk_io *pio, const struct pk_addr *dst)
 {
 	const struct dpdk_io *io = (const struct dpdk_io *)pio;
-	int best = -1;
+	int best = -1, best_len = -1;
 	uint32_t ip;
 
 	if (dst->family != AF_INET)
@@ -1026,12 +1054,17 @@ static int dio_route(const struct pk_io *pio, const struct pk_addr *dst)
 	memcpy(&ip, dst->ip, 4);
 	for (unsigned p = 0; p < io->n_ports; p++) {
 		const struct dpdk_port *dp = &io->ports[p];
-		if (best >= 0 && dp->prefix_len <= io->ports[best].prefix_len)
-			continue;
-		for (unsigned a = 0; a < dp->n_addrs; a++)
+
+		for (unsigned a = 0; dp->prefix_len > best_len && a < dp->n_addrs; a++)
 			if (((ip ^ dp->addrs[a]) & dp->mask) == 0) {
 				best = (int)p;
-				break;
+				best_len = dp->prefix_len;
+			}
+		for (unsigned r = 0; r < dp->n_routes; r++)
+			if (dp->routes[r].prefix_len > best_len &&
+			    ((ip ^ dp->routes[r].net) & pk_ipv4_mask(dp->routes[r].prefix_len)) == 0) {
+				best = (int)p;
+				best_len = dp->routes[r].prefix_len;
 			}
 	}
 	return best >= 0 ? best : io->default_port;
@@ -1142,6 +1175,8 @@ static int port_configure(struct dpdk_io *io, const struct pk_io_dpdk_config *dc
 	dp->n_addrs = pc->n_addrs;
 	memcpy(dp->addrs, pc->addrs, sizeof(dp->addrs));
 	dp->gateway = pc->gateway;
+	dp->n_routes = pc->n_routes;
+	memcpy(dp->routes, pc->routes, sizeof(dp->routes));
 	return 0;
 }
 
@@ -1311,6 +1346,13 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 			nc[p].mtu ? nc[p].mtu : 1500, s->pconf.rxmode.offloads ? "yes" : "no",
 			dc->wire_cksum ? "by the wire" : nc[p].tx_ip_cksum_offload ? "yes" : "no",
 			dc->wire_cksum ? "by the wire" : nc[p].tx_udp_cksum_offload ? "yes" : "no");
+		for (unsigned r = 0; r < io->ports[p].n_routes && l < sizeof(io->describe); r++) {
+			const struct pk_net_route *rt = &io->ports[p].routes[r];
+			const uint8_t *a = (const uint8_t *)&rt->net, *v = (const uint8_t *)&rt->via;
+			l += (size_t)snprintf(io->describe + l, sizeof(io->describe) - l,
+					      "%s%u.%u.%u.%u/%u via %u.%u.%u.%u", r ? ", " : "; routes ", a[0],
+					      a[1], a[2], a[3], rt->prefix_len, v[0], v[1], v[2], v[3]);
+		}
 		if (s->af_packet && room < 9000 + RTE_PKTMBUF_HEADROOM && l < sizeof(io->describe))
 			/* Its packet fanout reassembles fragments in the kernel
 			 * (PACKET_FANOUT_FLAG_DEFRAG): a datagram larger than a

@@ -61,6 +61,10 @@ struct pk_io_dpdk_port {
 	uint8_t n_addrs;    /* 1..PK_NET_MAX_ADDRS */
 	uint32_t addrs[PK_NET_MAX_ADDRS]; /* its IPv4 addresses, network order */
 	uint32_t gateway;		  /* network order; 0: none */
+	/* static routes: a prefix reached through a next hop on this port
+	 * (in the prefix of one of its addresses) instead of the gateway */
+	uint8_t n_routes;
+	struct pk_net_route routes[PK_NET_MAX_ROUTES];
 };
 
 struct pk_io_dpdk_config {
@@ -79,6 +83,8 @@ struct pk_io_dpdk_config {
 	uint16_t vlan_id;	   /* as struct pk_net_conf */
 	uint8_t prefix_len;	   /* on-link prefix; 0: 24 */
 	uint32_t gateway;	   /* network order; 0: none */
+	uint8_t n_routes;	   /* as struct pk_io_dpdk_port's */
+	struct pk_net_route routes[PK_NET_MAX_ROUTES];
 	uint32_t tx_drain_us;	   /* a partly filled TX buffer leaves after this; 0: 100 */
 	enum pk_io_dpdk_spread spread;
 	/* The wire finishes the IPv4 and UDP checksums of what the ports send

@@ -6,13 +6,16 @@
 # veth pairs, the phones in two network namespaces on the other ends:
 #
 #   A  10.98.1.2/24   -- port 0, pickupd 10.98.1.1/24
-#      10.98.4.2/24                     and 10.98.4.1/24 (a second subnet)
+#      10.98.4.2/24                     and 10.98.4.1/24 (a second subnet);
+#      10.98.5.7/32                     static route 10.98.5.0/24 via
+#                                       10.98.1.2 (port 0 has no gateway)
 #   B  10.98.2.2/24   -- port 1, pickupd 10.98.2.1/24, gateway 10.98.2.2
 #      10.98.3.5/32      (on B's veth end: off-link for pickupd, reached
 #                         through the gateway; B answers no ARP for it)
 #
 #   - `--check` refuses a listener on no port, a listener address on two
-#     ports, and `port:` given with `ports:`, naming the problem, and
+#     ports, `port:` given with `ports:`, and a static route whose next
+#     hop is off-link, naming the problem, and
 #     warns that io.dpdk is unused with backend socket;
 #   - both ports set up with two queues each (two workers), ICMP echo
 #     on each;
@@ -34,6 +37,11 @@
 #     port 0's second subnet: the requests leave from the listener of that
 #     subnet (10.98.4.1), on-link; from 10.98.1.1 they would go to port
 #     0's gateway, which it has none of (docs/sip-behaviour.md §2);
+#   - a call from B to the static binding 2008 at 10.98.5.7:5068 in A,
+#     off-link, by port 0's static route: the requests leave port 0
+#     (Via 10.98.1.1) for the route's next hop 10.98.1.2; without the
+#     route they would go to port 1's gateway (B), which does not have
+#     that address, and port 0 has no gateway of its own;
 #   - a clean stop (SIGTERM: exit 0, "stopped") and pickupd's counters.
 #
 #   test_dpdk_ports.sh PICKUPD PICKUPCTL
@@ -122,6 +130,7 @@ trusted: [10.98.0.0/16]
 bindings:
   "2006": "sip:2006@10.98.3.5:5064"
   "2007": "sip:2007@10.98.4.2:5066"
+  "2008": "sip:2008@10.98.5.7:5068"
 record_route: true
 control_socket: $work/ctl.sock
 io:
@@ -139,7 +148,8 @@ CONF
 }
 port0='      - port: net_af_packet0
         addresses: [10.98.1.1, 10.98.4.1]
-        prefix_len: 24'
+        prefix_len: 24
+        routes: [10.98.5.0/24 via 10.98.1.2]'
 port1='      - port: net_af_packet1
         addresses: [10.98.2.1]
         prefix_len: 24
@@ -187,6 +197,14 @@ conf bad3.yaml "$listeners" "    port: net_af_packet0
 $port0
 $port1"
 refused bad3.yaml 'ports' "port and ports together"
+# a static route whose next hop is on-link nowhere on its port
+conf bad4.yaml "$listeners" "    ports:
+      - port: net_af_packet0
+        addresses: [10.98.1.1, 10.98.4.1]
+        routes: [10.98.5.0/24 via 10.98.2.9]
+$port1"
+refused bad4.yaml ':25:0: .*next hop 10\.98\.2\.9 of the route to 10\.98\.5\.0/24 \(port net_af_packet0\) is in the prefix \(/24\) of none of its addresses' \
+  "a route's next hop off-link"
 # io.dpdk with the socket backend: valid, but said to be unused
 sed 's/^  backend: dpdk$/  backend: socket/' "$work/pickupd.yaml" >"$work/socket.yaml"
 out=$("$pickupd" --check -c "$work/socket.yaml" 2>&1) || fail "--check refuses io.dpdk with backend socket: $out"
@@ -205,7 +223,7 @@ ip link add "$vah" type veth peer name "$van" || fail "ip link add veth (A)"
 ip link add "$vbh" type veth peer name "$vbn" || fail "ip link add veth (B)"
 # pickupd's ends have no address of the kernel's: quiet (no IPv6 chatter)
 sysctl -qw "net.ipv6.conf.$vah.disable_ipv6=1" "net.ipv6.conf.$vbh.disable_ipv6=1" 2>/dev/null
-pk_netns_veth "$nsa" "$vah" "$van" 10.98.1.2/24 10.98.4.2/24
+pk_netns_veth "$nsa" "$vah" "$van" 10.98.1.2/24 10.98.4.2/24 10.98.5.7/32
 pk_netns_veth "$nsb" "$vbh" "$vbn" 10.98.2.2/24 10.98.3.5/32
 # B answers ARP for 10.98.2.2 only (arp_ignore 2: the target must be in
 # the asker's subnet): a datagram for 10.98.3.5 gets there only by the
@@ -219,6 +237,8 @@ pk_start_ready "$pickupd" "$work/pickupd.yaml" "$work"
 for a in 10.98.1.1:5060 10.98.2.1:5060 10.98.4.1:5060; do
   [[ $PK_READY == *"udp proxy $a;"* ]] || fail "listener $a not announced (ready file: $PK_READY)"
 done
+grep "dpdk: " "$work/pickupd.log" | grep -q "port 0 net_af_packet0 .*; routes 10\.98\.5\.0/24 via 10\.98\.1\.2" ||
+  fail "port 0's static route not in the start-up line: $(grep 'dpdk: ' "$work/pickupd.log")"
 # each port set up with a queue per worker (the kernel's fanout spreads
 # each port's flows over the two workers; ARP learnt by one worker's queue
 # reaches the other's on the same port)
@@ -401,6 +421,12 @@ call uas7 "$nsa" 10.98.4.2:5066 uac3 "$nsb" 10.98.2.2:5072 10.98.2.1:5060 2007 1
 expect uas7 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.4\.1:5060;lr>' 1
 echo "   call B -> 10.98.4.2 (port 0's second subnet): Via 10.98.4.1:5060, on-link"
 
+# A call from B (port 1) to the static binding 2008 at 10.98.5.7 in A,
+# off-link: by port 0's static route, to its next hop 10.98.1.2.
+call uas8 "$nsa" 10.98.5.7:5068 uac4 "$nsb" 10.98.2.2:5074 10.98.2.1:5060 2008 10.98.1.1:5060
+expect uas8 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.1\.1:5060;lr>' 1
+echo "   call B -> 10.98.5.7 (port 0's static route via 10.98.1.2): Via 10.98.1.1:5060 on port 0"
+
 # ---- stop ----
 
 kill -TERM "$pid"
@@ -416,6 +442,6 @@ pid=
 grep -q "info: stopped" "$work/pickupd.log" || fail "pickupd did not stop cleanly"
 sum() { grep -o " $1=[0-9]*" "$work/pickupd.log" | awk -F= '{ s += $2 } END { print s + 0 }'; }
 [ "$(sum answered_register)" = 1 ] || fail "answered_register = $(sum answered_register), want 1"
-# three calls of INVITE, 180, 200, ACK, BYE, 200 (and retransmissions)
-[ "$(sum forwarded)" -ge 18 ] || fail "forwarded = $(sum forwarded), want 18 or more"
-echo "ok: pickupd on two dpdk ports (net_af_packet0/1): configuration errors, ICMP on both, SIPp REGISTER, a call each way (Vias of the egress port, by the gateway off-link), a call into a port's second subnet (from its listener), clean stop"
+# four calls of INVITE, 180, 200, ACK, BYE, 200 (and retransmissions)
+[ "$(sum forwarded)" -ge 24 ] || fail "forwarded = $(sum forwarded), want 24 or more"
+echo "ok: pickupd on two dpdk ports (net_af_packet0/1): configuration errors, ICMP on both, SIPp REGISTER, a call each way (Vias of the egress port, by the gateway off-link), a call into a port's second subnet (from its listener), a call by a static route, clean stop"

@@ -1232,6 +1232,76 @@ static void test_tx_routes_and_options(void **state)
 	rte_pktmbuf_free(f->out.mbuf);
 }
 
+/* Static routes: an off-link destination goes to the next hop of the
+ * longest route that holds it, else to the gateway, else nowhere; the
+ * routes' order in the configuration does not matter. */
+static void test_static_routes(void **state)
+{
+	struct fx *f = *state;
+	struct pk_net_conf c;
+	struct pk_addr src = A(OUR_IP, 5060);
+	uint8_t b[256];
+	struct {
+		uint32_t dst, next_hop; /* 0: no route */
+	} want[] = {
+		{ IP(10, 50, 7, 9), IP(10, 99, 0, 2) },	   /* 10.50.7.0/24 */
+		{ IP(10, 50, 1, 1), IP(10, 99, 0, 1) },	   /* 10.50.0.0/16 */
+		{ IP(10, 50, 7, 200), IP(10, 99, 0, 3) },  /* 10.50.7.128/25 */
+		{ IP(172, 16, 0, 1), IP(10, 99, 0, 254) }, /* the gateway */
+		{ IP(10, 99, 0, 77), IP(10, 99, 0, 77) },  /* on-link */
+	};
+	(void)state;
+
+	conf_default(&c);
+	c.n_routes = 3;
+	c.routes[0] = (struct pk_net_route){ rte_cpu_to_be_32(IP(10, 50, 0, 0)), rte_cpu_to_be_32(IP(10, 99, 0, 1)), 16 };
+	c.routes[1] = (struct pk_net_route){ rte_cpu_to_be_32(IP(10, 50, 7, 128)), rte_cpu_to_be_32(IP(10, 99, 0, 3)), 25 };
+	c.routes[2] = (struct pk_net_route){ rte_cpu_to_be_32(IP(10, 50, 7, 0)), rte_cpu_to_be_32(IP(10, 99, 0, 2)), 24 };
+	for (unsigned gw = 0; gw < 2; gw++) {
+		if (gw == 1)
+			c.gateway = 0; /* the routes alone */
+		struct fx *g = fx_new(&c);
+		for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			struct pk_addr dst = A(want[i].dst, 5060);
+			bool no_route = gw == 1 && want[i].next_hop == IP(10, 99, 0, 254);
+
+			assert_int_equal(pk_net_udp_tx(g->ctx, "x", 1, &src, &dst, 1),
+					 no_route ? -EHOSTUNREACH : 0);
+			if (no_route) {
+				assert_int_equal(tx_count(g), 0);
+				assert_int_equal(pk_net_counter(g->ctx, PK_NET_CTR_TX_NO_ROUTE), 1);
+				continue;
+			}
+			/* the next hop is asked for by ARP, the datagram waits for it */
+			assert_int_equal(tx_count(g), 1);
+			check_arp_request(b, tx_frame(g, 0, b), OUR_IP, want[i].next_hop);
+			drain(g->ctx);
+		}
+		assert_int_equal(fx_free(g), 0);
+	}
+
+	/* Routes the network layer refuses: a prefix of 0 or 33 bits, host
+	 * bits, no next hop, too many. */
+	char err[128];
+	for (unsigned k = 0; k < 5; k++) {
+		conf_default(&c);
+		c.n_routes = 1;
+		c.routes[0] = (struct pk_net_route){ rte_cpu_to_be_32(IP(10, 50, 0, 0)), rte_cpu_to_be_32(IP(10, 99, 0, 1)), 16 };
+		if (k == 0)
+			c.routes[0].prefix_len = 0;
+		else if (k == 1)
+			c.routes[0].prefix_len = 33;
+		else if (k == 2)
+			c.routes[0].net = rte_cpu_to_be_32(IP(10, 50, 1, 0));
+		else if (k == 3)
+			c.routes[0].via = 0;
+		else
+			c.n_routes = PK_NET_MAX_ROUTES + 1;
+		assert_null(pk_net_ctx_create(&c, pool, err, sizeof(err)));
+	}
+	(void)f;
+}
+
 /* ---------- random input ---------- */
 
 static uint64_t rng = 88172645463325252ull;
@@ -1372,6 +1442,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reassembly_full_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragmentation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_routes_and_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_static_routes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_many_neighbours, setup, teardown),
 		cmocka_unit_test(test_ip_ids),
 		cmocka_unit_test_setup_teardown(test_fuzz, setup, teardown),
