@@ -57,8 +57,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -115,6 +117,14 @@ struct dpdk_queue {
 	/* Per port: last, so that the per-message fields above keep the
 	 * offsets they had with one port */
 	struct dpdk_link link[PK_IO_DPDK_MAX_PORTS];
+	/* The neighbours mailbox (pk_io_dpdk_neighbours): the control thread
+	 * asks by raising nb_req, in a line of its own that the worker only
+	 * reads; the worker copies its ARP caches into nb_buf and answers by
+	 * setting nb_done to the request it served. */
+	alignas(RTE_CACHE_LINE_SIZE) _Atomic uint32_t nb_req;
+	_Atomic uint32_t nb_done;
+	unsigned nb_n[PK_IO_DPDK_MAX_PORTS];
+	struct pk_net_neighbour (*nb_buf)[PK_NET_ARP_ENTRIES]; /* [n_links] */
 } __rte_cache_aligned;
 
 /* One port, as configured. */
@@ -414,12 +424,29 @@ static inline unsigned rx_link(struct dpdk_queue *q, unsigned li, struct pk_io_m
 	return got;
 }
 
+/* The neighbours asked for (pk_io_dpdk_neighbours): every link's ARP
+ * cache into the mailbox, then the answer. The queue's worker. */
+static __rte_noinline void nb_answer(struct dpdk_queue *q, uint32_t req, uint64_t now)
+{
+	for (unsigned l = 0; l < q->n_links; l++)
+		q->nb_n[l] = pk_net_arp_dump(q->link[l].net, now, q->nb_buf[l], PK_NET_ARP_ENTRIES);
+	/* Release: the copies above before the answer (the control thread's
+	 * acquire load). */
+	atomic_store_explicit(&q->nb_done, req, memory_order_release);
+}
+
 static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, unsigned n,
 			    uint64_t now_ns)
 {
 	struct dpdk_queue *q = (struct dpdk_queue *)pq;
 	uint64_t now = rte_rdtsc();
 	unsigned got = 0;
+	/* Relaxed: a request is served at most a burst later; the answer's
+	 * release store orders what matters. */
+	uint32_t req = atomic_load_explicit(&q->nb_req, memory_order_relaxed);
+
+	if (unlikely(req != atomic_load_explicit(&q->nb_done, memory_order_relaxed)))
+		nb_answer(q, req, now);
 
 	(void)now_ns; /* the network timers run on the TSC */
 	/* The previous burst's messages die here. */
@@ -704,7 +731,37 @@ static void queue_free(struct dpdk_queue *q)
 	}
 	rte_free(q->rx_bufs);
 	rte_free(q->tx_bufs);
+	rte_free(q->nb_buf);
 	rte_free(q);
+}
+
+int pk_io_dpdk_neighbours(struct pk_io_queue *pq, unsigned timeout_ms,
+			  struct pk_net_neighbour (*out)[PK_NET_ARP_ENTRIES], unsigned n[PK_IO_DPDK_MAX_PORTS])
+{
+	struct dpdk_queue *q = (struct dpdk_queue *)pq;
+	struct timespec nap = { 0, 20000 }; /* 20 µs between looks */
+	uint64_t end;
+	uint32_t req;
+
+	if (pq == NULL || pq->ops != &dpdk_ops)
+		return -EINVAL;
+	/* Relaxed: the request is the number itself (the worker reads
+	 * nothing else of ours). */
+	req = atomic_fetch_add_explicit(&q->nb_req, 1, memory_order_relaxed) + 1;
+	end = rte_get_timer_cycles() + rte_get_timer_hz() / 1000 * timeout_ms;
+	/* Acquire: pairs with nb_answer's release store, so the copies it
+	 * made are seen. */
+	while (atomic_load_explicit(&q->nb_done, memory_order_acquire) != req) {
+		if (rte_get_timer_cycles() >= end)
+			return -ETIMEDOUT;
+		nanosleep(&nap, NULL);
+	}
+	for (unsigned l = 0; l < PK_IO_DPDK_MAX_PORTS; l++) {
+		n[l] = l < q->n_links ? q->nb_n[l] : 0;
+		if (n[l] != 0)
+			memcpy(out[l], q->nb_buf[l], sizeof(out[l][0]) * n[l]);
+	}
+	return 0;
 }
 
 static void dio_destroy(struct pk_io *pio)
@@ -1313,7 +1370,8 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 		q->qid = (uint16_t)i;
 		q->rx_bufs = rte_malloc_socket("pk_io_dpdk_rx", bufs, 64, socket);
 		q->tx_bufs = rte_malloc_socket("pk_io_dpdk_tx", bufs, 64, socket);
-		if (q->rx_bufs == NULL || q->tx_bufs == NULL)
+		q->nb_buf = rte_malloc_socket("pk_io_dpdk_nb", sizeof(q->nb_buf[0]) * np, 64, socket);
+		if (q->rx_bufs == NULL || q->tx_bufs == NULL || q->nb_buf == NULL)
 			goto oom;
 		for (unsigned p = 0; p < np; p++)
 			if (link_create(io, q, p, &ps[p], &nc[p], err, errlen) != 0)

@@ -233,6 +233,31 @@ enum pk_net_arp_state pk_net_arp_lookup(const struct pk_net_ctx *ctx, uint32_t i
 	return (enum pk_net_arp_state)e->state;
 }
 
+unsigned pk_net_arp_dump(const struct pk_net_ctx *ctx, uint64_t now, struct pk_net_neighbour *out,
+			 unsigned max)
+{
+	uint64_t per_ms = ctx->conf.tsc_hz / 1000 ? ctx->conf.tsc_hz / 1000 : 1;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < PK_NET_ARP_SIZE && n < max; i++) {
+		const struct pk_net_arp_entry *e = &ctx->arp[i];
+		uint64_t since;
+
+		if (e->state == PK_NET_ARP_FREE)
+			continue;
+		since = e->state == PK_NET_ARP_INCOMPLETE ? e->last_req : e->confirmed;
+		out[n++] = (struct pk_net_neighbour){
+			.ip = e->ip,
+			.mac = e->state == PK_NET_ARP_INCOMPLETE ? (struct rte_ether_addr){ { 0 } } : e->mac,
+			.state = e->state,
+			.probes = e->probes,
+			.queued = e->qlen,
+			.age_ms = now > since ? (now - since) / per_ms : 0,
+		};
+	}
+	return n;
+}
+
 enum pk_net_rx_result pk_net_arp_input(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint64_t now)
 {
 	PK_NET_CTR(ctx, ARP_RX);

@@ -16,7 +16,7 @@
 
 #include "cksum.h"
 
-#define PK_NET_ARP_SIZE (PK_NET_ARP_BUCKETS * PK_NET_ARP_WAYS)
+#define PK_NET_ARP_SIZE PK_NET_ARP_ENTRIES
 
 /* One next hop. ip 0 means the slot is free. */
 struct pk_net_arp_entry {

@@ -163,6 +163,18 @@ bool pk_io_is_dpdk(const struct pk_io *io);
 unsigned pk_io_dpdk_n_ports(const struct pk_io *io);
 const char *pk_io_dpdk_port_name(const struct pk_io *io, unsigned i);
 
+/*
+ * The neighbour (ARP) caches of queue q, one per port, as its worker has
+ * them: the worker copies them at the start of its next receive burst
+ * (a poll-mode worker polls all the time), so nothing is read while it
+ * changes. Port i's entries go to out[i] (n[i] of them). 0; -ETIMEDOUT
+ * when the worker did not answer within timeout_ms (it is not running);
+ * -EINVAL (not a dpdk queue). Control thread, one call at a time (the
+ * queue has one mailbox).
+ */
+int pk_io_dpdk_neighbours(struct pk_io_queue *q, unsigned timeout_ms,
+			  struct pk_net_neighbour (*out)[PK_NET_ARP_ENTRIES], unsigned n[PK_IO_DPDK_MAX_PORTS]);
+
 /* Frames of the pool a queue keeps for its next messages (its ctx's
  * pk_net_frames_held, and a frame taken by a tx_alloc not committed):
  * the pool is whole when in use = the sum of these. Its worker, or anyone

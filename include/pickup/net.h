@@ -323,6 +323,26 @@ enum pk_net_arp_state {
 enum pk_net_arp_state pk_net_arp_lookup(const struct pk_net_ctx *ctx, uint32_t ip,
 					struct rte_ether_addr *mac, unsigned *n_queued);
 
+/* Entries of a ctx's ARP cache at most. */
+#define PK_NET_ARP_ENTRIES (PK_NET_ARP_BUCKETS * PK_NET_ARP_WAYS)
+
+/* One entry of the ARP cache, as pk_net_arp_dump copies it. */
+struct pk_net_neighbour {
+	uint32_t ip;		   /* network order */
+	struct rte_ether_addr mac; /* zero while INCOMPLETE */
+	uint8_t state;		   /* enum pk_net_arp_state, not FREE */
+	uint8_t probes;		   /* requests sent while INCOMPLETE */
+	uint16_t queued;	   /* frames waiting for the MAC */
+	uint64_t age_ms;	   /* since the last reply (the last request while INCOMPLETE) */
+};
+
+/* Every entry of the ARP cache in use, in the cache's order (up to max,
+ * PK_NET_ARP_ENTRIES hold them all); how many. For the control plane's
+ * view of the neighbours (the dpdk backend's pk_io_dpdk_neighbours).
+ * Worker of the ctx. */
+unsigned pk_net_arp_dump(const struct pk_net_ctx *ctx, uint64_t now, struct pk_net_neighbour *out,
+			 unsigned max);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,6 +42,8 @@
 #     (Via 10.98.1.1) for the route's next hop 10.98.1.2; without the
 #     route they would go to port 1's gateway (B), which does not have
 #     that address, and port 0 has no gateway of its own;
+#   - each port's neighbour (ARP) cache, from `pickupctl neighbours`:
+#     the namespaces' addresses with their MACs, on their own ports only;
 #   - a clean stop (SIGTERM: exit 0, "stopped") and pickupd's counters.
 #
 #   test_dpdk_ports.sh PICKUPD PICKUPCTL
@@ -427,6 +429,43 @@ call uas8 "$nsa" 10.98.5.7:5068 uac4 "$nsb" 10.98.2.2:5074 10.98.2.1:5060 2008 1
 expect uas8 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.1\.1:5060;lr>' 1
 echo "   call B -> 10.98.5.7 (port 0's static route via 10.98.1.2): Via 10.98.1.1:5060 on port 0"
 
+# ---- the neighbour caches (pickupctl neighbours) ----
+
+# Each port's ARP cache, merged over the two workers: A's address on
+# port 0 (the phone, and the static route's next hop) with A's MAC, B's
+# on port 1 (the gateway) with B's; nothing off-link (10.98.3.5 and
+# 10.98.5.7 went by their next hops), no address on the other port.
+mac_a=$(ip netns exec "$nsa" cat "/sys/class/net/$van/address")
+mac_b=$(ip netns exec "$nsb" cat "/sys/class/net/$vbn/address")
+"$pickupctl" -s "$work/ctl.sock" --json neighbours >"$work/nb.json" 2>"$work/nb.err" ||
+  fail "pickupctl neighbours: $(cat "$work/nb.err")"
+python3 - "$work/nb.json" "$mac_a" "$mac_b" <<'PY' || fail "neighbours: $(cat "$work/nb.json")"
+import json, sys
+nb = json.load(open(sys.argv[1]))["neighbours"]
+if list(nb) != ["net_af_packet0", "net_af_packet1"]:
+    sys.exit("ports %s" % list(nb))
+def of(port):
+    return {e["address"]: e for e in nb[port]}
+for port, addr, mac, absent in (("net_af_packet0", "10.98.1.2", sys.argv[2], "10.98.2.2"),
+                                ("net_af_packet1", "10.98.2.2", sys.argv[3], "10.98.1.2")):
+    e = of(port).get(addr) or sys.exit("%s: no %s" % (port, addr))
+    if e["state"] not in ("reachable", "stale") or e["mac"] != mac or e["queued"] != 0:
+        sys.exit("%s %s: %s (want MAC %s)" % (port, addr, e, mac))
+    if not e["workers"] or any(w not in (0, 1) for w in e["workers"]) or e["age_ms"] < 0:
+        sys.exit("%s %s: workers/age %s" % (port, addr, e))
+    for far in ("10.98.3.5", "10.98.5.7", absent):
+        if far in of(port):
+            sys.exit("%s has %s: %s" % (port, far, of(port)[far]))
+PY
+"$pickupctl" -s "$work/ctl.sock" neighbours --port net_af_packet1 >"$work/nb.txt" 2>&1 ||
+  fail "pickupctl neighbours --port: $(cat "$work/nb.txt")"
+grep -qE '^PORT +ADDRESS +MAC +STATE +AGE +QUEUED +WORKERS *$' "$work/nb.txt" &&
+  grep -qE "^net_af_packet1 +10\.98\.2\.2 +$mac_b +(reachable|stale) " "$work/nb.txt" &&
+  ! grep -q '^net_af_packet0' "$work/nb.txt" || fail "pickupctl neighbours --port net_af_packet1: $(cat "$work/nb.txt")"
+out=$("$pickupctl" -s "$work/ctl.sock" neighbours --port nope 2>&1) && fail "neighbours --port nope: accepted"
+grep -q "no port 'nope'" <<<"$out" || fail "neighbours --port nope: $out"
+echo "   neighbours: 10.98.1.2 ($mac_a) on port 0, 10.98.2.2 ($mac_b) on port 1, nothing off-link"
+
 # ---- stop ----
 
 kill -TERM "$pid"
@@ -444,4 +483,4 @@ sum() { grep -o " $1=[0-9]*" "$work/pickupd.log" | awk -F= '{ s += $2 } END { pr
 [ "$(sum answered_register)" = 1 ] || fail "answered_register = $(sum answered_register), want 1"
 # four calls of INVITE, 180, 200, ACK, BYE, 200 (and retransmissions)
 [ "$(sum forwarded)" -ge 24 ] || fail "forwarded = $(sum forwarded), want 24 or more"
-echo "ok: pickupd on two dpdk ports (net_af_packet0/1): configuration errors, ICMP on both, SIPp REGISTER, a call each way (Vias of the egress port, by the gateway off-link), a call into a port's second subnet (from its listener), a call by a static route, clean stop"
+echo "ok: pickupd on two dpdk ports (net_af_packet0/1): configuration errors, ICMP on both, SIPp REGISTER, a call each way (Vias of the egress port, by the gateway off-link), a call into a port's second subnet (from its listener), a call by a static route, the neighbour caches, clean stop"

@@ -339,6 +339,53 @@ static void test_arp_many_neighbours(void **state)
 	assert_int_equal(C(f, PK_NET_CTR_ARP_TABLE_FULL), 0);
 }
 
+/* The cache as the control plane sees it (pk_net_arp_dump): an entry
+ * being resolved (no MAC, its frames waiting, its age from the request),
+ * one confirmed (its MAC, its age from the reply), one gone stale. */
+static void test_arp_dump(void **state)
+{
+	struct fx *f = *state;
+	struct pk_addr src = A(OUR_IP, 5060), dst = A(PEER3_IP, 5062);
+	struct pk_net_neighbour nb[PK_NET_ARP_ENTRIES];
+	unsigned n;
+
+	assert_int_equal(pk_net_arp_dump(f->ctx, 0, nb, PK_NET_ARP_ENTRIES), 0);
+	/* 10.99.0.3: two datagrams wait for it; the gateway, answered */
+	assert_int_equal(pk_net_udp_tx(f->ctx, "a", 1, &src, &dst, 10), 0);
+	assert_int_equal(pk_net_udp_tx(f->ctx, "b", 1, &src, &dst, 11), 0);
+	dst = A(IP(192, 0, 2, 1), 5060);
+	assert_int_equal(pk_net_udp_tx(f->ctx, "c", 1, &src, &dst, 20), 0);
+	drain(f->ctx);
+	arp_reply_from(f, PEER_MAC, IP(10, 99, 0, 254), 30);
+	drain(f->ctx);
+	n = pk_net_arp_dump(f->ctx, 130, nb, PK_NET_ARP_ENTRIES);
+	assert_int_equal(n, 2);
+	for (unsigned i = 0; i < n; i++) {
+		if (nb[i].ip == rte_cpu_to_be_32(PEER3_IP)) {
+			assert_int_equal(nb[i].state, PK_NET_ARP_INCOMPLETE);
+			assert_int_equal(nb[i].queued, 2);
+			assert_int_equal(nb[i].age_ms, 120); /* from its request at 10 (1 tick = 1 ms) */
+			assert_true(rte_is_zero_ether_addr(&nb[i].mac));
+		} else {
+			assert_int_equal(nb[i].ip, rte_cpu_to_be_32(IP(10, 99, 0, 254)));
+			assert_int_equal(nb[i].state, PK_NET_ARP_REACHABLE);
+			assert_int_equal(nb[i].queued, 0);
+			assert_int_equal(nb[i].age_ms, 100);
+			assert_memory_equal(nb[i].mac.addr_bytes, PEER_MAC, 6);
+		}
+	}
+	/* max is honoured */
+	assert_int_equal(pk_net_arp_dump(f->ctx, 130, nb, 1), 1);
+	/* past arp_reachable_ms (1000) without a reply: stale */
+	pk_net_poll(f->ctx, 1100);
+	drain(f->ctx);
+	n = pk_net_arp_dump(f->ctx, 1100, nb, PK_NET_ARP_ENTRIES);
+	bool stale = false;
+	for (unsigned i = 0; i < n; i++)
+		stale = stale || (nb[i].ip == rte_cpu_to_be_32(IP(10, 99, 0, 254)) && nb[i].state == PK_NET_ARP_STALE);
+	assert_true(stale);
+}
+
 /* pk_net_udp_frame with its stash empty and the pool (nearly) dry: NULL
  * (and no frame) when none is left, one frame when one is. */
 static void test_udp_frame_pool_dry(void **state)
@@ -1444,6 +1491,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_routes_and_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_routes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_many_neighbours, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_dump, setup, teardown),
 		cmocka_unit_test(test_ip_ids),
 		cmocka_unit_test_setup_teardown(test_fuzz, setup, teardown),
 	};

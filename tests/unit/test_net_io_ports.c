@@ -17,6 +17,8 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -326,6 +328,67 @@ static void test_tx_by_listener_port(void **state)
 	assert_int_equal(ring_out(y_out, b), 0);
 }
 
+/* A worker: receive bursts until told to stop (pk_io_dpdk_neighbours is
+ * answered from a burst). */
+static atomic_bool worker_stop;
+
+static void *worker_loop(void *arg)
+{
+	struct pk_io_msg *msgs[PK_IO_BURST];
+
+	(void)arg;
+	while (!atomic_load(&worker_stop))
+		(void)pk_io_rx_burst(q, msgs, PK_IO_BURST, 0);
+	return NULL;
+}
+
+static const struct pk_net_neighbour *nb_find(const struct pk_net_neighbour *nb, unsigned n, uint32_t ip)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (nb[i].ip == htonl(ip))
+			return &nb[i];
+	return NULL;
+}
+
+/* Each port's ARP cache as the queue's worker has it, copied by the
+ * worker itself at its next burst: what the sends above resolved, on the
+ * port they were resolved on; nothing when no worker runs (a timeout). */
+static void test_neighbours(void **state)
+{
+	(void)state;
+	static struct pk_net_neighbour nb[PK_IO_DPDK_MAX_PORTS][PK_NET_ARP_ENTRIES];
+	unsigned n[PK_IO_DPDK_MAX_PORTS];
+	const struct pk_net_neighbour *e;
+	pthread_t t;
+
+	assert_int_equal(pk_io_dpdk_neighbours(q, 20, nb, n), -ETIMEDOUT);
+	atomic_store(&worker_stop, false);
+	assert_int_equal(pthread_create(&t, NULL, worker_loop, NULL), 0);
+	for (unsigned k = 0; k < 3; k++) /* the mailbox serves request after request */
+		assert_int_equal(pk_io_dpdk_neighbours(q, 5000, nb, n), 0);
+	atomic_store(&worker_stop, true);
+	assert_int_equal(pthread_join(t, NULL), 0);
+
+	/* X: the phone and the static route's next hop; Y: its phone and
+	 * the gateway; none on the other port */
+	e = nb_find(nb[0], n[0], PX_IP);
+	assert_non_null(e);
+	assert_int_equal(e->state, PK_NET_ARP_REACHABLE);
+	assert_memory_equal(e->mac.addr_bytes, PX_MAC, 6);
+	e = nb_find(nb[0], n[0], RT_NH);
+	assert_non_null(e);
+	assert_memory_equal(e->mac.addr_bytes, RT_MAC, 6);
+	assert_null(nb_find(nb[0], n[0], GW_IP));
+	e = nb_find(nb[1], n[1], GW_IP);
+	assert_non_null(e);
+	assert_int_equal(e->state, PK_NET_ARP_REACHABLE);
+	assert_memory_equal(e->mac.addr_bytes, GW_MAC, 6);
+	assert_non_null(nb_find(nb[1], n[1], PY_IP));
+	assert_null(nb_find(nb[1], n[1], PX_IP));
+	assert_int_equal(n[2], 0);
+	assert_int_equal(pk_io_dpdk_neighbours(NULL, 20, nb, n), -EINVAL);
+}
+
 /* A port whose RX ring holds more than a burst does not keep the other
  * port's datagram waiting more than one more burst. */
 static void test_busy_port_does_not_starve(void **state)
@@ -531,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_arp_per_port),
 		cmocka_unit_test(test_tx_by_listener_port),
 		cmocka_unit_test(test_tx_by_static_route),
+		cmocka_unit_test(test_neighbours),
 		cmocka_unit_test(test_busy_port_does_not_starve),
 		cmocka_unit_test(test_port_stats),
 		cmocka_unit_test(test_refused),
