@@ -264,6 +264,28 @@ static json_t *ctl_net_json(const struct pk_engine *eng, const struct pk_worker 
 	return net;
 }
 
+/* Each dpdk port's link now: {PORT: {link_up, speed_mbps, full_duplex,
+ * link_changes}}; NULL on the socket backend. */
+static json_t *ctl_ports_json(const struct pk_engine *eng)
+{
+	json_t *ports;
+
+	if (!pk_io_is_dpdk(eng->io) || (ports = json_object()) == NULL)
+		return NULL;
+	for (unsigned p = 0; p < pk_io_dpdk_n_ports(eng->io); p++) {
+		struct pk_io_dpdk_link l;
+		json_t *o;
+
+		if (!pk_io_dpdk_port_link(eng->io, p, &l))
+			continue;
+		o = json_pack("{s:b, s:I, s:b, s:I}", "link_up", l.up, "speed_mbps", (json_int_t)l.speed_mbps,
+			      "full_duplex", l.full_duplex, "link_changes", (json_int_t)l.changes);
+		if (o != NULL)
+			json_object_set_new(ports, pk_io_dpdk_port_name(eng->io, p), o);
+	}
+	return ports;
+}
+
 /* Add every integer of src into the same key of dst. */
 static void ctl_sum_into(json_t *dst, const json_t *src)
 {
@@ -391,6 +413,8 @@ json_t *pk_ctl_stats_json(struct pk_engine *eng)
 	json_object_set_new(st, "memory", ctl_memory_json(eng));
 	if ((net = ctl_net_json(eng, NULL)) != NULL)
 		json_object_set_new(st, "net", net);
+	if ((net = ctl_ports_json(eng)) != NULL)
+		json_object_set_new(st, "ports", net);
 	return st;
 fail:
 	json_decref(st);
@@ -1716,6 +1740,24 @@ static void ctl_signal(struct pk_ctl *c)
 	}
 }
 
+/* The dpdk ports' links, once a second: each change logged (and counted
+ * by the backend), the first state too. */
+static void ctl_links_watch(struct pk_ctl *c)
+{
+	for (unsigned p = 0; p < pk_io_dpdk_n_ports(c->eng->io); p++) {
+		struct pk_io_dpdk_link l;
+
+		if (pk_io_dpdk_port_link_watch(c->eng->io, p, &l) != 1)
+			continue;
+		if (l.up)
+			pk_log(PK_LOG_NOTICE, "port %s: link up (%u Mb/s%s%s)", pk_io_dpdk_port_name(c->eng->io, p),
+			       (unsigned)l.speed_mbps, l.full_duplex ? ", full duplex" : ", half duplex",
+			       l.autoneg ? ", autonegotiated" : "");
+		else
+			pk_log(PK_LOG_WARNING, "port %s: link down", pk_io_dpdk_port_name(c->eng->io, p));
+	}
+}
+
 static void ctl_timer(struct pk_ctl *c)
 {
 	uint64_t n;
@@ -1726,6 +1768,7 @@ static void ctl_timer(struct pk_ctl *c)
 		c->cfg.tick(c->eng, c->cfg.tid);
 	if (++c->ticks % (1000 / PK_CTL_TICK_MS) == 0) {
 		ctl_idle_check(c);
+		ctl_links_watch(c);
 		ctl_calls_cache_update(c);
 		/* the extra descriptors' owners time out their own work */
 		for (unsigned i = 0; i < c->n_extra; i++)

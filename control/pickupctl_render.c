@@ -641,6 +641,8 @@ static int ctl_view_stats(FILE *out, const json_t *result, int only)
 				if (json_is_object(wn))
 					snprintf(title, sizeof(title), "NET W%d", only);
 				rc = ctl_net_table(out, json_is_object(wn) ? wn : v, title);
+			} else if (strcmp(k, "ports") == 0) {
+				rc = ctl_net_table(out, v, "PORTS"); /* the links */
 			}
 			if (rc == 1)
 				rc = ctl_section_print(out, k, v);

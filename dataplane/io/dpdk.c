@@ -138,6 +138,9 @@ struct dpdk_port {
 	uint8_t n_routes;
 	struct pk_net_route routes[PK_NET_MAX_ROUTES]; /* its static routes */
 	char name[RTE_ETH_NAME_MAX_LEN];  /* the ethdev's, for the stats */
+	/* pk_io_dpdk_port_link_watch's (the control thread's) */
+	bool link_seen, link_up;
+	_Atomic uint64_t link_changes;
 };
 
 struct dpdk_io {
@@ -655,6 +658,46 @@ bool pk_io_is_dpdk(const struct pk_io *pio)
 unsigned pk_io_dpdk_n_ports(const struct pk_io *pio)
 {
 	return pk_io_is_dpdk(pio) ? ((const struct dpdk_io *)pio)->n_ports : 0;
+}
+
+bool pk_io_dpdk_port_link(const struct pk_io *pio, unsigned i, struct pk_io_dpdk_link *out)
+{
+	const struct dpdk_port *dp;
+	struct rte_eth_link l;
+
+	if (i >= pk_io_dpdk_n_ports(pio))
+		return false;
+	dp = &((const struct dpdk_io *)pio)->ports[i];
+	memset(&l, 0, sizeof(l));
+	if (rte_eth_link_get_nowait(dp->id, &l) != 0)
+		return false;
+	*out = (struct pk_io_dpdk_link){
+		.up = l.link_status == RTE_ETH_LINK_UP,
+		.full_duplex = l.link_duplex == RTE_ETH_LINK_FULL_DUPLEX,
+		.autoneg = l.link_autoneg == RTE_ETH_LINK_AUTONEG,
+		.speed_mbps = l.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : l.link_speed,
+		/* Relaxed: a count for the stats. */
+		.changes = atomic_load_explicit(&dp->link_changes, memory_order_relaxed),
+	};
+	return true;
+}
+
+int pk_io_dpdk_port_link_watch(struct pk_io *pio, unsigned i, struct pk_io_dpdk_link *out)
+{
+	struct dpdk_port *dp;
+	bool first;
+
+	if (!pk_io_dpdk_port_link(pio, i, out))
+		return -1;
+	dp = &((struct dpdk_io *)pio)->ports[i];
+	first = !dp->link_seen;
+	if (!first && dp->link_up == out->up)
+		return 0;
+	if (!first)
+		out->changes = atomic_fetch_add_explicit(&dp->link_changes, 1, memory_order_relaxed) + 1;
+	dp->link_seen = true;
+	dp->link_up = out->up;
+	return 1;
 }
 
 bool pk_io_dpdk_port_stats(const struct pk_io *pio, unsigned i, uint64_t out[PK_IO_DPDK_PORT_CTR_COUNT])

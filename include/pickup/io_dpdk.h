@@ -175,6 +175,26 @@ const char *pk_io_dpdk_port_name(const struct pk_io *io, unsigned i);
 int pk_io_dpdk_neighbours(struct pk_io_queue *q, unsigned timeout_ms,
 			  struct pk_net_neighbour (*out)[PK_NET_ARP_ENTRIES], unsigned n[PK_IO_DPDK_MAX_PORTS]);
 
+/* A port's link, as its driver reports it (rte_eth_link_get_nowait). */
+struct pk_io_dpdk_link {
+	bool up;
+	bool full_duplex;
+	bool autoneg;
+	uint32_t speed_mbps; /* 0: unknown (a virtual device may say none) */
+	uint64_t changes;    /* up/down changes pk_io_dpdk_port_link_watch saw */
+};
+
+/* Port i's link now (and the changes the watch counted); false past the
+ * last port or when the driver does not answer. Any thread. */
+bool pk_io_dpdk_port_link(const struct pk_io *io, unsigned i, struct pk_io_dpdk_link *out);
+
+/* The same, compared with what the previous call saw for port i: 1 when
+ * the link went up or down since (or on the first call: the state to
+ * announce), 0 when not, -1 past the last port or when the driver does
+ * not answer. A change is counted. For the control thread's watch, once
+ * a second (pickupd logs each change). Control thread. */
+int pk_io_dpdk_port_link_watch(struct pk_io *io, unsigned i, struct pk_io_dpdk_link *out);
+
 /* Frames of the pool a queue keeps for its next messages (its ctx's
  * pk_net_frames_held, and a frame taken by a tx_alloc not committed):
  * the pool is whole when in use = the sum of these. Its worker, or anyone

@@ -22,7 +22,8 @@
 #   - the control socket's stats while pickupd runs: the network layer's
 #     counters per port (the echo requests counted on the port each came
 #     in on) and each worker's share of them, the I/O queues' counters per
-#     worker, in pickupctl's JSON, table and Prometheus views;
+#     worker, each port's link (up, logged once), in pickupctl's JSON,
+#     table and Prometheus views;
 #   - SIPp registers 2004 from A;
 #   - a call from B (via 10.98.2.1) to 2004 in A: the INVITE, ACK and BYE
 #     reach A with pickupd's Via of port A (10.98.1.1), the responses reach
@@ -304,6 +305,13 @@ for port, want in (("net_af_packet0", 3), ("net_af_packet1", 6)):
                  (port, [s["icmp_echo_replied"] for s in shares], want))
     if any("port_ipackets" in s for s in shares):
         sys.exit("%s: a worker's share has the port's driver counters" % port)
+# each port's link, as its driver reports it: up, no change since
+ports = st.get("ports") or sys.exit("no ports section: %s" % sorted(st))
+if list(ports) != ["net_af_packet0", "net_af_packet1"]:
+    sys.exit("ports %s" % list(ports))
+for port, l in ports.items():
+    if l.get("link_up") is not True or l.get("link_changes") != 0 or not isinstance(l.get("speed_mbps"), int):
+        sys.exit("%s: link %s" % (port, l))
 PY
 "$pickupctl" -s "$work/ctl.sock" stats >"$work/stats.txt" 2>&1 || fail "pickupctl stats (table)"
 grep -qE '^NET +net_af_packet0 +net_af_packet1 *$' "$work/stats.txt" ||
@@ -311,6 +319,9 @@ grep -qE '^NET +net_af_packet0 +net_af_packet1 *$' "$work/stats.txt" ||
 grep -qE '^icmp_echo_replied +3 +6 *$' "$work/stats.txt" ||
   fail "NET table: $(grep icmp_echo_replied "$work/stats.txt")"
 grep -qE '^IO +TOTAL +W0 +W1 *$' "$work/stats.txt" || fail "no IO table"
+grep -qE '^PORTS +net_af_packet0 +net_af_packet1 *$' "$work/stats.txt" &&
+  grep -qE '^link_up +true +true *$' "$work/stats.txt" ||
+  fail "no PORTS table with both links up: $(grep -A3 '^PORTS' "$work/stats.txt")"
 # one worker's view: its share of each port's network layer
 "$pickupctl" -s "$work/ctl.sock" stats --worker 1 >"$work/stats1.txt" 2>&1 || fail "pickupctl stats --worker 1"
 grep -qE '^NET W1 +net_af_packet0 +net_af_packet1 *$' "$work/stats1.txt" ||
@@ -319,12 +330,16 @@ grep -qE '^NET W1 +net_af_packet0 +net_af_packet1 *$' "$work/stats1.txt" ||
 for p in 0:3 1:6; do
   grep -qx "pickupd_net_icmp_echo_replied_total{port=\"net_af_packet${p%:*}\"} ${p#*:}" "$work/metrics.txt" ||
     fail "metrics: $(grep icmp_echo_replied "$work/metrics.txt")"
+  grep -qx "pickupd_port_link_up{port=\"net_af_packet${p%:*}\"} 1" "$work/metrics.txt" &&
+    grep -qx "pickupd_port_link_changes_total{port=\"net_af_packet${p%:*}\"} 0" "$work/metrics.txt" ||
+    fail "metrics: $(grep pickupd_port_ "$work/metrics.txt")"
 done
 # a series per worker (the kernel's fanout decides which got the echoes)
 [ "$(grep -cE '^pickupd_io_rx_frames_total\{worker="[01]"\} [0-9]+$' "$work/metrics.txt")" = 2 ] &&
   grep -qE '^pickupd_io_rx_frames_total\{worker="[01]"\} [1-9]' "$work/metrics.txt" ||
   fail "metrics: $(grep io_rx_frames "$work/metrics.txt")"
-echo "   stats: ICMP counted on each port (JSON, table, metrics) and each worker's share, I/O per worker"
+echo "   stats: ICMP counted on each port (JSON, table, metrics) and each worker's share, I/O per worker, links up"
+
 
 # ---- SIPp ----
 
@@ -465,6 +480,11 @@ grep -qE '^PORT +ADDRESS +MAC +STATE +AGE +QUEUED +WORKERS *$' "$work/nb.txt" &&
 out=$("$pickupctl" -s "$work/ctl.sock" neighbours --port nope 2>&1) && fail "neighbours --port nope: accepted"
 grep -q "no port 'nope'" <<<"$out" || fail "neighbours --port nope: $out"
 echo "   neighbours: 10.98.1.2 ($mac_a) on port 0, 10.98.2.2 ($mac_b) on port 1, nothing off-link"
+# the control thread's link watch (once a second) announced both links
+for p in 0 1; do
+  grep -qE "notice: port net_af_packet$p: link up \([0-9]+ Mb/s" "$work/pickupd.log" ||
+    fail "no 'link up' logged for port $p: $(grep 'link' "$work/pickupd.log")"
+done
 
 # ---- stop ----
 

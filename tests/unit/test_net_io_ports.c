@@ -389,6 +389,42 @@ static void test_neighbours(void **state)
 	assert_int_equal(pk_io_dpdk_neighbours(NULL, 20, nb, n), -EINVAL);
 }
 
+/* Each port's link as its driver says (net_ring: up once started, down
+ * and up again by rte_eth_dev_set_link_down/up) and the watch: the first
+ * look announces the state, then only changes, counted per port. */
+static void test_link_watch(void **state)
+{
+	(void)state;
+	struct pk_io_dpdk_link l;
+
+	assert_true(pk_io_dpdk_port_link(io, 0, &l));
+	assert_true(l.up);
+	assert_int_equal(l.changes, 0);
+	assert_false(pk_io_dpdk_port_link(io, 2, &l));
+	assert_int_equal(pk_io_dpdk_port_link_watch(io, 2, &l), -1);
+	for (unsigned p = 0; p < 2; p++) {
+		assert_int_equal(pk_io_dpdk_port_link_watch(io, p, &l), 1); /* the first look */
+		assert_true(l.up);
+		assert_int_equal(pk_io_dpdk_port_link_watch(io, p, &l), 0);
+	}
+	assert_int_equal(rte_eth_dev_set_link_down(port_y), 0);
+	assert_int_equal(pk_io_dpdk_port_link_watch(io, 0, &l), 0);
+	assert_int_equal(pk_io_dpdk_port_link_watch(io, 1, &l), 1);
+	assert_false(l.up);
+	assert_int_equal(l.changes, 1);
+	assert_int_equal(pk_io_dpdk_port_link_watch(io, 1, &l), 0);
+	assert_true(pk_io_dpdk_port_link(io, 1, &l));
+	assert_false(l.up);
+	assert_int_equal(rte_eth_dev_set_link_up(port_y), 0);
+	assert_int_equal(pk_io_dpdk_port_link_watch(io, 1, &l), 1);
+	assert_true(l.up);
+	assert_int_equal(l.changes, 2);
+	assert_true(pk_io_dpdk_port_link(io, 1, &l));
+	assert_int_equal(l.changes, 2);
+	assert_true(pk_io_dpdk_port_link(io, 0, &l));
+	assert_int_equal(l.changes, 0);
+}
+
 /* A port whose RX ring holds more than a burst does not keep the other
  * port's datagram waiting more than one more burst. */
 static void test_busy_port_does_not_starve(void **state)
@@ -595,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_tx_by_listener_port),
 		cmocka_unit_test(test_tx_by_static_route),
 		cmocka_unit_test(test_neighbours),
+		cmocka_unit_test(test_link_watch),
 		cmocka_unit_test(test_busy_port_does_not_starve),
 		cmocka_unit_test(test_port_stats),
 		cmocka_unit_test(test_refused),

@@ -845,6 +845,21 @@ static void test_render_stats_io_net(void **state)
 	assert_non_null(strstr(t, "\nNET                net_af_packet0  0000:3b:00.0\n"));
 	free(t);
 
+	/* The ports' links: a column per port too. */
+	t = render((const char *const[]){ "stats", NULL },
+		   "{\"ports\":{\"net_af_packet0\":{\"link_up\":true,\"speed_mbps\":10000,\"full_duplex\":true,"
+		   "\"link_changes\":0},\"0000:3b:00.0\":{\"link_up\":false,\"speed_mbps\":0,\"full_duplex\":false,"
+		   "\"link_changes\":3}}}",
+		   &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(t,
+		"PORTS         net_af_packet0  0000:3b:00.0\n"
+		"link_up                 true         false\n"
+		"speed_mbps             10000             0\n"
+		"full_duplex             true         false\n"
+		"link_changes               0             3\n");
+	free(t);
+
 	/* A port missing a counter of another: "-", both ways. */
 	t = render((const char *const[]){ "stats", NULL },
 		   "{\"net\":{\"p0\":{\"rx_frames\":1,\"udp_rx\":2},\"p1\":{\"rx_frames\":3,\"arp_rx\":4}}}",
