@@ -23,7 +23,7 @@ set -u
 pickupd=$(realpath "${1:?usage: test_dpdk_link.sh PICKUPD PICKUPCTL}")
 pickupctl=$(realpath "${2:?usage: test_dpdk_link.sh PICKUPD PICKUPCTL}")
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh" # pk_start_ready
+. "$here/lib.sh" # pk_start_ready, pk_stop_ready
 
 if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null; then
   echo "SKIP: needs root, /dev/net/tun and iproute2"
@@ -133,16 +133,6 @@ logged 'notice: port net_tap0: link up \(' 2
 link true 2
 echo "   link up again: logged, two changes"
 
-kill -TERM "$pid"
-for ((i = 0; i < 200; i++)); do
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$pid" 2>/dev/null && fail "pickupd still runs 20 s after SIGTERM"
-wait "$pid"
-rc=$?
-pid=
-[ "$rc" = 0 ] || fail "pickupd exit status $rc after SIGTERM"
-grep -q "info: stopped" "$work/pickupd.log" || fail "pickupd did not stop cleanly"
+pk_stop_ready "$work"
 ip link show "$tap" >/dev/null 2>&1 && fail "the tap interface $tap outlived pickupd"
 echo "ok: the dpdk port's link watched (net_tap): up, down, up again, each logged and in the stats; clean stop"

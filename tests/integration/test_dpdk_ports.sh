@@ -58,7 +58,7 @@ set -u
 pickupd=$(realpath "${1:?usage: test_dpdk_ports.sh PICKUPD PICKUPCTL}")
 pickupctl=$(realpath "${2:?usage: test_dpdk_ports.sh PICKUPD PICKUPCTL}")
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh" # pk_netns_sweep, pk_netns_veth, pk_start_ready, pk_netns_register, python3 on PATH
+. "$here/lib.sh" # pk_netns_sweep, pk_netns_veth, pk_start_ready, pk_stop_ready, pk_netns_register, python3 on PATH
 
 for c in ip ethtool ss sipp; do
   command -v $c >/dev/null || { echo "SKIP: needs iproute2, ethtool and sipp ($c)"; exit 77; }
@@ -488,17 +488,7 @@ done
 
 # ---- stop ----
 
-kill -TERM "$pid"
-for ((i = 0; i < 200; i++)); do
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$pid" 2>/dev/null && fail "pickupd still runs 20 s after SIGTERM"
-wait "$pid"
-rc=$?
-pid=
-[ "$rc" = 0 ] || fail "pickupd exit status $rc after SIGTERM"
-grep -q "info: stopped" "$work/pickupd.log" || fail "pickupd did not stop cleanly"
+pk_stop_ready "$work"
 sum() { grep -o " $1=[0-9]*" "$work/pickupd.log" | awk -F= '{ s += $2 } END { print s + 0 }'; }
 [ "$(sum answered_register)" = 1 ] || fail "answered_register = $(sum answered_register), want 1"
 # four calls of INVITE, 180, 200, ACK, BYE, 200 (and retransmissions)

@@ -221,27 +221,19 @@ static void test_arp_per_port(void **state)
 }
 
 /* An ARP reply from mac/ip to us on Y, received (it carries no message). */
-static void arp_reply_on_y(const uint8_t *mac, uint32_t ip)
+/* An ARP reply from mac/ip to us on port X or Y, taken in. */
+static void arp_reply_on(bool on_x, const uint8_t *mac, uint32_t ip)
 {
 	uint8_t in[64] = { 0 };
 	struct pk_io_msg *msgs[PK_IO_BURST];
-	size_t l2 = eth(in, y_mac, mac, -1, 0x0806);
+	const uint8_t *ours = on_x ? x_mac : y_mac;
+	size_t l2 = eth(in, ours, mac, -1, 0x0806);
 
-	arp_body(in + l2, 2, mac, ip, y_mac, Y_IP);
-	ring_in(y_in, in, 60);
+	arp_body(in + l2, 2, mac, ip, ours, on_x ? X_IP : Y_IP);
+	ring_in(on_x ? x_in : y_in, in, 60);
 	assert_int_equal(pk_io_rx_burst(q, msgs, PK_IO_BURST, 0), 0);
 }
 
-static void arp_reply_on_x(const uint8_t *mac, uint32_t ip)
-{
-	uint8_t in[64] = { 0 };
-	struct pk_io_msg *msgs[PK_IO_BURST];
-	size_t l2 = eth(in, x_mac, mac, -1, 0x0806);
-
-	arp_body(in + l2, 2, mac, ip, x_mac, X_IP);
-	ring_in(x_in, in, 60);
-	assert_int_equal(pk_io_rx_burst(q, msgs, PK_IO_BURST, 0), 0);
-}
 
 /* To the prefix of X's static route, from X's listener: its next hop is
  * asked for on X and the datagram goes to it; X has no gateway, so
@@ -258,7 +250,7 @@ static void test_tx_by_static_route(void **state)
 	assert_int_equal(get32(b + 28), X_IP);
 	assert_int_equal(get32(b + 38), RT_NH);
 	assert_int_equal(ring_out(y_out, b), 0);
-	arp_reply_on_x(RT_MAC, RT_NH);
+	arp_reply_on(true, RT_MAC, RT_NH);
 	size_t n = ring_out(x_out, b);
 	assert_int_equal(n, 42 + 6);
 	assert_memory_equal(b, RT_MAC, 6);
@@ -295,7 +287,7 @@ static void test_tx_by_listener_port(void **state)
 	assert_int_equal(get32(b + 38), PY_IP);
 	assert_int_equal(ring_out(x_out, b), 0);
 	/* its reply on Y releases the datagram there */
-	arp_reply_on_y(PY_MAC, PY_IP);
+	arp_reply_on(false, PY_MAC, PY_IP);
 	n = ring_out(y_out, b);
 	assert_int_equal(n, 42 + 4);
 	assert_memory_equal(b, PY_MAC, 6);
@@ -307,7 +299,7 @@ static void test_tx_by_listener_port(void **state)
 	assert_int_equal(ring_out(y_out, b), 42);
 	assert_int_equal(get32(b + 38), GW_IP);
 	assert_int_equal(ring_out(x_out, b), 0);
-	arp_reply_on_y(GW_MAC, GW_IP);
+	arp_reply_on(false, GW_MAC, GW_IP);
 	n = ring_out(y_out, b);
 	assert_int_equal(n, 42 + 3);
 	assert_memory_equal(b, GW_MAC, 6);
