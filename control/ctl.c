@@ -264,6 +264,28 @@ static json_t *ctl_net_json(const struct pk_engine *eng, const struct pk_worker 
 	return net;
 }
 
+/* Each dpdk port's link now: {PORT: {link_up, speed_mbps, full_duplex,
+ * link_changes}}; NULL on the socket backend. */
+static json_t *ctl_ports_json(const struct pk_engine *eng)
+{
+	json_t *ports;
+
+	if (!pk_io_is_dpdk(eng->io) || (ports = json_object()) == NULL)
+		return NULL;
+	for (unsigned p = 0; p < pk_io_dpdk_n_ports(eng->io); p++) {
+		struct pk_io_dpdk_link l;
+		json_t *o;
+
+		if (!pk_io_dpdk_port_link(eng->io, p, &l))
+			continue;
+		o = json_pack("{s:b, s:I, s:b, s:I}", "link_up", l.up, "speed_mbps", (json_int_t)l.speed_mbps,
+			      "full_duplex", l.full_duplex, "link_changes", (json_int_t)l.changes);
+		if (o != NULL)
+			json_object_set_new(ports, pk_io_dpdk_port_name(eng->io, p), o);
+	}
+	return ports;
+}
+
 /* Add every integer of src into the same key of dst. */
 static void ctl_sum_into(json_t *dst, const json_t *src)
 {
@@ -391,6 +413,8 @@ json_t *pk_ctl_stats_json(struct pk_engine *eng)
 	json_object_set_new(st, "memory", ctl_memory_json(eng));
 	if ((net = ctl_net_json(eng, NULL)) != NULL)
 		json_object_set_new(st, "net", net);
+	if ((net = ctl_ports_json(eng)) != NULL)
+		json_object_set_new(st, "ports", net);
 	return st;
 fail:
 	json_decref(st);
@@ -750,6 +774,135 @@ static enum pk_ctl_error cmd_registrations(struct pk_ctl *c, json_t *args, json_
 	}
 	*result = json_pack("{s:o, s:b}", "registrations", r.arr, "truncated", r.seen > r.limit);
 	return *result ? PK_CTL_OK : PK_CTL_E_INTERNAL;
+}
+
+/* How long a worker has to answer for its neighbours: a poll-mode worker
+ * answers at its next burst, microseconds. */
+#define CTL_NEIGHBOURS_WAIT_MS 500
+
+/* One neighbour of one port, merged over the workers that have it. */
+struct ctl_nb {
+	struct pk_net_neighbour n; /* the best state's, the youngest age */
+	unsigned queued;	   /* over every worker */
+	uint64_t workers;	   /* bit i: worker i has it */
+};
+
+static int ctl_nb_cmp(const void *a, const void *b)
+{
+	uint32_t x = ntohl(((const struct ctl_nb *)a)->n.ip), y = ntohl(((const struct ctl_nb *)b)->n.ip);
+
+	return x < y ? -1 : x > y;
+}
+
+/* A state's rank when workers disagree: what a datagram would find. */
+static int ctl_nb_rank(uint8_t state)
+{
+	return state == PK_NET_ARP_REACHABLE ? 3 : state == PK_NET_ARP_STALE ? 2 : 1;
+}
+
+static const char *ctl_nb_state(uint8_t state)
+{
+	return state == PK_NET_ARP_REACHABLE ? "reachable"
+	       : state == PK_NET_ARP_STALE   ? "stale"
+					     : "incomplete";
+}
+
+/* Each DPDK port's neighbour (ARP) cache, as every worker's queue has
+ * it (each worker resolves for itself and shares what it learns), merged
+ * by address: the best state (reachable, stale, incomplete) and its MAC,
+ * the youngest age, the frames waiting summed, the workers that have the
+ * entry. By address within a port; ports in the order of io.dpdk.ports.
+ * The socket backend has none of its own (the kernel's: ip neigh). */
+static enum pk_ctl_error cmd_neighbours(struct pk_ctl *c, json_t *args, json_t **result, char *msg,
+					size_t msglen)
+{
+	const struct pk_engine *eng = c->eng;
+	static struct pk_net_neighbour buf[PK_IO_DPDK_MAX_PORTS][PK_NET_ARP_ENTRIES];
+	static struct ctl_nb merged[PK_IO_DPDK_MAX_PORTS][PK_NET_ARP_ENTRIES];
+	unsigned nm[PK_IO_DPDK_MAX_PORTS] = { 0 }, n[PK_IO_DPDK_MAX_PORTS], np;
+	enum pk_ctl_error e;
+	const char *port;
+	size_t plen;
+	json_t *out;
+
+	if ((e = pk_ctl_arg_str(args, "port", false, &port, &plen, msg, msglen)) != PK_CTL_OK)
+		return e;
+	if (!pk_io_is_dpdk(eng->io))
+		return ctl_fail(msg, msglen, PK_CTL_E_UNSUPPORTED,
+				"neighbours: the socket backend has no neighbour cache of its own (the "
+				"kernel's: ip neigh)");
+	np = pk_io_dpdk_n_ports(eng->io);
+	if (port != NULL) {
+		unsigned p = 0;
+
+		while (p < np && strcmp(pk_io_dpdk_port_name(eng->io, p), port) != 0)
+			p++;
+		if (p == np)
+			return ctl_fail(msg, msglen, PK_CTL_E_INVALID_VALUE, "no port '%s'", port);
+	}
+	for (unsigned i = 0; i < eng->n_workers && i < 64; i++) {
+		const struct pk_worker *w = eng->workers[i];
+		int r;
+
+		if (w == NULL || w->q == NULL)
+			continue;
+		r = pk_io_dpdk_neighbours(w->q, CTL_NEIGHBOURS_WAIT_MS, buf, n);
+		if (r != 0)
+			return ctl_fail(msg, msglen, PK_CTL_E_INTERNAL, "neighbours: worker %u did not answer (%s)",
+					i, strerror(-r));
+		for (unsigned p = 0; p < np; p++) {
+			for (unsigned k = 0; k < n[p]; k++) {
+				const struct pk_net_neighbour *nb = &buf[p][k];
+				unsigned j = 0;
+
+				while (j < nm[p] && merged[p][j].n.ip != nb->ip)
+					j++;
+				if (j == nm[p]) {
+					merged[p][nm[p]++] = (struct ctl_nb){ .n = *nb };
+				} else if (ctl_nb_rank(nb->state) > ctl_nb_rank(merged[p][j].n.state) ||
+					   (nb->state == merged[p][j].n.state && nb->age_ms < merged[p][j].n.age_ms)) {
+					merged[p][j].n = *nb;
+				}
+				merged[p][j].queued += nb->queued;
+				merged[p][j].workers |= UINT64_C(1) << i;
+			}
+		}
+	}
+	if ((out = json_object()) == NULL)
+		return PK_CTL_E_INTERNAL;
+	for (unsigned p = 0; p < np; p++) {
+		const char *name = pk_io_dpdk_port_name(eng->io, p);
+		json_t *arr;
+
+		if (port != NULL && strcmp(name, port) != 0)
+			continue;
+		if ((arr = json_array()) == NULL || json_object_set_new(out, name, arr) != 0)
+			goto oom;
+		qsort(merged[p], nm[p], sizeof(merged[p][0]), ctl_nb_cmp);
+		for (unsigned j = 0; j < nm[p]; j++) {
+			const struct ctl_nb *m = &merged[p][j];
+			const uint8_t *a = (const uint8_t *)&m->n.ip, *h = m->n.mac.addr_bytes;
+			char ip[16], mac[18];
+			json_t *ws = json_array(), *o;
+
+			snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", h[0], h[1], h[2], h[3], h[4], h[5]);
+			for (unsigned i = 0; ws != NULL && i < 64; i++)
+				if (m->workers >> i & 1)
+					json_array_append_new(ws, json_integer(i));
+			o = json_pack("{s:s, s:s?, s:s, s:I, s:I, s:o*}", "address", ip, "mac",
+				      m->n.state == PK_NET_ARP_INCOMPLETE ? NULL : mac, "state",
+				      ctl_nb_state(m->n.state), "age_ms", (json_int_t)m->n.age_ms, "queued",
+				      (json_int_t)m->queued, "workers", ws);
+			if (o == NULL || json_array_append_new(arr, o) != 0)
+				goto oom;
+		}
+	}
+	*result = json_pack("{s:o}", "neighbours", out);
+	return *result ? PK_CTL_OK : PK_CTL_E_INTERNAL;
+oom:
+	json_decref(out);
+	return ctl_fail(msg, msglen, PK_CTL_E_INTERNAL, "out of memory");
 }
 
 static json_t *ctl_group_json(const struct pk_groups_view *v, const struct pk_group *g)
@@ -1273,6 +1426,7 @@ static const struct ctl_cmd {
 	{ "metrics", cmd_metrics, { NULL } },
 	{ "calls", cmd_calls, { "group", "user", "limit", NULL } },
 	{ "registrations", cmd_registrations, { "user", "limit", NULL } },
+	{ "neighbours", cmd_neighbours, { "port", NULL } },
 	{ "groups", cmd_groups, { "number", NULL } },
 	{ "group.add", cmd_group_add, { "number", "name", NULL } },
 	{ "group.remove", cmd_group_remove, { "number", NULL } },
@@ -1586,6 +1740,24 @@ static void ctl_signal(struct pk_ctl *c)
 	}
 }
 
+/* The dpdk ports' links, once a second: each change logged (and counted
+ * by the backend), the first state too. */
+static void ctl_links_watch(struct pk_ctl *c)
+{
+	for (unsigned p = 0; p < pk_io_dpdk_n_ports(c->eng->io); p++) {
+		struct pk_io_dpdk_link l;
+
+		if (pk_io_dpdk_port_link_watch(c->eng->io, p, &l) != 1)
+			continue;
+		if (l.up)
+			pk_log(PK_LOG_NOTICE, "port %s: link up (%u Mb/s%s%s)", pk_io_dpdk_port_name(c->eng->io, p),
+			       (unsigned)l.speed_mbps, l.full_duplex ? ", full duplex" : ", half duplex",
+			       l.autoneg ? ", autonegotiated" : "");
+		else
+			pk_log(PK_LOG_WARNING, "port %s: link down", pk_io_dpdk_port_name(c->eng->io, p));
+	}
+}
+
 static void ctl_timer(struct pk_ctl *c)
 {
 	uint64_t n;
@@ -1596,6 +1768,7 @@ static void ctl_timer(struct pk_ctl *c)
 		c->cfg.tick(c->eng, c->cfg.tid);
 	if (++c->ticks % (1000 / PK_CTL_TICK_MS) == 0) {
 		ctl_idle_check(c);
+		ctl_links_watch(c);
 		ctl_calls_cache_update(c);
 		/* the extra descriptors' owners time out their own work */
 		for (unsigned i = 0; i < c->n_extra; i++)

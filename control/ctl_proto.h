@@ -40,7 +40,8 @@
 	_(PERMISSION_DENIED, "permission_denied") \
 	_(BUSY, "busy")                          \
 	_(TOO_LARGE, "too_large")                \
-	_(INTERNAL, "internal")
+	_(INTERNAL, "internal")                  \
+	_(UNSUPPORTED, "unsupported")
 
 enum pk_ctl_error {
 	PK_CTL_OK = 0,

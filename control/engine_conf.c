@@ -998,6 +998,7 @@ static int ec_dpdk_gateway(struct ec_ctx *x, yaml_document_t *doc, const struct 
 	if (pk_addr_parse_ip(s, &a) != 0 || a.family != AF_INET || pk_addr_is_any(&a))
 		return ec_fail(x, v, "'%.*s' is not an IPv4 address", (int)s.len, s.p);
 	memcpy(&x->c->dpdk.gateway, a.ip, 4);
+	x->c->dpdk.gateway_line = (uint32_t)v->start_mark.line + 1;
 	return 0;
 }
 
@@ -1096,6 +1097,82 @@ static int ec_port_gateway(struct ec_ctx *x, yaml_document_t *doc, const struct 
 	return ec_port_ip(x, v, &ec_cur_port(x)->gateway);
 }
 
+/* Where the routes being read go: a port's, or the one port's. */
+struct ec_routes {
+	uint32_t *n;
+	struct pk_engine_route *r;
+};
+
+/* One static route, "PREFIX/LEN via NEXT-HOP" (as `ip route` writes it).
+ * Whether its next hop is on-link, and routes given twice, are checked
+ * once every port is read (ec_dpdk_routes). */
+static int ec_route_one(struct ec_ctx *x, yaml_node_t *n, void *arg)
+{
+	const struct ec_routes *rs = arg;
+	struct pk_str s = ec_scalar(n), pfx, via;
+	struct pk_engine_route r = { .line = (uint32_t)n->start_mark.line + 1 };
+	struct pk_addr a;
+	size_t i = 0, slash;
+	uint32_t len = 0;
+
+	/* PREFIX, blanks, "via", blanks, NEXT-HOP */
+	while (i < s.len && s.p[i] != ' ' && s.p[i] != '\t')
+		i++;
+	pfx = pk_str_make(s.p, i);
+	while (i < s.len && (s.p[i] == ' ' || s.p[i] == '\t'))
+		i++;
+	if (s.len - i < 4 || memcmp(s.p + i, "via", 3) != 0 || (s.p[i + 3] != ' ' && s.p[i + 3] != '\t'))
+		return ec_fail(x, n, "'%.*s' is not a route (PREFIX/LEN via NEXT-HOP, as "
+				     "10.50.0.0/16 via 10.98.3.254)",
+			       (int)s.len, s.p);
+	for (i += 3; i < s.len && (s.p[i] == ' ' || s.p[i] == '\t'); i++)
+		;
+	via = pk_str_make(s.p + i, s.len - i);
+	for (slash = 0; slash < pfx.len && pfx.p[slash] != '/'; slash++)
+		;
+	for (size_t k = slash + 1; k < pfx.len && len <= 32; k++)
+		len = pfx.p[k] >= '0' && pfx.p[k] <= '9' ? len * 10 + (uint32_t)(pfx.p[k] - '0') : 99;
+	if (slash + 1 >= pfx.len || slash + 4 < pfx.len || len > 32 ||
+	    pk_addr_parse_ip(pk_str_make(pfx.p, slash), &a) != 0 || a.family != AF_INET)
+		return ec_fail(x, n, "'%.*s' is not an IPv4 prefix (as 10.50.0.0/16)", (int)pfx.len,
+			       pfx.p);
+	if (len == 0)
+		return ec_fail(x, n, "'%.*s': a route of every address is the port's gateway (gateway:)",
+			       (int)pfx.len, pfx.p);
+	memcpy(&r.net, a.ip, 4);
+	r.prefix_len = len;
+	if ((r.net & ~pk_ipv4_mask(len)) != 0) {
+		uint32_t net = r.net & pk_ipv4_mask(len);
+		const uint8_t *b = (const uint8_t *)&net;
+		return ec_fail(x, n, "'%.*s' has host bits set (the prefix is %u.%u.%u.%u/%u)", (int)pfx.len,
+			       pfx.p, b[0], b[1], b[2], b[3], len);
+	}
+	if (pk_addr_parse_ip(via, &a) != 0 || a.family != AF_INET || pk_addr_is_any(&a) || a.ip[0] == 0 ||
+	    a.ip[0] == 127 || a.ip[0] >= 224)
+		return ec_fail(x, n, "next hop '%.*s' is not a unicast IPv4 address", (int)via.len, via.p);
+	memcpy(&r.via, a.ip, 4);
+	if (*rs->n == PK_ENGINE_MAX_ROUTES)
+		return ec_fail(x, n, "more than %d routes on a port", PK_ENGINE_MAX_ROUTES);
+	rs->r[(*rs->n)++] = r;
+	return 0;
+}
+
+static int ec_port_routes(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct ec_routes rs = { &ec_cur_port(x)->n_routes, ec_cur_port(x)->routes };
+
+	(void)k;
+	return ec_each(x, doc, v, ec_route_one, &rs);
+}
+
+static int ec_dpdk_routes_key(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	struct ec_routes rs = { &x->c->dpdk.n_routes, x->c->dpdk.routes };
+
+	(void)k;
+	return ec_each(x, doc, v, ec_route_one, &rs);
+}
+
 /* A number of the port being read: k->off is the field's offset in it. */
 static int ec_port_uint(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
 {
@@ -1120,6 +1197,7 @@ static const struct ec_key ec_dpdk_port_keys[] = {
 	{ "addresses", ec_port_addrs, 0, 0, 0, NULL },
 	EC_PORT_UINT("prefix_len", prefix_len, 1, 32, "bits"),
 	{ "gateway", ec_port_gateway, 0, 0, 0, NULL },
+	{ "routes", ec_port_routes, 0, 0, 0, NULL },
 	EC_PORT_UINT("vlan", vlan, 0, 4094, "VLAN id"),
 	{ "mtu", ec_port_mtu, offsetof(struct pk_engine_dpdk_port, mtu), 0, 9000, "bytes" },
 };
@@ -1163,6 +1241,7 @@ static const struct ec_key ec_dpdk_keys[] = {
 	{ "port", ec_dpdk_port, 0, 0, 0, NULL },
 	EC_UINT("prefix_len", dpdk.prefix_len, 1, 32, "bits"),
 	{ "gateway", ec_dpdk_gateway, 0, 0, 0, NULL },
+	{ "routes", ec_dpdk_routes_key, 0, 0, 0, NULL },
 	EC_UINT("vlan", dpdk.vlan, 0, 4094, "VLAN id"),
 	{ "mtu", ec_dpdk_mtu, offsetof(struct pk_engine_conf, dpdk.mtu), 0, 9000, "bytes" },
 	EC_UINT("mbufs", dpdk.mbufs, 0, 1u << 24, "mbufs"),
@@ -1174,7 +1253,7 @@ static const struct ec_key ec_dpdk_keys[] = {
 
 static int ec_dpdk(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
 {
-	static const char *const one_port[] = { "port", "prefix_len", "gateway", "vlan", "mtu" };
+	static const char *const one_port[] = { "port", "prefix_len", "gateway", "routes", "vlan", "mtu" };
 	yaml_node_t *ports = NULL, *single = NULL;
 	int rc;
 
@@ -1329,6 +1408,113 @@ static int ec_dpdk_listeners(struct ec_ctx *x)
 	return 0;
 }
 
+/* A port as the route checks see it: io.dpdk.ports[p], or the one port
+ * of the single-port form (every listener's address on it). */
+struct ec_port_view {
+	const char *name;
+	uint32_t prefix_len, n_addrs, n_routes;
+	uint32_t addrs[PK_ENGINE_MAX_LISTENERS];
+	const struct pk_engine_route *routes;
+};
+
+static void ec_port_view(const struct pk_engine_conf *c, uint32_t p, struct ec_port_view *v)
+{
+	if (c->dpdk.n_ports != 0) {
+		const struct pk_engine_dpdk_port *dp = &c->dpdk.ports[p];
+
+		*v = (struct ec_port_view){ .name = dp->port, .prefix_len = dp->prefix_len,
+					    .n_addrs = dp->n_addrs, .n_routes = dp->n_routes,
+					    .routes = dp->routes };
+		memcpy(v->addrs, dp->addrs, sizeof(dp->addrs));
+		return;
+	}
+	*v = (struct ec_port_view){ .name = c->dpdk.port != NULL ? c->dpdk.port : "0",
+				    .prefix_len = c->dpdk.prefix_len, .n_routes = c->dpdk.n_routes,
+				    .routes = c->dpdk.routes };
+	for (uint32_t i = 0; i < c->n_listeners; i++)
+		if (c->listeners[i].addr.family == AF_INET)
+			memcpy(&v->addrs[v->n_addrs++], c->listeners[i].addr.ip, 4);
+}
+
+/* The address of v whose prefix holds ip, -1: none (ip is not on-link). */
+static int ec_onlink(const struct ec_port_view *v, uint32_t ip)
+{
+	for (uint32_t j = 0; j < v->n_addrs; j++)
+		if (((ip ^ v->addrs[j]) & pk_ipv4_mask(v->prefix_len)) == 0)
+			return (int)j;
+	return -1;
+}
+
+/* Static routes (io.dpdk.routes, io.dpdk.ports[].routes): each next hop
+ * on-link on its port and none of our addresses (it is reached by ARP,
+ * as the gateway), each prefix given once over every port and on-link on
+ * none (an on-link destination is sent to directly: the route would never
+ * be used). The one port's gateway is checked here too. */
+static int ec_dpdk_routes(struct ec_ctx *x)
+{
+	const struct pk_engine_conf *c = x->c;
+	uint32_t np = c->dpdk.n_ports ? c->dpdk.n_ports : 1;
+	struct ec_port_view v[PK_ENGINE_MAX_DPDK_PORTS];
+
+	if (c->backend != PK_IO_DPDK)
+		return 0;
+	for (uint32_t p = 0; p < np; p++)
+		ec_port_view(c, p, &v[p]);
+	if (c->dpdk.n_ports == 0 && c->dpdk.gateway != 0 && v[0].n_addrs > 0 && ec_onlink(&v[0], c->dpdk.gateway) < 0) {
+		const uint8_t *g = (const uint8_t *)&c->dpdk.gateway;
+		return ec_errf(x->err, x->name, -EINVAL, c->dpdk.gateway_line, 0,
+			       "io.dpdk.gateway: %u.%u.%u.%u is in the prefix (/%u) of none of the "
+			       "listeners' addresses",
+			       g[0], g[1], g[2], g[3], v[0].prefix_len);
+	}
+	for (uint32_t p = 0; p < np; p++) {
+		for (uint32_t r = 0; r < v[p].n_routes; r++) {
+			const struct pk_engine_route *rt = &v[p].routes[r];
+			const uint8_t *n = (const uint8_t *)&rt->net, *h = (const uint8_t *)&rt->via;
+			const char *key = c->dpdk.n_ports ? "io.dpdk.ports" : "io.dpdk.routes";
+
+			if (ec_onlink(&v[p], rt->via) < 0)
+				return ec_errf(x->err, x->name, -EINVAL, rt->line, 0,
+					       "%s: the next hop %u.%u.%u.%u of the route to %u.%u.%u.%u/%u "
+					       "(port %s) is in the prefix (/%u) of none of its addresses",
+					       key, h[0], h[1], h[2], h[3], n[0], n[1], n[2], n[3], rt->prefix_len,
+					       v[p].name, v[p].prefix_len);
+			for (uint32_t q = 0; q < np; q++) {
+				int a = ec_onlink(&v[q], rt->net);
+				bool ours = false;
+
+				for (uint32_t j = 0; j < v[q].n_addrs; j++)
+					ours = ours || v[q].addrs[j] == rt->via;
+				if (ours)
+					return ec_errf(x->err, x->name, -EINVAL, rt->line, 0,
+						       "%s: the next hop %u.%u.%u.%u of the route to "
+						       "%u.%u.%u.%u/%u is an address of pickupd's (port %s)",
+						       key, h[0], h[1], h[2], h[3], n[0], n[1], n[2], n[3],
+						       rt->prefix_len, v[q].name);
+				if (a >= 0 && rt->prefix_len >= v[q].prefix_len) {
+					const uint8_t *o = (const uint8_t *)&v[q].addrs[a];
+					return ec_errf(x->err, x->name, -EINVAL, rt->line, 0,
+						       "%s: the route to %u.%u.%u.%u/%u is on-link on port %s "
+						       "(%u.%u.%u.%u/%u): no route is needed",
+						       key, n[0], n[1], n[2], n[3], rt->prefix_len, v[q].name,
+						       o[0], o[1], o[2], o[3], v[q].prefix_len);
+				}
+				/* the same prefix earlier: on an earlier port, or
+				 * earlier on this one */
+				for (uint32_t e = 0; e < (q < p ? v[q].n_routes : q == p ? r : 0); e++)
+					if (v[q].routes[e].net == rt->net &&
+					    v[q].routes[e].prefix_len == rt->prefix_len)
+						return ec_errf(x->err, x->name, -EINVAL, rt->line, 0,
+							       "%s: the route to %u.%u.%u.%u/%u is given twice "
+							       "(line %u)",
+							       key, n[0], n[1], n[2], n[3], rt->prefix_len,
+							       v[q].routes[e].line);
+			}
+		}
+	}
+	return 0;
+}
+
 static const struct ec_key ec_top_keys[] = {
 	{ "listen", ec_listen, 0, 0, 0, NULL },
 	{ "workers", ec_workers, 0, 0, 0, NULL },
@@ -1417,6 +1603,8 @@ static int ec_parse_doc(struct ec_ctx *x, const char *buf, size_t len)
 		rc = ec_mapping(x, &doc, root, ec_top_keys, PK_ARRAY_SIZE(ec_top_keys));
 	if (rc == 0)
 		rc = ec_dpdk_listeners(x);
+	if (rc == 0)
+		rc = ec_dpdk_routes(x);
 	if (rc == 0) {
 		/* A second document ("---") would be ignored silently: refuse. */
 		if (!yaml_parser_load(&parser, &extra)) {

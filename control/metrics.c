@@ -464,6 +464,36 @@ static void render_net(struct mx_render *r, const json_t *net)
 	}
 }
 
+/*
+ * The dpdk ports' links:
+ *   ports{<port>{link_up, speed_mbps, full_duplex, link_changes}} ->
+ *   pickupd_port_link_up{port="<port>"} (gauge, 1 or 0), ..._speed_mbps,
+ *   ..._full_duplex, pickupd_port_link_changes_total (counter)
+ */
+static void render_ports(struct mx_render *r, const json_t *ports)
+{
+	const char *port, *key;
+	const json_t *fields, *v;
+	char name[MX_NAME_MAX], help[MX_NAME_MAX + 64];
+
+	json_object_foreach ((json_t *)ports, port, fields) {
+		if (!json_is_object(fields))
+			continue;
+		json_object_foreach ((json_t *)fields, key, v) {
+			struct mx_label l = { "port", port };
+			bool counter = strcmp(key, "link_changes") == 0;
+			json_t *num = json_is_boolean(v) ? json_integer(json_is_true(v)) : json_incref((json_t *)v);
+
+			if (num != NULL && mx_name(name, "port", key, counter ? "_total" : "")) {
+				snprintf(help, sizeof(help), "ports.<port>.%s of the stats%s", key,
+					 json_is_boolean(v) ? " (1: true)" : "");
+				mx_sample(r, name, counter ? "counter" : "gauge", help, &l, 1, num);
+			}
+			json_decref(num);
+		}
+	}
+}
+
 /* A top-level section that is the sum of a per-worker one: "totals" (of
  * workers[].counters) or any key the first worker also has but "net" (a
  * port's, with its driver's counters; the workers' shares are not
@@ -501,6 +531,8 @@ static void render_stats(struct mx_render *r, const json_t *stats)
 			render_memory(r, v);
 		} else if (json_is_object(v) && strcmp(key, "net") == 0) {
 			render_net(r, v);
+		} else if (json_is_object(v) && strcmp(key, "ports") == 0) {
+			render_ports(r, v);
 		} else if (json_is_object(v)) {
 			render_section(r, key, v);
 		} else if (mx_name(name, key, NULL, "")) {

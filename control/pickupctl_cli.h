@@ -41,6 +41,7 @@ enum pk_ctl_view {
 	PK_CTL_VIEW_CALLS,
 	PK_CTL_VIEW_REGS,
 	PK_CTL_VIEW_GROUPS,
+	PK_CTL_VIEW_NEIGHBOURS,
 	PK_CTL_VIEW_RAW, /* the whole response, pretty JSON */
 };
 

@@ -370,6 +370,51 @@ static int ctl_view_regs(FILE *out, const json_t *result)
 	return ctl_list_done(out, &t, result, "registrations");
 }
 
+/* One row per neighbour, by port (in pickupd's order) then address. */
+static int ctl_view_neighbours(FILE *out, const json_t *result)
+{
+	static const char *const head[] = { "PORT", "ADDRESS", "MAC", "STATE", "AGE", "QUEUED", "WORKERS" };
+	const json_t *ports = json_object_get(result, "neighbours");
+	struct ctl_table t;
+	const char *port;
+	json_t *list, *nb;
+	size_t i;
+
+	if (!json_is_object(ports))
+		return -EPROTO;
+	ctl_table_init(&t, 7);
+	t.right[4] = t.right[5] = true;
+	{
+		char *row[7];
+
+		for (i = 0; i < 7; i++)
+			row[i] = strdup(head[i]);
+		ctl_table_row(&t, row);
+	}
+	json_object_foreach((json_t *)ports, port, list) {
+		json_array_foreach(list, i, nb) {
+			char age[32];
+			char *row[7] = { strdup(port),
+					 ctl_text(json_object_get(nb, "address")),
+					 ctl_text(json_object_get(nb, "mac")),
+					 ctl_text(json_object_get(nb, "state")),
+					 NULL,
+					 ctl_text(json_object_get(nb, "queued")),
+					 ctl_text(json_object_get(nb, "workers")) };
+
+			ctl_age_text(json_object_get(nb, "age_ms"), age, sizeof(age));
+			row[4] = strdup(age);
+			ctl_table_row(&t, row);
+		}
+	}
+	if (t.nrows == 1) {
+		ctl_table_free(&t);
+		fputs("no neighbours\n", out);
+		return 0;
+	}
+	return ctl_list_done(out, &t, result, "neighbours");
+}
+
 /* One row per member; a group's number and name only on its first row. */
 static int ctl_view_groups(FILE *out, const json_t *result)
 {
@@ -596,6 +641,8 @@ static int ctl_view_stats(FILE *out, const json_t *result, int only)
 				if (json_is_object(wn))
 					snprintf(title, sizeof(title), "NET W%d", only);
 				rc = ctl_net_table(out, json_is_object(wn) ? wn : v, title);
+			} else if (strcmp(k, "ports") == 0) {
+				rc = ctl_net_table(out, v, "PORTS"); /* the links */
 			}
 			if (rc == 1)
 				rc = ctl_section_print(out, k, v);
@@ -731,6 +778,9 @@ int pk_ctl_render(const struct pk_ctl_inv *inv, json_t *result, FILE *out, FILE 
 		break;
 	case PK_CTL_VIEW_GROUPS:
 		rc = ctl_view_groups(out, result);
+		break;
+	case PK_CTL_VIEW_NEIGHBOURS:
+		rc = ctl_view_neighbours(out, result);
 		break;
 	case PK_CTL_VIEW_RAW:
 		pk_ctl_json_print(out, result);

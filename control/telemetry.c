@@ -167,8 +167,9 @@ static void tel_finish(struct tel_dict *t)
 		rte_tel_data_add_dict_u64(t->d, "truncated", 1);
 }
 
-/* /pickupd/stats: every top-level member but workers and net (their own
- * views: /pickupd/workers, /pickupd/stats,net; with two ports or more, the
+/* /pickupd/stats: every top-level member but workers, net and ports (their
+ * own views: /pickupd/workers, /pickupd/stats,net, /pickupd/stats,ports;
+ * with two ports or more, the
  * rest and net together, 54 counters a port, would outgrow a reply's
  * RTE_TEL_MAX_DICT_ENTRIES); with a
  * parameter, only that section ("calls", "net"). */
@@ -194,7 +195,7 @@ static int tel_cmd_stats(const char *cmd, const char *params, struct rte_tel_dat
 		const char *key;
 		const json_t *v;
 		json_object_foreach (s, key, v) {
-			if (strcmp(key, "workers") == 0 || strcmp(key, "net") == 0)
+			if (strcmp(key, "workers") == 0 || strcmp(key, "net") == 0 || strcmp(key, "ports") == 0)
 				continue;
 			char name[TEL_NAME_MAX];
 			tel_join(name, NULL, key);

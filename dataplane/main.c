@@ -47,6 +47,15 @@
 
 _Static_assert(PK_ENGINE_MAX_DPDK_PORTS == PK_IO_DPDK_MAX_PORTS, "io.dpdk.ports: as many as the backend");
 _Static_assert(PK_ENGINE_MAX_PORT_ADDRS == PK_NET_MAX_ADDRS, "a port's addresses: as many as pk_net");
+_Static_assert(PK_ENGINE_MAX_ROUTES == PK_NET_MAX_ROUTES, "a port's routes: as many as pk_net");
+
+/* A port's static routes as pk_net takes them; how many. */
+static uint8_t pk_routes_to_net(const struct pk_engine_route *r, uint32_t n, struct pk_net_route *out)
+{
+	for (uint32_t i = 0; i < n; i++)
+		out[i] = (struct pk_net_route){ .net = r[i].net, .via = r[i].via, .prefix_len = (uint8_t)r[i].prefix_len };
+	return (uint8_t)n;
+}
 
 #ifndef PK_VERSION
 #define PK_VERSION "unknown"
@@ -500,6 +509,7 @@ int main(int argc, char **argv)
 			.gateway = conf->dpdk.gateway,
 			.tx_drain_us = conf->dpdk.tx_drain_us,
 		};
+		dc.n_routes = pk_routes_to_net(conf->dpdk.routes, conf->dpdk.n_routes, dc.routes);
 		int found = conf->dpdk.n_ports != 0
 				    ? 0
 				    : pk_io_dpdk_find_port(conf->dpdk.port, &dc.port_id, err, sizeof(err));
@@ -514,6 +524,7 @@ int main(int argc, char **argv)
 			dp->vlan_id = (uint16_t)cp->vlan;
 			dp->prefix_len = (uint8_t)cp->prefix_len;
 			dp->gateway = cp->gateway;
+			dp->n_routes = pk_routes_to_net(cp->routes, cp->n_routes, dp->routes);
 			dp->n_addrs = (uint8_t)cp->n_addrs;
 			memcpy(dp->addrs, cp->addrs, sizeof(dp->addrs));
 		}

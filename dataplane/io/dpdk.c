@@ -57,8 +57,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -115,6 +117,14 @@ struct dpdk_queue {
 	/* Per port: last, so that the per-message fields above keep the
 	 * offsets they had with one port */
 	struct dpdk_link link[PK_IO_DPDK_MAX_PORTS];
+	/* The neighbours mailbox (pk_io_dpdk_neighbours): the control thread
+	 * asks by raising nb_req, in a line of its own that the worker only
+	 * reads; the worker copies its ARP caches into nb_buf and answers by
+	 * setting nb_done to the request it served. */
+	alignas(RTE_CACHE_LINE_SIZE) _Atomic uint32_t nb_req;
+	_Atomic uint32_t nb_done;
+	unsigned nb_n[PK_IO_DPDK_MAX_PORTS];
+	struct pk_net_neighbour (*nb_buf)[PK_NET_ARP_ENTRIES]; /* [n_links] */
 } __rte_cache_aligned;
 
 /* One port, as configured. */
@@ -125,7 +135,12 @@ struct dpdk_port {
 	uint32_t mask;			  /* of the on-link prefix, network order */
 	uint32_t addrs[PK_NET_MAX_ADDRS]; /* network order */
 	uint32_t gateway;		  /* network order; 0: none */
+	uint8_t n_routes;
+	struct pk_net_route routes[PK_NET_MAX_ROUTES]; /* its static routes */
 	char name[RTE_ETH_NAME_MAX_LEN];  /* the ethdev's, for the stats */
+	/* pk_io_dpdk_port_link_watch's (the control thread's) */
+	bool link_seen, link_up;
+	_Atomic uint64_t link_changes;
 };
 
 struct dpdk_io {
@@ -412,12 +427,29 @@ static inline unsigned rx_link(struct dpdk_queue *q, unsigned li, struct pk_io_m
 	return got;
 }
 
+/* The neighbours asked for (pk_io_dpdk_neighbours): every link's ARP
+ * cache into the mailbox, then the answer. The queue's worker. */
+static __rte_noinline void nb_answer(struct dpdk_queue *q, uint32_t req, uint64_t now)
+{
+	for (unsigned l = 0; l < q->n_links; l++)
+		q->nb_n[l] = pk_net_arp_dump(q->link[l].net, now, q->nb_buf[l], PK_NET_ARP_ENTRIES);
+	/* Release: the copies above before the answer (the control thread's
+	 * acquire load). */
+	atomic_store_explicit(&q->nb_done, req, memory_order_release);
+}
+
 static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, unsigned n,
 			    uint64_t now_ns)
 {
 	struct dpdk_queue *q = (struct dpdk_queue *)pq;
 	uint64_t now = rte_rdtsc();
 	unsigned got = 0;
+	/* Relaxed: a request is served at most a burst later; the answer's
+	 * release store orders what matters. */
+	uint32_t req = atomic_load_explicit(&q->nb_req, memory_order_relaxed);
+
+	if (unlikely(req != atomic_load_explicit(&q->nb_done, memory_order_relaxed)))
+		nb_answer(q, req, now);
 
 	(void)now_ns; /* the network timers run on the TSC */
 	/* The previous burst's messages die here. */
@@ -628,6 +660,46 @@ unsigned pk_io_dpdk_n_ports(const struct pk_io *pio)
 	return pk_io_is_dpdk(pio) ? ((const struct dpdk_io *)pio)->n_ports : 0;
 }
 
+bool pk_io_dpdk_port_link(const struct pk_io *pio, unsigned i, struct pk_io_dpdk_link *out)
+{
+	const struct dpdk_port *dp;
+	struct rte_eth_link l;
+
+	if (i >= pk_io_dpdk_n_ports(pio))
+		return false;
+	dp = &((const struct dpdk_io *)pio)->ports[i];
+	memset(&l, 0, sizeof(l));
+	if (rte_eth_link_get_nowait(dp->id, &l) != 0)
+		return false;
+	*out = (struct pk_io_dpdk_link){
+		.up = l.link_status == RTE_ETH_LINK_UP,
+		.full_duplex = l.link_duplex == RTE_ETH_LINK_FULL_DUPLEX,
+		.autoneg = l.link_autoneg == RTE_ETH_LINK_AUTONEG,
+		.speed_mbps = l.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : l.link_speed,
+		/* Relaxed: a count for the stats. */
+		.changes = atomic_load_explicit(&dp->link_changes, memory_order_relaxed),
+	};
+	return true;
+}
+
+int pk_io_dpdk_port_link_watch(struct pk_io *pio, unsigned i, struct pk_io_dpdk_link *out)
+{
+	struct dpdk_port *dp;
+	bool first;
+
+	if (!pk_io_dpdk_port_link(pio, i, out))
+		return -1;
+	dp = &((struct dpdk_io *)pio)->ports[i];
+	first = !dp->link_seen;
+	if (!first && dp->link_up == out->up)
+		return 0;
+	if (!first)
+		out->changes = atomic_fetch_add_explicit(&dp->link_changes, 1, memory_order_relaxed) + 1;
+	dp->link_seen = true;
+	dp->link_up = out->up;
+	return 1;
+}
+
 bool pk_io_dpdk_port_stats(const struct pk_io *pio, unsigned i, uint64_t out[PK_IO_DPDK_PORT_CTR_COUNT])
 {
 	struct rte_eth_stats s;
@@ -702,7 +774,37 @@ static void queue_free(struct dpdk_queue *q)
 	}
 	rte_free(q->rx_bufs);
 	rte_free(q->tx_bufs);
+	rte_free(q->nb_buf);
 	rte_free(q);
+}
+
+int pk_io_dpdk_neighbours(struct pk_io_queue *pq, unsigned timeout_ms,
+			  struct pk_net_neighbour (*out)[PK_NET_ARP_ENTRIES], unsigned n[PK_IO_DPDK_MAX_PORTS])
+{
+	struct dpdk_queue *q = (struct dpdk_queue *)pq;
+	struct timespec nap = { 0, 20000 }; /* 20 µs between looks */
+	uint64_t end;
+	uint32_t req;
+
+	if (pq == NULL || pq->ops != &dpdk_ops)
+		return -EINVAL;
+	/* Relaxed: the request is the number itself (the worker reads
+	 * nothing else of ours). */
+	req = atomic_fetch_add_explicit(&q->nb_req, 1, memory_order_relaxed) + 1;
+	end = rte_get_timer_cycles() + rte_get_timer_hz() / 1000 * timeout_ms;
+	/* Acquire: pairs with nb_answer's release store, so the copies it
+	 * made are seen. */
+	while (atomic_load_explicit(&q->nb_done, memory_order_acquire) != req) {
+		if (rte_get_timer_cycles() >= end)
+			return -ETIMEDOUT;
+		nanosleep(&nap, NULL);
+	}
+	for (unsigned l = 0; l < PK_IO_DPDK_MAX_PORTS; l++) {
+		n[l] = l < q->n_links ? q->nb_n[l] : 0;
+		if (n[l] != 0)
+			memcpy(out[l], q->nb_buf[l], sizeof(out[l][0]) * n[l]);
+	}
+	return 0;
 }
 
 static void dio_destroy(struct pk_io *pio)
@@ -815,6 +917,8 @@ static int ports_from(struct pk_io_config *cfg, const struct pk_io_dpdk_config *
 		ports[0].vlan_id = dc->vlan_id;
 		ports[0].prefix_len = dc->prefix_len;
 		ports[0].gateway = dc->gateway;
+		ports[0].n_routes = dc->n_routes;
+		memcpy(ports[0].routes, dc->routes, sizeof(dc->routes));
 	}
 	for (unsigned p = 0; p < np; p++) {
 		for (unsigned k = 0; k < p; k++)
@@ -902,6 +1006,28 @@ static int ports_from(struct pk_io_config *cfg, const struct pk_io_dpdk_config *
 		}
 	}
 	for (unsigned p = 0; p < np; p++) {
+		if (ports[p].n_routes > PK_NET_MAX_ROUTES) {
+			snprintf(err, errlen, "dpdk: port %u: more than %d routes", ports[p].port_id,
+				 PK_NET_MAX_ROUTES);
+			return -EINVAL;
+		}
+		/* a route's next hop is reached by ARP: on-link, as the gateway */
+		for (unsigned r = 0; r < ports[p].n_routes; r++) {
+			uint32_t via = ports[p].routes[r].via;
+			uint32_t mask = pk_ipv4_mask(port_prefix_len(ports[p].prefix_len));
+			unsigned k;
+
+			for (k = 0; k < ports[p].n_addrs && ((via ^ ports[p].addrs[k]) & mask) != 0; k++)
+				;
+			if (k == ports[p].n_addrs) {
+				const uint8_t *v = (const uint8_t *)&via;
+				snprintf(err, errlen,
+					 "dpdk: the next hop %u.%u.%u.%u of a route of port %u is in the "
+					 "prefix of none of its addresses",
+					 v[0], v[1], v[2], v[3], ports[p].port_id);
+				return -EINVAL;
+			}
+		}
 		if (nc[p].n_ports == 0) { /* 0 would deliver every UDP port */
 			snprintf(err, errlen, "dpdk: port %u has no listener (listen on one of its addresses)",
 				 ports[p].port_id);
@@ -912,6 +1038,8 @@ static int ports_from(struct pk_io_config *cfg, const struct pk_io_dpdk_config *
 		nc[p].vlan_id = ports[p].vlan_id;
 		nc[p].prefix_len = ports[p].prefix_len;
 		nc[p].gateway = ports[p].gateway;
+		nc[p].n_routes = ports[p].n_routes;
+		memcpy(nc[p].routes, ports[p].routes, sizeof(ports[p].routes));
 		nc[p].tsc_hz = rte_get_tsc_hz();
 	}
 	*n_ports = np;
@@ -1011,14 +1139,14 @@ static struct rte_mempool *pool_create(const char *name, unsigned n, unsigned ca
 	return mp;
 }
 
-/* pk_io_route: the port with an on-link prefix that holds dst (the
- * prefix of any of its addresses, as pk_net sends on-link), the longest
- * such prefix, the first port of those on a tie; else the first with a
- * gateway. */
+/* pk_io_route: the port with the longest prefix that holds dst, of its
+ * on-link prefixes (the prefix of any of its addresses, as pk_net sends
+ * on-link) and its static routes; on a tie the first port, and on one
+ * port on-link before a route; else the first port with a gateway. */
 static int dio_route(const struct pk_io *pio, const struct pk_addr *dst)
 {
 	const struct dpdk_io *io = (const struct dpdk_io *)pio;
-	int best = -1;
+	int best = -1, best_len = -1;
 	uint32_t ip;
 
 	if (dst->family != AF_INET)
@@ -1026,12 +1154,17 @@ static int dio_route(const struct pk_io *pio, const struct pk_addr *dst)
 	memcpy(&ip, dst->ip, 4);
 	for (unsigned p = 0; p < io->n_ports; p++) {
 		const struct dpdk_port *dp = &io->ports[p];
-		if (best >= 0 && dp->prefix_len <= io->ports[best].prefix_len)
-			continue;
-		for (unsigned a = 0; a < dp->n_addrs; a++)
+
+		for (unsigned a = 0; dp->prefix_len > best_len && a < dp->n_addrs; a++)
 			if (((ip ^ dp->addrs[a]) & dp->mask) == 0) {
 				best = (int)p;
-				break;
+				best_len = dp->prefix_len;
+			}
+		for (unsigned r = 0; r < dp->n_routes; r++)
+			if (dp->routes[r].prefix_len > best_len &&
+			    ((ip ^ dp->routes[r].net) & pk_ipv4_mask(dp->routes[r].prefix_len)) == 0) {
+				best = (int)p;
+				best_len = dp->routes[r].prefix_len;
 			}
 	}
 	return best >= 0 ? best : io->default_port;
@@ -1142,6 +1275,8 @@ static int port_configure(struct dpdk_io *io, const struct pk_io_dpdk_config *dc
 	dp->n_addrs = pc->n_addrs;
 	memcpy(dp->addrs, pc->addrs, sizeof(dp->addrs));
 	dp->gateway = pc->gateway;
+	dp->n_routes = pc->n_routes;
+	memcpy(dp->routes, pc->routes, sizeof(dp->routes));
 	return 0;
 }
 
@@ -1278,7 +1413,8 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 		q->qid = (uint16_t)i;
 		q->rx_bufs = rte_malloc_socket("pk_io_dpdk_rx", bufs, 64, socket);
 		q->tx_bufs = rte_malloc_socket("pk_io_dpdk_tx", bufs, 64, socket);
-		if (q->rx_bufs == NULL || q->tx_bufs == NULL)
+		q->nb_buf = rte_malloc_socket("pk_io_dpdk_nb", sizeof(q->nb_buf[0]) * np, 64, socket);
+		if (q->rx_bufs == NULL || q->tx_bufs == NULL || q->nb_buf == NULL)
 			goto oom;
 		for (unsigned p = 0; p < np; p++)
 			if (link_create(io, q, p, &ps[p], &nc[p], err, errlen) != 0)
@@ -1311,6 +1447,13 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 			nc[p].mtu ? nc[p].mtu : 1500, s->pconf.rxmode.offloads ? "yes" : "no",
 			dc->wire_cksum ? "by the wire" : nc[p].tx_ip_cksum_offload ? "yes" : "no",
 			dc->wire_cksum ? "by the wire" : nc[p].tx_udp_cksum_offload ? "yes" : "no");
+		for (unsigned r = 0; r < io->ports[p].n_routes && l < sizeof(io->describe); r++) {
+			const struct pk_net_route *rt = &io->ports[p].routes[r];
+			const uint8_t *a = (const uint8_t *)&rt->net, *v = (const uint8_t *)&rt->via;
+			l += (size_t)snprintf(io->describe + l, sizeof(io->describe) - l,
+					      "%s%u.%u.%u.%u/%u via %u.%u.%u.%u", r ? ", " : "; routes ", a[0],
+					      a[1], a[2], a[3], rt->prefix_len, v[0], v[1], v[2], v[3]);
+		}
 		if (s->af_packet && room < 9000 + RTE_PKTMBUF_HEADROOM && l < sizeof(io->describe))
 			/* Its packet fanout reassembles fragments in the kernel
 			 * (PACKET_FANOUT_FLAG_DEFRAG): a datagram larger than a

@@ -20,10 +20,16 @@
 
 #include "net_impl.h"
 
+_Static_assert((PK_NET_ARP_BUCKETS & (PK_NET_ARP_BUCKETS - 1)) == 0, "ARP buckets: a power of two");
+
+/* Fibonacci hashing of the address in host order: the product's top bits
+ * depend on every bit of it. (Taken in network order, a host's number sits
+ * in the word's top byte, which the product's middle bits, the old
+ * bucket, never saw: every host of a /24 shared one bucket of
+ * PK_NET_ARP_WAYS entries.) */
 static inline unsigned arp_bucket(uint32_t ip)
 {
-	uint32_t h = ip * 2654435761u;
-	return (h >> 16) % PK_NET_ARP_BUCKETS;
+	return (rte_be_to_cpu_32(ip) * 2654435761u) >> (32 - __builtin_ctz(PK_NET_ARP_BUCKETS));
 }
 
 static struct pk_net_arp_entry *arp_find(const struct pk_net_ctx *ctx, uint32_t ip)
@@ -225,6 +231,31 @@ enum pk_net_arp_state pk_net_arp_lookup(const struct pk_net_ctx *ctx, uint32_t i
 	if (mac != NULL)
 		*mac = e->mac;
 	return (enum pk_net_arp_state)e->state;
+}
+
+unsigned pk_net_arp_dump(const struct pk_net_ctx *ctx, uint64_t now, struct pk_net_neighbour *out,
+			 unsigned max)
+{
+	uint64_t per_ms = ctx->conf.tsc_hz / 1000 ? ctx->conf.tsc_hz / 1000 : 1;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < PK_NET_ARP_SIZE && n < max; i++) {
+		const struct pk_net_arp_entry *e = &ctx->arp[i];
+		uint64_t since;
+
+		if (e->state == PK_NET_ARP_FREE)
+			continue;
+		since = e->state == PK_NET_ARP_INCOMPLETE ? e->last_req : e->confirmed;
+		out[n++] = (struct pk_net_neighbour){
+			.ip = e->ip,
+			.mac = e->state == PK_NET_ARP_INCOMPLETE ? (struct rte_ether_addr){ { 0 } } : e->mac,
+			.state = e->state,
+			.probes = e->probes,
+			.queued = e->qlen,
+			.age_ms = now > since ? (now - since) / per_ms : 0,
+		};
+	}
+	return n;
 }
 
 enum pk_net_rx_result pk_net_arp_input(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint64_t now)

@@ -29,6 +29,16 @@
 
 #define IP_BCAST 0xffffffffu
 
+/* The next hop of an off-link destination: the longest static route's
+ * that holds it, else the gateway (0: none). */
+static inline uint32_t ip_next_hop(const struct pk_net_ctx *ctx, uint32_t dst)
+{
+	for (unsigned i = 0; i < ctx->n_routes; i++)
+		if (((dst ^ ctx->route[i].net) & ctx->route[i].mask) == 0)
+			return ctx->route[i].via;
+	return ctx->conf.gateway;
+}
+
 static inline bool ip_is_bcast(const struct pk_net_ctx *ctx, uint32_t dst)
 {
 	/* Host part all ones (IP_BCAST too): one test for the usual unicast
@@ -449,11 +459,12 @@ static __rte_always_inline int udp_tx_route(struct pk_net_ctx *ctx, uint32_t len
 	*sipp = sip;
 	*dipp = dip;
 
-	/* Where it goes: broadcast, an on-link host, or the gateway. */
+	/* Where it goes: broadcast, an on-link host, or a route's next hop or
+	 * the gateway. */
 	if (ip_is_bcast(ctx, dip)) {
 		memset(macbuf, 0xff, sizeof(*macbuf));
 	} else {
-		uint32_t nh = ((dip ^ sip) & ctx->netmask) == 0 ? dip : ctx->conf.gateway;
+		uint32_t nh = ((dip ^ sip) & ctx->netmask) == 0 ? dip : ip_next_hop(ctx, dip);
 		if (nh == 0) {
 			PK_NET_CTR(ctx, TX_NO_ROUTE);
 			return -EHOSTUNREACH;

@@ -89,6 +89,20 @@ struct pk_net_ctx *pk_net_ctx_create(const struct pk_net_conf *conf, struct rte_
 		snprintf(err, errlen, "net: frag_max_flows above 4096");
 		return NULL;
 	}
+	if (c.n_routes > PK_NET_MAX_ROUTES) {
+		snprintf(err, errlen, "net: more than %d routes", PK_NET_MAX_ROUTES);
+		return NULL;
+	}
+	for (unsigned i = 0; i < c.n_routes; i++) {
+		const struct pk_net_route *r = &c.routes[i];
+
+		if (r->prefix_len == 0 || r->prefix_len > 32 || r->via == 0 ||
+		    (r->net & ~pk_ipv4_mask(r->prefix_len)) != 0) {
+			snprintf(err, errlen, "net: route %u: a prefix of 1..32 bits without host bits, "
+					      "and a next hop", i);
+			return NULL;
+		}
+	}
 
 	ctx = rte_zmalloc_socket("pk_net_ctx", sizeof(*ctx), RTE_CACHE_LINE_SIZE, c.socket_id);
 	if (ctx == NULL) {
@@ -98,6 +112,18 @@ struct pk_net_ctx *pk_net_ctx_create(const struct pk_net_conf *conf, struct rte_
 	ctx->conf = c;
 	ctx->pool = pool;
 	ctx->netmask = pk_ipv4_mask(c.prefix_len);
+	/* longest prefix first (the first that holds a destination is the
+	 * longest), the configuration's order among equals */
+	for (unsigned i = 0; i < c.n_routes; i++) {
+		const struct pk_net_route *r = &c.routes[i];
+		unsigned k = ctx->n_routes++;
+
+		for (; k > 0 && ctx->route[k - 1].len < r->prefix_len; k--)
+			ctx->route[k] = ctx->route[k - 1];
+		ctx->route[k] = (struct pk_net_ctx_route){
+			.net = r->net, .mask = pk_ipv4_mask(r->prefix_len), .via = r->via, .len = r->prefix_len
+		};
+	}
 	ctx->l2_len = c.vlan_id ? RTE_ETHER_HDR_LEN + sizeof(struct rte_vlan_hdr) : RTE_ETHER_HDR_LEN;
 	/* A frame is one segment: the MTU is what the data room holds. */
 	uint32_t room = rte_pktmbuf_data_room_size(pool);

@@ -16,7 +16,7 @@
 
 #include "cksum.h"
 
-#define PK_NET_ARP_SIZE (PK_NET_ARP_BUCKETS * PK_NET_ARP_WAYS)
+#define PK_NET_ARP_SIZE PK_NET_ARP_ENTRIES
 
 /* One next hop. ip 0 means the slot is free. */
 struct pk_net_arp_entry {
@@ -47,6 +47,7 @@ struct pk_net_ctx {
 	struct rte_mempool *pool;
 	_Atomic uint64_t ctr[PK_NET_CTR_COUNT]; /* pk_ctr_inc; read by any thread */
 	uint32_t netmask;  /* network order */
+	uint8_t n_routes;  /* route[]'s */
 	uint16_t mtu;	   /* effective IP MTU */
 	uint16_t l2_len;   /* 14, or 18 with a VLAN */
 	uint16_t ip_id;	   /* the next IPv4 id: conf.ip_id_offset + k * conf.ip_id_stride */
@@ -76,6 +77,12 @@ struct pk_net_ctx {
 	struct rte_ip_frag_death_row dr;
 	unsigned n_learnt; /* pk_net_arp_take_learnt's log */
 	struct pk_net_arp_mapping learnt[PK_NET_LEARNT_MAX];
+	/* conf.routes, longest prefix first (read for off-link destinations
+	 * only) */
+	struct pk_net_ctx_route {
+		uint32_t net, mask, via; /* network order */
+		uint8_t len;		 /* prefix length */
+	} route[PK_NET_MAX_ROUTES];
 	struct pk_net_arp_entry arp[PK_NET_ARP_SIZE];
 };
 

@@ -121,6 +121,16 @@ enum pk_io_backend_kind {
 #define PK_ENGINE_MAX_EAL_ARGS 64
 #define PK_ENGINE_MAX_DPDK_PORTS 4  /* PK_IO_DPDK_MAX_PORTS */
 #define PK_ENGINE_MAX_PORT_ADDRS 8  /* PK_NET_MAX_ADDRS */
+#define PK_ENGINE_MAX_ROUTES 16	    /* PK_NET_MAX_ROUTES: static routes of a port */
+
+/* A static route of a DPDK port ("10.50.0.0/16 via 10.98.3.254"):
+ * datagrams to the prefix go to the next hop instead of the gateway. */
+struct pk_engine_route {
+	uint32_t net;	     /* IPv4, network order, no host bits */
+	uint32_t prefix_len; /* 1..32 */
+	uint32_t via;	     /* IPv4, network order */
+	uint32_t line;	     /* where it is configured */
+};
 
 /* One of io.dpdk.ports (several ports, docs/dpdk.md). */
 struct pk_engine_dpdk_port {
@@ -130,6 +140,8 @@ struct pk_engine_dpdk_port {
 	uint32_t prefix_len, gateway, vlan, mtu;   /* as the one port's below */
 	uint32_t line;				   /* where it is configured */
 	uint32_t gateway_line;			   /* where its gateway is */
+	uint32_t n_routes;
+	struct pk_engine_route routes[PK_ENGINE_MAX_ROUTES];
 };
 
 /* io.dpdk: the DPDK port(s) and the EAL (docs/config.md, docs/dpdk.md). */
@@ -143,6 +155,9 @@ struct pk_engine_dpdk {
 	const char *port;	  /* "0", an ethdev name ("net_af_packet0"), a PCI address */
 	uint32_t prefix_len;	  /* on-link prefix of the listener addresses (24) */
 	uint32_t gateway;	  /* next hop off-link, IPv4 network order; 0: none */
+	uint32_t gateway_line;	  /* where it is */
+	uint32_t n_routes;	  /* static routes of the one port */
+	struct pk_engine_route routes[PK_ENGINE_MAX_ROUTES];
 	uint32_t vlan;		  /* 802.1Q VLAN id, 0: untagged */
 	uint32_t mtu;		  /* IP MTU, 0: the port's */
 	uint32_t mbufs;		  /* mempool size, 0: from the queues (pk_io_dpdk_mbufs_needed) */

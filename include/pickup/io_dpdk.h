@@ -61,6 +61,10 @@ struct pk_io_dpdk_port {
 	uint8_t n_addrs;    /* 1..PK_NET_MAX_ADDRS */
 	uint32_t addrs[PK_NET_MAX_ADDRS]; /* its IPv4 addresses, network order */
 	uint32_t gateway;		  /* network order; 0: none */
+	/* static routes: a prefix reached through a next hop on this port
+	 * (in the prefix of one of its addresses) instead of the gateway */
+	uint8_t n_routes;
+	struct pk_net_route routes[PK_NET_MAX_ROUTES];
 };
 
 struct pk_io_dpdk_config {
@@ -79,6 +83,8 @@ struct pk_io_dpdk_config {
 	uint16_t vlan_id;	   /* as struct pk_net_conf */
 	uint8_t prefix_len;	   /* on-link prefix; 0: 24 */
 	uint32_t gateway;	   /* network order; 0: none */
+	uint8_t n_routes;	   /* as struct pk_io_dpdk_port's */
+	struct pk_net_route routes[PK_NET_MAX_ROUTES];
 	uint32_t tx_drain_us;	   /* a partly filled TX buffer leaves after this; 0: 100 */
 	enum pk_io_dpdk_spread spread;
 	/* The wire finishes the IPv4 and UDP checksums of what the ports send
@@ -156,6 +162,38 @@ bool pk_io_dpdk_port_stats(const struct pk_io *io, unsigned i, uint64_t out[PK_I
 bool pk_io_is_dpdk(const struct pk_io *io);
 unsigned pk_io_dpdk_n_ports(const struct pk_io *io);
 const char *pk_io_dpdk_port_name(const struct pk_io *io, unsigned i);
+
+/*
+ * The neighbour (ARP) caches of queue q, one per port, as its worker has
+ * them: the worker copies them at the start of its next receive burst
+ * (a poll-mode worker polls all the time), so nothing is read while it
+ * changes. Port i's entries go to out[i] (n[i] of them). 0; -ETIMEDOUT
+ * when the worker did not answer within timeout_ms (it is not running);
+ * -EINVAL (not a dpdk queue). Control thread, one call at a time (the
+ * queue has one mailbox).
+ */
+int pk_io_dpdk_neighbours(struct pk_io_queue *q, unsigned timeout_ms,
+			  struct pk_net_neighbour (*out)[PK_NET_ARP_ENTRIES], unsigned n[PK_IO_DPDK_MAX_PORTS]);
+
+/* A port's link, as its driver reports it (rte_eth_link_get_nowait). */
+struct pk_io_dpdk_link {
+	bool up;
+	bool full_duplex;
+	bool autoneg;
+	uint32_t speed_mbps; /* 0: unknown (a virtual device may say none) */
+	uint64_t changes;    /* up/down changes pk_io_dpdk_port_link_watch saw */
+};
+
+/* Port i's link now (and the changes the watch counted); false past the
+ * last port or when the driver does not answer. Any thread. */
+bool pk_io_dpdk_port_link(const struct pk_io *io, unsigned i, struct pk_io_dpdk_link *out);
+
+/* The same, compared with what the previous call saw for port i: 1 when
+ * the link went up or down since (or on the first call: the state to
+ * announce), 0 when not, -1 past the last port or when the driver does
+ * not answer. A change is counted. For the control thread's watch, once
+ * a second (pickupd logs each change). Control thread. */
+int pk_io_dpdk_port_link_watch(struct pk_io *io, unsigned i, struct pk_io_dpdk_link *out);
 
 /* Frames of the pool a queue keeps for its next messages (its ctx's
  * pk_net_frames_held, and a frame taken by a tx_alloc not committed):

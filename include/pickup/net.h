@@ -45,6 +45,16 @@ extern "C" {
 #define PK_NET_UDP_MAX 65507 /* largest UDP payload in IPv4 */
 #define PK_NET_LEARNT_MAX 16 /* mappings learnt from the wire, kept until taken */
 #define PK_NET_STASH 32 /* fresh frames pk_net_udp_frame takes from the pool at a time */
+#define PK_NET_MAX_ROUTES 16 /* static routes of a port */
+
+/* A static route: datagrams to net/prefix_len that are not on-link go to
+ * the next hop `via` (on-link) instead of the gateway; of several routes
+ * that hold a destination, the longest prefix's. */
+struct pk_net_route {
+	uint32_t net;	    /* network order; bits past prefix_len are 0 */
+	uint32_t via;	    /* network order, not 0 */
+	uint8_t prefix_len; /* 1..32 */
+};
 
 struct pk_net_conf {
 	struct rte_ether_addr mac; /* the port's MAC */
@@ -70,6 +80,10 @@ struct pk_net_conf {
 	bool tx_udp_cksum_offload; /* ... and UDP checksums (unfragmented datagrams) */
 	bool share_arp;		   /* log what ARP teaches for pk_net_arp_take_learnt */
 	int socket_id;		   /* NUMA socket for the ctx memory (SOCKET_ID_ANY ok) */
+	/* Static routes, tried before the gateway (last: read only for an
+	 * off-link destination). */
+	uint8_t n_routes;
+	struct pk_net_route routes[PK_NET_MAX_ROUTES];
 };
 
 /*
@@ -123,7 +137,7 @@ struct pk_net_conf {
 	_(UDP_TX, "udp_tx", "UDP datagrams sent (or queued for ARP)")                              \
 	_(TX_FRAGMENTS, "tx_fragments", "IPv4 fragments built for large datagrams")                \
 	_(TX_NO_MBUF, "tx_no_mbuf", "dropped: mempool empty")                                      \
-	_(TX_NO_ROUTE, "tx_no_route", "dropped: off-link destination and no gateway")              \
+	_(TX_NO_ROUTE, "tx_no_route", "dropped: off-link destination, no route and no gateway")              \
 	_(TX_BAD, "tx_bad", "dropped: not IPv4, too large or no source address")                   \
 	_(TX_FULL, "tx_full", "dropped: TX staging full (backend did not drain)")
 
@@ -308,6 +322,26 @@ enum pk_net_arp_state {
  * waiting. For tests and the control plane's dump. Worker of the ctx. */
 enum pk_net_arp_state pk_net_arp_lookup(const struct pk_net_ctx *ctx, uint32_t ip,
 					struct rte_ether_addr *mac, unsigned *n_queued);
+
+/* Entries of a ctx's ARP cache at most. */
+#define PK_NET_ARP_ENTRIES (PK_NET_ARP_BUCKETS * PK_NET_ARP_WAYS)
+
+/* One entry of the ARP cache, as pk_net_arp_dump copies it. */
+struct pk_net_neighbour {
+	uint32_t ip;		   /* network order */
+	struct rte_ether_addr mac; /* zero while INCOMPLETE */
+	uint8_t state;		   /* enum pk_net_arp_state, not FREE */
+	uint8_t probes;		   /* requests sent while INCOMPLETE */
+	uint16_t queued;	   /* frames waiting for the MAC */
+	uint64_t age_ms;	   /* since the last reply (the last request while INCOMPLETE) */
+};
+
+/* Every entry of the ARP cache in use, in the cache's order (up to max,
+ * PK_NET_ARP_ENTRIES hold them all); how many. For the control plane's
+ * view of the neighbours (the dpdk backend's pk_io_dpdk_neighbours).
+ * Worker of the ctx. */
+unsigned pk_net_arp_dump(const struct pk_net_ctx *ctx, uint64_t now, struct pk_net_neighbour *out,
+			 unsigned max);
 
 #ifdef __cplusplus
 }

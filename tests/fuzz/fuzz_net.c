@@ -10,7 +10,8 @@
  *   config  bit 0: VLAN 100 on the port; bit 1: the port computes IPv4
  *           header checksums (tx offload); bit 2: and UDP checksums;
  *           bit 3: an IP MTU of 576 instead of 1500; bit 4: every UDP
- *           port delivered (else 5060 and 5070 only)
+ *           port delivered (else 5060 and 5070 only); bit 5: no
+ *           gateway; bit 6: static routes 10.0.0.0/8 and 10.50.0.0/16
  *   op & 3  0  a received frame: 2 bytes of length (little endian, taken
  *              modulo 2048), then the frame's bytes (fewer at the input's
  *              end). The op's other bits help the fuzzer past what a
@@ -25,8 +26,8 @@
  *           1  time passes: the next byte, in units of 50 ms
  *           2  we send a UDP datagram: 2 bytes of length (modulo 9,000:
  *              fragmented above the MTU) to the peer the op's bits 2-4
- *              choose (on-link, off-link through the gateway, broadcast,
- *              ours, zero)
+ *              choose (on-link, off-link through the gateway or a static
+ *              route or no route, broadcast, ours, zero)
  *           3  the timers run (pk_net_poll)
  *
  * After each operation the frames staged for TX are taken off and
@@ -228,7 +229,7 @@ static void drain(struct pk_net_ctx *ctx, const struct pk_net_conf *conf)
 static void peer_addr(unsigned sel, struct pk_addr *a)
 {
 	static const uint32_t ips[8] = {
-		IP4(10, 99, 0, 2),	 IP4(10, 99, 0, 3),	  IP4(10, 99, 0, 77), IP4(192, 0, 2, 9),
+		IP4(10, 99, 0, 2),	 IP4(10, 50, 3, 3),	  IP4(10, 99, 0, 77), IP4(192, 0, 2, 9),
 		IP4(10, 99, 0, 255), IP4(255, 255, 255, 255), IP4(10, 99, 0, 1),  0,
 	};
 	uint32_t ip = htonl(ips[sel & 7]);
@@ -259,7 +260,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf.addrs[0] = htonl(IP4(10, 99, 0, 1));
 	conf.addrs[1] = htonl(IP4(10, 99, 0, 9));
 	conf.prefix_len = 24;
-	conf.gateway = htonl(IP4(10, 99, 0, 254));
+	conf.gateway = cfg & 32 ? 0 : htonl(IP4(10, 99, 0, 254));
+	if (cfg & 64) { /* static routes, nested: the longest must win */
+		conf.n_routes = 2;
+		conf.routes[0] = (struct pk_net_route){ htonl(IP4(10, 0, 0, 0)), htonl(IP4(10, 99, 0, 253)), 8 };
+		conf.routes[1] = (struct pk_net_route){ htonl(IP4(10, 50, 0, 0)), htonl(IP4(10, 99, 0, 252)), 16 };
+	}
 	if (!(cfg & 16)) {
 		conf.n_ports = 2;
 		conf.ports[0] = 5060;

@@ -205,6 +205,24 @@ pk_start_ready() { # BIN CONF DIR
   exec 3<&-
 }
 
+# The pickupd pk_start_ready started (PID in `pid`) stopped by SIGTERM:
+# gone within 20 s, exit status 0, "stopped" in DIR/pickupd.log; `pid`
+# emptied. Anything else ends the test (the caller's `fail`).
+pk_stop_ready() { # DIR
+  local i rc
+  kill -TERM "$pid"
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && fail "pickupd still runs 20 s after SIGTERM"
+  wait "$pid"
+  rc=$?
+  pid=
+  [ "$rc" = 0 ] || fail "pickupd exit status $rc after SIGTERM"
+  grep -q "info: stopped" "$1/pickupd.log" || fail "pickupd did not stop cleanly"
+}
+
 # SIPp in namespace NS registers user 2004 from IP:5090 with pickupd at
 # SERVER (sipp/register.xml, Call-ID CALLID, its messages in DIR/reg.msg):
 # the 200 must list the binding. A failure ends the test (the caller's

@@ -149,6 +149,9 @@ req '{"cmd":"fly","id":{"n":[1]}}' "r['id'] == {'n': [1]}"
 err '{"cmd":"status","args":{"verbose":true}}' bad_argument 'verbose'
 err '{"cmd":"status","args":[1]}' bad_argument 'object'
 pass "bad_request, unknown_command (id echoed), bad_argument for unknown arguments"
+err '{"cmd":"neighbours"}' unsupported 'socket backend has no neighbour cache'
+err '{"cmd":"neighbours","args":{"port":7}}' bad_argument 'port'
+pass "neighbours: unsupported on the socket backend (the kernel's ARP table)"
 $kit pipeline "$sock" 200 >"$work/last" || { cat "$work/last"; fail "pipelining"; }
 pass "$(cat "$work/last")"
 $kit big "$sock" >"$work/last" || { cat "$work/last"; fail "1 MiB line"; }

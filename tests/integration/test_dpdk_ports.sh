@@ -6,20 +6,24 @@
 # veth pairs, the phones in two network namespaces on the other ends:
 #
 #   A  10.98.1.2/24   -- port 0, pickupd 10.98.1.1/24
-#      10.98.4.2/24                     and 10.98.4.1/24 (a second subnet)
+#      10.98.4.2/24                     and 10.98.4.1/24 (a second subnet);
+#      10.98.5.7/32                     static route 10.98.5.0/24 via
+#                                       10.98.1.2 (port 0 has no gateway)
 #   B  10.98.2.2/24   -- port 1, pickupd 10.98.2.1/24, gateway 10.98.2.2
 #      10.98.3.5/32      (on B's veth end: off-link for pickupd, reached
 #                         through the gateway; B answers no ARP for it)
 #
 #   - `--check` refuses a listener on no port, a listener address on two
-#     ports, and `port:` given with `ports:`, naming the problem, and
+#     ports, `port:` given with `ports:`, and a static route whose next
+#     hop is off-link, naming the problem, and
 #     warns that io.dpdk is unused with backend socket;
 #   - both ports set up with two queues each (two workers), ICMP echo
 #     on each;
 #   - the control socket's stats while pickupd runs: the network layer's
 #     counters per port (the echo requests counted on the port each came
 #     in on) and each worker's share of them, the I/O queues' counters per
-#     worker, in pickupctl's JSON, table and Prometheus views;
+#     worker, each port's link (up, logged once), in pickupctl's JSON,
+#     table and Prometheus views;
 #   - SIPp registers 2004 from A;
 #   - a call from B (via 10.98.2.1) to 2004 in A: the INVITE, ACK and BYE
 #     reach A with pickupd's Via of port A (10.98.1.1), the responses reach
@@ -34,6 +38,13 @@
 #     port 0's second subnet: the requests leave from the listener of that
 #     subnet (10.98.4.1), on-link; from 10.98.1.1 they would go to port
 #     0's gateway, which it has none of (docs/sip-behaviour.md §2);
+#   - a call from B to the static binding 2008 at 10.98.5.7:5068 in A,
+#     off-link, by port 0's static route: the requests leave port 0
+#     (Via 10.98.1.1) for the route's next hop 10.98.1.2; without the
+#     route they would go to port 1's gateway (B), which does not have
+#     that address, and port 0 has no gateway of its own;
+#   - each port's neighbour (ARP) cache, from `pickupctl neighbours`:
+#     the namespaces' addresses with their MACs, on their own ports only;
 #   - a clean stop (SIGTERM: exit 0, "stopped") and pickupd's counters.
 #
 #   test_dpdk_ports.sh PICKUPD PICKUPCTL
@@ -47,7 +58,7 @@ set -u
 pickupd=$(realpath "${1:?usage: test_dpdk_ports.sh PICKUPD PICKUPCTL}")
 pickupctl=$(realpath "${2:?usage: test_dpdk_ports.sh PICKUPD PICKUPCTL}")
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh" # pk_netns_sweep, pk_netns_veth, pk_start_ready, pk_netns_register, python3 on PATH
+. "$here/lib.sh" # pk_netns_sweep, pk_netns_veth, pk_start_ready, pk_stop_ready, pk_netns_register, python3 on PATH
 
 for c in ip ethtool ss sipp; do
   command -v $c >/dev/null || { echo "SKIP: needs iproute2, ethtool and sipp ($c)"; exit 77; }
@@ -122,6 +133,7 @@ trusted: [10.98.0.0/16]
 bindings:
   "2006": "sip:2006@10.98.3.5:5064"
   "2007": "sip:2007@10.98.4.2:5066"
+  "2008": "sip:2008@10.98.5.7:5068"
 record_route: true
 control_socket: $work/ctl.sock
 io:
@@ -139,7 +151,8 @@ CONF
 }
 port0='      - port: net_af_packet0
         addresses: [10.98.1.1, 10.98.4.1]
-        prefix_len: 24'
+        prefix_len: 24
+        routes: [10.98.5.0/24 via 10.98.1.2]'
 port1='      - port: net_af_packet1
         addresses: [10.98.2.1]
         prefix_len: 24
@@ -187,6 +200,14 @@ conf bad3.yaml "$listeners" "    port: net_af_packet0
 $port0
 $port1"
 refused bad3.yaml 'ports' "port and ports together"
+# a static route whose next hop is on-link nowhere on its port
+conf bad4.yaml "$listeners" "    ports:
+      - port: net_af_packet0
+        addresses: [10.98.1.1, 10.98.4.1]
+        routes: [10.98.5.0/24 via 10.98.2.9]
+$port1"
+refused bad4.yaml ':25:0: .*next hop 10\.98\.2\.9 of the route to 10\.98\.5\.0/24 \(port net_af_packet0\) is in the prefix \(/24\) of none of its addresses' \
+  "a route's next hop off-link"
 # io.dpdk with the socket backend: valid, but said to be unused
 sed 's/^  backend: dpdk$/  backend: socket/' "$work/pickupd.yaml" >"$work/socket.yaml"
 out=$("$pickupd" --check -c "$work/socket.yaml" 2>&1) || fail "--check refuses io.dpdk with backend socket: $out"
@@ -205,7 +226,7 @@ ip link add "$vah" type veth peer name "$van" || fail "ip link add veth (A)"
 ip link add "$vbh" type veth peer name "$vbn" || fail "ip link add veth (B)"
 # pickupd's ends have no address of the kernel's: quiet (no IPv6 chatter)
 sysctl -qw "net.ipv6.conf.$vah.disable_ipv6=1" "net.ipv6.conf.$vbh.disable_ipv6=1" 2>/dev/null
-pk_netns_veth "$nsa" "$vah" "$van" 10.98.1.2/24 10.98.4.2/24
+pk_netns_veth "$nsa" "$vah" "$van" 10.98.1.2/24 10.98.4.2/24 10.98.5.7/32
 pk_netns_veth "$nsb" "$vbh" "$vbn" 10.98.2.2/24 10.98.3.5/32
 # B answers ARP for 10.98.2.2 only (arp_ignore 2: the target must be in
 # the asker's subnet): a datagram for 10.98.3.5 gets there only by the
@@ -219,6 +240,8 @@ pk_start_ready "$pickupd" "$work/pickupd.yaml" "$work"
 for a in 10.98.1.1:5060 10.98.2.1:5060 10.98.4.1:5060; do
   [[ $PK_READY == *"udp proxy $a;"* ]] || fail "listener $a not announced (ready file: $PK_READY)"
 done
+grep "dpdk: " "$work/pickupd.log" | grep -q "port 0 net_af_packet0 .*; routes 10\.98\.5\.0/24 via 10\.98\.1\.2" ||
+  fail "port 0's static route not in the start-up line: $(grep 'dpdk: ' "$work/pickupd.log")"
 # each port set up with a queue per worker (the kernel's fanout spreads
 # each port's flows over the two workers; ARP learnt by one worker's queue
 # reaches the other's on the same port)
@@ -282,6 +305,13 @@ for port, want in (("net_af_packet0", 3), ("net_af_packet1", 6)):
                  (port, [s["icmp_echo_replied"] for s in shares], want))
     if any("port_ipackets" in s for s in shares):
         sys.exit("%s: a worker's share has the port's driver counters" % port)
+# each port's link, as its driver reports it: up, no change since
+ports = st.get("ports") or sys.exit("no ports section: %s" % sorted(st))
+if list(ports) != ["net_af_packet0", "net_af_packet1"]:
+    sys.exit("ports %s" % list(ports))
+for port, l in ports.items():
+    if l.get("link_up") is not True or l.get("link_changes") != 0 or not isinstance(l.get("speed_mbps"), int):
+        sys.exit("%s: link %s" % (port, l))
 PY
 "$pickupctl" -s "$work/ctl.sock" stats >"$work/stats.txt" 2>&1 || fail "pickupctl stats (table)"
 grep -qE '^NET +net_af_packet0 +net_af_packet1 *$' "$work/stats.txt" ||
@@ -289,6 +319,9 @@ grep -qE '^NET +net_af_packet0 +net_af_packet1 *$' "$work/stats.txt" ||
 grep -qE '^icmp_echo_replied +3 +6 *$' "$work/stats.txt" ||
   fail "NET table: $(grep icmp_echo_replied "$work/stats.txt")"
 grep -qE '^IO +TOTAL +W0 +W1 *$' "$work/stats.txt" || fail "no IO table"
+grep -qE '^PORTS +net_af_packet0 +net_af_packet1 *$' "$work/stats.txt" &&
+  grep -qE '^link_up +true +true *$' "$work/stats.txt" ||
+  fail "no PORTS table with both links up: $(grep -A3 '^PORTS' "$work/stats.txt")"
 # one worker's view: its share of each port's network layer
 "$pickupctl" -s "$work/ctl.sock" stats --worker 1 >"$work/stats1.txt" 2>&1 || fail "pickupctl stats --worker 1"
 grep -qE '^NET W1 +net_af_packet0 +net_af_packet1 *$' "$work/stats1.txt" ||
@@ -297,12 +330,16 @@ grep -qE '^NET W1 +net_af_packet0 +net_af_packet1 *$' "$work/stats1.txt" ||
 for p in 0:3 1:6; do
   grep -qx "pickupd_net_icmp_echo_replied_total{port=\"net_af_packet${p%:*}\"} ${p#*:}" "$work/metrics.txt" ||
     fail "metrics: $(grep icmp_echo_replied "$work/metrics.txt")"
+  grep -qx "pickupd_port_link_up{port=\"net_af_packet${p%:*}\"} 1" "$work/metrics.txt" &&
+    grep -qx "pickupd_port_link_changes_total{port=\"net_af_packet${p%:*}\"} 0" "$work/metrics.txt" ||
+    fail "metrics: $(grep pickupd_port_ "$work/metrics.txt")"
 done
 # a series per worker (the kernel's fanout decides which got the echoes)
 [ "$(grep -cE '^pickupd_io_rx_frames_total\{worker="[01]"\} [0-9]+$' "$work/metrics.txt")" = 2 ] &&
   grep -qE '^pickupd_io_rx_frames_total\{worker="[01]"\} [1-9]' "$work/metrics.txt" ||
   fail "metrics: $(grep io_rx_frames "$work/metrics.txt")"
-echo "   stats: ICMP counted on each port (JSON, table, metrics) and each worker's share, I/O per worker"
+echo "   stats: ICMP counted on each port (JSON, table, metrics) and each worker's share, I/O per worker, links up"
+
 
 # ---- SIPp ----
 
@@ -401,21 +438,59 @@ call uas7 "$nsa" 10.98.4.2:5066 uac3 "$nsb" 10.98.2.2:5072 10.98.2.1:5060 2007 1
 expect uas7 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.4\.1:5060;lr>' 1
 echo "   call B -> 10.98.4.2 (port 0's second subnet): Via 10.98.4.1:5060, on-link"
 
+# A call from B (port 1) to the static binding 2008 at 10.98.5.7 in A,
+# off-link: by port 0's static route, to its next hop 10.98.1.2.
+call uas8 "$nsa" 10.98.5.7:5068 uac4 "$nsb" 10.98.2.2:5074 10.98.2.1:5060 2008 10.98.1.1:5060
+expect uas8 recv '^INVITE ' 1 Record-Route '<sip:10\.98\.1\.1:5060;lr>' 1
+echo "   call B -> 10.98.5.7 (port 0's static route via 10.98.1.2): Via 10.98.1.1:5060 on port 0"
+
+# ---- the neighbour caches (pickupctl neighbours) ----
+
+# Each port's ARP cache, merged over the two workers: A's address on
+# port 0 (the phone, and the static route's next hop) with A's MAC, B's
+# on port 1 (the gateway) with B's; nothing off-link (10.98.3.5 and
+# 10.98.5.7 went by their next hops), no address on the other port.
+mac_a=$(ip netns exec "$nsa" cat "/sys/class/net/$van/address")
+mac_b=$(ip netns exec "$nsb" cat "/sys/class/net/$vbn/address")
+"$pickupctl" -s "$work/ctl.sock" --json neighbours >"$work/nb.json" 2>"$work/nb.err" ||
+  fail "pickupctl neighbours: $(cat "$work/nb.err")"
+python3 - "$work/nb.json" "$mac_a" "$mac_b" <<'PY' || fail "neighbours: $(cat "$work/nb.json")"
+import json, sys
+nb = json.load(open(sys.argv[1]))["neighbours"]
+if list(nb) != ["net_af_packet0", "net_af_packet1"]:
+    sys.exit("ports %s" % list(nb))
+def of(port):
+    return {e["address"]: e for e in nb[port]}
+for port, addr, mac, absent in (("net_af_packet0", "10.98.1.2", sys.argv[2], "10.98.2.2"),
+                                ("net_af_packet1", "10.98.2.2", sys.argv[3], "10.98.1.2")):
+    e = of(port).get(addr) or sys.exit("%s: no %s" % (port, addr))
+    if e["state"] not in ("reachable", "stale") or e["mac"] != mac or e["queued"] != 0:
+        sys.exit("%s %s: %s (want MAC %s)" % (port, addr, e, mac))
+    if not e["workers"] or any(w not in (0, 1) for w in e["workers"]) or e["age_ms"] < 0:
+        sys.exit("%s %s: workers/age %s" % (port, addr, e))
+    for far in ("10.98.3.5", "10.98.5.7", absent):
+        if far in of(port):
+            sys.exit("%s has %s: %s" % (port, far, of(port)[far]))
+PY
+"$pickupctl" -s "$work/ctl.sock" neighbours --port net_af_packet1 >"$work/nb.txt" 2>&1 ||
+  fail "pickupctl neighbours --port: $(cat "$work/nb.txt")"
+grep -qE '^PORT +ADDRESS +MAC +STATE +AGE +QUEUED +WORKERS *$' "$work/nb.txt" &&
+  grep -qE "^net_af_packet1 +10\.98\.2\.2 +$mac_b +(reachable|stale) " "$work/nb.txt" &&
+  ! grep -q '^net_af_packet0' "$work/nb.txt" || fail "pickupctl neighbours --port net_af_packet1: $(cat "$work/nb.txt")"
+out=$("$pickupctl" -s "$work/ctl.sock" neighbours --port nope 2>&1) && fail "neighbours --port nope: accepted"
+grep -q "no port 'nope'" <<<"$out" || fail "neighbours --port nope: $out"
+echo "   neighbours: 10.98.1.2 ($mac_a) on port 0, 10.98.2.2 ($mac_b) on port 1, nothing off-link"
+# the control thread's link watch (once a second) announced both links
+for p in 0 1; do
+  grep -qE "notice: port net_af_packet$p: link up \([0-9]+ Mb/s" "$work/pickupd.log" ||
+    fail "no 'link up' logged for port $p: $(grep 'link' "$work/pickupd.log")"
+done
+
 # ---- stop ----
 
-kill -TERM "$pid"
-for ((i = 0; i < 200; i++)); do
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$pid" 2>/dev/null && fail "pickupd still runs 20 s after SIGTERM"
-wait "$pid"
-rc=$?
-pid=
-[ "$rc" = 0 ] || fail "pickupd exit status $rc after SIGTERM"
-grep -q "info: stopped" "$work/pickupd.log" || fail "pickupd did not stop cleanly"
+pk_stop_ready "$work"
 sum() { grep -o " $1=[0-9]*" "$work/pickupd.log" | awk -F= '{ s += $2 } END { print s + 0 }'; }
 [ "$(sum answered_register)" = 1 ] || fail "answered_register = $(sum answered_register), want 1"
-# three calls of INVITE, 180, 200, ACK, BYE, 200 (and retransmissions)
-[ "$(sum forwarded)" -ge 18 ] || fail "forwarded = $(sum forwarded), want 18 or more"
-echo "ok: pickupd on two dpdk ports (net_af_packet0/1): configuration errors, ICMP on both, SIPp REGISTER, a call each way (Vias of the egress port, by the gateway off-link), a call into a port's second subnet (from its listener), clean stop"
+# four calls of INVITE, 180, 200, ACK, BYE, 200 (and retransmissions)
+[ "$(sum forwarded)" -ge 24 ] || fail "forwarded = $(sum forwarded), want 24 or more"
+echo "ok: pickupd on two dpdk ports (net_af_packet0/1): configuration errors, ICMP on both, SIPp REGISTER, a call each way (Vias of the egress port, by the gateway off-link), a call into a port's second subnet (from its listener), a call by a static route, the neighbour caches, clean stop"

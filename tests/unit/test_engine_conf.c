@@ -424,6 +424,100 @@ static void test_dpdk_ports(void **state)
 	parse_bad(y, 7, 9, "io.dpdk.ports[0]: expected a mapping");
 }
 
+/* io.dpdk.ports[].routes and io.dpdk.routes: static routes, "PREFIX/LEN
+ * via NEXT-HOP"; what is refused, at the route's line. */
+static void test_dpdk_routes(void **state)
+{
+	(void)state;
+	static const char head[] = "listen:\n  proxy: {udp: [10.1.0.1:5060, 10.2.0.1:5060, 10.2.0.2:5070]}\n"
+				   "io:\n  backend: dpdk\n  dpdk:\n";
+	/* port 0: 10.1.0.1/24 (lines 7-9, its routes from line 10); port 1:
+	 * 10.2.0.1 and 10.2.0.2/16 */
+	static const char port0[] = "    ports:\n      - port: \"0\"\n        addresses: [10.1.0.1]\n        routes:\n";
+	static const char port1[] = "      - port: \"1\"\n        addresses: [10.2.0.1, 10.2.0.2]\n        prefix_len: 16\n";
+	char y[2048];
+	snprintf(y, sizeof(y),
+		 "%s%s"
+		 "          - 10.50.0.0/16 via 10.1.0.254\n"
+		 "          - \"172.16.0.0/12 \\t via  10.1.0.253\"\n"
+		 "%s"
+		 "        routes: [192.0.2.0/24 via 10.2.9.9, 198.51.100.7/32 via 10.2.0.78]\n",
+		 head, port0, port1);
+	struct pk_engine_conf *c = parse_ok(y);
+	static const uint8_t n0[4] = { 10, 50, 0, 0 }, v0[4] = { 10, 1, 0, 254 }, n1[4] = { 172, 16, 0, 0 },
+			     n3[4] = { 198, 51, 100, 7 }, v3[4] = { 10, 2, 0, 78 };
+	assert_int_equal(c->dpdk.ports[0].n_routes, 2);
+	assert_memory_equal(&c->dpdk.ports[0].routes[0].net, n0, 4);
+	assert_int_equal(c->dpdk.ports[0].routes[0].prefix_len, 16);
+	assert_memory_equal(&c->dpdk.ports[0].routes[0].via, v0, 4);
+	assert_int_equal(c->dpdk.ports[0].routes[0].line, 10);
+	assert_memory_equal(&c->dpdk.ports[0].routes[1].net, n1, 4);
+	assert_int_equal(c->dpdk.ports[0].routes[1].prefix_len, 12);
+	assert_int_equal(c->dpdk.ports[1].n_routes, 2);
+	assert_memory_equal(&c->dpdk.ports[1].routes[1].net, n3, 4);
+	assert_int_equal(c->dpdk.ports[1].routes[1].prefix_len, 32);
+	assert_memory_equal(&c->dpdk.ports[1].routes[1].via, v3, 4);
+	pk_engine_conf_free(c);
+
+	/* the one-port form: io.dpdk.routes, next hops on-link with a
+	 * listener's address */
+	snprintf(y, sizeof(y), "%s    port: \"0\"\n    gateway: 10.1.0.254\n    routes: [10.50.0.0/16 via 10.2.0.9]\n", head);
+	c = parse_ok(y);
+	assert_int_equal(c->dpdk.n_routes, 1);
+	assert_memory_equal(&c->dpdk.routes[0].net, n0, 4);
+	pk_engine_conf_free(c);
+	snprintf(y, sizeof(y), "%s    port: \"0\"\n    routes: [10.50.0.0/16 via 10.7.0.9]\n", head);
+	parse_bad(y, 7, 0, "io.dpdk.routes: the next hop 10.7.0.9 of the route to 10.50.0.0/16 (port 0) is in the "
+			   "prefix (/24) of none of its addresses");
+	snprintf(y, sizeof(y), "%s    port: \"0\"\n    gateway: 10.7.0.1\n", head);
+	parse_bad(y, 7, 0, "io.dpdk.gateway: 10.7.0.1 is in the prefix (/24) of none of the listeners' addresses");
+	snprintf(y, sizeof(y), "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1, 10.2.0.1, 10.2.0.2]}\n"
+			       "    routes: [10.50.0.0/16 via 10.1.0.254]\n", head);
+	parse_bad(y, 8, 5, "'routes' is a key of the one-port form");
+
+	/* one bad route on port 0 */
+	static const struct {
+		const char *route;
+		uint32_t col; /* 0: found once every port is read */
+		const char *why;
+	} bad[] = {
+		{ "10.50.0.0/16 10.1.0.254", 13, "'10.50.0.0/16 10.1.0.254' is not a route (PREFIX/LEN via NEXT-HOP" },
+		{ "10.50.0.0/16 via", 13, "is not a route" },
+		{ "10.50.0.0 via 10.1.0.254", 13, "'10.50.0.0' is not an IPv4 prefix (as 10.50.0.0/16)" },
+		{ "10.50.0.0/33 via 10.1.0.254", 13, "'10.50.0.0/33' is not an IPv4 prefix" },
+		{ "10.50.0.0/1x via 10.1.0.254", 13, "is not an IPv4 prefix" },
+		{ "10.50.0/16 via 10.1.0.254", 13, "is not an IPv4 prefix" },
+		{ "0.0.0.0/0 via 10.1.0.254", 13, "a route of every address is the port's gateway (gateway:)" },
+		{ "10.50.1.0/16 via 10.1.0.254", 13, "'10.50.1.0/16' has host bits set (the prefix is 10.50.0.0/16)" },
+		{ "10.50.0.0/16 via 10.1.0.x", 13, "next hop '10.1.0.x' is not a unicast IPv4 address" },
+		{ "10.50.0.0/16 via 224.0.0.1", 13, "next hop '224.0.0.1' is not a unicast IPv4 address" },
+		{ "10.50.0.0/16 via 10.9.0.1", 0,
+		  "io.dpdk.ports: the next hop 10.9.0.1 of the route to 10.50.0.0/16 (port 0) is in the prefix (/24) "
+		  "of none of its addresses" },
+		{ "10.50.0.0/16 via 10.1.0.1", 0, "the next hop 10.1.0.1 of the route to 10.50.0.0/16 is an address of "
+						 "pickupd's (port 0)" },
+		{ "10.2.3.0/24 via 10.1.0.254", 0,
+		  "the route to 10.2.3.0/24 is on-link on port 1 (10.2.0.1/16): no route is needed" },
+		{ "10.1.0.128/25 via 10.1.0.254", 0, "the route to 10.1.0.128/25 is on-link on port 0 (10.1.0.1/24)" },
+		{ "192.0.2.0/24 via 10.1.0.254", 0, "the route to 192.0.2.0/24 is given twice (line 10)" },
+	};
+	for (unsigned i = 0; i < PK_ARRAY_SIZE(bad); i++) {
+		snprintf(y, sizeof(y), "%s%s          - %s\n%s        routes: [192.0.2.0/24 via 10.2.9.9]\n", head,
+			 port0, bad[i].route, port1);
+		/* a route given twice is found at the second one: port 1's */
+		parse_bad(y, strstr(bad[i].why, "twice") ? 14 : 10, bad[i].col, bad[i].why);
+	}
+	/* the same prefix twice on one port; 17 routes */
+	snprintf(y, sizeof(y), "%s%s          - 10.50.0.0/16 via 10.1.0.254\n          - 10.50.0.0/16 via 10.1.0.253\n%s",
+		 head, port0, port1);
+	parse_bad(y, 11, 0, "the route to 10.50.0.0/16 is given twice (line 10)");
+	size_t n = (size_t)snprintf(y, sizeof(y), "%s%s", head, port0);
+	for (unsigned i = 0; i < 17; i++)
+		n += (size_t)snprintf(y + n, sizeof(y) - n, "          - 10.%u.0.0/16 via 10.1.0.254\n", 100 + i);
+	snprintf(y + n, sizeof(y) - n, "%s", port1);
+	parse_bad(y, 26, 13, "more than 16 routes on a port");
+}
+
 static void test_ring_timeout_applied(void **state)
 {
 	(void)state;
@@ -788,6 +882,7 @@ int main(void)
 		cmocka_unit_test(test_ring_timeout_applied),
 		cmocka_unit_test(test_dpdk),
 		cmocka_unit_test(test_dpdk_ports),
+		cmocka_unit_test(test_dpdk_routes),
 		cmocka_unit_test(test_load_paths),
 		cmocka_unit_test(test_addr),
 	};

@@ -402,6 +402,10 @@ static const char *IO_NET_SAMPLE =
 	"             \"0000:3b:00.0\": {\"rx_frames\": 8, \"udp_rx\": 3}}}],"
 	" \"net\": {\"net_af_packet0\": {\"rx_frames\": 10, \"icmp_echo_replied\": 3, \"udp_rx\": 7},"
 	"          \"0000:3b:00.0\": {\"rx_frames\": 20, \"icmp_echo_replied\": 0, \"udp_rx\": 8}},"
+	" \"ports\": {\"net_af_packet0\": {\"link_up\": true, \"speed_mbps\": 10000, \"full_duplex\": true,"
+	"                               \"link_changes\": 0},"
+	"            \"0000:3b:00.0\": {\"link_up\": false, \"speed_mbps\": 0, \"full_duplex\": false,"
+	"                             \"link_changes\": 3}},"
 	" \"calls\": {\"ringing\": 1}}";
 
 static json_t *io_net_sample(void)
@@ -445,6 +449,29 @@ static void test_prom_net(void **state)
 	assert_null(strstr(text, "port=\"net_af_packet0\",worker"));
 	assert_null(strstr(text, "pickupd_net_net_af_packet0"));
 	assert_null(strstr(text, "pickupd_net_0000"));
+	free(text);
+	json_decref(st);
+}
+
+/* ports{<port>{...}}: the links, a gauge per field (booleans as 1 and 0)
+ * and the changes as a counter, a sample per port. */
+static void test_prom_ports(void **state)
+{
+	(void)state;
+	json_t *st = io_net_sample();
+	char *text = pk_metrics_prometheus(st);
+	assert_non_null(text);
+	prom_parse(text, &PR);
+
+	assert_string_equal(prom_type(&PR, "pickupd_port_link_up"), "gauge");
+	assert_true(prom_val(&PR, "pickupd_port_link_up", "port=\"net_af_packet0\"") == 1);
+	assert_true(prom_val(&PR, "pickupd_port_link_up", "port=\"0000:3b:00.0\"") == 0);
+	assert_true(prom_val(&PR, "pickupd_port_speed_mbps", "port=\"net_af_packet0\"") == 10000);
+	assert_true(prom_val(&PR, "pickupd_port_full_duplex", "port=\"0000:3b:00.0\"") == 0);
+	assert_string_equal(prom_type(&PR, "pickupd_port_link_changes_total"), "counter");
+	assert_true(prom_val(&PR, "pickupd_port_link_changes_total", "port=\"0000:3b:00.0\"") == 3);
+	assert_int_equal(prom_count(&PR, "pickupd_port_link_up"), 2);
+	assert_null(strstr(text, "pickupd_ports_"));
 	free(text);
 	json_decref(st);
 }
@@ -761,6 +788,8 @@ static json_t *fake_snapshot(void *arg)
 	}
 	json_object_set_new(s, "net", json_pack("{s:{s:i, s:i}}", "net_af_packet0", "udp_rx", 40,
 						"icmp_echo_replied", 3));
+	json_object_set_new(s, "ports", json_pack("{s:{s:b, s:i}}", "net_af_packet0", "link_up", 1,
+						  "speed_mbps", 10000));
 	/* and each worker's share of it */
 	size_t i;
 	json_t *w;
@@ -886,7 +915,14 @@ static void test_telemetry(void **state)
 	json_object_foreach (st, key, v) {
 		assert_true(strncmp(key, "workers", 7) != 0);
 		assert_true(strncmp(key, "net", 3) != 0); /* its own view, below */
+		assert_true(strncmp(key, "ports", 5) != 0); /* likewise */
 	}
+	json_decref(st);
+
+	/* the dpdk ports' links on their own */
+	st = tel_ask(fd, "/pickupd/stats,ports");
+	assert_int_equal(tel_int(st, "net_af_packet0/speed_mbps"), 10000);
+	assert_int_equal(json_object_size(st), 2);
 	json_decref(st);
 
 	/* the dpdk ports' network counters on their own */
@@ -951,14 +987,14 @@ static void test_telemetry(void **state)
 	assert_int_equal(tel_int(s, "uptime_s"), 12);
 	assert_true(json_is_string(json_object_get(s, "version")));
 	json_decref(s);
-	assert_int_equal(atomic_load(&snapshots), 9); /* one per command answered */
+	assert_int_equal(atomic_load(&snapshots), 10); /* one per command answered */
 
 	/* detached (pickupd shutting down): null, the snapshot not called */
 	assert_int_equal(pk_telemetry_register(NULL, NULL), 0);
 	st = tel_ask(fd, "/pickupd/stats");
 	assert_true(json_is_null(st));
 	json_decref(st);
-	assert_int_equal(atomic_load(&snapshots), 9);
+	assert_int_equal(atomic_load(&snapshots), 10);
 	close(fd);
 
 	char dir[PATH_MAX];
@@ -983,6 +1019,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_prom_no_workers),
 		cmocka_unit_test(test_prom_odd_input),
 		cmocka_unit_test(test_prom_net),
+		cmocka_unit_test(test_prom_ports),
 		cmocka_unit_test(test_prom_io),
 		cmocka_unit_test(test_prom_net_odd),
 		cmocka_unit_test(test_http),

@@ -302,6 +302,90 @@ static void test_arp_resolution_queue(void **state)
 	assert_int_equal(q, 1);
 }
 
+/* Many neighbours on one subnet, all being resolved at once (phones on
+ * the LAN of the port): each gets its entry and its request, none is
+ * refused for a full cache, and every one is cached once answered. (The
+ * cache's hash once put every host of a /24 in one bucket of 4 entries:
+ * the fifth was dropped, ARP_TABLE_FULL.) */
+static void test_arp_many_neighbours(void **state)
+{
+	struct fx *f = *state;
+	struct pk_addr src = A(OUR_IP, 5060);
+	enum { N = 100 };
+	uint8_t mac[6];
+	unsigned q;
+
+	for (unsigned i = 0; i < N; i++) {
+		struct pk_addr dst = A(IP(10, 99, 0, 100 + i), 5060);
+
+		assert_int_equal(pk_net_udp_tx(f->ctx, "x", 1, &src, &dst, 1), 0);
+		drain(f->ctx);
+	}
+	assert_int_equal(C(f, PK_NET_CTR_ARP_TABLE_FULL), 0);
+	assert_int_equal(C(f, PK_NET_CTR_ARP_REQUEST_TX), N);
+	for (unsigned i = 0; i < N; i++) {
+		memcpy(mac, PEER3_MAC, 6);
+		mac[5] = (uint8_t)i;
+		arp_reply_from(f, mac, IP(10, 99, 0, 100 + i), 2);
+		drain(f->ctx); /* the datagram that waited */
+	}
+	for (unsigned i = 0; i < N; i++) {
+		struct rte_ether_addr m;
+
+		assert_int_equal(pk_net_arp_lookup(f->ctx, rte_cpu_to_be_32(IP(10, 99, 0, 100 + i)), &m, &q),
+				 PK_NET_ARP_REACHABLE);
+		assert_int_equal(m.addr_bytes[5], i);
+	}
+	assert_int_equal(C(f, PK_NET_CTR_ARP_TABLE_FULL), 0);
+}
+
+/* The cache as the control plane sees it (pk_net_arp_dump): an entry
+ * being resolved (no MAC, its frames waiting, its age from the request),
+ * one confirmed (its MAC, its age from the reply), one gone stale. */
+static void test_arp_dump(void **state)
+{
+	struct fx *f = *state;
+	struct pk_addr src = A(OUR_IP, 5060), dst = A(PEER3_IP, 5062);
+	struct pk_net_neighbour nb[PK_NET_ARP_ENTRIES];
+	unsigned n;
+
+	assert_int_equal(pk_net_arp_dump(f->ctx, 0, nb, PK_NET_ARP_ENTRIES), 0);
+	/* 10.99.0.3: two datagrams wait for it; the gateway, answered */
+	assert_int_equal(pk_net_udp_tx(f->ctx, "a", 1, &src, &dst, 10), 0);
+	assert_int_equal(pk_net_udp_tx(f->ctx, "b", 1, &src, &dst, 11), 0);
+	dst = A(IP(192, 0, 2, 1), 5060);
+	assert_int_equal(pk_net_udp_tx(f->ctx, "c", 1, &src, &dst, 20), 0);
+	drain(f->ctx);
+	arp_reply_from(f, PEER_MAC, IP(10, 99, 0, 254), 30);
+	drain(f->ctx);
+	n = pk_net_arp_dump(f->ctx, 130, nb, PK_NET_ARP_ENTRIES);
+	assert_int_equal(n, 2);
+	for (unsigned i = 0; i < n; i++) {
+		if (nb[i].ip == rte_cpu_to_be_32(PEER3_IP)) {
+			assert_int_equal(nb[i].state, PK_NET_ARP_INCOMPLETE);
+			assert_int_equal(nb[i].queued, 2);
+			assert_int_equal(nb[i].age_ms, 120); /* from its request at 10 (1 tick = 1 ms) */
+			assert_true(rte_is_zero_ether_addr(&nb[i].mac));
+		} else {
+			assert_int_equal(nb[i].ip, rte_cpu_to_be_32(IP(10, 99, 0, 254)));
+			assert_int_equal(nb[i].state, PK_NET_ARP_REACHABLE);
+			assert_int_equal(nb[i].queued, 0);
+			assert_int_equal(nb[i].age_ms, 100);
+			assert_memory_equal(nb[i].mac.addr_bytes, PEER_MAC, 6);
+		}
+	}
+	/* max is honoured */
+	assert_int_equal(pk_net_arp_dump(f->ctx, 130, nb, 1), 1);
+	/* past arp_reachable_ms (1000) without a reply: stale */
+	pk_net_poll(f->ctx, 1100);
+	drain(f->ctx);
+	n = pk_net_arp_dump(f->ctx, 1100, nb, PK_NET_ARP_ENTRIES);
+	bool stale = false;
+	for (unsigned i = 0; i < n; i++)
+		stale = stale || (nb[i].ip == rte_cpu_to_be_32(IP(10, 99, 0, 254)) && nb[i].state == PK_NET_ARP_STALE);
+	assert_true(stale);
+}
+
 /* pk_net_udp_frame with its stash empty and the pool (nearly) dry: NULL
  * (and no frame) when none is left, one frame when one is. */
 static void test_udp_frame_pool_dry(void **state)
@@ -1195,6 +1279,76 @@ static void test_tx_routes_and_options(void **state)
 	rte_pktmbuf_free(f->out.mbuf);
 }
 
+/* Static routes: an off-link destination goes to the next hop of the
+ * longest route that holds it, else to the gateway, else nowhere; the
+ * routes' order in the configuration does not matter. */
+static void test_static_routes(void **state)
+{
+	struct fx *f = *state;
+	struct pk_net_conf c;
+	struct pk_addr src = A(OUR_IP, 5060);
+	uint8_t b[256];
+	struct {
+		uint32_t dst, next_hop; /* 0: no route */
+	} want[] = {
+		{ IP(10, 50, 7, 9), IP(10, 99, 0, 2) },	   /* 10.50.7.0/24 */
+		{ IP(10, 50, 1, 1), IP(10, 99, 0, 1) },	   /* 10.50.0.0/16 */
+		{ IP(10, 50, 7, 200), IP(10, 99, 0, 3) },  /* 10.50.7.128/25 */
+		{ IP(172, 16, 0, 1), IP(10, 99, 0, 254) }, /* the gateway */
+		{ IP(10, 99, 0, 77), IP(10, 99, 0, 77) },  /* on-link */
+	};
+	(void)state;
+
+	conf_default(&c);
+	c.n_routes = 3;
+	c.routes[0] = (struct pk_net_route){ rte_cpu_to_be_32(IP(10, 50, 0, 0)), rte_cpu_to_be_32(IP(10, 99, 0, 1)), 16 };
+	c.routes[1] = (struct pk_net_route){ rte_cpu_to_be_32(IP(10, 50, 7, 128)), rte_cpu_to_be_32(IP(10, 99, 0, 3)), 25 };
+	c.routes[2] = (struct pk_net_route){ rte_cpu_to_be_32(IP(10, 50, 7, 0)), rte_cpu_to_be_32(IP(10, 99, 0, 2)), 24 };
+	for (unsigned gw = 0; gw < 2; gw++) {
+		if (gw == 1)
+			c.gateway = 0; /* the routes alone */
+		struct fx *g = fx_new(&c);
+		for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			struct pk_addr dst = A(want[i].dst, 5060);
+			bool no_route = gw == 1 && want[i].next_hop == IP(10, 99, 0, 254);
+
+			assert_int_equal(pk_net_udp_tx(g->ctx, "x", 1, &src, &dst, 1),
+					 no_route ? -EHOSTUNREACH : 0);
+			if (no_route) {
+				assert_int_equal(tx_count(g), 0);
+				assert_int_equal(pk_net_counter(g->ctx, PK_NET_CTR_TX_NO_ROUTE), 1);
+				continue;
+			}
+			/* the next hop is asked for by ARP, the datagram waits for it */
+			assert_int_equal(tx_count(g), 1);
+			check_arp_request(b, tx_frame(g, 0, b), OUR_IP, want[i].next_hop);
+			drain(g->ctx);
+		}
+		assert_int_equal(fx_free(g), 0);
+	}
+
+	/* Routes the network layer refuses: a prefix of 0 or 33 bits, host
+	 * bits, no next hop, too many. */
+	char err[128];
+	for (unsigned k = 0; k < 5; k++) {
+		conf_default(&c);
+		c.n_routes = 1;
+		c.routes[0] = (struct pk_net_route){ rte_cpu_to_be_32(IP(10, 50, 0, 0)), rte_cpu_to_be_32(IP(10, 99, 0, 1)), 16 };
+		if (k == 0)
+			c.routes[0].prefix_len = 0;
+		else if (k == 1)
+			c.routes[0].prefix_len = 33;
+		else if (k == 2)
+			c.routes[0].net = rte_cpu_to_be_32(IP(10, 50, 1, 0));
+		else if (k == 3)
+			c.routes[0].via = 0;
+		else
+			c.n_routes = PK_NET_MAX_ROUTES + 1;
+		assert_null(pk_net_ctx_create(&c, pool, err, sizeof(err)));
+	}
+	(void)f;
+}
+
 /* ---------- random input ---------- */
 
 static uint64_t rng = 88172645463325252ull;
@@ -1335,6 +1489,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reassembly_full_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragmentation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_routes_and_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_static_routes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_many_neighbours, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_dump, setup, teardown),
 		cmocka_unit_test(test_ip_ids),
 		cmocka_unit_test_setup_teardown(test_fuzz, setup, teardown),
 	};

@@ -4,11 +4,12 @@
  * (pk_io_dpdk_config.ports): two net_ring ports, X and Y, whose RX rings
  * the test fills with hand-built frames and whose TX rings it empties.
  * Covers: each port's gratuitous ARP with its own MAC and address; the
- * listeners' links; pk_io_route (on-link prefix, then the gateway's port,
- * none); a datagram in on each port handed to the pipeline with the
+ * listeners' links; pk_io_route (on-link prefix or static route, then
+ * the gateway's port, none); a datagram in on each port handed to the pipeline with the
  * listener of that port; a message out leaving by its listener's port,
  * resolving its next hop there (on-link, or the gateway) and never on the
- * other port; ARP for one port's address asked on the other not answered;
+ * other port; a static route's destination sent to its next hop on its
+ * port, which has no gateway; ARP for one port's address asked on the other not answered;
  * a full port not starving the other; the refused configurations (a
  * listener on no port, a port given twice, an address on two ports, a
  * port without a listener, too many ports); the mempool sized for every
@@ -16,6 +17,8 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,6 +58,9 @@ static const uint8_t GW_MAC[6] = { 0x02, 0, 0, 0, 2, 0xfe }; /* Y's gateway */
 #define PY_IP 0x0a610209u /* 10.97.2.9 */
 #define GW_IP 0x0a6102feu /* 10.97.2.254 */
 #define FAR_IP 0xc0000207u /* 192.0.2.7: off-link for both */
+#define RT_IP 0xc6336407u /* 198.51.100.7: X's static route's */
+#define RT_NH 0x0a6101feu /* 10.97.1.254: that route's next hop, on X */
+static const uint8_t RT_MAC[6] = { 0x02, 0, 0, 0, 1, 0xfe }; /* that next hop */
 
 static void ring_in(struct rte_ring *r, const void *bytes, size_t n)
 {
@@ -146,6 +152,11 @@ static void test_links_and_routes(void **state)
 	assert_int_equal(pk_io_route(io, &a), 1);
 	addr4(&a, FAR_IP, 5060); /* off-link: the port with the gateway */
 	assert_int_equal(pk_io_route(io, &a), 1);
+	addr4(&a, RT_IP, 5060); /* X's static route: X, though Y has the gateway */
+	assert_int_equal(pk_io_route(io, &a), 0);
+	addr4(&a, RT_IP ^ 0x100u, 5060); /* 198.51.101.7: past the route's /24 */
+	assert_int_equal(pk_io_route(io, &a), 1);
+	assert_non_null(strstr(pk_io_dpdk_describe(io), "; routes 198.51.100.0/24 via 10.97.1.254"));
 	assert_int_equal(pk_addr_parse(PK_STR_LIT("[2001:db8::1]:5060"), false, &a), 0);
 	assert_int_equal(pk_io_route(io, &a), -1);
 }
@@ -210,15 +221,44 @@ static void test_arp_per_port(void **state)
 }
 
 /* An ARP reply from mac/ip to us on Y, received (it carries no message). */
-static void arp_reply_on_y(const uint8_t *mac, uint32_t ip)
+/* An ARP reply from mac/ip to us on port X or Y, taken in. */
+static void arp_reply_on(bool on_x, const uint8_t *mac, uint32_t ip)
 {
 	uint8_t in[64] = { 0 };
 	struct pk_io_msg *msgs[PK_IO_BURST];
-	size_t l2 = eth(in, y_mac, mac, -1, 0x0806);
+	const uint8_t *ours = on_x ? x_mac : y_mac;
+	size_t l2 = eth(in, ours, mac, -1, 0x0806);
 
-	arp_body(in + l2, 2, mac, ip, y_mac, Y_IP);
-	ring_in(y_in, in, 60);
+	arp_body(in + l2, 2, mac, ip, ours, on_x ? X_IP : Y_IP);
+	ring_in(on_x ? x_in : y_in, in, 60);
 	assert_int_equal(pk_io_rx_burst(q, msgs, PK_IO_BURST, 0), 0);
+}
+
+
+/* To the prefix of X's static route, from X's listener: its next hop is
+ * asked for on X and the datagram goes to it; X has no gateway, so
+ * without the route it would be dropped (tx_no_route). */
+static void test_tx_by_static_route(void **state)
+{
+	(void)state;
+	uint8_t b[256];
+	uint64_t no_route = nctr(q, 0, PK_NET_CTR_TX_NO_ROUTE);
+
+	send_from(0, RT_IP, "routed");
+	assert_int_equal(ring_out(x_out, b), 42); /* the ARP request */
+	assert_int_equal(get16(b + 20), 1);
+	assert_int_equal(get32(b + 28), X_IP);
+	assert_int_equal(get32(b + 38), RT_NH);
+	assert_int_equal(ring_out(y_out, b), 0);
+	arp_reply_on(true, RT_MAC, RT_NH);
+	size_t n = ring_out(x_out, b);
+	assert_int_equal(n, 42 + 6);
+	assert_memory_equal(b, RT_MAC, 6);
+	assert_memory_equal(b + 6, x_mac, 6);
+	assert_int_equal(get32(b + 26), X_IP);
+	assert_int_equal(get32(b + 30), RT_IP);
+	assert_memory_equal(b + 42, "routed", 6);
+	assert_int_equal(nctr(q, 0, PK_NET_CTR_TX_NO_ROUTE), no_route);
 }
 
 static void test_tx_by_listener_port(void **state)
@@ -247,7 +287,7 @@ static void test_tx_by_listener_port(void **state)
 	assert_int_equal(get32(b + 38), PY_IP);
 	assert_int_equal(ring_out(x_out, b), 0);
 	/* its reply on Y releases the datagram there */
-	arp_reply_on_y(PY_MAC, PY_IP);
+	arp_reply_on(false, PY_MAC, PY_IP);
 	n = ring_out(y_out, b);
 	assert_int_equal(n, 42 + 4);
 	assert_memory_equal(b, PY_MAC, 6);
@@ -259,7 +299,7 @@ static void test_tx_by_listener_port(void **state)
 	assert_int_equal(ring_out(y_out, b), 42);
 	assert_int_equal(get32(b + 38), GW_IP);
 	assert_int_equal(ring_out(x_out, b), 0);
-	arp_reply_on_y(GW_MAC, GW_IP);
+	arp_reply_on(false, GW_MAC, GW_IP);
 	n = ring_out(y_out, b);
 	assert_int_equal(n, 42 + 3);
 	assert_memory_equal(b, GW_MAC, 6);
@@ -278,6 +318,103 @@ static void test_tx_by_listener_port(void **state)
 	assert_int_equal(nctr(q, 0, PK_NET_CTR_TX_NO_ROUTE), before + 1);
 	assert_int_equal(ring_out(x_out, b), 0);
 	assert_int_equal(ring_out(y_out, b), 0);
+}
+
+/* A worker: receive bursts until told to stop (pk_io_dpdk_neighbours is
+ * answered from a burst). */
+static atomic_bool worker_stop;
+
+static void *worker_loop(void *arg)
+{
+	struct pk_io_msg *msgs[PK_IO_BURST];
+
+	(void)arg;
+	while (!atomic_load(&worker_stop))
+		(void)pk_io_rx_burst(q, msgs, PK_IO_BURST, 0);
+	return NULL;
+}
+
+static const struct pk_net_neighbour *nb_find(const struct pk_net_neighbour *nb, unsigned n, uint32_t ip)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (nb[i].ip == htonl(ip))
+			return &nb[i];
+	return NULL;
+}
+
+/* Each port's ARP cache as the queue's worker has it, copied by the
+ * worker itself at its next burst: what the sends above resolved, on the
+ * port they were resolved on; nothing when no worker runs (a timeout). */
+static void test_neighbours(void **state)
+{
+	(void)state;
+	static struct pk_net_neighbour nb[PK_IO_DPDK_MAX_PORTS][PK_NET_ARP_ENTRIES];
+	unsigned n[PK_IO_DPDK_MAX_PORTS];
+	const struct pk_net_neighbour *e;
+	pthread_t t;
+
+	assert_int_equal(pk_io_dpdk_neighbours(q, 20, nb, n), -ETIMEDOUT);
+	atomic_store(&worker_stop, false);
+	assert_int_equal(pthread_create(&t, NULL, worker_loop, NULL), 0);
+	for (unsigned k = 0; k < 3; k++) /* the mailbox serves request after request */
+		assert_int_equal(pk_io_dpdk_neighbours(q, 5000, nb, n), 0);
+	atomic_store(&worker_stop, true);
+	assert_int_equal(pthread_join(t, NULL), 0);
+
+	/* X: the phone and the static route's next hop; Y: its phone and
+	 * the gateway; none on the other port */
+	e = nb_find(nb[0], n[0], PX_IP);
+	assert_non_null(e);
+	assert_int_equal(e->state, PK_NET_ARP_REACHABLE);
+	assert_memory_equal(e->mac.addr_bytes, PX_MAC, 6);
+	e = nb_find(nb[0], n[0], RT_NH);
+	assert_non_null(e);
+	assert_memory_equal(e->mac.addr_bytes, RT_MAC, 6);
+	assert_null(nb_find(nb[0], n[0], GW_IP));
+	e = nb_find(nb[1], n[1], GW_IP);
+	assert_non_null(e);
+	assert_int_equal(e->state, PK_NET_ARP_REACHABLE);
+	assert_memory_equal(e->mac.addr_bytes, GW_MAC, 6);
+	assert_non_null(nb_find(nb[1], n[1], PY_IP));
+	assert_null(nb_find(nb[1], n[1], PX_IP));
+	assert_int_equal(n[2], 0);
+	assert_int_equal(pk_io_dpdk_neighbours(NULL, 20, nb, n), -EINVAL);
+}
+
+/* Each port's link as its driver says (net_ring: up once started, down
+ * and up again by rte_eth_dev_set_link_down/up) and the watch: the first
+ * look announces the state, then only changes, counted per port. */
+static void test_link_watch(void **state)
+{
+	(void)state;
+	struct pk_io_dpdk_link l;
+
+	assert_true(pk_io_dpdk_port_link(io, 0, &l));
+	assert_true(l.up);
+	assert_int_equal(l.changes, 0);
+	assert_false(pk_io_dpdk_port_link(io, 2, &l));
+	assert_int_equal(pk_io_dpdk_port_link_watch(io, 2, &l), -1);
+	for (unsigned p = 0; p < 2; p++) {
+		assert_int_equal(pk_io_dpdk_port_link_watch(io, p, &l), 1); /* the first look */
+		assert_true(l.up);
+		assert_int_equal(pk_io_dpdk_port_link_watch(io, p, &l), 0);
+	}
+	assert_int_equal(rte_eth_dev_set_link_down(port_y), 0);
+	assert_int_equal(pk_io_dpdk_port_link_watch(io, 0, &l), 0);
+	assert_int_equal(pk_io_dpdk_port_link_watch(io, 1, &l), 1);
+	assert_false(l.up);
+	assert_int_equal(l.changes, 1);
+	assert_int_equal(pk_io_dpdk_port_link_watch(io, 1, &l), 0);
+	assert_true(pk_io_dpdk_port_link(io, 1, &l));
+	assert_false(l.up);
+	assert_int_equal(rte_eth_dev_set_link_up(port_y), 0);
+	assert_int_equal(pk_io_dpdk_port_link_watch(io, 1, &l), 1);
+	assert_true(l.up);
+	assert_int_equal(l.changes, 2);
+	assert_true(pk_io_dpdk_port_link(io, 1, &l));
+	assert_int_equal(l.changes, 2);
+	assert_true(pk_io_dpdk_port_link(io, 0, &l));
+	assert_int_equal(l.changes, 0);
 }
 
 /* A port whose RX ring holds more than a burst does not keep the other
@@ -382,6 +519,20 @@ static void test_refused(void **state)
 	dc.ports[1].port_id = port_x;
 	assert_null(pk_io_dpdk_create(&c, &dc, err, sizeof(err)));
 	assert_non_null(strstr(err, "given twice"));
+	/* a route's next hop off-link on its port; too many routes */
+	dc.ports[1].port_id = port_y;
+	c.n_listeners = 2;
+	c.listeners[1].addr = c.listeners[0].addr;
+	put32(c.listeners[1].addr.ip, Y_IP);
+	dc.ports[1].n_routes = 1;
+	dc.ports[1].routes[0] = (struct pk_net_route){ .net = htonl(0xc6336400u), .via = htonl(RT_NH), .prefix_len = 24 };
+	assert_null(pk_io_dpdk_create(&c, &dc, err, sizeof(err)));
+	assert_non_null(strstr(err, "the next hop 10.97.1.254 of a route of port"));
+	assert_non_null(strstr(err, "is in the prefix of none of its addresses"));
+	dc.ports[1].routes[0].via = htonl(GW_IP);
+	dc.ports[1].n_routes = PK_NET_MAX_ROUTES + 1;
+	assert_null(pk_io_dpdk_create(&c, &dc, err, sizeof(err)));
+	assert_non_null(strstr(err, "more than 16 routes"));
 	/* too many */
 	dc.n_ports = PK_IO_DPDK_MAX_PORTS + 1;
 	assert_null(pk_io_dpdk_create(&c, &dc, err, sizeof(err)));
@@ -445,7 +596,11 @@ int main(void)
 	struct pk_io_dpdk_config dc = { .n_ports = 2, .n_mbufs = 4095 };
 	dc.ports[0] = (struct pk_io_dpdk_port){ .port_id = port_x,
 						.n_addrs = 2,
-						.addrs = { htonl(X_IP), htonl(X2_IP) } };
+						.addrs = { htonl(X_IP), htonl(X2_IP) },
+						.n_routes = 1,
+						.routes = { { .net = htonl(RT_IP & 0xffffff00u),
+							      .via = htonl(RT_NH),
+							      .prefix_len = 24 } } };
 	dc.ports[1] = (struct pk_io_dpdk_port){ .port_id = port_y,
 						.prefix_len = 16,
 						.n_addrs = 1,
@@ -466,6 +621,9 @@ int main(void)
 		cmocka_unit_test(test_rx_on_each_port),
 		cmocka_unit_test(test_arp_per_port),
 		cmocka_unit_test(test_tx_by_listener_port),
+		cmocka_unit_test(test_tx_by_static_route),
+		cmocka_unit_test(test_neighbours),
+		cmocka_unit_test(test_link_watch),
 		cmocka_unit_test(test_busy_port_does_not_starve),
 		cmocka_unit_test(test_port_stats),
 		cmocka_unit_test(test_refused),

@@ -286,6 +286,8 @@ static const struct mapping mappings[] = {
 	{ { "calls", "--user", "sip:bob@example.test" },
 	  "{\"cmd\":\"calls\",\"args\":{\"user\":\"sip:bob@example.test\"}}" },
 	{ { "registrations" }, "{\"cmd\":\"registrations\"}" },
+	{ { "neighbours" }, "{\"cmd\":\"neighbours\"}" },
+	{ { "neighbours", "--port", "net_af_packet1" }, "{\"cmd\":\"neighbours\",\"args\":{\"port\":\"net_af_packet1\"}}" },
 	{ { "registrations", "--user", "alice@example.test", "--limit", "3" },
 	  "{\"cmd\":\"registrations\",\"args\":{\"user\":\"alice@example.test\",\"limit\":3}}" },
 	{ { "groups" }, "{\"cmd\":\"groups\"}" },
@@ -612,6 +614,33 @@ static void test_render_registrations(void **state)
 	free(t);
 }
 
+static void test_render_neighbours(void **state)
+{
+	int rc;
+	char *t;
+
+	(void)state;
+	t = render((const char *const[]){ "neighbours", NULL },
+		   "{\"neighbours\":{\"net_af_packet0\":[{\"address\":\"10.98.1.2\",\"mac\":"
+		   "\"02:00:00:00:01:02\",\"state\":\"reachable\",\"age_ms\":1250,\"queued\":0,"
+		   "\"workers\":[0,1]},{\"address\":\"10.98.1.77\",\"mac\":null,\"state\":"
+		   "\"incomplete\",\"age_ms\":300,\"queued\":3,\"workers\":[1]}],"
+		   "\"net_af_packet1\":[{\"address\":\"10.98.2.2\",\"mac\":\"02:00:00:00:02:02\","
+		   "\"state\":\"stale\",\"age_ms\":95000,\"queued\":0,\"workers\":[0]}]}}",
+		   &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(t,
+		"PORT            ADDRESS     MAC                STATE         AGE  QUEUED  WORKERS\n"
+		"net_af_packet0  10.98.1.2   02:00:00:00:01:02  reachable    1.2s       0  0,1\n"
+		"net_af_packet0  10.98.1.77  -                  incomplete   0.3s       3  1\n"
+		"net_af_packet1  10.98.2.2   02:00:00:00:02:02  stale       1m35s       0  0\n");
+	free(t);
+	t = render((const char *const[]){ "neighbours", NULL }, "{\"neighbours\":{\"net_af_packet0\":[]}}", &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(t, "no neighbours\n");
+	free(t);
+}
+
 static void test_render_groups(void **state)
 {
 	int rc;
@@ -814,6 +843,21 @@ static void test_render_stats_io_net(void **state)
 	t = render((const char *const[]){ "stats", "--worker", "1", NULL }, stats_net_sample, &rc);
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(t, "\nNET                net_af_packet0  0000:3b:00.0\n"));
+	free(t);
+
+	/* The ports' links: a column per port too. */
+	t = render((const char *const[]){ "stats", NULL },
+		   "{\"ports\":{\"net_af_packet0\":{\"link_up\":true,\"speed_mbps\":10000,\"full_duplex\":true,"
+		   "\"link_changes\":0},\"0000:3b:00.0\":{\"link_up\":false,\"speed_mbps\":0,\"full_duplex\":false,"
+		   "\"link_changes\":3}}}",
+		   &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(t,
+		"PORTS         net_af_packet0  0000:3b:00.0\n"
+		"link_up                 true         false\n"
+		"speed_mbps             10000             0\n"
+		"full_duplex             true         false\n"
+		"link_changes               0             3\n");
 	free(t);
 
 	/* A port missing a counter of another: "-", both ways. */
@@ -1249,6 +1293,7 @@ int main(void)
 		cmocka_unit_test(test_socket_usage_errors),
 		cmocka_unit_test(test_render_calls),
 		cmocka_unit_test(test_render_registrations),
+		cmocka_unit_test(test_render_neighbours),
 		cmocka_unit_test(test_render_groups),
 		cmocka_unit_test(test_render_stats),
 		cmocka_unit_test(test_render_stats_io_net),
