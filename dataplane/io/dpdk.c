@@ -117,10 +117,11 @@ struct dpdk_queue {
 	/* Per port: last, so that the per-message fields above keep the
 	 * offsets they had with one port */
 	struct dpdk_link link[PK_IO_DPDK_MAX_PORTS];
-	/* The neighbours mailbox (pk_io_dpdk_neighbours): the control thread
-	 * asks by raising nb_req, in a line of its own that the worker only
-	 * reads; the worker copies its ARP caches into nb_buf and answers by
-	 * setting nb_done to the request it served. */
+	/* The mailbox, in a line of its own that the worker reads every
+	 * burst and writes only to answer. Neighbours (pk_io_dpdk_neighbours):
+	 * the control thread asks by raising nb_req; the worker copies its
+	 * ARP caches into nb_buf and answers by setting nb_done to the
+	 * request it served. */
 	alignas(RTE_CACHE_LINE_SIZE) _Atomic uint32_t nb_req;
 	_Atomic uint32_t nb_done;
 	/* Link events for the worker (pk_io_dpdk_port_link_event): bit p,
