@@ -1741,7 +1741,9 @@ static void ctl_signal(struct pk_ctl *c)
 }
 
 /* The dpdk ports' links, once a second: each change logged (and counted
- * by the backend), the first state too. */
+ * by the backend), the first state too; a change also goes to the
+ * workers: down, they forget the port's neighbours; up, its addresses are
+ * announced again (pk_io_dpdk_port_link_event). */
 static void ctl_links_watch(struct pk_ctl *c)
 {
 	for (unsigned p = 0; p < pk_io_dpdk_n_ports(c->eng->io); p++) {
@@ -1749,12 +1751,16 @@ static void ctl_links_watch(struct pk_ctl *c)
 
 		if (pk_io_dpdk_port_link_watch(c->eng->io, p, &l) != 1)
 			continue;
+		if (l.changes > 0) /* not the first look: a change */
+			pk_io_dpdk_port_link_event(c->eng->io, p, l.up);
 		if (l.up)
-			pk_log(PK_LOG_NOTICE, "port %s: link up (%u Mb/s%s%s)", pk_io_dpdk_port_name(c->eng->io, p),
+			pk_log(PK_LOG_NOTICE, "port %s: link up (%u Mb/s%s%s)%s", pk_io_dpdk_port_name(c->eng->io, p),
 			       (unsigned)l.speed_mbps, l.full_duplex ? ", full duplex" : ", half duplex",
-			       l.autoneg ? ", autonegotiated" : "");
+			       l.autoneg ? ", autonegotiated" : "",
+			       l.changes > 0 ? ": its addresses announced (gratuitous ARP)" : "");
 		else
-			pk_log(PK_LOG_WARNING, "port %s: link down", pk_io_dpdk_port_name(c->eng->io, p));
+			pk_log(PK_LOG_WARNING, "port %s: link down%s", pk_io_dpdk_port_name(c->eng->io, p),
+			       l.changes > 0 ? ": its neighbours forgotten" : "");
 	}
 }
 

@@ -117,12 +117,17 @@ struct dpdk_queue {
 	/* Per port: last, so that the per-message fields above keep the
 	 * offsets they had with one port */
 	struct dpdk_link link[PK_IO_DPDK_MAX_PORTS];
-	/* The neighbours mailbox (pk_io_dpdk_neighbours): the control thread
-	 * asks by raising nb_req, in a line of its own that the worker only
-	 * reads; the worker copies its ARP caches into nb_buf and answers by
-	 * setting nb_done to the request it served. */
+	/* The mailbox, in a line of its own that the worker reads every
+	 * burst and writes only to answer. Neighbours (pk_io_dpdk_neighbours):
+	 * the control thread asks by raising nb_req; the worker copies its
+	 * ARP caches into nb_buf and answers by setting nb_done to the
+	 * request it served. */
 	alignas(RTE_CACHE_LINE_SIZE) _Atomic uint32_t nb_req;
 	_Atomic uint32_t nb_done;
+	/* Link events for the worker (pk_io_dpdk_port_link_event): bit p,
+	 * forget port p's neighbours; bit 8 + p, announce its addresses.
+	 * Set by the control thread, taken (exchanged with 0) by the worker. */
+	_Atomic uint32_t link_ev;
 	unsigned nb_n[PK_IO_DPDK_MAX_PORTS];
 	struct pk_net_neighbour (*nb_buf)[PK_NET_ARP_ENTRIES]; /* [n_links] */
 } __rte_cache_aligned;
@@ -438,6 +443,23 @@ static __rte_noinline void nb_answer(struct dpdk_queue *q, uint32_t req, uint64_
 	atomic_store_explicit(&q->nb_done, req, memory_order_release);
 }
 
+#define LINK_EV_ANNOUNCE 8 /* link_ev: bit LINK_EV_ANNOUNCE + p */
+
+/* The link events asked for: neighbours forgotten, addresses announced
+ * (the frames go out with this burst's). The queue's worker. */
+static __rte_noinline void link_events(struct dpdk_queue *q)
+{
+	/* Relaxed: the bits are the whole request. */
+	uint32_t ev = atomic_exchange_explicit(&q->link_ev, 0, memory_order_relaxed);
+
+	for (unsigned l = 0; l < q->n_links; l++) {
+		if (ev >> l & 1)
+			pk_net_arp_forget(q->link[l].net);
+		if (ev >> (LINK_EV_ANNOUNCE + l) & 1)
+			pk_net_garp(q->link[l].net);
+	}
+}
+
 static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, unsigned n,
 			    uint64_t now_ns)
 {
@@ -450,6 +472,8 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 
 	if (unlikely(req != atomic_load_explicit(&q->nb_done, memory_order_relaxed)))
 		nb_answer(q, req, now);
+	if (unlikely(atomic_load_explicit(&q->link_ev, memory_order_relaxed) != 0))
+		link_events(q);
 
 	(void)now_ns; /* the network timers run on the TSC */
 	/* The previous burst's messages die here. */
@@ -680,6 +704,23 @@ bool pk_io_dpdk_port_link(const struct pk_io *pio, unsigned i, struct pk_io_dpdk
 		.changes = atomic_load_explicit(&dp->link_changes, memory_order_relaxed),
 	};
 	return true;
+}
+
+void pk_io_dpdk_port_link_event(struct pk_io *pio, unsigned i, bool up)
+{
+	struct dpdk_io *io = (struct dpdk_io *)pio;
+
+	if (i >= pk_io_dpdk_n_ports(pio))
+		return;
+	for (unsigned k = 0; k < PK_IO_MAX_QUEUES; k++) {
+		if (io->q[k] == NULL)
+			continue;
+		if (!up)
+			atomic_fetch_or_explicit(&io->q[k]->link_ev, 1u << i, memory_order_relaxed);
+		else if (k == 0) /* one announcement is enough */
+			atomic_fetch_or_explicit(&io->q[k]->link_ev, 1u << (LINK_EV_ANNOUNCE + i),
+						 memory_order_relaxed);
+	}
 }
 
 int pk_io_dpdk_port_link_watch(struct pk_io *pio, unsigned i, struct pk_io_dpdk_link *out)

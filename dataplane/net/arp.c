@@ -233,6 +233,23 @@ enum pk_net_arp_state pk_net_arp_lookup(const struct pk_net_ctx *ctx, uint32_t i
 	return (enum pk_net_arp_state)e->state;
 }
 
+unsigned pk_net_arp_forget(struct pk_net_ctx *ctx)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < PK_NET_ARP_SIZE; i++) {
+		struct pk_net_arp_entry *e = &ctx->arp[i];
+
+		if (e->state == PK_NET_ARP_REACHABLE || e->state == PK_NET_ARP_STALE) {
+			arp_free(ctx, e); /* its queue is empty: it is resolved */
+			n++;
+		}
+	}
+	ctx->hot = NULL;
+	pk_ctr_add(&ctx->ctr[PK_NET_CTR_ARP_FLUSHED], n);
+	return n;
+}
+
 unsigned pk_net_arp_dump(const struct pk_net_ctx *ctx, uint64_t now, struct pk_net_neighbour *out,
 			 unsigned max)
 {

@@ -110,6 +110,7 @@ struct pk_net_conf {
 	_(ARP_FAILED, "arp_failed", "resolutions given up after the last retry")                   \
 	_(ARP_EXPIRED, "arp_expired", "stale entries removed")                                     \
 	_(ARP_TABLE_FULL, "arp_table_full", "dropped: no ARP entry free for a new next hop")       \
+	_(ARP_FLUSHED, "arp_flushed", "resolved entries forgotten (the port's link went down)")    \
 	_(ARP_LEARNT_LOST, "arp_learnt_lost", "mappings learnt but not taken for sharing (log full)") \
 	_(IP_RX, "ip_rx", "IPv4 packets received")                                                 \
 	_(IP_BAD_VERSION, "ip_bad_version", "dropped: IP version not 4")                           \
@@ -322,6 +323,14 @@ enum pk_net_arp_state {
  * waiting. For tests and the control plane's dump. Worker of the ctx. */
 enum pk_net_arp_state pk_net_arp_lookup(const struct pk_net_ctx *ctx, uint32_t ip,
 					struct rte_ether_addr *mac, unsigned *n_queued);
+
+/* Forget every resolved neighbour (REACHABLE or STALE): the next datagram
+ * to one asks for it again. Entries being resolved stay, with the frames
+ * waiting for them. For a port whose link went down: what is behind it
+ * may have changed (a switch, a router's failover), as Linux forgets a
+ * device's neighbours when it loses its carrier. How many went
+ * (arp_flushed). Worker of the ctx. */
+unsigned pk_net_arp_forget(struct pk_net_ctx *ctx);
 
 /* Entries of a ctx's ARP cache at most. */
 #define PK_NET_ARP_ENTRIES (PK_NET_ARP_BUCKETS * PK_NET_ARP_WAYS)

@@ -28,7 +28,9 @@
  *              fragmented above the MTU) to the peer the op's bits 2-4
  *              choose (on-link, off-link through the gateway or a static
  *              route or no route, broadcast, ours, zero)
- *           3  the timers run (pk_net_poll)
+ *           3  the timers run (pk_net_poll); with bit 2, the link went
+ *              down first (pk_net_arp_forget), with bit 3 it came back
+ *              (pk_net_garp)
  *
  * After each operation the frames staged for TX are taken off and
  * checked: an Ethernet header (with the port's VLAN tag when it has one),
@@ -342,6 +344,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		default:
+			if (op & 4)
+				(void)pk_net_arp_forget(ctx);
+			if (op & 8)
+				(void)pk_net_garp(ctx);
 			pk_net_poll(ctx, now);
 			break;
 		}

@@ -6,10 +6,12 @@
 # and whose link follows the interface's state, which this script sets:
 #   - the control thread logs the link up once pickupd runs (it looks once
 #     a second), and the stats say up, no change;
-#   - `ip link set TAP down`: "port net_tap0: link down" logged, the stats
-#     (pickupctl --json stats, the PORTS table, the Prometheus text) say
-#     down, one change;
-#   - `ip link set TAP up`: "link up" logged again, two changes;
+#   - `ip link set TAP down`: "port net_tap0: link down: its neighbours
+#     forgotten" logged, the stats (pickupctl --json stats, the PORTS
+#     table, the Prometheus text) say down, one change;
+#   - `ip link set TAP up`: "link up ...: its addresses announced" logged,
+#     two changes, and pickupd's gratuitous ARP for 10.96.0.1 arrives on
+#     the tap interface;
 # then a clean stop (SIGTERM: exit 0, "stopped").
 #
 #   test_dpdk_link.sh PICKUPD PICKUPCTL
@@ -35,8 +37,10 @@ tap=pktap$tag
 eal=pk-tap-$tag
 work=$(mktemp -d /tmp/pk-dpdk-link.XXXXXX)
 pid=
+gpid= # the gratuitous ARP listener
 
 cleanup() {
+  [ -n "$gpid" ] && kill "$gpid" 2>/dev/null && wait "$gpid" 2>/dev/null
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null # its tap interface goes with it
@@ -124,15 +128,46 @@ link true 0
 echo "   link up logged, the stats say up"
 
 ip link set "$tap" down || fail "ip link set $tap down"
-logged 'warning: port net_tap0: link down$' 1
+logged 'warning: port net_tap0: link down: its neighbours forgotten$' 1
 link false 1
 echo "   link down: logged (a warning), the stats say down, one change"
 
+# A raw socket on the tap interface waits for pickupd's gratuitous ARP
+# (an ARP request for 10.96.0.1 from 10.96.0.1), bound before the link
+# comes up.
+python3 - "$tap" >"$work/garp.out" 2>&1 <<'PY' &
+import errno, socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+s.bind((sys.argv[1], 0))
+s.settimeout(15)
+print("bound", flush=True)
+ours = socket.inet_aton("10.96.0.1")
+while True:
+    try:
+        f = s.recv(2048)  # a timeout ends the script with an error
+    except OSError as e:
+        if e.errno != errno.ENETDOWN:  # the socket's note that the link was down
+            raise
+        continue
+    if len(f) >= 42 and f[12:14] == b"\x08\x06" and f[20:22] == b"\x00\x01" and f[28:32] == ours and f[38:42] == ours:
+        print("gratuitous ARP", flush=True)
+        sys.exit(0)
+PY
+gpid=$!
+for ((i = 0; i < 100; i++)); do
+  grep -q bound "$work/garp.out" && break
+  kill -0 "$gpid" 2>/dev/null || fail "the ARP listener ended: $(cat "$work/garp.out")"
+  sleep 0.05
+done
+grep -q bound "$work/garp.out" || fail "the ARP listener did not bind within 5 s"
+
 ip link set "$tap" up || fail "ip link set $tap up"
-logged 'notice: port net_tap0: link up \(' 2
+logged 'notice: port net_tap0: link up \(.*\): its addresses announced \(gratuitous ARP\)$' 1
 link true 2
-echo "   link up again: logged, two changes"
+wait "$gpid" || fail "no gratuitous ARP for 10.96.0.1 on $tap after the link came up: $(cat "$work/garp.out")"
+gpid=
+echo "   link up again: logged, two changes, the address announced (gratuitous ARP on the tap)"
 
 pk_stop_ready "$work"
 ip link show "$tap" >/dev/null 2>&1 && fail "the tap interface $tap outlived pickupd"
-echo "ok: the dpdk port's link watched (net_tap): up, down, up again, each logged and in the stats; clean stop"
+echo "ok: the dpdk port's link watched (net_tap): up, down (neighbours forgotten), up again (address announced), each logged and in the stats; clean stop"

@@ -386,6 +386,37 @@ static void test_arp_dump(void **state)
 	assert_true(stale);
 }
 
+/* A link gone down (pk_net_arp_forget): the resolved neighbours are
+ * forgotten and asked for again by the next datagram; one being resolved
+ * stays with its frames. */
+static void test_arp_forget(void **state)
+{
+	struct fx *f = *state;
+	struct pk_addr src = A(OUR_IP, 5060), dst = A(PEER_IP, 5062), far = A(PEER3_IP, 5062);
+	uint8_t b[128];
+	unsigned q;
+
+	assert_int_equal(pk_net_udp_tx(f->ctx, "a", 1, &src, &dst, 1), 0);
+	drain(f->ctx);
+	arp_reply_from(f, PEER_MAC, PEER_IP, 2);
+	drain(f->ctx);
+	assert_int_equal(pk_net_udp_tx(f->ctx, "b", 1, &src, &dst, 3), 1); /* resolved: straight out */
+	drain(f->ctx);
+	assert_int_equal(pk_net_udp_tx(f->ctx, "c", 1, &src, &far, 4), 0); /* being resolved */
+	drain(f->ctx);
+
+	assert_int_equal(pk_net_arp_forget(f->ctx), 1);
+	assert_int_equal(C(f, PK_NET_CTR_ARP_FLUSHED), 1);
+	assert_int_equal(pk_net_arp_lookup(f->ctx, rte_cpu_to_be_32(PEER_IP), NULL, &q), PK_NET_ARP_FREE);
+	assert_int_equal(pk_net_arp_lookup(f->ctx, rte_cpu_to_be_32(PEER3_IP), NULL, &q), PK_NET_ARP_INCOMPLETE);
+	assert_int_equal(q, 1);
+	/* asked again, not sent to the old MAC */
+	assert_int_equal(pk_net_udp_tx(f->ctx, "d", 1, &src, &dst, 5), 0);
+	assert_int_equal(tx_count(f), 1);
+	check_arp_request(b, tx_frame(f, 0, b), OUR_IP, PEER_IP);
+	assert_int_equal(pk_net_arp_forget(f->ctx), 0);
+}
+
 /* pk_net_udp_frame with its stash empty and the pool (nearly) dry: NULL
  * (and no frame) when none is left, one frame when one is. */
 static void test_udp_frame_pool_dry(void **state)
@@ -1492,6 +1523,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_static_routes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_many_neighbours, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_dump, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_forget, setup, teardown),
 		cmocka_unit_test(test_ip_ids),
 		cmocka_unit_test_setup_teardown(test_fuzz, setup, teardown),
 	};
