@@ -1128,6 +1128,8 @@ static int ec_route_one(struct ec_ctx *x, yaml_node_t *n, void *arg)
 	for (i += 3; i < s.len && (s.p[i] == ' ' || s.p[i] == '\t'); i++)
 		;
 	via = pk_str_make(s.p + i, s.len - i);
+	while (via.len > 0 && (via.p[via.len - 1] == ' ' || via.p[via.len - 1] == '\t'))
+		via.len--; /* a quoted value may end in blanks */
 	for (slash = 0; slash < pfx.len && pfx.p[slash] != '/'; slash++)
 		;
 	for (size_t k = slash + 1; k < pfx.len && len <= 32; k++)

@@ -439,7 +439,7 @@ static void test_dpdk_routes(void **state)
 	snprintf(y, sizeof(y),
 		 "%s%s"
 		 "          - 10.50.0.0/16 via 10.1.0.254\n"
-		 "          - \"172.16.0.0/12 \\t via  10.1.0.253\"\n"
+		 "          - \"172.16.0.0/12 \\t via  10.1.0.253 \"\n"
 		 "%s"
 		 "        routes: [192.0.2.0/24 via 10.2.9.9, 198.51.100.7/32 via 10.2.0.78]\n",
 		 head, port0, port1);
