@@ -780,24 +780,31 @@ static enum pk_ctl_error cmd_registrations(struct pk_ctl *c, json_t *args, json_
  * answers at its next burst, microseconds. */
 #define CTL_NEIGHBOURS_WAIT_MS 500
 
-/* One neighbour of one port, merged over the workers that have it. */
+/* One worker's entry for one neighbour of one port. */
 struct ctl_nb {
-	struct pk_net_neighbour n; /* the best state's, the youngest age */
-	unsigned queued;	   /* over every worker */
-	uint64_t workers;	   /* bit i: worker i has it */
+	uint8_t port, worker;
+	struct pk_net_neighbour n;
 };
-
-static int ctl_nb_cmp(const void *a, const void *b)
-{
-	uint32_t x = ntohl(((const struct ctl_nb *)a)->n.ip), y = ntohl(((const struct ctl_nb *)b)->n.ip);
-
-	return x < y ? -1 : x > y;
-}
 
 /* A state's rank when workers disagree: what a datagram would find. */
 static int ctl_nb_rank(uint8_t state)
 {
 	return state == PK_NET_ARP_REACHABLE ? 3 : state == PK_NET_ARP_STALE ? 2 : 1;
+}
+
+/* By port, address, then the best first: the higher state, the younger. */
+static int ctl_nb_cmp(const void *a, const void *b)
+{
+	const struct ctl_nb *x = a, *y = b;
+	uint32_t xi = ntohl(x->n.ip), yi = ntohl(y->n.ip);
+
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	if (xi != yi)
+		return xi < yi ? -1 : 1;
+	if (x->n.state != y->n.state)
+		return ctl_nb_rank(x->n.state) > ctl_nb_rank(y->n.state) ? -1 : 1;
+	return x->n.age_ms < y->n.age_ms ? -1 : x->n.age_ms > y->n.age_ms;
 }
 
 static const char *ctl_nb_state(uint8_t state)
@@ -807,23 +814,55 @@ static const char *ctl_nb_state(uint8_t state)
 					     : "incomplete";
 }
 
+/* The entries rows[0 .. n) of one port and address as one: the first's
+ * (the best state's youngest) address, MAC, state and age, the frames
+ * waiting summed, the workers that have it. */
+static json_t *ctl_nb_json(const struct ctl_nb *rows, size_t n)
+{
+	const uint8_t *a = (const uint8_t *)&rows[0].n.ip, *h = rows[0].n.mac.addr_bytes;
+	json_t *ws = json_array();
+	json_int_t queued = 0;
+	char ip[16], mac[18];
+
+	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", h[0], h[1], h[2], h[3], h[4], h[5]);
+	uint64_t workers = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		queued += rows[k].n.queued;
+		workers |= UINT64_C(1) << (rows[k].worker & 63);
+	}
+	for (unsigned w = 0; ws != NULL && w < 64; w++)
+		if (workers >> w & 1)
+			json_array_append_new(ws, json_integer(w));
+	return json_pack("{s:s, s:s?, s:s, s:I, s:I, s:o*}", "address", ip, "mac",
+			 rows[0].n.state == PK_NET_ARP_INCOMPLETE ? NULL : mac, "state", ctl_nb_state(rows[0].n.state),
+			 "age_ms", (json_int_t)rows[0].n.age_ms, "queued", queued, "workers", ws);
+}
+
 /* Each DPDK port's neighbour (ARP) cache, as every worker's queue has
  * it (each worker resolves for itself and shares what it learns), merged
- * by address: the best state (reachable, stale, incomplete) and its MAC,
- * the youngest age, the frames waiting summed, the workers that have the
- * entry. By address within a port; ports in the order of io.dpdk.ports.
- * The socket backend has none of its own (the kernel's: ip neigh). */
+ * by address: the best state (reachable, stale, incomplete) with its MAC
+ * and the age of that state's youngest entry, the frames waiting summed,
+ * the workers that have the entry. By address within a port; ports in the
+ * order of io.dpdk.ports. Every worker is asked before any answer is
+ * waited for, all within CTL_NEIGHBOURS_WAIT_MS. The socket backend has
+ * none of its own (the kernel's: ip neigh). */
 static enum pk_ctl_error cmd_neighbours(struct pk_ctl *c, json_t *args, json_t **result, char *msg,
 					size_t msglen)
 {
 	const struct pk_engine *eng = c->eng;
 	static struct pk_net_neighbour buf[PK_IO_DPDK_MAX_PORTS][PK_NET_ARP_ENTRIES];
-	static struct ctl_nb merged[PK_IO_DPDK_MAX_PORTS][PK_NET_ARP_ENTRIES];
-	unsigned nm[PK_IO_DPDK_MAX_PORTS] = { 0 }, n[PK_IO_DPDK_MAX_PORTS], np;
+	unsigned n[PK_IO_DPDK_MAX_PORTS], np, nw = 0;
+	uint32_t req[PK_IO_MAX_QUEUES] = { 0 };
+	uint64_t deadline;
+	struct ctl_nb *rows = NULL;
+	size_t nrows = 0;
 	enum pk_ctl_error e;
 	const char *port;
 	size_t plen;
-	json_t *out;
+	json_t *out = NULL;
+	int want = -1;
 
 	if ((e = pk_ctl_arg_str(args, "port", false, &port, &plen, msg, msglen)) != PK_CTL_OK)
 		return e;
@@ -833,74 +872,63 @@ static enum pk_ctl_error cmd_neighbours(struct pk_ctl *c, json_t *args, json_t *
 				"kernel's: ip neigh)");
 	np = pk_io_dpdk_n_ports(eng->io);
 	if (port != NULL) {
-		unsigned p = 0;
-
-		while (p < np && strcmp(pk_io_dpdk_port_name(eng->io, p), port) != 0)
-			p++;
-		if (p == np)
+		for (want = 0; (unsigned)want < np && strcmp(pk_io_dpdk_port_name(eng->io, (unsigned)want), port) != 0;
+		     want++)
+			;
+		if ((unsigned)want == np)
 			return ctl_fail(msg, msglen, PK_CTL_E_INVALID_VALUE, "no port '%s'", port);
 	}
-	for (unsigned i = 0; i < eng->n_workers && i < 64; i++) {
-		const struct pk_worker *w = eng->workers[i];
+	nw = eng->n_workers < PK_IO_MAX_QUEUES ? eng->n_workers : PK_IO_MAX_QUEUES;
+	rows = malloc(sizeof(*rows) * PK_NET_ARP_ENTRIES * np * (nw ? nw : 1));
+	if (rows == NULL)
+		return ctl_fail(msg, msglen, PK_CTL_E_INTERNAL, "out of memory");
+	for (unsigned i = 0; i < nw; i++)
+		if (eng->workers[i] != NULL && eng->workers[i]->q != NULL)
+			req[i] = pk_io_dpdk_neighbours_ask(eng->workers[i]->q);
+	deadline = pk_clock_ns() + (uint64_t)CTL_NEIGHBOURS_WAIT_MS * 1000000u;
+	for (unsigned i = 0; i < nw; i++) {
 		int r;
 
-		if (w == NULL || w->q == NULL)
+		if (req[i] == 0)
 			continue;
-		r = pk_io_dpdk_neighbours(w->q, CTL_NEIGHBOURS_WAIT_MS, buf, n);
-		if (r != 0)
+		r = pk_io_dpdk_neighbours_take(eng->workers[i]->q, req[i], deadline, buf, n);
+		if (r != 0) {
+			free(rows);
 			return ctl_fail(msg, msglen, PK_CTL_E_INTERNAL, "neighbours: worker %u did not answer (%s)",
 					i, strerror(-r));
-		for (unsigned p = 0; p < np; p++) {
-			for (unsigned k = 0; k < n[p]; k++) {
-				const struct pk_net_neighbour *nb = &buf[p][k];
-				unsigned j = 0;
-
-				while (j < nm[p] && merged[p][j].n.ip != nb->ip)
-					j++;
-				if (j == nm[p]) {
-					merged[p][nm[p]++] = (struct ctl_nb){ .n = *nb };
-				} else if (ctl_nb_rank(nb->state) > ctl_nb_rank(merged[p][j].n.state) ||
-					   (nb->state == merged[p][j].n.state && nb->age_ms < merged[p][j].n.age_ms)) {
-					merged[p][j].n = *nb;
-				}
-				merged[p][j].queued += nb->queued;
-				merged[p][j].workers |= UINT64_C(1) << i;
-			}
 		}
+		for (unsigned p = 0; p < np; p++)
+			for (unsigned k = 0; k < n[p] && (want < 0 || (int)p == want); k++)
+				rows[nrows++] = (struct ctl_nb){ .port = (uint8_t)p, .worker = (uint8_t)i, .n = buf[p][k] };
 	}
+	qsort(rows, nrows, sizeof(rows[0]), ctl_nb_cmp);
 	if ((out = json_object()) == NULL)
-		return PK_CTL_E_INTERNAL;
+		goto oom;
 	for (unsigned p = 0; p < np; p++) {
-		const char *name = pk_io_dpdk_port_name(eng->io, p);
 		json_t *arr;
 
-		if (port != NULL && strcmp(name, port) != 0)
+		if (want >= 0 && (int)p != want)
 			continue;
-		if ((arr = json_array()) == NULL || json_object_set_new(out, name, arr) != 0)
+		if ((arr = json_array()) == NULL || json_object_set_new(out, pk_io_dpdk_port_name(eng->io, p), arr) != 0)
 			goto oom;
-		qsort(merged[p], nm[p], sizeof(merged[p][0]), ctl_nb_cmp);
-		for (unsigned j = 0; j < nm[p]; j++) {
-			const struct ctl_nb *m = &merged[p][j];
-			const uint8_t *a = (const uint8_t *)&m->n.ip, *h = m->n.mac.addr_bytes;
-			char ip[16], mac[18];
-			json_t *ws = json_array(), *o;
-
-			snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", h[0], h[1], h[2], h[3], h[4], h[5]);
-			for (unsigned i = 0; ws != NULL && i < 64; i++)
-				if (m->workers >> i & 1)
-					json_array_append_new(ws, json_integer(i));
-			o = json_pack("{s:s, s:s?, s:s, s:I, s:I, s:o*}", "address", ip, "mac",
-				      m->n.state == PK_NET_ARP_INCOMPLETE ? NULL : mac, "state",
-				      ctl_nb_state(m->n.state), "age_ms", (json_int_t)m->n.age_ms, "queued",
-				      (json_int_t)m->queued, "workers", ws);
-			if (o == NULL || json_array_append_new(arr, o) != 0)
-				goto oom;
-		}
 	}
+	for (size_t k = 0; k < nrows;) {
+		size_t end = k + 1;
+		json_t *o;
+
+		while (end < nrows && rows[end].port == rows[k].port && rows[end].n.ip == rows[k].n.ip)
+			end++;
+		o = ctl_nb_json(rows + k, end - k);
+		if (o == NULL ||
+		    json_array_append_new(json_object_get(out, pk_io_dpdk_port_name(eng->io, rows[k].port)), o) != 0)
+			goto oom;
+		k = end;
+	}
+	free(rows);
 	*result = json_pack("{s:o}", "neighbours", out);
 	return *result ? PK_CTL_OK : PK_CTL_E_INTERNAL;
 oom:
+	free(rows);
 	json_decref(out);
 	return ctl_fail(msg, msglen, PK_CTL_E_INTERNAL, "out of memory");
 }

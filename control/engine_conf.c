@@ -1128,6 +1128,8 @@ static int ec_route_one(struct ec_ctx *x, yaml_node_t *n, void *arg)
 	for (i += 3; i < s.len && (s.p[i] == ' ' || s.p[i] == '\t'); i++)
 		;
 	via = pk_str_make(s.p + i, s.len - i);
+	while (via.len > 0 && (via.p[via.len - 1] == ' ' || via.p[via.len - 1] == '\t'))
+		via.len--; /* a quoted value may end in blanks */
 	for (slash = 0; slash < pfx.len && pfx.p[slash] != '/'; slash++)
 		;
 	for (size_t k = slash + 1; k < pfx.len && len <= 32; k++)
@@ -1412,7 +1414,7 @@ static int ec_dpdk_listeners(struct ec_ctx *x)
  * of the single-port form (every listener's address on it). */
 struct ec_port_view {
 	const char *name;
-	uint32_t prefix_len, n_addrs, n_routes;
+	uint32_t prefix_len, n_addrs, n_routes, gateway, gateway_line;
 	uint32_t addrs[PK_ENGINE_MAX_LISTENERS];
 	const struct pk_engine_route *routes;
 };
@@ -1424,12 +1426,14 @@ static void ec_port_view(const struct pk_engine_conf *c, uint32_t p, struct ec_p
 
 		*v = (struct ec_port_view){ .name = dp->port, .prefix_len = dp->prefix_len,
 					    .n_addrs = dp->n_addrs, .n_routes = dp->n_routes,
+					    .gateway = dp->gateway, .gateway_line = dp->gateway_line,
 					    .routes = dp->routes };
 		memcpy(v->addrs, dp->addrs, sizeof(dp->addrs));
 		return;
 	}
 	*v = (struct ec_port_view){ .name = c->dpdk.port != NULL ? c->dpdk.port : "0",
 				    .prefix_len = c->dpdk.prefix_len, .n_routes = c->dpdk.n_routes,
+				    .gateway = c->dpdk.gateway, .gateway_line = c->dpdk.gateway_line,
 				    .routes = c->dpdk.routes };
 	for (uint32_t i = 0; i < c->n_listeners; i++)
 		if (c->listeners[i].addr.family == AF_INET)
@@ -1445,11 +1449,22 @@ static int ec_onlink(const struct ec_port_view *v, uint32_t ip)
 	return -1;
 }
 
+/* Whether on-link ip is the network or the broadcast address of its
+ * prefix on v (a /31 or /32 has neither): no host to send to. */
+static bool ec_not_a_host(const struct ec_port_view *v, uint32_t ip)
+{
+	uint32_t mask = pk_ipv4_mask(v->prefix_len);
+
+	return v->prefix_len < 31 && ((ip & ~mask) == 0 || (ip | mask) == 0xffffffffu);
+}
+
 /* Static routes (io.dpdk.routes, io.dpdk.ports[].routes): each next hop
  * on-link on its port and none of our addresses (it is reached by ARP,
  * as the gateway), each prefix given once over every port and on-link on
  * none (an on-link destination is sent to directly: the route would never
- * be used). The one port's gateway is checked here too. */
+ * be used), none the network or broadcast address of its prefix. The
+ * gateways are checked here too: on-link (the one port's; a port's of the
+ * list is in ec_dpdk_listeners) and a host. */
 static int ec_dpdk_routes(struct ec_ctx *x)
 {
 	const struct pk_engine_conf *c = x->c;
@@ -1468,6 +1483,14 @@ static int ec_dpdk_routes(struct ec_ctx *x)
 			       g[0], g[1], g[2], g[3], v[0].prefix_len);
 	}
 	for (uint32_t p = 0; p < np; p++) {
+		if (v[p].gateway != 0 && ec_onlink(&v[p], v[p].gateway) >= 0 && ec_not_a_host(&v[p], v[p].gateway)) {
+			const uint8_t *g = (const uint8_t *)&v[p].gateway;
+			return ec_errf(x->err, x->name, -EINVAL, v[p].gateway_line, 0,
+				       "%s: the gateway %u.%u.%u.%u of port %s is the network or broadcast "
+				       "address of its prefix (/%u)",
+				       c->dpdk.n_ports ? "io.dpdk.ports" : "io.dpdk.gateway", g[0], g[1], g[2], g[3],
+				       v[p].name, v[p].prefix_len);
+		}
 		for (uint32_t r = 0; r < v[p].n_routes; r++) {
 			const struct pk_engine_route *rt = &v[p].routes[r];
 			const uint8_t *n = (const uint8_t *)&rt->net, *h = (const uint8_t *)&rt->via;
@@ -1479,6 +1502,12 @@ static int ec_dpdk_routes(struct ec_ctx *x)
 					       "(port %s) is in the prefix (/%u) of none of its addresses",
 					       key, h[0], h[1], h[2], h[3], n[0], n[1], n[2], n[3], rt->prefix_len,
 					       v[p].name, v[p].prefix_len);
+			if (ec_not_a_host(&v[p], rt->via))
+				return ec_errf(x->err, x->name, -EINVAL, rt->line, 0,
+					       "%s: the next hop %u.%u.%u.%u of the route to %u.%u.%u.%u/%u "
+					       "is the network or broadcast address of its prefix (/%u)",
+					       key, h[0], h[1], h[2], h[3], n[0], n[1], n[2], n[3], rt->prefix_len,
+					       v[p].prefix_len);
 			for (uint32_t q = 0; q < np; q++) {
 				int a = ec_onlink(&v[q], rt->net);
 				bool ours = false;

@@ -453,8 +453,16 @@ static __rte_noinline void link_events(struct dpdk_queue *q)
 	uint32_t ev = atomic_exchange_explicit(&q->link_ev, 0, memory_order_relaxed);
 
 	for (unsigned l = 0; l < q->n_links; l++) {
-		if (ev >> l & 1)
+		if (ev >> l & 1) {
+			struct pk_net_arp_mapping maps[16];
+
+			/* what the other queues learnt before the link went
+			 * down goes too */
+			while (rte_ring_dequeue_burst_elem(q->link[l].arp_ring, maps, sizeof(maps[0]),
+							   RTE_DIM(maps), NULL) != 0)
+				;
 			pk_net_arp_forget(q->link[l].net);
+		}
 		if (ev >> (LINK_EV_ANNOUNCE + l) & 1)
 			pk_net_garp(q->link[l].net);
 	}
@@ -819,24 +827,44 @@ static void queue_free(struct dpdk_queue *q)
 	rte_free(q);
 }
 
-int pk_io_dpdk_neighbours(struct pk_io_queue *pq, unsigned timeout_ms,
-			  struct pk_net_neighbour (*out)[PK_NET_ARP_ENTRIES], unsigned n[PK_IO_DPDK_MAX_PORTS])
+uint32_t pk_io_dpdk_neighbours_ask(struct pk_io_queue *pq)
 {
 	struct dpdk_queue *q = (struct dpdk_queue *)pq;
-	struct timespec nap = { 0, 20000 }; /* 20 µs between looks */
-	uint64_t end;
 	uint32_t req;
 
 	if (pq == NULL || pq->ops != &dpdk_ops)
-		return -EINVAL;
+		return 0;
 	/* Relaxed: the request is the number itself (the worker reads
-	 * nothing else of ours). */
-	req = atomic_fetch_add_explicit(&q->nb_req, 1, memory_order_relaxed) + 1;
-	end = rte_get_timer_cycles() + rte_get_timer_hz() / 1000 * timeout_ms;
+	 * nothing else of ours). Never 0: 0 is "not asked". */
+	do
+		req = atomic_fetch_add_explicit(&q->nb_req, 1, memory_order_relaxed) + 1;
+	while (req == 0);
+	return req;
+}
+
+int pk_io_dpdk_neighbours(struct pk_io_queue *pq, unsigned timeout_ms,
+			  struct pk_net_neighbour (*out)[PK_NET_ARP_ENTRIES], unsigned n[PK_IO_DPDK_MAX_PORTS])
+{
+	uint32_t req = pk_io_dpdk_neighbours_ask(pq);
+
+	if (req == 0)
+		return -EINVAL;
+	return pk_io_dpdk_neighbours_take(pq, req, pk_clock_ns() + (uint64_t)timeout_ms * 1000000u, out, n);
+}
+
+int pk_io_dpdk_neighbours_take(struct pk_io_queue *pq, uint32_t req, uint64_t deadline_ns,
+			       struct pk_net_neighbour (*out)[PK_NET_ARP_ENTRIES], unsigned n[PK_IO_DPDK_MAX_PORTS])
+{
+	struct dpdk_queue *q = (struct dpdk_queue *)pq;
+	struct timespec nap = { 0, 20000 }; /* 20 µs between looks */
+
+	if (pq == NULL || pq->ops != &dpdk_ops || req == 0)
+		return -EINVAL;
 	/* Acquire: pairs with nb_answer's release store, so the copies it
-	 * made are seen. */
+	 * made are seen. A later request's answer is not this one's: the
+	 * worker serves the newest, and this caller asks one at a time. */
 	while (atomic_load_explicit(&q->nb_done, memory_order_acquire) != req) {
-		if (rte_get_timer_cycles() >= end)
+		if (pk_clock_ns() >= deadline_ns)
 			return -ETIMEDOUT;
 		nanosleep(&nap, NULL);
 	}

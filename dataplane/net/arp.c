@@ -246,6 +246,7 @@ unsigned pk_net_arp_forget(struct pk_net_ctx *ctx)
 		}
 	}
 	ctx->hot = NULL;
+	ctx->n_learnt = 0; /* learnt before: not to be shared after */
 	pk_ctr_add(&ctx->ctr[PK_NET_CTR_ARP_FLUSHED], n);
 	return n;
 }

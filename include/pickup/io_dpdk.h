@@ -174,6 +174,14 @@ const char *pk_io_dpdk_port_name(const struct pk_io *io, unsigned i);
  */
 int pk_io_dpdk_neighbours(struct pk_io_queue *q, unsigned timeout_ms,
 			  struct pk_net_neighbour (*out)[PK_NET_ARP_ENTRIES], unsigned n[PK_IO_DPDK_MAX_PORTS]);
+/* The same in two steps, so that every worker is asked before any answer
+ * is waited for: ask returns the request's number (0: not a dpdk queue),
+ * take waits for that request's answer until deadline_ns (pk_clock_ns)
+ * and copies it out (0, -ETIMEDOUT, -EINVAL). Control thread. */
+uint32_t pk_io_dpdk_neighbours_ask(struct pk_io_queue *q);
+int pk_io_dpdk_neighbours_take(struct pk_io_queue *q, uint32_t req, uint64_t deadline_ns,
+			       struct pk_net_neighbour (*out)[PK_NET_ARP_ENTRIES],
+			       unsigned n[PK_IO_DPDK_MAX_PORTS]);
 
 /* A port's link, as its driver reports it (rte_eth_link_get_nowait). */
 struct pk_io_dpdk_link {

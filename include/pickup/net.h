@@ -328,8 +328,9 @@ enum pk_net_arp_state pk_net_arp_lookup(const struct pk_net_ctx *ctx, uint32_t i
  * to one asks for it again. Entries being resolved stay, with the frames
  * waiting for them. For a port whose link went down: what is behind it
  * may have changed (a switch, a router's failover), as Linux forgets a
- * device's neighbours when it loses its carrier. How many went
- * (arp_flushed). Worker of the ctx. */
+ * device's neighbours when it loses its carrier. What was learnt for
+ * sharing (pk_net_arp_take_learnt) and not taken yet is dropped too. How
+ * many went (arp_flushed). Worker of the ctx. */
 unsigned pk_net_arp_forget(struct pk_net_ctx *ctx);
 
 /* Entries of a ctx's ARP cache at most. */

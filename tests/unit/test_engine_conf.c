@@ -439,7 +439,7 @@ static void test_dpdk_routes(void **state)
 	snprintf(y, sizeof(y),
 		 "%s%s"
 		 "          - 10.50.0.0/16 via 10.1.0.254\n"
-		 "          - \"172.16.0.0/12 \\t via  10.1.0.253\"\n"
+		 "          - \"172.16.0.0/12 \\t via  10.1.0.253 \"\n"
 		 "%s"
 		 "        routes: [192.0.2.0/24 via 10.2.9.9, 198.51.100.7/32 via 10.2.0.78]\n",
 		 head, port0, port1);
@@ -471,6 +471,12 @@ static void test_dpdk_routes(void **state)
 			   "prefix (/24) of none of its addresses");
 	snprintf(y, sizeof(y), "%s    port: \"0\"\n    gateway: 10.7.0.1\n", head);
 	parse_bad(y, 7, 0, "io.dpdk.gateway: 10.7.0.1 is in the prefix (/24) of none of the listeners' addresses");
+	snprintf(y, sizeof(y), "%s    port: \"0\"\n    gateway: 10.2.0.255\n", head);
+	parse_bad(y, 7, 0, "io.dpdk.gateway: the gateway 10.2.0.255 of port 0 is the network or broadcast address "
+			   "of its prefix (/24)");
+	/* a /31's two addresses are both hosts */
+	snprintf(y, sizeof(y), "%s    port: \"0\"\n    prefix_len: 31\n    gateway: 10.1.0.0\n", head);
+	pk_engine_conf_free(parse_ok(y));
 	snprintf(y, sizeof(y), "%s    ports:\n      - {port: \"0\", addresses: [10.1.0.1, 10.2.0.1, 10.2.0.2]}\n"
 			       "    routes: [10.50.0.0/16 via 10.1.0.254]\n", head);
 	parse_bad(y, 8, 5, "'routes' is a key of the one-port form");
@@ -500,6 +506,10 @@ static void test_dpdk_routes(void **state)
 		  "the route to 10.2.3.0/24 is on-link on port 1 (10.2.0.1/16): no route is needed" },
 		{ "10.1.0.128/25 via 10.1.0.254", 0, "the route to 10.1.0.128/25 is on-link on port 0 (10.1.0.1/24)" },
 		{ "192.0.2.0/24 via 10.1.0.254", 0, "the route to 192.0.2.0/24 is given twice (line 10)" },
+		{ "10.50.0.0/16 via 10.1.0.255", 0,
+		  "the next hop 10.1.0.255 of the route to 10.50.0.0/16 is the network or broadcast address of "
+		  "its prefix (/24)" },
+		{ "10.50.0.0/16 via 10.1.0.0", 0, "is the network or broadcast address of its prefix (/24)" },
 	};
 	for (unsigned i = 0; i < PK_ARRAY_SIZE(bad); i++) {
 		snprintf(y, sizeof(y), "%s%s          - %s\n%s        routes: [192.0.2.0/24 via 10.2.9.9]\n", head,

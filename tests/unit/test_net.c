@@ -415,6 +415,21 @@ static void test_arp_forget(void **state)
 	assert_int_equal(tx_count(f), 1);
 	check_arp_request(b, tx_frame(f, 0, b), OUR_IP, PEER_IP);
 	assert_int_equal(pk_net_arp_forget(f->ctx), 0);
+
+	/* what was learnt for the other queues and not taken yet goes too:
+	 * it is from before the link went down */
+	struct pk_net_conf c;
+	struct pk_net_arp_mapping maps[PK_NET_LEARNT_MAX];
+	conf_default(&c);
+	c.share_arp = true;
+	struct fx *g = fx_new(&c);
+	assert_int_equal(pk_net_udp_tx(g->ctx, "a", 1, &src, &dst, 1), 0);
+	drain(g->ctx);
+	arp_reply_from(g, PEER_MAC, PEER_IP, 2);
+	drain(g->ctx);
+	assert_int_equal(pk_net_arp_forget(g->ctx), 1);
+	assert_int_equal(pk_net_arp_take_learnt(g->ctx, maps, PK_NET_LEARNT_MAX), 0);
+	assert_int_equal(fx_free(g), 0);
 }
 
 /* pk_net_udp_frame with its stash empty and the pool (nearly) dry: NULL
