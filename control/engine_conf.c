@@ -1118,7 +1118,7 @@ struct ec_routes {
 
 /* One static route, "PREFIX/LEN via NEXT-HOP" (as `ip route` writes it).
  * Whether its next hop is on-link, and routes given twice, are checked
- * once every port is read (ec_dpdk_routes). */
+ * once every port is read (ec_dpdk_next_hops). */
 static int ec_route_one(struct ec_ctx *x, yaml_node_t *n, void *arg)
 {
 	const struct ec_routes *rs = arg;
