@@ -1768,10 +1768,10 @@ static void ctl_signal(struct pk_ctl *c)
 	}
 }
 
-/* The dpdk ports' links, once a second: each change logged (and counted
- * by the backend), the first state too; a change also goes to the
- * workers: down, they forget the port's neighbours; up, its addresses are
- * announced again (pk_io_dpdk_port_link_event). */
+/* The dpdk ports' links, once a second: each change logged, the first
+ * state too (the backend counts a change and passes it to the workers:
+ * down, they forget the port's neighbours; up, its addresses are
+ * announced again). */
 static void ctl_links_watch(struct pk_ctl *c)
 {
 	for (unsigned p = 0; p < pk_io_dpdk_n_ports(c->eng->io); p++) {
@@ -1779,8 +1779,6 @@ static void ctl_links_watch(struct pk_ctl *c)
 
 		if (pk_io_dpdk_port_link_watch(c->eng->io, p, &l) != 1)
 			continue;
-		if (l.changes > 0) /* not the first look: a change */
-			pk_io_dpdk_port_link_event(c->eng->io, p, l.up);
 		if (l.up)
 			pk_log(PK_LOG_NOTICE, "port %s: link up (%u Mb/s%s%s)%s", pk_io_dpdk_port_name(c->eng->io, p),
 			       (unsigned)l.speed_mbps, l.full_duplex ? ", full duplex" : ", half duplex",

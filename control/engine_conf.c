@@ -985,21 +985,19 @@ static int ec_dpdk_port(struct ec_ctx *x, yaml_document_t *doc, const struct ec_
 	return 0;
 }
 
+static int ec_port_ip(struct ec_ctx *x, yaml_node_t *v, uint32_t *out);
+
 static int ec_dpdk_gateway(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k,
 			   yaml_node_t *v)
 {
 	struct pk_str s;
-	struct pk_addr a;
 	int rc;
 
 	(void)doc, (void)k;
 	if ((rc = ec_want_scalar(x, v, &s)) != 0)
 		return rc;
-	if (pk_addr_parse_ip(s, &a) != 0 || a.family != AF_INET || pk_addr_is_any(&a))
-		return ec_fail(x, v, "'%.*s' is not an IPv4 address", (int)s.len, s.p);
-	memcpy(&x->c->dpdk.gateway, a.ip, 4);
 	x->c->dpdk.gateway_line = (uint32_t)v->start_mark.line + 1;
-	return 0;
+	return ec_port_ip(x, v, &x->c->dpdk.gateway);
 }
 
 static int ec_dpdk_mtu(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
@@ -1036,19 +1034,34 @@ static int ec_port_name(struct ec_ctx *x, yaml_document_t *doc, const struct ec_
 	return 0;
 }
 
-/* A unicast IPv4 address a host can have on a port (not 0/8, loopback,
- * multicast, class E or broadcast). */
-static int ec_port_ip(struct ec_ctx *x, yaml_node_t *v, uint32_t *out)
+/* s as a unicast IPv4 address a host can have on a port (not 0/8,
+ * loopback, multicast, class E or broadcast) into *out (network order):
+ * 0, -1 not an IPv4 address, -2 not such a unicast one. */
+static int ec_unicast4(struct pk_str s, uint32_t *out)
 {
-	struct pk_str s = ec_scalar(v);
 	struct pk_addr a;
 
 	if (pk_addr_parse_ip(s, &a) != 0 || a.family != AF_INET || pk_addr_is_any(&a))
-		return ec_fail(x, v, "'%.*s' is not an IPv4 address", (int)s.len, s.p);
+		return -1;
 	if (a.ip[0] == 0 || a.ip[0] == 127 || a.ip[0] >= 224)
-		return ec_fail(x, v, "'%.*s' is not a unicast address a port can have", (int)s.len, s.p);
+		return -2;
 	memcpy(out, a.ip, 4);
 	return 0;
+}
+
+/* A port's address or gateway: ec_unicast4 of the node's value. */
+static int ec_port_ip(struct ec_ctx *x, yaml_node_t *v, uint32_t *out)
+{
+	struct pk_str s = ec_scalar(v);
+
+	switch (ec_unicast4(s, out)) {
+	case -1:
+		return ec_fail(x, v, "'%.*s' is not an IPv4 address", (int)s.len, s.p);
+	case -2:
+		return ec_fail(x, v, "'%.*s' is not a unicast address a port can have", (int)s.len, s.p);
+	default:
+		return 0;
+	}
 }
 
 static int ec_port_addr_one(struct ec_ctx *x, yaml_node_t *n, void *arg)
@@ -1105,7 +1118,7 @@ struct ec_routes {
 
 /* One static route, "PREFIX/LEN via NEXT-HOP" (as `ip route` writes it).
  * Whether its next hop is on-link, and routes given twice, are checked
- * once every port is read (ec_dpdk_routes). */
+ * once every port is read (ec_dpdk_next_hops). */
 static int ec_route_one(struct ec_ctx *x, yaml_node_t *n, void *arg)
 {
 	const struct ec_routes *rs = arg;
@@ -1149,10 +1162,8 @@ static int ec_route_one(struct ec_ctx *x, yaml_node_t *n, void *arg)
 		return ec_fail(x, n, "'%.*s' has host bits set (the prefix is %u.%u.%u.%u/%u)", (int)pfx.len,
 			       pfx.p, b[0], b[1], b[2], b[3], len);
 	}
-	if (pk_addr_parse_ip(via, &a) != 0 || a.family != AF_INET || pk_addr_is_any(&a) || a.ip[0] == 0 ||
-	    a.ip[0] == 127 || a.ip[0] >= 224)
+	if (ec_unicast4(via, &r.via) != 0)
 		return ec_fail(x, n, "next hop '%.*s' is not a unicast IPv4 address", (int)via.len, via.p);
-	memcpy(&r.via, a.ip, 4);
 	if (*rs->n == PK_ENGINE_MAX_ROUTES)
 		return ec_fail(x, n, "more than %d routes on a port", PK_ENGINE_MAX_ROUTES);
 	rs->r[(*rs->n)++] = r;
@@ -1378,23 +1389,6 @@ static int ec_dpdk_listeners(struct ec_ctx *x)
 				       "of io.dpdk.ports",
 				       a);
 	}
-	/* a gateway is reached by ARP: on-link, in the prefix of an address
-	 * of its port */
-	for (uint32_t p = 0; p < c->dpdk.n_ports; p++) {
-		const struct pk_engine_dpdk_port *dp = &c->dpdk.ports[p];
-		uint32_t mask = pk_ipv4_mask(dp->prefix_len);
-		uint32_t j;
-
-		for (j = 0; dp->gateway != 0 && j < dp->n_addrs && ((dp->gateway ^ dp->addrs[j]) & mask) != 0; j++)
-			;
-		if (dp->gateway != 0 && j == dp->n_addrs) {
-			const uint8_t *g = (const uint8_t *)&dp->gateway;
-			return ec_errf(x->err, x->name, -EINVAL, dp->gateway_line, 0,
-				       "io.dpdk.ports: the gateway %u.%u.%u.%u of port %s is in the prefix "
-				       "(/%u) of none of its addresses",
-				       g[0], g[1], g[2], g[3], dp->port, dp->prefix_len);
-		}
-	}
 	/* a port without a listener would take every UDP datagram it gets */
 	for (uint32_t p = 0; p < c->dpdk.n_ports; p++) {
 		uint32_t i;
@@ -1458,14 +1452,14 @@ static bool ec_not_a_host(const struct ec_port_view *v, uint32_t ip)
 	return v->prefix_len < 31 && ((ip & ~mask) == 0 || (ip | mask) == 0xffffffffu);
 }
 
-/* Static routes (io.dpdk.routes, io.dpdk.ports[].routes): each next hop
- * on-link on its port and none of our addresses (it is reached by ARP,
- * as the gateway), each prefix given once over every port and on-link on
- * none (an on-link destination is sent to directly: the route would never
- * be used), none the network or broadcast address of its prefix. The
- * gateways are checked here too: on-link (the one port's; a port's of the
- * list is in ec_dpdk_listeners) and a host. */
-static int ec_dpdk_routes(struct ec_ctx *x)
+/* The next hops of the dpdk ports, which are reached by ARP: each
+ * gateway on-link with one of its port's addresses (the one port's: a
+ * listener's) and a host of that prefix, not its network or broadcast
+ * address; each static route's next hop (io.dpdk.routes,
+ * io.dpdk.ports[].routes) the same and none of our addresses, each route's
+ * prefix given once over every port and on-link on none (an on-link
+ * destination is sent to directly: the route would never be used). */
+static int ec_dpdk_next_hops(struct ec_ctx *x)
 {
 	const struct pk_engine_conf *c = x->c;
 	uint32_t np = c->dpdk.n_ports ? c->dpdk.n_ports : 1;
@@ -1475,16 +1469,21 @@ static int ec_dpdk_routes(struct ec_ctx *x)
 		return 0;
 	for (uint32_t p = 0; p < np; p++)
 		ec_port_view(c, p, &v[p]);
-	if (c->dpdk.n_ports == 0 && c->dpdk.gateway != 0 && v[0].n_addrs > 0 && ec_onlink(&v[0], c->dpdk.gateway) < 0) {
-		const uint8_t *g = (const uint8_t *)&c->dpdk.gateway;
-		return ec_errf(x->err, x->name, -EINVAL, c->dpdk.gateway_line, 0,
-			       "io.dpdk.gateway: %u.%u.%u.%u is in the prefix (/%u) of none of the "
-			       "listeners' addresses",
-			       g[0], g[1], g[2], g[3], v[0].prefix_len);
-	}
 	for (uint32_t p = 0; p < np; p++) {
-		if (v[p].gateway != 0 && ec_onlink(&v[p], v[p].gateway) >= 0 && ec_not_a_host(&v[p], v[p].gateway)) {
-			const uint8_t *g = (const uint8_t *)&v[p].gateway;
+		const uint8_t *g = (const uint8_t *)&v[p].gateway;
+
+		if (v[p].gateway != 0 && ec_onlink(&v[p], v[p].gateway) < 0) {
+			if (c->dpdk.n_ports != 0)
+				return ec_errf(x->err, x->name, -EINVAL, v[p].gateway_line, 0,
+					       "io.dpdk.ports: the gateway %u.%u.%u.%u of port %s is in the prefix "
+					       "(/%u) of none of its addresses",
+					       g[0], g[1], g[2], g[3], v[p].name, v[p].prefix_len);
+			return ec_errf(x->err, x->name, -EINVAL, v[p].gateway_line, 0,
+				       "io.dpdk.gateway: %u.%u.%u.%u is in the prefix (/%u) of none of the "
+				       "listeners' addresses",
+				       g[0], g[1], g[2], g[3], v[p].prefix_len);
+		}
+		if (v[p].gateway != 0 && ec_not_a_host(&v[p], v[p].gateway)) {
 			return ec_errf(x->err, x->name, -EINVAL, v[p].gateway_line, 0,
 				       "%s: the gateway %u.%u.%u.%u of port %s is the network or broadcast "
 				       "address of its prefix (/%u)",
@@ -1633,7 +1632,7 @@ static int ec_parse_doc(struct ec_ctx *x, const char *buf, size_t len)
 	if (rc == 0)
 		rc = ec_dpdk_listeners(x);
 	if (rc == 0)
-		rc = ec_dpdk_routes(x);
+		rc = ec_dpdk_next_hops(x);
 	if (rc == 0) {
 		/* A second document ("---") would be ignored silently: refuse. */
 		if (!yaml_parser_load(&parser, &extra)) {

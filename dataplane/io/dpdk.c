@@ -124,7 +124,7 @@ struct dpdk_queue {
 	 * request it served. */
 	alignas(RTE_CACHE_LINE_SIZE) _Atomic uint32_t nb_req;
 	_Atomic uint32_t nb_done;
-	/* Link events for the worker (pk_io_dpdk_port_link_event): bit p,
+	/* Link events for the worker (link_event): bit p,
 	 * forget port p's neighbours; bit 8 + p, announce its addresses.
 	 * Set by the control thread, taken (exchanged with 0) by the worker. */
 	_Atomic uint32_t link_ev;
@@ -714,12 +714,10 @@ bool pk_io_dpdk_port_link(const struct pk_io *pio, unsigned i, struct pk_io_dpdk
 	return true;
 }
 
-void pk_io_dpdk_port_link_event(struct pk_io *pio, unsigned i, bool up)
+/* A change of port i's link to the workers (pk_io_dpdk_port_link_watch):
+ * bits of their queues' link_ev, taken at their next burst (link_events). */
+static void link_event(struct dpdk_io *io, unsigned i, bool up)
 {
-	struct dpdk_io *io = (struct dpdk_io *)pio;
-
-	if (i >= pk_io_dpdk_n_ports(pio))
-		return;
 	for (unsigned k = 0; k < PK_IO_MAX_QUEUES; k++) {
 		if (io->q[k] == NULL)
 			continue;
@@ -742,8 +740,10 @@ int pk_io_dpdk_port_link_watch(struct pk_io *pio, unsigned i, struct pk_io_dpdk_
 	first = !dp->link_seen;
 	if (!first && dp->link_up == out->up)
 		return 0;
-	if (!first)
+	if (!first) {
 		out->changes = atomic_fetch_add_explicit(&dp->link_changes, 1, memory_order_relaxed) + 1;
+		link_event((struct dpdk_io *)pio, i, out->up);
+	}
 	dp->link_seen = true;
 	dp->link_up = out->up;
 	return 1;

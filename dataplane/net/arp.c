@@ -268,7 +268,6 @@ unsigned pk_net_arp_dump(const struct pk_net_ctx *ctx, uint64_t now, struct pk_n
 			.ip = e->ip,
 			.mac = e->state == PK_NET_ARP_INCOMPLETE ? (struct rte_ether_addr){ { 0 } } : e->mac,
 			.state = e->state,
-			.probes = e->probes,
 			.queued = e->qlen,
 			.age_ms = now > since ? (now - since) / per_ms : 0,
 		};

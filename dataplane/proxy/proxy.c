@@ -454,8 +454,8 @@ static inline bool px_udp_fits(const struct pk_io_listener *l, const struct pk_p
 /* Whether a datagram to dst from listener l (that px_udp_fits: the same
  * family) goes on-link: dst in the subnet around l's address (io.h:
  * onlink_mask; 0, the backend routes otherwise: always). The dpdk
- * backend sends off-link datagrams to its port's gateway, and drops them
- * on a port without one. */
+ * backend sends off-link datagrams to a static route's next hop or its
+ * port's gateway, and drops them on a port with neither. */
 static inline bool px_udp_near(const struct pk_io_listener *l, const struct pk_proxy_dst *dst)
 {
 	uint32_t a, b;

@@ -196,20 +196,19 @@ struct pk_io_dpdk_link {
  * last port or when the driver does not answer. Any thread. */
 bool pk_io_dpdk_port_link(const struct pk_io *io, unsigned i, struct pk_io_dpdk_link *out);
 
-/* The same, compared with what the previous call saw for port i: 1 when
+/*
+ * The same, compared with what the previous call saw for port i: 1 when
  * the link went up or down since (or on the first call: the state to
  * announce), 0 when not, -1 past the last port or when the driver does
- * not answer. A change is counted. For the control thread's watch, once
- * a second (pickupd logs each change). Control thread. */
+ * not answer. A change is counted and passed to the workers, each acting
+ * at its next receive burst: link down, every queue forgets the port's
+ * resolved neighbours (pk_net_arp_forget: a switch or a router's failover
+ * may have changed them); link up, the first queue announces the port's
+ * addresses (gratuitous ARP, as at start-up), so that switches and peers
+ * learn them again. For the control thread's watch, once a second
+ * (pickupd logs each change). Control thread.
+ */
 int pk_io_dpdk_port_link_watch(struct pk_io *io, unsigned i, struct pk_io_dpdk_link *out);
-
-/* What a change of port i's link asks of the workers, done by each at its
- * next receive burst: link down, every queue forgets the port's resolved
- * neighbours (pk_net_arp_forget: a switch or a router's failover may have
- * changed them); link up, the first queue announces the port's addresses
- * (gratuitous ARP, as at start-up), so that switches and peers learn them
- * again. For pickupd's link watch. Control thread. */
-void pk_io_dpdk_port_link_event(struct pk_io *io, unsigned i, bool up);
 
 /* Frames of the pool a queue keeps for its next messages (its ctx's
  * pk_net_frames_held, and a frame taken by a tx_alloc not committed):

@@ -341,7 +341,6 @@ struct pk_net_neighbour {
 	uint32_t ip;		   /* network order */
 	struct rte_ether_addr mac; /* zero while INCOMPLETE */
 	uint8_t state;		   /* enum pk_net_arp_state, not FREE */
-	uint8_t probes;		   /* requests sent while INCOMPLETE */
 	uint16_t queued;	   /* frames waiting for the MAC */
 	uint64_t age_ms;	   /* since the last reply (the last request while INCOMPLETE) */
 };

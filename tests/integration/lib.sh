@@ -205,6 +205,20 @@ pk_start_ready() { # BIN CONF DIR
   exec 3<&-
 }
 
+# pickupd BIN's --check of CONF, a configuration of the dpdk backend:
+# accepted; or the test skipped (exit 77) when this pickupd has no dpdk
+# backend; or failed (the caller's `fail`) with WHAT and pickupd's reason.
+pk_check_dpdk() { # BIN CONF WHAT
+  local chk
+  chk=$("$1" --check -c "$2" 2>&1) && return 0
+  case $chk in
+    *"not available"* | *"unknown backend"* | *"not built"*)
+      echo "SKIP: this pickupd has no dpdk backend: $chk"
+      exit 77 ;;
+  esac
+  fail "$3: $chk"
+}
+
 # The pickupd pk_start_ready started (PID in `pid`) stopped by SIGTERM:
 # gone within 20 s, exit status 0, "stopped" in DIR/pickupd.log; `pid`
 # emptied. Anything else ends the test (the caller's `fail`).
@@ -269,14 +283,7 @@ workers: 1
 groups: probe-groups.yaml
 control_socket: none
 YAML
-  if ! chk=$("$PK_BIN" --check -c "$PK_WORK/probe.yaml" 2>&1); then
-    case $chk in
-      *"not available"* | *"unknown backend"* | *"not built"*)
-        echo "SKIP: this pickupd has no dpdk backend: $chk"
-        exit 77 ;;
-    esac
-    fail "the dpdk probe configuration is refused: $chk"
-  fi
+  pk_check_dpdk "$PK_BIN" "$PK_WORK/probe.yaml" "the dpdk probe configuration is refused"
   rm -f "$PK_WORK/probe.yaml" "$PK_WORK/probe-groups.yaml"
   PK_NS=pk-sipp-$tag
   pk_netns_sweep

@@ -23,7 +23,7 @@
 set -u
 pickupd=$(realpath "${1:?usage: test_dpdk.sh PICKUPD}")
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh" # pk_netns_veth, pk_start_ready, pk_netns_register
+. "$here/lib.sh" # pk_check_dpdk, pk_netns_veth, pk_start_ready, pk_netns_register
 
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! command -v sipp >/dev/null; then
   echo "SKIP: needs root, iproute2 and sipp"
@@ -81,12 +81,7 @@ io:
 log:
   level: info
 CONF
-if ! chk=$("$pickupd" --check -c "$work/pickupd.yaml" 2>&1); then
-  case $chk in
-    *"not available"*|*"unknown backend"*) echo "SKIP: this pickupd has no dpdk backend: $chk"; exit 77 ;;
-  esac
-  fail "configuration refused: $chk"
-fi
+pk_check_dpdk "$pickupd" "$work/pickupd.yaml" "configuration refused"
 
 pk_netns_sweep
 ip netns del "$ns" 2>/dev/null # a killed run with our PID

@@ -58,7 +58,7 @@ set -u
 pickupd=$(realpath "${1:?usage: test_dpdk_ports.sh PICKUPD PICKUPCTL}")
 pickupctl=$(realpath "${2:?usage: test_dpdk_ports.sh PICKUPD PICKUPCTL}")
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh" # pk_netns_sweep, pk_netns_veth, pk_start_ready, pk_stop_ready, pk_netns_register, python3 on PATH
+. "$here/lib.sh" # pk_check_dpdk, pk_netns_sweep, pk_netns_veth, pk_start_ready, pk_stop_ready, pk_netns_register, python3 on PATH
 
 for c in ip ethtool ss sipp; do
   command -v $c >/dev/null || { echo "SKIP: needs iproute2, ethtool and sipp ($c)"; exit 77; }
@@ -161,14 +161,7 @@ listeners='["10.98.1.1:5060", "10.98.2.1:5060", "10.98.4.1:5060"]'
 conf pickupd.yaml "$listeners" "    ports:
 $port0
 $port1"
-if ! chk=$("$pickupd" --check -c "$work/pickupd.yaml" 2>&1); then
-  case $chk in
-    *"not available"* | *"unknown backend"* | *"not built"*)
-      echo "SKIP: this pickupd has no dpdk backend: $chk"
-      exit 77 ;;
-  esac
-  fail "configuration refused: $chk"
-fi
+pk_check_dpdk "$pickupd" "$work/pickupd.yaml" "configuration refused"
 
 # refused FILE REGEXP WHAT: --check must refuse FILE, REGEXP (extended,
 # any case) in its error, the file's path left out (the work directory's
