@@ -49,6 +49,13 @@
  * The two backends' steady states are measured in eight slices each,
  * taken in turn (measure), so that the host's drift touches both alike.
  *
+ * Each backend's share (pk_io_rx_burst, pk_io_tx_flush) is timed in a run
+ * of its own after the steady state; the rest of a message's cycles are
+ * the pipeline both backends share. The last lines of a full run set the
+ * two pipelines side by side and give the ratio the dpdk runs would have
+ * if their backend's share cost nothing: what the ratio can still gain
+ * from the dpdk backend's own code (docs/dpdk.md, "session 20").
+ *
  * Latency: TSC before pk_io_rx_burst to TSC after the frames of the burst
  * were handed to the port (dpdk: after a drain of the TX buffer) or to the
  * kernel (socket: sendmmsg returned), for every message of the burst; at
@@ -1605,6 +1612,18 @@ int main(int argc, char **argv)
 			printf("%-7s / socket per core: %.2fx (mean), %.2fx (median burst)\n", all[i]->name,
 			       r3[i].msgs_per_s / r3[2].msgs_per_s,
 			       r3[2].median_cycles_per_msg / r3[i].median_cycles_per_msg);
+		/* Where the ratio can go: the cycles of each worker less its
+		 * backend's burst functions (rx_burst, tx_flush) are the shared
+		 * pipeline's, which the socket worker runs behind its system
+		 * calls. docs/dpdk.md, "2026-11-29 (session 20)". */
+		double s_pipe = r3[2].cycles_per_msg - r3[2].rx_cycles - r3[2].tx_cycles;
+		for (unsigned i = 0; i < 2; i++) {
+			double d_pipe = r3[i].cycles_per_msg - r3[i].rx_cycles - r3[i].tx_cycles;
+			printf("%-7s pipeline %.0f cycles/msg, socket's %.0f (%.2fx); socket / %s with its backend's "
+			       "rx_burst and tx_flush free: %.2fx\n",
+			       all[i]->name, d_pipe, s_pipe, s_pipe / d_pipe, all[i]->name,
+			       r3[2].cycles_per_msg / d_pipe);
+		}
 	}
 
 	dpdk_engine_free(&dpdk.e);
