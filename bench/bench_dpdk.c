@@ -37,8 +37,9 @@
  * (parse, handlers, pk_io_tx_flush), RCU quiescent state. Putting frames
  * on the wire and taking them off is the peers' work and is not timed: for
  * the socket backend that leaves the kernel's loopback delivery into
- * pickupd's socket out (it runs in the sender's system call), which
- * flatters the socket backend; its sendmmsg to the peers is timed.
+ * pickupd's socket out (it runs in the sender's system call), and its
+ * timed sendmmsg carries the delivery into the peers' sockets: one
+ * receive path a message either way, the peers' instead of its own.
  * messages/s per worker core = TSC Hz / (worker cycles per message).
  * The peers run on the worker's core between its bursts, and whatever
  * they run there evicts the worker's code, branch history and data, which
