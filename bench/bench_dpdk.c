@@ -1045,10 +1045,8 @@ static void measure_slice(struct backend *b, double seconds, struct steady *st)
  * stretches of the host. */
 static void measure_share(struct backend *b, double seconds, struct steady *st)
 {
-	uint64_t cyc, n, out;
+	uint64_t cyc, n, out, calls0 = b->mix->completed;
 	size_t ns = MAX_SAMPLES; /* no samples kept */
-
-	uint64_t calls0 = b->mix->completed;
 
 	timing_on(b);
 	run(b, PK_IO_BURST, seconds, false, st->samples, NULL, &ns, &cyc, &n, &out);
@@ -1060,8 +1058,8 @@ static void measure_share(struct backend *b, double seconds, struct steady *st)
 	st->t_msgs += n;
 }
 
-/* The steady state's figures, then the backend's share and the latency
- * (each in one piece, after the steady state). */
+/* The steady state's figures and the backend's share, then the latency
+ * (in one piece, after the steady state). */
 static void measure_finish(struct backend *b, double seconds, struct steady *st, struct result *r)
 {
 	uint32_t *samples = st->samples;
