@@ -37,8 +37,9 @@
  * (parse, handlers, pk_io_tx_flush), RCU quiescent state. Putting frames
  * on the wire and taking them off is the peers' work and is not timed: for
  * the socket backend that leaves the kernel's loopback delivery into
- * pickupd's socket out (it runs in the sender's system call), which
- * flatters the socket backend; its sendmmsg to the peers is timed.
+ * pickupd's socket out (it runs in the sender's system call), and its
+ * timed sendmmsg carries the delivery into the peers' sockets: one
+ * receive path a message either way, the peers' instead of its own.
  * messages/s per worker core = TSC Hz / (worker cycles per message).
  * The peers run on the worker's core between its bursts, and whatever
  * they run there evicts the worker's code, branch history and data, which
@@ -48,6 +49,15 @@
  * docs/dpdk.md, "2026-11-28 (session 14)", has what that changed.
  * The two backends' steady states are measured in eight slices each,
  * taken in turn (measure), so that the host's drift touches both alike.
+ *
+ * Each backend's share (pk_io_rx_burst, pk_io_tx_flush) is timed in
+ * quarter slices of their own, taken in turn with the steady slices (the
+ * timing costs the run a little, so they are not counted in the steady
+ * state); the rest of a message's cycles in those slices is the pipeline
+ * both backends share. The last lines of a full run set the
+ * two pipelines side by side and give the ratio the dpdk runs would have
+ * if their backend's share cost nothing: what the ratio can still gain
+ * from the dpdk backend's own code (docs/dpdk.md, "session 20").
  *
  * Latency: TSC before pk_io_rx_burst to TSC after the frames of the burst
  * were handed to the port (dpdk: after a drain of the TX buffer) or to the
@@ -867,6 +877,7 @@ struct result {
 	/* core cycles a message (full bursts: mean, median); the core's clock, GHz */
 	double mean_core_cycles, median_core_cycles, clk_lo, clk_hi;
 	double rx_cycles, tx_cycles; /* per message, in the backend's burst functions */
+	double timed_cycles;	      /* per message, the whole iteration, in the same timed slices */
 	uint64_t msgs, out, calls;
 	double p50_ns, p99_ns, p999_ns; /* light load */
 	double f50_ns, f99_ns;		/* full bursts */
@@ -994,6 +1005,7 @@ struct steady {
 	uint32_t *samples, *core; /* full bursts: TSC cycles, core cycles */
 	size_t ns;
 	uint64_t cyc, msgs, out, done0;
+	uint64_t t_cyc, t_rx, t_tx, t_msgs; /* the timed slices (the backend's share) */
 	double clk_min, clk_max;
 };
 
@@ -1027,8 +1039,27 @@ static void measure_slice(struct backend *b, double seconds, struct steady *st)
 	st->out += out;
 }
 
-/* The steady state's figures, then the backend's share and the latency
- * (each in one piece, after the steady state). */
+/* A quarter slice with the backend's burst functions timed (which costs
+ * the run a little: not counted in the steady state); taken in turn with
+ * the steady slices, so that the share and the whole come from the same
+ * stretches of the host. */
+static void measure_share(struct backend *b, double seconds, struct steady *st)
+{
+	uint64_t cyc, n, out, calls0 = b->mix->completed;
+	size_t ns = MAX_SAMPLES; /* no samples kept */
+
+	timing_on(b);
+	run(b, PK_IO_BURST, seconds, false, st->samples, NULL, &ns, &cyc, &n, &out);
+	timing_off(b);
+	st->done0 += b->mix->completed - calls0; /* the steady state's calls only */
+	st->t_cyc += cyc;
+	st->t_rx += cyc_rx;
+	st->t_tx += cyc_tx;
+	st->t_msgs += n;
+}
+
+/* The steady state's figures and the backend's share, then the latency
+ * (in one piece, after the steady state). */
 static void measure_finish(struct backend *b, double seconds, struct steady *st, struct result *r)
 {
 	uint32_t *samples = st->samples;
@@ -1047,13 +1078,10 @@ static void measure_finish(struct backend *b, double seconds, struct steady *st,
 	r->msgs_per_s = (double)rte_get_tsc_hz() / r->cycles_per_msg;
 	qsort(samples, ns, sizeof(samples[0]), cmp_u32);
 	r->median_cycles_per_msg = ns ? (double)samples[ns / 2] / PK_IO_BURST : 0;
-	/* the backend's share */
-	timing_on(b);
-	ns = 0;
-	run(b, PK_IO_BURST, seconds / 4, false, samples, NULL, &ns, &cyc, &n, &out);
-	timing_off(b);
-	r->rx_cycles = (double)cyc_rx / (double)n;
-	r->tx_cycles = (double)cyc_tx / (double)n;
+	/* the backend's share (measure_share) */
+	r->rx_cycles = (double)st->t_rx / (double)st->t_msgs;
+	r->tx_cycles = (double)st->t_tx / (double)st->t_msgs;
+	r->timed_cycles = (double)st->t_cyc / (double)st->t_msgs;
 	/* latency: light load, one message per poll */
 	ns = 0;
 	run(b, 1, seconds / 4, true, samples, NULL, &ns, &cyc, &n, &out);
@@ -1086,8 +1114,10 @@ static void measure(struct backend *const *bs, unsigned n, double seconds, struc
 	for (unsigned i = 0; i < n; i++)
 		measure_start(bs[i], seconds, &st[i]);
 	for (unsigned s = 0; s < SLICES; s++)
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = 0; i < n; i++) {
 			measure_slice(bs[i], seconds / SLICES, &st[i]);
+			measure_share(bs[i], seconds / SLICES / 4, &st[i]);
+		}
 	for (unsigned i = 0; i < n; i++)
 		measure_finish(bs[i], seconds, &st[i], &rs[i]);
 }
@@ -1605,6 +1635,18 @@ int main(int argc, char **argv)
 			printf("%-7s / socket per core: %.2fx (mean), %.2fx (median burst)\n", all[i]->name,
 			       r3[i].msgs_per_s / r3[2].msgs_per_s,
 			       r3[2].median_cycles_per_msg / r3[i].median_cycles_per_msg);
+		/* Where the ratio can go: the cycles of each worker less its
+		 * backend's burst functions (rx_burst, tx_flush) are the shared
+		 * pipeline's, which the socket worker runs behind its system
+		 * calls. docs/dpdk.md, "2026-11-29 (session 20)". */
+		double s_pipe = r3[2].timed_cycles - r3[2].rx_cycles - r3[2].tx_cycles;
+		for (unsigned i = 0; i < 2; i++) {
+			double d_pipe = r3[i].timed_cycles - r3[i].rx_cycles - r3[i].tx_cycles;
+			printf("%-7s pipeline %.0f cycles/msg, socket's %.0f (%.2fx); socket / %s with its backend's "
+			       "rx_burst and tx_flush free: %.2fx (timed slices: %.2fx)\n",
+			       all[i]->name, d_pipe, s_pipe, s_pipe / d_pipe, all[i]->name,
+			       r3[2].timed_cycles / d_pipe, r3[2].timed_cycles / r3[i].timed_cycles);
+		}
 	}
 
 	dpdk_engine_free(&dpdk.e);
