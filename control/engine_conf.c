@@ -1903,8 +1903,8 @@ bool pk_trusted_set_match(const struct pk_trusted_set *t, const struct pk_addr *
 		if (bits > 32)
 			return ec_trusted_set_match_any(t, a); /* not a parsed IPv4 network */
 		memcpy(&n4, c->net.ip, 4);
-		mask = bits ? htonl(~0u << (32 - bits)) : 0;
-		bmask = whole ? htonl(~0u << (32 - whole)) : 0;
+		mask = pk_ipv4_mask(bits);
+		bmask = pk_ipv4_mask(whole);
 		if ((a4 & mask) == (n4 & bmask))
 			return true;
 	}

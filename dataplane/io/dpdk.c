@@ -1081,9 +1081,9 @@ static int ports_from(struct pk_io_config *cfg, const struct pk_io_dpdk_config *
 			return -EINVAL;
 		}
 		/* a route's next hop is reached by ARP: on-link, as the gateway */
+		uint32_t mask = pk_ipv4_mask(port_prefix_len(ports[p].prefix_len));
 		for (unsigned r = 0; r < ports[p].n_routes; r++) {
 			uint32_t via = ports[p].routes[r].via;
-			uint32_t mask = pk_ipv4_mask(port_prefix_len(ports[p].prefix_len));
 			unsigned k;
 
 			for (k = 0; k < ports[p].n_addrs && ((via ^ ports[p].addrs[k]) & mask) != 0; k++)

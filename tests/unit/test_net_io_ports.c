@@ -91,8 +91,9 @@ static size_t udp_frame(uint8_t *in, const uint8_t *to_mac, const uint8_t *from_
 	return l2 + 20 + u;
 }
 
-/* One message from listener li to ip:5062, flushed. */
-static void send_from(unsigned li, uint32_t ip, const char *text)
+/* One message from listener li to ip:5062, flushed: sent datagrams
+ * counted by the flush (0 when it has no route). */
+static void send_from_sent(unsigned li, uint32_t ip, const char *text, unsigned sent)
 {
 	struct pk_io_msg *m = pk_io_tx_alloc(q);
 	m->len = (uint32_t)strlen(text);
@@ -101,7 +102,41 @@ static void send_from(unsigned li, uint32_t ip, const char *text)
 	m->listener = (uint8_t)li;
 	addr4(&m->dst, ip, 5062);
 	pk_io_tx_commit(q);
-	assert_int_equal(pk_io_tx_flush(q), 1);
+	assert_int_equal(pk_io_tx_flush(q), sent);
+}
+
+static void send_from(unsigned li, uint32_t ip, const char *text)
+{
+	send_from_sent(li, ip, text, 1);
+}
+
+/* The next frame on a port's TX ring: an ARP request from our MAC and
+ * address for target. */
+static void expect_arp_request(struct rte_ring *r, const uint8_t *our_mac, uint32_t ours, uint32_t target)
+{
+	uint8_t b[256];
+
+	assert_int_equal(ring_out(r, b), 42);
+	assert_memory_equal(b + 6, our_mac, 6);
+	assert_int_equal(get16(b + 20), 1);
+	assert_int_equal(get32(b + 28), ours);
+	assert_int_equal(get32(b + 38), target);
+}
+
+/* The next frame on a port's TX ring: the datagram text from our MAC and
+ * address to mac and ip. */
+static void expect_datagram(struct rte_ring *r, const uint8_t *mac, uint32_t ip, const uint8_t *our_mac,
+			    uint32_t ours, const char *text)
+{
+	uint8_t b[256];
+	size_t n = strlen(text);
+
+	assert_int_equal(ring_out(r, b), 42 + n);
+	assert_memory_equal(b, mac, 6);
+	assert_memory_equal(b + 6, our_mac, 6);
+	assert_int_equal(get32(b + 26), ours);
+	assert_int_equal(get32(b + 30), ip);
+	assert_memory_equal(b + 42, text, n);
 }
 
 static void test_garp_on_each_port(void **state)
@@ -220,7 +255,6 @@ static void test_arp_per_port(void **state)
 	assert_int_equal(ring_out(y_out, b), 0);
 }
 
-/* An ARP reply from mac/ip to us on Y, received (it carries no message). */
 /* An ARP reply from mac/ip to us on port X or Y, taken in. */
 static void arp_reply_on(bool on_x, const uint8_t *mac, uint32_t ip)
 {
@@ -234,7 +268,6 @@ static void arp_reply_on(bool on_x, const uint8_t *mac, uint32_t ip)
 	assert_int_equal(pk_io_rx_burst(q, msgs, PK_IO_BURST, 0), 0);
 }
 
-
 /* To the prefix of X's static route, from X's listener: its next hop is
  * asked for on X and the datagram goes to it; X has no gateway, so
  * without the route it would be dropped (tx_no_route). */
@@ -245,19 +278,10 @@ static void test_tx_by_static_route(void **state)
 	uint64_t no_route = nctr(q, 0, PK_NET_CTR_TX_NO_ROUTE);
 
 	send_from(0, RT_IP, "routed");
-	assert_int_equal(ring_out(x_out, b), 42); /* the ARP request */
-	assert_int_equal(get16(b + 20), 1);
-	assert_int_equal(get32(b + 28), X_IP);
-	assert_int_equal(get32(b + 38), RT_NH);
+	expect_arp_request(x_out, x_mac, X_IP, RT_NH);
 	assert_int_equal(ring_out(y_out, b), 0);
 	arp_reply_on(true, RT_MAC, RT_NH);
-	size_t n = ring_out(x_out, b);
-	assert_int_equal(n, 42 + 6);
-	assert_memory_equal(b, RT_MAC, 6);
-	assert_memory_equal(b + 6, x_mac, 6);
-	assert_int_equal(get32(b + 26), X_IP);
-	assert_int_equal(get32(b + 30), RT_IP);
-	assert_memory_equal(b + 42, "routed", 6);
+	expect_datagram(x_out, RT_MAC, RT_IP, x_mac, X_IP, "routed");
 	assert_int_equal(nctr(q, 0, PK_NET_CTR_TX_NO_ROUTE), no_route);
 }
 
@@ -269,52 +293,28 @@ static void test_tx_by_listener_port(void **state)
 	/* From X's listener to the phone on X (its MAC known from its ARP
 	 * request above): out on X at once, from X's address. */
 	send_from(0, PX_IP, "to-x");
-	size_t n = ring_out(x_out, b);
-	assert_int_equal(n, 42 + 4);
-	assert_memory_equal(b, PX_MAC, 6);
-	assert_memory_equal(b + 6, x_mac, 6);
-	assert_int_equal(get32(b + 26), X_IP);
-	assert_int_equal(get32(b + 30), PX_IP);
+	expect_datagram(x_out, PX_MAC, PX_IP, x_mac, X_IP, "to-x");
 	assert_int_equal(ring_out(y_out, b), 0);
 
 	/* From Y's listener to the phone on Y: ARP asked on Y, with Y's MAC
 	 * and address; nothing on X. */
 	send_from(2, PY_IP, "to-y");
-	assert_int_equal(ring_out(y_out, b), 42);
-	assert_memory_equal(b + 6, y_mac, 6);
-	assert_int_equal(get16(b + 20), 1);
-	assert_int_equal(get32(b + 28), Y_IP);
-	assert_int_equal(get32(b + 38), PY_IP);
+	expect_arp_request(y_out, y_mac, Y_IP, PY_IP);
 	assert_int_equal(ring_out(x_out, b), 0);
 	/* its reply on Y releases the datagram there */
 	arp_reply_on(false, PY_MAC, PY_IP);
-	n = ring_out(y_out, b);
-	assert_int_equal(n, 42 + 4);
-	assert_memory_equal(b, PY_MAC, 6);
-	assert_int_equal(get32(b + 26), Y_IP);
-	assert_memory_equal(b + 42, "to-y", 4);
+	expect_datagram(y_out, PY_MAC, PY_IP, y_mac, Y_IP, "to-y");
 
 	/* Off-link from Y's listener: through Y's gateway. */
 	send_from(2, FAR_IP, "far");
-	assert_int_equal(ring_out(y_out, b), 42);
-	assert_int_equal(get32(b + 38), GW_IP);
+	expect_arp_request(y_out, y_mac, Y_IP, GW_IP);
 	assert_int_equal(ring_out(x_out, b), 0);
 	arp_reply_on(false, GW_MAC, GW_IP);
-	n = ring_out(y_out, b);
-	assert_int_equal(n, 42 + 3);
-	assert_memory_equal(b, GW_MAC, 6);
-	assert_int_equal(get32(b + 30), FAR_IP);
+	expect_datagram(y_out, GW_MAC, FAR_IP, y_mac, Y_IP, "far");
 
 	/* Off-link from X's listener: X has no gateway, dropped and counted. */
 	uint64_t before = nctr(q, 0, PK_NET_CTR_TX_NO_ROUTE);
-	struct pk_io_msg *m = pk_io_tx_alloc(q);
-	memcpy(m->data, "far", 3);
-	m->len = 3;
-	m->transport = PK_TRANSPORT_UDP;
-	m->listener = 0;
-	addr4(&m->dst, FAR_IP, 5062);
-	pk_io_tx_commit(q);
-	assert_int_equal(pk_io_tx_flush(q), 0);
+	send_from_sent(0, FAR_IP, "far", 0);
 	assert_int_equal(nctr(q, 0, PK_NET_CTR_TX_NO_ROUTE), before + 1);
 	assert_int_equal(ring_out(x_out, b), 0);
 	assert_int_equal(ring_out(y_out, b), 0);
@@ -432,10 +432,9 @@ static void test_link_watch(void **state)
 	assert_int_equal(ring_out(x_out, b), 0);
 	/* the phone on Y is asked for again, by the next datagram to it */
 	send_from(2, PY_IP, "again");
-	assert_int_equal(ring_out(y_out, b), 42);
-	assert_int_equal(get32(b + 38), PY_IP);
+	expect_arp_request(y_out, y_mac, Y_IP, PY_IP);
 	arp_reply_on(false, PY_MAC, PY_IP);
-	assert_int_equal(ring_out(y_out, b), 42 + 5);
+	expect_datagram(y_out, PY_MAC, PY_IP, y_mac, Y_IP, "again");
 	assert_true(pk_io_dpdk_port_link(io, 1, &l));
 	assert_int_equal(l.changes, 2);
 	assert_true(pk_io_dpdk_port_link(io, 0, &l));
@@ -563,9 +562,8 @@ static void test_refused(void **state)
 	assert_null(pk_io_dpdk_create(&c, &dc, err, sizeof(err)));
 	assert_non_null(strstr(err, "at most"));
 	/* nothing was set up: the running io still works on both ports */
-	uint8_t b[128];
 	send_from(0, PX_IP, "ok");
-	assert_int_equal(ring_out(x_out, b), 42 + 2);
+	expect_datagram(x_out, PX_MAC, PX_IP, x_mac, X_IP, "ok");
 }
 
 static void test_mbufs_for_every_port(void **state)
