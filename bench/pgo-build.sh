@@ -98,8 +98,9 @@ say() { printf 'pgo-build: %s\n' "$*"; }
 # pk_registrar_handle, pk_proxy_handle_request and pk_rw_emit: without the
 # flag their hot paths were laid in the .cold parts, the scanner's
 # header-line loop with its variables on the stack. With it, 2-4 % fewer
-# cycles a message on the benchmark's mix (docs/dpdk.md, "2026-11-29
-# (session 21)").
+# cycles a message on the benchmark's mix, for both backends alike: the
+# ratio between them did not move (docs/dpdk.md, "2026-11-29 (session
+# 21)").
 # An existing BUILD_DIR is wiped: only if it is a meson build directory
 # (a mistyped path must not cost a tree).
 if [ -e "$build" ]; then
