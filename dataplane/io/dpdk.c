@@ -474,9 +474,10 @@ static unsigned dq_rx_burst(struct pk_io_queue *pq, struct pk_io_msg **msgs, uns
 	struct dpdk_queue *q = (struct dpdk_queue *)pq;
 	uint64_t now = rte_rdtsc();
 	unsigned got = 0;
-	/* Relaxed: a request is served at most a burst later; the answer's
-	 * release store orders what matters. */
-	uint32_t req = atomic_load_explicit(&q->nb_req, memory_order_relaxed);
+	/* Acquire: pairs with the ask's release, so that the asker's reads
+	 * of the previous answer are done before nb_answer writes over it
+	 * (a plain load on x86). A request is served at most a burst later. */
+	uint32_t req = atomic_load_explicit(&q->nb_req, memory_order_acquire);
 
 	if (unlikely(req != atomic_load_explicit(&q->nb_done, memory_order_relaxed)))
 		nb_answer(q, req, now);
@@ -834,10 +835,12 @@ uint32_t pk_io_dpdk_neighbours_ask(struct pk_io_queue *pq)
 
 	if (pq == NULL || pq->ops != &dpdk_ops)
 		return 0;
-	/* Relaxed: the request is the number itself (the worker reads
-	 * nothing else of ours). Never 0: 0 is "not asked". */
+	/* Release: the worker answers by writing over the buffers the
+	 * previous answer was read from; our reads of them (the same thread's,
+	 * before this ask) must be done first (pairs with the acquire load in
+	 * dq_rx_burst). Never 0: 0 is "not asked". */
 	do
-		req = atomic_fetch_add_explicit(&q->nb_req, 1, memory_order_relaxed) + 1;
+		req = atomic_fetch_add_explicit(&q->nb_req, 1, memory_order_release) + 1;
 	while (req == 0);
 	return req;
 }

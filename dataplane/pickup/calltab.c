@@ -196,6 +196,23 @@ static uint32_t pool_pop_n(struct pk_idx_stack *p, uint32_t *out, uint32_t n)
 	}
 }
 
+/* Raise ent_used past the n entries a refill took. Relaxed: a bound on
+ * where the sweep and the listing look, not a publication. An entry is
+ * inserted (its state published by a release CAS) after this store, in
+ * the same thread; a sweep that still reads the old bound leaves the new
+ * entries to the next one (they expire seconds later, not now). */
+static void ent_used_raise(struct pk_calltab *t, const uint32_t *idx, uint32_t n)
+{
+	uint32_t hi = 0, cur = atomic_load_explicit(&t->ent_used, memory_order_relaxed);
+
+	for (uint32_t k = 0; k < n; k++)
+		if (idx[k] + 1 > hi)
+			hi = idx[k] + 1;
+	while (hi > cur && !atomic_compare_exchange_weak_explicit(&t->ent_used, &cur, hi, memory_order_relaxed,
+								  memory_order_relaxed))
+		;
+}
+
 static uint32_t ent_alloc(struct pk_calltab *t, struct pk_ct_thread *th)
 {
 	uint32_t n = cache_n(th);
@@ -204,6 +221,7 @@ static uint32_t ent_alloc(struct pk_calltab *t, struct pk_ct_thread *th)
 		n = pool_pop_n(&t->ent_pool, th->cache, PK_CT_REFILL);
 		if (n == 0)
 			return PK_CT_NONE;
+		ent_used_raise(t, th->cache, n);
 	}
 	cache_set(th, n - 1);
 	/* The entry the next insert will take: its lines are usually in
@@ -1451,10 +1469,14 @@ unsigned pk_calltab_sweep(struct pk_calltab *t, unsigned tid, uint64_t now_ns, u
 	/* Relaxed: tunables (see struct pk_calltab), read once per sweep. */
 	uint64_t rto = atomic_load_explicit(&t->ring_timeout, memory_order_relaxed);
 	uint64_t cto = atomic_load_explicit(&t->claim_timeout, memory_order_relaxed);
+	/* Relaxed: see ent_used_raise. Only the entries ever used can ring. */
+	uint32_t used = atomic_load_explicit(&t->ent_used, memory_order_relaxed);
 
-	if (budget == 0 || budget > t->cap)
-		budget = t->cap;
-	for (uint32_t k = 0; k < budget; k++, i = i + 1 == t->cap ? 0 : i + 1) {
+	if (budget == 0 || budget > used)
+		budget = used;
+	if (i >= used)
+		i = 0;
+	for (uint32_t k = 0; k < budget; k++, i = i + 1 == used ? 0 : i + 1) {
 		struct pk_ct_entry *e = pk_ct_ent(t, i);
 		/* Acquire: pairs with the release CASes on the state word; the
 		 * fields read below belong to this incarnation, which RCU keeps
@@ -1564,7 +1586,11 @@ unsigned pk_calltab_foreach(struct pk_calltab *t, unsigned tid, uint32_t group, 
 
 	(void)tid;
 	if (group == UINT32_MAX) {
-		for (uint32_t i = 0; i < t->cap; i++)
+		/* Relaxed: see ent_used_raise; a call inserted meanwhile may
+		 * or may not be listed, as with any listing of a live table. */
+		uint32_t used = atomic_load_explicit(&t->ent_used, memory_order_relaxed);
+
+		for (uint32_t i = 0; i < used; i++)
 			if (visit(t, i, callee, ch, fn, arg, &n))
 				break;
 		return n;

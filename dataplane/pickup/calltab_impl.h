@@ -210,6 +210,14 @@ struct pk_calltab {
 	/* free stacks of entries, large string blocks and claim records; the
 	 * link arrays double as the retire lists */
 	alignas(PK_CT_CACHELINE) struct pk_idx_stack ent_pool;
+	/* One past the highest entry index the pool ever handed out (raised
+	 * by the refills, on ent_pool's line, which they write anyway; never
+	 * lowered): no entry at or above it has been used, so the sweep and
+	 * the listing walk only the entries below it. The pool hands out the
+	 * lowest indexes first and takes freed ones back on top, so a table
+	 * sized for the busy hour stays, the rest of the day, a walk of the
+	 * entries that hour used. */
+	_Atomic uint32_t ent_used;
 	alignas(PK_CT_CACHELINE) struct pk_idx_stack ext_pool;
 	alignas(PK_CT_CACHELINE) struct pk_idx_stack claim_pool;
 	alignas(PK_CT_CACHELINE) _Atomic uint64_t freed; /* entries back in the pool */

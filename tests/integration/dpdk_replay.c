@@ -30,6 +30,7 @@
  */
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -66,13 +67,18 @@ static const char groups_yaml[] = "settings:\n"
 				  "      - user: \"2004\"\n"
 				  "        rights: [ring]\n";
 
-static volatile sig_atomic_t stop;
+/* Set by the signal handler, read by the workers and the control loop:
+ * a lock-free atomic, which a handler may store to (C11 7.14.1.1), so
+ * that the threads' loads and the handler's store do not race. */
+static atomic_int stop;
 static struct dpdk_engine e;
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the signal handler needs a lock-free int");
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop = 1;
+	atomic_store_explicit(&stop, 1, memory_order_relaxed);
 }
 
 /* A worker lcore: pickupd's worker loop in poll mode. */
@@ -81,8 +87,8 @@ static int worker_lcore(void *arg)
 	unsigned i = (unsigned)(uintptr_t)arg;
 
 	/* Relaxed is enough: the flag only ends the loop, it publishes
-	 * nothing (the signal handler's plain store, seen eventually). */
-	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED))
+	 * nothing. */
+	while (!atomic_load_explicit(&stop, memory_order_relaxed))
 		dpdk_engine_iter(&e, i);
 	return 0;
 }
@@ -170,11 +176,12 @@ int main(int argc, char **argv)
 		for (unsigned i = 0; i < e.n; i++) {
 			if (pk_io_dpdk_launch(i, worker_lcore, (void *)(uintptr_t)i) != 0) {
 				fprintf(stderr, "pk-dpdk-replay: cannot start worker %u\n", i);
-				stop = 1;
+				atomic_store_explicit(&stop, 1, memory_order_relaxed);
 				break;
 			}
 		}
-		while (!stop) { /* the control thread: main.c's housekeeping tick */
+		/* the control thread: main.c's housekeeping tick */
+		while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 			dpdk_engine_housekeep(&e, PK_ENGINE_RECLAIM_WAIT_NS);
 			usleep(100000);
 		}

@@ -613,6 +613,40 @@ static void test_ring_timeout(void **state)
 	fx_free(f);
 }
 
+/* A table sized far beyond its traffic: the sweep walks only the entries
+ * the table has ever handed out, so a budget of a few entries a tick comes
+ * back to every ringing call within a few ticks. Before, the sweep walked
+ * the whole capacity: having passed the used entries once, these calls
+ * would have waited 16,384 ticks for it to come round again. */
+static void test_sweep_walks_used_entries(void **state)
+{
+	struct fx *f = fx_new(65536, 1000, 0, 0);
+	unsigned expired = 0;
+
+	(void)state;
+	/* Ticks of an idle table: nothing to walk, nothing expired. */
+	for (unsigned k = 0; k < 3; k++)
+		assert_int_equal(pk_calltab_sweep(f->t, TID, 0, 4096), 0);
+	for (unsigned n = 1; n <= 10; n++) {
+		assert_int_equal(add(f, n, "a@example.com", "b@example.com", n, G1, 1), 0);
+		assert_int_equal(ring(f, n), 0);
+	}
+	/* Not timed out yet: two whole passes find nothing to expire. */
+	for (unsigned k = 0; k < 8; k++)
+		assert_int_equal(pk_calltab_sweep(f->t, TID, 500, 4), 0);
+	/* Past the ring timeout: four ticks of four entries reach every
+	 * call (the entries in use are the first refill, 16 of them). */
+	for (unsigned k = 0; k < 4; k++)
+		expired += pk_calltab_sweep(f->t, TID, 5000, 4);
+	assert_int_equal(expired, 10);
+	for (unsigned n = 1; n <= 10; n++)
+		assert_int_equal(find(f, n, NULL), -ENOENT);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_EXPIRED), 10);
+	fx_quiesce(f, 6000);
+	assert_int_equal(pk_calltab_check_idle(f->t, NULL), 0);
+	fx_free(f);
+}
+
 /* The control socket shortens the ring timeout while the table runs: a
  * call the old timeout kept is no longer handed out and the next sweep
  * expires it. */
@@ -1134,6 +1168,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claim_settles, setup, teardown),
 		cmocka_unit_test(test_claim_timeout),
 		cmocka_unit_test(test_ring_timeout),
+		cmocka_unit_test(test_sweep_walks_used_entries),
 		cmocka_unit_test(test_ring_timeout_set_live),
 		cmocka_unit_test(test_claim_timeout_set_live),
 		cmocka_unit_test(test_capacity_full),
