@@ -22,6 +22,7 @@
 #include <yaml.h>
 
 #include "pickup/engine_conf.h"
+#include "pickup/io.h"
 #include "pickup/groups_conf.h"
 #include "pickup/sip.h"
 
@@ -1009,6 +1010,18 @@ static int ec_dpdk_mtu(struct ec_ctx *x, yaml_document_t *doc, const struct ec_k
 	return rc;
 }
 
+static int ec_dpdk_data_room(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	int rc = ec_key_uint(x, doc, k, v);
+
+	if (rc == 0 && x->c->dpdk.data_room != 0 && x->c->dpdk.data_room < PK_IO_DPDK_MIN_DATA_ROOM)
+		return ec_fail(x, v,
+			       "data_room %u is below %u (128 bytes of headroom, an Ethernet header with a VLAN "
+			       "tag and a 576-byte packet; 0: 2176)",
+			       x->c->dpdk.data_room, PK_IO_DPDK_MIN_DATA_ROOM);
+	return rc;
+}
+
 /* ---- io.dpdk.ports: the port being read is the last one ---- */
 
 static struct pk_engine_dpdk_port *ec_cur_port(struct ec_ctx *x)
@@ -1258,7 +1271,7 @@ static const struct ec_key ec_dpdk_keys[] = {
 	EC_UINT("vlan", dpdk.vlan, 0, 4094, "VLAN id"),
 	{ "mtu", ec_dpdk_mtu, offsetof(struct pk_engine_conf, dpdk.mtu), 0, 9000, "bytes" },
 	EC_UINT("mbufs", dpdk.mbufs, 0, 1u << 24, "mbufs"),
-	EC_UINT("data_room", dpdk.data_room, 0, 65535, "bytes"),
+	{ "data_room", ec_dpdk_data_room, offsetof(struct pk_engine_conf, dpdk.data_room), 0, 65535, "bytes" },
 	EC_UINT("rx_desc", dpdk.rx_desc, 0, 32768, "descriptors"),
 	EC_UINT("tx_desc", dpdk.tx_desc, 0, 32768, "descriptors"),
 	EC_UINT("tx_drain_us", dpdk.tx_drain_us, 0, 1000000, "microseconds"),
