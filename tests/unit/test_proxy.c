@@ -879,7 +879,11 @@ static void test_next_hop_and_record_route(void **state)
 }
 
 /* A wildcard listener without advertise: Via and Record-Route name the
- * address the request came to, with the listener's port. */
+ * address the request came to, with the listener's port, and what is
+ * forwarded leaves from that address (a socket bound to 0.0.0.0 learns it
+ * from IP_PKTINFO and sends from it the same way): the callee's answer,
+ * sent where the request came from (RFC 3581), is then recognised as ours,
+ * and is forwarded to the caller from the address the caller sent to. */
 static void test_wildcard_sent_by(void **state)
 {
 	struct fx *f = fx_new_with("listen:\n"
@@ -890,9 +894,10 @@ static void test_wildcard_sent_by(void **state)
 				   fx_default_groups);
 	const struct fx_sent *s;
 	struct pk_str b;
-	char want[160];
+	char want[160], resp[4096];
 
 	(void)state;
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("198.51.100.7"), &f->rx_dst), 0);
 	fx_rx(f,
 	      "INVITE sip:bob@elsewhere.test SIP/2.0\n"
 	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-wc\n"
@@ -904,11 +909,59 @@ static void test_wildcard_sent_by(void **state)
 	      "192.0.2.10:5070");
 	s = fx_last(f);
 	fx_assert_dst(s, "192.0.2.1:5099", PK_TRANSPORT_UDP);
+	fx_assert_src(s, "198.51.100.7");
 	b = branch_of(f, s);
-	/* (the fixture delivers to the listener's own address) */
-	snprintf(want, sizeof(want), "Via: SIP/2.0/UDP 0.0.0.0:5060;branch=%.*s;rport", (int)b.len, b.p);
+	snprintf(want, sizeof(want), "Via: SIP/2.0/UDP 198.51.100.7:5060;branch=%.*s;rport", (int)b.len, b.p);
 	assert_string_equal(fx_line(s, "Via: "), want);
-	assert_string_equal(fx_line(s, "Record-Route:"), "Record-Route: <sip:0.0.0.0:5060;lr>");
+	assert_string_equal(fx_line(s, "Record-Route:"), "Record-Route: <sip:198.51.100.7:5060;lr>");
+
+	/* the next hop's 180, sent where the INVITE came from: forwarded to
+	 * the caller, from the address the caller sent its INVITE to */
+	assert_int_equal(fx_rx(f, fx_response(s, 180, "Ringing", "tb", NULL, resp, sizeof(resp)), "192.0.2.1:5099"),
+			 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 180 Ringing\r\n", 21);
+	fx_assert_dst(s, "192.0.2.10:5070", PK_TRANSPORT_UDP);
+	fx_assert_src(s, "198.51.100.7");
+
+	/* the same 180 arriving at another of the host's addresses: our Via
+	 * names an address it did not come to, so it is not ours */
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("198.51.100.8"), &f->rx_dst), 0);
+	assert_int_equal(fx_rx(f, resp, "192.0.2.1:5099"), 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_RESP_NOT_OURS], 1);
+	fx_free(f);
+}
+
+/* A listener with an address of its own (or an advertised name): the
+ * backend sends from the listener's address, as it always did. */
+static void test_bound_listener_src(void **state)
+{
+	struct fx *f = fx_new_with("listen:\n"
+				   "  proxy: \"0.0.0.0:5060\"\n"
+				   "advertise: sip.example.test\n"
+				   "groups: groups.yaml\n"
+				   "next_hop: \"sip:192.0.2.1:5099\"\n",
+				   fx_default_groups);
+
+	(void)state;
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("198.51.100.7"), &f->rx_dst), 0);
+	fx_rx(f,
+	      "OPTIONS sip:bob@elsewhere.test SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-wa\n"
+	      "Max-Forwards: 70\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:bob@elsewhere.test>\n"
+	      "Call-ID: wa1\n"
+	      "CSeq: 1 OPTIONS\n",
+	      "192.0.2.10:5070");
+	fx_assert_dst(fx_last(f), "192.0.2.1:5099", PK_TRANSPORT_UDP);
+	fx_assert_src(fx_last(f), "");
+	assert_non_null(strstr(fx_line(fx_last(f), "Via: "), "Via: SIP/2.0/UDP sip.example.test:5060;branch="));
+	fx_free(f);
+
+	f = fx_reg();
+	fx_rx(f, invite_5555, "192.0.2.10:5070");
+	fx_assert_src(fx_last(f), "");
 	fx_free(f);
 }
 
@@ -2027,6 +2080,7 @@ int main(void)
 		cmocka_unit_test(test_strict_route_long_set),
 		cmocka_unit_test(test_next_hop_and_record_route),
 		cmocka_unit_test(test_wildcard_sent_by),
+		cmocka_unit_test(test_bound_listener_src),
 		cmocka_unit_test(test_response_routing),
 		cmocka_unit_test(test_response_nat_and_sent_by),
 		cmocka_unit_test(test_tcp_response_on_connection),
