@@ -1146,6 +1146,37 @@ static char *big_request(size_t pad)
 	return s;
 }
 
+/* An answer far larger than the first read buffer (a groups list of a
+ * large site) is read whole, in the pieces it arrives in. */
+static void test_exchange_large_answer(void **state)
+{
+	static const char head[] = "{\"ok\":true,\"result\":{\"pad\":\"";
+	size_t pad = 300000;
+	char *reply = malloc(sizeof(head) + pad + 8);
+	struct fake f;
+	struct run r;
+	json_t *j;
+
+	(void)state;
+	assert_non_null(reply);
+	memcpy(reply, head, sizeof(head) - 1);
+	memset(reply + sizeof(head) - 1, 'y', pad);
+	strcpy(reply + sizeof(head) - 1 + pad, "\"}}\n");
+	fake_start(&f, FAKE_REPLY, reply);
+	r = run_cli((const char *const[]){ "-s", f.path, "--json", NULL },
+		    (const char *const[]){ "status", NULL });
+	fake_join(&f);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.err, "");
+	j = json_loads(r.out, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_string_length(json_object_get(j, "pad")), pad);
+	json_decref(j);
+	run_free(&r);
+	fake_cleanup(&f);
+	free(reply);
+}
+
 /* pickupd goes away in the middle of its answer, with the request still
  * unread (killed while busy): a reset, reported with the bytes received,
  * no output and no JSON error on half a line. */
@@ -1433,6 +1464,7 @@ int main(void)
 		cmocka_unit_test(test_exchange_error),
 		cmocka_unit_test(test_exchange_no_answer),
 		cmocka_unit_test(test_exchange_closed),
+		cmocka_unit_test(test_exchange_large_answer),
 		cmocka_unit_test(test_exchange_reset),
 		cmocka_unit_test(test_exchange_refused_mid_request),
 		cmocka_unit_test(test_exchange_request_not_taken),
