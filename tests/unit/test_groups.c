@@ -5,7 +5,8 @@
  * dialled string; every single change and what readers see of it (a view
  * taken before a change keeps showing the old state, the next view the new
  * one, never a mix); reload with id preservation; reclamation only after
- * quiescence; id reuse policy; and reader threads checking cross-object
+ * quiescence; id reuse policy; changes past capacity.users (refused, their
+ * ids given back); and reader threads checking cross-object
  * invariants while the control thread keeps changing the index.
  */
 #include <errno.h>
@@ -664,6 +665,60 @@ static void test_id_policy(void **state)
 	pk_rcu_destroy(rcu);
 }
 
+/* Single changes past capacity.users: refused with -ENOSPC, nothing
+ * changes, and the user ids a refused change took are given back - a
+ * refused change must not eat the capacity. A user already known needs
+ * no new id, so it can still join groups when the index is full. */
+static void test_users_full(void **state)
+{
+	struct pk_groups_params p = { 8, 4 };
+	struct pk_rcu *rcu = pk_rcu_create(1);
+	struct pk_groups *g = pk_groups_create(rcu, &p);
+	const struct pk_group_member_spec five[] = {
+		{ S("a"), S(""), PK_RIGHTS_ALL }, { S("b"), S(""), PK_RIGHTS_ALL },
+		{ S("c"), S(""), PK_RIGHTS_ALL }, { S("d"), S(""), PK_RIGHTS_ALL },
+		{ S("e"), S(""), PK_RIGHTS_ALL },
+	};
+	struct pk_groups_stats st;
+	uint64_t version;
+
+	(void)state;
+	load(g, "settings: {domains: [e.test]}\ngroups:\n - {number: 1, members: [x]}\n");
+	pk_groups_view_stats(pk_groups_view(g), &st);
+	version = st.version;
+	/* x plus five new users: one too many; the group is not added and
+	 * the three ids the change could take come back */
+	for (int round = 0; round < 3; round++)
+		assert_int_equal(pk_groups_group_add(g, S("2"), S(""), five, 5, NULL), -ENOSPC);
+	pk_groups_view_stats(pk_groups_view(g), &st);
+	assert_int_equal(st.version, version);
+	assert_int_equal(st.n_groups, 1);
+	assert_int_equal(st.n_users, 1);
+	assert_null(pk_groups_find_number(pk_groups_view(g), S("2")));
+	assert_null(pk_groups_find_user(pk_groups_view(g), S("a"), S("")));
+	/* exactly the capacity fits */
+	assert_int_equal(pk_groups_group_add(g, S("2"), S(""), five, 3, NULL), 0);
+	pk_groups_view_stats(pk_groups_view(g), &st);
+	assert_int_equal(st.n_users, 4);
+
+	/* full: a new user is refused, the group keeps its members */
+	assert_int_equal(pk_groups_member_add(g, S("1"), S("e"), S(""), PK_RIGHTS_ALL), -ENOSPC);
+	assert_int_equal(pk_groups_find_number(pk_groups_view(g), S("1"))->n_members, 1);
+	assert_null(pk_groups_find_user(pk_groups_view(g), S("e"), S("")));
+	/* a known user joins another group without a new id */
+	assert_int_equal(pk_groups_member_add(g, S("1"), S("a"), S(""), PK_RIGHT_PICKUP), 0);
+	assert_int_equal(pk_groups_find_number(pk_groups_view(g), S("1"))->n_members, 2);
+	/* a user leaving its last group frees its id for the next one */
+	assert_int_equal(pk_groups_member_remove(g, S("2"), S("b"), S("")), 0);
+	assert_int_equal(pk_groups_member_add(g, S("1"), S("e"), S(""), PK_RIGHTS_ALL), 0);
+	assert_non_null(pk_groups_find_user(pk_groups_view(g), S("e"), S("")));
+	pk_groups_view_stats(pk_groups_view(g), &st);
+	assert_int_equal(st.n_users, 4);
+	assert_int_equal(st.n_memberships, 5);
+	pk_groups_destroy(g);
+	pk_rcu_destroy(rcu);
+}
+
 /* ---- concurrency ---- */
 
 struct stress {
@@ -1202,6 +1257,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
 		cmocka_unit_test(test_reload_full_capacity),
 		cmocka_unit_test(test_id_policy),
+		cmocka_unit_test(test_users_full),
 		cmocka_unit_test(test_readers_during_changes),
 		cmocka_unit_test(test_find_domain_lengths),
 		cmocka_unit_test_setup_teardown(test_key_lengths, setup, teardown),

@@ -383,6 +383,62 @@ static void test_prom_odd_input(void **state)
 	json_decref(st);
 }
 
+/* HELP text escapes backslash and newline (a raw newline would end the
+ * line and break the whole scrape); a worker without an id is labelled
+ * by its place; a worker's plain value and memory's non-_bytes values
+ * are gauges. */
+static void test_prom_help_and_gauges(void **state)
+{
+	(void)state;
+	json_error_t e;
+	json_t *st = json_loads("{\"workers\": [{\"counters\": {\"a\\\\b\\nc\": 5}, \"lcore\": 3},"
+				" {\"id\": 7, \"counters\": {\"a\\\\b\\nc\": 6}, \"lcore\": 4}],"
+				" \"memory\": {\"arenas\": 2, \"calltab_bytes\": 64}}",
+				0, &e);
+	if (st == NULL)
+		fail_msg("%s", e.text);
+	char *text = pk_metrics_prometheus(st);
+	assert_non_null(text);
+	prom_parse(text, &PR);
+	assert_non_null(strstr(text, "# HELP pickupd_a_b_c_total Counter workers[].counters.a\\\\b\\nc of "
+				     "the stats\n"));
+	assert_true(prom_val(&PR, "pickupd_a_b_c_total", "worker=\"0\"") == 5);
+	assert_true(prom_val(&PR, "pickupd_a_b_c_total", "worker=\"7\"") == 6);
+	assert_string_equal(prom_type(&PR, "pickupd_worker_lcore"), "gauge");
+	assert_true(prom_val(&PR, "pickupd_worker_lcore", "worker=\"0\"") == 3);
+	assert_true(prom_val(&PR, "pickupd_worker_lcore", "worker=\"7\"") == 4);
+	assert_string_equal(prom_type(&PR, "pickupd_memory_arenas"), "gauge");
+	assert_true(prom_val(&PR, "pickupd_memory_arenas", "") == 2);
+	assert_true(prom_val(&PR, "pickupd_memory_bytes", "area=\"calltab\"") == 64);
+	assert_int_equal(PR.n, 6);
+	free(text);
+	json_decref(st);
+}
+
+/* A long counter name (past the renderer's 128-byte line buffer) comes out
+ * whole in HELP, TYPE and sample; past MX_NAME_MAX (200) it is skipped
+ * rather than cut to a name that could clash. */
+static void test_prom_long_names(void **state)
+{
+	(void)state;
+	char k150[151], k250[251], want[1024];
+	memset(k150, 'k', 150);
+	k150[150] = '\0';
+	memset(k250, 'l', 250);
+	k250[250] = '\0';
+	json_t *st = json_pack("{s:{s:i, s:i, s:i}}", "totals", k150, 11, k250, 12, "rx", 1);
+	assert_non_null(st);
+	char *text = pk_metrics_prometheus(st);
+	assert_non_null(text);
+	snprintf(want, sizeof(want), "# HELP pickupd_%s_total Counter totals.%s of the stats\n"
+		 "# TYPE pickupd_%s_total counter\npickupd_%s_total 11\n", k150, k150, k150, k150);
+	assert_non_null(strstr(text, want));
+	assert_null(strstr(text, "lllll"));
+	assert_non_null(strstr(text, "\npickupd_rx_total 1\n"));
+	free(text);
+	json_decref(st);
+}
+
 /* The dpdk backend's layout: "io" per worker (and summed at the top
  * level), "net" per port keyed by the ethdev name - a vdev and a PCI
  * address, whose ':' and '.' must survive as a label value - and each
@@ -1018,6 +1074,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_prom_label_escaping),
 		cmocka_unit_test(test_prom_no_workers),
 		cmocka_unit_test(test_prom_odd_input),
+		cmocka_unit_test(test_prom_help_and_gauges),
+		cmocka_unit_test(test_prom_long_names),
 		cmocka_unit_test(test_prom_net),
 		cmocka_unit_test(test_prom_ports),
 		cmocka_unit_test(test_prom_io),
