@@ -995,6 +995,67 @@ static void test_picker_route_caller_without_rr(void **state)
 	fx_free(f);
 }
 
+/* The claimed call's caller cannot be reached (its first Record-Route
+ * names a host: no DNS here): the picker gets 503 with a Warning
+ * (pickup_unroutable), and the call leaves the table. */
+static void test_caller_unreachable(void **state)
+{
+	struct fx *f = setup();
+	const struct fx_sent *s;
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "un@a", "fa", "Record-Route: <sip:sbc.elsewhere.test;lr>\n", "tb");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pun", NULL), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 503 Service Unavailable\r\n", 33);
+	assert_true(fx_has_line(s, "Warning: 399 127.0.0.1 \"Cannot reach the caller\""));
+	fx_assert_dst(s, PICKER, PK_TRANSPORT_UDP);
+	assert_int_equal(call_state(f, "un@a", "fa"), -1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_UNROUTABLE], 1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_ATTEMPTS], 1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_FORWARDED], 0);
+	fx_free(f);
+}
+
+/* An unreachable caller's call must not stand in front of the others:
+ * it is the oldest, so every pickup of the group would claim it first and
+ * fail. After the 503 it leaves the table; the next picker gets the next
+ * call. */
+static void test_caller_unreachable_not_in_the_way(void **state)
+{
+	struct fx *f = setup();
+	const struct fx_sent *s;
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "uo@a", "fa", "Record-Route: <sip:sbc.elsewhere.test;lr>\n", "tb");
+	call(f, "carol", CALLER2, "2001", "uo@c", "fc", NULL, "tc");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "puo1", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 503 Service Unavailable\r\n", 33);
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "puo2", NULL), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, CALLER2, PK_TRANSPORT_UDP);
+	assert_true(fx_has_line(s, "Replaces: uo@c;to-tag=fc;from-tag=tc;early-only"));
+	assert_int_equal(call_state(f, "uo@a", "fa"), -1);
+	/* the directed pickup of that callee: nothing left to pick up */
+	assert_int_equal(pickup(f, "2003", PICKER, "**2002", "puo3", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 ", 12);
+	/* its caller's CANCEL still reaches the callee */
+	assert_int_equal(fx_rx(f,
+			       "CANCEL sip:2002@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-uo@a;rport\n"
+			       "Max-Forwards: 70\n"
+			       "Record-Route: <sip:sbc.elsewhere.test;lr>\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:2002@example.test>\n"
+			       "Call-ID: uo@a\n"
+			       "CSeq: 1 CANCEL\n",
+			       CALLER),
+			 1);
+	fx_assert_dst(fx_last(f), "192.0.2.22:5062", PK_TRANSPORT_UDP);
+	assert_int_equal(fx_count_lines(fx_last(f), "Reason:"), 0);
+	fx_free(f);
+}
+
 /* Every claim record taken (64 with the fixture's table): the next
  * picker gets 503 and the call it would have had still rings; a
  * retransmission of a pickup that holds a claim still reaches its
@@ -1269,6 +1330,8 @@ int main(void)
 		cmocka_unit_test(test_untrackable_invite),
 		cmocka_unit_test(test_table_full_not_tracked),
 		cmocka_unit_test(test_picker_route_caller_without_rr),
+		cmocka_unit_test(test_caller_unreachable),
+		cmocka_unit_test(test_caller_unreachable_not_in_the_way),
 		cmocka_unit_test(test_claim_records_full),
 		cmocka_unit_test(test_retrans_after_call_ended),
 		cmocka_unit_test(test_2xx_retransmitted),
