@@ -743,6 +743,60 @@ static void test_aor_full(void **state)
 }
 
 /*
+ * The sweep finds an AoR with an expired binding and a live one while
+ * every spare snapshot awaits its grace period (a burst of REGISTERs just
+ * used them): it cannot rebuild the AoR now. Nothing is lost and nothing
+ * is counted as a refused REGISTER (no_memory counts those only, so that
+ * register_503 = full + no_memory); lookups skip the expired contact
+ * meanwhile, and the sweep after the grace period drops it and gives its
+ * memory back.
+ */
+static void test_sweep_no_snapshot(void **state)
+{
+	struct fx *f = *state; /* capacity 4: few spare snapshots */
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	struct req two = { .user = "2002", .call_id = "two", .cseq = 1, .n = 2,
+			   .ch = { C("sip:short@10.0.0.2", 60), C("sip:long@10.0.0.2", 3600) }, .host = 2 };
+	struct req q = { .user = "2001", .call_id = "churn", .cseq = 1, .n = 1, .ch = { C("sip:b@10.0.0.1", 600) } };
+	uint64_t no_mem;
+	int rc = 0;
+
+	assert_int_equal(do_reg(f, &two, T0, NULL, NULL), 0);
+	assert_int_equal(reg1(f, "2001", "sip:a@10.0.0.1", 3600, T0), 0);
+	/* add and remove a contact, no sweep: removals take a snapshot and
+	 * no binding, so the snapshots run out first */
+	for (unsigned i = 0; i < 10000 && rc == 0; i++) {
+		q.cseq++;
+		q.ch[0].expires_s = i % 2 ? 0 : 600;
+		rc = do_reg(f, &q, T0, NULL, NULL);
+	}
+	assert_int_equal(rc, -ENOMEM);
+	no_mem = ctr(f, PK_LOC_CTR_NO_MEMORY);
+	assert_int_equal(no_mem, 1);
+	assert_int_equal(look(f, "2002", T0 + 61 * SEC, c), 1);
+	assert_uri(&c[0], "sip:long@10.0.0.2");
+
+	/* the sweep cannot rebuild 2002 now: nothing expires, nothing lost */
+	assert_int_equal(pk_location_sweep(f->loc, 0, T0 + 61 * SEC, UINT32_MAX), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_EXPIRED), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_NO_MEMORY), no_mem);
+	assert_int_equal(look(f, "2002", T0 + 61 * SEC, c), 1);
+	assert_uri(&c[0], "sip:long@10.0.0.2");
+	assert_int_equal(look(f, "2001", T0 + 61 * SEC, c), 1 + (q.ch[0].expires_s == 0));
+	/* the grace period passes; the next sweep drops it */
+	pk_rcu_quiescent(f->rcu, 0);
+	pk_rcu_reclaim(f->rcu);
+	assert_int_equal(pk_location_sweep(f->loc, 0, T0 + 61 * SEC, UINT32_MAX), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_EXPIRED), 1);
+	assert_int_equal(look(f, "2002", T0 + 61 * SEC, c), 1);
+	assert_uri(&c[0], "sip:long@10.0.0.2");
+	assert_int_equal(pk_location_in_use(f->loc), 2 + (q.ch[0].expires_s == 0));
+	flush(f, T0 + 61 * SEC);
+	/* and the REGISTER refused before goes through now */
+	assert_int_equal(do_reg(f, &q, T0 + 61 * SEC, NULL, NULL), 0);
+}
+
+/*
  * An AoR at 16 bindings: a REGISTER that adds one replaces the least
  * recently registered binding the request does not name. Here the oldest
  * one is named by a copy of the REGISTER that made it (same Call-ID and
@@ -1372,6 +1426,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capacity_full, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_no_memory, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_aor_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_no_snapshot, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_aor_full_eviction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_on_full_aor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_all_same_cseq, setup, teardown),
