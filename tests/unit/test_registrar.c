@@ -620,6 +620,7 @@ static void test_table_full(void **state)
 	}
 	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:2001@10.1.2.3>\r\n" }), 503);
 	assert_string_equal(answer_hdr(f, "Retry-After"), "60");
+	assert_true(strstr(answer_hdr(f, "Warning"), "table full") != NULL);
 	assert_int_equal(ctr(f, PK_LOC_CTR_FULL), 1);
 	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_503), 1);
 	/* refreshing and querying still work */
@@ -747,6 +748,89 @@ static void test_user_normalised_tcp(void **state)
 			 400);
 }
 
+/* Nine Contact values (one REGISTER may carry eight): refused as a whole. */
+static void test_too_many_contacts(void **state)
+{
+	struct fx *f = *state; /* capacity 8, 2 taken by the static binding */
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	char hdrs[1024];
+	size_t n = 0;
+
+	for (int i = 0; i < 9; i++)
+		n += (size_t)snprintf(hdrs + n, sizeof(hdrs) - n, "Contact: <sip:c%d@10.1.2.3>\r\n", i);
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = hdrs }), 400);
+	assert_true(strstr(answer_hdr(f, "Warning"), "more than 8") != NULL);
+	assert_int_equal(lookup(f, "2001", c), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_400), 1);
+	/* six, on one line: all registered */
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:c0@10.1.2.3>, <sip:c1@10.1.2.3>, "
+							    "<sip:c2@10.1.2.3>, <sip:c3@10.1.2.3>, "
+							    "<sip:c4@10.1.2.3>, <sip:c5@10.1.2.3>\r\n" }),
+			 200);
+	assert_int_equal(f->resp.ncontact, 6);
+	assert_int_equal(lookup(f, "2001", c), 6);
+}
+
+/* Load the static bindings of conf text into a table of its capacity;
+ * returns what pk_registrar_load_static returned, its message in err. */
+static int load_static_text(const char *yaml, char *err, size_t errlen)
+{
+	struct pk_engine_conf_error e;
+	struct pk_engine_conf *conf = pk_engine_conf_parse(yaml, strlen(yaml), "b.yaml", ".", &e);
+	struct pk_rcu *rcu = pk_rcu_create(1);
+	struct pk_location *loc;
+	int rc;
+
+	if (conf == NULL)
+		fail_msg("%s", e.msg);
+	assert_non_null(rcu);
+	loc = pk_location_create(conf->capacity.registrations, 1, rcu);
+	assert_non_null(loc);
+	err[0] = '\0';
+	rc = pk_registrar_load_static(loc, 0, conf, err, errlen);
+	pk_location_destroy(loc);
+	pk_rcu_destroy(rcu);
+	pk_engine_conf_free(conf);
+	return rc;
+}
+
+/* Static bindings the table cannot take stop the start-up with a message
+ * naming the configuration line and the reason. */
+static void test_load_static_errors(void **state)
+{
+	char yaml[1024], err[512], uri[300];
+
+	(void)state;
+	/* more static contacts than capacity.registrations */
+	assert_int_equal(load_static_text("domains: [example.test]\n"
+					  "bindings:\n"
+					  "  \"gw@example.test\": [\"sip:gw@192.0.2.1\"]\n"
+					  "  \"gw2@example.test\": [\"sip:gw2@192.0.2.2\", \"sip:gw2@192.0.2.3\"]\n"
+					  "capacity:\n"
+					  "  registrations: 2\n",
+					  err, sizeof(err)),
+			 -ENOSPC);
+	assert_true(strstr(err, "b.yaml:4:") != NULL);
+	assert_true(strstr(err, "gw2@example.test") != NULL);
+	assert_true(strstr(err, "capacity.registrations") != NULL);
+	/* a contact URI longer than a binding holds */
+	memset(uri, 'x', sizeof(uri));
+	memcpy(uri, "sip:", 4);
+	memcpy(uri + 280, "@192.0.2.1", 11);
+	snprintf(yaml, sizeof(yaml), "domains: [example.test]\nbindings:\n  \"gw@example.test\": [\"%s\"]\n", uri);
+	assert_int_equal(load_static_text(yaml, err, sizeof(err)), -EINVAL);
+	assert_true(strstr(err, "b.yaml:3:") != NULL);
+	assert_true(strstr(err, "at most 256 bytes") != NULL);
+	/* what fits loads */
+	assert_int_equal(load_static_text("domains: [example.test]\n"
+					  "bindings:\n"
+					  "  \"gw@example.test\": [\"sip:gw@192.0.2.1\", \"sip:gw@192.0.2.2\"]\n"
+					  "capacity:\n"
+					  "  registrations: 2\n",
+					  err, sizeof(err)),
+			 0);
+}
+
 /* The decision on its own, with a fixed wall clock: the Date header. */
 static void test_date(void **state)
 {
@@ -803,6 +887,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_require, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_normalised_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_date, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_many_contacts, setup, teardown),
+		cmocka_unit_test(test_load_static_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
