@@ -771,6 +771,44 @@ static void test_too_many_contacts(void **state)
 	assert_int_equal(lookup(f, "2001", c), 6);
 }
 
+/*
+ * REGISTERs that each replace a binding (the phone's source port changes
+ * every time), faster than the sweep runs: when no spare snapshot is left
+ * the phone is told 503 with Retry-After, the Warning says why (the table
+ * is not full), and register_503 = full + no_memory. After the sweep and a
+ * grace period the same REGISTER is taken.
+ */
+static void test_no_spare_memory(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	char src[32];
+	unsigned code = 200, cseq;
+
+	for (cseq = 1; cseq < 1000 && code == 200; cseq++) {
+		snprintf(src, sizeof(src), "10.1.2.3:%u", 6000 + cseq % 2);
+		code = send_reg(f, &(struct reg){ .src = src, .cseq = cseq, .hdrs = "Contact: <sip:a@10.1.2.3>\r\n" });
+	}
+	assert_int_equal(code, 503);
+	assert_true(cseq > 10);
+	assert_string_equal(answer_hdr(f, "Retry-After"), "60");
+	assert_true(strstr(answer_hdr(f, "Warning"), "table full") == NULL);
+	assert_int_equal(ctr(f, PK_LOC_CTR_NO_MEMORY), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_FULL), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_503), ctr(f, PK_LOC_CTR_NO_MEMORY) + ctr(f, PK_LOC_CTR_FULL));
+	/* the binding the phone had is still there for the proxy */
+	assert_int_equal(lookup(f, "2001", c), 1);
+	assert_int_equal(pk_location_in_use(f->eng->location), 3);
+	/* the sweep, a grace period: taken */
+	pk_location_sweep(f->eng->location, 0, f->w->now_ns, UINT32_MAX);
+	pk_rcu_quiescent(f->rcu, 0);
+	pk_rcu_reclaim(f->rcu);
+	assert_int_equal(send_reg(f, &(struct reg){ .src = src, .cseq = cseq, .hdrs = "Contact: <sip:a@10.1.2.3>\r\n" }),
+			 200);
+	assert_int_equal(lookup(f, "2001", c), 1);
+	assert_int_equal(c[0].cseq, cseq);
+}
+
 /* Load the static bindings of conf text into a table of its capacity;
  * returns what pk_registrar_load_static returned, its message in err. */
 static int load_static_text(const char *yaml, char *err, size_t errlen)
@@ -888,6 +926,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_user_normalised_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_date, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_contacts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_spare_memory, setup, teardown),
 		cmocka_unit_test(test_load_static_errors),
 	};
 
