@@ -28,7 +28,7 @@
 #define T0 (5000 * SEC)
 #define PHONE "10.1.2.3:5060"
 
-static const char conf_yaml[] = "domains: [example.test, other.test]\n"
+static const char conf_yaml[] = "domains: [example.test, other.test, pbx.branch-office.example]\n"
 				"trusted: [127.0.0.0/8, 10.0.0.0/8]\n"
 				"bindings:\n"
 				"  \"gw@example.test\": [\"sip:gw@127.0.0.1:5080\", \"sip:gw@gw.example.test;transport=tcp\"]\n"
@@ -513,6 +513,27 @@ static void test_domains(void **state)
 	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2003"), S("other.test"), T0, c, 4), 0);
 	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2004"), S("other.test"), T0, c, 4), 1);
 	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2004"), S("example.test"), T0, c, 4), 0);
+	/* a served domain longer than 16 bytes (To and Request-URI hosts
+	 * are compared otherwise than short ones); one byte short of it is
+	 * not ours */
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:pbx.branch-office.example",
+						    .to = "sip:2005@pbx.branch-office.example",
+						    .hdrs = "Contact: <sip:u@10.1.2.9>\r\n" }),
+			 200);
+	/* the To's domain in another case: the same AoR, refreshed */
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:pbx.branch-office.example", .cseq = 2,
+						    .to = "sip:2005@PBX.Branch-Office.example",
+						    .hdrs = "Contact: <sip:u@10.1.2.9>;expires=600\r\n" }),
+			 200);
+	assert_int_equal(f->resp.ncontact, 1);
+	assert_int_equal(answer_expires(f, "sip:u@10.1.2.9"), 600);
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:pbx.branch-office.example",
+						    .to = "sip:2007@pbx.branch-office.exampl",
+						    .hdrs = "Contact: <sip:s@10.1.2.9>\r\n" }),
+			 404);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2005"), S("pbx.branch-office.example"), T0, c, 4), 1);
+	assert_true(c[0].expires == T0 + 600 * SEC);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2005"), S("example.test"), T0, c, 4), 0);
 	/* a Request-URI naming no served domain (our address) and a To
 	 * whose host is not one: refused as before */
 	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:127.0.0.1", .to = "sip:2005@127.0.0.1",
