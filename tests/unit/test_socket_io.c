@@ -556,6 +556,42 @@ static void test_tcp_overflow(void **state)
 	pk_io_destroy(io);
 }
 
+/* The same when the answers are to requests of the same burst (a peer
+ * that pipelines requests and reads nothing): once an answer overflowed,
+ * the answers after it in the burst are not sent either. The peer sees a
+ * part of the first answer, then the end of the stream; no bytes of a
+ * later answer after the gap. */
+static void test_tcp_overflow_in_burst(void **state)
+{
+	(void)state;
+	static char buf[131072];
+	struct pk_io_msg *msgs[PK_IO_BURST];
+	uint16_t port;
+	struct pk_io *io = tcp_io(4, 4096, &port);
+	struct pk_io_queue *q = pk_io_queue_get(io, 0);
+	unsigned fds0 = fd_count();
+	int fd = peer_connect(port, 4096);
+	bool eof;
+
+	peer_requests(fd, 4);
+	assert_int_equal(rx_wait(q, msgs), 4);
+	for (unsigned k = 0; k < 4; k++)
+		tx_answer(q, msgs[k]->conn, k, 30000);
+	unsigned sent = pk_io_tx_flush(q);
+
+	size_t got = peer_read(q, fd, buf, sizeof(buf), 65536, &eof);
+	assert_true(eof);
+	assert_true(got > 0 && got < 30000);
+	assert_answer(buf, got, 0, 0);
+	assert_int_equal(sent, 2);
+	assert_int_equal(ctr(q, "tcp_tx"), 2);
+	assert_int_equal(ctr(q, "tcp_tx_overflow"), 1);
+	assert_int_equal(ctr(q, "tcp_tx_no_conn"), 1);
+	run_until_fds(q, fds0 + 1);
+	close(fd);
+	pk_io_destroy(io);
+}
+
 /* An answer for a connection that is gone does not reach the peer that
  * now has the connection's slot (the id's generation differs), nor does
  * one with an index or a queue that is not ours. */
@@ -928,6 +964,7 @@ int main(void)
 		cmocka_unit_test(test_bound_listener),
 		cmocka_unit_test(test_tcp_slow_reader),
 		cmocka_unit_test(test_tcp_overflow),
+		cmocka_unit_test(test_tcp_overflow_in_burst),
 		cmocka_unit_test(test_tcp_stale_conn),
 		cmocka_unit_test(test_tcp_refused),
 		cmocka_unit_test(test_tcp_reset_before_answer),
