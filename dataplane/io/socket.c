@@ -853,7 +853,10 @@ static int sk_socket(const struct sk_io *io, unsigned li, uint32_t sockbuf, bool
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
 		e = errno;
 		close(fd);
-		return sk_fail(err, errlen, l, reuseport ? "bind" : "bind (already in use, another pickupd?)", e);
+		/* the probe's hint only where it applies: not for an address
+		 * the host does not have, nor a port it may not bind */
+		return sk_fail(err, errlen, l,
+			       !reuseport && e == EADDRINUSE ? "bind (already in use, another pickupd?)" : "bind", e);
 	}
 	if (!udp && reuseport && listen(fd, SK_TCP_BACKLOG) != 0)
 		goto fail;

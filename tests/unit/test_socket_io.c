@@ -956,6 +956,39 @@ static void test_create_port_in_use(void **state)
 	}
 }
 
+/* An address that is not the host's: the error says so, not that the
+ * port is in use; with port 0 (no probe first) the queue's first socket
+ * is closed again when the second listener fails. */
+static void test_create_bad_address(void **state)
+{
+	(void)state;
+	char err[256], want[256];
+	unsigned fds0 = fd_count();
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_nonlocal_bind", "r");
+
+	if (f != NULL) {
+		int c = fgetc(f);
+
+		fclose(f);
+		if (c == '1')
+			skip(); /* any address binds here */
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		struct pk_io_config cfg = { .n_queues = 2, .n_listeners = 2, .tcp_max_conns = 4,
+					    .tcp_idle_timeout_s = 60 };
+		const char *bad = i == 0 ? "192.0.2.1:5060" : "192.0.2.1:0";
+
+		cfg.listeners[0].transport = PK_TRANSPORT_TCP;
+		assert_int_equal(pk_addr_parse(PK_STR_LIT("127.0.0.1:0"), false, &cfg.listeners[0].addr), 0);
+		cfg.listeners[1].transport = PK_TRANSPORT_UDP;
+		assert_int_equal(pk_addr_parse(pk_str_make(bad, strlen(bad)), false, &cfg.listeners[1].addr), 0);
+		assert_null(pk_io_socket_create(&cfg, err, sizeof(err)));
+		snprintf(want, sizeof(want), "bind %s/udp: %s", bad, strerror(EADDRNOTAVAIL));
+		assert_string_equal(err, want);
+		assert_int_equal(fd_count(), fds0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -974,6 +1007,7 @@ int main(void)
 		cmocka_unit_test(test_wake),
 		cmocka_unit_test(test_socket_buffer),
 		cmocka_unit_test(test_create_port_in_use),
+		cmocka_unit_test(test_create_bad_address),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
