@@ -462,14 +462,15 @@ static void assert_answer(const char *buf, size_t len, unsigned k, size_t off)
 
 /* A peer that reads slowly (4 KiB at a time, a small receive window)
  * while pickupd's kernel buffer is small too: the kernel takes part of the
- * first answer, the rest and the next answers wait in the connection's
- * send buffer, one more answer is added while they wait (60000 bytes in
- * all, under the 64 KiB the buffer holds), and the peer gets every byte
- * once, in order; the connection stays open and works after. */
+ * first of four answers, the rest waits in the connection's send buffer
+ * (60000 bytes fit its 64 KiB). A fifth answer comes while they wait, when
+ * it no longer fits behind them but does once what left is dropped from
+ * the buffer's front. The peer gets every byte once, in order; the
+ * connection stays open, and an answer after it drained goes out alone. */
 static void test_tcp_slow_reader(void **state)
 {
 	(void)state;
-	static char buf[4 * 15000];
+	static char buf[5 * 15000];
 	struct pk_io_msg *msgs[PK_IO_BURST];
 	uint16_t port;
 	unsigned fds0 = fd_count();
@@ -482,26 +483,24 @@ static void test_tcp_slow_reader(void **state)
 	assert_int_equal(rx_wait(q, msgs), 1);
 	uint64_t conn = msgs[0]->conn;
 
-	for (unsigned k = 0; k < 3; k++)
-		tx_answer(q, conn, k, 15000);
-	assert_int_equal(pk_io_tx_flush(q), 3);
-	/* answer 3 joins the queue behind what still waits */
-	assert_int_equal(peer_read(q, fd, buf, 10000, 4096, &eof), 10000);
-	tx_answer(q, conn, 3, 15000);
-	assert_int_equal(pk_io_tx_flush(q), 1);
-	assert_int_equal(peer_read(q, fd, buf + 10000, 50000, 4096, &eof), 50000);
 	for (unsigned k = 0; k < 4; k++)
+		tx_answer(q, conn, k, 15000);
+	assert_int_equal(pk_io_tx_flush(q), 4);
+	assert_int_equal(peer_read(q, fd, buf, 20000, 4096, &eof), 20000);
+	tx_answer(q, conn, 4, 15000);
+	assert_int_equal(pk_io_tx_flush(q), 1);
+	assert_int_equal(peer_read(q, fd, buf + 20000, 55000, 4096, &eof), 55000);
+	for (unsigned k = 0; k < 5; k++)
 		assert_answer(buf + k * 15000, 15000, k, 0);
 	assert_peer_quiet(q, fd);
 
-	/* drained: the next answer goes straight out, and alone */
-	tx_answer(q, conn, 4, 100);
+	tx_answer(q, conn, 5, 100);
 	assert_int_equal(pk_io_tx_flush(q), 1);
 	assert_int_equal(peer_read(q, fd, buf, 100, 4096, &eof), 100);
-	assert_answer(buf, 100, 4, 0);
+	assert_answer(buf, 100, 5, 0);
 	assert_peer_quiet(q, fd);
 
-	assert_int_equal(ctr(q, "tcp_tx"), 5);
+	assert_int_equal(ctr(q, "tcp_tx"), 6);
 	assert_int_equal(ctr(q, "tcp_tx_overflow"), 0);
 	assert_int_equal(ctr(q, "tcp_closed_error"), 0);
 	assert_int_equal(ctr(q, "tcp_closed_peer"), 0);
