@@ -7,8 +7,9 @@
  * carries the address it came to (IP_PKTINFO / IPV6_PKTINFO), and one sent
  * with that address as its source leaves from it, so that answers come from
  * the address the peer sent to (docs/config.md, `listen`). A listener bound
- * to one address sends from it whatever the message says. 127.0.0.2 and
- * 127.0.0.3 are local addresses of every Linux host (127.0.0.0/8 is).
+ * to one address sends from it whatever the message says. More datagrams
+ * than a burst leave in order. 127.0.0.2 and 127.0.0.3 are local addresses
+ * of every Linux host (127.0.0.0/8 is).
  *
  * TCP on 127.0.0.1: a peer that reads slowly gets every byte of its
  * answers in order; one that does not read is disconnected
@@ -988,12 +989,88 @@ static void test_create_bad_address(void **state)
 	}
 }
 
+/* More datagrams than a burst without a flush: pk_io_tx_alloc sends the
+ * full burst first, and the peer gets all of them, in order. One from a
+ * listener that is not UDP (or not there) is not sent: udp_tx_error. */
+static void test_udp_tx_burst_full(void **state)
+{
+	(void)state;
+	struct pk_io_config cfg = { .n_queues = 1, .n_listeners = 2, .tcp_max_conns = 4, .tcp_idle_timeout_s = 60 };
+	char err[256];
+	struct pk_addr me;
+	int fd = peer_socket("127.0.0.1", &me);
+
+	cfg.listeners[0].transport = PK_TRANSPORT_UDP;
+	cfg.listeners[1].transport = PK_TRANSPORT_TCP;
+	assert_int_equal(pk_addr_parse(PK_STR_LIT("127.0.0.1:0"), false, &cfg.listeners[0].addr), 0);
+	assert_int_equal(pk_addr_parse(PK_STR_LIT("127.0.0.1:0"), false, &cfg.listeners[1].addr), 0);
+	struct pk_io *io = pk_io_socket_create(&cfg, err, sizeof(err));
+	if (io == NULL)
+		fail_msg("socket backend: %s", err);
+	struct pk_io_queue *q = pk_io_queue_get(io, 0);
+	uint16_t port = cfg.listeners[0].addr.port;
+	unsigned n = PK_IO_BURST + 8;
+	char text[32];
+
+	for (unsigned i = 0; i < n; i++) {
+		struct pk_io_msg *m = pk_io_tx_alloc(q);
+
+		m->len = (uint32_t)snprintf(m->data, m->cap, "datagram %u", i);
+		m->transport = PK_TRANSPORT_UDP;
+		m->dst = me;
+		pk_io_tx_commit(q);
+	}
+	assert_int_equal(pk_io_tx_flush(q), n - PK_IO_BURST);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(text, sizeof(text), "datagram %u", i);
+		peer_recv(fd, text, "127.0.0.1", port);
+	}
+	for (unsigned li = 1; li < 3; li++) {
+		struct pk_io_msg *m = pk_io_tx_alloc(q);
+
+		m->len = 4;
+		memcpy(m->data, "lost", 4);
+		m->transport = PK_TRANSPORT_UDP;
+		m->listener = (uint8_t)li;
+		m->dst = me;
+		pk_io_tx_commit(q);
+	}
+	assert_int_equal(pk_io_tx_flush(q), 0);
+	assert_int_equal(ctr(q, "udp_tx"), n);
+	assert_int_equal(ctr(q, "udp_tx_error"), 2);
+	close(fd);
+	pk_io_destroy(io);
+}
+
+/* A queue or listener count out of range is refused with a reason. */
+static void test_create_bad_counts(void **state)
+{
+	(void)state;
+	static const unsigned counts[][2] = { { 0, 1 }, { PK_IO_MAX_QUEUES + 1, 1 }, { 1, 0 },
+					      { 1, PK_IO_MAX_LISTENERS + 1 } };
+	char err[256];
+
+	for (unsigned i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		struct pk_io_config cfg = { .n_queues = counts[i][0], .n_listeners = counts[i][1],
+					    .tcp_max_conns = 4, .tcp_idle_timeout_s = 60 };
+
+		for (unsigned li = 0; li < PK_IO_MAX_LISTENERS; li++) {
+			cfg.listeners[li].transport = PK_TRANSPORT_UDP;
+			assert_int_equal(pk_addr_parse(PK_STR_LIT("127.0.0.1:0"), false, &cfg.listeners[li].addr), 0);
+		}
+		err[0] = '\0';
+		assert_null(pk_io_socket_create(&cfg, err, sizeof(err)));
+		assert_string_equal(err, "bad queue or listener count");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wildcard_v4),
 		cmocka_unit_test(test_wildcard_v6),
 		cmocka_unit_test(test_bound_listener),
+		cmocka_unit_test(test_udp_tx_burst_full),
 		cmocka_unit_test(test_tcp_slow_reader),
 		cmocka_unit_test(test_tcp_overflow),
 		cmocka_unit_test(test_tcp_overflow_in_burst),
@@ -1007,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(test_socket_buffer),
 		cmocka_unit_test(test_create_port_in_use),
 		cmocka_unit_test(test_create_bad_address),
+		cmocka_unit_test(test_create_bad_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
