@@ -80,6 +80,7 @@ struct sk_conn {
 	bool closing;  /* no more reading: release once drained */
 	bool pending;  /* complete messages left in rx (burst was full) */
 	bool in_burst; /* handed out messages in the current burst */
+	bool aborted;  /* send buffer dropped (error, overflow, idle): write nothing more */
 	struct pk_addr peer, local;
 	char *rx, *tx;
 };
@@ -166,7 +167,7 @@ static void sk_conn_release(struct sk_queue *q, struct sk_conn *c)
 	close(c->fd); /* also leaves the epoll set */
 	c->fd = -1;
 	c->gen = c->gen + 1 ? c->gen + 1 : 1;
-	c->closing = c->pending = c->in_burst = false;
+	c->closing = c->pending = c->in_burst = c->aborted = false;
 	c->rx_off = c->rx_len = c->tx_off = c->tx_len = 0;
 	c->next_free = q->free_head;
 	q->free_head = ci;
@@ -199,6 +200,17 @@ static void sk_conn_maybe_release(struct sk_queue *q, struct sk_conn *c)
 		sk_conn_release(q, c);
 }
 
+/* Close without sending what waits: the stream cannot go on (an error, a
+ * peer that does not read). Nothing more is written on it either, not even
+ * an answer to a message of this burst: its bytes would follow a gap. */
+static void sk_conn_abort(struct sk_queue *q, struct sk_conn *c, enum pk_io_counter why)
+{
+	c->tx_off = c->tx_len = 0;
+	c->aborted = true;
+	sk_conn_close_soon(q, c, why);
+	sk_conn_maybe_release(q, c);
+}
+
 /* Write what waits in the send buffer. */
 static void sk_conn_flush(struct sk_queue *q, struct sk_conn *c)
 {
@@ -210,9 +222,7 @@ static void sk_conn_flush(struct sk_queue *q, struct sk_conn *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			c->tx_off = c->tx_len = 0;
-			sk_conn_close_soon(q, c, PK_IO_CTR_TCP_CLOSED_ERROR);
-			sk_conn_maybe_release(q, c);
+			sk_conn_abort(q, c, PK_IO_CTR_TCP_CLOSED_ERROR);
 			return;
 		}
 		c->tx_off += (uint32_t)r;
@@ -356,8 +366,7 @@ static unsigned sk_conn_event(struct sk_queue *q, uint32_t ci, uint32_t events, 
 	} else if (r == 0) {
 		sk_conn_close_soon(q, c, PK_IO_CTR_TCP_CLOSED_PEER);
 	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-		c->tx_off = c->tx_len = 0;
-		sk_conn_close_soon(q, c, PK_IO_CTR_TCP_CLOSED_ERROR);
+		sk_conn_abort(q, c, PK_IO_CTR_TCP_CLOSED_ERROR);
 	}
 	sk_conn_maybe_release(q, c);
 	return got;
@@ -370,9 +379,7 @@ static void sk_idle_scan(struct sk_queue *q)
 
 		if (c->fd < 0 || c->in_burst || q->now_ns - c->last_ns < q->idle_ns)
 			continue;
-		c->tx_off = c->tx_len = 0; /* a peer silent this long does not read */
-		sk_conn_close_soon(q, c, PK_IO_CTR_TCP_CLOSED_IDLE);
-		sk_conn_maybe_release(q, c);
+		sk_conn_abort(q, c, PK_IO_CTR_TCP_CLOSED_IDLE); /* a peer silent this long does not read */
 	}
 	q->next_scan_ns = q->now_ns + SK_IDLE_SCAN_NS;
 }
@@ -534,8 +541,10 @@ static bool sk_tcp_send(struct sk_queue *q, const struct pk_io_msg *m)
 		return false;
 	}
 	c = &q->conns[ci];
-	if (c->fd < 0 || c->gen != (uint32_t)(m->conn >> 32) || (c->closing && c->tx_len == c->tx_off &&
-								  !c->in_burst)) {
+	/* A connection the peer closed still takes answers to the messages
+	 * of this burst; an aborted one takes none. */
+	if (c->fd < 0 || c->gen != (uint32_t)(m->conn >> 32) || c->aborted ||
+	    (c->closing && c->tx_len == c->tx_off && !c->in_burst)) {
 		pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_TX_NO_CONN]);
 		return false;
 	}
@@ -546,8 +555,7 @@ static bool sk_tcp_send(struct sk_queue *q, const struct pk_io_msg *m)
 			r = send(c->fd, m->data, m->len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		while (r < 0 && errno == EINTR);
 		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			sk_conn_close_soon(q, c, PK_IO_CTR_TCP_CLOSED_ERROR);
-			sk_conn_maybe_release(q, c);
+			sk_conn_abort(q, c, PK_IO_CTR_TCP_CLOSED_ERROR);
 			return false;
 		}
 		if (r < 0)
@@ -567,9 +575,7 @@ static bool sk_tcp_send(struct sk_queue *q, const struct pk_io_msg *m)
 		c->tx_off = 0;
 	}
 	if (SK_TCP_BUF - c->tx_len < rest) {
-		c->tx_off = c->tx_len = 0;
-		sk_conn_close_soon(q, c, PK_IO_CTR_TCP_TX_OVERFLOW);
-		sk_conn_maybe_release(q, c);
+		sk_conn_abort(q, c, PK_IO_CTR_TCP_TX_OVERFLOW);
 		return false;
 	}
 	memcpy(c->tx + c->tx_len, m->data + r, rest);
@@ -847,7 +853,10 @@ static int sk_socket(const struct sk_io *io, unsigned li, uint32_t sockbuf, bool
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
 		e = errno;
 		close(fd);
-		return sk_fail(err, errlen, l, reuseport ? "bind" : "bind (already in use, another pickupd?)", e);
+		/* the probe's hint only where it applies: not for an address
+		 * the host does not have, nor a port it may not bind */
+		return sk_fail(err, errlen, l,
+			       !reuseport && e == EADDRINUSE ? "bind (already in use, another pickupd?)" : "bind", e);
 	}
 	if (!udp && reuseport && listen(fd, SK_TCP_BACKLOG) != 0)
 		goto fail;
