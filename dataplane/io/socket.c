@@ -32,6 +32,7 @@
  * closed is only released at the start of the next burst.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -91,6 +92,11 @@ struct sk_queue {
 	struct pk_io_queue pub; /* first: the interface casts to us */
 	struct sk_io *io;
 	int epfd, wakefd;
+	/* A descriptor held in reserve (/dev/null): with the process out of
+	 * descriptors, it is given up to accept the waiting connection and
+	 * close it, instead of leaving it queued on a listener that epoll
+	 * then reports ready for ever (a worker spinning). -1: none now. */
+	int spare_fd;
 	int udp_fd[PK_IO_MAX_LISTENERS]; /* -1 if not a UDP listener */
 	int tcp_fd[PK_IO_MAX_LISTENERS]; /* -1 if not a TCP listener */
 	uint64_t now_ns;
@@ -235,6 +241,8 @@ static void sk_conn_flush(struct sk_queue *q, struct sk_conn *c)
 
 static void sk_accept(struct sk_queue *q, unsigned li)
 {
+	if (unlikely(q->spare_fd < 0)) /* given up and not taken back: another thread was quicker */
+		q->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (int k = 0; k < SK_ACCEPT_PER_EVENT; k++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
@@ -246,6 +254,21 @@ static void sk_accept(struct sk_queue *q, unsigned li)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if ((errno == EMFILE || errno == ENFILE) && q->spare_fd >= 0) {
+				/* out of descriptors: the reserve takes the
+				 * connection off the queue, to close it at once
+				 * (the peer sees it refused, as when the table is
+				 * full), then is taken back */
+				close(q->spare_fd);
+				fd = accept4(q->tcp_fd[li], NULL, NULL, SOCK_CLOEXEC);
+				if (fd >= 0)
+					close(fd);
+				q->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				if (fd < 0)
+					return;
+				pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_REFUSED]);
+				continue;
+			}
 			if (errno == EMFILE || errno == ENFILE)
 				pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_REFUSED]);
 			return;
@@ -782,6 +805,8 @@ static void sk_queue_free(struct sk_queue *q)
 		close(q->epfd);
 	if (q->wakefd >= 0)
 		close(q->wakefd);
+	if (q->spare_fd >= 0)
+		close(q->spare_fd);
 	if (q->rx_buf != NULL)
 		munmap(q->rx_buf, (size_t)PK_IO_BURST * PK_IO_MSG_MAX);
 	if (q->tx_buf != NULL)
@@ -889,7 +914,7 @@ static struct sk_queue *sk_queue_create(struct sk_io *io, unsigned qid, const st
 	q->pub.ops = io->pub.ops;
 	q->pub.qid = qid;
 	q->io = io;
-	q->epfd = q->wakefd = -1;
+	q->epfd = q->wakefd = q->spare_fd = -1;
 	for (unsigned i = 0; i < PK_IO_MAX_LISTENERS; i++)
 		q->udp_fd[i] = q->tcp_fd[i] = -1;
 	q->idle_ns = (uint64_t)cfg->tcp_idle_timeout_s * 1000000000ull;
@@ -939,6 +964,10 @@ static struct sk_queue *sk_queue_create(struct sk_io *io, unsigned qid, const st
 			}
 			io->listeners[li].addr.port = bound.port;
 		}
+	}
+	if (any_tcp && (q->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "the reserve descriptor (/dev/null): %s", strerror(errno));
+		goto fail;
 	}
 	if (any_tcp && per > 0) {
 		q->nconns = per;

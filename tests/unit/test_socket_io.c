@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -676,6 +677,76 @@ static void test_tcp_refused(void **state)
 	assert_int_equal(fd_count(), fds0);
 }
 
+/* The process out of descriptors (RLIMIT_NOFILE reached): a connection
+ * waiting on the listener is accepted with the queue's reserve descriptor
+ * and closed at once, counted once as tcp_refused, as when the table is
+ * full; it is not left queued on a listener that epoll would then report
+ * ready at every poll (a worker spinning, the counter counting polls, the
+ * peer never told). The reserve is taken back: a second one goes the same
+ * way; with descriptors again, connections are served. */
+static struct rlimit nofile; /* the limit test_tcp_out_of_descriptors lowers */
+
+static int restore_nofile(void **state)
+{
+	(void)state;
+	return setrlimit(RLIMIT_NOFILE, &nofile);
+}
+
+static void test_tcp_out_of_descriptors(void **state)
+{
+	(void)state;
+	struct pk_io_msg *msgs[PK_IO_BURST];
+	struct rlimit low;
+	uint16_t port;
+	unsigned fds0 = fd_count();
+	struct pk_io *io = tcp_io(4, 0, &port);
+	struct pk_io_queue *q = pk_io_queue_get(io, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int peer[2];
+	char c;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (unsigned i = 0; i < 2; i++) { /* made now: no descriptor later */
+		peer[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_true(peer[i] >= 0);
+	}
+	int lowest = dup(0); /* the lowest free number: the limit makes it unusable */
+	assert_true(lowest >= 0);
+	close(lowest);
+	low = nofile;
+	low.rlim_cur = (rlim_t)lowest;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_int_equal(dup(0), -1);
+	assert_int_equal(errno, EMFILE);
+
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(connect(peer[i], (struct sockaddr *)&sin, sizeof(sin)), 0);
+		run_until_ctr(q, "tcp_refused", i + 1);
+		struct pollfd p = { .fd = peer[i], .events = POLLIN };
+		assert_int_equal(poll(&p, 1, DEADLINE_MS), 1); /* told at once */
+		ssize_t r = recv(peer[i], &c, 1, MSG_DONTWAIT);
+		assert_true(r == 0 || (r < 0 && errno == ECONNRESET));
+		/* nothing left on the listener: more polls count nothing */
+		for (int k = 0; k < 5; k++) {
+			assert_int_equal(pk_io_rx_burst(q, msgs, PK_IO_BURST, 0), 0);
+			pk_io_wait(q, 10);
+		}
+		assert_int_equal(ctr(q, "tcp_refused"), i + 1);
+	}
+	assert_int_equal(ctr(q, "tcp_accepted"), 0);
+	assert_int_equal(restore_nofile(NULL), 0);
+	for (unsigned i = 0; i < 2; i++)
+		close(peer[i]);
+
+	int fd = peer_connect(port, 0);
+	peer_requests(fd, 1);
+	assert_int_equal(rx_wait(q, msgs), 1);
+	assert_int_equal(ctr(q, "tcp_accepted"), 1);
+	close(fd);
+	pk_io_destroy(io);
+	assert_int_equal(fd_count(), fds0);
+}
+
 /* The peer resets the connection after its request: the answer fails
  * (tcp_closed_error, not counted as sent) and the connection is gone by
  * the next burst. */
@@ -1066,6 +1137,8 @@ static void test_create_bad_counts(void **state)
 
 int main(void)
 {
+	if (getrlimit(RLIMIT_NOFILE, &nofile) != 0)
+		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wildcard_v4),
 		cmocka_unit_test(test_wildcard_v6),
@@ -1076,6 +1149,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_overflow_in_burst),
 		cmocka_unit_test(test_tcp_stale_conn),
 		cmocka_unit_test(test_tcp_refused),
+		cmocka_unit_test_teardown(test_tcp_out_of_descriptors, restore_nofile),
 		cmocka_unit_test(test_tcp_reset_before_answer),
 		cmocka_unit_test(test_tcp_reset_idle),
 		cmocka_unit_test(test_tcp_reset_with_backlog),
