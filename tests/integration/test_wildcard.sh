@@ -10,38 +10,15 @@
 # (sipsend.py wildcard).
 #
 # Usage: test_wildcard.sh PICKUPD
-# Needs python3. Kills only what it started.
+# The socket backend only (a dpdk port has no wildcard listener). Kills
+# only what it started (lib.sh).
 set -u
-pickupd=$(realpath "$1")
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/python.sh" # python3: the interpreter, not a shim
+PK_BACKEND=socket
+. "$(dirname "$0")/lib.sh"
+pk_init wildcard "$1"
 
-work=$(mktemp -d /tmp/pk-wildcard-test.XXXXXX)
-pid=
-cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM # a timeout or Ctrl-C still runs cleanup
-
-fail() {
-  echo "FAIL: $*"
-  if [ -f "$work/pickupd.log" ]; then echo "--- pickupd log"; cat "$work/pickupd.log"; fi
-  exit 1
-}
-pass() { echo "ok: $*"; }
-
-command -v python3 >/dev/null || fail "python3 not found"
-
-cat >"$work/groups.yaml" <<'YAML'
-settings:
-  domains: [example.test]
-groups:
-  - number: "*801"
-    members: ["2001", "2002"]
-YAML
-cat >"$work/pickupd.yaml" <<'YAML'
+cp "$PK_CONFIGS/groups.yaml" "$PK_WORK/"
+cat >"$PK_WORK/pickupd.yaml" <<'YAML'
 listen:
   proxy: "0.0.0.0:0"
 workers: 1
@@ -49,31 +26,13 @@ groups: groups.yaml
 trusted: ["127.0.0.0/8"]
 record_route: true
 YAML
+pk_start pickupd.yaml
+pass "ready: proxy on 0.0.0.0:$PK_UDP"
 
-mkfifo "$work/ready"
-exec 3<>"$work/ready" # read-write: opening does not block, read -t can time out
-"$pickupd" -c "$work/pickupd.yaml" --ready-file "$work/ready" >"$work/pickupd.log" 2>&1 &
-pid=$!
-port=
-while :; do
-  read -r -t 10 -u 3 line || fail "no readiness announced within 10 s"
-  case $line in
-    ready) break ;;
-    "udp proxy 0.0.0.0:"*) port=${line##*:} ;;
-  esac
-done
-exec 3<&-
-[ -n "$port" ] && [ "$port" != 0 ] || fail "no UDP proxy port on 0.0.0.0 in the ready file"
-pass "ready: proxy on 0.0.0.0:$port"
+python3 "$PK_LIB_DIR/sipsend.py" wildcard "$PK_UDP" || fail "the wildcard listener's checks"
 
-python3 "$here/sipsend.py" wildcard "$port" || fail "the wildcard listener's checks"
-
-kill -TERM "$pid"
-wait "$pid"
-rc=$?
-pid=
-[ $rc -eq 0 ] || fail "exit status $rc after SIGTERM"
-# nothing was dropped as "not ours" (the 180 came back to 127.0.0.3)
-! grep -q 'drop_resp_not_ours=' "$work/pickupd.log" || fail "a response was dropped as not ours"
-grep -q ' fwd_response=1' "$work/pickupd.log" || fail "the 180 was not forwarded"
+pk_stop
+# the 180 came back to 127.0.0.3: forwarded, nothing dropped as not ours
+[ "$(pk_counter drop_resp_not_ours)" -eq 0 ] || fail "a response was dropped as not ours"
+[ "$(pk_counter fwd_response)" -eq 1 ] || fail "fwd_response: $(pk_counter fwd_response), not 1"
 pass "SIGTERM: exit 0; the 180 forwarded, no response dropped"
