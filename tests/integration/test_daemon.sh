@@ -7,7 +7,9 @@
 # OPTIONS over UDP and TCP and getting 200, a malformed request (RFC 4475
 # ncl.dat) answered 400, requests for unregistered users answered 404, SIP
 # over TCP edge cases (sipsend.py tcp), and a clean SIGTERM shutdown with
-# exit status 0 and the counters logged.
+# exit status 0 and the counters logged. A port or metrics address in use,
+# or a ready file that cannot be written, exits 1 with the reason and
+# leaves no control socket or file behind.
 #
 # Usage: test_daemon.sh PICKUPD NCL_DAT
 # Needs sipp (Debian sip-tester) and python3. Kills only what it started.
@@ -174,6 +176,41 @@ pass "OPTIONS for a user (not pickupd) proxied: 404, not registered"
 # ---- SIP over TCP: framing, pipelining, keep-alive, limits ----
 python3 "$here/sipsend.py" tcp "${port[tcp-proxy]}" || fail "SIP over TCP checks"
 
+# ---- start-up failures: exit 1 with the reason, nothing left behind ----
+# startfail NAME MESSAGE [pickupd args]: $work/NAME.yaml must fail to
+# start (within 20 s, else it is killed) with MESSAGE in its log, leaving
+# neither its control socket $work/NAME.sock nor a ready file.
+startfail() {
+  local name=$1 msg=$2
+  shift 2
+  timeout 20 "$pickupd" -c "$work/$name.yaml" "$@" >"$work/$name.log" 2>&1
+  local rc=$?
+  [ $rc -eq 1 ] || { cat "$work/$name.log"; fail "$name: exit status $rc, expected 1"; }
+  grep -qF -- "$msg" "$work/$name.log" || { cat "$work/$name.log"; fail "$name: no '$msg' in the log"; }
+  [ ! -e "$work/$name.sock" ] || fail "$name: control socket left behind"
+  [ ! -e "$work/$name.ready" ] || fail "$name: ready file written"
+}
+conf() { # NAME: a configuration on free ports, its own control socket, then $2
+  printf 'listen:\n  proxy: "127.0.0.1:0"\ngroups: groups.yaml\ncontrol_socket: %s\n%b' \
+    "$work/$1.sock" "${2:-}" >"$work/$1.yaml"
+}
+conf inuse
+sed -i "s/127.0.0.1:0/127.0.0.1:${port[udp-proxy]}/" "$work/inuse.yaml"
+startfail inuse "127.0.0.1:${port[udp-proxy]}/udp: Address already in use" --ready-file "$work/inuse.ready"
+pass "a SIP port in use (another pickupd): exit 1, no socket or ready file left"
+conf metricsinuse "metrics_listen: 127.0.0.1:${port[tcp-proxy]}\n"
+startfail metricsinuse "metrics_listen 127.0.0.1:${port[tcp-proxy]}: " --ready-file "$work/metricsinuse.ready"
+grep -q "Address already in use" "$work/metricsinuse.log" || fail "metrics_listen in use: no errno"
+pass "metrics_listen on an address in use: exit 1, nothing left"
+conf noready
+startfail noready "ready file $work/nodir/ready: No such file or directory" --ready-file "$work/nodir/ready"
+pass "a ready file in a missing directory: exit 1, the workers stopped, no socket left"
+conf dirready
+mkdir "$work/rdir"
+startfail dirready "ready file $work/rdir: Is a directory" --ready-file "$work/rdir"
+[ ! -e "$work/rdir.tmp" ] || fail "a ready file that cannot be renamed into place leaves $work/rdir.tmp"
+pass "a ready file that is a directory: exit 1, no temporary file left"
+
 # ---- stop ----
 kill -TERM "$pid"
 wait "$pid"
@@ -194,3 +231,4 @@ total() { # sum of counter NAME over the workers' lines
 [ "$(total tcp_closed_idle)" -ge 1 ] || fail "tcp_closed_idle: $(total tcp_closed_idle)"
 grep -q 'info: stopped' "$work/pickupd.log" || fail "no final log line"
 pass "SIGTERM: exit 0, counters logged"
+
