@@ -7,9 +7,10 @@
 # OPTIONS over UDP and TCP and getting 200, a malformed request (RFC 4475
 # ncl.dat) answered 400, requests for unregistered users answered 404, SIP
 # over TCP edge cases (sipsend.py tcp), and a clean SIGTERM shutdown with
-# exit status 0 and the counters logged. A port or metrics address in use,
-# or a ready file that cannot be written, exits 1 with the reason and
-# leaves no control socket or file behind.
+# exit status 0 and the counters logged. Command-line errors exit 2 with
+# the usage; a configuration error, a port or metrics address in use, or
+# a ready file that cannot be written exits 1 with the reason and leaves
+# no control socket or file behind.
 #
 # Usage: test_daemon.sh PICKUPD NCL_DAT
 # Needs sipp (Debian sip-tester) and python3. Kills only what it started.
@@ -102,6 +103,37 @@ pass "--check: groups file error reported as file:line"
 "$pickupd" --version | grep -q '^pickupd ' || fail "--version"
 "$pickupd" --help | grep -q -- '--ready-file' || fail "--help"
 pass "usage, --help, --version"
+
+out=$("$pickupd" --frobnicate -c "$work/pickupd.yaml" 2>&1)
+rc=$?
+[ $rc -eq 2 ] || fail "an unknown option: exit status $rc, expected 2"
+case $out in *"unrecognized option '--frobnicate'"*"usage: pickupd -c FILE"*) ;; *) fail "unknown option: $out" ;; esac
+out=$("$pickupd" -c "$work/pickupd.yaml" extra 2>&1)
+rc=$?
+[ $rc -eq 2 ] || fail "an extra argument: exit status $rc, expected 2"
+case $out in "pickupd: unexpected argument 'extra'"*"usage: pickupd -c FILE"*) ;; *) fail "extra argument: $out" ;; esac
+pass "an unknown option, an extra argument: exit 2 with the reason and the usage"
+
+out=$("$pickupd" -c "$work/missing.yaml" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "a missing configuration file: exit status $rc, expected 1"
+[ "$out" = "$work/missing.yaml: cannot open: No such file or directory" ] || fail "missing file: $out"
+printf 'groups: absent.yaml\n' >"$work/nogroups.yaml"
+out=$("$pickupd" -c "$work/nogroups.yaml" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "a missing groups file: exit status $rc, expected 1"
+case $out in "$work/absent.yaml: "*"No such file or directory"*) ;; *) fail "missing groups file: $out" ;; esac
+printf 'groups: groups.yaml\ndomains: [other.test]\n' >"$work/domains.yaml"
+out=$("$pickupd" -c "$work/domains.yaml" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "a domain of the groups file not served: exit status $rc, expected 1"
+case $out in "$work/domains.yaml:2:10: domains: the groups file $work/groups.yaml serves 'example.test'"*) ;;
+  *) fail "domains cross-check: $out" ;; esac
+printf 'groups: groups.yaml\ncapacity:\n  users: 1\n' >"$work/capacity.yaml"
+out=$("$pickupd" --check -c "$work/capacity.yaml" 2>&1) && fail "--check accepted more users than capacity.users: $out"
+case $out in "$work/capacity.yaml:3:10: capacity.users: the groups file $work/groups.yaml has 2 users"*) ;;
+  *) fail "capacity cross-check: $out" ;; esac
+pass "missing files, a cross-check error, a groups file beyond capacity: exit 1, file:line:col"
 
 # ---- start ----
 mkfifo "$work/ready"

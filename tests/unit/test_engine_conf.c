@@ -722,6 +722,25 @@ static void test_resolve(void **state)
 	resolve_bad("bindings:\n  a: sip:a@h1\n  a@Example.Test: sip:a@h2\n", 3, 3,
 		    "bindings: 'a@example.test' is bound twice (line 2)");
 	resolve_bad("bindings:\n  \"%61\": sip:a@h1\n  a: sip:a@h2\n", 3, 3, "bound twice");
+
+	/* what start-up would refuse, --check refuses: the groups file has 1
+	 * group and 2 users; the static contacts fill the location table */
+	resolve_bad("capacity:\n  users: 1\n", 2, 10,
+		    "capacity.users: the groups file /etc/pickupd/groups.yaml has 2 users, more than 1");
+	resolve_bad("bindings:\n  a: [sip:a@h1, sip:a@h2]\n  b: sip:b@h3\ncapacity: {registrations: 2}\n", 3, 3,
+		    "bindings: 'b@example.test': more static contacts than capacity.registrations (2)");
+	g = groups_parse("settings:\n  domains: [example.test]\ngroups:\n  - number: 801\n    members: [a]\n"
+			 "  - number: 802\n    members: [a]\n");
+	c = parse_ok("capacity:\n  groups: 1\n");
+	assert_int_equal(pk_engine_conf_resolve(c, g, &err), -EINVAL);
+	assert_string_equal(err.msg, NAME ":2:11: capacity.groups: the groups file /etc/pickupd/groups.yaml has 2 "
+				     "groups, more than 1");
+	pk_engine_conf_free(c);
+	/* exactly full is fine */
+	c = parse_ok("capacity: {groups: 2, users: 1, registrations: 2}\nbindings: {a: [sip:a@h1, sip:a@h2]}\n");
+	assert_int_equal(pk_engine_conf_resolve(c, g, &err), 0);
+	pk_engine_conf_free(c);
+	pk_groups_conf_free(g);
 }
 
 /* ---- files and paths ---- */
