@@ -10,7 +10,8 @@
 # exit status 0 and the counters logged. Command-line errors exit 2 with
 # the usage; a configuration error, a port or metrics address in use, or
 # a ready file that cannot be written exits 1 with the reason and leaves
-# no control socket or file behind.
+# no control socket or file behind; a regular ready file, a refused SIGHUP
+# reload and SIGINT are checked by daemon_signals.py.
 #
 # Usage: test_daemon.sh PICKUPD NCL_DAT
 # Needs sipp (Debian sip-tester) and python3. Kills only what it started.
@@ -264,3 +265,10 @@ total() { # sum of counter NAME over the workers' lines
 grep -q 'info: stopped' "$work/pickupd.log" || fail "no final log line"
 pass "SIGTERM: exit 0, counters logged"
 
+# ---- a regular ready file, SIGHUP of a broken groups file, SIGINT ----
+conf signals
+printf 'settings:\n  domains: [example.test]\ngroups:\n  - number: "*801"\n    members: [\n' >"$work/groups-broken.yaml"
+python3 "$here/daemon_signals.py" "$pickupd" "$work/signals.yaml" "$work/signals.ready" \
+  "$work/groups.yaml" "$work/groups-broken.yaml" || fail "daemon_signals.py"
+[ ! -e "$work/signals.sock" ] || fail "control socket left after SIGINT"
+pass "regular ready file, refused SIGHUP reload, SIGINT: exit 0, nothing left"
