@@ -24,6 +24,7 @@
 #include "pickup/engine_conf.h"
 #include "pickup/io.h"
 #include "pickup/groups_conf.h"
+#include "pickup/location.h"
 #include "pickup/sip.h"
 
 /* Defaults (docs/config.md repeats them; keep both in step). */
@@ -596,6 +597,10 @@ static int ec_contact(struct ec_ctx *x, yaml_node_t *n, void *arg)
 
 	if (pk_sip_uri_parse(s.p, s.len, &u) != 0 || (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
 		return ec_fail(x, n, "'%.*s' is not a sip: or sips: URI", (int)s.len, s.p);
+	/* what the location table keeps (pk_registrar_load_static) */
+	if (s.len > PK_LOC_URI_MAX)
+		return ec_fail(x, n, "'%.40s...': a contact of %u bytes, longer than %d", s.p, (unsigned)s.len,
+			       PK_LOC_URI_MAX);
 	for (uint32_t i = 0; i < b->n_contacts; i++)
 		if (pk_str_eq(b->contacts[i], s))
 			return ec_fail(x, n, "contact '%.*s' listed twice", (int)s.len, s.p);

@@ -671,6 +671,18 @@ static void test_errors_bindings(void **state)
 	parse_bad("bindings:\n  a@example.test: [sip:a@h1, sip:a@h2, sip:a@h3, sip:a@h4, sip:a@h5, sip:a@h6, "
 		  "sip:a@h7, sip:a@h8, sip:a@h9]\n",
 		  2, 100, "more than 8 contacts");
+
+	/* the location table keeps a contact of up to 256 bytes: a longer one
+	 * is refused here, not only when pickupd starts */
+	char yaml[512];
+
+	snprintf(yaml, sizeof(yaml), "bindings:\n  a@example.test: sip:a@%0251d\n", 0);
+	parse_bad(yaml, 2, 19, "contact of 257 bytes, longer than 256");
+	snprintf(yaml, sizeof(yaml), "bindings:\n  a@example.test: sip:a@%0247d.te\n", 0);
+	struct pk_engine_conf *c = parse_ok(yaml);
+
+	assert_int_equal(c->bindings[0].contacts[0].len, 256);
+	pk_engine_conf_free(c);
 }
 
 /* advertise: a scalar for every listener, or a mapping listener address:
