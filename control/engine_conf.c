@@ -22,7 +22,9 @@
 #include <yaml.h>
 
 #include "pickup/engine_conf.h"
+#include "pickup/io.h"
 #include "pickup/groups_conf.h"
+#include "pickup/location.h"
 #include "pickup/sip.h"
 
 /* Defaults (docs/config.md repeats them; keep both in step). */
@@ -55,7 +57,7 @@ struct ec_store {
 	/* where some keys were written, for the cross-checks of resolve */
 	struct ec_mark {
 		uint32_t line, col;
-	} domains, ring_timeout;
+	} domains, ring_timeout, cap_groups, cap_users;
 	/* advertise: entries, applied to the listeners once the whole file
 	 * is read (listen: may come after advertise:) */
 	uint32_t n_adv;
@@ -595,6 +597,10 @@ static int ec_contact(struct ec_ctx *x, yaml_node_t *n, void *arg)
 
 	if (pk_sip_uri_parse(s.p, s.len, &u) != 0 || (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
 		return ec_fail(x, n, "'%.*s' is not a sip: or sips: URI", (int)s.len, s.p);
+	/* what the location table keeps (pk_registrar_load_static) */
+	if (s.len > PK_LOC_URI_MAX)
+		return ec_fail(x, n, "'%.40s...': a contact of %u bytes, longer than %d", s.p, (unsigned)s.len,
+			       PK_LOC_URI_MAX);
 	for (uint32_t i = 0; i < b->n_contacts; i++)
 		if (pk_str_eq(b->contacts[i], s))
 			return ec_fail(x, n, "contact '%.*s' listed twice", (int)s.len, s.p);
@@ -877,11 +883,25 @@ static int ec_timers(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key
 	return 0;
 }
 
+/* capacity.groups and .users, and where they were written: resolve
+ * checks the groups file against them. */
+static int ec_capacity_index(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k,
+			     yaml_node_t *v)
+{
+	struct ec_mark *m = k->off == offsetof(struct pk_engine_conf, capacity.groups) ? &x->st->cap_groups
+										   : &x->st->cap_users;
+
+	*m = (struct ec_mark){ (uint32_t)v->start_mark.line + 1, (uint32_t)v->start_mark.column + 1 };
+	return ec_key_uint(x, doc, k, v);
+}
+
 static const struct ec_key ec_capacity_keys[] = {
 	EC_UINT("calls", capacity.calls, 1, 1u << 28, "calls"),
 	EC_UINT("registrations", capacity.registrations, 1, 1u << 24, "registrations"),
-	EC_UINT("groups", capacity.groups, 1, PK_GROUPS_ID_LIMIT, "groups"),
-	EC_UINT("users", capacity.users, 1, PK_GROUPS_ID_LIMIT, "users"),
+	{ "groups", ec_capacity_index, offsetof(struct pk_engine_conf, capacity.groups), 1, PK_GROUPS_ID_LIMIT,
+	  "groups" },
+	{ "users", ec_capacity_index, offsetof(struct pk_engine_conf, capacity.users), 1, PK_GROUPS_ID_LIMIT,
+	  "users" },
 	EC_UINT("tcp_connections", capacity.tcp_connections, 1, 1u << 20, "connections"),
 	EC_UINT("group_flat_max", capacity.group_flat_max, 1, PK_GROUPS_ID_LIMIT, "groups or users"),
 };
@@ -1006,6 +1026,18 @@ static int ec_dpdk_mtu(struct ec_ctx *x, yaml_document_t *doc, const struct ec_k
 
 	if (rc == 0 && x->c->dpdk.mtu != 0 && x->c->dpdk.mtu < 576)
 		return ec_fail(x, v, "mtu %u is below 576 (0: the port's)", x->c->dpdk.mtu);
+	return rc;
+}
+
+static int ec_dpdk_data_room(struct ec_ctx *x, yaml_document_t *doc, const struct ec_key *k, yaml_node_t *v)
+{
+	int rc = ec_key_uint(x, doc, k, v);
+
+	if (rc == 0 && x->c->dpdk.data_room != 0 && x->c->dpdk.data_room < PK_IO_DPDK_MIN_DATA_ROOM)
+		return ec_fail(x, v,
+			       "data_room %u is below %u (128 bytes of headroom, an Ethernet header with a VLAN "
+			       "tag and a 576-byte packet; 0: 2176)",
+			       x->c->dpdk.data_room, PK_IO_DPDK_MIN_DATA_ROOM);
 	return rc;
 }
 
@@ -1258,7 +1290,7 @@ static const struct ec_key ec_dpdk_keys[] = {
 	EC_UINT("vlan", dpdk.vlan, 0, 4094, "VLAN id"),
 	{ "mtu", ec_dpdk_mtu, offsetof(struct pk_engine_conf, dpdk.mtu), 0, 9000, "bytes" },
 	EC_UINT("mbufs", dpdk.mbufs, 0, 1u << 24, "mbufs"),
-	EC_UINT("data_room", dpdk.data_room, 0, 65535, "bytes"),
+	{ "data_room", ec_dpdk_data_room, offsetof(struct pk_engine_conf, dpdk.data_room), 0, 65535, "bytes" },
 	EC_UINT("rx_desc", dpdk.rx_desc, 0, 32768, "descriptors"),
 	EC_UINT("tx_desc", dpdk.tx_desc, 0, 32768, "descriptors"),
 	EC_UINT("tx_drain_us", dpdk.tx_drain_us, 0, 1000000, "microseconds"),
@@ -1801,7 +1833,17 @@ int pk_engine_conf_resolve(struct pk_engine_conf *c, const struct pk_groups_conf
 			       "(%u s in %s): calls would leave the ringing table before the service "
 			       "setting says",
 			       c->timers.ring_timeout, gs->ring_timeout, c->groups_path);
-	for (uint32_t i = 0; i < c->n_bindings; i++) {
+	/* What the group index would refuse at start-up (pk_groups_replace:
+	 * -ENOSPC), so that --check refuses it too. */
+	if (groups->n_groups > c->capacity.groups)
+		return ec_errf(err, c->path, -EINVAL, st->cap_groups.line, st->cap_groups.col,
+			       "capacity.groups: the groups file %s has %u groups, more than %u", c->groups_path,
+			       groups->n_groups, c->capacity.groups);
+	if (groups->n_users > c->capacity.users)
+		return ec_errf(err, c->path, -EINVAL, st->cap_users.line, st->cap_users.col,
+			       "capacity.users: the groups file %s has %u users, more than %u", c->groups_path,
+			       groups->n_users, c->capacity.users);
+	for (uint32_t i = 0, n_contacts = 0; i < c->n_bindings; i++) {
 		struct pk_engine_binding *b = &c->bindings[i];
 
 		if (b->domain.len == 0)
@@ -1817,6 +1859,15 @@ int pk_engine_conf_resolve(struct pk_engine_conf *c, const struct pk_groups_conf
 					       "bindings: '%.*s@%.*s' is bound twice (line %u)",
 					       (int)b->user.len, b->user.p, (int)b->domain.len, b->domain.p,
 					       c->bindings[j].line);
+		/* the location table holds the static contacts too: what
+		 * pk_registrar_load_static would refuse at start-up */
+		n_contacts += b->n_contacts;
+		if (n_contacts > c->capacity.registrations)
+			return ec_errf(err, c->path, -EINVAL, b->line, b->col,
+				       "bindings: '%.*s@%.*s': more static contacts than "
+				       "capacity.registrations (%u)",
+				       (int)b->user.len, b->user.p, (int)b->domain.len, b->domain.p,
+				       c->capacity.registrations);
 	}
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <yaml.h>
 
@@ -956,6 +957,7 @@ struct pk_groups_conf *pk_groups_conf_load(const char *path, struct pk_groups_co
 {
 	struct pk_groups_conf *conf;
 	FILE *f = fopen(path, "rb");
+	struct stat st;
 	char *buf = NULL;
 	long size;
 
@@ -963,6 +965,12 @@ struct pk_groups_conf *pk_groups_conf_load(const char *path, struct pk_groups_co
 		memset(err, 0, sizeof(*err));
 	if (f == NULL)
 		goto syserr;
+	/* fopen reads a directory; its "size" is whatever seek makes of it
+	 * (huge on ext4: "out of memory"; EINVAL on tmpfs). Say what it is. */
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		goto syserr;
+	}
 	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
 		goto syserr;
 	buf = malloc((size_t)size + 1);

@@ -202,10 +202,15 @@ static int pk_ready_write(const char *path, const struct pk_engine *eng, const c
 	if (telemetry_path != NULL)
 		fprintf(f, "telemetry %s\n", telemetry_path);
 	fprintf(f, "ready\n");
-	if (fclose(f) != 0)
-		return -errno;
-	if (!fifo && rename(tmp, path) != 0)
-		return -errno;
+	if (fclose(f) != 0 || (!fifo && rename(tmp, path) != 0)) {
+		int e = errno;
+
+		/* a failed start leaves nothing behind (PATH a directory:
+		 * the rename fails after the temporary file is written) */
+		if (!fifo)
+			unlink(tmp);
+		return -e;
+	}
 	return fifo ? 1 : 0;
 }
 

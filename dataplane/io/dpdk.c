@@ -1452,6 +1452,14 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 	sized.n_ports = np;
 	uint32_t n_mbufs = dc->n_mbufs ? dc->n_mbufs : pk_io_dpdk_mbufs_needed(&sized, nq);
 	uint16_t room = or_default(dc->data_room, RTE_MBUF_DEFAULT_BUF_SIZE);
+	const unsigned min_room = RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + 4 + 576;
+	if (room < min_room) { /* what the network layer refuses, said before the pool */
+		snprintf(err, errlen,
+			 "dpdk: data_room %u is too small: at least %u (%u of headroom, an Ethernet header with "
+			 "a VLAN tag and a 576-byte packet)",
+			 room, min_room, (unsigned)RTE_PKTMBUF_HEADROOM);
+		goto fail;
+	}
 	snprintf(name, sizeof(name), "pk_io_dpdk_%u", pcs[0].port_id);
 	/* packed (pool_create): no hugepages, or no port a device that DMAs */
 	bool packed = true;

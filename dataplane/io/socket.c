@@ -32,6 +32,7 @@
  * closed is only released at the start of the next burst.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -80,6 +81,7 @@ struct sk_conn {
 	bool closing;  /* no more reading: release once drained */
 	bool pending;  /* complete messages left in rx (burst was full) */
 	bool in_burst; /* handed out messages in the current burst */
+	bool aborted;  /* send buffer dropped (error, overflow, idle): write nothing more */
 	struct pk_addr peer, local;
 	char *rx, *tx;
 };
@@ -90,6 +92,11 @@ struct sk_queue {
 	struct pk_io_queue pub; /* first: the interface casts to us */
 	struct sk_io *io;
 	int epfd, wakefd;
+	/* A descriptor held in reserve (/dev/null): with the process out of
+	 * descriptors, it is given up to accept the waiting connection and
+	 * close it, instead of leaving it queued on a listener that epoll
+	 * then reports ready for ever (a worker spinning). -1: none now. */
+	int spare_fd;
 	int udp_fd[PK_IO_MAX_LISTENERS]; /* -1 if not a UDP listener */
 	int tcp_fd[PK_IO_MAX_LISTENERS]; /* -1 if not a TCP listener */
 	uint64_t now_ns;
@@ -166,7 +173,7 @@ static void sk_conn_release(struct sk_queue *q, struct sk_conn *c)
 	close(c->fd); /* also leaves the epoll set */
 	c->fd = -1;
 	c->gen = c->gen + 1 ? c->gen + 1 : 1;
-	c->closing = c->pending = c->in_burst = false;
+	c->closing = c->pending = c->in_burst = c->aborted = false;
 	c->rx_off = c->rx_len = c->tx_off = c->tx_len = 0;
 	c->next_free = q->free_head;
 	q->free_head = ci;
@@ -199,6 +206,17 @@ static void sk_conn_maybe_release(struct sk_queue *q, struct sk_conn *c)
 		sk_conn_release(q, c);
 }
 
+/* Close without sending what waits: the stream cannot go on (an error, a
+ * peer that does not read). Nothing more is written on it either, not even
+ * an answer to a message of this burst: its bytes would follow a gap. */
+static void sk_conn_abort(struct sk_queue *q, struct sk_conn *c, enum pk_io_counter why)
+{
+	c->tx_off = c->tx_len = 0;
+	c->aborted = true;
+	sk_conn_close_soon(q, c, why);
+	sk_conn_maybe_release(q, c);
+}
+
 /* Write what waits in the send buffer. */
 static void sk_conn_flush(struct sk_queue *q, struct sk_conn *c)
 {
@@ -210,9 +228,7 @@ static void sk_conn_flush(struct sk_queue *q, struct sk_conn *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
-			c->tx_off = c->tx_len = 0;
-			sk_conn_close_soon(q, c, PK_IO_CTR_TCP_CLOSED_ERROR);
-			sk_conn_maybe_release(q, c);
+			sk_conn_abort(q, c, PK_IO_CTR_TCP_CLOSED_ERROR);
 			return;
 		}
 		c->tx_off += (uint32_t)r;
@@ -225,6 +241,8 @@ static void sk_conn_flush(struct sk_queue *q, struct sk_conn *c)
 
 static void sk_accept(struct sk_queue *q, unsigned li)
 {
+	if (unlikely(q->spare_fd < 0)) /* given up and not taken back: another thread was quicker */
+		q->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (int k = 0; k < SK_ACCEPT_PER_EVENT; k++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
@@ -236,6 +254,21 @@ static void sk_accept(struct sk_queue *q, unsigned li)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if ((errno == EMFILE || errno == ENFILE) && q->spare_fd >= 0) {
+				/* out of descriptors: the reserve takes the
+				 * connection off the queue, to close it at once
+				 * (the peer sees it refused, as when the table is
+				 * full), then is taken back */
+				close(q->spare_fd);
+				fd = accept4(q->tcp_fd[li], NULL, NULL, SOCK_CLOEXEC);
+				if (fd >= 0)
+					close(fd);
+				q->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				if (fd < 0)
+					return;
+				pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_REFUSED]);
+				continue;
+			}
 			if (errno == EMFILE || errno == ENFILE)
 				pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_REFUSED]);
 			return;
@@ -356,8 +389,7 @@ static unsigned sk_conn_event(struct sk_queue *q, uint32_t ci, uint32_t events, 
 	} else if (r == 0) {
 		sk_conn_close_soon(q, c, PK_IO_CTR_TCP_CLOSED_PEER);
 	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-		c->tx_off = c->tx_len = 0;
-		sk_conn_close_soon(q, c, PK_IO_CTR_TCP_CLOSED_ERROR);
+		sk_conn_abort(q, c, PK_IO_CTR_TCP_CLOSED_ERROR);
 	}
 	sk_conn_maybe_release(q, c);
 	return got;
@@ -370,9 +402,7 @@ static void sk_idle_scan(struct sk_queue *q)
 
 		if (c->fd < 0 || c->in_burst || q->now_ns - c->last_ns < q->idle_ns)
 			continue;
-		c->tx_off = c->tx_len = 0; /* a peer silent this long does not read */
-		sk_conn_close_soon(q, c, PK_IO_CTR_TCP_CLOSED_IDLE);
-		sk_conn_maybe_release(q, c);
+		sk_conn_abort(q, c, PK_IO_CTR_TCP_CLOSED_IDLE); /* a peer silent this long does not read */
 	}
 	q->next_scan_ns = q->now_ns + SK_IDLE_SCAN_NS;
 }
@@ -534,8 +564,10 @@ static bool sk_tcp_send(struct sk_queue *q, const struct pk_io_msg *m)
 		return false;
 	}
 	c = &q->conns[ci];
-	if (c->fd < 0 || c->gen != (uint32_t)(m->conn >> 32) || (c->closing && c->tx_len == c->tx_off &&
-								  !c->in_burst)) {
+	/* A connection the peer closed still takes answers to the messages
+	 * of this burst; an aborted one takes none. */
+	if (c->fd < 0 || c->gen != (uint32_t)(m->conn >> 32) || c->aborted ||
+	    (c->closing && c->tx_len == c->tx_off && !c->in_burst)) {
 		pk_ctr_inc(&q->ctr[PK_IO_CTR_TCP_TX_NO_CONN]);
 		return false;
 	}
@@ -546,8 +578,7 @@ static bool sk_tcp_send(struct sk_queue *q, const struct pk_io_msg *m)
 			r = send(c->fd, m->data, m->len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		while (r < 0 && errno == EINTR);
 		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			sk_conn_close_soon(q, c, PK_IO_CTR_TCP_CLOSED_ERROR);
-			sk_conn_maybe_release(q, c);
+			sk_conn_abort(q, c, PK_IO_CTR_TCP_CLOSED_ERROR);
 			return false;
 		}
 		if (r < 0)
@@ -567,9 +598,7 @@ static bool sk_tcp_send(struct sk_queue *q, const struct pk_io_msg *m)
 		c->tx_off = 0;
 	}
 	if (SK_TCP_BUF - c->tx_len < rest) {
-		c->tx_off = c->tx_len = 0;
-		sk_conn_close_soon(q, c, PK_IO_CTR_TCP_TX_OVERFLOW);
-		sk_conn_maybe_release(q, c);
+		sk_conn_abort(q, c, PK_IO_CTR_TCP_TX_OVERFLOW);
 		return false;
 	}
 	memcpy(c->tx + c->tx_len, m->data + r, rest);
@@ -776,6 +805,8 @@ static void sk_queue_free(struct sk_queue *q)
 		close(q->epfd);
 	if (q->wakefd >= 0)
 		close(q->wakefd);
+	if (q->spare_fd >= 0)
+		close(q->spare_fd);
 	if (q->rx_buf != NULL)
 		munmap(q->rx_buf, (size_t)PK_IO_BURST * PK_IO_MSG_MAX);
 	if (q->tx_buf != NULL)
@@ -847,7 +878,10 @@ static int sk_socket(const struct sk_io *io, unsigned li, uint32_t sockbuf, bool
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
 		e = errno;
 		close(fd);
-		return sk_fail(err, errlen, l, reuseport ? "bind" : "bind (already in use, another pickupd?)", e);
+		/* the probe's hint only where it applies: not for an address
+		 * the host does not have, nor a port it may not bind */
+		return sk_fail(err, errlen, l,
+			       !reuseport && e == EADDRINUSE ? "bind (already in use, another pickupd?)" : "bind", e);
 	}
 	if (!udp && reuseport && listen(fd, SK_TCP_BACKLOG) != 0)
 		goto fail;
@@ -880,7 +914,7 @@ static struct sk_queue *sk_queue_create(struct sk_io *io, unsigned qid, const st
 	q->pub.ops = io->pub.ops;
 	q->pub.qid = qid;
 	q->io = io;
-	q->epfd = q->wakefd = -1;
+	q->epfd = q->wakefd = q->spare_fd = -1;
 	for (unsigned i = 0; i < PK_IO_MAX_LISTENERS; i++)
 		q->udp_fd[i] = q->tcp_fd[i] = -1;
 	q->idle_ns = (uint64_t)cfg->tcp_idle_timeout_s * 1000000000ull;
@@ -930,6 +964,10 @@ static struct sk_queue *sk_queue_create(struct sk_io *io, unsigned qid, const st
 			}
 			io->listeners[li].addr.port = bound.port;
 		}
+	}
+	if (any_tcp && (q->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "the reserve descriptor (/dev/null): %s", strerror(errno));
+		goto fail;
 	}
 	if (any_tcp && per > 0) {
 		q->nconns = per;

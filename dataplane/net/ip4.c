@@ -370,7 +370,12 @@ enum pk_net_rx_result pk_net_ip4_input(struct pk_net_ctx *ctx, struct rte_mbuf *
 		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2);
 		ihl = (ip->version_ihl & 0xfu) * 4u;
 		tot = rte_be_to_cpu_16(ip->total_length);
-		if (tot < ihl)
+		/* rte_ip_frag does not refuse fragments adding up to more
+		 * than 65535 bytes (RFC 791's limit; "ping of death"): the
+		 * total length it writes then wraps, and would deliver the
+		 * datagram as a short one. It is the chain's length exactly
+		 * otherwise (each fragment was trimmed to its own above). */
+		if (tot < ihl || l2 + tot != rte_pktmbuf_pkt_len(m))
 			return pk_net_drop(ctx, m, PK_NET_CTR_IP_BAD_LEN);
 		reassembled = true;
 	}
@@ -687,7 +692,14 @@ int pk_net_udp_tx_frame(struct pk_net_ctx *ctx, struct rte_mbuf *m, uint32_t len
 
 	if (unlikely(len > rte_pktmbuf_tailroom(m) || len + hdrs > ctx->mtu ||
 		     rte_pktmbuf_headroom(m) < l2_len + hdrs)) {
-		/* Not one frame (or not made by pk_net_udp_frame): the copying path. */
+		/* Not one frame (or not made by pk_net_udp_frame): the copying
+		 * path, which reads len bytes from the frame's data, so no
+		 * more than its buffer holds. */
+		if (unlikely(len > (uint32_t)rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m))) {
+			rte_pktmbuf_free(m);
+			PK_NET_CTR(ctx, TX_BAD);
+			return -EMSGSIZE;
+		}
 		int r = pk_net_udp_tx(ctx, rte_pktmbuf_mtod(m, const void *), len, src, dst, now_tsc);
 		rte_pktmbuf_free(m);
 		return r;

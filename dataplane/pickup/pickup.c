@@ -864,10 +864,19 @@ bool pk_pickup_request(struct pk_worker *w, const struct pk_io_msg *rx, const st
 				pu_count(w, PK_PICKUP_CTR_FORWARDED);
 			return true;
 		}
-		/* Not sent: give the call back at once. */
-		pk_calltab_settle_hashed(eng->calltab, w->id, key, kh, 503);
-		if (rc == -EHOSTUNREACH || rc == -E2BIG)
+		/* Not sent: the claim ends at once. A caller we cannot route to
+		 * (its first Record-Route a host name, or too long a route)
+		 * cannot be reached whoever picks: settled as gone (481), the
+		 * call leaves the table, else, the oldest of its groups, it
+		 * would be claimed by every later picker, who would all get
+		 * this 503 instead of the next call. Any other failure gives
+		 * the call back. */
+		if (rc == -EHOSTUNREACH || rc == -E2BIG) {
+			pk_calltab_settle_hashed(eng->calltab, w->id, key, kh, 481);
 			pu_answer(w, rx, m, 503, "Cannot reach the caller", PK_PICKUP_CTR_UNROUTABLE);
+		} else {
+			pk_calltab_settle_hashed(eng->calltab, w->id, key, kh, 503);
+		}
 		return true;
 	}
 	case -ENOENT:

@@ -708,8 +708,9 @@ static void loc_edit_sort(struct loc_edit *e)
 /*
  * Publish the edit of the AoR whose snapshot is old (NULL: a new AoR),
  * linked from *pred (for a new AoR: the bucket head). Checks the capacity
- * first. Returns 0 or -ENOSPC / -ENOMEM with nothing changed (the caller
- * aborts the edit).
+ * first. Returns 0 or -ENOSPC (counted `full`) / -ENOMEM with nothing
+ * changed (the caller aborts the edit; a REGISTER counts `no_memory`, the
+ * sweep only retries at its next pass).
  */
 static int loc_publish(struct loc_edit *e, _Atomic uint32_t *pred, struct pk_loc_aor *old, uint64_t hash,
 		       struct pk_str user, struct pk_str domain)
@@ -727,10 +728,8 @@ static int loc_publish(struct loc_edit *e, _Atomic uint32_t *pred, struct pk_loc
 	}
 	if (e->n > 0) {
 		ai = pk_idx_stack_pop(&loc->aor_pool);
-		if (ai == PK_IDX_STACK_EMPTY) {
-			loc_ctr_add(e->th, PK_LOC_CTR_NO_MEMORY, 1);
-			return -ENOMEM;
-		}
+		if (ai == PK_IDX_STACK_EMPTY)
+			return -ENOMEM; /* counted by the REGISTER it refuses, not by the sweep */
 		a = &loc->aors[ai];
 	}
 	if (delta > 0) {
@@ -862,10 +861,8 @@ static int loc_edit_register(struct loc_edit *e, const struct pk_loc_register *r
 				loc_edit_drop(e, (unsigned)k, PK_LOC_CTR_REMOVED);
 			continue;
 		}
-		if (loc_edit_alloc(e, &idx) != 0) {
-			loc_ctr_add(e->th, PK_LOC_CTR_NO_MEMORY, 1);
+		if (loc_edit_alloc(e, &idx) != 0)
 			return -ENOMEM;
-		}
 		b = &loc->binds[idx];
 		memcpy(b->uri, ch->uri.p, ch->uri.len);
 		b->uri_len = (uint16_t)ch->uri.len;
@@ -1002,6 +999,8 @@ static __attribute__((noinline)) int loc_register_rebuild(struct pk_location *lo
 		loc_ctr_add(th, PK_LOC_CTR_OUT_OF_ORDER, 1);
 	else if (rc == -EPERM)
 		loc_ctr_add(th, PK_LOC_CTR_STATIC_REFUSED, 1);
+	else if (rc == -ENOMEM)
+		loc_ctr_add(th, PK_LOC_CTR_NO_MEMORY, 1);
 	return rc;
 }
 

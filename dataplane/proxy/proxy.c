@@ -538,8 +538,10 @@ static int px_listener(struct pk_worker *w, const struct pk_io_msg *rx, struct p
 	return px_udp_listener(eng, rx, dst, link);
 }
 
-/* Emit the plan into a transmit buffer and queue it to dst from li. */
-static int px_emit(struct pk_worker *w, struct pk_rw *rw, const struct pk_proxy_dst *dst, int li)
+/* Emit the plan into a transmit buffer and queue it to dst from li, for rx
+ * (the message it answers or forwards). */
+static int px_emit(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_rw *rw,
+		   const struct pk_proxy_dst *dst, int li)
 {
 	struct pk_io_msg *tx = pk_io_tx_alloc(w->q);
 	long len = pk_rw_emit(rw, tx->data, tx->cap);
@@ -555,6 +557,16 @@ static int px_emit(struct pk_worker *w, struct pk_rw *rw, const struct pk_proxy_
 	tx->listener = (uint8_t)li;
 	tx->conn = dst->transport == PK_TRANSPORT_TCP ? dst->conn : PK_IO_CONN_NONE;
 	tx->dst = dst->addr;
+	/* A wildcard listener without advertise names, in our Via and
+	 * Record-Route, the address rx came to (pk_proxy_advertised_host):
+	 * send from that address too. A UAS that answers to where the request
+	 * came from (RFC 3581) then answers to the address our Via names,
+	 * which is how its response is recognised as ours; and a caller gets
+	 * the responses to its request from the address it sent it to, as a
+	 * NAT or a connected socket on its side requires. Any other listener
+	 * sends from its own address (src family 0). */
+	if (unlikely(w->eng->proxy->l[li].host_len == 0) && rx->dst.family == w->eng->listeners[li].addr.family)
+		tx->src = rx->dst;
 	pk_io_tx_commit(w->q);
 	pk_ctr_inc(&w->ctr[PK_WORKER_CTR_TX]);
 	return 0;
@@ -759,7 +771,7 @@ int pk_proxy_fwd_send(struct pk_worker *w, const struct pk_io_msg *rx, struct pk
 		px_record_route(w, f->rw, rx, rx->listener, rx->transport == PK_TRANSPORT_TCP);
 		px_count(w, PK_PROXY_CTR_RECORD_ROUTED);
 	}
-	rc = px_emit(w, f->rw, &f->dst, li);
+	rc = px_emit(w, rx, f->rw, &f->dst, li);
 	if (rc != 0) {
 		pk_proxy_drop(w, PK_PROXY_CTR_DROP_REWRITE);
 		return rc;
@@ -1232,7 +1244,7 @@ void pk_proxy_handle_response(struct pk_worker *w, const struct pk_io_msg *rx, s
 		pk_proxy_drop(w, PK_PROXY_CTR_DROP_NO_LISTENER);
 		return;
 	}
-	if (px_emit(w, &w->rw, &dst, li) != 0) {
+	if (px_emit(w, rx, &w->rw, &dst, li) != 0) {
 		pk_proxy_drop(w, PK_PROXY_CTR_DROP_REWRITE);
 		return;
 	}

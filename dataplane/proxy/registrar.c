@@ -453,7 +453,11 @@ static unsigned reg_decide(const struct pk_registrar_env *env, const struct pk_i
 		reg_cstr(o, "Retry-After: ");
 		reg_u64(o, PK_REGISTRAR_RETRY_AFTER);
 		reg_cstr(o, "\r\n");
-		return reg_reject(env, o, 503, PK_LOC_CTR_REJECTED_503, "registrations table full");
+		/* the operator tells them apart: capacity.registrations is too
+		 * small, or REGISTERs outran the sweep (transient) */
+		return reg_reject(env, o, 503, PK_LOC_CTR_REJECTED_503,
+				  rc == -ENOSPC ? "registrations table full"
+						: "no spare memory for registrations yet, retry");
 	case -ESTALE:
 		return reg_reject(env, o, 500, PK_LOC_CTR_REJECTED_500,
 				  "out-of-order REGISTER: CSeq lower than the binding's");

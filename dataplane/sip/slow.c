@@ -18,6 +18,11 @@
  * capitalised ("Max-forwards"), URI user parts with unreserved characters
  * unescaped, and a Content-Length header always present.
  *
+ * Before libosip2 runs, the scanner scans a copy of the message whose bare
+ * LFs are made CRLF: if it refuses that copy (400, 505, drop), that is the
+ * verdict, with the copy's views for the answer -- libosip2 is more
+ * lenient than the scanner and its canonical text would hide the error.
+ *
  * When libosip2 cannot parse the message either, a request still needs
  * the headers of its 400 answer: the scanner is run on a copy whose bare
  * LFs are made CRLF, which yields Via/From/To/Call-ID/CSeq when they are
@@ -127,6 +132,20 @@ enum pk_sip_verdict pk_sip_scan_slow(const char *buf, size_t len, char *scratch,
 	if (len > PK_SIP_MAX_MSG) {
 		/* same limit as the fast path, which already said so */
 		return pk_sip_scan(buf, len, msg);
+	}
+	/*
+	 * The scanner's verdict on a CRLF copy comes first. libosip2 is
+	 * lenient where the scanner is not (it recomputes a negative
+	 * Content-Length, writes an addr-spec Contact holding '?' inside <>),
+	 * so its canonical text could turn a message the scanner refuses
+	 * into one it accepts; a bare-LF message must get the answer its
+	 * CRLF twin gets. A refusal keeps the copy's views for the answer.
+	 */
+	size_t n = crlf_copy(buf, len, scratch, cap);
+	if (n) {
+		v = pk_sip_scan(scratch, n, msg);
+		if (v == PK_SIP_REJECT || v == PK_SIP_DROP)
+			return v;
 	}
 	if (osip_message_init(&om) != 0) {
 		v = PK_SIP_DROP;

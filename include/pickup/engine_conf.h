@@ -237,9 +237,12 @@ struct pk_engine_conf *pk_engine_conf_parse(const char *buf, size_t len, const c
  * with no domains: key the groups file's domains are served; otherwise
  * every domain of the groups file must be served. The groups file's
  * settings.ring_timeout (the pickup service's, reloadable) may not exceed
- * timers.ring_timeout (the ringing table's hard limit, fixed at start-up). Static bindings written without a domain get the
- * default (first) domain, and every binding's domain must be served; two
- * bindings of the same AoR are an error. 0, or -EINVAL with *err (message
+ * timers.ring_timeout (the ringing table's hard limit, fixed at start-up).
+ * Its groups and users must fit capacity.groups and capacity.users. Static
+ * bindings written without a domain get the default (first) domain, and
+ * every binding's domain must be served; two bindings of the same AoR are
+ * an error, and so are more static contacts than capacity.registrations
+ * (so --check refuses what start-up would). 0, or -EINVAL with *err (message
  * "file:line:col: reason" naming the engine file, or the groups file when
  * the fault is there). Control thread.
  */

@@ -48,6 +48,11 @@ extern "C" {
 #define PK_IO_MSG_MAX 65536
 #define PK_IO_MAX_LISTENERS 32
 #define PK_IO_MAX_QUEUES 64
+/* The dpdk backend's smallest mbuf data room (io.dpdk.data_room): DPDK's
+ * headroom (RTE_PKTMBUF_HEADROOM, 128 in Debian's build), an Ethernet
+ * header with a VLAN tag and a 576-byte IPv4 packet, the least every host
+ * must take (RFC 791). The backend checks against its build's headroom. */
+#define PK_IO_DPDK_MIN_DATA_ROOM (128 + 18 + 576)
 
 /* Connection ids: index (bits 0-23), owning queue (24-31), generation
  * (32-63, never 0). 0 means "no connection" (UDP). */

@@ -137,7 +137,7 @@ struct pk_net_conf {
 	_(UDP_NO_PORT, "udp_no_port", "dropped: UDP to a port we do not serve")                    \
 	_(UDP_TX, "udp_tx", "UDP datagrams sent (or queued for ARP)")                              \
 	_(TX_FRAGMENTS, "tx_fragments", "IPv4 fragments built for large datagrams")                \
-	_(TX_NO_MBUF, "tx_no_mbuf", "dropped: mempool empty")                                      \
+	_(TX_NO_MBUF, "tx_no_mbuf", "dropped: mempool empty, or no room in front of a frame")      \
 	_(TX_NO_ROUTE, "tx_no_route", "dropped: off-link destination, no route and no gateway")              \
 	_(TX_BAD, "tx_bad", "dropped: not IPv4, too large or no source address")                   \
 	_(TX_FULL, "tx_full", "dropped: TX staging full (backend did not drain)")

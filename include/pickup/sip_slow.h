@@ -31,7 +31,9 @@ int pk_sip_slow_init(void);
  * Parse buf with libosip2 and rescan the canonical form (written into
  * scratch, cap bytes; PK_SIP_SLOW_SCRATCH is always enough). Returns the
  * fast scanner's verdict on the canonical form, with msg's views pointing
- * into scratch. When libosip2 cannot parse the message either: a request
+ * into scratch. A message the scanner refuses once its bare LFs are made
+ * CRLF gets that refusal (views into the CRLF copy in scratch), whatever
+ * libosip2 would make of it. When libosip2 cannot parse the message either: a request
  * gets PK_SIP_REJECT 400 "unparseable" (or the scanner's own, more precise
  * rejection), its Via/From/To/Call-ID/CSeq scanned from a copy of buf with
  * CRLF line ends written into scratch, so the answer can be built; a

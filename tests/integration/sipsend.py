@@ -11,6 +11,11 @@
                                (framing, pipelining, keep-alive, half-close,
                                broken streams, idle timeout, connection limit);
                                prints one line per check, exits 1 on failure
+  sipsend.py wildcard PORT     the checks of a proxy listener on 0.0.0.0
+                               (tests/integration/test_wildcard.sh): answers
+                               and forwarded messages leave from the address
+                               the peer sent to; prints one line per check,
+                               exits 1 on failure
 """
 import socket
 import sys
@@ -150,7 +155,96 @@ def tcp(port):
     return 0 if good else 1
 
 
+def udp_peer():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(TIMEOUT)
+    return s
+
+
+def recv_sip(s):
+    """(first line, header lines, source address) of the next datagram, or
+    (None, [], None) after TIMEOUT."""
+    try:
+        data, src = s.recvfrom(65535)
+    except socket.timeout:
+        return None, [], None
+    lines = data.decode("latin-1").split("\r\n\r\n")[0].split("\r\n")
+    return lines[0], lines[1:], src
+
+
+def hdrs_named(lines, name):
+    return [l.split(":", 1)[1].strip() for l in lines if l.split(":", 1)[0].strip().lower() == name]
+
+
+def wildcard(port):
+    """pickupd's proxy listener is on 0.0.0.0:PORT; the phones on 127.0.0.1
+    send to 127.0.0.2 and 127.0.0.3, two other addresses of the host. What
+    pickupd answers or forwards for a request must leave from the address
+    the request came to, and name it in Via and Record-Route: a UAS that
+    answers to where a request came from (RFC 3581) then reaches pickupd at
+    the address its Via names, and a caller gets its answers from the
+    address it sent to (a NAT on its side lets nothing else in)."""
+    good = True
+    callee, caller = udp_peer(), udp_peer()
+    cp, kp = callee.getsockname()[1], caller.getsockname()[1]
+
+    callee.sendto(("REGISTER sip:example.test SIP/2.0\r\n"
+                   "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-wr;rport\r\n"
+                   "Max-Forwards: 70\r\n"
+                   "From: <sip:2002@example.test>;tag=wr\r\n"
+                   "To: <sip:2002@example.test>\r\n"
+                   "Call-ID: wr@wildcard\r\n"
+                   "CSeq: 1 REGISTER\r\n"
+                   "Contact: <sip:2002@127.0.0.1:%d>\r\n"
+                   "Expires: 600\r\n"
+                   "Content-Length: 0\r\n\r\n" % (cp, cp)).encode(), ("127.0.0.2", port))
+    line, _, src = recv_sip(callee)
+    good &= check(line == "SIP/2.0 200 OK" and src == ("127.0.0.2", port),
+                  "wildcard: REGISTER to 127.0.0.2 answered 200 from 127.0.0.2 (got %s from %s)" % (line, src))
+
+    caller.sendto(("INVITE sip:2002@example.test SIP/2.0\r\n"
+                   "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-wi;rport\r\n"
+                   "Max-Forwards: 70\r\n"
+                   "From: <sip:2001@example.test>;tag=wi\r\n"
+                   "To: <sip:2002@example.test>\r\n"
+                   "Call-ID: wi@wildcard\r\n"
+                   "CSeq: 1 INVITE\r\n"
+                   "Contact: <sip:2001@127.0.0.1:%d>\r\n"
+                   "Content-Length: 0\r\n\r\n" % (kp, kp)).encode(), ("127.0.0.3", port))
+    line, lines, src = recv_sip(callee)
+    vias = hdrs_named(lines, "via")
+    rr = hdrs_named(lines, "record-route")
+    good &= check(line == "INVITE sip:2002@127.0.0.1:%d SIP/2.0" % cp and src == ("127.0.0.3", port),
+                  "wildcard: INVITE sent to 127.0.0.3 forwarded from 127.0.0.3 (got %s from %s)" % (line, src))
+    good &= check(len(vias) == 2 and vias[0].startswith("SIP/2.0/UDP 127.0.0.3:%d;" % port),
+                  "wildcard: the forwarded INVITE's Via names 127.0.0.3 (%s)" % vias[:1])
+    good &= check(rr == ["<sip:127.0.0.3:%d;lr>" % port],
+                  "wildcard: its Record-Route names 127.0.0.3 (%s)" % rr)
+    if src is None or not vias:
+        return 1
+
+    # the callee rings, answering to where the INVITE came from with
+    # received and rport filled in (RFC 3581 §4)
+    vias[0] = vias[0].replace(";rport", ";received=%s;rport=%d" % src, 1)
+    ring = ["SIP/2.0 180 Ringing"] + ["Via: " + v for v in vias]
+    ring += [n + ": " + hdrs_named(lines, n.lower())[0] for n in ("From", "Call-ID", "CSeq")]
+    ring += ["To: %s;tag=wt" % hdrs_named(lines, "to")[0], "Content-Length: 0", "", ""]
+    ring = "\r\n".join(ring)
+    callee.sendto(ring.encode(), src)
+    line, lines, src = recv_sip(caller)
+    vias = hdrs_named(lines, "via")
+    good &= check(line == "SIP/2.0 180 Ringing" and src == ("127.0.0.3", port),
+                  "wildcard: the callee's 180 (sent to the INVITE's source) reaches the caller "
+                  "from 127.0.0.3 (got %s from %s)" % (line, src))
+    good &= check(len(vias) == 1 and "branch=z9hG4bK-wi" in vias[0],
+                  "wildcard: pickupd's Via popped from the 180 (%s)" % vias)
+    return 0 if good else 1
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "udp":
         sys.exit(udp(int(sys.argv[2]), sys.argv[3], *sys.argv[4:5]))
+    if sys.argv[1] == "wildcard":
+        sys.exit(wildcard(int(sys.argv[2])))
     sys.exit(tcp(int(sys.argv[2])))

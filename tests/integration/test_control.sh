@@ -138,6 +138,19 @@ else
   echo "skip - peer-credential check needs root (to switch uid) and a system python3"
 fi
 
+# A second pickupd with the same control_socket is refused at start-up and
+# leaves the running one its socket (a stale-socket cleanup must not take
+# a live one). timeout: a second daemon that wrongly starts is a failure,
+# not a hang.
+timeout 10 "$pickupd" -c "$work/pickupd.yaml" >"$work/second.log" 2>&1
+rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] || { cat "$work/second.log"; fail "a second pickupd did not fail on a socket in use ($rc)"; }
+grep -q "ctl.sock: in use by another process" "$work/second.log" ||
+  { cat "$work/second.log"; fail "no clear error for a socket in use"; }
+[ -S "$sock" ] || fail "the running pickupd's socket was removed"
+req '{"cmd":"status"}' "r['ok'] and r['result']['pid'] == $pid"
+pass "a second pickupd on the same socket is refused; the first keeps serving it"
+
 # ---- framing and request errors
 
 err 'not json' bad_request 'not JSON'

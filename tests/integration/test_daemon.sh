@@ -7,7 +7,11 @@
 # OPTIONS over UDP and TCP and getting 200, a malformed request (RFC 4475
 # ncl.dat) answered 400, requests for unregistered users answered 404, SIP
 # over TCP edge cases (sipsend.py tcp), and a clean SIGTERM shutdown with
-# exit status 0 and the counters logged.
+# exit status 0 and the counters logged. Command-line errors exit 2 with
+# the usage; a configuration error, a port or metrics address in use, or
+# a ready file that cannot be written exits 1 with the reason and leaves
+# no control socket or file behind; a regular ready file, a refused SIGHUP
+# reload and SIGINT are checked by daemon_signals.py.
 #
 # Usage: test_daemon.sh PICKUPD NCL_DAT
 # Needs sipp (Debian sip-tester) and python3. Kills only what it started.
@@ -101,6 +105,37 @@ pass "--check: groups file error reported as file:line"
 "$pickupd" --help | grep -q -- '--ready-file' || fail "--help"
 pass "usage, --help, --version"
 
+out=$("$pickupd" --frobnicate -c "$work/pickupd.yaml" 2>&1)
+rc=$?
+[ $rc -eq 2 ] || fail "an unknown option: exit status $rc, expected 2"
+case $out in *"unrecognized option '--frobnicate'"*"usage: pickupd -c FILE"*) ;; *) fail "unknown option: $out" ;; esac
+out=$("$pickupd" -c "$work/pickupd.yaml" extra 2>&1)
+rc=$?
+[ $rc -eq 2 ] || fail "an extra argument: exit status $rc, expected 2"
+case $out in "pickupd: unexpected argument 'extra'"*"usage: pickupd -c FILE"*) ;; *) fail "extra argument: $out" ;; esac
+pass "an unknown option, an extra argument: exit 2 with the reason and the usage"
+
+out=$("$pickupd" -c "$work/missing.yaml" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "a missing configuration file: exit status $rc, expected 1"
+[ "$out" = "$work/missing.yaml: cannot open: No such file or directory" ] || fail "missing file: $out"
+printf 'groups: absent.yaml\n' >"$work/nogroups.yaml"
+out=$("$pickupd" -c "$work/nogroups.yaml" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "a missing groups file: exit status $rc, expected 1"
+case $out in "$work/absent.yaml: "*"No such file or directory"*) ;; *) fail "missing groups file: $out" ;; esac
+printf 'groups: groups.yaml\ndomains: [other.test]\n' >"$work/domains.yaml"
+out=$("$pickupd" -c "$work/domains.yaml" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "a domain of the groups file not served: exit status $rc, expected 1"
+case $out in "$work/domains.yaml:2:10: domains: the groups file $work/groups.yaml serves 'example.test'"*) ;;
+  *) fail "domains cross-check: $out" ;; esac
+printf 'groups: groups.yaml\ncapacity:\n  users: 1\n' >"$work/capacity.yaml"
+out=$("$pickupd" --check -c "$work/capacity.yaml" 2>&1) && fail "--check accepted more users than capacity.users: $out"
+case $out in "$work/capacity.yaml:3:10: capacity.users: the groups file $work/groups.yaml has 2 users"*) ;;
+  *) fail "capacity cross-check: $out" ;; esac
+pass "missing files, a cross-check error, a groups file beyond capacity: exit 1, file:line:col"
+
 # ---- start ----
 mkfifo "$work/ready"
 exec 3<>"$work/ready" # read-write: opening does not block, read -t can time out
@@ -174,6 +209,41 @@ pass "OPTIONS for a user (not pickupd) proxied: 404, not registered"
 # ---- SIP over TCP: framing, pipelining, keep-alive, limits ----
 python3 "$here/sipsend.py" tcp "${port[tcp-proxy]}" || fail "SIP over TCP checks"
 
+# ---- start-up failures: exit 1 with the reason, nothing left behind ----
+# startfail NAME MESSAGE [pickupd args]: $work/NAME.yaml must fail to
+# start (within 20 s, else it is killed) with MESSAGE in its log, leaving
+# neither its control socket $work/NAME.sock nor a ready file.
+startfail() {
+  local name=$1 msg=$2
+  shift 2
+  timeout 20 "$pickupd" -c "$work/$name.yaml" "$@" >"$work/$name.log" 2>&1
+  local rc=$?
+  [ $rc -eq 1 ] || { cat "$work/$name.log"; fail "$name: exit status $rc, expected 1"; }
+  grep -qF -- "$msg" "$work/$name.log" || { cat "$work/$name.log"; fail "$name: no '$msg' in the log"; }
+  [ ! -e "$work/$name.sock" ] || fail "$name: control socket left behind"
+  [ ! -e "$work/$name.ready" ] || fail "$name: ready file written"
+}
+conf() { # NAME: a configuration on free ports, its own control socket, then $2
+  printf 'listen:\n  proxy: "127.0.0.1:0"\ngroups: groups.yaml\ncontrol_socket: %s\n%b' \
+    "$work/$1.sock" "${2:-}" >"$work/$1.yaml"
+}
+conf inuse
+sed -i "s/127.0.0.1:0/127.0.0.1:${port[udp-proxy]}/" "$work/inuse.yaml"
+startfail inuse "127.0.0.1:${port[udp-proxy]}/udp: Address already in use" --ready-file "$work/inuse.ready"
+pass "a SIP port in use (another pickupd): exit 1, no socket or ready file left"
+conf metricsinuse "metrics_listen: 127.0.0.1:${port[tcp-proxy]}\n"
+startfail metricsinuse "metrics_listen 127.0.0.1:${port[tcp-proxy]}: " --ready-file "$work/metricsinuse.ready"
+grep -q "Address already in use" "$work/metricsinuse.log" || fail "metrics_listen in use: no errno"
+pass "metrics_listen on an address in use: exit 1, nothing left"
+conf noready
+startfail noready "ready file $work/nodir/ready: No such file or directory" --ready-file "$work/nodir/ready"
+pass "a ready file in a missing directory: exit 1, the workers stopped, no socket left"
+conf dirready
+mkdir "$work/rdir"
+startfail dirready "ready file $work/rdir: Is a directory" --ready-file "$work/rdir"
+[ ! -e "$work/rdir.tmp" ] || fail "a ready file that cannot be renamed into place leaves $work/rdir.tmp"
+pass "a ready file that is a directory: exit 1, no temporary file left"
+
 # ---- stop ----
 kill -TERM "$pid"
 wait "$pid"
@@ -194,3 +264,11 @@ total() { # sum of counter NAME over the workers' lines
 [ "$(total tcp_closed_idle)" -ge 1 ] || fail "tcp_closed_idle: $(total tcp_closed_idle)"
 grep -q 'info: stopped' "$work/pickupd.log" || fail "no final log line"
 pass "SIGTERM: exit 0, counters logged"
+
+# ---- a regular ready file, SIGHUP of a broken groups file, SIGINT ----
+conf signals
+printf 'settings:\n  domains: [example.test]\ngroups:\n  - number: "*801"\n    members: [\n' >"$work/groups-broken.yaml"
+python3 "$here/daemon_signals.py" "$pickupd" "$work/signals.yaml" "$work/signals.ready" \
+  "$work/groups.yaml" "$work/groups-broken.yaml" || fail "daemon_signals.py"
+[ ! -e "$work/signals.sock" ] || fail "control socket left after SIGINT"
+pass "regular ready file, refused SIGHUP reload, SIGINT: exit 0, nothing left"

@@ -41,7 +41,7 @@ struct fx_sent {
 	uint32_t len;
 	uint8_t transport, listener;
 	uint64_t conn;
-	struct pk_addr dst;
+	struct pk_addr src, dst; /* src family 0: the listener's own address */
 };
 
 struct fx_queue {
@@ -66,6 +66,10 @@ struct fx {
 	struct fx_io io;
 	struct pk_worker *w;
 	uint64_t now;
+	/* The address the messages fx_rx* deliver came to (what a socket
+	 * bound to 0.0.0.0 learns from IP_PKTINFO); family 0: the
+	 * listener's own address. */
+	struct pk_addr rx_dst;
 	char rxbuf[16384];
 	struct pk_sip_msg out; /* fx_scan's result */
 };
@@ -118,6 +122,7 @@ static inline void fx_io_tx_commit(struct pk_io_queue *pq)
 	s->transport = q->cur.transport;
 	s->listener = q->cur.listener;
 	s->conn = q->cur.conn;
+	s->src = q->cur.src;
 	s->dst = q->cur.dst;
 }
 
@@ -393,6 +398,10 @@ static inline unsigned fx_rx_burst_on(struct fx *f, unsigned n, char *const *msg
 		m[i].listener = (uint8_t)li;
 		m[i].conn = conn;
 		m[i].dst = f->eng.listeners[li].addr;
+		if (f->rx_dst.family != 0) { /* the listener's port */
+			m[i].dst.family = f->rx_dst.family;
+			memcpy(m[i].dst.ip, f->rx_dst.ip, sizeof(m[i].dst.ip));
+		}
 		assert_int_equal(pk_addr_parse(pk_str_make(srcs[i], strlen(srcs[i])), false, &m[i].src), 0);
 		pm[i] = &m[i];
 	}
@@ -534,6 +543,17 @@ static inline void fx_assert_dst(const struct fx_sent *s, const char *addr, uint
 	pk_addr_format(&s->dst, true, got, sizeof(got));
 	assert_string_equal(got, addr);
 	assert_int_equal(s->transport, transport);
+}
+
+/* The address a message leaves from, without the port ("" when the
+ * backend chooses: the listener's own address). */
+static inline void fx_assert_src(const struct fx_sent *s, const char *ip)
+{
+	char got[PK_ADDR_STRLEN] = "";
+
+	if (s->src.family != 0)
+		pk_addr_format(&s->src, false, got, sizeof(got));
+	assert_string_equal(got, ip);
 }
 
 /* The value of the first line of header `name:` (full name). */

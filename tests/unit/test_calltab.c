@@ -584,6 +584,140 @@ static void test_claim_timeout(void **state)
 	fx_free(f);
 }
 
+/* pk_calltab_foreach callback that only lets the calls be counted. */
+static int count_call(const struct pk_calltab_call *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+	return 0;
+}
+
+/* A claim whose call was CANCELled keeps its key until its answer or its
+ * timeout; meanwhile the entry (capacity 1: the same one) is recycled for
+ * a new call that another picker claims. The old claim's late answers
+ * and its timeout must not touch the new call: a 486 reverting it would
+ * let a third picker take a call already taken, a 200 would remove it. */
+static void test_stale_claim_after_reuse(void **state)
+{
+	struct fx *f = fx_new(1, 0, 1000, 0);
+	struct pk_calltab_call first, c;
+
+	(void)state;
+	assert_int_equal(add(f, 1, "a@example.com", "b@example.com", 0, G1, 1), 0);
+	assert_int_equal(ring(f, 1), 0);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "p@example.com", "k1", 100, NULL), 1);
+	assert_int_equal(find(f, 1, &first), 0);
+	assert_int_equal(rm(f, 1, PK_CALLTAB_CANCELLED), 0);
+	fx_quiesce(f, 200); /* the entry is free again; k1 still bound */
+	assert_int_equal(pk_calltab_in_use(f->t), 0);
+
+	assert_int_equal(add(f, 2, "a@example.com", "b@example.com", 300, G1, 1), 0);
+	assert_int_equal(ring(f, 2), 0);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "q@example.com", "k2", 900, NULL), 2);
+	assert_int_equal(find(f, 2, &c), 0);
+	assert_int_equal(c.idx, first.idx);
+	assert_int_equal(c.gen, first.gen + 1);
+	/* k1's retransmission: nothing new, not k2's call */
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "p@example.com", "k1", 950, NULL), -EALREADY);
+
+	/* k1 times out (100 + 1000), k2 does not (900 + 1000): nothing
+	 * reverted, k1's key freed */
+	assert_int_equal(pk_calltab_sweep(f->t, TID, 1150, 0), 0);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIM_TIMEOUT), 0);
+	assert_int_equal(find(f, 2, &c), 0);
+	assert_int_equal(c.state, PK_CALLTAB_CLAIMED);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "r@example.com", "k3", 1160, NULL), -ENOENT);
+	assert_int_equal(pk_calltab_settle(f->t, TID, S("k1"), 486), -ENOENT);
+	assert_int_equal(pk_calltab_settle(f->t, TID, S("k1"), 200), -ENOENT);
+	assert_int_equal(find(f, 2, &c), 0);
+	assert_int_equal(c.state, PK_CALLTAB_CLAIMED);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIM_REVERTED), 0);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_PICKED), 0);
+
+	/* k2's answer settles k2's call */
+	assert_int_equal(pk_calltab_settle(f->t, TID, S("k2"), 200), 0);
+	assert_int_equal(find(f, 2, NULL), -ENOENT);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_PICKED), 1);
+	fx_quiesce(f, 1200);
+	assert_int_equal(pk_calltab_check_idle(f->t, NULL), 0);
+	fx_free(f);
+}
+
+/* A call ringing in three groups is one call: claimed through one group it
+ * is gone from all three; a 486 and a claim timeout give it back to all
+ * three; a CANCEL takes it out of every list, and once swept and past the
+ * grace period nothing of it is left. */
+static void test_claim_in_several_groups(void **state)
+{
+	static const uint32_t G123[] = { 1, 2, 3 };
+	struct fx *f = fx_new(16, 0, 1000, 0);
+	struct pk_calltab_call c;
+
+	(void)state;
+	assert_int_equal(add(f, 1, "a@example.com", "b@example.com", 10, G123, 3), 0);
+	assert_int_equal(ring(f, 1), 0);
+	for (uint32_t g = 1; g <= 3; g++)
+		assert_int_equal(pk_calltab_foreach(f->t, TID, g, PK_STR_NULL, count_call, NULL), 1);
+	assert_int_equal(pk_calltab_foreach(f->t, TID, UINT32_MAX, PK_STR_NULL, count_call, NULL), 1);
+
+	assert_int_equal(claim_ex(f, G2, 1, NULL, "p@example.com", "k1", 100, NULL), 1);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "q@example.com", "k2", 110, NULL), -ENOENT);
+	assert_int_equal(claim_ex(f, G3, 1, NULL, "q@example.com", "k3", 120, NULL), -ENOENT);
+	assert_int_equal(claim_ex(f, G12, 2, NULL, "q@example.com", "k4", 130, NULL), -ENOENT);
+	assert_int_equal(pk_calltab_settle(f->t, TID, S("k1"), 486), 0);
+
+	assert_int_equal(claim_ex(f, G3, 1, NULL, "q@example.com", "k5", 200, NULL), 1);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "r@example.com", "k6", 210, NULL), -ENOENT);
+	assert_int_equal(pk_calltab_sweep(f->t, TID, 1201, 0), 1); /* k5 timed out */
+	assert_int_equal(find(f, 1, &c), 0);
+	assert_int_equal(c.state, PK_CALLTAB_RINGING);
+	assert_int_equal(c.ngroups, 3);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "r@example.com", "k7", 1300, NULL), 1);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIMED), 3);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIM_REVERTED), 1);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIM_TIMEOUT), 1);
+
+	/* CANCEL: out of every group, while k7 stays bound */
+	assert_int_equal(rm(f, 1, PK_CALLTAB_CANCELLED), 0);
+	for (uint32_t g = 1; g <= 3; g++) {
+		assert_int_equal(claim_ex(f, (uint32_t[]){ g }, 1, NULL, "s@example.com", "k8", 1400, NULL),
+				 -ENOENT);
+		assert_int_equal(pk_calltab_foreach(f->t, TID, g, PK_STR_NULL, count_call, NULL), 0);
+	}
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "r@example.com", "k7", 1400, NULL), -EALREADY);
+	assert_int_equal(pk_calltab_foreach(f->t, TID, UINT32_MAX, PK_STR_NULL, count_call, NULL), 0);
+	assert_int_equal(pk_calltab_settle(f->t, TID, S("k7"), 487), -ENOENT);
+	fx_quiesce(f, 1500);
+	assert_int_equal(pk_calltab_in_use(f->t), 0);
+	assert_int_equal(pk_calltab_check_idle(f->t, NULL), 0);
+	fx_free(f);
+}
+
+/* The caller answers 486 to a pickup of a call whose ring timeout passed
+ * while it was claimed: it is RINGING again by state but never handed out
+ * again, and the next sweep expires it. */
+static void test_revert_past_ring_timeout(void **state)
+{
+	struct fx *f = fx_new(16, 1000, 0, 0);
+	struct pk_calltab_call c;
+
+	(void)state;
+	assert_int_equal(add(f, 1, "a@example.com", "b@example.com", 0, G1, 1), 0);
+	assert_int_equal(ring(f, 1), 0);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "p@example.com", "k1", 900, NULL), 1);
+	assert_int_equal(pk_calltab_sweep(f->t, TID, 1100, 0), 0); /* claimed: not expired */
+	assert_int_equal(pk_calltab_settle(f->t, TID, S("k1"), 486), 0);
+	assert_int_equal(find(f, 1, &c), 0);
+	assert_int_equal(c.state, PK_CALLTAB_RINGING);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "q@example.com", "k2", 1200, NULL), -ENOENT);
+	assert_int_equal(pk_calltab_sweep(f->t, TID, 1200, 0), 1);
+	assert_int_equal(find(f, 1, NULL), -ENOENT);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_EXPIRED), 1);
+	fx_quiesce(f, 1300);
+	assert_int_equal(pk_calltab_check_idle(f->t, NULL), 0);
+	fx_free(f);
+}
+
 static void test_ring_timeout(void **state)
 {
 	struct fx *f = fx_new(16, 1000, 0, 0);
@@ -1167,6 +1301,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claim_key_hash_given, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_settles, setup, teardown),
 		cmocka_unit_test(test_claim_timeout),
+		cmocka_unit_test(test_stale_claim_after_reuse),
+		cmocka_unit_test(test_claim_in_several_groups),
+		cmocka_unit_test(test_revert_past_ring_timeout),
 		cmocka_unit_test(test_ring_timeout),
 		cmocka_unit_test(test_sweep_walks_used_entries),
 		cmocka_unit_test(test_ring_timeout_set_live),

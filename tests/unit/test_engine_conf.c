@@ -592,6 +592,7 @@ static void test_errors_structure(void **state)
 	parse_bad("bindings: [a]\n", 1, 11, "bindings: expected a mapping of AoR");
 	parse_bad("[a]: 1\n", 1, 1, "keys must be names");
 	parse_bad("workers: 1\n---\nworkers: 2\n", 3, 1, "a second YAML document");
+	parse_bad("workers: 1\n---\n[a\n", 4, 1, "YAML syntax"); /* a broken second one */
 }
 
 static void test_errors_values(void **state)
@@ -615,6 +616,7 @@ static void test_errors_values(void **state)
 	parse_bad("capacity:\n  group_flat_max: 0\n", 2, 19, "capacity.group_flat_max");
 	parse_bad("io:\n  dpdk:\n    mtu: 500\n", 3, 10, "io.dpdk.mtu: mtu 500 is below 576");
 	parse_bad("io:\n  dpdk:\n    mtu: 9001\n", 3, 10, "io.dpdk.mtu");
+	parse_bad("io:\n  dpdk:\n    data_room: 721\n", 3, 16, "io.dpdk.data_room: data_room 721 is below 722");
 	parse_bad("io:\n  dpdk:\n    gateway: 10.0.0.1:5\n", 3, 14, "not an IPv4 address");
 	parse_bad("io:\n  dpdk:\n    gateway: \"::1\"\n", 3, 14, "not an IPv4 address");
 	parse_bad("io:\n  dpdk:\n    vlan: 4095\n", 3, 11, "io.dpdk.vlan");
@@ -669,6 +671,42 @@ static void test_errors_bindings(void **state)
 	parse_bad("bindings:\n  a@example.test: [sip:a@h1, sip:a@h2, sip:a@h3, sip:a@h4, sip:a@h5, sip:a@h6, "
 		  "sip:a@h7, sip:a@h8, sip:a@h9]\n",
 		  2, 100, "more than 8 contacts");
+
+	/* the location table keeps a contact of up to 256 bytes: a longer one
+	 * is refused here, not only when pickupd starts */
+	char yaml[512];
+
+	snprintf(yaml, sizeof(yaml), "bindings:\n  a@example.test: sip:a@%0251d\n", 0);
+	parse_bad(yaml, 2, 19, "contact of 257 bytes, longer than 256");
+	snprintf(yaml, sizeof(yaml), "bindings:\n  a@example.test: sip:a@%0247d.te\n", 0);
+	struct pk_engine_conf *c = parse_ok(yaml);
+
+	assert_int_equal(c->bindings[0].contacts[0].len, 256);
+	pk_engine_conf_free(c);
+}
+
+/* advertise: a scalar for every listener, or a mapping listener address:
+ * host[:port]; each wrong shape named with its line and column */
+static void test_errors_advertise(void **state)
+{
+	(void)state;
+	parse_bad("advertise: [pbx.example.test]\n", 1, 12,
+		  "advertise: expected host[:port], or a mapping listener address: host[:port], found a list");
+	parse_bad("advertise:\n", 1, 11, "advertise: expected a value, found nothing");
+	parse_bad("advertise:\n  \"127.0.0.1:5060\": a\n  \"127.0.0.1:5060\": b\n", 3, 3,
+		  "advertise: '127.0.0.1:5060' given twice");
+	/* the same address written another way is the same listener */
+	parse_bad("advertise:\n  \"[::1]:5060\": a\n  \"[0::1]:5060\": b\n", 3, 3, "'[0::1]:5060' given twice");
+	parse_bad("advertise:\n  localhost:5060: a\n", 2, 3,
+		  "advertise: 'localhost:5060' is not a listener address:port");
+	parse_bad("advertise:\n  ? [x]\n  : a\n", 2, 5, "advertise: keys must be listener addresses, found a list");
+	parse_bad("advertise:\n  ~: a\n", 2, 3, "keys must be listener addresses, found nothing");
+	parse_bad("advertise:\n  \"127.0.0.1:5060\": \"a b\"\n", 2, 21, "advertise: 'a b' is not host or host:port");
+	parse_bad("advertise:\n  \"127.0.0.1:5060\": [a]\n", 2, 21, "advertise: expected a value, found a list");
+	parse_bad("listen:\n  proxy: 127.0.0.1:5060\nadvertise:\n  \"127.0.0.1:5061\": a\n", 4, 3,
+		  "advertise: no listener at this address");
+	parse_bad("advertise:\n  \"127.0.0.1:5060\": a\n  \"127.0.0.1:5075\": b\n  \"127.0.0.2:1\": c\n", 4, 3,
+		  "no listener at this address");
 }
 
 /* ---- cross-checks with the groups file ---- */
@@ -721,6 +759,25 @@ static void test_resolve(void **state)
 	resolve_bad("bindings:\n  a: sip:a@h1\n  a@Example.Test: sip:a@h2\n", 3, 3,
 		    "bindings: 'a@example.test' is bound twice (line 2)");
 	resolve_bad("bindings:\n  \"%61\": sip:a@h1\n  a: sip:a@h2\n", 3, 3, "bound twice");
+
+	/* what start-up would refuse, --check refuses: the groups file has 1
+	 * group and 2 users; the static contacts fill the location table */
+	resolve_bad("capacity:\n  users: 1\n", 2, 10,
+		    "capacity.users: the groups file /etc/pickupd/groups.yaml has 2 users, more than 1");
+	resolve_bad("bindings:\n  a: [sip:a@h1, sip:a@h2]\n  b: sip:b@h3\ncapacity: {registrations: 2}\n", 3, 3,
+		    "bindings: 'b@example.test': more static contacts than capacity.registrations (2)");
+	g = groups_parse("settings:\n  domains: [example.test]\ngroups:\n  - number: 801\n    members: [a]\n"
+			 "  - number: 802\n    members: [a]\n");
+	c = parse_ok("capacity:\n  groups: 1\n");
+	assert_int_equal(pk_engine_conf_resolve(c, g, &err), -EINVAL);
+	assert_string_equal(err.msg, NAME ":2:11: capacity.groups: the groups file /etc/pickupd/groups.yaml has 2 "
+				     "groups, more than 1");
+	pk_engine_conf_free(c);
+	/* exactly full is fine */
+	c = parse_ok("capacity: {groups: 2, users: 1, registrations: 2}\nbindings: {a: [sip:a@h1, sip:a@h2]}\n");
+	assert_int_equal(pk_engine_conf_resolve(c, g, &err), 0);
+	pk_engine_conf_free(c);
+	pk_groups_conf_free(g);
 }
 
 /* ---- files and paths ---- */
@@ -888,6 +945,7 @@ int main(void)
 		cmocka_unit_test(test_errors_values),
 		cmocka_unit_test(test_errors_listen),
 		cmocka_unit_test(test_errors_bindings),
+		cmocka_unit_test(test_errors_advertise),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_ring_timeout_applied),
 		cmocka_unit_test(test_dpdk),

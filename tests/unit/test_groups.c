@@ -5,7 +5,8 @@
  * dialled string; every single change and what readers see of it (a view
  * taken before a change keeps showing the old state, the next view the new
  * one, never a mix); reload with id preservation; reclamation only after
- * quiescence; id reuse policy; and reader threads checking cross-object
+ * quiescence; id reuse policy; changes past capacity.users (refused, their
+ * ids given back); and reader threads checking cross-object
  * invariants while the control thread keeps changing the index.
  */
 #include <errno.h>
@@ -623,6 +624,61 @@ static void test_reload_full_capacity(void **state)
 	pk_rcu_destroy(rcu);
 }
 
+/* A user in several groups, reloaded with groups kept in another file
+ * order and a new one first: the kept groups keep their ids, so the
+ * user's memberships in file order are no longer by ascending id. The
+ * list readers get must be sorted again (pk_group_user_rights searches
+ * it by halves): each membership keeps its own rights, and a group the
+ * user left gives none. */
+static void test_reload_memberships_reordered(void **state)
+{
+	struct pk_groups_params p = { 8, 8 };
+	struct pk_rcu *rcu = pk_rcu_create(1);
+	struct pk_groups *g = pk_groups_create(rcu, &p);
+	const struct pk_groups_view *v;
+	const struct pk_group_user *u;
+	uint32_t id1, id2, id3, id4;
+
+	(void)state;
+	load(g, "settings: {domains: [e.test]}\ngroups:\n"
+		" - {number: 1, members: [{user: alice, rights: [ring]}, bob]}\n"
+		" - {number: 2, members: [{user: alice, rights: [pickup]}]}\n"
+		" - {number: 3, members: [alice]}\n");
+	v = pk_groups_view(g);
+	id1 = pk_groups_find_number(v, S("1"))->id;
+	id2 = pk_groups_find_number(v, S("2"))->id;
+	id3 = pk_groups_find_number(v, S("3"))->id;
+	assert_true(id1 < id2 && id2 < id3);
+
+	load(g, "settings: {domains: [e.test]}\ngroups:\n"
+		" - {number: 4, members: [{user: alice, rights: [ring]}]}\n"
+		" - {number: 3, members: [{user: alice, rights: [pickup]}]}\n"
+		" - {number: 1, members: [alice, bob]}\n");
+	v = pk_groups_view(g);
+	assert_int_equal(pk_groups_find_number(v, S("3"))->id, id3);
+	assert_int_equal(pk_groups_find_number(v, S("1"))->id, id1);
+	assert_null(pk_groups_find_number(v, S("2")));
+	id4 = pk_groups_find_number(v, S("4"))->id;
+	assert_true(id4 > id3); /* a never-used id: file order is 4, 3, 1 */
+
+	u = pk_groups_find_user(v, S("alice"), S("e.test"));
+	assert_non_null(u);
+	assert_int_equal(u->n_groups, 3);
+	for (uint32_t k = 1; k < u->n_groups; k++)
+		assert_true(u->groups[k - 1].id < u->groups[k].id);
+	assert_int_equal(pk_group_user_rights(u, id4), PK_RIGHT_RING);
+	assert_int_equal(pk_group_user_rights(u, id3), PK_RIGHT_PICKUP);
+	assert_int_equal(pk_group_user_rights(u, id1), PK_RIGHTS_ALL);
+	assert_int_equal(pk_group_user_rights(u, id2), 0);
+	/* the same seen from each group's member list */
+	assert_int_equal(member_rights(v, pk_groups_find_gid(v, id4), "alice", "e.test"), PK_RIGHT_RING);
+	assert_int_equal(member_rights(v, pk_groups_find_gid(v, id3), "alice", "e.test"), PK_RIGHT_PICKUP);
+	assert_int_equal(member_rights(v, pk_groups_find_gid(v, id1), "alice", "e.test"), PK_RIGHTS_ALL);
+	assert_int_equal(member_rights(v, pk_groups_find_gid(v, id1), "bob", "e.test"), PK_RIGHTS_ALL);
+	pk_groups_destroy(g);
+	pk_rcu_destroy(rcu);
+}
+
 /* Ids: dense, never-used ones first, then freed ones oldest first. */
 static void test_id_policy(void **state)
 {
@@ -660,6 +716,60 @@ static void test_id_policy(void **state)
 			 -EINVAL);
 	assert_int_equal(pk_groups_group_add(g, S("8"), S(""), NULL, 0, &id[0]), 0);
 	assert_int_equal(id[0], 2);
+	pk_groups_destroy(g);
+	pk_rcu_destroy(rcu);
+}
+
+/* Single changes past capacity.users: refused with -ENOSPC, nothing
+ * changes, and the user ids a refused change took are given back - a
+ * refused change must not eat the capacity. A user already known needs
+ * no new id, so it can still join groups when the index is full. */
+static void test_users_full(void **state)
+{
+	struct pk_groups_params p = { 8, 4 };
+	struct pk_rcu *rcu = pk_rcu_create(1);
+	struct pk_groups *g = pk_groups_create(rcu, &p);
+	const struct pk_group_member_spec five[] = {
+		{ S("a"), S(""), PK_RIGHTS_ALL }, { S("b"), S(""), PK_RIGHTS_ALL },
+		{ S("c"), S(""), PK_RIGHTS_ALL }, { S("d"), S(""), PK_RIGHTS_ALL },
+		{ S("e"), S(""), PK_RIGHTS_ALL },
+	};
+	struct pk_groups_stats st;
+	uint64_t version;
+
+	(void)state;
+	load(g, "settings: {domains: [e.test]}\ngroups:\n - {number: 1, members: [x]}\n");
+	pk_groups_view_stats(pk_groups_view(g), &st);
+	version = st.version;
+	/* x plus five new users: one too many; the group is not added and
+	 * the three ids the change could take come back */
+	for (int round = 0; round < 3; round++)
+		assert_int_equal(pk_groups_group_add(g, S("2"), S(""), five, 5, NULL), -ENOSPC);
+	pk_groups_view_stats(pk_groups_view(g), &st);
+	assert_int_equal(st.version, version);
+	assert_int_equal(st.n_groups, 1);
+	assert_int_equal(st.n_users, 1);
+	assert_null(pk_groups_find_number(pk_groups_view(g), S("2")));
+	assert_null(pk_groups_find_user(pk_groups_view(g), S("a"), S("")));
+	/* exactly the capacity fits */
+	assert_int_equal(pk_groups_group_add(g, S("2"), S(""), five, 3, NULL), 0);
+	pk_groups_view_stats(pk_groups_view(g), &st);
+	assert_int_equal(st.n_users, 4);
+
+	/* full: a new user is refused, the group keeps its members */
+	assert_int_equal(pk_groups_member_add(g, S("1"), S("e"), S(""), PK_RIGHTS_ALL), -ENOSPC);
+	assert_int_equal(pk_groups_find_number(pk_groups_view(g), S("1"))->n_members, 1);
+	assert_null(pk_groups_find_user(pk_groups_view(g), S("e"), S("")));
+	/* a known user joins another group without a new id */
+	assert_int_equal(pk_groups_member_add(g, S("1"), S("a"), S(""), PK_RIGHT_PICKUP), 0);
+	assert_int_equal(pk_groups_find_number(pk_groups_view(g), S("1"))->n_members, 2);
+	/* a user leaving its last group frees its id for the next one */
+	assert_int_equal(pk_groups_member_remove(g, S("2"), S("b"), S("")), 0);
+	assert_int_equal(pk_groups_member_add(g, S("1"), S("e"), S(""), PK_RIGHTS_ALL), 0);
+	assert_non_null(pk_groups_find_user(pk_groups_view(g), S("e"), S("")));
+	pk_groups_view_stats(pk_groups_view(g), &st);
+	assert_int_equal(st.n_users, 4);
+	assert_int_equal(st.n_memberships, 5);
 	pk_groups_destroy(g);
 	pk_rcu_destroy(rcu);
 }
@@ -839,6 +949,13 @@ static void test_syntax_helpers(void **state)
 	assert_int_equal(pk_groups_aor_split(S("bob"), &u, &d), 0);
 	assert_int_equal(d.len, 0);
 	assert_int_equal(pk_groups_aor_split(S("@x.test"), &u, &d), -EINVAL);
+	/* a sips: AoR, the scheme in any case, is the same user */
+	assert_int_equal(pk_groups_aor_split(S("SIPS:Bob@x.test"), &u, &d), 0);
+	assert_true(pk_str_eq(u, S("Bob")) && pk_str_eq(d, S("x.test")));
+	assert_int_equal(pk_groups_aor_split(S("sips:bob"), &u, &d), 0);
+	assert_true(pk_str_eq(u, S("bob")) && d.len == 0);
+	assert_int_equal(pk_groups_aor_split(S("sips:@x.test"), &u, &d), -EINVAL);
+	assert_int_equal(pk_groups_aor_split(S("sips:bob@"), &u, &d), -EINVAL);
 
 	pk_groups_settings_init(&s);
 	assert_int_equal(pk_groups_settings_check(&s, NULL), -EINVAL); /* no domain */
@@ -910,6 +1027,84 @@ static void test_flat_threshold(void **state)
 	assert_non_null(pk_groups_find_user(v, S("dave"), S("example.test")));
 	pk_groups_destroy(g);
 	pk_groups_destroy(g1);
+	pk_rcu_destroy(rcu);
+}
+
+/*
+ * Indexes large enough that many hash segments of the trees hold several
+ * objects (4,000 groups and 8,000 users in 65,536 segments: hundreds of
+ * shared ones), looked up in the trees (flat_max 1) and in the flat tables
+ * (the default), from the same file: every group and user is found, the
+ * same in both, at each place of a shared segment; numbers and users that
+ * do not exist are found in neither, also where they fall in a segment
+ * that holds others.
+ */
+static void test_tree_and_flat_large(void **state)
+{
+	enum { NG = 4000, NU = 2 * NG };
+	struct pk_rcu *rcu = pk_rcu_create(1);
+	struct pk_groups_params pt = { NG, NU, 1 }, pf = { NG, NU, 0 };
+	struct pk_groups *gt = pk_groups_create(rcu, &pt), *gf = pk_groups_create(rcu, &pf);
+	size_t cap = (size_t)NG * 96 + 128, n = 0;
+	char *text = malloc(cap), key[16], nkey[16];
+	const struct pk_groups_view *vt, *vf;
+	uint32_t gid;
+	struct pk_groups_stats st, sf;
+
+	(void)state;
+	assert_non_null(gt);
+	assert_non_null(gf);
+	assert_non_null(text);
+	/* group k: users 2k, 2k+1 and 2k+2, so an even user is in two groups */
+	n += (size_t)snprintf(text + n, cap - n, "settings: {domains: [e.test]}\ngroups:\n");
+	for (unsigned k = 0; k < NG; k++)
+		n += (size_t)snprintf(text + n, cap - n, " - {number: %u, members: [u%u, u%u, u%u]}\n", 10000 + k,
+				      2 * k, 2 * k + 1, (2 * k + 2) % NU);
+	assert_true(n < cap);
+	load(gt, text);
+	load(gf, text);
+	free(text);
+	vt = pk_groups_view(gt);
+	vf = pk_groups_view(gf);
+	pk_groups_view_stats(vt, &st);
+	pk_groups_view_stats(vf, &sf);
+	assert_int_equal(st.n_groups, NG);
+	assert_int_equal(st.n_users, NU);
+	assert_true(sf.bytes > st.bytes); /* only gf has the flat tables */
+	for (unsigned k = 0; k < NG; k++) {
+		struct pk_str num = pk_str_make(key, (size_t)snprintf(key, sizeof(key), "%u", 10000 + k));
+		const struct pk_group *a = pk_groups_find_number(vt, num), *b = pk_groups_find_number(vf, num);
+
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_true(pk_str_eq(a->number, num));
+		assert_int_equal(a->id, b->id);
+		assert_int_equal(a->n_members, 3);
+		assert_ptr_equal(pk_groups_find_gid(vt, a->id), a);
+		num = pk_str_make(key, (size_t)snprintf(key, sizeof(key), "%u", 10000 + NG + k));
+		assert_null(pk_groups_find_number(vt, num));
+		assert_null(pk_groups_find_number(vf, num));
+	}
+	for (unsigned i = 0; i < NU; i++) {
+		struct pk_str usr = pk_str_make(key, (size_t)snprintf(key, sizeof(key), "u%u", i));
+		const struct pk_group_user *a = pk_groups_find_user(vt, usr, S("e.test"));
+		const struct pk_group_user *b = pk_groups_find_user(vf, usr, S("E.Test"));
+
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_true(pk_str_eq(a->user, usr));
+		assert_int_equal(a->id, b->id);
+		assert_int_equal(a->n_groups, i % 2 ? 1 : 2);
+		assert_ptr_equal(pk_groups_find_uid(vt, a->id), a);
+		gid = pk_groups_find_number(vt, pk_str_make(nkey, (size_t)snprintf(nkey, sizeof(nkey), "%u",
+										  10000 + i / 2)))->id;
+		assert_int_equal(pk_group_user_rights(a, gid), PK_RIGHTS_ALL);
+		usr = pk_str_make(key, (size_t)snprintf(key, sizeof(key), "u%u", NU + i));
+		assert_null(pk_groups_find_user(vt, usr, S("e.test")));
+		assert_null(pk_groups_find_user(vf, usr, S("e.test")));
+	}
+	pk_groups_destroy(gt);
+	pk_groups_destroy(gf);
 	pk_rcu_destroy(rcu);
 }
 
@@ -1201,7 +1396,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reclaim_after_quiescence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
 		cmocka_unit_test(test_reload_full_capacity),
+		cmocka_unit_test(test_reload_memberships_reordered),
 		cmocka_unit_test(test_id_policy),
+		cmocka_unit_test(test_users_full),
 		cmocka_unit_test(test_readers_during_changes),
 		cmocka_unit_test(test_find_domain_lengths),
 		cmocka_unit_test_setup_teardown(test_key_lengths, setup, teardown),
@@ -1211,6 +1408,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reload, setup_tree, teardown),
 		cmocka_unit_test_setup_teardown(test_key_lengths, setup_tree, teardown),
 		cmocka_unit_test(test_flat_threshold),
+		cmocka_unit_test(test_tree_and_flat_large),
 		cmocka_unit_test(test_flat_random),
 		cmocka_unit_test(test_syntax_helpers),
 	};

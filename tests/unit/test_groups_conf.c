@@ -164,6 +164,21 @@ static void test_missing_file(void **state)
 	assert_null(pk_groups_conf_load(path_of("good", "no-such-file.yaml"), NULL));
 }
 
+/* A directory given as the groups file (a path ending in the config
+ * directory) is named as such: not "out of memory" from its size as
+ * seek reports it, nor "invalid argument". */
+static void test_path_is_directory(void **state)
+{
+	struct pk_groups_conf_error err;
+	char want[4200];
+
+	(void)state;
+	snprintf(want, sizeof(want), "%s: %s", path_of("good", ""), strerror(EISDIR));
+	assert_null(pk_groups_conf_load(path_of("good", ""), &err));
+	assert_int_equal(err.code, -EISDIR);
+	assert_non_null(strstr(err.msg, want));
+}
+
 static void test_parse_from_memory_names_source(void **state)
 {
 	static const char text[] = "settings:\n  domains: [example.test]\ngroups:\n"
@@ -346,6 +361,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_corpus),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_path_is_directory),
 		cmocka_unit_test(test_parse_from_memory_names_source),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),

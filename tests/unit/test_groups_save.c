@@ -13,9 +13,11 @@
  *   changed content.
  * * A generated index of 10,000 groups and 100,000 memberships round-trips.
  * * Failures (missing directory, read-only directory, a write that fails
- *   half way) return a negative errno and a message naming the path, leave
+ *   half way - at the last flush or deep inside a large file - a rename
+ *   refused in a sticky directory) return a negative errno and a message naming the path, leave
  *   the existing file as it was and leave no temporary file behind; the
- *   mode of an existing file is kept, a symbolic link stays a link.
+ *   mode of an existing file is kept, a symbolic link stays a link, a
+ *   path without a directory is saved in the working directory.
  *
  * Single-threaded: the test is the index's only writer and no reader is
  * registered, so views stay valid between changes.
@@ -24,6 +26,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -715,6 +718,88 @@ static void test_path_is_directory(void **state)
 	assert_failed_cleanly(f, rc, err, f->path, NULL, -EINVAL);
 }
 
+/* A file the daemon may not replace (another user's, in a sticky
+ * directory such as /tmp): the temporary file is written, the rename is
+ * refused, and the old file stays as it was with no temporary file left.
+ * Needs root to own the file as someone else; saves as nobody. */
+static void test_rename_refused(void **state)
+{
+	struct fixture *f = *state;
+	static const char old[] = "# root's file\nsettings: {domains: [x.test]}\n";
+	char sub[256], path[300], err[512];
+	int rc;
+
+	if (geteuid() != 0)
+		skip();
+	parse_into(f->a, base_text);
+	snprintf(sub, sizeof(sub), "%s/sticky", f->dir);
+	snprintf(path, sizeof(path), "%s/groups.yaml", sub);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(chmod(sub, 01777), 0);
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	spit(path, old, 0666); /* even writable by all: the rename is what fails */
+	rc = save_as_nobody(f->a, path, err, sizeof(err));
+	assert_failed_cleanly(f, rc, err, path, old, -EPERM);
+	assert_non_null(strstr(err, "cannot rename"));
+	assert_int_equal(temp_files(sub), 0);
+}
+
+/* The write fails far into a large file, inside the YAML emitter rather
+ * than at the final flush: same answer, old file kept, no temporary. */
+static void test_write_failure_large(void **state)
+{
+	struct fixture *f = *state;
+	static const char old[] = "# the operator's file\n";
+	enum { GROUPS = 2000 };
+	size_t cap = 1u << 20, o = 0;
+	char *text = malloc(cap), err[512];
+	struct rlimit saved, small;
+	void (*old_handler)(int);
+	int rc;
+
+	assert_non_null(text);
+	o += (size_t)snprintf(text + o, cap - o, "settings:\n  domains: [example.test]\ngroups:\n");
+	for (unsigned gi = 0; gi < GROUPS; gi++)
+		o += (size_t)snprintf(text + o, cap - o,
+				      "  - {number: \"%u\", name: Group %u, members: [a%u, b%u, c%u]}\n",
+				      1000 + gi, gi, gi, gi, gi);
+	assert_true(o < cap - 1);
+	parse_into(f->a, text);
+	free(text);
+	spit(f->path, old, 0644);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+	small = saved;
+	small.rlim_cur = 32768; /* several stdio buffers, a fraction of the file */
+	old_handler = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	rc = pk_groups_save(f->a, pk_groups_view(f->a), f->path, err, sizeof(err));
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+	signal(SIGXFSZ, old_handler);
+	assert_failed_cleanly(f, rc, err, f->path, old, -EFBIG);
+	assert_non_null(strstr(err, "write failed"));
+}
+
+/* A path without a directory part (pickupd started with -g groups.yaml)
+ * is saved in the working directory. */
+static void test_relative_path(void **state)
+{
+	struct fixture *f = *state;
+	char cwd[PATH_MAX], err[512] = "untouched";
+	int rc;
+
+	parse_into(f->a, base_text);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(f->dir), 0);
+	rc = pk_groups_save(f->a, pk_groups_view(f->a), "groups.yaml", err, sizeof(err));
+	assert_int_equal(chdir(cwd), 0);
+	if (rc != 0)
+		fail_msg("save groups.yaml: %d %s", rc, err);
+	assert_string_equal(err, "");
+	assert_int_equal(temp_files(f->dir), 0);
+	load_into(f->b, f->path);
+	assert_same_index(f->a, f->b);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -730,6 +815,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_full_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_path_is_directory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_failure_large, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relative_path, setup, teardown),
 	};
 
 	if (argc != 2) {

@@ -742,6 +742,272 @@ static void test_aor_full(void **state)
 	assert_int_equal(pk_location_in_use(f->loc), PK_LOC_MAX_CONTACTS);
 }
 
+/*
+ * The sweep finds an AoR with an expired binding and a live one while
+ * every spare snapshot awaits its grace period (a burst of REGISTERs just
+ * used them): it cannot rebuild the AoR now. Nothing is lost and nothing
+ * is counted as a refused REGISTER (no_memory counts those only, so that
+ * register_503 = full + no_memory); lookups skip the expired contact
+ * meanwhile, and the sweep after the grace period drops it and gives its
+ * memory back.
+ */
+static void test_sweep_no_snapshot(void **state)
+{
+	struct fx *f = *state; /* capacity 4: few spare snapshots */
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	struct req two = { .user = "2002", .call_id = "two", .cseq = 1, .n = 2,
+			   .ch = { C("sip:short@10.0.0.2", 60), C("sip:long@10.0.0.2", 3600) }, .host = 2 };
+	struct req q = { .user = "2001", .call_id = "churn", .cseq = 1, .n = 1, .ch = { C("sip:b@10.0.0.1", 600) } };
+	uint64_t no_mem;
+	int rc = 0;
+
+	assert_int_equal(do_reg(f, &two, T0, NULL, NULL), 0);
+	assert_int_equal(reg1(f, "2001", "sip:a@10.0.0.1", 3600, T0), 0);
+	/* add and remove a contact, no sweep: removals take a snapshot and
+	 * no binding, so the snapshots run out first */
+	for (unsigned i = 0; i < 10000 && rc == 0; i++) {
+		q.cseq++;
+		q.ch[0].expires_s = i % 2 ? 0 : 600;
+		rc = do_reg(f, &q, T0, NULL, NULL);
+	}
+	assert_int_equal(rc, -ENOMEM);
+	no_mem = ctr(f, PK_LOC_CTR_NO_MEMORY);
+	assert_int_equal(no_mem, 1);
+	assert_int_equal(look(f, "2002", T0 + 61 * SEC, c), 1);
+	assert_uri(&c[0], "sip:long@10.0.0.2");
+
+	/* the sweep cannot rebuild 2002 now: nothing expires, nothing lost */
+	assert_int_equal(pk_location_sweep(f->loc, 0, T0 + 61 * SEC, UINT32_MAX), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_EXPIRED), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_NO_MEMORY), no_mem);
+	assert_int_equal(look(f, "2002", T0 + 61 * SEC, c), 1);
+	assert_uri(&c[0], "sip:long@10.0.0.2");
+	assert_int_equal(look(f, "2001", T0 + 61 * SEC, c), 1 + (q.ch[0].expires_s == 0));
+	/* the grace period passes; the next sweep drops it */
+	pk_rcu_quiescent(f->rcu, 0);
+	pk_rcu_reclaim(f->rcu);
+	assert_int_equal(pk_location_sweep(f->loc, 0, T0 + 61 * SEC, UINT32_MAX), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_EXPIRED), 1);
+	assert_int_equal(look(f, "2002", T0 + 61 * SEC, c), 1);
+	assert_uri(&c[0], "sip:long@10.0.0.2");
+	assert_int_equal(pk_location_in_use(f->loc), 2 + (q.ch[0].expires_s == 0));
+	flush(f, T0 + 61 * SEC);
+	/* and the REGISTER refused before goes through now */
+	assert_int_equal(do_reg(f, &q, T0 + 61 * SEC, NULL, NULL), 0);
+}
+
+/*
+ * An AoR at 16 bindings: a REGISTER that adds one replaces the least
+ * recently registered binding the request does not name. Here the oldest
+ * one is named by a copy of the REGISTER that made it (same Call-ID and
+ * CSeq: left as it is), so the second oldest goes; one that adds eight
+ * replaces the eight oldest, never the static ones.
+ */
+static void test_aor_full_eviction(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS], st[4];
+	char uris[PK_LOC_MAX_CONTACTS + 9][32];
+	struct req q = { .user = "2001", .cseq = 1, .n = 2 };
+	unsigned n;
+
+	for (int i = 0; i < PK_LOC_MAX_CONTACTS + 9; i++)
+		snprintf(uris[i], sizeof(uris[i]), "sip:c%d@10.0.0.%d", i, i + 1);
+	for (int i = 0; i < PK_LOC_MAX_CONTACTS; i++)
+		assert_int_equal(reg1(f, "2001", uris[i], 600, T0 + (uint64_t)i * SEC), 0);
+	q.call_id = uris[0]; /* reg1's Call-ID is the URI, CSeq 1 */
+	q.ch[0] = C(uris[0], 600);
+	q.ch[1] = C(uris[PK_LOC_MAX_CONTACTS], 600);
+	assert_int_equal(do_reg(f, &q, T0 + 20 * SEC, c, &n), 0);
+	assert_int_equal(n, PK_LOC_MAX_CONTACTS);
+	assert_int_equal(look(f, "2001", T0 + 20 * SEC, c), PK_LOC_MAX_CONTACTS);
+	assert_uri(&c[0], uris[PK_LOC_MAX_CONTACTS]);
+	assert_uri(&c[PK_LOC_MAX_CONTACTS - 1], uris[0]); /* kept, as it was */
+	assert_true(c[PK_LOC_MAX_CONTACTS - 1].expires == T0 + 600 * SEC);
+	assert_uri(&c[PK_LOC_MAX_CONTACTS - 2], uris[2]); /* uris[1] went */
+	assert_int_equal(ctr(f, PK_LOC_CTR_EVICTED), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_UNCHANGED), 1);
+
+	/* another AoR: 4 static contacts and 12 registered; 8 new ones
+	 * replace the 8 least recent registered ones */
+	memset(st, 0, sizeof(st));
+	for (int i = 0; i < 4; i++) {
+		st[i].uri_len = 8;
+		memcpy(st[i].uri, "sip:gw@X", 8);
+		st[i].uri[7] = (char)('a' + i);
+	}
+	assert_int_equal(pk_location_add_static(f->loc, 0, S("3001"), S(DOM), st, 4), 0);
+	for (int i = 0; i < 12; i++)
+		assert_int_equal(reg1(f, "3001", uris[i], 600, T0 + (uint64_t)i * SEC), 0);
+	{
+		struct req r = { .user = "3001", .call_id = "eight", .cseq = 1, .n = 8 };
+
+		for (int i = 0; i < 8; i++)
+			r.ch[i] = C(uris[PK_LOC_MAX_CONTACTS + 1 + i], 600);
+		assert_int_equal(do_reg(f, &r, T0 + 30 * SEC, NULL, NULL), 0);
+	}
+	assert_int_equal(look(f, "3001", T0 + 30 * SEC, c), PK_LOC_MAX_CONTACTS);
+	for (int i = 0; i < 8; i++) /* the new ones first, in Contact order */
+		assert_uri(&c[i], uris[PK_LOC_MAX_CONTACTS + 1 + i]);
+	for (int i = 0; i < 4; i++) /* then the 4 most recent of the 12 */
+		assert_uri(&c[8 + i], uris[11 - i]);
+	for (int i = 0; i < 4; i++) /* the static ones, last */
+		assert_true(c[12 + i].is_static && c[12 + i].uri[7] == 'a' + i);
+	assert_int_equal(ctr(f, PK_LOC_CTR_EVICTED), 1 + 8);
+	assert_int_equal(pk_location_in_use(f->loc), 2 * PK_LOC_MAX_CONTACTS);
+	flush(f, T0 + 30 * SEC);
+}
+
+/*
+ * A static binding added to an AoR that phones have already filled (a
+ * binding added while workers run): it replaces the least recently
+ * registered contacts, and comes last. A contact with an empty or too
+ * long URI is refused.
+ */
+static void test_static_on_full_aor(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS], st[2];
+	char uris[PK_LOC_MAX_CONTACTS][32];
+
+	for (int i = 0; i < PK_LOC_MAX_CONTACTS; i++) {
+		snprintf(uris[i], sizeof(uris[i]), "sip:c%d@10.0.0.%d", i, i + 1);
+		assert_int_equal(reg1(f, "gw", uris[i], 600, T0 + (uint64_t)i * SEC), 0);
+	}
+	memset(st, 0, sizeof(st));
+	memcpy(st[0].uri, "sip:gw@192.0.2.1", 16);
+	st[0].uri_len = 16;
+	memcpy(st[1].uri, "sip:gw@192.0.2.2", 16);
+	st[1].uri_len = 0;
+	assert_int_equal(pk_location_add_static(f->loc, 0, S("gw"), S(DOM), st, 2), -EINVAL);
+	st[1].uri_len = PK_LOC_URI_MAX + 1;
+	assert_int_equal(pk_location_add_static(f->loc, 0, S("gw"), S(DOM), st, 2), -EINVAL);
+	assert_int_equal(look(f, "gw", T0 + 20 * SEC, c), PK_LOC_MAX_CONTACTS);
+	st[1].uri_len = 16;
+	assert_int_equal(pk_location_add_static(f->loc, 0, S("gw"), S(DOM), st, 2), 0);
+	assert_int_equal(look(f, "gw", T0 + 20 * SEC, c), PK_LOC_MAX_CONTACTS);
+	assert_uri(&c[0], uris[PK_LOC_MAX_CONTACTS - 1]);
+	assert_uri(&c[PK_LOC_MAX_CONTACTS - 3], uris[2]); /* uris[0], uris[1] went */
+	assert_true(c[PK_LOC_MAX_CONTACTS - 2].is_static);
+	assert_uri(&c[PK_LOC_MAX_CONTACTS - 2], "sip:gw@192.0.2.1");
+	assert_uri(&c[PK_LOC_MAX_CONTACTS - 1], "sip:gw@192.0.2.2");
+	assert_int_equal(ctr(f, PK_LOC_CTR_EVICTED), 2);
+	assert_int_equal(pk_location_in_use(f->loc), PK_LOC_MAX_CONTACTS);
+	flush(f, T0 + 20 * SEC);
+}
+
+/*
+ * `Contact: *` whose Call-ID and CSeq are those of a binding (the REGISTER
+ * that made it, sent again): that binding is left as it is (as a
+ * retransmission), the others go.
+ */
+static void test_remove_all_same_cseq(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	struct req q = { .user = "2001", .call_id = "cid", .cseq = 7, .n = 1, .ch = { C("sip:a@10.0.0.1", 600) } };
+	unsigned n;
+
+	assert_int_equal(do_reg(f, &q, T0, NULL, NULL), 0);
+	assert_int_equal(reg1(f, "2001", "sip:b@10.0.0.2", 600, T0 + SEC), 0);
+	q.remove_all = true;
+	q.n = 0;
+	assert_int_equal(do_reg(f, &q, T0 + 2 * SEC, c, &n), 0);
+	assert_int_equal(n, 1);
+	assert_uri(&c[0], "sip:a@10.0.0.1");
+	assert_true(c[0].expires == T0 + 600 * SEC);
+	assert_int_equal(ctr(f, PK_LOC_CTR_UNCHANGED), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REMOVED), 1);
+	/* the next CSeq removes it */
+	q.cseq++;
+	assert_int_equal(do_reg(f, &q, T0 + 3 * SEC, c, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(look(f, "2001", T0 + 3 * SEC, c), 0);
+	assert_int_equal(pk_location_aors(f->loc), 0);
+}
+
+/* What the control socket's `registrations` lists. */
+struct listing {
+	unsigned n, stop_after;
+	char line[8][96];
+};
+
+static int list_fn(struct pk_str user, struct pk_str domain, const struct pk_loc_contact *c, void *arg)
+{
+	struct listing *l = arg;
+
+	if (l->n < 8)
+		snprintf(l->line[l->n], sizeof(l->line[0]), "%.*s@%.*s %.*s", (int)user.len, user.p, (int)domain.len,
+			 domain.p, (int)c->uri_len, c->uri);
+	l->n++;
+	return l->stop_after != 0 && l->n >= l->stop_after;
+}
+
+static bool listed(const struct listing *l, const char *line)
+{
+	for (unsigned i = 0; i < l->n && i < 8; i++)
+		if (strcmp(l->line[i], line) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The listing: every live contact (static ones too), or one user's in any
+ * domain, or one AoR's with the domain in any case; expired contacts are
+ * not listed before the sweep drops them; the callback can stop it.
+ */
+static void test_foreach(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact st;
+	struct listing l;
+
+	memset(&st, 0, sizeof(st));
+	memcpy(st.uri, "sip:gw@gw", 9);
+	st.uri_len = 9;
+	assert_int_equal(pk_location_add_static(f->loc, 0, S("gw"), S(DOM), &st, 1), 0);
+	assert_int_equal(reg1(f, "2001", "sip:a@10.0.0.1", 60, T0), 0);
+	assert_int_equal(reg1(f, "2001", "sip:b@10.0.0.2", 600, T0), 0);
+	{
+		struct pk_loc_change ch = C("sip:o@10.0.0.3", 600);
+		struct pk_loc_register r = { .user = S("2001"), .domain = S("other.test"), .call_id_hash = 1,
+					     .cseq = 1, .n = 1, .changes = &ch };
+		struct pk_loc_contact out[PK_LOC_MAX_CONTACTS];
+		unsigned n;
+
+		assert_int_equal(pk_location_register(f->loc, 0, &r, T0, out, PK_LOC_MAX_CONTACTS, &n), 0);
+	}
+
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(pk_location_foreach(f->loc, PK_STR_NULL, PK_STR_NULL, T0, list_fn, &l), 4);
+	assert_int_equal(l.n, 4);
+	assert_true(listed(&l, "gw@example.test sip:gw@gw"));
+	assert_true(listed(&l, "2001@example.test sip:a@10.0.0.1"));
+	assert_true(listed(&l, "2001@other.test sip:o@10.0.0.3"));
+	/* sip:a has expired: not listed, though not swept yet */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(pk_location_foreach(f->loc, S("2001"), PK_STR_NULL, T0 + 60 * SEC, list_fn, &l), 2);
+	assert_true(listed(&l, "2001@example.test sip:b@10.0.0.2"));
+	assert_true(listed(&l, "2001@other.test sip:o@10.0.0.3"));
+	assert_int_equal(pk_location_in_use(f->loc), 4);
+	/* one AoR, the domain in any case */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(pk_location_foreach(f->loc, S("2001"), S("Example.TEST"), T0 + 60 * SEC, list_fn, &l), 1);
+	assert_string_equal(l.line[0], "2001@example.test sip:b@10.0.0.2");
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(pk_location_foreach(f->loc, S("2001"), S("example.test"), T0, list_fn, &l), 2);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(pk_location_foreach(f->loc, S("2002"), S("example.test"), T0, list_fn, &l), 0);
+	/* stopped by the callback after the first */
+	memset(&l, 0, sizeof(l));
+	l.stop_after = 1;
+	assert_int_equal(pk_location_foreach(f->loc, PK_STR_NULL, PK_STR_NULL, T0, list_fn, &l), 1);
+	memset(&l, 0, sizeof(l));
+	l.stop_after = 1;
+	assert_int_equal(pk_location_foreach(f->loc, S("2001"), S(DOM), T0, list_fn, &l), 1);
+	flush(f, T0 + 60 * SEC);
+}
+
 static void test_bad_args(void **state)
 {
 	struct fx *f = *state;
@@ -1160,6 +1426,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capacity_full, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_no_memory, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_aor_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_no_snapshot, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_aor_full_eviction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_static_on_full_aor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_all_same_cseq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_word_helpers),

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -383,6 +384,62 @@ static void test_prom_odd_input(void **state)
 	json_decref(st);
 }
 
+/* HELP text escapes backslash and newline (a raw newline would end the
+ * line and break the whole scrape); a worker without an id is labelled
+ * by its place; a worker's plain value and memory's non-_bytes values
+ * are gauges. */
+static void test_prom_help_and_gauges(void **state)
+{
+	(void)state;
+	json_error_t e;
+	json_t *st = json_loads("{\"workers\": [{\"counters\": {\"a\\\\b\\nc\": 5}, \"lcore\": 3},"
+				" {\"id\": 7, \"counters\": {\"a\\\\b\\nc\": 6}, \"lcore\": 4}],"
+				" \"memory\": {\"arenas\": 2, \"calltab_bytes\": 64}}",
+				0, &e);
+	if (st == NULL)
+		fail_msg("%s", e.text);
+	char *text = pk_metrics_prometheus(st);
+	assert_non_null(text);
+	prom_parse(text, &PR);
+	assert_non_null(strstr(text, "# HELP pickupd_a_b_c_total Counter workers[].counters.a\\\\b\\nc of "
+				     "the stats\n"));
+	assert_true(prom_val(&PR, "pickupd_a_b_c_total", "worker=\"0\"") == 5);
+	assert_true(prom_val(&PR, "pickupd_a_b_c_total", "worker=\"7\"") == 6);
+	assert_string_equal(prom_type(&PR, "pickupd_worker_lcore"), "gauge");
+	assert_true(prom_val(&PR, "pickupd_worker_lcore", "worker=\"0\"") == 3);
+	assert_true(prom_val(&PR, "pickupd_worker_lcore", "worker=\"7\"") == 4);
+	assert_string_equal(prom_type(&PR, "pickupd_memory_arenas"), "gauge");
+	assert_true(prom_val(&PR, "pickupd_memory_arenas", "") == 2);
+	assert_true(prom_val(&PR, "pickupd_memory_bytes", "area=\"calltab\"") == 64);
+	assert_int_equal(PR.n, 6);
+	free(text);
+	json_decref(st);
+}
+
+/* A long counter name (past the renderer's 128-byte line buffer) comes out
+ * whole in HELP, TYPE and sample; past MX_NAME_MAX (200) it is skipped
+ * rather than cut to a name that could clash. */
+static void test_prom_long_names(void **state)
+{
+	(void)state;
+	char k150[151], k250[251], want[1024];
+	memset(k150, 'k', 150);
+	k150[150] = '\0';
+	memset(k250, 'l', 250);
+	k250[250] = '\0';
+	json_t *st = json_pack("{s:{s:i, s:i, s:i}}", "totals", k150, 11, k250, 12, "rx", 1);
+	assert_non_null(st);
+	char *text = pk_metrics_prometheus(st);
+	assert_non_null(text);
+	snprintf(want, sizeof(want), "# HELP pickupd_%s_total Counter totals.%s of the stats\n"
+		 "# TYPE pickupd_%s_total counter\npickupd_%s_total 11\n", k150, k150, k150, k150);
+	assert_non_null(strstr(text, want));
+	assert_null(strstr(text, "lllll"));
+	assert_non_null(strstr(text, "\npickupd_rx_total 1\n"));
+	free(text);
+	json_decref(st);
+}
+
 /* The dpdk backend's layout: "io" per worker (and summed at the top
  * level), "net" per port keyed by the ethdev name - a vdev and a PCI
  * address, whose ':' and '.' must survive as a label value - and each
@@ -713,6 +770,28 @@ static void test_http(void **state)
 	exchange(h, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &c);
 	assert_true(strncmp(c.reply, "HTTP/1.1 500 ", 13) == 0);
 	assert_int_equal(ctx.renders, 4); /* GET, HEAD, GET?x=1, failed GET */
+	ctx.fail_render = false;
+
+	/* what is no HTTP request gets 400, and the listener goes on */
+	exchange(h, "\x01\x02 garbage \xff\r\n\r\n", &c);
+	assert_true(strncmp(c.reply, "HTTP/1.1 400 ", 13) == 0 || strncmp(c.reply, "HTTP/1.0 400 ", 13) == 0);
+	assert_int_equal(ctx.renders, 4);
+
+	/* a client that asks and resets the connection before its answer:
+	 * the next one is served (the control thread must not stop or spin) */
+	signal(SIGPIPE, SIG_IGN); /* as the daemon, main.c */
+	int gone = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in ga = { .sin_family = AF_INET, .sin_port = htons(pk_metrics_http_port(h)) };
+	ga.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(gone, (struct sockaddr *)&ga, sizeof(ga)), 0);
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+	assert_int_equal(send(gone, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)(sizeof(req) - 1));
+	struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+	setsockopt(gone, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+	close(gone);
+	exchange(h, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &c);
+	assert_true(strncmp(c.reply, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	assert_string_equal(body_of(c.reply), "# HELP pickupd_up Up\n# TYPE pickupd_up gauge\npickupd_up 1\n");
 
 	/* a second listener on the same port is refused with the reason */
 	char addr[64];
@@ -967,6 +1046,26 @@ static void test_telemetry(void **state)
 	w = tel_ask(fd, "/pickupd/workers,7");
 	assert_true(json_is_null(w));
 	json_decref(w);
+	/* parameters that are not a worker id or a section: null, and the
+	 * connection goes on answering */
+	static const char *const bad_params[] = { "/pickupd/workers,abc", "/pickupd/workers,1x",
+						  "/pickupd/workers,-1", "/pickupd/stats,workers",
+						  "/pickupd/stats,../calls" };
+	for (i = 0; i < sizeof(bad_params) / sizeof(bad_params[0]); i++) {
+		w = tel_ask(fd, bad_params[i]);
+		if (!json_is_null(w))
+			fail_msg("%s answered %s", bad_params[i], json_dumps(w, 0));
+		json_decref(w);
+	}
+	/* a client that goes away without reading its answer (the daemon
+	 * ignores SIGPIPE, main.c, as here) leaves the others served */
+	signal(SIGPIPE, SIG_IGN);
+	int gone = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	assert_int_equal(connect(gone, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(gone);
+	w = tel_ask(fd, "/pickupd/workers,0");
+	assert_int_equal(tel_int(w, "counters/rx"), 10);
+	json_decref(w);
 
 	/* more than a reply holds (DPDK drops what does not fit without a
 	 * word): whole arrays up to the limit, then "truncated" */
@@ -987,14 +1086,14 @@ static void test_telemetry(void **state)
 	assert_int_equal(tel_int(s, "uptime_s"), 12);
 	assert_true(json_is_string(json_object_get(s, "version")));
 	json_decref(s);
-	assert_int_equal(atomic_load(&snapshots), 10); /* one per command answered */
+	assert_int_equal(atomic_load(&snapshots), 16); /* one per command answered */
 
 	/* detached (pickupd shutting down): null, the snapshot not called */
 	assert_int_equal(pk_telemetry_register(NULL, NULL), 0);
 	st = tel_ask(fd, "/pickupd/stats");
 	assert_true(json_is_null(st));
 	json_decref(st);
-	assert_int_equal(atomic_load(&snapshots), 10);
+	assert_int_equal(atomic_load(&snapshots), 16);
 	close(fd);
 
 	char dir[PATH_MAX];
@@ -1018,6 +1117,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_prom_label_escaping),
 		cmocka_unit_test(test_prom_no_workers),
 		cmocka_unit_test(test_prom_odd_input),
+		cmocka_unit_test(test_prom_help_and_gauges),
+		cmocka_unit_test(test_prom_long_names),
 		cmocka_unit_test(test_prom_net),
 		cmocka_unit_test(test_prom_ports),
 		cmocka_unit_test(test_prom_io),

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The wire of the backend tests (test_net_io.c, test_net_io_ports.c): a
- * net_ring port's RX ring, which the test fills with hand-built frames
- * (test_net_frames.h), and its TX ring, which it empties to check what
- * pickupd sent, and the EAL and pool they need. Include after cmocka.h.
+ * The wire of the backend tests (test_net_io.c, test_net_io_ports.c,
+ * test_net_io_limits.c): a net_ring port's RX ring, which the test fills
+ * with hand-built frames (test_net_frames.h), and its TX ring, which it
+ * empties to check what pickupd sent, and the EAL and pool they need.
+ * Include after cmocka.h.
  */
 #ifndef PK_TEST_NET_WIRE_H
 #define PK_TEST_NET_WIRE_H
@@ -14,6 +15,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -99,6 +101,19 @@ static inline uint64_t nctr(const struct pk_io_queue *q, unsigned port, enum pk_
 
 	assert_true(pk_io_dpdk_port_net_counters(q, port, v));
 	return v[c];
+}
+
+/* Bytes allocated from the EAL's heaps, all nodes: what a test compares
+ * before and after to see that nothing was left allocated. */
+static inline size_t eal_heap_bytes(void)
+{
+	struct rte_malloc_socket_stats st;
+	size_t n = 0;
+
+	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++)
+		if (rte_malloc_get_socket_stats(s, &st) == 0)
+			n += st.heap_allocsz_bytes;
+	return n;
 }
 
 #endif /* PK_TEST_NET_WIRE_H */

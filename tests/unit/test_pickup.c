@@ -864,6 +864,447 @@ static void test_caller_aor_case(void **state)
 	fx_free(f);
 }
 
+/* Forget what was sent so far (a test that sends more than FX_MAX_SENT
+ * messages looks only at the last ones). */
+static void forget_sent(struct fx *f)
+{
+	f->io.q.nsent = 0;
+}
+
+/* The caller's INVITE retransmitted (Timer A) before and after the 180:
+ * each copy is forwarded as the first was, byte for byte (pk=t, the same
+ * branch), the call is tracked once and stays RINGING with its To-tag. */
+static void test_caller_invite_retransmitted(void **state)
+{
+	struct fx *f = setup();
+	char first[8192], resp[4096];
+	uint32_t first_len;
+	unsigned inv;
+
+	(void)state;
+	inv = call(f, "alice", CALLER, "2002", "rt@a", "fa", NULL, NULL);
+	first_len = f->io.q.sent[inv].len;
+	memcpy(first, f->io.q.sent[inv].data, first_len);
+	assert_int_equal(call(f, "alice", CALLER, "2002", "rt@a", "fa", NULL, NULL), inv + 1);
+	assert_int_equal(fx_last(f)->len, first_len);
+	assert_memory_equal(fx_last(f)->data, first, first_len);
+	assert_int_equal(call_state(f, "rt@a", "fa"), PK_CALLTAB_TRYING);
+	fx_response(&f->io.q.sent[inv], 180, "Ringing", "tb", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, "192.0.2.22:5062"), 1);
+	assert_int_equal(call_state(f, "rt@a", "fa"), PK_CALLTAB_RINGING);
+	/* a copy that arrives after the 180 changes nothing */
+	call(f, "alice", CALLER, "2002", "rt@a", "fa", NULL, NULL);
+	assert_memory_equal(fx_last(f)->data, first, first_len);
+	assert_int_equal(call_state(f, "rt@a", "fa"), PK_CALLTAB_RINGING);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CALLS_TRACKED], 1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CALLS_RINGING], 1);
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "rt1", NULL), 1);
+	assert_true(fx_has_line(fx_last(f), "Replaces: rt@a;to-tag=fa;from-tag=tb;early-only"));
+	fx_free(f);
+}
+
+/* An INVITE a pickup could not use (no Contact for the new Request-URI,
+ * no From-tag for Replaces) is forwarded but not tracked. */
+static void test_untrackable_invite(void **state)
+{
+	struct fx *f = setup();
+
+	(void)state;
+	assert_int_equal(fx_rx(f,
+			       "INVITE sip:2002@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-nc;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:2002@example.test>\n"
+			       "Call-ID: nc@a\n"
+			       "CSeq: 1 INVITE\n",
+			       CALLER),
+			 1);
+	fx_assert_dst(fx_last(f), "192.0.2.22:5062", PK_TRANSPORT_UDP);
+	assert_null(strstr(fx_line(fx_last(f), "Via: "), ";pk="));
+	assert_int_equal(fx_rx(f,
+			       "INVITE sip:2002@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-nt;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>\n"
+			       "To: <sip:2002@example.test>\n"
+			       "Call-ID: nt@a\n"
+			       "CSeq: 1 INVITE\n"
+			       "Contact: <sip:alice@" CALLER ">\n",
+			       CALLER),
+			 1);
+	fx_assert_dst(fx_last(f), "192.0.2.22:5062", PK_TRANSPORT_UDP);
+	assert_null(strstr(fx_line(fx_last(f), "Via: "), ";pk="));
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_TRACK_SKIPPED], 2);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CALLS_TRACKED], 0);
+	assert_int_equal(call_state(f, "nc@a", "fa"), -1);
+	fx_free(f);
+}
+
+/* The ringing-call table full: the next call is forwarded as usual, only
+ * not tracked (track_refused, no pk=t). */
+static void test_table_full_not_tracked(void **state)
+{
+	struct fx *f = setup();
+	char inv[1024];
+	unsigned i;
+
+	(void)state;
+	for (i = 0; f->w->pickup_ctr[PK_PICKUP_CTR_TRACK_REFUSED] == 0; i++) {
+		assert_true(i <= 256);
+		forget_sent(f);
+		snprintf(inv, sizeof(inv),
+			 "INVITE sip:2002@example.test SIP/2.0\n"
+			 "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-full%u;rport\n"
+			 "Max-Forwards: 70\n"
+			 "From: <sip:alice@example.test>;tag=fa\n"
+			 "To: <sip:2002@example.test>\n"
+			 "Call-ID: full%u@a\n"
+			 "CSeq: 1 INVITE\n"
+			 "Contact: <sip:alice@" CALLER ">\n",
+			 i, i);
+		assert_int_equal(fx_rx(f, inv, CALLER), 1);
+	}
+	/* the table's capacity (256) went in, the next was refused */
+	assert_int_equal(i, 257);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CALLS_TRACKED], 256);
+	fx_assert_dst(fx_last(f), "192.0.2.22:5062", PK_TRANSPORT_UDP);
+	assert_null(strstr(fx_line(fx_last(f), "Via: "), ";pk="));
+	fx_free(f);
+}
+
+/* The picker uses pickupd as its outbound proxy (our Route) and the
+ * caller's INVITE had no Record-Route: the pickup INVITE reaches the
+ * caller with no Route at all (ours removed, none to put instead). */
+static void test_picker_route_caller_without_rr(void **state)
+{
+	struct fx *f = setup();
+	const struct fx_sent *s;
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "nr@a", "fa", NULL, "tb");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pnr", "Route: <sip:127.0.0.1:5060;lr>\n"), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, CALLER, PK_TRANSPORT_UDP);
+	assert_memory_equal(s->data, "INVITE sip:alice@192.0.2.10:5070 SIP/2.0\r\n", 42);
+	assert_int_equal(fx_count_lines(s, "Route:"), 0);
+	assert_true(fx_has_line(s, "Replaces: nr@a;to-tag=fa;from-tag=tb;early-only"));
+	assert_true(fx_has_line(s, "Max-Forwards: 69"));
+	assert_non_null(fx_scan(f, s));
+	assert_int_equal(f->out.nvia, 2);
+	fx_free(f);
+}
+
+/* The claimed call's caller cannot be reached (its first Record-Route
+ * names a host: no DNS here): the picker gets 503 with a Warning
+ * (pickup_unroutable), and the call leaves the table. */
+static void test_caller_unreachable(void **state)
+{
+	struct fx *f = setup();
+	const struct fx_sent *s;
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "un@a", "fa", "Record-Route: <sip:sbc.elsewhere.test;lr>\n", "tb");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pun", NULL), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 503 Service Unavailable\r\n", 33);
+	assert_true(fx_has_line(s, "Warning: 399 127.0.0.1 \"Cannot reach the caller\""));
+	fx_assert_dst(s, PICKER, PK_TRANSPORT_UDP);
+	assert_int_equal(call_state(f, "un@a", "fa"), -1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_UNROUTABLE], 1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_ATTEMPTS], 1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_FORWARDED], 0);
+	fx_free(f);
+}
+
+/* An unreachable caller's call must not stand in front of the others:
+ * it is the oldest, so every pickup of the group would claim it first and
+ * fail. After the 503 it leaves the table; the next picker gets the next
+ * call. */
+static void test_caller_unreachable_not_in_the_way(void **state)
+{
+	struct fx *f = setup();
+	const struct fx_sent *s;
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "uo@a", "fa", "Record-Route: <sip:sbc.elsewhere.test;lr>\n", "tb");
+	call(f, "carol", CALLER2, "2001", "uo@c", "fc", NULL, "tc");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "puo1", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 503 Service Unavailable\r\n", 33);
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "puo2", NULL), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, CALLER2, PK_TRANSPORT_UDP);
+	assert_true(fx_has_line(s, "Replaces: uo@c;to-tag=fc;from-tag=tc;early-only"));
+	assert_int_equal(call_state(f, "uo@a", "fa"), -1);
+	/* the directed pickup of that callee: nothing left to pick up */
+	assert_int_equal(pickup(f, "2003", PICKER, "**2002", "puo3", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 ", 12);
+	/* its caller's CANCEL still reaches the callee */
+	assert_int_equal(fx_rx(f,
+			       "CANCEL sip:2002@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-uo@a;rport\n"
+			       "Max-Forwards: 70\n"
+			       "Record-Route: <sip:sbc.elsewhere.test;lr>\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:2002@example.test>\n"
+			       "Call-ID: uo@a\n"
+			       "CSeq: 1 CANCEL\n",
+			       CALLER),
+			 1);
+	fx_assert_dst(fx_last(f), "192.0.2.22:5062", PK_TRANSPORT_UDP);
+	assert_int_equal(fx_count_lines(fx_last(f), "Reason:"), 0);
+	fx_free(f);
+}
+
+/* Every claim record taken (64 with the fixture's table): the next
+ * picker gets 503 and the call it would have had still rings; a
+ * retransmission of a pickup that holds a claim still reaches its
+ * caller, byte for byte. */
+static void test_claim_records_full(void **state)
+{
+	struct fx *f = setup();
+	char cid[32], pcid[32], first[8192];
+	uint32_t first_len = 0;
+	const struct fx_sent *s;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 65; i++) {
+		forget_sent(f);
+		snprintf(cid, sizeof(cid), "cf%u@a", i);
+		call(f, "alice", CALLER, "2002", cid, "fa", NULL, "tb");
+	}
+	for (i = 0; i < 64; i++) {
+		forget_sent(f);
+		snprintf(pcid, sizeof(pcid), "pcf%u", i);
+		assert_int_equal(pickup(f, "2003", PICKER, "*801", pcid, NULL), 1);
+		assert_memory_equal(fx_last(f)->data, "INVITE sip:alice@", 17);
+		if (i == 0) {
+			first_len = fx_last(f)->len;
+			memcpy(first, fx_last(f)->data, first_len);
+		}
+	}
+	assert_int_equal(call_state(f, "cf64@a", "fa"), PK_CALLTAB_RINGING);
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pcf64", NULL), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 503 Service Unavailable\r\n", 33);
+	assert_true(fx_has_line(s, "Warning: 399 127.0.0.1 \"Too many pickups in progress\""));
+	assert_int_equal(call_state(f, "cf64@a", "fa"), PK_CALLTAB_RINGING);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CLAIM_FULL], 1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_ATTEMPTS], 65);
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pcf0", NULL), 1);
+	assert_int_equal(fx_last(f)->len, first_len);
+	assert_memory_equal(fx_last(f)->data, first, first_len);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_RETRANS], 1);
+	fx_free(f);
+}
+
+/* A copy of the pickup INVITE after its call ended (the caller's CANCEL of
+ * its original INVITE came first): it claims nothing, nothing is sent. */
+static void test_retrans_after_call_ended(void **state)
+{
+	struct fx *f = setup();
+	unsigned before;
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "ce@a", "fa", NULL, "tb");
+	call(f, "carol", CALLER2, "2001", "ce@c", "fc", NULL, "tc");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pce", NULL), 1);
+	assert_true(fx_has_line(fx_last(f), "Replaces: ce@a;to-tag=fa;from-tag=tb;early-only"));
+	assert_int_equal(fx_rx(f,
+			       "CANCEL sip:2002@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-ce@a;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:2002@example.test>\n"
+			       "Call-ID: ce@a\n"
+			       "CSeq: 1 CANCEL\n",
+			       CALLER),
+			 1);
+	assert_int_equal(call_state(f, "ce@a", "fa"), -1);
+	before = fx_nsent(f);
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pce", NULL), 0);
+	assert_int_equal(fx_nsent(f), before);
+	assert_int_equal(call_state(f, "ce@c", "fc"), PK_CALLTAB_RINGING);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_DROP_RETRANS], 1);
+	assert_int_equal(f->w->ctr[PK_WORKER_CTR_DROP_PROXY], 1);
+	fx_free(f);
+}
+
+/* The caller's 200 to the pickup INVITE retransmitted (RFC 3261 §13.3.1.4,
+ * until the picker's ACK): every copy reaches the picker; the first
+ * settled the claim, the others are counted late. */
+static void test_2xx_retransmitted(void **state)
+{
+	struct fx *f = setup();
+	char resp[4096];
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "r2@a", "fa", NULL, "tb");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pr2", NULL), 1);
+	fx_response(fx_last(f), 200, "OK", "ta", "Contact: <sip:alice@192.0.2.10:5070>\n", resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 200 OK\r\n", 16);
+	fx_assert_dst(fx_last(f), PICKER, PK_TRANSPORT_UDP);
+	assert_int_equal(f->io.q.sent[fx_nsent(f) - 2].len, fx_last(f)->len);
+	assert_memory_equal(f->io.q.sent[fx_nsent(f) - 2].data, fx_last(f)->data, fx_last(f)->len);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_SUCCEEDED], 1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_SETTLE_LATE], 1);
+	assert_int_equal(call_state(f, "r2@a", "fa"), -1);
+	fx_free(f);
+}
+
+/* A picker transaction key longer than the table keeps (Call-ID and
+ * branch over 220 bytes: hashed): the claim, its retransmission, the
+ * picker's CANCEL, the caller's 487 and the ACK all find the same claim. */
+static void test_long_picker_key(void **state)
+{
+	struct fx *f = setup();
+	char pcid[160], msg[2048], resp[4096];
+	const struct fx_sent *s;
+	unsigned inv;
+
+	(void)state;
+	memset(pcid, 'k', sizeof(pcid) - 1);
+	pcid[sizeof(pcid) - 1] = '\0';
+	call(f, "alice", CALLER, "2002", "lk@a", "fa", NULL, "tb");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", pcid, NULL), 1);
+	inv = fx_nsent(f) - 1;
+	assert_true(fx_has_line(fx_last(f), "Replaces: lk@a;to-tag=fa;from-tag=tb;early-only"));
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", pcid, NULL), 1);
+	assert_int_equal(fx_last(f)->len, f->io.q.sent[inv].len);
+	assert_memory_equal(fx_last(f)->data, f->io.q.sent[inv].data, fx_last(f)->len);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_RETRANS], 1);
+	snprintf(msg, sizeof(msg),
+		 "CANCEL sip:*801@example.test SIP/2.0\n"
+		 "Via: SIP/2.0/UDP " PICKER ";branch=z9hG4bK-p-%s;rport\n"
+		 "Max-Forwards: 70\n"
+		 "From: \"Picker\" <sip:2003@example.test>;tag=fp-%s\n"
+		 "To: <sip:*801@example.test>\n"
+		 "Call-ID: %s\n"
+		 "CSeq: 7 CANCEL\n",
+		 pcid, pcid, pcid);
+	assert_int_equal(fx_rx(f, msg, PICKER), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, CALLER, PK_TRANSPORT_UDP);
+	assert_memory_equal(s->data, "CANCEL sip:alice@192.0.2.10:5070 SIP/2.0\r\n", 42);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CANCEL], 1);
+	fx_response(&f->io.q.sent[inv], 487, "Request Terminated", "tx", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	fx_assert_dst(fx_last(f), PICKER, PK_TRANSPORT_UDP);
+	assert_int_equal(call_state(f, "lk@a", "fa"), PK_CALLTAB_RINGING);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_REJECTED_OTHER], 1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_SETTLE_LATE], 0);
+	snprintf(msg, sizeof(msg),
+		 "ACK sip:*801@example.test SIP/2.0\n"
+		 "Via: SIP/2.0/UDP " PICKER ";branch=z9hG4bK-p-%s;rport\n"
+		 "Max-Forwards: 70\n"
+		 "From: \"Picker\" <sip:2003@example.test>;tag=fp-%s\n"
+		 "To: <sip:*801@example.test>;tag=tx\n"
+		 "Call-ID: %s\n"
+		 "CSeq: 7 ACK\n",
+		 pcid, pcid, pcid);
+	assert_int_equal(fx_rx(f, msg, PICKER), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, CALLER, PK_TRANSPORT_UDP);
+	assert_memory_equal(s->data, "ACK sip:alice@192.0.2.10:5070 SIP/2.0\r\n", 39);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_ACK], 1);
+	fx_free(f);
+}
+
+/* The ACK of a failure answer when the call's Call-ID and From-tag exceed
+ * the 192 bytes the ended-claim memory keeps: dropped (documented, §5.4),
+ * while the call rings again as usual. */
+static void test_ack_long_call_dropped(void **state)
+{
+	struct fx *f = setup();
+	char cid[200], resp[4096];
+
+	(void)state;
+	memset(cid, 'c', sizeof(cid) - 1);
+	cid[sizeof(cid) - 1] = '\0';
+	call(f, "alice", CALLER, "2002", cid, "fa", NULL, "tb");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pal", NULL), 1);
+	fx_response(fx_last(f), 486, "Busy Here", "tx", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	assert_int_equal(call_state(f, cid, "fa"), PK_CALLTAB_RINGING);
+	assert_int_equal(fx_rx(f,
+			       "ACK sip:*801@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP " PICKER ";branch=z9hG4bK-p-pal;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: \"Picker\" <sip:2003@example.test>;tag=fp-pal\n"
+			       "To: <sip:*801@example.test>;tag=tx\n"
+			       "Call-ID: pal\n"
+			       "CSeq: 7 ACK\n",
+			       PICKER),
+			 0);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_ACK_DROPPED], 1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_ACK], 0);
+	fx_free(f);
+}
+
+/* Served domains of every length the picker's From host is compared at
+ * (3: bytewise; 5: two 4-byte loads; 29: bytewise): the From host written
+ * as the Request-URI's domain is that domain; one byte off, it is not. */
+static void test_picker_domain_lengths(void **state)
+{
+	static const char groups[] = "settings:\n"
+				     "  domains: [example.test, abc, ab.cd, a-very-long-domain.example.org]\n"
+				     "groups:\n"
+				     "  - number: \"*801\"\n"
+				     "    members: [\"2002\", \"2003@abc\", \"2003@ab.cd\",\n"
+				     "              \"2003@a-very-long-domain.example.org\"]\n";
+	static const struct {
+		const char *ruri_domain, *from_host;
+		bool member;
+	} cases[] = {
+		{ "abc", "abc", true },
+		{ "abc", "abd", false },
+		{ "ab.cd", "ab.cd", true },
+		{ "ab.cd", "ab.ce", false },
+		{ "ab.cd", "ac.cd", false },
+		{ "a-very-long-domain.example.org", "a-very-long-domain.example.org", true },
+		{ "a-very-long-domain.example.org", "a-very-long-domaim.example.org", false },
+	};
+	struct fx *f = fx_new_with(fx_default_engine, groups);
+
+	(void)state;
+	fx_register(f, "2002", "sip:2002@192.0.2.22:5062", "192.0.2.22:5062", PK_TRANSPORT_UDP, 0);
+	/* a refused picker leaves its call ringing: the next one takes it */
+	for (unsigned i = 0, oldest = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char inv[1024], cid[32], pcid[32], repl[64];
+		const struct fx_sent *s;
+
+		snprintf(cid, sizeof(cid), "dl%u@a", i);
+		snprintf(pcid, sizeof(pcid), "pdl%u", i);
+		call(f, "alice", CALLER, "2002", cid, "fa", NULL, "tb");
+		snprintf(inv, sizeof(inv),
+			 "INVITE sip:*801@%s SIP/2.0\n"
+			 "Via: SIP/2.0/UDP " PICKER ";branch=z9hG4bK-p-%s;rport\n"
+			 "Max-Forwards: 70\n"
+			 "From: <sip:2003@%s>;tag=fp\n"
+			 "To: <sip:*801@%s>\n"
+			 "Call-ID: %s\n"
+			 "CSeq: 7 INVITE\n"
+			 "Contact: <sip:2003@" PICKER ">\n",
+			 cases[i].ruri_domain, pcid, cases[i].from_host, cases[i].ruri_domain, pcid);
+		assert_int_equal(fx_rx(f, inv, PICKER), 1);
+		s = fx_last(f);
+		if (cases[i].member) {
+			fx_assert_dst(s, CALLER, PK_TRANSPORT_UDP);
+			snprintf(repl, sizeof(repl), "Replaces: dl%u@a;to-tag=fa;from-tag=tb;early-only", oldest);
+			assert_true(fx_has_line(s, repl));
+			snprintf(cid, sizeof(cid), "dl%u@a", oldest++);
+			assert_int_equal(call_state(f, cid, "fa"), PK_CALLTAB_CLAIMED);
+		} else {
+			assert_memory_equal(s->data, "SIP/2.0 403 Forbidden\r\n", 23);
+			assert_int_equal(call_state(f, cid, "fa"), PK_CALLTAB_RINGING);
+		}
+	}
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -885,6 +1326,18 @@ int main(void)
 		cmocka_unit_test(test_late_invite_copy_after_pickup),
 		cmocka_unit_test(test_pkc_either_case),
 		cmocka_unit_test(test_caller_aor_case),
+		cmocka_unit_test(test_caller_invite_retransmitted),
+		cmocka_unit_test(test_untrackable_invite),
+		cmocka_unit_test(test_table_full_not_tracked),
+		cmocka_unit_test(test_picker_route_caller_without_rr),
+		cmocka_unit_test(test_caller_unreachable),
+		cmocka_unit_test(test_caller_unreachable_not_in_the_way),
+		cmocka_unit_test(test_claim_records_full),
+		cmocka_unit_test(test_retrans_after_call_ended),
+		cmocka_unit_test(test_2xx_retransmitted),
+		cmocka_unit_test(test_long_picker_key),
+		cmocka_unit_test(test_ack_long_call_dropped),
+		cmocka_unit_test(test_picker_domain_lengths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,9 @@
  * the tables and the JSON as an operator sees them, and whole runs against
  * fake servers on a temporary UNIX socket: one that answers (the bytes it
  * received are checked), one that refuses a command, one that never
- * answers, one that closes early, and the ways a socket is unreachable.
+ * answers, one that closes early, one reset in the middle of its answer,
+ * one that refuses a large request while it is being sent, one that never
+ * reads it, and the ways a socket is unreachable.
  *
  * The fake server is a thread serving one connection; the test waits for
  * it with pthread_join, never with a sleep. Time is measured only to check
@@ -140,6 +142,9 @@ enum fake_mode {
 	FAKE_CLOSE,   /* read one line, close */
 	FAKE_PARTIAL, /* read one line, write half a response, close */
 	FAKE_REFUSE,  /* write reply without reading, close (permission_denied) */
+	FAKE_RESET,   /* wait for the whole request but leave it unread, write half a
+		       * response, close: the unread request makes it a reset */
+	FAKE_DEAF,    /* never read; close when the test closes release[1] */
 };
 
 struct fake {
@@ -152,6 +157,7 @@ struct fake {
 	char got[65536];
 	size_t got_len;
 	bool accepted;
+	int release[2]; /* FAKE_DEAF */
 };
 
 static void *fake_main(void *arg)
@@ -171,6 +177,26 @@ static void *fake_main(void *arg)
 	f->accepted = true;
 	if (f->mode == FAKE_REFUSE) {
 		if (write(fd, f->reply, strlen(f->reply)) < 0)
+			f->got_len = 0;
+		close(fd);
+		return NULL;
+	}
+	if (f->mode == FAKE_DEAF) {
+		p = (struct pollfd){ .fd = f->release[0], .events = POLLIN };
+		poll(&p, 1, 10000);
+		close(fd);
+		return NULL;
+	}
+	if (f->mode == FAKE_RESET) {
+		p = (struct pollfd){ .fd = fd, .events = POLLIN };
+		while (memchr(f->got, '\n', f->got_len) == NULL && poll(&p, 1, 10000) == 1) {
+			ssize_t n = recv(fd, f->got, sizeof(f->got), MSG_PEEK);
+
+			if (n <= 0)
+				break;
+			f->got_len = (size_t)n;
+		}
+		if (write(fd, f->reply, strlen(f->reply) / 2) < 0)
 			f->got_len = 0;
 		close(fd);
 		return NULL;
@@ -198,6 +224,8 @@ static void *fake_main(void *arg)
 		break;
 	case FAKE_CLOSE:
 	case FAKE_REFUSE:
+	case FAKE_RESET:
+	case FAKE_DEAF:
 		break;
 	}
 	close(fd);
@@ -207,6 +235,7 @@ static void *fake_main(void *arg)
 static void fake_dir(struct fake *f)
 {
 	memset(f, 0, sizeof(*f));
+	f->release[0] = f->release[1] = -1;
 	strcpy(f->dir, "/tmp/pkctl-test-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/ctl.sock", f->dir);
@@ -231,13 +260,22 @@ static void fake_start(struct fake *f, enum fake_mode mode, const char *reply)
 	f->reply = reply;
 	f->lfd = fake_bind(f);
 	assert_int_equal(listen(f->lfd, 4), 0);
+	if (mode == FAKE_DEAF)
+		assert_int_equal(pipe(f->release), 0);
 	assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
 }
 
 /* After the client is done: the server's end, then the bytes it got. */
 static void fake_join(struct fake *f)
 {
+	if (f->release[1] >= 0) {
+		close(f->release[1]); /* FAKE_DEAF: the client is done */
+		f->release[1] = -1;
+	}
 	pthread_join(f->th, NULL);
+	if (f->release[0] >= 0)
+		close(f->release[0]);
+	f->release[0] = -1;
 	f->got[f->got_len < sizeof(f->got) ? f->got_len : sizeof(f->got) - 1] = '\0';
 }
 
@@ -1094,6 +1132,130 @@ static void test_exchange_closed(void **state)
 	fake_cleanup(&f);
 }
 
+/* A request far larger than the socket's buffer, for the exchanges where
+ * pickupd does not read it: {"cmd":"status","args":{"pad":"xxx..."}}. */
+static char *big_request(size_t pad)
+{
+	static const char head[] = "{\"cmd\":\"status\",\"args\":{\"pad\":\"";
+	char *s = malloc(sizeof(head) + pad + 4);
+
+	assert_non_null(s);
+	memcpy(s, head, sizeof(head) - 1);
+	memset(s + sizeof(head) - 1, 'x', pad);
+	strcpy(s + sizeof(head) - 1 + pad, "\"}}");
+	return s;
+}
+
+/* An answer far larger than the first read buffer (a groups list of a
+ * large site) is read whole, in the pieces it arrives in. */
+static void test_exchange_large_answer(void **state)
+{
+	static const char head[] = "{\"ok\":true,\"result\":{\"pad\":\"";
+	size_t pad = 300000;
+	char *reply = malloc(sizeof(head) + pad + 8);
+	struct fake f;
+	struct run r;
+	json_t *j;
+
+	(void)state;
+	assert_non_null(reply);
+	memcpy(reply, head, sizeof(head) - 1);
+	memset(reply + sizeof(head) - 1, 'y', pad);
+	strcpy(reply + sizeof(head) - 1 + pad, "\"}}\n");
+	fake_start(&f, FAKE_REPLY, reply);
+	r = run_cli((const char *const[]){ "-s", f.path, "--json", NULL },
+		    (const char *const[]){ "status", NULL });
+	fake_join(&f);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.err, "");
+	j = json_loads(r.out, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_string_length(json_object_get(j, "pad")), pad);
+	json_decref(j);
+	run_free(&r);
+	fake_cleanup(&f);
+	free(reply);
+}
+
+/* pickupd goes away in the middle of its answer, with the request still
+ * unread (killed while busy): a reset, reported with the bytes received,
+ * no output and no JSON error on half a line. */
+static void test_exchange_reset(void **state)
+{
+	struct fake f;
+	struct run r;
+	char want[256];
+
+	(void)state;
+	fake_start(&f, FAKE_RESET, "{\"ok\":true,\"result\":{\"version\":\"0.1.0\"}}\n");
+	r = run_cli((const char *const[]){ "-s", f.path, NULL }, (const char *const[]){ "status", NULL });
+	fake_join(&f);
+	assert_string_equal(f.got, "{\"cmd\":\"status\"}\n");
+	assert_int_equal(r.rc, 3);
+	snprintf(want, sizeof(want),
+		 "pickupctl: %s: connection reset by pickupd before a complete response (20 bytes "
+		 "received)\n",
+		 f.path);
+	assert_string_equal(r.err, want);
+	assert_string_equal(r.out, "");
+	assert_true(r.secs < 3.0);
+	run_free(&r);
+	fake_cleanup(&f);
+}
+
+/* Refused before its request is read, while a large request is still
+ * being sent: the send fails (EPIPE), and the refusal queued for the
+ * client is still what the operator reads. */
+static void test_exchange_refused_mid_request(void **state)
+{
+	char *req = big_request(1u << 20);
+	struct fake f;
+	struct run r;
+
+	(void)state;
+	fake_start(&f, FAKE_REFUSE,
+		   "{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":\"too many control "
+		   "clients\"}}\n");
+	r = run_cli((const char *const[]){ "-s", f.path, NULL }, (const char *const[]){ "raw", req, NULL });
+	fake_join(&f);
+	assert_true(f.accepted);
+	assert_int_equal(r.rc, 1);
+	assert_non_null(strstr(r.out, "\"busy\""));
+	assert_non_null(strstr(r.out, "too many control clients"));
+	assert_true(r.secs < 3.0);
+	run_free(&r);
+	fake_cleanup(&f);
+	free(req);
+}
+
+/* pickupd accepts but never reads (its control thread stuck): a request
+ * larger than the socket buffer cannot be sent, and the timeout (here
+ * whole seconds, as the default is) bounds the run. */
+static void test_exchange_request_not_taken(void **state)
+{
+	char *req = big_request(1u << 20);
+	struct fake f;
+	struct run r;
+	char want[256];
+
+	(void)state;
+	fake_start(&f, FAKE_DEAF, NULL);
+	r = run_cli((const char *const[]){ "-s", f.path, "--timeout", "1", NULL },
+		    (const char *const[]){ "raw", req, NULL });
+	fake_join(&f);
+	assert_true(f.accepted);
+	assert_int_equal(r.rc, 3);
+	snprintf(want, sizeof(want), "pickupctl: %s: request not taken within 1 s (pickupd not reading)\n",
+		 f.path);
+	assert_string_equal(r.err, want);
+	assert_string_equal(r.out, "");
+	assert_true(r.secs >= 0.99);
+	assert_true(r.secs < 5.0);
+	run_free(&r);
+	fake_cleanup(&f);
+	free(req);
+}
+
 static void test_unreachable(void **state)
 {
 	struct fake f;
@@ -1302,6 +1464,10 @@ int main(void)
 		cmocka_unit_test(test_exchange_error),
 		cmocka_unit_test(test_exchange_no_answer),
 		cmocka_unit_test(test_exchange_closed),
+		cmocka_unit_test(test_exchange_large_answer),
+		cmocka_unit_test(test_exchange_reset),
+		cmocka_unit_test(test_exchange_refused_mid_request),
+		cmocka_unit_test(test_exchange_request_not_taken),
 		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_permission_denied),
 		cmocka_unit_test(test_socket_lookup),

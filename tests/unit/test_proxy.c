@@ -879,7 +879,11 @@ static void test_next_hop_and_record_route(void **state)
 }
 
 /* A wildcard listener without advertise: Via and Record-Route name the
- * address the request came to, with the listener's port. */
+ * address the request came to, with the listener's port, and what is
+ * forwarded leaves from that address (a socket bound to 0.0.0.0 learns it
+ * from IP_PKTINFO and sends from it the same way): the callee's answer,
+ * sent where the request came from (RFC 3581), is then recognised as ours,
+ * and is forwarded to the caller from the address the caller sent to. */
 static void test_wildcard_sent_by(void **state)
 {
 	struct fx *f = fx_new_with("listen:\n"
@@ -890,9 +894,10 @@ static void test_wildcard_sent_by(void **state)
 				   fx_default_groups);
 	const struct fx_sent *s;
 	struct pk_str b;
-	char want[160];
+	char want[160], resp[4096];
 
 	(void)state;
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("198.51.100.7"), &f->rx_dst), 0);
 	fx_rx(f,
 	      "INVITE sip:bob@elsewhere.test SIP/2.0\n"
 	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-wc\n"
@@ -904,11 +909,59 @@ static void test_wildcard_sent_by(void **state)
 	      "192.0.2.10:5070");
 	s = fx_last(f);
 	fx_assert_dst(s, "192.0.2.1:5099", PK_TRANSPORT_UDP);
+	fx_assert_src(s, "198.51.100.7");
 	b = branch_of(f, s);
-	/* (the fixture delivers to the listener's own address) */
-	snprintf(want, sizeof(want), "Via: SIP/2.0/UDP 0.0.0.0:5060;branch=%.*s;rport", (int)b.len, b.p);
+	snprintf(want, sizeof(want), "Via: SIP/2.0/UDP 198.51.100.7:5060;branch=%.*s;rport", (int)b.len, b.p);
 	assert_string_equal(fx_line(s, "Via: "), want);
-	assert_string_equal(fx_line(s, "Record-Route:"), "Record-Route: <sip:0.0.0.0:5060;lr>");
+	assert_string_equal(fx_line(s, "Record-Route:"), "Record-Route: <sip:198.51.100.7:5060;lr>");
+
+	/* the next hop's 180, sent where the INVITE came from: forwarded to
+	 * the caller, from the address the caller sent its INVITE to */
+	assert_int_equal(fx_rx(f, fx_response(s, 180, "Ringing", "tb", NULL, resp, sizeof(resp)), "192.0.2.1:5099"),
+			 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 180 Ringing\r\n", 21);
+	fx_assert_dst(s, "192.0.2.10:5070", PK_TRANSPORT_UDP);
+	fx_assert_src(s, "198.51.100.7");
+
+	/* the same 180 arriving at another of the host's addresses: our Via
+	 * names an address it did not come to, so it is not ours */
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("198.51.100.8"), &f->rx_dst), 0);
+	assert_int_equal(fx_rx(f, resp, "192.0.2.1:5099"), 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_RESP_NOT_OURS], 1);
+	fx_free(f);
+}
+
+/* A listener with an address of its own (or an advertised name): the
+ * backend sends from the listener's address, as it always did. */
+static void test_bound_listener_src(void **state)
+{
+	struct fx *f = fx_new_with("listen:\n"
+				   "  proxy: \"0.0.0.0:5060\"\n"
+				   "advertise: sip.example.test\n"
+				   "groups: groups.yaml\n"
+				   "next_hop: \"sip:192.0.2.1:5099\"\n",
+				   fx_default_groups);
+
+	(void)state;
+	assert_int_equal(pk_addr_parse_ip(PK_STR_LIT("198.51.100.7"), &f->rx_dst), 0);
+	fx_rx(f,
+	      "OPTIONS sip:bob@elsewhere.test SIP/2.0\n"
+	      "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-wa\n"
+	      "Max-Forwards: 70\n"
+	      "From: <sip:alice@example.test>;tag=fa\n"
+	      "To: <sip:bob@elsewhere.test>\n"
+	      "Call-ID: wa1\n"
+	      "CSeq: 1 OPTIONS\n",
+	      "192.0.2.10:5070");
+	fx_assert_dst(fx_last(f), "192.0.2.1:5099", PK_TRANSPORT_UDP);
+	fx_assert_src(fx_last(f), "");
+	assert_non_null(strstr(fx_line(fx_last(f), "Via: "), "Via: SIP/2.0/UDP sip.example.test:5060;branch="));
+	fx_free(f);
+
+	f = fx_reg();
+	fx_rx(f, invite_5555, "192.0.2.10:5070");
+	fx_assert_src(fx_last(f), "");
 	fx_free(f);
 }
 
@@ -2007,6 +2060,356 @@ static void test_links_one_link_single_pop(void **state)
 	}
 }
 
+/* A strict router that put our Record-Route URI in the Request-URI with
+ * one Route left: that Route becomes the Request-URI, no Route header is
+ * left, and the request goes where it names (RFC 3261 §16.4). With three,
+ * the two before the last stay, in order, as one header. */
+static void test_strict_route_one_and_three(void **state)
+{
+	struct fx *f = fx_reg();
+	const struct fx_sent *s;
+
+	(void)state;
+	assert_int_equal(fx_rx(f,
+			       "BYE sip:127.0.0.1:5060;lr SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-s1\n"
+			       "Max-Forwards: 70\n"
+			       "Route: <sip:bob@192.0.2.60:5090>\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:bob@example.test>;tag=tb\n"
+			       "Call-ID: st-one\n"
+			       "CSeq: 2 BYE\n",
+			       "192.0.2.10:5070"),
+			 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "BYE sip:bob@192.0.2.60:5090 SIP/2.0\r\n", 37);
+	assert_int_equal(fx_count_lines(s, "Route:"), 0);
+	fx_assert_dst(s, "192.0.2.60:5090", PK_TRANSPORT_UDP);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_TO_RURI], 1);
+
+	assert_int_equal(fx_rx(f,
+			       "BYE sip:127.0.0.1:5060;lr SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-s3\n"
+			       "Max-Forwards: 70\n"
+			       "Route: <sip:192.0.2.50:5080>\n"
+			       "Route: <sip:192.0.2.51:5081>, <sip:bob@192.0.2.60:5090>\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:bob@example.test>;tag=tb\n"
+			       "Call-ID: st-three\n"
+			       "CSeq: 2 BYE\n",
+			       "192.0.2.10:5070"),
+			 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "BYE sip:bob@192.0.2.60:5090 SIP/2.0\r\n", 37);
+	assert_string_equal(fx_line(s, "Route:"), "Route: <sip:192.0.2.50:5080>, <sip:192.0.2.51:5081>");
+	assert_int_equal(fx_count_lines(s, "Route:"), 1);
+	fx_assert_dst(s, "192.0.2.50:5080", PK_TRANSPORT_UDP);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_STRICT_ROUTE], 2);
+	fx_free(f);
+}
+
+/* Strict routing that cannot be followed: the next Route a host name (no
+ * DNS on the packet path: 503), more Route entries than the scanner keeps
+ * (the last one, the real target, was not parsed: 400). */
+static void test_strict_route_refused(void **state)
+{
+	struct fx *f = fx_reg();
+	const struct fx_sent *s;
+	char buf[2048];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(fx_rx(f,
+			       "BYE sip:127.0.0.1:5060;lr SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-sr1\n"
+			       "Max-Forwards: 70\n"
+			       "Route: <sip:proxy.elsewhere.test;lr>, <sip:bob@192.0.2.60:5090>\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:bob@example.test>;tag=tb\n"
+			       "Call-ID: sr1\n"
+			       "CSeq: 2 BYE\n",
+			       "192.0.2.10:5070"),
+			 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 503 Service Unavailable\r\n", 33);
+	assert_true(fx_has_line(s, "Warning: 399 pickupd \"cannot resolve the Route's host\""));
+	fx_assert_dst(s, "192.0.2.10:5070", PK_TRANSPORT_UDP);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_503], 1);
+
+	n = (size_t)snprintf(buf, sizeof(buf), "BYE sip:127.0.0.1:5060;lr SIP/2.0\n"
+					       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-sr2\n"
+					       "Max-Forwards: 70\n");
+	for (int i = 0; i <= PK_SIP_MAX_ROUTE; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "Route: <sip:192.0.2.%d:5080;lr>\n", 50 + i);
+	snprintf(buf + n, sizeof(buf) - n, "From: <sip:alice@example.test>;tag=fa\n"
+					   "To: <sip:bob@example.test>;tag=tb\n"
+					   "Call-ID: sr2\n"
+					   "CSeq: 2 BYE\n");
+	assert_int_equal(fx_rx(f, buf, "192.0.2.10:5070"), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 400 Bad Request\r\n", 25);
+	assert_true(fx_has_line(s, "Warning: 399 pickupd \"too many Route entries for a strict route\""));
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_OTHER], 1);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_FWD_REQUEST], 0);
+	fx_free(f);
+}
+
+/* transport=tcp on a Route or on an IP Request-URI: pickupd opens no TCP
+ * connection, so it goes over UDP, and our Via says UDP (docs §2,
+ * tcp_as_udp). */
+static void test_tcp_uri_sent_over_udp(void **state)
+{
+	struct fx *f = fx_reg();
+	const struct fx_sent *s;
+
+	(void)state;
+	assert_int_equal(fx_rx(f,
+			       "BYE sip:bob@10.9.9.9:5062 SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-tu1;rport\n"
+			       "Max-Forwards: 70\n"
+			       "Route: <sip:192.0.2.50:5080;transport=tcp;lr>\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:bob@example.test>;tag=tb\n"
+			       "Call-ID: tu1\n"
+			       "CSeq: 2 BYE\n",
+			       "192.0.2.10:5070"),
+			 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "192.0.2.50:5080", PK_TRANSPORT_UDP);
+	assert_int_equal(s->conn, PK_IO_CONN_NONE);
+	assert_int_equal(s->listener, 0);
+	assert_memory_equal(fx_line(s, "Via: "), "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKpk", 48);
+	assert_true(fx_has_line(s, "Route: <sip:192.0.2.50:5080;transport=tcp;lr>"));
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_TCP_AS_UDP], 1);
+
+	assert_int_equal(fx_rx(f,
+			       "MESSAGE sip:bob@192.0.2.77:5062;transport=TCP SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-tu2;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:bob@192.0.2.77>\n"
+			       "Call-ID: tu2\n"
+			       "CSeq: 1 MESSAGE\n",
+			       "192.0.2.10:5070"),
+			 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "192.0.2.77:5062", PK_TRANSPORT_UDP);
+	assert_memory_equal(s->data, "MESSAGE sip:bob@192.0.2.77:5062;transport=TCP SIP/2.0\r\n", 55);
+	assert_memory_equal(fx_line(s, "Via: "), "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKpk", 48);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_TCP_AS_UDP], 2);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_TO_RURI], 1);
+	fx_free(f);
+}
+
+/* tel: Request-URIs go to the next hop, unchanged; without one: 404. */
+static void test_tel_uri(void **state)
+{
+	static const char msg[] = "INVITE tel:+15551234567 SIP/2.0\n"
+				  "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-tel;rport\n"
+				  "Max-Forwards: 70\n"
+				  "From: <sip:alice@example.test>;tag=fa\n"
+				  "To: <tel:+15551234567>\n"
+				  "Call-ID: tel1\n"
+				  "CSeq: 1 INVITE\n"
+				  "Contact: <sip:alice@192.0.2.10:5070>\n";
+	struct fx *f = fx_reg();
+	const struct fx_sent *s;
+
+	(void)state;
+	assert_int_equal(fx_rx(f, msg, "192.0.2.10:5070"), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 404 Not Found\r\n", 23);
+	assert_true(fx_has_line(s, "Warning: 399 pickupd \"no route for tel: URIs (no next_hop)\""));
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_404], 1);
+	fx_free(f);
+
+	f = fx_new_with("listen:\n"
+			"  proxy: \"127.0.0.1:5060\"\n"
+			"groups: groups.yaml\n"
+			"next_hop: \"sip:192.0.2.1:5099\"\n",
+			fx_default_groups);
+	assert_int_equal(fx_rx(f, msg, "192.0.2.10:5070"), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, "192.0.2.1:5099", PK_TRANSPORT_UDP);
+	assert_memory_equal(s->data, "INVITE tel:+15551234567 SIP/2.0\r\n", 33);
+	assert_true(fx_has_line(s, "Max-Forwards: 69"));
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_TO_NEXT_HOP], 1);
+	fx_free(f);
+}
+
+/* A request for pickupd itself (no user part), no Route, not an OPTIONS
+ * it answers: 404, never forwarded to itself; its ACK is not answered. */
+static void test_ruri_names_us_without_user(void **state)
+{
+	struct fx *f = fx_reg();
+	const struct fx_sent *s;
+
+	(void)state;
+	assert_int_equal(fx_rx(f,
+			       "INVITE sip:127.0.0.1:5060 SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-nu;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:127.0.0.1>\n"
+			       "Call-ID: nu1\n"
+			       "CSeq: 1 INVITE\n",
+			       "192.0.2.10:5070"),
+			 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 404 Not Found\r\n", 23);
+	assert_true(fx_has_line(s, "Warning: 399 pickupd \"no user in the Request-URI\""));
+	fx_assert_dst(s, "192.0.2.10:5070", PK_TRANSPORT_UDP);
+	/* a served domain without user: the same */
+	assert_int_equal(fx_rx(f,
+			       "MESSAGE sip:example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-nu2;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:example.test>\n"
+			       "Call-ID: nu2\n"
+			       "CSeq: 1 MESSAGE\n",
+			       "192.0.2.10:5070"),
+			 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 404 Not Found\r\n", 23);
+	assert_int_equal(fx_rx(f,
+			       "ACK sip:127.0.0.1:5060 SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-nu;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:127.0.0.1>;tag=x\n"
+			       "Call-ID: nu1\n"
+			       "CSeq: 1 ACK\n",
+			       "192.0.2.10:5070"),
+			 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_404], 2);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_ACK], 1);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_FWD_REQUEST], 0);
+	fx_free(f);
+}
+
+/* A static binding naming a host: no DNS on the packet path, 503. */
+static void test_static_binding_host_name(void **state)
+{
+	struct fx *f = fx_new_with("listen:\n"
+				   "  proxy: \"127.0.0.1:5060\"\n"
+				   "groups: groups.yaml\n"
+				   "bindings:\n"
+				   "  \"5558\": sip:5558@gw.elsewhere.test:5080\n",
+				   fx_default_groups);
+	const struct fx_sent *s;
+
+	(void)state;
+	fx_load_static(f);
+	assert_int_equal(fx_rx(f,
+			       "INVITE sip:5558@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-sb;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:5558@example.test>\n"
+			       "Call-ID: sbh1\n"
+			       "CSeq: 1 INVITE\n",
+			       "192.0.2.10:5070"),
+			 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 503 Service Unavailable\r\n", 33);
+	assert_true(fx_has_line(s, "Warning: 399 pickupd \"cannot resolve the contact's host\""));
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_503], 1);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_TO_LOCATION], 0);
+	fx_free(f);
+}
+
+/* No rport, but the sent-by is not where the request came from (a NAT
+ * without RFC 3581, or a host name): received= is added (RFC 3261
+ * §18.2.1), and the answer goes to that address at the sent-by port
+ * (§18.2.2). A response whose Via below ours names a host and has no
+ * received: dropped (no DNS). */
+static void test_received_without_rport(void **state)
+{
+	struct fx *f = fx_reg();
+	char resp[4096];
+	const struct fx_sent *s;
+
+	(void)state;
+	assert_int_equal(fx_rx(f,
+			       "INVITE sip:5555@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 10.0.0.9:5071;branch=z9hG4bK-nr1\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:5555@example.test>\n"
+			       "Call-ID: nr1\n"
+			       "CSeq: 1 INVITE\n",
+			       "203.0.113.9:6000"),
+			 1);
+	s = fx_last(f);
+	assert_true(fx_has_line(s, "Via: SIP/2.0/UDP 10.0.0.9:5071;branch=z9hG4bK-nr1;received=203.0.113.9"));
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_VIA_RECEIVED], 1);
+	assert_int_equal(fx_rx(f, fx_response(s, 180, "Ringing", "tb", NULL, resp, sizeof(resp)), "198.51.100.55:40055"),
+			 1);
+	fx_assert_dst(fx_last(f), "203.0.113.9:5071", PK_TRANSPORT_UDP);
+
+	assert_int_equal(fx_rx(f,
+			       "INVITE sip:5555@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP phone.example.test;branch=z9hG4bK-nr2\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:5555@example.test>\n"
+			       "Call-ID: nr2\n"
+			       "CSeq: 1 INVITE\n",
+			       "192.0.2.10:5060"),
+			 1);
+	s = fx_last(f);
+	assert_true(fx_has_line(s, "Via: SIP/2.0/UDP phone.example.test;branch=z9hG4bK-nr2;received=192.0.2.10"));
+	fx_response(s, 180, "Ringing", "tb", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, "198.51.100.55:40055"), 1);
+	fx_assert_dst(fx_last(f), "192.0.2.10:5060", PK_TRANSPORT_UDP);
+	/* the same answer with the received taken out again */
+	{
+		char *r = strstr(resp, ";received=192.0.2.10");
+
+		assert_non_null(r);
+		memmove(r, r + 20, strlen(r + 20) + 1);
+	}
+	assert_int_equal(fx_rx(f, resp, "198.51.100.55:40055"), 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_RESP_ROUTE], 1);
+	fx_free(f);
+}
+
+/* The scanner's rejection of an ACK is not answered (an ACK never is):
+ * dropped, counted as drop_ack, nothing sent; the same fault in an INVITE
+ * is answered 400 and counted by status. */
+static void test_worker_rejects_unanswered(void **state)
+{
+	struct fx *f = fx_reg();
+
+	(void)state;
+	assert_int_equal(fx_rx(f,
+			       "ACK sip:5555@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-wr1;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:5555@example.test>;tag=x\n"
+			       "Call-ID: wr1\n"
+			       "CSeq: 1 INVITE\n",
+			       "192.0.2.10:5070"),
+			 0);
+	assert_int_equal(f->w->ctr[PK_WORKER_CTR_DROP_ACK], 1);
+	assert_int_equal(f->w->ctr[PK_WORKER_CTR_REJECTED], 0);
+	assert_int_equal(fx_rx(f,
+			       "INVITE sip:5555@example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-wr2;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:5555@example.test>\n"
+			       "Call-ID: wr2\n"
+			       "CSeq: 1 ACK\n",
+			       "192.0.2.10:5070"),
+			 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 400 Bad Request\r\n", 25);
+	assert_int_equal(f->w->ctr[PK_WORKER_CTR_REJECTED], 1);
+	assert_int_equal(f->w->rejects[PK_WORKER_REJ_400], 1);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2027,6 +2430,7 @@ int main(void)
 		cmocka_unit_test(test_strict_route_long_set),
 		cmocka_unit_test(test_next_hop_and_record_route),
 		cmocka_unit_test(test_wildcard_sent_by),
+		cmocka_unit_test(test_bound_listener_src),
 		cmocka_unit_test(test_response_routing),
 		cmocka_unit_test(test_response_nat_and_sent_by),
 		cmocka_unit_test(test_tcp_response_on_connection),
@@ -2043,6 +2447,14 @@ int main(void)
 		cmocka_unit_test(test_links_double_record_route_tcp),
 		cmocka_unit_test(test_links_double_route_popped),
 		cmocka_unit_test(test_links_one_link_single_pop),
+		cmocka_unit_test(test_strict_route_one_and_three),
+		cmocka_unit_test(test_strict_route_refused),
+		cmocka_unit_test(test_tcp_uri_sent_over_udp),
+		cmocka_unit_test(test_tel_uri),
+		cmocka_unit_test(test_ruri_names_us_without_user),
+		cmocka_unit_test(test_static_binding_host_name),
+		cmocka_unit_test(test_received_without_rport),
+		cmocka_unit_test(test_worker_rejects_unanswered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,7 +28,7 @@
 #define T0 (5000 * SEC)
 #define PHONE "10.1.2.3:5060"
 
-static const char conf_yaml[] = "domains: [example.test, other.test]\n"
+static const char conf_yaml[] = "domains: [example.test, other.test, pbx.branch-office.example]\n"
 				"trusted: [127.0.0.0/8, 10.0.0.0/8]\n"
 				"bindings:\n"
 				"  \"gw@example.test\": [\"sip:gw@127.0.0.1:5080\", \"sip:gw@gw.example.test;transport=tcp\"]\n"
@@ -513,6 +513,27 @@ static void test_domains(void **state)
 	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2003"), S("other.test"), T0, c, 4), 0);
 	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2004"), S("other.test"), T0, c, 4), 1);
 	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2004"), S("example.test"), T0, c, 4), 0);
+	/* a served domain longer than 16 bytes (To and Request-URI hosts
+	 * are compared otherwise than short ones); one byte short of it is
+	 * not ours */
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:pbx.branch-office.example",
+						    .to = "sip:2005@pbx.branch-office.example",
+						    .hdrs = "Contact: <sip:u@10.1.2.9>\r\n" }),
+			 200);
+	/* the To's domain in another case: the same AoR, refreshed */
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:pbx.branch-office.example", .cseq = 2,
+						    .to = "sip:2005@PBX.Branch-Office.example",
+						    .hdrs = "Contact: <sip:u@10.1.2.9>;expires=600\r\n" }),
+			 200);
+	assert_int_equal(f->resp.ncontact, 1);
+	assert_int_equal(answer_expires(f, "sip:u@10.1.2.9"), 600);
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:pbx.branch-office.example",
+						    .to = "sip:2007@pbx.branch-office.exampl",
+						    .hdrs = "Contact: <sip:s@10.1.2.9>\r\n" }),
+			 404);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2005"), S("pbx.branch-office.example"), T0, c, 4), 1);
+	assert_true(c[0].expires == T0 + 600 * SEC);
+	assert_int_equal(pk_location_lookup(f->eng->location, 0, S("2005"), S("example.test"), T0, c, 4), 0);
 	/* a Request-URI naming no served domain (our address) and a To
 	 * whose host is not one: refused as before */
 	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sip:127.0.0.1", .to = "sip:2005@127.0.0.1",
@@ -620,6 +641,7 @@ static void test_table_full(void **state)
 	}
 	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:2001@10.1.2.3>\r\n" }), 503);
 	assert_string_equal(answer_hdr(f, "Retry-After"), "60");
+	assert_true(strstr(answer_hdr(f, "Warning"), "table full") != NULL);
 	assert_int_equal(ctr(f, PK_LOC_CTR_FULL), 1);
 	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_503), 1);
 	/* refreshing and querying still work */
@@ -747,6 +769,130 @@ static void test_user_normalised_tcp(void **state)
 			 400);
 }
 
+/* Nine Contact values (one REGISTER may carry eight): refused as a whole. */
+static void test_too_many_contacts(void **state)
+{
+	struct fx *f = *state; /* capacity 8, 2 taken by the static binding */
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	char hdrs[1024];
+	size_t n = 0;
+
+	for (int i = 0; i < 9; i++)
+		n += (size_t)snprintf(hdrs + n, sizeof(hdrs) - n, "Contact: <sip:c%d@10.1.2.3>\r\n", i);
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = hdrs }), 400);
+	assert_true(strstr(answer_hdr(f, "Warning"), "more than 8") != NULL);
+	assert_int_equal(lookup(f, "2001", c), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_400), 1);
+	/* six, on one line: all registered */
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:c0@10.1.2.3>, <sip:c1@10.1.2.3>, "
+							    "<sip:c2@10.1.2.3>, <sip:c3@10.1.2.3>, "
+							    "<sip:c4@10.1.2.3>, <sip:c5@10.1.2.3>\r\n" }),
+			 200);
+	assert_int_equal(f->resp.ncontact, 6);
+	assert_int_equal(lookup(f, "2001", c), 6);
+}
+
+/*
+ * REGISTERs that each replace a binding (the phone's source port changes
+ * every time), faster than the sweep runs: when no spare snapshot is left
+ * the phone is told 503 with Retry-After, the Warning says why (the table
+ * is not full), and register_503 = full + no_memory. After the sweep and a
+ * grace period the same REGISTER is taken.
+ */
+static void test_no_spare_memory(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+	char src[32];
+	unsigned code = 200, cseq;
+
+	for (cseq = 1; cseq < 1000 && code == 200; cseq++) {
+		snprintf(src, sizeof(src), "10.1.2.3:%u", 6000 + cseq % 2);
+		code = send_reg(f, &(struct reg){ .src = src, .cseq = cseq, .hdrs = "Contact: <sip:a@10.1.2.3>\r\n" });
+	}
+	assert_int_equal(code, 503);
+	assert_true(cseq > 10);
+	assert_string_equal(answer_hdr(f, "Retry-After"), "60");
+	assert_true(strstr(answer_hdr(f, "Warning"), "table full") == NULL);
+	assert_int_equal(ctr(f, PK_LOC_CTR_NO_MEMORY), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_FULL), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_503), ctr(f, PK_LOC_CTR_NO_MEMORY) + ctr(f, PK_LOC_CTR_FULL));
+	/* the binding the phone had is still there for the proxy */
+	assert_int_equal(lookup(f, "2001", c), 1);
+	assert_int_equal(pk_location_in_use(f->eng->location), 3);
+	/* the sweep, a grace period: taken */
+	pk_location_sweep(f->eng->location, 0, f->w->now_ns, UINT32_MAX);
+	pk_rcu_quiescent(f->rcu, 0);
+	pk_rcu_reclaim(f->rcu);
+	assert_int_equal(send_reg(f, &(struct reg){ .src = src, .cseq = cseq, .hdrs = "Contact: <sip:a@10.1.2.3>\r\n" }),
+			 200);
+	assert_int_equal(lookup(f, "2001", c), 1);
+	assert_int_equal(c[0].cseq, cseq);
+}
+
+/* Load the static bindings of conf text into a table of its capacity;
+ * returns what pk_registrar_load_static returned, its message in err. */
+static int load_static_text(const char *yaml, char *err, size_t errlen)
+{
+	struct pk_engine_conf_error e;
+	struct pk_engine_conf *conf = pk_engine_conf_parse(yaml, strlen(yaml), "b.yaml", ".", &e);
+	struct pk_rcu *rcu = pk_rcu_create(1);
+	struct pk_location *loc;
+	int rc;
+
+	if (conf == NULL)
+		fail_msg("%s", e.msg);
+	assert_non_null(rcu);
+	loc = pk_location_create(conf->capacity.registrations, 1, rcu);
+	assert_non_null(loc);
+	err[0] = '\0';
+	rc = pk_registrar_load_static(loc, 0, conf, err, errlen);
+	pk_location_destroy(loc);
+	pk_rcu_destroy(rcu);
+	pk_engine_conf_free(conf);
+	return rc;
+}
+
+/* Static bindings the table cannot take stop the start-up with a message
+ * naming the configuration line and the reason. */
+static void test_load_static_errors(void **state)
+{
+	char yaml[1024], err[512], uri[300];
+
+	(void)state;
+	/* more static contacts than capacity.registrations */
+	assert_int_equal(load_static_text("domains: [example.test]\n"
+					  "bindings:\n"
+					  "  \"gw@example.test\": [\"sip:gw@192.0.2.1\"]\n"
+					  "  \"gw2@example.test\": [\"sip:gw2@192.0.2.2\", \"sip:gw2@192.0.2.3\"]\n"
+					  "capacity:\n"
+					  "  registrations: 2\n",
+					  err, sizeof(err)),
+			 -ENOSPC);
+	assert_true(strstr(err, "b.yaml:4:") != NULL);
+	assert_true(strstr(err, "gw2@example.test") != NULL);
+	assert_true(strstr(err, "capacity.registrations") != NULL);
+	/* a contact URI longer than a binding holds: the loader refuses it
+	 * already (so --check does), with its line */
+	memset(uri, 'x', sizeof(uri));
+	memcpy(uri, "sip:", 4);
+	memcpy(uri + 280, "@192.0.2.1", 11);
+	snprintf(yaml, sizeof(yaml), "domains: [example.test]\nbindings:\n  \"gw@example.test\": [\"%s\"]\n", uri);
+	struct pk_engine_conf_error e;
+
+	assert_null(pk_engine_conf_parse(yaml, strlen(yaml), "b.yaml", ".", &e));
+	assert_true(strstr(e.msg, "b.yaml:3:") != NULL);
+	assert_true(strstr(e.msg, "longer than 256") != NULL);
+	/* what fits loads */
+	assert_int_equal(load_static_text("domains: [example.test]\n"
+					  "bindings:\n"
+					  "  \"gw@example.test\": [\"sip:gw@192.0.2.1\", \"sip:gw@192.0.2.2\"]\n"
+					  "capacity:\n"
+					  "  registrations: 2\n",
+					  err, sizeof(err)),
+			 0);
+}
+
 /* The decision on its own, with a fixed wall clock: the Date header. */
 static void test_date(void **state)
 {
@@ -803,6 +949,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_require, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_user_normalised_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_date, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_many_contacts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_spare_memory, setup, teardown),
+		cmocka_unit_test(test_load_static_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

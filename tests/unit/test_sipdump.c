@@ -327,6 +327,90 @@ static void test_compare_disagreement(void **state)
 	unlink(p);
 }
 
+/* The one field of a disagreement on the verdict, as --compare reports it. */
+static void verdict_diff_is(const json_t *o, const char *scanner, const char *osip)
+{
+	const json_t *diffs = json_object_get(json_object_get(o, "compare"), "diffs");
+	assert_string_equal(sget(o, "compare.agree"), "false");
+	assert_int_equal(json_array_size(diffs), 1);
+	const json_t *d = json_array_get(diffs, 0);
+	assert_string_equal(sget(d, "field"), "verdict");
+	assert_string_equal(sget(d, "scanner"), scanner);
+	assert_string_equal(sget(d, "osip"), osip);
+}
+
+/*
+ * One parser accepts and the other does not: --compare says so in one
+ * "verdict" entry and exits 1 (docs/sipdump.md). Each way round: a
+ * request the scanner answers with 400 (CSeq method mismatch, RFC 4475
+ * §3.1.2.17) and a response it drops (status code 4294967301, §3.1.2.19)
+ * that libosip2 parses, and a valid message only the scanner parses
+ * (a token display name with a comma, §3.1.2.15).
+ */
+static void test_compare_verdicts(void **state)
+{
+	(void)state;
+	char rej[512], drop[512], osip_no[512];
+	write_tmp(rej, sizeof(rej), "mismatch.sip",
+		  "OPTIONS sip:user@example.com SIP/2.0\r\n"
+		  "Via: SIP/2.0/UDP host.example.com;branch=z9hG4bK-mm\r\n"
+		  "From: <sip:caller@example.net>;tag=34525\r\n"
+		  "To: <sip:user@example.com>\r\n"
+		  "Call-ID: mismatch01.dj0234sxdfl3\r\n"
+		  "CSeq: 8 INVITE\r\n"
+		  "Content-Length: 0\r\n\r\n");
+	write_tmp(drop, sizeof(drop), "bigcode.sip",
+		  "SIP/2.0 4294967301 better not break the receiver\r\n"
+		  "Via: SIP/2.0/UDP 192.0.2.105;branch=z9hG4bK2398ndaoe\r\n"
+		  "Call-ID: bigcode.asdof3uj203asdnf3429uasdhfas3ehjasdfas9i\r\n"
+		  "CSeq: 353494 INVITE\r\n"
+		  "From: <sip:user@example.com>;tag=39ansfi3\r\n"
+		  "To: <sip:user@example.edu>;tag=902jndnke3\r\n"
+		  "Content-Length: 0\r\n\r\n");
+	write_tmp(osip_no, sizeof(osip_no), "baddn.sip",
+		  "OPTIONS sip:t.watson@example.org SIP/2.0\r\n"
+		  "Via: SIP/2.0/UDP c.example.com:5060;branch=z9hG4bKkdjuw\r\n"
+		  "Max-Forwards: 70\r\n"
+		  "From: Bell, Alexander <sip:a.g.bell@example.com>;tag=43\r\n"
+		  "To: Watson, Thomas <sip:t.watson@example.org>\r\n"
+		  "Call-ID: baddn.31415@c.example.com\r\n"
+		  "CSeq: 3923239 OPTIONS\r\n"
+		  "l: 0\r\n\r\n");
+	struct run r = run_tool((const char *[]){ "--compare", rej, drop, osip_no, NULL });
+	assert_int_equal(r.status, 1);
+	json_t *objs = parse_lines(r.out);
+	assert_int_equal(json_array_size(objs), 3);
+	json_t *o = json_array_get(objs, 0);
+	assert_string_equal(sget(o, "compare.osip"), "parsed");
+	verdict_diff_is(o, "reject 400 CSeq method does not match", "parsed");
+	o = json_array_get(objs, 1);
+	assert_string_equal(sget(o, "verdict"), "drop");
+	verdict_diff_is(o, "drop bad status code", "parsed");
+	o = json_array_get(objs, 2);
+	assert_string_equal(sget(o, "verdict"), "ok");
+	assert_string_equal(sget(o, "compare.osip"), "unparseable");
+	verdict_diff_is(o, "ok", "unparseable");
+	json_decref(objs);
+	run_free(&r);
+
+	/* both refuse: they agree (libosip2 gives no status to compare) */
+	char both[512];
+	write_tmp(both, sizeof(both), "garbage.sip", "this is no SIP message\r\n\r\n");
+	r = run_tool((const char *[]){ "--compare", both, NULL });
+	assert_int_equal(r.status, 0);
+	objs = parse_lines(r.out);
+	o = json_array_get(objs, 0);
+	assert_string_equal(sget(o, "verdict"), "drop");
+	assert_string_equal(sget(o, "compare.osip"), "unparseable");
+	assert_string_equal(sget(o, "compare.agree"), "true");
+	json_decref(objs);
+	run_free(&r);
+	unlink(rej);
+	unlink(drop);
+	unlink(osip_no);
+	unlink(both);
+}
+
 /* Verdicts that are not "ok", and the slow path, show in the JSON. */
 static void test_verdicts(void **state)
 {
@@ -426,6 +510,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_response_and_lists),
 		cmocka_unit_test(test_compare_corpus_agrees),
 		cmocka_unit_test(test_compare_disagreement),
+		cmocka_unit_test(test_compare_verdicts),
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_usage),
