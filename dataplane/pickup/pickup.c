@@ -948,23 +948,6 @@ void pk_pickup_claim_response(struct pk_worker *w, const struct pk_sip_msg *m, s
 		pu_count(w, PK_PICKUP_CTR_REJECTED_OTHER);
 }
 
-/* ---- control thread ---- */
-
-static int pu_count_ringing(const struct pk_calltab_call *c, void *arg)
-{
-	if (c->state == PK_CALLTAB_RINGING)
-		(*(unsigned *)arg)++;
-	return 0;
-}
-
-unsigned pk_pickup_ringing_now(struct pk_engine *eng, unsigned tid)
-{
-	unsigned n = 0;
-
-	pk_calltab_foreach(eng->calltab, tid, UINT32_MAX, PK_STR_NULL, pu_count_ringing, &n);
-	return n;
-}
-
 void pk_pickup_log_counters(const struct pk_worker *w)
 {
 	char line[2048];
