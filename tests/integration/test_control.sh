@@ -162,6 +162,9 @@ req '{"cmd":"fly","id":{"n":[1]}}' "r['id'] == {'n': [1]}"
 err '{"cmd":"status","args":{"verbose":true}}' bad_argument 'verbose'
 err '{"cmd":"status","args":[1]}' bad_argument 'object'
 pass "bad_request, unknown_command (id echoed), bad_argument for unknown arguments"
+$kit raw "$sock" $'\n\r\n{"cmd":"status","id":"crlf"}\r' "r['ok'] and r['id'] == 'crlf'" >"$work/last" ||
+  { cat "$work/last"; fail "CRLF framing"; }
+pass "empty lines skipped, one CR before the LF ignored (answer to the first request, not to the blank lines)"
 err '{"cmd":"neighbours"}' unsupported 'socket backend has no neighbour cache'
 err '{"cmd":"neighbours","args":{"port":7}}' bad_argument 'port'
 pass "neighbours: unsupported on the socket backend (the kernel's ARP table)"
@@ -169,6 +172,12 @@ $kit pipeline "$sock" 200 >"$work/last" || { cat "$work/last"; fail "pipelining"
 pass "$(cat "$work/last")"
 $kit big "$sock" >"$work/last" || { cat "$work/last"; fail "1 MiB line"; }
 pass "a request line over 1 MiB: too_large, connection closed"
+for mode in read half; do
+  $kit slow "$sock" 200 $mode >"$work/last" || { cat "$work/last"; fail "slow reader ($mode)"; }
+  pass "$(cat "$work/last"); another client served meanwhile"
+done
+$kit slow "$sock" 200 vanish >"$work/last" || { cat "$work/last"; fail "slow reader leaving"; }
+pass "$(cat "$work/last"); its slot is free again (next: 32 clients)"
 $kit many "$sock" 40 >"$work/last" || { cat "$work/last"; fail "concurrent clients"; }
 pass "$(cat "$work/last")"
 
