@@ -353,6 +353,19 @@ req '{"cmd":"status"}' "r['result']['groups_version'] > $v0"
 req '{"cmd":"groups"}' "[(g['number'], g['name']) for g in r['result']['groups']] == [('*801', 'Sales'), ('*805', 'Late'), ('*806', ''), ('7002', 'Support')]"
 grep -q "SIGHUP: reloaded" "$work/pickupd.log" || fail "SIGHUP reload not logged"
 pass "SIGHUP reloads the groups file"
+# A broken file on SIGHUP: refused and logged, nothing changed. The
+# signalfd is readable once kill returns, before the next request's
+# connection is: the control loop handles the signal first.
+before=$($kit req "$sock" '{"cmd":"groups"}') || fail "groups"
+cp "$work/groups.yaml" "$work/groups.good"
+printf 'groups:\n  - number: "x801"\n' >>"$work/groups.yaml"
+kill -HUP "$pid"
+after=$($kit req "$sock" '{"cmd":"groups"}') || fail "groups"
+[ "$before" = "$after" ] || fail "a refused SIGHUP reload changed the groups"
+grep -q "SIGHUP: reload refused, nothing changed: .*groups.yaml:[0-9]*:[0-9]*: " "$work/pickupd.log" ||
+  fail "a refused SIGHUP reload not logged with file:line:col"
+mv "$work/groups.good" "$work/groups.yaml"
+pass "SIGHUP with a broken groups file: refused, logged with file:line:col, nothing changed"
 
 # ---- save to the groups file, shutdown, restart with it
 
