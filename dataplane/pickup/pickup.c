@@ -869,9 +869,14 @@ bool pk_pickup_request(struct pk_worker *w, const struct pk_io_msg *rx, const st
 		 * cannot be reached whoever picks: settled as gone (481), the
 		 * call leaves the table, else, the oldest of its groups, it
 		 * would be claimed by every later picker, who would all get
-		 * this 503 instead of the next call. Any other failure gives
-		 * the call back. */
+		 * this 503 instead of the next call. The claim is remembered
+		 * as ended, as a caller's answer ends one (pk_pickup_claim_
+		 * response): a copy of this INVITE is then dropped, not given
+		 * the next call of the group after its 503. Any other failure
+		 * gives the call back. */
 		if (rc == -EHOSTUNREACH || rc == -E2BIG) {
+			if (eng->pickup != NULL)
+				pk_pickup_remember(eng->pickup, kh, w->now_ns);
 			pk_calltab_settle_hashed(eng->calltab, w->id, key, kh, 481);
 			pu_answer(w, rx, m, 503, "Cannot reach the caller", PK_PICKUP_CTR_UNROUTABLE);
 		} else {
@@ -946,23 +951,6 @@ void pk_pickup_claim_response(struct pk_worker *w, const struct pk_sip_msg *m, s
 		pu_count(w, PK_PICKUP_CTR_NO_REPLACES);
 	else
 		pu_count(w, PK_PICKUP_CTR_REJECTED_OTHER);
-}
-
-/* ---- control thread ---- */
-
-static int pu_count_ringing(const struct pk_calltab_call *c, void *arg)
-{
-	if (c->state == PK_CALLTAB_RINGING)
-		(*(unsigned *)arg)++;
-	return 0;
-}
-
-unsigned pk_pickup_ringing_now(struct pk_engine *eng, unsigned tid)
-{
-	unsigned n = 0;
-
-	pk_calltab_foreach(eng->calltab, tid, UINT32_MAX, PK_STR_NULL, pu_count_ringing, &n);
-	return n;
 }
 
 void pk_pickup_log_counters(const struct pk_worker *w)

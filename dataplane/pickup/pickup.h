@@ -86,10 +86,6 @@ void pk_pickup_set_window(struct pk_pickup *p, uint64_t window_ns);
  * worker stopped. */
 void pk_pickup_log_counters(const struct pk_worker *w);
 
-/* Calls in state RINGING now (walks the table). Control thread, a
- * registered and online RCU reader (tid). */
-unsigned pk_pickup_ringing_now(struct pk_engine *eng, unsigned tid);
-
 /* ---- worker ---- */
 
 /*

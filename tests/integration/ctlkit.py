@@ -20,6 +20,14 @@ library only).
                                     makes 20 requests in parallel with the
                                     others), every further one gets `busy`
                                     and is closed; then a new one is served
+  ctlkit.py slow SOCK N MODE        a client that does not read: N `metrics`
+                                    requests at once, answers far over
+                                    what the sockets hold; once the first
+                                    bytes are readable, another client
+                                    must be served; then MODE read: all N
+                                    answers whole and in order; half: the
+                                    same after shutdown(SHUT_WR), then
+                                    EOF; vanish: close without reading
   ctlkit.py big SOCK                a request line over 1 MiB: `too_large`,
                                     then the connection is closed
   ctlkit.py denied SOCK             (run as another uid) expect one
@@ -39,6 +47,7 @@ Exit status 0 on success, 1 on a failed check, 2 on a usage error.
 """
 import json
 import os
+import select
 import socket
 import sys
 import threading
@@ -211,6 +220,52 @@ def cmd_many(a):
     return 0
 
 
+def cmd_slow(a):
+    n, mode = int(a[1]), a[2]
+    s = connect(a[0])
+    # One write well under the socket buffer: pickupd reads all N requests
+    # in one go and answers them before it flushes.
+    s.sendall(b"".join(json.dumps({"cmd": "metrics", "id": i}).encode() + b"\n" for i in range(n)))
+    if mode == "half":
+        s.shutdown(socket.SHUT_WR)
+    r, _, _ = select.select([s], [], [], TIMEOUT)
+    if not r:
+        print("no answer within %d s" % TIMEOUT)
+        return 1
+    # pickupd holds the answers the socket did not take; others are served.
+    line = exchange(a[0], b'{"cmd":"status","id":"other"}')
+    if not json.loads(line).get("ok"):
+        print("another client not served while one reads slowly: %s" % line)
+        return 1
+    if mode == "vanish":
+        s.close()
+        print("a client with %d answers pending left without reading" % n)
+        return 0
+    buf, total = b"", 0
+    for i in range(n):
+        line, buf = readline(s, buf)
+        if line is None:
+            print("connection closed after %d answers" % i)
+            return 1
+        total += len(line) + 1
+        r = json.loads(line)
+        if not r.get("ok") or r.get("id") != i or "pickupd_rx_total" not in r["result"]["text"]:
+            print("answer %d wrong: %s" % (i, line[:200]))
+            return 1
+    if total < 4 << 20:
+        print("only %d bytes of answers: too few to fill the sockets" % total)
+        return 1
+    if mode == "half":
+        more, _ = readline(s, buf)
+        if more is not None or buf:
+            print("after the last answer: %r, not EOF" % (more or buf)[:100])
+            return 1
+    s.close()
+    print("%d answers (%d bytes) to a slow reader whole and in order%s" %
+          (n, total, ", then EOF" if mode == "half" else ""))
+    return 0
+
+
 def cmd_big(a):
     s = connect(a[0])
     chunk = b"x" * 65536
@@ -343,7 +398,7 @@ def cmd_ring(a):
     return 0
 
 
-CMDS = {"req": cmd_req, "batch": cmd_batch, "raw": cmd_raw, "pipeline": cmd_pipeline, "many": cmd_many, "big": cmd_big,
+CMDS = {"req": cmd_req, "batch": cmd_batch, "raw": cmd_raw, "pipeline": cmd_pipeline, "many": cmd_many, "slow": cmd_slow, "big": cmd_big,
         "denied": cmd_denied, "stale": cmd_stale, "sip": cmd_sip, "ring": cmd_ring}
 
 

@@ -162,6 +162,9 @@ req '{"cmd":"fly","id":{"n":[1]}}' "r['id'] == {'n': [1]}"
 err '{"cmd":"status","args":{"verbose":true}}' bad_argument 'verbose'
 err '{"cmd":"status","args":[1]}' bad_argument 'object'
 pass "bad_request, unknown_command (id echoed), bad_argument for unknown arguments"
+$kit raw "$sock" $'\n\r\n{"cmd":"status","id":"crlf"}\r' "r['ok'] and r['id'] == 'crlf'" >"$work/last" ||
+  { cat "$work/last"; fail "CRLF framing"; }
+pass "empty lines skipped, one CR before the LF ignored (answer to the first request, not to the blank lines)"
 err '{"cmd":"neighbours"}' unsupported 'socket backend has no neighbour cache'
 err '{"cmd":"neighbours","args":{"port":7}}' bad_argument 'port'
 pass "neighbours: unsupported on the socket backend (the kernel's ARP table)"
@@ -169,6 +172,12 @@ $kit pipeline "$sock" 200 >"$work/last" || { cat "$work/last"; fail "pipelining"
 pass "$(cat "$work/last")"
 $kit big "$sock" >"$work/last" || { cat "$work/last"; fail "1 MiB line"; }
 pass "a request line over 1 MiB: too_large, connection closed"
+for mode in read half; do
+  $kit slow "$sock" 200 $mode >"$work/last" || { cat "$work/last"; fail "slow reader ($mode)"; }
+  pass "$(cat "$work/last"); another client served meanwhile"
+done
+$kit slow "$sock" 200 vanish >"$work/last" || { cat "$work/last"; fail "slow reader leaving"; }
+pass "$(cat "$work/last"); its slot is free again (next: 32 clients)"
 $kit many "$sock" 40 >"$work/last" || { cat "$work/last"; fail "concurrent clients"; }
 pass "$(cat "$work/last")"
 
@@ -344,6 +353,19 @@ req '{"cmd":"status"}' "r['result']['groups_version'] > $v0"
 req '{"cmd":"groups"}' "[(g['number'], g['name']) for g in r['result']['groups']] == [('*801', 'Sales'), ('*805', 'Late'), ('*806', ''), ('7002', 'Support')]"
 grep -q "SIGHUP: reloaded" "$work/pickupd.log" || fail "SIGHUP reload not logged"
 pass "SIGHUP reloads the groups file"
+# A broken file on SIGHUP: refused and logged, nothing changed. The
+# signalfd is readable once kill returns, before the next request's
+# connection is: the control loop handles the signal first.
+before=$($kit req "$sock" '{"cmd":"groups"}') || fail "groups"
+cp "$work/groups.yaml" "$work/groups.good"
+printf 'groups:\n  - number: "x801"\n' >>"$work/groups.yaml"
+kill -HUP "$pid"
+after=$($kit req "$sock" '{"cmd":"groups"}') || fail "groups"
+[ "$before" = "$after" ] || fail "a refused SIGHUP reload changed the groups"
+grep -q "SIGHUP: reload refused, nothing changed: .*groups.yaml:[0-9]*:[0-9]*: " "$work/pickupd.log" ||
+  fail "a refused SIGHUP reload not logged with file:line:col"
+mv "$work/groups.good" "$work/groups.yaml"
+pass "SIGHUP with a broken groups file: refused, logged with file:line:col, nothing changed"
 
 # ---- save to the groups file, shutdown, restart with it
 

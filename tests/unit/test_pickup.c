@@ -1031,6 +1031,11 @@ static void test_caller_unreachable_not_in_the_way(void **state)
 	call(f, "carol", CALLER2, "2001", "uo@c", "fc", NULL, "tc");
 	assert_int_equal(pickup(f, "2003", PICKER, "*801", "puo1", NULL), 1);
 	assert_memory_equal(fx_last(f)->data, "SIP/2.0 503 Service Unavailable\r\n", 33);
+	/* a copy of that INVITE (the 503 lost, or crossing it): dropped, it
+	 * does not take carol's call in a transaction already answered */
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "puo1", NULL), 0);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_DROP_RETRANS], 1);
+	assert_int_equal(call_state(f, "uo@c", "fc"), PK_CALLTAB_RINGING);
 	assert_int_equal(pickup(f, "2003", PICKER, "*801", "puo2", NULL), 1);
 	s = fx_last(f);
 	fx_assert_dst(s, CALLER2, PK_TRANSPORT_UDP);

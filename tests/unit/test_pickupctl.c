@@ -467,6 +467,14 @@ static void test_help(void **state)
 
 /* ---- usage errors ---- */
 
+/* Longer than the save path pickupctl sends (PATH_MAX), alone or after
+ * the current directory. */
+#define LONG_PATH_64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"
+#define LONG_PATH_1K LONG_PATH_64 LONG_PATH_64 LONG_PATH_64 LONG_PATH_64 LONG_PATH_64 LONG_PATH_64 \
+	LONG_PATH_64 LONG_PATH_64 LONG_PATH_64 LONG_PATH_64 LONG_PATH_64 LONG_PATH_64 LONG_PATH_64 \
+	LONG_PATH_64 LONG_PATH_64 LONG_PATH_64
+#define LONG_PATH LONG_PATH_1K LONG_PATH_1K LONG_PATH_1K LONG_PATH_1K "g.yaml"
+
 static const struct {
 	const char *args[10];
 	const char *says; /* part of the message */
@@ -484,6 +492,11 @@ static const struct {
 	{ { "shutdown", "now" }, "extra argument 'now'" },
 	{ { "groups", "1", "2" }, "extra argument '2'" },
 	{ { "save", "a", "b" }, "extra argument 'b'" },
+	{ { "save", "" }, "empty path" },
+	{ { "save", "/" LONG_PATH }, "path too long" },
+	{ { "save", LONG_PATH }, "path too long" },
+	{ { "group", "name", "801", "Caf\xe9" }, "NAME 'Caf\xe9' is not valid UTF-8" },
+	{ { "member", "add", "801", "\xff" }, "is not valid UTF-8" },
 	{ { "group", "remove", "801", "802" }, "extra argument '802'" },
 	{ { "calls", "--bogus" }, "unknown option '--bogus'" },
 	{ { "metrics", "--group", "801" }, "unknown option '--group'" },
