@@ -27,7 +27,12 @@ library only).
                                     must be served; then MODE read: all N
                                     answers whole and in order; half: the
                                     same after shutdown(SHUT_WR), then
-                                    EOF; vanish: close without reading
+                                    EOF; vanish: close without reading.
+                                    With PID (pickupd's): its resident
+                                    memory, once the other client was
+                                    served, grew by under 24 MB (the
+                                    client's requests wait while its
+                                    answers do: backpressure)
   ctlkit.py big SOCK                a request line over 1 MiB: `too_large`,
                                     then the connection is closed
   ctlkit.py denied SOCK             (run as another uid) expect one
@@ -220,8 +225,18 @@ def cmd_many(a):
     return 0
 
 
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def cmd_slow(a):
     n, mode = int(a[1]), a[2]
+    pid = int(a[3]) if len(a) > 3 else 0
+    rss0 = rss_kb(pid) if pid else 0
     s = connect(a[0])
     # One write well under the socket buffer: pickupd reads all N requests
     # in one go and answers them before it flushes.
@@ -236,6 +251,13 @@ def cmd_slow(a):
     line = exchange(a[0], b'{"cmd":"status","id":"other"}')
     if not json.loads(line).get("ok"):
         print("another client not served while one reads slowly: %s" % line)
+        return 1
+    # The control thread answered the other client after it had read the
+    # slow one's requests: without backpressure, every answer is in its
+    # memory by now.
+    grown = rss_kb(pid) - rss0 if pid else 0
+    if grown > 24 << 10:
+        print("pickupd's memory grew by %d KB for %d answers nobody reads" % (grown, n))
         return 1
     if mode == "vanish":
         s.close()
@@ -261,8 +283,9 @@ def cmd_slow(a):
             print("after the last answer: %r, not EOF" % (more or buf)[:100])
             return 1
     s.close()
-    print("%d answers (%d bytes) to a slow reader whole and in order%s" %
-          (n, total, ", then EOF" if mode == "half" else ""))
+    print("%d answers (%d bytes) to a slow reader whole and in order%s%s" %
+          (n, total, ", then EOF" if mode == "half" else "",
+           ", pickupd's memory %d KB more while they waited" % grown if pid else ""))
     return 0
 
 
