@@ -58,6 +58,8 @@
 #define CTL_MAX_EXTRA 4
 #define CTL_READ_CHUNK 65536
 #define CTL_NS 1000000000ull
+/* Answer bytes waiting for one client above which its requests wait. */
+#define CTL_OUT_HIGH (4u << 20)
 
 enum ctl_kind { CTL_SIGNAL, CTL_TIMER, CTL_LISTEN, CTL_CLIENT, CTL_EXTRA };
 
@@ -72,7 +74,12 @@ struct ctl_client {
 	uint32_t events;
 	bool closing; /* close once out is written (too_large, EOF) */
 	bool eof;
-	uint64_t last_ns; /* last request or read */
+	/* Requests read but not yet handled: the client's answers waiting to
+	 * be sent passed CTL_OUT_HIGH. Handled as the answers drain; nothing
+	 * more is read meanwhile (backpressure: a client that sends without
+	 * reading cannot make pickupd buffer without bound). */
+	bool held;
+	uint64_t last_ns; /* last request read, or answer bytes taken */
 	char *in;
 	size_t in_len, in_cap, scanned;
 	char *out;
@@ -1563,10 +1570,19 @@ static void ctl_respond(struct ctl_client *cl, json_t *resp)
 	json_decref(resp);
 }
 
-/* Write what the socket takes; close when done and closing. false: the
- * client was closed. */
+static inline bool ctl_backlogged(const struct ctl_client *cl)
+{
+	return cl->out_len - cl->out_off > CTL_OUT_HIGH;
+}
+
+static void ctl_client_lines(struct pk_ctl *c, struct ctl_client *cl);
+
+/* Write what the socket takes, handling the requests held back as the
+ * answers drain; close when done and closing. false: the client was
+ * closed. */
 static bool ctl_client_flush(struct pk_ctl *c, struct ctl_client *cl)
 {
+again:
 	while (cl->out_off < cl->out_len) {
 		ssize_t n = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 
@@ -1575,16 +1591,24 @@ static bool ctl_client_flush(struct pk_ctl *c, struct ctl_client *cl)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				/* No EPOLLIN after the end of input: it would
-				 * fire for ever while the peer does not read. */
-				ctl_client_events(c, cl, (cl->closing || cl->eof ? 0 : EPOLLIN) | EPOLLOUT);
+				 * fire for ever while the peer does not read;
+				 * none while requests are held back either. */
+				ctl_client_events(c, cl,
+						  (cl->closing || cl->eof || cl->held ? 0 : EPOLLIN) | EPOLLOUT);
 				return true;
 			}
 			ctl_client_close(c, cl);
 			return false;
 		}
 		cl->out_off += (size_t)n;
+		cl->last_ns = pk_clock_ns(); /* a slow reader is not idle */
 	}
 	cl->out_off = cl->out_len = 0;
+	if (cl->held && !cl->closing && !c->stop) {
+		cl->held = false;
+		ctl_client_lines(c, cl);
+		goto again;
+	}
 	if (cl->closing || cl->eof) {
 		ctl_client_close(c, cl);
 		return false;
@@ -1604,6 +1628,10 @@ static void ctl_client_lines(struct pk_ctl *c, struct ctl_client *cl)
 
 		if (nl == NULL)
 			break;
+		if (ctl_backlogged(cl)) { /* the rest when the answers drain */
+			cl->held = true;
+			break;
+		}
 		len = (size_t)(nl - (cl->in + start));
 		if (len > PK_CTL_LINE_MAX) {
 			cl->closing = true;
@@ -1618,7 +1646,7 @@ static void ctl_client_lines(struct pk_ctl *c, struct ctl_client *cl)
 		if (c->stop)
 			break;
 	}
-	if (!cl->closing && cl->in_len - start > PK_CTL_LINE_MAX)
+	if (!cl->closing && !cl->held && cl->in_len - start > PK_CTL_LINE_MAX)
 		cl->closing = true;
 	if (cl->closing) {
 		ctl_respond(cl, pk_ctl_err(PK_CTL_E_TOO_LARGE, "request line over 1 MiB; closing", NULL));
@@ -1627,13 +1655,17 @@ static void ctl_client_lines(struct pk_ctl *c, struct ctl_client *cl)
 	}
 	memmove(cl->in, cl->in + start, cl->in_len - start);
 	cl->in_len -= start;
-	cl->scanned = cl->in_len;
+	/* held: complete lines wait at the start, to be found again */
+	cl->scanned = cl->held ? 0 : cl->in_len;
 }
 
 static void ctl_client_read(struct pk_ctl *c, struct ctl_client *cl)
 {
 	for (;;) {
 		ssize_t n;
+
+		if (cl->held) /* nothing more read while requests wait */
+			break;
 
 		if (cl->in_cap - cl->in_len < CTL_READ_CHUNK / 2) {
 			size_t cap = cl->in_cap ? cl->in_cap * 2 : CTL_READ_CHUNK;

@@ -27,7 +27,13 @@ library only).
                                     must be served; then MODE read: all N
                                     answers whole and in order; half: the
                                     same after shutdown(SHUT_WR), then
-                                    EOF; vanish: close without reading
+                                    EOF; vanish: close without reading.
+                                    With "bounded": pickupd's allocated
+                                    memory (stats, jemalloc), once the
+                                    other client was served, grew by
+                                    under 24 MB (the client's requests
+                                    wait while its answers do:
+                                    backpressure)
   ctlkit.py big SOCK                a request line over 1 MiB: `too_large`,
                                     then the connection is closed
   ctlkit.py denied SOCK             (run as another uid) expect one
@@ -220,8 +226,18 @@ def cmd_many(a):
     return 0
 
 
+def allocated(path):
+    """The bytes pickupd's allocator holds (jemalloc's count of live
+    allocations, from stats), or None without jemalloc (sanitizer builds,
+    whose allocators keep freed memory in quarantine)."""
+    r = json.loads(exchange(path, b'{"cmd":"stats"}'))
+    return r.get("result", {}).get("memory", {}).get("jemalloc", {}).get("allocated")
+
+
 def cmd_slow(a):
     n, mode = int(a[1]), a[2]
+    bounded = len(a) > 3 and a[3] == "bounded"
+    mem0 = allocated(a[0]) if bounded else None
     s = connect(a[0])
     # One write well under the socket buffer: pickupd reads all N requests
     # in one go and answers them before it flushes.
@@ -236,6 +252,13 @@ def cmd_slow(a):
     line = exchange(a[0], b'{"cmd":"status","id":"other"}')
     if not json.loads(line).get("ok"):
         print("another client not served while one reads slowly: %s" % line)
+        return 1
+    # The control thread answered the other client after it had read the
+    # slow one's requests: without backpressure, every answer is in its
+    # memory by now.
+    grown = allocated(a[0]) - mem0 if mem0 is not None else None
+    if grown is not None and grown > 24 << 20:
+        print("pickupd's memory grew by %d KB for %d answers nobody reads" % (grown >> 10, n))
         return 1
     if mode == "vanish":
         s.close()
@@ -261,8 +284,11 @@ def cmd_slow(a):
             print("after the last answer: %r, not EOF" % (more or buf)[:100])
             return 1
     s.close()
-    print("%d answers (%d bytes) to a slow reader whole and in order%s" %
-          (n, total, ", then EOF" if mode == "half" else ""))
+    print("%d answers (%d bytes) to a slow reader whole and in order%s%s" %
+          (n, total, ", then EOF" if mode == "half" else "",
+           "" if not bounded else
+           ", pickupd's memory %d KB more while they waited" % (grown >> 10) if grown is not None else
+           " (pickupd's memory not measured: no jemalloc in this build)"))
     return 0
 
 

@@ -176,6 +176,8 @@ for mode in read half; do
   $kit slow "$sock" 200 $mode >"$work/last" || { cat "$work/last"; fail "slow reader ($mode)"; }
   pass "$(cat "$work/last"); another client served meanwhile"
 done
+$kit slow "$sock" 2000 read bounded >"$work/last" || { cat "$work/last"; fail "backpressure"; }
+pass "$(cat "$work/last") (backpressure: its requests wait while its answers do)"
 $kit slow "$sock" 200 vanish >"$work/last" || { cat "$work/last"; fail "slow reader leaving"; }
 pass "$(cat "$work/last"); its slot is free again (next: 32 clients)"
 $kit many "$sock" 40 >"$work/last" || { cat "$work/last"; fail "concurrent clients"; }
