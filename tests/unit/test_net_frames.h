@@ -47,6 +47,26 @@ static inline uint16_t fold(uint32_t s)
 		s = (s & 0xffff) + (s >> 16);
 	return (uint16_t)s;
 }
+
+/* The sum of UDP's IPv4 pseudo-header (addresses host order, n the UDP
+ * length), to start the datagram's sum from. */
+static inline uint32_t udp_pseudo_sum(uint32_t src, uint32_t dst, size_t n)
+{
+	uint8_t ph[12];
+
+	put32(ph, src);
+	put32(ph + 4, dst);
+	ph[8] = 0;
+	ph[9] = 17;
+	put16(ph + 10, (uint16_t)n);
+	return sum16(ph, 12, 0);
+}
+
+/* Is the UDP checksum of datagram udp (n bytes, header included) right? */
+static inline bool udp_sum_ok(const uint8_t *udp, size_t n, uint32_t src, uint32_t dst)
+{
+	return fold(sum16(udp, n, udp_pseudo_sum(src, dst, n))) == 0xffff;
+}
 static inline uint16_t cksum(const uint8_t *p, size_t n)
 {
 	return (uint16_t)~fold(sum16(p, n, 0));
@@ -110,13 +130,7 @@ static inline size_t udp(uint8_t *b, uint32_t src, uint32_t dst, uint16_t sp, ui
 	put16(b + 6, 0);
 	memcpy(b + 8, pl, n);
 	if (with_ck) {
-		uint8_t ph[12];
-		put32(ph, src);
-		put32(ph + 4, dst);
-		ph[8] = 0;
-		ph[9] = 17;
-		put16(ph + 10, (uint16_t)(8 + n));
-		uint16_t c = (uint16_t)~fold(sum16(b, 8 + n, sum16(ph, 12, 0)));
+		uint16_t c = (uint16_t)~fold(sum16(b, 8 + n, udp_pseudo_sum(src, dst, 8 + n)));
 		put16(b + 6, c ? c : 0xffff);
 	}
 	return 8 + n;
