@@ -21,6 +21,7 @@
 
 #include <yaml.h>
 
+#include "conf_file.h"
 #include "pickup/engine_conf.h"
 #include "pickup/io.h"
 #include "pickup/groups_conf.h"
@@ -1745,11 +1746,18 @@ struct pk_engine_conf *pk_engine_conf_load(const char *path, struct pk_engine_co
 	char *buf = NULL, *dir = NULL;
 	const char *slash;
 	size_t len = 0, cap = 0;
+	mode_t mode;
 	FILE *f;
 
 	if (err != NULL)
 		memset(err, 0, sizeof(*err));
-	f = fopen(path, "rb");
+	/* A regular file only (control/conf_file.h): a FIFO or a terminal
+	 * would block pickupd here. */
+	f = pk_conf_file_open(path, &mode);
+	if (f == NULL && mode != 0 && !S_ISREG(mode) && !S_ISDIR(mode)) {
+		ec_errf(err, path, -EINVAL, 0, 0, "not a regular file (%s)", pk_conf_file_kind(mode));
+		return NULL;
+	}
 	if (f == NULL) {
 		int e = errno;
 

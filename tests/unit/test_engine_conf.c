@@ -861,6 +861,28 @@ static void test_load_paths(void **state)
 	assert_int_equal(err.code, -ENOENT);
 	assert_non_null(strstr(err.msg, "missing.yaml: cannot open"));
 
+	/* a FIFO is refused at once, not opened for a writer that never
+	 * comes (the alarm fails the test rather than let it hang), a
+	 * device and a directory are named as what they are */
+	snprintf(path, sizeof(path), "%s/fifo.yaml", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	c = pk_engine_conf_load(path, &err);
+	alarm(0);
+	assert_null(c);
+	assert_int_equal(err.code, -EINVAL);
+	snprintf(expect, sizeof(expect), "%s: not a regular file (a FIFO)", path);
+	assert_string_equal(err.msg, expect);
+	unlink(path);
+	assert_null(pk_engine_conf_load("/dev/zero", &err));
+	assert_int_equal(err.code, -EINVAL);
+	assert_string_equal(err.msg, "/dev/zero: not a regular file (a character device)");
+	snprintf(path, sizeof(path), "%s/sub", tmpdir);
+	assert_null(pk_engine_conf_load(path, &err));
+	assert_int_equal(err.code, -EISDIR);
+	snprintf(expect, sizeof(expect), "%s: cannot open: %s", path, strerror(EISDIR));
+	assert_string_equal(err.msg, expect);
+
 	const char *files[] = { "sub/g.yaml", "pickupd.yaml", "abs.yaml", "bad.yaml" };
 
 	for (unsigned i = 0; i < PK_ARRAY_SIZE(files); i++) {
