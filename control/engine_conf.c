@@ -197,6 +197,18 @@ static const char *ec_type_name(const yaml_node_t *n)
 	}
 }
 
+/* An empty list or mapping, [] or {}: the key was written, and says
+ * nothing. Where that means "none" the key's own function says so;
+ * elsewhere it is refused like a key without a value. */
+static bool ec_is_empty(const yaml_node_t *n)
+{
+	if (n->type == YAML_SEQUENCE_NODE)
+		return n->data.sequence.items.start == n->data.sequence.items.top;
+	if (n->type == YAML_MAPPING_NODE)
+		return n->data.mapping.pairs.start == n->data.mapping.pairs.top;
+	return false;
+}
+
 /* A scalar with a value (not null), as a view. */
 static int ec_want_scalar(struct ec_ctx *x, const yaml_node_t *n, struct pk_str *out)
 {
@@ -306,6 +318,11 @@ static int ec_mapping(struct ec_ctx *x, yaml_document_t *doc, yaml_node_t *n,
 	known[0] = '\0';
 	for (unsigned i = 0; i < nkeys && kl < sizeof(known); i++)
 		kl += (size_t)snprintf(known + kl, sizeof(known) - kl, "%s%s", i ? ", " : "", keys[i].name);
+	/* timers: {} sets nothing, as timers: with no value (which is
+	 * refused). The file itself may be {}: all defaults, as when empty. */
+	if (base != 0 && ec_is_empty(n))
+		return ec_fail(x, n, "the mapping is empty: give a key (known here: %s) or leave it out",
+			       known);
 
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(doc, p->key);
@@ -670,6 +687,8 @@ static int ec_bindings(struct ec_ctx *x, yaml_document_t *doc, const struct ec_k
 	(void)k;
 	if (v->type != YAML_MAPPING_NODE)
 		return ec_fail(x, v, "expected a mapping of AoR: contact URI(s), found %s", ec_type_name(v));
+	if (ec_is_empty(v))
+		return ec_fail(x, v, "the mapping is empty: leave the key out for no static bindings");
 	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(doc, p->value);
@@ -787,6 +806,9 @@ static int ec_advertise(struct ec_ctx *x, yaml_document_t *doc, const struct ec_
 		return ec_fail(x, v, "expected host[:port], or a mapping listener address: host[:port], "
 				     "found %s",
 			       ec_type_name(v));
+	if (ec_is_empty(v))
+		return ec_fail(x, v, "the mapping is empty: leave the key out to advertise each listener's "
+				     "own address");
 	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(doc, p->value);
@@ -1208,6 +1230,8 @@ static int ec_port_routes(struct ec_ctx *x, yaml_document_t *doc, const struct e
 	struct ec_routes rs = { &ec_cur_port(x)->n_routes, ec_cur_port(x)->routes };
 
 	(void)k;
+	if (v->type == YAML_SEQUENCE_NODE && ec_is_empty(v))
+		return ec_fail(x, v, "the list is empty: leave the key out for no static routes");
 	return ec_each(x, doc, v, ec_route_one, &rs);
 }
 
@@ -1216,6 +1240,8 @@ static int ec_dpdk_routes_key(struct ec_ctx *x, yaml_document_t *doc, const stru
 	struct ec_routes rs = { &x->c->dpdk.n_routes, x->c->dpdk.routes };
 
 	(void)k;
+	if (v->type == YAML_SEQUENCE_NODE && ec_is_empty(v))
+		return ec_fail(x, v, "the list is empty: leave the key out for no static routes");
 	return ec_each(x, doc, v, ec_route_one, &rs);
 }
 
