@@ -248,9 +248,13 @@ sed -i "s/127.0.0.1:0/127.0.0.1:${port[udp-proxy]}/" "$work/inuse.yaml"
 startfail inuse "127.0.0.1:${port[udp-proxy]}/udp: Address already in use" --ready-file "$work/inuse.ready"
 pass "a SIP port in use (another pickupd): exit 1, no socket or ready file left"
 conf metricsinuse "metrics_listen: 127.0.0.1:${port[tcp-proxy]}\n"
-startfail metricsinuse "metrics_listen 127.0.0.1:${port[tcp-proxy]}: " --ready-file "$work/metricsinuse.ready"
-grep -q "Address already in use" "$work/metricsinuse.log" || fail "metrics_listen in use: no errno"
-pass "metrics_listen on an address in use: exit 1, nothing left"
+startfail metricsinuse "error: metrics listener 127.0.0.1:${port[tcp-proxy]}: Address already in use" \
+  --ready-file "$work/metricsinuse.ready"
+# the address once, then the reason: the line ends where that message does
+line=$(grep -F "127.0.0.1:${port[tcp-proxy]}" "$work/metricsinuse.log")
+[ "${line#*: error: }" = "metrics listener 127.0.0.1:${port[tcp-proxy]}: Address already in use" ] ||
+  fail "metrics_listen in use: '$line'"
+pass "metrics_listen on an address in use: exit 1, the address and the reason once, nothing left"
 conf noready
 startfail noready "ready file $work/nodir/ready: No such file or directory" --ready-file "$work/nodir/ready"
 pass "a ready file in a missing directory: exit 1, the workers stopped, no socket left"
