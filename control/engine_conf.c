@@ -1058,9 +1058,10 @@ static int ec_dpdk_data_room(struct ec_ctx *x, yaml_document_t *doc, const struc
 
 	if (rc == 0 && x->c->dpdk.data_room != 0 && x->c->dpdk.data_room < PK_IO_DPDK_MIN_DATA_ROOM)
 		return ec_fail(x, v,
-			       "data_room %u is below %u (128 bytes of headroom, an Ethernet header with a VLAN "
-			       "tag and a 576-byte packet; 0: 2176)",
-			       x->c->dpdk.data_room, PK_IO_DPDK_MIN_DATA_ROOM);
+			       "data_room %u is below %u (%u bytes of headroom, an Ethernet header with a VLAN "
+			       "tag and a 576-byte packet; 0: %u)",
+			       x->c->dpdk.data_room, PK_IO_DPDK_MIN_DATA_ROOM, PK_IO_DPDK_HEADROOM,
+			       PK_IO_DPDK_DEFAULT_DATA_ROOM);
 	return rc;
 }
 

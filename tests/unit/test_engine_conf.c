@@ -657,7 +657,9 @@ static void test_errors_values(void **state)
 	parse_bad("capacity:\n  group_flat_max: 0\n", 2, 19, "capacity.group_flat_max");
 	parse_bad("io:\n  dpdk:\n    mtu: 500\n", 3, 10, "io.dpdk.mtu: mtu 500 is below 576");
 	parse_bad("io:\n  dpdk:\n    mtu: 9001\n", 3, 10, "io.dpdk.mtu");
-	parse_bad("io:\n  dpdk:\n    data_room: 721\n", 3, 16, "io.dpdk.data_room: data_room 721 is below 722");
+	parse_bad("io:\n  dpdk:\n    data_room: 721\n", 3, 16,
+		  "io.dpdk.data_room: data_room 721 is below 722 (128 bytes of headroom, an Ethernet header "
+		  "with a VLAN tag and a 576-byte packet; 0: 2176)");
 	parse_bad("io:\n  dpdk:\n    gateway: 10.0.0.1:5\n", 3, 14, "not an IPv4 address");
 	parse_bad("io:\n  dpdk:\n    gateway: \"::1\"\n", 3, 14, "not an IPv4 address");
 	parse_bad("io:\n  dpdk:\n    vlan: 4095\n", 3, 11, "io.dpdk.vlan");
