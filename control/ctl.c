@@ -1698,6 +1698,14 @@ static void ctl_client_read(struct pk_ctl *c, struct ctl_client *cl)
 		}
 		if (n == 0) {
 			cl->eof = true;
+			/* The client's end of input ends its last line too
+			 * (`printf '{"cmd":"status"}' | nc -U -N`): answer it,
+			 * then close once the answers are out. recv had room
+			 * for at least a byte, so the newline fits. */
+			if (cl->in_len > 0) {
+				cl->in[cl->in_len++] = '\n';
+				ctl_client_lines(c, cl);
+			}
 			break;
 		}
 		cl->in_len += (size_t)n;

@@ -21,6 +21,7 @@
 
 #include <yaml.h>
 
+#include "conf_file.h"
 #include "pickup/engine_conf.h"
 #include "pickup/io.h"
 #include "pickup/groups_conf.h"
@@ -196,6 +197,18 @@ static const char *ec_type_name(const yaml_node_t *n)
 	}
 }
 
+/* An empty list or mapping, [] or {}: the key was written, and says
+ * nothing. Where that means "none" the key's own function says so;
+ * elsewhere it is refused like a key without a value. */
+static bool ec_is_empty(const yaml_node_t *n)
+{
+	if (n->type == YAML_SEQUENCE_NODE)
+		return n->data.sequence.items.start == n->data.sequence.items.top;
+	if (n->type == YAML_MAPPING_NODE)
+		return n->data.mapping.pairs.start == n->data.mapping.pairs.top;
+	return false;
+}
+
 /* A scalar with a value (not null), as a view. */
 static int ec_want_scalar(struct ec_ctx *x, const yaml_node_t *n, struct pk_str *out)
 {
@@ -305,6 +318,11 @@ static int ec_mapping(struct ec_ctx *x, yaml_document_t *doc, yaml_node_t *n,
 	known[0] = '\0';
 	for (unsigned i = 0; i < nkeys && kl < sizeof(known); i++)
 		kl += (size_t)snprintf(known + kl, sizeof(known) - kl, "%s%s", i ? ", " : "", keys[i].name);
+	/* timers: {} sets nothing, as timers: with no value (which is
+	 * refused). The file itself may be {}: all defaults, as when empty. */
+	if (base != 0 && ec_is_empty(n))
+		return ec_fail(x, n, "the mapping is empty: give a key (known here: %s) or leave it out",
+			       known);
 
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(doc, p->key);
@@ -669,6 +687,8 @@ static int ec_bindings(struct ec_ctx *x, yaml_document_t *doc, const struct ec_k
 	(void)k;
 	if (v->type != YAML_MAPPING_NODE)
 		return ec_fail(x, v, "expected a mapping of AoR: contact URI(s), found %s", ec_type_name(v));
+	if (ec_is_empty(v))
+		return ec_fail(x, v, "the mapping is empty: leave the key out for no static bindings");
 	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(doc, p->value);
@@ -786,6 +806,9 @@ static int ec_advertise(struct ec_ctx *x, yaml_document_t *doc, const struct ec_
 		return ec_fail(x, v, "expected host[:port], or a mapping listener address: host[:port], "
 				     "found %s",
 			       ec_type_name(v));
+	if (ec_is_empty(v))
+		return ec_fail(x, v, "the mapping is empty: leave the key out to advertise each listener's "
+				     "own address");
 	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(doc, p->value);
@@ -1035,9 +1058,10 @@ static int ec_dpdk_data_room(struct ec_ctx *x, yaml_document_t *doc, const struc
 
 	if (rc == 0 && x->c->dpdk.data_room != 0 && x->c->dpdk.data_room < PK_IO_DPDK_MIN_DATA_ROOM)
 		return ec_fail(x, v,
-			       "data_room %u is below %u (128 bytes of headroom, an Ethernet header with a VLAN "
-			       "tag and a 576-byte packet; 0: 2176)",
-			       x->c->dpdk.data_room, PK_IO_DPDK_MIN_DATA_ROOM);
+			       "data_room %u is below %u (%u bytes of headroom, an Ethernet header with a VLAN "
+			       "tag and a 576-byte packet; 0: %u)",
+			       x->c->dpdk.data_room, PK_IO_DPDK_MIN_DATA_ROOM, PK_IO_DPDK_HEADROOM,
+			       PK_IO_DPDK_DEFAULT_DATA_ROOM);
 	return rc;
 }
 
@@ -1207,6 +1231,8 @@ static int ec_port_routes(struct ec_ctx *x, yaml_document_t *doc, const struct e
 	struct ec_routes rs = { &ec_cur_port(x)->n_routes, ec_cur_port(x)->routes };
 
 	(void)k;
+	if (v->type == YAML_SEQUENCE_NODE && ec_is_empty(v))
+		return ec_fail(x, v, "the list is empty: leave the key out for no static routes");
 	return ec_each(x, doc, v, ec_route_one, &rs);
 }
 
@@ -1215,6 +1241,8 @@ static int ec_dpdk_routes_key(struct ec_ctx *x, yaml_document_t *doc, const stru
 	struct ec_routes rs = { &x->c->dpdk.n_routes, x->c->dpdk.routes };
 
 	(void)k;
+	if (v->type == YAML_SEQUENCE_NODE && ec_is_empty(v))
+		return ec_fail(x, v, "the list is empty: leave the key out for no static routes");
 	return ec_each(x, doc, v, ec_route_one, &rs);
 }
 
@@ -1745,11 +1773,18 @@ struct pk_engine_conf *pk_engine_conf_load(const char *path, struct pk_engine_co
 	char *buf = NULL, *dir = NULL;
 	const char *slash;
 	size_t len = 0, cap = 0;
+	mode_t mode;
 	FILE *f;
 
 	if (err != NULL)
 		memset(err, 0, sizeof(*err));
-	f = fopen(path, "rb");
+	/* A regular file only (control/conf_file.h): a FIFO or a terminal
+	 * would block pickupd here. */
+	f = pk_conf_file_open(path, &mode);
+	if (f == NULL && mode != 0 && !S_ISREG(mode) && !S_ISDIR(mode)) {
+		ec_errf(err, path, -EINVAL, 0, 0, "not a regular file (%s)", pk_conf_file_kind(mode));
+		return NULL;
+	}
 	if (f == NULL) {
 		int e = errno;
 

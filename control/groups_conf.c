@@ -27,6 +27,7 @@
 
 #include <yaml.h>
 
+#include "conf_file.h"
 #include "pickup/groups_conf.h"
 
 /* ---- growable storage ---- */
@@ -956,21 +957,27 @@ struct pk_groups_conf *pk_groups_conf_parse(const char *buf, size_t len, const c
 struct pk_groups_conf *pk_groups_conf_load(const char *path, struct pk_groups_conf_error *err)
 {
 	struct pk_groups_conf *conf;
-	FILE *f = fopen(path, "rb");
-	struct stat st;
 	char *buf = NULL;
+	mode_t mode;
 	long size;
+	FILE *f;
 
 	if (err != NULL)
 		memset(err, 0, sizeof(*err));
+	/* A regular file only (control/conf_file.h): a directory's "size" is
+	 * whatever seek makes of it (huge on ext4: "out of memory"; EINVAL on
+	 * tmpfs), and a FIFO would block the load. Say what the path is. */
+	f = pk_conf_file_open(path, &mode);
+	if (f == NULL && mode != 0 && !S_ISREG(mode) && !S_ISDIR(mode)) {
+		if (err != NULL) {
+			err->code = -EINVAL;
+			snprintf(err->msg, sizeof(err->msg), "%s: not a regular file (%s)", path,
+				 pk_conf_file_kind(mode));
+		}
+		return NULL;
+	}
 	if (f == NULL)
 		goto syserr;
-	/* fopen reads a directory; its "size" is whatever seek makes of it
-	 * (huge on ext4: "out of memory"; EINVAL on tmpfs). Say what it is. */
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		errno = EISDIR;
-		goto syserr;
-	}
 	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
 		goto syserr;
 	buf = malloc((size_t)size + 1);

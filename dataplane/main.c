@@ -595,7 +595,8 @@ int main(int argc, char **argv)
 
 		metrics = pk_metrics_http_start(conf->metrics_listen, pk_metrics_render, eng, err, sizeof(err));
 		if (metrics == NULL) {
-			pk_log(PK_LOG_ERROR, "metrics_listen %s: %s", conf->metrics_listen, err);
+			/* err names the address: "metrics listener ADDR: reason" */
+			pk_log(PK_LOG_ERROR, "%s", err);
 			goto out;
 		}
 		rc = pk_ctl_watch_fd(eng->ctl, pk_metrics_http_fd(metrics), pk_metrics_poll, metrics);

@@ -54,6 +54,7 @@
  * Threads: create/destroy on the control thread, the rest on the queue's
  * worker. No allocation, lock or system call after create.
  */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -78,6 +79,15 @@
 #include "pickup/io_dpdk.h"
 
 #define DPDK_ARP_RING 64 /* mappings waiting for a queue (power of two) */
+
+/* The config loader's view of DPDK's mbuf (include/pickup/io.h) must be
+ * this DPDK's: else --check passes a data_room that start-up refuses. */
+static_assert(PK_IO_DPDK_HEADROOM == RTE_PKTMBUF_HEADROOM,
+	      "PK_IO_DPDK_HEADROOM (include/pickup/io.h) is not this DPDK's RTE_PKTMBUF_HEADROOM");
+static_assert(PK_IO_DPDK_MIN_DATA_ROOM == RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + 4 + 576,
+	      "PK_IO_DPDK_MIN_DATA_ROOM is not the data room pk_io_dpdk_create requires");
+static_assert(PK_IO_DPDK_DEFAULT_DATA_ROOM == RTE_MBUF_DEFAULT_BUF_SIZE,
+	      "PK_IO_DPDK_DEFAULT_DATA_ROOM is not this DPDK's RTE_MBUF_DEFAULT_BUF_SIZE");
 
 struct dpdk_io;
 
@@ -1451,8 +1461,8 @@ struct pk_io *pk_io_dpdk_create(struct pk_io_config *cfg, const struct pk_io_dpd
 	struct pk_io_dpdk_config sized = *dc;
 	sized.n_ports = np;
 	uint32_t n_mbufs = dc->n_mbufs ? dc->n_mbufs : pk_io_dpdk_mbufs_needed(&sized, nq);
-	uint16_t room = or_default(dc->data_room, RTE_MBUF_DEFAULT_BUF_SIZE);
-	const unsigned min_room = RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + 4 + 576;
+	uint16_t room = or_default(dc->data_room, PK_IO_DPDK_DEFAULT_DATA_ROOM);
+	const unsigned min_room = PK_IO_DPDK_MIN_DATA_ROOM;
 	if (room < min_room) { /* what the network layer refuses, said before the pool */
 		snprintf(err, errlen,
 			 "dpdk: data_room %u is too small: at least %u (%u of headroom, an Ethernet header with "

@@ -48,11 +48,17 @@ extern "C" {
 #define PK_IO_MSG_MAX 65536
 #define PK_IO_MAX_LISTENERS 32
 #define PK_IO_MAX_QUEUES 64
-/* The dpdk backend's smallest mbuf data room (io.dpdk.data_room): DPDK's
- * headroom (RTE_PKTMBUF_HEADROOM, 128 in Debian's build), an Ethernet
- * header with a VLAN tag and a 576-byte IPv4 packet, the least every host
- * must take (RFC 791). The backend checks against its build's headroom. */
-#define PK_IO_DPDK_MIN_DATA_ROOM (128 + 18 + 576)
+/* DPDK's mbuf headroom, RTE_PKTMBUF_HEADROOM: a DPDK build option, 128
+ * unless changed (Debian's build), for the config loader, which includes
+ * no DPDK header. dataplane/io/dpdk.c fails the build against a DPDK with
+ * another, rather than --check passing data rooms that start-up refuses. */
+#define PK_IO_DPDK_HEADROOM 128
+/* The dpdk backend's smallest mbuf data room (io.dpdk.data_room): the
+ * headroom, an Ethernet header with a VLAN tag and a 576-byte IPv4
+ * packet, the least every host must take (RFC 791). */
+#define PK_IO_DPDK_MIN_DATA_ROOM (PK_IO_DPDK_HEADROOM + 18 + 576)
+/* Its default (io.dpdk.data_room: 0), DPDK's RTE_MBUF_DEFAULT_BUF_SIZE. */
+#define PK_IO_DPDK_DEFAULT_DATA_ROOM (PK_IO_DPDK_HEADROOM + 2048)
 
 /* Connection ids: index (bits 0-23), owning queue (24-31), generation
  * (32-63, never 0). 0 means "no connection" (UDP). */

@@ -44,7 +44,9 @@ struct pk_metrics_http;
  * port, see pk_metrics_http_port). GET (or HEAD) /metrics answers 200 with
  * render(arg)'s text (malloc'd; freed here once sent; NULL from render is
  * answered 500), other paths 404, other methods 405. Returns NULL with a
- * message in err on failure (bad address, bind refused, no memory).
+ * message in err on failure (bad address, bind refused, no memory) that
+ * names the listener and its address, ready to log as it is: "metrics
+ * listener 127.0.0.1:9105: Address already in use".
  * Control thread; nothing runs until pk_metrics_http_run.
  */
 struct pk_metrics_http *pk_metrics_http_start(const char *addr_port, char *(*render)(void *arg),

@@ -15,6 +15,9 @@ library only).
   ctlkit.py pipeline SOCK N         N requests written at once on one
                                     connection; the N responses must come
                                     back in order (ids 0..N-1)
+  ctlkit.py unterminated SOCK       two requests, the last without its
+                                    newline, then shutdown(SHUT_WR): both
+                                    answered, in order, then EOF
   ctlkit.py many SOCK N             N clients at once: the first 32 are
                                     served (each holds its connection and
                                     makes 20 requests in parallel with the
@@ -27,7 +30,9 @@ library only).
                                     must be served; then MODE read: all N
                                     answers whole and in order; half: the
                                     same after shutdown(SHUT_WR), then
-                                    EOF; vanish: close without reading.
+                                    EOF; unterminated: half with the last
+                                    request's newline left out; vanish:
+                                    close without reading.
                                     With "bounded": pickupd's allocated
                                     memory (stats, jemalloc), once the
                                     other client was served, grew by
@@ -164,6 +169,29 @@ def cmd_pipeline(a):
     return 0
 
 
+def cmd_unterminated(a):
+    s = connect(a[0])
+    s.sendall(b'{"cmd":"status","id":0}\n{"cmd":"status","id":1}')
+    s.shutdown(socket.SHUT_WR)
+    buf = b""
+    for i in range(2):
+        line, buf = readline(s, buf)
+        if line is None:
+            print("connection closed after %d answers (the last request had no newline)" % i)
+            return 1
+        r = json.loads(line)
+        if not r.get("ok") or r.get("id") != i:
+            print("answer %d out of order or failed: %s" % (i, line))
+            return 1
+    more, _ = readline(s, buf)
+    if more is not None or buf:
+        print("after the last answer: %r, not EOF" % (more or buf)[:100])
+        return 1
+    s.close()
+    print("a last request without its newline before the client's EOF answered, then EOF")
+    return 0
+
+
 def cmd_many(a):
     n = int(a[1])
     socks, errors = [], []
@@ -241,8 +269,9 @@ def cmd_slow(a):
     s = connect(a[0])
     # One write well under the socket buffer: pickupd reads all N requests
     # in one go and answers them before it flushes.
-    s.sendall(b"".join(json.dumps({"cmd": "metrics", "id": i}).encode() + b"\n" for i in range(n)))
-    if mode == "half":
+    reqs = b"".join(json.dumps({"cmd": "metrics", "id": i}).encode() + b"\n" for i in range(n))
+    s.sendall(reqs[:-1] if mode == "unterminated" else reqs)
+    if mode in ("half", "unterminated"):
         s.shutdown(socket.SHUT_WR)
     r, _, _ = select.select([s], [], [], TIMEOUT)
     if not r:
@@ -278,14 +307,15 @@ def cmd_slow(a):
     if total < 4 << 20:
         print("only %d bytes of answers: too few to fill the sockets" % total)
         return 1
-    if mode == "half":
+    if mode in ("half", "unterminated"):
         more, _ = readline(s, buf)
         if more is not None or buf:
             print("after the last answer: %r, not EOF" % (more or buf)[:100])
             return 1
     s.close()
     print("%d answers (%d bytes) to a slow reader whole and in order%s%s" %
-          (n, total, ", then EOF" if mode == "half" else "",
+          (n, total, ", then EOF" if mode == "half" else
+           ", the last without its newline, then EOF" if mode == "unterminated" else "",
            "" if not bounded else
            ", pickupd's memory %d KB more while they waited" % (grown >> 10) if grown is not None else
            " (pickupd's memory not measured: no jemalloc in this build)"))
@@ -425,7 +455,7 @@ def cmd_ring(a):
 
 
 CMDS = {"req": cmd_req, "batch": cmd_batch, "raw": cmd_raw, "pipeline": cmd_pipeline, "many": cmd_many, "slow": cmd_slow, "big": cmd_big,
-        "denied": cmd_denied, "stale": cmd_stale, "sip": cmd_sip, "ring": cmd_ring}
+        "unterminated": cmd_unterminated, "denied": cmd_denied, "stale": cmd_stale, "sip": cmd_sip, "ring": cmd_ring}
 
 
 def main():

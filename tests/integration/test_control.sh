@@ -170,9 +170,11 @@ err '{"cmd":"neighbours","args":{"port":7}}' bad_argument 'port'
 pass "neighbours: unsupported on the socket backend (the kernel's ARP table)"
 $kit pipeline "$sock" 200 >"$work/last" || { cat "$work/last"; fail "pipelining"; }
 pass "$(cat "$work/last")"
+$kit unterminated "$sock" >"$work/last" || { cat "$work/last"; fail "a last request without a newline"; }
+pass "$(cat "$work/last")"
 $kit big "$sock" >"$work/last" || { cat "$work/last"; fail "1 MiB line"; }
 pass "a request line over 1 MiB: too_large, connection closed"
-for mode in read half; do
+for mode in read half unterminated; do
   $kit slow "$sock" 200 $mode >"$work/last" || { cat "$work/last"; fail "slow reader ($mode)"; }
   pass "$(cat "$work/last"); another client served meanwhile"
 done

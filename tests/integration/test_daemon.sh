@@ -10,8 +10,10 @@
 # exit status 0 and the counters logged. Command-line errors exit 2 with
 # the usage; a configuration error, a port or metrics address in use, or
 # a ready file that cannot be written exits 1 with the reason and leaves
-# no control socket or file behind; a regular ready file, a refused SIGHUP
-# reload and SIGINT are checked by daemon_signals.py.
+# no control socket or file behind; a FIFO named as the configuration or
+# the groups file is refused at once instead of blocking pickupd; a
+# regular ready file, a refused SIGHUP reload and SIGINT are checked by
+# daemon_signals.py.
 #
 # Usage: test_daemon.sh PICKUPD NCL_DAT
 # Needs sipp (Debian sip-tester) and python3. Kills only what it started.
@@ -136,6 +138,20 @@ case $out in "$work/capacity.yaml:3:10: capacity.users: the groups file $work/gr
   *) fail "capacity cross-check: $out" ;; esac
 pass "missing files, a cross-check error, a groups file beyond capacity: exit 1, file:line:col"
 
+# A FIFO (nobody writes to it) named as either file: refused at once, not
+# read for ever; `timeout` turns a hang into a failure.
+mkfifo "$work/conf.fifo" "$work/groups.fifo"
+out=$(timeout 10 "$pickupd" --check -c "$work/conf.fifo" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "a FIFO as the configuration file: exit status $rc, expected 1 (124: it hung): $out"
+[ "$out" = "$work/conf.fifo: not a regular file (a FIFO)" ] || fail "FIFO configuration file: $out"
+printf 'groups: groups.fifo\n' >"$work/fifogroups.yaml"
+out=$(timeout 10 "$pickupd" -c "$work/fifogroups.yaml" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "a FIFO as the groups file: exit status $rc, expected 1 (124: it hung): $out"
+[ "$out" = "$work/groups.fifo: not a regular file (a FIFO)" ] || fail "FIFO groups file: $out"
+pass "a FIFO as the configuration or the groups file: exit 1 at once, named as a FIFO"
+
 # ---- start ----
 mkfifo "$work/ready"
 exec 3<>"$work/ready" # read-write: opening does not block, read -t can time out
@@ -232,9 +248,13 @@ sed -i "s/127.0.0.1:0/127.0.0.1:${port[udp-proxy]}/" "$work/inuse.yaml"
 startfail inuse "127.0.0.1:${port[udp-proxy]}/udp: Address already in use" --ready-file "$work/inuse.ready"
 pass "a SIP port in use (another pickupd): exit 1, no socket or ready file left"
 conf metricsinuse "metrics_listen: 127.0.0.1:${port[tcp-proxy]}\n"
-startfail metricsinuse "metrics_listen 127.0.0.1:${port[tcp-proxy]}: " --ready-file "$work/metricsinuse.ready"
-grep -q "Address already in use" "$work/metricsinuse.log" || fail "metrics_listen in use: no errno"
-pass "metrics_listen on an address in use: exit 1, nothing left"
+startfail metricsinuse "error: metrics listener 127.0.0.1:${port[tcp-proxy]}: Address already in use" \
+  --ready-file "$work/metricsinuse.ready"
+# the address once, then the reason: the line ends where that message does
+line=$(grep -F "127.0.0.1:${port[tcp-proxy]}" "$work/metricsinuse.log")
+[ "${line#*: error: }" = "metrics listener 127.0.0.1:${port[tcp-proxy]}: Address already in use" ] ||
+  fail "metrics_listen in use: '$line'"
+pass "metrics_listen on an address in use: exit 1, the address and the reason once, nothing left"
 conf noready
 startfail noready "ready file $work/nodir/ready: No such file or directory" --ready-file "$work/nodir/ready"
 pass "a ready file in a missing directory: exit 1, the workers stopped, no socket left"

@@ -595,6 +595,47 @@ static void test_errors_structure(void **state)
 	parse_bad("workers: 1\n---\n[a\n", 4, 1, "YAML syntax"); /* a broken second one */
 }
 
+/* An empty mapping or list sets nothing, as a key without a value (which
+ * is refused): refused too, with its place, unless it is the documented
+ * way to say "none" (a listener transport, trusted, eal). */
+static void test_errors_empty(void **state)
+{
+	struct pk_engine_conf *c;
+
+	(void)state;
+	parse_bad("timers: {}\n", 1, 9,
+		  "timers: the mapping is empty: give a key (known here: ring_timeout, claim_timeout, "
+		  "register_min_expires, register_max_expires, register_default_expires, tcp_idle_timeout) "
+		  "or leave it out");
+	parse_bad("capacity: {}\n", 1, 11, "capacity: the mapping is empty");
+	parse_bad("limits: {}\n", 1, 9, "limits: the mapping is empty");
+	parse_bad("log: {}\n", 1, 6, "log: the mapping is empty");
+	parse_bad("io: {}\n", 1, 5, "io: the mapping is empty");
+	parse_bad("io:\n  dpdk: {}\n", 2, 9, "io.dpdk: the mapping is empty");
+	parse_bad("listen: {}\n", 1, 9, "listen: the mapping is empty: give a key (known here: proxy, app)");
+	parse_bad("listen:\n  proxy: {}\n  app: 127.0.0.1:5075\n", 2, 10, "listen.proxy: the mapping is empty");
+	parse_bad("bindings: {}\n", 1, 11, "bindings: the mapping is empty: leave the key out for no static bindings");
+	parse_bad("io:\n  dpdk:\n    routes: []\n", 3, 13,
+		  "io.dpdk.routes: the list is empty: leave the key out for no static routes");
+	parse_bad("io:\n  dpdk:\n    ports:\n      - port: \"0\"\n        addresses: [10.0.0.1]\n"
+		  "        routes: []\n",
+		  6, 17, "io.dpdk.ports[0].routes: the list is empty");
+	parse_bad("io:\n  dpdk:\n    ports:\n      - {}\n", 4, 9, "io.dpdk.ports[0]: the mapping is empty");
+
+	/* still "none": these empties are documented */
+	c = parse_ok("listen:\n  proxy:\n    udp: 127.0.0.1:5060\n    tcp: []\n  app: []\n");
+	assert_int_equal(c->n_listeners, 1);
+	pk_engine_conf_free(c);
+	c = parse_ok("trusted: []\nio:\n  dpdk:\n    eal: []\n");
+	assert_int_equal(c->n_trusted, 0);
+	assert_int_equal(c->dpdk.n_eal, 0);
+	pk_engine_conf_free(c);
+	/* the whole file as {}: all defaults, as an empty file */
+	c = parse_ok("{}\n");
+	assert_int_equal(c->workers, 1);
+	pk_engine_conf_free(c);
+}
+
 static void test_errors_values(void **state)
 {
 	(void)state;
@@ -616,7 +657,9 @@ static void test_errors_values(void **state)
 	parse_bad("capacity:\n  group_flat_max: 0\n", 2, 19, "capacity.group_flat_max");
 	parse_bad("io:\n  dpdk:\n    mtu: 500\n", 3, 10, "io.dpdk.mtu: mtu 500 is below 576");
 	parse_bad("io:\n  dpdk:\n    mtu: 9001\n", 3, 10, "io.dpdk.mtu");
-	parse_bad("io:\n  dpdk:\n    data_room: 721\n", 3, 16, "io.dpdk.data_room: data_room 721 is below 722");
+	parse_bad("io:\n  dpdk:\n    data_room: 721\n", 3, 16,
+		  "io.dpdk.data_room: data_room 721 is below 722 (128 bytes of headroom, an Ethernet header "
+		  "with a VLAN tag and a 576-byte packet; 0: 2176)");
 	parse_bad("io:\n  dpdk:\n    gateway: 10.0.0.1:5\n", 3, 14, "not an IPv4 address");
 	parse_bad("io:\n  dpdk:\n    gateway: \"::1\"\n", 3, 14, "not an IPv4 address");
 	parse_bad("io:\n  dpdk:\n    vlan: 4095\n", 3, 11, "io.dpdk.vlan");
@@ -693,6 +736,9 @@ static void test_errors_advertise(void **state)
 	parse_bad("advertise: [pbx.example.test]\n", 1, 12,
 		  "advertise: expected host[:port], or a mapping listener address: host[:port], found a list");
 	parse_bad("advertise:\n", 1, 11, "advertise: expected a value, found nothing");
+	/* an empty mapping advertises nothing: refused like no value */
+	parse_bad("advertise: {}\n", 1, 12,
+		  "advertise: the mapping is empty: leave the key out to advertise each listener's own address");
 	parse_bad("advertise:\n  \"127.0.0.1:5060\": a\n  \"127.0.0.1:5060\": b\n", 3, 3,
 		  "advertise: '127.0.0.1:5060' given twice");
 	/* the same address written another way is the same listener */
@@ -861,6 +907,28 @@ static void test_load_paths(void **state)
 	assert_int_equal(err.code, -ENOENT);
 	assert_non_null(strstr(err.msg, "missing.yaml: cannot open"));
 
+	/* a FIFO is refused at once, not opened for a writer that never
+	 * comes (the alarm fails the test rather than let it hang), a
+	 * device and a directory are named as what they are */
+	snprintf(path, sizeof(path), "%s/fifo.yaml", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	c = pk_engine_conf_load(path, &err);
+	alarm(0);
+	assert_null(c);
+	assert_int_equal(err.code, -EINVAL);
+	snprintf(expect, sizeof(expect), "%s: not a regular file (a FIFO)", path);
+	assert_string_equal(err.msg, expect);
+	unlink(path);
+	assert_null(pk_engine_conf_load("/dev/zero", &err));
+	assert_int_equal(err.code, -EINVAL);
+	assert_string_equal(err.msg, "/dev/zero: not a regular file (a character device)");
+	snprintf(path, sizeof(path), "%s/sub", tmpdir);
+	assert_null(pk_engine_conf_load(path, &err));
+	assert_int_equal(err.code, -EISDIR);
+	snprintf(expect, sizeof(expect), "%s: cannot open: %s", path, strerror(EISDIR));
+	assert_string_equal(err.msg, expect);
+
 	const char *files[] = { "sub/g.yaml", "pickupd.yaml", "abs.yaml", "bad.yaml" };
 
 	for (unsigned i = 0; i < PK_ARRAY_SIZE(files); i++) {
@@ -946,6 +1014,7 @@ int main(void)
 		cmocka_unit_test(test_errors_listen),
 		cmocka_unit_test(test_errors_bindings),
 		cmocka_unit_test(test_errors_advertise),
+		cmocka_unit_test(test_errors_empty),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_ring_timeout_applied),
 		cmocka_unit_test(test_dpdk),

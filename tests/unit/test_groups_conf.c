@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -177,6 +179,32 @@ static void test_path_is_directory(void **state)
 	assert_null(pk_groups_conf_load(path_of("good", ""), &err));
 	assert_int_equal(err.code, -EISDIR);
 	assert_non_null(strstr(err.msg, want));
+}
+
+/* A FIFO given as the groups file is refused at once, not opened for a
+ * writer that never comes (which hung start-up and reloads): the alarm
+ * fails the test instead of letting it hang. A device is refused too. */
+static void test_path_is_fifo(void **state)
+{
+	struct pk_groups_conf_error err;
+	char dir[] = "/tmp/test_groups_conf.XXXXXX", path[64], want[128];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/groups.yaml", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	assert_null(pk_groups_conf_load(path, &err));
+	alarm(0);
+	unlink(path);
+	rmdir(dir);
+	assert_int_equal(err.code, -EINVAL);
+	snprintf(want, sizeof(want), "%s: not a regular file (a FIFO)", path);
+	assert_string_equal(err.msg, want);
+
+	assert_null(pk_groups_conf_load("/dev/null", &err));
+	assert_int_equal(err.code, -EINVAL);
+	assert_string_equal(err.msg, "/dev/null: not a regular file (a character device)");
 }
 
 static void test_parse_from_memory_names_source(void **state)
@@ -362,6 +390,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_corpus),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_path_is_directory),
+		cmocka_unit_test(test_path_is_fifo),
 		cmocka_unit_test(test_parse_from_memory_names_source),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
