@@ -499,9 +499,14 @@ bool pk_pickup_track(struct pk_worker *w, const struct pk_io_msg *rx, const stru
 		return false;
 	}
 	/* A pickup needs the caller's Contact (the new Request-URI) and its
-	 * From-tag (the Replaces to-tag). */
+	 * From-tag (the Replaces to-tag). A sips: Contact, or a sips: first
+	 * Record-Route (the pickup INVITE's next hop), is reached over TLS
+	 * only (RFC 5630 §4), which pickupd does not speak: such a call could
+	 * never be picked up, and, the oldest of its groups, would stand in
+	 * the way of the others (pu_forward's 503). Not tracked. */
 	if (m->ncontact == 0 || m->contact_star || m->contact[0].uri.len == 0 || m->from.tag.len == 0 ||
-	    m->nrr > PK_CALLTAB_MAX_RR ||
+	    m->nrr > PK_CALLTAB_MAX_RR || pk_sip_uri_is_sips(m->contact[0].uri) ||
+	    (m->nrr > 0 && pk_sip_uri_is_sips(m->rr[0].uri)) ||
 	    pk_sip_uri_parse(m->from.uri.p, m->from.uri.len, &fu) != 0) {
 		pu_count(w, PK_PICKUP_CTR_TRACK_SKIPPED);
 		return false;
@@ -611,9 +616,10 @@ static void pu_answer(struct pk_worker *w, const struct pk_io_msg *rx, const str
 	pk_proxy_answer(w, rx, m, status, agent, text, -1);
 }
 
-/* Where the caller of call c is reached: its first Record-Route, else the
- * source of its INVITE (over TCP: the connection of its registration from
- * that address, if any). */
+/* Where the caller of call c is reached: its first Record-Route (a sips:
+ * one, never tracked, would be -EPROTONOSUPPORT), else the source of its
+ * INVITE (over TCP: the connection of its registration from that address,
+ * if any). */
 static int pu_caller_dst(struct pk_worker *w, const struct pk_calltab_call *c, struct pk_proxy_dst *dst)
 {
 	if (c->nrr > 0)
@@ -657,7 +663,7 @@ static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const str
 	size_t n = 0, rn = 0;
 
 	if (pu_caller_dst(w, c, &f->dst) != 0)
-		return -EHOSTUNREACH;
+		return -EHOSTUNREACH; /* a host name, or sips: */
 	/* The texts first (the -E2BIG checks), then the edits in message
 	 * order: each is appended to the plan (rewrite.c, rw_put). */
 	/* The caller's route set replaces whatever Route the picker sent. */

@@ -941,6 +941,58 @@ static void test_untrackable_invite(void **state)
 	fx_free(f);
 }
 
+/* A caller reached over TLS only (RFC 5630 §4): a sips: Contact, or a
+ * sips: first Record-Route (the pickup INVITE's next hop). pickupd has no
+ * TLS, so a pickup INVITE could only go to it in the clear: the call is
+ * forwarded to the callee but not tracked (track_skipped), a picker gets
+ * the next call or "No call to pick up", and nothing goes to the caller. */
+static void test_sips_caller_not_tracked(void **state)
+{
+	static const char *const invs[] = {
+		"INVITE sip:2002@example.test SIP/2.0\n"
+		"Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-sc1;rport\n"
+		"Max-Forwards: 70\n"
+		"From: <sip:alice@example.test>;tag=fa\n"
+		"To: <sip:2002@example.test>\n"
+		"Call-ID: sc1@a\n"
+		"CSeq: 1 INVITE\n"
+		"Contact: <sips:alice@192.0.2.10:5071>\n",
+		"INVITE sip:2002@example.test SIP/2.0\n"
+		"Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-sc2;rport\n"
+		"Max-Forwards: 70\n"
+		"Record-Route: <SIPS:192.0.2.40:5061;lr>, <sip:192.0.2.41;lr>\n"
+		"From: <sip:alice@example.test>;tag=fa\n"
+		"To: <sip:2002@example.test>\n"
+		"Call-ID: sc2@a\n"
+		"CSeq: 1 INVITE\n"
+		"Contact: <sip:alice@" CALLER ">\n",
+	};
+	struct fx *f = setup();
+	char resp[4096];
+
+	(void)state;
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(fx_rx(f, invs[i], CALLER), 1);
+		fx_assert_dst(fx_last(f), "192.0.2.22:5062", PK_TRANSPORT_UDP);
+		assert_null(strstr(fx_line(fx_last(f), "Via: "), ";pk="));
+		/* its 180 makes nothing pickable */
+		fx_response(fx_last(f), 180, "Ringing", "tb", NULL, resp, sizeof(resp));
+		assert_int_equal(fx_rx(f, resp, "192.0.2.22:5062"), 1);
+	}
+	assert_int_equal(call_state(f, "sc1@a", "fa"), -1);
+	assert_int_equal(call_state(f, "sc2@a", "fa"), -1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_TRACK_SKIPPED], 2);
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "psc", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 ", 12);
+	fx_assert_dst(fx_last(f), PICKER, PK_TRANSPORT_UDP);
+	/* a sip: caller ringing after them is the one picked up */
+	call(f, "carol", CALLER2, "2001", "sc3@c", "fc", "Record-Route: <sip:192.0.2.41;lr>\n", "tc");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "psc2", NULL), 1);
+	fx_assert_dst(fx_last(f), "192.0.2.41:5060", PK_TRANSPORT_UDP);
+	assert_true(fx_has_line(fx_last(f), "Replaces: sc3@c;to-tag=fc;from-tag=tc;early-only"));
+	fx_free(f);
+}
+
 /* The ringing-call table full: the next call is forwarded as usual, only
  * not tracked (track_refused, no pk=t). */
 static void test_table_full_not_tracked(void **state)
@@ -1333,6 +1385,7 @@ int main(void)
 		cmocka_unit_test(test_caller_aor_case),
 		cmocka_unit_test(test_caller_invite_retransmitted),
 		cmocka_unit_test(test_untrackable_invite),
+		cmocka_unit_test(test_sips_caller_not_tracked),
 		cmocka_unit_test(test_table_full_not_tracked),
 		cmocka_unit_test(test_picker_route_caller_without_rr),
 		cmocka_unit_test(test_caller_unreachable),
