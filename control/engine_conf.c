@@ -615,6 +615,10 @@ static int ec_contact(struct ec_ctx *x, yaml_node_t *n, void *arg)
 
 	if (pk_sip_uri_parse(s.p, s.len, &u) != 0 || (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
 		return ec_fail(x, n, "'%.*s' is not a sip: or sips: URI", (int)s.len, s.p);
+	/* as for next_hop: a sips: contact is reached over TLS only (RFC 5630
+	 * §4), which would have to be sent in the clear */
+	if (u.scheme == PK_URI_SIPS)
+		return ec_fail(x, n, "'%.*s': sips: needs TLS, which pickupd does not speak yet", (int)s.len, s.p);
 	/* what the location table keeps (pk_registrar_load_static) */
 	if (s.len > PK_LOC_URI_MAX)
 		return ec_fail(x, n, "'%.40s...': a contact of %u bytes, longer than %d", s.p, (unsigned)s.len,

@@ -16,10 +16,13 @@
  * Concurrency. Any thread may insert, ring, claim, settle or remove. A call
  * changes state only by CAS on its 64-bit state word (state, generation and
  * the claim record that holds it); the thread whose CAS moves a call to DEAD
- * is the only one that takes it out of the indexes. Group lists are
- * Michael-Scott queues for appends and Harris lists for removal: a removed
- * call's links are marked by the remover and unlinked by the sweep, which
- * walks the lists the removers flagged dirty. An entry counts the list
+ * is the only one that takes it out of the indexes. A claimed call that is
+ * removed goes to GONE instead: its remover takes it out of the Call-ID
+ * index only, and the thread that ends its claim moves it on to DEAD and
+ * marks its links (pk_calltab_claim_find needs its strings until then).
+ * Group lists are Michael-Scott queues for appends and Harris lists for
+ * removal: a removed call's links are marked by the remover and unlinked
+ * by the sweep, which walks the lists the removers flagged dirty. An entry counts the list
  * links it still has; the sweep, which alone unlinks, retires it when the
  * last goes and gives retired entries to pk_rcu_defer, after which they
  * return to the pool.
@@ -330,11 +333,11 @@ static void view_fill(const struct pk_calltab *t, const struct pk_ct_entry *e, u
 		return;
 	out->idx = idx;
 	out->gen = PK_CT_GEN(s);
-	out->state = st == PK_CT_RINGING ? PK_CALLTAB_RINGING
-		     : st == PK_CT_CLAIMED ? PK_CALLTAB_CLAIMED
-		     : st == PK_CT_DEAD    ? PK_CALLTAB_DEAD
-		     : st == PK_CT_FREE    ? PK_CALLTAB_FREE
-					   : PK_CALLTAB_TRYING;
+	out->state = st == PK_CT_RINGING		       ? PK_CALLTAB_RINGING
+		     : st == PK_CT_CLAIMED		       ? PK_CALLTAB_CLAIMED
+		     : st == PK_CT_DEAD || st == PK_CT_GONE ? PK_CALLTAB_DEAD
+		     : st == PK_CT_FREE		       ? PK_CALLTAB_FREE
+							       : PK_CALLTAB_TRYING;
 	out->invite_ns = e->invite_ns;
 	out->hash = e->hash;
 	out->call_id = pk_ct_str(t, e, PK_CT_S_CALL_ID);
@@ -343,8 +346,9 @@ static void view_fill(const struct pk_calltab *t, const struct pk_ct_entry *e, u
 	out->caller = pk_ct_str(t, e, PK_CT_S_CALLER);
 	out->callee = pk_ct_str(t, e, PK_CT_S_CALLEE);
 	/* The To-tag is only read once the state says it was published (the
-	 * release CAS TAGGING->RINGING, seen by the caller's acquire load). */
-	if (st == PK_CT_RINGING || st == PK_CT_CLAIMED)
+	 * release CAS TAGGING->RINGING, seen by the caller's acquire load;
+	 * GONE comes after CLAIMED, which came after RINGING). */
+	if (st == PK_CT_RINGING || st == PK_CT_CLAIMED || st == PK_CT_GONE)
 		out->to_tag = pk_str_make(base + e->off[PK_CT_S_TO_TAG], e->to_len);
 	else
 		out->to_tag = PK_STR_NULL;
@@ -603,9 +607,9 @@ static bool claim_end(struct pk_calltab *t, struct pk_ct_thread *th, uint32_t r,
 /*
  * Take entry idx out of every index. The caller has just moved its state
  * to DEAD with a CAS: it is the only thread doing this for this
- * incarnation. A claim record that held it stays bound to its key (see
- * pk_calltab_remove). in_index: the entry's Call-ID slot was committed
- * (false only for an insert that lost a duplicate race).
+ * incarnation. in_index: the entry's Call-ID slot is still there to
+ * remove (false for an insert that lost a duplicate race, and for a GONE
+ * entry, whose remover took the slot out already).
  */
 static void ent_kill(struct pk_calltab *t, uint32_t idx, bool in_index)
 {
@@ -967,7 +971,7 @@ int pk_calltab_find(struct pk_calltab *t, unsigned tid, struct pk_str call_id, s
 	/* Acquire: pairs with the release CAS that set this state (the
 	 * To-tag, when RINGING, is visible). */
 	s = atomic_load_explicit(&e->state, memory_order_acquire);
-	if (PK_CT_ST(s) == PK_CT_DEAD || PK_CT_ST(s) == PK_CT_FREE)
+	if (PK_CT_ST(s) == PK_CT_DEAD || PK_CT_ST(s) == PK_CT_FREE || PK_CT_ST(s) == PK_CT_GONE)
 		return -ENOENT;
 	view_fill(t, e, idx, s, out);
 	return 0;
@@ -1026,26 +1030,41 @@ int pk_calltab_ringing(struct pk_calltab *t, unsigned tid, struct pk_str call_id
 }
 
 /* Remove entry idx (found by its key) whatever its live state; *was gets
- * the public state it had. 0, or -ENOENT if it was removed already. */
+ * the public state it had. A CLAIMED call becomes GONE: out of the
+ * Call-ID index now (no longer found, its key free for a new call), its
+ * links and strings kept for the claim until that ends (see
+ * pk_calltab_remove). 0, or -ENOENT if it was removed already. */
 static int ent_remove(struct pk_calltab *t, struct pk_ct_thread *th, uint32_t idx,
 		      enum pk_calltab_state *was)
 {
 	struct pk_ct_entry *e = pk_ct_ent(t, idx);
 	/* Acquire: pairs with the release CASes on the state word. */
-	uint64_t s = atomic_load_explicit(&e->state, memory_order_acquire);
+	uint64_t s = atomic_load_explicit(&e->state, memory_order_acquire), ns;
 
 	do {
-		if (PK_CT_ST(s) == PK_CT_DEAD || PK_CT_ST(s) == PK_CT_FREE)
+		unsigned st = PK_CT_ST(s);
+
+		if (st == PK_CT_DEAD || st == PK_CT_FREE || st == PK_CT_GONE)
 			return -ENOENT;
+		ns = st == PK_CT_CLAIMED ? PK_CT_MK(PK_CT_GEN(s), PK_CT_GONE, PK_CT_CLAIM(s))
+					 : PK_CT_MK(PK_CT_GEN(s), PK_CT_DEAD, 0);
 		/* acq_rel: acquire, we then read the claim record s names;
-		 * release, pairs with readers that see DEAD. */
-	} while (!atomic_compare_exchange_weak_explicit(&e->state, &s,
-							PK_CT_MK(PK_CT_GEN(s), PK_CT_DEAD, 0),
-							memory_order_acq_rel, memory_order_acquire));
+		 * release, pairs with readers that see DEAD or GONE. */
+	} while (!atomic_compare_exchange_weak_explicit(&e->state, &s, ns, memory_order_acq_rel,
+							memory_order_acquire));
 	*was = PK_CT_ST(s) == PK_CT_RINGING ? PK_CALLTAB_RINGING
 	       : PK_CT_ST(s) == PK_CT_CLAIMED ? PK_CALLTAB_CLAIMED
 					     : PK_CALLTAB_TRYING;
-	ent_kill(t, idx, true);
+	if (PK_CT_ST(ns) == PK_CT_GONE)
+		/* Only the slot: whoever ends the claim makes the entry DEAD
+		 * and marks its links (ent_kill, in_index false). The entry
+		 * is not retired before that, so the claim's readers keep
+		 * reading its strings safely; and if that happens before
+		 * this store, the entry still waits for our quiescent state
+		 * (RCU) before it is reused, by when the slot is gone. */
+		pk_ct_ix_remove(&t->cix, e->hash, e->hpos);
+	else
+		ent_kill(t, idx, true);
 	ctr_inc(th, PK_CALLTAB_CTR_REMOVED);
 	return 0;
 }
@@ -1146,7 +1165,8 @@ static uint32_t claim_scan(struct pk_calltab *t, struct pk_ct_thread *th,
 	return best;
 }
 
-/* Does claim record r (whose live state was BOUND) still hold its call?
+/* Does claim record r (whose live state was BOUND) still hold its call,
+ * CLAIMED, or GONE (removed meanwhile, its strings kept for the claim)?
  * Returns the entry index and its state word in *sp, or PK_CT_NONE. */
 static uint32_t claim_call(const struct pk_calltab *t, uint32_t r, uint64_t *sp)
 {
@@ -1160,10 +1180,12 @@ static uint32_t claim_call(const struct pk_calltab *t, uint32_t r, uint64_t *sp)
 		return PK_CT_NONE;
 	idx = (uint32_t)ev - 1;
 	/* Acquire: pairs with the release CASes on the state word. The entry
-	 * cannot be reused under us: it was CLAIMED(r), and r was bound, when
-	 * this read-side section began or later. */
+	 * cannot be reused under us: it was CLAIMED(r) or GONE(r), and r was
+	 * bound, when this read-side section began or later (a GONE entry is
+	 * retired only after r's ender made it DEAD). */
 	s = atomic_load_explicit(&pk_ct_ent(t, idx)->state, memory_order_acquire);
-	if (PK_CT_ST(s) != PK_CT_CLAIMED || PK_CT_CLAIM(s) != r + 1 || PK_CT_GEN(s) != (ev >> 32))
+	if ((PK_CT_ST(s) != PK_CT_CLAIMED && PK_CT_ST(s) != PK_CT_GONE) || PK_CT_CLAIM(s) != r + 1 ||
+	    PK_CT_GEN(s) != (ev >> 32))
 		return PK_CT_NONE;
 	*sp = s;
 	return idx;
@@ -1183,11 +1205,34 @@ static int claim_existing(struct pk_calltab *t, struct pk_ct_thread *th, uint32_
 	if (live != PK_CT_CLAIM_BOUND)
 		return -EALREADY; /* ended just now */
 	idx = claim_call(t, r, &s);
-	if (idx == PK_CT_NONE)
+	if (idx == PK_CT_NONE || PK_CT_ST(s) == PK_CT_GONE)
 		return -EALREADY; /* the call left meanwhile; the claim lasts */
 	view_fill(t, pk_ct_ent(t, idx), idx, s, out);
 	ctr_inc(th, PK_CALLTAB_CTR_CLAIM_RETRANS);
 	return 1;
+}
+
+int pk_calltab_claim_find(struct pk_calltab *t, unsigned tid, struct pk_str key, uint64_t key_hash,
+			  struct pk_calltab_call *out)
+{
+	const struct pk_ct_key ckey = { key, PK_STR_NULL };
+	uint32_t r, idx;
+	uint64_t s = 0;
+
+	(void)tid; /* counts nothing */
+	if (key.len == 0 || key.len > PK_CALLTAB_CLAIM_KEY_MAX)
+		return -ENOENT;
+	r = pk_ct_ix_lookup(t, &t->kix, key_hash ? key_hash : pk_calltab_claim_hash(key), &ckey);
+	/* Acquire: pairs with the release store of BOUND in pk_calltab_claim
+	 * (the record's entry word is then the claimed call's). */
+	if (r == PK_CT_NONE ||
+	    atomic_load_explicit(&t->claims[r].live, memory_order_acquire) != PK_CT_CLAIM_BOUND)
+		return -ENOENT;
+	idx = claim_call(t, r, &s);
+	if (idx == PK_CT_NONE)
+		return -ENOENT; /* ending right now */
+	view_fill(t, pk_ct_ent(t, idx), idx, s, out);
+	return 0;
 }
 
 uint64_t pk_calltab_claim_hash(struct pk_str key)
@@ -1320,7 +1365,7 @@ int pk_calltab_settle_hashed(struct pk_calltab *t, unsigned tid, struct pk_str k
 {
 	struct pk_ct_thread *th = &t->thr[tid];
 	const struct pk_ct_key ckey = { key, PK_STR_NULL };
-	bool gone = (status >= 200 && status < 300) || status == 481 || status == 603;
+	bool gone = (status >= 200 && status < 300) || status == 481 || status == 603, was_gone = false;
 	uint32_t r, idx;
 	uint64_t s = 0, ns;
 
@@ -1333,20 +1378,28 @@ int pk_calltab_settle_hashed(struct pk_calltab *t, unsigned tid, struct pk_str k
 		return -ENOENT;
 	idx = claim_call(t, r, &s);
 	if (status < 200)
-		return idx == PK_CT_NONE ? -ENOENT : 0;
+		return idx == PK_CT_NONE || PK_CT_ST(s) == PK_CT_GONE ? -ENOENT : 0;
 	while (idx != PK_CT_NONE) {
-		ns = PK_CT_MK(PK_CT_GEN(s), gone ? PK_CT_DEAD : PK_CT_RINGING, 0);
+		/* A call removed while claimed (GONE) has nothing to give
+		 * back: DEAD whatever the answer. */
+		was_gone = PK_CT_ST(s) == PK_CT_GONE;
+		ns = PK_CT_MK(PK_CT_GEN(s), gone || was_gone ? PK_CT_DEAD : PK_CT_RINGING, 0);
 		/* acq_rel: against remove and the sweep, one CAS wins; release
 		 * pairs with the readers' acquire loads of the state. */
 		if (atomic_compare_exchange_strong_explicit(&pk_ct_ent(t, idx)->state, &s, ns,
 							    memory_order_acq_rel, memory_order_acquire))
 			break;
-		idx = claim_call(t, r, &s); /* lost: is it still ours? */
+		idx = claim_call(t, r, &s); /* lost: is it still ours (or GONE now)? */
 	}
 	/* The final answer ends the claim, whatever became of its call. */
 	claim_end(t, th, r, PK_CT_CLAIM_BOUND);
 	if (idx == PK_CT_NONE)
 		return -ENOENT;
+	if (was_gone) {
+		/* its Call-ID slot went with the remove */
+		ent_kill(t, idx, false);
+		return -ENOENT;
+	}
 	if (gone) {
 		ent_kill(t, idx, true);
 		ctr_inc(th, status < 300 ? PK_CALLTAB_CTR_PICKED : PK_CALLTAB_CTR_CLAIM_GONE);
@@ -1519,14 +1572,28 @@ unsigned pk_calltab_sweep(struct pk_calltab *t, unsigned tid, uint64_t now_ns, u
 		if (atomic_load_explicit(&t->claims[r].live, memory_order_acquire) != PK_CT_CLAIM_BOUND ||
 		    !past(now_ns, t->claims[r].claim_ns, cto))
 			continue;
+		/* The call back to RINGING; one removed while claimed (GONE)
+		 * to DEAD, its links marked. A lost CAS (a remove made it
+		 * GONE, a settle took it) looks again, as settle does: a GONE
+		 * entry must not outlive its claim. */
 		idx = claim_call(t, r, &s);
-		/* acq_rel: see pk_calltab_settle. */
-		if (idx != PK_CT_NONE &&
-		    atomic_compare_exchange_strong_explicit(&pk_ct_ent(t, idx)->state, &s,
-							    PK_CT_MK(PK_CT_GEN(s), PK_CT_RINGING, 0),
-							    memory_order_acq_rel, memory_order_relaxed)) {
-			ctr_inc(th, PK_CALLTAB_CTR_CLAIM_TIMEOUT);
-			n++;
+		while (idx != PK_CT_NONE) {
+			bool was_gone = PK_CT_ST(s) == PK_CT_GONE;
+
+			/* acq_rel: see pk_calltab_settle. */
+			if (atomic_compare_exchange_strong_explicit(
+				    &pk_ct_ent(t, idx)->state, &s,
+				    PK_CT_MK(PK_CT_GEN(s), was_gone ? PK_CT_DEAD : PK_CT_RINGING, 0),
+				    memory_order_acq_rel, memory_order_acquire)) {
+				if (was_gone) {
+					ent_kill(t, idx, false);
+				} else {
+					ctr_inc(th, PK_CALLTAB_CTR_CLAIM_TIMEOUT);
+					n++;
+				}
+				break;
+			}
+			idx = claim_call(t, r, &s);
 		}
 		claim_end(t, th, r, PK_CT_CLAIM_BOUND);
 	}

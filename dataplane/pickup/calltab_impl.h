@@ -33,6 +33,11 @@ enum pk_ct_st {
 	PK_CT_RINGING,	 /* 18x with To-tag seen: can be claimed */
 	PK_CT_CLAIMED,	 /* a picker holds it; claim field names the record */
 	PK_CT_DEAD,	 /* removed; waits for its links to go, then for RCU */
+	/* removed while CLAIMED (CANCEL, a final answer): out of the Call-ID
+	 * index, but its links and strings stay for the claim, still named in
+	 * the claim field, until that claim ends (settle, claim timeout),
+	 * whose ender makes it DEAD; pk_calltab_claim_find still returns it */
+	PK_CT_GONE,
 };
 
 #define PK_CT_ST(s) ((unsigned)((s) & 0xffu))

@@ -499,9 +499,14 @@ bool pk_pickup_track(struct pk_worker *w, const struct pk_io_msg *rx, const stru
 		return false;
 	}
 	/* A pickup needs the caller's Contact (the new Request-URI) and its
-	 * From-tag (the Replaces to-tag). */
+	 * From-tag (the Replaces to-tag). A sips: Contact, or a sips: first
+	 * Record-Route (the pickup INVITE's next hop), is reached over TLS
+	 * only (RFC 5630 §4), which pickupd does not speak: such a call could
+	 * never be picked up, and, the oldest of its groups, would stand in
+	 * the way of the others (pu_forward's 503). Not tracked. */
 	if (m->ncontact == 0 || m->contact_star || m->contact[0].uri.len == 0 || m->from.tag.len == 0 ||
-	    m->nrr > PK_CALLTAB_MAX_RR ||
+	    m->nrr > PK_CALLTAB_MAX_RR || pk_sip_uri_is_sips(m->contact[0].uri) ||
+	    (m->nrr > 0 && pk_sip_uri_is_sips(m->rr[0].uri)) ||
 	    pk_sip_uri_parse(m->from.uri.p, m->from.uri.len, &fu) != 0) {
 		pu_count(w, PK_PICKUP_CTR_TRACK_SKIPPED);
 		return false;
@@ -576,28 +581,6 @@ bool pk_pickup_cancel(struct pk_worker *w, const struct pk_sip_msg *m)
 
 /* ---- pickup ---- */
 
-/*
- * The claim bound to key, without claiming anything: the table has no
- * lookup by key, so this asks for a claim no call can satisfy (a callee
- * that cannot exist, in group 0): a bound key returns its call (1), an
- * unbound one finds nothing (-ENOENT, counted by the table as claim_none).
- */
-static int pu_claim_peek(struct pk_worker *w, struct pk_str key, uint64_t kh, struct pk_calltab_call *out)
-{
-	static const uint32_t group0 = 0;
-	const struct pk_calltab_claim_req req = {
-		.groups = &group0,
-		.ngroups = 1,
-		.callee = PK_STR_LIT("\x01"),
-		.picker = PK_STR_NULL,
-		.key = key,
-		.key_hash = kh,
-		.now_ns = w->now_ns,
-	};
-
-	return pk_calltab_claim(w->eng->calltab, w->id, &req, out);
-}
-
 /* The picker answered by pickupd (403, 480, 503), with
  * Warning: 399 <our host> "<text>". */
 static void pu_answer(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
@@ -611,9 +594,10 @@ static void pu_answer(struct pk_worker *w, const struct pk_io_msg *rx, const str
 	pk_proxy_answer(w, rx, m, status, agent, text, -1);
 }
 
-/* Where the caller of call c is reached: its first Record-Route, else the
- * source of its INVITE (over TCP: the connection of its registration from
- * that address, if any). */
+/* Where the caller of call c is reached: its first Record-Route (a sips:
+ * one, never tracked, would be -EPROTONOSUPPORT), else the source of its
+ * INVITE (over TCP: the connection of its registration from that address,
+ * if any). */
 static int pu_caller_dst(struct pk_worker *w, const struct pk_calltab_call *c, struct pk_proxy_dst *dst)
 {
 	if (c->nrr > 0)
@@ -657,7 +641,7 @@ static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const str
 	size_t n = 0, rn = 0;
 
 	if (pu_caller_dst(w, c, &f->dst) != 0)
-		return -EHOSTUNREACH;
+		return -EHOSTUNREACH; /* a host name, or sips: */
 	/* The texts first (the -E2BIG checks), then the edits in message
 	 * order: each is appended to the plan (rewrite.c, rw_put). */
 	/* The caller's route set replaces whatever Route the picker sent. */
@@ -718,15 +702,29 @@ static int pu_forward(struct pk_worker *w, const struct pk_io_msg *rx, const str
 	return pk_proxy_fwd_send(w, rx, f);
 }
 
-/* The picker's CANCEL or ACK for its pickup INVITE. */
+/*
+ * The picker's CANCEL or ACK for its pickup INVITE. While the claim lasts
+ * it goes where the INVITE went: the claim keeps its call's route even
+ * when the call has left the table (pk_calltab_claim_find), as it does
+ * when the caller CANCELs its own INVITE before answering the pickup one.
+ * The caller then answers the CANCEL itself (RFC 3261 §9.2: 200 while its
+ * INVITE transaction is pending, and 487 to the INVITE, which settles the
+ * claim; 481 if it has none), as a stateless proxy's CANCEL is answered
+ * (§16.11). Once the claim has ended -- the caller's final answer passed
+ * through to the picker, or pickupd answered the INVITE itself (403, 480,
+ * 503) -- the INVITE has its final response and pickupd, which keeps no
+ * transaction, no longer knows where it went: a CANCEL is answered 481
+ * (docs/sip-behaviour.md §5.4 says why that is what the picker would get
+ * anyway).
+ */
 static void pu_follow(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
 		      struct pk_str key, struct pk_proxy_fwd *f)
 {
 	struct pk_calltab_call c;
 	uint64_t kh = pu_key_hash(key);
-	int rc = pu_claim_peek(w, key, kh, &c);
+	int rc = pk_calltab_claim_find(w->eng->calltab, w->id, key, kh, &c);
 
-	if (rc == 1) {
+	if (rc == 0) {
 		rc = pu_forward(w, rx, m, &c, f);
 		if (rc == 0 && m->method == PK_SIP_CANCEL)
 			pu_count(w, PK_PICKUP_CTR_CANCEL);
@@ -930,7 +928,7 @@ void pk_pickup_claim_response(struct pk_worker *w, const struct pk_sip_msg *m, s
 		if (m->code >= 300) {
 			struct pk_calltab_call c;
 
-			if (pu_claim_peek(w, key, kh, &c) == 1)
+			if (pk_calltab_claim_find(eng->calltab, w->id, key, kh, &c) == 0)
 				pu_rec_put(eng->pickup, kh, c.call_id, c.from_tag, w->now_ns);
 		}
 	}

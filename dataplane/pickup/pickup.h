@@ -33,7 +33,7 @@ struct pk_proxy_fwd;
 #define PK_PICKUP_FOREACH_COUNTER(_)                                                       \
 	_(CALLS_TRACKED, "calls_tracked")         /* INVITE entered the ringing table */    \
 	_(TRACK_REFUSED, "track_refused")         /* table full, strings too long */       \
-	_(TRACK_SKIPPED, "track_skipped")         /* no Contact, From-tag, too many Record-Route */ \
+	_(TRACK_SKIPPED, "track_skipped")         /* no Contact, From-tag, too many Record-Route; sips: caller */ \
 	_(TRACK_PICKED, "track_after_pickup")     /* late INVITE copy of a call picked up */ \
 	_(CALLS_RINGING, "calls_ringing")         /* 18x with To-tag: now pickable */       \
 	_(CALLS_ENDED, "calls_ended")             /* final answer or CANCEL: left the table */ \

@@ -4,8 +4,10 @@
  * response forwarding. docs/sip-behaviour.md describes the behaviour this
  * file implements, step by step; dataplane/proxy/proxy.h the interface.
  *
- * A request goes through: the proxy checks (416/483/420), loop detection
- * (482), Route handling (loose routing, the strict-router swap), the pickup
+ * A request goes through: the proxy checks (416/483/420), a sips:
+ * Request-URI refused (480: pickupd has no TLS, px_refuse_sips), loop
+ * detection (482), Route handling (loose routing, the strict-router swap;
+ * a sips: next hop refused the same way), the pickup
  * logic (dataplane/pickup/pickup.c) for pickup numbers, then the target: the
  * remaining Route set, the location service for our own users (404 when
  * unregistered), the next hop, or the Request-URI's address. The rewrite is
@@ -426,8 +428,12 @@ int pk_proxy_uri_dst(const struct pk_worker *w, struct pk_str uri, struct pk_pro
 	dst->transport = PK_TRANSPORT_UDP;
 	if (pk_sip_uri_parse(uri.p, uri.len, &u) != 0 || (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
 		return -EINVAL;
+	/* TLS on that hop (RFC 5630 §4, §5.3), which pickupd cannot give:
+	 * the caller refuses the request rather than send it in the clear */
+	if (u.scheme == PK_URI_SIPS)
+		return -EPROTONOSUPPORT;
 	if (pk_addr_parse_ip(u.host, &dst->addr) == 0) {
-		dst->addr.port = u.port ? u.port : (u.scheme == PK_URI_SIPS ? 5061 : 5060);
+		dst->addr.port = u.port ? u.port : 5060;
 	} else if (px->has_next_hop &&
 		   pk_sip_uri_host_eq(u.host, pk_str_make(px->next_hop_host, px->next_hop_host_len))) {
 		dst->addr = px->next_hop;
@@ -436,9 +442,9 @@ int pk_proxy_uri_dst(const struct pk_worker *w, struct pk_str uri, struct pk_pro
 	} else {
 		return -EHOSTUNREACH;
 	}
-	/* TCP (transport=tcp, sips:) only on an existing connection, which a
-	 * URI does not name: sent over UDP (docs/sip-behaviour.md §2). */
-	if (u.scheme == PK_URI_SIPS || pk_str_caseeq_cstr(u.transport, "tcp"))
+	/* TCP (transport=tcp) only on an existing connection, which a URI
+	 * does not name: sent over UDP (docs/sip-behaviour.md §2). */
+	if (pk_str_caseeq_cstr(u.transport, "tcp"))
 		dst->transport = PK_TRANSPORT_TCP;
 	return 0;
 }
@@ -574,8 +580,10 @@ static int px_emit(struct pk_worker *w, const struct pk_io_msg *rx, struct pk_rw
 
 /* ---- answers ---- */
 
+/* The answer, with pre (whole header lines) and "Warning: <warn> <agent>
+ * "<text>"" (warn: 399, or a warn-code of its own, RFC 3261 §20.43). */
 static void px_answer_extra(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
-			    unsigned status, const char *pre, size_t pre_len, const char *agent,
+			    unsigned status, const char *pre, size_t pre_len, unsigned warn, const char *agent,
 			    const char *text, int c)
 {
 	char extra[512];
@@ -592,7 +600,9 @@ static void px_answer_extra(struct pk_worker *w, const struct pk_io_msg *rx, con
 	}
 	memcpy(extra, pre, pre_len);
 	n = pre_len;
-	n = (size_t)(px_put(extra + n, "Warning: 399 ", 13) - extra);
+	n = (size_t)(px_put(extra + n, "Warning: ", 9) - extra);
+	n = (size_t)(pk_put_u32(extra + n, warn) - extra);
+	extra[n++] = ' ';
 	n = (size_t)(px_put(extra + n, agent, al) - extra);
 	extra[n++] = ' ';
 	extra[n++] = '"';
@@ -612,7 +622,21 @@ static void px_answer_extra(struct pk_worker *w, const struct pk_io_msg *rx, con
 void pk_proxy_answer(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *msg,
 		     unsigned status, const char *agent, const char *text, int c)
 {
-	px_answer_extra(w, rx, msg, status, "", 0, agent ? agent : "pickupd", text, c);
+	px_answer_extra(w, rx, msg, status, "", 0, 399, agent ? agent : "pickupd", text, c);
+}
+
+/*
+ * Refuse a request that would have to leave over TLS: a sips: Request-URI
+ * or Route (RFC 3261 §26.2.2 as RFC 5630 §4 amends it: TLS on every hop,
+ * the last one included). pickupd speaks no TLS and does not send such a
+ * request in the clear: 480 with warn-code 380 "SIPS Not Allowed", what
+ * RFC 5630 §5.3 has a proxy answer for a sips: target it may not reach
+ * securely (the warn-code is RFC 5630 §9's). what: which URI it was.
+ */
+static void px_refuse_sips(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
+			   const char *what)
+{
+	px_answer_extra(w, rx, m, 480, "", 0, 380, "pickupd", what, PK_PROXY_CTR_ANSWERED_480);
 }
 
 /* ---- forwarding requests ---- */
@@ -853,7 +877,22 @@ static void px_reject_check(struct pk_worker *w, const struct pk_io_msg *rx, str
 		c = PK_PROXY_CTR_ANSWERED_OTHER;
 		break;
 	}
-	px_answer_extra(w, rx, m, m->status, pre, n, "pickupd", m->why, c);
+	px_answer_extra(w, rx, m, m->status, pre, n, 399, "pickupd", m->why, c);
+}
+
+/* The destination of Route entry uri (the next hop), or the request
+ * answered: 480 for a sips: one (px_refuse_sips), 503 for a host name
+ * (no DNS here). 0 or a negative errno. */
+static int px_route_dst(struct pk_worker *w, const struct pk_io_msg *rx, const struct pk_sip_msg *m,
+			struct pk_str uri, struct pk_proxy_dst *dst)
+{
+	int rc = pk_proxy_uri_dst(w, uri, dst);
+
+	if (rc == -EPROTONOSUPPORT)
+		px_refuse_sips(w, rx, m, "SIPS Not Allowed: sips: Route, pickupd has no TLS");
+	else if (rc != 0)
+		pk_proxy_answer(w, rx, m, 503, NULL, "cannot resolve the Route's host", PK_PROXY_CTR_ANSWERED_503);
+	return rc;
 }
 
 /* Request-URI of one of our users: the location service. 0 and the
@@ -917,6 +956,12 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 		pk_proxy_drop(w, PK_PROXY_CTR_DROP_RESP_ROUTE);
 		return;
 	}
+	/* A sips: Request-URI: every hop over TLS (px_refuse_sips); the
+	 * scheme is the parse's, one compare. */
+	if (unlikely(u.scheme == PK_URI_SIPS)) {
+		px_refuse_sips(w, rx, m, "SIPS Not Allowed: sips: Request-URI, pickupd has no TLS");
+		return;
+	}
 	pk_proxy_fwd_begin(w, rx, m, &f);
 	if (px_looped(w, rx, m, f.loop)) {
 		pk_proxy_answer(w, rx, m, 482, NULL, "loop detected", PK_PROXY_CTR_ANSWERED_482);
@@ -941,6 +986,10 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 		strict = true;
 		last = m->nroute - 1;
 		ruri = m->route[last].uri;
+		if (unlikely(pk_sip_uri_is_sips(ruri))) {
+			px_refuse_sips(w, rx, m, "SIPS Not Allowed: sips: Request-URI, pickupd has no TLS");
+			return;
+		}
 		pk_rw_ruri_set(f.rw, ruri);
 		px_count(w, PK_PROXY_CTR_STRICT_ROUTE);
 	}
@@ -985,20 +1034,14 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 			pk_proxy_answer(w, rx, m, 400, NULL, "too many Route entries", PK_PROXY_CTR_ANSWERED_OTHER);
 			return;
 		}
-		if (pk_proxy_uri_dst(w, m->route[first].uri, &f.dst) != 0) {
-			pk_proxy_answer(w, rx, m, 503, NULL, "cannot resolve the Route's host",
-					PK_PROXY_CTR_ANSWERED_503);
+		if (px_route_dst(w, rx, m, m->route[first].uri, &f.dst) != 0)
 			return;
-		}
 		px_count(w, PK_PROXY_CTR_TO_ROUTE);
 		goto send;
 	}
 	if (strict && first < last) {
-		if (pk_proxy_uri_dst(w, m->route[first].uri, &f.dst) != 0) {
-			pk_proxy_answer(w, rx, m, 503, NULL, "cannot resolve the Route's host",
-					PK_PROXY_CTR_ANSWERED_503);
+		if (px_route_dst(w, rx, m, m->route[first].uri, &f.dst) != 0)
 			return;
-		}
 		px_count(w, PK_PROXY_CTR_TO_ROUTE);
 		goto send;
 	}
@@ -1040,8 +1083,9 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 		goto send;
 	}
 	if (pk_addr_parse_ip(u.host, &f.dst.addr) == 0) {
-		f.dst.addr.port = u.port ? u.port : (u.scheme == PK_URI_SIPS ? 5061 : 5060);
-		if (u.scheme == PK_URI_SIPS || pk_str_caseeq_cstr(u.transport, "tcp"))
+		/* a sips: Request-URI was refused above (px_refuse_sips) */
+		f.dst.addr.port = u.port ? u.port : 5060;
+		if (pk_str_caseeq_cstr(u.transport, "tcp"))
 			f.dst.transport = PK_TRANSPORT_TCP;
 		px_count(w, PK_PROXY_CTR_TO_RURI);
 		goto send;
@@ -1225,7 +1269,13 @@ void pk_proxy_handle_response(struct pk_worker *w, const struct pk_io_msg *rx, s
 		pkc = vals[1];
 		conn = vals[2];
 	}
-	if ((got & 4) && px_unhex(conn, &cid) && pk_str_caseeq_cstr(v1->transport, "TCP")) {
+	/* Back on the connection the request came on (RFC 3261 §18.2.2),
+	 * also when the client's Via says TLS: a TLS front end that hands
+	 * pickupd plain TCP keeps the phone's Via, and the connection is the
+	 * only way back to it; by UDP the answer would go in the clear to a
+	 * port nobody reads. */
+	if ((got & 4) && px_unhex(conn, &cid) &&
+	    (pk_str_caseeq_cstr(v1->transport, "TCP") || pk_str_caseeq_cstr(v1->transport, "TLS"))) {
 		dst.transport = PK_TRANSPORT_TCP;
 		dst.conn = cid;
 	}

@@ -52,6 +52,7 @@ struct pk_rw;
 	_(ANSWERED_404, "answered_404")         /* unregistered user, unknown domain */    \
 	_(ANSWERED_416, "answered_416")         /* Request-URI scheme */                   \
 	_(ANSWERED_420, "answered_420")         /* Proxy-Require */                        \
+	_(ANSWERED_480, "answered_480")         /* a sips: target: needs TLS (RFC 5630) */ \
 	_(ANSWERED_481, "answered_481")         /* CANCEL of a pickup that is over */      \
 	_(ANSWERED_482, "answered_482")         /* loop */                                 \
 	_(ANSWERED_483, "answered_483")         /* Max-Forwards 0 */                       \
@@ -181,7 +182,9 @@ bool pk_proxy_local_domain(const struct pk_worker *w, const struct pk_io_msg *rx
  * Where a URI (a Route, a Record-Route, a Request-URI) points: its IP
  * literal, or the next hop's address when it names the next hop's host;
  * port from the URI (default 5060); transport UDP (see
- * docs/sip-behaviour.md §2). 0, or -EHOSTUNREACH for a host name.
+ * docs/sip-behaviour.md §2). 0, -EHOSTUNREACH for a host name, or
+ * -EPROTONOSUPPORT for a sips: URI (reached over TLS only, RFC 5630 §4,
+ * which pickupd does not speak: never sent in the clear).
  */
 int pk_proxy_uri_dst(const struct pk_worker *w, struct pk_str uri, struct pk_proxy_dst *dst);
 

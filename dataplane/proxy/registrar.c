@@ -14,7 +14,9 @@
  *   5. To is the AoR: a user in a served domain (404), user part
  *      normalised as the group index does it (400 when it cannot be);
  *   6. Contact: `*` only alone and with Expires: 0 (400); each contact a
- *      sip:/sips: URI of at most 256 bytes (400), q-value well formed
+ *      sip:/sips: URI of at most 256 bytes (400), not sips: (pickupd has
+ *      no TLS: 400, or 480 under a sips: Request-URI, with warn-code
+ *      380; reg_reject_sips), q-value well formed
  *      (400); expiry from its expires parameter, the Expires header, or
  *      timers.register_default_expires; below register_min_expires -> 423
  *      with Min-Expires; above register_max_expires -> lowered;
@@ -109,10 +111,13 @@ static inline char *reg_q_at(char *d, int q)
 static_assert(PK_REGISTRAR_HDRS_MAX >= PK_LOC_MAX_CONTACTS * REG_CONTACT_LINE_MAX + 64,
 	      "a 200 with every binding of an AoR and the Date fits");
 
-/* "Warning: 399 pickupd "text"" (our own texts: nothing to escape). */
-static void reg_warning(struct reg_out *o, const char *text)
+/* "Warning: <code> pickupd "text"" (our own texts: nothing to escape);
+ * code 399, or 380 "SIPS Not Allowed" (RFC 5630 §9). */
+static void reg_warning(struct reg_out *o, unsigned code, const char *text)
 {
-	reg_cstr(o, "Warning: 399 pickupd \"");
+	reg_cstr(o, "Warning: ");
+	reg_u64(o, code);
+	reg_cstr(o, " pickupd \"");
 	reg_cstr(o, text);
 	reg_cstr(o, "\"\r\n");
 }
@@ -272,7 +277,7 @@ static bool reg_contact_is_src(const struct pk_sip_uri *u, const struct pk_addr 
 {
 	static const uint8_t zero[12];
 	struct pk_addr a;
-	uint16_t port = u->port ? u->port : (u->scheme == PK_URI_SIPS ? 5061 : 5060);
+	uint16_t port = u->port ? u->port : 5060; /* a sips: Contact is refused first */
 
 	if (u->host_type == PK_HOST_NAME || port != src->port)
 		return false;
@@ -286,12 +291,37 @@ static bool reg_contact_is_src(const struct pk_sip_uri *u, const struct pk_addr 
 
 /* ---- the decision ---- */
 
+static unsigned reg_reject_warn(const struct pk_registrar_env *env, struct reg_out *o, unsigned status,
+				enum pk_loc_counter c, unsigned warn, const char *why)
+{
+	reg_warning(o, warn, why);
+	pk_location_count(env->loc, env->tid, c);
+	return status;
+}
+
 static unsigned reg_reject(const struct pk_registrar_env *env, struct reg_out *o, unsigned status,
 			   enum pk_loc_counter c, const char *why)
 {
-	reg_warning(o, why);
-	pk_location_count(env->loc, env->tid, c);
-	return status;
+	return reg_reject_warn(env, o, status, c, 399, why);
+}
+
+/*
+ * A sips: Contact: reached over TLS only (RFC 5630 §4), which pickupd does
+ * not speak, so a binding to it could never be used; refused now rather
+ * than kept and skipped at every call. Warn-code 380 "SIPS Not Allowed"
+ * (RFC 5630 §9) either way. Under a sip: Request-URI, 400: RFC 5630 §5.2
+ * lets a registrar accept a SIPS Contact only when the Request-URI (and
+ * any Path) is SIPS too. Under a sips: one, the registration is well
+ * formed and pickupd answers as a UAS that does not take SIPS (RFC 5630
+ * §5.1.2): 480.
+ */
+static unsigned reg_reject_sips(const struct pk_registrar_env *env, struct reg_out *o, bool ruri_sips)
+{
+	if (ruri_sips)
+		return reg_reject_warn(env, o, 480, PK_LOC_CTR_REJECTED_480, 380,
+				       "SIPS Not Allowed: sips: Contact, pickupd has no TLS");
+	return reg_reject_warn(env, o, 400, PK_LOC_CTR_REJECTED_400, 380,
+			       "SIPS Not Allowed: sips: Contact under a sip: Request-URI");
 }
 
 /* 200 with the AoR's registered bindings (static ones are configuration,
@@ -352,6 +382,7 @@ static unsigned reg_decide(const struct pk_registrar_env *env, const struct pk_i
 	struct pk_str domain, ruri_host;
 	unsigned n;
 	int d, ruri_d, len, rc;
+	bool ruri_sips;
 
 	/* 0. who may register: the trusted networks */
 	if (!(env->trusted != NULL ? pk_trusted_set_match(env->trusted, &rx->src)
@@ -362,6 +393,7 @@ static unsigned reg_decide(const struct pk_registrar_env *env, const struct pk_i
 	if (pk_sip_uri_parse(msg->ruri.p, msg->ruri.len, &u) != 0 ||
 	    (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
 		return reg_reject(env, o, 416, PK_LOC_CTR_REJECTED_416, "Request-URI is not a sip: or sips: URI");
+	ruri_sips = u.scheme == PK_URI_SIPS;
 	ruri_host = u.host;
 	ruri_d = pk_groups_settings_find_domain(&conf->served, u.host);
 	if (ruri_d < 0 && !reg_host_is_us(&u, rx))
@@ -416,6 +448,8 @@ static unsigned reg_decide(const struct pk_registrar_env *env, const struct pk_i
 		if (pk_sip_uri_parse(c->uri.p, c->uri.len, &u) != 0 ||
 		    (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
 			return reg_reject(env, o, 400, PK_LOC_CTR_REJECTED_400, "Contact is not a sip: or sips: URI");
+		if (u.scheme == PK_URI_SIPS)
+			return reg_reject_sips(env, o, ruri_sips);
 		if (c->uri.len > PK_LOC_URI_MAX)
 			return reg_reject(env, o, 400, PK_LOC_CTR_REJECTED_400, "Contact URI longer than 256 bytes");
 		ch[i].uri = c->uri;
@@ -512,14 +546,15 @@ int pk_registrar_static_contact(struct pk_str uri, struct pk_loc_contact *c)
 	if (uri.len == 0 || uri.len > PK_LOC_URI_MAX || pk_sip_uri_parse(uri.p, uri.len, &u) != 0 ||
 	    (u.scheme != PK_URI_SIP && u.scheme != PK_URI_SIPS))
 		return -EINVAL;
+	if (u.scheme == PK_URI_SIPS)
+		return -EPROTONOSUPPORT; /* TLS only (RFC 5630 §4): never reached */
 	memcpy(c->uri, uri.p, uri.len);
 	c->uri_len = (uint16_t)uri.len;
 	c->q = -1;
 	c->listener = PK_LOC_LISTENER_ANY;
-	c->transport = (u.scheme == PK_URI_SIPS || pk_str_caseeq_cstr(u.transport, "tcp")) ? PK_TRANSPORT_TCP
-											   : PK_TRANSPORT_UDP;
+	c->transport = pk_str_caseeq_cstr(u.transport, "tcp") ? PK_TRANSPORT_TCP : PK_TRANSPORT_UDP;
 	if (u.host_type != PK_HOST_NAME && pk_addr_parse_ip(u.host, &c->src) == 0)
-		c->src.port = u.port ? u.port : (u.scheme == PK_URI_SIPS ? 5061 : 5060);
+		c->src.port = u.port ? u.port : 5060;
 	else
 		memset(&c->src, 0, sizeof(c->src));
 	return 0;
@@ -534,8 +569,15 @@ int pk_registrar_load_static(struct pk_location *loc, unsigned tid, const struct
 		int rc;
 
 		for (uint32_t k = 0; k < b->n_contacts; k++) {
-			if (pk_registrar_static_contact(b->contacts[k], &c[k]) != 0) {
-				snprintf(err, errlen, "%s:%u:%u: bindings: contact '%.*s' is not a sip:/sips: URI "
+			rc = pk_registrar_static_contact(b->contacts[k], &c[k]);
+			if (rc == -EPROTONOSUPPORT) {
+				snprintf(err, errlen, "%s:%u:%u: bindings: contact '%.*s': sips: needs TLS, which "
+						      "pickupd does not speak yet",
+					 conf->path, b->line, b->col, (int)b->contacts[k].len, b->contacts[k].p);
+				return rc;
+			}
+			if (rc != 0) {
+				snprintf(err, errlen, "%s:%u:%u: bindings: contact '%.*s' is not a sip: URI "
 						      "of at most %u bytes",
 					 conf->path, b->line, b->col, (int)b->contacts[k].len, b->contacts[k].p,
 					 PK_LOC_URI_MAX);

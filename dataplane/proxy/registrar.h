@@ -73,9 +73,11 @@ int pk_registrar_load_static(struct pk_location *loc, unsigned tid, const struct
 
 /*
  * Fill a static contact from its URI as written in the configuration: the
- * URI, transport (sips: or transport=tcp: TCP, else UDP) and, when the
- * host is an IP literal, src (port default 5060, 5061 for sips:). 0 or
- * -EINVAL (not a sip:/sips: URI, longer than PK_LOC_URI_MAX). Any thread.
+ * URI, transport (transport=tcp: TCP, else UDP) and, when the host is an
+ * IP literal, src (port default 5060). 0, -EINVAL (not a sip: or sips:
+ * URI, longer than PK_LOC_URI_MAX) or -EPROTONOSUPPORT (a sips: URI: TLS
+ * only, which pickupd does not speak; the configuration refuses it first).
+ * Any thread.
  */
 int pk_registrar_static_contact(struct pk_str uri, struct pk_loc_contact *c);
 

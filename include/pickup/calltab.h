@@ -249,11 +249,14 @@ int pk_calltab_ringing(struct pk_calltab *t, unsigned tid, struct pk_str call_id
 
 /*
  * The call got a final answer (2xx, 3xx-6xx) or was CANCELled: remove it,
- * whatever its state. A claim on it stays bound to the picker's key until
- * settled or timed out (so that retransmissions claim nothing new) but no
- * longer holds a call. Returns 0 or -ENOENT.
- * Worker-safe and O(1): the call's list links are only marked; the sweep
- * unlinks them.
+ * whatever its state. It is no longer found, listed or claimable, and its
+ * Call-ID + From-tag may be tracked anew. A claim on it stays bound to the
+ * picker's key until settled or timed out (so that retransmissions claim
+ * nothing new), and keeps the call's strings until then: the picker's
+ * CANCEL still finds, with pk_calltab_claim_find, where the pickup INVITE
+ * went. The entry is freed once the claim ends. Returns 0 or -ENOENT.
+ * Worker-safe and O(1): the call's list links are only marked (for a
+ * claimed call, by whoever ends the claim); the sweep unlinks them.
  */
 int pk_calltab_remove(struct pk_calltab *t, unsigned tid, struct pk_str call_id,
 		      struct pk_str from_tag, uint64_t hash, enum pk_calltab_reason why);
@@ -292,6 +295,20 @@ int pk_calltab_claim(struct pk_calltab *t, unsigned tid, const struct pk_calltab
 		     struct pk_calltab_call *out);
 
 /*
+ * The call the claim bound to `key` was made on, claiming nothing and
+ * counting nothing (key_hash: pk_calltab_claim_hash(key), or 0: computed
+ * here): fills *out (if not NULL) and returns 0 while the claim lasts,
+ * with out->state CLAIMED, or DEAD when the call was removed meanwhile
+ * (the caller's CANCEL, a final answer: the claim keeps its strings, see
+ * pk_calltab_remove). -ENOENT when no claim is bound to key (never was,
+ * settled, timed out, or its claimer still choosing). For the picker's
+ * CANCEL and ACK, which must go where the pickup INVITE went.
+ * Worker-safe; one claim-index lookup, no list walk.
+ */
+int pk_calltab_claim_find(struct pk_calltab *t, unsigned tid, struct pk_str key, uint64_t key_hash,
+			  struct pk_calltab_call *out);
+
+/*
  * The caller answered the pickup INVITE sent for the claim bound to `key`:
  * 2xx (picked up), 481 or 603 (the early dialog is gone): the call is
  * removed; any other status >= 300: the call is RINGING again and may be
@@ -310,7 +327,8 @@ int pk_calltab_settle_hashed(struct pk_calltab *t, unsigned tid, struct pk_str k
  * by a registered, online RCU reader (tid): expires calls past the ring
  * timeout (looking at up to `budget` entries from where the last call
  * stopped, e.g. capacity/100; 0: all, and every group list is cleaned) and
- * claims past the claim timeout (budget/64 claim records), unlinks removed
+ * claims past the claim timeout (budget/64 claim records: the call rings
+ * again, or, removed meanwhile, is freed), unlinks removed
  * calls from the group lists they were in, and hands the entries removed
  * since the last call to pk_rcu_defer. The caller then runs pk_rcu_reclaim() from time to time, and
  * reports its own quiescent state, for the entries to become free again.

@@ -62,10 +62,11 @@ struct pk_location;
  * cannot be connected to), else to the host and port of `uri` on a new
  * connection. `nat` only says that `uri` does not name `src` (logs,
  * statistics). For a static binding `src` is the URI's IP literal and port
- * (default 5060, 5061 for sips:) and `transport` its transport= parameter
- * (sips: means TCP), `listener` PK_LOC_LISTENER_ANY; `src.family` is 0 when
- * the URI names a host, which a worker cannot resolve (DNS is not done on
- * the packet path).
+ * (default 5060) and `transport` its transport= parameter,
+ * `listener` PK_LOC_LISTENER_ANY; `src.family` is 0 when the URI names a
+ * host, which a worker cannot resolve (DNS is not done on the packet
+ * path). `uri` is never a sips: URI: the registrar and the configuration
+ * refuse them (TLS only, RFC 5630 §4, which pickupd does not speak).
  */
 struct pk_loc_contact {
 	uint16_t uri_len;
@@ -108,12 +109,13 @@ struct pk_loc_contact {
 	_(REQUESTS, "register_requests")  /* REGISTER requests handled by the registrar */   \
 	_(QUERIES, "register_queries")    /* REGISTER without Contact: bindings listed */    \
 	_(ANSWERED_200, "register_200")   /* REGISTER answered 200 (queries included) */     \
-	_(REJECTED_400, "register_400")   /* bad Contact, bad To, Contact: * misuse */       \
+	_(REJECTED_400, "register_400")   /* bad Contact, bad To, Contact: * misuse, sips: Contact */ \
 	_(REJECTED_403, "register_403")   /* untrusted source, static contact named */       \
 	_(REJECTED_404, "register_404")   /* Request-URI or To not in a served domain */     \
 	_(REJECTED_416, "register_416")   /* Request-URI not a sip:/sips: URI */             \
 	_(REJECTED_420, "register_420")   /* Require: an extension we do not support */      \
 	_(REJECTED_423, "register_423")   /* expiry below timers.register_min_expires */     \
+	_(REJECTED_480, "register_480")   /* a sips: Contact under a sips: Request-URI (no TLS) */ \
 	_(REJECTED_500, "register_500")   /* out-of-order CSeq */                            \
 	_(REJECTED_503, "register_503")   /* table full (Retry-After) */
 

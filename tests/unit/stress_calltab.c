@@ -7,7 +7,8 @@
  * past their ring timeout) and runs RCU reclamation. Then:
  *  - no call was ever held by two pickers at once, and no call was claimed
  *    after a claim on it ended it (2xx/481/603);
- *  - a retransmitted claim returned the same call;
+ *  - a retransmitted claim returned the same call, and the claim's lookup
+ *    (pk_calltab_claim_find) its call, removed meanwhile or not;
  *  - nobody picked up their own call;
  *  - in each worker's private group (calls nobody else can touch) every
  *    claim returned the oldest ringing call (FIFO);
@@ -298,6 +299,16 @@ static void op_claim(struct worker *w, bool private)
 		rc = pk_calltab_claim(G.t, w->tid, &req, &c2);
 		if (rc == 1 ? (c2.idx != c.idx || c2.gen != c.gen) : rc != -EALREADY)
 			violation(w, "retransmitted claim got another call", (unsigned long)(rc < 0 ? -rc : rc));
+	}
+
+	/* Where the pickup INVITE went, as the picker's CANCEL asks: the same
+	 * call while the claim lasts (no claim timeout here), also when
+	 * another worker's CANCEL removed it meanwhile. */
+	if (rnd(w) % 2) {
+		rc = pk_calltab_claim_find(G.t, w->tid, req.key, 0, &c2);
+		if (rc != 0 || c2.idx != c.idx || c2.gen != c.gen || !pk_str_eq(c2.call_id, c.call_id) ||
+		    !pk_str_eq(c2.to_tag, c.to_tag))
+			violation(w, "claim_find lost the claim's call", (unsigned long)(rc < 0 ? -rc : rc));
 	}
 
 	status = statuses[rnd(w) % PK_ARRAY_SIZE(statuses)];

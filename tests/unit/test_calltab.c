@@ -592,11 +592,12 @@ static int count_call(const struct pk_calltab_call *c, void *arg)
 	return 0;
 }
 
-/* A claim whose call was CANCELled keeps its key until its answer or its
- * timeout; meanwhile the entry (capacity 1: the same one) is recycled for
- * a new call that another picker claims. The old claim's late answers
- * and its timeout must not touch the new call: a 486 reverting it would
- * let a third picker take a call already taken, a 200 would remove it. */
+/* A claim whose call was CANCELled keeps its key, and the call's entry
+ * (capacity 1: the only one), until its answer or its timeout: no new call
+ * meanwhile. Once it timed out, the entry is recycled for a new call that
+ * another picker claims. The old claim's late answers must not touch the
+ * new call: a 486 reverting it would let a third picker take a call
+ * already taken, a 200 would remove it. */
 static void test_stale_claim_after_reuse(void **state)
 {
 	struct fx *f = fx_new(1, 0, 1000, 0);
@@ -608,25 +609,27 @@ static void test_stale_claim_after_reuse(void **state)
 	assert_int_equal(claim_ex(f, G1, 1, NULL, "p@example.com", "k1", 100, NULL), 1);
 	assert_int_equal(find(f, 1, &first), 0);
 	assert_int_equal(rm(f, 1, PK_CALLTAB_CANCELLED), 0);
-	fx_quiesce(f, 200); /* the entry is free again; k1 still bound */
-	assert_int_equal(pk_calltab_in_use(f->t), 0);
+	fx_quiesce(f, 200); /* k1 still bound: its call's entry is kept */
+	assert_int_equal(pk_calltab_in_use(f->t), 1);
+	assert_int_equal(add(f, 2, "a@example.com", "b@example.com", 300, G1, 1), -ENOSPC);
+	/* k1's retransmission: nothing new */
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "p@example.com", "k1", 350, NULL), -EALREADY);
 
-	assert_int_equal(add(f, 2, "a@example.com", "b@example.com", 300, G1, 1), 0);
+	/* k1 times out (100 + 1000): the entry is freed, nothing reverted */
+	assert_int_equal(pk_calltab_sweep(f->t, TID, 1150, 0), 0);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIM_TIMEOUT), 0);
+	fx_quiesce(f, 1150);
+	assert_int_equal(pk_calltab_in_use(f->t), 0);
+	assert_int_equal(pk_calltab_claim_find(f->t, TID, S("k1"), 0, NULL), -ENOENT);
+
+	assert_int_equal(add(f, 2, "a@example.com", "b@example.com", 1200, G1, 1), 0);
 	assert_int_equal(ring(f, 2), 0);
-	assert_int_equal(claim_ex(f, G1, 1, NULL, "q@example.com", "k2", 900, NULL), 2);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "q@example.com", "k2", 1210, NULL), 2);
 	assert_int_equal(find(f, 2, &c), 0);
 	assert_int_equal(c.idx, first.idx);
 	assert_int_equal(c.gen, first.gen + 1);
-	/* k1's retransmission: nothing new, not k2's call */
-	assert_int_equal(claim_ex(f, G1, 1, NULL, "p@example.com", "k1", 950, NULL), -EALREADY);
-
-	/* k1 times out (100 + 1000), k2 does not (900 + 1000): nothing
-	 * reverted, k1's key freed */
-	assert_int_equal(pk_calltab_sweep(f->t, TID, 1150, 0), 0);
-	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIM_TIMEOUT), 0);
-	assert_int_equal(find(f, 2, &c), 0);
-	assert_int_equal(c.state, PK_CALLTAB_CLAIMED);
-	assert_int_equal(claim_ex(f, G1, 1, NULL, "r@example.com", "k3", 1160, NULL), -ENOENT);
+	/* k1's late answers and copies: not k2's call */
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "r@example.com", "k3", 1220, NULL), -ENOENT);
 	assert_int_equal(pk_calltab_settle(f->t, TID, S("k1"), 486), -ENOENT);
 	assert_int_equal(pk_calltab_settle(f->t, TID, S("k1"), 200), -ENOENT);
 	assert_int_equal(find(f, 2, &c), 0);
@@ -638,7 +641,85 @@ static void test_stale_claim_after_reuse(void **state)
 	assert_int_equal(pk_calltab_settle(f->t, TID, S("k2"), 200), 0);
 	assert_int_equal(find(f, 2, NULL), -ENOENT);
 	assert_int_equal(ctr(f, PK_CALLTAB_CTR_PICKED), 1);
-	fx_quiesce(f, 1200);
+	fx_quiesce(f, 1300);
+	assert_int_equal(pk_calltab_check_idle(f->t, NULL), 0);
+	fx_free(f);
+}
+
+/* A claimed call removed (the caller's CANCEL, a final answer): no longer
+ * found, listed or claimable, but its claim still finds it, with the
+ * strings the picker's CANCEL needs (where the pickup INVITE went), until
+ * the claim ends -- by the caller's answer, whatever it is, or by the
+ * claim timeout; then nothing of it is left. Before this, the claim lost
+ * its call at the remove and the picker's CANCEL had nowhere to go. */
+static void test_claim_find_after_remove(void **state)
+{
+	struct fx *f = fx_new(16, 0, 1000, 0);
+	struct pk_calltab_call c;
+	enum pk_calltab_state was;
+
+	(void)state;
+	assert_int_equal(add(f, 1, "a@example.com", "b@example.com", 10, G1, 1), 0);
+	assert_int_equal(ring(f, 1), 0);
+	assert_int_equal(pk_calltab_claim_find(f->t, TID, S("k1"), 0, &c), -ENOENT);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "p@example.com", "k1", 100, NULL), 1);
+	assert_int_equal(pk_calltab_claim_find(f->t, TID, S("k1"), pk_calltab_claim_hash(S("k1")), &c), 0);
+	assert_int_equal(c.state, PK_CALLTAB_CLAIMED);
+	assert_int_equal(callnum(c.call_id), 1);
+
+	/* the caller's CANCEL */
+	assert_int_equal(pk_calltab_remove_was(f->t, TID, fmt(f, "c1-4fa2b7@10.0.0.1"), S("ft1"), 0,
+					       PK_CALLTAB_CANCELLED, &was),
+			 0);
+	assert_int_equal(was, PK_CALLTAB_CLAIMED);
+	assert_int_equal(find(f, 1, NULL), -ENOENT);
+	assert_int_equal(rm(f, 1, PK_CALLTAB_REJECTED), -ENOENT); /* the callee's 487 after it */
+	assert_int_equal(ring(f, 1), -ENOENT);
+	assert_int_equal(pk_calltab_foreach(f->t, TID, UINT32_MAX, PK_STR_NULL, count_call, NULL), 0);
+	assert_int_equal(pk_calltab_foreach(f->t, TID, 1, PK_STR_NULL, count_call, NULL), 0);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "q@example.com", "k2", 110, NULL), -ENOENT);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "p@example.com", "k1", 120, NULL), -EALREADY);
+	/* ...its claim still finds it, strings intact */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(pk_calltab_claim_find(f->t, TID, S("k1"), 0, &c), 0);
+	assert_int_equal(c.state, PK_CALLTAB_DEAD);
+	assert_int_equal(callnum(c.call_id), 1);
+	assert_true(pk_str_eq(c.from_tag, S("ft1")));
+	assert_true(pk_str_eq(c.to_tag, S("tt1")));
+	assert_true(pk_str_eq(c.contact, S("<sip:a@example.com;ob>")));
+	assert_int_equal(c.src.port, 5060);
+	/* also after a sweep and a grace period (the entry is not reused) */
+	fx_quiesce(f, 200);
+	assert_int_equal(pk_calltab_in_use(f->t), 1);
+	assert_int_equal(pk_calltab_claim_find(f->t, TID, S("k1"), 0, &c), 0);
+	assert_true(pk_str_eq(c.contact, S("<sip:a@example.com;ob>")));
+	/* the same Call-ID and From-tag may be tracked anew meanwhile */
+	assert_int_equal(add(f, 1, "a@example.com", "b@example.com", 300, G1, 1), 0);
+	assert_int_equal(find(f, 1, &c), 0);
+	assert_int_equal(c.state, PK_CALLTAB_TRYING);
+	assert_int_equal(rm(f, 1, PK_CALLTAB_CANCELLED), 0);
+
+	/* the caller's 487 to the pickup INVITE (not a "gone" status): the
+	 * claim ends, nothing rings again, nothing is left */
+	assert_int_equal(pk_calltab_settle(f->t, TID, S("k1"), 487), -ENOENT);
+	assert_int_equal(pk_calltab_claim_find(f->t, TID, S("k1"), 0, &c), -ENOENT);
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIM_REVERTED), 0);
+	assert_int_equal(pk_calltab_foreach(f->t, TID, UINT32_MAX, PK_STR_NULL, count_call, NULL), 0);
+	fx_quiesce(f, 400);
+	assert_int_equal(pk_calltab_check_idle(f->t, NULL), 0);
+
+	/* no answer at all: the claim timeout ends it the same way */
+	assert_int_equal(add(f, 2, "a@example.com", "b@example.com", 500, G1, 1), 0);
+	assert_int_equal(ring(f, 2), 0);
+	assert_int_equal(claim_ex(f, G1, 1, NULL, "p@example.com", "k3", 600, NULL), 2);
+	assert_int_equal(rm(f, 2, PK_CALLTAB_CANCELLED), 0);
+	assert_int_equal(pk_calltab_sweep(f->t, TID, 1500, 0), 0);
+	assert_int_equal(pk_calltab_claim_find(f->t, TID, S("k3"), 0, &c), 0);
+	assert_int_equal(pk_calltab_sweep(f->t, TID, 1601, 0), 0); /* nothing to ring again */
+	assert_int_equal(ctr(f, PK_CALLTAB_CTR_CLAIM_TIMEOUT), 0);
+	assert_int_equal(pk_calltab_claim_find(f->t, TID, S("k3"), 0, &c), -ENOENT);
+	assert_int_equal(pk_calltab_settle(f->t, TID, S("k3"), 200), -ENOENT);
+	fx_quiesce(f, 1700);
 	assert_int_equal(pk_calltab_check_idle(f->t, NULL), 0);
 	fx_free(f);
 }
@@ -1302,6 +1383,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claim_settles, setup, teardown),
 		cmocka_unit_test(test_claim_timeout),
 		cmocka_unit_test(test_stale_claim_after_reuse),
+		cmocka_unit_test(test_claim_find_after_remove),
 		cmocka_unit_test(test_claim_in_several_groups),
 		cmocka_unit_test(test_revert_past_ring_timeout),
 		cmocka_unit_test(test_ring_timeout),

@@ -145,7 +145,7 @@ static const char full_yaml[] =
 	"  gw@example.test: sip:gw@10.0.0.9:5080\n"
 	"  \"sip:trunk@Branch.Example.Test\":\n"
 	"    - sip:trunk@10.0.0.10\n"
-	"    - \"sips:trunk@10.0.0.11;transport=tcp\"\n"
+	"    - \"sip:trunk@10.0.0.11;transport=tcp\"\n"
 	"  \"2001\": sip:2001@10.0.0.20\n"
 	"timers:\n"
 	"  ring_timeout: 600\n"
@@ -214,7 +214,7 @@ static void test_every_key(void **state)
 	assert_true(pk_str_eq(c->bindings[1].user, PK_STR_LIT("trunk")));
 	assert_true(pk_str_eq(c->bindings[1].domain, PK_STR_LIT("branch.example.test")));
 	assert_int_equal(c->bindings[1].n_contacts, 2);
-	assert_true(pk_str_eq(c->bindings[1].contacts[1], PK_STR_LIT("sips:trunk@10.0.0.11;transport=tcp")));
+	assert_true(pk_str_eq(c->bindings[1].contacts[1], PK_STR_LIT("sip:trunk@10.0.0.11;transport=tcp")));
 	assert_true(pk_str_eq(c->bindings[2].user, PK_STR_LIT("2001")));
 	assert_int_equal(c->bindings[2].domain.len, 0); /* the default domain, once resolved */
 
@@ -709,6 +709,9 @@ static void test_errors_bindings(void **state)
 	parse_bad("bindings:\n  a@exa_mple: sip:a@10.0.0.1\n", 2, 3, "bad domain");
 	parse_bad("bindings:\n  a@example.test: tel:+15551234\n", 2, 19, "'tel:+15551234' is not a sip: or sips: URI");
 	parse_bad("bindings:\n  a@example.test: \"sip:a@[::1\"\n", 2, 19, "is not a sip: or sips: URI");
+	/* TLS only (RFC 5630 §4): it would have to be sent in the clear */
+	parse_bad("bindings:\n  a@example.test: [sip:a@h1, \"SIPS:a@10.0.0.1\"]\n", 2, 30,
+		  "'SIPS:a@10.0.0.1': sips: needs TLS, which pickupd does not speak yet");
 	parse_bad("bindings:\n  a@example.test: []\n", 2, 19, "has no contact");
 	parse_bad("bindings:\n  a@example.test: [sip:a@h1, sip:a@h1]\n", 2, 30, "listed twice");
 	parse_bad("bindings:\n  a@example.test: [sip:a@h1, sip:a@h2, sip:a@h3, sip:a@h4, sip:a@h5, sip:a@h6, "

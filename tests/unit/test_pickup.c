@@ -14,8 +14,10 @@
  * To-tag), Require: replaces, where it is sent; the answers a picker gets
  * (403, 480 with its Warning); that a retransmission reaches the same caller
  * with the same bytes; how the caller's answer settles the claim (200, 481,
- * 486, 420, 603, timeout); and the CANCEL that reaches the callee's phone
- * with Reason cause=200 after a pickup and without it otherwise.
+ * 486, 420, 603, timeout); the picker's CANCEL before and after the
+ * caller's own CANCEL and after the caller's 200; and the CANCEL that
+ * reaches the callee's phone with Reason cause=200 after a pickup and
+ * without it otherwise.
  */
 #include <ctype.h>
 
@@ -620,6 +622,222 @@ static void test_picker_cancel_and_ack(void **state)
 	fx_free(f);
 }
 
+/* The caller's CANCEL of its original INVITE, or the picker's CANCEL of
+ * its pickup INVITE, as the caller (CALLER) or the picker (PICKER) sends
+ * it. */
+static unsigned caller_cancel(struct fx *f, const char *callid)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg),
+		 "CANCEL sip:2002@example.test SIP/2.0\n"
+		 "Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-%s;rport\n"
+		 "Max-Forwards: 70\n"
+		 "From: <sip:alice@example.test>;tag=fa\n"
+		 "To: <sip:2002@example.test>\n"
+		 "Call-ID: %s\n"
+		 "CSeq: 1 CANCEL\n",
+		 callid, callid);
+	return fx_rx(f, msg, CALLER);
+}
+
+static unsigned picker_cancel(struct fx *f, const char *pcid)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg),
+		 "CANCEL sip:*801@example.test SIP/2.0\n"
+		 "Via: SIP/2.0/UDP " PICKER ";branch=z9hG4bK-p-%s;rport\n"
+		 "Max-Forwards: 70\n"
+		 "From: \"Picker\" <sip:2003@example.test>;tag=fp-%s\n"
+		 "To: <sip:*801@example.test>\n"
+		 "Call-ID: %s\n"
+		 "CSeq: 7 CANCEL\n",
+		 pcid, pcid, pcid);
+	return fx_rx(f, msg, PICKER);
+}
+
+/* Nothing of the pickup left once the control thread has swept and every
+ * thread has been quiescent: no claim on key, no entry, no claim record. */
+static void assert_nothing_left(struct fx *f, const char *pcid)
+{
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s z9hG4bK-p-%s 7", pcid, pcid);
+	fx_sweep(f, f->now);
+	fx_quiesce(f);
+	pk_rcu_reclaim(f->eng.rcu);
+	assert_int_equal(pk_calltab_claim_find(f->eng.calltab, FX_TID_WORKER, pk_str_make(key, strlen(key)), 0,
+					       NULL),
+			 -ENOENT);
+	assert_int_equal(pk_calltab_in_use(f->eng.calltab), 0);
+	assert_int_equal(pk_calltab_check_idle(f->eng.calltab, NULL), 0);
+}
+
+/*
+ * The caller hangs up while its pickup INVITE is unanswered: its CANCEL of
+ * the original INVITE removes the call (the callee's phone stops), then
+ * the picker gives up too. The picker's CANCEL must still reach the
+ * caller, where the pickup INVITE went (same Request-URI, branch), for the
+ * caller's transaction to answer it (RFC 3261 §9.2: 200, and 487 to the
+ * INVITE). It used to be answered 481 by pickupd, the claim having lost
+ * its call, which left the caller's pickup INVITE pending and the picker
+ * without its final answer.
+ */
+static void test_picker_cancel_after_caller_cancel(void **state)
+{
+	struct fx *f = setup();
+	char inv_via[256], resp[4096];
+	const struct fx_sent *s;
+	unsigned inv, pinv;
+
+	(void)state;
+	inv = call(f, "alice", CALLER, "2002", "oc1@a", "fa", NULL, "tb");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "po1", NULL), 1);
+	pinv = fx_nsent(f) - 1;
+	snprintf(inv_via, sizeof(inv_via), "%s", fx_line(fx_last(f), "Via: "));
+
+	/* the caller's CANCEL goes to the callee; the call leaves the table */
+	assert_int_equal(caller_cancel(f, "oc1@a"), 1);
+	fx_assert_dst(fx_last(f), "192.0.2.22:5062", PK_TRANSPORT_UDP);
+	assert_int_equal(call_state(f, "oc1@a", "fa"), -1);
+	/* the callee's 487 to the original INVITE goes to the caller */
+	fx_response(&f->io.q.sent[inv], 487, "Request Terminated", "tb", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, "192.0.2.22:5062"), 1);
+	fx_assert_dst(fx_last(f), CALLER, PK_TRANSPORT_UDP);
+
+	/* the picker's CANCEL follows its INVITE to the caller */
+	assert_int_equal(picker_cancel(f, "po1"), 1);
+	s = fx_last(f);
+	fx_assert_dst(s, CALLER, PK_TRANSPORT_UDP);
+	assert_memory_equal(s->data, "CANCEL sip:alice@192.0.2.10:5070 SIP/2.0\r\n", 42);
+	assert_memory_equal(fx_line(s, "Via: "), inv_via,
+			    strlen("Via: SIP/2.0/UDP 127.0.0.1:5060;branch=") + PK_PROXY_BRANCH_LEN);
+	assert_true(fx_has_line(s, "CSeq: 7 CANCEL"));
+	assert_int_equal(fx_count_lines(s, "Replaces:"), 0);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CANCEL], 1);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_481], 0);
+	/* the caller's 200 to that CANCEL reaches the picker */
+	fx_response(s, 200, "OK", "ta", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 200 OK\r\n", 16);
+	assert_true(fx_has_line(s, "CSeq: 7 CANCEL"));
+	fx_assert_dst(s, PICKER, PK_TRANSPORT_UDP);
+	/* and its 487 to the pickup INVITE: the picker's final answer */
+	fx_response(&f->io.q.sent[pinv], 487, "Request Terminated", "ta", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 487 Request Terminated\r\n", 32);
+	assert_true(fx_has_line(s, "CSeq: 7 INVITE"));
+	fx_assert_dst(s, PICKER, PK_TRANSPORT_UDP);
+	/* the claim ended with it, nothing rings again, nothing is left */
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_SETTLE_LATE], 1);
+	assert_int_equal(pickup(f, "2001", PICKER2, "*801", "po2", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 ", 12);
+	/* a CANCEL now (the INVITE has its final answer): 481 */
+	assert_int_equal(picker_cancel(f, "po1"), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 481 ", 12);
+	fx_assert_dst(fx_last(f), PICKER, PK_TRANSPORT_UDP);
+	assert_nothing_left(f, "po1");
+	fx_free(f);
+}
+
+/* The same without any answer from the caller to either: the picker's
+ * CANCEL still goes to the caller; the claim timeout then frees what the
+ * claim kept. */
+static void test_picker_cancel_after_caller_cancel_unanswered(void **state)
+{
+	struct fx *f = setup();
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "ou1@a", "fa", NULL, "tb");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pu1", NULL), 1);
+	assert_int_equal(caller_cancel(f, "ou1@a"), 1);
+	assert_int_equal(picker_cancel(f, "pu1"), 1);
+	fx_assert_dst(fx_last(f), CALLER, PK_TRANSPORT_UDP);
+	assert_memory_equal(fx_last(f)->data, "CANCEL sip:alice@192.0.2.10:5070 SIP/2.0\r\n", 42);
+	/* its retransmission too, byte for byte */
+	assert_int_equal(picker_cancel(f, "pu1"), 1);
+	assert_int_equal(f->io.q.sent[fx_nsent(f) - 2].len, fx_last(f)->len);
+	assert_memory_equal(f->io.q.sent[fx_nsent(f) - 2].data, fx_last(f)->data, fx_last(f)->len);
+	/* claim_timeout (8 s) passes: the claim and the call's entry go */
+	f->now += 9 * FX_SEC;
+	assert_nothing_left(f, "pu1");
+	assert_int_equal(picker_cancel(f, "pu1"), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 481 ", 12);
+	fx_free(f);
+}
+
+/* The other order: the picker gives up first (its CANCEL reaches the
+ * caller while the call is still claimed), then the caller hangs up. The
+ * caller's answers reach the picker and nothing is left. */
+static void test_caller_cancel_after_picker_cancel(void **state)
+{
+	struct fx *f = setup();
+	char resp[4096];
+	const struct fx_sent *s;
+	unsigned pinv, pcan;
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "pf1@a", "fa", NULL, "tb");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "pf1", NULL), 1);
+	pinv = fx_nsent(f) - 1;
+	assert_int_equal(picker_cancel(f, "pf1"), 1);
+	pcan = fx_nsent(f) - 1;
+	fx_assert_dst(fx_last(f), CALLER, PK_TRANSPORT_UDP);
+	assert_memory_equal(fx_last(f)->data, "CANCEL sip:alice@192.0.2.10:5070 SIP/2.0\r\n", 42);
+	assert_int_equal(caller_cancel(f, "pf1@a"), 1);
+	fx_assert_dst(fx_last(f), "192.0.2.22:5062", PK_TRANSPORT_UDP);
+	assert_int_equal(call_state(f, "pf1@a", "fa"), -1);
+	/* the caller answers the CANCEL 200 and the pickup INVITE 487 */
+	fx_response(&f->io.q.sent[pcan], 200, "OK", "ta", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	fx_assert_dst(fx_last(f), PICKER, PK_TRANSPORT_UDP);
+	fx_response(&f->io.q.sent[pinv], 487, "Request Terminated", "ta", NULL, resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 487 Request Terminated\r\n", 32);
+	fx_assert_dst(s, PICKER, PK_TRANSPORT_UDP);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CANCEL], 1);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_481], 0);
+	assert_nothing_left(f, "pf1");
+	fx_free(f);
+}
+
+/* The picker's CANCEL crossing the caller's 200 to the pickup INVITE: the
+ * 200 settled the claim (picked up), the INVITE has its final answer, and
+ * the CANCEL can change nothing (RFC 3261 §9.2). pickupd answers it 481,
+ * which is what the caller, whose INVITE transaction ended with its 2xx
+ * (§17.2.1), would answer too; the picker ACKs the 200 and hangs up with
+ * BYE if it no longer wants the call (§9.1, §15). Nothing is sent to the
+ * caller. */
+static void test_picker_cancel_after_the_200(void **state)
+{
+	struct fx *f = setup();
+	char resp[4096];
+	unsigned before;
+
+	(void)state;
+	call(f, "alice", CALLER, "2002", "p2@a", "fa", NULL, "tb");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "p2c", NULL), 1);
+	fx_response(fx_last(f), 200, "OK", "ta", "Contact: <sip:alice@192.0.2.10:5070>\n", resp, sizeof(resp));
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	fx_assert_dst(fx_last(f), PICKER, PK_TRANSPORT_UDP);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_SUCCEEDED], 1);
+	assert_int_equal(caller_cancel(f, "p2@a"), 1);
+	assert_true(fx_has_line(fx_last(f), "Reason: SIP;cause=200;text=\"Call completed elsewhere\""));
+	before = fx_nsent(f);
+	assert_int_equal(picker_cancel(f, "p2c"), 1);
+	assert_int_equal(fx_nsent(f), before + 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 481 Call/Transaction Does Not Exist\r\n", 45);
+	fx_assert_dst(fx_last(f), PICKER, PK_TRANSPORT_UDP);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CANCEL], 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_481], 1);
+	assert_nothing_left(f, "p2c");
+	fx_free(f);
+}
+
 static void test_tcp_caller(void **state)
 {
 	struct fx *f = setup();
@@ -938,6 +1156,58 @@ static void test_untrackable_invite(void **state)
 	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_TRACK_SKIPPED], 2);
 	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CALLS_TRACKED], 0);
 	assert_int_equal(call_state(f, "nc@a", "fa"), -1);
+	fx_free(f);
+}
+
+/* A caller reached over TLS only (RFC 5630 §4): a sips: Contact, or a
+ * sips: first Record-Route (the pickup INVITE's next hop). pickupd has no
+ * TLS, so a pickup INVITE could only go to it in the clear: the call is
+ * forwarded to the callee but not tracked (track_skipped), a picker gets
+ * the next call or "No call to pick up", and nothing goes to the caller. */
+static void test_sips_caller_not_tracked(void **state)
+{
+	static const char *const invs[] = {
+		"INVITE sip:2002@example.test SIP/2.0\n"
+		"Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-sc1;rport\n"
+		"Max-Forwards: 70\n"
+		"From: <sip:alice@example.test>;tag=fa\n"
+		"To: <sip:2002@example.test>\n"
+		"Call-ID: sc1@a\n"
+		"CSeq: 1 INVITE\n"
+		"Contact: <sips:alice@192.0.2.10:5071>\n",
+		"INVITE sip:2002@example.test SIP/2.0\n"
+		"Via: SIP/2.0/UDP " CALLER ";branch=z9hG4bK-sc2;rport\n"
+		"Max-Forwards: 70\n"
+		"Record-Route: <SIPS:192.0.2.40:5061;lr>, <sip:192.0.2.41;lr>\n"
+		"From: <sip:alice@example.test>;tag=fa\n"
+		"To: <sip:2002@example.test>\n"
+		"Call-ID: sc2@a\n"
+		"CSeq: 1 INVITE\n"
+		"Contact: <sip:alice@" CALLER ">\n",
+	};
+	struct fx *f = setup();
+	char resp[4096];
+
+	(void)state;
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(fx_rx(f, invs[i], CALLER), 1);
+		fx_assert_dst(fx_last(f), "192.0.2.22:5062", PK_TRANSPORT_UDP);
+		assert_null(strstr(fx_line(fx_last(f), "Via: "), ";pk="));
+		/* its 180 makes nothing pickable */
+		fx_response(fx_last(f), 180, "Ringing", "tb", NULL, resp, sizeof(resp));
+		assert_int_equal(fx_rx(f, resp, "192.0.2.22:5062"), 1);
+	}
+	assert_int_equal(call_state(f, "sc1@a", "fa"), -1);
+	assert_int_equal(call_state(f, "sc2@a", "fa"), -1);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_TRACK_SKIPPED], 2);
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "psc", NULL), 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 ", 12);
+	fx_assert_dst(fx_last(f), PICKER, PK_TRANSPORT_UDP);
+	/* a sip: caller ringing after them is the one picked up */
+	call(f, "carol", CALLER2, "2001", "sc3@c", "fc", "Record-Route: <sip:192.0.2.41;lr>\n", "tc");
+	assert_int_equal(pickup(f, "2003", PICKER, "*801", "psc2", NULL), 1);
+	fx_assert_dst(fx_last(f), "192.0.2.41:5060", PK_TRANSPORT_UDP);
+	assert_true(fx_has_line(fx_last(f), "Replaces: sc3@c;to-tag=fc;from-tag=tc;early-only"));
 	fx_free(f);
 }
 
@@ -1326,6 +1596,10 @@ int main(void)
 		cmocka_unit_test(test_cancel_without_pickup),
 		cmocka_unit_test(test_cancel_crossing_the_200),
 		cmocka_unit_test(test_picker_cancel_and_ack),
+		cmocka_unit_test(test_picker_cancel_after_caller_cancel),
+		cmocka_unit_test(test_picker_cancel_after_caller_cancel_unanswered),
+		cmocka_unit_test(test_caller_cancel_after_picker_cancel),
+		cmocka_unit_test(test_picker_cancel_after_the_200),
 		cmocka_unit_test(test_tcp_caller),
 		cmocka_unit_test(test_tracking_only_ring_members),
 		cmocka_unit_test(test_late_invite_copy_after_pickup),
@@ -1333,6 +1607,7 @@ int main(void)
 		cmocka_unit_test(test_caller_aor_case),
 		cmocka_unit_test(test_caller_invite_retransmitted),
 		cmocka_unit_test(test_untrackable_invite),
+		cmocka_unit_test(test_sips_caller_not_tracked),
 		cmocka_unit_test(test_table_full_not_tracked),
 		cmocka_unit_test(test_picker_route_caller_without_rr),
 		cmocka_unit_test(test_caller_unreachable),

@@ -12,9 +12,11 @@
  * strict-router swap, routing to a registered contact's source address, the
  * next hop, the Request-URI's address; answers 483, 482 (a request that
  * comes back unchanged), 416, 420 with Unsupported, 404 for an unregistered
- * user and an unknown domain; Record-Route when configured. Responses:
+ * user and an unknown domain, 480 with warn-code 380 for a sips: target
+ * (never sent in the clear); Record-Route when configured. Responses:
  * routed by the second Via with received/rport, 100 Trying forwarded, a
- * response not for us dropped, TCP responses back on their connection.
+ * response not for us dropped, TCP responses back on their connection
+ * (also when the client's Via says TLS).
  */
 #include <arpa/inet.h>
 
@@ -2201,6 +2203,143 @@ static void test_tcp_uri_sent_over_udp(void **state)
 	fx_free(f);
 }
 
+/* A sips: target is reached over TLS on every hop (RFC 5630 §4, §5.3),
+ * which pickupd does not speak: a request whose Request-URI, or whose
+ * next hop's Route, is sips: is answered 480 with warn-code 380 "SIPS Not
+ * Allowed" (RFC 5630 §9) and never sent (it used to go out over UDP, in
+ * the clear, counted tcp_as_udp). */
+static void test_sips_target_refused(void **state)
+{
+	static const char *const reqs[] = {
+		/* our user, by a sips: Request-URI */
+		"INVITE sips:5555@example.test SIP/2.0\n"
+		"Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-sp1;rport\n"
+		"Max-Forwards: 70\n"
+		"From: <sip:alice@example.test>;tag=fa\n"
+		"To: <sips:5555@example.test>\n"
+		"Call-ID: sp1\n"
+		"CSeq: 1 INVITE\n"
+		"Contact: <sips:alice@192.0.2.10:5071>\n",
+		/* an address in another domain, the scheme in capitals */
+		"BYE SIPS:bob@10.9.9.9:5062 SIP/2.0\n"
+		"Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-sp2;rport\n"
+		"Max-Forwards: 70\n"
+		"From: <sip:alice@example.test>;tag=fa\n"
+		"To: <sip:bob@example.test>;tag=tb\n"
+		"Call-ID: sp2\n"
+		"CSeq: 2 BYE\n",
+		/* a sip: Request-URI behind a sips: Route: TLS to that hop */
+		"BYE sip:bob@10.9.9.9:5062 SIP/2.0\n"
+		"Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-sp3;rport\n"
+		"Max-Forwards: 70\n"
+		"Route: <sip:127.0.0.1:5060;lr>, <sips:192.0.2.50:5081;lr>\n"
+		"From: <sip:alice@example.test>;tag=fa\n"
+		"To: <sip:bob@example.test>;tag=tb\n"
+		"Call-ID: sp3\n"
+		"CSeq: 2 BYE\n",
+		/* a strict router's last Route, which becomes the Request-URI */
+		"BYE sip:127.0.0.1:5060;lr SIP/2.0\n"
+		"Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-sp4\n"
+		"Max-Forwards: 70\n"
+		"Route: <sip:192.0.2.50:5080;lr>, <sips:bob@192.0.2.60:5091>\n"
+		"From: <sip:alice@example.test>;tag=fa\n"
+		"To: <sip:bob@example.test>;tag=tb\n"
+		"Call-ID: sp4\n"
+		"CSeq: 2 BYE\n",
+	};
+	static const char *const why[] = { "sips: Request-URI", "sips: Request-URI", "sips: Route",
+					   "sips: Request-URI" };
+	struct fx *f = fx_reg();
+	const struct fx_sent *s;
+	char warn[128];
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		assert_int_equal(fx_rx(f, reqs[i], "192.0.2.10:5070"), 1);
+		s = fx_last(f);
+		assert_memory_equal(s->data, "SIP/2.0 480 Temporarily Unavailable\r\n", 37);
+		fx_assert_dst(s, "192.0.2.10:5070", PK_TRANSPORT_UDP);
+		snprintf(warn, sizeof(warn), "Warning: 380 pickupd \"SIPS Not Allowed: %s, pickupd has no TLS\"", why[i]);
+		assert_true(fx_has_line(s, warn));
+	}
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_480], 4);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_FWD_REQUEST], 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_TCP_AS_UDP], 0);
+	assert_int_equal(f->w->ctr[PK_WORKER_CTR_FORWARDED], 0);
+	/* an ACK is never answered: dropped, not sent on either */
+	assert_int_equal(fx_rx(f,
+			       "ACK sips:bob@10.9.9.9:5062 SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-sp5;rport\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:bob@example.test>;tag=tb\n"
+			       "Call-ID: sp5\n"
+			       "CSeq: 1 ACK\n",
+			       "192.0.2.10:5070"),
+			 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_ACK], 1);
+	/* the same requests over sip: go on as before */
+	assert_int_equal(fx_rx(f,
+			       "BYE sip:bob@10.9.9.9:5062 SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-sp6;rport\n"
+			       "Max-Forwards: 70\n"
+			       "Route: <sip:192.0.2.50:5081;lr>\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sip:bob@example.test>;tag=tb\n"
+			       "Call-ID: sp6\n"
+			       "CSeq: 2 BYE\n",
+			       "192.0.2.10:5070"),
+			 1);
+	fx_assert_dst(fx_last(f), "192.0.2.50:5081", PK_TRANSPORT_UDP);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_FWD_REQUEST], 1);
+	/* an OPTIONS for pickupd itself is answered, not forwarded: nothing
+	 * goes to a sips: target */
+	assert_int_equal(fx_rx(f,
+			       "OPTIONS sips:example.test SIP/2.0\n"
+			       "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-sp7\n"
+			       "Max-Forwards: 70\n"
+			       "From: <sip:alice@example.test>;tag=fa\n"
+			       "To: <sips:example.test>\n"
+			       "Call-ID: sp7\n"
+			       "CSeq: 1 OPTIONS\n",
+			       "192.0.2.10:5070"),
+			 1);
+	assert_memory_equal(fx_last(f)->data, "SIP/2.0 200 OK\r\n", 16);
+	fx_free(f);
+}
+
+/* A request that came over TCP with a Via saying TLS (a TLS front end
+ * handing pickupd plain TCP keeps the phone's Via): its answers go back on
+ * that connection (RFC 3261 §18.2.2), not over UDP in the clear to a port
+ * nobody reads. */
+static void test_tls_via_answered_on_connection(void **state)
+{
+	struct fx *f = fx_reg();
+	const uint64_t conn = 0x0000000700000005ull;
+	char resp[4096];
+	const struct fx_sent *s;
+
+	(void)state;
+	fx_rx_on(f,
+		 "INVITE sip:5555@example.test SIP/2.0\n"
+		 "Via: SIP/2.0/TLS 192.0.2.10:40124;branch=z9hG4bK-tls1;rport\n"
+		 "Max-Forwards: 70\n"
+		 "From: <sip:alice@example.test>;tag=fa\n"
+		 "To: <sip:5555@example.test>\n"
+		 "Call-ID: tls1\n"
+		 "CSeq: 1 INVITE\n",
+		 NULL, "192.0.2.10:40124", 1, conn);
+	s = fx_last(f);
+	assert_non_null(strstr(fx_line(s, "Via: "), ";rport;pkconn=0000000700000005"));
+	fx_rx(f, fx_response(s, 180, "Ringing", "tb", NULL, resp, sizeof(resp)), "198.51.100.55:40055");
+	s = fx_last(f);
+	assert_memory_equal(s->data, "SIP/2.0 180 Ringing\r\n", 21);
+	assert_int_equal(s->transport, PK_TRANSPORT_TCP);
+	assert_int_equal(s->conn, conn);
+	assert_int_equal(s->listener, 1);
+	fx_free(f);
+}
+
 /* tel: Request-URIs go to the next hop, unchanged; without one: 404. */
 static void test_tel_uri(void **state)
 {
@@ -2450,6 +2589,8 @@ int main(void)
 		cmocka_unit_test(test_strict_route_one_and_three),
 		cmocka_unit_test(test_strict_route_refused),
 		cmocka_unit_test(test_tcp_uri_sent_over_udp),
+		cmocka_unit_test(test_sips_target_refused),
+		cmocka_unit_test(test_tls_via_answered_on_connection),
 		cmocka_unit_test(test_tel_uri),
 		cmocka_unit_test(test_ruri_names_us_without_user),
 		cmocka_unit_test(test_static_binding_host_name),

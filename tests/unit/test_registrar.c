@@ -659,12 +659,12 @@ static void test_several_contacts_nat(void **state)
 	assert_int_equal(send_reg(f, &(struct reg){ .src = "10.200.0.1:40000",
 						    .hdrs = "Contact: <sip:2001@192.168.1.20:5060>;expires=600, "
 							    "<sip:2001@10.200.0.1:40000>\r\n"
-							    "Contact: \"Soft\" <sips:2001@phone.example.test>\r\n" }),
+							    "Contact: \"Soft\" <sip:2001@phone.example.test>\r\n" }),
 			 200);
 	assert_int_equal(f->resp.ncontact, 3);
 	assert_int_equal(answer_expires(f, "sip:2001@192.168.1.20:5060"), 600);
 	assert_int_equal(answer_expires(f, "sip:2001@10.200.0.1:40000"), 1800);
-	assert_int_equal(answer_expires(f, "sips:2001@phone.example.test"), 1800);
+	assert_int_equal(answer_expires(f, "sip:2001@phone.example.test"), 1800);
 	assert_int_equal(lookup(f, "2001", c), 3);
 	/* in Contact order (one REGISTER), all with the source address */
 	assert_int_equal(c[0].uri_len, strlen("sip:2001@192.168.1.20:5060"));
@@ -673,6 +673,43 @@ static void test_several_contacts_nat(void **state)
 	assert_true(c[2].nat);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(c[i].src.port, 40000);
+}
+
+/* A sips: Contact is reached over TLS only (RFC 5630 §4), which pickupd
+ * does not speak: the REGISTER is refused, nothing is bound, and the
+ * answer says why with warn-code 380 "SIPS Not Allowed" (RFC 5630 §9).
+ * Under a sip: Request-URI that is a 400 (RFC 5630 §5.2: a SIPS Contact
+ * needs a SIPS Request-URI); under a sips: one, a 480 (§5.1.2: a UAS
+ * that does not take SIPS). A sips: Request-URI with sip: Contacts binds
+ * them as usual: they are reached in the clear, as they ask. */
+static void test_sips_contact_refused(void **state)
+{
+	struct fx *f = *state;
+	struct pk_loc_contact c[PK_LOC_MAX_CONTACTS];
+
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sips:2001@10.1.2.3>\r\n" }), 400);
+	assert_string_equal(answer_hdr(f, "Warning"),
+			    "380 pickupd \"SIPS Not Allowed: sips: Contact under a sip: Request-URI\"");
+	assert_int_equal(lookup(f, "2001", c), 0);
+	/* one sips: Contact (any case) refuses the others with it */
+	assert_int_equal(send_reg(f, &(struct reg){ .hdrs = "Contact: <sip:2001@10.1.2.3>, <SIPS:2001@10.1.2.3:5061>\r\n" }),
+			 400);
+	assert_int_equal(lookup(f, "2001", c), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_400), 2);
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sips:example.test",
+						    .to = "sips:2001@example.test",
+						    .hdrs = "Contact: <sips:2001@10.1.2.3>\r\n" }),
+			 480);
+	assert_string_equal(answer_hdr(f, "Warning"), "380 pickupd \"SIPS Not Allowed: sips: Contact, pickupd has no TLS\"");
+	assert_int_equal(lookup(f, "2001", c), 0);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REJECTED_480), 1);
+	assert_int_equal(ctr(f, PK_LOC_CTR_REGISTERED), 0);
+	/* sip: Contacts through a sips: Request-URI: bound */
+	assert_int_equal(send_reg(f, &(struct reg){ .ruri = "sips:example.test", .cseq = 2,
+						    .hdrs = "Contact: <sip:2001@10.1.2.3>\r\n" }),
+			 200);
+	assert_int_equal(lookup(f, "2001", c), 1);
+	assert_int_equal(c[0].uri_len, strlen("sip:2001@10.1.2.3"));
 }
 
 static void test_cseq_order(void **state)
@@ -728,10 +765,13 @@ static void test_static_contact_parse(void **state)
 	struct pk_loc_contact c;
 
 	(void)state;
-	assert_int_equal(pk_registrar_static_contact(S("sips:gw@[2001:db8::1]"), &c), 0);
+	assert_int_equal(pk_registrar_static_contact(S("sip:gw@[2001:db8::1]"), &c), 0);
 	assert_int_equal(c.src.family, AF_INET6);
-	assert_int_equal(c.src.port, 5061);
-	assert_int_equal(c.transport, PK_TRANSPORT_TCP);
+	assert_int_equal(c.src.port, 5060);
+	assert_int_equal(c.transport, PK_TRANSPORT_UDP);
+	/* sips: is TLS only, which pickupd does not speak (RFC 5630 §4) */
+	assert_int_equal(pk_registrar_static_contact(S("sips:gw@[2001:db8::1]"), &c), -EPROTONOSUPPORT);
+	assert_int_equal(pk_registrar_static_contact(S("SIPS:gw@192.0.2.1"), &c), -EPROTONOSUPPORT);
 	assert_int_equal(pk_registrar_static_contact(S("sip:gw@192.0.2.1;transport=TCP"), &c), 0);
 	assert_int_equal(c.src.port, 5060);
 	assert_int_equal(c.transport, PK_TRANSPORT_TCP);
@@ -883,6 +923,12 @@ static void test_load_static_errors(void **state)
 	assert_null(pk_engine_conf_parse(yaml, strlen(yaml), "b.yaml", ".", &e));
 	assert_true(strstr(e.msg, "b.yaml:3:") != NULL);
 	assert_true(strstr(e.msg, "longer than 256") != NULL);
+	/* a sips: contact (TLS only) is refused with its line */
+	snprintf(yaml, sizeof(yaml), "domains: [example.test]\nbindings:\n  \"gw@example.test\": "
+				     "[\"sip:gw@192.0.2.1\", \"sips:gw@192.0.2.1\"]\n");
+	assert_null(pk_engine_conf_parse(yaml, strlen(yaml), "b.yaml", ".", &e));
+	assert_true(strstr(e.msg, "b.yaml:3:") != NULL);
+	assert_true(strstr(e.msg, "sips: needs TLS") != NULL);
 	/* what fits loads */
 	assert_int_equal(load_static_text("domains: [example.test]\n"
 					  "bindings:\n"
@@ -943,6 +989,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_answer_contact_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_several_contacts_nat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sips_contact_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cseq_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_static_binding, setup, teardown),
 		cmocka_unit_test(test_static_contact_parse),
