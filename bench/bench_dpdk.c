@@ -1832,6 +1832,69 @@ static void report(const struct backend *b, const struct result *r)
 	print_counters(b);
 }
 
+/* The host's kernel costs, which bound the socket backend's rate and not
+ * the dpdk one's (hosts of one machine class differ here by two times:
+ * docs/dpdk.md, "session 24"): a system call that does nothing
+ * (getppid), and a 600-byte UDP datagram over loopback, sent and received
+ * in bursts of 32 (one sendmmsg, one recvmmsg), per datagram. The least
+ * of a few rounds, in microseconds. */
+static void host_costs(double *syscall_us, double *dgram_us)
+{
+	enum { ROUNDS = 5, CALLS = 20000, BURSTS = 200 };
+	static char buf[PK_IO_BURST][600];
+	struct mmsghdr mh[PK_IO_BURST];
+	struct iovec iov[PK_IO_BURST];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	double hz = (double)rte_get_tsc_hz();
+	int fd[2];
+
+	*syscall_us = *dgram_us = 1e9;
+	for (int r = 0; r < ROUNDS; r++) {
+		uint64_t t0 = rte_rdtsc_precise();
+		for (int i = 0; i < CALLS; i++)
+			(void)getppid();
+		double us = (double)(rte_rdtsc_precise() - t0) / hz * 1e6 / CALLS;
+		if (us < *syscall_us)
+			*syscall_us = us;
+	}
+	for (int i = 0; i < 2; i++) {
+		fd[i] = socket(AF_INET, SOCK_DGRAM, 0);
+		sa.sin_port = 0;
+		if (fd[i] < 0 || bind(fd[i], (struct sockaddr *)&sa, sizeof(sa)) != 0)
+			die("host costs: %s", strerror(errno));
+	}
+	if (getsockname(fd[1], (struct sockaddr *)&sa, &sl) != 0)
+		die("host costs: %s", strerror(errno));
+	for (int r = 0; r < ROUNDS; r++) {
+		uint64_t t0 = rte_rdtsc_precise();
+		for (int b = 0; b < BURSTS; b++) {
+			for (int i = 0; i < PK_IO_BURST; i++) {
+				iov[i] = (struct iovec){ .iov_base = buf[i], .iov_len = sizeof(buf[i]) };
+				mh[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &sa,
+								       .msg_namelen = sizeof(sa),
+								       .msg_iov = &iov[i],
+								       .msg_iovlen = 1 } };
+			}
+			if (sendmmsg(fd[0], mh, PK_IO_BURST, 0) != PK_IO_BURST)
+				die("host costs: sendmmsg: %s", strerror(errno));
+			for (int i = 0; i < PK_IO_BURST; i++)
+				mh[i].msg_hdr.msg_name = NULL;
+			for (int got = 0; got < PK_IO_BURST;) {
+				int n = recvmmsg(fd[1], mh + got, (unsigned)(PK_IO_BURST - got), 0, NULL);
+				if (n <= 0)
+					die("host costs: recvmmsg: %s", strerror(errno));
+				got += n;
+			}
+		}
+		double us = (double)(rte_rdtsc_precise() - t0) / hz * 1e6 / (BURSTS * PK_IO_BURST);
+		if (us < *dgram_us)
+			*dgram_us = us;
+	}
+	close(fd[0]);
+	close(fd[1]);
+}
+
 /* The largest page of DPDK's memory (rte_memseg_list_walk): what the EAL
  * really got, whatever was asked. */
 static int largest_page(const struct rte_memseg_list *msl, void *arg)
@@ -1928,6 +1991,12 @@ int main(int argc, char **argv)
 	printf("\nTSC %.2f GHz; worker cycles only (the wire is the bench's); DPDK memory in %llu KiB pages%s\n",
 	       (double)rte_get_tsc_hz() / 1e9, (unsigned long long)(page >> 10),
 	       rte_eal_has_hugepages() ? " (hugepages)" : " (--no-huge)");
+
+	double sys_us, dgram_us;
+	host_costs(&sys_us, &dgram_us);
+	printf("host: a system call %.3f us; a 600-byte UDP datagram over loopback, sent and received in bursts of "
+	       "32, %.2f us\n",
+	       sys_us, dgram_us);
 
 	setup_dpdk(&dpdk, "", false);
 	setup_dpdk(&dpdk_ol, "", true);
