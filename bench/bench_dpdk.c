@@ -71,7 +71,10 @@
  * --own-core: also the worker alone on its core, fed by a generator on
  * lcore 1 (measure_own_core below).
  *
- * Usage: pk-bench-dpdk [--seconds S] [--groups N] [--dpdk-only] [--own-core]
+ * --replay: also the three wires as a pre-built burst replay on the
+ * worker's core, the peers' work out of it (measure_replay below).
+ *
+ * Usage: pk-bench-dpdk [--seconds S] [--groups N] [--dpdk-only] [--own-core] [--replay]
  *                      [--huge-dir DIR] [--lockstep]
  *        (EAL: --no-huge, or hugepages from the hugetlbfs mount DIR;
  *        lcores 0 and 1 where there are two cores)
@@ -335,20 +338,25 @@ static inline unsigned worker_iter(struct backend *b)
 
 /* ---- the dpdk wire: frames on a net_ring port ---- */
 
-/* Frames as the wire carried them, in order: replayed by a generator
- * lcore into a fresh engine (measure_own_core). */
+/* What the wire carried to pickupd, in order: frames (dpdk) or datagrams
+ * with the peer that sent each (socket), replayed into a fresh engine by a
+ * generator lcore (measure_own_core) or between the worker's bursts on its
+ * own core (measure_replay). */
 struct recording {
 	uint8_t *bytes;
-	size_t *off;	/* frame i: bytes[off[i] .. off[i + 1]) */
+	size_t *off;	/* message i: bytes[off[i] .. off[i + 1]) */
+	uint8_t *peer;	/* socket: message i came from peer[i] (NULL for frames) */
 	size_t n, cap, size, used;
 };
 
-static void rec_add(struct recording *r, const uint8_t *f, size_t len)
+static void rec_add(struct recording *r, const uint8_t *f, size_t len, int peer)
 {
 	if (r->n == r->cap || r->used + len > r->size)
 		die("%s", "recording full");
 	memcpy(r->bytes + r->used, f, len);
 	r->used += len;
+	if (r->peer != NULL)
+		r->peer[r->n] = (uint8_t)peer;
 	r->off[++r->n] = r->used;
 }
 
@@ -394,7 +402,8 @@ static void dpdk_inject(struct backend *b, const struct smsg *const *m, unsigned
 	for (unsigned i = 0; i < n; i++) {
 		build_frame(b, m[i], mb[i]);
 		if (b->rec != NULL)
-			rec_add(b->rec, rte_pktmbuf_mtod(mb[i], const uint8_t *), rte_pktmbuf_data_len(mb[i]));
+			rec_add(b->rec, rte_pktmbuf_mtod(mb[i], const uint8_t *), rte_pktmbuf_data_len(mb[i]),
+				m[i]->peer);
 	}
 	if (rte_ring_enqueue_bulk(b->rx_ring, (void **)mb, n, NULL) != n)
 		die("%s", "wire full");
@@ -403,8 +412,9 @@ static void dpdk_inject(struct backend *b, const struct smsg *const *m, unsigned
 /* The checksums a NIC computes for frame m, sent with the offload flags
  * (dpdk+ol): the IPv4 header's, and the UDP one from the pseudo-header sum
  * pickupd must leave in the field (DPDK's contract, rte_ipv4_phdr_cksum);
- * a wrong seed is pickupd's bug and stops the bench. */
-static void wire_finish(struct backend *b, struct rte_mbuf *m, uint8_t *p)
+ * a wrong seed is pickupd's bug and stops the bench. With finish false the
+ * seed is checked and the sums left undone (nothing reads the frame). */
+static void wire_finish(struct backend *b, struct rte_mbuf *m, uint8_t *p, bool finish)
 {
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + 14);
 
@@ -412,7 +422,7 @@ static void wire_finish(struct backend *b, struct rte_mbuf *m, uint8_t *p)
 		return;
 	if (m->l2_len != 14 || m->l3_len != 20)
 		die("%s", "offloaded frame without its l2_len/l3_len");
-	if (m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) {
+	if ((m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) && finish) {
 		ip->hdr_checksum = 0;
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
 	}
@@ -420,6 +430,8 @@ static void wire_finish(struct backend *b, struct rte_mbuf *m, uint8_t *p)
 		struct rte_udp_hdr *u = (struct rte_udp_hdr *)(ip + 1);
 		if (u->dgram_cksum != rte_ipv4_phdr_cksum(ip, m->ol_flags))
 			die("%s", "an offloaded UDP checksum's pseudo-header seed is wrong");
+		if (!finish)
+			return;
 		u->dgram_cksum = 0;
 		u->dgram_cksum = rte_ipv4_udptcp_cksum(ip, u);
 	}
@@ -436,7 +448,7 @@ static unsigned dpdk_collect(struct backend *b, char (*outs)[2048], unsigned max
 			uint8_t *p = rte_pktmbuf_mtod(mb[i], uint8_t *);
 			uint16_t ty = (uint16_t)(p[12] << 8 | p[13]);
 			if (ty == 0x0800)
-				wire_finish(b, mb[i], p);
+				wire_finish(b, mb[i], p, true);
 			if (ty == 0x0800 && p[14 + 9] == IPPROTO_UDP && got < max) {
 				size_t len = rte_pktmbuf_data_len(mb[i]) - 42;
 				if (len >= 2048)
@@ -469,6 +481,8 @@ static void sock_inject(struct backend *b, const struct smsg *const *m, unsigned
 			if (m[i]->peer != p)
 				continue;
 			iov[k] = (struct iovec){ .iov_base = (void *)m[i]->text, .iov_len = m[i]->len };
+			if (b->rec != NULL) /* in the order pickupd's socket queues them */
+				rec_add(b->rec, (const uint8_t *)m[i]->text, m[i]->len, p);
 			mh[k] = (struct mmsghdr){ .msg_hdr = { .msg_name = &b->pk_sa,
 							       .msg_namelen = sizeof(b->pk_sa),
 							       .msg_iov = &iov[k],
@@ -1216,9 +1230,10 @@ static void setup_dpdk(struct backend *b, const char *tag, bool wire_cksum)
 	dpdk_collect(b, scratch, 0);
 }
 
-static void setup_socket(struct backend *b)
+/* The peers' sockets (each on its own port of 127.0.0.1) of a socket
+ * backend; socket_engine gives it pickupd. */
+static void socket_peers(struct backend *b)
 {
-	char err[256], listen[64];
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
 
@@ -1242,6 +1257,15 @@ static void setup_socket(struct backend *b)
 		b->peer_fd[p] = fd;
 		snprintf(b->peer_host[p], sizeof(b->peer_host[p]), "127.0.0.1:%u", ntohs(sa.sin_port));
 	}
+}
+
+/* pickupd, a fresh engine on its UDP socket at 127.0.0.1:port (0: a port
+ * the kernel picks). */
+static void socket_engine(struct backend *b, unsigned port)
+{
+	char err[256], listen[64];
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
 	struct pk_io_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.n_queues = 1;
@@ -1251,7 +1275,7 @@ static void setup_socket(struct backend *b)
 	cfg.socket_buffer = 8 << 20;
 	cfg.tcp_max_conns = 16;
 	cfg.tcp_idle_timeout_s = 60;
-	pk_addr_parse(PK_STR_LIT("127.0.0.1:0"), false, &cfg.listeners[0].addr);
+	pk_addr_parse(pk_str_make(listen, strlen(listen)), false, &cfg.listeners[0].addr);
 	struct pk_io *io = pk_io_socket_create(&cfg, err, sizeof(err));
 	if (io == NULL)
 		die("%s", err);
@@ -1262,7 +1286,14 @@ static void setup_socket(struct backend *b)
 	b->pk_sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	b->pk_sa.sin_port = htons(l->addr.port);
 	engine_build(b, listen, "127.0.0.0/8", io);
-	printf("socket backend: UDP %s, recvmmsg/sendmmsg bursts of %d\n", listen, PK_IO_BURST);
+}
+
+static void setup_socket(struct backend *b)
+{
+	socket_peers(b);
+	socket_engine(b, 0);
+	printf("socket backend: UDP 127.0.0.1:%u, recvmmsg/sendmmsg bursts of %d\n", ntohs(b->pk_sa.sin_port),
+	       PK_IO_BURST);
 }
 
 /* ---- one worker core fed by a generator lcore (--own-core) ----
@@ -1363,9 +1394,24 @@ static const char *pickup_ctr(unsigned c)
 	return pk_pickup_counter_name((enum pk_pickup_counter)c);
 }
 
+/* A worker's counters, kept when its engine is freed (measure_replay). */
+struct ctr_snap {
+	uint64_t w[PK_WORKER_CTR_COUNT], proxy[PK_PROXY_CTR_COUNT], pickup[PK_PICKUP_CTR_COUNT];
+};
+
+static void ctr_snap(const struct pk_worker *w, struct ctr_snap *s)
+{
+	for (unsigned c = 0; c < PK_WORKER_CTR_COUNT; c++)
+		s->w[c] = atomic_load_explicit(&w->ctr[c], memory_order_relaxed);
+	for (unsigned c = 0; c < PK_PROXY_CTR_COUNT; c++)
+		s->proxy[c] = atomic_load_explicit(&w->proxy_ctr[c], memory_order_relaxed);
+	for (unsigned c = 0; c < PK_PICKUP_CTR_COUNT; c++)
+		s->pickup[c] = atomic_load_explicit(&w->pickup_ctr[c], memory_order_relaxed);
+}
+
 /* Do the n counters of a (the recorded run) and b (the replay) agree?
  * Each one that does not is printed. */
-static bool same_ctrs(const char *pfx, const _Atomic uint64_t *a, const _Atomic uint64_t *b, unsigned n,
+static bool same_ctrs(const char *pfx, const uint64_t *a, const _Atomic uint64_t *b, unsigned n,
 		      const char *(*name)(unsigned))
 {
 	bool same = true;
@@ -1379,11 +1425,11 @@ static bool same_ctrs(const char *pfx, const _Atomic uint64_t *a, const _Atomic 
 	return same;
 }
 
-static bool same_counters(const struct pk_worker *a, const struct pk_worker *b)
+static bool same_counters(const struct ctr_snap *a, const struct pk_worker *b)
 {
-	bool w = same_ctrs("", a->ctr, b->ctr, PK_WORKER_CTR_COUNT, worker_ctr);
-	bool x = same_ctrs("proxy.", a->proxy_ctr, b->proxy_ctr, PK_PROXY_CTR_COUNT, proxy_ctr);
-	bool p = same_ctrs("pickup.", a->pickup_ctr, b->pickup_ctr, PK_PICKUP_CTR_COUNT, pickup_ctr);
+	bool w = same_ctrs("", a->w, b->ctr, PK_WORKER_CTR_COUNT, worker_ctr);
+	bool x = same_ctrs("proxy.", a->proxy, b->proxy_ctr, PK_PROXY_CTR_COUNT, proxy_ctr);
+	bool p = same_ctrs("pickup.", a->pickup, b->pickup_ctr, PK_PICKUP_CTR_COUNT, pickup_ctr);
 	return w && x && p;
 }
 
@@ -1463,7 +1509,9 @@ static void measure_own_core(double seconds, bool wire_cksum)
 	pk_io_dpdk_drain(pb.q);
 	atomic_store_explicit(&f.done, true, memory_order_release);
 	rte_eal_wait_lcore(lcore);
-	bool same = same_counters(rb.w, pb.w);
+	struct ctr_snap recorded;
+	ctr_snap(rb.w, &recorded);
+	bool same = same_counters(&recorded, pb.w);
 	qsort(samples, ns, sizeof(samples[0]), cmp_u32);
 	double hz = (double)rte_get_tsc_hz(), mean = (double)cycles / (double)msgs;
 	double p10 = ns ? (double)samples[ns / 10] / PK_IO_BURST : 0;
@@ -1499,6 +1547,270 @@ static void measure_own_core(double seconds, bool wire_cksum)
 		exit(1);
 }
 
+/* ---- a pre-built burst replay on the worker's core (--replay) ----
+ *
+ * The closed loop's peers build every message and read every answer on
+ * the worker's core, between its bursts: about 8,500 instructions a
+ * message against the worker's ~5,000 (docs/dpdk.md, "session 22"), whose
+ * code and data pass through the core's caches and predictors before
+ * every burst. A worker core in production runs nothing else. So, the
+ * issue's other generator, a pre-built burst replay: what a closed loop
+ * put on each wire is recorded (a first engine, with the peers), then fed
+ * to a fresh engine on the same core, the wire's work between two bursts
+ * only what a wire does:
+ *   - dpdk: each frame copied into an mbuf on the port's RX ring (a NIC's
+ *     DMA; dpdk+ol: marked checked, as its RX does), and the mbufs taken
+ *     off the TX ring freed (dpdk+ol: the offloaded UDP checksums' seeds
+ *     checked, the sums left undone: nothing reads the frames);
+ *   - socket: the recorded datagrams sent from the same peer sockets, one
+ *     sendmmsg a peer a burst as the closed loop's, to the fresh engine's
+ *     socket, bound to the recorded one's port (the messages name it);
+ *     what pickupd sent the peers received and dropped.
+ * Every fresh engine must answer as its recorded one did (every counter
+ * compared), which also says the replay's bursts were the recording's.
+ * The three replays run in SLICES slices each, taken in turn (measure),
+ * after a warm-up of an eighth of each recording.
+ */
+struct replay {
+	struct backend b; /* the fresh engine */
+	struct recording r;
+	struct ctr_snap recorded;
+	size_t next, warm; /* the next message onto the wire; the timed part starts at warm */
+	unsigned iter;
+	uint64_t cyc, msgs, out;
+	uint32_t *samples, *core; /* full bursts: TSC cycles, core cycles */
+	size_t ns;
+	double clk_min, clk_max;
+};
+
+static void backend_free(struct backend *b)
+{
+	dpdk_engine_free(&b->e);
+	free(b->mix);
+	if (b->inject == dpdk_inject) {
+		rte_ring_free(b->rx_ring);
+		rte_ring_free(b->tx_ring);
+		rte_mempool_free(b->gen_pool);
+	} else {
+		for (int p = 0; p < P_COUNT; p++)
+			close(b->peer_fd[p]);
+	}
+}
+
+/* Take what is waiting in the peers' sockets, and drop it. */
+static unsigned sock_drop(struct backend *b)
+{
+	static char buf[PK_IO_BURST][64]; /* the head of each datagram: nobody reads it */
+	struct mmsghdr mh[PK_IO_BURST];
+	struct iovec iov[PK_IO_BURST];
+	unsigned got = 0;
+	int r;
+
+	for (unsigned i = 0; i < PK_IO_BURST; i++) {
+		iov[i] = (struct iovec){ .iov_base = buf[i], .iov_len = sizeof(buf[i]) };
+		mh[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+	}
+	for (int p = 0; p < P_COUNT; p++)
+		while ((r = recvmmsg(b->peer_fd[p], mh, PK_IO_BURST, MSG_DONTWAIT, NULL)) > 0)
+			got += (unsigned)r;
+	return got;
+}
+
+/* The closed loop of kind 0 (dpdk), 1 (dpdk+ol) or 2 (socket) recorded
+ * for cap messages, then a fresh engine to replay it into. */
+static void replay_prepare(struct replay *p, unsigned kind, size_t cap)
+{
+	struct recording *r = &p->r;
+	struct backend *rb = &p->b;
+	static struct backend dpdk_rec;
+	uint32_t none[1];
+	uint64_t cyc, n, out;
+	size_t ns = MAX_SAMPLES; /* no samples kept */
+
+	memset(p, 0, sizeof(*p));
+	r->cap = cap / PK_IO_BURST * PK_IO_BURST;
+	r->size = r->cap * 900;
+	r->bytes = malloc(r->size);
+	r->off = calloc(r->cap + 1, sizeof(*r->off));
+	r->peer = kind == 2 ? malloc(r->cap) : NULL;
+	p->samples = malloc(MAX_SAMPLES * sizeof(*p->samples));
+	p->core = malloc(MAX_SAMPLES * sizeof(*p->core));
+	if (r->bytes == NULL || r->off == NULL || (kind == 2 && r->peer == NULL) || p->samples == NULL ||
+	    p->core == NULL)
+		die("%s", "recording: out of memory");
+	if (kind == 2) {
+		setup_socket(rb);
+	} else {
+		rb = &dpdk_rec;
+		setup_dpdk(rb, "-rrc", kind == 1);
+	}
+	rb->rec = r;
+	calls_start(rb);
+	run(rb, PK_IO_BURST, 1e6, false, none, NULL, &ns, &cyc, &n, &out); /* until the recording is full */
+	rb->rec = NULL;
+	ctr_snap(rb->w, &p->recorded);
+	if (kind == 2) { /* pickupd anew on the same port, to the same peers */
+		unsigned port = ntohs(rb->pk_sa.sin_port);
+		dpdk_engine_free(&rb->e);
+		sock_drop(rb);
+		socket_engine(rb, port);
+	} else {
+		backend_free(rb);
+		setup_dpdk(&p->b, "-rpl", kind == 1);
+	}
+	p->warm = r->n / 8 / PK_IO_BURST * PK_IO_BURST;
+}
+
+/* The recorded messages [next, next + k) onto the wire. */
+static void replay_inject(struct replay *p, size_t k)
+{
+	struct backend *b = &p->b;
+	const struct recording *r = &p->r;
+	struct rte_mbuf *mb[PK_IO_BURST];
+
+	if (b->inject == dpdk_inject) {
+		if (rte_pktmbuf_alloc_bulk(b->gen_pool, mb, (unsigned)k) != 0)
+			die("%s", "generator pool empty");
+		for (size_t i = 0; i < k; i++) {
+			size_t m = p->next + i, len = r->off[m + 1] - r->off[m];
+			memcpy(rte_pktmbuf_append(mb[i], (uint16_t)len), r->bytes + r->off[m], len);
+			if (b->wire_cksum)
+				mb[i]->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+		}
+		if (rte_ring_enqueue_bulk(b->rx_ring, (void **)mb, (unsigned)k, NULL) != k)
+			die("%s", "wire full");
+		return;
+	}
+	/* a run of messages from one peer: one sendmmsg, as sock_inject */
+	struct mmsghdr mh[PK_IO_BURST];
+	struct iovec iov[PK_IO_BURST];
+	for (size_t i = 0; i < k;) {
+		size_t j = i;
+		uint8_t peer = r->peer[p->next + i];
+		for (; j < k && r->peer[p->next + j] == peer; j++) {
+			size_t m = p->next + j;
+			iov[j] = (struct iovec){ .iov_base = r->bytes + r->off[m], .iov_len = r->off[m + 1] - r->off[m] };
+			mh[j] = (struct mmsghdr){ .msg_hdr = { .msg_name = &b->pk_sa,
+							       .msg_namelen = sizeof(b->pk_sa),
+							       .msg_iov = &iov[j],
+							       .msg_iovlen = 1 } };
+		}
+		while (i < j) {
+			int s = sendmmsg(b->peer_fd[peer], mh + i, (unsigned)(j - i), 0);
+			if (s <= 0)
+				die("sendmmsg: %s", strerror(errno));
+			i += (size_t)s;
+		}
+	}
+}
+
+/* What pickupd put on the wire, taken off (and dropped). */
+static unsigned replay_collect(struct replay *p)
+{
+	struct backend *b = &p->b;
+	struct rte_mbuf *mb[64];
+	unsigned n, got = 0;
+
+	if (b->inject != dpdk_inject)
+		return sock_drop(b);
+	while ((n = rte_ring_dequeue_burst(b->tx_ring, (void **)mb, 64, NULL)) != 0) {
+		if (b->wire_cksum)
+			for (unsigned i = 0; i < n; i++)
+				wire_finish(b, mb[i], rte_pktmbuf_mtod(mb[i], uint8_t *), false);
+		rte_pktmbuf_free_bulk(mb, n);
+		got += n;
+	}
+	return got;
+}
+
+/* Replay up to message `end`; timed: its bursts counted. */
+static void replay_to(struct replay *p, size_t end, bool timed)
+{
+	clk_min = p->clk_min;
+	clk_max = p->clk_max;
+	clock_read();
+	while (p->next < end) {
+		size_t k = end - p->next < PK_IO_BURST ? end - p->next : PK_IO_BURST;
+		replay_inject(p, k);
+		uint64_t t0 = rte_rdtsc_precise();
+		unsigned got = worker_iter(&p->b);
+		uint64_t t1 = rte_rdtsc_precise();
+		p->next += k;
+		if (got != k)
+			fprintf(stderr, "%s replay: %u of %zu messages received\n", p->b.name, got, k);
+		if (timed) {
+			p->cyc += t1 - t0;
+			p->msgs += got;
+			if (got == PK_IO_BURST && p->ns < MAX_SAMPLES) {
+				p->core[p->ns] = (uint32_t)((double)(t1 - t0) / clk_ratio);
+				p->samples[p->ns++] = (uint32_t)(t1 - t0);
+			}
+		}
+		p->out += replay_collect(p);
+		if ((++p->iter & 63) == 0) { /* as run's, so the replay housekeeps where the recording did */
+			housekeep(&p->b, false);
+			clock_read();
+		}
+	}
+	p->clk_min = clk_min;
+	p->clk_max = clk_max;
+}
+
+static void measure_replay(double seconds, bool dpdk_only)
+{
+	static struct replay rp[3];
+	unsigned n = dpdk_only ? 2 : 3;
+	bool same = true;
+
+	/* a million messages a second asked for the dpdk wires, a quarter of
+	 * that for the socket's (about the ratio of their rates: slices of
+	 * about the same time) */
+	for (unsigned i = 0; i < n; i++)
+		replay_prepare(&rp[i], i, (size_t)(seconds * (i == 2 ? 0.25e6 : 1.0e6)));
+	for (unsigned i = 0; i < n; i++)
+		replay_to(&rp[i], rp[i].warm, false);
+	for (unsigned s = 1; s <= SLICES; s++)
+		for (unsigned i = 0; i < n; i++) {
+			size_t part = (rp[i].r.n - rp[i].warm) / PK_IO_BURST * s / SLICES * PK_IO_BURST;
+			replay_to(&rp[i], s == SLICES ? rp[i].r.n : rp[i].warm + part, true);
+		}
+	printf("replay on the worker's core (a closed loop's messages, recorded, then fed to a fresh engine;\n"
+	       "the wire's work between two bursts: the messages copied in, pickupd's taken off and dropped):\n");
+	double rate[3], med[3], hz = (double)rte_get_tsc_hz();
+	for (unsigned i = 0; i < n; i++) {
+		struct replay *p = &rp[i];
+		if (p->b.inject == dpdk_inject)
+			pk_io_dpdk_drain(p->b.q);
+		p->out += replay_collect(p);
+		same = same_counters(&p->recorded, p->b.w) && same;
+		qsort(p->samples, p->ns, sizeof(p->samples[0]), cmp_u32);
+		qsort(p->core, p->ns, sizeof(p->core[0]), cmp_u32);
+		double mean = (double)p->cyc / (double)p->msgs;
+		med[i] = p->ns ? (double)p->samples[p->ns / 2] / PK_IO_BURST : 0;
+		rate[i] = hz / mean;
+		printf("%-7s %9.0f msg/s per worker core  %6.0f cycles/msg (median burst: %.0f cycles/msg, %.0f msg/s)"
+		       "  (%zu msgs replayed, %llu timed, %llu out)\n"
+		       "        core clock %.2f-%.2f GHz; core cycles/msg of full bursts: mean %.0f, median %.0f\n",
+		       p->b.name, rate[i], mean, med[i], hz / med[i], p->r.n, (unsigned long long)p->msgs,
+		       (unsigned long long)p->out, hz / p->clk_max / 1e9, hz / p->clk_min / 1e9,
+		       burst_mean(p->core, p->ns), p->ns ? (double)p->core[p->ns / 2] / PK_IO_BURST : 0);
+	}
+	printf("        the replays answered as the recorded runs (every counter): %s\n", same ? "yes" : "NO");
+	for (unsigned i = 0; n == 3 && i < 2; i++)
+		printf("%-7s / socket per core, replay: %.2fx (mean), %.2fx (median burst)\n", rp[i].b.name,
+		       rate[i] / rate[2], med[2] / med[i]);
+	for (unsigned i = 0; i < n; i++) {
+		backend_free(&rp[i].b);
+		free(rp[i].r.bytes);
+		free(rp[i].r.off);
+		free(rp[i].r.peer);
+		free(rp[i].samples);
+		free(rp[i].core);
+	}
+	if (!same)
+		exit(1);
+}
+
 static void report(const struct backend *b, const struct result *r)
 {
 	printf("%-6s  %9.0f msg/s per worker core  %6.0f cycles/msg (median burst: %.0f cycles/msg, "
@@ -1518,6 +1830,69 @@ static void report(const struct backend *b, const struct result *r)
 	       r->clk_lo, r->clk_hi, r->mean_core_cycles, hz / r->mean_core_cycles, hz / 1e9, r->median_core_cycles,
 	       hz / r->median_core_cycles);
 	print_counters(b);
+}
+
+/* The host's kernel costs, which bound the socket backend's rate and not
+ * the dpdk one's (hosts of one machine class differ here by two times:
+ * docs/dpdk.md, "session 24"): a system call that does nothing
+ * (getppid), and a 600-byte UDP datagram over loopback, sent and received
+ * in bursts of 32 (one sendmmsg, one recvmmsg), per datagram. The least
+ * of a few rounds, in microseconds. */
+static void host_costs(double *syscall_us, double *dgram_us)
+{
+	enum { ROUNDS = 5, CALLS = 20000, BURSTS = 200 };
+	static char buf[PK_IO_BURST][600];
+	struct mmsghdr mh[PK_IO_BURST];
+	struct iovec iov[PK_IO_BURST];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	double hz = (double)rte_get_tsc_hz();
+	int fd[2];
+
+	*syscall_us = *dgram_us = 1e9;
+	for (int r = 0; r < ROUNDS; r++) {
+		uint64_t t0 = rte_rdtsc_precise();
+		for (int i = 0; i < CALLS; i++)
+			(void)getppid();
+		double us = (double)(rte_rdtsc_precise() - t0) / hz * 1e6 / CALLS;
+		if (us < *syscall_us)
+			*syscall_us = us;
+	}
+	for (int i = 0; i < 2; i++) {
+		fd[i] = socket(AF_INET, SOCK_DGRAM, 0);
+		sa.sin_port = 0;
+		if (fd[i] < 0 || bind(fd[i], (struct sockaddr *)&sa, sizeof(sa)) != 0)
+			die("host costs: %s", strerror(errno));
+	}
+	if (getsockname(fd[1], (struct sockaddr *)&sa, &sl) != 0)
+		die("host costs: %s", strerror(errno));
+	for (int r = 0; r < ROUNDS; r++) {
+		uint64_t t0 = rte_rdtsc_precise();
+		for (int b = 0; b < BURSTS; b++) {
+			for (int i = 0; i < PK_IO_BURST; i++) {
+				iov[i] = (struct iovec){ .iov_base = buf[i], .iov_len = sizeof(buf[i]) };
+				mh[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &sa,
+								       .msg_namelen = sizeof(sa),
+								       .msg_iov = &iov[i],
+								       .msg_iovlen = 1 } };
+			}
+			if (sendmmsg(fd[0], mh, PK_IO_BURST, 0) != PK_IO_BURST)
+				die("host costs: sendmmsg: %s", strerror(errno));
+			for (int i = 0; i < PK_IO_BURST; i++)
+				mh[i].msg_hdr.msg_name = NULL;
+			for (int got = 0; got < PK_IO_BURST;) {
+				int n = recvmmsg(fd[1], mh + got, (unsigned)(PK_IO_BURST - got), 0, NULL);
+				if (n <= 0)
+					die("host costs: recvmmsg: %s", strerror(errno));
+				got += n;
+			}
+		}
+		double us = (double)(rte_rdtsc_precise() - t0) / hz * 1e6 / (BURSTS * PK_IO_BURST);
+		if (us < *dgram_us)
+			*dgram_us = us;
+	}
+	close(fd[0]);
+	close(fd[1]);
 }
 
 /* The largest page of DPDK's memory (rte_memseg_list_walk): what the EAL
@@ -1560,10 +1935,11 @@ int main(int argc, char **argv)
 					      { "own-core", no_argument, NULL, 'o' },
 					      { "huge-dir", required_argument, NULL, 'H' },
 					      { "lockstep", no_argument, NULL, 'l' },
+					      { "replay", no_argument, NULL, 'r' },
 					      { NULL, 0, NULL, 0 } };
-	bool dpdk_only = false, own_core = false;
+	bool dpdk_only = false, own_core = false, replay = false;
 	const char *huge_dir = NULL;
-	while ((c = getopt_long(argc, argv, "s:dg:oH:l", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:dg:oH:lr", opts, NULL)) != -1) {
 		if (c == 's')
 			seconds = atof(optarg);
 		else if (c == 'g' && atoi(optarg) >= 1 && atoi(optarg) <= MAX_GROUPS)
@@ -1576,10 +1952,12 @@ int main(int argc, char **argv)
 			huge_dir = optarg;
 		else if (c == 'l')
 			lockstep = true;
+		else if (c == 'r')
+			replay = true;
 		else {
 			fprintf(stderr,
 				"usage: pk-bench-dpdk [--seconds S] [--groups 1-%d] [--dpdk-only] [--own-core] "
-				"[--huge-dir DIR] [--lockstep]\n",
+				"[--replay] [--huge-dir DIR] [--lockstep]\n",
 				MAX_GROUPS);
 			return 2;
 		}
@@ -1613,6 +1991,12 @@ int main(int argc, char **argv)
 	printf("\nTSC %.2f GHz; worker cycles only (the wire is the bench's); DPDK memory in %llu KiB pages%s\n",
 	       (double)rte_get_tsc_hz() / 1e9, (unsigned long long)(page >> 10),
 	       rte_eal_has_hugepages() ? " (hugepages)" : " (--no-huge)");
+
+	double sys_us, dgram_us;
+	host_costs(&sys_us, &dgram_us);
+	printf("host: a system call %.3f us; a 600-byte UDP datagram over loopback, sent and received in bursts of "
+	       "32, %.2f us\n",
+	       sys_us, dgram_us);
 
 	setup_dpdk(&dpdk, "", false);
 	setup_dpdk(&dpdk_ol, "", true);
@@ -1662,6 +2046,8 @@ int main(int argc, char **argv)
 		rte_ring_free(all[i]->tx_ring);
 		rte_mempool_free(all[i]->gen_pool);
 	}
+	if (replay)
+		measure_replay(seconds, dpdk_only);
 	free(scratch);
 	pk_io_dpdk_eal_cleanup(); /* and its runtime directory */
 	return 0;
