@@ -1212,21 +1212,32 @@ static int claim_existing(struct pk_calltab *t, struct pk_ct_thread *th, uint32_
 	return 1;
 }
 
-int pk_calltab_claim_find(struct pk_calltab *t, unsigned tid, struct pk_str key, uint64_t key_hash,
-			  struct pk_calltab_call *out)
+/* The claim record bound to key (key_hash: its claim hash, or 0), or
+ * PK_CT_NONE when none is. */
+static uint32_t claim_bound(struct pk_calltab *t, struct pk_str key, uint64_t key_hash)
 {
 	const struct pk_ct_key ckey = { key, PK_STR_NULL };
-	uint32_t r, idx;
-	uint64_t s = 0;
+	uint32_t r;
 
-	(void)tid; /* counts nothing */
 	if (key.len == 0 || key.len > PK_CALLTAB_CLAIM_KEY_MAX)
-		return -ENOENT;
+		return PK_CT_NONE;
 	r = pk_ct_ix_lookup(t, &t->kix, key_hash ? key_hash : pk_calltab_claim_hash(key), &ckey);
 	/* Acquire: pairs with the release store of BOUND in pk_calltab_claim
 	 * (the record's entry word is then the claimed call's). */
 	if (r == PK_CT_NONE ||
 	    atomic_load_explicit(&t->claims[r].live, memory_order_acquire) != PK_CT_CLAIM_BOUND)
+		return PK_CT_NONE;
+	return r;
+}
+
+int pk_calltab_claim_find(struct pk_calltab *t, unsigned tid, struct pk_str key, uint64_t key_hash,
+			  struct pk_calltab_call *out)
+{
+	uint32_t r = claim_bound(t, key, key_hash), idx;
+	uint64_t s = 0;
+
+	(void)tid; /* counts nothing */
+	if (r == PK_CT_NONE)
 		return -ENOENT;
 	idx = claim_call(t, r, &s);
 	if (idx == PK_CT_NONE)
@@ -1364,17 +1375,11 @@ int pk_calltab_settle_hashed(struct pk_calltab *t, unsigned tid, struct pk_str k
 			     unsigned status)
 {
 	struct pk_ct_thread *th = &t->thr[tid];
-	const struct pk_ct_key ckey = { key, PK_STR_NULL };
 	bool gone = (status >= 200 && status < 300) || status == 481 || status == 603, was_gone = false;
-	uint32_t r, idx;
+	uint32_t r = claim_bound(t, key, key_hash), idx;
 	uint64_t s = 0, ns;
 
-	if (key.len == 0 || key.len > PK_CALLTAB_CLAIM_KEY_MAX)
-		return -ENOENT;
-	r = pk_ct_ix_lookup(t, &t->kix, key_hash ? key_hash : pk_calltab_claim_hash(key), &ckey);
-	/* Acquire: pairs with the release store of BOUND in pk_calltab_claim. */
-	if (r == PK_CT_NONE ||
-	    atomic_load_explicit(&t->claims[r].live, memory_order_acquire) != PK_CT_CLAIM_BOUND)
+	if (r == PK_CT_NONE)
 		return -ENOENT;
 	idx = claim_call(t, r, &s);
 	if (status < 200)
