@@ -4,10 +4,9 @@
  * response forwarding. docs/sip-behaviour.md describes the behaviour this
  * file implements, step by step; dataplane/proxy/proxy.h the interface.
  *
- * A request goes through: the proxy checks (416/483/420), a sips:
- * Request-URI refused (480: pickupd has no TLS, px_refuse_sips), loop
- * detection (482), Route handling (loose routing, the strict-router swap;
- * a sips: next hop refused the same way), the pickup
+ * A request goes through: the proxy checks (416/483/420), loop detection
+ * (482), Route handling (loose routing, the strict-router swap; a sips:
+ * next hop refused: 480, pickupd has no TLS, px_refuse_sips), the pickup
  * logic (dataplane/pickup/pickup.c) for pickup numbers, then the target: the
  * remaining Route set, the location service for our own users (404 when
  * unregistered), the next hop, or the Request-URI's address. The rewrite is
@@ -956,12 +955,6 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 		pk_proxy_drop(w, PK_PROXY_CTR_DROP_RESP_ROUTE);
 		return;
 	}
-	/* A sips: Request-URI: every hop over TLS (px_refuse_sips); the
-	 * scheme is the parse's, one compare. */
-	if (unlikely(u.scheme == PK_URI_SIPS)) {
-		px_refuse_sips(w, rx, m, "SIPS Not Allowed: sips: Request-URI, pickupd has no TLS");
-		return;
-	}
 	pk_proxy_fwd_begin(w, rx, m, &f);
 	if (px_looped(w, rx, m, f.loop)) {
 		pk_proxy_answer(w, rx, m, 482, NULL, "loop detected", PK_PROXY_CTR_ANSWERED_482);
@@ -986,10 +979,6 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 		strict = true;
 		last = m->nroute - 1;
 		ruri = m->route[last].uri;
-		if (unlikely(pk_sip_uri_is_sips(ruri))) {
-			px_refuse_sips(w, rx, m, "SIPS Not Allowed: sips: Request-URI, pickupd has no TLS");
-			return;
-		}
 		pk_rw_ruri_set(f.rw, ruri);
 		px_count(w, PK_PROXY_CTR_STRICT_ROUTE);
 	}
@@ -1051,6 +1040,17 @@ void pk_proxy_handle_request(struct pk_worker *w, const struct pk_io_msg *rx, st
 		ruri_rc = pk_sip_uri_parse(ruri.p, ruri.len, &u);
 	if (ruri_rc != 0) {
 		pk_proxy_answer(w, rx, m, 400, NULL, "bad Request-URI", PK_PROXY_CTR_ANSWERED_OTHER);
+		return;
+	}
+	/* No Route left: pickupd would send to the Request-URI's target
+	 * itself, which a sips: one has reached over TLS only
+	 * (px_refuse_sips; one compare on the parse's scheme). With a Route
+	 * left, the Route's URI is the next hop and is checked instead
+	 * (px_route_dst): an in-dialog request towards a sips: Contact
+	 * through a sip: Route (a TLS front end that Record-Routes) goes on
+	 * as its dialog was set up. */
+	if (unlikely(u.scheme == PK_URI_SIPS)) {
+		px_refuse_sips(w, rx, m, "SIPS Not Allowed: sips: Request-URI, pickupd has no TLS");
 		return;
 	}
 	if (u.scheme == PK_URI_TEL) {

@@ -2237,11 +2237,12 @@ static void test_sips_target_refused(void **state)
 		"To: <sip:bob@example.test>;tag=tb\n"
 		"Call-ID: sp3\n"
 		"CSeq: 2 BYE\n",
-		/* a strict router's last Route, which becomes the Request-URI */
+		/* a strict router's last Route, which becomes the Request-URI,
+		 * no Route left after it */
 		"BYE sip:127.0.0.1:5060;lr SIP/2.0\n"
 		"Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-sp4\n"
 		"Max-Forwards: 70\n"
-		"Route: <sip:192.0.2.50:5080;lr>, <sips:bob@192.0.2.60:5091>\n"
+		"Route: <sips:bob@192.0.2.60:5091>\n"
 		"From: <sip:alice@example.test>;tag=fa\n"
 		"To: <sip:bob@example.test>;tag=tb\n"
 		"Call-ID: sp4\n"
@@ -2305,6 +2306,40 @@ static void test_sips_target_refused(void **state)
 			       "192.0.2.10:5070"),
 			 1);
 	assert_memory_equal(fx_last(f)->data, "SIP/2.0 200 OK\r\n", 16);
+	fx_free(f);
+}
+
+/* A sips: Request-URI with a sip: Route left: the Route is the next hop,
+ * and the request goes there. The dialog of an INVITE whose far end
+ * answered with a sips: Contact, set up through pickupd and a TLS front
+ * end that Record-Routes, lives on: its ACK and BYE reach the front end
+ * (refused, the ACK was dropped and the far end hung up after 32 s). */
+static void test_sips_ruri_behind_sip_route(void **state)
+{
+	static const char *const methods[] = { "ACK", "BYE", "INVITE" };
+	struct fx *f = fx_reg();
+	char req[1024];
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++) {
+		snprintf(req, sizeof(req),
+			 "%s sips:bob@198.51.100.7 SIP/2.0\n"
+			 "Via: SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-sr%u;rport\n"
+			 "Max-Forwards: 70\n"
+			 "Route: <sip:127.0.0.1:5060;lr>, <sip:192.0.2.50:5081;lr>\n"
+			 "From: <sip:alice@example.test>;tag=fa\n"
+			 "To: <sip:bob@elsewhere.test>;tag=tb\n"
+			 "Call-ID: sr1\n"
+			 "CSeq: %u %s\n",
+			 methods[i], i, i + 1, methods[i]);
+		assert_int_equal(fx_rx(f, req, "192.0.2.10:5070"), 1);
+		fx_assert_dst(fx_last(f), "192.0.2.50:5081", PK_TRANSPORT_UDP);
+		assert_int_equal(memcmp(fx_last(f)->data, methods[i], strlen(methods[i])), 0);
+		assert_true(fx_has_line(fx_last(f), "Route: <sip:192.0.2.50:5081;lr>"));
+	}
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_480], 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_DROP_ACK], 0);
+	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_FWD_REQUEST], 3);
 	fx_free(f);
 }
 
@@ -2590,6 +2625,7 @@ int main(void)
 		cmocka_unit_test(test_strict_route_refused),
 		cmocka_unit_test(test_tcp_uri_sent_over_udp),
 		cmocka_unit_test(test_sips_target_refused),
+		cmocka_unit_test(test_sips_ruri_behind_sip_route),
 		cmocka_unit_test(test_tls_via_answered_on_connection),
 		cmocka_unit_test(test_tel_uri),
 		cmocka_unit_test(test_ruri_names_us_without_user),
