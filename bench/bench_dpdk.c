@@ -1756,6 +1756,8 @@ static void replay_to(struct replay *p, size_t end, bool timed)
 	p->clk_max = clk_max;
 }
 
+#define REPLAY_MAX ((size_t)4 << 20) /* messages recorded a wire at most: 3.8 GB */
+
 static void measure_replay(double seconds, bool dpdk_only)
 {
 	static struct replay rp[3];
@@ -1764,9 +1766,12 @@ static void measure_replay(double seconds, bool dpdk_only)
 
 	/* a million messages a second asked for the dpdk wires, a quarter of
 	 * that for the socket's (about the ratio of their rates: slices of
-	 * about the same time) */
-	for (unsigned i = 0; i < n; i++)
-		replay_prepare(&rp[i], i, (size_t)(seconds * (i == 2 ? 0.25e6 : 1.0e6)));
+	 * about the same time), up to REPLAY_MAX: each message reserves 900
+	 * bytes of recording (--seconds 2: 1.8 GB a dpdk wire) */
+	for (unsigned i = 0; i < n; i++) {
+		double want = seconds * (i == 2 ? 0.25e6 : 1.0e6);
+		replay_prepare(&rp[i], i, want < REPLAY_MAX ? (size_t)want : REPLAY_MAX);
+	}
 	for (unsigned i = 0; i < n; i++)
 		replay_to(&rp[i], rp[i].warm, false);
 	for (unsigned s = 1; s <= SLICES; s++)
@@ -1785,6 +1790,8 @@ static void measure_replay(double seconds, bool dpdk_only)
 		same = same_counters(&p->recorded, p->b.w) && same;
 		qsort(p->samples, p->ns, sizeof(p->samples[0]), cmp_u32);
 		qsort(p->core, p->ns, sizeof(p->core[0]), cmp_u32);
+		if (p->ns == 0 || p->msgs == 0)
+			die("%s replay: no full burst timed (--seconds too short?)", p->b.name);
 		double mean = (double)p->cyc / (double)p->msgs;
 		med[i] = p->ns ? (double)p->samples[p->ns / 2] / PK_IO_BURST : 0;
 		rate[i] = hz / mean;
