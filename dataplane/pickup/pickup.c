@@ -726,8 +726,8 @@ static void pu_follow(struct pk_worker *w, const struct pk_io_msg *rx, const str
 
 	if (rc == 0) {
 		rc = pu_forward(w, rx, m, &c, f);
-		if (rc == 0 && m->method == PK_SIP_CANCEL)
-			pu_count(w, PK_PICKUP_CTR_CANCEL);
+		if (rc == 0)
+			pu_count(w, m->method == PK_SIP_CANCEL ? PK_PICKUP_CTR_CANCEL : PK_PICKUP_CTR_ACK);
 		else if (rc == -EHOSTUNREACH || rc == -E2BIG) /* not sent, not counted yet */
 			pk_proxy_drop(w, PK_PROXY_CTR_DROP_REWRITE);
 		return;
@@ -923,12 +923,26 @@ void pk_pickup_claim_response(struct pk_worker *w, const struct pk_sip_msg *m, s
 	/* The claim ends with this answer; a copy of the pickup INVITE still
 	 * in flight must find that out (pk_pickup_request), and the ACK of a
 	 * failure answer where to go (pu_follow). */
-	if (eng->pickup != NULL) {
+	if (eng->pickup != NULL)
 		pk_pickup_remember(eng->pickup, kh, w->now_ns);
-		if (m->code >= 300) {
-			struct pk_calltab_call c;
+	if (m->code >= 300) {
+		struct pk_calltab_call c;
 
-			if (pk_calltab_claim_find(eng->calltab, w->id, key, kh, &c) == 0)
+		if (pk_calltab_claim_find(eng->calltab, w->id, key, kh, &c) == 0) {
+			if (c.state == PK_CALLTAB_DEAD) {
+				/* The call left the table while claimed (the
+				 * caller's own CANCEL): a record of it would
+				 * find nothing again, and the ACK of this answer
+				 * would be dropped, the caller resending the
+				 * answer until its Timer H. The claim, which
+				 * keeps the call's route, is left to
+				 * timers.claim_timeout instead: the picker's ACK
+				 * (and a CANCEL crossing the answer) follow the
+				 * pickup INVITE meanwhile (pu_follow). */
+				pu_count(w, PK_PICKUP_CTR_SETTLE_LATE);
+				return;
+			}
+			if (eng->pickup != NULL)
 				pu_rec_put(eng->pickup, kh, c.call_id, c.from_tag, w->now_ns);
 		}
 	}

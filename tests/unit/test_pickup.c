@@ -731,15 +731,43 @@ static void test_picker_cancel_after_caller_cancel(void **state)
 	assert_memory_equal(s->data, "SIP/2.0 487 Request Terminated\r\n", 32);
 	assert_true(fx_has_line(s, "CSeq: 7 INVITE"));
 	fx_assert_dst(s, PICKER, PK_TRANSPORT_UDP);
-	/* the claim ended with it, nothing rings again, nothing is left */
+	/* the call is gone, nothing rings again */
 	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_SETTLE_LATE], 1);
 	assert_int_equal(pickup(f, "2001", PICKER2, "*801", "po2", NULL), 1);
 	assert_memory_equal(fx_last(f)->data, "SIP/2.0 480 ", 12);
-	/* a CANCEL now (the INVITE has its final answer): 481 */
+	/* the picker's ACK of that 487 follows the INVITE to the caller,
+	 * which would otherwise resend its 487 until its Timer H; and so
+	 * does its retransmission */
+	for (unsigned k = 0; k < 2; k++) {
+		assert_int_equal(fx_rx(f,
+				       "ACK sip:*801@example.test SIP/2.0\n"
+				       "Via: SIP/2.0/UDP " PICKER ";branch=z9hG4bK-p-po1;rport\n"
+				       "Max-Forwards: 70\n"
+				       "From: \"Picker\" <sip:2003@example.test>;tag=fp-po1\n"
+				       "To: <sip:*801@example.test>;tag=ta\n"
+				       "Call-ID: po1\n"
+				       "CSeq: 7 ACK\n",
+				       PICKER),
+				 1);
+		s = fx_last(f);
+		fx_assert_dst(s, CALLER, PK_TRANSPORT_UDP);
+		assert_memory_equal(s->data, "ACK sip:alice@192.0.2.10:5070 SIP/2.0\r\n", 39);
+		assert_memory_equal(fx_line(s, "Via: "), inv_via,
+				    strlen("Via: SIP/2.0/UDP 127.0.0.1:5060;branch=") + PK_PROXY_BRANCH_LEN);
+		assert_int_equal(fx_count_lines(s, "Replaces:"), 0);
+	}
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_ACK], 2);
+	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_ACK_DROPPED], 0);
+	/* the caller's resent 487 reaches the picker as the first did */
+	assert_int_equal(fx_rx(f, resp, CALLER), 1);
+	fx_assert_dst(fx_last(f), PICKER, PK_TRANSPORT_UDP);
+	/* claim_timeout (8 s) passes: the claim and the call's entry go,
+	 * and a CANCEL now (the INVITE has its final answer) gets 481 */
+	f->now += 9 * FX_SEC;
+	assert_nothing_left(f, "po1");
 	assert_int_equal(picker_cancel(f, "po1"), 1);
 	assert_memory_equal(fx_last(f)->data, "SIP/2.0 481 ", 12);
 	fx_assert_dst(fx_last(f), PICKER, PK_TRANSPORT_UDP);
-	assert_nothing_left(f, "po1");
 	fx_free(f);
 }
 
@@ -801,6 +829,9 @@ static void test_caller_cancel_after_picker_cancel(void **state)
 	fx_assert_dst(s, PICKER, PK_TRANSPORT_UDP);
 	assert_int_equal(f->w->pickup_ctr[PK_PICKUP_CTR_CANCEL], 1);
 	assert_int_equal(f->w->proxy_ctr[PK_PROXY_CTR_ANSWERED_481], 0);
+	/* the call was gone before the 487: the claim keeps its route for
+	 * the picker's ACK until claim_timeout (8 s), then nothing is left */
+	f->now += 9 * FX_SEC;
 	assert_nothing_left(f, "pf1");
 	fx_free(f);
 }
