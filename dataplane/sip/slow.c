@@ -99,12 +99,11 @@ static size_t crlf_copy(const char *buf, size_t len, char *out, size_t cap)
 	return o;
 }
 
-/* libosip2 could not make sense of buf: answer a request if we can. */
-static enum pk_sip_verdict slow_unparseable(const char *buf, size_t len, char *scratch,
-					    size_t cap, struct pk_sip_msg *msg)
+/* libosip2 could not make sense of the message: answer a request if we
+ * can, from v, the scanner's verdict on its CRLF copy (n bytes in scratch,
+ * scanned into msg; n 0: no copy, or the message is a response). */
+static enum pk_sip_verdict slow_unparseable_scanned(size_t n, enum pk_sip_verdict v, struct pk_sip_msg *msg)
 {
-	size_t n = is_response(buf, len) ? 0 : crlf_copy(buf, len, scratch, cap);
-	enum pk_sip_verdict v = n ? pk_sip_scan(scratch, n, msg) : PK_SIP_DROP;
 	if (n && msg->is_request) {
 		if (v == PK_SIP_REJECT || v == PK_SIP_DROP)
 			return v; /* the scanner found a precise reason (or no Via) */
@@ -118,6 +117,15 @@ static enum pk_sip_verdict slow_unparseable(const char *buf, size_t len, char *s
 	msg->status = 0;
 	msg->why = "unparseable";
 	return PK_SIP_DROP;
+}
+
+/* The same, the CRLF copy of buf made and scanned here. */
+static enum pk_sip_verdict slow_unparseable(const char *buf, size_t len, char *scratch,
+					    size_t cap, struct pk_sip_msg *msg)
+{
+	size_t n = is_response(buf, len) ? 0 : crlf_copy(buf, len, scratch, cap);
+
+	return slow_unparseable_scanned(n, n ? pk_sip_scan(scratch, n, msg) : PK_SIP_DROP, msg);
 }
 
 enum pk_sip_verdict pk_sip_scan_slow(const char *buf, size_t len, char *scratch, size_t cap,
@@ -142,11 +150,9 @@ enum pk_sip_verdict pk_sip_scan_slow(const char *buf, size_t len, char *scratch,
 	 * CRLF twin gets. A refusal keeps the copy's views for the answer.
 	 */
 	size_t n = crlf_copy(buf, len, scratch, cap);
-	if (n) {
-		v = pk_sip_scan(scratch, n, msg);
-		if (v == PK_SIP_REJECT || v == PK_SIP_DROP)
-			return v;
-	}
+	enum pk_sip_verdict vcopy = n ? pk_sip_scan(scratch, n, msg) : PK_SIP_DROP;
+	if (n && (vcopy == PK_SIP_REJECT || vcopy == PK_SIP_DROP))
+		return vcopy;
 	if (osip_message_init(&om) != 0) {
 		v = PK_SIP_DROP;
 		msg->status = 0;
@@ -154,7 +160,8 @@ enum pk_sip_verdict pk_sip_scan_slow(const char *buf, size_t len, char *scratch,
 		goto out;
 	}
 	if (osip_message_parse(om, buf, len) != 0 || osip_message_to_str(om, &text, &tlen) != 0) {
-		v = slow_unparseable(buf, len, scratch, cap, msg);
+		/* scratch and msg still hold the CRLF copy and its scan */
+		v = slow_unparseable_scanned(is_response(buf, len) ? 0 : n, vcopy, msg);
 		goto out;
 	}
 	if (tlen > cap) {
