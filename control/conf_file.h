@@ -20,11 +20,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* What a path that is neither a regular file nor a directory names, for
- * "not a regular file (a FIFO)". A socket never gets here: open(2) of
- * one fails with ENXIO. */
+/* What pk_conf_file_open refused, for "not a regular file (a FIFO)":
+ * NULL for a regular file, a directory (EISDIR says it) or nothing seen
+ * (mode 0: the open failed). A socket never gets here: open(2) of one
+ * fails with ENXIO. */
 static inline const char *pk_conf_file_kind(mode_t mode)
 {
+	if (mode == 0 || S_ISREG(mode) || S_ISDIR(mode))
+		return NULL;
 	if (S_ISFIFO(mode))
 		return "a FIFO";
 	if (S_ISCHR(mode))

@@ -1785,7 +1785,7 @@ struct pk_engine_conf *pk_engine_conf_load(const char *path, struct pk_engine_co
 	/* A regular file only (control/conf_file.h): a FIFO or a terminal
 	 * would block pickupd here. */
 	f = pk_conf_file_open(path, &mode);
-	if (f == NULL && mode != 0 && !S_ISREG(mode) && !S_ISDIR(mode)) {
+	if (f == NULL && pk_conf_file_kind(mode) != NULL) {
 		ec_errf(err, path, -EINVAL, 0, 0, "not a regular file (%s)", pk_conf_file_kind(mode));
 		return NULL;
 	}

@@ -968,7 +968,7 @@ struct pk_groups_conf *pk_groups_conf_load(const char *path, struct pk_groups_co
 	 * whatever seek makes of it (huge on ext4: "out of memory"; EINVAL on
 	 * tmpfs), and a FIFO would block the load. Say what the path is. */
 	f = pk_conf_file_open(path, &mode);
-	if (f == NULL && mode != 0 && !S_ISREG(mode) && !S_ISDIR(mode)) {
+	if (f == NULL && pk_conf_file_kind(mode) != NULL) {
 		if (err != NULL) {
 			err->code = -EINVAL;
 			snprintf(err->msg, sizeof(err->msg), "%s: not a regular file (%s)", path,

@@ -316,15 +316,14 @@ int pk_sip_uri_parse(const char *p, size_t len, struct pk_sip_uri *u);
 
 /*
  * Does uri (a URI as the scanner gives it: Contact, Record-Route, Route,
- * without the angle brackets) start with "sips:", in any case? One
+ * without the angle brackets) start with "sips:", in any case? A
  * five-byte compare, no parse: what pickupd, which speaks no TLS, checks
  * before it keeps a URI it would later have to reach (RFC 5630 §4: a
  * sips: URI is reached over TLS on every hop).
  */
 static inline bool pk_sip_uri_is_sips(struct pk_str uri)
 {
-	return uri.len >= 5 && (uri.p[0] | 0x20) == 's' && (uri.p[1] | 0x20) == 'i' && (uri.p[2] | 0x20) == 'p' &&
-	       (uri.p[3] | 0x20) == 's' && uri.p[4] == ':';
+	return uri.len >= 5 && pk_str_caseeq(pk_str_make(uri.p, 5), PK_STR_LIT("sips:"));
 }
 
 /*
