@@ -467,11 +467,29 @@ static unsigned dpdk_collect(struct backend *b, char (*outs)[2048], unsigned max
 
 /* ---- the socket wire: loopback UDP ---- */
 
+/* k datagrams (iov) from peer p to pickupd's socket, in as few sendmmsg
+ * calls as the kernel takes (one, on loopback). */
+static void sock_sendv(struct backend *b, int p, struct iovec *iov, unsigned k)
+{
+	struct mmsghdr mh[PK_IO_BURST];
+
+	for (unsigned i = 0; i < k; i++)
+		mh[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &b->pk_sa,
+						       .msg_namelen = sizeof(b->pk_sa),
+						       .msg_iov = &iov[i],
+						       .msg_iovlen = 1 } };
+	for (unsigned s = 0; s < k;) {
+		int r = sendmmsg(b->peer_fd[p], mh + s, k - s, 0);
+		if (r <= 0)
+			die("sendmmsg: %s", strerror(errno));
+		s += (unsigned)r;
+	}
+}
+
 static void sock_inject(struct backend *b, const struct smsg *const *m, unsigned n)
 {
 	/* one sendmmsg a peer: each call has one message on the way at a
 	 * time, so only messages of different calls change places */
-	struct mmsghdr mh[PK_IO_BURST];
 	struct iovec iov[PK_IO_BURST];
 
 	for (int p = 0; p < P_COUNT; p++) {
@@ -480,21 +498,11 @@ static void sock_inject(struct backend *b, const struct smsg *const *m, unsigned
 		for (unsigned i = 0; i < n; i++) {
 			if (m[i]->peer != p)
 				continue;
-			iov[k] = (struct iovec){ .iov_base = (void *)m[i]->text, .iov_len = m[i]->len };
+			iov[k++] = (struct iovec){ .iov_base = (void *)m[i]->text, .iov_len = m[i]->len };
 			if (b->rec != NULL) /* in the order pickupd's socket queues them */
 				rec_add(b->rec, (const uint8_t *)m[i]->text, m[i]->len, p);
-			mh[k] = (struct mmsghdr){ .msg_hdr = { .msg_name = &b->pk_sa,
-							       .msg_namelen = sizeof(b->pk_sa),
-							       .msg_iov = &iov[k],
-							       .msg_iovlen = 1 } };
-			k++;
 		}
-		for (unsigned s = 0; s < k;) {
-			int r = sendmmsg(b->peer_fd[p], mh + s, k - s, 0);
-			if (r <= 0)
-				die("sendmmsg: %s", strerror(errno));
-			s += (unsigned)r;
-		}
+		sock_sendv(b, p, iov, k);
 	}
 }
 
@@ -1296,6 +1304,21 @@ static void setup_socket(struct backend *b)
 	       PK_IO_BURST);
 }
 
+/* A backend's engine, peers and wire, freed. */
+static void backend_free(struct backend *b)
+{
+	dpdk_engine_free(&b->e);
+	free(b->mix);
+	if (b->inject == dpdk_inject) {
+		rte_ring_free(b->rx_ring);
+		rte_ring_free(b->tx_ring);
+		rte_mempool_free(b->gen_pool);
+	} else {
+		for (int p = 0; p < P_COUNT; p++)
+			close(b->peer_fd[p]);
+	}
+}
+
 /* ---- one worker core fed by a generator lcore (--own-core) ----
  *
  * The closed loop above runs the peers on the worker's own core, between
@@ -1532,15 +1555,8 @@ static void measure_own_core(double seconds, bool wire_cksum)
 	for (unsigned k; (k = rte_ring_dequeue_burst(f.sent, (void **)done, 64, NULL)) != 0;)
 		rte_pktmbuf_free_bulk(done, k);
 	rte_ring_free(f.sent);
-	dpdk_engine_free(&rb.e);
-	dpdk_engine_free(&pb.e);
-	free(rb.mix);
-	free(pb.mix);
-	for (struct backend *x = &rb; x != NULL; x = x == &rb ? &pb : NULL) {
-		rte_ring_free(x->rx_ring);
-		rte_ring_free(x->tx_ring);
-		rte_mempool_free(x->gen_pool);
-	}
+	backend_free(&rb);
+	backend_free(&pb);
 	free(r.bytes);
 	free(r.off);
 	if (!same)
@@ -1582,20 +1598,6 @@ struct replay {
 	size_t ns;
 	double clk_min, clk_max;
 };
-
-static void backend_free(struct backend *b)
-{
-	dpdk_engine_free(&b->e);
-	free(b->mix);
-	if (b->inject == dpdk_inject) {
-		rte_ring_free(b->rx_ring);
-		rte_ring_free(b->tx_ring);
-		rte_mempool_free(b->gen_pool);
-	} else {
-		for (int p = 0; p < P_COUNT; p++)
-			close(b->peer_fd[p]);
-	}
-}
 
 /* Take what is waiting in the peers' sockets, and drop it. */
 static unsigned sock_drop(struct backend *b)
@@ -1682,25 +1684,15 @@ static void replay_inject(struct replay *p, size_t k)
 		return;
 	}
 	/* a run of messages from one peer: one sendmmsg, as sock_inject */
-	struct mmsghdr mh[PK_IO_BURST];
 	struct iovec iov[PK_IO_BURST];
-	for (size_t i = 0; i < k;) {
-		size_t j = i;
+	for (size_t i = 0, j; i < k; i = j) {
 		uint8_t peer = r->peer[p->next + i];
-		for (; j < k && r->peer[p->next + j] == peer; j++) {
+		for (j = i; j < k && r->peer[p->next + j] == peer; j++) {
 			size_t m = p->next + j;
-			iov[j] = (struct iovec){ .iov_base = r->bytes + r->off[m], .iov_len = r->off[m + 1] - r->off[m] };
-			mh[j] = (struct mmsghdr){ .msg_hdr = { .msg_name = &b->pk_sa,
-							       .msg_namelen = sizeof(b->pk_sa),
-							       .msg_iov = &iov[j],
-							       .msg_iovlen = 1 } };
+			iov[j - i] = (struct iovec){ .iov_base = r->bytes + r->off[m],
+						     .iov_len = r->off[m + 1] - r->off[m] };
 		}
-		while (i < j) {
-			int s = sendmmsg(b->peer_fd[peer], mh + i, (unsigned)(j - i), 0);
-			if (s <= 0)
-				die("sendmmsg: %s", strerror(errno));
-			i += (size_t)s;
-		}
+		sock_sendv(b, peer, iov, (unsigned)(j - i));
 	}
 }
 
@@ -2040,19 +2032,8 @@ int main(int argc, char **argv)
 		}
 	}
 
-	dpdk_engine_free(&dpdk.e);
-	dpdk_engine_free(&dpdk_ol.e);
-	dpdk_engine_free(&sock.e);
-	free(dpdk.mix);
-	free(dpdk_ol.mix);
-	free(sock.mix);
-	for (int p = 0; p < P_COUNT; p++)
-		close(sock.peer_fd[p]);
-	for (unsigned i = 0; i < 2; i++) {
-		rte_ring_free(all[i]->rx_ring);
-		rte_ring_free(all[i]->tx_ring);
-		rte_mempool_free(all[i]->gen_pool);
-	}
+	for (unsigned i = 0; i < 3; i++)
+		backend_free(all[i]);
 	if (replay)
 		measure_replay(seconds, dpdk_only);
 	free(scratch);
