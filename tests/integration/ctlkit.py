@@ -90,6 +90,30 @@ def readline(s, buf):
     return line, rest
 
 
+def read_answers(s, buf, n, good=lambda r: True):
+    """The answers to requests with ids 0..n-1, in order, each ok and
+    good(answer): returns (None, rest, bytes read) or (what went wrong,
+    rest, bytes)."""
+    total = 0
+    for i in range(n):
+        line, buf = readline(s, buf)
+        if line is None:
+            return "connection closed after %d answers" % i, buf, total
+        total += len(line) + 1
+        r = json.loads(line)
+        if not r.get("ok") or r.get("id") != i or not good(r):
+            return "answer %d out of order or wrong: %s" % (i, line[:200]), buf, total
+    return None, buf, total
+
+
+def at_eof(s, buf):
+    """None when pickupd closed after what was read, else what came."""
+    more, _ = readline(s, buf)
+    if more is not None or buf:
+        return "after the last answer: %r, not EOF" % (more or buf)[:100]
+    return None
+
+
 def exchange(path, data):
     s = connect(path)
     try:
@@ -154,16 +178,10 @@ def cmd_pipeline(a):
     n = int(a[1])
     s = connect(a[0])
     s.sendall(b"".join(json.dumps({"cmd": "status", "id": i}).encode() + b"\n" for i in range(n)))
-    buf = b""
-    for i in range(n):
-        line, buf = readline(s, buf)
-        if line is None:
-            print("connection closed after %d responses" % i)
-            return 1
-        r = json.loads(line)
-        if not r.get("ok") or r.get("id") != i:
-            print("response %d out of order or failed: %s" % (i, line))
-            return 1
+    err, _, _ = read_answers(s, b"", n)
+    if err:
+        print(err)
+        return 1
     s.close()
     print("%d pipelined responses in order" % n)
     return 0
@@ -173,19 +191,13 @@ def cmd_unterminated(a):
     s = connect(a[0])
     s.sendall(b'{"cmd":"status","id":0}\n{"cmd":"status","id":1}')
     s.shutdown(socket.SHUT_WR)
-    buf = b""
-    for i in range(2):
-        line, buf = readline(s, buf)
-        if line is None:
-            print("connection closed after %d answers (the last request had no newline)" % i)
-            return 1
-        r = json.loads(line)
-        if not r.get("ok") or r.get("id") != i:
-            print("answer %d out of order or failed: %s" % (i, line))
-            return 1
-    more, _ = readline(s, buf)
-    if more is not None or buf:
-        print("after the last answer: %r, not EOF" % (more or buf)[:100])
+    err, buf, _ = read_answers(s, b"", 2)
+    if err:
+        print(err + " (the last request had no newline)")
+        return 1
+    err = at_eof(s, buf)
+    if err:
+        print(err)
         return 1
     s.close()
     print("a last request without its newline before the client's EOF answered, then EOF")
@@ -293,24 +305,17 @@ def cmd_slow(a):
         s.close()
         print("a client with %d answers pending left without reading" % n)
         return 0
-    buf, total = b"", 0
-    for i in range(n):
-        line, buf = readline(s, buf)
-        if line is None:
-            print("connection closed after %d answers" % i)
-            return 1
-        total += len(line) + 1
-        r = json.loads(line)
-        if not r.get("ok") or r.get("id") != i or "pickupd_rx_total" not in r["result"]["text"]:
-            print("answer %d wrong: %s" % (i, line[:200]))
-            return 1
+    err, buf, total = read_answers(s, b"", n, lambda r: "pickupd_rx_total" in r["result"]["text"])
+    if err:
+        print(err)
+        return 1
     if total < 4 << 20:
         print("only %d bytes of answers: too few to fill the sockets" % total)
         return 1
     if mode in ("half", "unterminated"):
-        more, _ = readline(s, buf)
-        if more is not None or buf:
-            print("after the last answer: %r, not EOF" % (more or buf)[:100])
+        err = at_eof(s, buf)
+        if err:
+            print(err)
             return 1
     s.close()
     print("%d answers (%d bytes) to a slow reader whole and in order%s%s" %
